@@ -1,0 +1,51 @@
+"""Wiring: one call builds the engine's collaborators; nothing happens at import time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from engine.bpmn.spec_cache import SpecCache
+from engine.clock import Clock, SystemClock
+from engine.commands import HANDLERS, RETRY_ON_CONFLICT
+from engine.commands.bus import CommandBus
+from engine.commands.unit_of_work import Services
+from engine.config import Settings, load_settings
+from engine.queries import Queries
+from engine.runtime.execution import Runtime
+from engine.store import migration
+from engine.store.database import Database
+
+
+@dataclass
+class Huhua:
+    """The engine as entry points see it: ``execute`` a command, or ask ``queries``."""
+
+    services: Services
+    bus: CommandBus
+    queries: Queries
+
+    def execute(self, command: Any) -> Any:
+        return self.bus.execute(command)
+
+    @property
+    def clock(self) -> Clock:
+        return self.services.clock
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    def close(self) -> None:
+        self.services.database.dispose()
+
+
+def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None, upgrade: bool = True) -> Huhua:
+    """Build the engine for ``settings`` (from the environment by default), migrating the schema first."""
+    settings = settings or load_settings()
+    database = Database(settings.database_url)
+    if upgrade:
+        migration.upgrade(database)
+    clock = clock or SystemClock()
+    services = Services(settings=settings, database=database, clock=clock, runtime=Runtime(clock), specs=SpecCache())
+    return Huhua(services=services, bus=CommandBus(services, HANDLERS, RETRY_ON_CONFLICT), queries=Queries(database))

@@ -1,0 +1,181 @@
+"""From user files to SpiffWorkflow specs: safe load, XSD check, parse, and located error messages.
+
+:func:`inspect_models` checks a set of files the way a deployment needs (every problem of every
+file at once); :func:`compile_process` turns one process of an already accepted set into specs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent, ThrowingEvent
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.task_spec import SpiffTaskParser, UserTaskParser
+from SpiffWorkflow.spiff.specs.defaults import ManualTask, UserTask
+
+from engine.bpmn import schema
+from engine.bpmn.safe_xml import parse_xml
+from engine.bpmn.task_specs import ExternalParallelMultiInstanceTask, clock_aware
+from engine.errors import InvalidModel, Problem
+
+
+class _HumanTaskParser(UserTaskParser):
+    PARALLEL_MI_CLASS = ExternalParallelMultiInstanceTask
+
+
+class _ManualTaskParser(SpiffTaskParser):
+    PARALLEL_MI_CLASS = ExternalParallelMultiInstanceTask
+
+
+class HuhuaBpmnParser(SpiffBpmnParser):
+    """SpiffWorkflow's parser with Huhua's task specs registered in its override table."""
+
+    OVERRIDE_PARSER_CLASSES: ClassVar[dict[str, tuple[type, type]]] = {
+        **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+        schema.bpmn_tag("userTask"): (_HumanTaskParser, UserTask),
+        schema.bpmn_tag("manualTask"): (_ManualTaskParser, ManualTask),
+    }
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    name: str
+    content: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+
+@dataclass(frozen=True)
+class ProcessSummary:
+    """An executable process found in a set of model files."""
+
+    key: str
+    name: str
+    filename: str
+    #: Hash of everything the process's behaviour depends on: its file, called processes' files, DMN files.
+    content_hash: str
+
+
+@dataclass
+class CompiledProcess:
+    """Specs for one process version: parsed once, shared by every instance of that version."""
+
+    key: str
+    name: str
+    spec: Any
+    subprocess_specs: dict[str, Any] = field(default_factory=dict)
+
+
+def inspect_models(files: Iterable[ModelFile], max_bytes: int) -> list[ProcessSummary]:
+    """Check ``files`` as one deployment; return its executable processes or raise :class:`InvalidModel`."""
+    files = list(files)
+    parser, by_name = _load(files, max_bytes)
+    problems: list[Problem] = []
+    summaries: list[ProcessSummary] = []
+    dmn_hashes = sorted(f.sha256 for f in files if schema.is_dmn(by_name[f.name]))
+    for key, process_parser in parser.process_parsers.items():
+        if not process_parser.process_executable:
+            continue
+        try:
+            specs = parser.get_subprocess_specs(key)
+            _ = parser.get_spec(key)
+        except ValidationException as err:
+            problems.append(_problem_from_spiff(err, process_parser.filename))
+            continue
+        except Exception as err:  # a model the schema accepts but SpiffWorkflow cannot build
+            problems.append(Problem(f"cannot build process '{key}': {err}", file=process_parser.filename))
+            continue
+        dependency_files = {process_parser.filename}
+        for sub_key in specs:
+            sub_parser = parser.process_parsers.get(sub_key)
+            if sub_parser is not None:
+                dependency_files.add(sub_parser.filename)
+        digest = hashlib.sha256(key.encode())
+        for name in sorted(dependency_files):
+            digest.update(hashlib.sha256(_content(files, name)).digest())
+        for dmn_hash in dmn_hashes:
+            digest.update(dmn_hash.encode())
+        summaries.append(ProcessSummary(key, process_parser.get_name() or key, process_parser.filename,
+                                        digest.hexdigest()))
+    if problems:
+        raise InvalidModel("the model was refused; nothing was deployed", problems)
+    if not summaries and not dmn_hashes:
+        raise InvalidModel("the files contain no executable process (isExecutable=\"true\")",
+                           [Problem("no executable process", file=f.name) for f in files])
+    return summaries
+
+
+def compile_process(files: Iterable[ModelFile], key: str, max_bytes: int) -> CompiledProcess:
+    """Build the specs of process ``key`` from the files of its deployment."""
+    parser, _ = _load(list(files), max_bytes)
+    try:
+        spec = parser.get_spec(key)
+        subprocess_specs = parser.get_subprocess_specs(key)
+    except ValidationException as err:
+        raise InvalidModel(f"process '{key}' cannot be built", [_problem_from_spiff(err, None)]) from None
+    for each in (spec, *subprocess_specs.values()):
+        if each is None:
+            continue
+        for task_spec in each.task_specs.values():
+            if isinstance(task_spec, CatchingEvent | ThrowingEvent):
+                task_spec.event_definition = clock_aware(task_spec.event_definition)
+    return CompiledProcess(key, spec.description or key, spec, subprocess_specs)
+
+
+def _load(files: list[ModelFile], max_bytes: int) -> tuple[HuhuaBpmnParser, dict[str, etree._ElementTree]]:
+    if not files:
+        raise InvalidModel("no files were given")
+    names = [f.name for f in files]
+    if len(set(names)) != len(names):
+        raise InvalidModel("two files have the same name", [Problem("duplicate file name", file=n)
+                                                            for n in names if names.count(n) > 1])
+    problems: list[Problem] = []
+    trees: dict[str, etree._ElementTree] = {}
+    for model in files:
+        try:
+            tree = parse_xml(model.content, model.name, max_bytes)
+        except InvalidModel as err:
+            problems.extend(err.problems or [Problem(err.message, file=model.name)])
+            continue
+        found = schema.validate(tree, model.name)
+        problems.extend(found)
+        trees[model.name] = tree
+    if problems:
+        raise InvalidModel("the model was refused; nothing was deployed", problems)
+    parser = HuhuaBpmnParser(validator=None)
+    for model in files:
+        tree = trees[model.name]
+        try:
+            if schema.is_dmn(tree):
+                parser.add_dmn_xml(tree.getroot(), filename=model.name)
+            else:
+                parser.add_bpmn_xml(tree, filename=model.name)
+        except ValidationException as err:
+            problems.append(_problem_from_spiff(err, model.name))
+        except Exception as err:
+            problems.append(Problem(f"cannot read the model: {err}", file=model.name))
+    if problems:
+        raise InvalidModel("the model was refused; nothing was deployed", problems)
+    return parser, trees
+
+
+def _content(files: list[ModelFile], name: str) -> bytes:
+    return next(f.content for f in files if f.name == name)
+
+
+def _problem_from_spiff(err: ValidationException, default_file: str | None) -> Problem:
+    message = str(err).splitlines()[0] if str(err) else type(err).__name__
+    line = getattr(err, "line_number", None)
+    return Problem(
+        message,
+        file=getattr(err, "file_name", None) or default_file,
+        line=int(line) if isinstance(line, int) or (isinstance(line, str) and line.isdigit()) else None,
+        element_id=getattr(err, "id", None) or None,
+    )

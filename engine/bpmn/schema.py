@@ -1,0 +1,99 @@
+"""XSD validation of BPMN 2.0 and DMN documents, reporting every violation with its line and element id.
+
+The schema files are the ones SpiffWorkflow ships (BPMN 2.0 plus its ``spiffworkflow`` extension
+namespace, DMN 1.1–1.3); they are loaded once per process, on first use.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import XSD_PATH as BPMN_XSD
+from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
+from SpiffWorkflow.spiff.parser.process import SPIFF_XSD
+
+from engine.errors import Problem
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+_XSD_NS = "http://www.w3.org/2001/XMLSchema"
+_MAX_REPORTED = 50
+
+
+@functools.cache
+def _bpmn_schema() -> etree.XMLSchema:
+    with open(BPMN_XSD, "rb") as handle:
+        doc = etree.parse(handle, base_url=BPMN_XSD)
+    doc.getroot().insert(
+        0, etree.Element(f"{{{_XSD_NS}}}import", namespace="http://spiffworkflow.org/bpmn/schema/1.0/core",
+                         schemaLocation=os.path.abspath(SPIFF_XSD)),
+    )
+    return etree.XMLSchema(doc)
+
+
+@functools.cache
+def _dmn_schema(namespace: str) -> etree.XMLSchema | None:
+    path = DMN_SCHEMAS.get(namespace)
+    if path is None:
+        return None
+    with open(path, "rb") as handle:
+        return etree.XMLSchema(etree.parse(handle, base_url=path))
+
+
+def is_dmn(tree: etree._ElementTree) -> bool:
+    root = tree.getroot()
+    return etree.QName(root).localname == "definitions" and etree.QName(root).namespace in DMN_SCHEMAS
+
+
+def is_bpmn(tree: etree._ElementTree) -> bool:
+    return etree.QName(tree.getroot()).namespace == BPMN_NS
+
+
+def validate(tree: etree._ElementTree, filename: str) -> list[Problem]:
+    """Return every schema violation in ``tree`` (empty when valid)."""
+    if is_bpmn(tree):
+        _normalise_correlation_expressions(tree)
+        schema = _bpmn_schema()
+    elif is_dmn(tree):
+        schema = _dmn_schema(etree.QName(tree.getroot()).namespace)
+    else:
+        root = etree.QName(tree.getroot())
+        return [Problem(
+            f"not a BPMN 2.0 or DMN document (root element {{{root.namespace}}}{root.localname})",
+            file=filename, line=tree.getroot().sourceline,
+        )]
+    if schema is None or schema.validate(tree):
+        return []
+    problems = []
+    for entry in list(schema.error_log)[:_MAX_REPORTED]:
+        problems.append(Problem(entry.message, file=filename, line=entry.line,
+                                element_id=_element_id(tree, entry.path)))
+    return problems
+
+
+def _element_id(tree: etree._ElementTree, path: str | None) -> str | None:
+    if not path:
+        return None
+    try:
+        found = tree.xpath(path)
+    except etree.XPathError:
+        return None
+    node = found[0] if found else None
+    while node is not None and isinstance(node, etree._Element):
+        if node.get("id"):
+            return node.get("id")
+        node = node.getparent()
+    return None
+
+
+def _normalise_correlation_expressions(tree: etree._ElementTree) -> None:
+    # bpmn-js writes correlation retrieval expressions as formalExpression, which the XSD names
+    # messagePath; SpiffWorkflow's parser accepts the latter, so rename before validating.
+    for expr in tree.iterfind(f".//{{{BPMN_NS}}}correlationPropertyRetrievalExpression/{{{BPMN_NS}}}formalExpression"):
+        expr.tag = f"{{{BPMN_NS}}}messagePath"
+
+
+def bpmn_tag(local_name: str) -> str:
+    """The Clark-notation tag of a BPMN 2.0 model element."""
+    return f"{{{BPMN_NS}}}{local_name}"

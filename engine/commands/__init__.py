@@ -1,0 +1,40 @@
+"""The command layer: the only way entry points change state.
+
+Commands are dataclasses (:mod:`engine.commands.model`); each has one handler; the
+:class:`~engine.commands.bus.CommandBus` runs it in one transaction.
+"""
+
+from engine.commands.deployment import deploy_models, deploy_shipped_processes
+from engine.commands.instances import correlate_message, fire_timer, start_instance
+from engine.commands.model import (
+    CompleteTask,
+    CorrelateMessage,
+    DeployModels,
+    DeployShippedProcesses,
+    FireTimer,
+    StartInstance,
+)
+from engine.commands.tasks import complete_task
+
+HANDLERS = {
+    DeployModels: deploy_models,
+    DeployShippedProcesses: deploy_shipped_processes,
+    StartInstance: start_instance,
+    CompleteTask: complete_task,
+    CorrelateMessage: correlate_message,
+    FireTimer: fire_timer,
+}
+
+#: Commands nobody waits on: a version conflict is retried with backoff instead of reported.
+RETRY_ON_CONFLICT = frozenset({FireTimer})
+
+__all__ = [
+    "HANDLERS",
+    "RETRY_ON_CONFLICT",
+    "CompleteTask",
+    "CorrelateMessage",
+    "DeployModels",
+    "DeployShippedProcesses",
+    "FireTimer",
+    "StartInstance",
+]

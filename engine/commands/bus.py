@@ -1,0 +1,93 @@
+"""Runs commands through a chain of interceptors (logging, retry, transaction), Camunda-style.
+
+Cross-cutting concerns live here, not in the handlers. A handler never calls another command.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from engine.commands.unit_of_work import Services, UnitOfWork
+from engine.errors import Conflict, HuhuaError
+
+log = logging.getLogger("huhua.commands")
+
+Handler = Callable[[Any, UnitOfWork], Any]
+Next = Callable[[Any], Any]
+Interceptor = Callable[[Any, Next], Any]
+
+
+class CommandBus:
+    def __init__(self, services: Services, handlers: dict[type, Handler],
+                 retry_on_conflict: frozenset[type] = frozenset()) -> None:
+        self.services = services
+        self.handlers = handlers
+        self._chain: Next = self._build_chain([
+            self._log,
+            self._retry(retry_on_conflict),
+            self._transaction,
+        ])
+
+    def execute(self, command: Any) -> Any:
+        """Run ``command`` in its own transaction and return its plain-data result."""
+        if type(command) not in self.handlers:
+            raise TypeError(f"no handler for {type(command).__name__}")
+        return self._chain(command)
+
+    def _build_chain(self, interceptors: list[Interceptor]) -> Next:
+        def terminal(command: Any) -> Any:
+            raise AssertionError("the transaction interceptor must end the chain")
+
+        chain: Next = terminal
+        for interceptor in reversed(interceptors):
+            chain = (lambda inner, nxt: lambda cmd: inner(cmd, nxt))(interceptor, chain)
+        return chain
+
+    def _log(self, command: Any, nxt: Next) -> Any:
+        started = time.perf_counter()
+        try:
+            result = nxt(command)
+        except HuhuaError as err:
+            log.info("%s refused: %s", type(command).__name__, err.message)
+            raise
+        log.debug("%s done in %.1f ms", type(command).__name__, (time.perf_counter() - started) * 1000)
+        return result
+
+    @staticmethod
+    def _retry(retryable: frozenset[type], attempts: int = 5) -> Interceptor:
+        def intercept(command: Any, nxt: Next) -> Any:
+            for attempt in range(attempts):
+                try:
+                    return nxt(command)
+                except Conflict:
+                    if type(command) not in retryable or attempt == attempts - 1:
+                        raise
+                    time.sleep(0.005 * (2 ** attempt))
+            raise AssertionError("unreachable")
+
+        return intercept
+
+    def _transaction(self, command: Any, _nxt: Next) -> Any:
+        handler = self.handlers[type(command)]
+        try:
+            with self.services.database.write() as session:
+                uow = UnitOfWork(session, self.services, self.services.clock.now())
+                result = handler(command, uow)
+                uow.flush_events()
+                return result
+        except IntegrityError as err:
+            raise Conflict("the change collides with another one made at the same time; try again") from err
+        except OperationalError as err:
+            if _is_lock_conflict(err):
+                raise Conflict("another change to the same data is in progress; try again") from err
+            raise
+
+
+def _is_lock_conflict(err: OperationalError) -> bool:
+    text = str(err.orig).lower()
+    return "database is locked" in text or "deadlock detected" in text or "could not serialize" in text

@@ -1,0 +1,66 @@
+"""The commands: one dataclass per state change, named as an imperative.
+
+Each is handled by exactly one function (see :mod:`engine.commands.bus`), in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SYSTEM_ACTOR = "system"
+
+
+@dataclass(frozen=True)
+class DeployModels:
+    """Deploy BPMN/DMN files; processes whose content changed get a new version."""
+
+    files: tuple[tuple[str, bytes], ...]
+    actor: str
+    source: str = "api"
+    name: str | None = None
+    #: When given, only processes defined in these files get definitions; the other files are context.
+    only_files: frozenset[str] | None = None
+
+
+@dataclass(frozen=True)
+class DeployShippedProcesses:
+    """Deploy files under ``processes/`` that changed since they were last shipped."""
+
+    directory: str
+    actor: str = SYSTEM_ACTOR
+
+
+@dataclass(frozen=True)
+class StartInstance:
+    process_key: str
+    actor: str
+    variables: dict[str, Any] = field(default_factory=dict)
+    org_scope: str | None = None
+    business_key: str | None = None
+
+
+@dataclass(frozen=True)
+class CompleteTask:
+    task_id: int
+    actor: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CorrelateMessage:
+    """Deliver a named message to the instance(s) waiting for it under ``correlation_key``."""
+
+    message_name: str
+    actor: str
+    correlation_key: str | None = None
+    variables: dict[str, Any] = field(default_factory=dict)
+    deliver_to_all: bool = False
+
+
+@dataclass(frozen=True)
+class FireTimer:
+    """Fire one due timer job; retried on a version conflict because nobody waits on it."""
+
+    job_id: int
+    actor: str = SYSTEM_ACTOR

@@ -1,0 +1,51 @@
+"""Settings, read once from the environment (and ``config/``) into a frozen dataclass.
+
+Nothing here connects to anything: :func:`load_settings` only reads values.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: The largest BPMN/DMN file accepted, in bytes. Real diagrams are well under 1 MB.
+DEFAULT_MAX_MODEL_BYTES = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    data_dir: Path
+    processes_dir: Path
+    max_model_bytes: int = DEFAULT_MAX_MODEL_BYTES
+    #: Free-form identifier of this process, used as a lease owner and in logs.
+    node_name: str = "huhua"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Build settings from ``HUHUA_*`` environment variables, with the embedded SQLite default."""
+    env = dict(os.environ if env is None else env)
+    data_dir = Path(env.get("HUHUA_DATA_DIR", PROJECT_ROOT / "data")).resolve()
+    url = env.get("HUHUA_DATABASE_URL") or f"sqlite:///{data_dir / 'huhua.db'}"
+    return Settings(
+        database_url=normalise_database_url(url),
+        data_dir=data_dir,
+        processes_dir=Path(env.get("HUHUA_PROCESSES_DIR", PROJECT_ROOT / "processes")).resolve(),
+        max_model_bytes=int(env.get("HUHUA_MAX_MODEL_BYTES", DEFAULT_MAX_MODEL_BYTES)),
+        node_name=env.get("HUHUA_NODE_NAME", f"{os.uname().nodename}:{os.getpid()}"),
+    )
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the ``postgresql://`` spelling people paste and use the psycopg 3 driver for it."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url

@@ -1,0 +1,163 @@
+"""Read-only questions, answered from the narrow indexed tables; no workflow is deserialised here."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from engine.errors import InvalidInput, NotFound
+from engine.store.database import Database
+from engine.store.models import (
+    Event,
+    HumanTask,
+    Incident,
+    Job,
+    ProcessDefinition,
+    ProcessInstance,
+    TaskCandidate,
+)
+
+ADMIN = "admin"
+MAX_PAGE = 500
+
+
+class Queries:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def tasks(self, *, user: str | None = None, instance_id: int | None = None, state: str = "open",
+              limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+        """Tasks in ``state``; for a user, those assigned to them or offering them as a candidate."""
+        if state not in ("open", "completed", "cancelled", "all"):
+            raise InvalidInput("state must be open, completed, cancelled or all")
+        limit = _page(limit)
+        query = select(HumanTask)
+        if state != "all":
+            query = query.where(HumanTask.state == state)
+        if instance_id is not None:
+            query = query.where(HumanTask.instance_id == instance_id)
+        if user is not None and user != ADMIN:
+            offered = exists().where(TaskCandidate.task_id == HumanTask.id, TaskCandidate.kind == "user",
+                                     TaskCandidate.value == user)
+            query = query.where(or_(HumanTask.assignee == user, and_(HumanTask.assignee.is_(None), offered)))
+        query = query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id).limit(limit).offset(offset)
+        with self.database.read() as session:
+            tasks = session.scalars(query).all()
+            return _with_candidates(session, tasks)
+
+    def task(self, task_id: int) -> dict[str, Any]:
+        with self.database.read() as session:
+            task = session.get(HumanTask, task_id)
+            if task is None:
+                raise NotFound(f"task {task_id} does not exist")
+            return _with_candidates(session, [task])[0]
+
+    def instance(self, instance_id: int, *, history_limit: int = 200) -> dict[str, Any]:
+        """State, data, open tasks, incidents and history of one instance."""
+        with self.database.read() as session:
+            row = session.get(ProcessInstance, instance_id)
+            if row is None:
+                raise NotFound(f"process instance {instance_id} does not exist")
+            definition = session.get(ProcessDefinition, row.definition_id)
+            open_tasks = session.scalars(select(HumanTask).where(
+                HumanTask.instance_id == instance_id, HumanTask.state == "open").order_by(HumanTask.id)).all()
+            incidents = session.scalars(select(Incident).where(Incident.instance_id == instance_id)
+                                        .order_by(Incident.id)).all()
+            history = session.scalars(select(Event).where(Event.instance_id == instance_id)
+                                      .order_by(Event.id).limit(history_limit)).all()
+            return {
+                **_instance(row),
+                "definition": {"id": definition.id, "key": definition.key, "version": definition.version,
+                               "name": definition.name} if definition else None,
+                "data": json.loads(row.data),
+                "open_tasks": _with_candidates(session, open_tasks),
+                "incidents": [{"id": i.id, "element_id": i.element_id, "kind": i.kind, "message": i.message,
+                               "created_at": _iso(i.created_at), "resolved_at": _iso(i.resolved_at)}
+                              for i in incidents],
+                "history": [_event(e) for e in history],
+            }
+
+    def instances(self, *, process_key: str | None = None, state: str | None = None,
+                  business_key: str | None = None, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+        query = select(ProcessInstance)
+        if process_key:
+            query = query.where(ProcessInstance.process_key == process_key)
+        if state:
+            query = query.where(ProcessInstance.state == state)
+        if business_key:
+            query = query.where(ProcessInstance.business_key == business_key)
+        query = query.order_by(ProcessInstance.id.desc()).limit(_page(limit)).offset(offset)
+        with self.database.read() as session:
+            return [_instance(row) for row in session.scalars(query)]
+
+    def definitions(self, *, key: str | None = None) -> list[dict[str, Any]]:
+        query = select(ProcessDefinition)
+        if key:
+            query = query.where(ProcessDefinition.key == key)
+        with self.database.read() as session:
+            counts = dict(session.execute(
+                select(ProcessInstance.definition_id, func.count()).group_by(ProcessInstance.definition_id)).all())
+            return [{"id": d.id, "key": d.key, "version": d.version, "name": d.name, "resource": d.resource_name,
+                     "deployment_id": d.deployment_id, "deployed_at": _iso(d.deployed_at),
+                     "instances": counts.get(d.id, 0)}
+                    for d in session.scalars(query.order_by(ProcessDefinition.key, ProcessDefinition.version))]
+
+    def due_jobs(self, now: datetime, limit: int = 100) -> list[int]:
+        """Ids of pending jobs due at ``now``, oldest first (read from the due-time index)."""
+        with self.database.read() as session:
+            return list(session.scalars(select(Job.id).where(Job.state == "pending", Job.due_at <= now)
+                                        .order_by(Job.due_at, Job.id).limit(limit)))
+
+    def jobs(self, *, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        query = select(Job)
+        if state:
+            query = query.where(Job.state == state)
+        with self.database.read() as session:
+            return [{"id": j.id, "kind": j.kind, "instance_id": j.instance_id, "element_id": j.element_id,
+                     "due_at": _iso(j.due_at), "state": j.state, "attempts": j.attempts, "last_error": j.last_error}
+                    for j in session.scalars(query.order_by(Job.due_at, Job.id).limit(_page(limit)))]
+
+
+def _page(limit: int) -> int:
+    if limit < 1 or limit > MAX_PAGE:
+        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}")
+    return limit
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _instance(row: ProcessInstance) -> dict[str, Any]:
+    return {"id": row.id, "process_key": row.process_key, "definition_id": row.definition_id, "state": row.state,
+            "version": row.version, "business_key": row.business_key, "org_scope": row.org_scope,
+            "started_by": row.started_by, "started_at": _iso(row.started_at), "ended_at": _iso(row.ended_at)}
+
+
+def _event(event: Event) -> dict[str, Any]:
+    return {"id": event.id, "at": _iso(event.at), "kind": event.kind, "element_id": event.element_id,
+            "task_id": event.task_id, "actor": event.actor,
+            "detail": json.loads(event.detail) if event.detail else {}}
+
+
+def _with_candidates(session: Session, tasks: list[HumanTask] | Any) -> list[dict[str, Any]]:
+    tasks = list(tasks)
+    candidates: dict[int, dict[str, list[str]]] = {}
+    if tasks:
+        rows = session.execute(select(TaskCandidate).where(TaskCandidate.task_id.in_([t.id for t in tasks]))).scalars()
+        for row in rows:
+            entry = candidates.setdefault(row.task_id, {"user": [], "group": []})
+            entry[row.kind].append(row.value)
+    return [{
+        "id": t.id, "instance_id": t.instance_id, "process_key": t.process_key, "element_id": t.element_id,
+        "name": t.name, "state": t.state, "assignee": t.assignee, "org_scope": t.org_scope,
+        "candidate_users": candidates.get(t.id, {}).get("user", []),
+        "candidate_groups": candidates.get(t.id, {}).get("group", []),
+        "form_key": t.form_key, "due_at": _iso(t.due_at), "created_at": _iso(t.created_at),
+        "completed_at": _iso(t.completed_at), "completed_by": t.completed_by,
+        "item": json.loads(t.item_input) if t.item_input else None,
+    } for t in tasks]

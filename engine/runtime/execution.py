@@ -1,0 +1,315 @@
+"""Advancing a SpiffWorkflow instance and reading off what it now waits for.
+
+:class:`Runtime` is the only place that moves a workflow. Every move ends in :meth:`Runtime.advance`,
+which runs engine tasks from a flat view of the tree (SpiffWorkflow's own iterator gives up at depth
+1000 and can report an instance complete while a READY task hides below that depth), then checks
+for exactly that case and raises :class:`Incident` instead of letting a false completion through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+from engine.bpmn.parser import CompiledProcess
+from engine.bpmn.task_specs import EXTERNAL_ITEMS, EXTERNAL_PENDING, ExternalParallelMultiInstanceTask
+from engine.clock import Clock
+from engine.runtime.scripting import HuhuaScriptEngine
+from engine.runtime.state_codec import StateCodec
+
+#: SpiffWorkflow's TaskIterator stops descending at this depth.
+SPIFF_MAX_DEPTH = 1000
+
+
+class Incident(Exception):
+    """The model failed at run time (a script error, a data error, a task tree too deep)."""
+
+    def __init__(self, message: str, element_id: str | None = None, kind: str = "failed_task") -> None:
+        super().__init__(message)
+        self.message = message
+        self.element_id = element_id
+        self.kind = kind
+
+
+class InvalidAction(Exception):
+    """The caller asked for something the instance cannot do now (the task is not open, ...)."""
+
+
+@dataclass(frozen=True)
+class HumanWork:
+    """A user or manual task that waits for a person."""
+
+    task_id: str
+    element_id: str
+    name: str
+    lane: str | None
+    properties: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ItemsWork:
+    """New item instances of a parallel multi-instance human task, to be handed out as separate tasks."""
+
+    task_id: str
+    element_id: str
+    name: str
+    lane: str | None
+    properties: dict[str, str]
+    items: list[tuple[Any, dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class TimerWait:
+    task_id: str
+    element_id: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class MessageWait:
+    task_id: str
+    element_id: str
+    message_name: str
+
+
+@dataclass
+class OpenWork:
+    """Everything an instance waits for from outside, keyed by SpiffWorkflow task id."""
+
+    human: dict[str, HumanWork] = field(default_factory=dict)
+    new_items: list[ItemsWork] = field(default_factory=list)
+    item_parents: set[str] = field(default_factory=set)
+    timers: dict[str, TimerWait] = field(default_factory=dict)
+    messages: dict[str, MessageWait] = field(default_factory=dict)
+    completed: bool = False
+
+
+class Runtime:
+    """Creates, advances and (de)serialises workflows; one per engine, shared by threads."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.script_engine = HuhuaScriptEngine(clock)
+        self.codec = StateCodec()
+
+    # -- creating and storing -------------------------------------------------------------------
+
+    def create(self, compiled: CompiledProcess, variables: dict[str, Any]) -> BpmnWorkflow:
+        """A new workflow with ``variables`` as its start data; call :meth:`advance` to run it."""
+        workflow = BpmnWorkflow(compiled.spec, compiled.subprocess_specs, script_engine=self.script_engine)
+        first = workflow.get_next_task(state=TaskState.READY)
+        if first is not None:
+            first.data.update(variables)
+        return workflow
+
+    def dumps(self, workflow: BpmnWorkflow) -> str:
+        return self.codec.dumps(workflow)
+
+    def loads(self, state: str, compiled: CompiledProcess) -> BpmnWorkflow:
+        return self.codec.loads(state, compiled, self.script_engine)
+
+    # -- moving -----------------------------------------------------------------------------------
+
+    def complete_human_task(self, workflow: BpmnWorkflow, task_id: str, data: dict[str, Any]) -> None:
+        task = self._task(workflow, task_id)
+        if task.state != TaskState.READY or not task.task_spec.manual:
+            raise InvalidAction(f"task {task_id} is not waiting for a person (state {TaskState.get_name(task.state)})")
+        task.data.update(data)
+        self._guarded(task.run, task)
+        self.advance(workflow)
+
+    def finish_items(self, workflow: BpmnWorkflow, task_id: str, results: list[tuple[Any, dict[str, Any]]]) -> None:
+        """Hand back every item's result of an external multi-instance task and move on."""
+        task = self._task(workflow, task_id)
+        spec = task.task_spec
+        if not isinstance(spec, ExternalParallelMultiInstanceTask) or task.state != TaskState.STARTED:
+            raise InvalidAction(f"task {task_id} is not a running multi-instance activity")
+        self._guarded(lambda: spec.finish_external(task, results), task)
+        self.advance(workflow)
+
+    def fire_timers(self, workflow: BpmnWorkflow) -> None:
+        self._guarded(workflow.refresh_timers, None)
+        self.advance(workflow)
+
+    def deliver_message(self, workflow: BpmnWorkflow, task_id: str, payload: dict[str, Any]) -> None:
+        """Give a message to the catching task ``task_id`` (found by the caller's correlation)."""
+        task = self._task(workflow, task_id)
+        definition = getattr(task.task_spec, "event_definition", None)
+        if task.state != TaskState.WAITING or not isinstance(definition, MessageEventDefinition):
+            raise InvalidAction(f"task {task_id} is not waiting for a message")
+        event = BpmnEvent(definition, payload=dict(payload), correlations=dict(workflow.correlations))
+        self._guarded(lambda: workflow.catch(event), task)
+        if getattr(definition, "message_var", None) is None:
+            task.data.update(payload)
+        self.advance(workflow)
+
+    def advance(self, workflow: BpmnWorkflow) -> None:
+        """Run every READY engine task, deepest subprocess first, until only waiting work is left."""
+        while True:
+            ran = False
+            before = len(workflow.subprocesses)
+            for sub in sorted(workflow.get_active_subprocesses(), key=lambda s: s.depth, reverse=True):
+                while self._run_ready(sub):
+                    ran = True
+                if sub.parent_task_id is not None:
+                    parent = workflow.get_task_from_id(sub.parent_task_id)
+                    self._guarded(lambda p=parent: p.task_spec._update(p), parent)
+            ran = self._run_ready(workflow) or ran
+            if not ran and len(workflow.subprocesses) == before:
+                break
+        self._guarded(workflow.refresh_timers, None)
+        if self._run_ready(workflow):
+            self.advance(workflow)
+            return
+        self._check_depth(workflow)
+
+    def _run_ready(self, workflow: Any) -> bool:
+        ran = False
+        for task in list(workflow.tasks.values()):
+            if task.state == TaskState.READY and not task.task_spec.manual:
+                self._guarded(task.run, task)
+                ran = True
+        return ran
+
+    def _guarded(self, action: Any, task: Task | None) -> Any:
+        try:
+            return action()
+        except SpiffWorkflowException as err:
+            failing = getattr(err, "task", None) or task
+            raise Incident(_describe(err), _element_id(failing)) from err
+        except Exception as err:
+            raise Incident(f"{type(err).__name__}: {err}", _element_id(task)) from err
+
+    def _check_depth(self, workflow: BpmnWorkflow) -> None:
+        if len(workflow.tasks) < SPIFF_MAX_DEPTH:
+            return
+        for task in workflow.tasks.values():
+            if task.state & TaskState.NOT_FINISHED_MASK and task.state != TaskState.FUTURE and _depth(task) >= SPIFF_MAX_DEPTH:
+                raise Incident(
+                    f"the task tree is deeper than {SPIFF_MAX_DEPTH} levels (a loop ran too many times); "
+                    "SpiffWorkflow would lose track of this task and report the instance complete",
+                    _element_id(task), kind="tree_too_deep")
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def open_work(self, workflow: BpmnWorkflow, *, check_completion: bool = True) -> OpenWork:
+        """What the instance waits for now; external item lists are taken out of the tree as they are read.
+
+        Raises :class:`Incident` when SpiffWorkflow claims completion while tasks are still open.
+        """
+        work = OpenWork(completed=self.is_completed(workflow) if check_completion else False)
+        for task in _all_tasks(workflow):
+            spec = task.task_spec
+            state = task.state
+            if state == TaskState.READY and spec.manual:
+                work.human[str(task.id)] = HumanWork(str(task.id), spec.bpmn_id, spec.bpmn_name or spec.bpmn_id,
+                                                     spec.lane, self._properties(task, spec))
+            elif state == TaskState.STARTED and isinstance(spec, ExternalParallelMultiInstanceTask) \
+                    and EXTERNAL_PENDING in task.internal_data:
+                work.item_parents.add(str(task.id))
+                items = task.internal_data.pop(EXTERNAL_ITEMS, None)
+                if items is not None:
+                    child = task.workflow.spec.task_specs[spec.task_spec]
+                    work.new_items.append(ItemsWork(
+                        str(task.id), spec.bpmn_id, child.bpmn_name or spec.bpmn_name or spec.bpmn_id,
+                        spec.lane, self._properties(task, child),
+                        [(key, spec.item_data(item)) for key, item in items]))
+            elif state == TaskState.WAITING and isinstance(spec, CatchingEvent):
+                self._read_wait(task, work)
+        return work
+
+    def _read_wait(self, task: Task, work: OpenWork) -> None:
+        spec = task.task_spec
+        definitions = getattr(spec.event_definition, "event_definitions", None) or [spec.event_definition]
+        for definition in definitions:
+            if isinstance(definition, TimerEventDefinition):
+                due = _timer_due(task)
+                if due is not None:
+                    work.timers[str(task.id)] = TimerWait(str(task.id), spec.bpmn_id, due)
+            elif isinstance(definition, MessageEventDefinition):
+                work.messages[str(task.id)] = MessageWait(str(task.id), spec.bpmn_id, definition.name)
+
+    def _properties(self, task: Task, spec: Any) -> dict[str, str]:
+        """A task's ``spiffworkflow:properties``; a value starting with '=' is an expression on the task's data."""
+        extensions = getattr(spec, "extensions", None) or {}
+        properties = {}
+        for name, value in (extensions.get("properties") or {}).items():
+            value = str(value)
+            if value.startswith("="):
+                result = self._guarded(lambda v=value: self.script_engine.evaluate(task, v[1:]), task)
+                value = "" if result is None else ",".join(map(str, result)) if isinstance(result, list) else str(result)
+            properties[str(name)] = value
+        return properties
+
+    @staticmethod
+    def is_completed(workflow: BpmnWorkflow) -> bool:
+        if not workflow.completed:
+            return False
+        unfinished = [t for t in _all_tasks(workflow) if t.state & TaskState.DEFINITE_MASK]
+        if unfinished:
+            raise Incident("SpiffWorkflow reported the instance complete while tasks are still open",
+                           _element_id(unfinished[0]), kind="false_completion")
+        return True
+
+    def task_data(self, workflow: BpmnWorkflow, task_id: str) -> dict[str, Any]:
+        return self._task(workflow, task_id).data
+
+    @staticmethod
+    def _task(workflow: BpmnWorkflow, task_id: str) -> Task:
+        try:
+            task = workflow.get_task_from_id(UUID(task_id))
+        except (ValueError, SpiffWorkflowException):
+            task = None
+        if task is None:
+            raise InvalidAction(f"task {task_id} does not belong to this instance")
+        return task
+
+
+def _all_tasks(workflow: BpmnWorkflow) -> Iterator[Task]:
+    yield from workflow.tasks.values()
+    for sub in workflow.subprocesses.values():
+        yield from sub.tasks.values()
+
+
+def _depth(task: Task) -> int:
+    depth = 0
+    while task.parent is not None:
+        task = task.parent
+        depth += 1
+    return depth
+
+
+def _timer_due(task: Task) -> datetime | None:
+    value = task.internal_data.get("event_value")
+    if isinstance(value, dict):
+        value = value.get("next") if value.get("cycles", 0) != 0 else None
+    if not value:
+        return None
+    return TimerEventDefinition.get_datetime(value)
+
+
+
+
+def _element_id(task: Task | None) -> str | None:
+    return getattr(task.task_spec, "bpmn_id", None) if task is not None else None
+
+
+def _describe(err: SpiffWorkflowException) -> str:
+    text = str(err).strip() or type(err).__name__
+    notes = [n for n in getattr(err, "notes", []) if n not in text]
+    cause = err.__cause__ or getattr(err, "exception", None)
+    if cause is not None and str(cause) not in text:
+        text += f" ({type(cause).__name__}: {cause})"
+    return " ".join([text, *notes])

@@ -1,0 +1,251 @@
+"""Tables. Lists and inboxes read the narrow, indexed tables; only commands read instance state."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite keeps no zone, so naive values read back as UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use the engine clock")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Deployment(Base):
+    """One act of deploying a set of files; its resources are the files exactly as received."""
+
+    __tablename__ = "deployment"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(20))  # shipped | api | cli
+    deployed_by: Mapped[str] = mapped_column(String(100))
+    deployed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class DeploymentResource(Base):
+    __tablename__ = "deployment_resource"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id"), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+
+
+class ProcessDefinition(Base):
+    """One version of one process. Instances keep the version they started on."""
+
+    __tablename__ = "process_definition"
+    __table_args__ = (UniqueConstraint("key", "version", name="uq_process_definition_key_version"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(300))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id"))
+    resource_name: Mapped[str] = mapped_column(String(300))
+    deployed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ShippedFile(Base):
+    """What each file under processes/ looked like when it was last deployed at start-up."""
+
+    __tablename__ = "shipped_file"
+    path: Mapped[str] = mapped_column(String(300), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    shipped_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ProcessInstance(Base):
+    __tablename__ = "process_instance"
+    __table_args__ = (
+        Index("ix_process_instance_key_state", "process_key", "state"),
+        Index("ix_process_instance_business_key", "business_key"),
+        Index("ix_process_instance_org_scope", "org_scope", "state"),
+        Index("ix_process_instance_parent", "parent_instance_id"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
+    process_key: Mapped[str] = mapped_column(String(200))
+    business_key: Mapped[str | None] = mapped_column(String(200))
+    org_scope: Mapped[str | None] = mapped_column(String(100))
+    parent_instance_id: Mapped[int | None] = mapped_column(Id)
+    #: running | completed | incident | suspended | terminated
+    state: Mapped[str] = mapped_column(String(20))
+    #: Optimistic lock: every write checks and bumps it.
+    version: Mapped[int] = mapped_column(Integer)
+    started_by: Mapped[str] = mapped_column(String(100))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    #: The workflow's data as JSON, for reading without deserialising the workflow.
+    data: Mapped[str] = mapped_column(Text)
+    #: SpiffWorkflow task tree (without the spec); dropped once the instance has ended.
+    workflow_state: Mapped[str | None] = mapped_column(Text)
+    #: JSON: the open work last published (task, item, timer and message ids), diffed on every save.
+    waits: Mapped[str | None] = mapped_column(Text)
+
+
+class HumanTask(Base):
+    """A task a person must do: the inbox reads this table and nothing else."""
+
+    __tablename__ = "human_task"
+    __table_args__ = (
+        Index("ix_human_task_assignee", "assignee", "state", "due_at"),
+        Index("ix_human_task_scope", "org_scope", "state", "due_at"),
+        Index("ix_human_task_instance", "instance_id", "state"),
+        Index("ix_human_task_items", "item_group_id", "state"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
+    #: The SpiffWorkflow task; for a multi-instance item, the multi-instance task.
+    spiff_task_id: Mapped[str] = mapped_column(String(36))
+    element_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(300))
+    process_key: Mapped[str] = mapped_column(String(200))
+    #: open | completed | cancelled
+    state: Mapped[str] = mapped_column(String(20))
+    assignee: Mapped[str | None] = mapped_column(String(100))
+    org_scope: Mapped[str | None] = mapped_column(String(100))
+    form_key: Mapped[str | None] = mapped_column(String(200))
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    completed_by: Mapped[str | None] = mapped_column(String(100))
+    item_group_id: Mapped[int | None] = mapped_column(Id)
+    item_key: Mapped[str | None] = mapped_column(Text)  # JSON: the item's key or index
+    #: JSON: for an item, the data it starts with; after completion, the data it was completed with.
+    item_input: Mapped[str | None] = mapped_column(Text)
+    item_output: Mapped[str | None] = mapped_column(Text)
+
+
+class TaskCandidate(Base):
+    """Who may claim an unassigned task: a user id or a role (group)."""
+
+    __tablename__ = "task_candidate"
+    __table_args__ = (Index("ix_task_candidate_lookup", "kind", "value", "task_id"),)
+    task_id: Mapped[int] = mapped_column(ForeignKey("human_task.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)  # user | group
+    value: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+
+class ItemGroup(Base):
+    """The item instances of one parallel multi-instance human task, counted without loading the workflow."""
+
+    __tablename__ = "item_group"
+    __table_args__ = (Index("ix_item_group_instance", "instance_id", "spiff_task_id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
+    spiff_task_id: Mapped[str] = mapped_column(String(36))
+    total: Mapped[int] = mapped_column(Integer)
+    done: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(20))  # open | finished | cancelled
+
+
+class Job(Base):
+    """Background work due at a time: timers now; async steps, service calls and webhooks later."""
+
+    __tablename__ = "job"
+    __table_args__ = (
+        Index("ix_job_due", "state", "due_at"),
+        Index("ix_job_instance", "instance_id", "state"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(30))  # timer
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))
+    spiff_task_id: Mapped[str | None] = mapped_column(String(36))
+    element_id: Mapped[str | None] = mapped_column(String(200))
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    #: pending | done | cancelled | failed
+    state: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class MessageSubscription(Base):
+    """A task waiting for a named message; correlation reads this index, never instance state."""
+
+    __tablename__ = "message_subscription"
+    __table_args__ = (
+        Index("ix_message_subscription_lookup", "message_name", "correlation_key"),
+        Index("ix_message_subscription_instance", "instance_id"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
+    spiff_task_id: Mapped[str] = mapped_column(String(36))
+    element_id: Mapped[str] = mapped_column(String(200))
+    message_name: Mapped[str] = mapped_column(String(200))
+    correlation_key: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Incident(Base):
+    __tablename__ = "incident"
+    __table_args__ = (Index("ix_incident_instance", "instance_id", "resolved_at"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
+    element_id: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class Event(Base):
+    """The audit history: what happened to which instance, when, and who did it."""
+
+    __tablename__ = "event"
+    __table_args__ = (Index("ix_event_instance", "instance_id", "id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    instance_id: Mapped[int | None] = mapped_column(Id)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    kind: Mapped[str] = mapped_column(String(40))
+    element_id: Mapped[str | None] = mapped_column(String(200))
+    task_id: Mapped[int | None] = mapped_column(Id)
+    actor: Mapped[str | None] = mapped_column(String(100))
+    detail: Mapped[str | None] = mapped_column(Text)  # JSON
