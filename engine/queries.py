@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from engine.bpmn.parser import ModelFile, inspect_models
 from engine.errors import InvalidInput, NotFound
 from engine.store.database import Database
 from engine.store.models import (
@@ -26,8 +27,14 @@ MAX_PAGE = 500
 
 
 class Queries:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, max_model_bytes: int) -> None:
         self.database = database
+        self.max_model_bytes = max_model_bytes
+
+    def validate_models(self, files: tuple[tuple[str, bytes], ...]) -> list[dict[str, Any]]:
+        """Check model files as a deployment would, storing nothing; raises InvalidModel with every problem."""
+        summaries = inspect_models([ModelFile(name, content) for name, content in files], self.max_model_bytes)
+        return [{"key": s.key, "name": s.name, "file": s.filename} for s in summaries]
 
     def tasks(self, *, user: str | None = None, instance_id: int | None = None, state: str = "open",
               limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:

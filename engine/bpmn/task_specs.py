@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,6 +28,17 @@ from SpiffWorkflow.util.task import TaskState
 
 EXTERNAL_ITEMS = "external_items"
 EXTERNAL_PENDING = "external_pending"
+
+
+_ISO_LITERAL = re.compile(r"^(R\d*/|P|\d{4}-\d{2}-\d{2})", re.IGNORECASE)
+
+
+def timer_value(my_task: Any, expression: str) -> Any:
+    """A timer's value: an ISO-8601 literal as BPMN writes it (``P2D``), or else an expression on the data."""
+    text = (expression or "").strip()
+    if _ISO_LITERAL.match(text):
+        return text
+    return my_task.workflow.script_engine.evaluate(my_task, text)
 
 
 def engine_now(my_task: Any) -> datetime:
@@ -97,7 +109,7 @@ class ClockTimeDate(TimeDateEventDefinition):
     def has_fired(self, my_task: Any) -> bool:
         event_value = my_task._get_internal_data("event_value")
         if event_value is None:
-            event_value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            event_value = timer_value(my_task, self.expression)
             my_task._set_internal_data(event_value=event_value)
         if TimerEventDefinition.parse_time_or_duration(event_value) <= engine_now(my_task):
             my_task._set_internal_data(event_fired=True)
@@ -109,7 +121,7 @@ class ClockDuration(DurationTimerEventDefinition):
         now = engine_now(my_task)
         event_value = my_task._get_internal_data("event_value")
         if event_value is None:
-            expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            expression = timer_value(my_task, self.expression)
             parsed = TimerEventDefinition.parse_iso_duration(expression)
             event_value = (now + TimerEventDefinition.get_timedelta_from_start(parsed, now)).isoformat()
             my_task._set_internal_data(event_value=event_value)
@@ -123,7 +135,7 @@ class ClockCycle(CycleTimerEventDefinition):
         now = engine_now(my_task)
         event_value = my_task._get_internal_data("event_value")
         if event_value is None:
-            expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            expression = timer_value(my_task, self.expression)
             cycles, start, duration = _recurring_interval(expression, now)
             event_value = {"cycles": cycles, "next": start.isoformat(), "duration": duration.total_seconds()}
         ready = False

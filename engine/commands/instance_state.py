@@ -125,7 +125,7 @@ def persist(uow: UnitOfWork, row: ProcessInstance, workflow: BpmnWorkflow, incid
             instance_id=row.id, element_id=incident.element_id, kind=incident.kind, message=incident.message,
             created_at=uow.now))
         uow.record("incident_raised", instance_id=row.id, element_id=incident.element_id, actor=actor,
-                   kind=incident.kind, message=incident.message)
+                   incident_kind=incident.kind, message=incident.message)
     if completed:
         uow.record("instance_completed", instance_id=row.id, actor=actor)
     return {"id": row.id, "process_key": row.process_key, "state": state, "version": row.version,

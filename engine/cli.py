@@ -1,0 +1,293 @@
+"""`huhua`: the command line. Every verb takes --json; bad input exits with code 2 and says why."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from engine.bootstrap import Huhua, bootstrap
+from engine.commands import CompleteTask, CorrelateMessage, DeployModels, DeployShippedProcesses, StartInstance
+from engine.config import load_settings
+from engine.errors import HuhuaError, InvalidInput, Problem
+
+MODEL_SUFFIXES = (".bpmn", ".dmn")
+BAD_INPUT = 2
+
+
+class _Context:
+    def __init__(self) -> None:
+        self._huhua: Huhua | None = None
+
+    @property
+    def huhua(self) -> Huhua:
+        if self._huhua is None:
+            self._huhua = bootstrap()
+        return self._huhua
+
+
+def _emit(as_json: bool, data: Any, human: Callable[[Any], str]) -> None:
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        click.echo(human(data))
+
+
+def _fail(err: HuhuaError, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(err.to_dict(), ensure_ascii=False, indent=2), err=True)
+    else:
+        click.echo(f"error: {err}", err=True)
+    sys.exit(BAD_INPUT)
+
+
+def _guard(as_json: bool, action: Callable[[], None]) -> None:
+    try:
+        action()
+    except HuhuaError as err:
+        _fail(err, as_json)
+
+
+def _json_object(text: str | None, option: str) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InvalidInput(f"{option} is not valid JSON: {err.msg} at column {err.colno}",
+                           [Problem(err.msg, field=option)]) from None
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{option} must be a JSON object", [Problem("expected an object", field=option)])
+    return value
+
+
+def _model_files(paths: Iterable[str]) -> tuple[tuple[str, bytes], ...]:
+    files: list[tuple[str, bytes]] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix in MODEL_SUFFIXES and p.is_file())
+            files += [(p.relative_to(path).as_posix(), p.read_bytes()) for p in found]
+        elif path.is_file():
+            files.append((path.name, path.read_bytes()))
+        else:
+            raise InvalidInput(f"{raw} does not exist", [Problem("no such file or directory", file=raw)])
+    if not files:
+        raise InvalidInput("no .bpmn or .dmn files were found in the given paths")
+    return tuple(files)
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log what the engine does.")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
+    """心育护花 Huhua — BPMN workflow engine."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx.obj = _Context()
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@json_option
+def db_upgrade(as_json: bool) -> None:
+    """Create or migrate the schema to the newest version (safe to repeat)."""
+    from engine.store import migration
+    from engine.store.database import Database
+
+    settings = load_settings()
+    database = Database(settings.database_url)
+    migration.upgrade(database)
+    revision = migration.current_revision(database)
+    database.dispose()
+    _emit(as_json, {"database": _redact(settings.database_url), "revision": revision},
+          lambda d: f"schema at revision {d['revision']} ({d['database']})")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--as", "actor", default="admin", show_default=True, help="Who deploys.")
+@json_option
+@click.pass_obj
+def deploy(obj: _Context, paths: tuple[str, ...], actor: str, as_json: bool) -> None:
+    """Deploy BPMN/DMN files (or every model in a directory) as one deployment."""
+
+    def run() -> None:
+        result = obj.huhua.execute(DeployModels(files=_model_files(paths), actor=actor, source="cli"))
+        _emit(as_json, result, lambda r: "\n".join(
+            f"{p['key']}: version {p['version']}" + ("" if p["changed"] else " (unchanged)") for p in r["processes"]))
+
+    _guard(as_json, run)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@json_option
+@click.pass_obj
+def validate(obj: _Context, paths: tuple[str, ...], as_json: bool) -> None:
+    """Check BPMN/DMN files without deploying them."""
+
+    def run() -> None:
+        result = obj.huhua.queries.validate_models(_model_files(paths))
+        _emit(as_json, {"valid": True, "processes": result},
+              lambda r: "valid: " + ", ".join(p["key"] for p in r["processes"]))
+
+    _guard(as_json, run)
+
+
+@main.command()
+@click.argument("key")
+@click.option("--vars", "variables", help="Start variables as a JSON object.")
+@click.option("--scope", help="Org unit the instance runs for.")
+@click.option("--business-key", help="Your own identifier; also the default message correlation key.")
+@click.option("--as", "actor", default="admin", show_default=True)
+@json_option
+@click.pass_obj
+def start(obj: _Context, key: str, variables: str | None, scope: str | None, business_key: str | None,
+          actor: str, as_json: bool) -> None:
+    """Start an instance of the newest version of process KEY."""
+
+    def run() -> None:
+        result = obj.huhua.execute(StartInstance(process_key=key, actor=actor,
+                                                 variables=_json_object(variables, "--vars"),
+                                                 org_scope=scope, business_key=business_key))
+        _emit(as_json, result, lambda r: f"instance {r['id']} {r['state']}"
+              + (f": {r['incident']}" if r.get("incident") else ""))
+
+    _guard(as_json, run)
+
+
+@main.command()
+@click.option("--user", help="Only tasks this user may work on.")
+@click.option("--instance", "instance_id", type=int, help="Only tasks of this instance.")
+@click.option("--state", default="open", show_default=True,
+              type=click.Choice(["open", "completed", "cancelled", "all"]))
+@click.option("--limit", default=50, show_default=True)
+@json_option
+@click.pass_obj
+def tasks(obj: _Context, user: str | None, instance_id: int | None, state: str, limit: int, as_json: bool) -> None:
+    """List human tasks."""
+
+    def run() -> None:
+        result = obj.huhua.queries.tasks(user=user, instance_id=instance_id, state=state, limit=limit)
+        _emit(as_json, result, lambda rows: "\n".join(
+            f"{t['id']:>6}  {t['state']:<9} {t['name']}  (instance {t['instance_id']}"
+            + (f", assignee {t['assignee']}" if t["assignee"] else "") + ")" for t in rows) or "no tasks")
+
+    _guard(as_json, run)
+
+
+@main.command()
+@click.argument("task_id", type=int)
+@click.option("--as", "actor", required=True, help="Who completes the task.")
+@click.option("--data", help="Form data as a JSON object.")
+@json_option
+@click.pass_obj
+def complete(obj: _Context, task_id: int, actor: str, data: str | None, as_json: bool) -> None:
+    """Complete a human task."""
+
+    def run() -> None:
+        result = obj.huhua.execute(CompleteTask(task_id=task_id, actor=actor, data=_json_object(data, "--data")))
+        _emit(as_json, result, lambda r: f"task {r['task_id']} completed"
+              + (f"; instance {r['instance']['id']} {r['instance']['state']}" if r.get("instance") else ""))
+
+    _guard(as_json, run)
+
+
+@main.command()
+@click.argument("instance_id", type=int)
+@json_option
+@click.pass_obj
+def instance(obj: _Context, instance_id: int, as_json: bool) -> None:
+    """Show an instance: state, data, open tasks and history."""
+
+    def human(r: dict[str, Any]) -> str:
+        lines = [f"instance {r['id']} of {r['process_key']} v{r['definition']['version']}: {r['state']}",
+                 f"data: {json.dumps(r['data'], ensure_ascii=False)}", "open tasks:"]
+        lines += [f"  {t['id']} {t['name']}" for t in r["open_tasks"]] or ["  (none)"]
+        lines += [f"incident: {i['element_id']}: {i['message']}" for i in r["incidents"]]
+        lines.append("history:")
+        lines += [f"  {e['at']} {e['kind']} {e['element_id'] or ''} {e['actor'] or ''}".rstrip() for e in r["history"]]
+        return "\n".join(lines)
+
+    _guard(as_json, lambda: _emit(as_json, obj.huhua.queries.instance(instance_id), human))
+
+
+@main.command()
+@click.argument("name")
+@click.option("--key", "correlation_key", help="Correlation key (the waiting instance's business key).")
+@click.option("--vars", "variables", help="Message payload as a JSON object.")
+@click.option("--all", "deliver_to_all", is_flag=True, help="Deliver to every waiting instance that matches.")
+@click.option("--as", "actor", default="admin", show_default=True)
+@json_option
+@click.pass_obj
+def message(obj: _Context, name: str, correlation_key: str | None, variables: str | None, deliver_to_all: bool,
+            actor: str, as_json: bool) -> None:
+    """Correlate a message to the instance(s) waiting for it."""
+
+    def run() -> None:
+        result = obj.huhua.execute(CorrelateMessage(message_name=name, actor=actor, correlation_key=correlation_key,
+                                                    variables=_json_object(variables, "--vars"),
+                                                    deliver_to_all=deliver_to_all))
+        _emit(as_json, result, lambda r: "delivered to " + ", ".join(
+            f"instance {i['id']} ({i['state']})" for i in r["delivered_to"]))
+
+    _guard(as_json, run)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@json_option
+@click.pass_obj
+def serve(obj: _Context, host: str, port: int, threads: int, as_json: bool) -> None:
+    """Serve the HTTP API, with shipped processes deployed and the timer runner in process."""
+    import waitress
+
+    from engine.web import create_app
+    from workers.timer_runner import TimerRunner
+
+    huhua = obj.huhua
+    try:
+        shipped = huhua.execute(DeployShippedProcesses(str(huhua.settings.processes_dir)))
+    except HuhuaError as err:
+        _fail(err, as_json)
+        return
+    runner = TimerRunner(huhua)
+    runner.start()
+    url = f"http://{host}:{port}/"
+    info = {"url": url, "api": url + "api/v1", "database": _redact(huhua.settings.database_url),
+            "deployed": shipped["processes"], "accounts": [{"user": "admin", "role": "administrator"}]}
+    _emit(as_json, info, lambda i: "\n".join([
+        "心育护花 Huhua is running",
+        f"  web:      {i['url']}",
+        f"  API:      {i['api']}  (send the acting user in the X-Huhua-User header)",
+        f"  database: {i['database']}",
+        f"  deployed: {len(i['deployed'])} process(es) changed since last start",
+        "  accounts: admin (acts on any task until the org directory is loaded)",
+    ]))
+    try:
+        waitress.serve(create_app(huhua), host=host, port=port, threads=threads, ident="huhua")
+    finally:
+        runner.stop()
+        huhua.close()
+
+
+def _redact(url: str) -> str:
+    if "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://***@{rest.split('@', 1)[1]}"

@@ -1,0 +1,47 @@
+"""The Flask application: the JSON API now; the inbox and admin UI join it as blueprints."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from engine.bootstrap import Huhua, bootstrap
+from engine.errors import HuhuaError
+
+log = logging.getLogger("huhua.web")
+
+
+def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app around an engine (a fresh one from the environment when none is given)."""
+    app = Flask(__name__)
+    app.config.update(JSON_AS_ASCII=False, MAX_CONTENT_LENGTH=64 * 1024 * 1024)
+    if test_config:
+        app.config.update(test_config)
+    app.extensions["huhua"] = huhua or bootstrap()
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+
+    from engine.web.api import api
+
+    app.register_blueprint(api)
+    _register_error_handlers(app)
+    return app
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(HuhuaError)
+    def _huhua_error(err: HuhuaError) -> Any:
+        return jsonify(err.to_dict()), err.status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(err: HTTPException) -> Any:
+        return jsonify({"error": err.name.lower().replace(" ", "_"), "message": err.description,
+                        "problems": []}), err.code
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception) -> Any:
+        log.exception("unhandled error")
+        return jsonify({"error": "internal", "message": "an internal error occurred; it has been logged",
+                        "problems": []}), 500

@@ -1,0 +1,166 @@
+"""JSON API under /api/v1: every call is a command or a query of the engine, nothing more."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+
+from engine.bootstrap import Huhua
+from engine.commands import CompleteTask, CorrelateMessage, DeployModels, StartInstance
+from engine.errors import InvalidInput, Problem
+
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+
+#: Until log-in exists (web-app issue), callers say who they are in this header.
+ACTOR_HEADER = "X-Huhua-User"
+
+
+def _huhua() -> Huhua:
+    return current_app.extensions["huhua"]
+
+
+def _actor() -> str:
+    actor = (request.headers.get(ACTOR_HEADER) or "").strip()
+    if not actor:
+        raise InvalidInput(f"say who is acting in the {ACTOR_HEADER} header",
+                           [Problem("missing header", field=ACTOR_HEADER)])
+    return actor
+
+
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if body is None:
+        if request.data:
+            raise InvalidInput("the request body is not valid JSON")
+        return {}
+    if not isinstance(body, dict):
+        raise InvalidInput("the request body must be a JSON object")
+    return body
+
+
+def _int_arg(name: str, default: int | None = None) -> int | None:
+    value = request.args.get(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidInput(f"query parameter {name} must be a whole number",
+                           [Problem("not an integer", field=name)]) from None
+
+
+def _str_field(body: dict[str, Any], name: str, *, required: bool = False) -> str | None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise InvalidInput(f"{name} is required", [Problem("missing", field=name)])
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} must be a string", [Problem("expected a string", field=name)])
+    return value
+
+
+@api.get("/health")
+def health() -> Any:
+    huhua = _huhua()
+    return jsonify({"status": "ok", "clock": huhua.clock.now().isoformat(), "virtual_clock": huhua.clock.virtual})
+
+
+@api.get("/process-definitions")
+def list_definitions() -> Any:
+    return jsonify(_huhua().queries.definitions(key=request.args.get("key")))
+
+
+def _uploaded_files() -> tuple[tuple[str, bytes], ...]:
+    if request.files:
+        return tuple((f.filename or "upload.bpmn", f.read()) for f in request.files.getlist("file"))
+    body = _body()
+    files = body.get("files")
+    if not isinstance(files, list) or not files:
+        raise InvalidInput("send the model files as multipart field 'file', or JSON {\"files\": [{name, content}]}")
+    parsed = []
+    for index, entry in enumerate(files):
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) \
+                or not isinstance(entry.get("content"), str):
+            raise InvalidInput("each file needs a string name and content",
+                               [Problem("expected {name, content}", field=f"files[{index}]")])
+        parsed.append((entry["name"], entry["content"].encode("utf-8")))
+    return tuple(parsed)
+
+
+@api.post("/deployments")
+def deploy() -> Any:
+    result = _huhua().execute(DeployModels(files=_uploaded_files(), actor=_actor(), source="api",
+                                           name=request.args.get("name")))
+    return jsonify(result), 201 if result["deployment_id"] else 200
+
+
+@api.post("/validate")
+def validate() -> Any:
+    return jsonify({"valid": True, "processes": _huhua().queries.validate_models(_uploaded_files())})
+
+
+@api.post("/process-instances")
+def start_instance() -> Any:
+    body = _body()
+    result = _huhua().execute(StartInstance(
+        process_key=_str_field(body, "process_key", required=True) or "",
+        actor=_actor(),
+        variables=body.get("variables") or {},
+        org_scope=_str_field(body, "org_scope"),
+        business_key=_str_field(body, "business_key"),
+    ))
+    return jsonify(result), 201
+
+
+@api.get("/process-instances")
+def list_instances() -> Any:
+    return jsonify(_huhua().queries.instances(
+        process_key=request.args.get("process_key"), state=request.args.get("state"),
+        business_key=request.args.get("business_key"),
+        limit=_int_arg("limit", 50) or 50, offset=_int_arg("offset", 0) or 0))
+
+
+@api.get("/process-instances/<int:instance_id>")
+def get_instance(instance_id: int) -> Any:
+    return jsonify(_huhua().queries.instance(instance_id))
+
+
+@api.get("/tasks")
+def list_tasks() -> Any:
+    return jsonify(_huhua().queries.tasks(
+        user=request.args.get("user"), instance_id=_int_arg("instance_id"),
+        state=request.args.get("state", "open"), limit=_int_arg("limit", 50) or 50,
+        offset=_int_arg("offset", 0) or 0))
+
+
+@api.get("/tasks/<int:task_id>")
+def get_task(task_id: int) -> Any:
+    return jsonify(_huhua().queries.task(task_id))
+
+
+@api.post("/tasks/<int:task_id>/complete")
+def complete_task(task_id: int) -> Any:
+    body = _body()
+    return jsonify(_huhua().execute(CompleteTask(task_id=task_id, actor=_actor(), data=body.get("data") or {})))
+
+
+@api.post("/messages")
+def correlate_message() -> Any:
+    body = _body()
+    deliver_to_all = body.get("all", False)
+    if not isinstance(deliver_to_all, bool):
+        raise InvalidInput("all must be true or false", [Problem("expected a boolean", field="all")])
+    return jsonify(_huhua().execute(CorrelateMessage(
+        message_name=_str_field(body, "name", required=True) or "",
+        actor=_actor(),
+        correlation_key=_str_field(body, "correlation_key"),
+        variables=body.get("variables") or {},
+        deliver_to_all=deliver_to_all,
+    )))
+
+
+@api.get("/jobs")
+def list_jobs() -> Any:
+    return jsonify(_huhua().queries.jobs(state=request.args.get("state"), limit=_int_arg("limit", 100) or 100))

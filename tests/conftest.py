@@ -1,0 +1,104 @@
+"""Test fixtures: every engine test runs against SQLite and against a real PostgreSQL server.
+
+Each test gets a fresh database copied from a migrated template (a file copy for SQLite,
+``CREATE DATABASE … TEMPLATE`` for PostgreSQL) and an engine on a virtual clock.
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from engine.bootstrap import Huhua, bootstrap
+from engine.clock import VirtualClock
+from engine.config import Settings, normalise_database_url
+from engine.store import migration
+from engine.store.database import Database
+from tests import pg_server
+
+FIXTURES = Path(__file__).parent / "fixtures"
+PROJECT = Path(__file__).resolve().parent.parent
+START = datetime(2026, 3, 2, 0, 30, tzinfo=UTC)  # 08:30 on a Monday in Shanghai
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[pg_server.PostgresServer]:
+    try:
+        server = pg_server.start()
+    except Exception as err:  # never skip silently: a run without PostgreSQL is a failed run
+        pytest.fail(f"no PostgreSQL server for the tests: {err}", pytrace=False)
+    yield server
+    server.stop()
+
+
+def _with_database(url: str, name: str) -> str:
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres: pg_server.PostgresServer) -> str:
+    name = "huhua_template"
+    with psycopg.connect(postgres.admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name}")
+        conn.execute(f"CREATE DATABASE {name}")
+    database = Database(normalise_database_url(_with_database(postgres.admin_url, name)))
+    migration.upgrade(database)
+    database.dispose()
+    return name
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "huhua.db"
+    database = Database(f"sqlite:///{path}")
+    migration.upgrade(database)
+    database.dispose()
+    return path
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database of each kind."""
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "huhua.db"
+        shutil.copy(template, path)
+        yield f"sqlite:///{path}"
+        return
+    server: pg_server.PostgresServer = request.getfixturevalue("postgres")
+    template_name: str = request.getfixturevalue("postgres_template")
+    name = f"huhua_t{next(_counter)}_{id(request) % 100000}"
+    with psycopg.connect(server.admin_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {template_name}")
+    yield normalise_database_url(_with_database(server.admin_url, name))
+    with psycopg.connect(server.admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=database_url, data_dir=tmp_path, processes_dir=PROJECT / "processes",
+                    max_model_bytes=5 * 1024 * 1024, node_name="test")
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    return VirtualClock(START)
+
+
+@pytest.fixture
+def huhua(settings: Settings, clock: VirtualClock) -> Iterator[Huhua]:
+    engine = bootstrap(settings, clock=clock, upgrade=False)
+    yield engine
+    engine.close()
+
+
+def fixture_bytes(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
