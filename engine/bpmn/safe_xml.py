@@ -29,20 +29,15 @@ def _hardened_parser() -> etree.XMLParser:
 def parse_xml(content: bytes, filename: str, max_bytes: int) -> etree._ElementTree:
     """Parse ``content`` into a tree, or raise :class:`InvalidModel` saying what is wrong and where."""
     if len(content) > max_bytes:
-        raise InvalidModel(
-            f"{filename} is {len(content) / 1048576:.1f} MB; the largest model accepted is "
-            f"{max_bytes / 1048576:.1f} MB",
-            [Problem("file too large", file=filename)],
-        )
+        size = f"the file is {len(content) / 1048576:.1f} MB; the largest model accepted is {max_bytes / 1048576:.1f} MB"
+        raise InvalidModel(f"{filename}: {size}", [Problem(size, file=filename)])
     if not content.strip():
         raise InvalidModel(f"{filename} is empty", [Problem("empty file", file=filename)])
     match = _DECLARATION.search(content)
     if match:
         line = content.count(b"\n", 0, match.start()) + 1
-        raise InvalidModel(
-            f"{filename} declares a DTD or entity; BPMN and DMN files must not contain <!DOCTYPE> or <!ENTITY>",
-            [Problem("DOCTYPE/ENTITY declarations are not allowed", file=filename, line=line)],
-        )
+        reason = "declares a DTD or entity; BPMN and DMN files must not contain <!DOCTYPE> or <!ENTITY>"
+        raise InvalidModel(f"{filename} {reason}", [Problem(reason, file=filename, line=line)])
     try:
         tree = etree.ElementTree(etree.fromstring(content, _hardened_parser()))
     except etree.XMLSyntaxError as err:
@@ -52,8 +47,6 @@ def parse_xml(content: bytes, filename: str, max_bytes: int) -> etree._ElementTr
         ) from None
     # Other encodings (UTF-16 and friends) slip past the byte scan; the parsed document cannot.
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
-        raise InvalidModel(
-            f"{filename} declares a DTD; BPMN and DMN files must not contain <!DOCTYPE>",
-            [Problem("DOCTYPE declarations are not allowed", file=filename, line=1)],
-        )
+        reason = "declares a DTD; BPMN and DMN files must not contain <!DOCTYPE>"
+        raise InvalidModel(f"{filename} {reason}", [Problem(reason, file=filename, line=1)])
     return tree

@@ -68,20 +68,24 @@ def validate(tree: etree._ElementTree, filename: str) -> list[Problem]:
     problems = []
     for entry in list(schema.error_log)[:_MAX_REPORTED]:
         problems.append(Problem(entry.message, file=filename, line=entry.line,
-                                element_id=_element_id(tree, entry.path)))
+                                element_id=_element_id(tree, entry.path, entry.line)))
     return problems
 
 
-def _element_id(tree: etree._ElementTree, path: str | None) -> str | None:
-    if not path:
-        return None
-    try:
-        found = tree.xpath(path)
-    except etree.XPathError:
-        return None
-    node = found[0] if found else None
-    while node is not None and isinstance(node, etree._Element):
-        if node.get("id"):
+def _element_id(tree: etree._ElementTree, path: str | None, line: int | None) -> str | None:
+    """The id of the element an XSD error is about (or of its nearest ancestor that has one)."""
+    node = None
+    if path:
+        namespaces = {k: v for k, v in (tree.getroot().nsmap or {}).items() if k}
+        try:
+            found = tree.xpath(path, namespaces=namespaces)
+            node = found[0] if found else None
+        except etree.XPathError:
+            node = None
+    if node is None and line:
+        node = next((el for el in tree.iter() if isinstance(el.tag, str) and el.sourceline == line), None)
+    while node is not None:
+        if isinstance(node.tag, str) and node.get("id"):
             return node.get("id")
         node = node.getparent()
     return None

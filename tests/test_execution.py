@@ -1,0 +1,160 @@
+"""Running instances through the command layer: scripts, gateways, people, items, messages, timers, incidents."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from engine.bootstrap import Huhua
+from engine.clock import VirtualClock
+from engine.commands import CompleteTask, CorrelateMessage, StartInstance
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from tests.helpers import deploy_fixtures, history_kinds, only_task
+from workers.timer_runner import fire_due_timers
+
+
+def test_straight_through_instance_completes_on_the_right_branch(huhua: Huhua) -> None:
+    deploy_fixtures(huhua, "straight.bpmn")
+    started = huhua.execute(StartInstance("straight", "admin"))
+    assert started["state"] == "completed"
+    view = huhua.queries.instance(started["id"])
+    assert view["data"] == {"total": 75}
+    assert history_kinds(huhua, started["id"]) == ["instance_started", "instance_completed"]
+
+
+def test_task_is_offered_to_candidates_only(huhua: Huhua) -> None:
+    deploy_fixtures(huhua, "review.bpmn")
+    started = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang", "li"]}))
+    task = only_task(huhua, started["id"])
+    assert sorted(task["candidate_users"]) == ["li", "wang"] and task["candidate_groups"] == ["county_officer"]
+    assert task["due_at"] is not None and task["name"] == "审核材料"
+    assert [t["id"] for t in huhua.queries.tasks(user="wang")] == [task["id"]]
+    assert huhua.queries.tasks(user="zhao") == []
+    with pytest.raises(Forbidden):
+        huhua.execute(CompleteTask(task["id"], "zhao", {"approve": True}))
+
+    done = huhua.execute(CompleteTask(task["id"], "li", {"approve": True}))
+    assert done["instance"]["state"] == "completed"
+    assert huhua.queries.instance(started["id"])["data"]["outcome"] == "通过"
+    with pytest.raises(Conflict, match="already completed"):
+        huhua.execute(CompleteTask(task["id"], "li", {"approve": False}))
+
+
+def test_rejection_takes_the_default_branch(huhua: Huhua) -> None:
+    deploy_fixtures(huhua, "review.bpmn")
+    started = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"]}))
+    huhua.execute(CompleteTask(only_task(huhua, started["id"])["id"], "wang", {"approve": False}))
+    view = huhua.queries.instance(started["id"])
+    assert view["state"] == "completed" and "outcome" not in view["data"]
+
+
+def test_multi_instance_items_are_separate_tasks_and_results_keep_their_order(huhua: Huhua) -> None:
+    deploy_fixtures(huhua, "school_scores.bpmn")
+    schools = ["衡阳市一中", "衡阳市八中", "成章实验中学"]
+    started = huhua.execute(StartInstance("school_scores", "admin", variables={"schools": schools}))
+    items = huhua.queries.tasks(instance_id=started["id"])
+    assert [t["item"]["school"] for t in items] == schools
+    version = huhua.queries.instance(started["id"])["version"]
+    # Completing items out of order: only the last one moves the workflow (and its version).
+    for points, task in zip([80, 95, 70], [items[2], items[0], items[1]], strict=True):
+        huhua.execute(CompleteTask(task["id"], "admin", {"score": points}))
+        if task is not items[1]:
+            assert huhua.queries.instance(started["id"])["version"] == version
+    view = huhua.queries.instance(started["id"])
+    assert view["state"] == "completed"
+    assert view["data"]["scores"] == [95, 70, 80] and view["data"]["total"] == 245
+
+
+def test_messages_are_correlated_by_business_key(huhua: Huhua) -> None:
+    deploy_fixtures(huhua, "await_message.bpmn")
+    zhuhui = huhua.execute(StartInstance("await_message", "admin", business_key="珠晖区"))
+    yanfeng = huhua.execute(StartInstance("await_message", "admin", business_key="雁峰区"))
+    with pytest.raises(Conflict, match="2 waiting tasks"):
+        huhua.execute(CorrelateMessage("plan_submitted", "admin", variables={"plan_title": "x"}))
+    with pytest.raises(NotFound):
+        huhua.execute(CorrelateMessage("plan_submitted", "admin", "石鼓区", {"plan_title": "x"}))
+
+    result = huhua.execute(CorrelateMessage("plan_submitted", "admin", "雁峰区", {"plan_title": "雁峰区方案"}))
+    assert [i["id"] for i in result["delivered_to"]] == [yanfeng["id"]]
+    assert huhua.queries.instance(yanfeng["id"])["data"]["registered"] == "雁峰区方案（已登记）"
+    assert huhua.queries.instance(zhuhui["id"])["state"] == "running"
+    with pytest.raises(NotFound):  # the subscription is gone once the message was taken
+        huhua.execute(CorrelateMessage("plan_submitted", "admin", "雁峰区", {"plan_title": "again"}))
+
+
+def test_boundary_timer_fires_on_the_engine_clock(huhua: Huhua, clock: VirtualClock) -> None:
+    deploy_fixtures(huhua, "deadline.bpmn")
+    started = huhua.execute(StartInstance("deadline", "admin"))
+    assert [j["element_id"] for j in huhua.queries.jobs(state="pending")] == ["overdue"]
+    clock.advance(timedelta(days=1, hours=23))
+    assert fire_due_timers(huhua) == 0
+    assert only_task(huhua, started["id"])["name"] == "报送材料"
+    clock.advance(timedelta(hours=2))
+    assert fire_due_timers(huhua) == 1
+    assert only_task(huhua, started["id"])["name"] == "上级督办"
+    assert [t["name"] for t in huhua.queries.tasks(instance_id=started["id"], state="cancelled")] == ["报送材料"]
+    assert "timer_fired" in history_kinds(huhua, started["id"])
+
+
+def test_completing_before_the_deadline_cancels_the_timer(huhua: Huhua, clock: VirtualClock) -> None:
+    deploy_fixtures(huhua, "deadline.bpmn")
+    started = huhua.execute(StartInstance("deadline", "admin"))
+    huhua.execute(CompleteTask(only_task(huhua, started["id"])["id"], "admin"))
+    assert huhua.queries.jobs(state="pending") == []
+    clock.advance(timedelta(days=5))
+    assert fire_due_timers(huhua) == 0
+    assert huhua.queries.instance(started["id"])["state"] == "completed"
+
+
+def test_a_failing_script_raises_an_incident_with_its_element(huhua: Huhua) -> None:
+    deploy_fixtures(huhua, "failing_script.bpmn")
+    started = huhua.execute(StartInstance("failing_script", "admin", variables={"done": 3, "total": 0}))
+    assert started["state"] == "incident" and "division by zero" in started["incident"]
+    incidents = huhua.queries.instance(started["id"])["incidents"]
+    assert [(i["element_id"], i["kind"]) for i in incidents] == [("divide", "failed_task")]
+
+
+def test_a_loop_deeper_than_spiffworkflow_tracks_is_an_incident_not_a_completion(huhua: Huhua) -> None:
+    deploy_fixtures(huhua, "long_loop.bpmn")
+    short = huhua.execute(StartInstance("long_loop", "admin", variables={"rounds": 50}))
+    assert short["state"] == "running" and only_task(huhua, short["id"])["name"] == "确认结果"
+    deep = huhua.execute(StartInstance("long_loop", "admin", variables={"rounds": 600}))
+    assert deep["state"] == "incident"
+    assert huhua.queries.instance(deep["id"])["incidents"][0]["kind"] == "tree_too_deep"
+
+
+def test_plain_spiffworkflow_reports_that_deep_loop_as_complete() -> None:
+    """The reference behaviour the guard above exists for."""
+    from SpiffWorkflow.bpmn import BpmnWorkflow
+    from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+    from SpiffWorkflow.util.task import TaskState
+
+    from tests.helpers import FIXTURES
+
+    parser = SpiffBpmnParser()
+    parser.add_bpmn_file(str(FIXTURES / "long_loop.bpmn"))
+    workflow = BpmnWorkflow(parser.get_spec("long_loop"))
+    workflow.get_next_task(state=TaskState.READY).data["rounds"] = 600
+    workflow.do_engine_steps()
+    assert workflow.is_completed() and workflow.data.get("i", 0) < 600
+
+
+@pytest.mark.parametrize("variables, field", [
+    ([1, 2], "variables"),
+    ({"__class__": 1}, "variables.__class__"),
+    ({"has space": 1}, "variables.has space"),
+])
+def test_bad_start_variables_are_refused(huhua: Huhua, variables: object, field: str) -> None:
+    deploy_fixtures(huhua, "straight.bpmn")
+    with pytest.raises(InvalidInput) as refused:
+        huhua.execute(StartInstance("straight", "admin", variables=variables))  # type: ignore[arg-type]
+    assert refused.value.problems[0].field == field
+    assert huhua.queries.instances() == []
+
+
+def test_unknown_process_and_task_are_not_found(huhua: Huhua) -> None:
+    with pytest.raises(NotFound, match="no process with key 'nope'"):
+        huhua.execute(StartInstance("nope", "admin"))
+    with pytest.raises(NotFound):
+        huhua.execute(CompleteTask(424242, "admin"))
