@@ -30,6 +30,11 @@ class _Context:
             self._huhua = bootstrap()
         return self._huhua
 
+    def close(self) -> None:
+        if self._huhua is not None:
+            self._huhua.close()
+            self._huhua = None
+
 
 def _emit(as_json: bool, data: Any, human: Callable[[Any], str]) -> None:
     if as_json:
@@ -93,6 +98,7 @@ def main(ctx: click.Context, verbose: bool) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ctx.obj = _Context()
+    ctx.call_on_close(ctx.obj.close)
 
 
 @main.group()

@@ -105,12 +105,13 @@ def persist(uow: UnitOfWork, row: ProcessInstance, workflow: BpmnWorkflow, incid
         uow.record("instance_started", instance_id=row.id, actor=actor, process_key=row.process_key,
                    business_key=row.business_key, org_scope=row.org_scope)
 
+    version = row.version
     waits = _Publisher(uow, row, json.loads(row.waits or "{}")).publish(work, closing=completed)
     data = workflow.data if completed or workflow.last_task is None else workflow.last_task.data
     result = uow.session.execute(
         update(ProcessInstance)
-        .where(ProcessInstance.id == row.id, ProcessInstance.version == row.version)
-        .values(state=state, version=row.version + 1, updated_at=uow.now,
+        .where(ProcessInstance.id == row.id, ProcessInstance.version == version)
+        .values(state=state, version=version + 1, updated_at=uow.now,
                 ended_at=uow.now if completed else None,
                 data=runtime.codec.data_dumps(data),
                 workflow_state=None if completed else runtime.dumps(workflow),
@@ -118,8 +119,6 @@ def persist(uow: UnitOfWork, row: ProcessInstance, workflow: BpmnWorkflow, incid
     )
     if result.rowcount != 1:
         raise Conflict(f"process instance {row.id} was changed by someone else at the same time; reload and retry")
-    row.version += 1
-    row.state = state
     if incident is not None:
         uow.session.execute(insert(IncidentRow).values(
             instance_id=row.id, element_id=incident.element_id, kind=incident.kind, message=incident.message,
@@ -128,7 +127,7 @@ def persist(uow: UnitOfWork, row: ProcessInstance, workflow: BpmnWorkflow, incid
                    incident_kind=incident.kind, message=incident.message)
     if completed:
         uow.record("instance_completed", instance_id=row.id, actor=actor)
-    return {"id": row.id, "process_key": row.process_key, "state": state, "version": row.version,
+    return {"id": row.id, "process_key": row.process_key, "state": state, "version": version + 1,
             "business_key": row.business_key, "org_scope": row.org_scope,
             "incident": incident.message if incident is not None else None}
 

@@ -24,13 +24,12 @@ def complete_task(command: CompleteTask, uow: UnitOfWork) -> dict[str, Any]:
     if task.state != "open":
         raise Conflict(f"task {task.id} is already {task.state}; it cannot be completed again")
     _authorise(uow, task, command.actor)
-    _close(uow, task, command.actor, data)
-    uow.record("task_completed", instance_id=task.instance_id, element_id=task.element_id, task_id=task.id,
-               actor=command.actor, fields=sorted(data))
     if task.item_group_id is not None:
+        _close(uow, task, command.actor, data)
         return _complete_item(uow, task, command.actor)
     loaded = load_instance(uow, task.instance_id)
     incident = run_step(lambda: uow.runtime.complete_human_task(loaded.workflow, task.spiff_task_id, data))
+    _close(uow, task, command.actor, data)  # the guarded write: a concurrent completion fails here
     instance = persist(uow, loaded.row, loaded.workflow, incident, command.actor)
     return {"task_id": task.id, "state": "completed", "instance": instance}
 
@@ -69,6 +68,8 @@ def _close(uow: UnitOfWork, task: HumanTask, actor: str, data: dict[str, Any]) -
     if closed.rowcount != 1:
         raise Conflict(f"task {task.id} was completed by someone else at the same time")
     task.state = "completed"
+    uow.record("task_completed", instance_id=task.instance_id, element_id=task.element_id, task_id=task.id,
+               actor=actor, fields=sorted(data))
 
 
 def _authorise(uow: UnitOfWork, task: HumanTask, actor: str) -> None:

@@ -1,0 +1,102 @@
+"""The JSON API over HTTP (Flask's test client): the same engine, the same errors, never a 500."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+
+import pytest
+from flask.testing import FlaskClient
+
+from engine.bootstrap import Huhua
+from engine.web import create_app
+from tests.helpers import FIXTURES
+from tests.test_model_safety import BILLION_LAUGHS
+
+AS_WANG = {"X-Huhua-User": "wang"}
+AS_ADMIN = {"X-Huhua-User": "admin"}
+
+
+@pytest.fixture
+def client(huhua: Huhua) -> Iterator[FlaskClient]:
+    app = create_app(huhua, {"TESTING": True})
+    with app.test_client() as client:
+        yield client
+
+
+def _deploy(client: FlaskClient, *names: str) -> dict:
+    data = {"file": [(io.BytesIO((FIXTURES / n).read_bytes()), n) for n in names]}
+    response = client.post("/api/v1/deployments", data=data, headers=AS_ADMIN, content_type="multipart/form-data")
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def test_deploy_start_complete_over_http(client: FlaskClient) -> None:
+    assert [p["key"] for p in _deploy(client, "review.bpmn")["processes"]] == ["review"]
+    assert client.get("/api/v1/process-definitions").json[0]["version"] == 1
+
+    started = client.post("/api/v1/process-instances", headers=AS_ADMIN,
+                          json={"process_key": "review", "variables": {"reviewers": ["wang"]}, "org_scope": "蒸湘区"})
+    assert started.status_code == 201 and started.json["state"] == "running"
+    inbox = client.get("/api/v1/tasks", query_string={"user": "wang"}).json
+    assert [t["name"] for t in inbox] == ["审核材料"] and inbox[0]["org_scope"] == "蒸湘区"
+
+    done = client.post(f"/api/v1/tasks/{inbox[0]['id']}/complete", headers=AS_WANG, json={"data": {"approve": True}})
+    assert done.status_code == 200 and done.json["instance"]["state"] == "completed"
+    again = client.post(f"/api/v1/tasks/{inbox[0]['id']}/complete", headers=AS_WANG, json={"data": {}})
+    assert again.status_code == 409 and again.json["error"] == "conflict"
+
+    instance = client.get(f"/api/v1/process-instances/{started.json['id']}").json
+    assert instance["data"]["outcome"] == "通过"
+    assert client.get("/api/v1/process-instances", query_string={"state": "completed"}).json[0]["id"] == instance["id"]
+
+
+def test_messages_over_http(client: FlaskClient) -> None:
+    _deploy(client, "await_message.bpmn")
+    started = client.post("/api/v1/process-instances", headers=AS_ADMIN,
+                          json={"process_key": "await_message", "business_key": "常宁市"}).json
+    response = client.post("/api/v1/messages", headers=AS_ADMIN,
+                           json={"name": "plan_submitted", "correlation_key": "常宁市", "variables": {"plan_title": "方案"}})
+    assert response.status_code == 200 and response.json["delivered_to"][0]["id"] == started["id"]
+
+
+@pytest.mark.parametrize("method, path, kwargs, status, error", [
+    ("post", "/api/v1/process-instances", {"data": "{oops", "content_type": "application/json"}, 400, "invalid_input"),
+    ("post", "/api/v1/process-instances", {"json": ["not", "an", "object"]}, 400, "invalid_input"),
+    ("post", "/api/v1/process-instances", {"json": {}}, 400, "invalid_input"),
+    ("post", "/api/v1/process-instances", {"json": {"process_key": 7}}, 400, "invalid_input"),
+    ("post", "/api/v1/process-instances", {"json": {"process_key": "ghost"}}, 404, "not_found"),
+    ("get", "/api/v1/process-instances/999", {}, 404, "not_found"),
+    ("get", "/api/v1/tasks", {"query_string": {"limit": "many"}}, 400, "invalid_input"),
+    ("get", "/api/v1/tasks", {"query_string": {"limit": "100000"}}, 400, "invalid_input"),
+    ("get", "/api/v1/tasks", {"query_string": {"state": "bogus"}}, 400, "invalid_input"),
+    ("post", "/api/v1/tasks/5/complete", {"json": {"data": "text"}}, 400, "invalid_input"),
+    ("post", "/api/v1/messages", {"json": {"name": "x", "all": "yes"}}, 400, "invalid_input"),
+    ("post", "/api/v1/deployments", {"json": {"files": [{"name": "a.bpmn"}]}}, 400, "invalid_input"),
+    ("get", "/api/v1/nothing-here", {}, 404, "not_found"),
+    ("delete", "/api/v1/tasks", {}, 405, "method_not_allowed"),
+])
+def test_bad_requests_get_clear_errors(client: FlaskClient, method: str, path: str, kwargs: dict, status: int,
+                                       error: str) -> None:
+    response = getattr(client, method)(path, headers=AS_ADMIN, **kwargs)
+    assert response.status_code == status, response.json
+    assert response.json["error"] == error and response.json["message"]
+
+
+def test_acting_user_is_required_for_changes(client: FlaskClient) -> None:
+    response = client.post("/api/v1/process-instances", json={"process_key": "review"})
+    assert response.status_code == 400 and "X-Huhua-User" in response.json["message"]
+
+
+def test_hostile_upload_is_refused_with_422(client: FlaskClient) -> None:
+    response = client.post("/api/v1/deployments", headers=AS_ADMIN, content_type="multipart/form-data",
+                           data={"file": [(io.BytesIO(BILLION_LAUGHS), "laughs.bpmn")]})
+    assert response.status_code == 422 and response.json["problems"][0]["file"] == "laughs.bpmn"
+    assert client.get("/api/v1/process-definitions").json == []
+
+
+def test_validate_does_not_deploy(client: FlaskClient) -> None:
+    content = (FIXTURES / "straight.bpmn").read_text()
+    response = client.post("/api/v1/validate", json={"files": [{"name": "straight.bpmn", "content": content}]})
+    assert response.status_code == 200 and response.json["processes"][0]["key"] == "straight"
+    assert client.get("/api/v1/process-definitions").json == []

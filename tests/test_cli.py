@@ -1,0 +1,79 @@
+"""The `huhua` command line, as an administrator uses it: --json everywhere, exit code 2 on bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from engine.cli import main
+from engine.config import Settings
+from tests.helpers import FIXTURES
+from tests.test_model_safety import EXTERNAL_ENTITY
+
+
+@pytest.fixture
+def cli(settings: Settings):  # type: ignore[no-untyped-def]
+    runner = CliRunner()
+    env = {"HUHUA_DATABASE_URL": settings.database_url, "HUHUA_DATA_DIR": str(settings.data_dir)}
+
+    def run(*args: str) -> Result:
+        return runner.invoke(main, list(args), env=env, catch_exceptions=False)
+
+    return run
+
+
+def _json(result: Result) -> object:
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_a_whole_round_trip(cli) -> None:  # type: ignore[no-untyped-def]
+    assert _json(cli("db", "upgrade", "--json"))["revision"]
+    deployed = _json(cli("deploy", str(FIXTURES / "review.bpmn"), str(FIXTURES / "await_message.bpmn"), "--json"))
+    assert sorted(p["key"] for p in deployed["processes"]) == ["await_message", "review"]
+    assert _json(cli("validate", str(FIXTURES / "straight.bpmn"), "--json"))["processes"][0]["key"] == "straight"
+
+    started = _json(cli("start", "review", "--vars", '{"reviewers": ["wang"]}', "--scope", "珠晖区",
+                        "--business-key", "plan-2026", "--json"))
+    assert started["state"] == "running" and started["org_scope"] == "珠晖区"
+    tasks = _json(cli("tasks", "--user", "wang", "--json"))
+    assert [t["name"] for t in tasks] == ["审核材料"]
+    assert _json(cli("tasks", "--user", "nobody", "--json")) == []
+    done = _json(cli("complete", str(tasks[0]["id"]), "--as", "wang", "--data", '{"approve": true}', "--json"))
+    assert done["instance"]["state"] == "completed"
+    shown = _json(cli("instance", str(started["id"]), "--json"))
+    assert shown["data"]["outcome"] == "通过" and shown["history"][0]["kind"] == "instance_started"
+
+    waiting = _json(cli("start", "await_message", "--business-key", "衡南县", "--json"))
+    delivered = _json(cli("message", "plan_submitted", "--key", "衡南县", "--vars", '{"plan_title": "方案"}', "--json"))
+    assert delivered["delivered_to"][0]["id"] == waiting["id"]
+    human = cli("instance", str(waiting["id"]))
+    assert human.exit_code == 0 and "completed" in human.output and "message_received" in human.output
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["start", "review", "--vars", "{not json"], "--vars is not valid JSON"),
+    (["start", "review", "--vars", "[1]"], "--vars must be a JSON object"),
+    (["start", "no_such_process"], "no process with key 'no_such_process'"),
+    (["complete", "999", "--as", "wang"], "task 999 does not exist"),
+    (["deploy", "/no/such/file.bpmn"], "does not exist"),
+    (["instance", "12345"], "process instance 12345 does not exist"),
+    (["message", "nobody_waits"], "no instance waits for message 'nobody_waits'"),
+])
+def test_bad_input_exits_2_with_a_message(cli, args: list[str], expected: str) -> None:  # type: ignore[no-untyped-def]
+    result = cli(*args)
+    assert result.exit_code == 2
+    assert expected in result.stderr
+
+
+def test_hostile_file_is_refused_in_json(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    hostile = tmp_path / "xxe.bpmn"
+    hostile.write_bytes(EXTERNAL_ENTITY)
+    result = cli("deploy", str(hostile), "--json")
+    assert result.exit_code == 2
+    error = json.loads(result.stderr)
+    assert error["error"] == "invalid_model" and error["problems"][0]["file"] == "xxe.bpmn"
+    assert _json(cli("validate", str(FIXTURES / "review.bpmn"), "--json"))["valid"] is True

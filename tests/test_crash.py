@@ -1,0 +1,80 @@
+"""A process killed in the middle of a command leaves the instance exactly before or exactly after it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from engine.bootstrap import Huhua
+from engine.commands import StartInstance
+from engine.config import Settings
+from tests.conftest import PROJECT
+from tests.helpers import deploy_fixtures, history_kinds, only_task
+
+#: Runs one CompleteTask in a fresh process and SIGKILLs itself at the named point.
+CRASHING_COMPLETION = textwrap.dedent("""
+    import os, signal, sys
+    from sqlalchemy.orm import Session
+    from engine.bootstrap import bootstrap
+    from engine.commands import CompleteTask
+    from engine.runtime.state_codec import StateCodec
+
+    point, task_id = sys.argv[1], int(sys.argv[2])
+
+    def die():
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    if point == "while_writing":
+        StateCodec.data_dumps = lambda self, data: die()
+    original_commit = Session.commit
+    def commit(self):
+        if point == "before_commit":
+            die()
+        original_commit(self)
+        if point == "after_commit":
+            die()
+    Session.commit = commit
+    bootstrap(upgrade=False).execute(CompleteTask(task_id, "wang", {"approve": True}))
+    print("not killed")
+""")
+
+
+def _complete_and_die(settings: Settings, point: str, task_id: int) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HUHUA_DATABASE_URL": settings.database_url, "HUHUA_DATA_DIR": str(settings.data_dir),
+           "PYTHONPATH": str(PROJECT)}
+    return subprocess.run([sys.executable, "-c", CRASHING_COMPLETION, point, str(task_id)], env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("point", ["while_writing", "before_commit"])
+def test_killed_before_commit_leaves_the_instance_as_before(huhua: Huhua, settings: Settings, point: str) -> None:
+    deploy_fixtures(huhua, "review.bpmn")
+    started = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"]}))
+    task = only_task(huhua, started["id"])
+    before = huhua.queries.instance(started["id"])
+
+    result = _complete_and_die(settings, point, task["id"])
+    assert result.returncode == -signal.SIGKILL, result.stdout + result.stderr
+
+    after = huhua.queries.instance(started["id"])
+    assert after == before
+    assert only_task(huhua, started["id"])["state"] == "open"
+
+
+def test_killed_after_commit_leaves_the_instance_as_after(huhua: Huhua, settings: Settings) -> None:
+    deploy_fixtures(huhua, "review.bpmn")
+    started = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"]}))
+    task = only_task(huhua, started["id"])
+
+    result = _complete_and_die(settings, "after_commit", task["id"])
+    assert result.returncode == -signal.SIGKILL, result.stdout + result.stderr
+
+    after = huhua.queries.instance(started["id"])
+    assert after["state"] == "completed" and after["data"]["outcome"] == "通过"
+    assert history_kinds(huhua, started["id"])[-2:] == ["task_completed", "instance_completed"]
+    assert huhua.queries.tasks(instance_id=started["id"]) == []
