@@ -48,4 +48,5 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None, u
         migration.upgrade(database)
     clock = clock or SystemClock()
     services = Services(settings=settings, database=database, clock=clock, runtime=Runtime(clock), specs=SpecCache())
-    return Huhua(services=services, bus=CommandBus(services, HANDLERS, RETRY_ON_CONFLICT), queries=Queries(database, settings.max_model_bytes))
+    bus = CommandBus(services, HANDLERS, RETRY_ON_CONFLICT)
+    return Huhua(services=services, bus=bus, queries=Queries(database, settings.max_model_bytes))

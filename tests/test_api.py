@@ -55,8 +55,8 @@ def test_messages_over_http(client: FlaskClient) -> None:
     _deploy(client, "await_message.bpmn")
     started = client.post("/api/v1/process-instances", headers=AS_ADMIN,
                           json={"process_key": "await_message", "business_key": "常宁市"}).json
-    response = client.post("/api/v1/messages", headers=AS_ADMIN,
-                           json={"name": "plan_submitted", "correlation_key": "常宁市", "variables": {"plan_title": "方案"}})
+    message = {"name": "plan_submitted", "correlation_key": "常宁市", "variables": {"plan_title": "方案"}}
+    response = client.post("/api/v1/messages", headers=AS_ADMIN, json=message)
     assert response.status_code == 200 and response.json["delivered_to"][0]["id"] == started["id"]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Any
 
@@ -22,10 +23,8 @@ def _pause_after_moving(engine: Huhua, barrier: threading.Barrier) -> None:
 
     def complete_then_wait(*args: Any, **kwargs: Any) -> None:
         original(*args, **kwargs)
-        try:
+        with contextlib.suppress(threading.BrokenBarrierError):  # SQLite: the other writer queues on the lock
             barrier.wait(timeout=3)
-        except threading.BrokenBarrierError:
-            pass  # SQLite: the other writer is queued behind this one's write lock
 
     runtime.complete_human_task = complete_then_wait  # type: ignore[method-assign]
 

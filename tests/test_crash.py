@@ -19,26 +19,24 @@ from tests.helpers import deploy_fixtures, history_kinds, only_task
 #: Runs one CompleteTask in a fresh process and SIGKILLs itself at the named point.
 CRASHING_COMPLETION = textwrap.dedent("""
     import os, signal, sys
-    from sqlalchemy.orm import Session
-    from engine.bootstrap import bootstrap
+    from engine.bootstrap import Huhua, bootstrap
     from engine.commands import CompleteTask
+    from engine.commands.unit_of_work import UnitOfWork
     from engine.runtime.state_codec import StateCodec
 
     point, task_id = sys.argv[1], int(sys.argv[2])
 
-    def die():
+    def die(*_):
         os.kill(os.getpid(), signal.SIGKILL)
 
-    if point == "while_writing":
-        StateCodec.data_dumps = lambda self, data: die()
-    original_commit = Session.commit
-    def commit(self):
-        if point == "before_commit":
-            die()
-        original_commit(self)
-        if point == "after_commit":
-            die()
-    Session.commit = commit
+    if point == "while_writing":      # some rows written, the instance not yet
+        StateCodec.data_dumps = die
+    if point == "before_commit":      # every statement sent, the commit not
+        flush = UnitOfWork.flush_events
+        UnitOfWork.flush_events = lambda self: (flush(self), die())
+    if point == "after_commit":       # the command has returned: it committed
+        execute = Huhua.execute
+        Huhua.execute = lambda self, command: (execute(self, command), die())
     bootstrap(upgrade=False).execute(CompleteTask(task_id, "wang", {"approve": True}))
     print("not killed")
 """)

@@ -57,7 +57,7 @@ def test_declarations_are_refused_before_parsing(huhua: Huhua, content: bytes, n
 
 def test_a_doctype_in_utf16_is_refused_too(huhua: Huhua) -> None:
     text = PLAIN_DOCTYPE.decode().replace('encoding="UTF-8"', 'encoding="UTF-16"')
-    with pytest.raises(InvalidModel, match="DTD|DOCTYPE"):
+    with pytest.raises(InvalidModel, match=r"DTD|DOCTYPE"):
         huhua.execute(DeployModels(files=(("wide.bpmn", text.encode("utf-16")),), actor="admin"))
     _deployed_nothing(huhua)
 

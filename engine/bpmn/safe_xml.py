@@ -29,7 +29,8 @@ def _hardened_parser() -> etree.XMLParser:
 def parse_xml(content: bytes, filename: str, max_bytes: int) -> etree._ElementTree:
     """Parse ``content`` into a tree, or raise :class:`InvalidModel` saying what is wrong and where."""
     if len(content) > max_bytes:
-        size = f"the file is {len(content) / 1048576:.1f} MB; the largest model accepted is {max_bytes / 1048576:.1f} MB"
+        size = (f"the file is {len(content) / 1048576:.1f} MB; "
+                f"the largest model accepted is {max_bytes / 1048576:.1f} MB")
         raise InvalidModel(f"{filename}: {size}", [Problem(size, file=filename)])
     if not content.strip():
         raise InvalidModel(f"{filename} is empty", [Problem("empty file", file=filename)])

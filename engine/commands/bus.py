@@ -75,8 +75,8 @@ class CommandBus:
     def _transaction(self, command: Any, _nxt: Next) -> Any:
         handler = self.handlers[type(command)]
         try:
-            with self.services.database.write() as session:
-                uow = UnitOfWork(session, self.services, self.services.clock.now())
+            with self.services.database.write() as connection:
+                uow = UnitOfWork(connection, self.services, self.services.clock.now())
                 result = handler(command, uow)
                 uow.flush_events()
                 return result

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select, update
 
 from engine.bpmn.parser import ModelFile, inspect_models
 from engine.commands.model import DeployModels, DeployShippedProcesses
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import InvalidInput
-from engine.store.models import Deployment, DeploymentResource, ProcessDefinition, ShippedFile
+from engine.store import tables
 
 MODEL_SUFFIXES = (".bpmn", ".dmn")
+_d, _s = tables.process_definition, tables.shipped_file
 
 
 def deploy_models(command: DeployModels, uow: UnitOfWork) -> dict[str, Any]:
@@ -33,7 +33,7 @@ def deploy_shipped_processes(command: DeployShippedProcesses, uow: UnitOfWork) -
         raise InvalidInput(f"{directory} is not a directory")
     paths = sorted(p for p in directory.rglob("*") if p.suffix in MODEL_SUFFIXES and p.is_file())
     files = [ModelFile(p.relative_to(directory).as_posix(), p.read_bytes()) for p in paths]
-    shipped = {row.path: row.sha256 for row in uow.session.scalars(select(ShippedFile))}
+    shipped = dict(uow.execute(select(_s.c.path, _s.c.sha256)).all())
     changed = frozenset(f.name for f in files if shipped.get(f.name) != f.sha256)
     if not changed:
         return {"deployment_id": None, "processes": [], "changed_files": []}
@@ -41,11 +41,11 @@ def deploy_shipped_processes(command: DeployShippedProcesses, uow: UnitOfWork) -
     for model in files:
         if model.name not in changed:
             continue
-        row = uow.session.get(ShippedFile, model.name)
-        if row is None:
-            uow.session.add(ShippedFile(path=model.name, sha256=model.sha256, shipped_at=uow.now))
+        values = {"sha256": model.sha256, "shipped_at": uow.now}
+        if model.name in shipped:
+            uow.execute(update(_s).where(_s.c.path == model.name).values(**values))
         else:
-            row.sha256, row.shipped_at = model.sha256, uow.now
+            uow.execute(insert(_s).values(path=model.name, **values))
     result["changed_files"] = sorted(changed)
     return result
 
@@ -55,46 +55,38 @@ def _deploy(uow: UnitOfWork, files: list[ModelFile], actor: str, source: str, na
     summaries = inspect_models(files, uow.services.settings.max_model_bytes)
     if only_files is not None:
         summaries = [s for s in summaries if s.filename in only_files]
-    session = uow.session
     plan = []
     for summary in summaries:
-        latest = session.execute(
-            select(ProcessDefinition.id, ProcessDefinition.version, ProcessDefinition.content_hash)
-            .where(ProcessDefinition.key == summary.key)
-            .order_by(ProcessDefinition.version.desc()).limit(1)
-        ).first()
+        latest = uow.execute(select(_d.c.id, _d.c.version, _d.c.content_hash).where(_d.c.key == summary.key)
+                             .order_by(_d.c.version.desc()).limit(1)).first()
         plan.append((summary, latest))
-    if all(latest is not None and latest.content_hash == s.content_hash for s, latest in plan):
-        return {"deployment_id": None, "processes": [
-            {"key": s.key, "name": s.name, "version": latest.version, "definition_id": latest.id, "changed": False}
-            for s, latest in plan]}
 
-    deployment_id = session.execute(insert(Deployment).values(
+    def unchanged(summary: Any, latest: Any) -> bool:
+        return latest is not None and latest.content_hash == summary.content_hash
+
+    def entry(summary: Any, definition_id: int, version: int, changed: bool) -> dict[str, Any]:
+        return {"key": summary.key, "name": summary.name, "version": version, "definition_id": definition_id,
+                "changed": changed}
+
+    if all(unchanged(s, latest) for s, latest in plan):
+        return {"deployment_id": None, "processes": [entry(s, latest.id, latest.version, False) for s, latest in plan]}
+
+    deployment_id = uow.execute(insert(tables.deployment).values(
         name=name or ", ".join(f.name for f in files)[:200], source=source, deployed_by=actor, deployed_at=uow.now,
-    ).returning(Deployment.id)).scalar_one()
-    session.execute(insert(DeploymentResource), [
-        {"deployment_id": deployment_id, "name": f.name, "content": f.content,
-         "sha256": hashlib.sha256(f.content).hexdigest()} for f in files])
+    ).returning(tables.deployment.c.id)).scalar_one()
+    uow.execute(insert(tables.deployment_resource), [
+        {"deployment_id": deployment_id, "name": f.name, "content": f.content, "sha256": f.sha256} for f in files])
     processes = []
     for summary, latest in plan:
-        if latest is not None and latest.content_hash == summary.content_hash:
-            processes.append({"key": summary.key, "name": summary.name, "version": latest.version,
-                              "definition_id": latest.id, "changed": False})
+        if unchanged(summary, latest):
+            processes.append(entry(summary, latest.id, latest.version, False))
             continue
         version = (latest.version if latest is not None else 0) + 1
-        definition_id = session.execute(insert(ProcessDefinition).values(
+        definition_id = uow.execute(insert(_d).values(
             key=summary.key, version=version, name=summary.name, content_hash=summary.content_hash,
             deployment_id=deployment_id, resource_name=summary.filename, deployed_at=uow.now,
-        ).returning(ProcessDefinition.id)).scalar_one()
+        ).returning(_d.c.id)).scalar_one()
         uow.record("process_deployed", actor=actor, process_key=summary.key, version=version,
                    definition_id=definition_id, deployment_id=deployment_id)
-        processes.append({"key": summary.key, "name": summary.name, "version": version,
-                          "definition_id": definition_id, "changed": True})
+        processes.append(entry(summary, definition_id, version, True))
     return {"deployment_id": deployment_id, "processes": processes}
-
-
-def latest_definition_id(uow: UnitOfWork, key: str) -> int | None:
-    """The id of the newest version of process ``key``, or None."""
-    newest = select(func.max(ProcessDefinition.version)).where(ProcessDefinition.key == key).scalar_subquery()
-    return uow.session.scalar(
-        select(ProcessDefinition.id).where(ProcessDefinition.key == key, ProcessDefinition.version == newest))

@@ -3,7 +3,8 @@
 :func:`persist` is the one place that turns a moved workflow into rows: the instance (guarded by
 its version), human tasks and their candidates, multi-instance item groups, timer jobs, message
 subscriptions, incidents and audit events. It diffs the open work against what the instance last
-published (kept in ``process_instance.waits``), so a command touches only the rows that change.
+published (``process_instance.waits``, keyed by SpiffWorkflow task id), so a command writes only the
+rows that change, and a new instance is one INSERT when nothing waits.
 """
 
 from __future__ import annotations
@@ -16,30 +17,54 @@ from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from engine.bpmn.parser import CompiledProcess, ModelFile, compile_process
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, InvalidInput, NotFound, Problem
-from engine.runtime.execution import HumanWork, Incident, ItemsWork, OpenWork
-from engine.store.models import (
-    DeploymentResource,
-    HumanTask,
-    ItemGroup,
-    Job,
-    MessageSubscription,
-    ProcessDefinition,
-    ProcessInstance,
-    TaskCandidate,
-)
-from engine.store.models import Incident as IncidentRow
+from engine.runtime.execution import Incident, OpenWork
+from engine.store import tables
 
 ACTIVE_STATES = ("running", "incident")
+Waits = dict[str, Any]
+
+_i, _t, _c, _g, _j, _m = (tables.process_instance, tables.human_task, tables.task_candidate, tables.item_group,
+                          tables.job, tables.message_subscription)
+
+_LOAD_INSTANCE = select(_i).where(_i.c.id == bindparam("id"))
+_INSERT_INSTANCE = insert(_i).returning(_i.c.id)
+_UPDATE_INSTANCE = (update(_i).where(_i.c.id == bindparam("instance_id"), _i.c.version == bindparam("expected"))
+                    .values(state=bindparam("state"), version=bindparam("next_version"),
+                            updated_at=bindparam("now"), ended_at=bindparam("ended_at"), data=bindparam("data"),
+                            workflow_state=bindparam("workflow_state"), waits=bindparam("waits")))
+_INSERT_TASK = insert(_t).returning(_t.c.id)
+_INSERT_CANDIDATES = insert(_c)
+_INSERT_GROUP = insert(_g).returning(_g.c.id)
+_INSERT_JOB = insert(_j)
+_INSERT_SUBSCRIPTION = insert(_m)
+_INSERT_INCIDENT = insert(tables.incident)
+
+
+@dataclass
+class InstanceRecord:
+    """The instance row as a command sees it."""
+
+    id: int
+    definition_id: int
+    process_key: str
+    business_key: str | None
+    org_scope: str | None
+    state: str
+    version: int
+    waits: str | None
+    workflow_state: str | None
+    started_by: str
+    parent_instance_id: int | None = None
 
 
 @dataclass
 class LoadedInstance:
-    row: ProcessInstance
+    record: InstanceRecord
     workflow: BpmnWorkflow
     compiled: CompiledProcess
 
@@ -48,27 +73,27 @@ def compiled_definition(uow: UnitOfWork, definition_id: int) -> CompiledProcess:
     """The cached specs of a definition, built from its deployment's files on first use."""
 
     def build() -> CompiledProcess:
-        definition = uow.session.get(ProcessDefinition, definition_id)
+        d, r = tables.process_definition, tables.deployment_resource
+        definition = uow.execute(select(d.c.key, d.c.deployment_id).where(d.c.id == definition_id)).first()
         if definition is None:
             raise NotFound(f"process definition {definition_id} does not exist")
-        resources = uow.session.scalars(
-            select(DeploymentResource).where(DeploymentResource.deployment_id == definition.deployment_id)
-        ).all()
-        files = [ModelFile(r.name, r.content) for r in resources]
+        resources = uow.execute(select(r.c.name, r.c.content).where(r.c.deployment_id == definition.deployment_id))
+        files = [ModelFile(row.name, bytes(row.content)) for row in resources]
         return compile_process(files, definition.key, uow.services.settings.max_model_bytes)
 
     return uow.services.specs.get(definition_id, build)
 
 
 def load_instance(uow: UnitOfWork, instance_id: int, *, allowed: tuple[str, ...] = ACTIVE_STATES) -> LoadedInstance:
-    row = uow.session.get(ProcessInstance, instance_id)
+    row = uow.execute(_LOAD_INSTANCE, {"id": instance_id}).first()
     if row is None:
         raise NotFound(f"process instance {instance_id} does not exist")
     if row.state not in allowed or row.workflow_state is None:
         raise Conflict(f"process instance {instance_id} is {row.state}; it cannot be changed now")
-    compiled = compiled_definition(uow, row.definition_id)
-    workflow = uow.runtime.loads(row.workflow_state, compiled)
-    return LoadedInstance(row, workflow, compiled)
+    record = InstanceRecord(row.id, row.definition_id, row.process_key, row.business_key, row.org_scope, row.state,
+                            row.version, row.waits, row.workflow_state, row.started_by, row.parent_instance_id)
+    compiled = compiled_definition(uow, record.definition_id)
+    return LoadedInstance(record, uow.runtime.loads(record.workflow_state or "", compiled), compiled)
 
 
 def run_step(step: Callable[[], None]) -> Incident | None:
@@ -80,7 +105,7 @@ def run_step(step: Callable[[], None]) -> Incident | None:
     return None
 
 
-def persist(uow: UnitOfWork, row: ProcessInstance, workflow: BpmnWorkflow, incident: Incident | None,
+def persist(uow: UnitOfWork, record: InstanceRecord, workflow: BpmnWorkflow, incident: Incident | None,
             actor: str, *, new: bool = False) -> dict[str, Any]:
     """Write the instance and everything its open work implies; return the instance summary."""
     runtime = uow.runtime
@@ -94,164 +119,153 @@ def persist(uow: UnitOfWork, row: ProcessInstance, workflow: BpmnWorkflow, incid
         work = runtime.open_work(workflow, check_completion=False)
     completed = work.completed and incident is None
     state = "incident" if incident is not None else "completed" if completed else "running"
-
-    if new:
-        row.id = uow.session.execute(insert(ProcessInstance).values(
-            definition_id=row.definition_id, process_key=row.process_key, business_key=row.business_key,
-            org_scope=row.org_scope, parent_instance_id=row.parent_instance_id, state="running", version=0,
-            started_by=row.started_by, started_at=uow.now, updated_at=uow.now, data="{}",
-        ).returning(ProcessInstance.id)).scalar_one()
-        row.version = 0
-        uow.record("instance_started", instance_id=row.id, actor=actor, process_key=row.process_key,
-                   business_key=row.business_key, org_scope=row.org_scope)
-
-    version = row.version
-    waits = _Publisher(uow, row, json.loads(row.waits or "{}")).publish(work, closing=completed)
+    waits = {} if completed else _waits_of(work)
     data = workflow.data if completed or workflow.last_task is None else workflow.last_task.data
-    result = uow.session.execute(
-        update(ProcessInstance)
-        .where(ProcessInstance.id == row.id, ProcessInstance.version == version)
-        .values(state=state, version=version + 1, updated_at=uow.now,
-                ended_at=uow.now if completed else None,
-                data=runtime.codec.data_dumps(data),
-                workflow_state=None if completed else runtime.dumps(workflow),
-                waits=json.dumps(waits, separators=(",", ":")))
-    )
-    if result.rowcount != 1:
-        raise Conflict(f"process instance {row.id} was changed by someone else at the same time; reload and retry")
+    values = {
+        "state": state, "now": uow.now, "ended_at": uow.now if completed else None,
+        "data": runtime.codec.data_dumps(data),
+        "workflow_state": None if completed else runtime.dumps(workflow),
+        "waits": json.dumps(waits, separators=(",", ":"), ensure_ascii=False) if waits else None,
+    }
+    if new:
+        record.id = uow.execute(_INSERT_INSTANCE, {
+            "definition_id": record.definition_id, "process_key": record.process_key,
+            "business_key": record.business_key, "org_scope": record.org_scope,
+            "parent_instance_id": record.parent_instance_id, "state": state, "version": 1,
+            "started_by": record.started_by, "started_at": uow.now, "updated_at": uow.now,
+            "ended_at": values["ended_at"], "data": values["data"], "workflow_state": values["workflow_state"],
+            "waits": values["waits"]}).scalar_one()
+        record.version = 1
+        uow.record("instance_started", instance_id=record.id, actor=actor, process_key=record.process_key,
+                   business_key=record.business_key, org_scope=record.org_scope)
+    else:
+        written = uow.execute(_UPDATE_INSTANCE, {**values, "instance_id": record.id, "expected": record.version,
+                                                 "next_version": record.version + 1})
+        if written.rowcount != 1:
+            raise Conflict(f"process instance {record.id} was changed by someone else at the same time; "
+                           "reload and retry")
+        record.version += 1
+    _Publisher(uow, record).publish(json.loads(record.waits or "{}") if not new else {}, work)
+    record.state = state
     if incident is not None:
-        uow.session.execute(insert(IncidentRow).values(
-            instance_id=row.id, element_id=incident.element_id, kind=incident.kind, message=incident.message,
-            created_at=uow.now))
-        uow.record("incident_raised", instance_id=row.id, element_id=incident.element_id, actor=actor,
+        uow.execute(_INSERT_INCIDENT, {"instance_id": record.id, "element_id": incident.element_id,
+                                       "kind": incident.kind, "message": incident.message, "created_at": uow.now})
+        uow.record("incident_raised", instance_id=record.id, element_id=incident.element_id, actor=actor,
                    incident_kind=incident.kind, message=incident.message)
     if completed:
-        uow.record("instance_completed", instance_id=row.id, actor=actor)
-    return {"id": row.id, "process_key": row.process_key, "state": state, "version": version + 1,
-            "business_key": row.business_key, "org_scope": row.org_scope,
+        uow.record("instance_completed", instance_id=record.id, actor=actor)
+    return {"id": record.id, "process_key": record.process_key, "state": state, "version": record.version,
+            "business_key": record.business_key, "org_scope": record.org_scope,
             "incident": incident.message if incident is not None else None}
 
 
+def _waits_of(work: OpenWork) -> Waits:
+    waits: Waits = {}
+    if work.human:
+        waits["human"] = sorted(work.human)
+    if work.item_parents:
+        waits["items"] = sorted(work.item_parents)
+    if work.timers:
+        waits["timers"] = {spiff_id: t.due_at.isoformat() for spiff_id, t in work.timers.items()}
+    if work.messages:
+        waits["messages"] = sorted(work.messages)
+    return waits
+
+
 class _Publisher:
-    """Diffs open work against what the instance last published and writes only the differences."""
+    """Writes the difference between what an instance last published and what it waits for now."""
 
-    def __init__(self, uow: UnitOfWork, row: ProcessInstance, published: dict[str, dict[str, Any]]) -> None:
+    def __init__(self, uow: UnitOfWork, record: InstanceRecord) -> None:
         self.uow = uow
-        self.row = row
-        self.old = published
+        self.record = record
 
-    def publish(self, work: OpenWork, *, closing: bool) -> dict[str, dict[str, Any]]:
-        new: dict[str, dict[str, Any]] = {"human": {}, "items": {}, "timers": {}, "messages": {}}
-        old_human = self.old.get("human", {})
-        for spiff_id, work_item in work.human.items():
-            new["human"][spiff_id] = old_human.get(spiff_id) or self._create_task(work_item)
-        self._close_tasks([tid for sid, tid in old_human.items() if sid not in work.human])
+    def publish(self, old: Waits, work: OpenWork) -> None:
+        old_human = set(old.get("human", ()))
+        for spiff_id, human in work.human.items():
+            if spiff_id not in old_human:
+                self._insert_task(spiff_id, human.element_id, human.name, human.properties)
+        self._cancel_tasks(sorted(old_human - set(work.human)), items=False)
 
-        old_items = self.old.get("items", {})
-        for spiff_id, group_id in old_items.items():
-            if spiff_id in work.item_parents:
-                new["items"][spiff_id] = group_id
-            else:
-                self._close_group(group_id)
+        gone_groups = sorted(set(old.get("items", ())) - work.item_parents)
+        if gone_groups:
+            self._close_groups(gone_groups)
         for items in work.new_items:
-            new["items"][items.task_id] = self._create_items(items)
+            group_id = self.uow.execute(_INSERT_GROUP, {
+                "instance_id": self.record.id, "spiff_task_id": items.task_id, "total": len(items.items),
+                "done": 0, "state": "open"}).scalar_one()
+            for key, data in items.items:
+                self._insert_task(items.task_id, items.element_id, items.name, items.properties,
+                                  group_id=group_id, item_key=key, item_input=data)
 
-        old_timers = self.old.get("timers", {})
-        for spiff_id, timer in work.timers.items():
-            due = timer.due_at.isoformat()
-            existing = old_timers.get(spiff_id)
-            if existing and existing[1] == due:
-                new["timers"][spiff_id] = existing
-                continue
-            if existing:
-                self._cancel_job(existing[0])
-            new["timers"][spiff_id] = [self._create_timer(timer.task_id, timer.element_id, timer.due_at), due]
-        for spiff_id, (job_id, _due) in old_timers.items():
-            if spiff_id not in work.timers:
-                self._cancel_job(job_id)
+        old_timers: dict[str, str] = old.get("timers", {})
+        stale = [s for s, due in old_timers.items() if s not in work.timers or work.timers[s].due_at.isoformat() != due]
+        if stale:
+            self._cancel_jobs(stale)
+        new_timers = [t for s, t in work.timers.items() if old_timers.get(s) != t.due_at.isoformat()]
+        if new_timers:
+            self.uow.execute(_INSERT_JOB, [{
+                "kind": "timer", "instance_id": self.record.id, "spiff_task_id": t.task_id,
+                "element_id": t.element_id, "due_at": t.due_at, "state": "pending", "attempts": 0,
+                "created_at": self.uow.now} for t in new_timers])
 
-        old_messages = self.old.get("messages", {})
-        for spiff_id, wait in work.messages.items():
-            new["messages"][spiff_id] = old_messages.get(spiff_id) or self._subscribe(wait.task_id, wait.element_id,
-                                                                                      wait.message_name)
-        gone = [sub for sid, sub in old_messages.items() if sid not in work.messages]
+        old_messages = set(old.get("messages", ()))
+        gone = sorted(old_messages - set(work.messages))
         if gone:
-            self.uow.session.execute(MessageSubscription.__table__.delete().where(MessageSubscription.id.in_(gone)))
-        return {kind: entries for kind, entries in new.items() if entries} if not closing else {}
-
-    # -- human tasks ------------------------------------------------------------------------------
-
-    def _create_task(self, work: HumanWork) -> int:
-        return self._insert_task(work.task_id, work.element_id, work.name, work.properties)
+            self.uow.execute(delete(_m).where(_m.c.instance_id == self.record.id, _m.c.spiff_task_id.in_(gone)))
+        fresh = [w for s, w in work.messages.items() if s not in old_messages]
+        if fresh:
+            self.uow.execute(_INSERT_SUBSCRIPTION, [{
+                "instance_id": self.record.id, "spiff_task_id": w.task_id, "element_id": w.element_id,
+                "message_name": w.message_name, "correlation_key": self.record.business_key,
+                "created_at": self.uow.now} for w in fresh])
 
     def _insert_task(self, spiff_id: str, element_id: str, name: str, properties: dict[str, str], *,
-                     group_id: int | None = None, item_key: Any = None, item_input: dict | None = None,
-                     lane: str | None = None) -> int:
+                     group_id: int | None = None, item_key: Any = None, item_input: dict | None = None) -> int:
         uow = self.uow
         assignee = properties.get("assignee") or None
-        task_id = uow.session.execute(insert(HumanTask).values(
-            instance_id=self.row.id, spiff_task_id=spiff_id, element_id=element_id, name=name,
-            process_key=self.row.process_key, state="open", assignee=assignee, org_scope=self.row.org_scope,
-            form_key=properties.get("formKey") or None, due_at=_due_at(properties.get("dueDate"), uow.now),
-            created_at=uow.now, item_group_id=group_id,
-            item_key=json.dumps(item_key, ensure_ascii=False) if group_id is not None else None,
-            item_input=uow.runtime.codec.data_dumps(item_input) if item_input is not None else None,
-        ).returning(HumanTask.id)).scalar_one()
-        candidates = [{"task_id": task_id, "kind": "user", "value": u} for u in _split(properties.get("candidateUsers"))]
-        groups = _split(properties.get("candidateGroups"))
-        candidates += [{"task_id": task_id, "kind": "group", "value": g} for g in groups]
+        task_id = uow.execute(_INSERT_TASK, {
+            "instance_id": self.record.id, "spiff_task_id": spiff_id, "element_id": element_id, "name": name,
+            "process_key": self.record.process_key, "state": "open", "assignee": assignee,
+            "org_scope": self.record.org_scope, "form_key": properties.get("formKey") or None,
+            "due_at": _due_at(properties.get("dueDate"), uow.now), "created_at": uow.now,
+            "completed_at": None, "completed_by": None, "item_group_id": group_id,
+            "item_key": json.dumps(item_key, ensure_ascii=False) if group_id is not None else None,
+            "item_input": uow.runtime.codec.data_dumps(item_input) if item_input is not None else None,
+            "item_output": None,
+        }).scalar_one()
+        candidates = [{"task_id": task_id, "kind": "user", "value": u}
+                      for u in _split(properties.get("candidateUsers"))]
+        candidates += [{"task_id": task_id, "kind": "group", "value": g}
+                       for g in _split(properties.get("candidateGroups"))]
         if candidates:
-            uow.session.execute(insert(TaskCandidate), candidates)
-        uow.record("task_created", instance_id=self.row.id, element_id=element_id, task_id=task_id,
+            uow.execute(_INSERT_CANDIDATES, candidates)
+        uow.record("task_created", instance_id=self.record.id, element_id=element_id, task_id=task_id,
                    name=name, assignee=assignee)
         return task_id
 
-    def _close_tasks(self, task_ids: list[int]) -> None:
-        if not task_ids:
+    def _cancel_tasks(self, spiff_ids: list[str], *, items: bool, group_ids: list[int] | None = None) -> None:
+        if not spiff_ids and not group_ids:
             return
-        still_open = self.uow.session.scalars(
-            select(HumanTask.id).where(HumanTask.id.in_(task_ids), HumanTask.state == "open")).all()
-        if still_open:
-            self.uow.session.execute(update(HumanTask).where(HumanTask.id.in_(still_open)).values(
-                state="cancelled", completed_at=self.uow.now))
-            for task_id in still_open:
-                self.uow.record("task_cancelled", instance_id=self.row.id, task_id=task_id)
+        query = update(_t).where(_t.c.instance_id == self.record.id, _t.c.state == "open")
+        if group_ids is not None:
+            query = query.where(_t.c.item_group_id.in_(group_ids))
+        else:
+            query = query.where(_t.c.spiff_task_id.in_(spiff_ids), _t.c.item_group_id.is_(None))
+        cancelled = self.uow.execute(query.values(state="cancelled", completed_at=self.uow.now)
+                                     .returning(_t.c.id, _t.c.element_id)).all()
+        for task_id, element_id in cancelled:
+            self.uow.record("task_cancelled", instance_id=self.record.id, element_id=element_id, task_id=task_id)
 
-    # -- multi-instance items ---------------------------------------------------------------------
+    def _close_groups(self, spiff_ids: list[str]) -> None:
+        closed = self.uow.execute(
+            update(_g).where(_g.c.instance_id == self.record.id, _g.c.spiff_task_id.in_(spiff_ids),
+                             _g.c.state == "open").values(state="cancelled").returning(_g.c.id)).scalars().all()
+        if closed:
+            self._cancel_tasks([], items=True, group_ids=list(closed))
 
-    def _create_items(self, items: ItemsWork) -> int:
-        group_id = self.uow.session.execute(insert(ItemGroup).values(
-            instance_id=self.row.id, spiff_task_id=items.task_id, total=len(items.items), done=0, state="open",
-        ).returning(ItemGroup.id)).scalar_one()
-        for key, data in items.items:
-            self._insert_task(items.task_id, items.element_id, items.name, items.properties,
-                              group_id=group_id, item_key=key, item_input=data)
-        return group_id
-
-    def _close_group(self, group_id: int) -> None:
-        session = self.uow.session
-        session.execute(update(ItemGroup).where(ItemGroup.id == group_id, ItemGroup.state == "open")
-                        .values(state="cancelled"))
-        open_items = session.scalars(select(HumanTask.id).where(HumanTask.item_group_id == group_id,
-                                                                HumanTask.state == "open")).all()
-        self._close_tasks(list(open_items))
-
-    # -- timers and messages ----------------------------------------------------------------------
-
-    def _create_timer(self, spiff_id: str, element_id: str, due_at: datetime) -> int:
-        return self.uow.session.execute(insert(Job).values(
-            kind="timer", instance_id=self.row.id, spiff_task_id=spiff_id, element_id=element_id, due_at=due_at,
-            state="pending", attempts=0, created_at=self.uow.now,
-        ).returning(Job.id)).scalar_one()
-
-    def _cancel_job(self, job_id: int) -> None:
-        self.uow.session.execute(update(Job).where(Job.id == job_id, Job.state == "pending").values(state="cancelled"))
-
-    def _subscribe(self, spiff_id: str, element_id: str, message_name: str) -> int:
-        return self.uow.session.execute(insert(MessageSubscription).values(
-            instance_id=self.row.id, spiff_task_id=spiff_id, element_id=element_id, message_name=message_name,
-            correlation_key=self.row.business_key, created_at=self.uow.now,
-        ).returning(MessageSubscription.id)).scalar_one()
+    def _cancel_jobs(self, spiff_ids: list[str]) -> None:
+        self.uow.execute(update(_j).where(_j.c.instance_id == self.record.id, _j.c.spiff_task_id.in_(spiff_ids),
+                                          _j.c.state == "pending").values(state="cancelled"))
 
 
 def _split(value: str | None) -> list[str]:
@@ -282,4 +296,3 @@ def require_json_object(value: Any, what: str) -> dict[str, Any]:
     except (TypeError, ValueError) as err:
         raise InvalidInput(f"{what} is not plain JSON: {err}", [Problem(str(err), field=what)]) from None
     return value
-

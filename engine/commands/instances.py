@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, func, select, update
 
-from engine.commands.deployment import latest_definition_id
 from engine.commands.instance_state import (
+    InstanceRecord,
     compiled_definition,
     load_instance,
     persist,
@@ -17,35 +17,48 @@ from engine.commands.instance_state import (
 from engine.commands.model import CorrelateMessage, FireTimer, StartInstance
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, InvalidInput, NotFound, Problem
-from engine.store.models import Job, MessageSubscription, ProcessDefinition, ProcessInstance
+from engine.store import tables
+
+_d, _j, _m = tables.process_definition, tables.job, tables.message_subscription
+_LATEST_DEFINITION = (select(_d.c.id).where(_d.c.key == bindparam("key"))
+                      .order_by(_d.c.version.desc()).limit(1))
+_LOAD_JOB = select(_j).where(_j.c.id == bindparam("id"))
+_CLAIM_JOB = (update(_j).where(_j.c.id == bindparam("job_id"), _j.c.state == "pending")
+              .values(state="done", attempts=_j.c.attempts + 1))
+
+
+def latest_definition_id(uow: UnitOfWork, key: str) -> int | None:
+    """The id of the newest version of process ``key`` (read from the (key, version) unique index)."""
+    return uow.execute(_LATEST_DEFINITION, {"key": key}).scalar()
 
 
 def start_instance(command: StartInstance, uow: UnitOfWork) -> dict[str, Any]:
     variables = require_json_object(command.variables, "variables")
-    definition_id = latest_definition_id(uow, command.process_key)
-    if definition_id is None:
-        known = uow.session.scalars(select(ProcessDefinition.key).distinct().order_by(ProcessDefinition.key)).all()
-        raise NotFound(f"no process with key '{command.process_key}' is deployed",
-                       [Problem(f"deployed keys: {', '.join(known) or '(none)'}", field="process_key")])
     _check_label(command.business_key, "business_key")
     _check_label(command.org_scope, "org_scope")
+    definition_id = latest_definition_id(uow, command.process_key)
+    if definition_id is None:
+        known = uow.execute(select(func.distinct(_d.c.key)).order_by(_d.c.key)).scalars().all()
+        raise NotFound(f"no process with key '{command.process_key}' is deployed",
+                       [Problem(f"deployed keys: {', '.join(known) or '(none)'}", field="process_key")])
     compiled = compiled_definition(uow, definition_id)
     runtime = uow.runtime
     workflow = runtime.create(compiled, variables)
     incident = run_step(lambda: runtime.advance(workflow))
-    row = ProcessInstance(definition_id=definition_id, process_key=command.process_key,
-                          business_key=command.business_key, org_scope=command.org_scope,
-                          started_by=command.actor, waits=None)
-    return persist(uow, row, workflow, incident, command.actor, new=True)
+    record = InstanceRecord(id=0, definition_id=definition_id, process_key=command.process_key,
+                            business_key=command.business_key, org_scope=command.org_scope, state="running",
+                            version=0, waits=None, workflow_state=None, started_by=command.actor)
+    return persist(uow, record, workflow, incident, command.actor, new=True)
 
 
 def correlate_message(command: CorrelateMessage, uow: UnitOfWork) -> dict[str, Any]:
     """Deliver a message to the waiting instance(s) found through the subscription index."""
     variables = require_json_object(command.variables, "variables")
-    query = select(MessageSubscription).where(MessageSubscription.message_name == command.message_name)
+    query = select(_m.c.instance_id, _m.c.spiff_task_id, _m.c.element_id).where(
+        _m.c.message_name == command.message_name)
     if command.correlation_key is not None:
-        query = query.where(MessageSubscription.correlation_key == command.correlation_key)
-    subscriptions = uow.session.scalars(query.order_by(MessageSubscription.id).limit(1001)).all()
+        query = query.where(_m.c.correlation_key == command.correlation_key)
+    subscriptions = uow.execute(query.order_by(_m.c.id).limit(1001)).all()
     if not subscriptions:
         key = f" with key '{command.correlation_key}'" if command.correlation_key is not None else ""
         raise NotFound(f"no instance waits for message '{command.message_name}'{key}")
@@ -59,30 +72,28 @@ def correlate_message(command: CorrelateMessage, uow: UnitOfWork) -> dict[str, A
             continue  # one delivery per instance; its other subscriptions are re-read after the move
         seen.add(subscription.instance_id)
         loaded = load_instance(uow, subscription.instance_id)
-        uow.record("message_received", instance_id=loaded.row.id, element_id=subscription.element_id,
+        uow.record("message_received", instance_id=loaded.record.id, element_id=subscription.element_id,
                    actor=command.actor, message=command.message_name, correlation_key=command.correlation_key)
         incident = run_step(lambda s=subscription, w=loaded.workflow: uow.runtime.deliver_message(
             w, s.spiff_task_id, variables))
-        delivered.append(persist(uow, loaded.row, loaded.workflow, incident, command.actor))
+        delivered.append(persist(uow, loaded.record, loaded.workflow, incident, command.actor))
     return {"message": command.message_name, "delivered_to": delivered}
 
 
 def fire_timer(command: FireTimer, uow: UnitOfWork) -> dict[str, Any]:
-    job = uow.session.get(Job, command.job_id)
+    job = uow.execute(_LOAD_JOB, {"id": command.job_id}).first()
     if job is None:
         raise NotFound(f"job {command.job_id} does not exist")
     if job.state != "pending" or job.due_at > uow.now:
         return {"job_id": job.id, "fired": False, "state": job.state}
-    claimed = uow.session.execute(update(Job).where(Job.id == job.id, Job.state == "pending")
-                                  .values(state="done", attempts=Job.attempts + 1))
-    if claimed.rowcount != 1:
+    if uow.execute(_CLAIM_JOB, {"job_id": job.id}).rowcount != 1:
         return {"job_id": job.id, "fired": False, "state": "taken"}
     loaded = load_instance(uow, job.instance_id)
-    uow.record("timer_fired", instance_id=loaded.row.id, element_id=job.element_id, actor=command.actor,
+    uow.record("timer_fired", instance_id=loaded.record.id, element_id=job.element_id, actor=command.actor,
                job_id=job.id, due_at=job.due_at.isoformat())
     incident = run_step(lambda: uow.runtime.fire_timers(loaded.workflow))
     return {"job_id": job.id, "fired": True,
-            "instance": persist(uow, loaded.row, loaded.workflow, incident, command.actor)}
+            "instance": persist(uow, loaded.record, loaded.workflow, incident, command.actor)}
 
 
 def _check_label(value: str | None, field: str) -> None:

@@ -1,4 +1,4 @@
-"""What a command handler works with: one transaction's session, the shared services, and its events."""
+"""What a command handler works with: one transaction's connection, the shared services, and its events."""
 
 from __future__ import annotations
 
@@ -7,15 +7,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Executable, Result, insert
 
 from engine.bpmn.spec_cache import SpecCache
 from engine.clock import Clock
 from engine.config import Settings
 from engine.runtime.execution import Runtime
+from engine.store import tables
 from engine.store.database import Database
-from engine.store.models import Event
+
+_INSERT_EVENTS = insert(tables.event)
 
 
 @dataclass
@@ -33,7 +34,7 @@ class Services:
 class UnitOfWork:
     """One command's transaction. Events are buffered and written in one statement at the end."""
 
-    session: Session
+    connection: Connection
     services: Services
     now: datetime
     _events: list[dict[str, Any]] = field(default_factory=list)
@@ -41,6 +42,9 @@ class UnitOfWork:
     @property
     def runtime(self) -> Runtime:
         return self.services.runtime
+
+    def execute(self, statement: Executable, parameters: Any = None) -> Result[Any]:
+        return self.connection.execute(statement, parameters)
 
     def record(self, kind: str, *, instance_id: int | None = None, element_id: str | None = None,
                task_id: int | None = None, actor: str | None = None, **detail: Any) -> None:
@@ -53,5 +57,5 @@ class UnitOfWork:
 
     def flush_events(self) -> None:
         if self._events:
-            self.session.execute(insert(Event), self._events)
+            self.connection.execute(_INSERT_EVENTS, self._events)
             self._events.clear()

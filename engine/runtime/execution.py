@@ -196,7 +196,8 @@ class Runtime:
         if len(workflow.tasks) < SPIFF_MAX_DEPTH:
             return
         for task in workflow.tasks.values():
-            if task.state & TaskState.NOT_FINISHED_MASK and task.state != TaskState.FUTURE and _depth(task) >= SPIFF_MAX_DEPTH:
+            waiting = task.state & TaskState.NOT_FINISHED_MASK and task.state != TaskState.FUTURE
+            if waiting and _depth(task) >= SPIFF_MAX_DEPTH:
                 raise Incident(
                     f"the task tree is deeper than {SPIFF_MAX_DEPTH} levels (a loop ran too many times); "
                     "SpiffWorkflow would lose track of this task and report the instance complete",
@@ -249,7 +250,7 @@ class Runtime:
             value = str(value)
             if value.startswith("="):
                 result = self._guarded(lambda v=value: self.script_engine.evaluate(task, v[1:]), task)
-                value = "" if result is None else ",".join(map(str, result)) if isinstance(result, list) else str(result)
+                value = ",".join(map(str, result)) if isinstance(result, list) else "" if result is None else str(result)
             properties[str(name)] = value
         return properties
 

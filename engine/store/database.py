@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -23,21 +23,14 @@ class Database:
             _configure_sqlite(self.engine)
         else:
             self.engine = create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
-        self._writer = sessionmaker(self.engine.execution_options(huhua_write=True), expire_on_commit=False)
+        self._writer = self.engine.execution_options(huhua_write=True)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
-    def write(self) -> Iterator[Session]:
-        """A session for one command: committed if the block ends normally, rolled back otherwise."""
-        session = self._writer()
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+    def write(self) -> Iterator[Connection]:
+        """A connection in a transaction for one command: committed if the block ends normally, else rolled back."""
+        with self._writer.begin() as connection:
+            yield connection
 
     @contextmanager
     def read(self) -> Iterator[Session]:

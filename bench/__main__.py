@@ -1,0 +1,195 @@
+"""Engine benchmarks, each figure printed beside plain SpiffWorkflow in memory, measured in the same run.
+
+    ./scripts/bench.sh                  # SQLite (durable commits) in a temporary directory
+    HUHUA_BENCH_POSTGRES_URL=postgresql://… ./scripts/bench.sh   # also on PostgreSQL
+
+(a) 1,000 instances of start → script → exclusive gateway → end, created and run to completion;
+(b) 1,000 starts of a one-user-task process, then 1,000 completions through the command layer;
+(c) completing one task of a parallel multi-instance activity with N = 10, 100 and 1,000 siblings.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.util.task import TaskState
+
+from engine.bootstrap import Huhua, bootstrap
+from engine.commands import CompleteTask, DeployModels, StartInstance
+from engine.config import Settings, normalise_database_url
+
+MODELS = Path(__file__).parent / "models"
+INSTANCES = 1000
+MI_SIZES = (10, 100, 1000)
+MI_SAMPLES = 30
+
+
+def progress(text: str) -> None:
+    print(f"  … {text}", file=sys.stderr, flush=True)
+
+
+def spiff_spec(name: str, key: str):  # type: ignore[no-untyped-def]
+    parser = SpiffBpmnParser()
+    parser.add_bpmn_file(str(MODELS / name))
+    return parser.get_spec(key)
+
+
+def timed(action: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+# -- plain SpiffWorkflow, in memory ---------------------------------------------------------------
+
+def spiff_straight_rate() -> float:
+    spec = spiff_spec("straight.bpmn", "straight")
+
+    def run() -> None:
+        for _ in range(INSTANCES):
+            workflow = BpmnWorkflow(spec)
+            workflow.do_engine_steps()
+            assert workflow.is_completed()
+
+    return INSTANCES / timed(run)
+
+
+def spiff_one_task_ms() -> tuple[float, float]:
+    spec = spiff_spec("one_task.bpmn", "one_task")
+    workflows: list[BpmnWorkflow] = []
+
+    def start_all() -> None:
+        for _ in range(INSTANCES):
+            workflow = BpmnWorkflow(spec)
+            workflow.do_engine_steps()
+            workflows.append(workflow)
+
+    def complete_all() -> None:
+        for workflow in workflows:
+            task = workflow.get_next_task(state=TaskState.READY, manual=True)
+            task.data["done"] = True
+            task.run()
+            workflow.do_engine_steps()
+            assert workflow.is_completed()
+
+    return timed(start_all) / INSTANCES * 1000, timed(complete_all) / INSTANCES * 1000
+
+
+def spiff_mi_completion_ms(n: int) -> float:
+    spec = spiff_spec("many_reviews.bpmn", "many_reviews")
+    workflow = BpmnWorkflow(spec)
+    workflow.get_next_task(state=TaskState.READY).data["n"] = n
+    workflow.do_engine_steps()
+    tasks = workflow.get_tasks(state=TaskState.READY, manual=True)
+    samples = []
+    for task in tasks[:min(MI_SAMPLES, n - 1)]:
+        samples.append(timed(lambda t=task: (t.run(), workflow.do_engine_steps())))
+    return statistics.median(samples) * 1000
+
+
+# -- Huhua, through the command layer, on a real database -----------------------------------------
+
+def engine_for(url: str, data_dir: Path) -> Huhua:
+    settings = Settings(database_url=url, data_dir=data_dir, processes_dir=MODELS, node_name="bench")
+    huhua = bootstrap(settings)
+    files = tuple((p.name, p.read_bytes()) for p in sorted(MODELS.glob("*.bpmn")))
+    huhua.execute(DeployModels(files=files, actor="bench"))
+    huhua.execute(StartInstance("straight", "bench"))  # warm the spec cache, as a running server has it
+    return huhua
+
+
+def huhua_straight_rate(huhua: Huhua) -> float:
+    def run() -> None:
+        for i in range(INSTANCES):
+            assert huhua.execute(StartInstance("straight", "bench"))["state"] == "completed"
+            if i % 250 == 249:
+                progress(f"(a) {i + 1} instances")
+
+    return INSTANCES / timed(run)
+
+
+def huhua_one_task_ms(huhua: Huhua) -> tuple[float, float]:
+    ids: list[int] = []
+
+    def start_all() -> None:
+        for _ in range(INSTANCES):
+            ids.append(huhua.execute(StartInstance("one_task", "bench"))["id"])
+
+    start_ms = timed(start_all) / INSTANCES * 1000
+    progress("(b) started")
+    task_ids = [t["id"] for t in huhua.queries.tasks(limit=500)]
+    task_ids += [t["id"] for t in huhua.queries.tasks(limit=500, offset=500)]
+    assert len(task_ids) == INSTANCES
+
+    def complete_all() -> None:
+        for task_id in task_ids:
+            assert huhua.execute(CompleteTask(task_id, "admin", {"done": True}))["instance"]["state"] == "completed"
+
+    return start_ms, timed(complete_all) / INSTANCES * 1000
+
+
+def huhua_mi_completion_ms(huhua: Huhua, n: int) -> tuple[float, float]:
+    """Median cost of completing one item, and the cost of the last one (which moves the workflow)."""
+    started = huhua.execute(StartInstance("many_reviews", "bench", variables={"n": n}))
+    items = [t["id"] for t in huhua.queries.tasks(instance_id=started["id"], limit=500)]
+    while len(items) < n:
+        items += [t["id"] for t in huhua.queries.tasks(instance_id=started["id"], limit=500, offset=len(items))]
+    samples = [timed(lambda t=t: huhua.execute(CompleteTask(t, "admin", {"ok": True})))
+               for t in items[:min(MI_SAMPLES, n - 1)]]
+    for task_id in items[min(MI_SAMPLES, n - 1):-1]:
+        huhua.execute(CompleteTask(task_id, "admin", {"ok": True}))
+    last = timed(lambda: huhua.execute(CompleteTask(items[-1], "admin", {"ok": True})))
+    assert huhua.queries.instance(started["id"])["state"] == "completed"
+    return statistics.median(samples) * 1000, last * 1000
+
+
+def report(label: str, url: str, data_dir: Path) -> None:
+    print(f"\n## {label}")
+    huhua = engine_for(url, data_dir)
+    try:
+        progress("(a) plain SpiffWorkflow")
+        spiff_rate = spiff_straight_rate()
+        ours = huhua_straight_rate(huhua)
+        print(f"(a) straight-through instances/s   huhua {ours:8.0f}   spiff in memory {spiff_rate:8.0f}"
+              f"   ratio {ours / spiff_rate:5.2f}")
+
+        progress("(b) plain SpiffWorkflow")
+        spiff_start, spiff_complete = spiff_one_task_ms()
+        start_ms, complete_ms = huhua_one_task_ms(huhua)
+        print(f"(b) start ms                       huhua {start_ms:8.2f}   spiff in memory {spiff_start:8.2f}"
+              f"   ratio {start_ms / spiff_start:5.1f}")
+        print(f"(b) completion ms                  huhua {complete_ms:8.2f}   spiff in memory {spiff_complete:8.2f}"
+              f"   ratio {complete_ms / spiff_complete:5.1f}")
+
+        ours_mi: dict[int, float] = {}
+        spiff_mi: dict[int, float] = {}
+        for n in MI_SIZES:
+            progress(f"(c) N = {n}")
+            median, last = huhua_mi_completion_ms(huhua, n)
+            ours_mi[n], spiff_mi[n] = median, spiff_mi_completion_ms(n)
+            print(f"(c) N={n:<5} one completion ms        huhua {median:8.2f}   spiff in memory {spiff_mi[n]:8.2f}"
+                  f"   (huhua's last item, which moves the workflow: {last:.1f} ms)")
+        print(f"(c) growth N=1000 / N=10           huhua {ours_mi[1000] / ours_mi[10]:8.2f}x"
+              f"  spiff in memory {spiff_mi[1000] / spiff_mi[10]:8.2f}x")
+    finally:
+        huhua.close()
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="huhua-bench-") as tmp:
+        report("SQLite (WAL, synchronous=FULL)", f"sqlite:///{tmp}/bench.db", Path(tmp))
+        postgres = os.environ.get("HUHUA_BENCH_POSTGRES_URL")
+        if postgres:
+            report("PostgreSQL", normalise_database_url(postgres), Path(tmp))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,22 @@
+"""The tables as SQLAlchemy Core objects, for the command layer's statements.
+
+Commands write with Core statements on one connection: an ORM unit of work per command costs more
+than the engine step it persists. The ORM classes in :mod:`engine.store.models` define the tables.
+"""
+
+from sqlalchemy import Table
+
+from engine.store import models
+
+deployment: Table = models.Deployment.__table__  # type: ignore[assignment]
+deployment_resource: Table = models.DeploymentResource.__table__  # type: ignore[assignment]
+process_definition: Table = models.ProcessDefinition.__table__  # type: ignore[assignment]
+shipped_file: Table = models.ShippedFile.__table__  # type: ignore[assignment]
+process_instance: Table = models.ProcessInstance.__table__  # type: ignore[assignment]
+human_task: Table = models.HumanTask.__table__  # type: ignore[assignment]
+task_candidate: Table = models.TaskCandidate.__table__  # type: ignore[assignment]
+item_group: Table = models.ItemGroup.__table__  # type: ignore[assignment]
+job: Table = models.Job.__table__  # type: ignore[assignment]
+message_subscription: Table = models.MessageSubscription.__table__  # type: ignore[assignment]
+incident: Table = models.Incident.__table__  # type: ignore[assignment]
+event: Table = models.Event.__table__  # type: ignore[assignment]

@@ -1,0 +1,53 @@
+# Shared set-up for the two quick-start commands; sourced, not run. Idempotent: a second run only checks.
+# Needs Python 3.11+, apt (for Debian packages the machine lacks) and access to the package registries.
+
+HUHUA_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$HUHUA_ROOT/.venv"
+PYTHON="${PYTHON:-python3}"
+
+say() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
+die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+_apt_updated=""
+apt_install() {
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    command -v apt-get >/dev/null || die "apt-get is not available; install these packages by hand: $*"
+    if [ -z "$_apt_updated" ]; then
+        say "apt-get update"
+        $sudo apt-get update -qq || die "apt-get update failed"
+        _apt_updated=1
+    fi
+    say "installing Debian packages: $*"
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null || die "apt-get install $* failed"
+}
+
+ensure_python() {
+    command -v "$PYTHON" >/dev/null || die "$PYTHON not found; Huhua needs Python 3.11 or newer"
+    "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || die "Huhua needs Python 3.11 or newer"
+    if [ ! -x "$VENV/bin/python" ]; then
+        "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
+        say "creating $VENV"
+        "$PYTHON" -m venv "$VENV" || { rm -rf "$VENV"; die "could not create the virtual environment"; }
+    fi
+}
+
+ensure_packages() {
+    # Reinstall only when the declared dependencies changed since the last install.
+    local extras="$1" stamp
+    stamp="$VENV/.installed-$(cat "$HUHUA_ROOT/pyproject.toml" | sha256sum | cut -c1-16)-$extras"
+    if [ ! -f "$stamp" ]; then
+        say "installing Huhua and its dependencies into .venv"
+        "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
+        "$VENV/bin/python" -m pip install -q -e "$HUHUA_ROOT[$extras]" || die "pip install failed"
+        rm -f "$VENV"/.installed-*
+        touch "$stamp"
+    fi
+}
+
+ensure_postgres_server_binaries() {
+    if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && ! command -v initdb >/dev/null; then
+        apt_install postgresql
+    fi
+    command -v runuser >/dev/null || apt_install util-linux
+}

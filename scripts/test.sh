@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Sets up everything and runs the full test suite, on SQLite and on PostgreSQL.
+# PostgreSQL: the server named by HUHUA_TEST_POSTGRES_URL, or else a throw-away cluster started by the tests.
+# Extra arguments go to pytest (e.g. ./scripts/test.sh -k deploy).
+set -euo pipefail
+source "$(dirname "$0")/setup.sh"
+cd "$HUHUA_ROOT"
+
+ensure_python
+ensure_packages test
+if [ -z "${HUHUA_TEST_POSTGRES_URL:-}" ]; then
+    ensure_postgres_server_binaries
+fi
+
+say "ruff"
+"$VENV/bin/ruff" check engine workers webhooks tests bench
+
+say "pytest"
+set +e
+"$VENV/bin/python" -m pytest "$@"
+status=$?
+set -e
+if [ "$status" -eq 5 ]; then
+    die "pytest collected no tests: a run that tests nothing is a failed run"
+fi
+exit "$status"
