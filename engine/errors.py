@@ -91,6 +91,11 @@ class Conflict(HuhuaError):
 
 
 @dataclass
+class StaleVersion(Conflict):
+    """The instance changed between this command's read and its write; nothing was applied."""
+
+
+@dataclass
 class Forbidden(HuhuaError):
     code: str = "forbidden"
     status: int = 403

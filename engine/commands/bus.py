@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from engine.commands.unit_of_work import Services, UnitOfWork
-from engine.errors import Conflict, HuhuaError
+from engine.errors import Conflict, HuhuaError, StaleVersion
 
 log = logging.getLogger("huhua.commands")
 
@@ -64,8 +64,10 @@ class CommandBus:
             for attempt in range(attempts):
                 try:
                     return nxt(command)
-                except Conflict:
-                    if type(command) not in retryable or attempt == attempts - 1:
+                except Conflict as conflict:
+                    # A stale version means nothing was applied and a fresh read may well succeed.
+                    again = isinstance(conflict, StaleVersion) or type(command) in retryable
+                    if not again or attempt == attempts - 1:
                         raise
                     time.sleep(0.005 * (2 ** attempt))
             raise AssertionError("unreachable")
@@ -74,18 +76,19 @@ class CommandBus:
 
     def _transaction(self, command: Any, _nxt: Next) -> Any:
         handler = self.handlers[type(command)]
+        uow = UnitOfWork(self.services, self.services.clock.now())
         try:
-            with self.services.database.write() as connection:
-                uow = UnitOfWork(connection, self.services, self.services.clock.now())
-                result = handler(command, uow)
-                uow.flush_events()
-                return result
+            result = handler(command, uow)
+            uow.commit()
+            return result
         except IntegrityError as err:
             raise Conflict("the change collides with another one made at the same time; try again") from err
         except OperationalError as err:
             if _is_lock_conflict(err):
                 raise Conflict("another change to the same data is in progress; try again") from err
             raise
+        finally:
+            uow.close()
 
 
 def _is_lock_conflict(err: OperationalError) -> bool:

@@ -33,7 +33,7 @@ def deploy_shipped_processes(command: DeployShippedProcesses, uow: UnitOfWork) -
         raise InvalidInput(f"{directory} is not a directory")
     paths = sorted(p for p in directory.rglob("*") if p.suffix in MODEL_SUFFIXES and p.is_file())
     files = [ModelFile(p.relative_to(directory).as_posix(), p.read_bytes()) for p in paths]
-    shipped = dict(uow.execute(select(_s.c.path, _s.c.sha256)).all())
+    shipped = dict(uow.read(select(_s.c.path, _s.c.sha256)).all())
     changed = frozenset(f.name for f in files if shipped.get(f.name) != f.sha256)
     if not changed:
         return {"deployment_id": None, "processes": [], "changed_files": []}
@@ -57,7 +57,7 @@ def _deploy(uow: UnitOfWork, files: list[ModelFile], actor: str, source: str, na
         summaries = [s for s in summaries if s.filename in only_files]
     plan = []
     for summary in summaries:
-        latest = uow.execute(select(_d.c.id, _d.c.version, _d.c.content_hash).where(_d.c.key == summary.key)
+        latest = uow.read(select(_d.c.id, _d.c.version, _d.c.content_hash).where(_d.c.key == summary.key)
                              .order_by(_d.c.version.desc()).limit(1)).first()
         plan.append((summary, latest))
 

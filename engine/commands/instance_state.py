@@ -21,7 +21,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 
 from engine.bpmn.parser import CompiledProcess, ModelFile, compile_process
 from engine.commands.unit_of_work import UnitOfWork
-from engine.errors import Conflict, InvalidInput, NotFound, Problem
+from engine.errors import Conflict, InvalidInput, NotFound, Problem, StaleVersion
 from engine.runtime.execution import Incident, OpenWork
 from engine.store import tables
 
@@ -74,10 +74,10 @@ def compiled_definition(uow: UnitOfWork, definition_id: int) -> CompiledProcess:
 
     def build() -> CompiledProcess:
         d, r = tables.process_definition, tables.deployment_resource
-        definition = uow.execute(select(d.c.key, d.c.deployment_id).where(d.c.id == definition_id)).first()
+        definition = uow.read(select(d.c.key, d.c.deployment_id).where(d.c.id == definition_id)).first()
         if definition is None:
             raise NotFound(f"process definition {definition_id} does not exist")
-        resources = uow.execute(select(r.c.name, r.c.content).where(r.c.deployment_id == definition.deployment_id))
+        resources = uow.read(select(r.c.name, r.c.content).where(r.c.deployment_id == definition.deployment_id))
         files = [ModelFile(row.name, bytes(row.content)) for row in resources]
         return compile_process(files, definition.key, uow.services.settings.max_model_bytes)
 
@@ -85,7 +85,7 @@ def compiled_definition(uow: UnitOfWork, definition_id: int) -> CompiledProcess:
 
 
 def load_instance(uow: UnitOfWork, instance_id: int, *, allowed: tuple[str, ...] = ACTIVE_STATES) -> LoadedInstance:
-    row = uow.execute(_LOAD_INSTANCE, {"id": instance_id}).first()
+    row = uow.read(_LOAD_INSTANCE, {"id": instance_id}).first()
     if row is None:
         raise NotFound(f"process instance {instance_id} does not exist")
     if row.state not in allowed or row.workflow_state is None:
@@ -142,8 +142,8 @@ def persist(uow: UnitOfWork, record: InstanceRecord, workflow: BpmnWorkflow, inc
         written = uow.execute(_UPDATE_INSTANCE, {**values, "instance_id": record.id, "expected": record.version,
                                                  "next_version": record.version + 1})
         if written.rowcount != 1:
-            raise Conflict(f"process instance {record.id} was changed by someone else at the same time; "
-                           "reload and retry")
+            raise StaleVersion(f"process instance {record.id} was changed by someone else at the same time; "
+                               "reload and retry")
         record.version += 1
     _Publisher(uow, record).publish(json.loads(record.waits or "{}") if not new else {}, work)
     record.state = state

@@ -29,7 +29,7 @@ _CLAIM_JOB = (update(_j).where(_j.c.id == bindparam("job_id"), _j.c.state == "pe
 
 def latest_definition_id(uow: UnitOfWork, key: str) -> int | None:
     """The id of the newest version of process ``key`` (read from the (key, version) unique index)."""
-    return uow.execute(_LATEST_DEFINITION, {"key": key}).scalar()
+    return uow.read(_LATEST_DEFINITION, {"key": key}).scalar()
 
 
 def start_instance(command: StartInstance, uow: UnitOfWork) -> dict[str, Any]:
@@ -38,7 +38,7 @@ def start_instance(command: StartInstance, uow: UnitOfWork) -> dict[str, Any]:
     _check_label(command.org_scope, "org_scope")
     definition_id = latest_definition_id(uow, command.process_key)
     if definition_id is None:
-        known = uow.execute(select(func.distinct(_d.c.key)).order_by(_d.c.key)).scalars().all()
+        known = uow.read(select(func.distinct(_d.c.key)).order_by(_d.c.key)).scalars().all()
         raise NotFound(f"no process with key '{command.process_key}' is deployed",
                        [Problem(f"deployed keys: {', '.join(known) or '(none)'}", field="process_key")])
     compiled = compiled_definition(uow, definition_id)
@@ -58,7 +58,7 @@ def correlate_message(command: CorrelateMessage, uow: UnitOfWork) -> dict[str, A
         _m.c.message_name == command.message_name)
     if command.correlation_key is not None:
         query = query.where(_m.c.correlation_key == command.correlation_key)
-    subscriptions = uow.execute(query.order_by(_m.c.id).limit(1001)).all()
+    subscriptions = uow.read(query.order_by(_m.c.id).limit(1001)).all()
     if not subscriptions:
         key = f" with key '{command.correlation_key}'" if command.correlation_key is not None else ""
         raise NotFound(f"no instance waits for message '{command.message_name}'{key}")
@@ -81,7 +81,7 @@ def correlate_message(command: CorrelateMessage, uow: UnitOfWork) -> dict[str, A
 
 
 def fire_timer(command: FireTimer, uow: UnitOfWork) -> dict[str, Any]:
-    job = uow.execute(_LOAD_JOB, {"id": command.job_id}).first()
+    job = uow.read(_LOAD_JOB, {"id": command.job_id}).first()
     if job is None:
         raise NotFound(f"job {command.job_id} does not exist")
     if job.state != "pending" or job.due_at > uow.now:

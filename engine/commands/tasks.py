@@ -25,7 +25,7 @@ _COUNT_ITEM = (update(_g).where(_g.c.id == bindparam("group_id"), _g.c.state == 
 
 def complete_task(command: CompleteTask, uow: UnitOfWork) -> dict[str, Any]:
     data = require_json_object(command.data, "data")
-    task = uow.execute(_LOAD_TASK, {"id": command.task_id}).first()
+    task = uow.read(_LOAD_TASK, {"id": command.task_id}).first()
     if task is None:
         raise NotFound(f"task {command.task_id} does not exist")
     if task.state != "open":
@@ -50,7 +50,7 @@ def _complete_item(uow: UnitOfWork, task: Any, actor: str) -> dict[str, Any]:
     if done < total:
         return {"task_id": task.id, "state": "completed", "items_done": done, "items_total": total}
     uow.execute(update(_g).where(_g.c.id == task.item_group_id).values(state="finished"))
-    rows = uow.execute(select(_t.c.item_key, _t.c.item_output)
+    rows = uow.read(select(_t.c.item_key, _t.c.item_output)
                        .where(_t.c.item_group_id == task.item_group_id, _t.c.state == "completed")
                        .order_by(_t.c.id)).all()
     results = [(json.loads(key), json.loads(output or "{}")) for key, output in rows]
@@ -78,7 +78,7 @@ def _authorise(uow: UnitOfWork, task: Any, actor: str) -> None:
     if actor == ADMIN or actor == task.assignee:
         return
     if task.assignee is None:
-        candidate = uow.execute(select(_c.c.task_id).where(
+        candidate = uow.read(select(_c.c.task_id).where(
             _c.c.task_id == task.id, _c.c.kind == "user", _c.c.value == actor)).first()
         if candidate is not None:
             return

@@ -1,4 +1,10 @@
-"""What a command handler works with: one transaction's connection, the shared services, and its events."""
+"""What a command handler works with: reads, one write transaction, the shared services, and its events.
+
+Reads before the first write take no write lock; the write lock (``BEGIN IMMEDIATE`` on SQLite,
+row locks on PostgreSQL) is taken at the first write. SpiffWorkflow therefore runs
+with no lock held, and everything read before the write is re-checked by the write itself (the
+instance version, the task's ``open`` state, the job's ``pending`` state): optimistic concurrency.
+"""
 
 from __future__ import annotations
 
@@ -32,19 +38,34 @@ class Services:
 
 @dataclass
 class UnitOfWork:
-    """One command's transaction. Events are buffered and written in one statement at the end."""
+    """One command's work on one connection. Events are buffered and written in one statement at the end."""
 
-    connection: Connection
     services: Services
     now: datetime
+    _connection: Connection | None = None
+    _writing: bool = False
     _events: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def runtime(self) -> Runtime:
         return self.services.runtime
 
+    def _connect(self) -> Connection:
+        if self._connection is None:
+            self._connection = self.services.database.connect_for_command()
+        return self._connection
+
+    def read(self, statement: Executable, parameters: Any = None) -> Result[Any]:
+        """Run a query; before the first write it takes no lock."""
+        return self._connect().execute(statement, parameters)
+
     def execute(self, statement: Executable, parameters: Any = None) -> Result[Any]:
-        return self.connection.execute(statement, parameters)
+        """Run a write; the first one takes the write lock for the rest of the command."""
+        connection = self._connect()
+        if not self._writing:
+            self.services.database.begin_writing(connection)
+            self._writing = True
+        return connection.execute(statement, parameters)
 
     def record(self, kind: str, *, instance_id: int | None = None, element_id: str | None = None,
                task_id: int | None = None, actor: str | None = None, **detail: Any) -> None:
@@ -55,7 +76,15 @@ class UnitOfWork:
             "detail": json.dumps(detail, ensure_ascii=False, default=str) if detail else None,
         })
 
-    def flush_events(self) -> None:
+    def commit(self) -> None:
         if self._events:
-            self.connection.execute(_INSERT_EVENTS, self._events)
+            self.execute(_INSERT_EVENTS, self._events)
             self._events.clear()
+        if self._connection is not None:
+            self._connection.commit()
+
+    def close(self) -> None:
+        """Roll back whatever was not committed and give the connection back."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None

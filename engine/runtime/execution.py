@@ -250,7 +250,8 @@ class Runtime:
             value = str(value)
             if value.startswith("="):
                 result = self._guarded(lambda v=value: self.script_engine.evaluate(task, v[1:]), task)
-                value = ",".join(map(str, result)) if isinstance(result, list) else "" if result is None else str(result)
+                value = ",".join(map(str, result)) if isinstance(result, list) else "" if result is None \
+                    else str(result)
             properties[str(name)] = value
         return properties
 

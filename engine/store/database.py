@@ -23,14 +23,21 @@ class Database:
             _configure_sqlite(self.engine)
         else:
             self.engine = create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
-        self._writer = self.engine.execution_options(huhua_write=True)
+        self._command_engine = self.engine.execution_options(huhua_command=True)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
 
-    @contextmanager
-    def write(self) -> Iterator[Connection]:
-        """A connection in a transaction for one command: committed if the block ends normally, else rolled back."""
-        with self._writer.begin() as connection:
-            yield connection
+    def connect_for_command(self) -> Connection:
+        """A connection for one command: reads take no lock until :meth:`begin_writing` is called on it.
+
+        On SQLite its reads run in autocommit mode, so no snapshot goes stale while SpiffWorkflow works;
+        on PostgreSQL it is an ordinary READ COMMITTED transaction (reads take no row locks there).
+        """
+        return self._command_engine.connect()
+
+    def begin_writing(self, connection: Connection) -> None:
+        """Take the write lock now (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL locks rows as they are written)."""
+        if self.is_sqlite:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -66,6 +73,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # Writers take the write lock up front: two commands never deadlock upgrading a read lock.
-        immediate = connection.get_execution_options().get("huhua_write", False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # Queries read from one snapshot. Commands read in autocommit mode and take the write lock
+        # with BEGIN IMMEDIATE at their first write, so they never upgrade a read lock (no deadlock).
+        if not connection.get_execution_options().get("huhua_command", False):
+            connection.exec_driver_sql("BEGIN")
