@@ -19,7 +19,7 @@ from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, InvalidInput, NotFound, Problem
 from engine.store import tables
 
-_d, _j, _m = tables.process_definition, tables.job, tables.message_subscription
+_d, _i, _j, _m = tables.process_definition, tables.process_instance, tables.job, tables.message_subscription
 _LATEST_DEFINITION = (select(_d.c.id).where(_d.c.key == bindparam("key"))
                       .order_by(_d.c.version.desc()).limit(1))
 _LOAD_JOB = select(_j).where(_j.c.id == bindparam("id"))
@@ -36,7 +36,8 @@ def start_instance(command: StartInstance, uow: UnitOfWork) -> dict[str, Any]:
     variables = require_json_object(command.variables, "variables")
     _check_label(command.business_key, "business_key")
     _check_label(command.org_scope, "org_scope")
-    definition_id = latest_definition_id(uow, command.process_key)
+    latest = uow.services.latest_definitions
+    definition_id = latest.get(command.process_key) or latest_definition_id(uow, command.process_key)
     if definition_id is None:
         known = uow.read(select(func.distinct(_d.c.key)).order_by(_d.c.key)).scalars().all()
         raise NotFound(f"no process with key '{command.process_key}' is deployed",
@@ -48,6 +49,7 @@ def start_instance(command: StartInstance, uow: UnitOfWork) -> dict[str, Any]:
     record = InstanceRecord(id=0, definition_id=definition_id, process_key=command.process_key,
                             business_key=command.business_key, org_scope=command.org_scope, state="running",
                             version=0, waits=None, workflow_state=None, started_by=command.actor)
+    latest[command.process_key] = definition_id
     return persist(uow, record, workflow, incident, command.actor, new=True)
 
 

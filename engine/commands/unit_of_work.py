@@ -34,6 +34,8 @@ class Services:
     clock: Clock
     runtime: Runtime
     specs: SpecCache
+    #: Newest definition id per process key, as last seen; starts re-check it in their INSERT.
+    latest_definitions: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -86,5 +88,5 @@ class UnitOfWork:
     def close(self) -> None:
         """Roll back whatever was not committed and give the connection back."""
         if self._connection is not None:
-            self._connection.close()
+            self.services.database.release_command_connection(self._connection)
             self._connection = None

@@ -28,6 +28,7 @@ from engine.bpmn.task_specs import EXTERNAL_ITEMS, EXTERNAL_PENDING, ExternalPar
 from engine.clock import Clock
 from engine.runtime.scripting import HuhuaScriptEngine
 from engine.runtime.state_codec import StateCodec
+from engine.runtime.workflow import HuhuaWorkflow
 
 #: SpiffWorkflow's TaskIterator stops descending at this depth.
 SPIFF_MAX_DEPTH = 1000
@@ -108,7 +109,7 @@ class Runtime:
 
     def create(self, compiled: CompiledProcess, variables: dict[str, Any]) -> BpmnWorkflow:
         """A new workflow with ``variables`` as its start data; call :meth:`advance` to run it."""
-        workflow = BpmnWorkflow(compiled.spec, compiled.subprocess_specs, script_engine=self.script_engine)
+        workflow = HuhuaWorkflow(compiled.spec, compiled.subprocess_specs, script_engine=self.script_engine)
         first = workflow.get_next_task(state=TaskState.READY)
         if first is not None:
             first.data.update(variables)

@@ -19,6 +19,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
 from engine.bpmn.parser import CompiledProcess
 from engine.bpmn.task_specs import ExternalParallelMultiInstanceTask
+from engine.runtime.workflow import HuhuaWorkflow
 
 
 class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
@@ -44,7 +45,8 @@ class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
 
 def _registry() -> Any:
     config = dict(SPIFF_CONFIG)
-    config[BpmnWorkflow] = _SpeclessWorkflowConverter
+    del config[BpmnWorkflow]
+    config[HuhuaWorkflow] = _SpeclessWorkflowConverter
     config[ExternalParallelMultiInstanceTask] = SPIFF_CONFIG[
         next(cls for cls in SPIFF_CONFIG if cls.__name__ == "ParallelMultiInstanceTask")]
     return BpmnWorkflowSerializer.configure(config)

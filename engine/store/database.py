@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,20 +25,51 @@ class Database:
         else:
             self.engine = create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
         self._command_engine = self.engine.execution_options(huhua_command=True)
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
 
     def connect_for_command(self) -> Connection:
         """A connection for one command: reads take no lock until :meth:`begin_writing` is called on it.
 
-        On SQLite its reads run in autocommit mode, so no snapshot goes stale while SpiffWorkflow works;
-        on PostgreSQL it is an ordinary READ COMMITTED transaction (reads take no row locks there).
+        On SQLite its reads run in autocommit mode, so no snapshot goes stale while SpiffWorkflow works,
+        and each thread keeps its connection between commands (a local file has nothing to reconnect
+        to, and checking a connection out per command costs more than many commands' SQL). On
+        PostgreSQL it comes from the pool and is an ordinary READ COMMITTED transaction.
         """
-        return self._command_engine.connect()
+        if not self.is_sqlite:
+            return self._command_engine.connect()
+        connection = getattr(self._local, "connection", None)
+        if connection is None or connection.closed or connection.invalidated:
+            connection = self._local.connection = self._command_engine.connect()
+        return connection
+
+    def release_command_connection(self, connection: Connection) -> None:
+        """End the command: whatever was not committed is rolled back, and the write lock released."""
+        try:
+            if self.is_sqlite and connection is getattr(self._local, "connection", None) \
+                    and not connection.invalidated:
+                connection.rollback()
+            else:
+                connection.close()
+        finally:
+            if getattr(self._local, "writing", False):
+                self._local.writing = False
+                self._write_lock.release()
 
     def begin_writing(self, connection: Connection) -> None:
-        """Take the write lock now (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL locks rows as they are written)."""
+        """Take the write lock now (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL locks rows as they are written).
+
+        On SQLite the threads of this process first queue on a lock of their own: SQLite's busy
+        handler would make a waiting writer sleep in steps of milliseconds, where a thread lock
+        wakes it the moment the other command commits.
+        """
         if self.is_sqlite:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            self._write_lock.acquire()
+            self._local.writing = True
+            # Straight to the driver: SQLAlchemy already counts the connection as in a transaction
+            # (its BEGIN is suppressed for command connections), and commits or rolls back through it.
+            connection.connection.driver_connection.execute("BEGIN IMMEDIATE")
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -50,6 +82,10 @@ class Database:
             session.close()
 
     def dispose(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
         self.engine.dispose()
 
 
