@@ -15,9 +15,11 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
@@ -185,12 +187,26 @@ def report(label: str, url: str, data_dir: Path) -> None:
         huhua.close()
 
 
+@contextmanager
+def scratch_database(server_url: str) -> Iterator[str]:
+    """A database of its own on the given server, dropped afterwards."""
+    name = f"huhua_bench_{os.getpid()}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        yield normalise_database_url(server_url.rsplit("/", 1)[0] + "/" + name)
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="huhua-bench-") as tmp:
         report("SQLite (WAL, synchronous=FULL)", f"sqlite:///{tmp}/bench.db", Path(tmp))
         postgres = os.environ.get("HUHUA_BENCH_POSTGRES_URL")
         if postgres:
-            report("PostgreSQL", normalise_database_url(postgres), Path(tmp))
+            with scratch_database(postgres) as url:
+                report("PostgreSQL", url, Path(tmp))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """Inbound webhooks: external systems calling into the engine (message correlation, starts).
 
-Each receiver turns a verified, de-duplicated request into a command; see the webhooks issue.
+Not built yet: each receiver will turn a verified, de-duplicated request into a command. Until then
+the JSON API's ``POST /api/v1/messages`` is the way in.
 """
