@@ -279,8 +279,8 @@ def serve(obj: _Context, host: str, port: int, threads: int, as_json: bool) -> N
             "deployed": shipped["processes"], "accounts": [{"user": "admin", "role": "administrator"}]}
     _emit(as_json, info, lambda i: "\n".join([
         "心育护花 Huhua is running",
-        f"  web:      {i['url']}",
         f"  API:      {i['api']}  (send the acting user in the X-Huhua-User header)",
+        f"  health:   {i['api']}/health",
         f"  database: {i['database']}",
         f"  deployed: {len(i['deployed'])} process(es) changed since last start",
         "  accounts: admin (acts on any task until the org directory is loaded)",

@@ -37,9 +37,12 @@ ensure_packages() {
     local extras="$1" stamp
     stamp="$VENV/.installed-$(cat "$HUHUA_ROOT/pyproject.toml" | sha256sum | cut -c1-16)-$extras"
     if [ ! -f "$stamp" ]; then
-        say "installing Huhua and its dependencies into .venv"
-        "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
-        "$VENV/bin/python" -m pip install -q -e "$HUHUA_ROOT[$extras]" || die "pip install failed"
+        say "installing Huhua and its dependencies into .venv (log: .venv/pip.log)"
+        if ! { "$VENV/bin/python" -m pip install --upgrade pip \
+               && "$VENV/bin/python" -m pip install -e "$HUHUA_ROOT[$extras]"; } >"$VENV/pip.log" 2>&1; then
+            tail -30 "$VENV/pip.log" >&2
+            die "pip install failed (full log: .venv/pip.log)"
+        fi
         rm -f "$VENV"/.installed-*
         touch "$stamp"
     fi

@@ -27,6 +27,11 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
 
     app.register_blueprint(api)
     _register_error_handlers(app)
+
+    @app.get("/")
+    def index() -> Any:
+        return jsonify({"name": "心育护花 Huhua", "api": "/api/v1", "health": "/api/v1/health"})
+
     return app
 
 
