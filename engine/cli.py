@@ -297,3 +297,7 @@ def _redact(url: str) -> str:
         return url
     scheme, rest = url.split("://", 1)
     return f"{scheme}://***@{rest.split('@', 1)[1]}"
+
+
+if __name__ == "__main__":
+    main()

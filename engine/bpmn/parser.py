@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent, ThrowingEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import SpiffTaskParser, UserTaskParser
 from SpiffWorkflow.spiff.specs.defaults import ManualTask, UserTask
@@ -126,6 +127,12 @@ def compile_process(files: Iterable[ModelFile], key: str, max_bytes: int) -> Com
         for task_spec in each.task_specs.values():
             if isinstance(task_spec, CatchingEvent | ThrowingEvent):
                 task_spec.event_definition = clock_aware(task_spec.event_definition)
+            if isinstance(task_spec, LoopTask):
+                # SpiffWorkflow connects this callback on first use; shared specs are used by many
+                # threads, and two first uses at once would connect it twice (merging data twice).
+                child = each.task_specs[task_spec.task_spec]
+                if not child.completed_event.is_connected(task_spec.merge_child):
+                    child.completed_event.connect(task_spec.merge_child)
     return CompiledProcess(key, spec.description or key, spec, subprocess_specs)
 
 
