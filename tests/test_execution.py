@@ -20,7 +20,9 @@ def test_straight_through_instance_completes_on_the_right_branch(huhua: Huhua) -
     assert started["state"] == "completed"
     view = huhua.queries.instance(started["id"])
     assert view["data"] == {"total": 75}
-    assert history_kinds(huhua, started["id"]) == ["instance_started", "instance_completed"]
+    assert history_kinds(huhua, started["id"]) == ["instance_started", "activities_completed", "instance_completed"]
+    steps = next(e for e in view["history"] if e["kind"] == "activities_completed")["detail"]["elements"]
+    assert steps == ["start", "score", "gw", "e1"]  # total 75 >= 60: the "high" flow to e1
 
 
 def test_task_is_offered_to_candidates_only(huhua: Huhua) -> None:

@@ -156,6 +156,9 @@ def persist(uow: UnitOfWork, record: InstanceRecord, workflow: BpmnWorkflow, inc
         record.version += 1
     _Publisher(uow, record).publish(json.loads(record.waits or "{}") if not new else {}, work)
     record.state = state
+    completed_elements = getattr(workflow, "completed_elements", None)
+    if completed_elements:
+        uow.record("activities_completed", instance_id=record.id, actor=actor, elements=completed_elements)
     if incident is not None:
         uow.execute(_INSERT_INCIDENT, {"instance_id": record.id, "element_id": incident.element_id,
                                        "kind": incident.kind, "message": incident.message, "created_at": uow.now})

@@ -128,7 +128,7 @@ class Runtime:
         if task.state != TaskState.READY or not task.task_spec.manual:
             raise InvalidAction(f"task {task_id} is not waiting for a person (state {TaskState.get_name(task.state)})")
         task.data.update(data)
-        self._guarded(task.run, task)
+        self._run(task)
         self.advance(workflow)
 
     def finish_items(self, workflow: BpmnWorkflow, task_id: str, results: list[tuple[Any, dict[str, Any]]]) -> None:
@@ -180,9 +180,17 @@ class Runtime:
         ran = False
         for task in list(workflow.tasks.values()):
             if task.state == TaskState.READY and not task.task_spec.manual:
-                self._guarded(task.run, task)
+                self._run(task)
                 ran = True
         return ran
+
+    def _run(self, task: Task) -> None:
+        self._guarded(task.run, task)
+        element_id = task.task_spec.bpmn_id
+        if element_id is not None and task.state == TaskState.COMPLETED:
+            completed = getattr(task.workflow.top_workflow, "completed_elements", None)
+            if completed is not None:
+                completed.append(element_id)
 
     def _guarded(self, action: Any, task: Task | None) -> Any:
         try:

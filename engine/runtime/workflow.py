@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
 
 class HuhuaWorkflow(BpmnWorkflow):
-    """A BpmnWorkflow whose waiting tasks are found in its task map rather than by walking the tree.
+    """A BpmnWorkflow that notes the BPMN elements it completes, and finds waiting tasks in its task map.
 
     SpiffWorkflow refreshes every WAITING task after each task completes, walking the tree with an
     iterator that stops at depth 1000. The task map holds the same tasks: reading it is faster
     (about 15% of a short instance's run) and sees waiting tasks at any depth.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: Element ids completed since the workflow was loaded, in order: the activity history of one move.
+        self.completed_elements: list[str] = []
 
     def update_waiting_tasks(self) -> None:
         for task in [t for t in self.tasks.values() if t.state == TaskState.WAITING]:
