@@ -20,6 +20,7 @@ from SpiffWorkflow.spiff.parser.task_spec import SpiffTaskParser, UserTaskParser
 from SpiffWorkflow.spiff.specs.defaults import ManualTask, UserTask
 
 from engine.bpmn import schema
+from engine.bpmn.flows import with_outgoing_flows
 from engine.bpmn.safe_xml import parse_xml
 from engine.bpmn.task_specs import ExternalParallelMultiInstanceTask, clock_aware
 from engine.errors import InvalidModel, Problem
@@ -33,6 +34,11 @@ class _ManualTaskParser(SpiffTaskParser):
     PARALLEL_MI_CLASS = ExternalParallelMultiInstanceTask
 
 
+#: Activities that may have several or conditional outgoing sequence flows (see engine.bpmn.flows).
+ACTIVITY_TAGS = ("task", "userTask", "manualTask", "scriptTask", "serviceTask", "businessRuleTask", "sendTask",
+                 "receiveTask", "subProcess", "transaction", "callActivity")
+
+
 class HuhuaBpmnParser(SpiffBpmnParser):
     """SpiffWorkflow's parser with Huhua's task specs registered in its override table."""
 
@@ -41,6 +47,10 @@ class HuhuaBpmnParser(SpiffBpmnParser):
         schema.bpmn_tag("userTask"): (_HumanTaskParser, UserTask),
         schema.bpmn_tag("manualTask"): (_ManualTaskParser, ManualTask),
     }
+    for _tag in ACTIVITY_TAGS:
+        _parser, _spec = OVERRIDE_PARSER_CLASSES[schema.bpmn_tag(_tag)]
+        OVERRIDE_PARSER_CLASSES[schema.bpmn_tag(_tag)] = (with_outgoing_flows(_parser), _spec)
+    del _tag, _parser, _spec
 
 
 @dataclass(frozen=True)
@@ -81,7 +91,7 @@ def inspect_models(files: Iterable[ModelFile], max_bytes: int) -> list[ProcessSu
     problems: list[Problem] = []
     summaries: list[ProcessSummary] = []
     dmn_hashes = sorted(f.sha256 for f in files if schema.is_dmn(by_name[f.name]))
-    for key, process_parser in parser.process_parsers.items():
+    for key, process_parser in list(parser.process_parsers.items()):  # building specs may add parsers
         if not process_parser.process_executable:
             continue
         try:

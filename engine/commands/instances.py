@@ -16,7 +16,8 @@ from engine.commands.instance_state import (
 )
 from engine.commands.model import CorrelateMessage, FireTimer, StartInstance
 from engine.commands.unit_of_work import UnitOfWork
-from engine.errors import Conflict, InvalidInput, NotFound, Problem
+from engine.errors import Conflict, InvalidInput, InvalidModel, NotFound, Problem
+from engine.runtime.execution import Incident
 from engine.store import tables
 
 _d, _i, _j, _m = tables.process_definition, tables.process_instance, tables.job, tables.message_subscription
@@ -44,7 +45,11 @@ def start_instance(command: StartInstance, uow: UnitOfWork) -> dict[str, Any]:
                        [Problem(f"deployed keys: {', '.join(known) or '(none)'}", field="process_key")])
     compiled = compiled_definition(uow, definition_id)
     runtime = uow.runtime
-    workflow = runtime.create(compiled, variables)
+    try:
+        workflow = runtime.create(compiled, variables)
+    except Incident as failure:
+        raise InvalidModel(f"process '{command.process_key}' cannot start: {failure.message}",
+                           [Problem(failure.message, element_id=failure.element_id)]) from None
     incident = run_step(lambda: runtime.advance(workflow))
     record = InstanceRecord(id=0, definition_id=definition_id, process_key=command.process_key,
                             business_key=command.business_key, org_scope=command.org_scope, state="running",

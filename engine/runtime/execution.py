@@ -18,6 +18,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task
@@ -109,7 +110,8 @@ class Runtime:
 
     def create(self, compiled: CompiledProcess, variables: dict[str, Any]) -> BpmnWorkflow:
         """A new workflow with ``variables`` as its start data; call :meth:`advance` to run it."""
-        workflow = HuhuaWorkflow(compiled.spec, compiled.subprocess_specs, script_engine=self.script_engine)
+        workflow = self._guarded(lambda: HuhuaWorkflow(compiled.spec, compiled.subprocess_specs,
+                                                       script_engine=self.script_engine), None)
         first = workflow.get_next_task(state=TaskState.READY)
         if first is not None:
             first.data.update(variables)
@@ -187,7 +189,8 @@ class Runtime:
     def _run(self, task: Task) -> None:
         self._guarded(task.run, task)
         element_id = task.task_spec.bpmn_id
-        if element_id is not None and task.state == TaskState.COMPLETED:
+        # A loop or multi-instance wrapper shares its element id with the instances that do the work.
+        if element_id is not None and task.state == TaskState.COMPLETED and not isinstance(task.task_spec, LoopTask):
             completed = getattr(task.workflow.top_workflow, "completed_elements", None)
             if completed is not None:
                 completed.append(element_id)

@@ -1,0 +1,70 @@
+"""Turns a betsy test model into one Huhua runs: placeholder scripts and JUEL-style conditions translated.
+
+betsy writes engine-neutral placeholders in script tasks and Java/JUEL conditions; every engine's
+adapter rewrites them (betsy's own adapters do the same for Camunda, jBPM, …). The trace itself is not
+written by scripts: the harness reads it from the engine's activity history, so placeholders that
+only log become no-ops here.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+LOGGING_ONLY = {"CREATE_LOG_FILE", "CREATE_MARKER_FILE", "CREATE_TIMESTAMP_LOG_1", "CREATE_TIMESTAMP_LOG_2",
+                "WAIT_TEN_SECONDS", "dummyScript"}
+INCREMENT = "integerVariable = integerVariable + 1"
+CONDITION_TAGS = ("conditionExpression", "loopCondition", "completionCondition", "condition", "loopCardinality")
+SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+
+
+def placeholder_of(script_task: etree._Element) -> str:
+    script = script_task.find(f"{{{BPMN}}}script")
+    return (script.text or "").strip() if script is not None else ""
+
+
+def adapt(content: bytes) -> bytes:
+    """Return the model with every placeholder and condition in Huhua's expression language."""
+    root = etree.fromstring(content, SAFE_PARSER)
+    for task in root.iter(f"{{{BPMN}}}scriptTask"):
+        script = task.find(f"{{{BPMN}}}script")
+        if script is not None:
+            script.text = _script_for(task, placeholder_of(task))
+    for tag in CONDITION_TAGS:
+        for element in root.iter(f"{{{BPMN}}}{tag}"):
+            if element.text and element.text.strip():
+                element.text = translate_condition(element.text)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def _script_for(task: etree._Element, placeholder: str) -> str:
+    if placeholder in LOGGING_ONLY or placeholder.startswith("SCRIPT_task"):
+        return "pass"
+    if placeholder.startswith("INCREMENT_INTEGER_VARIABLE"):
+        return INCREMENT
+    if placeholder == "SET_STRING_DATA":
+        outputs = task.findall(f"{{{BPMN}}}ioSpecification/{{{BPMN}}}dataOutput")
+        return "\n".join(f'{o.get("name") or o.get("id")} = "String"' for o in outputs) or 'betsy_data = "String"'
+    if placeholder == "LOG_DATA":
+        inputs = task.findall(f"{{{BPMN}}}ioSpecification/{{{BPMN}}}dataInput")
+        name = (inputs[0].get("name") or inputs[0].get("id")) if inputs else "betsy_data"
+        return f"betsy_data_read = {name}"
+    if placeholder == "THROW_ERROR":
+        return 'throw_error("ERR_CODE")'
+    return placeholder  # unknown: left for the engine to judge
+
+
+def translate_condition(text: str) -> str:
+    """JUEL/Java style (``${test.contains("a") && !x}``) to a Python expression."""
+    expression = text.strip()
+    if expression.startswith("${") and expression.endswith("}"):
+        expression = expression[2:-1]
+    expression = re.sub(r"(\w+)\.contains\(([^()]*)\)", r"(\2 in \1)", expression)
+    expression = re.sub(r"(\w+)\.equals\(([^()]*)\)", r"(\1 == \2)", expression)
+    expression = expression.replace("&&", " and ").replace("||", " or ")
+    expression = re.sub(r"!(?!=)", " not ", expression)
+    expression = re.sub(r"\btrue\b", "True", expression)
+    expression = re.sub(r"\bfalse\b", "False", expression)
+    return expression.strip()
