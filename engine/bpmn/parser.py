@@ -13,7 +13,10 @@ from typing import Any, ClassVar
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent, ThrowingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import SpiffTaskParser, UserTaskParser
@@ -72,6 +75,8 @@ class ProcessSummary:
     filename: str
     #: Hash of everything the process's behaviour depends on: its file, called processes' files, DMN files.
     content_hash: str
+    #: (kind, name, element id) of each message or signal start event: what starts an instance from outside.
+    start_triggers: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass
@@ -114,7 +119,7 @@ def inspect_models(files: Iterable[ModelFile], max_bytes: int) -> list[ProcessSu
         for dmn_hash in dmn_hashes:
             digest.update(dmn_hash.encode())
         summaries.append(ProcessSummary(key, process_parser.get_name() or key, process_parser.filename,
-                                        digest.hexdigest()))
+                                        digest.hexdigest(), _start_triggers(parser.get_spec(key))))
     if problems:
         raise InvalidModel("the model was refused; nothing was deployed", problems)
     if not summaries and not dmn_hashes:
@@ -181,6 +186,20 @@ def _load(files: list[ModelFile], max_bytes: int) -> tuple[HuhuaBpmnParser, dict
     if problems:
         raise InvalidModel("the model was refused; nothing was deployed", problems)
     return parser, trees
+
+
+def _start_triggers(spec: Any) -> tuple[tuple[str, str, str], ...]:
+    found = []
+    for task_spec in spec.task_specs.values():
+        if not isinstance(task_spec, StartEvent):
+            continue
+        definition = task_spec.event_definition
+        for each in getattr(definition, "event_definitions", None) or [definition]:
+            if isinstance(each, MessageEventDefinition):
+                found.append(("message", each.name, task_spec.bpmn_id))
+            elif isinstance(each, SignalEventDefinition):
+                found.append(("signal", each.name, task_spec.bpmn_id))
+    return tuple(found)
 
 
 def _content(files: list[ModelFile], name: str) -> bytes:

@@ -86,6 +86,10 @@ def _deploy(uow: UnitOfWork, files: list[ModelFile], actor: str, source: str, na
             key=summary.key, version=version, name=summary.name, content_hash=summary.content_hash,
             deployment_id=deployment_id, resource_name=summary.filename, deployed_at=uow.now,
         ).returning(_d.c.id)).scalar_one()
+        if summary.start_triggers:
+            uow.execute(insert(tables.start_trigger), [
+                {"definition_id": definition_id, "process_key": summary.key, "kind": kind, "name": trigger_name,
+                 "element_id": element_id} for kind, trigger_name, element_id in summary.start_triggers])
         uow.record("process_deployed", actor=actor, process_key=summary.key, version=version,
                    definition_id=definition_id, deployment_id=deployment_id)
         processes.append(entry(summary, definition_id, version, True))

@@ -228,7 +228,7 @@ class _Publisher:
         if fresh:
             self.uow.execute(_INSERT_SUBSCRIPTION, [{
                 "instance_id": self.record.id, "spiff_task_id": w.task_id, "element_id": w.element_id,
-                "message_name": w.message_name, "correlation_key": self.record.business_key,
+                "kind": w.kind, "message_name": w.name, "correlation_key": self.record.business_key,
                 "created_at": self.uow.now} for w in fresh])
 
     def _insert_task(self, spiff_id: str, element_id: str, name: str, properties: dict[str, str], *,

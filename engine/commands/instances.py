@@ -6,11 +6,11 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
 
+from engine.commands.event_routing import persist_and_route
 from engine.commands.instance_state import (
     InstanceRecord,
     compiled_definition,
     load_instance,
-    persist,
     require_json_object,
     run_step,
 )
@@ -55,14 +55,14 @@ def start_instance(command: StartInstance, uow: UnitOfWork) -> dict[str, Any]:
                             business_key=command.business_key, org_scope=command.org_scope, state="running",
                             version=0, waits=None, workflow_state=None, started_by=command.actor)
     latest[command.process_key] = definition_id
-    return persist(uow, record, workflow, incident, command.actor, new=True)
+    return persist_and_route(uow, record, workflow, incident, command.actor, new=True)
 
 
 def correlate_message(command: CorrelateMessage, uow: UnitOfWork) -> dict[str, Any]:
     """Deliver a message to the waiting instance(s) found through the subscription index."""
     variables = require_json_object(command.variables, "variables")
     query = select(_m.c.instance_id, _m.c.spiff_task_id, _m.c.element_id).where(
-        _m.c.message_name == command.message_name)
+        _m.c.kind == "message", _m.c.message_name == command.message_name)
     if command.correlation_key is not None:
         query = query.where(_m.c.correlation_key == command.correlation_key)
     subscriptions = uow.read(query.order_by(_m.c.id).limit(1001)).all()
@@ -83,7 +83,7 @@ def correlate_message(command: CorrelateMessage, uow: UnitOfWork) -> dict[str, A
                    actor=command.actor, message=command.message_name, correlation_key=command.correlation_key)
         incident = run_step(lambda s=subscription, w=loaded.workflow: uow.runtime.deliver_message(
             w, s.spiff_task_id, variables))
-        delivered.append(persist(uow, loaded.record, loaded.workflow, incident, command.actor))
+        delivered.append(persist_and_route(uow, loaded.record, loaded.workflow, incident, command.actor))
     return {"message": command.message_name, "delivered_to": delivered}
 
 
@@ -100,7 +100,7 @@ def fire_timer(command: FireTimer, uow: UnitOfWork) -> dict[str, Any]:
                job_id=job.id, due_at=job.due_at.isoformat())
     incident = run_step(lambda: uow.runtime.fire_timers(loaded.workflow))
     return {"job_id": job.id, "fired": True,
-            "instance": persist(uow, loaded.record, loaded.workflow, incident, command.actor)}
+            "instance": persist_and_route(uow, loaded.record, loaded.workflow, incident, command.actor)}
 
 
 def _check_label(value: str | None, field: str) -> None:

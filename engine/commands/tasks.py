@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy import bindparam, select, update
 
-from engine.commands.instance_state import load_instance, persist, require_json_object, run_step
+from engine.commands.event_routing import persist_and_route
+from engine.commands.instance_state import load_instance, require_json_object, run_step
 from engine.commands.model import CompleteTask
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, Forbidden, NotFound
@@ -37,7 +38,7 @@ def complete_task(command: CompleteTask, uow: UnitOfWork) -> dict[str, Any]:
     loaded = load_instance(uow, task.instance_id)
     incident = run_step(lambda: uow.runtime.complete_human_task(loaded.workflow, task.spiff_task_id, data))
     _close(uow, task, command.actor, data)  # the guarded write: a concurrent completion fails here
-    instance = persist(uow, loaded.record, loaded.workflow, incident, command.actor)
+    instance = persist_and_route(uow, loaded.record, loaded.workflow, incident, command.actor)
     return {"task_id": task.id, "state": "completed", "instance": instance}
 
 
@@ -56,7 +57,7 @@ def _complete_item(uow: UnitOfWork, task: Any, actor: str) -> dict[str, Any]:
     results = [(json.loads(key), json.loads(output or "{}")) for key, output in rows]
     loaded = load_instance(uow, task.instance_id)
     incident = run_step(lambda: uow.runtime.finish_items(loaded.workflow, task.spiff_task_id, results))
-    instance = persist(uow, loaded.record, loaded.workflow, incident, actor)
+    instance = persist_and_route(uow, loaded.record, loaded.workflow, incident, actor)
     return {"task_id": task.id, "state": "completed", "items_done": done, "items_total": total,
             "instance": instance}
 

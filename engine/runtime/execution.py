@@ -15,6 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
@@ -80,10 +81,13 @@ class TimerWait:
 
 
 @dataclass(frozen=True)
-class MessageWait:
+class EventWait:
+    """A catch event waiting for a named message or signal."""
+
     task_id: str
     element_id: str
-    message_name: str
+    kind: str  # message | signal
+    name: str
 
 
 @dataclass
@@ -94,7 +98,7 @@ class OpenWork:
     new_items: list[ItemsWork] = field(default_factory=list)
     item_parents: set[str] = field(default_factory=set)
     timers: dict[str, TimerWait] = field(default_factory=dict)
-    messages: dict[str, MessageWait] = field(default_factory=dict)
+    messages: dict[str, EventWait] = field(default_factory=dict)
     completed: bool = False
 
 
@@ -147,15 +151,27 @@ class Runtime:
         self.advance(workflow)
 
     def deliver_message(self, workflow: BpmnWorkflow, task_id: str, payload: dict[str, Any]) -> None:
-        """Give a message to the catching task ``task_id`` (found by the caller's correlation)."""
+        """Give a message or signal to the catching task ``task_id`` (found by the caller's correlation)."""
         task = self._task(workflow, task_id)
-        definition = getattr(task.task_spec, "event_definition", None)
-        if task.state != TaskState.WAITING or not isinstance(definition, MessageEventDefinition):
-            raise InvalidAction(f"task {task_id} is not waiting for a message")
+        definition = _waited_definition(task)
+        if task.state != TaskState.WAITING or definition is None:
+            raise InvalidAction(f"task {task_id} is not waiting for a message or signal")
         event = BpmnEvent(definition, payload=dict(payload), correlations=dict(workflow.correlations))
         self._guarded(lambda: workflow.catch(event), task)
-        if getattr(definition, "message_var", None) is None:
+        if getattr(definition, "message_var", None) is None and isinstance(payload, dict):
             task.data.update(payload)
+        self.advance(workflow)
+
+    def deliver_start_event(self, workflow: BpmnWorkflow, element_id: str, event: Any) -> None:
+        """Start a fresh workflow through its start event ``element_id`` with a message or signal thrown elsewhere."""
+        start = next((t for t in workflow.tasks.values() if t.task_spec.bpmn_id == element_id
+                      and t.state == TaskState.WAITING), None)
+        if start is None:
+            raise InvalidAction(f"start event {element_id} is not waiting")
+        definition = _waited_definition(start)
+        self._guarded(lambda: workflow.catch(BpmnEvent(definition, payload=event.payload)), start)
+        if isinstance(event.payload, dict) and getattr(definition, "message_var", None) is None:
+            start.data.update(event.payload)
         self.advance(workflow)
 
     def advance(self, workflow: BpmnWorkflow) -> None:
@@ -252,7 +268,9 @@ class Runtime:
                 if due is not None:
                     work.timers[str(task.id)] = TimerWait(str(task.id), spec.bpmn_id, due)
             elif isinstance(definition, MessageEventDefinition):
-                work.messages[str(task.id)] = MessageWait(str(task.id), spec.bpmn_id, definition.name)
+                work.messages[str(task.id)] = EventWait(str(task.id), spec.bpmn_id, "message", definition.name)
+            elif isinstance(definition, SignalEventDefinition):
+                work.messages[str(task.id)] = EventWait(str(task.id), spec.bpmn_id, "signal", definition.name)
 
     def _properties(self, task: Task, spec: Any) -> dict[str, str]:
         """A task's ``spiffworkflow:properties``; a value starting with '=' is an expression on the task's data."""
@@ -277,6 +295,23 @@ class Runtime:
                            _element_id(unfinished[0]), kind="false_completion")
         return True
 
+    @staticmethod
+    def was_caught(workflow: BpmnWorkflow, definition: Any) -> bool:
+        """Whether a catch event for ``definition`` (same kind, same code) has completed in this instance.
+
+        SpiffWorkflow also hands back errors and escalations that a level above the thrower caught
+        (an event sub-process, a boundary event); this tells those apart from the really unhandled.
+        """
+        code = getattr(definition, "code", None)
+        for task in _all_tasks(workflow):
+            if task.state != TaskState.COMPLETED or not isinstance(task.task_spec, CatchingEvent):
+                continue
+            caught = getattr(task.task_spec, "event_definition", None)
+            for each in getattr(caught, "event_definitions", None) or [caught]:
+                if type(each) is type(definition) and getattr(each, "code", None) in (None, code):
+                    return True
+        return False
+
     def task_data(self, workflow: BpmnWorkflow, task_id: str) -> dict[str, Any]:
         return self._task(workflow, task_id).data
 
@@ -289,6 +324,15 @@ class Runtime:
         if task is None:
             raise InvalidAction(f"task {task_id} does not belong to this instance")
         return task
+
+
+def _waited_definition(task: Task) -> Any:
+    """The message or signal definition a catching task waits for (looking inside multiple definitions)."""
+    definition = getattr(task.task_spec, "event_definition", None)
+    for candidate in getattr(definition, "event_definitions", None) or [definition]:
+        if isinstance(candidate, MessageEventDefinition | SignalEventDefinition):
+            return candidate
+    return None
 
 
 def _all_tasks(workflow: BpmnWorkflow) -> Iterator[Task]:

@@ -208,7 +208,7 @@ class Job(Base):
 
 
 class MessageSubscription(Base):
-    """A task waiting for a named message; correlation reads this index, never instance state."""
+    """A task waiting for a named message or signal; correlation reads this index, never instance state."""
 
     __tablename__ = "message_subscription"
     __table_args__ = (
@@ -219,9 +219,24 @@ class MessageSubscription(Base):
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
     spiff_task_id: Mapped[str] = mapped_column(String(36))
     element_id: Mapped[str] = mapped_column(String(200))
+    #: message | signal
+    kind: Mapped[str] = mapped_column(String(10), server_default="message")
     message_name: Mapped[str] = mapped_column(String(200))
     correlation_key: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class StartTrigger(Base):
+    """A message or signal start event of a deployed process: what starts a new instance when it arrives."""
+
+    __tablename__ = "start_trigger"
+    __table_args__ = (Index("ix_start_trigger_lookup", "kind", "name"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
+    process_key: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(10))  # message | signal
+    name: Mapped[str] = mapped_column(String(200))
+    element_id: Mapped[str] = mapped_column(String(200))
 
 
 class Incident(Base):
