@@ -13,6 +13,8 @@ from typing import Any, ClassVar
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.defaults import EndEvent as EndEventSpec
+from SpiffWorkflow.bpmn.specs.defaults import StartEvent as StartEventSpec
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent, ThrowingEvent
@@ -22,8 +24,9 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import SpiffTaskParser, UserTaskParser
 from SpiffWorkflow.spiff.specs.defaults import ManualTask, UserTask
 
-from engine.bpmn import schema
+from engine.bpmn import events, schema
 from engine.bpmn.flows import with_outgoing_flows
+from engine.bpmn.normalise import normalise
 from engine.bpmn.safe_xml import parse_xml
 from engine.bpmn.task_specs import ExternalParallelMultiInstanceTask, clock_aware
 from engine.errors import InvalidModel, Problem
@@ -49,7 +52,13 @@ class HuhuaBpmnParser(SpiffBpmnParser):
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
         schema.bpmn_tag("userTask"): (_HumanTaskParser, UserTask),
         schema.bpmn_tag("manualTask"): (_ManualTaskParser, ManualTask),
+        schema.bpmn_tag("startEvent"): (events.StartEventParser, StartEventSpec),
+        schema.bpmn_tag("endEvent"): (events.EndEventParser, EndEventSpec),
     }
+    def add_bpmn_xml(self, bpmn: Any, filename: str | None = None) -> None:
+        normalise(bpmn)
+        super().add_bpmn_xml(bpmn, filename)
+
     for _tag in ACTIVITY_TAGS:
         _parser, _spec = OVERRIDE_PARSER_CLASSES[schema.bpmn_tag(_tag)]
         OVERRIDE_PARSER_CLASSES[schema.bpmn_tag(_tag)] = (with_outgoing_flows(_parser), _spec)

@@ -46,10 +46,10 @@ def _script_for(task: etree._Element, placeholder: str) -> str:
         return INCREMENT
     if placeholder == "SET_STRING_DATA":
         outputs = task.findall(f"{{{BPMN}}}ioSpecification/{{{BPMN}}}dataOutput")
-        return "\n".join(f'{o.get("name") or o.get("id")} = "String"' for o in outputs) or 'betsy_data = "String"'
+        return "\n".join(f'{o.get("id")} = "String"' for o in outputs) or 'betsy_data = "String"'
     if placeholder == "LOG_DATA":
         inputs = task.findall(f"{{{BPMN}}}ioSpecification/{{{BPMN}}}dataInput")
-        name = (inputs[0].get("name") or inputs[0].get("id")) if inputs else "betsy_data"
+        name = inputs[0].get("id") if inputs else "betsy_data"
         return f"betsy_data_read = {name}"
     if placeholder == "THROW_ERROR":
         return 'throw_error("ERR_CODE")'

@@ -1,0 +1,45 @@
+"""Event definitions SpiffWorkflow's parser drops, parsed by Huhua's event parsers.
+
+SpiffWorkflow reads signal end events and error or escalation start events (of event sub-processes)
+as plain none events: the signal is never sent, the error never caught. These parsers read the full
+set of definitions BPMN allows in each position.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from SpiffWorkflow.bpmn.parser.event_parsers import (
+    CANCEL_EVENT_XPATH,
+    CONDITIONAL_EVENT_XPATH,
+    ERROR_EVENT_XPATH,
+    ESCALATION_EVENT_XPATH,
+    MESSAGE_EVENT_XPATH,
+    SIGNAL_EVENT_XPATH,
+    TERMINATION_EVENT_XPATH,
+    TIMER_EVENT_XPATH,
+)
+from SpiffWorkflow.spiff.parser.event_parsers import SpiffEndEventParser, SpiffStartEventParser
+
+START_DEFINITIONS = [MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH, CONDITIONAL_EVENT_XPATH,
+                     ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH]
+END_DEFINITIONS = [MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, CANCEL_EVENT_XPATH, ERROR_EVENT_XPATH,
+                   ESCALATION_EVENT_XPATH, TERMINATION_EVENT_XPATH]
+
+
+class StartEventParser(SpiffStartEventParser):
+    """Start events, including the error and escalation starts of event sub-processes."""
+
+    def create_task(self) -> Any:
+        task = self._create_task(self.get_event_definition(START_DEFINITIONS))
+        self.spec.start.connect(task)
+        return task
+
+
+class EndEventParser(SpiffEndEventParser):
+    """End events, including signal end events."""
+
+    def create_task(self) -> Any:
+        task = self._create_task(self.get_event_definition(END_DEFINITIONS))
+        task.connect(self.spec.end)
+        return task

@@ -1,0 +1,68 @@
+"""Rewrites of a model, before SpiffWorkflow parses it, into equivalent BPMN it understands.
+
+* ``eventDefinitionRef``: an event that points to an event definition declared once at the top of
+  the file gets its own copy of that definition.
+* Link events: a link throw event and the link catch event of the same name in the same scope are
+  joined by a sequence flow, and both become none events — the token moves as if the two were one.
+
+The tree is the safely parsed, already validated and linted document; it is changed in place.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from lxml import etree
+
+from engine.bpmn.schema import BPMN_NS, bpmn_tag
+
+_LINK = bpmn_tag("linkEventDefinition")
+_SCOPES = (bpmn_tag("process"), bpmn_tag("subProcess"), bpmn_tag("transaction"), bpmn_tag("adHocSubProcess"))
+
+
+def normalise(tree: etree._ElementTree) -> None:
+    """Apply every rewrite in place."""
+    inline_event_definition_refs(tree.getroot())
+    connect_link_events(tree.getroot())
+
+
+def inline_event_definition_refs(root: etree._Element) -> None:
+    shared = {el.get("id"): el for el in root if isinstance(el.tag, str) and el.tag.endswith("EventDefinition")
+              and etree.QName(el).namespace == BPMN_NS}
+    for ref in list(root.iter(bpmn_tag("eventDefinitionRef"))):
+        definition = shared.get((ref.text or "").strip())
+        if definition is None:
+            continue  # lint reports unresolvable references
+        event = ref.getparent()
+        inlined = copy.deepcopy(definition)
+        inlined.set("id", f"{definition.get('id')}__{event.get('id')}")
+        event.replace(ref, inlined)
+
+
+def connect_link_events(root: etree._Element) -> None:
+    for scope in root.iter(*_SCOPES):
+        catches: dict[str, etree._Element] = {}
+        throws: list[tuple[str, etree._Element]] = []
+        for event in scope:
+            link = event.find(_LINK) if isinstance(event.tag, str) else None
+            if link is None:
+                continue
+            name = (link.get("name") or "").strip()
+            if event.tag == bpmn_tag("intermediateCatchEvent"):
+                catches[name] = event
+            elif event.tag == bpmn_tag("intermediateThrowEvent"):
+                throws.append((name, event))
+        for name, throw in throws:
+            catch = catches.get(name)
+            if catch is None:
+                continue
+            flow_id = f"{throw.get('id')}__link__{catch.get('id')}"
+            etree.SubElement(throw, bpmn_tag("outgoing")).text = flow_id
+            etree.SubElement(catch, bpmn_tag("incoming")).text = flow_id
+            scope.append(etree.Element(bpmn_tag("sequenceFlow"), id=flow_id, sourceRef=throw.get("id"),
+                                       targetRef=catch.get("id")))
+            throw.remove(throw.find(_LINK))
+        for catch in catches.values():
+            link = catch.find(_LINK)
+            if link is not None and any(name == (link.get("name") or "").strip() for name, _ in throws):
+                catch.remove(link)
