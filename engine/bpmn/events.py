@@ -32,6 +32,7 @@ class StartEventParser(SpiffStartEventParser):
 
     def create_task(self) -> Any:
         task = self._create_task(self.get_event_definition(START_DEFINITIONS))
+        task.interrupting = self.node.get("isInterrupting", "true") == "true"  # read by event sub-processes
         self.spec.start.connect(task)
         return task
 

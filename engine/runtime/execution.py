@@ -28,6 +28,8 @@ from SpiffWorkflow.util.task import TaskState
 from engine.bpmn.parser import CompiledProcess
 from engine.bpmn.task_specs import EXTERNAL_ITEMS, EXTERNAL_PENDING, ExternalParallelMultiInstanceTask
 from engine.clock import Clock
+from engine.runtime.event_subprocesses import ScopedEventManager
+from engine.runtime.script_guards import ScriptLimits
 from engine.runtime.scripting import HuhuaScriptEngine
 from engine.runtime.state_codec import StateCodec
 from engine.runtime.workflow import HuhuaWorkflow
@@ -105,9 +107,9 @@ class OpenWork:
 class Runtime:
     """Creates, advances and (de)serialises workflows; one per engine, shared by threads."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, script_limits: ScriptLimits | None = None) -> None:
         self.clock = clock
-        self.script_engine = HuhuaScriptEngine(clock)
+        self.script_engine = HuhuaScriptEngine(clock, script_limits)
         self.codec = StateCodec()
 
     # -- creating and storing -------------------------------------------------------------------
@@ -203,7 +205,16 @@ class Runtime:
         return ran
 
     def _run(self, task: Task) -> None:
-        self._guarded(task.run, task)
+        manager = task.workflow.top_workflow.event_manager
+        if isinstance(manager, ScopedEventManager):
+            manager.running = task
+            try:
+                self._guarded(task.run, task)
+            finally:
+                manager.running = None
+            self._guarded(manager.apply_interrupts, task)
+        else:
+            self._guarded(task.run, task)
         element_id = task.task_spec.bpmn_id
         # A loop or multi-instance wrapper shares its element id with the instances that do the work.
         if element_id is not None and task.state == TaskState.COMPLETED and not isinstance(task.task_spec, LoopTask):

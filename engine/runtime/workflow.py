@@ -7,6 +7,8 @@ from typing import Any
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
+from engine.runtime.event_subprocesses import ScopedEventManager
+
 
 class HuhuaWorkflow(BpmnWorkflow):
     """A BpmnWorkflow that notes the BPMN elements it completes, and finds waiting tasks in its task map.
@@ -18,6 +20,7 @@ class HuhuaWorkflow(BpmnWorkflow):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.event_manager = ScopedEventManager(self, self.event_manager)
         #: Element ids completed since the workflow was loaded, in order: the activity history of one move.
         self.completed_elements: list[str] = []
 

@@ -1,0 +1,88 @@
+"""Event sub-processes at every level, interrupting or not.
+
+SpiffWorkflow starts an event sub-process only for events that reach the top level, only when the
+sub-process sits at the top level, and never interrupts anything. Here an event is offered, scope
+by scope from where it was thrown outwards, to the event sub-processes of each scope: the first
+scope with a matching start event starts one. An interrupting start (``isInterrupting``, the
+default) then cancels everything else in that scope, once the task that threw has finished, so that
+the scope completes when the event sub-process does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
+    ErrorEventDefinition,
+    EscalationEventDefinition,
+    SignalEventDefinition,
+)
+from SpiffWorkflow.bpmn.util.event import EventManager
+from SpiffWorkflow.util.task import TaskState
+
+#: Events an event sub-process start may catch from inside its scope.
+_SCOPED = (ErrorEventDefinition, EscalationEventDefinition, SignalEventDefinition)
+
+
+class ScopedEventManager(EventManager):
+    """SpiffWorkflow's event manager, offering events to the event sub-processes of each enclosing scope."""
+
+    def __init__(self, workflow: Any, replacing: EventManager | None = None) -> None:
+        super().__init__(workflow)
+        if replacing is not None:
+            self.tasks.update(replacing.tasks)  # tasks that began waiting while the workflow was built
+        #: (scope workflow, event sub-process task) pairs whose interruption waits for the thrower to finish.
+        self.pending_interrupts: list[tuple[Any, Any]] = []
+        #: The task the runtime is running: its workflow is where an event without a target was thrown.
+        self.running: Any = None
+
+    def catch(self, event: Any, internal: bool = True) -> int:
+        if isinstance(event.event_definition, _SCOPED):
+            scope = event.target or (self.running.workflow if self.running is not None else self.workflow)
+            while scope is not None:
+                if self._start_event_subprocess(scope, event):
+                    return 1
+                if isinstance(event.event_definition, SignalEventDefinition):
+                    break  # signals are broadcast by SpiffWorkflow itself below; only the thrower's scope is ours
+                scope = scope.parent_workflow
+        return super().catch(event, internal)
+
+    def _start_event_subprocess(self, scope: Any, event: Any) -> bool:
+        top = self.workflow
+        for name in scope.spec.start.trigger_specs:
+            sub_spec = top.subprocess_specs.get(name)
+            if sub_spec is None:
+                continue
+            for start in sub_spec.bpmn_start_events:
+                if start.event_definition != event.event_definition:
+                    continue
+                task_id = scope.spec.start.trigger_wf(scope.task_tree, name)
+                keeper = scope.get_task_from_id(task_id)
+                # Predict the path after it (the scope's end), which trigger_wf leaves out.
+                keeper.task_spec._predict(keeper, mask=TaskState.NOT_FINISHED_MASK)
+                subprocess = top.subprocesses[task_id]
+                waiting = subprocess.get_next_task(state=TaskState.WAITING, spec_name=start.name)
+                if waiting is not None:
+                    waiting.task_spec.catch(waiting, event)
+                    waiting.task_spec._update(waiting)
+                if getattr(start, "interrupting", True):
+                    self.pending_interrupts.append((scope, keeper))
+                return True
+        return False
+
+    def apply_interrupts(self) -> None:
+        """Cancel the rest of each scope whose interrupting event sub-process has started."""
+        while self.pending_interrupts:
+            scope, keeper = self.pending_interrupts.pop(0)
+            spared = {id(t) for t in keeper} | {id(t) for t in _ancestors(keeper)}
+            for task in list(scope.tasks.values()):
+                if id(task) not in spared and task.state & TaskState.NOT_FINISHED_MASK and task.parent is not None:
+                    task.cancel()
+
+
+def _ancestors(task: Any) -> list[Any]:
+    found = []
+    while task.parent is not None:
+        task = task.parent
+        found.append(task)
+    return found
