@@ -25,7 +25,9 @@ from SpiffWorkflow.spiff.parser.task_spec import SpiffTaskParser, UserTaskParser
 from SpiffWorkflow.spiff.specs.defaults import ManualTask, UserTask
 
 from engine.bpmn import events, schema
+from engine.bpmn.complex_gateway import ComplexGateway, ComplexGatewayParser
 from engine.bpmn.flows import with_outgoing_flows
+from engine.bpmn.lint import lint
 from engine.bpmn.normalise import normalise
 from engine.bpmn.safe_xml import parse_xml
 from engine.bpmn.task_specs import ExternalParallelMultiInstanceTask, clock_aware
@@ -54,6 +56,7 @@ class HuhuaBpmnParser(SpiffBpmnParser):
         schema.bpmn_tag("manualTask"): (_ManualTaskParser, ManualTask),
         schema.bpmn_tag("startEvent"): (events.StartEventParser, StartEventSpec),
         schema.bpmn_tag("endEvent"): (events.EndEventParser, EndEventSpec),
+        schema.bpmn_tag("complexGateway"): (ComplexGatewayParser, ComplexGateway),
     }
     def add_bpmn_xml(self, bpmn: Any, filename: str | None = None) -> None:
         normalise(bpmn)
@@ -176,7 +179,7 @@ def _load(files: list[ModelFile], max_bytes: int) -> tuple[HuhuaBpmnParser, dict
             problems.extend(err.problems or [Problem(err.message, file=model.name)])
             continue
         found = schema.validate(tree, model.name)
-        problems.extend(found)
+        problems.extend(found or lint(tree, model.name))
         trees[model.name] = tree
     if problems:
         raise InvalidModel("the model was refused; nothing was deployed", problems)

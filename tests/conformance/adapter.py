@@ -16,7 +16,8 @@ BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 LOGGING_ONLY = {"CREATE_LOG_FILE", "CREATE_MARKER_FILE", "CREATE_TIMESTAMP_LOG_1", "CREATE_TIMESTAMP_LOG_2",
                 "WAIT_TEN_SECONDS", "dummyScript"}
 INCREMENT = "integerVariable = integerVariable + 1"
-CONDITION_TAGS = ("conditionExpression", "loopCondition", "completionCondition", "condition", "loopCardinality")
+CONDITION_TAGS = ("conditionExpression", "loopCondition", "completionCondition", "condition", "loopCardinality",
+                  "activationCondition")
 SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
 
