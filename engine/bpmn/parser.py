@@ -58,6 +58,7 @@ class HuhuaBpmnParser(SpiffBpmnParser):
         schema.bpmn_tag("endEvent"): (events.EndEventParser, EndEventSpec),
         schema.bpmn_tag("complexGateway"): (ComplexGatewayParser, ComplexGateway),
     }
+
     def add_bpmn_xml(self, bpmn: Any, filename: str | None = None) -> None:
         normalise(bpmn)
         super().add_bpmn_xml(bpmn, filename)

@@ -18,7 +18,8 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent, ThrowingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -179,11 +180,13 @@ class Runtime:
     def advance(self, workflow: BpmnWorkflow) -> None:
         """Run every READY engine task, deepest subprocess first, until only waiting work is left."""
         while True:
-            ran = False
+            ran = self._run_caught_boundary_events(workflow)
             before = len(workflow.subprocesses)
             for sub in sorted(workflow.get_active_subprocesses(), key=lambda s: s.depth, reverse=True):
-                while self._run_ready(sub):
+                while self._run_ready(sub, yield_to_boundaries=True):
                     ran = True
+                    if self._run_caught_boundary_events(workflow):
+                        break
                 if sub.parent_task_id is not None:
                     parent = workflow.get_task_from_id(sub.parent_task_id)
                     self._guarded(lambda p=parent: p.task_spec._update(p), parent)
@@ -196,13 +199,24 @@ class Runtime:
             return
         self._check_depth(workflow)
 
-    def _run_ready(self, workflow: Any) -> bool:
+    def _run_ready(self, workflow: Any, *, yield_to_boundaries: bool = False) -> bool:
         ran = False
         for task in list(workflow.tasks.values()):
             if task.state == TaskState.READY and not task.task_spec.manual:
                 self._run(task)
                 ran = True
+                if yield_to_boundaries and isinstance(task.task_spec, ThrowingEvent) \
+                        and _caught_boundary_events(workflow.top_workflow):
+                    break  # an event thrown in here was caught on the border: let it interrupt first
         return ran
+
+    def _run_caught_boundary_events(self, workflow: BpmnWorkflow) -> bool:
+        """Run boundary events that have caught something, before the activity they sit on goes on."""
+        caught = _caught_boundary_events(workflow)
+        for task in caught:
+            if task.state == TaskState.READY:
+                self._run(task)
+        return bool(caught)
 
     def _run(self, task: Task) -> None:
         manager = task.workflow.top_workflow.event_manager
@@ -335,6 +349,10 @@ class Runtime:
         if task is None:
             raise InvalidAction(f"task {task_id} does not belong to this instance")
         return task
+
+
+def _caught_boundary_events(workflow: BpmnWorkflow) -> list[Task]:
+    return [t for t in _all_tasks(workflow) if t.state == TaskState.READY and isinstance(t.task_spec, BoundaryEvent)]
 
 
 def _waited_definition(task: Task) -> Any:
