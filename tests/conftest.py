@@ -7,6 +7,7 @@ Each test gets a fresh database copied from a migrated template (a file copy for
 from __future__ import annotations
 
 import itertools
+import os
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -43,15 +44,17 @@ def _with_database(url: str, name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_template(postgres: pg_server.PostgresServer) -> str:
-    name = "huhua_template"
+def postgres_template(postgres: pg_server.PostgresServer) -> Iterator[str]:
+    name = f"huhua_template_{os.getpid()}"  # test runs sharing one server must not share databases
     with psycopg.connect(postgres.admin_url, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name}")
         conn.execute(f"CREATE DATABASE {name}")
     database = Database(normalise_database_url(_with_database(postgres.admin_url, name)))
     migration.upgrade(database)
     database.dispose()
-    return name
+    yield name
+    with psycopg.connect(postgres.admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture(scope="session")
@@ -74,7 +77,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         return
     server: pg_server.PostgresServer = request.getfixturevalue("postgres")
     template_name: str = request.getfixturevalue("postgres_template")
-    name = f"huhua_t{next(_counter)}_{id(request) % 100000}"
+    name = f"huhua_t{os.getpid()}_{next(_counter)}"
     with psycopg.connect(server.admin_url, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name} TEMPLATE {template_name}")
     yield normalise_database_url(_with_database(server.admin_url, name))
