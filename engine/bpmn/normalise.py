@@ -4,6 +4,9 @@
   the file gets its own copy of that definition.
 * Link events: a link throw event and the link catch event of the same name in the same scope are
   joined by a sequence flow, and both become none events — the token moves as if the two were one.
+* Global tasks (``globalScriptTask`` and kin) that call activities call become one-task processes.
+* A receive task with ``instantiate="true"`` and no incoming flow becomes the message start event it
+  stands for (the message that starts the instance is the one it receives).
 
 The tree is the safely parsed, already validated and linted document; it is changed in place.
 """
@@ -24,6 +27,8 @@ def normalise(tree: etree._ElementTree) -> None:
     """Apply every rewrite in place."""
     inline_event_definition_refs(tree.getroot())
     connect_link_events(tree.getroot())
+    wrap_global_tasks(tree.getroot())
+    start_with_instantiating_receive_tasks(tree.getroot())
 
 
 def inline_event_definition_refs(root: etree._Element) -> None:
@@ -66,3 +71,48 @@ def connect_link_events(root: etree._Element) -> None:
             link = catch.find(_LINK)
             if link is not None and any(name == (link.get("name") or "").strip() for name, _ in throws):
                 catch.remove(link)
+
+
+_GLOBAL_TASKS = {"globalScriptTask": "scriptTask", "globalUserTask": "userTask", "globalManualTask": "manualTask",
+                 "globalBusinessRuleTask": "businessRuleTask", "globalTask": "task"}
+
+
+def wrap_global_tasks(root: etree._Element) -> None:
+    for global_name, task_name in _GLOBAL_TASKS.items():
+        for declared in list(root.findall(bpmn_tag(global_name))):
+            task_id = declared.get("id")
+            process = etree.Element(bpmn_tag("process"), id=task_id, isExecutable="true",
+                                    name=declared.get("name") or task_id)
+            start_id, end_id = f"{task_id}__start", f"{task_id}__end"
+            etree.SubElement(process, bpmn_tag("startEvent"), id=start_id)
+            task = etree.SubElement(process, bpmn_tag(task_name), id=task_id)
+            if declared.get("name"):
+                task.set("name", declared.get("name"))
+            for child in declared:
+                task.append(copy.deepcopy(child))
+            etree.SubElement(process, bpmn_tag("endEvent"), id=end_id)
+            etree.SubElement(process, bpmn_tag("sequenceFlow"), id=f"{task_id}__in", sourceRef=start_id,
+                             targetRef=task_id)
+            etree.SubElement(process, bpmn_tag("sequenceFlow"), id=f"{task_id}__out", sourceRef=task_id,
+                             targetRef=end_id)
+            root.replace(declared, process)
+
+
+def start_with_instantiating_receive_tasks(root: etree._Element) -> None:
+    for process in root.iter(bpmn_tag("process")):
+        if process.find(bpmn_tag("startEvent")) is not None:
+            continue
+        targets = {flow.get("targetRef") for flow in process.iter(bpmn_tag("sequenceFlow"))}
+        for receive in list(process.findall(bpmn_tag("receiveTask"))):
+            if receive.get("instantiate") != "true" or receive.get("id") in targets:
+                continue
+            start = etree.Element(bpmn_tag("startEvent"), id=receive.get("id"))
+            if receive.get("name"):
+                start.set("name", receive.get("name"))
+            for outgoing in receive.findall(bpmn_tag("outgoing")):
+                start.append(copy.deepcopy(outgoing))
+            definition = etree.SubElement(start, bpmn_tag("messageEventDefinition"),
+                                          id=f"{receive.get('id')}__message")
+            if receive.get("messageRef"):
+                definition.set("messageRef", receive.get("messageRef"))
+            process.replace(receive, start)

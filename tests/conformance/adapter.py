@@ -29,7 +29,7 @@ def placeholder_of(script_task: etree._Element) -> str:
 def adapt(content: bytes) -> bytes:
     """Return the model with every placeholder and condition in Huhua's expression language."""
     root = etree.fromstring(content, SAFE_PARSER)
-    for task in root.iter(f"{{{BPMN}}}scriptTask"):
+    for task in root.iter(f"{{{BPMN}}}scriptTask", f"{{{BPMN}}}globalScriptTask"):
         script = task.find(f"{{{BPMN}}}script")
         if script is not None:
             script.text = _script_for(task, placeholder_of(task))

@@ -120,7 +120,8 @@ def _let_time_pass(huhua: Huhua, clock: VirtualClock, delay_ms: int) -> None:
 
 def _read_trace(huhua: Huhua, original: bytes, trace: Trace) -> None:
     root = etree.fromstring(original, SAFE_PARSER)
-    placeholders = {t.get("id"): placeholder_of(t) for t in root.iter(f"{{{BPMN}}}scriptTask")}
+    placeholders = {t.get("id"): placeholder_of(t)
+                    for t in root.iter(f"{{{BPMN}}}scriptTask", f"{{{BPMN}}}globalScriptTask")}
     marker = data_correct = incident = False
     for summary in huhua.queries.instances(limit=500):
         view = huhua.queries.instance(summary["id"], history_limit=100000)
