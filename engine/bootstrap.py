@@ -13,6 +13,7 @@ from engine.commands.unit_of_work import Services
 from engine.config import Settings, load_settings
 from engine.queries import Queries
 from engine.runtime.execution import Runtime
+from engine.runtime.script_guards import ScriptLimits
 from engine.store import migration
 from engine.store.database import Database
 
@@ -47,6 +48,9 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None, u
     if upgrade:
         migration.upgrade(database)
     clock = clock or SystemClock()
-    services = Services(settings=settings, database=database, clock=clock, runtime=Runtime(clock), specs=SpecCache())
+    limits = ScriptLimits(seconds=settings.script_seconds, max_elements=settings.script_max_elements,
+                          max_memory_bytes=settings.script_max_memory_mb * 2**20)
+    services = Services(settings=settings, database=database, clock=clock, runtime=Runtime(clock, limits),
+                        specs=SpecCache())
     bus = CommandBus(services, HANDLERS, RETRY_ON_CONFLICT)
     return Huhua(services=services, bus=bus, queries=Queries(database, settings.max_model_bytes))

@@ -23,6 +23,10 @@ class Settings:
     max_model_bytes: int = DEFAULT_MAX_MODEL_BYTES
     #: Free-form identifier of this process, used as a lease owner and in logs.
     node_name: str = "huhua"
+    #: Budget of one script or expression evaluation (see engine/runtime/scripting.py).
+    script_seconds: float = 1.0
+    script_max_elements: int = 10_000_000
+    script_max_memory_mb: int = 1024
 
     @property
     def is_sqlite(self) -> bool:
@@ -40,6 +44,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         processes_dir=Path(env.get("HUHUA_PROCESSES_DIR", PROJECT_ROOT / "processes")).resolve(),
         max_model_bytes=int(env.get("HUHUA_MAX_MODEL_BYTES", DEFAULT_MAX_MODEL_BYTES)),
         node_name=env.get("HUHUA_NODE_NAME", f"{os.uname().nodename}:{os.getpid()}"),
+        script_seconds=float(env.get("HUHUA_SCRIPT_SECONDS", 1.0)),
+        script_max_elements=int(env.get("HUHUA_SCRIPT_MAX_ELEMENTS", 10_000_000)),
+        script_max_memory_mb=int(env.get("HUHUA_SCRIPT_MAX_MEMORY_MB", 1024)),
     )
 
 

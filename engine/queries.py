@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from engine.bpmn.parser import ModelFile, inspect_models
 from engine.errors import InvalidInput, NotFound
+from engine.runtime.script_audit import refuse_unsafe_scripts
 from engine.store.database import Database
 from engine.store.models import (
     Event,
@@ -33,7 +34,9 @@ class Queries:
 
     def validate_models(self, files: tuple[tuple[str, bytes], ...]) -> list[dict[str, Any]]:
         """Check model files as a deployment would, storing nothing; raises InvalidModel with every problem."""
-        summaries = inspect_models([ModelFile(name, content) for name, content in files], self.max_model_bytes)
+        models = [ModelFile(name, content) for name, content in files]
+        summaries = inspect_models(models, self.max_model_bytes)
+        refuse_unsafe_scripts(models, summaries, self.max_model_bytes)
         return [{"key": s.key, "name": s.name, "file": s.filename} for s in summaries]
 
     def tasks(self, *, user: str | None = None, instance_id: int | None = None, state: str = "open",

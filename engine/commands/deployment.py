@@ -11,6 +11,7 @@ from engine.bpmn.parser import ModelFile, inspect_models
 from engine.commands.model import DeployModels, DeployShippedProcesses
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import InvalidInput
+from engine.runtime.script_audit import refuse_unsafe_scripts
 from engine.store import tables
 
 MODEL_SUFFIXES = (".bpmn", ".dmn")
@@ -55,6 +56,7 @@ def _deploy(uow: UnitOfWork, files: list[ModelFile], actor: str, source: str, na
     summaries = inspect_models(files, uow.services.settings.max_model_bytes)
     if only_files is not None:
         summaries = [s for s in summaries if s.filename in only_files]
+    refuse_unsafe_scripts(files, summaries, uow.services.settings.max_model_bytes)
     plan = []
     for summary in summaries:
         latest = uow.read(select(_d.c.id, _d.c.version, _d.c.content_hash).where(_d.c.key == summary.key)

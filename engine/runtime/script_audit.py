@@ -1,0 +1,201 @@
+"""Every script and expression in a compiled process, checked against the sandbox before deployment.
+
+The runtime refuses a script outside the allowed subset anyway, but only when an instance reaches
+it, as an incident. Checking at deploy time tells the modeller at once, with the element's id, and
+stores nothing. The check is the very one the evaluator runs (``scripting.check_source``), so a
+model that deploys never meets a refusal later.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask, StandardLoopTask
+from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
+
+from engine.bpmn.parser import CompiledProcess, ModelFile, ProcessSummary, compile_process
+from engine.bpmn.task_specs import timer_value
+from engine.errors import InvalidModel, Problem
+from engine.runtime.scripting import ScriptRefused, check_source, expression_source
+
+SCRIPT, EXPRESSION = "exec", "eval"
+
+
+@dataclass(frozen=True)
+class ScriptSource:
+    """One piece of user code in a model: where it is, what it is for, and how it is evaluated."""
+
+    element_id: str
+    purpose: str
+    source: str
+    mode: str
+
+
+def refuse_unsafe_scripts(files: list[ModelFile], summaries: Iterable[ProcessSummary], max_bytes: int) -> None:
+    """Raise :class:`InvalidModel` listing every script of these processes that the sandbox refuses."""
+    problems: list[Problem] = []
+    seen: set[tuple[str | None, str | None, str]] = set()
+    for summary in summaries:
+        compiled = compile_process(files, summary.key, max_bytes)
+        for problem in audit_process(compiled, summary.filename):
+            if (problem.file, problem.element_id, problem.message) not in seen:  # a shared called process
+                seen.add((problem.file, problem.element_id, problem.message))
+                problems.append(problem)
+    if problems:
+        raise InvalidModel("the model was refused; nothing was deployed", problems)
+
+
+def audit_process(compiled: CompiledProcess, filename: str | None = None) -> list[Problem]:
+    """A :class:`Problem` for each script or expression of ``compiled`` that the sandbox refuses."""
+    problems = []
+    for process in (compiled.spec, *compiled.subprocess_specs.values()):
+        if process is None:
+            continue
+        for found in scripts_in_process(process):
+            source = found.source if found.mode == SCRIPT else expression_source(found.source)
+            try:
+                check_source(source, found.mode)
+            except ScriptRefused as refused:
+                if "\n" in source.strip():
+                    where = f"{found.purpose}, line {refused.line}" if refused.line else found.purpose
+                else:
+                    where = f"{found.purpose} ({_shortened(source.strip())})"
+                problems.append(Problem(f"{where}: {refused.reason}", file=getattr(process, "file", None) or filename,
+                                        element_id=found.element_id))
+    return problems
+
+
+def _shortened(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def scripts_in_process(process: Any) -> Iterator[ScriptSource]:
+    """Every script and expression of one process spec (not of the processes it calls)."""
+    completion = getattr(process, "completion_condition", None)  # an ad-hoc subprocess
+    if isinstance(completion, str):
+        yield ScriptSource(process.name, "completion condition", completion, EXPRESSION)
+    for spec in process.task_specs.values():
+        yield from _scripts_of_task(spec, process)
+
+
+def _scripts_of_task(spec: Any, process: Any) -> Iterator[ScriptSource]:
+    element = _element_id(spec)
+    if isinstance(spec, ScriptTask) and spec.script:
+        yield ScriptSource(element, "script", spec.script, SCRIPT)
+    for attribute, purpose in (("prescript", "pre-script"), ("postscript", "post-script")):
+        script = getattr(spec, attribute, None)
+        if script:
+            yield ScriptSource(element, purpose, script, SCRIPT)
+    for condition, target in getattr(spec, "cond_task_specs", None) or ():
+        if condition is not None and getattr(condition, "args", None):
+            target_id = _element_id(process.task_specs[target]) if target in process.task_specs else target
+            yield ScriptSource(element, f"condition of the flow to '{target_id}'", condition.args[0], EXPRESSION)
+    if isinstance(spec, StandardLoopTask) and spec.condition:
+        yield ScriptSource(element, "loop condition", spec.condition, EXPRESSION)
+    if isinstance(spec, MultiInstanceTask):
+        if spec.cardinality:
+            yield ScriptSource(element, "loop cardinality", spec.cardinality, EXPRESSION)
+        if spec.condition:
+            yield ScriptSource(element, "completion condition", spec.condition, EXPRESSION)
+    definition = getattr(spec, "event_definition", None)
+    if definition is not None:
+        for each in _event_definitions(definition):
+            yield from _scripts_of_event(element, each)
+    properties = (getattr(spec, "extensions", None) or {}).get("properties") or {}
+    for name, value in properties.items():
+        if isinstance(value, str) and value.startswith("="):
+            yield ScriptSource(element, f"property '{name}'", value[1:], EXPRESSION)
+    for name, parameter in (getattr(spec, "operation_params", None) or {}).items():
+        value = parameter.get("value") if isinstance(parameter, dict) else None
+        if isinstance(value, str):
+            yield ScriptSource(element, f"service parameter '{name}'", value, EXPRESSION)
+    yield from _scripts_of_decision(element, spec)
+
+
+def _event_definitions(definition: Any) -> Iterator[Any]:
+    yield definition
+    for nested in getattr(definition, "event_definitions", None) or ():
+        yield from _event_definitions(nested)
+
+
+def _scripts_of_event(element: str, definition: Any) -> Iterator[ScriptSource]:
+    name = getattr(definition, "name", None)
+    if isinstance(definition, TimerEventDefinition):
+        expression = _evaluated_timer_expression(definition.expression)
+        if expression is not None:
+            yield ScriptSource(element, "timer expression", expression, EXPRESSION)
+        return
+    expression = getattr(definition, "expression", None)
+    if isinstance(definition, ConditionalEventDefinition) and expression:
+        yield ScriptSource(element, "event condition", expression, EXPRESSION)
+    elif isinstance(expression, str) and expression:  # the payload of a message, signal, error or escalation
+        yield ScriptSource(element, f"payload of '{name}'" if name else "payload", expression, EXPRESSION)
+    properties = [*(getattr(definition, "correlation_properties", None) or ()),
+                  *(getattr(definition, "process_correlations", None) or ())]
+    for prop in properties:
+        retrieval = getattr(prop, "retrieval_expression", None)
+        if isinstance(retrieval, str) and retrieval:
+            yield ScriptSource(element, f"correlation property '{prop.name}'", retrieval, EXPRESSION)
+
+
+class _ExpressionRecorder:
+    """Stands in for a task (and its workflow and script engine) and records what would be evaluated."""
+
+    def __init__(self) -> None:
+        self.workflow = self
+        self.script_engine = self
+        self.evaluated: list[str] = []
+
+    def evaluate(self, task: Any, expression: str) -> str:
+        self.evaluated.append(expression)
+        return expression
+
+
+def _evaluated_timer_expression(expression: str | None) -> str | None:
+    """The expression a timer evaluates, or None for an ISO-8601 literal, as ``timer_value`` decides."""
+    recorder = _ExpressionRecorder()
+    timer_value(recorder, expression or "")
+    return recorder.evaluated[0] if recorder.evaluated else None
+
+
+def _scripts_of_decision(element: str, spec: Any) -> Iterator[ScriptSource]:
+    """Input expressions, rule cells and output cells of a business rule task's DMN table."""
+    table = getattr(getattr(spec, "dmnEngine", None), "decision_table", None)
+    if table is None:
+        return
+    for column in getattr(table, "inputs", ()):
+        if getattr(column, "expression", None):
+            yield ScriptSource(element, f"decision input '{column.label or column.id}'", column.expression, EXPRESSION)
+    for rule in getattr(table, "rules", ()):
+        for entry in rule.inputEntries:
+            for cell in entry.lhs:
+                if cell:
+                    yield ScriptSource(element, f"decision rule '{rule.id}'", _as_match_expression(cell), EXPRESSION)
+        for entry in rule.outputEntries:
+            if entry.text:
+                yield ScriptSource(element, f"decision rule '{rule.id}'", entry.text, EXPRESSION)
+
+
+def _as_match_expression(cell: str) -> str:
+    """A DMN input cell as the engine evaluates it: '?' stands for the input, '> 5' is compared with it."""
+    if "?" in cell:
+        return cell.replace("?", "dmninputexpr")
+    try:
+        ast.parse(cell.strip(), mode="eval")
+    except SyntaxError:
+        return f"dmninputexpr {cell.strip()}"
+    return cell
+
+
+def _element_id(spec: Any) -> str:
+    """The BPMN id of a spec; a hidden spec (an activity's outgoing-flow split) reports its activity."""
+    bpmn_id = getattr(spec, "bpmn_id", None)
+    if bpmn_id:
+        return str(bpmn_id)
+    inputs = getattr(spec, "inputs", None) or []
+    return str(getattr(inputs[0], "bpmn_id", None) or spec.name) if inputs else str(spec.name)
