@@ -150,7 +150,9 @@ class GuardedEnvironment(BasePythonScriptEngineEnvironment):
             "timedelta": dt.timedelta, "floor": math.floor, "ceil": math.ceil,
         }
 
-    def evaluate(self, expression: str, context: dict[str, Any], external_context: dict | None = None) -> Any:
+    def evaluate(self, expression: str | None, context: dict[str, Any], external_context: dict | None = None) -> Any:
+        if expression is None:
+            return None  # an absent condition (an ad-hoc sub-process without completionCondition) never holds
         code = compile_checked(expression_source(expression), "eval")
         scope = {"__builtins__": self.builtins, **self.globals, **(external_context or {}), **context}
         return self._within_budget(self._evaluated, code, scope)

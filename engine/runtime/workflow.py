@@ -24,6 +24,12 @@ class HuhuaWorkflow(BpmnWorkflow):
         #: Element ids completed since the workflow was loaded, in order: the activity history of one move.
         self.completed_elements: list[str] = []
 
+    def create_subprocess(self, my_task: Any, spec_name: str) -> Any:
+        subprocess = super().create_subprocess(my_task, spec_name)
+        # SpiffWorkflow's ad-hoc sub-process merges this key into its tasks and then removes it again.
+        subprocess.data.setdefault("data_objects", {})
+        return subprocess
+
     def update_waiting_tasks(self) -> None:
         for task in [t for t in self.tasks.values() if t.state == TaskState.WAITING]:
             task.task_spec._update(task)  # what SpiffWorkflow's own walk does for each waiting task
