@@ -19,7 +19,9 @@ from SpiffWorkflow.bpmn.parser.event_parsers import (
     TERMINATION_EVENT_XPATH,
     TIMER_EVENT_XPATH,
 )
-from SpiffWorkflow.spiff.parser.event_parsers import SpiffEndEventParser, SpiffStartEventParser
+from SpiffWorkflow.spiff.parser.event_parsers import SpiffStartEventParser
+
+from engine.bpmn.compensation import EndEventParser as CompensatingEndEventParser
 
 START_DEFINITIONS = [MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH, CONDITIONAL_EVENT_XPATH,
                      ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH]
@@ -37,10 +39,12 @@ class StartEventParser(SpiffStartEventParser):
         return task
 
 
-class EndEventParser(SpiffEndEventParser):
-    """End events, including signal end events."""
+class EndEventParser(CompensatingEndEventParser):
+    """End events, including signal and compensation end events."""
 
     def create_task(self) -> Any:
+        if self.node.find(".//{http://www.omg.org/spec/BPMN/20100524/MODEL}compensateEventDefinition") is not None:
+            return super().create_task()
         task = self._create_task(self.get_event_definition(END_DEFINITIONS))
         task.connect(self.spec.end)
         return task

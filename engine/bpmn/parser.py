@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent as EndEventSpec
+from SpiffWorkflow.bpmn.specs.defaults import IntermediateThrowEvent as IntermediateThrowEventSpec
 from SpiffWorkflow.bpmn.specs.defaults import StartEvent as StartEventSpec
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
@@ -24,7 +25,7 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import SpiffTaskParser, UserTaskParser
 from SpiffWorkflow.spiff.specs.defaults import ManualTask, UserTask
 
-from engine.bpmn import events, schema
+from engine.bpmn import compensation, events, schema
 from engine.bpmn.complex_gateway import ComplexGateway, ComplexGatewayParser
 from engine.bpmn.flows import with_outgoing_flows
 from engine.bpmn.lint import lint
@@ -57,7 +58,10 @@ class HuhuaBpmnParser(SpiffBpmnParser):
         schema.bpmn_tag("startEvent"): (events.StartEventParser, StartEventSpec),
         schema.bpmn_tag("endEvent"): (events.EndEventParser, EndEventSpec),
         schema.bpmn_tag("complexGateway"): (ComplexGatewayParser, ComplexGateway),
+        schema.bpmn_tag("intermediateThrowEvent"): (compensation.IntermediateThrowEventParser,
+                                                    IntermediateThrowEventSpec),
     }
+    PROCESS_PARSER_CLASS = compensation.CompensationProcessParser
 
     def add_bpmn_xml(self, bpmn: Any, filename: str | None = None) -> None:
         normalise(bpmn)

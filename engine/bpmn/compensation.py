@@ -1,0 +1,90 @@
+"""Compensation, which SpiffWorkflow refuses to parse.
+
+A compensation boundary event links an activity to its handler (an activity marked
+``isForCompensation``, joined by an association). A compensation throw event — intermediate or end,
+optionally naming one ``activityRef`` — runs the handler of every completed activity in its scope
+that has one, most recently completed first, once per completed activity instance.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.event_definitions.base import EventDefinition
+from SpiffWorkflow.spiff.parser.event_parsers import SpiffEndEventParser, SpiffIntermediateThrowEventParser
+from SpiffWorkflow.spiff.parser.process import SpiffProcessParser
+from SpiffWorkflow.util.task import TaskState
+
+from engine.bpmn.schema import bpmn_tag
+
+_COMPENSATE = bpmn_tag("compensateEventDefinition")
+COMPENSATED = "compensated"
+
+
+class CompensateEventDefinition(EventDefinition):
+    def __init__(self, handlers: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        #: activity element id -> name of its handler's task spec (in the thrower's scope)
+        self.handlers = handlers
+
+    def throw(self, my_task: Any) -> None:
+        scope = my_task.workflow
+        done = [t for t in scope.tasks.values() if t.state == TaskState.COMPLETED
+                and t.task_spec.bpmn_id in self.handlers and not t.internal_data.get(COMPENSATED)]
+        for task in sorted(done, key=lambda t: t.last_state_change, reverse=True):
+            task.internal_data[COMPENSATED] = True
+            handler = scope.spec.task_specs[self.handlers[task.task_spec.bpmn_id]]
+            scope.task_tree._add_child(handler, TaskState.READY)  # a branch of its own; the scope's end waits for it
+
+
+class CompensationProcessParser(SpiffProcessParser):
+    """Leaves compensation boundary events out of the boundary events of an activity (they handle nothing)."""
+
+    def get_boundary_events(self, attached_to_ref: str) -> list[Any]:
+        return [e for e in super().get_boundary_events(attached_to_ref) if e.find(_COMPENSATE) is None]
+
+
+class _CompensationThrowing:
+    """Mixin for throw-event parsers: a compensateEventDefinition becomes a CompensateEventDefinition."""
+
+    node: Any
+    process_parser: Any
+
+    def create_task(self) -> Any:
+        definition = self.node.find(_COMPENSATE)
+        if definition is None:
+            return super().create_task()  # type: ignore[misc]
+        return self._compensation_task(definition)
+
+    def _compensation_task(self, definition: Any) -> Any:
+        scope = self.node.getparent()
+        only = definition.get("activityRef")
+        handlers: dict[str, str] = {}
+        associations = {a.get("sourceRef"): a.get("targetRef") for a in scope.iter(bpmn_tag("association"))}
+        for boundary in scope.findall(bpmn_tag("boundaryEvent")):
+            activity = boundary.get("attachedToRef")
+            handler_id = associations.get(boundary.get("id"))
+            if boundary.find(_COMPENSATE) is None or handler_id is None or (only and activity != only):
+                continue
+            handler_node = self.process_parser.get_node_by_id(handler_id)
+            if handler_node is not None:
+                handlers[activity] = self.process_parser.parse_node(handler_node).name
+        task = self._create_task(CompensateEventDefinition(handlers, description="Compensation"))  # type: ignore
+        for name in handlers.values():
+            handler = self.process_parser.spec.task_specs[name]
+            if not handler.inputs:
+                handler.inputs = [task]  # reached only through the throw, never by a sequence flow
+        self._connect(task)
+        return task
+
+    def _connect(self, task: Any) -> None:
+        pass
+
+
+class IntermediateThrowEventParser(_CompensationThrowing, SpiffIntermediateThrowEventParser):
+    pass
+
+
+class EndEventParser(_CompensationThrowing, SpiffEndEventParser):
+    def _connect(self, task: Any) -> None:
+        task.connect(self.spec.end)
