@@ -21,14 +21,17 @@ class ComplexGateway(InclusiveGateway):
         super().__init__(wf_spec, bpmn_id, **kwargs)
         self.activation_condition = activation_condition
 
+    def _joins(self) -> bool:
+        return len(self.inputs) > 1 or self.activation_condition is not None
+
     def _update_hook(self, my_task: Any) -> Any:
-        if len(self.inputs) > 1 and self._fired_this_round(my_task):
+        if self._joins() and self._fired_this_round(my_task):
             my_task.cancel()  # a late token of a round that has already gone on
             return False
         return super()._update_hook(my_task)
 
     def _check_threshold_unstructured(self, my_task: Any) -> bool:
-        if len(self.inputs) <= 1:
+        if not self._joins():
             return True
         if self.activation_condition is None:
             return super()._check_threshold_unstructured(my_task)

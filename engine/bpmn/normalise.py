@@ -7,6 +7,8 @@
 * Global tasks (``globalScriptTask`` and kin) that call activities call become one-task processes.
 * A receive task with ``instantiate="true"`` and no incoming flow becomes the message start event it
   stands for (the message that starts the instance is the one it receives).
+* Token quantities: an activity with ``startQuantity`` N > 1 waits behind a complex gateway that
+  fires at N tokens; one with ``completionQuantity`` N > 1 sends N tokens down each outgoing flow.
 
 The tree is the safely parsed, already validated and linted document; it is changed in place.
 """
@@ -29,6 +31,7 @@ def normalise(tree: etree._ElementTree) -> None:
     connect_link_events(tree.getroot())
     wrap_global_tasks(tree.getroot())
     start_with_instantiating_receive_tasks(tree.getroot())
+    expand_token_quantities(tree.getroot())
 
 
 def inline_event_definition_refs(root: etree._Element) -> None:
@@ -116,3 +119,52 @@ def start_with_instantiating_receive_tasks(root: etree._Element) -> None:
             if receive.get("messageRef"):
                 definition.set("messageRef", receive.get("messageRef"))
             process.replace(receive, start)
+
+
+_ACTIVITIES = ("task", "scriptTask", "userTask", "manualTask", "serviceTask", "businessRuleTask", "sendTask",
+               "receiveTask", "subProcess", "callActivity", "transaction")
+
+
+def expand_token_quantities(root: etree._Element) -> None:
+    for scope in list(root.iter(*_SCOPES)):
+        for activity in [el for el in scope if isinstance(el.tag, str) and etree.QName(el).localname in _ACTIVITIES]:
+            start, done = _quantity(activity, "startQuantity"), _quantity(activity, "completionQuantity")
+            if start > 1:
+                _wait_for_tokens(scope, activity, start)
+            if done > 1:
+                _send_tokens(scope, activity, done)
+
+
+def _quantity(activity: etree._Element, attribute: str) -> int:
+    try:
+        return int(activity.get(attribute, "1"))
+    except ValueError:
+        return 1  # lint refuses what is not a whole number
+
+
+def _wait_for_tokens(scope: etree._Element, activity: etree._Element, count: int) -> None:
+    gate_id = f"{activity.get('id')}__start_quantity"
+    gate = etree.SubElement(scope, bpmn_tag("complexGateway"), id=gate_id)
+    for flow in scope.findall(bpmn_tag("sequenceFlow")):
+        if flow.get("targetRef") == activity.get("id"):
+            flow.set("targetRef", gate_id)
+    etree.SubElement(gate, bpmn_tag("activationCondition")).text = f"activationCount >= {count}"
+    scope.append(etree.Element(bpmn_tag("sequenceFlow"), id=f"{gate_id}__flow", sourceRef=gate_id,
+                               targetRef=activity.get("id")))
+    for incoming in activity.findall(bpmn_tag("incoming")):
+        activity.remove(incoming)
+
+
+def _send_tokens(scope: etree._Element, activity: etree._Element, count: int) -> None:
+    for flow in [f for f in scope.findall(bpmn_tag("sequenceFlow")) if f.get("sourceRef") == activity.get("id")]:
+        split_id = f"{flow.get('id')}__completion_quantity"
+        target = flow.get("targetRef")
+        flow.set("targetRef", split_id)
+        etree.SubElement(scope, bpmn_tag("parallelGateway"), id=split_id)
+        for copy_number in range(count):
+            token_id = f"{split_id}_{copy_number + 1}"
+            etree.SubElement(scope, bpmn_tag("intermediateThrowEvent"), id=token_id)
+            scope.append(etree.Element(bpmn_tag("sequenceFlow"), id=f"{token_id}__in", sourceRef=split_id,
+                                       targetRef=token_id))
+            scope.append(etree.Element(bpmn_tag("sequenceFlow"), id=f"{token_id}__out", sourceRef=token_id,
+                                       targetRef=target))
