@@ -159,3 +159,24 @@ def test_unknown_process_and_task_are_not_found(huhua: Huhua) -> None:
     with pytest.raises(NotFound):
         huhua.execute(CompleteTask(424242, "admin"))
 
+
+
+def test_a_script_can_throw_a_bpmn_error_for_a_boundary_event(huhua: Huhua) -> None:
+    deploy_fixtures(huhua, "error_boundary.bpmn")
+    passed = huhua.execute(StartInstance("error_boundary", "admin", variables={"complete": True, "code": "INCOMPLETE"}))
+    assert passed["state"] == "completed"
+    failed = huhua.execute(StartInstance("error_boundary", "admin",
+                                         variables={"complete": False, "code": "INCOMPLETE"}))
+    assert failed["state"] == "running" and only_task(huhua, failed["id"])["name"] == "补充材料"
+    assert "checked" not in huhua.queries.instance(failed["id"])["data"]
+    uncaught = huhua.execute(StartInstance("error_boundary", "admin", variables={"complete": False, "code": "OTHER"}))
+    assert uncaught["state"] == "incident" and "OTHER" in uncaught["incident"]
+
+
+def test_elements_may_be_called_start_and_end(huhua: Huhua) -> None:
+    """SpiffWorkflow names internal steps Start and End; elements with those ids still run and keep them."""
+    deploy_fixtures(huhua, "error_boundary.bpmn")
+    started = huhua.execute(StartInstance("error_boundary", "admin", variables={"complete": True, "code": "X"}))
+    steps = next(e for e in huhua.queries.instance(started["id"])["history"]
+                 if e["kind"] == "activities_completed")["detail"]["elements"]
+    assert steps == ["Start", "check", "End"]

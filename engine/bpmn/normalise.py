@@ -7,6 +7,8 @@
 * Global tasks (``globalScriptTask`` and kin) that call activities call become one-task processes.
 * A receive task with ``instantiate="true"`` and no incoming flow becomes the message start event it
   stands for (the message that starts the instance is the one it receives).
+* Element ids ``Start`` and ``End`` are names SpiffWorkflow gives its own internal steps; such
+  elements are renamed (``Start__element``) and their BPMN id is restored after parsing.
 * Token quantities: an activity with ``startQuantity`` N > 1 waits behind a complex gateway that
   fires at N tokens; one with ``completionQuantity`` N > 1 sends N tokens down each outgoing flow.
 
@@ -25,8 +27,14 @@ _LINK = bpmn_tag("linkEventDefinition")
 _SCOPES = (bpmn_tag("process"), bpmn_tag("subProcess"), bpmn_tag("transaction"), bpmn_tag("adHocSubProcess"))
 
 
+#: Suffix of elements renamed because their id is one SpiffWorkflow reserves (see restore_reserved_ids).
+RENAMED = "__element"
+RESERVED_IDS = frozenset({"Start", "End"})
+
+
 def normalise(tree: etree._ElementTree) -> None:
     """Apply every rewrite in place."""
+    rename_reserved_ids(tree.getroot())
     inline_event_definition_refs(tree.getroot())
     connect_link_events(tree.getroot())
     wrap_global_tasks(tree.getroot())
@@ -168,3 +176,25 @@ def _send_tokens(scope: etree._Element, activity: etree._Element, count: int) ->
                                        targetRef=token_id))
             scope.append(etree.Element(bpmn_tag("sequenceFlow"), id=f"{token_id}__out", sourceRef=token_id,
                                        targetRef=target))
+
+
+def rename_reserved_ids(root: etree._Element) -> None:
+    reserved = {el.get("id") for el in root.iter() if isinstance(el.tag, str) and el.get("id") in RESERVED_IDS}
+    if not reserved:
+        return
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        for name, value in element.attrib.items():
+            if value in reserved:
+                element.set(name, value + RENAMED)
+        if element.text and element.text.strip() in reserved and len(element) == 0:
+            element.text = element.text.strip() + RENAMED
+
+
+def restore_reserved_ids(spec: object) -> None:
+    """Give renamed elements their own BPMN id back (their spec keeps the safe name)."""
+    for task_spec in getattr(spec, "task_specs", {}).values():
+        bpmn_id = getattr(task_spec, "bpmn_id", None)
+        if bpmn_id and bpmn_id.endswith(RENAMED) and bpmn_id[: -len(RENAMED)] in RESERVED_IDS:
+            task_spec.bpmn_id = bpmn_id[: -len(RENAMED)]

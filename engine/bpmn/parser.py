@@ -29,7 +29,7 @@ from engine.bpmn import compensation, events, schema
 from engine.bpmn.complex_gateway import ComplexGateway, ComplexGatewayParser
 from engine.bpmn.flows import with_outgoing_flows
 from engine.bpmn.lint import lint
-from engine.bpmn.normalise import normalise
+from engine.bpmn.normalise import normalise, restore_reserved_ids
 from engine.bpmn.safe_xml import parse_xml
 from engine.bpmn.task_specs import ExternalParallelMultiInstanceTask, clock_aware
 from engine.errors import InvalidModel, Problem
@@ -156,6 +156,7 @@ def compile_process(files: Iterable[ModelFile], key: str, max_bytes: int) -> Com
     for each in (spec, *subprocess_specs.values()):
         if each is None:
             continue
+        restore_reserved_ids(each)
         for task_spec in each.task_specs.values():
             if isinstance(task_spec, CatchingEvent | ThrowingEvent):
                 task_spec.event_definition = clock_aware(task_spec.event_definition)

@@ -23,6 +23,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEv
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
@@ -31,7 +32,7 @@ from engine.bpmn.task_specs import EXTERNAL_ITEMS, EXTERNAL_PENDING, ExternalPar
 from engine.clock import Clock
 from engine.runtime.event_subprocesses import ScopedEventManager
 from engine.runtime.script_guards import ScriptLimits
-from engine.runtime.scripting import HuhuaScriptEngine
+from engine.runtime.scripting import BpmnErrorThrown, HuhuaScriptEngine
 from engine.runtime.state_codec import StateCodec
 from engine.runtime.workflow import HuhuaWorkflow
 
@@ -210,6 +211,21 @@ class Runtime:
                     break  # an event thrown in here was caught on the border: let it interrupt first
         return ran
 
+    def _run_throwing_errors(self, task: Task) -> None:
+        """Run ``task``; a script's ``throw_error(code)`` becomes the BPMN error ``code`` thrown from it."""
+        try:
+            task.run()
+        except SpiffWorkflowException as err:
+            thrown = _bpmn_error_in(err)
+            if thrown is None:
+                raise
+            event = BpmnEvent(ErrorEventDefinition(thrown.code, code=thrown.code), payload=dict(task.data),
+                              target=task.workflow)
+            if not task.workflow.top_workflow.event_manager.catch(event, internal=False):
+                raise Incident(f"the script threw BPMN error {thrown.code} and nothing catches it",
+                               _element_id(task), kind="uncaught_error") from err
+            task.cancel()  # the task ended in error: what would have followed it is cancelled
+
     def _run_caught_boundary_events(self, workflow: BpmnWorkflow) -> bool:
         """Run boundary events that have caught something, before the activity they sit on goes on."""
         caught = _caught_boundary_events(workflow)
@@ -223,7 +239,7 @@ class Runtime:
         if isinstance(manager, ScopedEventManager):
             manager.running = task
             try:
-                self._guarded(task.run, task)
+                self._guarded(lambda: self._run_throwing_errors(task), task)
             finally:
                 manager.running = None
             self._guarded(manager.apply_interrupts, task)
@@ -349,6 +365,15 @@ class Runtime:
         if task is None:
             raise InvalidAction(f"task {task_id} does not belong to this instance")
         return task
+
+
+def _bpmn_error_in(err: BaseException) -> BpmnErrorThrown | None:
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, BpmnErrorThrown):
+            return seen
+        seen = getattr(seen, "exception", None) or seen.__cause__ or seen.__context__
+    return None
 
 
 def _caught_boundary_events(workflow: BpmnWorkflow) -> list[Task]:

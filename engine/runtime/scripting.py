@@ -127,6 +127,21 @@ def expression_source(expression: str) -> str:
     return expression.strip()
 
 
+class BpmnErrorThrown(Exception):
+    """Raised by ``throw_error(code)`` in a script: the task ends with the BPMN error ``code``."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"BPMN error {code}")
+        self.code = code
+
+
+def throw_error(code: str) -> None:
+    """End the running script task with the BPMN error ``code``, for an error boundary event to catch."""
+    if not isinstance(code, str) or not code:
+        raise ValueError("throw_error needs an error code (a non-empty string)")
+    raise BpmnErrorThrown(code)
+
+
 class GuardedEnvironment(BasePythonScriptEngineEnvironment):
     """Runs checked, cached code with whitelisted builtins and helpers, inside the time and size budget."""
 
@@ -146,7 +161,7 @@ class GuardedEnvironment(BasePythonScriptEngineEnvironment):
             return now().date()
 
         return {
-            "now": now, "today": today, "date": dt.date, "datetime": dt.datetime,
+            "now": now, "today": today, "throw_error": throw_error, "date": dt.date, "datetime": dt.datetime,
             "timedelta": dt.timedelta, "floor": math.floor, "ceil": math.ceil,
         }
 
