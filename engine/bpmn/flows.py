@@ -84,8 +84,3 @@ class OutgoingFlowsParser:
             split = ActivitySplit(self.spec, name, lane=self.task.lane, description="Outgoing flows")
             self.task.connect(split)
         return split
-
-
-def with_outgoing_flows(parser_class: type) -> type:
-    """The task parser ``parser_class`` extended with BPMN's outgoing-flow rules for activities."""
-    return type(f"OutgoingFlows{parser_class.__name__}", (OutgoingFlowsParser, parser_class), {})

@@ -27,7 +27,8 @@ from SpiffWorkflow.spiff.specs.defaults import ManualTask, UserTask
 
 from engine.bpmn import compensation, events, schema
 from engine.bpmn.complex_gateway import ComplexGateway, ComplexGatewayParser
-from engine.bpmn.flows import with_outgoing_flows
+from engine.bpmn.data_associations import DataAssociationsParser
+from engine.bpmn.flows import OutgoingFlowsParser
 from engine.bpmn.lint import lint
 from engine.bpmn.normalise import normalise, restore_reserved_ids
 from engine.bpmn.safe_xml import parse_xml
@@ -41,6 +42,11 @@ class _HumanTaskParser(UserTaskParser):
 
 class _ManualTaskParser(SpiffTaskParser):
     PARALLEL_MI_CLASS = ExternalParallelMultiInstanceTask
+
+
+def activity_parser(parser_class: type) -> type:
+    """``parser_class`` with BPMN's rules for activities' outgoing flows and data associations added."""
+    return type(f"Huhua{parser_class.__name__}", (OutgoingFlowsParser, DataAssociationsParser, parser_class), {})
 
 
 #: Activities that may have several or conditional outgoing sequence flows (see engine.bpmn.flows).
@@ -69,7 +75,7 @@ class HuhuaBpmnParser(SpiffBpmnParser):
 
     for _tag in ACTIVITY_TAGS:
         _parser, _spec = OVERRIDE_PARSER_CLASSES[schema.bpmn_tag(_tag)]
-        OVERRIDE_PARSER_CLASSES[schema.bpmn_tag(_tag)] = (with_outgoing_flows(_parser), _spec)
+        OVERRIDE_PARSER_CLASSES[schema.bpmn_tag(_tag)] = (activity_parser(_parser), _spec)
     del _tag, _parser, _spec
 
 
