@@ -30,6 +30,7 @@ from engine.bpmn.complex_gateway import ComplexGateway, ComplexGatewayParser
 from engine.bpmn.data_associations import DataAssociationsParser
 from engine.bpmn.flows import OutgoingFlowsParser
 from engine.bpmn.lint import lint
+from engine.bpmn.mi_behaviour import MultiInstanceBehaviourParser
 from engine.bpmn.normalise import normalise, restore_reserved_ids
 from engine.bpmn.safe_xml import parse_xml
 from engine.bpmn.task_specs import ExternalParallelMultiInstanceTask, clock_aware
@@ -45,8 +46,9 @@ class _ManualTaskParser(SpiffTaskParser):
 
 
 def activity_parser(parser_class: type) -> type:
-    """``parser_class`` with BPMN's rules for activities' outgoing flows and data associations added."""
-    return type(f"Huhua{parser_class.__name__}", (OutgoingFlowsParser, DataAssociationsParser, parser_class), {})
+    """``parser_class`` with BPMN's rules for outgoing flows, data associations and multi-instance behaviour."""
+    mixins = (OutgoingFlowsParser, DataAssociationsParser, MultiInstanceBehaviourParser)
+    return type(f"Huhua{parser_class.__name__}", (*mixins, parser_class), {})
 
 
 #: Activities that may have several or conditional outgoing sequence flows (see engine.bpmn.flows).
