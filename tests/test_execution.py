@@ -180,3 +180,10 @@ def test_elements_may_be_called_start_and_end(huhua: Huhua) -> None:
     steps = next(e for e in huhua.queries.instance(started["id"])["history"]
                  if e["kind"] == "activities_completed")["detail"]["elements"]
     assert steps == ["Start", "check", "End"]
+
+
+def test_a_multi_instance_task_refuses_absurd_cardinality(huhua: Huhua) -> None:
+    deploy_fixtures(huhua, "school_scores.bpmn")
+    started = huhua.execute(StartInstance("school_scores", "admin", variables={"schools": list(range(100_001))}))
+    assert started["state"] == "incident" and "100000" in started["incident"]
+    assert huhua.queries.tasks(instance_id=started["id"]) == []

@@ -26,6 +26,8 @@ from SpiffWorkflow.spiff.specs.defaults import ParallelMultiInstanceTask
 from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
+#: The most item instances one parallel multi-instance human task may create (each is a task row).
+MAX_ITEMS = 100_000
 EXTERNAL_ITEMS = "external_items"
 EXTERNAL_PENDING = "external_pending"
 
@@ -64,8 +66,13 @@ class ExternalParallelMultiInstanceTask(ParallelMultiInstanceTask):
             else:
                 items = [[None, value] for value in data_input]
         else:
-            cardinality = my_task.workflow.script_engine.evaluate(my_task, self.cardinality)
-            items = [[idx, idx] for idx in range(int(cardinality))]
+            cardinality = int(my_task.workflow.script_engine.evaluate(my_task, self.cardinality))
+            if not 0 <= cardinality <= MAX_ITEMS:
+                self.raise_data_exception(f"loop cardinality {cardinality} is outside 0..{MAX_ITEMS}", my_task)
+            items = [[idx, idx] for idx in range(cardinality)]
+        if len(items) > MAX_ITEMS:
+            self.raise_data_exception(f"{len(items)} items are more than the {MAX_ITEMS} one activity may hand out",
+                                      my_task)
         if self.data_output is not None:
             if self.data_input is not None:
                 self.init_data_output_with_input_data(my_task, self.data_input.get(my_task))
