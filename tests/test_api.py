@@ -100,3 +100,26 @@ def test_validate_does_not_deploy(client: FlaskClient) -> None:
     response = client.post("/api/v1/validate", json={"files": [{"name": "straight.bpmn", "content": content}]})
     assert response.status_code == 200 and response.json["processes"][0]["key"] == "straight"
     assert client.get("/api/v1/process-definitions").json == []
+
+
+@pytest.mark.parametrize("method, path, kwargs", [
+    ("post", "/api/v1/process-instances", {"json": {"process_key": "review", "org_scope": "县" * 101}}),
+    ("post", "/api/v1/process-instances", {"json": {"process_key": "review", "variables": []}}),
+    ("get", "/api/v1/tasks", {"query_string": {"offset": "-5"}}),
+    ("get", "/api/v1/tasks", {"query_string": {"limit": "0"}}),
+    ("get", "/api/v1/tasks", {"query_string": {"instance_id": str(2**63)}}),
+    ("get", f"/api/v1/process-instances/{2**63}", {}),
+    ("post", "/api/v1/process-instances", {"data": "[" * 100_000 + "]" * 100_000,
+                                           "content_type": "application/json"}),
+])
+def test_input_the_database_cannot_hold_is_refused(client: FlaskClient, method: str, path: str, kwargs: dict) -> None:
+    _deploy(client, "review.bpmn")
+    response = getattr(client, method)(path, headers=AS_ADMIN, **kwargs)
+    assert response.status_code == 400, response.json
+
+
+def test_an_overlong_acting_user_is_refused(client: FlaskClient) -> None:
+    _deploy(client, "review.bpmn")
+    response = client.post("/api/v1/process-instances", headers={"X-Huhua-User": "x" * 101},
+                           json={"process_key": "review", "variables": {"reviewers": ["wang"]}})
+    assert response.status_code == 400 and response.json["problems"][0]["field"] == "actor"

@@ -8,7 +8,7 @@ import pytest
 
 from engine.bootstrap import Huhua
 from engine.clock import VirtualClock
-from engine.commands import CompleteTask, CorrelateMessage, StartInstance
+from engine.commands import CompleteTask, CorrelateMessage, DeployModels, StartInstance
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tests.helpers import FIXTURES, deploy_fixtures, history_kinds, only_task
 from workers.timer_runner import fire_due_timers
@@ -187,3 +187,48 @@ def test_a_multi_instance_task_refuses_absurd_cardinality(huhua: Huhua) -> None:
     started = huhua.execute(StartInstance("school_scores", "admin", variables={"schools": list(range(100_001))}))
     assert started["state"] == "incident" and "100000" in started["incident"]
     assert huhua.queries.tasks(instance_id=started["id"]) == []
+
+
+def test_a_property_expression_that_fails_is_an_incident(huhua: Huhua) -> None:
+    deploy_fixtures(huhua, "review.bpmn")
+    started = huhua.execute(StartInstance("review", "admin"))  # candidateUsers is "=reviewers", which is missing
+    assert started["state"] == "incident" and "reviewers" in started["incident"]
+
+
+def test_an_unreadable_due_date_is_an_incident(huhua: Huhua) -> None:
+    broken = (FIXTURES / "review.bpmn").read_bytes().replace(b'value="P3D"', b'value="=deadline"')
+    huhua.execute(DeployModels(files=(("review.bpmn", broken),), actor="admin"))
+    started = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"], "deadline": "soon"}))
+    assert started["state"] == "incident" and "soon" in started["incident"]
+    ok = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"],
+                                                                   "deadline": "2026-03-09T17:00:00"}))
+    assert only_task(huhua, ok["id"])["due_at"] == "2026-03-09T09:00:00+00:00"  # zone-less means Beijing time
+
+
+def test_a_failing_timer_job_does_not_hold_up_the_others(huhua: Huhua, clock: VirtualClock) -> None:
+    from sqlalchemy import update
+
+    from engine.store import tables
+
+    deploy_fixtures(huhua, "deadline.bpmn")
+    broken = huhua.execute(StartInstance("deadline", "admin"))
+    healthy = huhua.execute(StartInstance("deadline", "admin"))
+    with huhua.services.database.engine.begin() as connection:  # simulate a corrupted row (a bug, a bad restore)
+        connection.execute(update(tables.process_instance).where(tables.process_instance.c.id == broken["id"])
+                           .values(workflow_state="{not json"))
+    clock.advance(timedelta(days=3))
+    fire_due_timers(huhua)
+    assert only_task(huhua, healthy["id"])["name"] == "上级督办"
+    failed = [j for j in huhua.queries.jobs() if j["instance_id"] == broken["id"]]
+    assert failed[0]["attempts"] == 1 and failed[0]["state"] == "pending" and failed[0]["last_error"]
+
+
+def test_a_thrown_message_reaches_the_instance_with_the_same_business_key(huhua: Huhua) -> None:
+    deploy_fixtures(huhua, "await_message.bpmn", "send_plan.bpmn")
+    no_key = huhua.execute(StartInstance("await_message", "admin"))
+    hengnan = huhua.execute(StartInstance("await_message", "admin", business_key="衡南县"))
+    sender = huhua.execute(StartInstance("send_plan", "admin", business_key="衡南县",
+                                         variables={"title": "衡南县方案"}))
+    assert sender["state"] == "completed"
+    assert huhua.queries.instance(hengnan["id"])["data"]["registered"] == "衡南县方案（已登记）"
+    assert huhua.queries.instance(no_key["id"])["state"] == "running"

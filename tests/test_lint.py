@@ -258,3 +258,10 @@ def test_a_dmn_document_is_not_linted() -> None:
     dmn = (b'<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="d" name="d" '
            b'namespace="urn:x"><decision id="x" name="x"/></definitions>')
     assert lint(parse_xml(dmn, "rules.dmn", MAX_BYTES), "rules.dmn") == []
+
+
+def test_a_huge_token_quantity_is_refused() -> None:
+    model = (Path(__file__).parent / "fixtures" / "straight.bpmn").read_bytes().replace(
+        b'<bpmn:scriptTask id="score">', b'<bpmn:scriptTask id="score" completionQuantity="20000">')
+    with pytest.raises(InvalidModel, match="completionQuantity=20000"):
+        inspect_models([ModelFile("tokens.bpmn", model)], 5 * 1024 * 1024)

@@ -11,7 +11,7 @@ import logging
 import threading
 
 from engine.bootstrap import Huhua
-from engine.commands import FireTimer
+from engine.commands import FireTimer, RecordJobFailure
 from engine.errors import HuhuaError
 
 log = logging.getLogger("huhua.timers")
@@ -27,8 +27,9 @@ def fire_due_timers(huhua: Huhua, *, batch: int = 100, max_rounds: int = 1000) -
         for job_id in due:
             try:
                 result = huhua.execute(FireTimer(job_id))
-            except HuhuaError as err:
-                log.warning("timer job %s not fired: %s", job_id, err)
+            except Exception as err:  # one failing job must not hold up the others
+                log.warning("timer job %s not fired: %s", job_id, err, exc_info=not isinstance(err, HuhuaError))
+                huhua.execute(RecordJobFailure(job_id, f"{type(err).__name__}: {err}"))
                 continue
             fired += 1 if result.get("fired") else 0
     return fired

@@ -26,6 +26,8 @@ from SpiffWorkflow.spiff.specs.defaults import ParallelMultiInstanceTask
 from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
+from engine.bpmn.timevalues import parse_instant
+
 #: The most item instances one parallel multi-instance human task may create (each is a task row).
 MAX_ITEMS = 100_000
 EXTERNAL_ITEMS = "external_items"
@@ -118,7 +120,7 @@ class ClockTimeDate(TimeDateEventDefinition):
         if event_value is None:
             event_value = timer_value(my_task, self.expression)
             my_task._set_internal_data(event_value=event_value)
-        if TimerEventDefinition.parse_time_or_duration(event_value) <= engine_now(my_task):
+        if parse_instant(event_value) <= engine_now(my_task):
             my_task._set_internal_data(event_fired=True)
         return my_task._get_internal_data("event_fired", False)
 
@@ -132,7 +134,7 @@ class ClockDuration(DurationTimerEventDefinition):
             parsed = TimerEventDefinition.parse_iso_duration(expression)
             event_value = (now + TimerEventDefinition.get_timedelta_from_start(parsed, now)).isoformat()
             my_task._set_internal_data(event_value=event_value)
-        if TimerEventDefinition.get_datetime(event_value) <= now:
+        if parse_instant(event_value) <= now:
             my_task._set_internal_data(event_fired=True)
         return my_task._get_internal_data("event_fired", False)
 

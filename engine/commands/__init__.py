@@ -5,13 +5,14 @@ Commands are dataclasses (:mod:`engine.commands.model`); each has one handler; t
 """
 
 from engine.commands.deployment import deploy_models, deploy_shipped_processes
-from engine.commands.instances import correlate_message, fire_timer, start_instance
+from engine.commands.instances import correlate_message, fire_timer, record_job_failure, start_instance
 from engine.commands.model import (
     CompleteTask,
     CorrelateMessage,
     DeployModels,
     DeployShippedProcesses,
     FireTimer,
+    RecordJobFailure,
     StartInstance,
 )
 from engine.commands.tasks import complete_task
@@ -23,10 +24,11 @@ HANDLERS = {
     CompleteTask: complete_task,
     CorrelateMessage: correlate_message,
     FireTimer: fire_timer,
+    RecordJobFailure: record_job_failure,
 }
 
 #: Commands nobody waits on: a version conflict is retried with backoff instead of reported.
-RETRY_ON_CONFLICT = frozenset({FireTimer})
+RETRY_ON_CONFLICT = frozenset({FireTimer, RecordJobFailure})
 
 __all__ = [
     "HANDLERS",
@@ -36,5 +38,6 @@ __all__ = [
     "DeployModels",
     "DeployShippedProcesses",
     "FireTimer",
+    "RecordJobFailure",
     "StartInstance",
 ]

@@ -8,9 +8,10 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from engine.bpmn.parser import ModelFile, inspect_models
+from engine.commands.instance_state import require_label
 from engine.commands.model import DeployModels, DeployShippedProcesses
 from engine.commands.unit_of_work import UnitOfWork
-from engine.errors import InvalidInput
+from engine.errors import InvalidInput, Problem
 from engine.runtime.script_audit import refuse_unsafe_scripts
 from engine.store import tables
 
@@ -19,6 +20,12 @@ _d, _s = tables.process_definition, tables.shipped_file
 
 
 def deploy_models(command: DeployModels, uow: UnitOfWork) -> dict[str, Any]:
+    require_label(command.actor, "actor", 100)
+    require_label(command.name, "name", 200)
+    bad_names = [name for name, _ in command.files if not name or len(name) > 300]
+    if bad_names:
+        raise InvalidInput("a file name must be 1 to 300 characters", [Problem("bad length", file=n[:300])
+                                                                      for n in bad_names])
     files = [ModelFile(name, content) for name, content in command.files]
     return _deploy(uow, files, command.actor, command.source, command.name, command.only_files)
 

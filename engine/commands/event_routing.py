@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     SignalEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from engine.commands.instance_state import (
     InstanceRecord,
@@ -59,8 +59,8 @@ def _route(uow: UnitOfWork, source: InstanceRecord, workflow: Any, event: Any, a
         _start_by(uow, source, "signal", definition.name, event, actor, hops, first_only=False)
     elif isinstance(definition, ErrorEventDefinition | EscalationEventDefinition) \
             and not uow.runtime.was_caught(workflow, definition):
-            kind = "error_unhandled" if isinstance(definition, ErrorEventDefinition) else "escalation_unhandled"
-            uow.record(kind, instance_id=source.id, actor=actor, code=definition.code, name=definition.name)
+        kind = "error_unhandled" if isinstance(definition, ErrorEventDefinition) else "escalation_unhandled"
+        uow.record(kind, instance_id=source.id, actor=actor, code=definition.code, name=definition.name)
 
 
 def _deliver_message(uow: UnitOfWork, source: InstanceRecord, event: Any, actor: str, hops: int) -> bool:
@@ -70,7 +70,7 @@ def _deliver_message(uow: UnitOfWork, source: InstanceRecord, event: Any, actor:
         select(_m.c.instance_id, _m.c.spiff_task_id, _m.c.element_id)
         .where(_m.c.kind == "message", _m.c.message_name == event.event_definition.name,
                _m.c.instance_id != source.id)
-        .order_by(same_key.desc(), _m.c.id).limit(1)).first()
+        .order_by(case((same_key, 0), else_=1), _m.c.id).limit(1)).first()
     if waiting is None:
         return False
     _deliver(uow, waiting, event, actor, hops)

@@ -16,13 +16,13 @@ from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from sqlalchemy import bindparam, delete, insert, select, update
 
 from engine.bpmn.parser import CompiledProcess, ModelFile, compile_process
+from engine.bpmn.timevalues import due_from
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, InvalidInput, NotFound, Problem, StaleVersion
-from engine.runtime.execution import Incident, OpenWork
+from engine.runtime.execution import Incident, InvalidAction, OpenWork
 from engine.store import tables
 
 ACTIVE_STATES = ("running", "incident")
@@ -103,11 +103,17 @@ def load_instance(uow: UnitOfWork, instance_id: int, *, allowed: tuple[str, ...]
 
 
 def run_step(step: Callable[[], None]) -> Incident | None:
-    """Run a runtime move; a model failure becomes an incident to record, not an error for the caller."""
+    """Run a runtime move; a model failure becomes an incident to record, not an error for the caller.
+
+    A move the instance can no longer make (the task was completed, the message taken, by a command
+    that committed after this one read) is a stale read: nothing was applied, and a retry will see why.
+    """
     try:
         step()
     except Incident as incident:
         return incident
+    except InvalidAction as stale:
+        raise StaleVersion(str(stale)) from None
     return None
 
 
@@ -122,10 +128,13 @@ def persist(uow: UnitOfWork, record: InstanceRecord, workflow: BpmnWorkflow, inc
         except Incident as found:
             incident = found
     if work is None:
-        work = runtime.open_work(workflow, check_completion=False)
-    completed = work.completed and incident is None
+        try:
+            work = runtime.open_work(workflow, check_completion=False)
+        except Incident:
+            work = None  # the open work itself cannot be read: keep what was published until the incident is fixed
+    completed = work is not None and work.completed and incident is None
     state = "incident" if incident is not None else "completed" if completed else "running"
-    waits = {} if completed else _waits_of(work)
+    waits = {} if completed else _waits_of(work) if work is not None else json.loads(record.waits or "{}")
     data = workflow.data if completed or workflow.last_task is None else workflow.last_task.data
     values = {
         "state": state, "now": uow.now, "ended_at": uow.now if completed else None,
@@ -154,7 +163,8 @@ def persist(uow: UnitOfWork, record: InstanceRecord, workflow: BpmnWorkflow, inc
             raise StaleVersion(f"process instance {record.id} was changed by someone else at the same time; "
                                "reload and retry")
         record.version += 1
-    _Publisher(uow, record).publish(json.loads(record.waits or "{}") if not new else {}, work)
+    if work is not None:
+        _Publisher(uow, record).publish(json.loads(record.waits or "{}") if not new else {}, work)
     record.state = state
     completed_elements = getattr(workflow, "completed_elements", None)
     if completed_elements:
@@ -285,13 +295,8 @@ def _split(value: str | None) -> list[str]:
 
 
 def _due_at(value: str | None, now: datetime) -> datetime | None:
-    """A task's due date from its ``dueDate`` property: an ISO duration from now, or an ISO date-time."""
-    if not value:
-        return None
-    if value.upper().startswith("P"):
-        parsed = TimerEventDefinition.parse_iso_duration(value)
-        return now + TimerEventDefinition.get_timedelta_from_start(parsed, now)
-    return TimerEventDefinition.get_datetime(value)
+    """A task's due date from its ``dueDate`` property (already checked when the runtime read it)."""
+    return due_from(value, now) if value else None
 
 
 def require_json_object(value: Any, what: str) -> dict[str, Any]:
@@ -308,3 +313,9 @@ def require_json_object(value: Any, what: str) -> dict[str, Any]:
     except (TypeError, ValueError) as err:
         raise InvalidInput(f"{what} is not plain JSON: {err}", [Problem(str(err), field=what)]) from None
     return value
+
+
+def require_label(value: str | None, field: str, longest: int) -> None:
+    """Refuse a blank label or one longer than the column that stores it."""
+    if value is not None and (not value.strip() or len(value) > longest):
+        raise InvalidInput(f"{field} must be 1 to {longest} characters", [Problem("bad length", field=field)])

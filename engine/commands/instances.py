@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
@@ -12,11 +13,12 @@ from engine.commands.instance_state import (
     compiled_definition,
     load_instance,
     require_json_object,
+    require_label,
     run_step,
 )
-from engine.commands.model import CorrelateMessage, FireTimer, StartInstance
+from engine.commands.model import CorrelateMessage, FireTimer, RecordJobFailure, StartInstance
 from engine.commands.unit_of_work import UnitOfWork
-from engine.errors import Conflict, InvalidInput, InvalidModel, NotFound, Problem
+from engine.errors import Conflict, InvalidModel, NotFound, Problem, StaleVersion
 from engine.runtime.execution import Incident
 from engine.store import tables
 
@@ -28,6 +30,10 @@ _CLAIM_JOB = (update(_j).where(_j.c.id == bindparam("job_id"), _j.c.state == "pe
               .values(state="done", attempts=_j.c.attempts + 1))
 
 
+#: The most instances one message may be delivered to in one command (one transaction).
+MAX_DELIVERIES = 1000
+
+
 def latest_definition_id(uow: UnitOfWork, key: str) -> int | None:
     """The id of the newest version of process ``key`` (read from the (key, version) unique index)."""
     return uow.read(_LATEST_DEFINITION, {"key": key}).scalar()
@@ -35,8 +41,9 @@ def latest_definition_id(uow: UnitOfWork, key: str) -> int | None:
 
 def start_instance(command: StartInstance, uow: UnitOfWork) -> dict[str, Any]:
     variables = require_json_object(command.variables, "variables")
-    _check_label(command.business_key, "business_key")
-    _check_label(command.org_scope, "org_scope")
+    require_label(command.business_key, "business_key", 200)
+    require_label(command.org_scope, "org_scope", 100)
+    require_label(command.actor, "actor", 100)
     latest = uow.services.latest_definitions
     definition_id = latest.get(command.process_key) or latest_definition_id(uow, command.process_key)
     if definition_id is None:
@@ -61,14 +68,18 @@ def start_instance(command: StartInstance, uow: UnitOfWork) -> dict[str, Any]:
 def correlate_message(command: CorrelateMessage, uow: UnitOfWork) -> dict[str, Any]:
     """Deliver a message to the waiting instance(s) found through the subscription index."""
     variables = require_json_object(command.variables, "variables")
+    require_label(command.actor, "actor", 100)
     query = select(_m.c.instance_id, _m.c.spiff_task_id, _m.c.element_id).where(
         _m.c.kind == "message", _m.c.message_name == command.message_name)
     if command.correlation_key is not None:
         query = query.where(_m.c.correlation_key == command.correlation_key)
-    subscriptions = uow.read(query.order_by(_m.c.id).limit(1001)).all()
+    subscriptions = uow.read(query.order_by(_m.c.id).limit(MAX_DELIVERIES + 1)).all()
     if not subscriptions:
         key = f" with key '{command.correlation_key}'" if command.correlation_key is not None else ""
         raise NotFound(f"no instance waits for message '{command.message_name}'{key}")
+    if len(subscriptions) > MAX_DELIVERIES:
+        raise Conflict(f"more than {MAX_DELIVERIES} waiting tasks match message '{command.message_name}'; "
+                       "give a correlation key")
     if len(subscriptions) > 1 and not command.deliver_to_all:
         raise Conflict(f"{len(subscriptions)} waiting tasks match message '{command.message_name}'; "
                        "give a correlation key, or deliver to all")
@@ -93,16 +104,30 @@ def fire_timer(command: FireTimer, uow: UnitOfWork) -> dict[str, Any]:
         raise NotFound(f"job {command.job_id} does not exist")
     if job.state != "pending" or job.due_at > uow.now:
         return {"job_id": job.id, "fired": False, "state": job.state}
-    if uow.execute(_CLAIM_JOB, {"job_id": job.id}).rowcount != 1:
-        return {"job_id": job.id, "fired": False, "state": "taken"}
     loaded = load_instance(uow, job.instance_id)
+    incident = run_step(lambda: uow.runtime.fire_timers(loaded.workflow))
+    if uow.execute(_CLAIM_JOB, {"job_id": job.id}).rowcount != 1:  # the first write: claimed after the move
+        raise StaleVersion(f"job {job.id} was taken by someone else")
     uow.record("timer_fired", instance_id=loaded.record.id, element_id=job.element_id, actor=command.actor,
                job_id=job.id, due_at=job.due_at.isoformat())
-    incident = run_step(lambda: uow.runtime.fire_timers(loaded.workflow))
     return {"job_id": job.id, "fired": True,
             "instance": persist_and_route(uow, loaded.record, loaded.workflow, incident, command.actor)}
 
 
-def _check_label(value: str | None, field: str) -> None:
-    if value is not None and (not value.strip() or len(value) > 200):
-        raise InvalidInput(f"{field} must be 1 to 200 characters", [Problem("bad length", field=field)])
+#: Attempts before a failing job is marked failed (and shown as such) instead of retried.
+MAX_JOB_ATTEMPTS = 5
+
+
+def record_job_failure(command: RecordJobFailure, uow: UnitOfWork) -> dict[str, Any]:
+    job = uow.read(_LOAD_JOB, {"id": command.job_id}).first()
+    if job is None:
+        raise NotFound(f"job {command.job_id} does not exist")
+    attempts = job.attempts + 1
+    failed = attempts >= MAX_JOB_ATTEMPTS
+    uow.execute(update(_j).where(_j.c.id == job.id, _j.c.state == "pending").values(
+        attempts=attempts, last_error=command.error[:4000], state="failed" if failed else "pending",
+        due_at=uow.now + timedelta(seconds=2 ** attempts)))
+    uow.record("job_failed" if failed else "job_retry_scheduled", instance_id=job.instance_id,
+               element_id=job.element_id, actor=command.actor, job_id=job.id, attempts=attempts,
+               error=command.error[:500])
+    return {"job_id": job.id, "attempts": attempts, "state": "failed" if failed else "pending"}

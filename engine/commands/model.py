@@ -59,6 +59,15 @@ class CorrelateMessage:
 
 
 @dataclass(frozen=True)
+class RecordJobFailure:
+    """Note that running a job failed: retry it later with backoff, or give up after the last attempt."""
+
+    job_id: int
+    error: str
+    actor: str = SYSTEM_ACTOR
+
+
+@dataclass(frozen=True)
 class FireTimer:
     """Fire one due timer job; retried on a version conflict because nobody waits on it."""
 

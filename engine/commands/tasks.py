@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 
 from engine.commands.event_routing import persist_and_route
-from engine.commands.instance_state import load_instance, require_json_object, run_step
+from engine.commands.instance_state import load_instance, require_json_object, require_label, run_step
 from engine.commands.model import CompleteTask
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, Forbidden, NotFound
@@ -26,6 +26,7 @@ _COUNT_ITEM = (update(_g).where(_g.c.id == bindparam("group_id"), _g.c.state == 
 
 def complete_task(command: CompleteTask, uow: UnitOfWork) -> dict[str, Any]:
     data = require_json_object(command.data, "data")
+    require_label(command.actor, "actor", 100)
     task = uow.read(_LOAD_TASK, {"id": command.task_id}).first()
     if task is None:
         raise NotFound(f"task {command.task_id} does not exist")

@@ -29,6 +29,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.bpmn.parser import CompiledProcess
 from engine.bpmn.task_specs import EXTERNAL_ITEMS, EXTERNAL_PENDING, ExternalParallelMultiInstanceTask
+from engine.bpmn.timevalues import due_from, parse_instant
 from engine.clock import Clock
 from engine.runtime.event_subprocesses import ScopedEventManager
 from engine.runtime.script_guards import ScriptLimits
@@ -323,6 +324,8 @@ class Runtime:
                 result = self._guarded(lambda v=value: self.script_engine.evaluate(task, v[1:]), task)
                 value = ",".join(map(str, result)) if isinstance(result, list) else "" if result is None \
                     else str(result)
+            if name == "dueDate" and value:
+                self._guarded(lambda v=value: due_from(v, self.clock.now()), task)  # refuse a date nobody can read
             properties[str(name)] = value
         return properties
 
@@ -409,9 +412,7 @@ def _timer_due(task: Task) -> datetime | None:
         value = value.get("next") if value.get("cycles", 0) != 0 else None
     if not value:
         return None
-    return TimerEventDefinition.get_datetime(value)
-
-
+    return parse_instant(value)
 
 
 def _element_id(task: Task | None) -> str | None:

@@ -29,7 +29,10 @@ def _actor() -> str:
 
 
 def _body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:
+        raise InvalidInput("the request body is nested too deeply") from None
     if body is None:
         if request.data:
             raise InvalidInput("the request body is not valid JSON")
@@ -39,15 +42,34 @@ def _body() -> dict[str, Any]:
     return body
 
 
-def _int_arg(name: str, default: int | None = None) -> int | None:
+#: Ids and offsets are 64-bit integers in the database.
+LARGEST_ID = 2**63 - 1
+
+
+def _int_arg(name: str, default: int) -> int:
+    number = _optional_int_arg(name)
+    return default if number is None else number
+
+
+def _optional_int_arg(name: str) -> int | None:
     value = request.args.get(name)
     if value is None:
-        return default
+        return None
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise InvalidInput(f"query parameter {name} must be a whole number",
                            [Problem("not an integer", field=name)]) from None
+    if not 0 <= number <= LARGEST_ID:
+        raise InvalidInput(f"query parameter {name} must be between 0 and {LARGEST_ID}",
+                           [Problem("out of range", field=name)])
+    return number
+
+
+def _path_id(value: int, what: str) -> int:
+    if value > LARGEST_ID:
+        raise InvalidInput(f"{what} {value} is out of range", [Problem("out of range", field=what)])
+    return value
 
 
 def _str_field(body: dict[str, Any], name: str, *, required: bool = False) -> str | None:
@@ -107,7 +129,7 @@ def start_instance() -> Any:
     result = _huhua().execute(StartInstance(
         process_key=_str_field(body, "process_key", required=True) or "",
         actor=_actor(),
-        variables=body.get("variables") or {},
+        variables=body.get("variables", {}),
         org_scope=_str_field(body, "org_scope"),
         business_key=_str_field(body, "business_key"),
     ))
@@ -119,31 +141,32 @@ def list_instances() -> Any:
     return jsonify(_huhua().queries.instances(
         process_key=request.args.get("process_key"), state=request.args.get("state"),
         business_key=request.args.get("business_key"),
-        limit=_int_arg("limit", 50) or 50, offset=_int_arg("offset", 0) or 0))
+        limit=_int_arg("limit", 50), offset=_int_arg("offset", 0)))
 
 
 @api.get("/process-instances/<int:instance_id>")
 def get_instance(instance_id: int) -> Any:
-    return jsonify(_huhua().queries.instance(instance_id))
+    return jsonify(_huhua().queries.instance(_path_id(instance_id, "instance")))
 
 
 @api.get("/tasks")
 def list_tasks() -> Any:
     return jsonify(_huhua().queries.tasks(
-        user=request.args.get("user"), instance_id=_int_arg("instance_id"),
-        state=request.args.get("state", "open"), limit=_int_arg("limit", 50) or 50,
-        offset=_int_arg("offset", 0) or 0))
+        user=request.args.get("user"), instance_id=_optional_int_arg("instance_id"),
+        state=request.args.get("state", "open"), limit=_int_arg("limit", 50),
+        offset=_int_arg("offset", 0)))
 
 
 @api.get("/tasks/<int:task_id>")
 def get_task(task_id: int) -> Any:
-    return jsonify(_huhua().queries.task(task_id))
+    return jsonify(_huhua().queries.task(_path_id(task_id, "task")))
 
 
 @api.post("/tasks/<int:task_id>/complete")
 def complete_task(task_id: int) -> Any:
     body = _body()
-    return jsonify(_huhua().execute(CompleteTask(task_id=task_id, actor=_actor(), data=body.get("data") or {})))
+    return jsonify(_huhua().execute(CompleteTask(task_id=_path_id(task_id, "task"), actor=_actor(),
+                                                 data=body.get("data", {}))))
 
 
 @api.post("/messages")
@@ -156,11 +179,11 @@ def correlate_message() -> Any:
         message_name=_str_field(body, "name", required=True) or "",
         actor=_actor(),
         correlation_key=_str_field(body, "correlation_key"),
-        variables=body.get("variables") or {},
+        variables=body.get("variables", {}),
         deliver_to_all=deliver_to_all,
     )))
 
 
 @api.get("/jobs")
 def list_jobs() -> Any:
-    return jsonify(_huhua().queries.jobs(state=request.args.get("state"), limit=_int_arg("limit", 100) or 100))
+    return jsonify(_huhua().queries.jobs(state=request.args.get("state"), limit=_int_arg("limit", 100)))

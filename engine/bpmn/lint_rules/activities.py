@@ -22,14 +22,18 @@ from engine.errors import Problem
 _INTEGER = re.compile(r"^[+-]?\d+$")
 
 
+#: The most tokens an activity may wait for or send (each becomes elements of its own when it runs).
+MAX_TOKEN_QUANTITY = 100
+
+
 def check_token_quantities(model: LintModel) -> Iterator[Problem]:
-    """EXT.037, EXT.038: an activity consumes and produces at least one token."""
+    """EXT.037, EXT.038: an activity consumes and produces at least one token (and, here, at most 100)."""
     for element in model.of_kinds(ACTIVITIES):
         for attribute, rule in (("startQuantity", "EXT.037"), ("completionQuantity", "EXT.038")):
             value = (element.get(attribute) or "").strip()
-            if _INTEGER.match(value) and int(value) < 1:
-                yield model.problem(element, f"{model.describe(element)} has {attribute}={value}; it must be at least "
-                                    "1", f"token-quantity ({rule})")
+            if _INTEGER.match(value) and not 1 <= int(value) <= MAX_TOKEN_QUANTITY:
+                yield model.problem(element, f"{model.describe(element)} has {attribute}={value}; it must be 1 to "
+                                    f"{MAX_TOKEN_QUANTITY}", f"token-quantity ({rule})")
 
 
 def check_loop_limits(model: LintModel) -> Iterator[Problem]:
