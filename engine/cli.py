@@ -13,10 +13,10 @@ import click
 
 from engine.bootstrap import Huhua, bootstrap
 from engine.commands import CompleteTask, CorrelateMessage, DeployModels, DeployShippedProcesses, StartInstance
+from engine.commands.deployment import model_files_in
 from engine.config import load_settings
 from engine.errors import HuhuaError, InvalidInput, Problem
 
-MODEL_SUFFIXES = (".bpmn", ".dmn")
 BAD_INPUT = 2
 
 
@@ -76,8 +76,7 @@ def _model_files(paths: Iterable[str]) -> tuple[tuple[str, bytes], ...]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix in MODEL_SUFFIXES and p.is_file())
-            files += [(p.relative_to(path).as_posix(), p.read_bytes()) for p in found]
+            files += model_files_in(path)
         elif path.is_file():
             files.append((path.name, path.read_bytes()))
         else:

@@ -21,7 +21,7 @@ class Settings:
     data_dir: Path
     processes_dir: Path
     max_model_bytes: int = DEFAULT_MAX_MODEL_BYTES
-    #: Free-form identifier of this process, used as a lease owner and in logs.
+    #: Free-form identifier of this process, for logs (and the job leases of the workers to come).
     node_name: str = "huhua"
     #: Budget of one script or expression evaluation (see engine/runtime/scripting.py).
     script_seconds: float = 1.0

@@ -10,6 +10,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.bpmn.parser import ModelFile, inspect_models
+from engine.commands.model import ADMIN
 from engine.errors import InvalidInput, NotFound
 from engine.runtime.script_audit import refuse_unsafe_scripts
 from engine.store.database import Database
@@ -23,7 +24,6 @@ from engine.store.models import (
     TaskCandidate,
 )
 
-ADMIN = "admin"
 MAX_PAGE = 500
 
 

@@ -19,6 +19,12 @@ MODEL_SUFFIXES = (".bpmn", ".dmn")
 _d, _s = tables.process_definition, tables.shipped_file
 
 
+def model_files_in(directory: Path) -> list[tuple[str, bytes]]:
+    """Every .bpmn and .dmn file below ``directory``, named by its path relative to it."""
+    paths = sorted(p for p in directory.rglob("*") if p.suffix in MODEL_SUFFIXES and p.is_file())
+    return [(p.relative_to(directory).as_posix(), p.read_bytes()) for p in paths]
+
+
 def deploy_models(command: DeployModels, uow: UnitOfWork) -> dict[str, Any]:
     require_label(command.actor, "actor", 100)
     require_label(command.name, "name", 200)
@@ -39,8 +45,7 @@ def deploy_shipped_processes(command: DeployShippedProcesses, uow: UnitOfWork) -
     directory = Path(command.directory)
     if not directory.is_dir():
         raise InvalidInput(f"{directory} is not a directory")
-    paths = sorted(p for p in directory.rglob("*") if p.suffix in MODEL_SUFFIXES and p.is_file())
-    files = [ModelFile(p.relative_to(directory).as_posix(), p.read_bytes()) for p in paths]
+    files = [ModelFile(name, content) for name, content in model_files_in(directory)]
     shipped = dict(uow.read(select(_s.c.path, _s.c.sha256)).all())
     changed = frozenset(f.name for f in files if shipped.get(f.name) != f.sha256)
     if not changed:

@@ -90,11 +90,12 @@ def compiled_definition(uow: UnitOfWork, definition_id: int) -> CompiledProcess:
     return uow.services.specs.get(definition_id, build)
 
 
-def load_instance(uow: UnitOfWork, instance_id: int, *, allowed: tuple[str, ...] = ACTIVE_STATES) -> LoadedInstance:
+def load_instance(uow: UnitOfWork, instance_id: int) -> LoadedInstance:
+    """The instance and its workflow, if it can still move (running, or running with an incident)."""
     row = uow.read(_LOAD_INSTANCE, {"id": instance_id}).first()
     if row is None:
         raise NotFound(f"process instance {instance_id} does not exist")
-    if row.state not in allowed or row.workflow_state is None:
+    if row.state not in ACTIVE_STATES or row.workflow_state is None:
         raise Conflict(f"process instance {instance_id} is {row.state}; it cannot be changed now")
     record = InstanceRecord(row.id, row.definition_id, row.process_key, row.business_key, row.org_scope, row.state,
                             row.version, row.waits, row.workflow_state, row.started_by, row.parent_instance_id)
@@ -206,7 +207,7 @@ class _Publisher:
         for spiff_id, human in work.human.items():
             if spiff_id not in old_human:
                 self._insert_task(spiff_id, human.element_id, human.name, human.properties)
-        self._cancel_tasks(sorted(old_human - set(work.human)), items=False)
+        self._cancel_tasks(sorted(old_human - set(work.human)))
 
         gone_groups = sorted(set(old.get("items", ())) - work.item_parents)
         if gone_groups:
@@ -265,7 +266,7 @@ class _Publisher:
                    name=name, assignee=assignee)
         return task_id
 
-    def _cancel_tasks(self, spiff_ids: list[str], *, items: bool, group_ids: list[int] | None = None) -> None:
+    def _cancel_tasks(self, spiff_ids: list[str], *, group_ids: list[int] | None = None) -> None:
         if not spiff_ids and not group_ids:
             return
         query = update(_t).where(_t.c.instance_id == self.record.id, _t.c.state == "open")
@@ -283,7 +284,7 @@ class _Publisher:
             update(_g).where(_g.c.instance_id == self.record.id, _g.c.spiff_task_id.in_(spiff_ids),
                              _g.c.state == "open").values(state="cancelled").returning(_g.c.id)).scalars().all()
         if closed:
-            self._cancel_tasks([], items=True, group_ids=list(closed))
+            self._cancel_tasks([], group_ids=list(closed))
 
     def _cancel_jobs(self, spiff_ids: list[str]) -> None:
         self.uow.execute(update(_j).where(_j.c.instance_id == self.record.id, _j.c.spiff_task_id.in_(spiff_ids),

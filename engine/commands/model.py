@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SYSTEM_ACTOR = "system"
+#: The built-in administrator, who may act on any task (until roles come with the org directory).
+ADMIN = "admin"
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,11 @@ from sqlalchemy import bindparam, select, update
 
 from engine.commands.event_routing import persist_and_route
 from engine.commands.instance_state import load_instance, require_json_object, require_label, run_step
-from engine.commands.model import CompleteTask
+from engine.commands.model import ADMIN, CompleteTask
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, Forbidden, NotFound
 from engine.store import tables
 
-ADMIN = "admin"
 _t, _c, _g = tables.human_task, tables.task_candidate, tables.item_group
 _LOAD_TASK = select(_t).where(_t.c.id == bindparam("id"))
 _CLOSE_TASK = (update(_t).where(_t.c.id == bindparam("task_id"), _t.c.state == "open")

@@ -1,9 +1,11 @@
 """What a command handler works with: reads, one write transaction, the shared services, and its events.
 
 Reads before the first write take no write lock; the write lock (``BEGIN IMMEDIATE`` on SQLite,
-row locks on PostgreSQL) is taken at the first write. SpiffWorkflow therefore runs
-with no lock held, and everything read before the write is re-checked by the write itself (the
-instance version, the task's ``open`` state, the job's ``pending`` state): optimistic concurrency.
+row locks on PostgreSQL) is taken at the first write. Starting, completing a task and firing a timer
+run SpiffWorkflow before writing; the last item of a multi-instance task and the instances that
+receive a thrown message or signal are moved after the first write, inside the lock. Everything read
+before the first write is re-checked by the write itself (the instance version, the task's ``open``
+state, the job's ``pending`` state): optimistic concurrency.
 """
 
 from __future__ import annotations

@@ -356,9 +356,6 @@ class Runtime:
                     return True
         return False
 
-    def task_data(self, workflow: BpmnWorkflow, task_id: str) -> dict[str, Any]:
-        return self._task(workflow, task_id).data
-
     @staticmethod
     def _task(workflow: BpmnWorkflow, task_id: str) -> Task:
         try:
