@@ -291,6 +291,43 @@ def serve(obj: _Context, host: str, port: int, threads: int, as_json: bool) -> N
         huhua.close()
 
 
+@main.command()
+@click.option("--name", help="How this worker signs its leases (default: host:pid).")
+@click.option("--batch", default=20, show_default=True, type=click.IntRange(1, 1000), help="Jobs claimed at a time.")
+@click.option("--lease", "lease_seconds", default=60, show_default=True, type=click.IntRange(1, 3600),
+              help="Seconds a claimed job stays this worker's before others may take it.")
+@click.option("--poll", default=1.0, show_default=True, type=click.FloatRange(0.05, 60), help="Seconds between polls.")
+@click.pass_obj
+def worker(obj: _Context, name: str | None, batch: int, lease_seconds: int, poll: float) -> None:
+    """Run due jobs (timers now) until SIGTERM or Ctrl-C; several workers may run at once on PostgreSQL."""
+    from workers.job_worker import JobWorker
+
+    job_worker = JobWorker(obj.huhua, name, batch=batch, lease_seconds=lease_seconds)
+    job_worker.stop_on_signals()
+    click.echo(f"worker {job_worker.name} running (Ctrl-C or SIGTERM to stop after the current job)", err=True)
+    job_worker.run_forever(poll)
+
+
+@main.command()
+@click.option("--due", is_flag=True, help="Only jobs due now.")
+@click.option("--failed", is_flag=True, help="Only jobs whose retries ran out.")
+@click.option("--limit", default=100, show_default=True)
+@json_option
+@click.pass_obj
+def jobs(obj: _Context, due: bool, failed: bool, limit: int, as_json: bool) -> None:
+    """List background jobs (timers)."""
+
+    def run() -> None:
+        rows = obj.huhua.queries.jobs(state="failed" if failed else "pending" if due else None,
+                                      due_before=obj.huhua.clock.now() if due else None, limit=limit)
+        _emit(as_json, rows, lambda rs: "\n".join(
+            f"{j['id']:>6}  {j['state']:<9} {j['kind']:<6} due {j['due_at']}  instance {j['instance_id']} "
+            f"{j['element_id'] or ''}" + (f"  ({j['attempts']} attempts: {j['last_error']})" if j["last_error"] else "")
+            for j in rs) or "no jobs")
+
+    _guard(as_json, run)
+
+
 def _redact(url: str) -> str:
     if "@" not in url:
         return url

@@ -122,13 +122,17 @@ class Queries:
             return list(session.scalars(select(Job.id).where(Job.state == "pending", Job.due_at <= now)
                                         .order_by(Job.due_at, Job.id).limit(limit)))
 
-    def jobs(self, *, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    def jobs(self, *, state: str | None = None, due_before: datetime | None = None,
+             limit: int = 100) -> list[dict[str, Any]]:
         query = select(Job)
         if state:
             query = query.where(Job.state == state)
+        if due_before is not None:
+            query = query.where(Job.due_at <= due_before)
         with self.database.read() as session:
             return [{"id": j.id, "kind": j.kind, "instance_id": j.instance_id, "element_id": j.element_id,
-                     "due_at": _iso(j.due_at), "state": j.state, "attempts": j.attempts, "last_error": j.last_error}
+                     "due_at": _iso(j.due_at), "state": j.state, "attempts": j.attempts, "last_error": j.last_error,
+                     "lease_owner": j.lease_owner, "lease_until": _iso(j.lease_until)}
                     for j in session.scalars(query.order_by(Job.due_at, Job.id).limit(_page(limit)))]
 
 

@@ -5,8 +5,10 @@ Commands are dataclasses (:mod:`engine.commands.model`); each has one handler; t
 """
 
 from engine.commands.deployment import deploy_models, deploy_shipped_processes
-from engine.commands.instances import correlate_message, fire_timer, record_job_failure, start_instance
+from engine.commands.instances import correlate_message, fire_timer, start_instance
+from engine.commands.jobs import claim_due_jobs, record_job_failure
 from engine.commands.model import (
+    ClaimDueJobs,
     CompleteTask,
     CorrelateMessage,
     DeployModels,
@@ -24,15 +26,17 @@ HANDLERS = {
     CompleteTask: complete_task,
     CorrelateMessage: correlate_message,
     FireTimer: fire_timer,
+    ClaimDueJobs: claim_due_jobs,
     RecordJobFailure: record_job_failure,
 }
 
 #: Commands nobody waits on: a version conflict is retried with backoff instead of reported.
-RETRY_ON_CONFLICT = frozenset({FireTimer, RecordJobFailure})
+RETRY_ON_CONFLICT = frozenset({FireTimer, RecordJobFailure, ClaimDueJobs})
 
 __all__ = [
     "HANDLERS",
     "RETRY_ON_CONFLICT",
+    "ClaimDueJobs",
     "CompleteTask",
     "CorrelateMessage",
     "DeployModels",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
@@ -16,7 +15,7 @@ from engine.commands.instance_state import (
     require_label,
     run_step,
 )
-from engine.commands.model import CorrelateMessage, FireTimer, RecordJobFailure, StartInstance
+from engine.commands.model import CorrelateMessage, FireTimer, StartInstance
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, InvalidModel, NotFound, Problem, StaleVersion
 from engine.runtime.execution import Incident
@@ -112,22 +111,3 @@ def fire_timer(command: FireTimer, uow: UnitOfWork) -> dict[str, Any]:
                job_id=job.id, due_at=job.due_at.isoformat())
     return {"job_id": job.id, "fired": True,
             "instance": persist_and_route(uow, loaded.record, loaded.workflow, incident, command.actor)}
-
-
-#: Attempts before a failing job is marked failed (and shown as such) instead of retried.
-MAX_JOB_ATTEMPTS = 5
-
-
-def record_job_failure(command: RecordJobFailure, uow: UnitOfWork) -> dict[str, Any]:
-    job = uow.read(_LOAD_JOB, {"id": command.job_id}).first()
-    if job is None:
-        raise NotFound(f"job {command.job_id} does not exist")
-    attempts = job.attempts + 1
-    failed = attempts >= MAX_JOB_ATTEMPTS
-    uow.execute(update(_j).where(_j.c.id == job.id, _j.c.state == "pending").values(
-        attempts=attempts, last_error=command.error[:4000], state="failed" if failed else "pending",
-        due_at=uow.now + timedelta(seconds=2 ** attempts)))
-    uow.record("job_failed" if failed else "job_retry_scheduled", instance_id=job.instance_id,
-               element_id=job.element_id, actor=command.actor, job_id=job.id, attempts=attempts,
-               error=command.error[:500])
-    return {"job_id": job.id, "attempts": attempts, "state": "failed" if failed else "pending"}

@@ -6,6 +6,7 @@ Each is handled by exactly one function (see :mod:`engine.commands.bus`), in one
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 SYSTEM_ACTOR = "system"
@@ -61,6 +62,16 @@ class CorrelateMessage:
 
 
 @dataclass(frozen=True)
+class ClaimDueJobs:
+    """Lease due jobs to a worker for ``lease_seconds``; the worker runs them before the lease ends."""
+
+    worker: str
+    limit: int = 20
+    lease_seconds: int = 60
+    actor: str = SYSTEM_ACTOR
+
+
+@dataclass(frozen=True)
 class RecordJobFailure:
     """Note that running a job failed: retry it later with backoff, or give up after the last attempt."""
 
@@ -75,3 +86,21 @@ class FireTimer:
 
     job_id: int
     actor: str = SYSTEM_ACTOR
+
+
+@dataclass(frozen=True)
+class SetWorkday:
+    """Make one date a working day or a holiday, whatever the official calendar says (replaces an earlier ruling)."""
+
+    day: date | str  # a date, or YYYY-MM-DD
+    working: bool
+    actor: str
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class ClearWorkday:
+    """Withdraw the ruling on one date, so the official calendar (or Monday to Friday) decides again."""
+
+    day: date | str  # a date, or YYYY-MM-DD
+    actor: str

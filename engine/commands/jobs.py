@@ -1,0 +1,78 @@
+"""Background jobs: claiming due ones under a lease, and recording failures with retry and backoff.
+
+A worker claims a batch of due jobs by writing its name and a lease end into them (on PostgreSQL
+with ``FOR UPDATE SKIP LOCKED``, so workers never wait for each other; on SQLite the claim is one
+write under the single writer lock). A job whose worker died is claimed again once its lease ends;
+running it again is safe because the job's own command is guarded (``state='pending'`` and the
+instance version), so its effect happens exactly once. Two jobs of one instance are never leased
+at the same time.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, exists, insert, select, update
+from sqlalchemy.orm import aliased
+
+from engine.commands.model import ClaimDueJobs, RecordJobFailure
+from engine.commands.unit_of_work import UnitOfWork
+from engine.errors import InvalidInput, NotFound, Problem
+from engine.store import tables
+
+#: Attempts before a failing job is marked failed (and an incident raised) instead of retried.
+MAX_JOB_ATTEMPTS = 5
+
+_j = tables.job
+_other = aliased(_j)
+_LOAD_JOB = select(_j).where(_j.c.id == bindparam("id"))
+
+
+def claim_due_jobs(command: ClaimDueJobs, uow: UnitOfWork) -> list[int]:
+    """Lease up to ``limit`` due jobs to ``worker``; returns their ids, oldest due first."""
+    if not 1 <= command.limit <= 1000 or not 1 <= command.lease_seconds <= 3600:
+        raise InvalidInput("limit must be 1..1000 and lease_seconds 1..3600",
+                           [Problem("out of range", field="limit/lease_seconds")])
+    now = uow.now
+    free = (_j.c.lease_until.is_(None)) | (_j.c.lease_until < now)
+    sibling_running = exists().where(
+        _other.c.instance_id == _j.c.instance_id, _other.c.id != _j.c.id, _other.c.state == "pending",
+        _other.c.lease_until.is_not(None), _other.c.lease_until >= now)
+    due = (select(_j.c.id).where(_j.c.state == "pending", _j.c.due_at <= now, free, ~sibling_running)
+           .order_by(_j.c.due_at, _j.c.id).limit(command.limit))
+    if not uow.services.database.is_sqlite:
+        due = due.with_for_update(skip_locked=True, of=_j)
+    claimed = uow.execute(
+        update(_j).where(_j.c.id.in_(due.scalar_subquery()), _j.c.state == "pending")
+        .values(lease_owner=command.worker, lease_until=now + timedelta(seconds=command.lease_seconds))
+        .returning(_j.c.id, _j.c.instance_id, _j.c.due_at)).all()
+    # Two jobs of one instance in the same batch: keep the oldest, hand the other back.
+    seen: set[int | None] = set()
+    keep, give_back = [], []
+    for job_id, instance_id, _due in sorted(claimed, key=lambda row: (row.due_at, row.id)):
+        (give_back if instance_id is not None and instance_id in seen else keep).append(job_id)
+        seen.add(instance_id)
+    if give_back:
+        uow.execute(update(_j).where(_j.c.id.in_(give_back)).values(lease_owner=None, lease_until=None))
+    return keep
+
+
+def record_job_failure(command: RecordJobFailure, uow: UnitOfWork) -> dict[str, Any]:
+    job = uow.read(_LOAD_JOB, {"id": command.job_id}).first()
+    if job is None:
+        raise NotFound(f"job {command.job_id} does not exist")
+    attempts = job.attempts + 1
+    failed = attempts >= MAX_JOB_ATTEMPTS
+    uow.execute(update(_j).where(_j.c.id == job.id, _j.c.state == "pending").values(
+        attempts=attempts, last_error=command.error[:4000], state="failed" if failed else "pending",
+        due_at=uow.now + timedelta(seconds=2 ** attempts), lease_owner=None, lease_until=None))
+    if failed and job.instance_id is not None:
+        uow.execute(insert(tables.incident).values(
+            instance_id=job.instance_id, element_id=job.element_id, kind="job_failed",
+            message=f"{job.kind} job failed {attempts} times: {command.error[:1000]}", created_at=uow.now))
+    uow.record("job_failed" if failed else "job_retry_scheduled", instance_id=job.instance_id,
+               element_id=job.element_id, actor=command.actor, job_id=job.id, attempts=attempts,
+               error=command.error[:500])
+    return {"job_id": job.id, "attempts": attempts, "state": "failed" if failed else "pending"}
+
