@@ -4,17 +4,20 @@ Commands are dataclasses (:mod:`engine.commands.model`); each has one handler; t
 :class:`~engine.commands.bus.CommandBus` runs it in one transaction.
 """
 
+from engine.commands.calendar import clear_workday, set_workday
 from engine.commands.deployment import deploy_models, deploy_shipped_processes
 from engine.commands.instances import correlate_message, fire_timer, start_instance
 from engine.commands.jobs import claim_due_jobs, record_job_failure
 from engine.commands.model import (
     ClaimDueJobs,
+    ClearWorkday,
     CompleteTask,
     CorrelateMessage,
     DeployModels,
     DeployShippedProcesses,
     FireTimer,
     RecordJobFailure,
+    SetWorkday,
     StartInstance,
 )
 from engine.commands.tasks import complete_task
@@ -28,6 +31,8 @@ HANDLERS = {
     FireTimer: fire_timer,
     ClaimDueJobs: claim_due_jobs,
     RecordJobFailure: record_job_failure,
+    SetWorkday: set_workday,
+    ClearWorkday: clear_workday,
 }
 
 #: Commands nobody waits on: a version conflict is retried with backoff instead of reported.
@@ -37,11 +42,13 @@ __all__ = [
     "HANDLERS",
     "RETRY_ON_CONFLICT",
     "ClaimDueJobs",
+    "ClearWorkday",
     "CompleteTask",
     "CorrelateMessage",
     "DeployModels",
     "DeployShippedProcesses",
     "FireTimer",
     "RecordJobFailure",
+    "SetWorkday",
     "StartInstance",
 ]

@@ -21,3 +21,4 @@ message_subscription: Table = models.MessageSubscription.__table__  # type: igno
 start_trigger: Table = models.StartTrigger.__table__  # type: ignore[assignment]
 incident: Table = models.Incident.__table__  # type: ignore[assignment]
 event: Table = models.Event.__table__  # type: ignore[assignment]
+workday_override: Table = models.WorkdayOverride.__table__  # type: ignore[assignment]

@@ -1,0 +1,268 @@
+"""The working-day calendar: China's official calendar, with administrators' overrides on top.
+
+Deadlines in the programme are counted in working days, and China moves working days around its
+statutory holidays (调休: some weekends become working days). The official schedule comes from the
+``chinese-calendar`` package, which knows a year only once the State Council has published it and a
+release carries it. An administrator's override of a single date wins over the package, and overrides
+are also how a year the package does not know yet is entered. A year with neither falls back to Monday
+to Friday, and says so (:class:`YearBasis`), rather than failing: a guessed deadline beats a dead timer.
+
+No I/O here: overrides come from a loader the caller supplies, called at most once per year for the
+life of a :class:`WorkingCalendar`, so counting working days across a year costs one read, not one per
+day. All dates are business dates (Asia/Shanghai); turn an instant into one before asking.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+import chinese_calendar
+
+from engine.errors import HuhuaError, InvalidInput, Problem
+
+#: Where the official schedule comes from, for people reading a calendar answer.
+OFFICIAL_SOURCE = f"chinese-calendar {chinese_calendar.__version__}"
+#: Dates outside these are refused as input: nobody plans a deadline there, and it keeps date arithmetic safe.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2199, 12, 31)
+#: Most working days one count may span (about fourteen years).
+MAX_WORKING_DAYS = 3650
+#: More consecutive days off than this means the overrides are wrong, not that a long holiday is coming.
+MAX_DAYS_OFF = 366
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ONE_DAY = timedelta(days=1)
+
+
+class YearBasis(StrEnum):
+    """What a year's working days rest on."""
+
+    #: The published State Council schedule, as the package carries it (plus any overrides).
+    OFFICIAL = "official"
+    #: Not in the package; days an administrator entered, on top of Monday to Friday.
+    ENTERED = "entered"
+    #: Neither: plain Monday to Friday, a guess that will be wrong around the holidays.
+    WEEKDAYS = "weekdays"
+
+
+@dataclass(frozen=True)
+class Override:
+    """An administrator's ruling on one date: a working day or a holiday, whatever the official schedule says."""
+
+    day: date
+    working: bool
+    note: str | None = None
+    set_by: str | None = None
+    set_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SpecialDay:
+    """A day the calendar names: an official holiday or adjusted working day, or an administrator's override."""
+
+    day: date
+    working: bool
+    #: The official schedule's answer and name for the day; None where it has nothing to say.
+    official_working: bool | None
+    official_name: str | None
+    override: Override | None
+
+
+OverrideLoader = Callable[[int], Iterable[Override]]
+
+
+@functools.cache
+def official_years() -> range:
+    """The years whose official schedule the installed ``chinese-calendar`` carries."""
+    return range(min(chinese_calendar.holidays).year, max(chinese_calendar.holidays).year + 1)
+
+
+@functools.cache
+def official_days(year: int) -> Mapping[date, tuple[bool, str]]:
+    """The days of ``year`` the official schedule names, as (working, name); empty for a year it does not know.
+
+    That is every day of a statutory holiday (weekends inside it too) and every adjusted working day.
+    """
+    if year not in official_years():
+        return {}
+    days: dict[date, tuple[bool, str]] = {}
+    for table, working in ((chinese_calendar.holidays, False), (chinese_calendar.workdays, True)):
+        for day, holiday in table.items():
+            if day.year == year:
+                name = _holiday_name(holiday)
+                days[day] = (working, name if not working else f"调休上班 working day for {name}")
+    return days
+
+
+def official_working(day: date) -> bool | None:
+    """Whether the official schedule makes ``day`` a working day; None for a year it does not know."""
+    if day.year not in official_years():
+        return None
+    named = official_days(day.year).get(day)
+    return named[0] if named else day.weekday() < 5
+
+
+def _holiday_name(english: str) -> str:
+    try:
+        holiday = chinese_calendar.Holiday(english)
+    except ValueError:
+        return english
+    return f"{holiday.chinese} {english}"
+
+
+@dataclass(frozen=True)
+class _Year:
+    basis: YearBasis
+    #: Every day whose answer is not plain Monday to Friday's, or that someone stated: date -> working.
+    stated: dict[date, bool]
+    overrides: dict[date, Override]
+
+
+class WorkingCalendar:
+    """Answers working-day questions; reads each year's overrides once, through ``load_overrides``.
+
+    A calendar is a snapshot: overrides set after a year was read are not seen. Build a new one (or
+    :meth:`forget`) to see them; :class:`engine.queries.CalendarQueries` builds one per question.
+    """
+
+    def __init__(self, load_overrides: OverrideLoader | None = None) -> None:
+        self._load_overrides = load_overrides or (lambda year: ())
+        self._years: dict[int, _Year] = {}
+
+    def _year(self, year: int) -> _Year:
+        cached = self._years.get(year)
+        if cached is not None:
+            return cached
+        overrides = {o.day: o for o in self._load_overrides(year)}
+        stated = {day: working for day, (working, _name) in official_days(year).items()}
+        stated.update((day, o.working) for day, o in overrides.items())
+        if year in official_years():
+            basis = YearBasis.OFFICIAL
+        else:
+            basis = YearBasis.ENTERED if overrides else YearBasis.WEEKDAYS
+        loaded = self._years[year] = _Year(basis, stated, overrides)
+        return loaded
+
+    def forget(self) -> None:
+        """Drop every year read so far, so the next question reads the overrides again."""
+        self._years.clear()
+
+    @staticmethod
+    def known_years() -> range:
+        """The years the official schedule covers (overrides may add more: see :meth:`basis`)."""
+        return official_years()
+
+    def basis(self, year: int) -> YearBasis:
+        """What ``year``'s answers rest on: the official schedule, entered days, or a Monday–Friday guess."""
+        return self._year(year).basis
+
+    def is_official(self, year: int) -> bool:
+        return self.basis(year) is YearBasis.OFFICIAL
+
+    def guessed_years(self) -> list[int]:
+        """The years read so far that had to fall back to Monday to Friday: warn whoever asked."""
+        return sorted(y for y, loaded in self._years.items() if loaded.basis is YearBasis.WEEKDAYS)
+
+    def is_working_day(self, day: date) -> bool:
+        _require_date(day)
+        return self._working(day)
+
+    def _working(self, day: date) -> bool:
+        return self._year(day.year).stated.get(day, day.weekday() < 5)
+
+    def next_working_day(self, day: date) -> date:
+        """The first working day strictly after ``day``."""
+        _require_date(day)
+        return self._first_working(day + _ONE_DAY)
+
+    def add_working_days(self, day: date, n: int) -> date:
+        """The ``n``-th working day after ``day`` (``day`` itself not counted); for n = 0, ``day`` or the next one.
+
+        The answer is always a working day, so a deadline never lands on a holiday: counting from a
+        holiday starts at the next working day, and n = 0 moves a holiday forward and leaves a working
+        day where it is. 5 working days after Tuesday 2026-09-29 is Monday 2026-10-12 (Oct 1–7 off,
+        Saturday Oct 10 worked).
+        """
+        _require_date(day)
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ValueError(f"n must be a whole number of at least 0, not {n!r}")
+        current = self._first_working(day)
+        for _ in range(n):
+            current = self._first_working(current + _ONE_DAY)
+        return current
+
+    def first_working_day_of_month(self, year: int, month: int) -> date:
+        return self._first_working(date(year, month, 1))
+
+    def _first_working(self, day: date) -> date:
+        """``day`` if it is a working day, else the first one after it."""
+        start = day
+        while not self._working(day):
+            day += _ONE_DAY
+            if (day - start).days > MAX_DAYS_OFF:
+                raise HuhuaError(f"no working day in the {MAX_DAYS_OFF} days from {start.isoformat()}: "
+                                 "check the calendar's overrides", code="no_working_day", status=422)
+        return day
+
+    def special_days(self, year: int) -> list[SpecialDay]:
+        """Every day of ``year`` the official schedule names or an administrator ruled on, in date order."""
+        return [self._special(day) for day in sorted(self._year(year).stated)]
+
+    def special_day(self, day: date) -> SpecialDay | None:
+        """Why ``day`` is what it is, if the official schedule or an administrator says so; None for a plain day."""
+        _require_date(day)
+        return self._special(day) if day in self._year(day.year).stated else None
+
+    def _special(self, day: date) -> SpecialDay:
+        loaded = self._year(day.year)
+        official_working, official_name = official_days(day.year).get(day, (None, None))
+        return SpecialDay(day=day, working=loaded.stated[day], official_working=official_working,
+                          official_name=official_name, override=loaded.overrides.get(day))
+
+
+def _require_date(day: object) -> None:
+    # A datetime is a date too, but never equal to one: it would silently miss every holiday.
+    if isinstance(day, datetime) or not isinstance(day, date):
+        raise TypeError(f"expected a business date, not {type(day).__name__}")
+
+
+def parse_date(value: object, field: str) -> date:
+    """A date given as ``YYYY-MM-DD`` (or already a date), within the years the calendar accepts."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        day = value
+    elif isinstance(value, str) and _ISO_DATE.fullmatch(value.strip()):
+        try:
+            day = date.fromisoformat(value.strip())
+        except ValueError:
+            raise _bad(field, f"{field} must be a real day; {value!r} is not one", "no such day") from None
+    else:
+        raise _bad(field, f"{field} must be a date as YYYY-MM-DD, not {value!r}", "expected YYYY-MM-DD")
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise _bad(field, f"{field} must be between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}",
+                   "out of range")
+    return day
+
+
+def parse_whole_number(value: object, field: str, low: int, high: int) -> int:
+    """A whole number from ``low`` to ``high``, given as an int or as decimal digits."""
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and re.fullmatch(r"[+-]?\d{1,9}", value.strip()):
+        number = int(value.strip())
+    if number is None or not low <= number <= high:
+        raise _bad(field, f"{field} must be a whole number from {low} to {high}, not {value!r}",
+                   f"expected {low}..{high}")
+    return number
+
+
+def parse_year(value: object, field: str = "year") -> int:
+    return parse_whole_number(value, field, FIRST_DAY.year, LAST_DAY.year)
+
+
+def _bad(field: str, message: str, problem: str) -> InvalidInput:
+    return InvalidInput(message, [Problem(problem, field=field)])
