@@ -28,7 +28,12 @@ class _Context:
     @property
     def huhua(self) -> Huhua:
         if self._huhua is None:
-            self._huhua = bootstrap()
+            try:
+                settings = load_settings()
+            except ValueError as err:  # a HUHUA_* variable that cannot be read
+                click.echo(f"error: configuration: {err}", err=True)
+                sys.exit(BAD_INPUT)
+            self._huhua = bootstrap(settings)
         return self._huhua
 
     def close(self) -> None:
@@ -290,6 +295,22 @@ def serve(obj: _Context, host: str, port: int, threads: int, as_json: bool) -> N
     finally:
         runner.stop()
         huhua.close()
+
+
+@main.command()
+@json_option
+@click.pass_obj
+def clock(obj: _Context, as_json: bool) -> None:
+    """Show the engine clock: the time it reads, in UTC and Beijing time, and whether it is virtual."""
+    from engine.clock import BUSINESS_TZ
+
+    now = obj.huhua.clock.now()
+    local = now.astimezone(BUSINESS_TZ)
+    info = {"now": now.isoformat(), "beijing": local.isoformat(), "virtual": obj.huhua.clock.virtual,
+            "working_day": obj.huhua.queries.is_working_day(local.date().isoformat())}
+    _emit(as_json, info, lambda i: f"{i['beijing']} (Beijing time, {i['now']} UTC)"
+          + ("  [virtual clock: HUHUA_VIRTUAL_CLOCK]" if i["virtual"] else "")
+          + f"; {'a working day' if i['working_day']['working'] else 'not a working day'}")
 
 
 @main.command()

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,6 +29,8 @@ class Settings:
     script_seconds: float = 1.0
     script_max_elements: int = 10_000_000
     script_max_memory_mb: int = 1024
+    #: None for the wall clock; an aware instant to run on a virtual clock that starts there (simulations).
+    virtual_clock_start: datetime | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -47,7 +51,19 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         script_seconds=float(env.get("HUHUA_SCRIPT_SECONDS", 1.0)),
         script_max_elements=int(env.get("HUHUA_SCRIPT_MAX_ELEMENTS", 10_000_000)),
         script_max_memory_mb=int(env.get("HUHUA_SCRIPT_MAX_MEMORY_MB", 1024)),
+        virtual_clock_start=_virtual_clock_start(env.get("HUHUA_VIRTUAL_CLOCK")),
     )
+
+
+def _virtual_clock_start(value: str | None) -> datetime | None:
+    """``HUHUA_VIRTUAL_CLOCK=2026-09-01T08:00`` (Beijing time unless a zone is given) starts a virtual clock."""
+    if not value:
+        return None
+    try:
+        start = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"HUHUA_VIRTUAL_CLOCK must be an ISO date-time, not {value!r}") from None
+    return start if start.tzinfo else start.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
 def normalise_database_url(url: str) -> str:

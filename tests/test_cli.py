@@ -77,3 +77,14 @@ def test_hostile_file_is_refused_in_json(cli, tmp_path: Path) -> None:  # type: 
     error = json.loads(result.stderr)
     assert error["error"] == "invalid_model" and error["problems"][0]["file"] == "xxe.bpmn"
     assert _json(cli("validate", str(FIXTURES / "review.bpmn"), "--json"))["valid"] is True
+
+
+def test_clock_shows_a_virtual_clock_and_refuses_a_bad_one(settings: Settings) -> None:
+    runner = CliRunner()
+    env = {"HUHUA_DATABASE_URL": settings.database_url, "HUHUA_VIRTUAL_CLOCK": "2026-10-01T09:00"}
+    shown = runner.invoke(main, ["clock", "--json"], env=env, catch_exceptions=False)
+    data = json.loads(shown.stdout)
+    assert data["virtual"] is True and data["beijing"] == "2026-10-01T09:00:00+08:00"
+    assert data["working_day"]["working"] is False  # National Day
+    bad = runner.invoke(main, ["clock"], env={**env, "HUHUA_VIRTUAL_CLOCK": "soon"}, catch_exceptions=False)
+    assert bad.exit_code == 2 and "HUHUA_VIRTUAL_CLOCK" in bad.stderr
