@@ -279,6 +279,8 @@ def serve(obj: _Context, host: str, port: int, threads: int, as_json: bool) -> N
         return
     runner = TimerRunner(huhua)
     runner.start()
+    scheduler = _scheduler_thread(huhua, as_json)
+    scheduler.start()
     url = f"http://{host}:{port}/"
     info = {"url": url, "api": url + "api/v1", "database": _redact(huhua.settings.database_url),
             "deployed": shipped["processes"], "accounts": [{"user": "admin", "role": "administrator"}]}
@@ -293,8 +295,38 @@ def serve(obj: _Context, host: str, port: int, threads: int, as_json: bool) -> N
     try:
         waitress.serve(create_app(huhua), host=host, port=port, threads=threads, ident="huhua")
     finally:
+        scheduler.stop()
         runner.stop()
         huhua.close()
+
+
+def _scheduler_thread(huhua: Huhua, as_json: bool) -> Any:
+    from engine.schedules import load_schedules
+    from workers.scheduler import SchedulerThread
+
+    try:
+        schedules = load_schedules(huhua.settings.schedules_file)
+    except HuhuaError as err:
+        _fail(err, as_json)
+    return SchedulerThread(huhua, schedules)
+
+
+@main.command()
+@click.option("--interval", default=30.0, show_default=True, type=click.FloatRange(1, 3600),
+              help="Seconds between looks at the schedules.")
+@click.pass_obj
+def scheduler(obj: _Context, interval: float) -> None:
+    """Fire scheduled starts (config/schedules.toml); one per deployment: a second one waits for the first."""
+    import signal
+
+    thread = _scheduler_thread(obj.huhua, False)
+    thread.interval = interval
+    signal.signal(signal.SIGTERM, lambda *_: thread.stopping.set())
+    click.echo(f"scheduler running with {len(thread.runner.schedules)} schedule(s); Ctrl-C to stop", err=True)
+    try:
+        thread.run()
+    except KeyboardInterrupt:
+        thread.stopping.set()
 
 
 @main.command()

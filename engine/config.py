@@ -29,6 +29,8 @@ class Settings:
     script_seconds: float = 1.0
     script_max_elements: int = 10_000_000
     script_max_memory_mb: int = 1024
+    #: The schedules file (see config/schedules.toml).
+    schedules_file: Path = PROJECT_ROOT / "config" / "schedules.toml"
     #: None for the wall clock; an aware instant to run on a virtual clock that starts there (simulations).
     virtual_clock_start: datetime | None = None
 
@@ -52,6 +54,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         script_max_elements=int(env.get("HUHUA_SCRIPT_MAX_ELEMENTS", 10_000_000)),
         script_max_memory_mb=int(env.get("HUHUA_SCRIPT_MAX_MEMORY_MB", 1024)),
         virtual_clock_start=_virtual_clock_start(env.get("HUHUA_VIRTUAL_CLOCK")),
+        schedules_file=Path(env.get("HUHUA_SCHEDULES", PROJECT_ROOT / "config" / "schedules.toml")).resolve(),
     )
 
 

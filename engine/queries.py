@@ -31,6 +31,7 @@ from engine.store.models import (
     Job,
     ProcessDefinition,
     ProcessInstance,
+    ScheduleFire,
     TaskCandidate,
     WorkdayOverride,
 )
@@ -140,6 +141,17 @@ class Queries:
                      "deployment_id": d.deployment_id, "deployed_at": _iso(d.deployed_at),
                      "instances": counts.get(d.id, 0)}
                     for d in session.scalars(query.order_by(ProcessDefinition.key, ProcessDefinition.version))]
+
+    def last_schedule_fire(self, schedule_key: str) -> datetime | None:
+        """When the newest recorded occurrence of a schedule was due (None if it never fired)."""
+        with self.database.read() as session:
+            return session.scalar(select(func.max(ScheduleFire.fire_time))
+                                  .where(ScheduleFire.schedule_key == schedule_key))
+
+    def next_job_due(self) -> datetime | None:
+        """When the next pending job falls due."""
+        with self.database.read() as session:
+            return session.scalar(select(func.min(Job.due_at)).where(Job.state == "pending"))
 
     def due_jobs(self, now: datetime, limit: int = 100) -> list[int]:
         """Ids of pending jobs due at ``now``, oldest first (read from the due-time index)."""

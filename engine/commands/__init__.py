@@ -15,11 +15,13 @@ from engine.commands.model import (
     CorrelateMessage,
     DeployModels,
     DeployShippedProcesses,
+    FireSchedule,
     FireTimer,
     RecordJobFailure,
     SetWorkday,
     StartInstance,
 )
+from engine.commands.schedules import fire_schedule
 from engine.commands.tasks import complete_task
 
 HANDLERS = {
@@ -30,6 +32,7 @@ HANDLERS = {
     CorrelateMessage: correlate_message,
     FireTimer: fire_timer,
     ClaimDueJobs: claim_due_jobs,
+    FireSchedule: fire_schedule,
     RecordJobFailure: record_job_failure,
     SetWorkday: set_workday,
     ClearWorkday: clear_workday,

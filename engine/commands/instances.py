@@ -39,6 +39,11 @@ def latest_definition_id(uow: UnitOfWork, key: str) -> int | None:
 
 
 def start_instance(command: StartInstance, uow: UnitOfWork) -> dict[str, Any]:
+    return begin_instance(uow, command)
+
+
+def begin_instance(uow: UnitOfWork, command: StartInstance) -> dict[str, Any]:
+    """Start an instance within the caller's transaction (a start, or a scheduled start with its fire log)."""
     variables = require_json_object(command.variables, "variables")
     require_label(command.business_key, "business_key", 200)
     require_label(command.org_scope, "org_scope", 100)

@@ -6,7 +6,7 @@ Each is handled by exactly one function (see :mod:`engine.commands.bus`), in one
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 SYSTEM_ACTOR = "system"
@@ -59,6 +59,18 @@ class CorrelateMessage:
     correlation_key: str | None = None
     variables: dict[str, Any] = field(default_factory=dict)
     deliver_to_all: bool = False
+
+
+@dataclass(frozen=True)
+class FireSchedule:
+    """Start the work of one occurrence of a schedule, unless that occurrence already started."""
+
+    schedule_key: str
+    fire_time: datetime
+    process_key: str
+    org_unit: str = ""
+    late: bool = False
+    actor: str = "scheduler"
 
 
 @dataclass(frozen=True)

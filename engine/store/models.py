@@ -277,3 +277,22 @@ class WorkdayOverride(Base):
     note: Mapped[str | None] = mapped_column(String(300))
     set_by: Mapped[str] = mapped_column(String(100))
     set_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ScheduleFire(Base):
+    """One occurrence of a schedule that started work: the idempotency key of scheduled starts.
+
+    The unique (schedule, fire time, org unit) means a scheduler that fires twice, or two schedulers,
+    or a retry after a crash, never start the same occurrence twice.
+    """
+
+    __tablename__ = "schedule_fire"
+    __table_args__ = (UniqueConstraint("schedule_key", "fire_time", "org_unit", name="uq_schedule_fire_occurrence"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    schedule_key: Mapped[str] = mapped_column(String(200))
+    fire_time: Mapped[datetime] = mapped_column(UtcDateTime())
+    #: The org unit the occurrence started for; '' when the schedule starts one instance.
+    org_unit: Mapped[str] = mapped_column(String(100), server_default="")
+    instance_id: Mapped[int | None] = mapped_column(Id)
+    late: Mapped[bool] = mapped_column(Boolean, server_default="0")
+    fired_at: Mapped[datetime] = mapped_column(UtcDateTime())
