@@ -13,18 +13,12 @@ import os
 import signal
 import socket
 import threading
-from collections.abc import Callable
-from typing import Any
 
 from engine.bootstrap import Huhua
 from engine.commands import ClaimDueJobs, FireTimer, RecordJobFailure
 from engine.errors import HuhuaError
 
 log = logging.getLogger("huhua.worker")
-
-#: What runs a job of each kind.
-COMMANDS: dict[str, Callable[[int], Any]] = {"timer": FireTimer}
-
 
 def default_worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 100000}"
@@ -71,7 +65,7 @@ class JobWorker:
 
     def _run(self, job_id: int) -> None:
         try:
-            self.huhua.execute(FireTimer(job_id))
+            self.huhua.execute(FireTimer(job_id))  # timers are the only kind of job so far
         except Exception as err:  # one failing job must not hold up the others
             log.warning("job %s failed: %s", job_id, err, exc_info=not isinstance(err, HuhuaError))
             self.huhua.execute(RecordJobFailure(job_id, f"{type(err).__name__}: {err}"))
