@@ -32,13 +32,13 @@ CRASHING_COMPLETION = textwrap.dedent("""
     if point == "while_writing":      # some rows written, the instance not yet
         StateCodec.data_dumps = die
     if point == "before_commit":      # every statement sent, the commit not
-        execute = UnitOfWork.execute
-        def execute_then_die(self, statement, parameters=None):
-            result = execute(self, statement, parameters)
-            if statement.table.name == "event":  # the last statement of every command
+        insert = UnitOfWork.insert
+        def insert_then_die(self, raw, rows):
+            result = insert(self, raw, rows)
+            if raw.statement.table.name == "event":  # the last statement of every command
                 die()
             return result
-        UnitOfWork.execute = execute_then_die
+        UnitOfWork.insert = insert_then_die
     if point == "after_commit":       # the command has returned: it committed
         execute = Huhua.execute
         Huhua.execute = lambda self, command: (execute(self, command), die())

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from engine.bootstrap import Huhua
-from engine.clock import VirtualClock
+from engine.clock import BUSINESS_TZ, VirtualClock
 from engine.commands import CompleteTask, CorrelateMessage, DeployModels, StartInstance
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tests.helpers import FIXTURES, deploy_fixtures, history_kinds, only_task
@@ -232,3 +232,16 @@ def test_a_thrown_message_reaches_the_instance_with_the_same_business_key(huhua:
     assert sender["state"] == "completed"
     assert huhua.queries.instance(hengnan["id"])["data"]["registered"] == "衡南县方案（已登记）"
     assert huhua.queries.instance(no_key["id"])["state"] == "running"
+
+
+def test_a_due_date_in_working_days_follows_the_official_calendar(huhua: Huhua, clock: VirtualClock) -> None:
+    counted = (FIXTURES / "review.bpmn").read_bytes().replace(
+        b'name="dueDate" value="P3D"', b'name="dueWorkingDays" value="5"')
+    huhua.execute(DeployModels(files=(("review.bpmn", counted),), actor="admin"))
+    clock.set(datetime(2026, 9, 29, 9, 0, tzinfo=BUSINESS_TZ))  # National Day (1-7 Oct) lies ahead
+    started = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"]}))
+    assert only_task(huhua, started["id"])["due_at"] == "2026-10-12T09:30:00+00:00"  # 17:30 Beijing on 12 Oct
+    broken = counted.replace(b'name="dueWorkingDays" value="5"', b'name="dueWorkingDays" value="five"')
+    huhua.execute(DeployModels(files=(("review.bpmn", broken),), actor="admin"))
+    refused = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"]}))
+    assert refused["state"] == "incident" and "dueWorkingDays" in refused["incident"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -20,10 +20,12 @@ from sqlalchemy import bindparam, delete, insert, select, update
 
 from engine.bpmn.parser import CompiledProcess, ModelFile, compile_process
 from engine.bpmn.timevalues import due_from
+from engine.clock import BUSINESS_TZ
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, InvalidInput, NotFound, Problem, StaleVersion
 from engine.runtime.execution import Incident, InvalidAction, OpenWork
 from engine.store import tables
+from engine.store.raw_insert import RawInsert
 
 ACTIVE_STATES = ("running", "incident")
 Waits = dict[str, Any]
@@ -34,11 +36,13 @@ _i, _t, _c, _g, _j, _m = (tables.process_instance, tables.human_task, tables.tas
 _LOAD_INSTANCE = select(_i).where(_i.c.id == bindparam("id"))
 #: The new instance's definition is re-read inside the INSERT: the in-process "latest version" cache
 #: costs no extra round trip, and a start that raced a deployment is caught and retried.
-_INSERT_INSTANCE = insert(_i).values(
+_INSERT_INSTANCE = RawInsert(insert(_i).values(
     definition_id=select(tables.process_definition.c.id)
     .where(tables.process_definition.c.key == bindparam("definition_key"))
     .order_by(tables.process_definition.c.version.desc()).limit(1).scalar_subquery(),
-).returning(_i.c.id, _i.c.definition_id)
+).returning(_i.c.id, _i.c.definition_id), ["process_key", "business_key", "org_scope", "parent_instance_id", "state",
+                                            "version", "started_by", "started_at", "updated_at", "ended_at", "data",
+                                            "workflow_state", "waits"])
 _UPDATE_INSTANCE = (update(_i).where(_i.c.id == bindparam("instance_id"), _i.c.version == bindparam("expected"))
                     .values(state=bindparam("state"), version=bindparam("next_version"),
                             updated_at=bindparam("now"), ended_at=bindparam("ended_at"), data=bindparam("data"),
@@ -144,17 +148,17 @@ def persist(uow: UnitOfWork, record: InstanceRecord, workflow: BpmnWorkflow, inc
         "waits": json.dumps(waits, separators=(",", ":"), ensure_ascii=False) if waits else None,
     }
     if new:
-        inserted = uow.execute(_INSERT_INSTANCE, {
+        inserted_id, inserted_definition = uow.insert(_INSERT_INSTANCE, [{
             "definition_key": record.process_key, "process_key": record.process_key,
             "business_key": record.business_key, "org_scope": record.org_scope,
             "parent_instance_id": record.parent_instance_id, "state": state, "version": 1,
             "started_by": record.started_by, "started_at": uow.now, "updated_at": uow.now,
             "ended_at": values["ended_at"], "data": values["data"], "workflow_state": values["workflow_state"],
-            "waits": values["waits"]}).one()
-        if inserted.definition_id != record.definition_id:
-            uow.services.latest_definitions[record.process_key] = inserted.definition_id
+            "waits": values["waits"]}])[0]
+        if inserted_definition != record.definition_id:
+            uow.services.latest_definitions[record.process_key] = inserted_definition
             raise StaleVersion(f"process '{record.process_key}' was deployed again while this instance started")
-        record.id, record.version = inserted.id, 1
+        record.id, record.version = inserted_id, 1
         uow.record("instance_started", instance_id=record.id, actor=actor, process_key=record.process_key,
                    business_key=record.business_key, org_scope=record.org_scope)
     else:
@@ -250,7 +254,7 @@ class _Publisher:
             "instance_id": self.record.id, "spiff_task_id": spiff_id, "element_id": element_id, "name": name,
             "process_key": self.record.process_key, "state": "open", "assignee": assignee,
             "org_scope": self.record.org_scope, "form_key": properties.get("formKey") or None,
-            "due_at": _due_at(properties.get("dueDate"), uow.now), "created_at": uow.now,
+            "due_at": _due_at(properties, uow), "created_at": uow.now,
             "completed_at": None, "completed_by": None, "item_group_id": group_id,
             "item_key": json.dumps(item_key, ensure_ascii=False) if group_id is not None else None,
             "item_input": uow.runtime.codec.data_dumps(item_input) if item_input is not None else None,
@@ -295,9 +299,22 @@ def _split(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
-def _due_at(value: str | None, now: datetime) -> datetime | None:
-    """A task's due date from its ``dueDate`` property (already checked when the runtime read it)."""
-    return due_from(value, now) if value else None
+#: A due date counted in working days falls at the end of that day's office hours, Beijing time.
+END_OF_WORKING_DAY = time(17, 30)
+
+
+def _due_at(properties: dict[str, str], uow: UnitOfWork) -> datetime | None:
+    """A task's due date: ``dueWorkingDays`` (working days from today, by China's calendar) or ``dueDate``.
+
+    Both were checked when the runtime read the properties.
+    """
+    working_days = properties.get("dueWorkingDays")
+    if working_days:
+        today = uow.now.astimezone(BUSINESS_TZ).date()
+        day = uow.calendar.add_working_days(today, int(working_days))
+        return datetime.combine(day, END_OF_WORKING_DAY, tzinfo=BUSINESS_TZ)
+    value = properties.get("dueDate")
+    return due_from(value, uow.now) if value else None
 
 
 def require_json_object(value: Any, what: str) -> dict[str, Any]:

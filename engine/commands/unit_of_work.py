@@ -12,19 +12,22 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Executable, Result, insert
+from sqlalchemy import Connection, Executable, Result, insert, select
 
 from engine.bpmn.spec_cache import SpecCache
 from engine.clock import Clock
 from engine.config import Settings
+from engine.org.calendar import Override, WorkingCalendar
 from engine.runtime.execution import Runtime
 from engine.store import tables
 from engine.store.database import Database
+from engine.store.raw_insert import RawInsert
 
-_INSERT_EVENTS = insert(tables.event)
+_INSERT_EVENTS = RawInsert(insert(tables.event), ["instance_id", "at", "kind", "element_id", "task_id", "actor",
+                                                  "detail"])
 
 
 @dataclass
@@ -48,11 +51,25 @@ class UnitOfWork:
     now: datetime
     _connection: Connection | None = None
     _writing: bool = False
+    _calendar: WorkingCalendar | None = None
     _events: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def runtime(self) -> Runtime:
         return self.services.runtime
+
+    @property
+    def calendar(self) -> WorkingCalendar:
+        """The working-day calendar as this command sees it (overrides read once per year, in its transaction)."""
+        if self._calendar is None:
+            o = tables.workday_override
+
+            def overrides(year: int) -> list[Override]:
+                rows = self.read(select(o).where(o.c.day >= date(year, 1, 1), o.c.day <= date(year, 12, 31)))
+                return [Override(r.day, r.working, r.note, r.set_by, r.set_at) for r in rows]
+
+            self._calendar = WorkingCalendar(overrides)
+        return self._calendar
 
     def _connect(self) -> Connection:
         if self._connection is None:
@@ -65,11 +82,23 @@ class UnitOfWork:
 
     def execute(self, statement: Executable, parameters: Any = None) -> Result[Any]:
         """Run a write; the first one takes the write lock for the rest of the command."""
+        self.begin_writing()
+        return self._connect().execute(statement, parameters)
+
+    def insert(self, raw: RawInsert, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        """A hot-path INSERT (see :mod:`engine.store.raw_insert`): on SQLite straight to the driver."""
+        if not self.services.database.is_sqlite:
+            result = self.execute(raw.statement, rows)
+            return list(result.all()) if result.returns_rows else []
+        self.begin_writing()
+        return raw.run(self._connect(), rows)
+
+    def begin_writing(self) -> None:
+        """Take the write lock, once per command (the first write does it)."""
         connection = self._connect()
         if not self._writing:
             self.services.database.begin_writing(connection)
             self._writing = True
-        return connection.execute(statement, parameters)
 
     def record(self, kind: str, *, instance_id: int | None = None, element_id: str | None = None,
                task_id: int | None = None, actor: str | None = None, **detail: Any) -> None:
@@ -82,7 +111,7 @@ class UnitOfWork:
 
     def commit(self) -> None:
         if self._events:
-            self.execute(_INSERT_EVENTS, self._events)
+            self.insert(_INSERT_EVENTS, self._events)
             self._events.clear()
         if self._connection is not None:
             self._connection.commit()

@@ -326,6 +326,9 @@ class Runtime:
                     else str(result)
             if name == "dueDate" and value:
                 self._guarded(lambda v=value: due_from(v, self.clock.now()), task)  # refuse a date nobody can read
+            if name == "dueWorkingDays" and value and not (value.isdigit() and int(value) <= 3650):
+                raise Incident(f"dueWorkingDays must be a whole number of days (0 to 3650), not '{value}'",
+                               _element_id(task))
             properties[str(name)] = value
         return properties
 

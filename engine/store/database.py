@@ -64,6 +64,8 @@ class Database:
         handler would make a waiting writer sleep in steps of milliseconds, where a thread lock
         wakes it the moment the other command commits.
         """
+        if not connection.in_transaction():
+            connection.begin()  # SQLAlchemy must count the transaction, or its commit would not reach SQLite
         if self.is_sqlite:
             self._write_lock.acquire()
             self._local.writing = True
