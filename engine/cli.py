@@ -382,6 +382,51 @@ def jobs(obj: _Context, due: bool, failed: bool, limit: int, as_json: bool) -> N
     _guard(as_json, run)
 
 
+@main.group("org")
+def org_group() -> None:
+    """The org directory: units, people and the roles they hold."""
+
+
+@org_group.command("load")
+@click.argument("source")
+@click.option("--actor", default="admin", show_default=True)
+@json_option
+@click.pass_obj
+def org_load(obj: _Context, source: str, actor: str, as_json: bool) -> None:
+    """Replace the directory with a generated profile (demo, full); nothing changes if any row is bad."""
+    from engine.commands.model import LoadDirectory
+    from engine.org.profiles import PROFILES, generate
+
+    def run() -> None:
+        if source not in PROFILES:
+            raise InvalidInput(f"'{source}' is not a profile (one of {', '.join(PROFILES)})",
+                               [Problem("unknown profile", field="source")])
+        result = obj.huhua.execute(LoadDirectory(generate(source), actor, source=source))
+        _emit(as_json, result, lambda r: f"loaded {r['source']}: {r['units']} units, {r['people']} people, "
+              f"{r['roles']} roles")
+
+    _guard(as_json, run)
+
+
+@main.command()
+@click.option("--unit", help="Only people holding a role at this unit.")
+@click.option("--under", help="Only people holding a role at this unit or below it.")
+@click.option("--role", help="Only holders of this role (code or Chinese name).")
+@click.option("--limit", default=100, show_default=True)
+@json_option
+@click.pass_obj
+def users(obj: _Context, unit: str | None, under: str | None, role: str | None, limit: int, as_json: bool) -> None:
+    """List people of the org directory with their roles."""
+
+    def run() -> None:
+        rows = obj.huhua.queries.users(unit=unit, under=under, role=role, limit=limit)
+        _emit(as_json, rows, lambda rs: "\n".join(
+            f"{p['id']:<24} {p['name']:<6} " + ", ".join(f"{r['role_name']}@{r['unit']}" for r in p["roles"])
+            for p in rs) or "nobody")
+
+    _guard(as_json, run)
+
+
 @main.group("calendar")
 def calendar_group() -> None:
     """Working days: China's official calendar, with administrators' overrides on top."""

@@ -22,16 +22,23 @@ from engine.org.calendar import (
     parse_whole_number,
     parse_year,
 )
+from engine.org.directory import ROLES, role_code
 from engine.runtime.script_audit import refuse_unsafe_scripts
+from engine.schedules import Schedule, timer_schedule
 from engine.store.database import Database
 from engine.store.models import (
     Event,
     HumanTask,
     Incident,
     Job,
+    OrgUnit,
+    Person,
     ProcessDefinition,
     ProcessInstance,
+    RoleAssignment,
     ScheduleFire,
+    ScheduleWatermark,
+    StartTrigger,
     TaskCandidate,
     WorkdayOverride,
 )
@@ -76,12 +83,16 @@ class Queries:
             query = query.where(HumanTask.state == state)
         if instance_id is not None:
             query = query.where(HumanTask.instance_id == instance_id)
-        if user is not None and user != ADMIN:
-            offered = exists().where(TaskCandidate.task_id == HumanTask.id, TaskCandidate.kind == "user",
-                                     TaskCandidate.value == user)
-            query = query.where(or_(HumanTask.assignee == user, and_(HumanTask.assignee.is_(None), offered)))
-        query = query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id).limit(limit).offset(offset)
         with self.database.read() as session:
+            if user is not None and user != ADMIN:
+                held = [f"{role}@{unit}" for role, unit in session.execute(
+                    select(RoleAssignment.role, RoleAssignment.unit_id).where(RoleAssignment.person_id == user))]
+                offered = exists().where(TaskCandidate.task_id == HumanTask.id, or_(
+                    and_(TaskCandidate.kind == "user", TaskCandidate.value == user),
+                    and_(TaskCandidate.kind == "role", TaskCandidate.value.in_(held))))
+                query = query.where(or_(HumanTask.assignee == user, and_(HumanTask.assignee.is_(None), offered)))
+            query = query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
+            query = query.limit(limit).offset(offset)
             tasks = session.scalars(query).all()
             return _with_candidates(session, tasks)
 
@@ -142,11 +153,76 @@ class Queries:
                      "instances": counts.get(d.id, 0)}
                     for d in session.scalars(query.order_by(ProcessDefinition.key, ProcessDefinition.version))]
 
-    def last_schedule_fire(self, schedule_key: str) -> datetime | None:
-        """When the newest recorded occurrence of a schedule was due (None if it never fired)."""
+    def users(self, *, unit: str | None = None, role: str | None = None, under: str | None = None,
+              limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+        """People with their roles; ``unit``: holding a role there; ``under``: at that unit or below it."""
+        query = select(Person)
+        if role is not None or unit is not None or under is not None:
+            holding = select(RoleAssignment.person_id).join(OrgUnit, OrgUnit.id == RoleAssignment.unit_id)
+            if role is not None:
+                holding = holding.where(RoleAssignment.role == (role_code(role) or role))
+            if unit is not None:
+                holding = holding.where(RoleAssignment.unit_id == unit)
+            if under is not None:
+                path = self._unit_path(under)
+                holding = holding.where(OrgUnit.path.startswith(path, autoescape=True))
+            query = query.where(Person.id.in_(holding))
         with self.database.read() as session:
-            return session.scalar(select(func.max(ScheduleFire.fire_time))
-                                  .where(ScheduleFire.schedule_key == schedule_key))
+            people = session.scalars(query.order_by(Person.unit_id, Person.id).limit(_page(limit)).offset(offset)).all()
+            roles: dict[str, list[dict[str, str]]] = {}
+            if people:
+                for row in session.execute(select(RoleAssignment.person_id, RoleAssignment.role, RoleAssignment.unit_id)
+                                           .where(RoleAssignment.person_id.in_([p.id for p in people]))
+                                           .order_by(RoleAssignment.id)):
+                    roles.setdefault(row.person_id, []).append(
+                        {"role": row.role, "role_name": ROLES[row.role], "unit": row.unit_id})
+            return [{"id": p.id, "name": p.name, "unit": p.unit_id, "phone": p.phone, "roles": roles.get(p.id, [])}
+                    for p in people]
+
+    def units(self, *, kind: str | None = None, under: str | None = None,
+              limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+        """Org units in directory order; ``under``: that unit and everything below it."""
+        query = select(OrgUnit)
+        if kind is not None:
+            query = query.where(OrgUnit.kind == kind)
+        if under is not None:
+            query = query.where(OrgUnit.path.startswith(self._unit_path(under), autoescape=True))
+        with self.database.read() as session:
+            return [{"id": u.id, "name": u.name, "kind": u.kind, "parent": u.parent_id, "path": u.path}
+                    for u in session.scalars(query.order_by(OrgUnit.path).limit(_page(limit, 5000)).offset(offset))]
+
+    def unit_ids(self, kind: str) -> list[str]:
+        """Every unit of ``kind``, in directory order: what a fan-out over the directory iterates."""
+        with self.database.read() as session:
+            return list(session.scalars(select(OrgUnit.id).where(OrgUnit.kind == kind).order_by(OrgUnit.path)))
+
+    def _unit_path(self, unit_id: str) -> str:
+        with self.database.read() as session:
+            path = session.scalar(select(OrgUnit.path).where(OrgUnit.id == unit_id))
+        if path is None:
+            raise NotFound(f"org unit '{unit_id}' does not exist")
+        return path
+
+    def schedule_checked_until(self, schedule_key: str) -> datetime | None:
+        """How far the scheduler has looked at a schedule: its watermark, or its newest fire (None: never)."""
+        with self.database.read() as session:
+            fired = session.scalar(select(func.max(ScheduleFire.fire_time))
+                                   .where(ScheduleFire.schedule_key == schedule_key))
+            checked = session.scalar(select(ScheduleWatermark.checked_until)
+                                     .where(ScheduleWatermark.schedule_key == schedule_key))
+        return max((t for t in (fired, checked) if t is not None), default=None)
+
+    def timer_schedules(self) -> list[Schedule]:
+        """A schedule for each timer start event of the newest version of every process."""
+        d = ProcessDefinition
+        newest = select(d.key, func.max(d.version).label("version")).group_by(d.key).subquery()
+        query = (select(StartTrigger.process_key, StartTrigger.element_id, StartTrigger.name, d.deployed_at)
+                 .join(d, d.id == StartTrigger.definition_id)
+                 .join(newest, (newest.c.key == d.key) & (newest.c.version == d.version))
+                 .where(StartTrigger.kind == "timer").order_by(StartTrigger.process_key, StartTrigger.element_id))
+        with self.database.read() as session:
+            return [timer_schedule(row.process_key, row.element_id, row.name, row.deployed_at)
+                    for row in session.execute(query)]
 
     def next_job_due(self) -> datetime | None:
         """When the next pending job falls due."""
@@ -173,9 +249,9 @@ class Queries:
                     for j in session.scalars(query.order_by(Job.due_at, Job.id).limit(_page(limit)))]
 
 
-def _page(limit: int) -> int:
-    if limit < 1 or limit > MAX_PAGE:
-        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}")
+def _page(limit: int, most: int = MAX_PAGE) -> int:
+    if limit < 1 or limit > most:
+        raise InvalidInput(f"limit must be between 1 and {most}")
     return limit
 
 
@@ -201,13 +277,14 @@ def _with_candidates(session: Session, tasks: list[HumanTask] | Any) -> list[dic
     if tasks:
         rows = session.execute(select(TaskCandidate).where(TaskCandidate.task_id.in_([t.id for t in tasks]))).scalars()
         for row in rows:
-            entry = candidates.setdefault(row.task_id, {"user": [], "group": []})
+            entry = candidates.setdefault(row.task_id, {"user": [], "group": [], "role": []})
             entry[row.kind].append(row.value)
     return [{
         "id": t.id, "instance_id": t.instance_id, "process_key": t.process_key, "element_id": t.element_id,
         "name": t.name, "state": t.state, "assignee": t.assignee, "org_scope": t.org_scope,
         "candidate_users": candidates.get(t.id, {}).get("user", []),
         "candidate_groups": candidates.get(t.id, {}).get("group", []),
+        "candidate_roles": candidates.get(t.id, {}).get("role", []),
         "form_key": t.form_key, "due_at": _iso(t.due_at), "created_at": _iso(t.created_at),
         "completed_at": _iso(t.completed_at), "completed_by": t.completed_by,
         "item": json.loads(t.item_input) if t.item_input else None,

@@ -1,12 +1,16 @@
-"""Schedules: when the engine starts work by itself, read from ``config/schedules.toml``.
+"""Schedules: when the engine starts work by itself.
 
-A schedule names a process and either a cron expression (five fields, Beijing time) or the rule
-``first_working_day`` (the first working day of every month, by China's working-day calendar, at a
-time of day). Occurrences are computed here, without side effects; the scheduler fires them.
+Two sources: ``config/schedules.toml`` (a cron expression in Beijing time, or the rule
+``first_working_day``: the first working day of every month by China's calendar, at a time of day)
+and the timer start events of deployed processes (an ISO date, a duration counted from the
+deployment, or a cycle ``R[n]/start/period``). A schedule may start one instance per org unit of a
+kind (``for_each = "school"``). Occurrences are computed here, without side effects; the scheduler
+fires them.
 """
 
 from __future__ import annotations
 
+import calendar
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -14,9 +18,12 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from apscheduler.triggers.cron import CronTrigger
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
+from engine.bpmn.timevalues import parse_instant
 from engine.clock import BUSINESS_TZ
 from engine.errors import InvalidInput, Problem
+from engine.org.directory import UNIT_KINDS
 
 RULES = ("first_working_day",)
 
@@ -28,10 +35,21 @@ class Schedule:
     cron: str | None = None
     rule: str | None = None
     at: time = time(8, 0)
+    #: Start one instance per org unit of this kind (scoped to it) instead of one instance.
+    for_each: str | None = None
+    #: From a timer start event: its kind (date, duration, cycle) and ISO value.
+    timer: tuple[str, str] | None = None
+    #: The instant a duration timer counts from (when its process was deployed).
+    anchor: datetime | None = None
+    #: The timer start event an occurrence starts the instance through.
+    start_event: str | None = None
 
     def occurrences(self, after: datetime, until: datetime,
                     first_working_day: Callable[[int, int], date]) -> Iterator[datetime]:
         """Every fire time in (``after``, ``until``], oldest first, as aware UTC-comparable instants."""
+        if self.timer is not None:
+            yield from _timer_occurrences(*self.timer, self.anchor, after, until)
+            return
         if self.cron is not None:
             trigger = CronTrigger.from_crontab(self.cron, timezone=BUSINESS_TZ)
             previous = after.astimezone(BUSINESS_TZ)
@@ -80,6 +98,86 @@ def load_schedules(path: Path) -> list[Schedule]:
         except (TypeError, ValueError):
             raise InvalidInput(f"{where}: 'at' must be a time of day like 08:30",
                                [Problem("bad time", field=where)]) from None
+        for_each = entry.get("for_each")
+        if for_each is not None and for_each not in UNIT_KINDS:
+            raise InvalidInput(f"{where}: for_each must be a unit kind ({', '.join(UNIT_KINDS)})",
+                               [Problem(f"unknown unit kind '{for_each}'", field=where)])
         keys.add(key)
-        schedules.append(Schedule(key, process, cron, rule, at))
+        schedules.append(Schedule(key, process, cron, rule, at, for_each))
     return schedules
+
+
+def timer_schedule(process_key: str, element_id: str, trigger: str, deployed_at: datetime,
+                   for_each: str | None = None) -> Schedule:
+    """The schedule of a timer start event, from its stored trigger ``kind:value`` (see :func:`check_timer`)."""
+    kind, _, value = trigger.partition(":")
+    return Schedule(f"{process_key}.{element_id}", process_key, timer=(kind, value), anchor=deployed_at,
+                    start_event=element_id, for_each=for_each)
+
+
+def check_timer(kind: str, value: str) -> None:
+    """Raise ValueError unless ``value`` is a timer start event value of ``kind`` a scheduler can follow."""
+    if kind == "date":
+        parse_instant(value)
+    elif kind == "duration":
+        _duration(value)
+    elif kind == "cycle":
+        _cycle(value, datetime.now(BUSINESS_TZ))
+    else:
+        raise ValueError(f"unknown timer kind '{kind}'")
+
+
+def _duration(value: str) -> dict[str, float]:
+    if not value.strip().upper().startswith("P"):
+        raise ValueError(f"'{value}' is not an ISO-8601 duration such as P1D or PT12H")
+    try:
+        return TimerEventDefinition.parse_iso_duration(value.strip())
+    except Exception as err:  # SpiffWorkflow raises a bare Exception for a bad duration
+        raise ValueError(f"'{value}' is not an ISO-8601 duration such as P1D or PT12H") from err
+
+
+def _cycle(value: str, anchor: datetime) -> tuple[int, datetime, dict[str, float]]:
+    """``R[n]/start/period`` or ``R[n]/period`` (from ``anchor``): repetitions (-1: no end), start, period."""
+    parts = value.strip().split("/")
+    if len(parts) not in (2, 3) or not parts[0].upper().startswith("R"):
+        raise ValueError(f"'{value}' is not an ISO-8601 cycle such as R/2026-03-01T08:00/P1M or R12/P1M")
+    count = parts[0][1:]
+    if count and not count.isdigit():
+        raise ValueError(f"'{parts[0]}' must be R or R followed by a number of repetitions")
+    start = parse_instant(parts[1]) if len(parts) == 3 else anchor
+    period = _duration(parts[-1])
+    if not any(period.values()):
+        raise ValueError(f"the period of '{value}' is empty")
+    return (int(count) if count else -1), start, period
+
+
+def _timer_occurrences(kind: str, value: str, anchor: datetime | None, after: datetime,
+                       until: datetime) -> Iterator[datetime]:
+    anchor = anchor or after
+    if kind in ("date", "duration"):
+        moment = parse_instant(value) if kind == "date" else _plus(anchor, _duration(value))
+        if after < moment <= until:
+            yield moment
+        return
+    repetitions, start, period = _cycle(value, anchor)
+    n = 0
+    if not period.get("years") and not period.get("months") and start <= after:
+        n = (after - start) // (_plus(start, period) - start)  # a cycle of minutes may have run for years
+    while repetitions < 0 or n < repetitions:
+        moment = _plus(start, {unit: amount * n for unit, amount in period.items()})  # n periods from the start
+        if moment > until:
+            return
+        if moment > after:
+            yield moment
+        n += 1
+
+
+def _plus(moment: datetime, period: dict[str, float]) -> datetime:
+    """``moment`` plus an ISO period: years and months by the calendar (31 Jan + P1M is 28 or 29 Feb)."""
+    local = moment.astimezone(BUSINESS_TZ)
+    months = local.month - 1 + int(period.get("months", 0)) + 12 * int(period.get("years", 0))
+    year, month = local.year + months // 12, months % 12 + 1
+    day = min(local.day, calendar.monthrange(year, month)[1])
+    rest = timedelta(weeks=period.get("weeks", 0), days=period.get("days", 0), hours=period.get("hours", 0),
+                     minutes=period.get("minutes", 0), seconds=period.get("seconds", 0))
+    return local.replace(year=year, month=month, day=day) + rest

@@ -15,7 +15,7 @@ import socket
 import threading
 
 from engine.bootstrap import Huhua
-from engine.commands import ClaimDueJobs, FireTimer, RecordJobFailure
+from engine.commands import ClaimDueJobs, FireTimer, RecordJobFailure, StartScheduledUnit
 from engine.errors import HuhuaError
 
 log = logging.getLogger("huhua.worker")
@@ -36,10 +36,10 @@ class JobWorker:
         """Claim one batch of due jobs and run them; returns how many ran (successfully or not)."""
         claimed = self.huhua.execute(ClaimDueJobs(self.name, self.batch, self.lease_seconds))
         ran = 0
-        for job_id in claimed:
+        for job_id, kind in claimed:
             if self.stopping.is_set():
                 break  # unrun jobs keep their lease until it ends, then another worker takes them
-            self._run(job_id)
+            self._run(job_id, kind)
             ran += 1
         return ran
 
@@ -63,9 +63,9 @@ class JobWorker:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: self.stop())
 
-    def _run(self, job_id: int) -> None:
+    def _run(self, job_id: int, kind: str) -> None:
         try:
-            self.huhua.execute(FireTimer(job_id))  # timers are the only kind of job so far
+            self.huhua.execute(StartScheduledUnit(job_id) if kind == "scheduled_start" else FireTimer(job_id))
         except Exception as err:  # one failing job must not hold up the others
             log.warning("job %s failed: %s", job_id, err, exc_info=not isinstance(err, HuhuaError))
             self.huhua.execute(RecordJobFailure(job_id, f"{type(err).__name__}: {err}"))

@@ -1,16 +1,19 @@
-"""The scheduler: fires the occurrences of the schedules in ``config/schedules.toml`` on the engine clock.
+"""The scheduler: fires the occurrences of the schedules (``config/schedules.toml`` and the timer start
+events of deployed processes) on the engine clock.
 
-Each tick looks, for every schedule, at the occurrences since the last one recorded and fires them
-through the idempotent ``FireSchedule`` command. After downtime several may be due: the missed
-ones are run once, as one late occurrence (the newest), and marked late. On a fresh database only
-occurrences within the grace period count. Exactly one scheduler should run per deployment:
-``huhua scheduler`` takes a leader lock (a PostgreSQL advisory lock, or a file lock beside the SQLite
-database) and a second one waits for it; the fire log's unique key makes a double fire harmless.
+Each tick looks, for every schedule, at the occurrences since it last looked (a watermark kept in the
+database, so a restart knows) and fires them through the idempotent ``FireSchedule`` command. After
+downtime several may be due: the missed ones are run once, as one late occurrence (the newest), and
+marked late. On a fresh database only occurrences within the grace period count. Exactly one
+scheduler should run per deployment: ``huhua scheduler`` takes a leader lock (a PostgreSQL advisory
+lock, or a file lock beside the SQLite database) and a second one waits for it; the fire log's unique
+key makes a double fire harmless.
 On a virtual clock, :func:`advance_clock` moves time from one due timer or occurrence to the next.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import threading
@@ -23,7 +26,7 @@ from sqlalchemy import text
 
 from engine.bootstrap import Huhua
 from engine.clock import VirtualClock
-from engine.commands import FireSchedule
+from engine.commands import FireSchedule, MarkSchedulesChecked
 from engine.errors import Conflict
 from engine.schedules import Schedule
 from workers.job_worker import run_due_jobs
@@ -41,34 +44,44 @@ class ScheduleRunner:
         self.schedules = schedules
         self.grace = grace
 
+    def all_schedules(self) -> list[Schedule]:
+        """The configured schedules and those of the timer start events deployed now."""
+        return self.schedules + self.huhua.queries.timer_schedules()
+
     def tick(self) -> list[dict[str, Any]]:
         """Fire whatever occurrence is due now; returns what was fired."""
         now = self.huhua.clock.now()
         calendar = self.huhua.queries.calendar.working_calendar()
-        fired = []
-        for schedule in self.schedules:
-            last = self.huhua.queries.last_schedule_fire(schedule.key)
+        fired, checked = [], {}
+        for schedule in self.all_schedules():
+            last = self.huhua.queries.schedule_checked_until(schedule.key)
             after = last if last is not None else now - self.grace
             due = list(schedule.occurrences(after, now, calendar.first_working_day_of_month))
-            if not due:
-                continue
-            occurrence = due[-1]  # missed ones run once, as the newest
-            late = len(due) > 1 or now - occurrence > self.grace
-            try:
-                result = self.huhua.execute(FireSchedule(schedule.key, occurrence, schedule.process_key, late=late))
-            except Conflict:
-                continue  # another scheduler logged this occurrence at the same moment
-            except Exception:  # a broken schedule must not stop the others
-                log.exception("schedule %s could not fire", schedule.key)
-                continue
-            if result["fired"]:
-                fired.append({"schedule": schedule.key, "fire_time": occurrence.isoformat(), **result})
+            if due:
+                occurrence = due[-1]  # missed ones run once, as the newest
+                late = len(due) > 1 or now - occurrence > self.grace
+                try:
+                    result = self.huhua.execute(FireSchedule(
+                        schedule.key, occurrence, schedule.process_key, late=late, for_each=schedule.for_each,
+                        start_event=schedule.start_event))
+                except Conflict:
+                    result = {"fired": False}  # another scheduler logged this occurrence at the same moment
+                except Exception:  # a broken schedule must not stop the others; it is tried again next tick
+                    log.exception("schedule %s could not fire", schedule.key)
+                    continue
+                if result["fired"]:
+                    fired.append({"schedule": schedule.key, "fire_time": occurrence.isoformat(), **result})
+            checked[schedule.key] = now
+        if checked:
+            with contextlib.suppress(Conflict):  # a second scheduler marked them at the same moment
+                self.huhua.execute(MarkSchedulesChecked(checked))
         return fired
 
     def next_occurrence(self, until: datetime) -> datetime | None:
         now = self.huhua.clock.now()
         calendar = self.huhua.queries.calendar.working_calendar()
-        upcoming = [next(s.occurrences(now, until, calendar.first_working_day_of_month), None) for s in self.schedules]
+        upcoming = [next(s.occurrences(now, until, calendar.first_working_day_of_month), None)
+                    for s in self.all_schedules()]
         return min((u for u in upcoming if u is not None), default=None)
 
 

@@ -6,6 +6,7 @@ file at once); :func:`compile_process` turns one process of an already accepted 
 
 from __future__ import annotations
 
+import ast
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from SpiffWorkflow.bpmn.specs.defaults import IntermediateThrowEvent as Intermed
 from SpiffWorkflow.bpmn.specs.defaults import StartEvent as StartEventSpec
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent, ThrowingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
@@ -35,6 +37,7 @@ from engine.bpmn.normalise import normalise, restore_reserved_ids
 from engine.bpmn.safe_xml import parse_xml
 from engine.bpmn.task_specs import ExternalParallelMultiInstanceTask, clock_aware
 from engine.errors import InvalidModel, Problem
+from engine.schedules import check_timer
 
 
 class _HumanTaskParser(UserTaskParser):
@@ -143,8 +146,10 @@ def inspect_models(files: Iterable[ModelFile], max_bytes: int) -> list[ProcessSu
             digest.update(hashlib.sha256(_content(files, name)).digest())
         for dmn_hash in dmn_hashes:
             digest.update(dmn_hash.encode())
+        triggers = _start_triggers(parser.get_spec(key))
+        problems += _timer_start_problems(triggers, process_parser.filename)
         summaries.append(ProcessSummary(key, process_parser.get_name() or key, process_parser.filename,
-                                        digest.hexdigest(), _start_triggers(parser.get_spec(key))))
+                                        digest.hexdigest(), triggers))
     if problems:
         raise InvalidModel("the model was refused; nothing was deployed", problems)
     if not summaries and not dmn_hashes:
@@ -202,6 +207,14 @@ def _load(files: list[ModelFile], max_bytes: int) -> tuple[HuhuaBpmnParser, dict
         tree = trees[model.name]
         try:
             if schema.is_dmn(tree):
+                decisions = [e for e in tree.getroot() if etree.QName(e).localname == "decision"]
+                if len(decisions) != 1:
+                    problems.append(Problem(
+                        f"a DMN file must hold exactly one decision, this one holds {len(decisions)}; "
+                        "put each decision in a file of its own", file=model.name,
+                        line=decisions[1].sourceline if len(decisions) > 1 else None,
+                        element_id=decisions[1].get("id") if len(decisions) > 1 else None))
+                    continue
                 parser.add_dmn_xml(tree.getroot(), filename=model.name)
             else:
                 parser.add_bpmn_xml(tree, filename=model.name)
@@ -212,6 +225,11 @@ def _load(files: list[ModelFile], max_bytes: int) -> tuple[HuhuaBpmnParser, dict
     if problems:
         raise InvalidModel("the model was refused; nothing was deployed", problems)
     return parser, trees
+
+
+#: A timer start event's kind, as a schedule reads it (see :mod:`engine.schedules`).
+TIMER_KINDS = {"TimeDateEventDefinition": "date", "DurationTimerEventDefinition": "duration",
+               "CycleTimerEventDefinition": "cycle"}
 
 
 def _start_triggers(spec: Any) -> tuple[tuple[str, str, str], ...]:
@@ -225,7 +243,37 @@ def _start_triggers(spec: Any) -> tuple[tuple[str, str, str], ...]:
                 found.append(("message", each.name, task_spec.bpmn_id))
             elif isinstance(each, SignalEventDefinition):
                 found.append(("signal", each.name, task_spec.bpmn_id))
+            elif isinstance(each, TimerEventDefinition):
+                kind = TIMER_KINDS.get(type(each).__name__, "date")
+                found.append(("timer", f"{kind}:{_literal(each.expression)}", task_spec.bpmn_id))
     return tuple(found)
+
+
+def _literal(expression: str) -> str:
+    """A timer start event's value: its expression is a quoted string (no instance data exists yet)."""
+    try:
+        value = ast.literal_eval(expression.strip())
+    except (ValueError, SyntaxError):
+        return expression.strip()
+    return value if isinstance(value, str) else expression.strip()
+
+
+def _timer_start_problems(triggers: tuple[tuple[str, str, str], ...], filename: str) -> list[Problem]:
+    """A timer start event the scheduler could not follow is refused at deployment, not found out later."""
+    problems = []
+    for kind, name, element_id in triggers:
+        if kind != "timer":
+            continue
+        timer_kind, _, value = name.partition(":")
+        try:
+            if len(name) > 200:
+                raise ValueError("longer than 200 characters")
+            check_timer(timer_kind, value)
+        except ValueError as err:
+            problems.append(Problem(f"the timer start event's {timer_kind} cannot be scheduled: {err} "
+                                    "(write a quoted ISO-8601 value, e.g. \"R/2026-03-01T08:00/P1M\")",
+                                    file=filename, element_id=element_id))
+    return problems
 
 
 def _content(files: list[ModelFile], name: str) -> bytes:

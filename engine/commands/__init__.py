@@ -17,11 +17,15 @@ from engine.commands.model import (
     DeployShippedProcesses,
     FireSchedule,
     FireTimer,
+    LoadDirectory,
+    MarkSchedulesChecked,
     RecordJobFailure,
     SetWorkday,
     StartInstance,
+    StartScheduledUnit,
 )
-from engine.commands.schedules import fire_schedule
+from engine.commands.org import load_directory
+from engine.commands.schedules import fire_schedule, mark_schedules_checked, start_scheduled_unit
 from engine.commands.tasks import complete_task
 
 HANDLERS = {
@@ -36,10 +40,13 @@ HANDLERS = {
     RecordJobFailure: record_job_failure,
     SetWorkday: set_workday,
     ClearWorkday: clear_workday,
+    LoadDirectory: load_directory,
+    StartScheduledUnit: start_scheduled_unit,
+    MarkSchedulesChecked: mark_schedules_checked,
 }
 
 #: Commands nobody waits on: a version conflict is retried with backoff instead of reported.
-RETRY_ON_CONFLICT = frozenset({FireTimer, RecordJobFailure, ClaimDueJobs})
+RETRY_ON_CONFLICT = frozenset({FireTimer, RecordJobFailure, ClaimDueJobs, StartScheduledUnit})
 
 __all__ = [
     "HANDLERS",
@@ -50,8 +57,11 @@ __all__ = [
     "CorrelateMessage",
     "DeployModels",
     "DeployShippedProcesses",
+    "FireSchedule",
     "FireTimer",
+    "LoadDirectory",
     "RecordJobFailure",
     "SetWorkday",
     "StartInstance",
+    "StartScheduledUnit",
 ]

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from engine.commands.unit_of_work import Services, UnitOfWork
 from engine.errors import Conflict, HuhuaError, StaleVersion
+from engine.org.calendar import COMMAND_CALENDAR
 
 log = logging.getLogger("huhua.commands")
 
@@ -77,6 +78,7 @@ class CommandBus:
     def _transaction(self, command: Any, _nxt: Next) -> Any:
         handler = self.handlers[type(command)]
         uow = UnitOfWork(self.services, self.services.clock.now())
+        calendar = COMMAND_CALENDAR.set(lambda: uow.calendar)
         try:
             result = handler(command, uow)
             uow.commit()
@@ -88,6 +90,7 @@ class CommandBus:
                 raise Conflict("another change to the same data is in progress; try again") from err
             raise
         finally:
+            COMMAND_CALENDAR.reset(calendar)
             uow.close()
 
 

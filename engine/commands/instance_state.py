@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -21,8 +21,10 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from engine.bpmn.parser import CompiledProcess, ModelFile, compile_process
 from engine.bpmn.timevalues import due_from
 from engine.clock import BUSINESS_TZ
+from engine.commands.assignment import candidates_of, holders
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, InvalidInput, NotFound, Problem, StaleVersion
+from engine.org.calendar import working_deadline
 from engine.runtime.execution import Incident, InvalidAction, OpenWork
 from engine.store import tables
 from engine.store.raw_insert import RawInsert
@@ -210,7 +212,7 @@ class _Publisher:
         old_human = set(old.get("human", ()))
         for spiff_id, human in work.human.items():
             if spiff_id not in old_human:
-                self._insert_task(spiff_id, human.element_id, human.name, human.properties)
+                self._insert_task(spiff_id, human.element_id, human.name, human.properties, human.lane)
         self._cancel_tasks(sorted(old_human - set(work.human)))
 
         gone_groups = sorted(set(old.get("items", ())) - work.item_parents)
@@ -221,7 +223,7 @@ class _Publisher:
                 "instance_id": self.record.id, "spiff_task_id": items.task_id, "total": len(items.items),
                 "done": 0, "state": "open"}).scalar_one()
             for key, data in items.items:
-                self._insert_task(items.task_id, items.element_id, items.name, items.properties,
+                self._insert_task(items.task_id, items.element_id, items.name, items.properties, items.lane,
                                   group_id=group_id, item_key=key, item_input=data)
 
         old_timers: dict[str, str] = old.get("timers", {})
@@ -246,7 +248,8 @@ class _Publisher:
                 "kind": w.kind, "message_name": w.name, "correlation_key": self.record.business_key,
                 "created_at": self.uow.now} for w in fresh])
 
-    def _insert_task(self, spiff_id: str, element_id: str, name: str, properties: dict[str, str], *,
+    def _insert_task(self, spiff_id: str, element_id: str, name: str, properties: dict[str, str],
+                     lane: str | None, *,
                      group_id: int | None = None, item_key: Any = None, item_input: dict | None = None) -> int:
         uow = self.uow
         assignee = properties.get("assignee") or None
@@ -260,14 +263,16 @@ class _Publisher:
             "item_input": uow.runtime.codec.data_dumps(item_input) if item_input is not None else None,
             "item_output": None,
         }).scalar_one()
-        candidates = [{"task_id": task_id, "kind": "user", "value": u}
-                      for u in _split(properties.get("candidateUsers"))]
-        candidates += [{"task_id": task_id, "kind": "group", "value": g}
-                       for g in _split(properties.get("candidateGroups"))]
-        if candidates:
-            uow.execute(_INSERT_CANDIDATES, candidates)
+        offered = candidates_of(uow, self.record.org_scope, properties, lane)
+        if offered:
+            uow.execute(_INSERT_CANDIDATES, [{"task_id": task_id, "kind": kind, "value": value}
+                                             for kind, value in offered])
         uow.record("task_created", instance_id=self.record.id, element_id=element_id, task_id=task_id,
                    name=name, assignee=assignee)
+        roles = [value for kind, value in offered if kind == "role"]
+        if roles and not assignee and len(roles) == len(offered) and not holders(uow, roles):
+            uow.record("task_unstaffed", instance_id=self.record.id, element_id=element_id, task_id=task_id,
+                       roles=roles)
         return task_id
 
     def _cancel_tasks(self, spiff_ids: list[str], *, group_ids: list[int] | None = None) -> None:
@@ -295,12 +300,9 @@ class _Publisher:
                                           _j.c.state == "pending").values(state="cancelled"))
 
 
-def _split(value: str | None) -> list[str]:
-    return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
 #: A due date counted in working days falls at the end of that day's office hours, Beijing time.
-END_OF_WORKING_DAY = time(17, 30)
 
 
 def _due_at(properties: dict[str, str], uow: UnitOfWork) -> datetime | None:
@@ -310,9 +312,7 @@ def _due_at(properties: dict[str, str], uow: UnitOfWork) -> datetime | None:
     """
     working_days = properties.get("dueWorkingDays")
     if working_days:
-        today = uow.now.astimezone(BUSINESS_TZ).date()
-        day = uow.calendar.add_working_days(today, int(working_days))
-        return datetime.combine(day, END_OF_WORKING_DAY, tzinfo=BUSINESS_TZ)
+        return working_deadline(uow.calendar, uow.now.astimezone(BUSINESS_TZ).date(), int(working_days))
     value = properties.get("dueDate")
     return due_from(value, uow.now) if value else None
 

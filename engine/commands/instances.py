@@ -42,8 +42,11 @@ def start_instance(command: StartInstance, uow: UnitOfWork) -> dict[str, Any]:
     return begin_instance(uow, command)
 
 
-def begin_instance(uow: UnitOfWork, command: StartInstance) -> dict[str, Any]:
-    """Start an instance within the caller's transaction (a start, or a scheduled start with its fire log)."""
+def begin_instance(uow: UnitOfWork, command: StartInstance, *, timer_start: str | None = None) -> dict[str, Any]:
+    """Start an instance within the caller's transaction (a start, or a scheduled start with its fire log).
+
+    ``timer_start`` names a timer start event the scheduler found due: the instance starts through it.
+    """
     variables = require_json_object(command.variables, "variables")
     require_label(command.business_key, "business_key", 200)
     require_label(command.org_scope, "org_scope", 100)
@@ -62,6 +65,8 @@ def begin_instance(uow: UnitOfWork, command: StartInstance) -> dict[str, Any]:
         raise InvalidModel(f"process '{command.process_key}' cannot start: {failure.message}",
                            [Problem(failure.message, element_id=failure.element_id)]) from None
     incident = run_step(lambda: runtime.advance(workflow))
+    if incident is None and timer_start is not None:
+        incident = run_step(lambda: runtime.fire_start_timer(workflow, timer_start))
     record = InstanceRecord(id=0, definition_id=definition_id, process_key=command.process_key,
                             business_key=command.business_key, org_scope=command.org_scope, state="running",
                             version=0, waits=None, workflow_state=None, started_by=command.actor)

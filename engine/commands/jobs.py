@@ -29,8 +29,8 @@ _other = aliased(_j)
 _LOAD_JOB = select(_j).where(_j.c.id == bindparam("id"))
 
 
-def claim_due_jobs(command: ClaimDueJobs, uow: UnitOfWork) -> list[int]:
-    """Lease up to ``limit`` due jobs to ``worker``; returns their ids, oldest due first."""
+def claim_due_jobs(command: ClaimDueJobs, uow: UnitOfWork) -> list[tuple[int, str]]:
+    """Lease up to ``limit`` due jobs to ``worker``; returns their ids and kinds, oldest due first."""
     if not 1 <= command.limit <= 1000 or not 1 <= command.lease_seconds <= 3600:
         raise InvalidInput("limit must be 1..1000 and lease_seconds 1..3600",
                            [Problem("out of range", field="limit/lease_seconds")])
@@ -46,12 +46,16 @@ def claim_due_jobs(command: ClaimDueJobs, uow: UnitOfWork) -> list[int]:
     claimed = uow.execute(
         update(_j).where(_j.c.id.in_(due.scalar_subquery()), _j.c.state == "pending")
         .values(lease_owner=command.worker, lease_until=now + timedelta(seconds=command.lease_seconds))
-        .returning(_j.c.id, _j.c.instance_id, _j.c.due_at)).all()
+        .returning(_j.c.id, _j.c.instance_id, _j.c.due_at, _j.c.kind)).all()
     # Two jobs of one instance in the same batch: keep the oldest, hand the other back.
     seen: set[int | None] = set()
-    keep, give_back = [], []
-    for job_id, instance_id, _due in sorted(claimed, key=lambda row: (row.due_at, row.id)):
-        (give_back if instance_id is not None and instance_id in seen else keep).append(job_id)
+    keep: list[tuple[int, str]] = []
+    give_back = []
+    for job_id, instance_id, _due, kind in sorted(claimed, key=lambda row: (row.due_at, row.id)):
+        if instance_id is not None and instance_id in seen:
+            give_back.append(job_id)
+        else:
+            keep.append((job_id, kind))
         seen.add(instance_id)
     if give_back:
         uow.execute(update(_j).where(_j.c.id.in_(give_back)).values(lease_owner=None, lease_until=None))

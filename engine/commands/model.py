@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from engine.org.directory import Directory
+
 SYSTEM_ACTOR = "system"
-#: The built-in administrator, who may act on any task (until roles come with the org directory).
+#: The built-in administrator, who may act on any task.
 ADMIN = "admin"
 
 
@@ -71,6 +73,26 @@ class FireSchedule:
     org_unit: str = ""
     late: bool = False
     actor: str = "scheduler"
+    #: Start one instance per org unit of this kind, through ``scheduled_start`` jobs.
+    for_each: str | None = None
+    #: The timer start event the instances start through (a schedule from a BPMN timer start event).
+    start_event: str | None = None
+
+
+@dataclass(frozen=True)
+class MarkSchedulesChecked:
+    """Record how far the scheduler has looked at each schedule, so a restart knows what it missed."""
+
+    checked_until: dict[str, datetime]
+    actor: str = "scheduler"
+
+
+@dataclass(frozen=True)
+class StartScheduledUnit:
+    """Run a ``scheduled_start`` job: start one org unit's instance of a fanned-out occurrence, at most once."""
+
+    job_id: int
+    actor: str = "scheduler"
 
 
 @dataclass(frozen=True)
@@ -116,3 +138,12 @@ class ClearWorkday:
 
     day: date | str  # a date, or YYYY-MM-DD
     actor: str
+
+
+@dataclass(frozen=True)
+class LoadDirectory:
+    """Replace the org directory with ``directory`` (checked whole first; nothing changes if a row is bad)."""
+
+    directory: Directory
+    actor: str
+    source: str = "directory"

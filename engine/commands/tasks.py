@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select, update
 
+from engine.commands.assignment import holds_any
 from engine.commands.event_routing import persist_and_route
 from engine.commands.instance_state import load_instance, require_json_object, require_label, run_step
 from engine.commands.model import ADMIN, CompleteTask
@@ -75,13 +76,14 @@ def _close(uow: UnitOfWork, task: Any, actor: str, data: dict[str, Any]) -> None
 
 
 def _authorise(uow: UnitOfWork, task: Any, actor: str) -> None:
-    """Admin may act on any task; otherwise the assignee, or a named candidate user of an unassigned task."""
+    """Admin may act on any task; otherwise the assignee, or a candidate (by name or role) of an unassigned task."""
     if actor == ADMIN or actor == task.assignee:
         return
     if task.assignee is None:
-        candidate = uow.read(select(_c.c.task_id).where(
-            _c.c.task_id == task.id, _c.c.kind == "user", _c.c.value == actor)).first()
-        if candidate is not None:
+        offered = uow.read(select(_c.c.kind, _c.c.value).where(_c.c.task_id == task.id)).all()
+        if any(kind == "user" and value == actor for kind, value in offered):
+            return
+        if holds_any(uow, actor, [value for kind, value in offered if kind == "role"]):
             return
     raise Forbidden(f"{actor} may not complete task {task.id}"
                     + (f"; it is assigned to {task.assignee}" if task.assignee else ""))

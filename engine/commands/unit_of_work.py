@@ -53,6 +53,8 @@ class UnitOfWork:
     _writing: bool = False
     _calendar: WorkingCalendar | None = None
     _events: list[dict[str, Any]] = field(default_factory=list)
+    #: Lookups a command may repeat (an org unit's chain, say), kept for the command's life.
+    memo: dict[str, Any] = field(default_factory=dict)
 
     @property
     def runtime(self) -> Runtime:

@@ -17,12 +17,14 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 import chinese_calendar
 
+from engine.clock import BUSINESS_TZ
 from engine.errors import HuhuaError, InvalidInput, Problem
 
 #: Where the official schedule comes from, for people reading a calendar answer.
@@ -266,3 +268,21 @@ def parse_year(value: object, field: str = "year") -> int:
 
 def _bad(field: str, message: str, problem: str) -> InvalidInput:
     return InvalidInput(message, [Problem(problem, field=field)])
+
+
+#: When a working-day deadline falls due: the end of the office day, Beijing time.
+END_OF_WORKING_DAY = time(17, 30)
+
+#: The calendar of the command being run (overrides included), for scripts and timer expressions.
+COMMAND_CALENDAR: ContextVar[Callable[[], WorkingCalendar] | None] = ContextVar("command_calendar", default=None)
+
+
+def calendar_in_effect() -> WorkingCalendar:
+    """The running command's calendar; outside a command, the official calendar alone."""
+    source = COMMAND_CALENDAR.get()
+    return source() if source is not None else WorkingCalendar()
+
+
+def working_deadline(calendar: WorkingCalendar, today: date, n: int, at: time = END_OF_WORKING_DAY) -> datetime:
+    """``at`` o'clock (Beijing time) on the date ``n`` working days after ``today``."""
+    return datetime.combine(calendar.add_working_days(today, n), at, tzinfo=BUSINESS_TZ)

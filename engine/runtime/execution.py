@@ -169,14 +169,22 @@ class Runtime:
 
     def deliver_start_event(self, workflow: BpmnWorkflow, element_id: str, event: Any) -> None:
         """Start a fresh workflow through its start event ``element_id`` with a message or signal thrown elsewhere."""
-        start = next((t for t in workflow.tasks.values() if t.task_spec.bpmn_id == element_id
-                      and t.state == TaskState.WAITING), None)
-        if start is None:
-            raise InvalidAction(f"start event {element_id} is not waiting")
+        start = _waiting_start(workflow, element_id)
         definition = _waited_definition(start)
         self._guarded(lambda: workflow.catch(BpmnEvent(definition, payload=event.payload)), start)
         if isinstance(event.payload, dict) and getattr(definition, "message_var", None) is None:
             start.data.update(event.payload)
+        self.advance(workflow)
+
+    def fire_start_timer(self, workflow: BpmnWorkflow, element_id: str) -> None:
+        """Start a fresh workflow through its timer start event ``element_id``: the scheduler says it is due."""
+        start = _waiting_start(workflow, element_id)
+        definition = start.task_spec.event_definition
+        timer = next((d for d in getattr(definition, "event_definitions", None) or [definition]
+                      if isinstance(d, TimerEventDefinition)), None)
+        if timer is None:
+            raise InvalidAction(f"start event {element_id} is not a timer start event")
+        self._guarded(lambda: workflow.catch(BpmnEvent(timer)), start)
         self.advance(workflow)
 
     def advance(self, workflow: BpmnWorkflow) -> None:
@@ -404,6 +412,14 @@ def _depth(task: Task) -> int:
         task = task.parent
         depth += 1
     return depth
+
+
+def _waiting_start(workflow: BpmnWorkflow, element_id: str) -> Task:
+    start = next((t for t in workflow.tasks.values() if t.task_spec.bpmn_id == element_id
+                  and t.state == TaskState.WAITING), None)
+    if start is None:
+        raise InvalidAction(f"start event {element_id} is not waiting")
+    return start
 
 
 def _timer_due(task: Task) -> datetime | None:

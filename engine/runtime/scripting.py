@@ -73,6 +73,7 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine.clock import BUSINESS_TZ, Clock, SystemClock
+from engine.org.calendar import MAX_WORKING_DAYS, calendar_in_effect, working_deadline
 from engine.runtime import script_policy
 from engine.runtime.script_guards import (
     DATA_LEAVES,
@@ -160,9 +161,16 @@ class GuardedEnvironment(BasePythonScriptEngineEnvironment):
         def today() -> dt.date:
             return now().date()
 
+        def working_days_later(n: int, at: str = "17:30") -> str:
+            """The ISO instant ``n`` working days after today (China's calendar) at ``at``: for timers and due dates."""
+            if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_WORKING_DAYS:
+                raise ValueError(f"working_days_later needs a whole number of days from 0 to {MAX_WORKING_DAYS}")
+            return working_deadline(calendar_in_effect(), today(), n, dt.time.fromisoformat(at)).isoformat()
+
         return {
             "now": now, "today": today, "throw_error": throw_error, "date": dt.date, "datetime": dt.datetime,
             "timedelta": dt.timedelta, "floor": math.floor, "ceil": math.ceil,
+            "working_days_later": working_days_later,
         }
 
     def evaluate(self, expression: str | None, context: dict[str, Any], external_context: dict | None = None) -> Any:

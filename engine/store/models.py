@@ -195,7 +195,7 @@ class Job(Base):
         Index("ix_job_instance", "instance_id", "state"),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(String(30))  # timer
+    kind: Mapped[str] = mapped_column(String(30))  # timer | scheduled_start
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))
     spiff_task_id: Mapped[str | None] = mapped_column(String(36))
     element_id: Mapped[str | None] = mapped_column(String(200))
@@ -207,6 +207,8 @@ class Job(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    #: What a job without an instance needs to run (JSON): the occurrence of a scheduled start, say.
+    payload: Mapped[str | None] = mapped_column(Text)
 
 
 class MessageSubscription(Base):
@@ -296,3 +298,54 @@ class ScheduleFire(Base):
     instance_id: Mapped[int | None] = mapped_column(Id)
     late: Mapped[bool] = mapped_column(Boolean, server_default="0")
     fired_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ScheduleWatermark(Base):
+    """How far the scheduler has looked at a schedule: after downtime it fires what it missed since then."""
+
+    __tablename__ = "schedule_watermark"
+    schedule_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    checked_until: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class OrgUnit(Base):
+    """A unit of the org directory: the city bureau, a department, a county bureau, a school, a teaching point.
+
+    ``path`` lists the unit's ancestors' ids and its own (``/hy/zhuhui/zh-s01/``), so "every school of
+    a county" is one indexed prefix read and "the county above this school" needs no recursion.
+    """
+
+    __tablename__ = "org_unit"
+    __table_args__ = (Index("ix_org_unit_kind_path", "kind", "path"), Index("ix_org_unit_parent", "parent_id"))
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))  # city | department | county | school | teaching_point | outside
+    parent_id: Mapped[str | None] = mapped_column(String(100))
+    path: Mapped[str] = mapped_column(String(1000))
+    sort_order: Mapped[int] = mapped_column(Integer, server_default="0")
+
+
+class Person(Base):
+    """Somebody who works through the inbox; ``id`` is the log-in name tasks are assigned to."""
+
+    __tablename__ = "person"
+    __table_args__ = (Index("ix_person_unit", "unit_id"),)
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    unit_id: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(30))
+    active: Mapped[bool] = mapped_column(Boolean, server_default="1")
+
+
+class RoleAssignment(Base):
+    """A person holds a role at a unit (principal of a school, programme officer of a county bureau, ...)."""
+
+    __tablename__ = "role_assignment"
+    __table_args__ = (
+        UniqueConstraint("person_id", "unit_id", "role", name="uq_role_assignment_holder"),
+        Index("ix_role_assignment_unit_role", "unit_id", "role"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    person_id: Mapped[str] = mapped_column(String(100))
+    unit_id: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(40))

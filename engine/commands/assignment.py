@@ -1,0 +1,90 @@
+"""Who is offered a human task: named users, groups, or a role at a unit of the instance's org scope.
+
+A task (or its lane) names a role, optionally with the tier it is held at: ``principal`` (at the
+instance's own unit), ``programme_officer@county`` (at the county above it), ``programme_officer@up``
+(one tier above the scope: where escalations go). The role is resolved to one unit when the task is
+created and stored as a ``role`` candidate ``principal@zhuhui-s001``; who holds it is read from the
+directory when somebody opens the inbox or acts, so a change of staff reaches open tasks at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+
+from engine.commands.unit_of_work import UnitOfWork
+from engine.org.directory import TIER_OF_KIND, TIERS, role_code
+from engine.store import tables
+
+_u, _r = tables.org_unit, tables.role_assignment
+
+
+def candidates_of(uow: UnitOfWork, org_scope: str | None, properties: dict[str, str],
+                  lane: str | None) -> list[tuple[str, str]]:
+    """(kind, value) candidates: ``candidateUsers``, ``candidateGroups`` and ``candidateRoles`` (or the lane's role)."""
+    found = [("user", u) for u in split(properties.get("candidateUsers"))]
+    found += [("group", g) for g in split(properties.get("candidateGroups"))]
+    roles = split(properties.get("candidateRoles"))
+    if not roles and not found and not properties.get("assignee") and lane:
+        roles = [lane] if role_code(lane.split("@", 1)[0]) else []
+    for entry in roles:
+        name, _, tier = entry.partition("@")
+        code = role_code(name)
+        unit = _unit_at(uow, org_scope, tier.strip() or None)
+        if code is not None and unit is not None:
+            found.append(("role", f"{code}@{unit}"))
+    return found
+
+
+def holders(uow: UnitOfWork, role_candidates: list[str]) -> list[str]:
+    """The people holding any of the ``role@unit`` candidates, now."""
+    if not role_candidates:
+        return []
+    query = select(_r.c.person_id).where(_held_as(role_candidates)).distinct().order_by(_r.c.person_id)
+    return list(uow.read(query).scalars())
+
+
+def holds_any(uow: UnitOfWork, person: str, role_candidates: list[str]) -> bool:
+    if not role_candidates:
+        return False
+    query = select(_r.c.id).where(_r.c.person_id == person, _held_as(role_candidates)).limit(1)
+    return uow.read(query).first() is not None
+
+
+def _held_as(role_candidates: list[str]) -> Any:
+    pairs = [value.split("@", 1) for value in role_candidates]
+    return or_(*(and_(_r.c.role == role, _r.c.unit_id == unit) for role, unit in pairs))
+
+
+def split(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def _unit_at(uow: UnitOfWork, org_scope: str | None, tier: str | None) -> str | None:
+    """The unit of the scope's chain at ``tier`` (``up``: the tier above the scope's); no scope means the city."""
+    chain = _chain(uow, org_scope)  # (id, tier) from the scope up to the root
+    if not chain:
+        return org_scope
+    if tier is None:
+        return chain[0][0]
+    if tier == "up":
+        own = TIERS.index(chain[0][1]) if chain[0][1] in TIERS else len(TIERS) - 1
+        tier = TIERS[min(own + 1, len(TIERS) - 1)]
+    return next((unit for unit, unit_tier in chain if unit_tier == tier), None)
+
+
+def _chain(uow: UnitOfWork, org_scope: str | None) -> list[tuple[str, str]]:
+    cache: dict[str | None, list[tuple[str, str]]] = uow.memo.setdefault("org_chain", {})
+    if org_scope in cache:
+        return cache[org_scope]
+    if org_scope is None:
+        root = uow.read(select(_u.c.id).where(_u.c.kind == "city").order_by(_u.c.id).limit(1)).scalar()
+        chain = [(root, "city")] if root else []
+    else:
+        path = uow.read(select(_u.c.path).where(_u.c.id == org_scope)).scalar()
+        ids = [part for part in (path or "").split("/") if part]
+        kinds: dict[str, Any] = dict(uow.read(select(_u.c.id, _u.c.kind).where(_u.c.id.in_(ids))).all()) if ids else {}
+        chain = [(unit, TIER_OF_KIND[kinds[unit]]) for unit in reversed(ids) if unit in kinds]
+    cache[org_scope] = chain
+    return chain

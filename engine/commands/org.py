@@ -1,0 +1,50 @@
+"""Loading the org directory: the whole of it checked first, then stored in one transaction.
+
+A directory that has any bad row is refused with every problem listed and nothing changed, the way
+bureaus expect a spreadsheet import to behave. Loading replaces the directory: people who left
+are gone from it, and tasks already offered to a role find the role's new holders.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, insert
+
+from engine.commands.instance_state import require_label
+from engine.commands.model import LoadDirectory
+from engine.commands.unit_of_work import UnitOfWork
+from engine.errors import InvalidInput
+from engine.org.directory import check
+from engine.store import tables
+
+#: Problems listed in a refusal; a file that is wrong everywhere need not be reported line by line.
+MAX_PROBLEMS = 500
+_CHUNK = 5000
+
+
+def load_directory(command: LoadDirectory, uow: UnitOfWork) -> dict[str, Any]:
+    require_label(command.actor, "actor", 100)
+    directory = command.directory
+    problems = check(directory)
+    if problems:
+        shown = problems[:MAX_PROBLEMS]
+        more = f" (the first {MAX_PROBLEMS} are listed)" if len(problems) > MAX_PROBLEMS else ""
+        raise InvalidInput(f"{command.source}: {len(problems)} bad row(s){more}; nothing was loaded", shown)
+    paths = directory.paths()
+    for table in (tables.role_assignment, tables.person, tables.org_unit):
+        uow.execute(delete(table))
+    _insert(uow, tables.org_unit, [{"id": u.id, "name": u.name, "kind": u.kind, "parent_id": u.parent_id,
+                                    "path": paths[u.id], "sort_order": u.sort_order} for u in directory.units])
+    _insert(uow, tables.person, [{"id": p.id, "name": p.name, "unit_id": p.unit_id, "phone": p.phone,
+                                  "active": True} for p in directory.people])
+    _insert(uow, tables.role_assignment, [{"person_id": r.person_id, "unit_id": r.unit_id, "role": r.role}
+                                          for r in directory.roles])
+    counts = {"units": len(directory.units), "people": len(directory.people), "roles": len(directory.roles)}
+    uow.record("directory_loaded", actor=command.actor, source=command.source, **counts)
+    return {"source": command.source, **counts}
+
+
+def _insert(uow: UnitOfWork, table: Any, rows: list[dict[str, Any]]) -> None:
+    for start in range(0, len(rows), _CHUNK):
+        uow.execute(insert(table), rows[start:start + _CHUNK])

@@ -1,0 +1,81 @@
+"""Tasks offered to roles at units of the instance's org scope: the right people see them, nobody else does."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from engine.bootstrap import Huhua
+from engine.clock import BUSINESS_TZ, VirtualClock
+from engine.commands import CompleteTask, DeployShippedProcesses, LoadDirectory, StartInstance
+from engine.errors import Forbidden
+from engine.org.directory import Role
+from engine.org.profiles import generate
+from workers.job_worker import run_due_jobs
+
+
+@pytest.fixture
+def demo(huhua: Huhua) -> Huhua:
+    huhua.execute(LoadDirectory(generate("demo"), "admin", source="demo"))
+    huhua.execute(DeployShippedProcesses(str(huhua.settings.processes_dir)))
+    return huhua
+
+
+def _inbox(huhua: Huhua, user: str) -> list[tuple[str, str | None]]:
+    return [(t["element_id"], t["org_scope"]) for t in huhua.queries.tasks(user=user)]
+
+
+def test_a_school_task_is_offered_to_that_schools_role_holder_only(demo: Huhua) -> None:
+    started = demo.execute(StartInstance("monthly_school_check", "admin", org_scope="zhuhui-s001"))
+    assert _inbox(demo, "zhuhui-s001-zr") == [("self_check", "zhuhui-s001")]
+    for outsider in ("zhuhui-s002-zr", "zhuhui-s001-xz", "zhuhui-s001-bzr1", "zhuhui-zr", "hy-zr"):
+        assert _inbox(demo, outsider) == [], outsider
+    task = demo.queries.tasks(user="zhuhui-s001-zr")[0]
+    assert task["candidate_roles"] == ["programme_officer@zhuhui-s001"]
+    with pytest.raises(Forbidden):
+        demo.execute(CompleteTask(task["id"], "zhuhui-s002-zr", {}))
+    demo.execute(CompleteTask(task["id"], "zhuhui-s001-zr", {"self_scores": {"plan_summary": 8}}))
+    # the next step belongs to the county above the school
+    assert _inbox(demo, "zhuhui-zr") == [("county_check", "zhuhui-s001")]
+    assert _inbox(demo, "yanfeng-zr") == [] and _inbox(demo, "zhuhui-s001-zr") == []
+    assert demo.queries.instance(started["id"])["open_tasks"][0]["candidate_roles"] == ["programme_officer@zhuhui"]
+
+
+def test_a_change_of_staff_reaches_tasks_already_open(demo: Huhua) -> None:
+    demo.execute(StartInstance("monthly_school_check", "admin", org_scope="hengnan-s003"))
+    directory = generate("demo")
+    directory.roles[:] = [r for r in directory.roles if (r.unit_id, r.role) != ("hengnan-s003", "programme_officer")]
+    directory.roles.append(Role("hengnan-s003-bzr2", "hengnan-s003", "programme_officer"))
+    demo.execute(LoadDirectory(directory, "admin", source="staff change"))
+    assert _inbox(demo, "hengnan-s003-zr") == []
+    assert _inbox(demo, "hengnan-s003-bzr2") == [("self_check", "hengnan-s003")]
+
+
+def test_overdue_work_escalates_to_the_same_role_one_tier_up_counting_working_days(
+        demo: Huhua, clock: VirtualClock) -> None:
+    clock.set(datetime(2026, 9, 29, 9, tzinfo=BUSINESS_TZ))
+    started = demo.execute(StartInstance("monthly_school_check", "admin", org_scope="leiyang-s002"))
+    task = demo.queries.tasks(user="leiyang-s002-zr")[0]
+    assert task["due_at"] == "2026-10-12T09:30:00+00:00"  # 5 working days after 29 Sep: 12 Oct, 17:30 Beijing
+    clock.set(datetime(2026, 10, 11, 18, tzinfo=BUSINESS_TZ))  # Sunday 11 Oct: not yet overdue
+    run_due_jobs(demo)
+    assert _inbox(demo, "leiyang-zr") == []
+    reminded = demo.queries.instance(started["id"])["data"]
+    assert reminded.get("self_check_reminded") is True  # the reminder fell on 3 working days (Sat 10 Oct counts)
+    clock.set(datetime(2026, 10, 12, 17, 31, tzinfo=BUSINESS_TZ))
+    run_due_jobs(demo)
+    assert _inbox(demo, "leiyang-zr") == [("urge_self_check", "leiyang-s002")]
+    assert _inbox(demo, "hy-zr") == []
+
+
+def test_the_county_scores_and_a_failing_school_must_rectify(demo: Huhua) -> None:
+    started = demo.execute(StartInstance("monthly_school_check", "admin", org_scope="qidong-s001"))
+    demo.execute(CompleteTask(demo.queries.tasks(user="qidong-s001-zr")[0]["id"], "qidong-s001-zr", {}))
+    check = demo.queries.tasks(user="qidong-zr")[0]
+    demo.execute(CompleteTask(check["id"], "qidong-zr", {"scores": {
+        "plan_summary": 8, "home_visits": 99, "biweekly_lesson": 10, "case_records": -4, "room_on_duty": "8"}}))
+    data = demo.queries.instance(started["id"])["data"]
+    assert data["total"] == 26  # 8 + 8 (99 capped at the item's 8) + 10; a negative or a text counts 0
+    assert (data["band"], data["needs_rectification"]) == ("不合格", True)
+    assert _inbox(demo, "qidong-s001-xz") == [("rectify", "qidong-s001")]  # the principal rectifies
