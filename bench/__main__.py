@@ -5,7 +5,9 @@
 
 (a) 1,000 instances of start → script → exclusive gateway → end, created and run to completion;
 (b) 1,000 starts of a one-user-task process, then 1,000 completions through the command layer;
-(c) completing one task of a parallel multi-instance activity with N = 10, 100 and 1,000 siblings.
+(c) completing one task of a parallel multi-instance activity with N = 10, 100 and 1,000 siblings;
+(d) the monthly check's fan-out to every school of the full profile, with two worker processes
+    (bench/fanout.py). ``./scripts/bench.sh fanout`` runs (d) alone, ``engine`` (a)-(c) alone.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 
+from bench.fanout import report_fanout
 from engine.bootstrap import Huhua, bootstrap
 from engine.commands import CompleteTask, DeployModels, StartInstance
 from engine.config import Settings, normalise_database_url
@@ -200,13 +203,26 @@ def scratch_database(server_url: str) -> Iterator[str]:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+def run_all(label: str, url: str, data_dir: Path, parts: set[str]) -> None:
+    if "engine" in parts:
+        report(label, url, data_dir)
+    if "fanout" in parts:
+        if "engine" not in parts:
+            print(f"\n## {label}")
+        report_fanout(url.replace("bench.db", "fanout.db"), data_dir, progress)
+
+
 def main() -> None:
+    chosen = set(sys.argv[1:]) or {"engine", "fanout"}
+    if not chosen <= {"engine", "fanout"}:
+        sys.exit("usage: python -m bench [engine] [fanout]")
     with tempfile.TemporaryDirectory(prefix="huhua-bench-") as tmp:
-        report("SQLite (WAL, synchronous=FULL)", f"sqlite:///{tmp}/bench.db", Path(tmp))
+        run_all("SQLite (WAL, synchronous=FULL)", f"sqlite:///{tmp}/bench.db", Path(tmp), chosen)
         postgres = os.environ.get("HUHUA_BENCH_POSTGRES_URL")
         if postgres:
-            with scratch_database(postgres) as url:
-                report("PostgreSQL", url, Path(tmp))
+            for part in sorted(chosen):  # a fresh database for each part
+                with scratch_database(postgres) as url:
+                    run_all("PostgreSQL", url, Path(tmp), {part})
 
 
 if __name__ == "__main__":

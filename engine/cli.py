@@ -19,6 +19,8 @@ from engine.config import load_settings
 from engine.errors import HuhuaError, InvalidInput, Problem
 
 BAD_INPUT = 2
+#: Demo people worth trying, one per tier, printed by ``huhua serve`` when the demo directory is loaded.
+DEMO_ACCOUNTS = ("hy-zr", "zhuhui-zr", "zhuhui-s001-zr", "zhuhui-s001-xz", "zhuhui-s001-bzr1")
 
 
 class _Context:
@@ -282,15 +284,19 @@ def serve(obj: _Context, host: str, port: int, threads: int, as_json: bool) -> N
     scheduler = _scheduler_thread(huhua, as_json)
     scheduler.start()
     url = f"http://{host}:{port}/"
+    accounts = [{"user": "admin", "name": "管理员", "roles": "administrator"}] + [
+        {"user": p["id"], "name": p["name"], "roles": ", ".join(f"{r['role_name']}@{r['unit']}" for r in p["roles"])}
+        for p in sorted(huhua.queries.users(ids=list(DEMO_ACCOUNTS)), key=lambda p: DEMO_ACCOUNTS.index(p["id"]))]
     info = {"url": url, "api": url + "api/v1", "database": _redact(huhua.settings.database_url),
-            "deployed": shipped["processes"], "accounts": [{"user": "admin", "role": "administrator"}]}
+            "deployed": shipped["processes"], "accounts": accounts}
     _emit(as_json, info, lambda i: "\n".join([
         "心育护花 Huhua is running",
         f"  API:      {i['api']}  (send the acting user in the X-Huhua-User header)",
         f"  health:   {i['api']}/health",
         f"  database: {i['database']}",
         f"  deployed: {len(i['deployed'])} process(es) changed since last start",
-        "  accounts: admin (acts on any task until the org directory is loaded)",
+        "  accounts (no password yet; the API takes the user from X-Huhua-User):",
+        *(f"    {a['user']:<18} {a['name']:<5} {a['roles']}" for a in i["accounts"]),
     ]))
     try:
         waitress.serve(create_app(huhua), host=host, port=port, threads=threads, ident="huhua")
@@ -390,14 +396,19 @@ def org_group() -> None:
 @org_group.command("load")
 @click.argument("source")
 @click.option("--actor", default="admin", show_default=True)
+@click.option("--if-empty", is_flag=True, help="Only when no directory is loaded yet (keeps an edited one).")
 @json_option
 @click.pass_obj
-def org_load(obj: _Context, source: str, actor: str, as_json: bool) -> None:
+def org_load(obj: _Context, source: str, actor: str, if_empty: bool, as_json: bool) -> None:
     """Replace the directory with a generated profile (demo, full); nothing changes if any row is bad."""
     from engine.commands.model import LoadDirectory
     from engine.org.profiles import PROFILES, generate
 
     def run() -> None:
+        if if_empty and obj.huhua.queries.units(limit=1):
+            _emit(as_json, {"source": source, "skipped": "a directory is already loaded"},
+                  lambda r: "a directory is already loaded; left as it is")
+            return
         if source not in PROFILES:
             raise InvalidInput(f"'{source}' is not a profile (one of {', '.join(PROFILES)})",
                                [Problem("unknown profile", field="source")])

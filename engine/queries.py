@@ -154,9 +154,9 @@ class Queries:
                     for d in session.scalars(query.order_by(ProcessDefinition.key, ProcessDefinition.version))]
 
     def users(self, *, unit: str | None = None, role: str | None = None, under: str | None = None,
-              limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+              ids: list[str] | None = None, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
         """People with their roles; ``unit``: holding a role there; ``under``: at that unit or below it."""
-        query = select(Person)
+        query = select(Person) if ids is None else select(Person).where(Person.id.in_(ids))
         if role is not None or unit is not None or under is not None:
             holding = select(RoleAssignment.person_id).join(OrgUnit, OrgUnit.id == RoleAssignment.unit_id)
             if role is not None:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything and runs Huhua on the embedded default: SQLite under ./data, the process library
-# deployed, the timer runner in process, the API at the printed URL. Idempotent.
+# deployed, the demo org directory (first run only), worker and scheduler in process, the API at the
+# printed URL with demo accounts. Idempotent.
 # HUHUA_HOST / HUHUA_PORT change where it listens; HUHUA_DATABASE_URL points it at PostgreSQL instead.
 set -euo pipefail
 source "$(dirname "$0")/setup.sh"
@@ -9,4 +10,5 @@ cd "$HUHUA_ROOT"
 ensure_python
 ensure_packages test
 "$VENV/bin/huhua" db upgrade
+"$VENV/bin/huhua" org load demo --if-empty
 exec "$VENV/bin/huhua" serve --host "${HUHUA_HOST:-127.0.0.1}" --port "${HUHUA_PORT:-8080}"

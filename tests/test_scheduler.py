@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time
 
+import pytest
+
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ, VirtualClock
 from engine.commands import StartInstance
-from engine.errors import InvalidInput
+from engine.errors import InvalidInput, InvalidModel
 from engine.schedules import Schedule, load_schedules
 from tests.helpers import deploy_fixtures
 from workers.scheduler import ScheduleRunner, advance_clock
@@ -72,3 +74,25 @@ def test_schedule_files_are_checked(tmp_path) -> None:  # type: ignore[no-untype
     else:
         raise AssertionError("a bad cron was accepted")
     assert load_schedules(tmp_path / "missing.toml") == []
+
+
+def test_a_timer_start_event_is_a_schedule_each_occurrence_starting_one_instance(
+        huhua: Huhua, clock: VirtualClock) -> None:
+    deploy_fixtures(huhua, "timer_start.bpmn")  # R3/2026-03-02T09:00/P1D; the clock stands at 08:30 on 2 March
+    runner = ScheduleRunner(huhua, [])
+    advance_clock(huhua, clock, datetime(2026, 3, 10, tzinfo=BUSINESS_TZ), runner)
+    started = list(reversed(huhua.queries.instances(process_key="daily_roll_call")))
+    assert [i["business_key"] for i in started] == [
+        f"daily_roll_call.every_morning@2026-03-0{day}T09:00:00+08:00" for day in (2, 3, 4)]
+    for instance in started:  # started through the timer start event, waiting at the task after it
+        assert [t["element_id"] for t in huhua.queries.instance(instance["id"])["open_tasks"]] == ["roll_call"]
+    assert huhua.queries.jobs(state="pending") == []  # no instance waits on its own start timer
+
+
+def test_a_timer_start_event_the_scheduler_cannot_follow_is_refused_at_deployment(huhua: Huhua) -> None:
+    with pytest.raises(InvalidModel) as refused:
+        deploy_fixtures(huhua, "bad_timer_start.bpmn")
+    problem = refused.value.problems[0]
+    assert (problem.element_id, problem.file) == ("every_morning", "bad_timer_start.bpmn")
+    assert "every monday at nine" in problem.message and "cycle" in problem.message
+    assert huhua.queries.definitions() == []

@@ -13,12 +13,18 @@ import os
 import signal
 import socket
 import threading
+from collections.abc import Callable
+from typing import Any
 
 from engine.bootstrap import Huhua
-from engine.commands import ClaimDueJobs, FireTimer, RecordJobFailure, StartScheduledUnit
+from engine.commands import ClaimDueJobs, FireTimer, RecordJobFailure, StartScheduledUnits
 from engine.errors import HuhuaError
 
 log = logging.getLogger("huhua.worker")
+
+#: Scheduled starts (a fan-out's units) run this many to a transaction: one commit, one calendar read.
+SCHEDULED_STARTS_PER_COMMIT = 25
+
 
 def default_worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 100000}"
@@ -35,12 +41,24 @@ class JobWorker:
     def run_once(self) -> int:
         """Claim one batch of due jobs and run them; returns how many ran (successfully or not)."""
         claimed = self.huhua.execute(ClaimDueJobs(self.name, self.batch, self.lease_seconds))
+        starts = [job_id for job_id, kind in claimed if kind == "scheduled_start"]
         ran = 0
+        for first in range(0, len(starts), SCHEDULED_STARTS_PER_COMMIT):
+            if self.stopping.is_set():
+                return ran
+            chunk = starts[first:first + SCHEDULED_STARTS_PER_COMMIT]
+            try:
+                self.huhua.execute(StartScheduledUnits(tuple(chunk)))
+            except Exception:  # one bad unit must not hold up the others: run them one by one to find it
+                for job_id in chunk:
+                    self._run(job_id, lambda j=job_id: StartScheduledUnits((j,)))
+            ran += len(chunk)
         for job_id, kind in claimed:
             if self.stopping.is_set():
                 break  # unrun jobs keep their lease until it ends, then another worker takes them
-            self._run(job_id, kind)
-            ran += 1
+            if kind != "scheduled_start":
+                self._run(job_id, lambda j=job_id: FireTimer(j))
+                ran += 1
         return ran
 
     def run_forever(self, poll_seconds: float = 1.0) -> None:
@@ -63,9 +81,9 @@ class JobWorker:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: self.stop())
 
-    def _run(self, job_id: int, kind: str) -> None:
+    def _run(self, job_id: int, command: Callable[[], Any]) -> None:
         try:
-            self.huhua.execute(StartScheduledUnit(job_id) if kind == "scheduled_start" else FireTimer(job_id))
+            self.huhua.execute(command())
         except Exception as err:  # one failing job must not hold up the others
             log.warning("job %s failed: %s", job_id, err, exc_info=not isinstance(err, HuhuaError))
             self.huhua.execute(RecordJobFailure(job_id, f"{type(err).__name__}: {err}"))

@@ -22,10 +22,10 @@ from engine.commands.model import (
     RecordJobFailure,
     SetWorkday,
     StartInstance,
-    StartScheduledUnit,
+    StartScheduledUnits,
 )
 from engine.commands.org import load_directory
-from engine.commands.schedules import fire_schedule, mark_schedules_checked, start_scheduled_unit
+from engine.commands.schedules import fire_schedule, mark_schedules_checked, start_scheduled_units
 from engine.commands.tasks import complete_task
 
 HANDLERS = {
@@ -41,12 +41,12 @@ HANDLERS = {
     SetWorkday: set_workday,
     ClearWorkday: clear_workday,
     LoadDirectory: load_directory,
-    StartScheduledUnit: start_scheduled_unit,
+    StartScheduledUnits: start_scheduled_units,
     MarkSchedulesChecked: mark_schedules_checked,
 }
 
 #: Commands nobody waits on: a version conflict is retried with backoff instead of reported.
-RETRY_ON_CONFLICT = frozenset({FireTimer, RecordJobFailure, ClaimDueJobs, StartScheduledUnit})
+RETRY_ON_CONFLICT = frozenset({FireTimer, RecordJobFailure, ClaimDueJobs, StartScheduledUnits})
 
 __all__ = [
     "HANDLERS",
@@ -63,5 +63,5 @@ __all__ = [
     "RecordJobFailure",
     "SetWorkday",
     "StartInstance",
-    "StartScheduledUnit",
+    "StartScheduledUnits",
 ]

@@ -9,9 +9,7 @@ directory when somebody opens the inbox or acts, so a change of staff reaches op
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 
 from engine.commands.unit_of_work import UnitOfWork
 from engine.org.directory import TIER_OF_KIND, TIERS, role_code
@@ -52,7 +50,7 @@ def holds_any(uow: UnitOfWork, person: str, role_candidates: list[str]) -> bool:
     return uow.read(query).first() is not None
 
 
-def _held_as(role_candidates: list[str]) -> Any:
+def _held_as(role_candidates: list[str]) -> ColumnElement[bool]:
     pairs = [value.split("@", 1) for value in role_candidates]
     return or_(*(and_(_r.c.role == role, _r.c.unit_id == unit) for role, unit in pairs))
 
@@ -74,17 +72,27 @@ def _unit_at(uow: UnitOfWork, org_scope: str | None, tier: str | None) -> str | 
     return next((unit for unit, unit_tier in chain if unit_tier == tier), None)
 
 
-def _chain(uow: UnitOfWork, org_scope: str | None) -> list[tuple[str, str]]:
+def prime_chains(uow: UnitOfWork, unit_ids: list[str]) -> None:
+    """Read the chains of many units in one query (a batch of scheduled starts, say)."""
     cache: dict[str | None, list[tuple[str, str]]] = uow.memo.setdefault("org_chain", {})
-    if org_scope in cache:
-        return cache[org_scope]
-    if org_scope is None:
-        root = uow.read(select(_u.c.id).where(_u.c.kind == "city").order_by(_u.c.id).limit(1)).scalar()
-        chain = [(root, "city")] if root else []
-    else:
-        path = uow.read(select(_u.c.path).where(_u.c.id == org_scope)).scalar()
-        ids = [part for part in (path or "").split("/") if part]
-        kinds: dict[str, Any] = dict(uow.read(select(_u.c.id, _u.c.kind).where(_u.c.id.in_(ids))).all()) if ids else {}
-        chain = [(unit, TIER_OF_KIND[kinds[unit]]) for unit in reversed(ids) if unit in kinds]
-    cache[org_scope] = chain
-    return chain
+    wanted = [u for u in unit_ids if u not in cache]
+    if wanted:
+        for unit, path in uow.read(select(_u.c.id, _u.c.path).where(_u.c.id.in_(wanted))).all():
+            cache[unit] = _chain_of(path)
+
+
+def _chain(uow: UnitOfWork, org_scope: str | None) -> list[tuple[str, str]]:
+    """(unit, tier) from the scope up to the city, read off the scope's path."""
+    cache: dict[str | None, list[tuple[str, str]]] = uow.memo.setdefault("org_chain", {})
+    if org_scope not in cache:
+        if org_scope is None:
+            root = uow.read(select(_u.c.path).where(_u.c.kind == "city").order_by(_u.c.id).limit(1)).scalar()
+        else:
+            root = uow.read(select(_u.c.path).where(_u.c.id == org_scope)).scalar()
+        cache[org_scope] = _chain_of(root or "")
+    return cache[org_scope]
+
+
+def _chain_of(path: str) -> list[tuple[str, str]]:
+    steps = [step.split(":", 1) for step in path.split("/") if step]
+    return [(unit, TIER_OF_KIND.get(kind, "outside")) for kind, unit in reversed(steps)]

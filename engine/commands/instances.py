@@ -64,9 +64,10 @@ def begin_instance(uow: UnitOfWork, command: StartInstance, *, timer_start: str 
     except Incident as failure:
         raise InvalidModel(f"process '{command.process_key}' cannot start: {failure.message}",
                            [Problem(failure.message, element_id=failure.element_id)]) from None
-    incident = run_step(lambda: runtime.advance(workflow))
-    if incident is None and timer_start is not None:
+    if timer_start is not None:
         incident = run_step(lambda: runtime.fire_start_timer(workflow, timer_start))
+    else:
+        incident = run_step(lambda: runtime.advance(workflow))
     record = InstanceRecord(id=0, definition_id=definition_id, process_key=command.process_key,
                             business_key=command.business_key, org_scope=command.org_scope, state="running",
                             version=0, waits=None, workflow_state=None, started_by=command.actor)

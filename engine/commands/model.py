@@ -88,10 +88,10 @@ class MarkSchedulesChecked:
 
 
 @dataclass(frozen=True)
-class StartScheduledUnit:
-    """Run a ``scheduled_start`` job: start one org unit's instance of a fanned-out occurrence, at most once."""
+class StartScheduledUnits:
+    """Run ``scheduled_start`` jobs: start their org units' instances of a fanned-out occurrence, each at most once."""
 
-    job_id: int
+    job_ids: tuple[int, ...]
     actor: str = "scheduler"
 
 

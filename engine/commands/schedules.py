@@ -13,19 +13,19 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import insert, select, update
 
+from engine.commands.assignment import prime_chains
 from engine.commands.instances import begin_instance
-from engine.commands.model import FireSchedule, MarkSchedulesChecked, StartInstance, StartScheduledUnit
+from engine.commands.model import FireSchedule, MarkSchedulesChecked, StartInstance, StartScheduledUnits
 from engine.commands.unit_of_work import UnitOfWork
-from engine.errors import InvalidInput, NotFound, Problem, StaleVersion
+from engine.errors import InvalidInput, Problem, StaleVersion
 from engine.store import tables
 
 _f, _j, _u, _w = tables.schedule_fire, tables.job, tables.org_unit, tables.schedule_watermark
-_LOAD_JOB = select(_j).where(_j.c.id == bindparam("id"))
-_FINISH_JOB = (update(_j).where(_j.c.id == bindparam("job_id"), _j.c.state == "pending")
-               .values(state="done", attempts=_j.c.attempts + 1))
 _CHUNK = 1000
+#: The most scheduled starts one transaction runs: a worker's batch shares one commit, one calendar read.
+MAX_BATCH = 50
 
 
 def fire_schedule(command: FireSchedule, uow: UnitOfWork) -> dict[str, Any]:
@@ -39,22 +39,33 @@ def fire_schedule(command: FireSchedule, uow: UnitOfWork) -> dict[str, Any]:
                   command.late, command.actor, command.start_event)
 
 
-def start_scheduled_unit(command: StartScheduledUnit, uow: UnitOfWork) -> dict[str, Any]:
-    """Run one ``scheduled_start`` job: start its unit's instance unless that unit's occurrence already started."""
-    job = uow.read(_LOAD_JOB, {"id": command.job_id}).first()
-    if job is None:
-        raise NotFound(f"job {command.job_id} does not exist")
-    if job.state != "pending" or job.due_at > uow.now:
-        return {"job_id": job.id, "started": False, "state": job.state}
-    work = json.loads(job.payload)
-    fire_time = datetime.fromisoformat(work["fire_time"])
-    earlier = _logged(uow, work["schedule"], fire_time, work["org_unit"])
-    result = {"fired": False, "instance_id": earlier.instance_id} if earlier is not None else _start(
-        uow, work["schedule"], fire_time, work["process"], work["org_unit"], work["late"], command.actor,
-        work.get("start_event"))
-    if uow.execute(_FINISH_JOB, {"job_id": job.id}).rowcount != 1:
-        raise StaleVersion(f"job {job.id} was taken by someone else")
-    return {"job_id": job.id, **result}
+def start_scheduled_units(command: StartScheduledUnits, uow: UnitOfWork) -> dict[str, Any]:
+    """Run ``scheduled_start`` jobs in one transaction: each starts its unit's instance unless already started."""
+    if not 1 <= len(command.job_ids) <= MAX_BATCH:
+        raise InvalidInput(f"give 1 to {MAX_BATCH} job ids", [Problem("out of range", field="job_ids")])
+    jobs = uow.read(select(_j).where(_j.c.id.in_(command.job_ids), _j.c.kind == "scheduled_start",
+                                     _j.c.state == "pending", _j.c.due_at <= uow.now).order_by(_j.c.id)).all()
+    work = [(job.id, json.loads(job.payload)) for job in jobs]
+    for _, unit in work:
+        unit["fire_time"] = datetime.fromisoformat(unit["fire_time"])
+    prime_chains(uow, [unit["org_unit"] for _, unit in work])
+    units = [unit for _, unit in work]
+    started = {(r.schedule_key, r.fire_time, r.org_unit): r.instance_id for r in uow.read(
+        select(_f.c.schedule_key, _f.c.fire_time, _f.c.org_unit, _f.c.instance_id).where(
+            _f.c.schedule_key.in_({u["schedule"] for u in units}), _f.c.org_unit.in_({u["org_unit"] for u in units}),
+            _f.c.fire_time.in_({u["fire_time"] for u in units})))} if work else {}
+    instances = []
+    for _, unit in work:
+        earlier = started.get((unit["schedule"], unit["fire_time"], unit["org_unit"]))
+        instances.append(earlier if earlier is not None else _start(
+            uow, unit["schedule"], unit["fire_time"], unit["process"], unit["org_unit"], unit["late"],
+            command.actor, unit.get("start_event"))["instance_id"])
+    if work:
+        finished = uow.execute(update(_j).where(_j.c.id.in_([job_id for job_id, _ in work]), _j.c.state == "pending")
+                               .values(state="done", attempts=_j.c.attempts + 1)).rowcount
+        if finished != len(work):
+            raise StaleVersion("another worker ran some of these jobs at the same time")
+    return {"jobs": [job_id for job_id, _ in work], "instances": instances}
 
 
 def mark_schedules_checked(command: MarkSchedulesChecked, uow: UnitOfWork) -> dict[str, Any]:
@@ -70,6 +81,7 @@ def mark_schedules_checked(command: MarkSchedulesChecked, uow: UnitOfWork) -> di
 def _logged(uow: UnitOfWork, schedule_key: str, fire_time: datetime, org_unit: str) -> Any:
     return uow.read(select(_f.c.instance_id).where(
         _f.c.schedule_key == schedule_key, _f.c.fire_time == fire_time, _f.c.org_unit == org_unit)).first()
+
 
 
 def _start(uow: UnitOfWork, schedule_key: str, fire_time: datetime, process_key: str, org_unit: str, late: bool,

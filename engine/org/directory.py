@@ -82,8 +82,9 @@ class Directory:
     roles: list[Role] = field(default_factory=list)
 
     def paths(self) -> dict[str, str]:
-        """Each unit's materialised path (``/city/county/school/``); call after :func:`check` found nothing."""
+        """Each unit's materialised path of ``kind:id`` steps; call after :func:`check` found nothing."""
         parents = {u.id: u.parent_id for u in self.units}
+        kinds = {u.id: u.kind for u in self.units}
         paths: dict[str, str] = {}
         for unit in self.units:
             chain, cursor = [], unit.id
@@ -92,7 +93,7 @@ class Directory:
                 cursor = parents[cursor]
             prefix = paths[cursor] if cursor is not None else "/"
             for unit_id in reversed(chain):
-                prefix = paths[unit_id] = f"{prefix}{unit_id}/"
+                prefix = paths[unit_id] = f"{prefix}{kinds[unit_id]}:{unit_id}/"
         return paths
 
 

@@ -17,7 +17,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent, ThrowingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
@@ -177,14 +177,27 @@ class Runtime:
         self.advance(workflow)
 
     def fire_start_timer(self, workflow: BpmnWorkflow, element_id: str) -> None:
-        """Start a fresh workflow through its timer start event ``element_id``: the scheduler says it is due."""
-        start = _waiting_start(workflow, element_id)
-        definition = start.task_spec.event_definition
+        """Run a fresh workflow through its timer start event ``element_id``: the scheduler says it is due.
+
+        Call instead of :meth:`advance` on a new workflow. The timer is marked fired before the workflow
+        first moves, so SpiffWorkflow never reads the value itself (it takes a zone-less time as UTC, and
+        runs a cycle's occurrences inside one instance; here each occurrence is an instance of its own).
+        """
+        start = next((t for t in workflow.tasks.values() if t.task_spec.bpmn_id == element_id), None)
+        definition = getattr(start.task_spec, "event_definition", None) if start is not None else None
         timer = next((d for d in getattr(definition, "event_definitions", None) or [definition]
                       if isinstance(d, TimerEventDefinition)), None)
-        if timer is None:
-            raise InvalidAction(f"start event {element_id} is not a timer start event")
-        self._guarded(lambda: workflow.catch(BpmnEvent(timer)), start)
+        if start is None or timer is None:
+            raise InvalidAction(f"the process has no timer start event {element_id}")
+
+        def mark_fired() -> None:
+            start._set_internal_data(event_fired=True)
+            if isinstance(timer, CycleTimerEventDefinition) and not start.children:
+                for output in start.task_spec.outputs:  # what SpiffWorkflow's cycle adds on each occurrence
+                    child = start._add_child(output, TaskState.FUTURE)
+                    child.task_spec._predict(child, mask=TaskState.NOT_FINISHED_MASK)
+
+        self._guarded(mark_fired, start)
         self.advance(workflow)
 
     def advance(self, workflow: BpmnWorkflow) -> None:

@@ -311,8 +311,9 @@ class ScheduleWatermark(Base):
 class OrgUnit(Base):
     """A unit of the org directory: the city bureau, a department, a county bureau, a school, a teaching point.
 
-    ``path`` lists the unit's ancestors' ids and its own (``/hy/zhuhui/zh-s01/``), so "every school of
-    a county" is one indexed prefix read and "the county above this school" needs no recursion.
+    ``path`` lists the unit's ancestors and itself as ``kind:id`` steps
+    (``/city:hy/county:zhuhui/school:zhuhui-s001/``), so "every school of a county" is one indexed
+    prefix read and "the county above this school" is read off one row, without recursion.
     """
 
     __tablename__ = "org_unit"
