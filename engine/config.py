@@ -33,6 +33,8 @@ class Settings:
     schedules_file: Path = PROJECT_ROOT / "config" / "schedules.toml"
     #: None for the wall clock; an aware instant to run on a virtual clock that starts there (simulations).
     virtual_clock_start: datetime | None = None
+    #: What service tasks may call (see config/connectors.toml).
+    connectors_file: Path = PROJECT_ROOT / "config" / "connectors.toml"
 
     @property
     def is_sqlite(self) -> bool:
@@ -55,6 +57,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         script_max_memory_mb=int(env.get("HUHUA_SCRIPT_MAX_MEMORY_MB", 1024)),
         virtual_clock_start=_virtual_clock_start(env.get("HUHUA_VIRTUAL_CLOCK")),
         schedules_file=Path(env.get("HUHUA_SCHEDULES", PROJECT_ROOT / "config" / "schedules.toml")).resolve(),
+        connectors_file=Path(env.get("HUHUA_CONNECTORS", PROJECT_ROOT / "config" / "connectors.toml")).resolve(),
     )
 
 

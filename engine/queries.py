@@ -235,6 +235,12 @@ class Queries:
             return list(session.scalars(select(Job.id).where(Job.state == "pending", Job.due_at <= now)
                                         .order_by(Job.due_at, Job.id).limit(limit)))
 
+    def job_payload(self, job_id: int) -> dict[str, Any]:
+        """What a job carries for its worker (a service call's connector and parameters, say)."""
+        with self.database.read() as session:
+            payload = session.scalar(select(Job.payload).where(Job.id == job_id))
+        return json.loads(payload) if payload else {}
+
     def jobs(self, *, state: str | None = None, due_before: datetime | None = None,
              limit: int = 100) -> list[dict[str, Any]]:
         query = select(Job)

@@ -16,8 +16,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from engine import connectors
 from engine.bootstrap import Huhua
-from engine.commands import ClaimDueJobs, FireTimer, RecordJobFailure, StartScheduledUnits
+from engine.commands import ClaimDueJobs, FireTimer, RecordJobFailure, RunHeldTask, StartScheduledUnits
 from engine.errors import HuhuaError
 
 log = logging.getLogger("huhua.worker")
@@ -37,6 +38,7 @@ class JobWorker:
         self.batch = batch
         self.lease_seconds = lease_seconds
         self.stopping = threading.Event()
+        self.connector_settings = connectors.load_connector_settings(huhua.settings.connectors_file)
 
     def run_once(self) -> int:
         """Claim one batch of due jobs and run them; returns how many ran (successfully or not)."""
@@ -56,10 +58,23 @@ class JobWorker:
         for job_id, kind in claimed:
             if self.stopping.is_set():
                 break  # unrun jobs keep their lease until it ends, then another worker takes them
-            if kind != "scheduled_start":
+            if kind == "scheduled_start":
+                continue  # ran above, in batches
+            if kind == "service":
+                self._run(job_id, lambda j=job_id: RunHeldTask(j, self._call_service(j)))
+            elif kind == "continuation":
+                self._run(job_id, lambda j=job_id: RunHeldTask(j))
+            else:
                 self._run(job_id, lambda j=job_id: FireTimer(j))
-                ran += 1
+            ran += 1
         return ran
+
+    def _call_service(self, job_id: int) -> Any:
+        """Call the job's connector, outside any transaction; ConnectorError makes the job retry."""
+        work = self.huhua.queries.job_payload(job_id)
+        log.info("job %s: calling connector %s", job_id, work.get("connector"))
+        return connectors.call(str(work.get("connector")), work.get("params") or {},
+                               idempotency_key=f"huhua-job-{job_id}", settings=self.connector_settings)
 
     def run_forever(self, poll_seconds: float = 1.0) -> None:
         """Run batches until :meth:`stop`; sleeps ``poll_seconds`` whenever nothing was due."""
@@ -85,7 +100,8 @@ class JobWorker:
         try:
             self.huhua.execute(command())
         except Exception as err:  # one failing job must not hold up the others
-            log.warning("job %s failed: %s", job_id, err, exc_info=not isinstance(err, HuhuaError))
+            log.warning("job %s failed: %s", job_id, err,
+                        exc_info=not isinstance(err, HuhuaError | connectors.ConnectorError))
             self.huhua.execute(RecordJobFailure(job_id, f"{type(err).__name__}: {err}"))
 
 

@@ -6,7 +6,7 @@ Commands are dataclasses (:mod:`engine.commands.model`); each has one handler; t
 
 from engine.commands.calendar import clear_workday, set_workday
 from engine.commands.deployment import deploy_models, deploy_shipped_processes
-from engine.commands.instances import correlate_message, fire_timer, start_instance
+from engine.commands.instances import correlate_message, fire_timer, run_held_task, start_instance
 from engine.commands.jobs import claim_due_jobs, record_job_failure
 from engine.commands.model import (
     ClaimDueJobs,
@@ -20,6 +20,7 @@ from engine.commands.model import (
     LoadDirectory,
     MarkSchedulesChecked,
     RecordJobFailure,
+    RunHeldTask,
     SetWorkday,
     StartInstance,
     StartScheduledUnits,
@@ -43,10 +44,11 @@ HANDLERS = {
     LoadDirectory: load_directory,
     StartScheduledUnits: start_scheduled_units,
     MarkSchedulesChecked: mark_schedules_checked,
+    RunHeldTask: run_held_task,
 }
 
 #: Commands nobody waits on: a version conflict is retried with backoff instead of reported.
-RETRY_ON_CONFLICT = frozenset({FireTimer, RecordJobFailure, ClaimDueJobs, StartScheduledUnits})
+RETRY_ON_CONFLICT = frozenset({FireTimer, RecordJobFailure, ClaimDueJobs, StartScheduledUnits, RunHeldTask})
 
 __all__ = [
     "HANDLERS",
@@ -61,6 +63,7 @@ __all__ = [
     "FireTimer",
     "LoadDirectory",
     "RecordJobFailure",
+    "RunHeldTask",
     "SetWorkday",
     "StartInstance",
     "StartScheduledUnits",

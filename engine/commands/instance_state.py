@@ -198,6 +198,8 @@ def _waits_of(work: OpenWork) -> Waits:
         waits["timers"] = {spiff_id: t.due_at.isoformat() for spiff_id, t in work.timers.items()}
     if work.messages:
         waits["messages"] = sorted(work.messages)
+    if work.held:
+        waits["held"] = {spiff_id: h.kind for spiff_id, h in work.held.items()}
     return waits
 
 
@@ -235,7 +237,18 @@ class _Publisher:
             self.uow.execute(_INSERT_JOB, [{
                 "kind": "timer", "instance_id": self.record.id, "spiff_task_id": t.task_id,
                 "element_id": t.element_id, "due_at": t.due_at, "state": "pending", "attempts": 0,
-                "created_at": self.uow.now} for t in new_timers])
+                "created_at": self.uow.now, "payload": None} for t in new_timers])
+
+        old_held: dict[str, str] = old.get("held", {})
+        released = [s for s in old_held if s not in work.held]
+        if released:
+            self._cancel_jobs(released)  # ran (the job is done already) or cancelled by an interrupt
+        fresh_held = [h for s, h in work.held.items() if s not in old_held]
+        if fresh_held:
+            self.uow.execute(_INSERT_JOB, [{
+                "kind": h.kind, "instance_id": self.record.id, "spiff_task_id": h.task_id, "element_id": h.element_id,
+                "due_at": self.uow.now, "state": "pending", "attempts": 0, "created_at": self.uow.now,
+                "payload": json.dumps(h.payload, ensure_ascii=False)} for h in fresh_held])
 
         old_messages = set(old.get("messages", ()))
         gone = sorted(old_messages - set(work.messages))

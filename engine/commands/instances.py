@@ -15,7 +15,7 @@ from engine.commands.instance_state import (
     require_label,
     run_step,
 )
-from engine.commands.model import CorrelateMessage, FireTimer, StartInstance
+from engine.commands.model import CorrelateMessage, FireTimer, RunHeldTask, StartInstance
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, InvalidModel, NotFound, Problem, StaleVersion
 from engine.runtime.execution import Incident
@@ -121,4 +121,21 @@ def fire_timer(command: FireTimer, uow: UnitOfWork) -> dict[str, Any]:
     uow.record("timer_fired", instance_id=loaded.record.id, element_id=job.element_id, actor=command.actor,
                job_id=job.id, due_at=job.due_at.isoformat())
     return {"job_id": job.id, "fired": True,
+            "instance": persist_and_route(uow, loaded.record, loaded.workflow, incident, command.actor)}
+
+
+def run_held_task(command: RunHeldTask, uow: UnitOfWork) -> dict[str, Any]:
+    """Release a service task (with the result its worker got) or an asynchronous continuation, and move on."""
+    job = uow.read(_LOAD_JOB, {"id": command.job_id}).first()
+    if job is None:
+        raise NotFound(f"job {command.job_id} does not exist")
+    if job.state != "pending" or job.kind not in ("service", "continuation"):
+        return {"job_id": job.id, "ran": False, "state": job.state}
+    loaded = load_instance(uow, job.instance_id)
+    incident = run_step(lambda: uow.runtime.release(loaded.workflow, job.spiff_task_id, command.result))
+    if uow.execute(_CLAIM_JOB, {"job_id": job.id}).rowcount != 1:
+        raise StaleVersion(f"job {job.id} was taken by someone else")
+    uow.record("service_called" if job.kind == "service" else "continuation_ran", instance_id=loaded.record.id,
+               element_id=job.element_id, actor=command.actor, job_id=job.id)
+    return {"job_id": job.id, "ran": True,
             "instance": persist_and_route(uow, loaded.record, loaded.workflow, incident, command.actor)}

@@ -123,6 +123,15 @@ class FireTimer:
 
 
 @dataclass(frozen=True)
+class RunHeldTask:
+    """Run a service task with the ``result`` its worker got from the connector, or an async continuation."""
+
+    job_id: int
+    result: Any = None
+    actor: str = SYSTEM_ACTOR
+
+
+@dataclass(frozen=True)
 class SetWorkday:
     """Make one date a working day or a holiday, whatever the official calendar says (replaces an earlier ruling)."""
 

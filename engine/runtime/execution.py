@@ -8,6 +8,7 @@ for exactly that case and raises :class:`Incident` instead of letting a false co
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +24,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEv
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
@@ -33,7 +35,7 @@ from engine.bpmn.timevalues import due_from, parse_instant
 from engine.clock import Clock
 from engine.runtime.event_subprocesses import ScopedEventManager
 from engine.runtime.script_guards import ScriptLimits
-from engine.runtime.scripting import BpmnErrorThrown, HuhuaScriptEngine
+from engine.runtime.scripting import SERVICE_RESULT, BpmnErrorThrown, HuhuaScriptEngine
 from engine.runtime.state_codec import StateCodec
 from engine.runtime.workflow import HuhuaWorkflow
 
@@ -95,6 +97,19 @@ class EventWait:
     name: str
 
 
+@dataclass(frozen=True)
+class HeldWork:
+    """A task the engine does not run in its own step: a service call or an asynchronous continuation.
+
+    A worker runs it as a job: calls the service outside the transaction, then releases the task.
+    """
+
+    task_id: str
+    element_id: str
+    kind: str  # service | continuation
+    payload: dict[str, Any]
+
+
 @dataclass
 class OpenWork:
     """Everything an instance waits for from outside, keyed by SpiffWorkflow task id."""
@@ -104,6 +119,7 @@ class OpenWork:
     item_parents: set[str] = field(default_factory=set)
     timers: dict[str, TimerWait] = field(default_factory=dict)
     messages: dict[str, EventWait] = field(default_factory=dict)
+    held: dict[str, HeldWork] = field(default_factory=dict)
     completed: bool = False
 
 
@@ -225,7 +241,7 @@ class Runtime:
     def _run_ready(self, workflow: Any, *, yield_to_boundaries: bool = False) -> bool:
         ran = False
         for task in list(workflow.tasks.values()):
-            if task.state == TaskState.READY and not task.task_spec.manual:
+            if task.state == TaskState.READY and not task.task_spec.manual and _held_kind(task) is None:
                 self._run(task)
                 ran = True
                 if yield_to_boundaries and isinstance(task.task_spec, ThrowingEvent) \
@@ -320,7 +336,21 @@ class Runtime:
                         [(key, spec.item_data(item)) for key, item in items]))
             elif state == TaskState.WAITING and isinstance(spec, CatchingEvent):
                 self._read_wait(task, work)
+            elif state == TaskState.READY and (kind := _held_kind(task)) is not None:
+                payload = self._guarded(lambda t=task: _service_call(t), task) if kind == "service" else {}
+                work.held[str(task.id)] = HeldWork(str(task.id), spec.bpmn_id, kind, payload)
         return work
+
+    def release(self, workflow: BpmnWorkflow, task_id: str, result: Any = None) -> None:
+        """Run a held task now that its job ran (with the service's ``result``), and move on from it."""
+        task = self._task(workflow, task_id)
+        kind = _held_kind(task) if task.state == TaskState.READY else None
+        if kind is None:
+            raise InvalidAction(f"task {task_id} is not waiting for a job (state {TaskState.get_name(task.state)})")
+        task.internal_data[RELEASED] = True
+        if kind == "service":
+            task.internal_data[SERVICE_RESULT] = result
+        self.advance(workflow)
 
     def _read_wait(self, task: Task, work: OpenWork) -> None:
         spec = task.task_spec
@@ -425,6 +455,35 @@ def _depth(task: Task) -> int:
         task = task.parent
         depth += 1
     return depth
+
+
+#: Marks a held task whose job ran: the engine may run it now.
+RELEASED = "huhua_released"
+_TRUE = ("true", "yes", "1")
+
+
+def _held_kind(task: Task) -> str | None:
+    """``service`` for a service task, ``continuation`` for an activity marked ``async``; None to run it now."""
+    if task.internal_data.get(RELEASED):
+        return None
+    spec = task.task_spec
+    if isinstance(spec, SpiffServiceTask):
+        return "service"
+    properties = (getattr(spec, "extensions", None) or {}).get("properties") or {}
+    if str(properties.get("async", "")).strip().lower() in _TRUE:
+        return "continuation"
+    return None
+
+
+def _service_call(task: Task) -> dict[str, Any]:
+    """What a worker needs to call the service: the connector, its evaluated parameters, where the result goes."""
+    spec = task.task_spec
+    params = {name: value["value"] for name, value in spec.evaluate_params(task).items()}
+    try:
+        json.dumps(params)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"the service task's parameters must be JSON data: {err}") from None
+    return {"connector": spec.operation_name, "params": params, "result_variable": spec.result_variable}
 
 
 def _waiting_start(workflow: BpmnWorkflow, element_id: str) -> Task:

@@ -62,6 +62,7 @@ import ast
 import builtins
 import datetime as dt
 import functools
+import json
 import math
 from collections.abc import Callable
 from types import CodeType
@@ -260,12 +261,22 @@ class GuardedEnvironment(BasePythonScriptEngineEnvironment):
         return stop.default_message
 
 
+#: Where a released service task carries its worker's result until SpiffWorkflow asks for it.
+SERVICE_RESULT = "huhua_service_result"
+
+
 class HuhuaScriptEngine(PythonScriptEngine):
     """SpiffWorkflow's script engine on the guarded environment, carrying the engine clock."""
 
     def __init__(self, clock: Clock | None = None, limits: ScriptLimits | None = None) -> None:
         self.clock = clock or SystemClock()
         super().__init__(environment=GuardedEnvironment(self.clock, limits))
+
+    def call_service(self, task: Any, **_kwargs: Any) -> str:
+        """A service task's result: a worker already called the connector, outside the engine's transaction."""
+        if SERVICE_RESULT not in task.internal_data:
+            raise NotImplementedError("service tasks run as jobs through workers, not inside the engine step")
+        return json.dumps(task.internal_data.pop(SERVICE_RESULT), ensure_ascii=False)
 
     def validate(self, expression: str) -> None:
         """Refuse ``expression``; a syntax error stays a ``SyntaxError``, as SpiffWorkflow's DMN engine expects."""

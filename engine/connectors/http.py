@@ -1,0 +1,67 @@
+"""The ``http`` connector: one JSON request to an allowed host, without following redirects.
+
+Parameters: ``url`` (required), ``method`` (POST when ``json`` is given, else GET), ``json`` (the
+body), ``headers`` (a dict of strings). The result is ``{"status": 200, "body": …}`` with the body
+parsed as JSON when it is JSON. Every request carries ``Idempotency-Key`` (the job), so a receiver can
+tell a retry from a second call: a worker killed after the call but before its commit calls again.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+from urllib.parse import urlsplit
+
+from engine.connectors.config import ConnectorError, ConnectorSettings
+
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *_args: Any, **_kwargs: Any) -> None:
+        return None  # a redirect could lead off the allowed hosts: report it as the answer instead
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
+def call_http(params: dict[str, Any], *, idempotency_key: str, settings: ConnectorSettings) -> dict[str, Any]:
+    url = params.get("url")
+    if not isinstance(url, str):
+        raise ConnectorError("the http connector needs a 'url' parameter")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConnectorError(f"'{url}' is not an http(s) URL")
+    if not any(fnmatch.fnmatchcase(parts.hostname.lower(), allowed.lower()) for allowed in settings.http_allow):
+        raise ConnectorError(f"host '{parts.hostname}' is not allowed for service tasks (config/connectors.toml)")
+    method = str(params.get("method") or ("POST" if "json" in params else "GET")).upper()
+    if method not in _METHODS:
+        raise ConnectorError(f"method '{method}' is not one of {', '.join(_METHODS)}")
+    headers = {str(k): str(v) for k, v in (params.get("headers") or {}).items()}
+    body = None
+    if "json" in params:
+        body = json.dumps(params["json"], ensure_ascii=False).encode()
+        headers.setdefault("Content-Type", "application/json; charset=utf-8")
+    headers["Idempotency-Key"] = idempotency_key
+    request = urllib.request.Request(url, data=body, method=method, headers=headers)
+    try:
+        with _OPENER.open(request, timeout=settings.http_timeout_seconds) as response:
+            status, raw, kind = response.status, response.read(settings.http_max_response_bytes + 1), \
+                response.headers.get_content_type()
+    except urllib.error.HTTPError as err:
+        status, raw, kind = err.code, err.read(2000), err.headers.get_content_type()
+    except (urllib.error.URLError, TimeoutError, OSError) as err:
+        raise ConnectorError(f"{method} {url} failed: {getattr(err, 'reason', err)}") from None
+    if len(raw) > settings.http_max_response_bytes:
+        raise ConnectorError(f"{method} {url} answered more than {settings.http_max_response_bytes} bytes")
+    text = raw.decode("utf-8", errors="replace")
+    if not 200 <= status < 300:
+        raise ConnectorError(f"{method} {url} answered HTTP {status}: {text[:300]}")
+    try:
+        parsed = json.loads(text) if kind == "application/json" and text else text
+    except ValueError:
+        parsed = text
+    return {"status": status, "body": parsed}

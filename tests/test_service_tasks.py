@@ -1,0 +1,58 @@
+"""Service tasks and asynchronous continuations run as jobs: outside the engine's transaction, retried."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from engine.bootstrap import Huhua
+from engine.clock import VirtualClock
+from engine.commands import StartInstance
+from tests.helpers import deploy_fixtures
+from tests.receiver import http_receiver
+from workers.job_worker import run_due_jobs
+
+
+def _waiting_on(huhua: Huhua, instance_id: int) -> list[tuple[str, str]]:
+    return [(j["kind"], j["element_id"]) for j in huhua.queries.jobs(state="pending")
+            if j["instance_id"] == instance_id]
+
+
+def test_a_service_task_calls_out_through_a_worker_and_retries_a_failed_call(
+        huhua: Huhua, clock: VirtualClock) -> None:
+    deploy_fixtures(huhua, "push_scores.bpmn")
+    with http_receiver() as receiver:
+        receiver.statuses = [503]  # busy the first time
+        receiver.answer = {"accepted": True, "receipt": "HY-2026-0042"}
+        started = huhua.execute(StartInstance("push_scores", "admin", variables={
+            "receiver": receiver.url + "/scores", "school": "珠晖区第一中学"}))
+        assert _waiting_on(huhua, started["id"]) == [("continuation", "tally")]  # the start only wrote a job
+        assert receiver.requests == []
+        run_due_jobs(huhua)  # the continuation runs the script; the service call fails once
+        assert len(receiver.requests) == 1
+        failed = huhua.queries.jobs(state="pending")[0]
+        assert (failed["kind"], failed["attempts"]) == ("service", 1) and "HTTP 503" in failed["last_error"]
+        clock.advance(timedelta(seconds=3))  # past the backoff
+        run_due_jobs(huhua)
+        instance = huhua.queries.instance(started["id"])
+    assert [t["element_id"] for t in instance["open_tasks"]] == ["confirm"]
+    assert instance["data"]["receipt"] == {"status": 200, "body": {"accepted": True, "receipt": "HY-2026-0042"}}
+    first, second = receiver.requests
+    assert first.json() == second.json() == {"school": "珠晖区第一中学", "total": 87}
+    assert (first.method, first.path) == ("POST", "/scores")
+    assert first.headers["Idempotency-Key"] == second.headers["Idempotency-Key"]  # a retry, not a second call
+    kinds = [e["kind"] for e in instance["history"]]
+    assert kinds.index("continuation_ran") < kinds.index("service_called")
+
+
+def test_a_service_task_may_only_reach_allowed_hosts(huhua: Huhua, clock: VirtualClock) -> None:
+    deploy_fixtures(huhua, "push_scores.bpmn")
+    started = huhua.execute(StartInstance("push_scores", "admin", variables={
+        "receiver": "http://files.example.org/upload", "school": "石鼓区第二小学"}))
+    for _ in range(8):  # every retry is refused before any request; the last one gives up
+        run_due_jobs(huhua)
+        clock.advance(timedelta(minutes=1))
+    failed = huhua.queries.jobs(state="failed")
+    assert [(j["kind"], j["attempts"]) for j in failed] == [("service", 5)]
+    assert "host 'files.example.org' is not allowed" in failed[0]["last_error"]
+    incidents = huhua.queries.instance(started["id"])["incidents"]
+    assert [i["kind"] for i in incidents] == ["job_failed"]
