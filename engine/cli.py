@@ -359,7 +359,7 @@ def clock(obj: _Context, as_json: bool) -> None:
 @click.option("--poll", default=1.0, show_default=True, type=click.FloatRange(0.05, 60), help="Seconds between polls.")
 @click.pass_obj
 def worker(obj: _Context, name: str | None, batch: int, lease_seconds: int, poll: float) -> None:
-    """Run due jobs (timers now) until SIGTERM or Ctrl-C; several workers may run at once on PostgreSQL."""
+    """Run due jobs until SIGTERM or Ctrl-C; several workers may run at once on PostgreSQL."""
     from workers.job_worker import JobWorker
 
     job_worker = JobWorker(obj.huhua, name, batch=batch, lease_seconds=lease_seconds)
@@ -375,13 +375,13 @@ def worker(obj: _Context, name: str | None, batch: int, lease_seconds: int, poll
 @json_option
 @click.pass_obj
 def jobs(obj: _Context, due: bool, failed: bool, limit: int, as_json: bool) -> None:
-    """List background jobs (timers)."""
+    """List background jobs (timers, scheduled starts, service calls, continuations, webhook deliveries)."""
 
     def run() -> None:
         rows = obj.huhua.queries.jobs(state="failed" if failed else "pending" if due else None,
                                       due_before=obj.huhua.clock.now() if due else None, limit=limit)
         _emit(as_json, rows, lambda rs: "\n".join(
-            f"{j['id']:>6}  {j['state']:<9} {j['kind']:<6} due {j['due_at']}  instance {j['instance_id']} "
+            f"{j['id']:>6}  {j['state']:<9} {j['kind']:<15} due {j['due_at']}  instance {j['instance_id']} "
             f"{j['element_id'] or ''}" + (f"  ({j['attempts']} attempts: {j['last_error']})" if j["last_error"] else "")
             for j in rs) or "no jobs")
 
@@ -436,6 +436,52 @@ def users(obj: _Context, unit: str | None, under: str | None, role: str | None, 
             for p in rs) or "nobody")
 
     _guard(as_json, run)
+
+
+@main.group("webhooks")
+def webhooks_group() -> None:
+    """Outside systems subscribed to engine events (signed JSON POSTs, delivered by workers)."""
+
+
+@webhooks_group.command("add")
+@click.argument("url")
+@click.option("--events", default="*", show_default=True, help="Event kinds, comma-separated (task_created,...).")
+@click.option("--secret", help="Signing secret (default: a new random one, printed once).")
+@click.option("--actor", default="admin", show_default=True)
+@json_option
+@click.pass_obj
+def webhooks_add(obj: _Context, url: str, events: str, secret: str | None, actor: str, as_json: bool) -> None:
+    """Subscribe URL to engine events."""
+    from engine.commands import AddWebhook
+
+    def run() -> None:
+        created = obj.huhua.execute(AddWebhook(url, actor, events, secret))
+        _emit(as_json, created, lambda w: f"webhook {w['id']} → {w['url']} ({w['events']}); "
+              f"signing secret: {w['secret']}")
+
+    _guard(as_json, run)
+
+
+@webhooks_group.command("list")
+@json_option
+@click.pass_obj
+def webhooks_list(obj: _Context, as_json: bool) -> None:
+    """List active subscriptions."""
+    _guard(as_json, lambda: _emit(as_json, obj.huhua.queries.webhooks(), lambda rows: "\n".join(
+        f"{w['id']:>4}  {w['url']}  ({w['events']})" for w in rows) or "no webhooks"))
+
+
+@webhooks_group.command("remove")
+@click.argument("subscription_id", type=int)
+@click.option("--actor", default="admin", show_default=True)
+@json_option
+@click.pass_obj
+def webhooks_remove(obj: _Context, subscription_id: int, actor: str, as_json: bool) -> None:
+    """Stop delivering to a subscription (deliveries already queued are dropped)."""
+    from engine.commands import RemoveWebhook
+
+    _guard(as_json, lambda: _emit(as_json, obj.huhua.execute(RemoveWebhook(subscription_id, actor)),
+                                  lambda r: f"webhook {r['id']} removed"))
 
 
 @main.group("calendar")

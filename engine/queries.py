@@ -40,6 +40,7 @@ from engine.store.models import (
     ScheduleWatermark,
     StartTrigger,
     TaskCandidate,
+    WebhookSubscription,
     WorkdayOverride,
 )
 
@@ -240,6 +241,21 @@ class Queries:
         with self.database.read() as session:
             payload = session.scalar(select(Job.payload).where(Job.id == job_id))
         return json.loads(payload) if payload else {}
+
+    def webhook_target(self, subscription_id: int) -> tuple[str, str] | None:
+        """URL and secret of an active subscription (for the worker delivering to it), or None."""
+        with self.database.read() as session:
+            row = session.execute(select(WebhookSubscription.url, WebhookSubscription.secret).where(
+                WebhookSubscription.id == subscription_id, WebhookSubscription.active.is_(True))).first()
+        return (row.url, row.secret) if row else None
+
+    def webhooks(self) -> list[dict[str, Any]]:
+        """Active subscriptions (without their secrets)."""
+        with self.database.read() as session:
+            rows = session.scalars(select(WebhookSubscription).where(WebhookSubscription.active.is_(True))
+                                   .order_by(WebhookSubscription.id))
+            return [{"id": w.id, "url": w.url, "events": w.events, "created_by": w.created_by,
+                     "created_at": _iso(w.created_at)} for w in rows]
 
     def jobs(self, *, state: str | None = None, due_before: datetime | None = None,
              limit: int = 100) -> list[dict[str, Any]]:

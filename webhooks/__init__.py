@@ -1,5 +1,7 @@
-"""Inbound webhooks: external systems calling into the engine (message correlation, starts).
+"""Webhooks, both ways.
 
-Not built yet: each receiver will turn a verified, de-duplicated request into a command. Until then
-the JSON API's ``POST /api/v1/messages`` is the way in.
+Outbound (:mod:`webhooks.delivery`): engine events go to subscribed URLs as signed JSON, delivered by
+workers from ``webhook`` jobs written in the event's own transaction, retried with backoff.
+Inbound: ``POST /api/v1/webhooks/messages/<name>`` with an ``Idempotency-Key`` header delivers a
+message once per key (:class:`engine.commands.ReceiveWebhook`); a repeat gets the first answer.
 """

@@ -18,8 +18,9 @@ from typing import Any
 
 from engine import connectors
 from engine.bootstrap import Huhua
-from engine.commands import ClaimDueJobs, FireTimer, RecordJobFailure, RunHeldTask, StartScheduledUnits
+from engine.commands import ClaimDueJobs, FinishJob, FireTimer, RecordJobFailure, RunHeldTask, StartScheduledUnits
 from engine.errors import HuhuaError
+from webhooks import delivery
 
 log = logging.getLogger("huhua.worker")
 
@@ -64,6 +65,8 @@ class JobWorker:
                 self._run(job_id, lambda j=job_id: RunHeldTask(j, self._call_service(j)))
             elif kind == "continuation":
                 self._run(job_id, lambda j=job_id: RunHeldTask(j))
+            elif kind == "webhook":
+                self._run(job_id, lambda j=job_id: self._deliver_webhook(j))
             else:
                 self._run(job_id, lambda j=job_id: FireTimer(j))
             ran += 1
@@ -75,6 +78,14 @@ class JobWorker:
         log.info("job %s: calling connector %s", job_id, work.get("connector"))
         return connectors.call(str(work.get("connector")), work.get("params") or {},
                                idempotency_key=f"huhua-job-{job_id}", settings=self.connector_settings)
+
+    def _deliver_webhook(self, job_id: int) -> FinishJob:
+        """POST the event to its subscriber; a subscription removed meanwhile is simply not delivered to."""
+        work = self.huhua.queries.job_payload(job_id)
+        target = self.huhua.queries.webhook_target(int(work["subscription"]))
+        if target is not None:
+            delivery.deliver(*target, work["body"])
+        return FinishJob(job_id)
 
     def run_forever(self, poll_seconds: float = 1.0) -> None:
         """Run batches until :meth:`stop`; sleeps ``poll_seconds`` whenever nothing was due."""
@@ -101,7 +112,7 @@ class JobWorker:
             self.huhua.execute(command())
         except Exception as err:  # one failing job must not hold up the others
             log.warning("job %s failed: %s", job_id, err,
-                        exc_info=not isinstance(err, HuhuaError | connectors.ConnectorError))
+                        exc_info=not isinstance(err, HuhuaError | connectors.ConnectorError | delivery.DeliveryFailed))
             self.huhua.execute(RecordJobFailure(job_id, f"{type(err).__name__}: {err}"))
 
 

@@ -9,17 +9,21 @@ from engine.commands.deployment import deploy_models, deploy_shipped_processes
 from engine.commands.instances import correlate_message, fire_timer, run_held_task, start_instance
 from engine.commands.jobs import claim_due_jobs, record_job_failure
 from engine.commands.model import (
+    AddWebhook,
     ClaimDueJobs,
     ClearWorkday,
     CompleteTask,
     CorrelateMessage,
     DeployModels,
     DeployShippedProcesses,
+    FinishJob,
     FireSchedule,
     FireTimer,
     LoadDirectory,
     MarkSchedulesChecked,
+    ReceiveWebhook,
     RecordJobFailure,
+    RemoveWebhook,
     RunHeldTask,
     SetWorkday,
     StartInstance,
@@ -28,6 +32,7 @@ from engine.commands.model import (
 from engine.commands.org import load_directory
 from engine.commands.schedules import fire_schedule, mark_schedules_checked, start_scheduled_units
 from engine.commands.tasks import complete_task
+from engine.commands.webhooks import add_webhook, finish_job, receive_webhook, remove_webhook
 
 HANDLERS = {
     DeployModels: deploy_models,
@@ -45,24 +50,33 @@ HANDLERS = {
     StartScheduledUnits: start_scheduled_units,
     MarkSchedulesChecked: mark_schedules_checked,
     RunHeldTask: run_held_task,
+    AddWebhook: add_webhook,
+    RemoveWebhook: remove_webhook,
+    FinishJob: finish_job,
+    ReceiveWebhook: receive_webhook,
 }
 
 #: Commands nobody waits on: a version conflict is retried with backoff instead of reported.
-RETRY_ON_CONFLICT = frozenset({FireTimer, RecordJobFailure, ClaimDueJobs, StartScheduledUnits, RunHeldTask})
+RETRY_ON_CONFLICT = frozenset({FireTimer, RecordJobFailure, ClaimDueJobs, StartScheduledUnits, RunHeldTask,
+                               FinishJob, ReceiveWebhook})
 
 __all__ = [
     "HANDLERS",
     "RETRY_ON_CONFLICT",
+    "AddWebhook",
     "ClaimDueJobs",
     "ClearWorkday",
     "CompleteTask",
     "CorrelateMessage",
     "DeployModels",
     "DeployShippedProcesses",
+    "FinishJob",
     "FireSchedule",
     "FireTimer",
     "LoadDirectory",
+    "ReceiveWebhook",
     "RecordJobFailure",
+    "RemoveWebhook",
     "RunHeldTask",
     "SetWorkday",
     "StartInstance",

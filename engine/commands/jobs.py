@@ -76,7 +76,7 @@ def record_job_failure(command: RecordJobFailure, uow: UnitOfWork) -> dict[str, 
             instance_id=job.instance_id, element_id=job.element_id, kind="job_failed",
             message=f"{job.kind} job failed {attempts} times: {command.error[:1000]}", created_at=uow.now))
     uow.record("job_failed" if failed else "job_retry_scheduled", instance_id=job.instance_id,
-               element_id=job.element_id, actor=command.actor, job_id=job.id, attempts=attempts,
-               error=command.error[:500])
+               element_id=job.element_id, actor=command.actor, to_webhooks=job.kind != "webhook", job_id=job.id,
+               job_kind=job.kind, attempts=attempts, error=command.error[:500])
     return {"job_id": job.id, "attempts": attempts, "state": "failed" if failed else "pending"}
 

@@ -156,3 +156,38 @@ class LoadDirectory:
     directory: Directory
     actor: str
     source: str = "directory"
+
+
+@dataclass(frozen=True)
+class AddWebhook:
+    """Subscribe ``url`` to engine events ('*' or a comma-separated list of kinds); a secret is made if none given."""
+
+    url: str
+    actor: str
+    events: str = "*"
+    secret: str | None = None
+
+
+@dataclass(frozen=True)
+class RemoveWebhook:
+    subscription_id: int
+    actor: str
+
+
+@dataclass(frozen=True)
+class FinishJob:
+    """Mark a job done whose work happened outside the engine (a webhook was delivered)."""
+
+    job_id: int
+    actor: str = SYSTEM_ACTOR
+
+
+@dataclass(frozen=True)
+class ReceiveWebhook:
+    """An inbound request to deliver a message, applied once per idempotency key."""
+
+    idempotency_key: str
+    message_name: str
+    actor: str
+    correlation_key: str | None = None
+    variables: dict[str, Any] = field(default_factory=dict)

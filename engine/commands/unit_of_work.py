@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Executable, Result, insert, select
 
 from engine.bpmn.spec_cache import SpecCache
 from engine.clock import Clock
+from engine.commands.webhook_outbox import SubscriptionCache, webhook_jobs
 from engine.config import Settings
 from engine.org.calendar import Override, WorkingCalendar
 from engine.runtime.execution import Runtime
@@ -41,6 +42,8 @@ class Services:
     specs: SpecCache
     #: Newest definition id per process key, as last seen; starts re-check it in their INSERT.
     latest_definitions: dict[str, int] = field(default_factory=dict)
+    #: Who listens to engine events (outbound webhooks).
+    webhooks: SubscriptionCache = field(default_factory=SubscriptionCache)
 
 
 @dataclass
@@ -103,17 +106,29 @@ class UnitOfWork:
             self._writing = True
 
     def record(self, kind: str, *, instance_id: int | None = None, element_id: str | None = None,
-               task_id: int | None = None, actor: str | None = None, **detail: Any) -> None:
-        """Add an audit event; it is written with the rest of the command, or not at all."""
+               task_id: int | None = None, actor: str | None = None, to_webhooks: bool = True,
+               **detail: Any) -> None:
+        """Add an audit event; it is written with the rest of the command, or not at all.
+
+        ``to_webhooks=False`` keeps it from subscribers (a failing delivery must not beget deliveries).
+        """
         self._events.append({
             "instance_id": instance_id, "at": self.now, "kind": kind, "element_id": element_id,
             "task_id": task_id, "actor": actor,
             "detail": json.dumps(detail, ensure_ascii=False, default=str) if detail else None,
+            **({} if to_webhooks else {"deliver": False}),
         })
 
     def commit(self) -> None:
         if self._events:
+            deliver = [event.pop("deliver", True) for event in self._events]
             self.insert(_INSERT_EVENTS, self._events)
+            subscriptions = self.services.webhooks.current(self.read)
+            if subscriptions:
+                wanted = [event for event, flag in zip(self._events, deliver, strict=True) if flag]
+                jobs = webhook_jobs(subscriptions, wanted, self.now)
+                if jobs:
+                    self.execute(insert(tables.job), jobs)
             self._events.clear()
         if self._connection is not None:
             self._connection.commit()

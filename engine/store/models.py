@@ -350,3 +350,28 @@ class RoleAssignment(Base):
     person_id: Mapped[str] = mapped_column(String(100))
     unit_id: Mapped[str] = mapped_column(String(100))
     role: Mapped[str] = mapped_column(String(40))
+
+
+class WebhookSubscription(Base):
+    """An outside system that wants to hear about engine events (task created, instance completed, ...)."""
+
+    __tablename__ = "webhook_subscription"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    url: Mapped[str] = mapped_column(String(1000))
+    #: '*' or a comma-separated list of event kinds.
+    events: Mapped[str] = mapped_column(String(1000))
+    #: Signs each delivery (HMAC-SHA256), so the receiver knows it came from this engine.
+    secret: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, server_default="1")
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class InboundWebhook(Base):
+    """A request an outside system sent in, under its idempotency key: a repeat gets the first answer."""
+
+    __tablename__ = "inbound_webhook"
+    idempotency_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    message_name: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    response: Mapped[str] = mapped_column(Text)  # JSON

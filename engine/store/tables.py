@@ -27,3 +27,5 @@ schedule_watermark: Table = models.ScheduleWatermark.__table__  # type: ignore[a
 org_unit: Table = models.OrgUnit.__table__  # type: ignore[assignment]
 person: Table = models.Person.__table__  # type: ignore[assignment]
 role_assignment: Table = models.RoleAssignment.__table__  # type: ignore[assignment]
+webhook_subscription: Table = models.WebhookSubscription.__table__  # type: ignore[assignment]
+inbound_webhook: Table = models.InboundWebhook.__table__  # type: ignore[assignment]

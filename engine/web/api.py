@@ -7,7 +7,15 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 
 from engine.bootstrap import Huhua
-from engine.commands import CompleteTask, CorrelateMessage, DeployModels, StartInstance
+from engine.commands import (
+    AddWebhook,
+    CompleteTask,
+    CorrelateMessage,
+    DeployModels,
+    ReceiveWebhook,
+    RemoveWebhook,
+    StartInstance,
+)
 from engine.errors import InvalidInput, Problem
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -187,3 +195,30 @@ def correlate_message() -> Any:
 @api.get("/jobs")
 def list_jobs() -> Any:
     return jsonify(_huhua().queries.jobs(state=request.args.get("state"), limit=_int_arg("limit", 100)))
+
+
+@api.post("/webhooks/messages/<name>")
+def receive_webhook(name: str) -> Any:
+    """An outside system delivers message ``name``; its Idempotency-Key makes a repeat harmless."""
+    body = _body()
+    return jsonify(_huhua().execute(ReceiveWebhook(
+        idempotency_key=(request.headers.get("Idempotency-Key") or "").strip(), message_name=name, actor=_actor(),
+        correlation_key=_str_field(body, "correlation_key"), variables=body.get("variables", {}))))
+
+
+@api.get("/webhooks")
+def list_webhooks() -> Any:
+    return jsonify(_huhua().queries.webhooks())
+
+
+@api.post("/webhooks")
+def add_webhook() -> Any:
+    body = _body()
+    created = _huhua().execute(AddWebhook(url=_str_field(body, "url", required=True) or "", actor=_actor(),
+                                          events=_str_field(body, "events") or "*", secret=_str_field(body, "secret")))
+    return jsonify(created), 201
+
+
+@api.delete("/webhooks/<int:subscription_id>")
+def remove_webhook(subscription_id: int) -> Any:
+    return jsonify(_huhua().execute(RemoveWebhook(_path_id(subscription_id, "webhook"), _actor())))

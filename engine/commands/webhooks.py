@@ -1,0 +1,90 @@
+"""Webhook subscriptions (who hears of engine events), finishing a delivery, and inbound requests.
+
+An inbound request carries an idempotency key. Its effect and the answer are stored together under
+the key, so a sender that retries (it timed out, it crashed, it is simply sending twice) gets the
+first answer again and the message is delivered once.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import bindparam, insert, select, update
+
+from engine.commands.instance_state import require_label
+from engine.commands.instances import correlate_message
+from engine.commands.model import AddWebhook, CorrelateMessage, FinishJob, ReceiveWebhook, RemoveWebhook
+from engine.commands.unit_of_work import UnitOfWork
+from engine.commands.webhook_outbox import parse_events
+from engine.errors import InvalidInput, NotFound, Problem, StaleVersion
+from engine.store import tables
+
+_s, _j, _in = tables.webhook_subscription, tables.job, tables.inbound_webhook
+_FINISH = (update(_j).where(_j.c.id == bindparam("job_id"), _j.c.state == "pending")
+           .values(state="done", attempts=_j.c.attempts + 1))
+
+
+def add_webhook(command: AddWebhook, uow: UnitOfWork) -> dict[str, Any]:
+    require_label(command.actor, "actor", 100)
+    parts = urlsplit(command.url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or len(command.url) > 1000:
+        raise InvalidInput(f"'{command.url}' is not an http(s) URL", [Problem("bad URL", field="url")])
+    if len(command.events) > 1000 or any(not k.replace("_", "").isalnum() for k in command.events.split(",")
+                                         if k.strip() and k.strip() != "*"):
+        raise InvalidInput("events must be '*' or a comma-separated list of event kinds such as task_created",
+                           [Problem("bad event list", field="events")])
+    secret = command.secret or secrets.token_hex(32)
+    if not 16 <= len(secret) <= 200:
+        raise InvalidInput("a secret has 16 to 200 characters", [Problem("bad length", field="secret")])
+    subscription_id = uow.execute(insert(_s).values(
+        url=command.url, events=command.events.strip() or "*", secret=secret, active=True,
+        created_by=command.actor, created_at=uow.now).returning(_s.c.id)).scalar_one()
+    uow.record("webhook_added", actor=command.actor, subscription=subscription_id, url=command.url,
+               events=command.events)
+    uow.services.webhooks.forget()
+    events = parse_events(command.events)
+    return {"id": subscription_id, "url": command.url, "events": sorted(events) if events else "*",
+            "secret": secret}
+
+
+def remove_webhook(command: RemoveWebhook, uow: UnitOfWork) -> dict[str, Any]:
+    removed = uow.execute(update(_s).where(_s.c.id == command.subscription_id, _s.c.active.is_(True))
+                          .values(active=False)).rowcount
+    if not removed:
+        raise NotFound(f"no active webhook subscription {command.subscription_id}")
+    uow.record("webhook_removed", actor=command.actor, subscription=command.subscription_id)
+    uow.services.webhooks.forget()
+    return {"id": command.subscription_id, "active": False}
+
+
+def finish_job(command: FinishJob, uow: UnitOfWork) -> dict[str, Any]:
+    """Mark a job whose work happened outside the engine (a webhook delivered) as done."""
+    if uow.execute(_FINISH, {"job_id": command.job_id}).rowcount != 1:
+        raise StaleVersion(f"job {command.job_id} is not pending")
+    return {"job_id": command.job_id, "state": "done"}
+
+
+def receive_webhook(command: ReceiveWebhook, uow: UnitOfWork) -> dict[str, Any]:
+    """Deliver an inbound message once per idempotency key; a repeat gets the stored answer."""
+    require_label(command.idempotency_key, "Idempotency-Key", 200)
+    if not command.idempotency_key:
+        raise InvalidInput("an inbound webhook needs an Idempotency-Key header",
+                           [Problem("missing", field="Idempotency-Key")])
+    earlier = uow.read(select(_in.c.message_name, _in.c.response)
+                       .where(_in.c.idempotency_key == command.idempotency_key)).first()
+    if earlier is not None:
+        if earlier.message_name != command.message_name:
+            raise InvalidInput(f"Idempotency-Key '{command.idempotency_key}' was used for message "
+                               f"'{earlier.message_name}'", [Problem("key reused", field="Idempotency-Key")])
+        return {**json.loads(earlier.response), "duplicate": True}
+    result = correlate_message(CorrelateMessage(command.message_name, command.actor, command.correlation_key,
+                                                command.variables), uow)
+    answer = {"message": command.message_name,
+              "delivered_to": [{"id": i["id"], "state": i["state"]} for i in result["delivered_to"]]}
+    # Two copies racing: the second insert collides, its transaction rolls back, and its retry finds the first.
+    uow.execute(insert(_in).values(idempotency_key=command.idempotency_key, message_name=command.message_name,
+                                   received_at=uow.now, response=json.dumps(answer, ensure_ascii=False)))
+    return {**answer, "duplicate": False}
