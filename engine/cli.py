@@ -322,17 +322,48 @@ def _scheduler_thread(huhua: Huhua, as_json: bool) -> Any:
               help="Seconds between looks at the schedules.")
 @click.pass_obj
 def scheduler(obj: _Context, interval: float) -> None:
-    """Fire scheduled starts (config/schedules.toml); one per deployment: a second one waits for the first."""
+    """Fire scheduled starts (config/schedules.toml, timer start events); one per deployment: a second one waits."""
     import signal
 
     thread = _scheduler_thread(obj.huhua, False)
     thread.interval = interval
     signal.signal(signal.SIGTERM, lambda *_: thread.stopping.set())
-    click.echo(f"scheduler running with {len(thread.runner.schedules)} schedule(s); Ctrl-C to stop", err=True)
+    click.echo(f"scheduler running with {len(thread.runner.all_schedules())} schedule(s); Ctrl-C to stop", err=True)
     try:
         thread.run()
     except KeyboardInterrupt:
         thread.stopping.set()
+
+
+@main.command()
+@json_option
+@click.pass_obj
+def schedules(obj: _Context, as_json: bool) -> None:
+    """List the schedules (configured and from timer start events), with when each fires next."""
+    from datetime import timedelta
+
+    from engine.clock import BUSINESS_TZ
+
+    def run() -> None:
+        huhua = obj.huhua
+        runner = _scheduler_thread(huhua, as_json).runner
+        now = huhua.clock.now()
+        calendar = huhua.queries.calendar.working_calendar()
+        rows = []
+        for schedule in runner.all_schedules():
+            upcoming = next(schedule.occurrences(now, now + timedelta(days=400), calendar.first_working_day_of_month),
+                            None)
+            checked = huhua.queries.schedule_checked_until(schedule.key)
+            rows.append({"key": schedule.key, "process": schedule.process_key,
+                         "when": schedule.cron or schedule.rule or ":".join(schedule.timer or ()),
+                         "for_each": schedule.for_each,
+                         "next": upcoming.astimezone(BUSINESS_TZ).isoformat() if upcoming else None,
+                         "checked_until": checked.astimezone(BUSINESS_TZ).isoformat() if checked else None})
+        _emit(as_json, rows, lambda rs: "\n".join(
+            f"{r['key']:<32} {r['process']:<24} {r['when']:<28} next {r['next'] or '—'}"
+            + (f"  (each {r['for_each']})" if r["for_each"] else "") for r in rs) or "no schedules")
+
+    _guard(as_json, run)
 
 
 @main.command()

@@ -88,3 +88,23 @@ def test_clock_shows_a_virtual_clock_and_refuses_a_bad_one(settings: Settings) -
     assert data["working_day"]["working"] is False  # National Day
     bad = runner.invoke(main, ["clock"], env={**env, "HUHUA_VIRTUAL_CLOCK": "soon"}, catch_exceptions=False)
     assert bad.exit_code == 2 and "HUHUA_VIRTUAL_CLOCK" in bad.stderr
+
+
+def test_org_directory_schedules_and_webhooks_from_the_command_line(cli) -> None:  # type: ignore[no-untyped-def]
+    loaded = _json(cli("org", "load", "demo", "--json"))
+    assert (loaded["units"], loaded["source"]) == (72, "demo")
+    assert _json(cli("org", "load", "demo", "--if-empty", "--json"))["skipped"]
+    principals = _json(cli("users", "--under", "hengdong", "--role", "校长", "--json"))
+    assert [p["id"] for p in principals] == ["hengdong-s001-xz", "hengdong-s002-xz", "hengdong-s003-xz"]
+    refused = cli("org", "load", "city.csv")
+    assert refused.exit_code == 2 and "not a profile" in refused.output
+
+    _json(cli("deploy", str(FIXTURES / "timer_start.bpmn"), "--json"))
+    listed = {s["key"]: s for s in _json(cli("schedules", "--json"))}
+    assert listed["monthly_check"]["for_each"] == "school"
+    assert listed["daily_roll_call.every_morning"]["when"] == "cycle:R3/2026-03-02T09:00:00/P1D"
+
+    added = _json(cli("webhooks", "add", "http://127.0.0.1:9/hook", "--events", "task_created", "--json"))
+    assert [w["url"] for w in _json(cli("webhooks", "list", "--json"))] == ["http://127.0.0.1:9/hook"]
+    assert _json(cli("webhooks", "remove", str(added["id"]), "--json"))["active"] is False
+    assert cli("webhooks", "remove", str(added["id"])).exit_code == 2
