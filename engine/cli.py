@@ -515,6 +515,34 @@ def webhooks_remove(obj: _Context, subscription_id: int, actor: str, as_json: bo
                                   lambda r: f"webhook {r['id']} removed"))
 
 
+@main.command("coverage")
+@click.argument("instance_id", type=int)
+@click.option("--missing", "missing_only", is_flag=True, help="List only what is not done yet.")
+@json_option
+@click.pass_obj
+def coverage_command(obj: _Context, instance_id: int, missing_only: bool, as_json: bool) -> None:
+    """不漏一校、不漏一人: per county, school and person, who has and has not completed a rollout."""
+
+    def run() -> None:
+        result = obj.huhua.queries.coverage(instance_id, obj.huhua.clock.now(), missing_only=missing_only)
+        _emit(as_json, result, _coverage_text)
+
+    _guard(as_json, run)
+
+
+def _coverage_text(c: dict[str, Any]) -> str:
+    lines = [f"instance {c['instance_id']} ({c['process_key']}): {c['percent']}% as of {c['as_of']}",
+             f"  units  {c['units']['completed']}/{c['units']['total']} completed",
+             f"  people {c['people']['completed']}/{c['people']['total']} completed"]
+    if c["missing_units"]:
+        lines.append("  units not done:  " + ", ".join(c["missing_units"][:50])
+                     + (" …" if len(c["missing_units"]) > 50 else ""))
+    if c["missing_people"]:
+        lines.append("  people not done: " + ", ".join(f"{p['name']}({p['id']})" for p in c["missing_people"][:50])
+                     + (" …" if len(c["missing_people"]) > 50 else ""))
+    return "\n".join(lines)
+
+
 @main.group("calendar")
 def calendar_group() -> None:
     """Working days: China's official calendar, with administrators' overrides on top."""

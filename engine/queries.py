@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from engine.bpmn.parser import ModelFile, inspect_models
 from engine.commands.model import ADMIN
+from engine.coverage import coverage
 from engine.errors import InvalidInput, NotFound
 from engine.org.calendar import (
     MAX_WORKING_DAYS,
@@ -241,6 +242,10 @@ class Queries:
         with self.database.read() as session:
             payload = session.scalar(select(Job.payload).where(Job.id == job_id))
         return json.loads(payload) if payload else {}
+
+    def coverage(self, instance_id: int, now: datetime, *, missing_only: bool = False) -> dict[str, Any]:
+        """不漏一校、不漏一人: per unit and per person of a rollout, who has completed and who not (engine.coverage)."""
+        return coverage(self.database, instance_id, now, missing_only=missing_only)
 
     def webhook_target(self, subscription_id: int) -> tuple[str, str] | None:
         """URL and secret of an active subscription (for the worker delivering to it), or None."""

@@ -18,14 +18,24 @@ from typing import Any
 
 from engine import connectors
 from engine.bootstrap import Huhua
-from engine.commands import ClaimDueJobs, FinishJob, FireTimer, RecordJobFailure, RunHeldTask, StartScheduledUnits
+from engine.commands import (
+    ClaimDueJobs,
+    FinishJob,
+    FireTimer,
+    RecordJobFailure,
+    RunHeldTask,
+    StartChildren,
+    StartScheduledUnits,
+)
 from engine.errors import HuhuaError
 from webhooks import delivery
 
 log = logging.getLogger("huhua.worker")
 
-#: Scheduled starts (a fan-out's units) run this many to a transaction: one commit, one calendar read.
-SCHEDULED_STARTS_PER_COMMIT = 25
+#: Starts of many units (a schedule's, a fan-out's) run this many to a transaction: one commit, one calendar read.
+STARTS_PER_COMMIT = 25
+BATCHED: dict[str, Callable[[tuple[int, ...]], Any]] = {"scheduled_start": StartScheduledUnits,
+                                                        "child_start": StartChildren}
 
 
 def default_worker_name() -> str:
@@ -44,26 +54,27 @@ class JobWorker:
     def run_once(self) -> int:
         """Claim one batch of due jobs and run them; returns how many ran (successfully or not)."""
         claimed = self.huhua.execute(ClaimDueJobs(self.name, self.batch, self.lease_seconds))
-        starts = [job_id for job_id, kind in claimed if kind == "scheduled_start"]
         ran = 0
-        for first in range(0, len(starts), SCHEDULED_STARTS_PER_COMMIT):
-            if self.stopping.is_set():
-                return ran
-            chunk = starts[first:first + SCHEDULED_STARTS_PER_COMMIT]
-            try:
-                self.huhua.execute(StartScheduledUnits(tuple(chunk)))
-            except Exception:  # one bad unit must not hold up the others: run them one by one to find it
-                for job_id in chunk:
-                    self._run(job_id, lambda j=job_id: StartScheduledUnits((j,)))
-            ran += len(chunk)
+        for kind, batch_command in BATCHED.items():
+            starts = [job_id for job_id, job_kind in claimed if job_kind == kind]
+            for first in range(0, len(starts), STARTS_PER_COMMIT):
+                if self.stopping.is_set():
+                    return ran
+                chunk = starts[first:first + STARTS_PER_COMMIT]
+                try:
+                    self.huhua.execute(batch_command(tuple(chunk)))
+                except Exception:  # one bad unit must not hold up the others: run them one by one to find it
+                    for job_id in chunk:
+                        self._run(job_id, lambda j=job_id, c=batch_command: c((j,)))
+                ran += len(chunk)
         for job_id, kind in claimed:
             if self.stopping.is_set():
                 break  # unrun jobs keep their lease until it ends, then another worker takes them
-            if kind == "scheduled_start":
+            if kind in BATCHED:
                 continue  # ran above, in batches
             if kind == "service":
                 self._run(job_id, lambda j=job_id: RunHeldTask(j, self._call_service(j)))
-            elif kind == "continuation":
+            elif kind in ("continuation", "fanout_done"):
                 self._run(job_id, lambda j=job_id: RunHeldTask(j))
             elif kind == "webhook":
                 self._run(job_id, lambda j=job_id: self._deliver_webhook(j))

@@ -6,6 +6,7 @@ Commands are dataclasses (:mod:`engine.commands.model`); each has one handler; t
 
 from engine.commands.calendar import clear_workday, set_workday
 from engine.commands.deployment import deploy_models, deploy_shipped_processes
+from engine.commands.fan_out import start_children
 from engine.commands.instances import correlate_message, fire_timer, run_held_task, start_instance
 from engine.commands.jobs import claim_due_jobs, record_job_failure
 from engine.commands.model import (
@@ -26,6 +27,7 @@ from engine.commands.model import (
     RemoveWebhook,
     RunHeldTask,
     SetWorkday,
+    StartChildren,
     StartInstance,
     StartScheduledUnits,
 )
@@ -54,11 +56,12 @@ HANDLERS = {
     RemoveWebhook: remove_webhook,
     FinishJob: finish_job,
     ReceiveWebhook: receive_webhook,
+    StartChildren: start_children,
 }
 
 #: Commands nobody waits on: a version conflict is retried with backoff instead of reported.
 RETRY_ON_CONFLICT = frozenset({FireTimer, RecordJobFailure, ClaimDueJobs, StartScheduledUnits, RunHeldTask,
-                               FinishJob, ReceiveWebhook})
+                               FinishJob, ReceiveWebhook, StartChildren})
 
 __all__ = [
     "HANDLERS",
@@ -79,6 +82,7 @@ __all__ = [
     "RemoveWebhook",
     "RunHeldTask",
     "SetWorkday",
+    "StartChildren",
     "StartInstance",
     "StartScheduledUnits",
 ]

@@ -22,6 +22,7 @@ from engine.bpmn.parser import CompiledProcess, ModelFile, compile_process
 from engine.bpmn.timevalues import due_from
 from engine.clock import BUSINESS_TZ
 from engine.commands.assignment import candidates_of, holders
+from engine.commands.fan_out_state import child_changed, close_fan_outs, open_fan_out
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, InvalidInput, NotFound, Problem, StaleVersion
 from engine.org.calendar import working_deadline
@@ -183,6 +184,8 @@ def persist(uow: UnitOfWork, record: InstanceRecord, workflow: BpmnWorkflow, inc
                    incident_kind=incident.kind, message=incident.message)
     if completed:
         uow.record("instance_completed", instance_id=record.id, actor=actor)
+    if record.parent_instance_id is not None and not new and state != "running":
+        child_changed(uow, record.id, state)  # a fan-out's child: count it in (a new one is counted by its starter)
     return {"id": record.id, "process_key": record.process_key, "state": state, "version": record.version,
             "business_key": record.business_key, "org_scope": record.org_scope,
             "incident": incident.message if incident is not None else None}
@@ -224,8 +227,8 @@ class _Publisher:
             group_id = self.uow.execute(_INSERT_GROUP, {
                 "instance_id": self.record.id, "spiff_task_id": items.task_id, "total": len(items.items),
                 "done": 0, "state": "open"}).scalar_one()
-            for key, data in items.items:
-                self._insert_task(items.task_id, items.element_id, items.name, items.properties, items.lane,
+            for key, data, own in items.items:
+                self._insert_task(items.task_id, items.element_id, items.name, own or items.properties, items.lane,
                                   group_id=group_id, item_key=key, item_input=data)
 
         old_timers: dict[str, str] = old.get("timers", {})
@@ -243,7 +246,13 @@ class _Publisher:
         released = [s for s in old_held if s not in work.held]
         if released:
             self._cancel_jobs(released)  # ran (the job is done already) or cancelled by an interrupt
-        fresh_held = [h for s, h in work.held.items() if s not in old_held]
+            fan_outs = [s for s in released if old_held[s] == "fanout"]
+            if fan_outs:
+                close_fan_outs(self.uow, self.record.id, fan_outs)
+        fresh_held = [h for s, h in work.held.items() if s not in old_held and h.kind != "fanout"]
+        for held in work.held.values():
+            if held.kind == "fanout" and held.task_id not in old_held:
+                open_fan_out(self.uow, self.record.id, self.record.org_scope, held)
         if fresh_held:
             self.uow.execute(_INSERT_JOB, [{
                 "kind": h.kind, "instance_id": self.record.id, "spiff_task_id": h.task_id, "element_id": h.element_id,

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 
 from engine.commands.event_routing import persist_and_route
+from engine.commands.fan_out_state import fan_out_result
 from engine.commands.instance_state import (
     InstanceRecord,
     compiled_definition,
@@ -42,7 +43,8 @@ def start_instance(command: StartInstance, uow: UnitOfWork) -> dict[str, Any]:
     return begin_instance(uow, command)
 
 
-def begin_instance(uow: UnitOfWork, command: StartInstance, *, timer_start: str | None = None) -> dict[str, Any]:
+def begin_instance(uow: UnitOfWork, command: StartInstance, *, timer_start: str | None = None,
+                   parent_instance_id: int | None = None) -> dict[str, Any]:
     """Start an instance within the caller's transaction (a start, or a scheduled start with its fire log).
 
     ``timer_start`` names a timer start event the scheduler found due: the instance starts through it.
@@ -70,7 +72,8 @@ def begin_instance(uow: UnitOfWork, command: StartInstance, *, timer_start: str 
         incident = run_step(lambda: runtime.advance(workflow))
     record = InstanceRecord(id=0, definition_id=definition_id, process_key=command.process_key,
                             business_key=command.business_key, org_scope=command.org_scope, state="running",
-                            version=0, waits=None, workflow_state=None, started_by=command.actor)
+                            version=0, waits=None, workflow_state=None, started_by=command.actor,
+                            parent_instance_id=parent_instance_id)
     latest[command.process_key] = definition_id
     return persist_and_route(uow, record, workflow, incident, command.actor, new=True)
 
@@ -129,13 +132,15 @@ def run_held_task(command: RunHeldTask, uow: UnitOfWork) -> dict[str, Any]:
     job = uow.read(_LOAD_JOB, {"id": command.job_id}).first()
     if job is None:
         raise NotFound(f"job {command.job_id} does not exist")
-    if job.state != "pending" or job.kind not in ("service", "continuation"):
+    if job.state != "pending" or job.kind not in ("service", "continuation", "fanout_done"):
         return {"job_id": job.id, "ran": False, "state": job.state}
     loaded = load_instance(uow, job.instance_id)
-    incident = run_step(lambda: uow.runtime.release(loaded.workflow, job.spiff_task_id, command.result))
+    result = fan_out_result(uow, job.instance_id, job.spiff_task_id) if job.kind == "fanout_done" else command.result
+    incident = run_step(lambda: uow.runtime.release(loaded.workflow, job.spiff_task_id, result))
     if uow.execute(_CLAIM_JOB, {"job_id": job.id}).rowcount != 1:
         raise StaleVersion(f"job {job.id} was taken by someone else")
-    uow.record("service_called" if job.kind == "service" else "continuation_ran", instance_id=loaded.record.id,
+    kind = {"service": "service_called", "continuation": "continuation_ran", "fanout_done": "fan_out_done"}[job.kind]
+    uow.record(kind, instance_id=loaded.record.id,
                element_id=job.element_id, actor=command.actor, job_id=job.id)
     return {"job_id": job.id, "ran": True,
             "instance": persist_and_route(uow, loaded.record, loaded.workflow, incident, command.actor)}

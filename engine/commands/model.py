@@ -191,3 +191,11 @@ class ReceiveWebhook:
     actor: str
     correlation_key: str | None = None
     variables: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StartChildren:
+    """Run ``child_start`` jobs: start a fan-out's child instances, one per unit, each at most once."""
+
+    job_ids: tuple[int, ...]
+    actor: str = SYSTEM_ACTOR

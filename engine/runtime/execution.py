@@ -33,6 +33,7 @@ from engine.bpmn.parser import CompiledProcess
 from engine.bpmn.task_specs import EXTERNAL_ITEMS, EXTERNAL_PENDING, ExternalParallelMultiInstanceTask
 from engine.bpmn.timevalues import due_from, parse_instant
 from engine.clock import Clock
+from engine.org.directory import UNIT_KINDS
 from engine.runtime.event_subprocesses import ScopedEventManager
 from engine.runtime.script_guards import ScriptLimits
 from engine.runtime.scripting import SERVICE_RESULT, BpmnErrorThrown, HuhuaScriptEngine
@@ -77,7 +78,8 @@ class ItemsWork:
     name: str
     lane: str | None
     properties: dict[str, str]
-    items: list[tuple[Any, dict[str, Any]]]
+    #: (key, the item's start data, the item's own properties when they depend on the item)
+    items: list[tuple[Any, dict[str, Any], dict[str, str] | None]]
 
 
 @dataclass(frozen=True)
@@ -330,14 +332,16 @@ class Runtime:
                 items = task.internal_data.pop(EXTERNAL_ITEMS, None)
                 if items is not None:
                     child = task.workflow.spec.task_specs[spec.task_spec]
+                    each = [self._item(task, spec, child, key, item) for key, item in items]
+                    shared = next((own for _, _, own in each if own is not None), None)  # the group's, by item one
                     work.new_items.append(ItemsWork(
                         str(task.id), spec.bpmn_id, child.bpmn_name or spec.bpmn_name or spec.bpmn_id,
-                        spec.lane, self._properties(task, child),
-                        [(key, spec.item_data(item)) for key, item in items]))
+                        spec.lane, shared if shared is not None else self._properties(task, child) if each else {},
+                        each))
             elif state == TaskState.WAITING and isinstance(spec, CatchingEvent):
                 self._read_wait(task, work)
             elif state == TaskState.READY and (kind := _held_kind(task)) is not None:
-                payload = self._guarded(lambda t=task: _service_call(t), task) if kind == "service" else {}
+                payload = self._guarded(lambda t=task: _service_call(t), task) if kind != "continuation" else {}
                 work.held[str(task.id)] = HeldWork(str(task.id), spec.bpmn_id, kind, payload)
         return work
 
@@ -348,7 +352,7 @@ class Runtime:
         if kind is None:
             raise InvalidAction(f"task {task_id} is not waiting for a job (state {TaskState.get_name(task.state)})")
         task.internal_data[RELEASED] = True
-        if kind == "service":
+        if kind in ("service", "fanout"):
             task.internal_data[SERVICE_RESULT] = result
         self.advance(workflow)
 
@@ -365,14 +369,21 @@ class Runtime:
             elif isinstance(definition, SignalEventDefinition):
                 work.messages[str(task.id)] = EventWait(str(task.id), spec.bpmn_id, "signal", definition.name)
 
-    def _properties(self, task: Task, spec: Any) -> dict[str, str]:
-        """A task's ``spiffworkflow:properties``; a value starting with '=' is an expression on the task's data."""
+    def _item(self, task: Task, spec: Any, child: Any, key: Any, item: Any) -> tuple[Any, dict, dict | None]:
+        data = spec.item_data(item)
+        raw = (getattr(child, "extensions", None) or {}).get("properties") or {}
+        per_item = any(str(v).startswith("=") for v in raw.values()) and data
+        return key, data, self._properties(task, child, data) if per_item else None
+
+    def _properties(self, task: Task, spec: Any, item: dict[str, Any] | None = None) -> dict[str, str]:
+        """A task's ``spiffworkflow:properties``; a value starting with '=' is an expression on the task's data
+        (and, for one item of a multi-instance task, on its item: ``=teacher["id"]``)."""
         extensions = getattr(spec, "extensions", None) or {}
         properties = {}
         for name, value in (extensions.get("properties") or {}).items():
             value = str(value)
             if value.startswith("="):
-                result = self._guarded(lambda v=value: self.script_engine.evaluate(task, v[1:]), task)
+                result = self._guarded(lambda v=value: self.script_engine.evaluate(task, v[1:], item), task)
                 value = ",".join(map(str, result)) if isinstance(result, list) else "" if result is None \
                     else str(result)
             if name == "dueDate" and value:
@@ -457,6 +468,8 @@ def _depth(task: Task) -> int:
     return depth
 
 
+#: The service-task operator the engine runs itself: one child instance per org unit.
+FAN_OUT = "fan_out"
 #: Marks a held task whose job ran: the engine may run it now.
 RELEASED = "huhua_released"
 _TRUE = ("true", "yes", "1")
@@ -468,7 +481,7 @@ def _held_kind(task: Task) -> str | None:
         return None
     spec = task.task_spec
     if isinstance(spec, SpiffServiceTask):
-        return "service"
+        return "fanout" if spec.operation_name == FAN_OUT else "service"
     properties = (getattr(spec, "extensions", None) or {}).get("properties") or {}
     if str(properties.get("async", "")).strip().lower() in _TRUE:
         return "continuation"
@@ -483,7 +496,23 @@ def _service_call(task: Task) -> dict[str, Any]:
         json.dumps(params)
     except (TypeError, ValueError) as err:
         raise ValueError(f"the service task's parameters must be JSON data: {err}") from None
+    if spec.operation_name == FAN_OUT:
+        _check_fan_out(params)
     return {"connector": spec.operation_name, "params": params, "result_variable": spec.result_variable}
+
+
+def _check_fan_out(params: dict[str, Any]) -> None:
+    """A fan-out names the child process, the unit kinds, and optionally the children's variables and a role."""
+    if not isinstance(params.get("process"), str) or not params["process"]:
+        raise ValueError("a fan_out task needs a 'process' parameter: the key of the child process")
+    kinds = [k.strip() for k in str(params.get("for_each") or "").split(",") if k.strip()]
+    if not kinds or any(k not in UNIT_KINDS for k in kinds):
+        raise ValueError(f"a fan_out task's 'for_each' must name unit kinds ({', '.join(UNIT_KINDS)}), "
+                         f"not '{params.get('for_each')}'")
+    if not isinstance(params.get("variables", {}), dict):
+        raise ValueError("a fan_out task's 'variables' must be a dict")
+    if params.get("people") is not None and not isinstance(params["people"], str):
+        raise ValueError("a fan_out task's 'people' must name a role")
 
 
 def _waiting_start(workflow: BpmnWorkflow, element_id: str) -> Task:

@@ -375,3 +375,41 @@ class InboundWebhook(Base):
     message_name: Mapped[str] = mapped_column(String(200))
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
     response: Mapped[str] = mapped_column(Text)  # JSON
+
+
+class FanOut(Base):
+    """A task that started one child instance per org unit (every county, every school of a county, ...).
+
+    The parent's task waits until ``done`` reaches ``total``; a deadline (a boundary timer) closes it early,
+    and the children not done by then are what coverage lists as missing.
+    """
+
+    __tablename__ = "fan_out"
+    __table_args__ = (Index("ix_fan_out_parent", "parent_instance_id", "spiff_task_id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    parent_instance_id: Mapped[int] = mapped_column(Id)
+    spiff_task_id: Mapped[str] = mapped_column(String(36))
+    element_id: Mapped[str] = mapped_column(String(200))
+    process_key: Mapped[str] = mapped_column(String(200))
+    for_each: Mapped[str] = mapped_column(String(100))
+    #: JSON: the variables every child starts with, and the role whose holders each child is given.
+    settings: Mapped[str] = mapped_column(Text)
+    total: Mapped[int] = mapped_column(Integer)
+    done: Mapped[int] = mapped_column(Integer, server_default="0")
+    #: open | done | closed (the parent stopped waiting)
+    state: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class FanOutChild(Base):
+    """One unit of a fan-out and its child instance: the row coverage reads."""
+
+    __tablename__ = "fan_out_child"
+    __table_args__ = (Index("ix_fan_out_child_instance", "instance_id"),)
+    fan_out_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    unit_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    instance_id: Mapped[int | None] = mapped_column(Id)
+    #: pending (not started yet) | running | completed | incident
+    state: Mapped[str] = mapped_column(String(10))
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -222,3 +222,11 @@ def add_webhook() -> Any:
 @api.delete("/webhooks/<int:subscription_id>")
 def remove_webhook(subscription_id: int) -> Any:
     return jsonify(_huhua().execute(RemoveWebhook(_path_id(subscription_id, "webhook"), _actor())))
+
+
+@api.get("/process-instances/<int:instance_id>/coverage")
+def instance_coverage(instance_id: int) -> Any:
+    """不漏一校、不漏一人 for a rollout; ``?missing=true`` lists only what is not done."""
+    missing = request.args.get("missing", "false").lower() in ("1", "true", "yes")
+    huhua = _huhua()
+    return jsonify(huhua.queries.coverage(_path_id(instance_id, "instance"), huhua.clock.now(), missing_only=missing))
