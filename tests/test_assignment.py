@@ -9,7 +9,7 @@ import pytest
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ, VirtualClock
 from engine.commands import CompleteTask, DeployShippedProcesses, LoadDirectory, StartInstance
-from engine.errors import Forbidden
+from engine.errors import Forbidden, InvalidInput
 from engine.org.directory import Role
 from engine.org.profiles import generate
 from workers.job_worker import run_due_jobs
@@ -35,7 +35,8 @@ def test_a_school_task_is_offered_to_that_schools_role_holder_only(demo: Huhua) 
     assert task["candidate_roles"] == ["programme_officer@zhuhui-s001"]
     with pytest.raises(Forbidden):
         demo.execute(CompleteTask(task["id"], "zhuhui-s002-zr", {}))
-    demo.execute(CompleteTask(task["id"], "zhuhui-s001-zr", {"self_scores": {"plan_summary": 8}}))
+    demo.execute(CompleteTask(task["id"], "zhuhui-s001-zr", {"self_scores": {"plan_summary": 8},
+                                                              "self_summary": "本月按计划开展"}))
     # the next step belongs to the county above the school
     assert _inbox(demo, "zhuhui-zr") == [("county_check", "zhuhui-s001")]
     assert _inbox(demo, "yanfeng-zr") == [] and _inbox(demo, "zhuhui-s001-zr") == []
@@ -69,13 +70,54 @@ def test_overdue_work_escalates_to_the_same_role_one_tier_up_counting_working_da
     assert _inbox(demo, "hy-zr") == []
 
 
-def test_the_county_scores_and_a_failing_school_must_rectify(demo: Huhua) -> None:
+ITEMS = {"plan_summary": 8, "growth_portfolio": 8, "home_visits": 8, "theme_meetings": 8, "early_flags": 8,
+         "biweekly_lesson": 10, "room_on_duty": 8, "case_records": 10, "teacher_training": 6,
+         "safety_activities": 6, "homework_exams": 8, "no_paid_classes": 6, "pe_sleep_services": 6}
+
+
+def test_the_county_scores_and_a_failing_school_must_rectify_until_the_recheck_passes(demo: Huhua) -> None:
     started = demo.execute(StartInstance("monthly_school_check", "admin", org_scope="qidong-s001"))
-    demo.execute(CompleteTask(demo.queries.tasks(user="qidong-s001-zr")[0]["id"], "qidong-s001-zr", {}))
+    demo.execute(CompleteTask(demo.queries.tasks(user="qidong-s001-zr")[0]["id"], "qidong-s001-zr",
+                              {"self_summary": "已自查"}))
     check = demo.queries.tasks(user="qidong-zr")[0]
-    demo.execute(CompleteTask(check["id"], "qidong-zr", {"scores": {
-        "plan_summary": 8, "home_visits": 99, "biweekly_lesson": 10, "case_records": -4, "room_on_duty": "8"}}))
+    scores = {key: points // 2 for key, points in ITEMS.items()} | {"case_records": 0, "biweekly_lesson": 0}
+    demo.execute(CompleteTask(check["id"], "qidong-zr", {"scores": scores, "check_opinion": "心理课未开足"}))
     data = demo.queries.instance(started["id"])["data"]
-    assert data["total"] == 26  # 8 + 8 (99 capped at the item's 8) + 10; a negative or a text counts 0
+    assert data["total"] == sum(scores.values()) == 40
     assert (data["band"], data["needs_rectification"]) == ("不合格", True)
     assert _inbox(demo, "qidong-s001-xz") == [("rectify", "qidong-s001")]  # the principal rectifies
+    for verdict in ("failed", "passed"):
+        rectify = demo.queries.tasks(user="qidong-s001-xz")[0]
+        demo.execute(CompleteTask(rectify["id"], "qidong-s001-xz", {"rectify_measures": "每两周一节心理课",
+                                                                   "rectified_on": "2026-03-20"}))
+        recheck = demo.queries.tasks(user="qidong-zr")[0]
+        demo.execute(CompleteTask(recheck["id"], "qidong-zr", {"recheck_result": verdict}))
+    assert demo.queries.instance(started["id"])["state"] == "completed"
+
+
+def test_a_good_school_is_graded_by_the_rubric(demo: Huhua) -> None:
+    started = demo.execute(StartInstance("monthly_school_check", "admin", org_scope="nanyue-s002"))
+    demo.execute(CompleteTask(demo.queries.tasks(user="nanyue-s002-zr")[0]["id"], "nanyue-s002-zr",
+                              {"self_summary": "已自查"}))
+    check = demo.queries.tasks(user="nanyue-zr")[0]
+    demo.execute(CompleteTask(check["id"], "nanyue-zr", {"scores": ITEMS | {"home_visits": 5}, "check_opinion": "好"}))
+    data = demo.queries.instance(started["id"])["data"]
+    assert (data["total"], data["band"]) == (97, "优秀")
+    assert demo.queries.instance(started["id"])["state"] == "completed"
+
+
+def test_the_scoring_form_refuses_wrong_types_and_out_of_range_scores(demo: Huhua) -> None:
+    started = demo.execute(StartInstance("monthly_school_check", "admin", org_scope="qidong-s002"))
+    demo.execute(CompleteTask(demo.queries.tasks(user="qidong-s002-zr")[0]["id"], "qidong-s002-zr",
+                              {"self_summary": "已自查"}))
+    check = demo.queries.tasks(user="qidong-zr")[0]
+    bad = ITEMS | {"home_visits": 99, "case_records": -4, "room_on_duty": "8", "early_flags": True}
+    with pytest.raises(InvalidInput) as refused:
+        demo.execute(CompleteTask(check["id"], "qidong-zr", {"scores": bad, "extra": 1}))
+    problems = {p.field: p.message for p in refused.value.problems}
+    assert set(problems) == {"scores.home_visits", "scores.case_records", "scores.room_on_duty",
+                             "scores.early_flags", "check_opinion", "extra"}
+    assert "at most 8" in problems["scores.home_visits"] and "家访" in problems["scores.home_visits"]
+    assert "must be a number" in problems["scores.room_on_duty"]
+    assert demo.queries.task(check["id"])["state"] == "open"  # nothing was applied
+    assert demo.queries.instance(started["id"])["version"] == 2

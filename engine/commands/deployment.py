@@ -12,16 +12,19 @@ from engine.commands.instance_state import require_label
 from engine.commands.model import DeployModels, DeployShippedProcesses
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import InvalidInput, Problem
+from engine.forms import FORM_SUFFIX, Form, parse_form
 from engine.runtime.script_audit import refuse_unsafe_scripts
 from engine.store import tables
 
 MODEL_SUFFIXES = (".bpmn", ".dmn")
-_d, _s = tables.process_definition, tables.shipped_file
+#: Files a deployment carries: models, and the forms of their tasks.
+DEPLOYED_SUFFIXES = (*MODEL_SUFFIXES, FORM_SUFFIX)
+_d, _s, _f = tables.process_definition, tables.shipped_file, tables.form_definition
 
 
 def model_files_in(directory: Path) -> list[tuple[str, bytes]]:
-    """Every .bpmn and .dmn file below ``directory``, named by its path relative to it."""
-    paths = sorted(p for p in directory.rglob("*") if p.suffix in MODEL_SUFFIXES and p.is_file())
+    """Every .bpmn, .dmn and .form.json file below ``directory``, named by its path relative to it."""
+    paths = sorted(p for p in directory.rglob("*") if p.name.endswith(DEPLOYED_SUFFIXES) and p.is_file())
     return [(p.relative_to(directory).as_posix(), p.read_bytes()) for p in paths]
 
 
@@ -65,6 +68,12 @@ def deploy_shipped_processes(command: DeployShippedProcesses, uow: UnitOfWork) -
 
 def _deploy(uow: UnitOfWork, files: list[ModelFile], actor: str, source: str, name: str | None,
             only_files: frozenset[str] | None) -> dict[str, Any]:
+    form_files = [f for f in files if f.name.endswith(FORM_SUFFIX)]
+    forms = [parse_form(f.name, f.content) for f in form_files]  # all checked before anything is stored
+    files = [f for f in files if not f.name.endswith(FORM_SUFFIX)]
+    if not files:
+        stored = _store_forms(uow, forms, form_files, only_files, actor)
+        return {"deployment_id": None, "processes": [], "forms": stored}
     summaries = inspect_models(files, uow.services.settings.max_model_bytes)
     if only_files is not None:
         summaries = [s for s in summaries if s.filename in only_files]
@@ -82,8 +91,10 @@ def _deploy(uow: UnitOfWork, files: list[ModelFile], actor: str, source: str, na
         return {"key": summary.key, "name": summary.name, "version": version, "definition_id": definition_id,
                 "changed": changed}
 
+    stored_forms = _store_forms(uow, forms, form_files, only_files, actor)
     if all(unchanged(s, latest) for s, latest in plan):
-        return {"deployment_id": None, "processes": [entry(s, latest.id, latest.version, False) for s, latest in plan]}
+        return {"deployment_id": None, "processes": [entry(s, latest.id, latest.version, False) for s, latest in plan],
+                "forms": stored_forms}
 
     deployment_id = uow.execute(insert(tables.deployment).values(
         name=name or ", ".join(f.name for f in files)[:200], source=source, deployed_by=actor, deployed_at=uow.now,
@@ -107,4 +118,24 @@ def _deploy(uow: UnitOfWork, files: list[ModelFile], actor: str, source: str, na
         uow.record("process_deployed", actor=actor, process_key=summary.key, version=version,
                    definition_id=definition_id, deployment_id=deployment_id)
         processes.append(entry(summary, definition_id, version, True))
-    return {"deployment_id": deployment_id, "processes": processes}
+    return {"deployment_id": deployment_id, "processes": processes, "forms": stored_forms}
+
+
+def _store_forms(uow: UnitOfWork, forms: list[Form], files: list[ModelFile], only_files: frozenset[str] | None,
+                 actor: str) -> list[dict[str, Any]]:
+    """A new version of each form whose content changed; the forms' keys and versions."""
+    stored = []
+    for form, file in zip(forms, files, strict=True):
+        if only_files is not None and file.name not in only_files:
+            continue
+        latest = uow.read(select(_f.c.version, _f.c.sha256).where(_f.c.form_key == form.key)
+                          .order_by(_f.c.version.desc()).limit(1)).first()
+        if latest is not None and latest.sha256 == file.sha256:
+            stored.append({"key": form.key, "version": latest.version, "changed": False})
+            continue
+        version = (latest.version if latest else 0) + 1
+        uow.execute(insert(_f).values(form_key=form.key, version=version, name=form.name[:200],
+                                      content=file.content.decode("utf-8"), sha256=file.sha256, deployed_at=uow.now))
+        uow.record("form_deployed", actor=actor, form_key=form.key, version=version)
+        stored.append({"key": form.key, "version": version, "changed": True})
+    return stored

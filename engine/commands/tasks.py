@@ -12,10 +12,11 @@ from engine.commands.event_routing import persist_and_route
 from engine.commands.instance_state import load_instance, require_json_object, require_label, run_step
 from engine.commands.model import ADMIN, CompleteTask
 from engine.commands.unit_of_work import UnitOfWork
-from engine.errors import Conflict, Forbidden, NotFound
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.forms import parse_form
 from engine.store import tables
 
-_t, _c, _g = tables.human_task, tables.task_candidate, tables.item_group
+_t, _c, _g, _f = tables.human_task, tables.task_candidate, tables.item_group, tables.form_definition
 _LOAD_TASK = select(_t).where(_t.c.id == bindparam("id"))
 _CLOSE_TASK = (update(_t).where(_t.c.id == bindparam("task_id"), _t.c.state == "open")
                .values(state="completed", completed_at=bindparam("now"), completed_by=bindparam("actor"),
@@ -33,6 +34,8 @@ def complete_task(command: CompleteTask, uow: UnitOfWork) -> dict[str, Any]:
     if task.state != "open":
         raise Conflict(f"task {task.id} is already {task.state}; it cannot be completed again")
     _authorise(uow, task, command.actor)
+    if task.form_key:
+        _check_form(uow, task.form_key, data)
     if task.item_group_id is not None:
         _close(uow, task, command.actor, data)
         return _complete_item(uow, task, command.actor)
@@ -73,6 +76,21 @@ def _close(uow: UnitOfWork, task: Any, actor: str, data: dict[str, Any]) -> None
         raise Conflict(f"task {task.id} was completed by someone else at the same time")
     uow.record("task_completed", instance_id=task.instance_id, element_id=task.element_id, task_id=task.id,
                actor=actor, fields=sorted(data))
+
+
+def _check_form(uow: UnitOfWork, form_key: str, data: dict[str, Any]) -> None:
+    """The submission against the newest version of the task's form (a task without a deployed form takes any data)."""
+    row = uow.read(select(_f.c.name, _f.c.content, _f.c.sha256).where(_f.c.form_key == form_key)
+                   .order_by(_f.c.version.desc()).limit(1)).first()
+    if row is None:
+        return
+    cache = uow.services.forms
+    form = cache.get(row.sha256)
+    if form is None:
+        form = cache[row.sha256] = parse_form(f"{form_key}.form.json", row.content.encode("utf-8"))
+    problems = form.check(data)
+    if problems:
+        raise InvalidInput(f"the form {form.name} has {len(problems)} problem(s); nothing was saved", problems)
 
 
 def _authorise(uow: UnitOfWork, task: Any, actor: str) -> None:

@@ -44,6 +44,8 @@ class Services:
     latest_definitions: dict[str, int] = field(default_factory=dict)
     #: Who listens to engine events (outbound webhooks).
     webhooks: SubscriptionCache = field(default_factory=SubscriptionCache)
+    #: Parsed task forms by content hash (a form's content never changes under its hash).
+    forms: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -413,3 +413,32 @@ class FanOutChild(Base):
     #: pending (not started yet) | running | completed | incident
     state: Mapped[str] = mapped_column(String(10))
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class FormDefinition(Base):
+    """A task form (form-js schema), versioned like processes: a new version when its content changes."""
+
+    __tablename__ = "form_definition"
+    __table_args__ = (UniqueConstraint("form_key", "version", name="uq_form_definition_version"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    form_key: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    content: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    deployed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Document(Base):
+    """A generated document (a monthly circular, an assessment, a certificate) and the instance it belongs to."""
+
+    __tablename__ = "document"
+    __table_args__ = (Index("ix_document_instance", "instance_id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    instance_id: Mapped[int | None] = mapped_column(Id)
+    name: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(60))
+    content_type: Mapped[str] = mapped_column(String(100))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

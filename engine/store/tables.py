@@ -31,3 +31,5 @@ webhook_subscription: Table = models.WebhookSubscription.__table__  # type: igno
 inbound_webhook: Table = models.InboundWebhook.__table__  # type: ignore[assignment]
 fan_out: Table = models.FanOut.__table__  # type: ignore[assignment]
 fan_out_child: Table = models.FanOutChild.__table__  # type: ignore[assignment]
+form_definition: Table = models.FormDefinition.__table__  # type: ignore[assignment]
+document: Table = models.Document.__table__  # type: ignore[assignment]

@@ -1,0 +1,169 @@
+"""Task forms: form-js schemas (``*.form.json``), checked when deployed and enforced when a task is completed.
+
+The browser renders the form with form-js; the server checks the submission again against the same
+schema, field by field, so a client that skips the form (the API, a script, a hostile user) gets the
+same answer: every wrong field named, with its label, and nothing applied.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from engine.errors import InvalidModel, Problem
+
+FORM_SUFFIX = ".form.json"
+#: Components that hold a value, and the JSON types a value may have.
+_VALUE_TYPES: dict[str, tuple[type, ...]] = {
+    "textfield": (str,), "textarea": (str,), "number": (int, float), "checkbox": (bool,), "radio": (str, int),
+    "select": (str, int), "checklist": (list,), "taglist": (list,), "datetime": (str,),
+}
+_LAYOUT = frozenset({"text", "html", "image", "spacer", "separator", "button", "iframe", "table", "expression"})
+_CONTAINERS = frozenset({"group", "dynamiclist"})
+MAX_TEXT = 10_000
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str  # dotted when inside a group with a path: scores.plan_summary
+    kind: str
+    label: str
+    required: bool
+    rules: dict[str, Any]
+    options: tuple[Any, ...] | None
+
+
+@dataclass(frozen=True)
+class Form:
+    key: str
+    name: str
+    fields: tuple[Field, ...]
+
+    def check(self, data: dict[str, Any]) -> list[Problem]:
+        """Every problem of a submission, each naming the field (key and label); empty when it may be applied."""
+        known = {f.key for f in self.fields}
+        problems = [Problem(f"'{key}' is not a field of the form {self.name}", field=key)
+                    for key in _leaf_keys(data, known) if key not in known]
+        for field in self.fields:
+            problems += _check_field(field, _lookup(data, field.key))
+        return problems
+
+
+def _leaf_keys(data: dict[str, Any], known: set[str], prefix: str = "") -> Iterator[str]:
+    """The submitted keys, descending into the dicts of groups that have a path."""
+    groups = {k.rsplit(".", 1)[0] for k in known if "." in k}
+    for key, value in data.items():
+        dotted = prefix + key
+        if isinstance(value, dict) and dotted in groups:
+            yield from _leaf_keys(value, known, dotted + ".")
+        else:
+            yield dotted
+
+
+def _lookup(data: dict[str, Any], dotted: str) -> Any:
+    value: Any = data
+    for part in dotted.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def parse_form(name: str, content: bytes) -> Form:
+    """A form from its file; InvalidModel naming the file and component when it cannot be used."""
+    try:
+        schema = json.loads(content.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as err:
+        raise InvalidModel(f"{name} is not a JSON document: {err}", [Problem(str(err), file=name)]) from None
+    if not isinstance(schema, dict) or not isinstance(schema.get("components"), list):
+        raise InvalidModel(f"{name} is not a form-js schema (no components)", [Problem("no components", file=name)])
+    key = schema.get("id") or name.rsplit("/", 1)[-1].removesuffix(FORM_SUFFIX)
+    if not isinstance(key, str) or not re.fullmatch(r"[A-Za-z_][\w.-]{0,99}", key):
+        raise InvalidModel(f"{name}: the form id must be a name like monthly_self_check",
+                           [Problem("bad form id", file=name)])
+    fields, problems = [], []
+    for where, prefix, component in _components(schema["components"], "components", ""):
+        kind = component.get("type")
+        if kind in _LAYOUT or kind in _CONTAINERS:
+            continue
+        if kind not in _VALUE_TYPES:
+            problems.append(Problem(f"component type '{kind}' is not supported", file=name, field=where))
+            continue
+        field_key = component.get("key")
+        if not isinstance(field_key, str) or not field_key:
+            problems.append(Problem("a field needs a key", file=name, field=where))
+            continue
+        rules = component.get("validate") or {}
+        pattern = rules.get("pattern")
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except (re.error, TypeError) as err:
+                problems.append(Problem(f"bad pattern: {err}", file=name, field=where))
+        values = component.get("values")
+        options = tuple(v.get("value") for v in values if isinstance(v, dict)) if isinstance(values, list) else None
+        fields.append(Field(prefix + field_key, kind, str(component.get("label") or field_key),
+                            bool(rules.get("required")), rules, options))
+    keys = [f.key for f in fields]
+    problems += [Problem(f"key '{k}' is used by two fields", file=name) for k in sorted(set(keys)) if keys.count(k) > 1]
+    if problems:
+        raise InvalidModel(f"{name}: the form cannot be used", problems)
+    return Form(key, str(schema.get("name") or key), tuple(fields))
+
+
+def _components(components: list[Any], where: str, prefix: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(location, key prefix, component) of every component; a group with a ``path`` nests its fields' data."""
+    for index, component in enumerate(components):
+        if not isinstance(component, dict):
+            continue
+        here = f"{where}[{index}]"
+        yield here, prefix, component
+        if component.get("type") == "group" and isinstance(component.get("components"), list):
+            path = component.get("path")
+            inner = prefix + (f"{path}." if isinstance(path, str) and path else "")
+            yield from _components(component["components"], here + ".components", inner)
+
+
+def _check_field(field: Field, value: Any) -> list[Problem]:
+    def problem(text: str) -> list[Problem]:
+        return [Problem(f"{field.label}: {text}", field=field.key)]
+
+    if value is None or value == "" or value == []:
+        return problem("required") if field.required else []
+    wanted = _VALUE_TYPES[field.kind]
+    if (isinstance(value, bool) and bool not in wanted) or not isinstance(value, wanted):
+        names = {str: "text", int: "a number", float: "a number", bool: "true or false", list: "a list"}
+        return problem(f"must be {' or '.join(sorted({names[t] for t in wanted}))}, not {type(value).__name__}")
+    rules = field.rules
+    if isinstance(value, str):
+        if len(value) > min(int(rules.get("maxLength") or MAX_TEXT), MAX_TEXT):
+            return problem(f"at most {min(int(rules.get('maxLength') or MAX_TEXT), MAX_TEXT)} characters")
+        if rules.get("minLength") and len(value) < int(rules["minLength"]):
+            return problem(f"at least {rules['minLength']} characters")
+        if rules.get("pattern") and not re.fullmatch(rules["pattern"], value):
+            return problem("does not have the required format")
+    if field.kind == "number":
+        if rules.get("min") is not None and value < rules["min"]:
+            return problem(f"at least {rules['min']}")
+        if rules.get("max") is not None and value > rules["max"]:
+            return problem(f"at most {rules['max']}")
+    if field.kind == "datetime" and not _is_date(value):
+        return problem("must be a date (YYYY-MM-DD) or date-time")
+    chosen = value if isinstance(value, list) else [value] if field.kind in ("select", "radio") else []
+    if field.options is not None and any(v not in field.options for v in chosen):
+        return problem(f"must be one of {', '.join(map(str, field.options))}")
+    return []
+
+
+def _is_date(value: str) -> bool:
+    for parse in (date.fromisoformat, datetime.fromisoformat):
+        try:
+            parse(value)
+            return True
+        except ValueError:
+            continue
+    return False
