@@ -52,7 +52,7 @@ def start_children(command: StartChildren, uow: UnitOfWork) -> dict[str, Any]:
         settings = json.loads(fan_out.settings)
         variables = {**settings["variables"], "unit": units.get(work["unit"], {"id": work["unit"]})}
         if settings.get("people"):
-            variables["people"] = people.get((settings["people"], work["unit"]), [])
+            variables["people"] = _holders(people, settings["people"], work["unit"])
         parent_key = parents.get(fan_out.parent_instance_id) or f"instance-{fan_out.parent_instance_id}"
         instance = begin_instance(uow, StartInstance(
             process_key=fan_out.process_key, actor=command.actor, org_scope=work["unit"],
@@ -69,9 +69,19 @@ def start_children(command: StartChildren, uow: UnitOfWork) -> dict[str, Any]:
     return {"jobs": [job_id for job_id, _ in wanted], "instances": started}
 
 
+def _holders(people: dict[tuple[str, str], list[dict]], roles: str, unit: str) -> list[dict]:
+    """Holders of any of ``roles`` (comma-separated) at ``unit``, each once, in id order."""
+    found = {p["id"]: p for role in _roles(roles) for p in people.get((role, unit), [])}
+    return [found[key] for key in sorted(found)]
+
+
+def _roles(text: str) -> list[str]:
+    return [r.strip() for r in text.split(",") if r.strip()]
+
+
 def _people(uow: UnitOfWork, fan_outs: dict[int, Any], unit_ids: list[str]) -> dict[tuple[str, str], list[dict]]:
-    """Holders of each fan-out's role at each unit, as ``{"id", "name"}`` in id order."""
-    roles = {json.loads(f.settings).get("people") for f in fan_outs.values()} - {None}
+    """Holders of each fan-out's roles at each unit, as ``{"id", "name"}`` in id order."""
+    roles = {r for f in fan_outs.values() for r in _roles(json.loads(f.settings).get("people") or "")}
     found: dict[tuple[str, str], list[dict]] = {}
     if roles:
         rows = uow.read(select(_r.c.role, _r.c.unit_id, _p.c.id, _p.c.name).join(_p, _p.c.id == _r.c.person_id)
