@@ -543,6 +543,28 @@ def _coverage_text(c: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+@main.command("documents")
+@click.argument("instance_id", type=int)
+@click.option("--save", "directory", type=click.Path(file_okay=False), help="Write the files into this directory.")
+@json_option
+@click.pass_obj
+def documents_command(obj: _Context, instance_id: int, directory: str | None, as_json: bool) -> None:
+    """List (and save) the documents an instance generated: circulars, assessments, certificates."""
+
+    def run() -> None:
+        listed = obj.huhua.queries.documents(instance_id)
+        if directory:
+            target = Path(directory)
+            target.mkdir(parents=True, exist_ok=True)
+            for entry in listed:
+                name, _type, content = obj.huhua.queries.document(entry["id"])
+                (target / f"{entry['id']}-{Path(name).name}").write_bytes(content)
+        _emit(as_json, listed, lambda rows: "\n".join(
+            f"{d['id']:>5}  {d['name']}  ({d['size']} bytes)" for d in rows) or "no documents")
+
+    _guard(as_json, run)
+
+
 @main.group("calendar")
 def calendar_group() -> None:
     """Working days: China's official calendar, with administrators' overrides on top."""

@@ -35,6 +35,7 @@ class Field:
     required: bool
     rules: dict[str, Any]
     options: tuple[Any, ...] | None
+    default: Any = None
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,10 @@ class Form:
     key: str
     name: str
     fields: tuple[Field, ...]
+
+    def filled(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The submission with the fields it left out set to their default (or None)."""
+        return with_defaults(self, data, {f.key: f.default for f in self.fields})
 
     def check(self, data: dict[str, Any]) -> list[Problem]:
         """Every problem of a submission, each naming the field (key and label); empty when it may be applied."""
@@ -51,6 +56,22 @@ class Form:
         for field in self.fields:
             problems += _check_field(field, _lookup(data, field.key))
         return problems
+
+
+def with_defaults(form: Form, data: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """The submission with every field it left out present: its form default, or None.
+
+    Scripts after the task can then read an optional field that was left empty, instead of failing on
+    a name that is not there.
+    """
+    filled = json.loads(json.dumps(data))
+    for field in form.fields:
+        parts = field.key.split(".")
+        target = filled
+        for part in parts[:-1]:
+            target = target.setdefault(part, {}) if isinstance(target.get(part, {}), dict) else {}
+        target.setdefault(parts[-1], defaults.get(field.key))
+    return filled
 
 
 def _leaf_keys(data: dict[str, Any], known: set[str], prefix: str = "") -> Iterator[str]:
@@ -107,7 +128,7 @@ def parse_form(name: str, content: bytes) -> Form:
         values = component.get("values")
         options = tuple(v.get("value") for v in values if isinstance(v, dict)) if isinstance(values, list) else None
         fields.append(Field(prefix + field_key, kind, str(component.get("label") or field_key),
-                            bool(rules.get("required")), rules, options))
+                            bool(rules.get("required")), rules, options, component.get("defaultValue")))
     keys = [f.key for f in fields]
     problems += [Problem(f"key '{k}' is used by two fields", file=name) for k in sorted(set(keys)) if keys.count(k) > 1]
     if problems:

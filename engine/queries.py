@@ -28,6 +28,7 @@ from engine.runtime.script_audit import refuse_unsafe_scripts
 from engine.schedules import Schedule, timer_schedule
 from engine.store.database import Database
 from engine.store.models import (
+    Document,
     Event,
     HumanTask,
     Incident,
@@ -246,6 +247,24 @@ class Queries:
     def coverage(self, instance_id: int, now: datetime, *, missing_only: bool = False) -> dict[str, Any]:
         """不漏一校、不漏一人: per unit and per person of a rollout, who has completed and who not (engine.coverage)."""
         return coverage(self.database, instance_id, now, missing_only=missing_only)
+
+    def documents(self, instance_id: int) -> list[dict[str, Any]]:
+        """The documents an instance made, newest first (without their content)."""
+        with self.database.read() as session:
+            rows = session.execute(select(Document.id, Document.name, Document.kind, Document.content_type,
+                                          Document.size, Document.created_at)
+                                   .where(Document.instance_id == instance_id).order_by(Document.id.desc())).all()
+        return [{"id": r.id, "name": r.name, "kind": r.kind, "content_type": r.content_type, "size": r.size,
+                 "created_at": _iso(r.created_at)} for r in rows]
+
+    def document(self, document_id: int) -> tuple[str, str, bytes]:
+        """A document's name, content type and content."""
+        with self.database.read() as session:
+            row = session.execute(select(Document.name, Document.content_type, Document.content)
+                                  .where(Document.id == document_id)).first()
+        if row is None:
+            raise NotFound(f"document {document_id} does not exist")
+        return row.name, row.content_type, bytes(row.content)
 
     def webhook_target(self, subscription_id: int) -> tuple[str, str] | None:
         """URL and secret of an active subscription (for the worker delivering to it), or None."""

@@ -9,6 +9,7 @@ cd "$HUHUA_ROOT"
 
 ensure_python
 ensure_packages test
+ensure_chinese_font
 "$VENV/bin/huhua" db upgrade
 "$VENV/bin/huhua" org load demo --if-empty
 exec "$VENV/bin/huhua" serve --host "${HUHUA_HOST:-127.0.0.1}" --port "${HUHUA_PORT:-8080}"

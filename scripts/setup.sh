@@ -54,3 +54,11 @@ ensure_postgres_server_binaries() {
     fi
     command -v runuser >/dev/null || apt_install util-linux
 }
+
+ensure_chinese_font() {
+    # Generated PDFs (circulars, assessments, certificates) embed a Chinese font.
+    if ! compgen -G "/usr/share/fonts/truetype/wqy/wqy-*.ttc" >/dev/null \
+            && ! compgen -G "/usr/share/fonts/opentype/noto/NotoSansCJK-*.ttc" >/dev/null; then
+        apt_install fonts-wqy-microhei
+    fi
+}

@@ -8,6 +8,7 @@ cd "$HUHUA_ROOT"
 
 ensure_python
 ensure_packages test
+ensure_chinese_font
 if [ -z "${HUHUA_TEST_POSTGRES_URL:-}" ]; then
     ensure_postgres_server_binaries
 fi

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from engine import connectors
+from engine import connectors, documents
 from engine.bootstrap import Huhua
 from engine.commands import (
     ClaimDueJobs,
@@ -73,7 +73,7 @@ class JobWorker:
             if kind in BATCHED:
                 continue  # ran above, in batches
             if kind == "service":
-                self._run(job_id, lambda j=job_id: RunHeldTask(j, self._call_service(j)))
+                self._run(job_id, lambda j=job_id: self._call_service(j))
             elif kind in ("continuation", "fanout_done"):
                 self._run(job_id, lambda j=job_id: RunHeldTask(j))
             elif kind == "webhook":
@@ -83,12 +83,17 @@ class JobWorker:
             ran += 1
         return ran
 
-    def _call_service(self, job_id: int) -> Any:
-        """Call the job's connector, outside any transaction; ConnectorError makes the job retry."""
+    def _call_service(self, job_id: int) -> RunHeldTask:
+        """Call the job's connector (or render its documents), outside any transaction; a failure retries the job."""
         work = self.huhua.queries.job_payload(job_id)
-        log.info("job %s: calling connector %s", job_id, work.get("connector"))
-        return connectors.call(str(work.get("connector")), work.get("params") or {},
-                               idempotency_key=f"huhua-job-{job_id}", settings=self.connector_settings)
+        connector, params = str(work.get("connector")), work.get("params") or {}
+        log.info("job %s: calling connector %s", job_id, connector)
+        if connector == "document":
+            files, summary = documents.render(self.huhua.services.database, str(params.get("template")), params,
+                                              self.huhua.clock.now())
+            return RunHeldTask(job_id, {"template": params.get("template"), **summary}, documents=tuple(files))
+        return RunHeldTask(job_id, connectors.call(connector, params, idempotency_key=f"huhua-job-{job_id}",
+                                                   settings=self.connector_settings))
 
     def _deliver_webhook(self, job_id: int) -> FinishJob:
         """POST the event to its subscriber; a subscription removed meanwhile is simply not delivered to."""
@@ -123,7 +128,8 @@ class JobWorker:
             self.huhua.execute(command())
         except Exception as err:  # one failing job must not hold up the others
             log.warning("job %s failed: %s", job_id, err,
-                        exc_info=not isinstance(err, HuhuaError | connectors.ConnectorError | delivery.DeliveryFailed))
+                        exc_info=not isinstance(err, HuhuaError | connectors.ConnectorError | delivery.DeliveryFailed
+                                                     | documents.DocumentError))
             self.huhua.execute(RecordJobFailure(job_id, f"{type(err).__name__}: {err}"))
 
 

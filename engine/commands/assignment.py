@@ -2,7 +2,8 @@
 
 A task (or its lane) names a role, optionally with the tier it is held at: ``principal`` (at the
 instance's own unit), ``programme_officer@county`` (at the county above it), ``programme_officer@up``
-(one tier above the scope: where escalations go). The role is resolved to one unit when the task is
+(one tier above the scope: where escalations go), or ``expert@hy-zjk`` (at a unit named outright). The
+role is resolved to one unit when the task is
 created and stored as a ``role`` candidate ``principal@zhuhui-s001``; who holds it is read from the
 directory when somebody opens the inbox or acts, so a change of staff reaches open tasks at once.
 """
@@ -69,6 +70,8 @@ def _unit_at(uow: UnitOfWork, org_scope: str | None, tier: str | None) -> str | 
     if tier == "up":
         own = TIERS.index(chain[0][1]) if chain[0][1] in TIERS else len(TIERS) - 1
         tier = TIERS[min(own + 1, len(TIERS) - 1)]
+    if tier not in TIERS:  # a unit named outright: expert@hy-zjk, the city's expert pool
+        return tier if _chain(uow, tier) else None
     return next((unit for unit, unit_tier in chain if unit_tier == tier), None)
 
 

@@ -40,7 +40,8 @@ def open_fan_out(uow: UnitOfWork, instance_id: int, org_scope: str | None, held:
                                "org directory", [Problem("unknown org scope", element_id=held.element_id)])
         units_query = units_query.where(_u.c.path.startswith(path, autoescape=True), _u.c.id != org_scope)
     units = uow.read(units_query).scalars().all()
-    settings = {"variables": params.get("variables") or {}, "people": params.get("people")}
+    settings = {"variables": params.get("variables") or {}, "people": params.get("people"),
+                "collect": params.get("collect")}
     fan_out_id = uow.execute(insert(_fo).values(
         parent_instance_id=instance_id, spiff_task_id=held.task_id, element_id=held.element_id,
         process_key=process, for_each=",".join(kinds), settings=json.dumps(settings, ensure_ascii=False),
@@ -99,8 +100,19 @@ def _release_parent(uow: UnitOfWork, parent_id: int, spiff_task_id: str) -> None
 
 
 def fan_out_result(uow: UnitOfWork, parent_id: int, spiff_task_id: str) -> dict[str, Any]:
-    """What the parent's task gets when its children are done: how many, and the fan-out's id."""
-    row = uow.read(select(_fo.c.id, _fo.c.total, _fo.c.done).where(
+    """What the parent's task gets when its children are done: how many, the fan-out's id, and, when the
+    fan-out names a variable to ``collect``, that variable of each completed child, by unit."""
+    row = uow.read(select(_fo.c.id, _fo.c.total, _fo.c.done, _fo.c.settings).where(
         _fo.c.parent_instance_id == parent_id, _fo.c.spiff_task_id == spiff_task_id).order_by(_fo.c.id.desc())
         .limit(1)).first()
-    return {"fan_out": row.id, "total": row.total, "completed": row.done} if row else {}
+    if row is None:
+        return {}
+    result: dict[str, Any] = {"fan_out": row.id, "total": row.total, "completed": row.done}
+    collect = json.loads(row.settings).get("collect")
+    if collect:
+        _i = tables.process_instance
+        children = uow.read(select(_fc.c.unit_id, _i.c.data).join(_i, _i.c.id == _fc.c.instance_id).where(
+            _fc.c.fan_out_id == row.id, _fc.c.state == "completed").order_by(_fc.c.unit_id)).all()
+        result["collected"] = [{"unit": unit, "value": json.loads(data or "{}").get(collect)}
+                               for unit, data in children]
+    return result

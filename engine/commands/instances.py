@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from engine.commands.event_routing import persist_and_route
 from engine.commands.fan_out_state import fan_out_result
@@ -136,6 +136,14 @@ def run_held_task(command: RunHeldTask, uow: UnitOfWork) -> dict[str, Any]:
         return {"job_id": job.id, "ran": False, "state": job.state}
     loaded = load_instance(uow, job.instance_id)
     result = fan_out_result(uow, job.instance_id, job.spiff_task_id) if job.kind == "fanout_done" else command.result
+    if command.documents:
+        stored = [{"id": uow.execute(insert(tables.document).values(
+            instance_id=job.instance_id, name=d.name[:300], kind=str((result or {}).get("template", "document"))[:60],
+            content_type=d.content_type, content=d.content, size=len(d.content), created_at=uow.now,
+        ).returning(tables.document.c.id)).scalar_one(), "name": d.name} for d in command.documents]
+        result = {**(result or {}), "documents": stored}
+        uow.record("documents_made", instance_id=job.instance_id, element_id=job.element_id, actor=command.actor,
+                   documents=stored)
     incident = run_step(lambda: uow.runtime.release(loaded.workflow, job.spiff_task_id, result))
     if uow.execute(_CLAIM_JOB, {"job_id": job.id}).rowcount != 1:
         raise StaleVersion(f"job {job.id} was taken by someone else")

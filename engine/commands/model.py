@@ -124,11 +124,15 @@ class FireTimer:
 
 @dataclass(frozen=True)
 class RunHeldTask:
-    """Run a service task with the ``result`` its worker got from the connector, or an async continuation."""
+    """Run a service task with the ``result`` its worker got from the connector, or an async continuation.
+
+    ``documents`` (name, content type, bytes) are stored with the release; their ids join the result.
+    """
 
     job_id: int
     result: Any = None
     actor: str = SYSTEM_ACTOR
+    documents: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)

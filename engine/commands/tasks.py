@@ -35,7 +35,7 @@ def complete_task(command: CompleteTask, uow: UnitOfWork) -> dict[str, Any]:
         raise Conflict(f"task {task.id} is already {task.state}; it cannot be completed again")
     _authorise(uow, task, command.actor)
     if task.form_key:
-        _check_form(uow, task.form_key, data)
+        data = _check_form(uow, task.form_key, data)
     if task.item_group_id is not None:
         _close(uow, task, command.actor, data)
         return _complete_item(uow, task, command.actor)
@@ -78,12 +78,15 @@ def _close(uow: UnitOfWork, task: Any, actor: str, data: dict[str, Any]) -> None
                actor=actor, fields=sorted(data))
 
 
-def _check_form(uow: UnitOfWork, form_key: str, data: dict[str, Any]) -> None:
-    """The submission against the newest version of the task's form (a task without a deployed form takes any data)."""
+def _check_form(uow: UnitOfWork, form_key: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The submission checked against the newest version of the task's form, its left-out fields filled in.
+
+    A task whose form key names no deployed form takes the data as it is.
+    """
     row = uow.read(select(_f.c.name, _f.c.content, _f.c.sha256).where(_f.c.form_key == form_key)
                    .order_by(_f.c.version.desc()).limit(1)).first()
     if row is None:
-        return
+        return data
     cache = uow.services.forms
     form = cache.get(row.sha256)
     if form is None:
@@ -91,6 +94,7 @@ def _check_form(uow: UnitOfWork, form_key: str, data: dict[str, Any]) -> None:
     problems = form.check(data)
     if problems:
         raise InvalidInput(f"the form {form.name} has {len(problems)} problem(s); nothing was saved", problems)
+    return form.filled(data)
 
 
 def _authorise(uow: UnitOfWork, task: Any, actor: str) -> None:

@@ -511,8 +511,9 @@ def _check_fan_out(params: dict[str, Any]) -> None:
                          f"not '{params.get('for_each')}'")
     if not isinstance(params.get("variables", {}), dict):
         raise ValueError("a fan_out task's 'variables' must be a dict")
-    if params.get("people") is not None and not isinstance(params["people"], str):
-        raise ValueError("a fan_out task's 'people' must name a role")
+    for name in ("people", "collect"):
+        if params.get(name) is not None and not isinstance(params[name], str):
+            raise ValueError(f"a fan_out task's '{name}' must be a name")
 
 
 def _waiting_start(workflow: BpmnWorkflow, element_id: str) -> Task:

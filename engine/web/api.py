@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from flask import Blueprint, current_app, jsonify, request
 
@@ -230,3 +231,17 @@ def instance_coverage(instance_id: int) -> Any:
     missing = request.args.get("missing", "false").lower() in ("1", "true", "yes")
     huhua = _huhua()
     return jsonify(huhua.queries.coverage(_path_id(instance_id, "instance"), huhua.clock.now(), missing_only=missing))
+
+
+@api.get("/process-instances/<int:instance_id>/documents")
+def instance_documents(instance_id: int) -> Any:
+    return jsonify(_huhua().queries.documents(_path_id(instance_id, "instance")))
+
+
+@api.get("/documents/<int:document_id>")
+def download_document(document_id: int) -> Any:
+    """A generated document's file (.xlsx or .pdf), named for saving."""
+    name, content_type, content = _huhua().queries.document(_path_id(document_id, "document"))
+    response = current_app.response_class(content, mimetype=content_type)
+    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+    return response
