@@ -425,27 +425,64 @@ def org_group() -> None:
 
 
 @org_group.command("load")
-@click.argument("source")
+@click.argument("sources", nargs=-1, required=True)
 @click.option("--actor", default="admin", show_default=True)
 @click.option("--if-empty", is_flag=True, help="Only when no directory is loaded yet (keeps an edited one).")
 @json_option
 @click.pass_obj
-def org_load(obj: _Context, source: str, actor: str, if_empty: bool, as_json: bool) -> None:
-    """Replace the directory with a generated profile (demo, full); nothing changes if any row is bad."""
+def org_load(obj: _Context, sources: tuple[str, ...], actor: str, if_empty: bool, as_json: bool) -> None:
+    """Load the directory: a profile (demo, full), a workbook (.xlsx: 单位 and 人员 sheets) or CSV files.
+
+    Every bad row is reported (file, row, column, reason) and nothing changes unless all rows are good.
+    A CSV file of units (or of people) replaces that part and keeps the other.
+    """
     from engine.commands.model import LoadDirectory
+    from engine.org import spreadsheets
     from engine.org.profiles import PROFILES, generate
+
+    source = " ".join(sources)
 
     def run() -> None:
         if if_empty and obj.huhua.queries.units(limit=1):
             _emit(as_json, {"source": source, "skipped": "a directory is already loaded"},
                   lambda r: "a directory is already loaded; left as it is")
             return
-        if source not in PROFILES:
-            raise InvalidInput(f"'{source}' is not a profile (one of {', '.join(PROFILES)})",
-                               [Problem("unknown profile", field="source")])
-        result = obj.huhua.execute(LoadDirectory(generate(source), actor, source=source))
+        if len(sources) == 1 and sources[0] in PROFILES:
+            directory = generate(sources[0])
+        else:
+            units = people = None
+            for path in map(Path, sources):
+                if not path.is_file() or path.suffix.lower() not in (".xlsx", ".csv"):
+                    raise InvalidInput(f"'{path}' is neither a profile ({', '.join(PROFILES)}) nor an .xlsx or "
+                                       ".csv file", [Problem("unknown source", file=str(path))])
+                read = spreadsheets.read_workbook if path.suffix.lower() == ".xlsx" else spreadsheets.read_csv
+                found_units, found_people = read(path.name, path.read_bytes())
+                units, people = found_units or units, found_people or people
+            directory = spreadsheets.build(units, people, obj.huhua.queries.directory())
+        result = obj.huhua.execute(LoadDirectory(directory, actor, source=source))
         _emit(as_json, result, lambda r: f"loaded {r['source']}: {r['units']} units, {r['people']} people, "
               f"{r['roles']} roles")
+
+    _guard(as_json, run)
+
+
+@org_group.command("export")
+@click.argument("target", type=click.Path(dir_okay=False))
+@json_option
+@click.pass_obj
+def org_export(obj: _Context, target: str, as_json: bool) -> None:
+    """Write the directory as a workbook (.xlsx: 单位 and 人员 sheets) that org load reads back."""
+    from engine.org import spreadsheets
+
+    def run() -> None:
+        if not target.lower().endswith(".xlsx"):
+            raise InvalidInput("the export is an Excel workbook: give a file name ending in .xlsx",
+                               [Problem("not .xlsx", file=target)])
+        directory = obj.huhua.queries.directory()
+        Path(target).write_bytes(spreadsheets.export_workbook(directory))
+        counts = {"file": target, "units": len(directory.units), "people": len(directory.people),
+                  "roles": len(directory.roles)}
+        _emit(as_json, counts, lambda c: f"wrote {c['file']}: {c['units']} units, {c['people']} people")
 
     _guard(as_json, run)
 

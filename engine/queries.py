@@ -24,6 +24,10 @@ from engine.org.calendar import (
     parse_year,
 )
 from engine.org.directory import ROLES, role_code
+from engine.org.directory import Directory as OrgDirectory
+from engine.org.directory import Person as PersonRow
+from engine.org.directory import Role as RoleRow
+from engine.org.directory import Unit as OrgUnitRow
 from engine.runtime.script_audit import refuse_unsafe_scripts
 from engine.schedules import Schedule, timer_schedule
 from engine.store.database import Database
@@ -193,6 +197,17 @@ class Queries:
         with self.database.read() as session:
             return [{"id": u.id, "name": u.name, "kind": u.kind, "parent": u.parent_id, "path": u.path}
                     for u in session.scalars(query.order_by(OrgUnit.path).limit(_page(limit, 5000)).offset(offset))]
+
+    def directory(self) -> OrgDirectory:
+        """The whole org directory as loaded (for export, or to keep one part while a file replaces the other)."""
+        with self.database.read() as session:
+            units = [OrgUnitRow(u.id, u.name, u.kind, u.parent_id, u.sort_order)
+                     for u in session.scalars(select(OrgUnit).order_by(OrgUnit.path))]
+            people = [PersonRow(p.id, p.name, p.unit_id, p.phone)
+                      for p in session.scalars(select(Person).order_by(Person.unit_id, Person.id))]
+            roles = [RoleRow(r.person_id, r.unit_id, r.role)
+                     for r in session.scalars(select(RoleAssignment).order_by(RoleAssignment.id))]
+        return OrgDirectory(units, people, roles)
 
     def unit_ids(self, kind: str) -> list[str]:
         """Every unit of ``kind``, in directory order: what a fan-out over the directory iterates."""

@@ -1,0 +1,210 @@
+"""The org directory as bureaus keep it: a workbook (单位 and 人员 sheets) or CSV files, in and out.
+
+单位 (units): 单位编码, 单位名称, 单位类型, 上级单位编码. 人员 (people): 工号, 姓名, 单位编码, 角色, 手机 —
+角色 lists the roles held at that unit (Chinese names or codes, separated by 、 or ,); a person with roles
+at a second unit has a second row with the same 工号. Column headers may also be the English field
+names. Reading reports every bad row with its file, row number, column and reason; nothing is loaded
+unless every row is good. A CSV file holds one sheet: units or people, told apart by its header; the
+other part of the directory is then kept as it is.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from openpyxl import Workbook, load_workbook
+
+from engine.errors import InvalidInput, Problem
+from engine.org.directory import ROLES, UNIT_KINDS, Directory, Person, Role, Unit, check, role_code
+
+UNIT_COLUMNS = {"单位编码": "id", "单位名称": "name", "单位类型": "kind", "上级单位编码": "parent"}
+PEOPLE_COLUMNS = {"工号": "id", "姓名": "name", "单位编码": "unit", "角色": "roles", "手机": "phone"}
+KIND_BY_NAME = {name: kind for kind, (name, _) in UNIT_KINDS.items()}
+MAX_ROWS = 200_000
+MAX_PROBLEMS = 500
+_SEPARATORS = re.compile(r"[、,，;；\s]+")
+
+
+@dataclass
+class Sheet:
+    """Rows of one sheet as dicts of field name -> text, with where each came from."""
+
+    file: str
+    rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+
+
+def read_workbook(name: str, content: bytes) -> tuple[Sheet | None, Sheet | None]:
+    try:
+        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception as err:  # openpyxl raises many kinds for a file that is not a workbook
+        raise InvalidInput(f"{name} is not an Excel workbook (.xlsx): {err}", [Problem(str(err), file=name)]) from None
+    sheets = {title.strip(): book[title] for title in book.sheetnames}
+    units = sheets.get("单位") or sheets.get("units")
+    people = sheets.get("人员") or sheets.get("people")
+    if units is None and people is None:
+        raise InvalidInput(f"{name} has neither a 单位 nor a 人员 sheet",
+                           [Problem("sheets named 单位 and 人员 are expected", file=name)])
+    return (_sheet(f"{name} 单位", units.iter_rows(values_only=True), UNIT_COLUMNS) if units else None,
+            _sheet(f"{name} 人员", people.iter_rows(values_only=True), PEOPLE_COLUMNS) if people else None)
+
+
+def read_csv(name: str, content: bytes) -> tuple[Sheet | None, Sheet | None]:
+    text = None
+    for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK unless told otherwise
+        try:
+            text = content.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    if text is None:
+        raise InvalidInput(f"{name} is neither UTF-8 nor GBK text", [Problem("cannot decode", file=name)])
+    rows = list(csv.reader(io.StringIO(text)))
+    header = {_field(h, {**UNIT_COLUMNS, **PEOPLE_COLUMNS}) for h in (rows[0] if rows else [])}
+    if "kind" in header or "parent" in header:
+        return _sheet(name, rows, UNIT_COLUMNS), None
+    if "roles" in header or "unit" in header:
+        return None, _sheet(name, rows, PEOPLE_COLUMNS)
+    raise InvalidInput(f"{name}: the header is neither a units list (单位编码, 单位名称, 单位类型, 上级单位编码) "
+                       "nor a people list (工号, 姓名, 单位编码, 角色, 手机)",
+                       [Problem("unknown header", file=name, line=1)])
+
+
+def build(units: Sheet | None, people: Sheet | None, current: Directory) -> Directory:
+    """The directory the sheets describe (a part not given is ``current``'s); InvalidInput lists every bad row."""
+    problems: list[Problem] = []
+    directory = Directory()
+    unit_lines: list[tuple[str, int]] = []
+    if units is not None:
+        for line, row in units.rows:
+            kind = KIND_BY_NAME.get(row.get("kind", ""), row.get("kind", ""))
+            if kind not in UNIT_KINDS:
+                problems.append(Problem(f"unknown unit type '{row.get('kind', '')}' (one of "
+                                        f"{', '.join(KIND_BY_NAME)})", file=units.file, line=line, field="单位类型"))
+            directory.units.append(Unit(row.get("id", ""), row.get("name", ""), kind, row.get("parent") or None,
+                                        len(directory.units)))
+            unit_lines.append((units.file, line))
+    else:
+        directory.units = list(current.units)
+    person_lines: list[tuple[str, int]] = []
+    role_lines: list[tuple[str, int]] = []
+    if people is not None:
+        seen: dict[str, Person] = {}
+        for line, row in people.rows:
+            person_id, unit = row.get("id", ""), row.get("unit", "")
+            if person_id not in seen:
+                seen[person_id] = Person(person_id, row.get("name", ""), unit, row.get("phone") or None)
+                directory.people.append(seen[person_id])
+                person_lines.append((people.file, line))
+            elif row.get("name") and row["name"] != seen[person_id].name:
+                problems.append(Problem(f"工号 {person_id} has another name in an earlier row",
+                                        file=people.file, line=line, field="姓名"))
+            for name in (n for n in _SEPARATORS.split(row.get("roles", "")) if n):
+                code = role_code(name)
+                if code is None:
+                    problems.append(Problem(f"unknown role '{name}' (one of {'、'.join(ROLES.values())})",
+                                            file=people.file, line=line, field="角色"))
+                    continue
+                directory.roles.append(Role(person_id, unit, code))
+                role_lines.append((people.file, line))
+    else:
+        directory.people, directory.roles = list(current.people), list(current.roles)
+    problems += _located(check(directory), unit_lines, person_lines, role_lines)
+    if problems:
+        problems = _deduplicated(problems)
+        shown = problems[:MAX_PROBLEMS]
+        more = f" (the first {MAX_PROBLEMS} are listed)" if len(problems) > MAX_PROBLEMS else ""
+        raise InvalidInput(f"{len(problems)} problem(s){more}; nothing was loaded", shown)
+    return directory
+
+
+def export_workbook(directory: Directory) -> bytes:
+    """The directory as a workbook that :func:`read_workbook` reads back unchanged."""
+    book = Workbook()
+    units = book.active
+    units.title = "单位"
+    units.append(list(UNIT_COLUMNS))
+    for unit in directory.units:
+        units.append([unit.id, unit.name, UNIT_KINDS[unit.kind][0], unit.parent_id or ""])
+    people = book.create_sheet("人员")
+    people.append(list(PEOPLE_COLUMNS))
+    held: dict[str, dict[str, list[str]]] = {}  # person -> unit -> role names
+    for role in directory.roles:
+        held.setdefault(role.person_id, {}).setdefault(role.unit_id, []).append(ROLES[role.role])
+    for person in directory.people:
+        roles = held.get(person.id, {})
+        for unit in [person.unit_id, *sorted(set(roles) - {person.unit_id})]:
+            people.append([person.id, person.name, unit, "、".join(roles.get(unit, [])), person.phone or ""])
+    for sheet, widths in ((units, (22, 28, 14, 22)), (people, (24, 10, 22, 36, 16))):
+        for column, width in zip("ABCDE", widths, strict=False):
+            sheet.column_dimensions[column].width = width
+        sheet.freeze_panes = "A2"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _sheet(file: str, rows: Iterable[Sequence[object]], columns: dict[str, str]) -> Sheet:
+    iterator = iter(rows)
+    header = [_field(str(h or ""), columns) for h in next(iterator, [])]
+    wanted = set(columns.values()) - {"parent", "phone", "roles"}
+    missing = sorted(wanted - set(header))
+    if missing:
+        names = {v: k for k, v in columns.items()}
+        raise InvalidInput(f"{file}: the header lacks {', '.join(names[m] for m in missing)}",
+                           [Problem(f"missing column {names[m]}", file=file, line=1) for m in missing])
+    sheet = Sheet(file)
+    for number, values in enumerate(iterator, start=2):
+        cells = ["" if v is None else str(v).strip() for v in values]
+        if not any(cells):
+            continue
+        if len(sheet.rows) >= MAX_ROWS:
+            raise InvalidInput(f"{file} has more than {MAX_ROWS} rows", [Problem("too many rows", file=file)])
+        sheet.rows.append((number, {name: cell for name, cell in zip(header, cells, strict=False) if name}))
+    return sheet
+
+
+def _field(header: str, columns: dict[str, str]) -> str:
+    header = header.strip()
+    return columns.get(header) or (header if header in columns.values() else "")
+
+
+_WHERE = re.compile(r"^(units|people|roles) row (\d+)(?:: (\w+))?$")
+_COLUMN = {"units": {"id": "单位编码", "name": "单位名称", "kind": "单位类型", "parent": "上级单位编码"},
+           "people": {"id": "工号", "name": "姓名", "unit": "单位编码", "phone": "手机"},
+           "roles": {"person": "工号", "unit": "单位编码", "role": "角色"}}
+
+
+def _deduplicated(problems: list[Problem]) -> list[Problem]:
+    """One problem per file row and column; rows of the directory kept as loaded are summed up, not listed."""
+    seen, kept, unlisted = set(), [], 0
+    for problem in problems:
+        if problem.file is None and problem.field and _WHERE.match(problem.field):
+            unlisted += 1  # a row of the part of the directory that no file replaced
+            continue
+        key = (problem.file, problem.line, problem.field)
+        if key not in seen:
+            seen.add(key)
+            kept.append(problem)
+    if unlisted:
+        kept.append(Problem(f"{unlisted} row(s) of the directory as loaded now no longer fit (people at units the "
+                            "file leaves out, say); load the units and the people together"))
+    return kept
+
+
+def _located(problems: list[Problem], *lines: list[tuple[str, int]]) -> list[Problem]:
+    """The directory check's 'units row 3: parent' as the file, line and column the row came from."""
+    by_part = dict(zip(("units", "people", "roles"), lines, strict=True))
+    located = []
+    for problem in problems:
+        match = _WHERE.match(problem.field or "")
+        if match and int(match.group(2)) <= len(by_part[match.group(1)]):
+            file, line = by_part[match.group(1)][int(match.group(2)) - 1]
+            column = _COLUMN[match.group(1)].get(match.group(3) or "", match.group(3))
+            located.append(Problem(problem.message, file=file, line=line, field=column))
+        else:
+            located.append(problem)
+    return located
