@@ -220,6 +220,45 @@ def complete(obj: _Context, task_id: int, actor: str, data: str | None, as_json:
 
 
 @main.command()
+@click.argument("task_id", type=int)
+@click.option("--as", "actor", required=True, help="Who acts.")
+@click.option("--give-back", is_flag=True, help="Give a claimed task back to its candidates instead.")
+@json_option
+@click.pass_obj
+def claim(obj: _Context, task_id: int, actor: str, give_back: bool, as_json: bool) -> None:
+    """Claim a task one is a candidate for (or give it back)."""
+    from engine.commands import ClaimTask, UnclaimTask
+
+    command = UnclaimTask(task_id, actor) if give_back else ClaimTask(task_id, actor)
+    _guard(as_json, lambda: _emit(as_json, obj.huhua.execute(command),
+                                  lambda r: f"task {r['task_id']}: {r['assignee'] or 'back with its candidates'}"))
+
+
+@main.command()
+@click.argument("task_id", type=int)
+@click.option("--as", "actor", required=True, help="Who acts: the assignee to delegate, an officer to reassign.")
+@click.option("--to", "to", help="The person who takes the task over (reassign without it: back to the candidates).")
+@click.option("--reassign", is_flag=True, help="Reassign (administrator or the tier above) instead of delegating.")
+@click.option("--reason", help="Why, for the history.")
+@json_option
+@click.pass_obj
+def hand(obj: _Context, task_id: int, actor: str, to: str | None, reassign: bool, reason: str | None,
+         as_json: bool) -> None:
+    """Delegate one's task to a colleague, or reassign a task (--reassign)."""
+    from engine.commands import DelegateTask, ReassignTask
+
+    def run() -> None:
+        if not reassign and not to:
+            raise InvalidInput("say to whom with --to", [Problem("missing", field="to")])
+        command = ReassignTask(task_id, actor, to, reason) if reassign else DelegateTask(task_id, actor, to or "",
+                                                                                        reason)
+        _emit(as_json, obj.huhua.execute(command),
+              lambda r: f"task {r['task_id']}: {r['previous'] or '—'} → {r['assignee'] or 'its candidates'}")
+
+    _guard(as_json, run)
+
+
+@main.command()
 @click.argument("instance_id", type=int)
 @json_option
 @click.pass_obj

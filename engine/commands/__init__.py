@@ -12,9 +12,11 @@ from engine.commands.jobs import claim_due_jobs, record_job_failure
 from engine.commands.model import (
     AddWebhook,
     ClaimDueJobs,
+    ClaimTask,
     ClearWorkday,
     CompleteTask,
     CorrelateMessage,
+    DelegateTask,
     DeployModels,
     DeployShippedProcesses,
     FinishJob,
@@ -22,6 +24,7 @@ from engine.commands.model import (
     FireTimer,
     LoadDirectory,
     MarkSchedulesChecked,
+    ReassignTask,
     ReceiveWebhook,
     RecordJobFailure,
     RemoveWebhook,
@@ -30,9 +33,11 @@ from engine.commands.model import (
     StartChildren,
     StartInstance,
     StartScheduledUnits,
+    UnclaimTask,
 )
 from engine.commands.org import load_directory
 from engine.commands.schedules import fire_schedule, mark_schedules_checked, start_scheduled_units
+from engine.commands.task_assignment import claim_task, delegate_task, reassign_task, unclaim_task
 from engine.commands.tasks import complete_task
 from engine.commands.webhooks import add_webhook, finish_job, receive_webhook, remove_webhook
 
@@ -57,6 +62,10 @@ HANDLERS = {
     FinishJob: finish_job,
     ReceiveWebhook: receive_webhook,
     StartChildren: start_children,
+    ClaimTask: claim_task,
+    UnclaimTask: unclaim_task,
+    DelegateTask: delegate_task,
+    ReassignTask: reassign_task,
 }
 
 #: Commands nobody waits on: a version conflict is retried with backoff instead of reported.
@@ -68,15 +77,19 @@ __all__ = [
     "RETRY_ON_CONFLICT",
     "AddWebhook",
     "ClaimDueJobs",
+    "ClaimTask",
     "ClearWorkday",
     "CompleteTask",
     "CorrelateMessage",
+    "DelegateTask",
     "DeployModels",
     "DeployShippedProcesses",
     "FinishJob",
     "FireSchedule",
     "FireTimer",
     "LoadDirectory",
+    "MarkSchedulesChecked",
+    "ReassignTask",
     "ReceiveWebhook",
     "RecordJobFailure",
     "RemoveWebhook",
@@ -85,4 +98,5 @@ __all__ = [
     "StartChildren",
     "StartInstance",
     "StartScheduledUnits",
+    "UnclaimTask",
 ]

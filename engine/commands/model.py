@@ -203,3 +203,39 @@ class StartChildren:
 
     job_ids: tuple[int, ...]
     actor: str = SYSTEM_ACTOR
+
+
+@dataclass(frozen=True)
+class ClaimTask:
+    """Take an unassigned task one is a candidate for."""
+
+    task_id: int
+    actor: str
+
+
+@dataclass(frozen=True)
+class UnclaimTask:
+    """Give a claimed task back to its candidates."""
+
+    task_id: int
+    actor: str
+
+
+@dataclass(frozen=True)
+class DelegateTask:
+    """Hand one's task to a colleague, who completes it instead."""
+
+    task_id: int
+    actor: str
+    to: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ReassignTask:
+    """Give a task to someone else (or back to its candidates, ``to=None``): the administrator or the tier above."""
+
+    task_id: int
+    actor: str
+    to: str | None
+    reason: str | None = None

@@ -10,12 +10,16 @@ from flask import Blueprint, current_app, jsonify, request
 from engine.bootstrap import Huhua
 from engine.commands import (
     AddWebhook,
+    ClaimTask,
     CompleteTask,
     CorrelateMessage,
+    DelegateTask,
     DeployModels,
+    ReassignTask,
     ReceiveWebhook,
     RemoveWebhook,
     StartInstance,
+    UnclaimTask,
 )
 from engine.errors import InvalidInput, Problem
 
@@ -245,3 +249,28 @@ def download_document(document_id: int) -> Any:
     response = current_app.response_class(content, mimetype=content_type)
     response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
     return response
+
+
+@api.post("/tasks/<int:task_id>/claim")
+def claim_task(task_id: int) -> Any:
+    return jsonify(_huhua().execute(ClaimTask(_path_id(task_id, "task"), _actor())))
+
+
+@api.post("/tasks/<int:task_id>/unclaim")
+def unclaim_task(task_id: int) -> Any:
+    return jsonify(_huhua().execute(UnclaimTask(_path_id(task_id, "task"), _actor())))
+
+
+@api.post("/tasks/<int:task_id>/delegate")
+def delegate_task(task_id: int) -> Any:
+    body = _body()
+    return jsonify(_huhua().execute(DelegateTask(_path_id(task_id, "task"), _actor(),
+                                                 _str_field(body, "to", required=True) or "",
+                                                 _str_field(body, "reason"))))
+
+
+@api.post("/tasks/<int:task_id>/reassign")
+def reassign_task(task_id: int) -> Any:
+    body = _body()
+    return jsonify(_huhua().execute(ReassignTask(_path_id(task_id, "task"), _actor(), _str_field(body, "to"),
+                                                 _str_field(body, "reason"))))

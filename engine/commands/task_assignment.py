@@ -1,0 +1,109 @@
+"""Who works on a task: claiming it from the candidates, giving it back, delegating and reassigning it.
+
+Every change is an audit event naming who did it, from whom and to whom. A candidate (by name or by
+a role they hold at the task's unit) may claim an unassigned task and give back one they claimed.
+The assignee may delegate to a colleague, who completes it in their place; the administrator, or
+the holder of the same role one tier up, may reassign any open task (a teacher is ill, a post is vacant).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+
+from engine.commands.assignment import holds_any
+from engine.commands.instance_state import require_label
+from engine.commands.model import ADMIN, ClaimTask, DelegateTask, ReassignTask, UnclaimTask
+from engine.commands.unit_of_work import UnitOfWork
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
+from engine.store import tables
+
+_t, _c, _p = tables.human_task, tables.task_candidate, tables.person
+_LOAD = select(_t).where(_t.c.id == bindparam("id"))
+
+
+def claim_task(command: ClaimTask, uow: UnitOfWork) -> dict[str, Any]:
+    task = _open_task(uow, command.task_id, command.actor)
+    if task.assignee is not None:
+        raise Conflict(f"task {task.id} is already claimed by {task.assignee}")
+    if command.actor != ADMIN and not _is_candidate(uow, task.id, command.actor):
+        raise Forbidden(f"{command.actor} is not among the candidates of task {task.id}")
+    return _assign(uow, task, command.actor, command.actor, "task_claimed", expected=None)
+
+
+def unclaim_task(command: UnclaimTask, uow: UnitOfWork) -> dict[str, Any]:
+    task = _open_task(uow, command.task_id, command.actor)
+    if task.assignee != command.actor and command.actor != ADMIN:
+        raise Forbidden(f"only {task.assignee or 'nobody'} may give task {task.id} back")
+    if not uow.read(select(_c.c.task_id).where(_c.c.task_id == task.id).limit(1)).first():
+        raise Conflict(f"task {task.id} has no candidates to give it back to; reassign it instead")
+    return _assign(uow, task, command.actor, None, "task_unclaimed", expected=task.assignee)
+
+
+def delegate_task(command: DelegateTask, uow: UnitOfWork) -> dict[str, Any]:
+    task = _open_task(uow, command.task_id, command.actor)
+    if task.assignee != command.actor:
+        raise Forbidden(f"only the assignee ({task.assignee or 'nobody yet; claim it first'}) may delegate "
+                        f"task {task.id}")
+    _existing_person(uow, command.to)
+    if command.to == command.actor:
+        raise InvalidInput("a task cannot be delegated to its own assignee", [Problem("same person", field="to")])
+    return _assign(uow, task, command.actor, command.to, "task_delegated", expected=task.assignee,
+                   reason=command.reason)
+
+
+def reassign_task(command: ReassignTask, uow: UnitOfWork) -> dict[str, Any]:
+    task = _open_task(uow, command.task_id, command.actor)
+    if command.actor != ADMIN and not _supervises(uow, task, command.actor):
+        raise Forbidden(f"{command.actor} may not reassign task {task.id}: the administrator or the programme "
+                        "officer one tier above may")
+    if command.to is not None:
+        _existing_person(uow, command.to)
+    return _assign(uow, task, command.actor, command.to, "task_reassigned", expected=task.assignee,
+                   reason=command.reason)
+
+
+def _open_task(uow: UnitOfWork, task_id: int, actor: str) -> Any:
+    require_label(actor, "actor", 100)
+    task = uow.read(_LOAD, {"id": task_id}).first()
+    if task is None:
+        raise NotFound(f"task {task_id} does not exist")
+    if task.state != "open":
+        raise Conflict(f"task {task.id} is already {task.state}")
+    return task
+
+
+def _assign(uow: UnitOfWork, task: Any, actor: str, to: str | None, event: str, *, expected: str | None,
+            reason: str | None = None) -> dict[str, Any]:
+    require_label(reason, "reason", 500)
+    guard = _t.c.assignee.is_(None) if expected is None else _t.c.assignee == expected
+    changed = uow.execute(update(_t).where(_t.c.id == task.id, _t.c.state == "open", guard)
+                          .values(assignee=to)).rowcount
+    if changed != 1:
+        raise Conflict(f"task {task.id} changed hands at the same time; reload it")
+    uow.record(event, instance_id=task.instance_id, element_id=task.element_id, task_id=task.id, actor=actor,
+               previous=task.assignee, assignee=to, reason=reason)
+    return {"task_id": task.id, "assignee": to, "previous": task.assignee}
+
+
+def _is_candidate(uow: UnitOfWork, task_id: int, person: str) -> bool:
+    offered = uow.read(select(_c.c.kind, _c.c.value).where(_c.c.task_id == task_id)).all()
+    if any(kind == "user" and value == person for kind, value in offered):
+        return True
+    return holds_any(uow, person, [value for kind, value in offered if kind == "role"])
+
+
+def _supervises(uow: UnitOfWork, task: Any, person: str) -> bool:
+    """The programme officer of the county or city above the task's unit (or of the unit itself)."""
+    if task.org_scope is None:
+        return False
+    path = uow.read(select(tables.org_unit.c.path).where(tables.org_unit.c.id == task.org_scope)).scalar() or ""
+    units = [step.split(":", 1)[1] for step in path.split("/") if ":" in step]
+    return holds_any(uow, person, [f"programme_officer@{unit}" for unit in units])
+
+
+def _existing_person(uow: UnitOfWork, person: str) -> None:
+    require_label(person, "to", 100)
+    if not person or uow.read(select(_p.c.id).where(_p.c.id == person)).first() is None:
+        raise InvalidInput(f"'{person}' is not a person of the org directory", [Problem("unknown person", field="to")])
