@@ -160,7 +160,16 @@ def inspect_models(files: Iterable[ModelFile], max_bytes: int) -> list[ProcessSu
 
 def compile_process(files: Iterable[ModelFile], key: str, max_bytes: int) -> CompiledProcess:
     """Build the specs of process ``key`` from the files of its deployment."""
+    return compile_processes(files, [key], max_bytes)[key]
+
+
+def compile_processes(files: Iterable[ModelFile], keys: Iterable[str], max_bytes: int) -> dict[str, CompiledProcess]:
+    """Build the specs of several processes of one deployment, reading and checking its files once."""
     parser, _ = _load(list(files), max_bytes)
+    return {key: _compiled(parser, key) for key in keys}
+
+
+def _compiled(parser: HuhuaBpmnParser, key: str) -> CompiledProcess:
     try:
         spec = parser.get_spec(key)
         subprocess_specs = parser.get_subprocess_specs(key)

@@ -18,7 +18,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask, StandardLoopTask
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
 
-from engine.bpmn.parser import CompiledProcess, ModelFile, ProcessSummary, compile_process
+from engine.bpmn.parser import CompiledProcess, ModelFile, ProcessSummary, compile_processes
 from engine.bpmn.task_specs import timer_value
 from engine.errors import InvalidModel, Problem
 from engine.runtime.scripting import ScriptRefused, check_source, expression_source
@@ -40,8 +40,10 @@ def refuse_unsafe_scripts(files: list[ModelFile], summaries: Iterable[ProcessSum
     """Raise :class:`InvalidModel` listing every script of these processes that the sandbox refuses."""
     problems: list[Problem] = []
     seen: set[tuple[str | None, str | None, str]] = set()
+    summaries = list(summaries)
+    compiled_all = compile_processes(files, [s.key for s in summaries], max_bytes) if summaries else {}
     for summary in summaries:
-        compiled = compile_process(files, summary.key, max_bytes)
+        compiled = compiled_all[summary.key]
         for problem in audit_process(compiled, summary.filename):
             if (problem.file, problem.element_id, problem.message) not in seen:  # a shared called process
                 seen.add((problem.file, problem.element_id, problem.message))
