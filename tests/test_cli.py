@@ -97,7 +97,7 @@ def test_org_directory_schedules_and_webhooks_from_the_command_line(cli) -> None
     principals = _json(cli("users", "--under", "hengdong", "--role", "校长", "--json"))
     assert [p["id"] for p in principals] == ["hengdong-s001-xz", "hengdong-s002-xz", "hengdong-s003-xz"]
     refused = cli("org", "load", "city.csv")
-    assert refused.exit_code == 2 and "not a profile" in refused.output
+    assert refused.exit_code == 2 and "neither a profile" in refused.output
 
     _json(cli("deploy", str(FIXTURES / "timer_start.bpmn"), "--json"))
     listed = {s["key"]: s for s in _json(cli("schedules", "--json"))}
