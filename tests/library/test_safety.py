@@ -1,0 +1,143 @@
+"""安全与生命健康教育: March safety activities, May "我爱我", a lesson report every two weeks, escalations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from engine.bootstrap import Huhua
+from engine.clock import BUSINESS_TZ, VirtualClock
+from engine.commands import CompleteTask, StartInstance
+from engine.errors import Forbidden
+from tests.library.conftest import complete, inbox
+from workers.job_worker import run_due_jobs
+
+MARCH = {"march_theme": "珍爱生命 安全第一", "march_forms": ["class_meeting", "drill"], "march_date": "2026-03-13",
+         "march_classes": 30, "march_students": 1350, "march_summary": "各班召开安全主题班会并开展疏散演练"}
+MAY = {"may_date": "2026-05-12", "may_teachers": 86, "may_students": 1350, "may_forms": ["group_guidance", "drama"],
+       "may_summary": "班主任、任课教师和心理健康教育教师分享自我关爱与关爱学生的做法"}
+
+
+def lessons(held: int) -> dict:
+    return {"classes_total": 30, "classes_with_lesson": held, "lesson_topics": "情绪管理团体辅导、生命教育情景剧"}
+
+
+def at(huhua: Huhua, clock: VirtualClock, *when: int) -> None:
+    clock.set(datetime(*when, tzinfo=BUSINESS_TZ))
+    run_due_jobs(huhua)
+
+
+def report_all(huhua: Huhua, element_id: str, data: dict, but: tuple[str, ...] = ()) -> None:
+    """Every school's programme officer reports ``element_id`` (except the schools in ``but``)."""
+    for task in huhua.queries.tasks(limit=500):
+        if task["element_id"] == element_id and task["org_scope"] not in but:
+            huhua.execute(CompleteTask(task["id"], f"{task['org_scope']}-zr", data))
+    run_due_jobs(huhua)
+
+
+def school_data(huhua: Huhua, school: str) -> dict:
+    found = [i for i in huhua.queries.instances(process_key="safety_school", limit=100) if i["org_scope"] == school]
+    return huhua.queries.instance(found[0]["id"])["data"]
+
+
+def test_the_city_starts_every_county_and_every_school_reports_its_march_activity(
+        demo: Huhua, clock: VirtualClock) -> None:
+    started = demo.execute(StartInstance("safety_programme", "hy-zr", org_scope="hy", variables={"year": 2026}))
+    run_due_jobs(demo)
+    counties = sorted(u["id"] for u in demo.queries.units(kind="county"))
+    schools = sorted(u["id"] for u in demo.queries.units(kind="school", limit=500))
+    instances = demo.queries.instances(limit=500)
+    assert sorted(i["org_scope"] for i in instances if i["process_key"] == "safety_county") == counties
+    assert sorted(i["org_scope"] for i in instances if i["process_key"] == "safety_school") == schools  # 39
+    assert school_data(demo, "qidong-s002")["lesson_rounds"] == 8  # the default: a lesson report every 2 weeks
+
+    # March: the school's programme officer reports the safety theme activity, nobody else is asked
+    assert inbox(demo, "zhuhui-s001-zr") == [("march_report", "zhuhui-s001")]
+    for outsider in ("zhuhui-s001-xz", "zhuhui-s001-bzr1", "zhuhui-s001-xl1", "zhuhui-s001-p01-js", "zhuhui-zr",
+                     "hy-zr"):
+        assert inbox(demo, outsider) == [], outsider
+    march = demo.queries.tasks(user="zhuhui-s001-zr")[0]
+    assert march["due_at"] == "2026-03-30T09:30:00+00:00"  # 20 working days after Monday 2 March, 17:30
+    with pytest.raises(Forbidden):
+        demo.execute(CompleteTask(march["id"], "zhuhui-s002-zr", MARCH))
+    report_all(demo, "march_report", MARCH, but=("hengnan-s002",))
+    coverage = demo.queries.coverage(started["id"], demo.clock.now())
+    assert coverage["units"] == {"total": 52, "completed": 0, "missing": 52}  # the semester goes on
+    assert [t["org_scope"] for t in demo.queries.tasks(limit=500) if t["element_id"] == "march_report"] == [
+        "hengnan-s002"]
+    at(demo, clock, 2026, 7, 10, 17, 31)  # nothing more is reported this semester: the city stops waiting
+    assert inbox(demo, "hy-zr") == [("summary", "hy")]
+    assert ("summary", "hengnan") in inbox(demo, "hengnan-zr")
+    complete(demo, "hy-zr", "summary", {"safety_summary": "三月安全主题教育活动全市开展",
+                                        "safety_problems": "双周课时报送不及时"})
+    assert demo.queries.instance(started["id"])["state"] == "completed"
+    assert "fan_out_closed" in [e["kind"] for e in demo.queries.instance(started["id"])["history"]]
+
+
+def test_a_county_semester_with_lessons_every_two_weeks_escalations_and_the_semester_deadline(
+        demo: Huhua, clock: VirtualClock) -> None:
+    started = demo.execute(StartInstance("safety_county", "zhuhui-zr", org_scope="zhuhui",
+                                         variables={"year": 2026, "lesson_rounds": 2}))
+    run_due_jobs(demo)
+    for school in ("zhuhui-s001", "zhuhui-s003"):
+        complete(demo, f"{school}-zr", "march_report", MARCH)
+
+    # two weeks (10 working days) later every school reports its lessons; a short one goes to the principal
+    at(demo, clock, 2026, 3, 16, 8, 59)
+    assert inbox(demo, "zhuhui-s001-zr") == []
+    at(demo, clock, 2026, 3, 16, 9, 1)
+    assert inbox(demo, "zhuhui-s001-zr") == [("lesson_report", "zhuhui-s001")]
+    assert sorted(inbox(demo, "zhuhui-s002-zr")) == [("lesson_report", "zhuhui-s002"), ("march_report", "zhuhui-s002")]
+    assert inbox(demo, "yanfeng-s001-zr") == []
+    complete(demo, "zhuhui-s001-zr", "lesson_report", lessons(30))  # 100%: 达标
+    complete(demo, "zhuhui-s002-zr", "lesson_report", lessons(27))  # 90%: 基本达标
+    complete(demo, "zhuhui-s003-zr", "lesson_report", lessons(20))  # 66%: 未达标
+    assert inbox(demo, "zhuhui-s003-xz") == [("fix_lessons", "zhuhui-s003")]
+    assert inbox(demo, "zhuhui-s002-xz") == [] and inbox(demo, "zhuhui-s001-xz") == []
+    assert school_data(demo, "zhuhui-s003")["lesson_band"] == "未达标"
+    complete(demo, "zhuhui-s003-xz", "fix_lessons", {"lesson_fix_measures": "排入课表，心理教师巡课",
+                                                     "lesson_fix_by": "2026-03-20"})
+
+    # 31 March: zhuhui-s002's March report is overdue and goes to its county officer; round two is due
+    at(demo, clock, 2026, 3, 31, 9)
+    assert inbox(demo, "zhuhui-zr") == [("urge_march", "zhuhui-s002")]
+    assert inbox(demo, "yanfeng-zr") == [] and inbox(demo, "hy-zr") == []
+    complete(demo, "zhuhui-s002-zr", "lesson_report", lessons(30))
+    complete(demo, "zhuhui-s003-zr", "lesson_report", lessons(30))
+    at(demo, clock, 2026, 4, 3, 17, 29)
+    assert inbox(demo, "zhuhui-zr") == [("urge_march", "zhuhui-s002")]
+    at(demo, clock, 2026, 4, 3, 17, 31)  # 3 working days without zhuhui-s001's lesson report
+    assert sorted(inbox(demo, "zhuhui-zr")) == [("urge_lessons", "zhuhui-s001"), ("urge_march", "zhuhui-s002")]
+    complete(demo, "zhuhui-s001-zr", "lesson_report", lessons(27))
+    complete(demo, "zhuhui-s002-zr", "march_report", MARCH)
+    complete(demo, "zhuhui-zr", "urge_lessons", {"urge_note": "已电话督促"}, "zhuhui-s001")
+    complete(demo, "zhuhui-zr", "urge_march", {"urge_note": "已电话督促"}, "zhuhui-s002")
+    assert inbox(demo, "zhuhui-s001-zr") == []  # two rounds reported
+
+    # May (after the Labour Day holiday): the "我爱我" activity at every school
+    at(demo, clock, 2026, 4, 30, 17)
+    assert inbox(demo, "zhuhui-s001-zr") == []
+    at(demo, clock, 2026, 5, 6, 8, 31)
+    assert inbox(demo, "zhuhui-s001-zr") == [("may_report", "zhuhui-s001")]
+    complete(demo, "zhuhui-s001-zr", "may_report", MAY)
+    complete(demo, "zhuhui-s002-zr", "may_report", MAY)
+    at(demo, clock, 2026, 5, 27, 17, 31)  # 15 working days from 6 May: zhuhui-s003 has not reported
+    assert inbox(demo, "zhuhui-zr") == [("urge_may", "zhuhui-s003")]
+
+    # the semester ends: the county stops waiting; coverage names the school that is missing
+    at(demo, clock, 2026, 7, 10, 17, 29)
+    assert inbox(demo, "zhuhui-zr") == [("urge_may", "zhuhui-s003")]
+    at(demo, clock, 2026, 7, 10, 17, 31)
+    assert sorted(inbox(demo, "zhuhui-zr")) == [("summary", "zhuhui"), ("urge_may", "zhuhui-s003")]
+    missing = demo.queries.coverage(started["id"], clock.now(), missing_only=True)
+    assert missing["missing_units"] == ["zhuhui-s003"]
+    assert missing["units"] == {"total": 3, "completed": 2, "missing": 1}
+    complete(demo, "zhuhui-zr", "summary", {"safety_summary": "三所学校均开展活动；第三所学校五月活动未报，已督办"})
+    assert demo.queries.instance(started["id"])["state"] == "completed"
+
+    assert school_data(demo, "zhuhui-s001")["school_result"] == {
+        "school": "zhuhui-s001", "march_reported": True, "may_reported": True, "lesson_rounds_reported": 2,
+        "lesson_rounds_short": 0, "lesson_average": 95}
+    assert [entry["band"] for entry in school_data(demo, "zhuhui-s001")["lesson_log"]] == ["达标", "基本达标"]
+    assert "school_result" not in school_data(demo, "zhuhui-s003")  # still waiting for its May report
