@@ -245,3 +245,20 @@ def test_a_due_date_in_working_days_follows_the_official_calendar(huhua: Huhua, 
     huhua.execute(DeployModels(files=(("review.bpmn", broken),), actor="admin"))
     refused = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"]}))
     assert refused["state"] == "incident" and "dueWorkingDays" in refused["incident"]
+
+
+def test_an_event_based_gateway_whose_timer_fired_is_saved_and_a_p_named_variable_is_an_expression(
+        huhua: Huhua, clock: VirtualClock) -> None:
+    deploy_fixtures(huhua, "publicity.bpmn")  # the timer reads the variable publicity_ends, not a literal
+    started = huhua.execute(StartInstance("publicity", "admin", variables={"publicity_ends": "2026-03-09T17:30"}))
+    assert [j["due_at"] for j in huhua.queries.jobs(state="pending")] == ["2026-03-09T09:30:00+00:00"]
+    clock.set(datetime(2026, 3, 9, 17, 31, tzinfo=BUSINESS_TZ))
+    fire_due_timers(huhua)
+    assert [t["element_id"] for t in huhua.queries.instance(started["id"])["open_tasks"]] == ["ut"]
+
+
+def test_a_message_to_a_process_that_also_has_a_plain_start_does_not_fail_its_sender(huhua: Huhua) -> None:
+    deploy_fixtures(huhua, "two_starts.bpmn")
+    sent = huhua.execute(StartInstance("refer", "admin"))
+    assert sent["state"] == "completed"
+    assert "message_start_skipped" in [e["kind"] for e in huhua.queries.instance(sent["id"])["history"]]

@@ -34,13 +34,16 @@ EXTERNAL_ITEMS = "external_items"
 EXTERNAL_PENDING = "external_pending"
 
 
-_ISO_LITERAL = re.compile(r"^(R\d*/|P|\d{4}-\d{2}-\d{2})", re.IGNORECASE)
+#: An ISO-8601 duration (P3D, PT1H30M), repetition (R3/PT1H, R/2026-03-01T08:00/P1M) or date-time, as models
+#: write them unquoted; anything else (publicity_ends, working_days_later(5)) is an expression.
+_ISO_LITERAL = re.compile(r"P(?=\d|T\d)(\d+(\.\d+)?[YMWD])*(T(\d+(\.\d+)?[HMS])+)?|R\d*/\S+"
+                          r"|\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?")
 
 
 def timer_value(my_task: Any, expression: str) -> Any:
     """A timer's value: an ISO-8601 literal as BPMN writes it (``P2D``), or else an expression on the data."""
     text = (expression or "").strip()
-    if _ISO_LITERAL.match(text):
+    if _ISO_LITERAL.fullmatch(text):
         return text
     return my_task.workflow.script_engine.evaluate(my_task, text)
 
@@ -177,6 +180,10 @@ _CLOCK_TIMERS: dict[type, type] = {
     DurationTimerEventDefinition: ClockDuration,
     CycleTimerEventDefinition: ClockCycle,
 }
+
+
+#: Each clock-reading timer and the SpiffWorkflow timer it replaces (whose serializer it shares).
+CLOCK_TIMER_BASES: dict[type, type] = {clock: base for base, clock in _CLOCK_TIMERS.items()}
 
 
 def clock_aware(definition: Any) -> Any:

@@ -115,6 +115,12 @@ def _start_by(uow: UnitOfWork, source: InstanceRecord, kind: str, name: str, eve
         compiled = compiled_definition(uow, trigger.definition_id)
         workflow = uow.runtime.create(compiled, {})
         incident = run_step(lambda w=workflow: uow.runtime.advance(w))
+        if incident is None and not uow.runtime.waits_at_start(workflow, trigger.element_id):
+            # SpiffWorkflow runs a none start event of the same process first and cancels the message start:
+            # the sender must not fail for it, so the start is skipped and said so in the sender's history.
+            uow.record("message_start_skipped", instance_id=source.id, actor=actor, process_key=trigger.process_key,
+                       element_id=trigger.element_id, reason="the process also has a none start event")
+            continue
         if incident is None:
             incident = run_step(lambda w=workflow, t=trigger: uow.runtime.deliver_start_event(w, t.element_id, event))
         record = InstanceRecord(id=0, definition_id=trigger.definition_id, process_key=trigger.process_key,

@@ -185,6 +185,10 @@ class Runtime:
             task.data.update(payload)
         self.advance(workflow)
 
+    def waits_at_start(self, workflow: BpmnWorkflow, element_id: str) -> bool:
+        """Whether a fresh workflow waits at start event ``element_id`` (not when a none start event ran first)."""
+        return any(t.task_spec.bpmn_id == element_id and t.state == TaskState.WAITING for t in workflow.tasks.values())
+
     def deliver_start_event(self, workflow: BpmnWorkflow, element_id: str, event: Any) -> None:
         """Start a fresh workflow through its start event ``element_id`` with a message or signal thrown elsewhere."""
         start = _waiting_start(workflow, element_id)

@@ -18,7 +18,7 @@ from SpiffWorkflow.bpmn.serializer.helpers.encoder import create_encoder
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
 from engine.bpmn.parser import CompiledProcess
-from engine.bpmn.task_specs import ExternalParallelMultiInstanceTask
+from engine.bpmn.task_specs import CLOCK_TIMER_BASES, ExternalParallelMultiInstanceTask
 from engine.runtime.workflow import HuhuaWorkflow
 
 
@@ -49,6 +49,9 @@ def _registry() -> Any:
     config[HuhuaWorkflow] = _SpeclessWorkflowConverter
     config[ExternalParallelMultiInstanceTask] = SPIFF_CONFIG[
         next(cls for cls in SPIFF_CONFIG if cls.__name__ == "ParallelMultiInstanceTask")]
+    # An event-based gateway keeps the event that fired in the task tree: our clock-reading timers too.
+    for clock_timer, timer in CLOCK_TIMER_BASES.items():
+        config[clock_timer] = SPIFF_CONFIG[timer]
     return BpmnWorkflowSerializer.configure(config)
 
 
