@@ -7,7 +7,8 @@
 (b) 1,000 starts of a one-user-task process, then 1,000 completions through the command layer;
 (c) completing one task of a parallel multi-instance activity with N = 10, 100 and 1,000 siblings;
 (d) the monthly check's fan-out to every school of the full profile, with two worker processes
-    (bench/fanout.py). ``./scripts/bench.sh fanout`` runs (d) alone, ``engine`` (a)-(c) alone.
+    (bench/fanout.py); (e) the class-teacher training rollout at city scale (bench/rollout.py).
+    ``./scripts/bench.sh fanout`` runs (d) alone, ``rollout`` (e), ``engine`` (a)-(c).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 
 from bench.fanout import report_fanout
+from bench.rollout import report_rollout
 from engine.bootstrap import Huhua, bootstrap
 from engine.commands import CompleteTask, DeployModels, StartInstance
 from engine.config import Settings, normalise_database_url
@@ -206,16 +208,19 @@ def scratch_database(server_url: str) -> Iterator[str]:
 def run_all(label: str, url: str, data_dir: Path, parts: set[str]) -> None:
     if "engine" in parts:
         report(label, url, data_dir)
+    if "engine" not in parts:
+        print(f"\n## {label}")
     if "fanout" in parts:
-        if "engine" not in parts:
-            print(f"\n## {label}")
         report_fanout(url.replace("bench.db", "fanout.db"), data_dir, progress)
+    if "rollout" in parts:
+        report_rollout(url.replace("bench.db", "rollout.db"), data_dir, progress)
 
 
 def main() -> None:
-    chosen = set(sys.argv[1:]) or {"engine", "fanout"}
-    if not chosen <= {"engine", "fanout"}:
-        sys.exit("usage: python -m bench [engine] [fanout]")
+    parts = {"engine", "fanout", "rollout"}
+    chosen = set(sys.argv[1:]) or parts
+    if not chosen <= parts:
+        sys.exit("usage: python -m bench [engine] [fanout] [rollout]")
     with tempfile.TemporaryDirectory(prefix="huhua-bench-") as tmp:
         run_all("SQLite (WAL, synchronous=FULL)", f"sqlite:///{tmp}/bench.db", Path(tmp), chosen)
         postgres = os.environ.get("HUHUA_BENCH_POSTGRES_URL")
