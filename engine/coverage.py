@@ -8,6 +8,7 @@ task. Coverage reads that tree level by level from the narrow tables (``fan_out_
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -101,3 +102,26 @@ def _percent(totals: dict[str, int]) -> float:
     whole = totals["units"] + totals["people"]
     done = totals["units_done"] + totals["people_done"]
     return 100.0 if whole == 0 else (100.0 if done == whole else min(round(done * 100 / whole, 1), 99.9))
+
+
+def fan_out_status(database: Database, instance_id: int, element_id: str) -> dict[str, Any]:
+    """Where the newest fan-out of task ``element_id`` of an instance stands: for a deadline path to act on."""
+    with database.engine.connect() as connection:
+        fan_out = connection.execute(select(_fo.c.id, _fo.c.total, _fo.c.done, _fo.c.state, _fo.c.settings).where(
+            _fo.c.parent_instance_id == instance_id, _fo.c.element_id == element_id).order_by(_fo.c.id.desc())
+            .limit(1)).first()
+        if fan_out is None:
+            raise NotFound(f"instance {instance_id} has no fan-out at task {element_id}")
+        children = connection.execute(
+            select(_fc.c.unit_id, _fc.c.state, _u.c.name, _i.c.data).join(_u, _u.c.id == _fc.c.unit_id, isouter=True)
+            .join(_i, _i.c.id == _fc.c.instance_id, isouter=True).where(_fc.c.fan_out_id == fan_out.id)
+            .order_by(_fc.c.unit_id)).all()
+    collect = json.loads(fan_out.settings).get("collect")
+    status: dict[str, Any] = {
+        "fan_out": fan_out.id, "state": fan_out.state, "total": fan_out.total, "completed": fan_out.done,
+        "missing": [{"unit": c.unit_id, "name": c.name or c.unit_id, "state": c.state}
+                    for c in children if c.state != "completed"]}
+    if collect:
+        status["collected"] = [{"unit": c.unit_id, "value": json.loads(c.data or "{}").get(collect)}
+                               for c in children if c.state == "completed"]
+    return status

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from engine.bpmn.parser import ModelFile, inspect_models
 from engine.commands.model import ADMIN
-from engine.coverage import coverage
+from engine.coverage import coverage, fan_out_status
 from engine.errors import InvalidInput, NotFound
 from engine.org.calendar import (
     MAX_WORKING_DAYS,
@@ -280,6 +280,14 @@ class Queries:
         if row is None:
             raise NotFound(f"document {document_id} does not exist")
         return row.name, row.content_type, bytes(row.content)
+
+    def fan_out_status(self, job_id: int, element_id: str) -> dict[str, Any]:
+        """The fan-out of task ``element_id`` in the instance a job belongs to (see engine.coverage)."""
+        with self.database.read() as session:
+            instance_id = session.scalar(select(Job.instance_id).where(Job.id == job_id))
+        if instance_id is None:
+            raise NotFound(f"job {job_id} belongs to no instance")
+        return fan_out_status(self.database, instance_id, element_id)
 
     def webhook_target(self, subscription_id: int) -> tuple[str, str] | None:
         """URL and secret of an active subscription (for the worker delivering to it), or None."""

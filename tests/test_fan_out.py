@@ -76,8 +76,11 @@ def test_a_deadline_closes_the_fan_out_and_coverage_keeps_the_missing(
     run_due_jobs(huhua)  # each county's 30-day deadline: hengnan stops waiting for its school
     hengnan = next(i for i in huhua.queries.instances(process_key="rollout_county", limit=50)
                    if i["org_scope"] == "hengnan")
-    assert huhua.queries.instance(hengnan["id"])["state"] == "completed"
-    assert "fan_out_closed" in [e["kind"] for e in huhua.queries.instance(hengnan["id"])["history"]]
+    late = huhua.queries.instance(hengnan["id"])
+    assert late["state"] == "completed" and "fan_out_closed" in [e["kind"] for e in late["history"]]
+    status = late["data"]["late_status"]  # the deadline path asked which schools are missing
+    assert (status["state"], status["total"], status["completed"]) == ("closed", 4, 3)
+    assert status["missing"] == [{"unit": "hengnan-s002", "name": "衡南县第二小学", "state": "running"}]
     result = huhua.queries.coverage(city, huhua.clock.now(), missing_only=True)
     assert [p["id"] for p in result["missing_people"]] == ["hengnan-s002-bzr1"]
     assert result["missing_units"] == ["hengnan-s002"]

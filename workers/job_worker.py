@@ -88,6 +88,8 @@ class JobWorker:
         work = self.huhua.queries.job_payload(job_id)
         connector, params = str(work.get("connector")), work.get("params") or {}
         log.info("job %s: calling connector %s", job_id, connector)
+        if connector == "fan_out_status":  # the engine's own: where a fan-out stands (after its deadline, say)
+            return RunHeldTask(job_id, self.huhua.queries.fan_out_status(job_id, str(params.get("task"))))
         if connector == "document":
             files, summary = documents.render(self.huhua.services.database, str(params.get("template")), params,
                                               self.huhua.clock.now())
