@@ -7,8 +7,9 @@
 (b) 1,000 starts of a one-user-task process, then 1,000 completions through the command layer;
 (c) completing one task of a parallel multi-instance activity with N = 10, 100 and 1,000 siblings;
 (d) the monthly check's fan-out to every school of the full profile, with two worker processes
-    (bench/fanout.py); (e) the class-teacher training rollout at city scale (bench/rollout.py).
-    ``./scripts/bench.sh fanout`` runs (d) alone, ``rollout`` (e), ``engine`` (a)-(c).
+    (bench/fanout.py); (e) the class-teacher training rollout at city scale (bench/rollout.py); (f) the
+    inbox among a million task rows (bench/inbox.py). ``./scripts/bench.sh fanout`` runs (d) alone,
+    ``rollout`` (e), ``inbox`` (f), ``engine`` (a)-(c).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 
 from bench.fanout import report_fanout
+from bench.inbox import report_inbox
 from bench.rollout import report_rollout
 from engine.bootstrap import Huhua, bootstrap
 from engine.commands import CompleteTask, DeployModels, StartInstance
@@ -214,13 +216,15 @@ def run_all(label: str, url: str, data_dir: Path, parts: set[str]) -> None:
         report_fanout(url.replace("bench.db", "fanout.db"), data_dir, progress)
     if "rollout" in parts:
         report_rollout(url.replace("bench.db", "rollout.db"), data_dir, progress)
+    if "inbox" in parts:
+        report_inbox(url.replace("bench.db", "inbox.db"), data_dir, progress)
 
 
 def main() -> None:
-    parts = {"engine", "fanout", "rollout"}
+    parts = {"engine", "fanout", "rollout", "inbox"}
     chosen = set(sys.argv[1:]) or parts
     if not chosen <= parts:
-        sys.exit("usage: python -m bench [engine] [fanout] [rollout]")
+        sys.exit("usage: python -m bench [engine] [fanout] [rollout] [inbox]")
     with tempfile.TemporaryDirectory(prefix="huhua-bench-") as tmp:
         run_all("SQLite (WAL, synchronous=FULL)", f"sqlite:///{tmp}/bench.db", Path(tmp), chosen)
         postgres = os.environ.get("HUHUA_BENCH_POSTGRES_URL")
