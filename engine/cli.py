@@ -19,8 +19,11 @@ from engine.config import load_settings
 from engine.errors import HuhuaError, InvalidInput, Problem
 
 BAD_INPUT = 2
-#: Demo people worth trying, one per tier, printed by ``huhua serve`` when the demo directory is loaded.
-DEMO_ACCOUNTS = ("hy-zr", "zhuhui-zr", "zhuhui-s001-zr", "zhuhui-s001-xz", "zhuhui-s001-bzr1")
+#: Demo people, one per role and tier, given log-in accounts by ``huhua accounts demo`` and printed by serve.
+DEMO_ACCOUNTS = ("hy-jz", "hy-zr", "zhuhui-jz", "zhuhui-zr", "zhuhui-s001-zr", "zhuhui-s001-xz", "zhuhui-s001-bzr1",
+                 "zhuhui-s001-xl1", "zj01", "hy-jjjc")
+#: The demo accounts' password (the demo profile is for trying the product, not for real people).
+DEMO_PASSWORD = "Huhua@2026"
 
 
 class _Context:
@@ -323,18 +326,18 @@ def serve(obj: _Context, host: str, port: int, threads: int, as_json: bool) -> N
     scheduler = _scheduler_thread(huhua, as_json)
     scheduler.start()
     url = f"http://{host}:{port}/"
-    accounts = [{"user": "admin", "name": "管理员", "roles": "administrator"}] + [
+    accounts = [{"user": "admin", "name": "管理员", "roles": "管理员"}] + [
         {"user": p["id"], "name": p["name"], "roles": ", ".join(f"{r['role_name']}@{r['unit']}" for r in p["roles"])}
         for p in sorted(huhua.queries.users(ids=list(DEMO_ACCOUNTS)), key=lambda p: DEMO_ACCOUNTS.index(p["id"]))]
     info = {"url": url, "api": url + "api/v1", "database": _redact(huhua.settings.database_url),
             "deployed": shipped["processes"], "accounts": accounts}
     _emit(as_json, info, lambda i: "\n".join([
         "心育护花 Huhua is running",
-        f"  API:      {i['api']}  (send the acting user in the X-Huhua-User header)",
+        f"  API:      {i['api']}  (log in, or send 'Authorization: Bearer <token>': huhua accounts token)",
         f"  health:   {i['api']}/health",
         f"  database: {i['database']}",
         f"  deployed: {len(i['deployed'])} process(es) changed since last start",
-        "  accounts (no password yet; the API takes the user from X-Huhua-User):",
+        f"  log in:   {url}login   (demo accounts below; password {DEMO_PASSWORD} unless changed)",
         *(f"    {a['user']:<18} {a['name']:<5} {a['roles']}" for a in i["accounts"]),
     ]))
     try:
@@ -639,6 +642,61 @@ def documents_command(obj: _Context, instance_id: int, directory: str | None, as
             f"{d['id']:>5}  {d['name']}  ({d['size']} bytes)" for d in rows) or "no documents")
 
     _guard(as_json, run)
+
+
+@main.group("accounts")
+def accounts_group() -> None:
+    """Log-in accounts (hashed passwords) and API tokens for programs."""
+
+
+@accounts_group.command("password")
+@click.argument("username")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="The new password.")
+@click.option("--admin", "is_admin", is_flag=True, help="May act on every task and administer the engine.")
+@click.option("--actor", default="admin", show_default=True)
+@json_option
+@click.pass_obj
+def accounts_password(obj: _Context, username: str, password: str, is_admin: bool, actor: str, as_json: bool) -> None:
+    """Create USERNAME's account (a person of the directory, or admin) or set a new password."""
+    from engine.commands import SetPassword
+
+    _guard(as_json, lambda: _emit(as_json, obj.huhua.execute(SetPassword(username, password, actor, is_admin)),
+                                  lambda r: f"password set for {r['username']}"))
+
+
+@accounts_group.command("demo")
+@click.option("--if-empty", is_flag=True, help="Only when no account exists yet.")
+@json_option
+@click.pass_obj
+def accounts_demo(obj: _Context, if_empty: bool, as_json: bool) -> None:
+    """Give the administrator and one demo person per role an account with the demo password."""
+    from engine.commands import SetPassword
+
+    def run() -> None:
+        if if_empty and obj.huhua.queries.account("admin") is not None:
+            _emit(as_json, {"skipped": "accounts exist"}, lambda r: "accounts exist; left as they are")
+            return
+        present = {p["id"] for p in obj.huhua.queries.users(ids=list(DEMO_ACCOUNTS))}
+        made = [obj.huhua.execute(SetPassword(name, DEMO_PASSWORD, "admin"))["username"]
+                for name in ("admin", *DEMO_ACCOUNTS) if name == "admin" or name in present]
+        _emit(as_json, {"accounts": made, "password": DEMO_PASSWORD},
+              lambda r: f"{len(r['accounts'])} demo accounts, password {r['password']}")
+
+    _guard(as_json, run)
+
+
+@accounts_group.command("token")
+@click.argument("username")
+@click.option("--name", required=True, help="What the token is for (shown in lists, not the token itself).")
+@click.option("--actor", default="admin", show_default=True)
+@json_option
+@click.pass_obj
+def accounts_token(obj: _Context, username: str, name: str, actor: str, as_json: bool) -> None:
+    """Make an API token for a program acting as USERNAME; it is printed once and stored only hashed."""
+    from engine.commands import CreateApiToken
+
+    _guard(as_json, lambda: _emit(as_json, obj.huhua.execute(CreateApiToken(username, name, actor)),
+                                  lambda r: f"token {r['id']} for {r['username']}: {r['token']}"))
 
 
 @main.group("calendar")

@@ -99,3 +99,11 @@ class StaleVersion(Conflict):
 class Forbidden(HuhuaError):
     code: str = "forbidden"
     status: int = 403
+
+
+@dataclass
+class Unauthorized(HuhuaError):
+    """Nobody is logged in and no valid API token came with the call."""
+
+    code: str = "unauthorized"
+    status: int = 401

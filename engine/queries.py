@@ -8,8 +8,10 @@ from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine.bpmn.parser import ModelFile, inspect_models
+from engine.commands.accounts import token_hash
 from engine.commands.model import ADMIN
 from engine.coverage import coverage, fan_out_status
 from engine.errors import InvalidInput, NotFound
@@ -32,6 +34,8 @@ from engine.runtime.script_audit import refuse_unsafe_scripts
 from engine.schedules import Schedule, timer_schedule
 from engine.store.database import Database
 from engine.store.models import (
+    Account,
+    ApiToken,
     Document,
     Event,
     HumanTask,
@@ -51,6 +55,8 @@ from engine.store.models import (
 )
 
 MAX_PAGE = 500
+#: Checked against when there is no such account, so that a wrong name costs the same as a wrong password.
+_NO_ACCOUNT = generate_password_hash("no such account")
 
 
 class Queries:
@@ -288,6 +294,25 @@ class Queries:
         if instance_id is None:
             raise NotFound(f"job {job_id} belongs to no instance")
         return fan_out_status(self.database, instance_id, element_id)
+
+    def check_password(self, username: str, password: str) -> bool:
+        """Whether ``password`` opens ``username``'s active account (the same work either way, to leak nothing)."""
+        with self.database.read() as session:
+            row = session.execute(select(Account.password_hash).where(Account.username == username,
+                                                                      Account.active.is_(True))).first()
+        return check_password_hash(row.password_hash if row else _NO_ACCOUNT, password) and row is not None
+
+    def account(self, username: str) -> dict[str, Any] | None:
+        with self.database.read() as session:
+            row = session.execute(select(Account.username, Account.is_admin).where(
+                Account.username == username, Account.active.is_(True))).first()
+        return {"username": row.username, "is_admin": row.is_admin} if row else None
+
+    def token_user(self, token: str) -> str | None:
+        """Whose an API token is (None: unknown or revoked)."""
+        with self.database.read() as session:
+            return session.scalar(select(ApiToken.username).where(ApiToken.token_hash == token_hash(token),
+                                                                  ApiToken.revoked_at.is_(None)))
 
     def webhook_target(self, subscription_id: int) -> tuple[str, str] | None:
         """URL and secret of an active subscription (for the worker delivering to it), or None."""

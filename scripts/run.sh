@@ -12,4 +12,5 @@ ensure_packages test
 ensure_chinese_font
 "$VENV/bin/huhua" db upgrade
 "$VENV/bin/huhua" org load demo --if-empty
+"$VENV/bin/huhua" accounts demo --if-empty
 exec "$VENV/bin/huhua" serve --host "${HUHUA_HOST:-127.0.0.1}" --port "${HUHUA_PORT:-8080}"

@@ -4,6 +4,7 @@ Commands are dataclasses (:mod:`engine.commands.model`); each has one handler; t
 :class:`~engine.commands.bus.CommandBus` runs it in one transaction.
 """
 
+from engine.commands.accounts import create_api_token, record_login, revoke_api_token, set_password
 from engine.commands.calendar import clear_workday, set_workday
 from engine.commands.deployment import deploy_models, deploy_shipped_processes
 from engine.commands.fan_out import start_children
@@ -16,6 +17,7 @@ from engine.commands.model import (
     ClearWorkday,
     CompleteTask,
     CorrelateMessage,
+    CreateApiToken,
     DelegateTask,
     DeployModels,
     DeployShippedProcesses,
@@ -27,8 +29,11 @@ from engine.commands.model import (
     ReassignTask,
     ReceiveWebhook,
     RecordJobFailure,
+    RecordLogin,
     RemoveWebhook,
+    RevokeApiToken,
     RunHeldTask,
+    SetPassword,
     SetWorkday,
     StartChildren,
     StartInstance,
@@ -66,6 +71,10 @@ HANDLERS = {
     UnclaimTask: unclaim_task,
     DelegateTask: delegate_task,
     ReassignTask: reassign_task,
+    SetPassword: set_password,
+    RecordLogin: record_login,
+    CreateApiToken: create_api_token,
+    RevokeApiToken: revoke_api_token,
 }
 
 #: Commands nobody waits on: a version conflict is retried with backoff instead of reported.
@@ -81,6 +90,7 @@ __all__ = [
     "ClearWorkday",
     "CompleteTask",
     "CorrelateMessage",
+    "CreateApiToken",
     "DelegateTask",
     "DeployModels",
     "DeployShippedProcesses",
@@ -92,8 +102,11 @@ __all__ = [
     "ReassignTask",
     "ReceiveWebhook",
     "RecordJobFailure",
+    "RecordLogin",
     "RemoveWebhook",
+    "RevokeApiToken",
     "RunHeldTask",
+    "SetPassword",
     "SetWorkday",
     "StartChildren",
     "StartInstance",

@@ -239,3 +239,34 @@ class ReassignTask:
     actor: str
     to: str | None
     reason: str | None = None
+
+
+@dataclass(frozen=True)
+class SetPassword:
+    """Create a person's log-in account, or give it a new password."""
+
+    username: str
+    password: str
+    actor: str
+    is_admin: bool = False
+
+
+@dataclass(frozen=True)
+class RecordLogin:
+    username: str
+    remote: str | None = None
+
+
+@dataclass(frozen=True)
+class CreateApiToken:
+    """A new token for a program acting as ``username``; the token is in the answer and nowhere else."""
+
+    username: str
+    name: str
+    actor: str
+
+
+@dataclass(frozen=True)
+class RevokeApiToken:
+    token_id: int
+    actor: str

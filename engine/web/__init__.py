@@ -1,4 +1,4 @@
-"""The Flask application: the JSON API now; the inbox and admin UI join it as blueprints."""
+"""The Flask application: log-in and the JSON API now; the inbox and admin UI join it as blueprints."""
 
 from __future__ import annotations
 
@@ -20,11 +20,15 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
     app.config.update(JSON_AS_ASCII=False, MAX_CONTENT_LENGTH=64 * 1024 * 1024)
     if test_config:
         app.config.update(test_config)
+        app.config.setdefault("TRUST_USER_HEADER", bool(test_config.get("TESTING")))
     app.extensions["huhua"] = huhua or bootstrap()
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
+    from engine.web import auth
     from engine.web.api import api
 
+    auth.install(app, app.extensions["huhua"])
+    auth.csrf.exempt(api)  # the API authenticates each call by token or session, and answers JSON only
     app.register_blueprint(api)
     _register_error_handlers(app)
 

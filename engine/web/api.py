@@ -21,12 +21,11 @@ from engine.commands import (
     StartInstance,
     UnclaimTask,
 )
-from engine.errors import InvalidInput, Problem
+from engine.errors import InvalidInput, Problem, Unauthorized
+from engine.web.auth import acting_user
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 
-#: Until log-in exists (web-app issue), callers say who they are in this header.
-ACTOR_HEADER = "X-Huhua-User"
 
 
 def _huhua() -> Huhua:
@@ -34,10 +33,10 @@ def _huhua() -> Huhua:
 
 
 def _actor() -> str:
-    actor = (request.headers.get(ACTOR_HEADER) or "").strip()
+    actor = acting_user()
     if not actor:
-        raise InvalidInput(f"say who is acting in the {ACTOR_HEADER} header",
-                           [Problem("missing header", field=ACTOR_HEADER)])
+        raise Unauthorized("log in, or send an API token as 'Authorization: Bearer <token>'",
+                           [Problem("not authenticated", field="Authorization")])
     return actor
 
 
