@@ -52,7 +52,7 @@ class Form:
         """Every problem of a submission, each naming the field (key and label); empty when it may be applied."""
         known = {f.key for f in self.fields}
         problems = [Problem(f"'{key}' is not a field of the form {self.name}", field=key)
-                    for key in _leaf_keys(data, known) if key not in known]
+                    for key in _leaf_keys(data, known) if key not in known or _spelled_dotted(data, key)]
         for field in self.fields:
             problems += _check_field(field, _lookup(data, field.key))
         return problems
@@ -72,6 +72,11 @@ def with_defaults(form: Form, data: dict[str, Any], defaults: dict[str, Any]) ->
             target = target.setdefault(part, {}) if isinstance(target.get(part, {}), dict) else {}
         target.setdefault(parts[-1], defaults.get(field.key))
     return filled
+
+
+def _spelled_dotted(data: dict[str, Any], key: str) -> bool:
+    """A group's field sent as one top-level key with a dot in it ("scores.x"), around the group's checks."""
+    return "." in key and key in data
 
 
 def _leaf_keys(data: dict[str, Any], known: set[str], prefix: str = "") -> Iterator[str]:
@@ -119,12 +124,7 @@ def parse_form(name: str, content: bytes) -> Form:
             problems.append(Problem("a field needs a key", file=name, field=where))
             continue
         rules = component.get("validate") or {}
-        pattern = rules.get("pattern")
-        if pattern is not None:
-            try:
-                re.compile(pattern)
-            except (re.error, TypeError) as err:
-                problems.append(Problem(f"bad pattern: {err}", file=name, field=where))
+        problems += [Problem(p, file=name, field=where) for p in _rule_problems(rules)]
         values = component.get("values")
         options = tuple(v.get("value") for v in values if isinstance(v, dict)) if isinstance(values, list) else None
         fields.append(Field(prefix + field_key, kind, str(component.get("label") or field_key),
@@ -188,3 +188,32 @@ def _is_date(value: str) -> bool:
         except ValueError:
             continue
     return False
+
+
+#: A group repeated inside a repeated group, (a+)+: the shape that makes a regular expression take forever.
+_NESTED_REPEAT = re.compile(r"\([^()]*[+*}][^()]*\)\s*[+*{]")
+
+
+def _rule_problems(rules: Any) -> list[str]:
+    """What is wrong with a component's ``validate`` rules, checked once at deployment."""
+    if not isinstance(rules, dict):
+        return ["validate must be an object"]
+    problems = []
+    for name in ("min", "max"):
+        if rules.get(name) is not None and (isinstance(rules[name], bool) or not isinstance(rules[name], int | float)):
+            problems.append(f"validate.{name} must be a number")
+    for name in ("minLength", "maxLength"):
+        if rules.get(name) is not None and (isinstance(rules[name], bool) or not isinstance(rules[name], int)):
+            problems.append(f"validate.{name} must be a whole number")
+    pattern = rules.get("pattern")
+    if pattern is not None:
+        if not isinstance(pattern, str) or len(pattern) > 200:
+            problems.append("validate.pattern must be text of at most 200 characters")
+        elif _NESTED_REPEAT.search(pattern):
+            problems.append("validate.pattern repeats a repeated group (like (a+)+), which can take forever to check")
+        else:
+            try:
+                re.compile(pattern)
+            except re.error as err:
+                problems.append(f"bad pattern: {err}")
+    return problems

@@ -227,6 +227,13 @@ class Queries:
             raise NotFound(f"org unit '{unit_id}' does not exist")
         return path
 
+    def schedule_fired(self, schedule_key: str, fire_time: datetime) -> bool:
+        """Whether the occurrence is in the fire log (for one instance, or as a fan-out's own entry)."""
+        with self.database.read() as session:
+            return session.scalar(select(ScheduleFire.id).where(
+                ScheduleFire.schedule_key == schedule_key, ScheduleFire.fire_time == fire_time,
+                ScheduleFire.org_unit == "").limit(1)) is not None
+
     def schedule_checked_until(self, schedule_key: str) -> datetime | None:
         """How far the scheduler has looked at a schedule: its watermark, or its newest fire (None: never)."""
         with self.database.read() as session:

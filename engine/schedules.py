@@ -11,6 +11,7 @@ fires them.
 from __future__ import annotations
 
 import calendar
+import hashlib
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ from engine.errors import InvalidInput, Problem
 from engine.org.directory import UNIT_KINDS
 
 RULES = ("first_working_day",)
+#: The longest schedule key: it and an ISO fire time and a unit id make an instance's business key (200).
+MAX_KEY = 100
 
 
 @dataclass(frozen=True)
@@ -81,8 +84,9 @@ def load_schedules(path: Path) -> list[Schedule]:
     for index, entry in enumerate(entries):
         where = f"schedule[{index}]"
         key, process, cron, rule = entry.get("key"), entry.get("process"), entry.get("cron"), entry.get("rule")
-        if not isinstance(key, str) or not key or key in keys:
-            raise InvalidInput(f"{where} needs a unique key", [Problem("missing or repeated key", field=where)])
+        if not isinstance(key, str) or not key or key in keys or len(key) > MAX_KEY:
+            raise InvalidInput(f"{where} needs a unique key of at most {MAX_KEY} characters",
+                               [Problem("missing, repeated or too long key", field=where)])
         if not isinstance(process, str) or not process:
             raise InvalidInput(f"{where} needs the key of the process to start", [Problem("missing", field=where)])
         if (cron is None) == (rule is None) or (rule is not None and rule not in RULES):
@@ -111,20 +115,34 @@ def timer_schedule(process_key: str, element_id: str, trigger: str, deployed_at:
                    for_each: str | None = None) -> Schedule:
     """The schedule of a timer start event, from its stored trigger ``kind:value`` (see :func:`check_timer`)."""
     kind, _, value = trigger.partition(":")
-    return Schedule(f"{process_key}.{element_id}", process_key, timer=(kind, value), anchor=deployed_at,
-                    start_event=element_id, for_each=for_each)
+    key = f"{process_key}.{element_id}"
+    if len(key) > MAX_KEY:  # the fire log's key column; a business key adds the fire time to it
+        key = f"{key[:MAX_KEY - 17]}~{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+    return Schedule(key, process_key, timer=(kind, value), anchor=deployed_at, start_event=element_id,
+                    for_each=for_each)
+
+
+#: The shortest cycle a timer start event may have: the scheduler is not a metronome.
+MIN_PERIOD = timedelta(minutes=1)
 
 
 def check_timer(kind: str, value: str) -> None:
     """Raise ValueError unless ``value`` is a timer start event value of ``kind`` a scheduler can follow."""
-    if kind == "date":
-        parse_instant(value)
-    elif kind == "duration":
-        _duration(value)
-    elif kind == "cycle":
-        _cycle(value, datetime.now(BUSINESS_TZ))
-    else:
-        raise ValueError(f"unknown timer kind '{kind}'")
+    now = datetime.now(BUSINESS_TZ)
+    try:
+        if kind == "date":
+            parse_instant(value)
+        elif kind == "duration":
+            _plus(now, _duration(value))
+        elif kind == "cycle":
+            _repetitions, start, period = _cycle(value, now)
+            if _plus(start, period) - start < MIN_PERIOD:
+                raise ValueError(f"the period of '{value}' is shorter than a minute")
+            _plus(start, {unit: amount * 1000 for unit, amount in period.items()})  # far occurrences exist too
+        else:
+            raise ValueError(f"unknown timer kind '{kind}'")
+    except OverflowError as err:
+        raise ValueError(f"'{value}' reaches beyond the calendar: {err}") from None
 
 
 def _duration(value: str) -> dict[str, float]:

@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
-from engine.bootstrap import Huhua
+import pytest
+
+from engine.bootstrap import Huhua, bootstrap
 from engine.clock import VirtualClock
 from engine.commands import StartInstance
+from engine.config import Settings
 from tests.helpers import deploy_fixtures
 from tests.receiver import http_receiver
 from workers.job_worker import run_due_jobs
+
+
+@pytest.fixture
+def connected(settings: Settings, clock: VirtualClock, tmp_path: Path) -> Iterator[Huhua]:
+    """The engine with service tasks allowed to call this machine (the shipped configuration allows nothing)."""
+    allowed = tmp_path / "connectors.toml"
+    allowed.write_text('[http]\nallow = ["127.0.0.1"]\ntimeout_seconds = 5\n', encoding="utf-8")
+    engine = bootstrap(replace(settings, connectors_file=allowed), clock=clock, upgrade=False)
+    yield engine
+    engine.close()
 
 
 def _waiting_on(huhua: Huhua, instance_id: int) -> list[tuple[str, str]]:
@@ -18,7 +34,8 @@ def _waiting_on(huhua: Huhua, instance_id: int) -> list[tuple[str, str]]:
 
 
 def test_a_service_task_calls_out_through_a_worker_and_retries_a_failed_call(
-        huhua: Huhua, clock: VirtualClock) -> None:
+        connected: Huhua, clock: VirtualClock) -> None:
+    huhua = connected
     deploy_fixtures(huhua, "push_scores.bpmn")
     with http_receiver() as receiver:
         receiver.statuses = [503]  # busy the first time
@@ -44,7 +61,8 @@ def test_a_service_task_calls_out_through_a_worker_and_retries_a_failed_call(
     assert kinds.index("continuation_ran") < kinds.index("service_called")
 
 
-def test_a_service_task_may_only_reach_allowed_hosts(huhua: Huhua, clock: VirtualClock) -> None:
+def test_a_service_task_may_only_reach_allowed_hosts(connected: Huhua, clock: VirtualClock) -> None:
+    huhua = connected
     deploy_fixtures(huhua, "push_scores.bpmn")
     started = huhua.execute(StartInstance("push_scores", "admin", variables={
         "receiver": "http://files.example.org/upload", "school": "石鼓区第二小学"}))
@@ -56,3 +74,12 @@ def test_a_service_task_may_only_reach_allowed_hosts(huhua: Huhua, clock: Virtua
     assert "host 'files.example.org' is not allowed" in failed[0]["last_error"]
     incidents = huhua.queries.instance(started["id"])["incidents"]
     assert [i["kind"] for i in incidents] == ["job_failed"]
+
+
+def test_the_shipped_configuration_lets_a_model_call_nowhere(huhua: Huhua, clock: VirtualClock) -> None:
+    deploy_fixtures(huhua, "push_scores.bpmn")
+    with http_receiver() as receiver:
+        huhua.execute(StartInstance("push_scores", "admin", variables={"receiver": receiver.url, "school": "某校"}))
+        run_due_jobs(huhua)
+    assert receiver.requests == []
+    assert "is not allowed" in huhua.queries.jobs(state="pending")[0]["last_error"]

@@ -88,3 +88,13 @@ def test_an_inbound_webhook_sent_twice_delivers_its_message_once(huhua: Huhua, c
     assert huhua.queries.instance(second["id"])["state"] == "running"  # the repeat did not deliver again
     missing = client.post("/api/v1/webhooks/messages/plan_submitted", json=body, headers={"X-Huhua-User": "p"})
     assert missing.status_code == 400 and missing.json["problems"][0]["field"] == "Idempotency-Key"
+
+
+def test_only_the_administrator_subscribes_and_never_to_a_metadata_address(huhua: Huhua) -> None:
+    with pytest.raises(Forbidden):
+        huhua.execute(AddWebhook("http://127.0.0.1:9/hook", "zhuhui-zr"))
+    with pytest.raises(InvalidInput):
+        huhua.execute(AddWebhook("http://169.254.169.254/latest/meta-data", "admin"))
+    added = huhua.execute(AddWebhook("http://127.0.0.1:9/hook", "admin"))
+    with pytest.raises(Forbidden):
+        huhua.execute(RemoveWebhook(added["id"], "zhuhui-zr"))

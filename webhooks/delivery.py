@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -25,8 +27,28 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *_args: Any, **_kwargs: Any) -> None:
+        return None  # a redirect is reported as the answer: deliveries go where the administrator said
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
+def refused_host(host: str) -> bool:
+    """Link-local and cloud metadata addresses: never a webhook receiver, often a way into the machine."""
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return host.lower() in ("metadata.google.internal", "metadata")
+    return address.is_link_local or address.is_multicast or address.is_unspecified
+
+
 def deliver(url: str, secret: str, body: dict[str, Any], timeout: float = TIMEOUT_SECONDS) -> int:
     """POST ``body`` to ``url``; returns the HTTP status, or raises DeliveryFailed."""
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if refused_host(host):
+        raise DeliveryFailed(f"{host} is not a place webhooks may be sent to")
     data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
     request = urllib.request.Request(url, data=data, method="POST", headers={
         "Content-Type": "application/json; charset=utf-8", "User-Agent": "huhua-webhooks",

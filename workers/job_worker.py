@@ -13,6 +13,7 @@ import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,7 @@ from engine.commands import (
     FinishJob,
     FireTimer,
     RecordJobFailure,
+    RenewLeases,
     RunHeldTask,
     StartChildren,
     StartScheduledUnits,
@@ -49,18 +51,24 @@ class JobWorker:
         self.batch = batch
         self.lease_seconds = lease_seconds
         self.stopping = threading.Event()
+        self._claimed_at = 0.0
+        self._ours: set[int] = set()
         self.connector_settings = connectors.load_connector_settings(huhua.settings.connectors_file)
 
     def run_once(self) -> int:
         """Claim one batch of due jobs and run them; returns how many ran (successfully or not)."""
         claimed = self.huhua.execute(ClaimDueJobs(self.name, self.batch, self.lease_seconds))
+        self._claimed_at = time.monotonic()
+        self._ours = {job_id for job_id, _ in claimed}
         ran = 0
         for kind, batch_command in BATCHED.items():
             starts = [job_id for job_id, job_kind in claimed if job_kind == kind]
             for first in range(0, len(starts), STARTS_PER_COMMIT):
                 if self.stopping.is_set():
                     return ran
-                chunk = starts[first:first + STARTS_PER_COMMIT]
+                chunk = [j for j in starts[first:first + STARTS_PER_COMMIT] if self._still_ours(j)]
+                if not chunk:
+                    continue
                 try:
                     self.huhua.execute(batch_command(tuple(chunk)))
                 except Exception:  # one bad unit must not hold up the others: run them one by one to find it
@@ -70,8 +78,8 @@ class JobWorker:
         for job_id, kind in claimed:
             if self.stopping.is_set():
                 break  # unrun jobs keep their lease until it ends, then another worker takes them
-            if kind in BATCHED:
-                continue  # ran above, in batches
+            if kind in BATCHED or not self._still_ours(job_id):
+                continue  # ran above, in batches; or the lease lapsed and another worker has the job
             if kind == "service":
                 self._run(job_id, lambda j=job_id: self._call_service(j))
             elif kind in ("continuation", "fanout_done"):
@@ -82,6 +90,14 @@ class JobWorker:
                 self._run(job_id, lambda j=job_id: FireTimer(j))
             ran += 1
         return ran
+
+    def _still_ours(self, job_id: int) -> bool:
+        """Renew the batch's leases once half their time is gone; a job whose lease lapsed is left alone."""
+        if time.monotonic() - self._claimed_at > self.lease_seconds / 2:
+            self._ours = set(self.huhua.execute(RenewLeases(self.name, tuple(sorted(self._ours)),
+                                                            self.lease_seconds)))
+            self._claimed_at = time.monotonic()
+        return job_id in self._ours
 
     def _call_service(self, job_id: int) -> RunHeldTask:
         """Call the job's connector (or render its documents), outside any transaction; a failure retries the job."""

@@ -54,9 +54,13 @@ class ScheduleRunner:
         calendar = self.huhua.queries.calendar.working_calendar()
         fired, checked = [], {}
         for schedule in self.all_schedules():
-            last = self.huhua.queries.schedule_checked_until(schedule.key)
-            after = last if last is not None else now - self.grace
-            due = list(schedule.occurrences(after, now, calendar.first_working_day_of_month))
+            try:
+                last = self.huhua.queries.schedule_checked_until(schedule.key)
+                after = last if last is not None else now - self.grace
+                due = list(schedule.occurrences(after, now, calendar.first_working_day_of_month))
+            except Exception:  # a schedule whose times cannot be computed must not stop the others
+                log.exception("schedule %s: its occurrences cannot be computed", schedule.key)
+                continue
             if due:
                 occurrence = due[-1]  # missed ones run once, as the newest
                 late = len(due) > 1 or now - occurrence > self.grace
@@ -65,7 +69,11 @@ class ScheduleRunner:
                         schedule.key, occurrence, schedule.process_key, late=late, for_each=schedule.for_each,
                         start_event=schedule.start_event))
                 except Conflict:
-                    result = {"fired": False}  # another scheduler logged this occurrence at the same moment
+                    # Another scheduler logged it at the same moment, or the database was busy: only the
+                    # fire log can tell, and without that entry the occurrence must be tried again.
+                    if not self.huhua.queries.schedule_fired(schedule.key, occurrence):
+                        continue
+                    result = {"fired": False}
                 except Exception:  # a broken schedule must not stop the others; it is tried again next tick
                     log.exception("schedule %s could not fire", schedule.key)
                     continue
@@ -80,8 +88,12 @@ class ScheduleRunner:
     def next_occurrence(self, until: datetime) -> datetime | None:
         now = self.huhua.clock.now()
         calendar = self.huhua.queries.calendar.working_calendar()
-        upcoming = [next(s.occurrences(now, until, calendar.first_working_day_of_month), None)
-                    for s in self.all_schedules()]
+        upcoming = []
+        for schedule in self.all_schedules():
+            try:
+                upcoming.append(next(schedule.occurrences(now, until, calendar.first_working_day_of_month), None))
+            except Exception:  # already logged by tick
+                continue
         return min((u for u in upcoming if u is not None), default=None)
 
 

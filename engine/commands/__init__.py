@@ -9,7 +9,7 @@ from engine.commands.calendar import clear_workday, set_workday
 from engine.commands.deployment import deploy_models, deploy_shipped_processes
 from engine.commands.fan_out import start_children
 from engine.commands.instances import correlate_message, fire_timer, run_held_task, start_instance
-from engine.commands.jobs import claim_due_jobs, record_job_failure
+from engine.commands.jobs import claim_due_jobs, record_job_failure, renew_leases
 from engine.commands.model import (
     AddWebhook,
     ClaimDueJobs,
@@ -31,6 +31,7 @@ from engine.commands.model import (
     RecordJobFailure,
     RecordLogin,
     RemoveWebhook,
+    RenewLeases,
     RevokeApiToken,
     RunHeldTask,
     SetPassword,
@@ -75,10 +76,11 @@ HANDLERS = {
     RecordLogin: record_login,
     CreateApiToken: create_api_token,
     RevokeApiToken: revoke_api_token,
+    RenewLeases: renew_leases,
 }
 
 #: Commands nobody waits on: a version conflict is retried with backoff instead of reported.
-RETRY_ON_CONFLICT = frozenset({FireTimer, RecordJobFailure, ClaimDueJobs, StartScheduledUnits, RunHeldTask,
+RETRY_ON_CONFLICT = frozenset({FireTimer, RecordJobFailure, ClaimDueJobs, RenewLeases, StartScheduledUnits, RunHeldTask,
                                FinishJob, ReceiveWebhook, StartChildren})
 
 __all__ = [
@@ -104,6 +106,7 @@ __all__ = [
     "RecordJobFailure",
     "RecordLogin",
     "RemoveWebhook",
+    "RenewLeases",
     "RevokeApiToken",
     "RunHeldTask",
     "SetPassword",

@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from engine.commands.unit_of_work import UnitOfWork
-from engine.errors import InvalidInput, InvalidModel, Problem
 from engine.runtime.execution import HeldWork
 from engine.store import tables
 
@@ -30,14 +29,14 @@ def open_fan_out(uow: UnitOfWork, instance_id: int, org_scope: str | None, held:
     kinds = [k.strip() for k in str(params["for_each"]).split(",") if k.strip()]
     process = params["process"]
     if uow.read(select(_d.c.id).where(_d.c.key == process).limit(1)).first() is None:
-        raise InvalidModel(f"task {held.element_id} fans out to process '{process}', which is not deployed",
-                           [Problem("process not deployed", element_id=held.element_id)])
+        _cannot_fan_out(uow, instance_id, held, f"process '{process}' is not deployed")
+        return
     units_query = select(_u.c.id).where(_u.c.kind.in_(kinds)).order_by(_u.c.path)
     if org_scope is not None:
         path = uow.read(select(_u.c.path).where(_u.c.id == org_scope)).scalar()
         if path is None:
-            raise InvalidInput(f"task {held.element_id} fans out under '{org_scope}', which is not a unit of the "
-                               "org directory", [Problem("unknown org scope", element_id=held.element_id)])
+            _cannot_fan_out(uow, instance_id, held, f"the org scope '{org_scope}' is not a unit of the directory")
+            return
         units_query = units_query.where(_u.c.path.startswith(path, autoescape=True), _u.c.id != org_scope)
     units = uow.read(units_query).scalars().all()
     settings = {"variables": params.get("variables") or {}, "people": params.get("people"),
@@ -116,3 +115,14 @@ def fan_out_result(uow: UnitOfWork, parent_id: int, spiff_task_id: str) -> dict[
         result["collected"] = [{"unit": unit, "value": json.loads(data or "{}").get(collect)}
                                for unit, data in children]
     return result
+
+
+def _cannot_fan_out(uow: UnitOfWork, instance_id: int, held: HeldWork, reason: str) -> None:
+    """The instance stops at the task with an incident saying why, instead of refusing the whole command."""
+    message = f"task {held.element_id} cannot fan out: {reason}"
+    uow.execute(insert(tables.incident).values(instance_id=instance_id, element_id=held.element_id,
+                                               kind="fan_out_failed", message=message, created_at=uow.now))
+    uow.execute(update(tables.process_instance).where(tables.process_instance.c.id == instance_id)
+                .values(state="incident"))
+    uow.record("incident_raised", instance_id=instance_id, element_id=held.element_id, incident_kind="fan_out_failed",
+               message=message)

@@ -135,6 +135,12 @@ def run_held_task(command: RunHeldTask, uow: UnitOfWork) -> dict[str, Any]:
     if job.state != "pending" or job.kind not in ("service", "continuation", "fanout_done"):
         return {"job_id": job.id, "ran": False, "state": job.state}
     loaded = load_instance(uow, job.instance_id)
+    if not uow.runtime.holds(loaded.workflow, job.spiff_task_id):
+        # The task stopped waiting (a deadline interrupted it) after this job was written: nothing to release.
+        uow.execute(update(_j).where(_j.c.id == job.id, _j.c.state == "pending").values(state="cancelled"))
+        uow.record("job_dropped", instance_id=job.instance_id, element_id=job.element_id, actor=command.actor,
+                   job_id=job.id, reason="the task no longer waits for it")
+        return {"job_id": job.id, "ran": False, "state": "cancelled"}
     result = fan_out_result(uow, job.instance_id, job.spiff_task_id) if job.kind == "fanout_done" else command.result
     if command.documents:
         stored = [{"id": uow.execute(insert(tables.document).values(

@@ -10,13 +10,14 @@ at the same time.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, exists, insert, select, update
 from sqlalchemy.orm import aliased
 
-from engine.commands.model import ClaimDueJobs, RecordJobFailure
+from engine.commands.model import ClaimDueJobs, RecordJobFailure, RenewLeases
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import InvalidInput, NotFound, Problem
 from engine.store import tables
@@ -68,15 +69,47 @@ def record_job_failure(command: RecordJobFailure, uow: UnitOfWork) -> dict[str, 
         raise NotFound(f"job {command.job_id} does not exist")
     attempts = job.attempts + 1
     failed = attempts >= MAX_JOB_ATTEMPTS
-    uow.execute(update(_j).where(_j.c.id == job.id, _j.c.state == "pending").values(
+    recorded = uow.execute(update(_j).where(_j.c.id == job.id, _j.c.state == "pending").values(
         attempts=attempts, last_error=command.error[:4000], state="failed" if failed else "pending",
-        due_at=uow.now + timedelta(seconds=2 ** attempts), lease_owner=None, lease_until=None))
+        due_at=uow.now + timedelta(seconds=2 ** attempts), lease_owner=None, lease_until=None)).rowcount
+    if not recorded:  # another worker finished it after this one's lease ran out: its failure is moot
+        return {"job_id": job.id, "attempts": job.attempts, "state": job.state}
     if failed and job.instance_id is not None:
         uow.execute(insert(tables.incident).values(
             instance_id=job.instance_id, element_id=job.element_id, kind="job_failed",
             message=f"{job.kind} job failed {attempts} times: {command.error[:1000]}", created_at=uow.now))
+    elif failed and job.kind == "child_start":
+        _child_never_started(uow, job, command.error)
     uow.record("job_failed" if failed else "job_retry_scheduled", instance_id=job.instance_id,
                element_id=job.element_id, actor=command.actor, to_webhooks=job.kind != "webhook", job_id=job.id,
                job_kind=job.kind, attempts=attempts, error=command.error[:500])
     return {"job_id": job.id, "attempts": attempts, "state": "failed" if failed else "pending"}
 
+
+
+def _child_never_started(uow: UnitOfWork, job: Any, error: str) -> None:
+    """A fan-out's child that cannot start: the parent must not wait for it unknowingly."""
+    work = json.loads(job.payload or "{}")
+    fan_out = uow.read(select(tables.fan_out.c.parent_instance_id).where(tables.fan_out.c.id == work.get("fan_out")))
+    parent = fan_out.scalar()
+    fc = tables.fan_out_child
+    uow.execute(update(fc).where(fc.c.fan_out_id == work.get("fan_out"), fc.c.unit_id == work.get("unit"))
+                .values(state="failed"))
+    if parent is not None:
+        uow.execute(insert(tables.incident).values(
+            instance_id=parent, element_id=job.element_id, kind="child_start_failed",
+            message=f"the child instance for {work.get('unit')} could not start: {error[:1000]}", created_at=uow.now))
+        uow.record("incident_raised", instance_id=parent, element_id=job.element_id, incident_kind="child_start_failed",
+                   unit=work.get("unit"))
+
+
+def renew_leases(command: RenewLeases, uow: UnitOfWork) -> list[int]:
+    """Extend this worker's leases on ``job_ids``; returns those still its own (a lapsed lease may be gone)."""
+    if len(command.job_ids) > 1000 or not 1 <= command.lease_seconds <= 3600:
+        raise InvalidInput("at most 1000 jobs, for 1..3600 seconds", [Problem("out of range", field="job_ids")])
+    if not command.job_ids:
+        return []
+    kept = uow.execute(update(_j).where(_j.c.id.in_(command.job_ids), _j.c.lease_owner == command.worker,
+                                        _j.c.state == "pending")
+                       .values(lease_until=uow.now + timedelta(seconds=command.lease_seconds)).returning(_j.c.id))
+    return sorted(kept.scalars().all())

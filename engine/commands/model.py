@@ -106,6 +106,16 @@ class ClaimDueJobs:
 
 
 @dataclass(frozen=True)
+class RenewLeases:
+    """Keep a worker's claim on jobs it has not run yet (a batch that takes longer than the lease)."""
+
+    worker: str
+    job_ids: tuple[int, ...]
+    lease_seconds: int = 60
+    actor: str = SYSTEM_ACTOR
+
+
+@dataclass(frozen=True)
 class RecordJobFailure:
     """Note that running a job failed: retry it later with backoff, or give up after the last attempt."""
 

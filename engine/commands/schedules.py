@@ -88,7 +88,7 @@ def _start(uow: UnitOfWork, schedule_key: str, fire_time: datetime, process_key:
            actor: str, start_event: str | None) -> dict[str, Any]:
     instance = begin_instance(uow, StartInstance(
         process_key=process_key, actor=actor, org_scope=org_unit or None,
-        business_key=f"{schedule_key}@{fire_time.isoformat()}" + (f"@{org_unit}" if org_unit else ""),
+        business_key=(f"{schedule_key}@{fire_time.isoformat()}" + (f"@{org_unit}" if org_unit else ""))[:200],
         variables={"scheduled_for": fire_time.isoformat(), "late": late}), timer_start=start_event)
     # A concurrent scheduler that logged the same occurrence first makes this insert fail: nothing is kept.
     uow.execute(insert(_f).values(schedule_key=schedule_key, fire_time=fire_time, org_unit=org_unit,

@@ -3,7 +3,8 @@
 Every change is an audit event naming who did it, from whom and to whom. A candidate (by name or by
 a role they hold at the task's unit) may claim an unassigned task and give back one they claimed.
 The assignee may delegate to a colleague, who completes it in their place; the administrator, or
-the holder of the same role one tier up, may reassign any open task (a teacher is ill, a post is vacant).
+the programme officer of a tier above, may reassign an open task (a teacher is ill, a post is vacant)
+to another of the people it is offered to; only the administrator may give it to anyone else.
 """
 
 from __future__ import annotations
@@ -57,9 +58,13 @@ def reassign_task(command: ReassignTask, uow: UnitOfWork) -> dict[str, Any]:
     task = _open_task(uow, command.task_id, command.actor)
     if command.actor != ADMIN and not _supervises(uow, task, command.actor):
         raise Forbidden(f"{command.actor} may not reassign task {task.id}: the administrator or the programme "
-                        "officer one tier above may")
+                        "officer of a tier above may")
     if command.to is not None:
         _existing_person(uow, command.to)
+        has_candidates = uow.read(select(_c.c.task_id).where(_c.c.task_id == task.id).limit(1)).first()
+        if command.actor != ADMIN and has_candidates and not _is_candidate(uow, task.id, command.to):
+            raise Forbidden(f"{command.to} is not among the people task {task.id} is offered to; only the "
+                            "administrator may give it to someone else")
     return _assign(uow, task, command.actor, command.to, "task_reassigned", expected=task.assignee,
                    reason=command.reason)
 
@@ -95,11 +100,11 @@ def _is_candidate(uow: UnitOfWork, task_id: int, person: str) -> bool:
 
 
 def _supervises(uow: UnitOfWork, task: Any, person: str) -> bool:
-    """The programme officer of the county or city above the task's unit (or of the unit itself)."""
+    """The programme officer of a county or city above the task's unit (not of the unit itself)."""
     if task.org_scope is None:
         return False
     path = uow.read(select(tables.org_unit.c.path).where(tables.org_unit.c.id == task.org_scope)).scalar() or ""
-    units = [step.split(":", 1)[1] for step in path.split("/") if ":" in step]
+    units = [step.split(":", 1)[1] for step in path.split("/") if ":" in step][:-1]
     return holds_any(uow, person, [f"programme_officer@{unit}" for unit in units])
 
 

@@ -16,11 +16,12 @@ from sqlalchemy import bindparam, insert, select, update
 
 from engine.commands.instance_state import require_label
 from engine.commands.instances import correlate_message
-from engine.commands.model import AddWebhook, CorrelateMessage, FinishJob, ReceiveWebhook, RemoveWebhook
+from engine.commands.model import ADMIN, AddWebhook, CorrelateMessage, FinishJob, ReceiveWebhook, RemoveWebhook
 from engine.commands.unit_of_work import UnitOfWork
 from engine.commands.webhook_outbox import parse_events
-from engine.errors import InvalidInput, NotFound, Problem, StaleVersion
+from engine.errors import Forbidden, InvalidInput, NotFound, Problem, StaleVersion
 from engine.store import tables
+from webhooks.delivery import refused_host
 
 _s, _j, _in = tables.webhook_subscription, tables.job, tables.inbound_webhook
 _FINISH = (update(_j).where(_j.c.id == bindparam("job_id"), _j.c.state == "pending")
@@ -29,9 +30,13 @@ _FINISH = (update(_j).where(_j.c.id == bindparam("job_id"), _j.c.state == "pendi
 
 def add_webhook(command: AddWebhook, uow: UnitOfWork) -> dict[str, Any]:
     require_label(command.actor, "actor", 100)
+    _administrator(command.actor)
     parts = urlsplit(command.url)
     if parts.scheme not in ("http", "https") or not parts.hostname or len(command.url) > 1000:
         raise InvalidInput(f"'{command.url}' is not an http(s) URL", [Problem("bad URL", field="url")])
+    if refused_host(parts.hostname):
+        raise InvalidInput(f"webhooks may not be sent to {parts.hostname} (a link-local or metadata address)",
+                           [Problem("refused host", field="url")])
     if len(command.events) > 1000 or any(not k.replace("_", "").isalnum() for k in command.events.split(",")
                                          if k.strip() and k.strip() != "*"):
         raise InvalidInput("events must be '*' or a comma-separated list of event kinds such as task_created",
@@ -51,6 +56,7 @@ def add_webhook(command: AddWebhook, uow: UnitOfWork) -> dict[str, Any]:
 
 
 def remove_webhook(command: RemoveWebhook, uow: UnitOfWork) -> dict[str, Any]:
+    _administrator(command.actor)
     removed = uow.execute(update(_s).where(_s.c.id == command.subscription_id, _s.c.active.is_(True))
                           .values(active=False)).rowcount
     if not removed:
@@ -88,3 +94,9 @@ def receive_webhook(command: ReceiveWebhook, uow: UnitOfWork) -> dict[str, Any]:
     uow.execute(insert(_in).values(idempotency_key=command.idempotency_key, message_name=command.message_name,
                                    received_at=uow.now, response=json.dumps(answer, ensure_ascii=False)))
     return {**answer, "duplicate": False}
+
+
+def _administrator(actor: str) -> None:
+    """Where engine events go is the administrator's decision: they carry the whole city's work."""
+    if actor != ADMIN:
+        raise Forbidden("only the administrator may add or remove webhook subscriptions")

@@ -15,8 +15,8 @@ class ConnectorError(Exception):
 
 @dataclass(frozen=True)
 class ConnectorSettings:
-    #: Hosts the ``http`` connector may call: exact names, ``*.example.org`` or ``*`` for any.
-    http_allow: tuple[str, ...] = ("127.0.0.1", "localhost")
+    #: Hosts the ``http`` connector may call: exact names, ``*.example.org`` or ``*`` for any. None by default.
+    http_allow: tuple[str, ...] = ()
     http_timeout_seconds: float = 10.0
     http_max_response_bytes: int = 1_000_000
 
@@ -30,9 +30,9 @@ def load_connector_settings(path: Path) -> ConnectorSettings:
     except tomllib.TOMLDecodeError as err:
         raise InvalidInput(f"{path.name} is not valid TOML: {err}", [Problem(str(err), file=str(path))]) from None
     http = data.get("http", {})
-    allow = http.get("allow", ["127.0.0.1", "localhost"])
+    allow = http.get("allow", [])
     timeout = http.get("timeout_seconds", 10)
-    if not isinstance(allow, list) or not all(isinstance(h, str) and h for h in allow):
+    if not isinstance(allow, list) or not all(isinstance(h, str) and h for h in allow):  # [] allows nothing
         raise InvalidInput(f"{path.name}: http.allow must be a list of host names",
                            [Problem("expected a list of strings", file=str(path), field="http.allow")])
     if not isinstance(timeout, int | float) or not 0 < timeout <= 300:

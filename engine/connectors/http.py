@@ -18,6 +18,9 @@ from urllib.parse import urlsplit
 from engine.connectors.config import ConnectorError, ConnectorSettings
 
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+#: Headers a model may not set: where the request goes, how it is framed, and who the engine's API thinks calls.
+_MODEL_MAY_NOT_SET = frozenset({"host", "connection", "content-length", "transfer-encoding", "te", "upgrade",
+                                "proxy-authorization", "x-huhua-user", "cookie"})
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -40,7 +43,10 @@ def call_http(params: dict[str, Any], *, idempotency_key: str, settings: Connect
     method = str(params.get("method") or ("POST" if "json" in params else "GET")).upper()
     if method not in _METHODS:
         raise ConnectorError(f"method '{method}' is not one of {', '.join(_METHODS)}")
-    headers = {str(k): str(v) for k, v in (params.get("headers") or {}).items()}
+    given = params.get("headers") or {}
+    if not isinstance(given, dict):
+        raise ConnectorError("the http connector's 'headers' must be a dict")
+    headers = {str(k): str(v) for k, v in given.items() if str(k).lower() not in _MODEL_MAY_NOT_SET}
     body = None
     if "json" in params:
         body = json.dumps(params["json"], ensure_ascii=False).encode()

@@ -349,6 +349,11 @@ class Runtime:
                 work.held[str(task.id)] = HeldWork(str(task.id), spec.bpmn_id, kind, payload)
         return work
 
+    def holds(self, workflow: BpmnWorkflow, task_id: str) -> bool:
+        """Whether task ``task_id`` still waits for its job (an interrupt may have ended it meanwhile)."""
+        task = workflow.get_task_from_id(UUID(task_id)) if _is_uuid(task_id) else None
+        return task is not None and task.state == TaskState.READY and _held_kind(task) is not None
+
     def release(self, workflow: BpmnWorkflow, task_id: str, result: Any = None) -> None:
         """Run a held task now that its job ran (with the service's ``result``), and move on from it."""
         task = self._task(workflow, task_id)
@@ -470,6 +475,14 @@ def _depth(task: Task) -> int:
         task = task.parent
         depth += 1
     return depth
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        UUID(text)
+    except (ValueError, TypeError):
+        return False
+    return True
 
 
 #: The service-task operator the engine runs itself: one child instance per org unit.
