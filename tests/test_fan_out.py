@@ -93,3 +93,13 @@ def test_coverage_over_http(rollout: tuple[Huhua, int]) -> None:
         answer = client.get(f"/api/v1/process-instances/{city}/coverage?missing=true")
         assert answer.status_code == 200 and answer.json["people"]["missing"] == 208
         assert client.get("/api/v1/process-instances/999999/coverage").status_code == 404
+
+
+def test_a_fan_out_to_a_process_not_deployed_is_an_incident_not_a_refusal(huhua: Huhua) -> None:
+    huhua.execute(LoadDirectory(generate("demo"), "admin", source="demo"))
+    deploy_fixtures(huhua, "rollout_nowhere.bpmn")
+    started = huhua.execute(StartInstance("rollout_nowhere", "admin", org_scope="hy", variables={"course": "x"}))
+    shown = huhua.queries.instance(started["id"])
+    assert shown["state"] == "incident"
+    assert [(i["kind"], i["element_id"]) for i in shown["incidents"]] == [("fan_out_failed", "counties")]
+    assert "no_such_process" in shown["incidents"][0]["message"]
