@@ -223,6 +223,24 @@ def complete(obj: _Context, task_id: int, actor: str, data: str | None, as_json:
 
 
 @main.command()
+@click.argument("instance_id", type=int)
+@click.option("--vars", "variables", help="Corrected data for the failed step, as a JSON object.")
+@click.option("--as", "actor", default="admin", show_default=True)
+@json_option
+@click.pass_obj
+def retry(obj: _Context, instance_id: int, variables: str | None, actor: str, as_json: bool) -> None:
+    """Retry an instance's incidents: its failed step runs again, its failed jobs are due again."""
+    from engine.commands import RetryIncidents
+
+    def run() -> None:
+        result = obj.huhua.execute(RetryIncidents(instance_id, actor, _json_object(variables, "--vars")))
+        _emit(as_json, result, lambda r: f"instance {instance_id}: {r['instance']['state']}"
+              + (f" ({r['instance']['incident']})" if r["instance"]["incident"] else ""))
+
+    _guard(as_json, run)
+
+
+@main.command()
 @click.argument("task_id", type=int)
 @click.option("--as", "actor", required=True, help="Who acts.")
 @click.option("--give-back", is_flag=True, help="Give a claimed task back to its candidates instead.")

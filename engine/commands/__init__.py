@@ -8,6 +8,7 @@ from engine.commands.accounts import create_api_token, record_login, revoke_api_
 from engine.commands.calendar import clear_workday, set_workday
 from engine.commands.deployment import deploy_models, deploy_shipped_processes
 from engine.commands.fan_out import start_children
+from engine.commands.incidents import retry_incidents
 from engine.commands.instances import correlate_message, fire_timer, run_held_task, start_instance
 from engine.commands.jobs import claim_due_jobs, record_job_failure, renew_leases
 from engine.commands.model import (
@@ -32,6 +33,7 @@ from engine.commands.model import (
     RecordLogin,
     RemoveWebhook,
     RenewLeases,
+    RetryIncidents,
     RevokeApiToken,
     RunHeldTask,
     SetPassword,
@@ -77,6 +79,7 @@ HANDLERS = {
     CreateApiToken: create_api_token,
     RevokeApiToken: revoke_api_token,
     RenewLeases: renew_leases,
+    RetryIncidents: retry_incidents,
 }
 
 #: Commands nobody waits on: a version conflict is retried with backoff instead of reported.
@@ -107,6 +110,7 @@ __all__ = [
     "RecordLogin",
     "RemoveWebhook",
     "RenewLeases",
+    "RetryIncidents",
     "RevokeApiToken",
     "RunHeldTask",
     "SetPassword",

@@ -280,3 +280,12 @@ class CreateApiToken:
 class RevokeApiToken:
     token_id: int
     actor: str
+
+
+@dataclass(frozen=True)
+class RetryIncidents:
+    """Run an instance's failed step again (``variables`` added to it first) and make its failed jobs due again."""
+
+    instance_id: int
+    actor: str
+    variables: dict[str, Any] = field(default_factory=dict)

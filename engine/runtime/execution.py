@@ -349,6 +349,15 @@ class Runtime:
                 work.held[str(task.id)] = HeldWork(str(task.id), spec.bpmn_id, kind, payload)
         return work
 
+    def retry_failed(self, workflow: BpmnWorkflow, data: dict[str, Any]) -> int:
+        """Run again every task that failed (with ``data`` added to it, the fix), and move on; how many were retried."""
+        failed = [t for t in workflow.get_tasks(state=TaskState.ERROR)]
+        for task in failed:
+            task.data.update(data)
+            task._set_state(TaskState.READY)
+        self.advance(workflow)
+        return len(failed)
+
     def holds(self, workflow: BpmnWorkflow, task_id: str) -> bool:
         """Whether task ``task_id`` still waits for its job (an interrupt may have ended it meanwhile)."""
         task = workflow.get_task_from_id(UUID(task_id)) if _is_uuid(task_id) else None

@@ -18,6 +18,7 @@ from engine.commands import (
     ReassignTask,
     ReceiveWebhook,
     RemoveWebhook,
+    RetryIncidents,
     StartInstance,
     UnclaimTask,
 )
@@ -273,3 +274,11 @@ def reassign_task(task_id: int) -> Any:
     body = _body()
     return jsonify(_huhua().execute(ReassignTask(_path_id(task_id, "task"), _actor(), _str_field(body, "to"),
                                                  _str_field(body, "reason"))))
+
+
+@api.post("/process-instances/<int:instance_id>/retry")
+def retry_incidents(instance_id: int) -> Any:
+    """Run the failed step again, with ``variables`` (the corrected data) added first."""
+    body = _body()
+    return jsonify(_huhua().execute(RetryIncidents(_path_id(instance_id, "instance"), _actor(),
+                                                   body.get("variables", {}))))
