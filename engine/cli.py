@@ -224,6 +224,23 @@ def complete(obj: _Context, task_id: int, actor: str, data: str | None, as_json:
 
 @main.command()
 @click.argument("instance_id", type=int)
+@click.argument("action", type=click.Choice(["suspend", "resume", "terminate"]))
+@click.option("--reason", help="Why, for the history.")
+@click.option("--as", "actor", default="admin", show_default=True)
+@json_option
+@click.pass_obj
+def control(obj: _Context, instance_id: int, action: str, reason: str | None, actor: str, as_json: bool) -> None:
+    """Suspend, resume or terminate an instance (terminate also ends the children its fan-outs started)."""
+    from engine.commands import ResumeInstance, SuspendInstance, TerminateInstance
+
+    command = {"suspend": SuspendInstance(instance_id, actor, reason), "resume": ResumeInstance(instance_id, actor),
+               "terminate": TerminateInstance(instance_id, actor, reason)}[action]
+    _guard(as_json, lambda: _emit(as_json, obj.huhua.execute(command),
+                                  lambda r: f"instance {instance_id}: {r['state']}"))
+
+
+@main.command()
+@click.argument("instance_id", type=int)
 @click.option("--vars", "variables", help="Corrected data for the failed step, as a JSON object.")
 @click.option("--as", "actor", default="admin", show_default=True)
 @json_option

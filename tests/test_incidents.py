@@ -8,8 +8,17 @@ import pytest
 
 from engine.bootstrap import Huhua
 from engine.clock import VirtualClock
-from engine.commands import RetryIncidents, StartInstance
+from engine.commands import (
+    CompleteTask,
+    LoadDirectory,
+    ResumeInstance,
+    RetryIncidents,
+    StartInstance,
+    SuspendInstance,
+    TerminateInstance,
+)
 from engine.errors import Conflict
+from engine.org.profiles import generate
 from tests.helpers import deploy_fixtures, history_kinds
 from workers.job_worker import run_due_jobs
 
@@ -41,3 +50,28 @@ def test_a_job_that_ran_out_of_retries_is_due_again(huhua: Huhua, clock: Virtual
     result = huhua.execute(RetryIncidents(started["id"], "admin"))
     assert result["jobs_due_again"] == 1
     assert [(j["kind"], j["attempts"]) for j in huhua.queries.jobs(state="pending")] == [("service", 0)]
+
+
+def test_a_suspended_instance_holds_still_and_a_terminated_one_ends_with_its_children(
+        huhua: Huhua, clock: VirtualClock) -> None:
+
+    deploy_fixtures(huhua, "deadline.bpmn")  # a task with a boundary timer due two days on
+    held = huhua.execute(StartInstance("deadline", "admin"))
+    huhua.execute(SuspendInstance(held["id"], "admin", "等待核实"))
+    task = huhua.queries.instance(held["id"])["open_tasks"][0]
+    with pytest.raises(Conflict):
+        huhua.execute(CompleteTask(task["id"], "admin", {}))
+    clock.advance(timedelta(days=5))
+    assert run_due_jobs(huhua) == 0  # its timer waits too
+    huhua.execute(ResumeInstance(held["id"], "admin"))
+    assert run_due_jobs(huhua) == 1
+
+    huhua.execute(LoadDirectory(generate("demo"), "admin", source="demo"))
+    deploy_fixtures(huhua, "rollout_city.bpmn", "rollout_county.bpmn", "rollout_school.bpmn")
+    rollout = huhua.execute(StartInstance("rollout_city", "admin", org_scope="hy", variables={"course": "x"}))
+    run_due_jobs(huhua)
+    ended = huhua.execute(TerminateInstance(rollout["id"], "admin", "方案调整"))
+    assert len(ended["terminated"]) == 1 + 13 + 52
+    assert huhua.queries.tasks(limit=500) == [] or all(
+        t["process_key"] == "deadline" for t in huhua.queries.tasks(limit=500))
+    assert {i["state"] for i in huhua.queries.instances(process_key="rollout_school", limit=100)} == {"terminated"}

@@ -9,6 +9,7 @@ from engine.commands.calendar import clear_workday, set_workday
 from engine.commands.deployment import deploy_models, deploy_shipped_processes
 from engine.commands.fan_out import start_children
 from engine.commands.incidents import retry_incidents
+from engine.commands.instance_control import resume_instance, suspend_instance, terminate_instance
 from engine.commands.instances import correlate_message, fire_timer, run_held_task, start_instance
 from engine.commands.jobs import claim_due_jobs, record_job_failure, renew_leases
 from engine.commands.model import (
@@ -33,6 +34,7 @@ from engine.commands.model import (
     RecordLogin,
     RemoveWebhook,
     RenewLeases,
+    ResumeInstance,
     RetryIncidents,
     RevokeApiToken,
     RunHeldTask,
@@ -41,6 +43,8 @@ from engine.commands.model import (
     StartChildren,
     StartInstance,
     StartScheduledUnits,
+    SuspendInstance,
+    TerminateInstance,
     UnclaimTask,
 )
 from engine.commands.org import load_directory
@@ -80,6 +84,9 @@ HANDLERS = {
     RevokeApiToken: revoke_api_token,
     RenewLeases: renew_leases,
     RetryIncidents: retry_incidents,
+    SuspendInstance: suspend_instance,
+    ResumeInstance: resume_instance,
+    TerminateInstance: terminate_instance,
 }
 
 #: Commands nobody waits on: a version conflict is retried with backoff instead of reported.
@@ -110,6 +117,7 @@ __all__ = [
     "RecordLogin",
     "RemoveWebhook",
     "RenewLeases",
+    "ResumeInstance",
     "RetryIncidents",
     "RevokeApiToken",
     "RunHeldTask",
@@ -118,5 +126,7 @@ __all__ = [
     "StartChildren",
     "StartInstance",
     "StartScheduledUnits",
+    "SuspendInstance",
+    "TerminateInstance",
     "UnclaimTask",
 ]

@@ -289,3 +289,27 @@ class RetryIncidents:
     instance_id: int
     actor: str
     variables: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SuspendInstance:
+    """Hold an instance: nothing moves (completions refused, jobs wait) until it is resumed."""
+
+    instance_id: int
+    actor: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ResumeInstance:
+    instance_id: int
+    actor: str
+
+
+@dataclass(frozen=True)
+class TerminateInstance:
+    """End an instance for good, and the children its fan-outs started."""
+
+    instance_id: int
+    actor: str
+    reason: str | None = None

@@ -18,11 +18,15 @@ from engine.commands import (
     ReassignTask,
     ReceiveWebhook,
     RemoveWebhook,
+    ResumeInstance,
     RetryIncidents,
     StartInstance,
+    SuspendInstance,
+    TerminateInstance,
     UnclaimTask,
 )
-from engine.errors import InvalidInput, Problem, Unauthorized
+from engine.commands.model import ADMIN
+from engine.errors import Forbidden, InvalidInput, Problem, Unauthorized
 from engine.web.auth import acting_user
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -282,3 +286,30 @@ def retry_incidents(instance_id: int) -> Any:
     body = _body()
     return jsonify(_huhua().execute(RetryIncidents(_path_id(instance_id, "instance"), _actor(),
                                                    body.get("variables", {}))))
+
+
+@api.post("/process-instances/<int:instance_id>/suspend")
+def suspend_instance(instance_id: int) -> Any:
+    body = _body()
+    return jsonify(_huhua().execute(SuspendInstance(_path_id(instance_id, "instance"), _admin(),
+                                                    _str_field(body, "reason"))))
+
+
+@api.post("/process-instances/<int:instance_id>/resume")
+def resume_instance(instance_id: int) -> Any:
+    return jsonify(_huhua().execute(ResumeInstance(_path_id(instance_id, "instance"), _admin())))
+
+
+@api.post("/process-instances/<int:instance_id>/terminate")
+def terminate_instance(instance_id: int) -> Any:
+    body = _body()
+    return jsonify(_huhua().execute(TerminateInstance(_path_id(instance_id, "instance"), _admin(),
+                                                      _str_field(body, "reason"))))
+
+
+def _admin() -> str:
+    """Suspending, resuming and terminating instances are the administrator's."""
+    actor = _actor()
+    if actor != ADMIN:
+        raise Forbidden("only the administrator may suspend, resume or terminate instances")
+    return actor
