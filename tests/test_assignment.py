@@ -12,6 +12,7 @@ from engine.commands import CompleteTask, DeployShippedProcesses, LoadDirectory,
 from engine.errors import Forbidden, InvalidInput
 from engine.org.directory import Role
 from engine.org.profiles import generate
+from tests.helpers import deploy_fixtures
 from workers.job_worker import run_due_jobs
 
 
@@ -121,3 +122,12 @@ def test_the_scoring_form_refuses_wrong_types_and_out_of_range_scores(demo: Huhu
     assert "must be a number" in problems["scores.room_on_duty"]
     assert demo.queries.task(check["id"])["state"] == "open"  # nothing was applied
     assert demo.queries.instance(started["id"])["version"] == 2
+
+
+def test_a_teaching_point_reaches_its_school_and_a_role_named_as_a_group_is_that_role(demo: Huhua) -> None:
+    deploy_fixtures(demo, "point_visit.bpmn")
+    demo.execute(StartInstance("point_visit", "admin", org_scope="leiyang-s001-p01"))
+    assert _inbox(demo, "leiyang-s001-xz") == [("arrange", "leiyang-s001-p01")]  # the point's own school
+    assert _inbox(demo, "leiyang-s002-xz") == []
+    demo.execute(CompleteTask(demo.queries.tasks(user="leiyang-s001-xz")[0]["id"], "leiyang-s001-xz", {}))
+    assert _inbox(demo, "leiyang-zr") == [("approve", "leiyang-s001-p01")]  # candidateGroups, as a role

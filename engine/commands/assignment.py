@@ -23,8 +23,10 @@ def candidates_of(uow: UnitOfWork, org_scope: str | None, properties: dict[str, 
                   lane: str | None) -> list[tuple[str, str]]:
     """(kind, value) candidates: ``candidateUsers``, ``candidateGroups`` and ``candidateRoles`` (or the lane's role)."""
     found = [("user", u) for u in split(properties.get("candidateUsers"))]
-    found += [("group", g) for g in split(properties.get("candidateGroups"))]
-    roles = split(properties.get("candidateRoles"))
+    groups = split(properties.get("candidateGroups"))
+    found += [("group", g) for g in groups if role_code(g.split("@", 1)[0]) is None]
+    # a candidate group named after a role is that role here (the directory has roles, not groups)
+    roles = split(properties.get("candidateRoles")) + [g for g in groups if role_code(g.split("@", 1)[0])]
     if not roles and not found and not properties.get("assignee") and lane:
         roles = [lane] if role_code(lane.split("@", 1)[0]) else []
     for entry in roles:
@@ -61,8 +63,11 @@ def split(value: str | None) -> list[str]:
 
 
 def _unit_at(uow: UnitOfWork, org_scope: str | None, tier: str | None) -> str | None:
-    """The unit of the scope's chain at ``tier`` (``up``: the tier above the scope's); no scope means the city."""
-    chain = _chain(uow, org_scope)  # (id, tier) from the scope up to the root
+    """The unit of the scope's chain at ``tier`` (``up``: the tier above the scope's); no scope means the city.
+
+    ``@school`` from a teaching point is the school it belongs to (the point itself counts as that tier).
+    """
+    chain = _chain(uow, org_scope)  # (id, tier, kind) from the scope up to the root
     if not chain:
         return org_scope
     if tier is None:
@@ -72,21 +77,25 @@ def _unit_at(uow: UnitOfWork, org_scope: str | None, tier: str | None) -> str | 
         tier = TIERS[min(own + 1, len(TIERS) - 1)]
     if tier not in TIERS:  # a unit named outright: expert@hy-zjk, the city's expert pool
         return tier if _chain(uow, tier) else None
-    return next((unit for unit, unit_tier in chain if unit_tier == tier), None)
+    if tier == "school":
+        school = next((unit for unit, _, kind in chain if kind == "school"), None)
+        if school is not None:
+            return school
+    return next((unit for unit, unit_tier, _ in chain if unit_tier == tier), None)
 
 
 def prime_chains(uow: UnitOfWork, unit_ids: list[str]) -> None:
     """Read the chains of many units in one query (a batch of scheduled starts, say)."""
-    cache: dict[str | None, list[tuple[str, str]]] = uow.memo.setdefault("org_chain", {})
+    cache: dict[str | None, list[tuple[str, str, str]]] = uow.memo.setdefault("org_chain", {})
     wanted = [u for u in unit_ids if u not in cache]
     if wanted:
         for unit, path in uow.read(select(_u.c.id, _u.c.path).where(_u.c.id.in_(wanted))).all():
             cache[unit] = _chain_of(path)
 
 
-def _chain(uow: UnitOfWork, org_scope: str | None) -> list[tuple[str, str]]:
-    """(unit, tier) from the scope up to the city, read off the scope's path."""
-    cache: dict[str | None, list[tuple[str, str]]] = uow.memo.setdefault("org_chain", {})
+def _chain(uow: UnitOfWork, org_scope: str | None) -> list[tuple[str, str, str]]:
+    """(unit, tier, kind) from the scope up to the city, read off the scope's path."""
+    cache: dict[str | None, list[tuple[str, str, str]]] = uow.memo.setdefault("org_chain", {})
     if org_scope not in cache:
         if org_scope is None:
             root = uow.read(select(_u.c.path).where(_u.c.kind == "city").order_by(_u.c.id).limit(1)).scalar()
@@ -96,6 +105,6 @@ def _chain(uow: UnitOfWork, org_scope: str | None) -> list[tuple[str, str]]:
     return cache[org_scope]
 
 
-def _chain_of(path: str) -> list[tuple[str, str]]:
+def _chain_of(path: str) -> list[tuple[str, str, str]]:
     steps = [step.split(":", 1) for step in path.split("/") if step]
-    return [(unit, TIER_OF_KIND.get(kind, "outside")) for kind, unit in reversed(steps)]
+    return [(unit, TIER_OF_KIND.get(kind, "outside"), kind) for kind, unit in reversed(steps)]
