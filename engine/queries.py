@@ -55,6 +55,8 @@ from engine.store.models import (
 )
 
 MAX_PAGE = 500
+#: Roles whose holders oversee every instance scoped to their unit or below it.
+SUPERVISING_ROLES = frozenset({"programme_officer", "bureau_head", "deputy_head"})
 #: Checked against when there is no such account, so that a wrong name costs the same as a wrong password.
 _NO_ACCOUNT = generate_password_hash("no such account")
 
@@ -285,6 +287,13 @@ class Queries:
         return [{"id": r.id, "name": r.name, "kind": r.kind, "content_type": r.content_type, "size": r.size,
                  "created_at": _iso(r.created_at)} for r in rows]
 
+    def document_instance(self, document_id: int) -> int | None:
+        with self.database.read() as session:
+            found = session.execute(select(Document.instance_id).where(Document.id == document_id)).first()
+        if found is None:
+            raise NotFound(f"document {document_id} does not exist")
+        return found.instance_id
+
     def document(self, document_id: int) -> tuple[str, str, bytes]:
         """A document's name, content type and content."""
         with self.database.read() as session:
@@ -301,6 +310,40 @@ class Queries:
         if instance_id is None:
             raise NotFound(f"job {job_id} belongs to no instance")
         return fan_out_status(self.database, instance_id, element_id)
+
+    def may_see_instance(self, user: str, instance_id: int) -> bool:
+        """Whether ``user`` may read an instance (its data can be about minors): the administrator, who started it,
+        who has or had one of its tasks or is offered one, or an officer or head of a unit above its scope."""
+        if user == ADMIN:
+            return True
+        with self.database.read() as session:
+            row = session.execute(select(ProcessInstance.org_scope, ProcessInstance.started_by)
+                                  .where(ProcessInstance.id == instance_id)).first()
+            if row is None:
+                raise NotFound(f"process instance {instance_id} does not exist")
+            if row.started_by == user:
+                return True
+            held = [f"{role}@{unit}" for role, unit in session.execute(
+                select(RoleAssignment.role, RoleAssignment.unit_id).where(RoleAssignment.person_id == user))]
+            offered = exists().where(TaskCandidate.task_id == HumanTask.id, or_(
+                and_(TaskCandidate.kind == "user", TaskCandidate.value == user),
+                and_(TaskCandidate.kind == "role", TaskCandidate.value.in_(held))))
+            involved = session.scalar(select(HumanTask.id).where(
+                HumanTask.instance_id == instance_id,
+                or_(HumanTask.assignee == user, HumanTask.completed_by == user, offered)).limit(1))
+            if involved is not None:
+                return True
+            path = session.scalar(select(OrgUnit.path).where(OrgUnit.id == row.org_scope)) if row.org_scope else None
+        units = {step.split(":", 1)[1] for step in (path or "").split("/") if ":" in step}
+        return any(key.split("@", 1)[1] in units and key.split("@", 1)[0] in SUPERVISING_ROLES for key in held)
+
+    def may_see_task(self, user: str, task_id: int) -> bool:
+        """The administrator, or whoever may see the task's instance."""
+        with self.database.read() as session:
+            instance_id = session.scalar(select(HumanTask.instance_id).where(HumanTask.id == task_id))
+        if instance_id is None:
+            raise NotFound(f"task {task_id} does not exist")
+        return self.may_see_instance(user, instance_id)
 
     def check_password(self, username: str, password: str) -> bool:
         """Whether ``password`` opens ``username``'s active account (the same work either way, to leak nothing)."""

@@ -33,12 +33,13 @@ def _deploy(client: FlaskClient, *names: str) -> dict:
 
 def test_deploy_start_complete_over_http(client: FlaskClient) -> None:
     assert [p["key"] for p in _deploy(client, "review.bpmn")["processes"]] == ["review"]
-    assert client.get("/api/v1/process-definitions").json[0]["version"] == 1
+    assert client.get("/api/v1/process-definitions", headers=AS_WANG).json[0]["version"] == 1
 
     started = client.post("/api/v1/process-instances", headers=AS_ADMIN,
                           json={"process_key": "review", "variables": {"reviewers": ["wang"]}, "org_scope": "蒸湘区"})
     assert started.status_code == 201 and started.json["state"] == "running"
-    inbox = client.get("/api/v1/tasks", query_string={"user": "wang"}).json
+    inbox = client.get("/api/v1/tasks", headers=AS_WANG).json  # one's own tasks
+    assert client.get("/api/v1/tasks", query_string={"user": "wang"}, headers={"X-Huhua-User": "li"}).json == []
     assert [t["name"] for t in inbox] == ["审核材料"] and inbox[0]["org_scope"] == "蒸湘区"
 
     done = client.post(f"/api/v1/tasks/{inbox[0]['id']}/complete", headers=AS_WANG, json={"data": {"approve": True}})
@@ -46,9 +47,13 @@ def test_deploy_start_complete_over_http(client: FlaskClient) -> None:
     again = client.post(f"/api/v1/tasks/{inbox[0]['id']}/complete", headers=AS_WANG, json={"data": {}})
     assert again.status_code == 409 and again.json["error"] == "conflict"
 
-    instance = client.get(f"/api/v1/process-instances/{started.json['id']}").json
+    assert client.get(f"/api/v1/process-instances/{started.json['id']}", headers={"X-Huhua-User": "li"}).status_code \
+        == 403  # li has nothing to do with it
+    instance = client.get(f"/api/v1/process-instances/{started.json['id']}", headers=AS_WANG).json
     assert instance["data"]["outcome"] == "通过"
-    assert client.get("/api/v1/process-instances", query_string={"state": "completed"}).json[0]["id"] == instance["id"]
+    listed = client.get("/api/v1/process-instances", query_string={"state": "completed"}, headers=AS_ADMIN)
+    assert listed.json[0]["id"] == instance["id"]
+    assert client.get("/api/v1/process-instances", headers=AS_WANG).status_code == 403
 
 
 def test_messages_over_http(client: FlaskClient) -> None:
@@ -92,14 +97,15 @@ def test_hostile_upload_is_refused_with_422(client: FlaskClient) -> None:
     response = client.post("/api/v1/deployments", headers=AS_ADMIN, content_type="multipart/form-data",
                            data={"file": [(io.BytesIO(BILLION_LAUGHS), "laughs.bpmn")]})
     assert response.status_code == 422 and response.json["problems"][0]["file"] == "laughs.bpmn"
-    assert client.get("/api/v1/process-definitions").json == []
+    assert client.get("/api/v1/process-definitions", headers=AS_ADMIN).json == []
 
 
 def test_validate_does_not_deploy(client: FlaskClient) -> None:
     content = (FIXTURES / "straight.bpmn").read_text()
-    response = client.post("/api/v1/validate", json={"files": [{"name": "straight.bpmn", "content": content}]})
+    response = client.post("/api/v1/validate", json={"files": [{"name": "straight.bpmn", "content": content}]},
+                           headers=AS_ADMIN)
     assert response.status_code == 200 and response.json["processes"][0]["key"] == "straight"
-    assert client.get("/api/v1/process-definitions").json == []
+    assert client.get("/api/v1/process-definitions", headers=AS_ADMIN).json == []
 
 
 @pytest.mark.parametrize("method, path, kwargs", [

@@ -31,7 +31,7 @@ def _csrf(client: FlaskClient) -> str:
 
 
 def test_a_person_logs_in_and_the_api_knows_them(app_client: FlaskClient) -> None:
-    assert app_client.get("/api/v1/tasks").status_code == 200  # reading the open list needs no one
+    assert app_client.get("/api/v1/tasks").status_code == 401  # reading needs a caller too
     assert app_client.post("/api/v1/tasks/1/claim").status_code == 401
     token = _csrf(app_client)
     answer = app_client.post("/login", data={"username": "zhuhui-s001-bzr1", "password": "correct horse",

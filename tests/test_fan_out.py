@@ -90,9 +90,13 @@ def test_coverage_over_http(rollout: tuple[Huhua, int]) -> None:
     huhua, city = rollout
     with create_app(huhua, {"TESTING": True}).test_client() as client:
         client: FlaskClient
-        answer = client.get(f"/api/v1/process-instances/{city}/coverage?missing=true")
+        assert client.get(f"/api/v1/process-instances/{city}/coverage").status_code == 401
+        teacher = {"X-Huhua-User": "qidong-s001-bzr1"}
+        assert client.get(f"/api/v1/process-instances/{city}/coverage", headers=teacher).status_code == 403
+        officer = {"X-Huhua-User": "hy-zr"}  # the city's programme officer oversees the rollout
+        answer = client.get(f"/api/v1/process-instances/{city}/coverage?missing=true", headers=officer)
         assert answer.status_code == 200 and answer.json["people"]["missing"] == 208
-        assert client.get("/api/v1/process-instances/999999/coverage").status_code == 404
+        assert client.get("/api/v1/process-instances/999999/coverage", headers=officer).status_code == 404
 
 
 def test_a_fan_out_to_a_process_not_deployed_is_an_incident_not_a_refusal(huhua: Huhua) -> None:

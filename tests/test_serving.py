@@ -7,12 +7,13 @@ import os
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from datetime import timedelta
 
 from engine.bootstrap import Huhua, bootstrap
 from engine.clock import VirtualClock
-from engine.commands import DeployModels, StartInstance
+from engine.commands import CreateApiToken, DeployModels, StartInstance
 from engine.config import Settings
 from tests.conftest import PROJECT
 from tests.helpers import FIXTURES, deploy_fixtures, only_task
@@ -20,12 +21,16 @@ from tests.pg_server import free_port
 from workers.timer_runner import TimerRunner
 
 
-def _get(url: str) -> object:
-    with urllib.request.urlopen(url, timeout=5) as response:
+def _get(url: str, token: str | None = None) -> object:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=5) as response:
         return json.loads(response.read())
 
 
 def test_serve_deploys_the_library_and_answers(settings: Settings) -> None:
+    engine = bootstrap(settings, upgrade=False)
+    token = engine.execute(CreateApiToken("admin", "serving test", "admin"))["token"]
+    engine.close()
     port = free_port()
     env = {**os.environ, "HUHUA_DATABASE_URL": settings.database_url, "HUHUA_DATA_DIR": str(settings.data_dir),
            "PYTHONPATH": str(PROJECT)}
@@ -43,8 +48,13 @@ def test_serve_deploys_the_library_and_answers(settings: Settings) -> None:
             server.kill()
             raise AssertionError(server.communicate()[0])
         assert health["status"] == "ok"  # type: ignore[index]
-        keys = {d["key"] for d in _get(base + "/process-definitions")}  # type: ignore[union-attr]
+        keys = {d["key"] for d in _get(base + "/process-definitions", token)}  # type: ignore[union-attr]
         assert "work_plan_review" in keys
+        try:
+            _get(base + "/process-definitions")
+            raise AssertionError("an anonymous caller was answered")
+        except urllib.error.HTTPError as refused:
+            assert refused.code == 401
     finally:
         server.terminate()
         output = server.communicate(timeout=30)[0]

@@ -108,6 +108,7 @@ def health() -> Any:
 
 @api.get("/process-definitions")
 def list_definitions() -> Any:
+    _actor()
     return jsonify(_huhua().queries.definitions(key=request.args.get("key")))
 
 
@@ -137,6 +138,7 @@ def deploy() -> Any:
 
 @api.post("/validate")
 def validate() -> Any:
+    _actor()
     return jsonify({"valid": True, "processes": _huhua().queries.validate_models(_uploaded_files())})
 
 
@@ -155,6 +157,7 @@ def start_instance() -> Any:
 
 @api.get("/process-instances")
 def list_instances() -> Any:
+    _admin()
     return jsonify(_huhua().queries.instances(
         process_key=request.args.get("process_key"), state=request.args.get("state"),
         business_key=request.args.get("business_key"),
@@ -163,20 +166,29 @@ def list_instances() -> Any:
 
 @api.get("/process-instances/<int:instance_id>")
 def get_instance(instance_id: int) -> Any:
-    return jsonify(_huhua().queries.instance(_path_id(instance_id, "instance")))
+    return jsonify(_huhua().queries.instance(_visible_instance(instance_id)))
 
 
 @api.get("/tasks")
 def list_tasks() -> Any:
+    """The caller's tasks (the administrator may ask for anyone's, or everyone's)."""
+    actor = _actor()
+    user = request.args.get("user") if actor == ADMIN else actor
+    instance_id = _optional_int_arg("instance_id")
+    if instance_id is not None and actor != ADMIN:
+        _visible_instance(instance_id)
     return jsonify(_huhua().queries.tasks(
-        user=request.args.get("user"), instance_id=_optional_int_arg("instance_id"),
+        user=user, instance_id=instance_id,
         state=request.args.get("state", "open"), limit=_int_arg("limit", 50),
         offset=_int_arg("offset", 0)))
 
 
 @api.get("/tasks/<int:task_id>")
 def get_task(task_id: int) -> Any:
-    return jsonify(_huhua().queries.task(_path_id(task_id, "task")))
+    task_id = _path_id(task_id, "task")
+    if not _huhua().queries.may_see_task(_actor(), task_id):
+        raise Forbidden(f"task {task_id} is not yours to see")
+    return jsonify(_huhua().queries.task(task_id))
 
 
 @api.post("/tasks/<int:task_id>/complete")
@@ -203,6 +215,7 @@ def correlate_message() -> Any:
 
 @api.get("/jobs")
 def list_jobs() -> Any:
+    _admin()
     return jsonify(_huhua().queries.jobs(state=request.args.get("state"), limit=_int_arg("limit", 100)))
 
 
@@ -217,6 +230,7 @@ def receive_webhook(name: str) -> Any:
 
 @api.get("/webhooks")
 def list_webhooks() -> Any:
+    _admin()
     return jsonify(_huhua().queries.webhooks())
 
 
@@ -238,18 +252,23 @@ def instance_coverage(instance_id: int) -> Any:
     """不漏一校、不漏一人 for a rollout; ``?missing=true`` lists only what is not done."""
     missing = request.args.get("missing", "false").lower() in ("1", "true", "yes")
     huhua = _huhua()
-    return jsonify(huhua.queries.coverage(_path_id(instance_id, "instance"), huhua.clock.now(), missing_only=missing))
+    return jsonify(huhua.queries.coverage(_visible_instance(instance_id), huhua.clock.now(), missing_only=missing))
 
 
 @api.get("/process-instances/<int:instance_id>/documents")
 def instance_documents(instance_id: int) -> Any:
-    return jsonify(_huhua().queries.documents(_path_id(instance_id, "instance")))
+    return jsonify(_huhua().queries.documents(_visible_instance(instance_id)))
 
 
 @api.get("/documents/<int:document_id>")
 def download_document(document_id: int) -> Any:
     """A generated document's file (.xlsx or .pdf), named for saving."""
-    name, content_type, content = _huhua().queries.document(_path_id(document_id, "document"))
+    huhua = _huhua()
+    document_id = _path_id(document_id, "document")
+    instance_id = huhua.queries.document_instance(document_id)
+    if instance_id is not None:
+        _visible_instance(instance_id)
+    name, content_type, content = huhua.queries.document(document_id)
     response = current_app.response_class(content, mimetype=content_type)
     response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
     return response
@@ -313,3 +332,11 @@ def _admin() -> str:
     if actor != ADMIN:
         raise Forbidden("only the administrator may suspend, resume or terminate instances")
     return actor
+
+
+def _visible_instance(instance_id: int) -> int:
+    """The instance id, if the caller may read it (its data may be about minors); else 403."""
+    instance_id = _path_id(instance_id, "instance")
+    if not _huhua().queries.may_see_instance(_actor(), instance_id):
+        raise Forbidden(f"process instance {instance_id} is not yours to see")
+    return instance_id
