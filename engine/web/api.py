@@ -27,6 +27,7 @@ from engine.commands import (
 )
 from engine.commands.model import ADMIN
 from engine.errors import Forbidden, InvalidInput, Problem, Unauthorized
+from engine.web import openapi
 from engine.web.auth import acting_user
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -104,6 +105,11 @@ def _str_field(body: dict[str, Any], name: str, *, required: bool = False) -> st
 def health() -> Any:
     huhua = _huhua()
     return jsonify({"status": "ok", "clock": huhua.clock.now().isoformat(), "virtual_clock": huhua.clock.virtual})
+
+
+@api.get("/openapi.json")
+def openapi_document() -> Any:
+    return jsonify(openapi.document())
 
 
 @api.get("/process-definitions")

@@ -1,0 +1,155 @@
+"""The OpenAPI 3.1 description of ``/api/v1``, served at ``/api/v1/openapi.json``.
+
+Written out rather than generated: every route in :mod:`engine.web.api` appears here with its
+parameters, body and the errors it answers with; a test checks that the two agree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_ERROR = {"$ref": "#/components/responses/Error"}
+_ID = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
+_OBJECT = {"type": "object"}
+_LIST = {"type": "array", "items": _OBJECT}
+
+
+def _path(name: str, description: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "description": description, "schema": _ID}
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+def _body(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = required
+    return {"required": bool(required), "content": {"application/json": {"schema": schema}}}
+
+
+def _op(summary: str, *, ok: int = 200, result: dict[str, Any] | None = None, parameters: list | None = None,
+        body: dict[str, Any] | None = None, errors: tuple[int, ...] = (400, 401, 403, 404, 409),
+        public: bool = False) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "responses": {str(ok): {"description": "OK", "content": {"application/json": {"schema": result or _OBJECT}}},
+                      **{str(code): _ERROR for code in errors}},
+    }
+    if parameters:
+        operation["parameters"] = parameters
+    if body:
+        operation["requestBody"] = body
+    if public:
+        operation["security"] = []
+    return operation
+
+
+_PAGE = [_query("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "page size"),
+         _query("offset", {"type": "integer", "minimum": 0}, "rows to skip")]
+_TASK = _path("task_id", "the task")
+_INSTANCE = _path("instance_id", "the process instance")
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI document."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "心育护花 Huhua API", "version": "1",
+                 "description": "Every call is a command or a query of the engine. Callers are people logged in "
+                                "at /login (with the page's CSRF token in X-CSRFToken for changes) or programs "
+                                "with a token (Authorization: Bearer)."},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}, {"session": []}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
+                                "session": {"type": "apiKey", "in": "cookie", "name": "session"}},
+            "schemas": {
+                "Problem": {"type": "object", "properties": {
+                    "message": {"type": "string"}, "file": {"type": "string"}, "line": {"type": "integer"},
+                    "element_id": {"type": "string"}, "field": {"type": "string"}}},
+                "Error": {"type": "object", "required": ["error", "message", "problems"], "properties": {
+                    "error": {"type": "string"}, "message": {"type": "string"},
+                    "problems": {"type": "array", "items": {"$ref": "#/components/schemas/Problem"}}}},
+            },
+            "responses": {"Error": {"description": "What is wrong and where", "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
+        },
+        "paths": {
+            "/health": {"get": _op("Is the engine up, and its clock", public=True, errors=())},
+            "/openapi.json": {"get": _op("This document", public=True, errors=())},
+            "/process-definitions": {"get": _op("Deployed process versions", result=_LIST,
+                                                parameters=[_query("key", {"type": "string"}, "one process")])},
+            "/deployments": {"post": _op("Deploy models (multipart 'file' fields, or JSON files)", ok=201,
+                                         body=_body({"files": {"type": "array", "items": {
+                                             "type": "object", "properties": {"name": {"type": "string"},
+                                                                              "content": {"type": "string"}}}}}),
+                                         errors=(400, 401, 403, 409, 422))},
+            "/validate": {"post": _op("Check models without deploying", body=_body({"files": {"type": "array"}}),
+                                      errors=(400, 401, 422))},
+            "/process-instances": {
+                "get": _op("Instances (administrator)", result=_LIST, parameters=[
+                    _query("process_key", {"type": "string"}, ""), _query("state", {"type": "string"}, ""),
+                    _query("business_key", {"type": "string"}, ""), *_PAGE]),
+                "post": _op("Start an instance", ok=201, body=_body({
+                    "process_key": {"type": "string"}, "variables": _OBJECT, "org_scope": {"type": "string"},
+                    "business_key": {"type": "string"}}, ["process_key"]), errors=(400, 401, 403, 404, 409, 422)),
+            },
+            "/process-instances/{instance_id}": {"get": _op("State, data, open tasks, incidents and history",
+                                                            parameters=[_INSTANCE])},
+            "/process-instances/{instance_id}/coverage": {"get": _op(
+                "不漏一校、不漏一人: who has and has not completed", parameters=[
+                    _INSTANCE, _query("missing", {"type": "string", "enum": ["true", "false"]}, "only the missing")])},
+            "/process-instances/{instance_id}/documents": {"get": _op("Generated documents", result=_LIST,
+                                                                      parameters=[_INSTANCE])},
+            "/process-instances/{instance_id}/retry": {"post": _op("Retry the failed step", parameters=[_INSTANCE],
+                                                                   body=_body({"variables": _OBJECT}))},
+            "/process-instances/{instance_id}/suspend": {"post": _op("Suspend (administrator)", parameters=[_INSTANCE],
+                                                                     body=_body({"reason": {"type": "string"}}))},
+            "/process-instances/{instance_id}/resume": {"post": _op("Resume (administrator)", parameters=[_INSTANCE])},
+            "/process-instances/{instance_id}/terminate": {"post": _op(
+                "Terminate, with its fan-out's children (administrator)", parameters=[_INSTANCE],
+                body=_body({"reason": {"type": "string"}}))},
+            "/documents/{document_id}": {"get": {
+                "summary": "A generated document's file", "parameters": [_path("document_id", "the document")],
+                "responses": {"200": {"description": "The file", "content": {
+                    "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                        "schema": {"type": "string", "format": "binary"}}}},
+                    **{str(code): _ERROR for code in (400, 401, 403, 404)}}}},
+            "/tasks": {"get": _op("The caller's tasks (the administrator: anyone's)", result=_LIST, parameters=[
+                _query("user", {"type": "string"}, "whose (administrator)"),
+                _query("instance_id", _ID, "of one instance"),
+                _query("state", {"type": "string", "enum": ["open", "completed", "cancelled", "all"]}, ""), *_PAGE])},
+            "/tasks/{task_id}": {"get": _op("One task", parameters=[_TASK])},
+            "/tasks/{task_id}/complete": {"post": _op("Complete a task with its form's data", parameters=[_TASK],
+                                                      body=_body({"data": _OBJECT}))},
+            "/tasks/{task_id}/claim": {"post": _op("Claim a task one is a candidate for", parameters=[_TASK])},
+            "/tasks/{task_id}/unclaim": {"post": _op("Give a claimed task back", parameters=[_TASK])},
+            "/tasks/{task_id}/delegate": {"post": _op("Delegate one's task", parameters=[_TASK], body=_body(
+                {"to": {"type": "string"}, "reason": {"type": "string"}}, ["to"]))},
+            "/tasks/{task_id}/reassign": {"post": _op("Reassign a task (a tier above, or the administrator)",
+                                                      parameters=[_TASK], body=_body(
+                                                          {"to": {"type": "string"}, "reason": {"type": "string"}}))},
+            "/messages": {"post": _op("Deliver a message", body=_body({
+                "name": {"type": "string"}, "correlation_key": {"type": "string"}, "variables": _OBJECT,
+                "all": {"type": "boolean"}}, ["name"]))},
+            "/jobs": {"get": _op("Background jobs (administrator)", result=_LIST, parameters=[
+                _query("state", {"type": "string"}, ""),
+                _query("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "")])},
+            "/webhooks": {
+                "get": _op("Webhook subscriptions (administrator)", result=_LIST),
+                "post": _op("Subscribe a URL to engine events (administrator)", ok=201, body=_body({
+                    "url": {"type": "string"}, "events": {"type": "string"}, "secret": {"type": "string"}}, ["url"])),
+            },
+            "/webhooks/{subscription_id}": {"delete": _op("Unsubscribe (administrator)",
+                                                          parameters=[_path("subscription_id", "the subscription")])},
+            "/webhooks/messages/{name}": {"post": {
+                **_op("Deliver a message once per Idempotency-Key", body=_body({
+                    "correlation_key": {"type": "string"}, "variables": _OBJECT})),
+                "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},
+                               {"name": "Idempotency-Key", "in": "header", "required": True,
+                                "schema": {"type": "string", "maxLength": 200}}]}},
+        },
+    }
