@@ -38,6 +38,7 @@ from engine.store.models import (
     ApiToken,
     Document,
     Event,
+    FormDefinition,
     HumanTask,
     Incident,
     Job,
@@ -344,6 +345,16 @@ class Queries:
         if instance_id is None:
             raise NotFound(f"task {task_id} does not exist")
         return self.may_see_instance(user, instance_id)
+
+    def task_form(self, task_id: int) -> dict[str, Any] | None:
+        """The form-js schema of a task's form (its newest version), or None when the task has no form."""
+        with self.database.read() as session:
+            form_key = session.scalar(select(HumanTask.form_key).where(HumanTask.id == task_id))
+            if form_key is None:
+                return None
+            content = session.scalar(select(FormDefinition.content).where(FormDefinition.form_key == form_key)
+                                     .order_by(FormDefinition.version.desc()).limit(1))
+        return json.loads(content) if content else None
 
     def check_password(self, username: str, password: str) -> bool:
         """Whether ``password`` opens ``username``'s active account (the same work either way, to leak nothing)."""

@@ -10,6 +10,7 @@ cd "$HUHUA_ROOT"
 ensure_python
 ensure_packages test
 ensure_chinese_font
+ensure_node_packages
 "$VENV/bin/huhua" db upgrade
 "$VENV/bin/huhua" org load demo --if-empty
 "$VENV/bin/huhua" accounts demo --if-empty

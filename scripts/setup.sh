@@ -62,3 +62,22 @@ ensure_chinese_font() {
         apt_install fonts-wqy-microhei
     fi
 }
+
+ensure_node_packages() {
+    # The browser side (form-js, …) comes from the npm registry, pinned by package-lock.json; never copied by hand.
+    command -v npm >/dev/null || apt_install nodejs npm
+    local stamp="$HUHUA_ROOT/node_modules/.installed-$(sha256sum "$HUHUA_ROOT/package-lock.json" | cut -c1-16)"
+    if [ ! -f "$stamp" ]; then
+        say "installing the web app's packages into node_modules (log: node_modules.log)"
+        (cd "$HUHUA_ROOT" && npm ci --no-audit --no-fund >"$HUHUA_ROOT/node_modules.log" 2>&1) \
+            || { tail -30 "$HUHUA_ROOT/node_modules.log" >&2; die "npm ci failed (log: node_modules.log)"; }
+        touch "$stamp"
+    fi
+}
+
+ensure_browser() {
+    # Browser tests drive Debian's Chromium through its chromedriver.
+    if ! command -v chromedriver >/dev/null || ! { command -v chromium >/dev/null || command -v chromium-browser >/dev/null; }; then
+        apt_install chromium chromium-driver
+    fi
+}

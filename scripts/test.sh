@@ -9,6 +9,8 @@ cd "$HUHUA_ROOT"
 ensure_python
 ensure_packages test
 ensure_chinese_font
+ensure_node_packages
+ensure_browser
 if [ -z "${HUHUA_TEST_POSTGRES_URL:-}" ]; then
     ensure_postgres_server_binaries
 fi

@@ -197,6 +197,18 @@ class WorkingCalendar:
             current = self._first_working(current + _ONE_DAY)
         return current
 
+    def working_days_between(self, start: date, end: date) -> int:
+        """How many working days fall after ``start`` up to and including ``end`` (0 when end <= start)."""
+        _require_date(start)
+        _require_date(end)
+        if (end - start).days > MAX_WORKING_DAYS * 2:
+            raise ValueError("the dates are too far apart")
+        count, day = 0, start
+        while day < end:
+            day += _ONE_DAY
+            count += self.is_working_day(day)
+        return count
+
     def first_working_day_of_month(self, year: int, month: int) -> date:
         return self._first_working(date(year, month, 1))
 

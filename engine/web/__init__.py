@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, redirect, url_for
 from werkzeug.exceptions import HTTPException
 
 from engine.bootstrap import Huhua, bootstrap
@@ -26,15 +26,14 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
 
     from engine.web import auth
     from engine.web.api import api
+    from engine.web.inbox import inbox
 
     auth.install(app, app.extensions["huhua"])
     auth.csrf.exempt(api)  # the API authenticates each call by token or session, and answers JSON only
     app.register_blueprint(api)
+    app.register_blueprint(inbox)
+    app.add_url_rule("/", "index", lambda: redirect(url_for("inbox.home")))
     _register_error_handlers(app)
-
-    @app.get("/")
-    def index() -> Any:
-        return jsonify({"name": "心育护花 Huhua", "api": "/api/v1", "health": "/api/v1/health"})
 
     return app
 

@@ -197,6 +197,15 @@ def get_task(task_id: int) -> Any:
     return jsonify(_huhua().queries.task(task_id))
 
 
+@api.get("/tasks/<int:task_id>/form")
+def get_task_form(task_id: int) -> Any:
+    """The task's form-js schema (null when the task has no form), for the browser to render."""
+    task_id = _path_id(task_id, "task")
+    if not _huhua().queries.may_see_task(_actor(), task_id):
+        raise Forbidden(f"task {task_id} is not yours to see")
+    return jsonify({"schema": _huhua().queries.task_form(task_id)})
+
+
 @api.post("/tasks/<int:task_id>/complete")
 def complete_task(task_id: int) -> Any:
     body = _body()

@@ -123,6 +123,7 @@ def document() -> dict[str, Any]:
                 _query("instance_id", _ID, "of one instance"),
                 _query("state", {"type": "string", "enum": ["open", "completed", "cancelled", "all"]}, ""), *_PAGE])},
             "/tasks/{task_id}": {"get": _op("One task", parameters=[_TASK])},
+            "/tasks/{task_id}/form": {"get": _op("The task's form-js schema", parameters=[_TASK])},
             "/tasks/{task_id}/complete": {"post": _op("Complete a task with its form's data", parameters=[_TASK],
                                                       body=_body({"data": _OBJECT}))},
             "/tasks/{task_id}/claim": {"post": _op("Claim a task one is a candidate for", parameters=[_TASK])},
