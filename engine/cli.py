@@ -548,18 +548,27 @@ def org_load(obj: _Context, sources: tuple[str, ...], actor: str, if_empty: bool
 @json_option
 @click.pass_obj
 def org_export(obj: _Context, target: str, as_json: bool) -> None:
-    """Write the directory as a workbook (.xlsx: 单位 and 人员 sheets) that org load reads back."""
+    """Write the directory as a workbook (.xlsx: 单位 and 人员 sheets), or as two CSV files (NAME-单位.csv and
+    NAME-人员.csv for NAME.csv), that org load reads back."""
     from engine.org import spreadsheets
 
     def run() -> None:
-        if not target.lower().endswith(".xlsx"):
-            raise InvalidInput("the export is an Excel workbook: give a file name ending in .xlsx",
-                               [Problem("not .xlsx", file=target)])
+        path = Path(target)
+        if path.suffix.lower() not in (".xlsx", ".csv"):
+            raise InvalidInput("give a file name ending in .xlsx (a workbook) or .csv (two CSV files)",
+                               [Problem("neither .xlsx nor .csv", file=target)])
         directory = obj.huhua.queries.directory()
-        Path(target).write_bytes(spreadsheets.export_workbook(directory))
-        counts = {"file": target, "units": len(directory.units), "people": len(directory.people),
+        if path.suffix.lower() == ".xlsx":
+            path.write_bytes(spreadsheets.export_workbook(directory))
+            written = [str(path)]
+        else:
+            units, people = spreadsheets.export_csv(directory)
+            written = [str(path.with_name(f"{path.stem}-单位.csv")), str(path.with_name(f"{path.stem}-人员.csv"))]
+            Path(written[0]).write_bytes(units)
+            Path(written[1]).write_bytes(people)
+        counts = {"files": written, "units": len(directory.units), "people": len(directory.people),
                   "roles": len(directory.roles)}
-        _emit(as_json, counts, lambda c: f"wrote {c['file']}: {c['units']} units, {c['people']} people")
+        _emit(as_json, counts, lambda c: f"wrote {', '.join(c['files'])}: {c['units']} units, {c['people']} people")
 
     _guard(as_json, run)
 

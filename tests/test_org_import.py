@@ -40,7 +40,7 @@ def test_an_exported_workbook_loads_back_and_an_edit_to_it_takes_effect(cli, tmp
     _json(cli("org", "load", "demo", "--json"))
     target = tmp_path / "org.xlsx"
     exported = _json(cli("org", "export", str(target), "--json"))
-    assert (exported["units"], exported["people"]) == (72, 367)
+    assert (exported["units"], exported["people"], exported["files"]) == (72, 367, [str(target)])
     book = load_workbook(target)
     assert [c.value for c in book["单位"][1]] == ["单位编码", "单位名称", "单位类型", "上级单位编码"]
     assert [c.value for c in book["人员"][1]] == ["工号", "姓名", "单位编码", "角色", "手机"]
@@ -91,5 +91,14 @@ def test_a_file_that_is_not_a_directory_is_refused(cli, tmp_path: Path) -> None:
     assert "not an Excel workbook" in cli("org", "load", str(fake)).output
     other = _csv(tmp_path / "other.csv", [["学号", "成绩"], ["1", "90"]])
     assert "neither a units list" in cli("org", "load", str(other)).output
-    assert cli("org", "export", str(tmp_path / "org.csv")).exit_code == 2
+    assert cli("org", "export", str(tmp_path / "org.txt")).exit_code == 2
+
+
+def test_the_directory_goes_out_as_csv_and_comes_back(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _json(cli("org", "load", "demo", "--json"))
+    written = _json(cli("org", "export", str(tmp_path / "通讯录.csv"), "--json"))
+    units, people = (Path(f) for f in written["files"])
+    assert units.name == "通讯录-单位.csv" and units.read_bytes().startswith(b"\xef\xbb\xbf")  # Excel reads UTF-8
+    loaded = _json(cli("org", "load", str(units), str(people), "--json"))
+    assert (loaded["units"], loaded["people"], loaded["roles"]) == (72, 367, 419)
 

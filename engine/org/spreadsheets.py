@@ -121,16 +121,10 @@ def build(units: Sheet | None, people: Sheet | None, current: Directory) -> Dire
     return directory
 
 
-def export_workbook(directory: Directory) -> bytes:
-    """The directory as a workbook that :func:`read_workbook` reads back unchanged."""
-    book = Workbook()
-    units = book.active
-    units.title = "单位"
-    units.append(list(UNIT_COLUMNS))
-    for unit in directory.units:
-        units.append([unit.id, unit.name, UNIT_KINDS[unit.kind][0], unit.parent_id or ""])
-    people = book.create_sheet("人员")
-    people.append(list(PEOPLE_COLUMNS))
+def export_rows(directory: Directory) -> tuple[list[list[str]], list[list[str]]]:
+    """The 单位 and 人员 rows (each with its header) of the directory, as the files hold them."""
+    units = [list(UNIT_COLUMNS)] + [[u.id, u.name, UNIT_KINDS[u.kind][0], u.parent_id or ""] for u in directory.units]
+    people = [list(PEOPLE_COLUMNS)]
     held: dict[str, dict[str, list[str]]] = {}  # person -> unit -> role names
     for role in directory.roles:
         held.setdefault(role.person_id, {}).setdefault(role.unit_id, []).append(ROLES[role.role])
@@ -138,6 +132,30 @@ def export_workbook(directory: Directory) -> bytes:
         roles = held.get(person.id, {})
         for unit in [person.unit_id, *sorted(set(roles) - {person.unit_id})]:
             people.append([person.id, person.name, unit, "、".join(roles.get(unit, [])), person.phone or ""])
+    return units, people
+
+
+def export_csv(directory: Directory) -> tuple[bytes, bytes]:
+    """The units and the people as two CSV files (UTF-8 with a byte-order mark, as Excel opens it)."""
+    files = []
+    for rows in export_rows(directory):
+        out = io.StringIO()
+        csv.writer(out).writerows(rows)
+        files.append(out.getvalue().encode("utf-8-sig"))
+    return files[0], files[1]
+
+
+def export_workbook(directory: Directory) -> bytes:
+    """The directory as a workbook that :func:`read_workbook` reads back unchanged."""
+    unit_rows, people_rows = export_rows(directory)
+    book = Workbook()
+    units = book.active
+    units.title = "单位"
+    for row in unit_rows:
+        units.append(row)
+    people = book.create_sheet("人员")
+    for row in people_rows:
+        people.append(row)
     for sheet, widths in ((units, (22, 28, 14, 22)), (people, (24, 10, 22, 36, 16))):
         for column, width in zip("ABCDE", widths, strict=False):
             sheet.column_dimensions[column].width = width
