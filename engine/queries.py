@@ -36,6 +36,7 @@ from engine.store.database import Database
 from engine.store.models import (
     Account,
     ApiToken,
+    DeploymentResource,
     Document,
     Event,
     FormDefinition,
@@ -345,6 +346,29 @@ class Queries:
         if instance_id is None:
             raise NotFound(f"task {task_id} does not exist")
         return self.may_see_instance(user, instance_id)
+
+    def definition_model(self, definition_id: int) -> tuple[str, str]:
+        """The file name and BPMN XML of a deployed process version (for the modeler and the instance view)."""
+        with self.database.read() as session:
+            found = session.execute(
+                select(DeploymentResource.name, DeploymentResource.content)
+                .join(ProcessDefinition, (ProcessDefinition.deployment_id == DeploymentResource.deployment_id)
+                      & (ProcessDefinition.resource_name == DeploymentResource.name))
+                .where(ProcessDefinition.id == definition_id)).first()
+        if found is None:
+            raise NotFound(f"process definition {definition_id} does not exist")
+        return found.name, bytes(found.content).decode("utf-8")
+
+    def deployment_files(self, definition_id: int) -> list[tuple[str, bytes]]:
+        """Every file of the deployment a process version came in (its DMN, its called processes)."""
+        with self.database.read() as session:
+            deployment = session.scalar(select(ProcessDefinition.deployment_id)
+                                        .where(ProcessDefinition.id == definition_id))
+            if deployment is None:
+                raise NotFound(f"process definition {definition_id} does not exist")
+            return [(r.name, bytes(r.content)) for r in session.execute(
+                select(DeploymentResource.name, DeploymentResource.content)
+                .where(DeploymentResource.deployment_id == deployment))]
 
     def task_form(self, task_id: int) -> dict[str, Any] | None:
         """The form-js schema of a task's form (its newest version), or None when the task has no form."""

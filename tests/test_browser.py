@@ -30,8 +30,8 @@ PASSWORD = "correct horse"
 def site(huhua: Huhua) -> Iterator[tuple[Huhua, str]]:
     huhua.execute(LoadDirectory(generate("demo"), "admin", source="demo"))
     deploy_fixtures(huhua, "teacher_report.bpmn", "teacher_home_visit.form.json")
-    for teacher in ("zhuhui-s001-bzr1", "zhuhui-s001-bzr2"):
-        huhua.execute(SetPassword(teacher, PASSWORD, "admin"))
+    for person in ("zhuhui-s001-bzr1", "zhuhui-s001-bzr2", "admin"):
+        huhua.execute(SetPassword(person, PASSWORD, "admin"))
     app = create_app(huhua, {"SECRET_KEY": "browser-test", "TRUST_USER_HEADER": False})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -53,6 +53,13 @@ def _browser(width: int, height: int) -> webdriver.Chrome:
                  "--lang=zh-CN"):
         options.add_argument(flag)
     return webdriver.Chrome(service=Service(driver), options=options)
+
+
+def _log_in(browser: webdriver.Chrome, wait: WebDriverWait, base: str, user: str, password: str = PASSWORD) -> None:
+    browser.get(base + "/login")
+    wait.until(ready.presence_of_element_located((By.NAME, "username"))).send_keys(user)
+    browser.find_element(By.NAME, "password").send_keys(password)
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
 
 
 def _field(browser: webdriver.Chrome, label: str) -> object:
@@ -96,3 +103,63 @@ def test_a_class_teacher_claims_and_completes_a_task_through_its_form(
     assert (done["data"]["student"], done["data"]["visits"]) == ("小明", 2)
     history = [(e["kind"], e["actor"]) for e in done["history"] if e["kind"] in ("task_claimed", "task_completed")]
     assert history == [("task_claimed", "zhuhui-s001-bzr1"), ("task_completed", "zhuhui-s001-bzr1")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_wrong_password_and_a_missing_csrf_token_are_refused_in_the_browser(site: tuple[Huhua, str]) -> None:
+    _huhua, base = site
+    browser = _browser(1366, 900)
+    wait = WebDriverWait(browser, 20)
+    try:
+        _log_in(browser, wait, base, "zhuhui-s001-bzr1", "not the password")
+        wait.until(ready.text_to_be_present_in_element((By.CSS_SELECTOR, ".error"), "用户名或密码错误"))
+        browser.get(base + "/login")
+        wait.until(ready.presence_of_element_located((By.NAME, "username"))).send_keys("zhuhui-s001-bzr1")
+        browser.find_element(By.NAME, "password").send_keys(PASSWORD)
+        browser.execute_script("document.querySelector('input[name=csrf_token]').remove()")
+        browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        wait.until(ready.text_to_be_present_in_element((By.TAG_NAME, "body"), "CSRF"))
+        browser.get(base + "/inbox")
+        assert "/login" in browser.current_url  # still nobody
+    finally:
+        browser.quit()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_administrator_adds_a_task_in_the_modeler_and_sees_the_instance_on_its_diagram(
+        site: tuple[Huhua, str]) -> None:
+    huhua, base = site
+    started = huhua.execute(StartInstance("teacher_report", "admin", org_scope="zhuhui-s001"))
+    first = huhua.queries.definitions(key="teacher_report")[0]
+    browser = _browser(1366, 900)
+    wait = WebDriverWait(browser, 30)
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        _log_in(browser, wait, base, "admin")
+        wait.until(ready.url_contains("/inbox"))
+        browser.get(f"{base}/admin/instances/{started['id']}")
+        wait.until(lambda b: b.execute_script("return document.body.dataset.ready === 'yes'"))
+        active = browser.execute_script(
+            "return [...document.querySelectorAll('.djs-element.huhua-active')].map(e => e.dataset.elementId)")
+        assert active == ["home_visit"]  # the open task is marked on the diagram
+        browser.save_screenshot(str(ARTIFACTS / "instance.png"))
+        browser.get(f"{base}/admin/processes/{first['id']}/edit")
+        wait.until(lambda b: b.execute_script("return document.body.dataset.ready === 'yes'"))
+        browser.execute_script("""
+            const registry = modeler.get('elementRegistry'), modeling = modeler.get('modeling');
+            const visit = registry.get('home_visit');
+            const shape = modeler.get('elementFactory').createShape({type: 'bpmn:UserTask'});
+            const review = modeling.appendShape(visit, shape, {x: visit.x + visit.width / 2, y: visit.y + 180});
+            modeling.updateLabel(review, '校长审阅家访记录');
+            modeling.connect(review, registry.get('end'));
+        """)
+        browser.save_screenshot(str(ARTIFACTS / "modeler.png"))
+        browser.find_element(By.ID, "deploy").click()
+        wait.until(ready.text_to_be_present_in_element((By.ID, "message"), "第 2 版"))
+    finally:
+        browser.quit()
+    versions = sorted(d["version"] for d in huhua.queries.definitions(key="teacher_report"))
+    assert versions == [1, 2]
+    assert huhua.queries.instance(started["id"])["definition_id"] == first["id"]  # the running one stays on v1

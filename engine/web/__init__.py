@@ -25,6 +25,7 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
     from engine.web import auth
+    from engine.web.admin import admin
     from engine.web.api import api
     from engine.web.inbox import inbox
 
@@ -32,6 +33,7 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
     auth.csrf.exempt(api)  # the API authenticates each call by token or session, and answers JSON only
     app.register_blueprint(api)
     app.register_blueprint(inbox)
+    app.register_blueprint(admin)
     app.add_url_rule("/", "index", lambda: redirect(url_for("inbox.home")))
     _register_error_handlers(app)
 

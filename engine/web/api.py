@@ -118,6 +118,29 @@ def list_definitions() -> Any:
     return jsonify(_huhua().queries.definitions(key=request.args.get("key")))
 
 
+@api.get("/process-definitions/<int:definition_id>/xml")
+def definition_xml(definition_id: int) -> Any:
+    """A version's BPMN file, for the modeler and the instance view."""
+    _actor()
+    name, xml = _huhua().queries.definition_model(_path_id(definition_id, "definition"))
+    return jsonify({"name": name, "xml": xml})
+
+
+@api.post("/process-definitions/<int:definition_id>/deploy")
+def deploy_edited(definition_id: int) -> Any:
+    """Deploy an edited version of a process: its deployment's other files (DMN, called processes) go along."""
+    actor = _admin()
+    body = _body()
+    xml = _str_field(body, "xml", required=True) or ""
+    huhua = _huhua()
+    name, _old = huhua.queries.definition_model(_path_id(definition_id, "definition"))
+    files = {n: c for n, c in huhua.queries.deployment_files(definition_id)}
+    files[name] = xml.encode("utf-8")
+    result = huhua.execute(DeployModels(files=tuple(files.items()), actor=actor, source="modeler",
+                                        only_files=frozenset({name})))
+    return jsonify(result), 201 if result["deployment_id"] else 200
+
+
 def _uploaded_files() -> tuple[tuple[str, bytes], ...]:
     if request.files:
         return tuple((f.filename or "upload.bpmn", f.read()) for f in request.files.getlist("file"))

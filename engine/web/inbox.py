@@ -20,7 +20,11 @@ from engine.config import PROJECT_ROOT
 inbox = Blueprint("inbox", __name__)
 
 #: The npm packages the pages load, and the folder of each that may be served.
-VENDOR = {"form-js": PROJECT_ROOT / "node_modules" / "@bpmn-io" / "form-js" / "dist"}
+_MODULES = PROJECT_ROOT / "node_modules"
+VENDOR = {"form-js": _MODULES / "@bpmn-io" / "form-js" / "dist", "bpmn-js": _MODULES / "bpmn-js" / "dist",
+          # bpmn-auto-layout draws a diagram for a model written without one, with what it imports
+          **{name: _MODULES / name / "dist" for name in ("bpmn-auto-layout", "bpmn-moddle", "moddle", "moddle-xml",
+                                                         "saxen", "min-dash")}}
 
 
 @inbox.get("/")

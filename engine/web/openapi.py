@@ -81,6 +81,12 @@ def document() -> dict[str, Any]:
             "/openapi.json": {"get": _op("This document", public=True, errors=())},
             "/process-definitions": {"get": _op("Deployed process versions", result=_LIST,
                                                 parameters=[_query("key", {"type": "string"}, "one process")])},
+            "/process-definitions/{definition_id}/xml": {"get": _op("A version's BPMN file", parameters=[
+                _path("definition_id", "the process version")])},
+            "/process-definitions/{definition_id}/deploy": {"post": _op(
+                "Deploy an edited version (administrator)", ok=201, parameters=[
+                    _path("definition_id", "the version edited")], body=_body({"xml": {"type": "string"}}, ["xml"]),
+                errors=(400, 401, 403, 404, 409, 422))},
             "/deployments": {"post": _op("Deploy models (multipart 'file' fields, or JSON files)", ok=201,
                                          body=_body({"files": {"type": "array", "items": {
                                              "type": "object", "properties": {"name": {"type": "string"},

@@ -1,0 +1,60 @@
+"""Administrators' pages: the processes with their versions, the bpmn-js modeler, an instance on its diagram.
+
+The modeler saves through ``/api/v1/process-definitions/{id}/deploy`` (a new version; lint findings come
+back with element ids and are marked on the diagram). The instance view marks the elements an instance
+completed, those it waits at, and those that failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, abort, current_app, render_template
+from flask_login import current_user, login_required
+
+from engine.bootstrap import Huhua
+
+admin = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def administrator(view: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(view)
+    @login_required
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if not getattr(current_user, "is_admin", False):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return guarded
+
+
+@admin.get("/")
+@administrator
+def index() -> Any:
+    huhua = _huhua()
+    versions = huhua.queries.definitions()
+    newest: dict[str, dict[str, Any]] = {}
+    for version in versions:
+        if version["key"] not in newest or version["version"] > newest[version["key"]]["version"]:
+            newest[version["key"]] = version
+    return render_template("admin_index.html", processes=sorted(newest.values(), key=lambda d: d["key"]),
+                           instances=huhua.queries.instances(limit=50))
+
+
+@admin.get("/processes/<int:definition_id>/edit")
+@administrator
+def modeler(definition_id: int) -> Any:
+    return render_template("modeler.html", definition_id=definition_id)
+
+
+@admin.get("/instances/<int:instance_id>")
+@administrator
+def instance(instance_id: int) -> Any:
+    found = _huhua().queries.instance(instance_id)
+    return render_template("instance.html", instance=found)
+
+
+def _huhua() -> Huhua:
+    return current_app.extensions["huhua"]
