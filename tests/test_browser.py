@@ -3,11 +3,15 @@ through its form, on a desktop and on a phone-sized screen. Screenshots are save
 
 from __future__ import annotations
 
+import io
 import shutil
 import threading
+import urllib.request
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
+from openpyxl import load_workbook
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -16,7 +20,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import make_server
 
 from engine.bootstrap import Huhua
-from engine.commands import LoadDirectory, SetPassword, StartInstance
+from engine.commands import DeployShippedProcesses, LoadDirectory, SetPassword, StartInstance
 from engine.org.profiles import generate
 from engine.web import create_app
 from tests.conftest import PROJECT
@@ -163,3 +167,39 @@ def test_an_administrator_adds_a_task_in_the_modeler_and_sees_the_instance_on_it
     versions = sorted(d["version"] for d in huhua.queries.definitions(key="teacher_report"))
     assert versions == [1, 2]
     assert huhua.queries.instance(started["id"])["definition_id"] == first["id"]  # the running one stays on v1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_dashboard_charts_the_monthly_checks_and_overdue_work(site: tuple[Huhua, str]) -> None:
+    huhua, base = site
+    huhua.execute(DeployShippedProcesses(str(huhua.settings.processes_dir)))
+    for school in ("zhuhui-s001", "zhuhui-s002", "qidong-s001"):
+        huhua.execute(StartInstance("monthly_school_check", "scheduler", org_scope=school,
+                                    variables={"scheduled_for": "2026-03-02T08:30:00+08:00"}))
+    huhua.services.clock.advance(timedelta(days=30))  # their self-checks are overdue now
+    browser = _browser(1366, 900)
+    wait = WebDriverWait(browser, 30)
+    try:
+        _log_in(browser, wait, base, "admin")
+        wait.until(ready.url_contains("/inbox"))
+        browser.get(base + "/admin/dashboard")
+        wait.until(lambda b: b.execute_script("return document.body.dataset.ready === 'yes'"))
+        charts = browser.execute_script("return document.querySelectorAll('#monthly canvas, #overdue canvas').length")
+        assert charts >= 2
+        table = browser.find_element(By.ID, "overdue-table").text
+        assert "珠晖区教育局 2" in table and "祁东县教育局 1" in table
+        browser.save_screenshot(str(ARTIFACTS / "dashboard.png"))
+        cookies = {c["name"]: c["value"] for c in browser.get_cookies()}
+    finally:
+        browser.quit()
+    exported = requests_get(base + "/admin/dashboard.xlsx", cookies)
+    rows = list(load_workbook(io.BytesIO(exported), read_only=True)["一月一查"].iter_rows(values_only=True))
+    assert rows[1][:3] == ("2026-03", 3, 0)
+
+
+def requests_get(url: str, cookies: dict[str, str]) -> bytes:
+    """A download as the logged-in browser would make it."""
+    request = urllib.request.Request(url, headers={"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.read()

@@ -10,11 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import quote
 
-from flask import Blueprint, abort, current_app, render_template
+from flask import Blueprint, Response, abort, current_app, render_template
 from flask_login import current_user, login_required
 
 from engine.bootstrap import Huhua
+from engine.dashboard import BANDS, dashboard
+from engine.documents import XLSX
+from engine.documents.layout import workbook
 
 admin = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -41,6 +45,28 @@ def index() -> Any:
             newest[version["key"]] = version
     return render_template("admin_index.html", processes=sorted(newest.values(), key=lambda d: d["key"]),
                            instances=huhua.queries.instances(limit=50))
+
+
+@admin.get("/dashboard")
+@administrator
+def dashboard_page() -> Any:
+    huhua = _huhua()
+    return render_template("dashboard.html", figures=dashboard(huhua.services.database, huhua.clock.now()))
+
+
+@admin.get("/dashboard.xlsx")
+@administrator
+def dashboard_export() -> Any:
+    huhua = _huhua()
+    figures = dashboard(huhua.services.database, huhua.clock.now())
+    monthly = [[m["month"], m["schools"], m["scored"], m["rate"], m["average"] or "", *(m[b] for b in BANDS)]
+               for m in figures["monthly_checks"]]
+    content = workbook([("一月一查", ["月份", "应查学校", "已评分", "完成率%", "平均分", *BANDS], monthly),
+                        ("逾期待办", ["县市区", "逾期待办数"],
+                         [[r["unit"], r["overdue"]] for r in figures["overdue_by_county"]])])
+    response = Response(content, mimetype=XLSX)
+    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote('心育护花看板.xlsx')}"
+    return response
 
 
 @admin.get("/processes/<int:definition_id>/edit")
