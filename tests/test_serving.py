@@ -89,3 +89,28 @@ def test_a_start_that_raced_a_deployment_takes_the_new_version(huhua: Huhua, set
     started = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"]}))
     assert huhua.queries.instance(started["id"])["definition"]["version"] == 2
     assert only_task(huhua, started["id"])["name"] == "复核材料"
+
+
+def test_gunicorn_serves_the_app(settings: Settings) -> None:
+    port = free_port()
+    env = {**os.environ, "HUHUA_DATABASE_URL": settings.database_url, "HUHUA_DATA_DIR": str(settings.data_dir),
+           "PYTHONPATH": str(PROJECT)}
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
+                               "engine.web.wsgi:app"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True)
+    try:
+        for _ in range(150):
+            try:
+                health = _get(f"http://127.0.0.1:{port}/api/v1/health")
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            server.kill()
+            raise AssertionError(server.communicate()[0])
+        assert health["status"] == "ok"  # type: ignore[index]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=5) as page:
+            assert "心育护花" in page.read().decode("utf-8")
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, abort, current_app, redirect, render_template, send_from_directory, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, send_from_directory, url_for
 from flask_login import current_user, login_required
 
 from engine.bootstrap import Huhua
@@ -18,6 +18,7 @@ from engine.clock import BUSINESS_TZ
 from engine.config import PROJECT_ROOT
 
 inbox = Blueprint("inbox", __name__)
+PAGE = 20
 
 #: The npm packages the pages load, and the folder of each that may be served.
 _MODULES = PROJECT_ROOT / "node_modules"
@@ -36,15 +37,25 @@ def home() -> Any:
 @inbox.get("/inbox")
 @login_required
 def tasks() -> Any:
+    """The person's open tasks; filters: process, unit, only overdue, words in the name; 20 to a page."""
     huhua = _huhua()
-    rows = huhua.queries.tasks(user=str(current_user.id), limit=200)
+    rows = huhua.queries.tasks(user=str(current_user.id), limit=500)
     now = huhua.clock.now()
     calendar = huhua.queries.calendar.working_calendar()
     for task in rows:
         task["due"] = _due(task["due_at"], now, calendar)
         task["mine"] = task["assignee"] == current_user.id
+    filters = {name: (request.args.get(name) or "").strip()[:100] for name in ("process", "unit", "q", "overdue")}
+    processes = sorted({t["process_key"] for t in rows})
+    rows = [t for t in rows if (not filters["process"] or t["process_key"] == filters["process"])
+            and (not filters["unit"] or t["org_scope"] == filters["unit"])
+            and (not filters["q"] or filters["q"] in t["name"])
+            and (not filters["overdue"] or (t["due"] and t["due"]["overdue"]))]
+    page = max(1, min(int(request.args.get("page", "1")) if request.args.get("page", "1").isdigit() else 1, 1000))
+    shown = rows[(page - 1) * PAGE:page * PAGE]
     person = huhua.queries.users(ids=[str(current_user.id)])
-    return render_template("inbox.html", tasks=rows, person=person[0] if person else None)
+    return render_template("inbox.html", tasks=shown, person=person[0] if person else None, filters=filters,
+                           processes=processes, page=page, pages=max(1, -(-len(rows) // PAGE)), total=len(rows))
 
 
 @inbox.get("/inbox/tasks/<int:task_id>")

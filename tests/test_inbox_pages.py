@@ -1,0 +1,56 @@
+"""The inbox pages over HTTP: a person's own tasks, due and overdue marks, filters and paging, and no one else's."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from flask.testing import FlaskClient
+
+from engine.bootstrap import Huhua
+from engine.clock import VirtualClock
+from engine.commands import LoadDirectory, SetPassword, StartInstance
+from engine.org.profiles import generate
+from engine.web import create_app
+from tests.helpers import deploy_fixtures
+
+
+@pytest.fixture
+def teacher(huhua: Huhua) -> Iterator[FlaskClient]:
+    huhua.execute(LoadDirectory(generate("demo"), "admin", source="demo"))
+    deploy_fixtures(huhua, "teacher_report.bpmn", "teacher_home_visit.form.json")
+    huhua.execute(SetPassword("zhuhui-s001-bzr1", "correct horse", "admin"))
+    app = create_app(huhua, {"SECRET_KEY": "pages", "TRUST_USER_HEADER": False, "WTF_CSRF_ENABLED": False})
+    with app.test_client() as client:
+        client.post("/login", data={"username": "zhuhui-s001-bzr1", "password": "correct horse"})
+        yield client
+
+
+def _names(page: str) -> list[str]:
+    return re.findall(r'class="name" href="/inbox/tasks/\d+">([^<]+)<', page)
+
+
+def test_the_inbox_lists_ones_tasks_marks_the_overdue_and_filters(
+        huhua: Huhua, teacher: FlaskClient, clock: VirtualClock) -> None:
+    for school in ("zhuhui-s001", "zhuhui-s001", "zhuhui-s002"):
+        huhua.execute(StartInstance("teacher_report", "admin", org_scope=school))
+    page = teacher.get("/inbox").get_data(as_text=True)
+    assert _names(page) == ["登记本周家访", "登记本周家访"]  # not zhuhui-s002's
+    assert "剩 3 个工作日" in page and "已逾期" not in page
+    clock.advance(timedelta(days=10))
+    page = teacher.get("/inbox").get_data(as_text=True)
+    assert "已逾期" in page
+    assert _names(teacher.get("/inbox?overdue=1").get_data(as_text=True)) == ["登记本周家访"] * 2
+    assert "暂无待办事项" in teacher.get("/inbox?q=不存在的任务").get_data(as_text=True)
+    assert _names(teacher.get("/inbox?process=teacher_report&unit=zhuhui-s001").get_data(as_text=True)) == \
+        ["登记本周家访"] * 2
+    assert teacher.get("/inbox?page=abc").status_code == 200
+
+
+def test_pages_need_a_log_in_and_admin_pages_an_administrator(teacher: FlaskClient) -> None:
+    assert teacher.get("/admin/").status_code == 403
+    teacher.post("/logout")
+    answer = teacher.get("/inbox")
+    assert answer.status_code == 302 and "/login" in answer.headers["Location"]
