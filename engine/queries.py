@@ -52,6 +52,7 @@ from engine.store.models import (
     ScheduleWatermark,
     StartTrigger,
     TaskCandidate,
+    TaskComment,
     WebhookSubscription,
     WorkdayOverride,
 )
@@ -369,6 +370,13 @@ class Queries:
             return [(r.name, bytes(r.content)) for r in session.execute(
                 select(DeploymentResource.name, DeploymentResource.content)
                 .where(DeploymentResource.deployment_id == deployment))]
+
+    def comments(self, task_id: int) -> list[dict[str, Any]]:
+        """A task's comments, oldest first."""
+        with self.database.read() as session:
+            rows = session.scalars(select(TaskComment).where(TaskComment.task_id == task_id)
+                                   .order_by(TaskComment.id)).all()
+            return [{"id": c.id, "author": c.author, "body": c.body, "created_at": _iso(c.created_at)} for c in rows]
 
     def task_form(self, task_id: int) -> dict[str, Any] | None:
         """The form-js schema of a task's form (its newest version), or None when the task has no form."""

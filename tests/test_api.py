@@ -129,3 +129,16 @@ def test_an_overlong_acting_user_is_refused(client: FlaskClient) -> None:
     response = client.post("/api/v1/process-instances", headers={"X-Huhua-User": "x" * 101},
                            json={"process_key": "review", "variables": {"reviewers": ["wang"]}})
     assert response.status_code == 400 and response.json["problems"][0]["field"] == "actor"
+
+
+def test_instance_control_over_http_is_the_administrators(client: FlaskClient) -> None:
+    _deploy(client, "review.bpmn")
+    started = client.post("/api/v1/process-instances", headers=AS_ADMIN,
+                          json={"process_key": "review", "variables": {"reviewers": ["wang"]}}).json
+    assert client.post(f"/api/v1/process-instances/{started['id']}/suspend", headers=AS_WANG).status_code == 403
+    assert client.post(f"/api/v1/process-instances/{started['id']}/suspend", headers=AS_ADMIN,
+                       json={"reason": "核实中"}).json["state"] == "suspended"
+    assert client.post(f"/api/v1/process-instances/{started['id']}/resume", headers=AS_ADMIN).json["state"] == "running"
+    ended = client.post(f"/api/v1/process-instances/{started['id']}/terminate", headers=AS_ADMIN, json={})
+    assert ended.json["state"] == "terminated"
+    assert client.post(f"/api/v1/process-instances/{started['id']}/resume", headers=AS_ADMIN).status_code == 409

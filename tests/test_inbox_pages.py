@@ -54,3 +54,16 @@ def test_pages_need_a_log_in_and_admin_pages_an_administrator(teacher: FlaskClie
     teacher.post("/logout")
     answer = teacher.get("/inbox")
     assert answer.status_code == 302 and "/login" in answer.headers["Location"]
+
+
+def test_comments_on_a_task_are_kept_and_only_for_those_who_may_see_it(huhua: Huhua, teacher: FlaskClient) -> None:
+    started = huhua.execute(StartInstance("teacher_report", "admin", org_scope="zhuhui-s001"))
+    task = huhua.queries.instance(started["id"])["open_tasks"][0]["id"]
+    added = teacher.post(f"/api/v1/tasks/{task}/comments", json={"body": "家长本周出差，下周补访"})
+    assert added.status_code == 201
+    assert [c["body"] for c in teacher.get(f"/api/v1/tasks/{task}/comments").json] == ["家长本周出差，下周补访"]
+    assert teacher.post(f"/api/v1/tasks/{task}/comments", json={"body": ""}).status_code == 400
+    assert "comment_added" in [e["kind"] for e in huhua.queries.instance(started["id"])["history"]]
+    other = huhua.execute(StartInstance("teacher_report", "admin", org_scope="qidong-s001"))
+    theirs = huhua.queries.instance(other["id"])["open_tasks"][0]["id"]
+    assert teacher.post(f"/api/v1/tasks/{theirs}/comments", json={"body": "x"}).status_code == 403

@@ -13,6 +13,7 @@ from engine.commands.instance_control import resume_instance, suspend_instance, 
 from engine.commands.instances import correlate_message, fire_timer, run_held_task, start_instance
 from engine.commands.jobs import claim_due_jobs, record_job_failure, renew_leases
 from engine.commands.model import (
+    AddComment,
     AddWebhook,
     ClaimDueJobs,
     ClaimTask,
@@ -49,7 +50,7 @@ from engine.commands.model import (
 )
 from engine.commands.org import load_directory
 from engine.commands.schedules import fire_schedule, mark_schedules_checked, start_scheduled_units
-from engine.commands.task_assignment import claim_task, delegate_task, reassign_task, unclaim_task
+from engine.commands.task_assignment import add_comment, claim_task, delegate_task, reassign_task, unclaim_task
 from engine.commands.tasks import complete_task
 from engine.commands.webhooks import add_webhook, finish_job, receive_webhook, remove_webhook
 
@@ -87,6 +88,7 @@ HANDLERS = {
     SuspendInstance: suspend_instance,
     ResumeInstance: resume_instance,
     TerminateInstance: terminate_instance,
+    AddComment: add_comment,
 }
 
 #: Commands nobody waits on: a version conflict is retried with backoff instead of reported.
@@ -96,6 +98,7 @@ RETRY_ON_CONFLICT = frozenset({FireTimer, RecordJobFailure, ClaimDueJobs, RenewL
 __all__ = [
     "HANDLERS",
     "RETRY_ON_CONFLICT",
+    "AddComment",
     "AddWebhook",
     "ClaimDueJobs",
     "ClaimTask",

@@ -313,3 +313,12 @@ class TerminateInstance:
     instance_id: int
     actor: str
     reason: str | None = None
+
+
+@dataclass(frozen=True)
+class AddComment:
+    """Remark on a task (who may see the task may comment; the entry point checks that)."""
+
+    task_id: int
+    actor: str
+    body: str

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from engine.commands.assignment import holds_any
 from engine.commands.instance_state import require_label
-from engine.commands.model import ADMIN, ClaimTask, DelegateTask, ReassignTask, UnclaimTask
+from engine.commands.model import ADMIN, AddComment, ClaimTask, DelegateTask, ReassignTask, UnclaimTask
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from engine.store import tables
 
 _t, _c, _p = tables.human_task, tables.task_candidate, tables.person
 _LOAD = select(_t).where(_t.c.id == bindparam("id"))
+MAX_COMMENT = 2000
 
 
 def claim_task(command: ClaimTask, uow: UnitOfWork) -> dict[str, Any]:
@@ -112,3 +113,21 @@ def _existing_person(uow: UnitOfWork, person: str) -> None:
     require_label(person, "to", 100)
     if not person or uow.read(select(_p.c.id).where(_p.c.id == person)).first() is None:
         raise InvalidInput(f"'{person}' is not a person of the org directory", [Problem("unknown person", field="to")])
+
+
+def add_comment(command: AddComment, uow: UnitOfWork) -> dict[str, Any]:
+    """A remark on a task (open or done): kept with who wrote it and when, and noted in the instance's history."""
+    require_label(command.actor, "actor", 100)
+    body = command.body.strip() if isinstance(command.body, str) else ""
+    if not body or len(body) > MAX_COMMENT:
+        raise InvalidInput(f"a comment has 1 to {MAX_COMMENT} characters", [Problem("bad length", field="body")])
+    task = uow.read(_LOAD, {"id": command.task_id}).first()
+    if task is None:
+        raise NotFound(f"task {command.task_id} does not exist")
+    comment_id = uow.execute(insert(tables.task_comment).values(
+        task_id=task.id, instance_id=task.instance_id, author=command.actor, body=body, created_at=uow.now,
+    ).returning(tables.task_comment.c.id)).scalar_one()
+    uow.record("comment_added", instance_id=task.instance_id, element_id=task.element_id, task_id=task.id,
+               actor=command.actor, comment=comment_id)
+    return {"id": comment_id, "task_id": task.id, "author": command.actor, "body": body,
+            "created_at": uow.now.isoformat()}

@@ -467,3 +467,16 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class TaskComment(Base):
+    """A remark on a task, kept with the instance's history (who, when, what)."""
+
+    __tablename__ = "task_comment"
+    __table_args__ = (Index("ix_task_comment_task", "task_id", "id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    task_id: Mapped[int] = mapped_column(Id)
+    instance_id: Mapped[int] = mapped_column(Id)
+    author: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -35,3 +35,4 @@ form_definition: Table = models.FormDefinition.__table__  # type: ignore[assignm
 document: Table = models.Document.__table__  # type: ignore[assignment]
 account: Table = models.Account.__table__  # type: ignore[assignment]
 api_token: Table = models.ApiToken.__table__  # type: ignore[assignment]
+task_comment: Table = models.TaskComment.__table__  # type: ignore[assignment]

@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from engine.bootstrap import Huhua
 from engine.commands import (
+    AddComment,
     AddWebhook,
     ClaimTask,
     CompleteTask,
@@ -227,6 +228,24 @@ def get_task_form(task_id: int) -> Any:
     if not _huhua().queries.may_see_task(_actor(), task_id):
         raise Forbidden(f"task {task_id} is not yours to see")
     return jsonify({"schema": _huhua().queries.task_form(task_id)})
+
+
+@api.get("/tasks/<int:task_id>/comments")
+def list_comments(task_id: int) -> Any:
+    task_id = _path_id(task_id, "task")
+    if not _huhua().queries.may_see_task(_actor(), task_id):
+        raise Forbidden(f"task {task_id} is not yours to see")
+    return jsonify(_huhua().queries.comments(task_id))
+
+
+@api.post("/tasks/<int:task_id>/comments")
+def add_comment(task_id: int) -> Any:
+    task_id = _path_id(task_id, "task")
+    actor = _actor()
+    if not _huhua().queries.may_see_task(actor, task_id):
+        raise Forbidden(f"task {task_id} is not yours to comment on")
+    body = _body()
+    return jsonify(_huhua().execute(AddComment(task_id, actor, _str_field(body, "body", required=True) or ""))), 201
 
 
 @api.post("/tasks/<int:task_id>/complete")

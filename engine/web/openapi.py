@@ -130,6 +130,10 @@ def document() -> dict[str, Any]:
                 _query("state", {"type": "string", "enum": ["open", "completed", "cancelled", "all"]}, ""), *_PAGE])},
             "/tasks/{task_id}": {"get": _op("One task", parameters=[_TASK])},
             "/tasks/{task_id}/form": {"get": _op("The task's form-js schema", parameters=[_TASK])},
+            "/tasks/{task_id}/comments": {
+                "get": _op("A task's comments", result=_LIST, parameters=[_TASK]),
+                "post": _op("Comment on a task", ok=201, parameters=[_TASK],
+                            body=_body({"body": {"type": "string", "maxLength": 2000}}, ["body"]))},
             "/tasks/{task_id}/complete": {"post": _op("Complete a task with its form's data", parameters=[_TASK],
                                                       body=_body({"data": _OBJECT}))},
             "/tasks/{task_id}/claim": {"post": _op("Claim a task one is a candidate for", parameters=[_TASK])},
