@@ -215,37 +215,25 @@ def list_tasks() -> Any:
 
 @api.get("/tasks/<int:task_id>")
 def get_task(task_id: int) -> Any:
-    task_id = _path_id(task_id, "task")
-    if not _huhua().queries.may_see_task(_actor(), task_id):
-        raise Forbidden(f"task {task_id} is not yours to see")
-    return jsonify(_huhua().queries.task(task_id))
+    return jsonify(_huhua().queries.task(_visible_task(task_id)))
 
 
 @api.get("/tasks/<int:task_id>/form")
 def get_task_form(task_id: int) -> Any:
     """The task's form-js schema (null when the task has no form), for the browser to render."""
-    task_id = _path_id(task_id, "task")
-    if not _huhua().queries.may_see_task(_actor(), task_id):
-        raise Forbidden(f"task {task_id} is not yours to see")
-    return jsonify({"schema": _huhua().queries.task_form(task_id)})
+    return jsonify({"schema": _huhua().queries.task_form(_visible_task(task_id))})
 
 
 @api.get("/tasks/<int:task_id>/comments")
 def list_comments(task_id: int) -> Any:
-    task_id = _path_id(task_id, "task")
-    if not _huhua().queries.may_see_task(_actor(), task_id):
-        raise Forbidden(f"task {task_id} is not yours to see")
-    return jsonify(_huhua().queries.comments(task_id))
+    return jsonify(_huhua().queries.comments(_visible_task(task_id)))
 
 
 @api.post("/tasks/<int:task_id>/comments")
 def add_comment(task_id: int) -> Any:
-    task_id = _path_id(task_id, "task")
-    actor = _actor()
-    if not _huhua().queries.may_see_task(actor, task_id):
-        raise Forbidden(f"task {task_id} is not yours to comment on")
+    task_id = _visible_task(task_id)
     body = _body()
-    return jsonify(_huhua().execute(AddComment(task_id, actor, _str_field(body, "body", required=True) or ""))), 201
+    return jsonify(_huhua().execute(AddComment(task_id, _actor(), _str_field(body, "body", required=True) or ""))), 201
 
 
 @api.post("/tasks/<int:task_id>/complete")
@@ -397,3 +385,11 @@ def _visible_instance(instance_id: int) -> int:
     if not _huhua().queries.may_see_instance(_actor(), instance_id):
         raise Forbidden(f"process instance {instance_id} is not yours to see")
     return instance_id
+
+
+def _visible_task(task_id: int) -> int:
+    """The task id, if the caller may see the task (and so its instance); else 403."""
+    task_id = _path_id(task_id, "task")
+    if not _huhua().queries.may_see_task(_actor(), task_id):
+        raise Forbidden(f"task {task_id} is not yours to see")
+    return task_id
