@@ -67,3 +67,11 @@ def test_comments_on_a_task_are_kept_and_only_for_those_who_may_see_it(huhua: Hu
     other = huhua.execute(StartInstance("teacher_report", "admin", org_scope="qidong-s001"))
     theirs = huhua.queries.instance(other["id"])["open_tasks"][0]["id"]
     assert teacher.post(f"/api/v1/tasks/{theirs}/comments", json={"body": "x"}).status_code == 403
+
+
+def test_a_due_date_decades_away_does_not_break_the_page(huhua: Huhua, teacher: FlaskClient,
+                                                         clock: VirtualClock) -> None:
+    huhua.execute(StartInstance("teacher_report", "admin", org_scope="zhuhui-s001"))
+    clock.advance(timedelta(days=365 * 30))  # the task is now thirty years overdue
+    page = teacher.get("/inbox")
+    assert page.status_code == 200 and "登记本周家访" in page.get_data(as_text=True)

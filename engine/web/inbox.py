@@ -83,8 +83,11 @@ def _due(due_at: str | None, now: datetime, calendar: Any) -> dict[str, Any] | N
         return None
     due = datetime.fromisoformat(due_at).astimezone(BUSINESS_TZ)
     today = now.astimezone(BUSINESS_TZ).date()
-    left = calendar.working_days_between(today, due.date()) if due.date() >= today \
-        else -calendar.working_days_between(due.date(), today)
+    try:
+        left = calendar.working_days_between(today, due.date()) if due.date() >= today \
+            else -calendar.working_days_between(due.date(), today)
+    except ValueError:  # decades away: the count says nothing a person needs
+        left = None
     return {"at": due.strftime("%Y-%m-%d %H:%M"), "working_days_left": left, "overdue": due < now}
 
 
