@@ -1,0 +1,117 @@
+"""The ``huhua`` command group and what every verb shares: the engine context, --json, errors as exit code 2."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from engine.bootstrap import Huhua, bootstrap
+from engine.commands.deployment import model_files_in
+from engine.config import load_settings
+from engine.errors import HuhuaError, InvalidInput, Problem
+
+BAD_INPUT = 2
+#: Demo people, one per role and tier, given log-in accounts by ``huhua accounts demo`` and printed by serve.
+DEMO_ACCOUNTS = ("hy-jz", "hy-zr", "zhuhui-jz", "zhuhui-zr", "zhuhui-s001-zr", "zhuhui-s001-xz", "zhuhui-s001-bzr1",
+                 "zhuhui-s001-xl1", "zj01", "hy-jjjc")
+#: The demo accounts' password (the demo profile is for trying the product, not for real people).
+DEMO_PASSWORD = "Huhua@2026"
+
+
+class Context:
+    def __init__(self) -> None:
+        self._huhua: Huhua | None = None
+
+    @property
+    def huhua(self) -> Huhua:
+        if self._huhua is None:
+            try:
+                settings = load_settings()
+            except ValueError as err:  # a HUHUA_* variable that cannot be read
+                click.echo(f"error: configuration: {err}", err=True)
+                sys.exit(BAD_INPUT)
+            self._huhua = bootstrap(settings)
+        return self._huhua
+
+    def close(self) -> None:
+        if self._huhua is not None:
+            self._huhua.close()
+            self._huhua = None
+
+
+def emit(as_json: bool, data: Any, human: Callable[[Any], str]) -> None:
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        click.echo(human(data))
+
+
+def fail(err: HuhuaError, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(err.to_dict(), ensure_ascii=False, indent=2), err=True)
+    else:
+        click.echo(f"error: {err}", err=True)
+    sys.exit(BAD_INPUT)
+
+
+def guard(as_json: bool, action: Callable[[], None]) -> None:
+    try:
+        action()
+    except HuhuaError as err:
+        fail(err, as_json)
+
+
+def json_object(text: str | None, option: str) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InvalidInput(f"{option} is not valid JSON: {err.msg} at column {err.colno}",
+                           [Problem(err.msg, field=option)]) from None
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{option} must be a JSON object", [Problem("expected an object", field=option)])
+    return value
+
+
+def model_files(paths: Iterable[str]) -> tuple[tuple[str, bytes], ...]:
+    files: list[tuple[str, bytes]] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files += model_files_in(path)
+        elif path.is_file():
+            files.append((path.name, path.read_bytes()))
+        else:
+            raise InvalidInput(f"{raw} does not exist", [Problem("no such file or directory", file=raw)])
+    if not files:
+        raise InvalidInput("no .bpmn or .dmn files were found in the given paths")
+    return tuple(files)
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log what the engine does.")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
+    """心育护花 Huhua — BPMN workflow engine."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx.obj = Context()
+    ctx.call_on_close(ctx.obj.close)
+
+
+
+def redact(url: str) -> str:
+    if "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://***@{rest.split('@', 1)[1]}"

@@ -1,0 +1,276 @@
+"""Verbs on models, instances and tasks: deploy, start, complete, claim, coverage, documents, ..."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from engine.cli.base import (
+    Context,
+    emit,
+    guard,
+    json_object,
+    json_option,
+    main,
+    model_files,
+)
+from engine.commands import CompleteTask, CorrelateMessage, DeployModels, StartInstance
+from engine.errors import InvalidInput, Problem
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--as", "actor", default="admin", show_default=True, help="Who deploys.")
+@json_option
+@click.pass_obj
+def deploy(obj: Context, paths: tuple[str, ...], actor: str, as_json: bool) -> None:
+    """Deploy BPMN/DMN files (or every model in a directory) as one deployment."""
+
+    def run() -> None:
+        result = obj.huhua.execute(DeployModels(files=model_files(paths), actor=actor, source="cli"))
+        emit(as_json, result, lambda r: "\n".join(
+            f"{p['key']}: version {p['version']}" + ("" if p["changed"] else " (unchanged)") for p in r["processes"]))
+
+    guard(as_json, run)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@json_option
+@click.pass_obj
+def validate(obj: Context, paths: tuple[str, ...], as_json: bool) -> None:
+    """Check BPMN/DMN files without deploying them."""
+
+    def run() -> None:
+        result = obj.huhua.queries.validate_models(model_files(paths))
+        emit(as_json, {"valid": True, "processes": result},
+              lambda r: "valid: " + ", ".join(p["key"] for p in r["processes"]))
+
+    guard(as_json, run)
+
+
+@main.command()
+@click.argument("key")
+@click.option("--vars", "variables", help="Start variables as a JSON object.")
+@click.option("--scope", help="Org unit the instance runs for.")
+@click.option("--business-key", help="Your own identifier; also the default message correlation key.")
+@click.option("--as", "actor", default="admin", show_default=True)
+@json_option
+@click.pass_obj
+def start(obj: Context, key: str, variables: str | None, scope: str | None, business_key: str | None,
+          actor: str, as_json: bool) -> None:
+    """Start an instance of the newest version of process KEY."""
+
+    def run() -> None:
+        result = obj.huhua.execute(StartInstance(process_key=key, actor=actor,
+                                                 variables=json_object(variables, "--vars"),
+                                                 org_scope=scope, business_key=business_key))
+        emit(as_json, result, lambda r: f"instance {r['id']} {r['state']}"
+              + (f": {r['incident']}" if r.get("incident") else ""))
+
+    guard(as_json, run)
+
+
+@main.command()
+@click.option("--user", help="Only tasks this user may work on.")
+@click.option("--instance", "instance_id", type=int, help="Only tasks of this instance.")
+@click.option("--state", default="open", show_default=True,
+              type=click.Choice(["open", "completed", "cancelled", "all"]))
+@click.option("--limit", default=50, show_default=True)
+@json_option
+@click.pass_obj
+def tasks(obj: Context, user: str | None, instance_id: int | None, state: str, limit: int, as_json: bool) -> None:
+    """List human tasks."""
+
+    def run() -> None:
+        result = obj.huhua.queries.tasks(user=user, instance_id=instance_id, state=state, limit=limit)
+        emit(as_json, result, lambda rows: "\n".join(
+            f"{t['id']:>6}  {t['state']:<9} {t['name']}  (instance {t['instance_id']}"
+            + (f", assignee {t['assignee']}" if t["assignee"] else "") + ")" for t in rows) or "no tasks")
+
+    guard(as_json, run)
+
+
+@main.command()
+@click.argument("task_id", type=int)
+@click.option("--as", "actor", required=True, help="Who completes the task.")
+@click.option("--data", help="Form data as a JSON object.")
+@json_option
+@click.pass_obj
+def complete(obj: Context, task_id: int, actor: str, data: str | None, as_json: bool) -> None:
+    """Complete a human task."""
+
+    def run() -> None:
+        result = obj.huhua.execute(CompleteTask(task_id=task_id, actor=actor, data=json_object(data, "--data")))
+        emit(as_json, result, lambda r: f"task {r['task_id']} completed"
+              + (f"; instance {r['instance']['id']} {r['instance']['state']}" if r.get("instance") else ""))
+
+    guard(as_json, run)
+
+
+@main.command()
+@click.argument("instance_id", type=int)
+@click.argument("action", type=click.Choice(["suspend", "resume", "terminate"]))
+@click.option("--reason", help="Why, for the history.")
+@click.option("--as", "actor", default="admin", show_default=True)
+@json_option
+@click.pass_obj
+def control(obj: Context, instance_id: int, action: str, reason: str | None, actor: str, as_json: bool) -> None:
+    """Suspend, resume or terminate an instance (terminate also ends the children its fan-outs started)."""
+    from engine.commands import ResumeInstance, SuspendInstance, TerminateInstance
+
+    command = {"suspend": SuspendInstance(instance_id, actor, reason), "resume": ResumeInstance(instance_id, actor),
+               "terminate": TerminateInstance(instance_id, actor, reason)}[action]
+    guard(as_json, lambda: emit(as_json, obj.huhua.execute(command),
+                                  lambda r: f"instance {instance_id}: {r['state']}"))
+
+
+@main.command()
+@click.argument("instance_id", type=int)
+@click.option("--vars", "variables", help="Corrected data for the failed step, as a JSON object.")
+@click.option("--as", "actor", default="admin", show_default=True)
+@json_option
+@click.pass_obj
+def retry(obj: Context, instance_id: int, variables: str | None, actor: str, as_json: bool) -> None:
+    """Retry an instance's incidents: its failed step runs again, its failed jobs are due again."""
+    from engine.commands import RetryIncidents
+
+    def run() -> None:
+        result = obj.huhua.execute(RetryIncidents(instance_id, actor, json_object(variables, "--vars")))
+        emit(as_json, result, lambda r: f"instance {instance_id}: {r['instance']['state']}"
+              + (f" ({r['instance']['incident']})" if r["instance"]["incident"] else ""))
+
+    guard(as_json, run)
+
+
+@main.command()
+@click.argument("task_id", type=int)
+@click.option("--as", "actor", required=True, help="Who acts.")
+@click.option("--give-back", is_flag=True, help="Give a claimed task back to its candidates instead.")
+@json_option
+@click.pass_obj
+def claim(obj: Context, task_id: int, actor: str, give_back: bool, as_json: bool) -> None:
+    """Claim a task one is a candidate for (or give it back)."""
+    from engine.commands import ClaimTask, UnclaimTask
+
+    command = UnclaimTask(task_id, actor) if give_back else ClaimTask(task_id, actor)
+    guard(as_json, lambda: emit(as_json, obj.huhua.execute(command),
+                                  lambda r: f"task {r['task_id']}: {r['assignee'] or 'back with its candidates'}"))
+
+
+@main.command()
+@click.argument("task_id", type=int)
+@click.option("--as", "actor", required=True, help="Who acts: the assignee to delegate, an officer to reassign.")
+@click.option("--to", "to", help="The person who takes the task over (reassign without it: back to the candidates).")
+@click.option("--reassign", is_flag=True, help="Reassign (administrator or the tier above) instead of delegating.")
+@click.option("--reason", help="Why, for the history.")
+@json_option
+@click.pass_obj
+def hand(obj: Context, task_id: int, actor: str, to: str | None, reassign: bool, reason: str | None,
+         as_json: bool) -> None:
+    """Delegate one's task to a colleague, or reassign a task (--reassign)."""
+    from engine.commands import DelegateTask, ReassignTask
+
+    def run() -> None:
+        if not reassign and not to:
+            raise InvalidInput("say to whom with --to", [Problem("missing", field="to")])
+        command = ReassignTask(task_id, actor, to, reason) if reassign else DelegateTask(task_id, actor, to or "",
+                                                                                        reason)
+        emit(as_json, obj.huhua.execute(command),
+              lambda r: f"task {r['task_id']}: {r['previous'] or '—'} → {r['assignee'] or 'its candidates'}")
+
+    guard(as_json, run)
+
+
+@main.command()
+@click.argument("instance_id", type=int)
+@json_option
+@click.pass_obj
+def instance(obj: Context, instance_id: int, as_json: bool) -> None:
+    """Show an instance: state, data, open tasks and history."""
+
+    def human(r: dict[str, Any]) -> str:
+        lines = [f"instance {r['id']} of {r['process_key']} v{r['definition']['version']}: {r['state']}",
+                 f"data: {json.dumps(r['data'], ensure_ascii=False)}", "open tasks:"]
+        lines += [f"  {t['id']} {t['name']}" for t in r["open_tasks"]] or ["  (none)"]
+        lines += [f"incident: {i['element_id']}: {i['message']}" for i in r["incidents"]]
+        lines.append("history:")
+        lines += [f"  {e['at']} {e['kind']} {e['element_id'] or ''} {e['actor'] or ''}".rstrip() for e in r["history"]]
+        return "\n".join(lines)
+
+    guard(as_json, lambda: emit(as_json, obj.huhua.queries.instance(instance_id), human))
+
+
+@main.command()
+@click.argument("name")
+@click.option("--key", "correlation_key", help="Correlation key (the waiting instance's business key).")
+@click.option("--vars", "variables", help="Message payload as a JSON object.")
+@click.option("--all", "deliver_to_all", is_flag=True, help="Deliver to every waiting instance that matches.")
+@click.option("--as", "actor", default="admin", show_default=True)
+@json_option
+@click.pass_obj
+def message(obj: Context, name: str, correlation_key: str | None, variables: str | None, deliver_to_all: bool,
+            actor: str, as_json: bool) -> None:
+    """Correlate a message to the instance(s) waiting for it."""
+
+    def run() -> None:
+        result = obj.huhua.execute(CorrelateMessage(message_name=name, actor=actor, correlation_key=correlation_key,
+                                                    variables=json_object(variables, "--vars"),
+                                                    deliver_to_all=deliver_to_all))
+        emit(as_json, result, lambda r: "delivered to " + ", ".join(
+            f"instance {i['id']} ({i['state']})" for i in r["delivered_to"]))
+
+    guard(as_json, run)
+
+
+@main.command("coverage")
+@click.argument("instance_id", type=int)
+@click.option("--missing", "missing_only", is_flag=True, help="List only what is not done yet.")
+@json_option
+@click.pass_obj
+def coverage_command(obj: Context, instance_id: int, missing_only: bool, as_json: bool) -> None:
+    """不漏一校、不漏一人: per county, school and person, who has and has not completed a rollout."""
+
+    def run() -> None:
+        result = obj.huhua.queries.coverage(instance_id, obj.huhua.clock.now(), missing_only=missing_only)
+        emit(as_json, result, _coverage_text)
+
+    guard(as_json, run)
+
+
+def _coverage_text(c: dict[str, Any]) -> str:
+    lines = [f"instance {c['instance_id']} ({c['process_key']}): {c['percent']}% as of {c['as_of']}",
+             f"  units  {c['units']['completed']}/{c['units']['total']} completed",
+             f"  people {c['people']['completed']}/{c['people']['total']} completed"]
+    if c["missing_units"]:
+        lines.append("  units not done:  " + ", ".join(c["missing_units"][:50])
+                     + (" …" if len(c["missing_units"]) > 50 else ""))
+    if c["missing_people"]:
+        lines.append("  people not done: " + ", ".join(f"{p['name']}({p['id']})" for p in c["missing_people"][:50])
+                     + (" …" if len(c["missing_people"]) > 50 else ""))
+    return "\n".join(lines)
+
+
+@main.command("documents")
+@click.argument("instance_id", type=int)
+@click.option("--save", "directory", type=click.Path(file_okay=False), help="Write the files into this directory.")
+@json_option
+@click.pass_obj
+def documents_command(obj: Context, instance_id: int, directory: str | None, as_json: bool) -> None:
+    """List (and save) the documents an instance generated: circulars, assessments, certificates."""
+
+    def run() -> None:
+        listed = obj.huhua.queries.documents(instance_id)
+        if directory:
+            target = Path(directory)
+            target.mkdir(parents=True, exist_ok=True)
+            for entry in listed:
+                name, _type, content = obj.huhua.queries.document(entry["id"])
+                (target / f"{entry['id']}-{Path(name).name}").write_bytes(content)
+        emit(as_json, listed, lambda rows: "\n".join(
+            f"{d['id']:>5}  {d['name']}  ({d['size']} bytes)" for d in rows) or "no documents")
+
+    guard(as_json, run)

@@ -1,0 +1,249 @@
+"""Verbs that run the engine and look at its machinery: db, serve, worker, scheduler, clock, jobs, webhooks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from engine.bootstrap import Huhua
+from engine.cli.base import (
+    DEMO_ACCOUNTS,
+    DEMO_PASSWORD,
+    Context,
+    emit,
+    fail,
+    guard,
+    json_option,
+    main,
+    redact,
+)
+from engine.commands import DeployShippedProcesses
+from engine.config import load_settings
+from engine.errors import HuhuaError
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@json_option
+def db_upgrade(as_json: bool) -> None:
+    """Create or migrate the schema to the newest version (safe to repeat)."""
+    from engine.store import migration
+    from engine.store.database import Database
+
+    settings = load_settings()
+    database = Database(settings.database_url)
+    migration.upgrade(database)
+    revision = migration.current_revision(database)
+    database.dispose()
+    emit(as_json, {"database": redact(settings.database_url), "revision": revision},
+          lambda d: f"schema at revision {d['revision']} ({d['database']})")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@json_option
+@click.pass_obj
+def serve(obj: Context, host: str, port: int, threads: int, as_json: bool) -> None:
+    """Serve the HTTP API, with shipped processes deployed and the timer runner in process."""
+    import waitress
+
+    from engine.web import create_app
+    from workers.timer_runner import TimerRunner
+
+    huhua = obj.huhua
+    try:
+        shipped = huhua.execute(DeployShippedProcesses(str(huhua.settings.processes_dir)))
+    except HuhuaError as err:
+        fail(err, as_json)
+        return
+    runner = TimerRunner(huhua)
+    runner.start()
+    scheduler = _scheduler_thread(huhua, as_json)
+    scheduler.start()
+    url = f"http://{host}:{port}/"
+    accounts = [{"user": "admin", "name": "管理员", "roles": "管理员"}] + [
+        {"user": p["id"], "name": p["name"], "roles": ", ".join(f"{r['role_name']}@{r['unit']}" for r in p["roles"])}
+        for p in sorted(huhua.queries.users(ids=list(DEMO_ACCOUNTS)), key=lambda p: DEMO_ACCOUNTS.index(p["id"]))]
+    info = {"url": url, "api": url + "api/v1", "database": redact(huhua.settings.database_url),
+            "deployed": shipped["processes"], "accounts": accounts}
+    emit(as_json, info, lambda i: "\n".join([
+        "心育护花 Huhua is running",
+        f"  API:      {i['api']}  (log in, or send 'Authorization: Bearer <token>': huhua accounts token)",
+        f"  health:   {i['api']}/health",
+        f"  database: {i['database']}",
+        f"  deployed: {len(i['deployed'])} process(es) changed since last start",
+        f"  log in:   {url}login   (demo accounts below; password {DEMO_PASSWORD} unless changed)",
+        *(f"    {a['user']:<18} {a['name']:<5} {a['roles']}" for a in i["accounts"]),
+    ]))
+    try:
+        waitress.serve(create_app(huhua), host=host, port=port, threads=threads, ident="huhua")
+    finally:
+        scheduler.stop()
+        runner.stop()
+        huhua.close()
+
+
+def _scheduler_thread(huhua: Huhua, as_json: bool) -> Any:
+    from engine.schedules import load_schedules
+    from workers.scheduler import SchedulerThread
+
+    try:
+        schedules = load_schedules(huhua.settings.schedules_file)
+    except HuhuaError as err:
+        fail(err, as_json)
+    return SchedulerThread(huhua, schedules)
+
+
+@main.command()
+@click.option("--interval", default=30.0, show_default=True, type=click.FloatRange(1, 3600),
+              help="Seconds between looks at the schedules.")
+@click.pass_obj
+def scheduler(obj: Context, interval: float) -> None:
+    """Fire scheduled starts (config/schedules.toml, timer start events); one per deployment: a second one waits."""
+    import signal
+
+    thread = _scheduler_thread(obj.huhua, False)
+    thread.interval = interval
+    signal.signal(signal.SIGTERM, lambda *_: thread.stopping.set())
+    click.echo(f"scheduler running with {len(thread.runner.all_schedules())} schedule(s); Ctrl-C to stop", err=True)
+    try:
+        thread.run()
+    except KeyboardInterrupt:
+        thread.stopping.set()
+
+
+@main.command()
+@json_option
+@click.pass_obj
+def schedules(obj: Context, as_json: bool) -> None:
+    """List the schedules (configured and from timer start events), with when each fires next."""
+    from datetime import timedelta
+
+    from engine.clock import BUSINESS_TZ
+
+    def run() -> None:
+        huhua = obj.huhua
+        runner = _scheduler_thread(huhua, as_json).runner
+        now = huhua.clock.now()
+        calendar = huhua.queries.calendar.working_calendar()
+        rows = []
+        for schedule in runner.all_schedules():
+            upcoming = next(schedule.occurrences(now, now + timedelta(days=400), calendar.first_working_day_of_month),
+                            None)
+            checked = huhua.queries.schedule_checked_until(schedule.key)
+            rows.append({"key": schedule.key, "process": schedule.process_key,
+                         "when": schedule.cron or schedule.rule or ":".join(schedule.timer or ()),
+                         "for_each": schedule.for_each,
+                         "next": upcoming.astimezone(BUSINESS_TZ).isoformat() if upcoming else None,
+                         "checked_until": checked.astimezone(BUSINESS_TZ).isoformat() if checked else None})
+        emit(as_json, rows, lambda rs: "\n".join(
+            f"{r['key']:<32} {r['process']:<24} {r['when']:<28} next {r['next'] or '—'}"
+            + (f"  (each {r['for_each']})" if r["for_each"] else "") for r in rs) or "no schedules")
+
+    guard(as_json, run)
+
+
+@main.command()
+@json_option
+@click.pass_obj
+def clock(obj: Context, as_json: bool) -> None:
+    """Show the engine clock: the time it reads, in UTC and Beijing time, and whether it is virtual."""
+    from engine.clock import BUSINESS_TZ
+
+    now = obj.huhua.clock.now()
+    local = now.astimezone(BUSINESS_TZ)
+    info = {"now": now.isoformat(), "beijing": local.isoformat(), "virtual": obj.huhua.clock.virtual,
+            "working_day": obj.huhua.queries.is_working_day(local.date().isoformat())}
+    emit(as_json, info, lambda i: f"{i['beijing']} (Beijing time, {i['now']} UTC)"
+          + ("  [virtual clock: HUHUA_VIRTUAL_CLOCK]" if i["virtual"] else "")
+          + f"; {'a working day' if i['working_day']['working'] else 'not a working day'}")
+
+
+@main.command()
+@click.option("--name", help="How this worker signs its leases (default: host:pid).")
+@click.option("--batch", default=20, show_default=True, type=click.IntRange(1, 1000), help="Jobs claimed at a time.")
+@click.option("--lease", "lease_seconds", default=60, show_default=True, type=click.IntRange(1, 3600),
+              help="Seconds a claimed job stays this worker's before others may take it.")
+@click.option("--poll", default=1.0, show_default=True, type=click.FloatRange(0.05, 60), help="Seconds between polls.")
+@click.pass_obj
+def worker(obj: Context, name: str | None, batch: int, lease_seconds: int, poll: float) -> None:
+    """Run due jobs until SIGTERM or Ctrl-C; several workers may run at once on PostgreSQL."""
+    from workers.job_worker import JobWorker
+
+    job_worker = JobWorker(obj.huhua, name, batch=batch, lease_seconds=lease_seconds)
+    job_worker.stop_on_signals()
+    click.echo(f"worker {job_worker.name} running (Ctrl-C or SIGTERM to stop after the current job)", err=True)
+    job_worker.run_forever(poll)
+
+
+@main.command()
+@click.option("--due", is_flag=True, help="Only jobs due now.")
+@click.option("--failed", is_flag=True, help="Only jobs whose retries ran out.")
+@click.option("--limit", default=100, show_default=True)
+@json_option
+@click.pass_obj
+def jobs(obj: Context, due: bool, failed: bool, limit: int, as_json: bool) -> None:
+    """List background jobs (timers, scheduled starts, service calls, continuations, webhook deliveries)."""
+
+    def run() -> None:
+        rows = obj.huhua.queries.jobs(state="failed" if failed else "pending" if due else None,
+                                      due_before=obj.huhua.clock.now() if due else None, limit=limit)
+        emit(as_json, rows, lambda rs: "\n".join(
+            f"{j['id']:>6}  {j['state']:<9} {j['kind']:<15} due {j['due_at']}  instance {j['instance_id']} "
+            f"{j['element_id'] or ''}" + (f"  ({j['attempts']} attempts: {j['last_error']})" if j["last_error"] else "")
+            for j in rs) or "no jobs")
+
+    guard(as_json, run)
+
+
+@main.group("webhooks")
+def webhooks_group() -> None:
+    """Outside systems subscribed to engine events (signed JSON POSTs, delivered by workers)."""
+
+
+@webhooks_group.command("add")
+@click.argument("url")
+@click.option("--events", default="*", show_default=True, help="Event kinds, comma-separated (task_created,...).")
+@click.option("--secret", help="Signing secret (default: a new random one, printed once).")
+@click.option("--actor", default="admin", show_default=True)
+@json_option
+@click.pass_obj
+def webhooks_add(obj: Context, url: str, events: str, secret: str | None, actor: str, as_json: bool) -> None:
+    """Subscribe URL to engine events."""
+    from engine.commands import AddWebhook
+
+    def run() -> None:
+        created = obj.huhua.execute(AddWebhook(url, actor, events, secret))
+        emit(as_json, created, lambda w: f"webhook {w['id']} → {w['url']} ({w['events']}); "
+              f"signing secret: {w['secret']}")
+
+    guard(as_json, run)
+
+
+@webhooks_group.command("list")
+@json_option
+@click.pass_obj
+def webhooks_list(obj: Context, as_json: bool) -> None:
+    """List active subscriptions."""
+    guard(as_json, lambda: emit(as_json, obj.huhua.queries.webhooks(), lambda rows: "\n".join(
+        f"{w['id']:>4}  {w['url']}  ({w['events']})" for w in rows) or "no webhooks"))
+
+
+@webhooks_group.command("remove")
+@click.argument("subscription_id", type=int)
+@click.option("--actor", default="admin", show_default=True)
+@json_option
+@click.pass_obj
+def webhooks_remove(obj: Context, subscription_id: int, actor: str, as_json: bool) -> None:
+    """Stop delivering to a subscription (deliveries already queued are dropped)."""
+    from engine.commands import RemoveWebhook
+
+    guard(as_json, lambda: emit(as_json, obj.huhua.execute(RemoveWebhook(subscription_id, actor)),
+                                  lambda r: f"webhook {r['id']} removed"))
