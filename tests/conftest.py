@@ -15,8 +15,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from click.testing import CliRunner, Result
 
 from engine.bootstrap import Huhua, bootstrap
+from engine.cli import main as cli_main
 from engine.clock import VirtualClock
 from engine.config import Settings, normalise_database_url
 from engine.store import migration
@@ -101,6 +103,18 @@ def huhua(settings: Settings, clock: VirtualClock) -> Iterator[Huhua]:
     engine = bootstrap(settings, clock=clock, upgrade=False)
     yield engine
     engine.close()
+
+
+@pytest.fixture
+def cli(settings: Settings):  # type: ignore[no-untyped-def]
+    """The `huhua` command line on the test database, as an administrator would type it."""
+    runner = CliRunner()
+    env = {"HUHUA_DATABASE_URL": settings.database_url, "HUHUA_DATA_DIR": str(settings.data_dir)}
+
+    def run(*args: str) -> Result:
+        return runner.invoke(cli_main, list(args), env=env, catch_exceptions=False)
+
+    return run
 
 
 def fixture_bytes(name: str) -> bytes:

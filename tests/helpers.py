@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+from click.testing import Result
 
 from engine.bootstrap import Huhua
 from engine.commands import DeployModels
@@ -23,3 +26,9 @@ def only_task(huhua: Huhua, instance_id: int) -> dict:
 
 def history_kinds(huhua: Huhua, instance_id: int) -> list[str]:
     return [event["kind"] for event in huhua.queries.instance(instance_id)["history"]]
+
+
+def cli_json(result: Result) -> object:
+    """The --json output of a command that must have succeeded."""
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)

@@ -10,34 +10,22 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 from sqlalchemy import event, select
 
 from engine.bootstrap import Huhua
-from engine.cli import main
 from engine.commands import ClearWorkday, SetWorkday
-from engine.config import Settings
 from engine.errors import HuhuaError, InvalidInput, NotFound
 from engine.org.calendar import Override, WorkingCalendar, YearBasis
 from engine.store.models import Event
+from tests.helpers import cli_json
 
 NATIONAL_DAY_2026 = [date(2026, 10, d) for d in range(1, 8)]
 
 
 @pytest.fixture
-def cli(settings: Settings):  # type: ignore[no-untyped-def]
-    runner = CliRunner()
-    env = {"HUHUA_DATABASE_URL": settings.database_url, "HUHUA_DATA_DIR": str(settings.data_dir)}
-
-    def run(*args: str) -> Result:
-        return runner.invoke(main, ["calendar", *args], env=env, catch_exceptions=False)
-
-    return run
-
-
-def _json(result: Result) -> Any:
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
+def cli(cli):  # type: ignore[no-untyped-def]
+    """The shared command line, narrowed to `huhua calendar`."""
+    return lambda *args: cli("calendar", *args)
 
 
 def _after(huhua: Huhua, day: str, n: int) -> str:
@@ -86,7 +74,7 @@ def test_zero_working_days_moves_a_holiday_forward_and_leaves_a_working_day(huhu
 
 
 def test_show_2026_lists_the_holidays_and_adjusted_days(cli) -> None:  # type: ignore[no-untyped-def]
-    shown = _json(cli("show", "2026", "--json"))
+    shown = cli_json(cli("show", "2026", "--json"))
     assert shown["basis"] == "official" and shown["warnings"] == []
     days = {d["date"]: d for d in shown["days"]}
     assert all(days[d.isoformat()]["working"] is False for d in NATIONAL_DAY_2026)
@@ -136,11 +124,11 @@ def test_an_override_can_turn_an_official_holiday_into_a_working_day_and_be_repl
 
 def test_a_year_the_library_does_not_know_can_be_entered(huhua: Huhua, cli) -> None:  # type: ignore[no-untyped-def]
     assert cli("set", "2027-01-01", "holiday", "--note", "元旦", "--as", "city01").exit_code == 0
-    assert _json(cli("set", "2027-02-20", "workday", "--note", "春节调休", "--json"))["official_working"] is None
+    assert cli_json(cli("set", "2027-02-20", "workday", "--note", "春节调休", "--json"))["official_working"] is None
     assert _after(huhua, "2026-12-31", 1) == "2027-01-04"  # Friday the 1st off, then the weekend
     assert huhua.queries.is_working_day("2027-02-20")["working"] is True  # a Saturday, entered as worked
 
-    shown = _json(cli("show", "2027", "--json"))
+    shown = cli_json(cli("show", "2027", "--json"))
     assert shown["basis"] == "entered" and shown["overrides"] == 2 and shown["warnings"] == []
     assert [(d["date"], d["working"], d["override"]["note"]) for d in shown["days"]] == [
         ("2027-01-01", False, "元旦"), ("2027-02-20", True, "春节调休")]
@@ -158,11 +146,11 @@ def test_a_year_nobody_knows_falls_back_to_weekdays_with_a_warning(huhua: Huhua,
     counted = cli("after", "2031-01-03", "1")
     assert counted.exit_code == 0 and counted.stdout.strip() == "2031-01-06"
     assert "warning: 2031 is not in chinese-calendar" in counted.stderr
-    as_json = _json(cli("after", "2031-01-03", "1", "--json"))
+    as_json = cli_json(cli("after", "2031-01-03", "1", "--json"))
     assert as_json["date"] == "2031-01-06" and len(as_json["warnings"]) == 1
-    shown = _json(cli("show", "2031", "--json"))
+    shown = cli_json(cli("show", "2031", "--json"))
     assert shown["basis"] == "weekdays" and shown["days"] == [] and shown["warnings"]
-    assert _json(cli("after", "2026-09-29", "5", "--json"))["warnings"] == []
+    assert cli_json(cli("after", "2026-09-29", "5", "--json"))["warnings"] == []
 
 
 def test_counting_reads_each_year_once_not_once_per_day(huhua: Huhua) -> None:

@@ -6,49 +6,34 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
 from engine.cli import main
 from engine.config import Settings
-from tests.helpers import FIXTURES
+from tests.helpers import FIXTURES, cli_json
 from tests.test_model_safety import EXTERNAL_ENTITY
 
 
-@pytest.fixture
-def cli(settings: Settings):  # type: ignore[no-untyped-def]
-    runner = CliRunner()
-    env = {"HUHUA_DATABASE_URL": settings.database_url, "HUHUA_DATA_DIR": str(settings.data_dir)}
-
-    def run(*args: str) -> Result:
-        return runner.invoke(main, list(args), env=env, catch_exceptions=False)
-
-    return run
-
-
-def _json(result: Result) -> object:
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
-
-
 def test_a_whole_round_trip(cli) -> None:  # type: ignore[no-untyped-def]
-    assert _json(cli("db", "upgrade", "--json"))["revision"]
-    deployed = _json(cli("deploy", str(FIXTURES / "review.bpmn"), str(FIXTURES / "await_message.bpmn"), "--json"))
+    assert cli_json(cli("db", "upgrade", "--json"))["revision"]
+    deployed = cli_json(cli("deploy", str(FIXTURES / "review.bpmn"), str(FIXTURES / "await_message.bpmn"), "--json"))
     assert sorted(p["key"] for p in deployed["processes"]) == ["await_message", "review"]
-    assert _json(cli("validate", str(FIXTURES / "straight.bpmn"), "--json"))["processes"][0]["key"] == "straight"
+    assert cli_json(cli("validate", str(FIXTURES / "straight.bpmn"), "--json"))["processes"][0]["key"] == "straight"
 
-    started = _json(cli("start", "review", "--vars", '{"reviewers": ["wang"]}', "--scope", "珠晖区",
+    started = cli_json(cli("start", "review", "--vars", '{"reviewers": ["wang"]}', "--scope", "珠晖区",
                         "--business-key", "plan-2026", "--json"))
     assert started["state"] == "running" and started["org_scope"] == "珠晖区"
-    tasks = _json(cli("tasks", "--user", "wang", "--json"))
+    tasks = cli_json(cli("tasks", "--user", "wang", "--json"))
     assert [t["name"] for t in tasks] == ["审核材料"]
-    assert _json(cli("tasks", "--user", "nobody", "--json")) == []
-    done = _json(cli("complete", str(tasks[0]["id"]), "--as", "wang", "--data", '{"approve": true}', "--json"))
+    assert cli_json(cli("tasks", "--user", "nobody", "--json")) == []
+    done = cli_json(cli("complete", str(tasks[0]["id"]), "--as", "wang", "--data", '{"approve": true}', "--json"))
     assert done["instance"]["state"] == "completed"
-    shown = _json(cli("instance", str(started["id"]), "--json"))
+    shown = cli_json(cli("instance", str(started["id"]), "--json"))
     assert shown["data"]["outcome"] == "通过" and shown["history"][0]["kind"] == "instance_started"
 
-    waiting = _json(cli("start", "await_message", "--business-key", "衡南县", "--json"))
-    delivered = _json(cli("message", "plan_submitted", "--key", "衡南县", "--vars", '{"plan_title": "方案"}', "--json"))
+    waiting = cli_json(cli("start", "await_message", "--business-key", "衡南县", "--json"))
+    delivered = cli_json(cli("message", "plan_submitted", "--key", "衡南县",
+                             "--vars", '{"plan_title": "方案"}', "--json"))
     assert delivered["delivered_to"][0]["id"] == waiting["id"]
     human = cli("instance", str(waiting["id"]))
     assert human.exit_code == 0 and "completed" in human.output and "message_received" in human.output
@@ -76,7 +61,7 @@ def test_hostile_file_is_refused_in_json(cli, tmp_path: Path) -> None:  # type: 
     assert result.exit_code == 2
     error = json.loads(result.stderr)
     assert error["error"] == "invalid_model" and error["problems"][0]["file"] == "xxe.bpmn"
-    assert _json(cli("validate", str(FIXTURES / "review.bpmn"), "--json"))["valid"] is True
+    assert cli_json(cli("validate", str(FIXTURES / "review.bpmn"), "--json"))["valid"] is True
 
 
 def test_clock_shows_a_virtual_clock_and_refuses_a_bad_one(settings: Settings) -> None:
@@ -91,20 +76,20 @@ def test_clock_shows_a_virtual_clock_and_refuses_a_bad_one(settings: Settings) -
 
 
 def test_org_directory_schedules_and_webhooks_from_the_command_line(cli) -> None:  # type: ignore[no-untyped-def]
-    loaded = _json(cli("org", "load", "demo", "--json"))
+    loaded = cli_json(cli("org", "load", "demo", "--json"))
     assert (loaded["units"], loaded["source"]) == (72, "demo")
-    assert _json(cli("org", "load", "demo", "--if-empty", "--json"))["skipped"]
-    principals = _json(cli("users", "--under", "hengdong", "--role", "校长", "--json"))
+    assert cli_json(cli("org", "load", "demo", "--if-empty", "--json"))["skipped"]
+    principals = cli_json(cli("users", "--under", "hengdong", "--role", "校长", "--json"))
     assert [p["id"] for p in principals] == ["hengdong-s001-xz", "hengdong-s002-xz", "hengdong-s003-xz"]
     refused = cli("org", "load", "city.csv")
     assert refused.exit_code == 2 and "neither a profile" in refused.output
 
-    _json(cli("deploy", str(FIXTURES / "timer_start.bpmn"), "--json"))
-    listed = {s["key"]: s for s in _json(cli("schedules", "--json"))}
+    cli_json(cli("deploy", str(FIXTURES / "timer_start.bpmn"), "--json"))
+    listed = {s["key"]: s for s in cli_json(cli("schedules", "--json"))}
     assert listed["monthly_check"]["for_each"] == "school"
     assert listed["daily_roll_call.every_morning"]["when"] == "cycle:R3/2026-03-02T09:00:00/P1D"
 
-    added = _json(cli("webhooks", "add", "http://127.0.0.1:9/hook", "--events", "task_created", "--json"))
-    assert [w["url"] for w in _json(cli("webhooks", "list", "--json"))] == ["http://127.0.0.1:9/hook"]
-    assert _json(cli("webhooks", "remove", str(added["id"]), "--json"))["active"] is False
+    added = cli_json(cli("webhooks", "add", "http://127.0.0.1:9/hook", "--events", "task_created", "--json"))
+    assert [w["url"] for w in cli_json(cli("webhooks", "list", "--json"))] == ["http://127.0.0.1:9/hook"]
+    assert cli_json(cli("webhooks", "remove", str(added["id"]), "--json"))["active"] is False
     assert cli("webhooks", "remove", str(added["id"])).exit_code == 2
