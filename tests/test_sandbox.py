@@ -28,16 +28,24 @@ _HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n'
 _TAIL = "</bpmn:process>\n</bpmn:definitions>\n"
 
 
-def script_model(key: str, script: str) -> bytes:
-    """start → script task 'hostile' → end."""
+_FLOWS = "<bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>"
+
+
+def _through(key: str, step_id: str, step: str, definitions: str = "") -> bytes:
+    """start → ``step`` (element ``step_id``, ``_FLOWS`` inside it) → end; ``definitions`` go beside the process."""
     body = f"""<bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="hostile"/>
-<bpmn:scriptTask id="hostile" name="脚本"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-<bpmn:script>{escape(script)}</bpmn:script></bpmn:scriptTask>
-<bpmn:sequenceFlow id="f2" sourceRef="hostile" targetRef="end"/>
+<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="{step_id}"/>
+{step}
+<bpmn:sequenceFlow id="f2" sourceRef="{step_id}" targetRef="end"/>
 <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
 """
-    return (_HEAD.format(key=key) + body + _TAIL).encode()
+    return (_HEAD.format(key=key) + body + "</bpmn:process>\n" + definitions + "</bpmn:definitions>\n").encode()
+
+
+def script_model(key: str, script: str) -> bytes:
+    """start → script task 'hostile' → end."""
+    return _through(key, "hostile", f'<bpmn:scriptTask id="hostile" name="脚本">{_FLOWS}'
+                                    f"<bpmn:script>{escape(script)}</bpmn:script></bpmn:scriptTask>")
 
 
 def gateway_model(key: str, condition: str) -> bytes:
@@ -57,42 +65,23 @@ def gateway_model(key: str, condition: str) -> bytes:
 
 def user_task_model(key: str, extension: str) -> bytes:
     """start → user task 'ask' (with ``extension`` inside it) → end."""
-    body = f"""<bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="ask"/>
-<bpmn:userTask id="ask" name="填写">{extension}<bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-</bpmn:userTask>
-<bpmn:sequenceFlow id="f2" sourceRef="ask" targetRef="end"/>
-<bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-"""
-    return (_HEAD.format(key=key) + body + _TAIL).encode()
+    return _through(key, "ask", f'<bpmn:userTask id="ask" name="填写">{extension}{_FLOWS}</bpmn:userTask>')
 
 
 def timer_model(key: str, duration: str) -> bytes:
     """start → intermediate timer 'wait' (``duration``) → end."""
-    body = f"""<bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait"/>
-<bpmn:intermediateCatchEvent id="wait"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-<bpmn:timerEventDefinition><bpmn:timeDuration>{escape(duration)}</bpmn:timeDuration></bpmn:timerEventDefinition>
-</bpmn:intermediateCatchEvent>
-<bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="end"/>
-<bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-"""
-    return (_HEAD.format(key=key) + body + _TAIL).encode()
+    return _through(key, "wait", f'<bpmn:intermediateCatchEvent id="wait">{_FLOWS}<bpmn:timerEventDefinition>'
+                                 f"<bpmn:timeDuration>{escape(duration)}</bpmn:timeDuration>"
+                                 "</bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>")
 
 
 def message_model(key: str, payload: str) -> bytes:
     """start → throw message 'send' (its payload ``payload``) → end."""
-    body = f"""<bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="send"/>
-<bpmn:intermediateThrowEvent id="send"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-<bpmn:messageEventDefinition messageRef="note_message"><bpmn:extensionElements>
-<spiffworkflow:messagePayload>{escape(payload)}</spiffworkflow:messagePayload>
-</bpmn:extensionElements></bpmn:messageEventDefinition></bpmn:intermediateThrowEvent>
-<bpmn:sequenceFlow id="f2" sourceRef="send" targetRef="end"/>
-<bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-"""
-    message = '<bpmn:message id="note_message" name="note"/>\n'
-    return (_HEAD.format(key=key) + body + "</bpmn:process>\n" + message + "</bpmn:definitions>\n").encode()
+    return _through(key, "send", f'<bpmn:intermediateThrowEvent id="send">{_FLOWS}'
+                                 '<bpmn:messageEventDefinition messageRef="note_message"><bpmn:extensionElements>'
+                                 f"<spiffworkflow:messagePayload>{escape(payload)}</spiffworkflow:messagePayload>"
+                                 "</bpmn:extensionElements></bpmn:messageEventDefinition></bpmn:intermediateThrowEvent>",
+                    definitions='<bpmn:message id="note_message" name="note"/>\n')
 
 
 START_DATA = {"x": 1, "items": [3, 1, 2]}
