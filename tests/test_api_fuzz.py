@@ -1,32 +1,42 @@
-"""Generated calls to every operation of the OpenAPI document: whatever they send, never a 5xx."""
+"""Generated calls to every operation of the OpenAPI document, over HTTP to the app served by gunicorn on
+PostgreSQL as in production: whatever they send, never a 5xx."""
 
 from __future__ import annotations
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 
 from engine.bootstrap import Huhua
 from engine.commands import CreateApiToken, DeployShippedProcesses, LoadDirectory, StartInstance
+from engine.config import Settings
 from engine.org.profiles import generate
-from engine.web import create_app
+from tests.live_server import live_server
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_no_generated_call_gets_a_server_error(huhua: Huhua) -> None:
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_no_generated_call_gets_a_server_error(huhua: Huhua, settings: Settings) -> None:
     huhua.execute(LoadDirectory(generate("demo"), "admin", source="demo"))
     huhua.execute(DeployShippedProcesses(str(huhua.settings.processes_dir)))
     huhua.execute(StartInstance("monthly_school_check", "admin", org_scope="zhuhui-s001"))
     token = huhua.execute(CreateApiToken("admin", "fuzz", "admin"))["token"]
-    app = create_app(huhua, {"SECRET_KEY": "fuzz", "TRUST_USER_HEADER": False})
-    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    with live_server(settings, gunicorn=True) as server:
+        answered, server_errors = _fuzz(server.base, token)
+    assert answered > 500
+    assert server_errors == []
+
+
+def _fuzz(base: str, token: str) -> tuple[int, list[str]]:
+    schema = schemathesis.openapi.from_url(base + "/api/v1/openapi.json")
+    schema.config.update(base_url=base)
     server_errors: list[str] = []
     answered = 0
     for operation in schema.get_all_operations():
         operation = operation.ok()
 
-        @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @hypothesis_settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         @given(case=operation.as_strategy())
         def call(case: schemathesis.Case) -> None:
             nonlocal answered
@@ -37,5 +47,4 @@ def test_no_generated_call_gets_a_server_error(huhua: Huhua) -> None:
                 server_errors.append(f"{case.method} {case.path} {case.body!r}: {response.text[:200]}")
 
         call()
-    assert answered > 500
-    assert server_errors == []
+    return answered, server_errors

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -15,50 +11,26 @@ from engine.bootstrap import Huhua, bootstrap
 from engine.clock import VirtualClock
 from engine.commands import CreateApiToken, DeployModels, StartInstance
 from engine.config import Settings
-from tests.conftest import PROJECT
 from tests.helpers import FIXTURES, deploy_fixtures, only_task
-from tests.pg_server import free_port
+from tests.live_server import get_json, live_server
 from workers.timer_runner import TimerRunner
-
-
-def _get(url: str, token: str | None = None) -> object:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=5) as response:
-        return json.loads(response.read())
 
 
 def test_serve_deploys_the_library_and_answers(settings: Settings) -> None:
     engine = bootstrap(settings, upgrade=False)
     token = engine.execute(CreateApiToken("admin", "serving test", "admin"))["token"]
     engine.close()
-    port = free_port()
-    env = {**os.environ, "HUHUA_DATABASE_URL": settings.database_url, "HUHUA_DATA_DIR": str(settings.data_dir),
-           "PYTHONPATH": str(PROJECT)}
-    server = subprocess.Popen([sys.executable, "-m", "engine.cli", "serve", "--port", str(port)], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        base = f"http://127.0.0.1:{port}/api/v1"
-        for _ in range(100):
-            try:
-                health = _get(base + "/health")
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            server.kill()
-            raise AssertionError(server.communicate()[0])
-        assert health["status"] == "ok"  # type: ignore[index]
-        keys = {d["key"] for d in _get(base + "/process-definitions", token)}  # type: ignore[union-attr]
+    with live_server(settings) as server:
+        base = server.base + "/api/v1"
+        assert get_json(base + "/health")["status"] == "ok"  # type: ignore[index]
+        keys = {d["key"] for d in get_json(base + "/process-definitions", token)}  # type: ignore[union-attr]
         assert "work_plan_review" in keys
         try:
-            _get(base + "/process-definitions")
+            get_json(base + "/process-definitions")
             raise AssertionError("an anonymous caller was answered")
         except urllib.error.HTTPError as refused:
             assert refused.code == 401
-    finally:
-        server.terminate()
-        output = server.communicate(timeout=30)[0]
-    assert f"http://127.0.0.1:{port}/api/v1" in output
+    assert f"{server.base}/api/v1" in server.output
 
 
 def test_the_timer_runner_fires_due_timers_by_itself(huhua: Huhua, clock: VirtualClock) -> None:
@@ -92,25 +64,7 @@ def test_a_start_that_raced_a_deployment_takes_the_new_version(huhua: Huhua, set
 
 
 def test_gunicorn_serves_the_app(settings: Settings) -> None:
-    port = free_port()
-    env = {**os.environ, "HUHUA_DATABASE_URL": settings.database_url, "HUHUA_DATA_DIR": str(settings.data_dir),
-           "PYTHONPATH": str(PROJECT)}
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
-                               "engine.web.wsgi:app"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True)
-    try:
-        for _ in range(150):
-            try:
-                health = _get(f"http://127.0.0.1:{port}/api/v1/health")
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            server.kill()
-            raise AssertionError(server.communicate()[0])
-        assert health["status"] == "ok"  # type: ignore[index]
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=5) as page:
+    with live_server(settings, gunicorn=True) as server:
+        assert get_json(server.base + "/api/v1/health")["status"] == "ok"  # type: ignore[index]
+        with urllib.request.urlopen(server.base + "/login", timeout=5) as page:
             assert "心育护花" in page.read().decode("utf-8")
-    finally:
-        server.terminate()
-        server.communicate(timeout=30)
