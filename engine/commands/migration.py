@@ -37,6 +37,7 @@ class MigrateInstance:
     dry_run: bool = False
 
 
+@dataclass
 class IncompatibleMigration(Conflict):
     """The instance is at elements the target version cannot take over; nothing was changed."""
 
