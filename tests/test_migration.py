@@ -15,8 +15,10 @@ from engine.commands import (
     AddComment,
     ClaimTask,
     CompleteTask,
+    CorrelateMessage,
     IncompatibleMigration,
     MigrateInstance,
+    RetryIncidents,
     StartInstance,
     SuspendInstance,
 )
@@ -129,6 +131,49 @@ def test_a_sequential_multi_instance_task_moves_mid_way(huhua: Huhua) -> None:
     assert huhua.queries.instance(started["id"])["state"] == "completed"
 
 
+def test_a_parallel_join_half_reached_moves_and_joins_on_the_new_version(huhua: Huhua) -> None:
+    deploy_fixtures(huhua, "migration/parallel_v1.bpmn")
+    started = huhua.execute(StartInstance("parallel", "admin"))
+    first = next(t for t in huhua.queries.tasks(instance_id=started["id"]) if t["element_id"] == "sign_a")
+    huhua.execute(CompleteTask(first["id"], "admin"))  # one branch waits at the join
+    deploy_fixtures(huhua, "migration/parallel_v2.bpmn")
+    report = huhua.execute(MigrateInstance(started["id"], _versions(huhua, "parallel")[2], "admin"))
+    assert set(report["at_elements"]) == {"sign_b", "join"}
+    huhua.execute(CompleteTask(only_task(huhua, started["id"])["id"], "admin"))
+    archive = only_task(huhua, started["id"])
+    assert archive["element_id"] == "archive"
+    huhua.execute(CompleteTask(archive["id"], "admin"))
+    assert huhua.queries.instance(started["id"])["state"] == "completed"
+
+
+def test_a_failed_step_is_fixed_by_moving_to_a_corrected_version_and_retrying(huhua: Huhua) -> None:
+    deploy_fixtures(huhua, "failing_script.bpmn")
+    started = huhua.execute(StartInstance("failing_script", "admin", variables={"done": 3, "total": 0}))
+    assert started["state"] == "incident"
+    deploy_fixtures(huhua, "migration/failing_script_fixed.bpmn")
+    report = huhua.execute(MigrateInstance(started["id"], _versions(huhua, "failing_script")[2], "admin"))
+    assert report["at_elements"] == ["divide"] and report["instance"]["state"] == "incident"  # still to be retried
+    assert huhua.queries.instance(started["id"])["state"] == "incident"
+    retried = huhua.execute(RetryIncidents(started["id"], "admin"))
+    assert retried["instance"]["state"] == "completed"
+    assert huhua.queries.instance(started["id"])["data"]["ratio"] == 0
+
+
+def test_a_waiting_message_keeps_its_subscription_unless_the_target_waits_for_another(huhua: Huhua) -> None:
+    deploy_fixtures(huhua, "await_message.bpmn")
+    kept = huhua.execute(StartInstance("await_message", "admin", business_key="常宁市"))["id"]
+    renamed = huhua.execute(StartInstance("await_message", "admin", business_key="耒阳市"))["id"]
+    deploy_fixtures(huhua, "migration/await_message_v2.bpmn")
+    huhua.execute(MigrateInstance(kept, _versions(huhua, "await_message")[2], "admin"))
+    huhua.execute(CorrelateMessage("plan_submitted", "admin", "常宁市", {"plan_title": "方案"}))
+    assert huhua.queries.instance(kept)["data"]["registered"] == "方案（第二版登记）"  # the new version's script
+
+    deploy_fixtures(huhua, "migration/await_message_renamed.bpmn")
+    dry = huhua.execute(MigrateInstance(renamed, _versions(huhua, "await_message")[3], "admin", dry_run=True))
+    assert [p["element_id"] for p in dry["problems"]] == ["wait_plan"]
+    assert "plan_submitted" in dry["problems"][0]["reason"] and "plan_revised" in dry["problems"][0]["reason"]
+
+
 @pytest.mark.parametrize("fixture, element, reason", [
     ("leave_removed.bpmn", "fill", "has no element 'fill'"),
     ("leave_changed.bpmn", "fill", "UserTask here but a ManualTask in version 2"),
@@ -150,6 +195,23 @@ def test_an_incompatible_target_is_refused_naming_the_element_and_nothing_change
     assert "instance_migrated" not in history_kinds(huhua, instance_id)
     huhua.execute(CompleteTask(only_task(huhua, instance_id)["id"], "admin"))  # still runs on version 1
     assert huhua.queries.instance(instance_id)["state"] == "completed"
+
+
+def test_the_boundary_events_around_the_current_task_must_stay_as_they_are(huhua: Huhua) -> None:
+    instance_id, versions = _leave_on_v1(huhua, "leave_no_timer.bpmn")  # v2 drops the boundary timer
+    dropped = huhua.execute(MigrateInstance(instance_id, versions[2], "admin", dry_run=True))
+    assert {p["element_id"] for p in dropped["problems"]} == {"fill", "overdue"}
+    assert "overdue" in dropped["removed_elements"]
+
+    on_v2 = huhua.execute(StartInstance("leave", "admin"))["id"]
+    huhua.execute(CompleteTask(only_task(huhua, on_v2)["id"], "admin"))  # v2's fill is done: at approve
+    before_fill = huhua.execute(StartInstance("leave", "admin"))["id"]
+    deploy_fixtures(huhua, "migration/leave_v2.bpmn")  # v3 has the timer again; v2's instances have none set up
+    v3 = _versions(huhua, "leave")[3]
+    assert huhua.execute(MigrateInstance(on_v2, v3, "admin", dry_run=True))["compatible"]
+    added = huhua.execute(MigrateInstance(before_fill, v3, "admin", dry_run=True))
+    assert [p["element_id"] for p in added["problems"]] == ["fill"]
+    assert "boundary events are none here but overdue" in added["problems"][0]["reason"]
 
 
 def test_a_subprocess_the_target_lacks_is_named(huhua: Huhua) -> None:

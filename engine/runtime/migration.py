@@ -209,8 +209,10 @@ def _cut_out(scope: Any, task: Task) -> None:
 def _predict_again(task: Task, expected: dict[str, int]) -> None:
     """Predict what follows ``task`` on the target's flows, keeping the states of successors that remain."""
     spec = task.task_spec
-    if not task.children:
+    if not task.children and task.has_state(TaskState.DEFINITE_MASK):
         spec._predict_hook(task)
+    elif not task.children:  # a failed task: what follows stays a guess until it is retried
+        task._sync_children(list(spec.outputs), TaskState.MAYBE)
     else:
         present = [child.task_spec for child in task.children]
         for output in spec.outputs:
