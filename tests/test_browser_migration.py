@@ -44,7 +44,8 @@ def test_an_administrator_sees_an_instance_and_migrates_it_to_version_2(site: tu
         migrate.click()
         confirm = wait.until(ready.element_to_be_clickable((By.ID, "confirm-migrate")))
         report = browser.find_element(By.ID, "migration").text
-        assert "fill" in report and "approve" in report and "prepare" in report  # at, added, removed
+        assert "填写请假申请（fill）" in report and "主管审批（approve）" in report  # where it is, what is new
+        assert "准备材料（prepare）" in report  # and what is gone
         browser.save_screenshot(str(ARTIFACTS / "instance-migration-check.png"))
         confirm.click()
         wait.until(ready.text_to_be_present_in_element((By.ID, "version"), "第 2 版"))

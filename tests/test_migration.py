@@ -64,6 +64,8 @@ def test_a_migrated_instance_keeps_its_task_claim_and_data_and_goes_on_by_the_ne
     assert (report["from"]["version"], report["to"]["version"]) == (1, 2)
     assert report["at_elements"] == ["fill", "overdue"]
     assert report["added_elements"] == ["approve"] and report["removed_elements"] == ["prepare"]
+    assert report["element_names"] == {"approve": "主管审批", "fill": "填写请假申请", "overdue": "逾期",
+                                       "prepare": "准备材料"}
     instance = huhua.queries.instance(instance_id)
     assert instance["definition"]["version"] == 2 and instance["state"] == "running"
     kept = only_task(huhua, instance_id)

@@ -80,7 +80,8 @@ def migrate_instance(command: MigrateInstance, uow: UnitOfWork) -> dict[str, Any
         "to": {"definition_id": target.id, "version": target.version},
         "compatible": plan.compatible, "at_elements": plan.at,
         "problems": [{"element_id": p.element_id, "reason": p.reason} for p in plan.problems],
-        "added_elements": plan.added, "removed_elements": plan.removed, "migrated": False,
+        "added_elements": plan.added, "removed_elements": plan.removed, "element_names": plan.names,
+        "migrated": False,
     }
     if command.dry_run:
         return report

@@ -44,6 +44,8 @@ class MigrationPlan:
     problems: list[Incompatibility] = field(default_factory=list)
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    #: Display names of the elements above (the target's name where both versions have one).
+    names: dict[str, str] = field(default_factory=dict)
 
     @property
     def compatible(self) -> bool:
@@ -89,6 +91,9 @@ def plan_migration(workflow: BpmnWorkflow, target: CompiledProcess, target_label
         target.spec, target.subprocess_specs)
     plan.added = sorted(target_ids - source_ids)
     plan.removed = sorted(source_ids - target_ids)
+    known = {**_names(workflow.spec, workflow.subprocess_specs), **_names(target.spec, target.subprocess_specs)}
+    listed = {*plan.at, *plan.added, *plan.removed, *(p.element_id for p in plan.problems)}
+    plan.names = {element: known[element] for element in sorted(listed) if element in known}
     return plan
 
 
@@ -128,9 +133,13 @@ def migrate_workflow(workflow: BpmnWorkflow, target: CompiledProcess) -> None:
 
 def element_names(target: CompiledProcess) -> dict[str, str]:
     """Element id to display name over the target's process and sub-processes (for the task index)."""
+    return _names(target.spec, target.subprocess_specs)
+
+
+def _names(spec: Any, subprocess_specs: dict[str, Any]) -> dict[str, str]:
     names: dict[str, str] = {}
-    for spec in [target.spec, *target.subprocess_specs.values()]:
-        for task_spec in spec.task_specs.values():
+    for process in [spec, *subprocess_specs.values()]:
+        for task_spec in process.task_specs.values():
             if getattr(task_spec, "bpmn_id", None) and getattr(task_spec, "bpmn_name", None):
                 names.setdefault(task_spec.bpmn_id, task_spec.bpmn_name)
     return names
