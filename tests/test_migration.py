@@ -176,6 +176,31 @@ def test_a_waiting_message_keeps_its_subscription_unless_the_target_waits_for_an
     assert "plan_submitted" in dry["problems"][0]["reason"] and "plan_revised" in dry["problems"][0]["reason"]
 
 
+def test_a_waiting_timer_event_moves_and_fires_into_the_new_flow(huhua: Huhua, clock: VirtualClock) -> None:
+    deploy_fixtures(huhua, "quick_timer.bpmn")
+    started = huhua.execute(StartInstance("quick_timer", "admin"))["id"]
+    deploy_fixtures(huhua, "migration/quick_timer_v2.bpmn")
+    report = huhua.execute(MigrateInstance(started, _versions(huhua, "quick_timer")[2], "admin"))
+    assert report["at_elements"] == ["wait"]
+    clock.advance(timedelta(seconds=2))
+    assert fire_due_timers(huhua) == 1
+    assert only_task(huhua, started)["element_id"] == "confirm"
+    assert huhua.queries.instance(started)["data"]["reminded"] is True
+
+
+def test_a_gateway_ahead_of_the_current_task_decides_on_the_new_version(huhua: Huhua) -> None:
+    deploy_fixtures(huhua, "review.bpmn")
+    approved = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"]}))["id"]
+    rejected = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"]}))["id"]
+    deploy_fixtures(huhua, "migration/review_v2.bpmn")
+    for instance_id in (approved, rejected):
+        huhua.execute(MigrateInstance(instance_id, _versions(huhua, "review")[2], "admin"))
+    huhua.execute(CompleteTask(only_task(huhua, approved)["id"], "wang", {"approve": True}))
+    assert only_task(huhua, approved)["element_id"] == "notify"  # the approved branch is longer in version 2
+    huhua.execute(CompleteTask(only_task(huhua, rejected)["id"], "wang", {"approve": False}))
+    assert huhua.queries.instance(rejected)["state"] == "completed"
+
+
 @pytest.mark.parametrize("fixture, element, reason", [
     ("leave_removed.bpmn", "fill", "has no element 'fill'"),
     ("leave_changed.bpmn", "fill", "UserTask here but a ManualTask in version 2"),
