@@ -146,6 +146,16 @@ class Queries:
                 "history": [_event(e) for e in history],
             }
 
+    def history(self, instance_id: int, *, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+        """One page of an instance's audit events, oldest first, with the total for a "more" link."""
+        with self.database.read() as session:
+            if session.get(ProcessInstance, instance_id) is None:
+                raise NotFound(f"process instance {instance_id} does not exist")
+            total = session.scalar(select(func.count()).select_from(Event).where(Event.instance_id == instance_id))
+            events = session.scalars(select(Event).where(Event.instance_id == instance_id).order_by(Event.id)
+                                     .limit(_page(limit)).offset(offset)).all()
+            return {"total": total or 0, "offset": offset, "events": [_event(e) for e in events]}
+
     def instances(self, *, process_key: str | None = None, state: str | None = None,
                   business_key: str | None = None, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
         query = select(ProcessInstance)
@@ -422,14 +432,19 @@ class Queries:
             return [{"id": w.id, "url": w.url, "events": w.events, "created_by": w.created_by,
                      "created_at": _iso(w.created_at)} for w in rows]
 
-    def jobs(self, *, state: str | None = None, due_before: datetime | None = None,
+    def jobs(self, *, state: str | None = None, due_before: datetime | None = None, instance_id: int | None = None,
              limit: int = 100) -> list[dict[str, Any]]:
+        """Background jobs, soonest due first; ``instance_id`` narrows them to one instance's (its timers, say)."""
         query = select(Job)
         if state:
             query = query.where(Job.state == state)
+        if instance_id is not None:
+            query = query.where(Job.instance_id == instance_id)
         if due_before is not None:
             query = query.where(Job.due_at <= due_before)
         with self.database.read() as session:
+            if instance_id is not None and session.get(ProcessInstance, instance_id) is None:
+                raise NotFound(f"process instance {instance_id} does not exist")
             return [{"id": j.id, "kind": j.kind, "instance_id": j.instance_id, "element_id": j.element_id,
                      "due_at": _iso(j.due_at), "state": j.state, "attempts": j.attempts, "last_error": j.last_error,
                      "lease_owner": j.lease_owner, "lease_until": _iso(j.lease_until)}

@@ -247,3 +247,40 @@ def webhooks_remove(obj: Context, subscription_id: int, actor: str, as_json: boo
 
     guard(as_json, lambda: emit(as_json, obj.huhua.execute(RemoveWebhook(subscription_id, actor)),
                                   lambda r: f"webhook {r['id']} removed"))
+
+
+@main.command()
+@click.argument("instance_id", type=int)
+@click.option("--to", "target_definition_id", required=True, type=int,
+              help="Id of the process definition (a newer version of the instance's process) to move to.")
+@click.option("--dry-run", is_flag=True, help="Only report whether the instance could move; change nothing.")
+@click.option("--as", "actor", default="admin", show_default=True)
+@json_option
+@click.pass_obj
+def migrate(obj: Context, instance_id: int, target_definition_id: int, dry_run: bool, actor: str,
+            as_json: bool) -> None:
+    """Move a running instance to a newer version of its process (same element ids); a dry run that finds
+    incompatible elements exits with status 1."""
+    from engine.commands import MigrateInstance
+
+    def run() -> None:
+        report = obj.huhua.execute(MigrateInstance(instance_id, target_definition_id, actor, dry_run))
+        emit(as_json, report, _migration_text)
+        if not report["compatible"]:
+            raise SystemExit(1)
+
+    guard(as_json, run)
+
+
+def _migration_text(report: dict[str, Any]) -> str:
+    head = (f"instance {report['instance_id']} ({report['process_key']}): version {report['from']['version']} → "
+            f"{report['to']['version']}")
+    lines = [head + (" — migrated" if report["migrated"] else " — compatible" if report["compatible"]
+                     else " — NOT compatible")]
+    lines.append(f"  at: {', '.join(report['at_elements']) or '—'}")
+    lines += [f"  ✗ {p['element_id']}: {p['reason']}" for p in report["problems"]]
+    if report["added_elements"]:
+        lines.append(f"  new in version {report['to']['version']}: {', '.join(report['added_elements'])}")
+    if report["removed_elements"]:
+        lines.append(f"  gone in version {report['to']['version']}: {', '.join(report['removed_elements'])}")
+    return "\n".join(lines)

@@ -12,6 +12,7 @@ from engine.commands.incidents import retry_incidents
 from engine.commands.instance_control import resume_instance, suspend_instance, terminate_instance
 from engine.commands.instances import correlate_message, fire_timer, run_held_task, start_instance
 from engine.commands.jobs import claim_due_jobs, record_job_failure, renew_leases
+from engine.commands.migration import IncompatibleMigration, MigrateInstance, migrate_instance
 from engine.commands.model import (
     AddComment,
     AddWebhook,
@@ -89,6 +90,7 @@ HANDLERS = {
     ResumeInstance: resume_instance,
     TerminateInstance: terminate_instance,
     AddComment: add_comment,
+    MigrateInstance: migrate_instance,
 }
 
 #: Commands nobody waits on: a version conflict is retried with backoff instead of reported.
@@ -112,8 +114,10 @@ __all__ = [
     "FinishJob",
     "FireSchedule",
     "FireTimer",
+    "IncompatibleMigration",
     "LoadDirectory",
     "MarkSchedulesChecked",
+    "MigrateInstance",
     "ReassignTask",
     "ReceiveWebhook",
     "RecordJobFailure",

@@ -16,6 +16,7 @@ from engine.commands import (
     CorrelateMessage,
     DelegateTask,
     DeployModels,
+    MigrateInstance,
     ReassignTask,
     ReceiveWebhook,
     RemoveWebhook,
@@ -371,11 +372,43 @@ def terminate_instance(instance_id: int) -> Any:
                                                       _str_field(body, "reason"))))
 
 
+@api.post("/process-instances/<int:instance_id>/migrate")
+def migrate_instance(instance_id: int) -> Any:
+    """Move the instance to a newer version of its process; ``dry_run`` returns the report and changes nothing."""
+    actor = _admin()
+    body = _body()
+    target = body.get("target_definition_id")
+    if target is None:
+        raise InvalidInput("target_definition_id is required", [Problem("missing", field="target_definition_id")])
+    if isinstance(target, bool) or not isinstance(target, int) or not 0 <= target <= LARGEST_ID:
+        raise InvalidInput("target_definition_id must be a process definition id (a whole number)",
+                           [Problem("expected an id", field="target_definition_id")])
+    dry_run = body.get("dry_run", False)
+    if not isinstance(dry_run, bool):
+        raise InvalidInput("dry_run must be true or false", [Problem("expected a boolean", field="dry_run")])
+    return jsonify(_huhua().execute(MigrateInstance(_path_id(instance_id, "instance"), target, actor, dry_run)))
+
+
+@api.get("/process-instances/<int:instance_id>/jobs")
+def instance_jobs(instance_id: int) -> Any:
+    """The instance's background jobs (timers, service calls), with attempts and the last error (administrator)."""
+    _admin()
+    return jsonify(_huhua().queries.jobs(instance_id=_path_id(instance_id, "instance"),
+                                         limit=_int_arg("limit", 100)))
+
+
+@api.get("/process-instances/<int:instance_id>/history")
+def instance_history(instance_id: int) -> Any:
+    """The instance's audit events, a page at a time."""
+    return jsonify(_huhua().queries.history(_visible_instance(instance_id), limit=_int_arg("limit", 50),
+                                            offset=_int_arg("offset", 0)))
+
+
 def _admin() -> str:
-    """Suspending, resuming and terminating instances are the administrator's."""
+    """Managing instances (suspend, resume, terminate, migrate, their jobs) is the administrator's."""
     actor = _actor()
     if actor != ADMIN:
-        raise Forbidden("only the administrator may suspend, resume or terminate instances")
+        raise Forbidden("only the administrator may manage instances: suspend, resume, terminate, migrate")
     return actor
 
 

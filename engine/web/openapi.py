@@ -117,6 +117,17 @@ def document() -> dict[str, Any]:
             "/process-instances/{instance_id}/terminate": {"post": _op(
                 "Terminate, with its fan-out's children (administrator)", parameters=[_INSTANCE],
                 body=_body({"reason": {"type": "string"}}))},
+            "/process-instances/{instance_id}/migrate": {"post": _op(
+                "Move to a newer version of its process, or with dry_run only report whether it can (administrator)",
+                parameters=[_INSTANCE], body=_body({"target_definition_id": _ID, "dry_run": {"type": "boolean"}},
+                                                   ["target_definition_id"]))},
+            "/process-instances/{instance_id}/jobs": {"get": _op(
+                "The instance's background jobs: kind, due, attempts, state, last error (administrator)",
+                result=_LIST, parameters=[_INSTANCE, _query("limit", {"type": "integer", "minimum": 1, "maximum": 500},
+                                                            "")])},
+            "/process-instances/{instance_id}/history": {"get": _op(
+                "The instance's audit events, oldest first, a page at a time (with the total)",
+                parameters=[_INSTANCE, *_PAGE])},
             "/documents/{document_id}": {"get": {
                 "summary": "A generated document's file", "parameters": [_path("document_id", "the document")],
                 "responses": {"200": {"description": "The file", "content": {
