@@ -24,12 +24,13 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
     app.extensions["huhua"] = huhua or bootstrap()
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
-    from engine.web import auth
+    from engine.web import auth, i18n
     from engine.web.admin import admin
     from engine.web.api import api
     from engine.web.inbox import inbox
 
     auth.install(app, app.extensions["huhua"])
+    i18n.install(app, app.extensions["huhua"].settings.data_dir)
     auth.csrf.exempt(api)  # the API authenticates each call by token or session, and answers JSON only
     app.register_blueprint(api)
     app.register_blueprint(inbox)

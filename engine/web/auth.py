@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, redirect, render_template, request, session, url_for
+from flask_babel import gettext, lazy_gettext
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect, validate_csrf
 from wtforms import ValidationError
@@ -27,7 +28,7 @@ auth = Blueprint("auth", __name__)
 csrf = CSRFProtect()
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
-login_manager.login_message = "请先登录"
+login_manager.login_message = lazy_gettext("请先登录")
 
 
 class Account(UserMixin):
@@ -81,7 +82,7 @@ def login() -> Any:
     password = request.form.get("password") or ""
     huhua = _huhua()
     if not username or not huhua.queries.check_password(username, password):
-        return render_template("login.html", next=next_page, error="用户名或密码错误", username=username), 401
+        return render_template("login.html", next=next_page, error=gettext("用户名或密码错误"), username=username), 401
     account = huhua.queries.account(username)
     session.clear()
     session.permanent = True

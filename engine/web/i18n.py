@@ -1,0 +1,67 @@
+"""Languages of the pages: Simplified Chinese, written straight into the templates as the message ids, and any
+language with a catalogue under ``engine/web/translations`` (English first).
+
+Chinese needs no catalogue, so a missing or broken one can never blank a page. A person picks a language with
+``?lang=en`` (kept in a cookie); otherwise the browser's Accept-Language chooses, and Chinese is the default.
+Catalogues are compiled from their .po files when the app starts, into the data folder, so a plain
+``pip install`` serves them without a build step.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import Flask, Response, request
+from flask_babel import Babel
+
+CATALOGUES = Path(__file__).parent / "translations"
+CHINESE = "zh_Hans_CN"
+COOKIE = "huhua_lang"
+
+
+def languages() -> list[str]:
+    """Chinese and every language that has a catalogue."""
+    return [CHINESE, *sorted(p.name for p in CATALOGUES.iterdir() if (p / "LC_MESSAGES" / "messages.po").is_file())]
+
+
+def install(app: Flask, data_dir: Path) -> None:
+    compiled = data_dir / "translations"
+    _compile(compiled)
+    app.config["BABEL_DEFAULT_LOCALE"] = CHINESE
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(compiled)
+    offered = languages()
+    Babel(app, locale_selector=lambda: _chosen(offered))
+    app.after_request(lambda response: _remember(response, offered))
+    app.jinja_env.globals["html_lang"] = lambda: "en" if _chosen(offered) == "en" else "zh-CN"
+
+
+def _chosen(offered: list[str]) -> str:
+    asked = request.args.get("lang") or request.cookies.get(COOKIE)
+    if asked in offered:
+        return asked
+    return request.accept_languages.best_match(offered, default=CHINESE) or CHINESE
+
+
+def _remember(response: Response, offered: list[str]) -> Response:
+    asked = request.args.get("lang")
+    if asked in offered:
+        response.set_cookie(COOKIE, asked, max_age=365 * 86400, samesite="Lax", httponly=True)
+    return response
+
+
+def _compile(into: Path) -> None:
+    """Compile each catalogue whose .mo is missing or older than its .po."""
+    for source in CATALOGUES.glob("*/LC_MESSAGES/messages.po"):
+        target = into / source.relative_to(CATALOGUES).with_suffix(".mo")
+        if target.exists() and target.stat().st_mtime >= source.stat().st_mtime:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with source.open("rb") as po:
+            catalogue = read_po(po)
+        partial = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+        with partial.open("wb") as mo:
+            write_mo(mo, catalogue)
+        partial.replace(target)  # a second process starting at once never reads half a file
