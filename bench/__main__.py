@@ -31,9 +31,10 @@ from SpiffWorkflow.util.task import TaskState
 from bench.fanout import report_fanout
 from bench.inbox import report_inbox
 from bench.rollout import report_rollout
+from engine import bench_results
 from engine.bootstrap import Huhua, bootstrap
 from engine.commands import CompleteTask, DeployModels, StartInstance
-from engine.config import Settings, normalise_database_url
+from engine.config import Settings, load_settings, normalise_database_url
 
 MODELS = Path(__file__).parent / "models"
 INSTANCES = 1000
@@ -171,6 +172,7 @@ def report(label: str, url: str, data_dir: Path) -> None:
         ours, spiff_rate = straight_rates(huhua)
         print(f"(a) straight-through instances/s   huhua {ours:8.0f}   spiff in memory {spiff_rate:8.0f}"
               f"   ratio {ours / spiff_rate:5.2f}")
+        bench_results.compare("a", "直通流程实例", "个/s", ours, spiff_rate)
 
         progress("(b) plain SpiffWorkflow")
         spiff_start, spiff_complete = spiff_one_task_ms()
@@ -179,6 +181,8 @@ def report(label: str, url: str, data_dir: Path) -> None:
               f"   ratio {start_ms / spiff_start:5.1f}")
         print(f"(b) completion ms                  huhua {complete_ms:8.2f}   spiff in memory {spiff_complete:8.2f}"
               f"   ratio {complete_ms / spiff_complete:5.1f}")
+        bench_results.compare("b", "启动一个实例", "ms", start_ms, spiff_start)
+        bench_results.compare("b", "办理一个任务", "ms", complete_ms, spiff_complete)
 
         ours_mi: dict[int, float] = {}
         spiff_mi: dict[int, float] = {}
@@ -188,6 +192,7 @@ def report(label: str, url: str, data_dir: Path) -> None:
             ours_mi[n], spiff_mi[n] = median, spiff_mi_completion_ms(n)
             print(f"(c) N={n:<5} one completion ms        huhua {median:8.2f}   spiff in memory {spiff_mi[n]:8.2f}"
                   f"   (huhua's last item, which moves the workflow: {last:.1f} ms)")
+            bench_results.compare("c", f"多实例 N={n} 办理一项", "ms", median, spiff_mi[n])
         print(f"(c) growth N=1000 / N=10           huhua {ours_mi[1000] / ours_mi[10]:8.2f}x"
               f"  spiff in memory {spiff_mi[1000] / spiff_mi[10]:8.2f}x")
     finally:
@@ -208,6 +213,7 @@ def scratch_database(server_url: str) -> Iterator[str]:
 
 
 def run_all(label: str, url: str, data_dir: Path, parts: set[str]) -> None:
+    bench_results.on_database(label)
     if "engine" in parts:
         report(label, url, data_dir)
     if "engine" not in parts:
@@ -232,6 +238,9 @@ def main() -> None:
             for part in sorted(chosen):  # a fresh database for each part
                 with scratch_database(postgres) as url:
                     run_all("PostgreSQL", url, Path(tmp), {part})
+    saved = bench_results.save(load_settings().data_dir)
+    if saved:
+        print(f"\nfigures saved to {saved}; the administrators' page /admin/benchmarks draws them")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
 
+from engine import bench_results
 from engine.bootstrap import Huhua, bootstrap
 from engine.clock import BUSINESS_TZ, VirtualClock
 from engine.commands import CompleteTask, DeployShippedProcesses, LoadDirectory, StartInstance
@@ -70,6 +71,7 @@ def report_rollout(url: str, data_dir: Path, say: Callable[[str], None]) -> None
           f"   huhua {start_seconds:8.2f}")
     print(f"(e) rollout: {schools} schools trained -> {teachers} teacher tasks, s"
           f"   huhua {hand_seconds:8.2f}   spiff in memory {reference:8.2f}   ratio {hand_seconds / reference:5.1f}")
+    bench_results.compare("e", f"培训任务分发到 {teachers} 名班主任", "s", hand_seconds, reference)
     print(f"(e) largest instance: {biggest_tasks} open tasks, {biggest_state} bytes of state; coverage "
           f"{coverage['people']['total']} people, {coverage['units']['total']} units, {coverage['percent']}% done")
 

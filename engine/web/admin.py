@@ -15,6 +15,7 @@ from urllib.parse import quote
 from flask import Blueprint, Response, abort, current_app, render_template
 from flask_login import current_user, login_required
 
+from engine import bench_results
 from engine.bootstrap import Huhua
 from engine.dashboard import BANDS, dashboard
 from engine.documents import XLSX
@@ -67,6 +68,13 @@ def dashboard_export() -> Any:
     response = Response(content, mimetype=XLSX)
     response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote('心育护花看板.xlsx')}"
     return response
+
+
+@admin.get("/benchmarks")
+@administrator
+def benchmarks() -> Any:
+    """The last bench run's figures beside their references, as a chart and a table."""
+    return render_template("benchmarks.html", results=bench_results.load(_huhua().settings.data_dir))
 
 
 @admin.get("/processes/<int:definition_id>/edit")
