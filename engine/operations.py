@@ -40,7 +40,8 @@ class OperationsQueries:
             if parent is not None and session.get(OrgUnit, parent) is None:
                 raise NotFound(f"org unit '{parent}' does not exist", [Problem("no such unit", field="parent")])
             where = OrgUnit.parent_id == parent if parent is not None else OrgUnit.parent_id.is_(None)
-            children = session.scalars(select(OrgUnit).where(where).order_by(OrgUnit.sort_order, OrgUnit.id)).all()
+            children = [_unit(u) for u in session.scalars(
+                select(OrgUnit).where(where).order_by(OrgUnit.sort_order, OrgUnit.id))]
             child, below = aliased(OrgUnit), aliased(OrgUnit)
             # A prefix compared as a substring: ids may hold LIKE's wildcards (an underscore, say).
             inside = func.substr(below.path, 1, func.length(child.path)) == child.path
@@ -53,8 +54,8 @@ class OperationsQueries:
             people = dict(session.execute(
                 select(child.id, func.count(func.distinct(Person.id))).join(below, inside)
                 .join(Person, Person.unit_id == below.id).where(child_where).group_by(child.id)).all())
-        return [{**_unit(u), "units_below": kinds.get(u.id, {}), "people": people.get(u.id, 0),
-                 "has_children": bool(kinds.get(u.id))} for u in children]
+        return [{**u, "units_below": kinds.get(u["id"], {}), "people": people.get(u["id"], 0),
+                 "has_children": bool(kinds.get(u["id"]))} for u in children]
 
     def unit(self, unit_id: str) -> dict[str, Any]:
         """One unit with the units above it (root first) and the number of people at it."""
@@ -66,7 +67,8 @@ class OperationsQueries:
             names = dict(session.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(ids))).all())
             holders = session.scalar(select(func.count(func.distinct(RoleAssignment.person_id)))
                                      .where(RoleAssignment.unit_id == unit_id))
-        return {**_unit(row), "ancestors": [{"id": i, "name": names.get(i, i)} for i in ids],
+            found = _unit(row)
+        return {**found, "ancestors": [{"id": i, "name": names.get(i, i)} for i in ids],
                 "role_holders": holders or 0}
 
     def directory_counts(self) -> dict[str, Any]:
