@@ -66,7 +66,7 @@ def test_an_administrator_finds_the_failed_instance_and_retries_its_incident(sit
 
 @pytest.mark.slow
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_an_administrator_rules_on_a_calendar_day_and_removes_the_ruling(site: tuple[Huhua, str]) -> None:  # noqa: F811
+def test_an_administrator_rules_on_a_calendar_day_and_reads_the_schedules(site: tuple[Huhua, str]) -> None:  # noqa: F811
     huhua, base = site
     browser = _browser(1366, 900)
     wait = WebDriverWait(browser, 20)
@@ -93,6 +93,14 @@ def test_an_administrator_rules_on_a_calendar_day_and_removes_the_ruling(site: t
         year.clear()
         year.send_keys("1800\n")
         wait.until(ready.text_to_be_present_in_element((By.ID, "message"), "year must be"))
+
+        _ready(browser, wait, base + "/admin/schedules")  # config/schedules.toml's, in Beijing time
+        monthly = browser.find_element(By.CSS_SELECTOR, "#schedules tr[data-key=monthly_check]")
+        assert "每月第一个工作日 08:30" in monthly.text and "尚未触发" in monthly.text
+        assert "2026-04-01 08:30" in monthly.text  # the clock stands at 2 March 2026, after March's 08:30
+        monthly.find_element(By.CSS_SELECTOR, "button.show-log").click()
+        wait.until(ready.text_to_be_present_in_element((By.ID, "fires"), "尚无触发记录"))
+        browser.save_screenshot(str(ARTIFACTS / "admin-schedules.png"))
     finally:
         browser.quit()
     assert huhua.queries.is_working_day("2026-03-07")["working"] is False
