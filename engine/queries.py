@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select
@@ -11,10 +11,12 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine.bpmn.parser import ModelFile, inspect_models
+from engine.clock import BUSINESS_TZ
 from engine.commands.accounts import token_hash
 from engine.commands.model import ADMIN
 from engine.coverage import coverage, fan_out_status
-from engine.errors import InvalidInput, NotFound
+from engine.errors import InvalidInput, NotFound, Problem
+from engine.operations import OperationsQueries
 from engine.org.calendar import (
     MAX_WORKING_DAYS,
     OFFICIAL_SOURCE,
@@ -58,6 +60,8 @@ from engine.store.models import (
 )
 
 MAX_PAGE = 500
+INSTANCE_STATES = ("running", "suspended", "incident", "completed", "terminated")
+JOB_STATES = ("pending", "done", "failed", "cancelled")
 #: Roles whose holders oversee every instance scoped to their unit or below it.
 SUPERVISING_ROLES = frozenset({"programme_officer", "bureau_head", "deputy_head"})
 #: Checked against when there is no such account, so that a wrong name costs the same as a wrong password.
@@ -69,6 +73,7 @@ class Queries:
         self.database = database
         self.max_model_bytes = max_model_bytes
         self.calendar = CalendarQueries(database)
+        self.operations = OperationsQueries(database, self.calendar)
 
     def working_days_after(self, day: date | str, n: int | str) -> dict[str, Any]:
         """The date ``n`` working days after ``day``, on the official calendar with administrators' overrides."""
@@ -157,17 +162,61 @@ class Queries:
             return {"total": total or 0, "offset": offset, "events": [_event(e) for e in events]}
 
     def instances(self, *, process_key: str | None = None, state: str | None = None,
-                  business_key: str | None = None, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
-        query = select(ProcessInstance)
-        if process_key:
-            query = query.where(ProcessInstance.process_key == process_key)
-        if state:
-            query = query.where(ProcessInstance.state == state)
-        if business_key:
-            query = query.where(ProcessInstance.business_key == business_key)
-        query = query.order_by(ProcessInstance.id.desc()).limit(_page(limit)).offset(offset)
+                  business_key: str | None = None, org_unit: str | None = None, under: str | None = None,
+                  started_from: date | str | None = None, started_to: date | str | None = None,
+                  limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+        """Instances matching every filter given, newest first; ``under``: scoped to that unit or below it,
+        ``started_from``/``started_to``: Beijing dates, both included. Filtered and paged in SQL."""
+        conditions = self._instance_conditions(process_key, state, business_key, org_unit, under,
+                                               started_from, started_to)
+        query = (select(ProcessInstance).where(*conditions).order_by(ProcessInstance.id.desc())
+                 .limit(_page(limit)).offset(offset))
         with self.database.read() as session:
             return [_instance(row) for row in session.scalars(query)]
+
+    def instance_counts(self, *, process_key: str | None = None, state: str | None = None,
+                        business_key: str | None = None, org_unit: str | None = None, under: str | None = None,
+                        started_from: date | str | None = None,
+                        started_to: date | str | None = None) -> dict[str, Any]:
+        """How many instances match the filters, and per state how many match the other filters."""
+        others = self._instance_conditions(process_key, None, business_key, org_unit, under, started_from, started_to)
+        chosen = self._instance_conditions(None, state, None, None, None, None, None)
+        with self.database.read() as session:
+            by_state = dict(session.execute(select(ProcessInstance.state, func.count()).where(*others)
+                                            .group_by(ProcessInstance.state)).all())
+        return {"total": by_state.get(state, 0) if chosen else sum(by_state.values()),
+                "by_state": {s: by_state.get(s, 0) for s in INSTANCE_STATES}}
+
+    def _instance_conditions(self, process_key: str | None, state: str | None, business_key: str | None,
+                             org_unit: str | None, under: str | None, started_from: date | str | None,
+                             started_to: date | str | None) -> list[Any]:
+        conditions: list[Any] = []
+        if process_key:
+            conditions.append(ProcessInstance.process_key == process_key)
+        if state:
+            if state not in INSTANCE_STATES:
+                raise InvalidInput(f"state must be one of {', '.join(INSTANCE_STATES)}, not {state!r}",
+                                   [Problem("unknown state", field="state")])
+            conditions.append(ProcessInstance.state == state)
+        if business_key:
+            conditions.append(ProcessInstance.business_key == business_key)
+        if org_unit:
+            conditions.append(ProcessInstance.org_scope == org_unit)
+        if under:
+            path = self._unit_path(under)
+            conditions.append(ProcessInstance.org_scope.in_(
+                select(OrgUnit.id).where(OrgUnit.path.startswith(path, autoescape=True))))
+        first = parse_date(started_from, "started_from") if started_from else None
+        last = parse_date(started_to, "started_to") if started_to else None
+        if first and last and first > last:
+            raise InvalidInput("started_from must not be after started_to",
+                               [Problem("after started_to", field="started_from")])
+        if first:
+            conditions.append(ProcessInstance.started_at >= datetime.combine(first, time(0), tzinfo=BUSINESS_TZ))
+        if last:
+            conditions.append(ProcessInstance.started_at < datetime.combine(
+                last + timedelta(days=1), time(0), tzinfo=BUSINESS_TZ))
+        return conditions
 
     def definitions(self, *, key: str | None = None) -> list[dict[str, Any]]:
         query = select(ProcessDefinition)
@@ -182,9 +231,15 @@ class Queries:
                     for d in session.scalars(query.order_by(ProcessDefinition.key, ProcessDefinition.version))]
 
     def users(self, *, unit: str | None = None, role: str | None = None, under: str | None = None,
-              ids: list[str] | None = None, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
-        """People with their roles; ``unit``: holding a role there; ``under``: at that unit or below it."""
+              ids: list[str] | None = None, search: str | None = None, limit: int = 100,
+              offset: int = 0) -> list[dict[str, Any]]:
+        """People with their roles; ``unit``: holding a role there; ``under``: at that unit or below it;
+        ``search``: part of their name or id (either case)."""
         query = select(Person) if ids is None else select(Person).where(Person.id.in_(ids))
+        if search and search.strip():
+            needle = search.strip().lower()
+            query = query.where(or_(func.lower(Person.id).contains(needle, autoescape=True),
+                                    func.lower(Person.name).contains(needle, autoescape=True)))
         if role is not None or unit is not None or under is not None:
             holding = select(RoleAssignment.person_id).join(OrgUnit, OrgUnit.id == RoleAssignment.unit_id)
             if role is not None:
@@ -432,23 +487,67 @@ class Queries:
             return [{"id": w.id, "url": w.url, "events": w.events, "created_by": w.created_by,
                      "created_at": _iso(w.created_at)} for w in rows]
 
-    def jobs(self, *, state: str | None = None, due_before: datetime | None = None, instance_id: int | None = None,
-             limit: int = 100) -> list[dict[str, Any]]:
-        """Background jobs, soonest due first; ``instance_id`` narrows them to one instance's (its timers, say)."""
+    def jobs(self, *, state: str | None = None, kind: str | None = None, due_before: datetime | None = None,
+             instance_id: int | None = None, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+        """Background jobs, soonest due first, with their attempts and last error."""
         query = select(Job)
         if state:
-            query = query.where(Job.state == state)
-        if instance_id is not None:
-            query = query.where(Job.instance_id == instance_id)
+            query = query.where(Job.state == _one_of(state, JOB_STATES, "state"))
+        if kind:
+            query = query.where(Job.kind == kind)
         if due_before is not None:
             query = query.where(Job.due_at <= due_before)
+        if instance_id is not None:
+            query = query.where(Job.instance_id == instance_id)
         with self.database.read() as session:
             if instance_id is not None and session.get(ProcessInstance, instance_id) is None:
                 raise NotFound(f"process instance {instance_id} does not exist")
             return [{"id": j.id, "kind": j.kind, "instance_id": j.instance_id, "element_id": j.element_id,
                      "due_at": _iso(j.due_at), "state": j.state, "attempts": j.attempts, "last_error": j.last_error,
-                     "lease_owner": j.lease_owner, "lease_until": _iso(j.lease_until)}
-                    for j in session.scalars(query.order_by(Job.due_at, Job.id).limit(_page(limit)))]
+                     "lease_owner": j.lease_owner, "lease_until": _iso(j.lease_until),
+                     "created_at": _iso(j.created_at)}
+                    for j in session.scalars(query.order_by(Job.due_at, Job.id).limit(_page(limit)).offset(offset))]
+
+    def job_counts(self, now: datetime) -> dict[str, Any]:
+        """Jobs per state and kind, and how many pending ones are due (overdue for a worker) at ``now``."""
+        with self.database.read() as session:
+            rows = session.execute(select(Job.state, Job.kind, func.count()).group_by(Job.state, Job.kind)).all()
+            due = session.scalar(select(func.count()).select_from(Job).where(Job.state == "pending",
+                                                                              Job.due_at <= now))
+            incidents = session.scalar(select(func.count()).select_from(Incident).where(Incident.resolved_at.is_(None)))
+        by_state = {s: 0 for s in JOB_STATES}
+        by_kind: dict[str, int] = {}
+        for state, kind, count in rows:
+            by_state[state] = by_state.get(state, 0) + count
+            by_kind[kind] = by_kind.get(kind, 0) + count
+        return {"by_state": by_state, "by_kind": by_kind, "due_now": due or 0, "open_incidents": incidents or 0}
+
+    def incidents(self, *, state: str = "open", process_key: str | None = None, limit: int = 100,
+                  offset: int = 0) -> list[dict[str, Any]]:
+        """Incidents (open, resolved or all), newest first, with their instance's process and scope."""
+        query = (select(Incident, ProcessInstance.process_key, ProcessInstance.org_scope,
+                        ProcessInstance.state.label("instance_state"))
+                 .join(ProcessInstance, ProcessInstance.id == Incident.instance_id))
+        if _one_of(state, ("open", "resolved", "all"), "state") == "open":
+            query = query.where(Incident.resolved_at.is_(None))
+        elif state == "resolved":
+            query = query.where(Incident.resolved_at.is_not(None))
+        if process_key:
+            query = query.where(ProcessInstance.process_key == process_key)
+        query = query.order_by(Incident.id.desc()).limit(_page(limit)).offset(offset)
+        with self.database.read() as session:
+            return [{"id": row.Incident.id, "instance_id": row.Incident.instance_id, "process_key": row.process_key,
+                     "org_scope": row.org_scope, "instance_state": row.instance_state,
+                     "element_id": row.Incident.element_id, "kind": row.Incident.kind,
+                     "message": row.Incident.message, "created_at": _iso(row.Incident.created_at),
+                     "resolved_at": _iso(row.Incident.resolved_at)} for row in session.execute(query)]
+
+
+def _one_of(value: str, allowed: tuple[str, ...], field: str) -> str:
+    if value not in allowed:
+        raise InvalidInput(f"{field} must be one of {', '.join(allowed)}, not {value!r}",
+                           [Problem("not one of the allowed values", field=field)])
+    return value
 
 
 def _page(limit: int, most: int = MAX_PAGE) -> int:

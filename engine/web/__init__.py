@@ -28,11 +28,14 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
     from engine.web.admin import admin
     from engine.web.api import api
     from engine.web.inbox import inbox
+    from engine.web.operations_api import operations_api
 
     auth.install(app, app.extensions["huhua"])
     i18n.install(app, app.extensions["huhua"].settings.data_dir)
     auth.csrf.exempt(api)  # the API authenticates each call by token or session, and answers JSON only
     app.register_blueprint(api)
+    auth.csrf.exempt(operations_api)
+    app.register_blueprint(operations_api)
     app.register_blueprint(inbox)
     app.register_blueprint(admin)
     app.add_url_rule("/", "index", lambda: redirect(url_for("inbox.home")))

@@ -17,6 +17,7 @@ from flask_login import current_user, login_required
 
 from engine import bench_results
 from engine.bootstrap import Huhua
+from engine.clock import BUSINESS_TZ
 from engine.dashboard import BANDS, dashboard
 from engine.documents import XLSX
 from engine.documents.layout import workbook
@@ -88,6 +89,37 @@ def modeler(definition_id: int) -> Any:
 def instance(instance_id: int) -> Any:
     found = _huhua().queries.instance(instance_id)
     return render_template("instance.html", instance=found)
+
+
+@admin.get("/instances")
+@administrator
+def instances() -> Any:
+    """Every instance, filtered and paged through the API (the page is a shell for its script)."""
+    return render_template("admin_instances.html")
+
+
+@admin.get("/jobs")
+@administrator
+def jobs() -> Any:
+    return render_template("admin_jobs.html")
+
+
+@admin.get("/schedules")
+@administrator
+def schedules() -> Any:
+    return render_template("admin_schedules.html")
+
+
+@admin.get("/calendar")
+@administrator
+def calendar() -> Any:
+    return render_template("admin_calendar.html", year=_huhua().clock.now().astimezone(BUSINESS_TZ).year)
+
+
+@admin.get("/org")
+@administrator
+def org() -> Any:
+    return render_template("admin_org.html")
 
 
 def _huhua() -> Huhua:

@@ -186,13 +186,21 @@ def start_instance() -> Any:
     return jsonify(result), 201
 
 
+#: The filters of the instance list (and of its counts), as query parameters.
+INSTANCE_FILTERS = ("process_key", "state", "business_key", "org_unit", "under", "started_from", "started_to")
+
+
+def instance_filters() -> dict[str, str | None]:
+    """The instance list's filters from the query string (empty ones left out)."""
+    return {name: request.args.get(name) or None for name in INSTANCE_FILTERS}
+
+
 @api.get("/process-instances")
 def list_instances() -> Any:
+    """Instances filtered by process, state, org unit (or under one), business key and start date, paged."""
     _admin()
-    return jsonify(_huhua().queries.instances(
-        process_key=request.args.get("process_key"), state=request.args.get("state"),
-        business_key=request.args.get("business_key"),
-        limit=_int_arg("limit", 50), offset=_int_arg("offset", 0)))
+    return jsonify(_huhua().queries.instances(**instance_filters(), limit=_int_arg("limit", 50),
+                                              offset=_int_arg("offset", 0)))
 
 
 @api.get("/process-instances/<int:instance_id>")
@@ -261,8 +269,16 @@ def correlate_message() -> Any:
 
 @api.get("/jobs")
 def list_jobs() -> Any:
+    """Background jobs by state and kind; ``due=true``: only those due by now."""
     _admin()
-    return jsonify(_huhua().queries.jobs(state=request.args.get("state"), limit=_int_arg("limit", 100)))
+    huhua = _huhua()
+    due = request.args.get("due")
+    if due not in (None, "true", "false"):
+        raise InvalidInput("due must be true or false", [Problem("expected true or false", field="due")])
+    return jsonify(huhua.queries.jobs(
+        state=request.args.get("state") or None, kind=request.args.get("kind") or None,
+        due_before=huhua.clock.now() if due == "true" else None, instance_id=_optional_int_arg("instance_id"),
+        limit=_int_arg("limit", 100), offset=_int_arg("offset", 0)))
 
 
 @api.post("/webhooks/messages/<name>")
@@ -405,10 +421,10 @@ def instance_history(instance_id: int) -> Any:
 
 
 def _admin() -> str:
-    """Managing instances (suspend, resume, terminate, migrate, their jobs) is the administrator's."""
+    """The caller, if the administrator (who alone runs the engine: instances, jobs, calendar, directory); else 403."""
     actor = _actor()
     if actor != ADMIN:
-        raise Forbidden("only the administrator may manage instances: suspend, resume, terminate, migrate")
+        raise Forbidden("only the administrator may do this")
     return actor
 
 

@@ -49,6 +49,20 @@ def _op(summary: str, *, ok: int = 200, result: dict[str, Any] | None = None, pa
 _PAGE = [_query("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "page size"),
          _query("offset", {"type": "integer", "minimum": 0}, "rows to skip")]
 _TASK = _path("task_id", "the task")
+_INSTANCE_FILTERS = [
+    _query("process_key", {"type": "string"}, "one process"),
+    _query("state", {"type": "string", "enum": ["running", "suspended", "incident", "completed", "terminated"]},
+           "incident: waiting on an open incident"),
+    _query("business_key", {"type": "string"}, ""),
+    _query("org_unit", {"type": "string"}, "scoped to this unit"),
+    _query("under", {"type": "string"}, "scoped to this unit or below it (a county, say)"),
+    _query("started_from", {"type": "string", "format": "date"}, "started on or after (Beijing date)"),
+    _query("started_to", {"type": "string", "format": "date"}, "started on or before (Beijing date)")]
+
+
+def _text_path(name: str, description: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "description": description, "schema": {"type": "string"}}
+
 _INSTANCE = _path("instance_id", "the process instance")
 
 
@@ -95,9 +109,8 @@ def document() -> dict[str, Any]:
             "/validate": {"post": _op("Check models without deploying", body=_body({"files": {"type": "array"}}),
                                       errors=(400, 401, 422))},
             "/process-instances": {
-                "get": _op("Instances (administrator)", result=_LIST, parameters=[
-                    _query("process_key", {"type": "string"}, ""), _query("state", {"type": "string"}, ""),
-                    _query("business_key", {"type": "string"}, ""), *_PAGE]),
+                "get": _op("Instances, filtered and paged, newest first (administrator)", result=_LIST,
+                           parameters=[*_INSTANCE_FILTERS, *_PAGE]),
                 "post": _op("Start an instance", ok=201, body=_body({
                     "process_key": {"type": "string"}, "variables": _OBJECT, "org_scope": {"type": "string"},
                     "business_key": {"type": "string"}}, ["process_key"]), errors=(400, 401, 403, 404, 409, 422)),
@@ -157,9 +170,54 @@ def document() -> dict[str, Any]:
             "/messages": {"post": _op("Deliver a message", body=_body({
                 "name": {"type": "string"}, "correlation_key": {"type": "string"}, "variables": _OBJECT,
                 "all": {"type": "boolean"}}, ["name"]))},
-            "/jobs": {"get": _op("Background jobs (administrator)", result=_LIST, parameters=[
-                _query("state", {"type": "string"}, ""),
-                _query("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "")])},
+            "/process-instances/summary": {"get": _op(
+                "How many instances match the filters, and per state (administrator)",
+                parameters=_INSTANCE_FILTERS)},
+            "/jobs": {"get": _op("Background jobs, soonest due first (administrator)", result=_LIST, parameters=[
+                _query("state", {"type": "string", "enum": ["pending", "done", "failed", "cancelled"]}, ""),
+                _query("kind", {"type": "string"}, "timer, scheduled_start, service_task, webhook, ..."),
+                _query("due", {"type": "string", "enum": ["true", "false"]}, "only jobs due by now"),
+                _query("instance_id", _ID, "of one instance"), *_PAGE])},
+            "/jobs/summary": {"get": _op("Jobs per state and kind, due now, open incidents (administrator)")},
+            "/incidents": {"get": _op("Incidents, newest first (administrator)", result=_LIST, parameters=[
+                _query("state", {"type": "string", "enum": ["open", "resolved", "all"]}, "default open"),
+                _query("process_key", {"type": "string"}, ""), *_PAGE])},
+            "/schedules": {"get": _op("Schedules with their rule, next and last fire, Beijing time (administrator)",
+                                      result=_LIST)},
+            "/schedules/{key}/fires": {"get": _op("A schedule's fire log, newest first (administrator)",
+                                                  result=_LIST, parameters=[
+                                                      _text_path("key", "the schedule's key"), *_PAGE])},
+            "/calendar/{year}": {"get": _op("A year's holidays, adjusted working days and overrides (administrator)",
+                                            parameters=[_text_path("year", "the year, 1900 to 2199")])},
+            "/calendar/overrides/{day}": {
+                "put": _op("Make a date a working day or a holiday, with the reason (administrator)",
+                           parameters=[_text_path("day", "YYYY-MM-DD")], body=_body({
+                               "working": {"type": "boolean"}, "note": {"type": "string", "maxLength": 300}},
+                               ["working", "note"])),
+                "delete": _op("Remove a date's override (administrator)",
+                              parameters=[_text_path("day", "YYYY-MM-DD")])},
+            "/org/units": {"get": _op("Units directly below a unit (or the top), with counts (administrator)",
+                                      parameters=[_query("parent", {"type": "string"}, "the unit above")])},
+            "/org/units/{unit_id}": {"get": _op("A unit, the units above it and its people (administrator)",
+                                                parameters=[_text_path("unit_id", "the unit's code"),
+                                                            _PAGE[0]])},
+            "/org/people": {"get": _op("People by part of name or id (administrator)", result=_LIST, parameters=[
+                _query("q", {"type": "string"}, "part of a name or id"),
+                _query("unit", {"type": "string"}, "holding a role at this unit"),
+                _query("under", {"type": "string"}, "holding a role at this unit or below it"),
+                _query("role", {"type": "string"}, "role code or Chinese name"), *_PAGE])},
+            "/org/imports": {"post": {
+                **_op("Load the directory from an .xlsx workbook or CSV files; any bad row: nothing loaded "
+                      "(administrator)", ok=201),
+                "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                    "type": "object", "properties": {"file": {"type": "array", "items": {
+                        "type": "string", "format": "binary"}}}, "required": ["file"]}}}}}},
+            "/org/export.xlsx": {"get": {
+                "summary": "The directory as a workbook (administrator)",
+                "responses": {"200": {"description": "The workbook", "content": {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                        "schema": {"type": "string", "format": "binary"}}}},
+                    **{str(code): _ERROR for code in (401, 403)}}}},
             "/webhooks": {
                 "get": _op("Webhook subscriptions (administrator)", result=_LIST),
                 "post": _op("Subscribe a URL to engine events (administrator)", ok=201, body=_body({

@@ -1,0 +1,161 @@
+"""What the administrators' operations pages read: the org tree with its counts, and the schedules with their fires.
+
+Read-only and answered in SQL from the narrow tables (org units by path, the fire log), so a directory
+of thousands of schools or a schedule that has fired for years costs one grouped query per page.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import aliased
+
+from engine.clock import BUSINESS_TZ
+from engine.errors import InvalidInput, NotFound, Problem
+from engine.org.directory import UNIT_KINDS
+from engine.schedules import Schedule
+from engine.store.database import Database
+from engine.store.models import OrgUnit, Person, RoleAssignment, ScheduleFire, ScheduleWatermark
+
+if TYPE_CHECKING:
+    from engine.queries import CalendarQueries
+
+#: How far ahead the next fire time of a schedule is looked for.
+HORIZON = timedelta(days=400)
+_TIMER_KINDS = {"date": "定时", "duration": "部署后", "cycle": "循环"}
+
+
+class OperationsQueries:
+    def __init__(self, database: Database, calendar: CalendarQueries) -> None:
+        self.database = database
+        self.calendar = calendar
+
+    # -- the org directory -------------------------------------------------------------------------
+
+    def unit_children(self, parent: str | None = None) -> list[dict[str, Any]]:
+        """The units directly below ``parent`` (None: the roots), each with what lies below it, counted."""
+        with self.database.read() as session:
+            if parent is not None and session.get(OrgUnit, parent) is None:
+                raise NotFound(f"org unit '{parent}' does not exist", [Problem("no such unit", field="parent")])
+            where = OrgUnit.parent_id == parent if parent is not None else OrgUnit.parent_id.is_(None)
+            children = [_unit(u) for u in session.scalars(
+                select(OrgUnit).where(where).order_by(OrgUnit.sort_order, OrgUnit.id))]
+            child, below = aliased(OrgUnit), aliased(OrgUnit)
+            # A prefix compared as a substring: ids may hold LIKE's wildcards (an underscore, say).
+            inside = func.substr(below.path, 1, func.length(child.path)) == child.path
+            child_where = child.parent_id == parent if parent is not None else child.parent_id.is_(None)
+            kinds: dict[str, dict[str, int]] = {}
+            for unit_id, kind, count in session.execute(
+                    select(child.id, below.kind, func.count()).join(below, inside & (below.id != child.id))
+                    .where(child_where).group_by(child.id, below.kind)):
+                kinds.setdefault(unit_id, {})[kind] = count
+            people = dict(session.execute(
+                select(child.id, func.count(func.distinct(Person.id))).join(below, inside)
+                .join(Person, Person.unit_id == below.id).where(child_where).group_by(child.id)).all())
+        return [{**u, "units_below": kinds.get(u["id"], {}), "people": people.get(u["id"], 0),
+                 "has_children": bool(kinds.get(u["id"]))} for u in children]
+
+    def unit(self, unit_id: str) -> dict[str, Any]:
+        """One unit with the units above it (root first) and the number of people at it."""
+        with self.database.read() as session:
+            row = session.get(OrgUnit, unit_id)
+            if row is None:
+                raise NotFound(f"org unit '{unit_id}' does not exist")
+            ids = [step.split(":", 1)[1] for step in row.path.strip("/").split("/") if ":" in step][:-1]
+            names = dict(session.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(ids))).all())
+            holders = session.scalar(select(func.count(func.distinct(RoleAssignment.person_id)))
+                                     .where(RoleAssignment.unit_id == unit_id))
+            found = _unit(row)
+        return {**found, "ancestors": [{"id": i, "name": names.get(i, i)} for i in ids],
+                "role_holders": holders or 0}
+
+    def directory_counts(self) -> dict[str, Any]:
+        """Units per kind and people in the whole directory."""
+        with self.database.read() as session:
+            units = dict(session.execute(select(OrgUnit.kind, func.count()).group_by(OrgUnit.kind)).all())
+            people = session.scalar(select(func.count()).select_from(Person))
+        return {"units": {kind: units.get(kind, 0) for kind in UNIT_KINDS}, "people": people or 0}
+
+    # -- schedules ---------------------------------------------------------------------------------
+
+    def schedules(self, schedules: list[Schedule], now: datetime) -> list[dict[str, Any]]:
+        """Every schedule with its rule, next fire time (Beijing time), its last fire and whether that was late."""
+        calendar = self.calendar.working_calendar()
+        keys = [s.key for s in schedules]
+        f = ScheduleFire
+        newest = (select(f.schedule_key, func.max(f.fire_time).label("fire_time"))
+                  .where(f.schedule_key.in_(keys)).group_by(f.schedule_key).subquery())
+        with self.database.read() as session:
+            last = {row.schedule_key: row for row in session.execute(
+                _fires_grouped().join(newest, (newest.c.schedule_key == f.schedule_key)
+                                      & (newest.c.fire_time == f.fire_time)))}
+            fires = dict(session.execute(select(f.schedule_key, func.count(func.distinct(f.fire_time)))
+                                         .where(f.schedule_key.in_(keys)).group_by(f.schedule_key)).all())
+            checked = dict(session.execute(select(ScheduleWatermark.schedule_key, ScheduleWatermark.checked_until)
+                                           .where(ScheduleWatermark.schedule_key.in_(keys))).all())
+        rows = []
+        for schedule in schedules:
+            upcoming, error = None, None
+            try:
+                upcoming = next(schedule.occurrences(now, now + HORIZON, calendar.first_working_day_of_month), None)
+            except Exception as err:  # a schedule whose times cannot be computed is shown with why
+                error = str(err)
+            rows.append({"key": schedule.key, "process_key": schedule.process_key,
+                         "source": "timer_start_event" if schedule.timer else "schedules.toml",
+                         "start_event": schedule.start_event, "cron": schedule.cron, "rule": schedule.rule,
+                         "at": schedule.at.strftime("%H:%M") if schedule.rule else None,
+                         "timer": ":".join(schedule.timer) if schedule.timer else None,
+                         "description": describe(schedule), "for_each": schedule.for_each,
+                         "next_fire": _beijing(upcoming), "error": error,
+                         "last_fire": _fire(last[schedule.key]) if schedule.key in last else None,
+                         "fires": fires.get(schedule.key, 0),
+                         "checked_until": _beijing(checked.get(schedule.key))})
+        return rows
+
+    def schedule_fires(self, schedule_key: str, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+        """The fire log of one schedule, newest occurrence first (a per-unit schedule's units counted)."""
+        if not 1 <= limit <= 500:
+            raise InvalidInput("limit must be between 1 and 500", [Problem("out of range", field="limit")])
+        query = (_fires_grouped().where(ScheduleFire.schedule_key == schedule_key)
+                 .order_by(ScheduleFire.fire_time.desc()).limit(limit).offset(offset))
+        with self.database.read() as session:
+            return [_fire(row) for row in session.execute(query)]
+
+
+def describe(schedule: Schedule) -> str:
+    """The schedule's rule as an administrator reads it, in Chinese."""
+    each = f"，每个{UNIT_KINDS[schedule.for_each][0]}各启动一个" if schedule.for_each in UNIT_KINDS else ""
+    if schedule.timer is not None:
+        kind, value = schedule.timer
+        return f"BPMN 定时启动事件（{_TIMER_KINDS.get(kind, kind)} {value}）{each}"
+    if schedule.cron is not None:
+        return f"cron {schedule.cron}（北京时间）{each}"
+    if schedule.rule == "first_working_day":
+        return f"每月第一个工作日 {schedule.at.strftime('%H:%M')}（北京时间）{each}"
+    return f"{schedule.rule}{each}"
+
+
+def _fires_grouped() -> Any:
+    f = ScheduleFire
+    return (select(f.schedule_key, f.fire_time, func.min(f.fired_at).label("fired_at"),
+                   func.sum(case((f.late.is_(True), 1), else_=0)).label("late"),
+                   func.sum(case((f.org_unit != "", 1), else_=0)).label("units"),
+                   func.max(case((f.org_unit == "", f.instance_id), else_=None)).label("instance_id"))
+            .group_by(f.schedule_key, f.fire_time))
+
+
+def _fire(row: Any) -> dict[str, Any]:
+    return {"fire_time": _beijing(row.fire_time), "fired_at": _beijing(row.fired_at), "late": bool(row.late),
+            "units": int(row.units or 0), "instance_id": row.instance_id}
+
+
+def _unit(row: OrgUnit) -> dict[str, Any]:
+    return {"id": row.id, "name": row.name, "kind": row.kind, "kind_name": UNIT_KINDS.get(row.kind, (row.kind,))[0],
+            "parent": row.parent_id, "path": row.path}
+
+
+def _beijing(moment: datetime | None) -> str | None:
+    return moment.astimezone(BUSINESS_TZ).isoformat() if moment is not None else None
+

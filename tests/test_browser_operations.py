@@ -1,0 +1,161 @@
+"""The administrators' operations pages in a real browser (headless Chromium): filtering instances, retrying an
+incident, ruling on a calendar day and importing the directory. Screenshots are saved under artifacts/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ready
+from selenium.webdriver.support.ui import WebDriverWait
+
+from engine.bootstrap import Huhua
+from engine.commands import StartInstance
+from tests.helpers import deploy_fixtures
+from tests.test_browser import ARTIFACTS, _browser, _log_in, site  # noqa: F401  (site is a fixture)
+
+
+def _ready(browser, wait: WebDriverWait, url: str) -> None:  # type: ignore[no-untyped-def]
+    browser.get(url)
+    wait.until(lambda b: b.execute_script("return document.body.dataset.ready") == "yes")
+
+
+def _rows(browser, table: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """The rows' text, read at one moment (a page redrawing its table leaves no stale element behind)."""
+    return browser.execute_script(f"return [...document.querySelectorAll('#{table} tbody tr')].map(r => r.innerText)")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_administrator_finds_the_failed_instance_and_retries_its_incident(site: tuple[Huhua, str]) -> None:  # noqa: F811
+    huhua, base = site
+    deploy_fixtures(huhua, "failing_script.bpmn")
+    for school in ("zhuhui-s001", "hengdong-s002"):
+        huhua.execute(StartInstance("teacher_report", "admin", org_scope=school))
+    failed = huhua.execute(StartInstance("failing_script", "admin", org_scope="zhuhui-s002"))
+    browser = _browser(1366, 900)
+    wait = WebDriverWait(browser, 20)
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        _log_in(browser, wait, base, "admin")
+        _ready(browser, wait, base + "/admin/instances")
+        assert len(_rows(browser, "instances")) == 3 and "共 3 条" in browser.page_source
+        browser.find_element(By.CSS_SELECTOR, "#states button[data-state=incident]").click()
+        wait.until(lambda b: len(_rows(b, "instances")) == 1)
+        assert f"#{failed['id']}" in _rows(browser, "instances")[0] and "有故障" in _rows(browser, "instances")[0]
+        browser.save_screenshot(str(ARTIFACTS / "admin-instances.png"))
+        browser.find_element(By.ID, "clear").click()
+        browser.find_element(By.CSS_SELECTOR, "select[name=under] option[value=zhuhui]").click()
+        browser.find_element(By.CSS_SELECTOR, "#filters button[type=submit]").click()
+        wait.until(lambda b: len(_rows(b, "instances")) == 2)  # zhuhui-s001 and zhuhui-s002, not hengdong's
+
+        _ready(browser, wait, base + "/admin/jobs")
+        row = browser.find_element(By.CSS_SELECTOR, "#incidents tbody tr")
+        assert "divide" in row.text and "failing_script" in row.text
+        row.find_element(By.CSS_SELECTOR, "input.variables").send_keys('{"done": 3, "total": 4}')
+        browser.save_screenshot(str(ARTIFACTS / "admin-incidents.png"))
+        row.find_element(By.CSS_SELECTOR, "button.retry").click()
+        wait.until(ready.text_to_be_present_in_element((By.ID, "incident-message"), "故障已处理"))
+        wait.until(ready.text_to_be_present_in_element((By.CSS_SELECTOR, "#incidents tbody"), "没有未处理的故障"))
+    finally:
+        browser.quit()
+    assert huhua.queries.instance(failed["id"])["state"] == "completed"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_administrator_rules_on_a_calendar_day_and_reads_the_schedules(site: tuple[Huhua, str]) -> None:  # noqa: F811
+    huhua, base = site
+    browser = _browser(1366, 900)
+    wait = WebDriverWait(browser, 20)
+    try:
+        _log_in(browser, wait, base, "admin")
+        _ready(browser, wait, base + "/admin/calendar?year=2026")
+        national_day = browser.find_element(By.CSS_SELECTOR, "td[data-date='2026-10-01']")
+        assert "holiday" in national_day.get_attribute("class") and "国庆节" in national_day.get_attribute("title")
+        browser.find_element(By.CSS_SELECTOR, "td[data-date='2026-03-07']").click()  # a Saturday
+        browser.find_element(By.CSS_SELECTOR, "#override-form button[type=submit]").click()  # no reason given
+        wait.until(ready.text_to_be_present_in_element((By.ID, "override-message"), "note"))
+        browser.find_element(By.NAME, "note").send_keys("期中考试补课")
+        browser.find_element(By.CSS_SELECTOR, "#override-form button[type=submit]").click()
+        wait.until(ready.text_to_be_present_in_element((By.ID, "override-message"), "已设为工作日"))
+        wait.until(lambda b: "override" in b.find_element(
+            By.CSS_SELECTOR, "td[data-date='2026-03-07']").get_attribute("class"))
+        assert "期中考试补课" in browser.find_element(By.ID, "overrides").text
+        browser.save_screenshot(str(ARTIFACTS / "admin-calendar.png"))
+        assert huhua.queries.is_working_day("2026-03-07")["working"] is True
+        browser.find_element(By.CSS_SELECTOR, "#overrides button.remove").click()
+        wait.until(ready.text_to_be_present_in_element((By.ID, "override-message"), "已删除"))
+        wait.until(ready.text_to_be_present_in_element((By.ID, "overrides"), "本年没有本地调整"))
+        year = browser.find_element(By.ID, "year")
+        year.clear()
+        year.send_keys("1800\n")
+        wait.until(ready.text_to_be_present_in_element((By.ID, "message"), "year must be"))
+
+        _ready(browser, wait, base + "/admin/schedules")  # config/schedules.toml's, in Beijing time
+        monthly = browser.find_element(By.CSS_SELECTOR, "#schedules tr[data-key=monthly_check]")
+        assert "每月第一个工作日 08:30" in monthly.text and "尚未触发" in monthly.text
+        assert "2026-04-01 08:30" in monthly.text  # the clock stands at 2 March 2026, after March's 08:30
+        monthly.find_element(By.CSS_SELECTOR, "button.show-log").click()
+        wait.until(ready.text_to_be_present_in_element((By.ID, "fires"), "尚无触发记录"))
+        browser.save_screenshot(str(ARTIFACTS / "admin-schedules.png"))
+    finally:
+        browser.quit()
+    assert huhua.queries.is_working_day("2026-03-07")["working"] is False
+
+
+def _workbook(path: Path, role: str) -> Path:
+    book = Workbook()
+    units = book.active
+    units.title = "单位"
+    for row in (["单位编码", "单位名称", "单位类型", "上级单位编码"], ["hy", "衡阳市教育局", "市教育局", ""],
+                ["qd", "祁东县教育局", "县市区教育局", "hy"], ["qd-1", "祁东一中", "学校", "qd"]):
+        units.append(row)
+    people = book.create_sheet("人员")
+    for row in (["工号", "姓名", "单位编码", "角色", "手机"], ["qd-1-xz", "王校长", "qd-1", "校长", ""],
+                ["qd-1-t1", "李老师", "qd-1", role, ""]):
+        people.append(row)
+    book.save(path)
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_administrator_imports_the_directory_and_sees_each_bad_row(
+        site: tuple[Huhua, str], tmp_path: Path) -> None:  # noqa: F811
+    huhua, base = site
+    browser = _browser(1366, 900)
+    wait = WebDriverWait(browser, 20)
+    try:
+        _log_in(browser, wait, base, "admin")
+        _ready(browser, wait, base + "/admin/org")
+        assert "13 个县市区" in browser.find_element(By.ID, "totals").text
+        browser.find_element(By.CSS_SELECTOR, "#tree button.toggle").click()
+        wait.until(ready.presence_of_element_located((By.CSS_SELECTOR, "a.unit-link[data-unit=zhuhui]"))).click()
+        wait.until(ready.text_to_be_present_in_element((By.ID, "unit-name"), "zhuhui"))
+        browser.find_element(By.NAME, "q").send_keys("zhuhui-s001-bzr1\n")
+        wait.until(ready.text_to_be_present_in_element((By.ID, "search-results"), "班主任"))
+
+        upload = browser.find_element(By.CSS_SELECTOR, "#import-form input[type=file]")
+        upload.send_keys(str(_workbook(tmp_path / "祁东.xlsx", "心理老师")))
+        browser.find_element(By.CSS_SELECTOR, "#import-form button[type=submit]").click()
+        wait.until(ready.presence_of_element_located((By.CSS_SELECTOR, "#import-message table.problems")))
+        problem = browser.find_element(By.CSS_SELECTOR, "#import-message table.problems tr:nth-child(2)").text
+        assert "祁东.xlsx 人员" in problem and "3" in problem and "角色" in problem
+        assert "未导入任何数据" in browser.find_element(By.ID, "import-message").text
+        browser.save_screenshot(str(ARTIFACTS / "admin-org-import-refused.png"))
+        assert len(huhua.queries.users(limit=500)) == 367
+
+        upload = browser.find_element(By.CSS_SELECTOR, "#import-form input[type=file]")
+        upload.clear()
+        upload.send_keys(str(_workbook(tmp_path / "祁东.xlsx", "班主任")))
+        browser.find_element(By.CSS_SELECTOR, "#import-form button[type=submit]").click()
+        wait.until(ready.text_to_be_present_in_element((By.ID, "import-message"), "已导入"))
+        wait.until(ready.text_to_be_present_in_element((By.ID, "tree"), "衡阳市教育局"))
+        assert "1 个县市区" in browser.find_element(By.ID, "totals").text
+        browser.save_screenshot(str(ARTIFACTS / "admin-org.png"))
+    finally:
+        browser.quit()
+    assert [p["id"] for p in huhua.queries.users(limit=500)] == ["qd-1-t1", "qd-1-xz"]
