@@ -36,6 +36,7 @@ from engine.store.database import Database
 from engine.store.models import (
     Account,
     ApiToken,
+    DefinitionArtifact,
     DeploymentResource,
     Document,
     Event,
@@ -379,14 +380,29 @@ class Queries:
             return [{"id": c.id, "author": c.author, "body": c.body, "created_at": _iso(c.created_at)} for c in rows]
 
     def task_form(self, task_id: int) -> dict[str, Any] | None:
-        """The form-js schema of a task's form (its newest version), or None when the task has no form."""
+        """The form-js schema of a task's form, or None when the task has no form.
+
+        The version is the one the instance's process version was deployed with (the newest, for a
+        version deployed before its form was): a running instance keeps its forms.
+        """
         with self.database.read() as session:
-            form_key = session.scalar(select(HumanTask.form_key).where(HumanTask.id == task_id))
-            if form_key is None:
+            task = session.execute(select(HumanTask.form_key, ProcessInstance.definition_id)
+                                   .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+                                   .where(HumanTask.id == task_id)).first()
+            if task is None or task.form_key is None:
                 return None
-            content = session.scalar(select(FormDefinition.content).where(FormDefinition.form_key == form_key)
-                                     .order_by(FormDefinition.version.desc()).limit(1))
+            content = session.scalar(self._form_query(session, task.definition_id, task.form_key))
         return json.loads(content) if content else None
+
+    @staticmethod
+    def _form_query(session: Session, definition_id: int, form_key: str) -> Any:
+        pinned = session.scalar(select(DefinitionArtifact.form_version).where(
+            DefinitionArtifact.definition_id == definition_id, DefinitionArtifact.kind == "form",
+            DefinitionArtifact.artifact_key == form_key))
+        query = select(FormDefinition.content).where(FormDefinition.form_key == form_key)
+        if pinned is not None:
+            return query.where(FormDefinition.version == pinned)
+        return query.order_by(FormDefinition.version.desc()).limit(1)
 
     def check_password(self, username: str, password: str) -> bool:
         """Whether ``password`` opens ``username``'s active account (the same work either way, to leak nothing)."""

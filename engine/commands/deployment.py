@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from engine.bpmn.parser import ModelFile, inspect_models
+from engine.bpmn.artifacts import Uses, decision_id, model_uses
+from engine.bpmn.parser import ModelFile, ProcessSummary, inspect_models
 from engine.commands.instance_state import require_label
 from engine.commands.model import DeployModels, DeployShippedProcesses
 from engine.commands.unit_of_work import UnitOfWork
@@ -74,27 +76,31 @@ def _deploy(uow: UnitOfWork, files: list[ModelFile], actor: str, source: str, na
     if not files:
         stored = _store_forms(uow, forms, form_files, only_files, actor)
         return {"deployment_id": None, "processes": [], "forms": stored}
-    summaries = inspect_models(files, uow.services.settings.max_model_bytes)
+    max_bytes = uow.services.settings.max_model_bytes
+    summaries = inspect_models(files, max_bytes)
+    uses = {f.name: model_uses(f.name, f.content, max_bytes) for f in files}
+    decisions = {found: f.name for f in files if (found := decision_id(f.name, f.content, max_bytes))}
     if only_files is not None:
-        summaries = [s for s in summaries if s.filename in only_files]
-    refuse_unsafe_scripts(files, summaries, uow.services.settings.max_model_bytes)
+        changed_forms = {form.key for form, file in zip(forms, form_files, strict=True) if file.name in only_files}
+        summaries = _selected(summaries, uses, only_files, changed_forms,
+                              {key for key, file in decisions.items() if file in only_files})
+    refuse_unsafe_scripts(files, summaries, max_bytes)
+    stored_forms = _store_forms(uow, forms, form_files, only_files, actor)  # first: versions bind the newest forms
+    bound = _newest_forms(uow, {k for s in summaries for f in s.dependency_files for k in uses[f].forms})
     plan = []
     for summary in summaries:
         latest = uow.read(select(_d.c.id, _d.c.version, _d.c.content_hash).where(_d.c.key == summary.key)
                              .order_by(_d.c.version.desc()).limit(1)).first()
-        plan.append((summary, latest))
-
-    def unchanged(summary: Any, latest: Any) -> bool:
-        return latest is not None and latest.content_hash == summary.content_hash
+        used = {k for f in summary.dependency_files for k in uses[f].forms if k in bound}
+        plan.append((summary, latest, _with_forms(summary.content_hash, {k: bound[k] for k in used})))
 
     def entry(summary: Any, definition_id: int, version: int, changed: bool) -> dict[str, Any]:
         return {"key": summary.key, "name": summary.name, "version": version, "definition_id": definition_id,
                 "changed": changed}
 
-    stored_forms = _store_forms(uow, forms, form_files, only_files, actor)
-    if all(unchanged(s, latest) for s, latest in plan):
-        return {"deployment_id": None, "processes": [entry(s, latest.id, latest.version, False) for s, latest in plan],
-                "forms": stored_forms}
+    if all(latest is not None and latest.content_hash == digest for _s, latest, digest in plan):
+        return {"deployment_id": None, "forms": stored_forms,
+                "processes": [entry(s, latest.id, latest.version, False) for s, latest, _h in plan]}
 
     deployment_id = uow.execute(insert(tables.deployment).values(
         name=name or ", ".join(f.name for f in files)[:200], source=source, deployed_by=actor, deployed_at=uow.now,
@@ -102,23 +108,72 @@ def _deploy(uow: UnitOfWork, files: list[ModelFile], actor: str, source: str, na
     uow.execute(insert(tables.deployment_resource), [
         {"deployment_id": deployment_id, "name": f.name, "content": f.content, "sha256": f.sha256} for f in files])
     processes = []
-    for summary, latest in plan:
-        if unchanged(summary, latest):
+    for summary, latest, digest in plan:
+        if latest is not None and latest.content_hash == digest:
             processes.append(entry(summary, latest.id, latest.version, False))
             continue
         version = (latest.version if latest is not None else 0) + 1
         definition_id = uow.execute(insert(_d).values(
-            key=summary.key, version=version, name=summary.name, content_hash=summary.content_hash,
+            key=summary.key, version=version, name=summary.name, content_hash=digest,
             deployment_id=deployment_id, resource_name=summary.filename, deployed_at=uow.now,
         ).returning(_d.c.id)).scalar_one()
         if summary.start_triggers:
             uow.execute(insert(tables.start_trigger), [
                 {"definition_id": definition_id, "process_key": summary.key, "kind": kind, "name": trigger_name,
                  "element_id": element_id} for kind, trigger_name, element_id in summary.start_triggers])
+        _bind_artifacts(uow, definition_id, summary, uses, bound, decisions)
         uow.record("process_deployed", actor=actor, process_key=summary.key, version=version,
                    definition_id=definition_id, deployment_id=deployment_id)
         processes.append(entry(summary, definition_id, version, True))
     return {"deployment_id": deployment_id, "processes": processes, "forms": stored_forms}
+
+
+def _selected(summaries: list[ProcessSummary], uses: dict[str, Uses], only_files: frozenset[str],
+              changed_forms: set[str], changed_decisions: set[str]) -> list[ProcessSummary]:
+    """The processes defined in ``only_files``, and those using a form or decision changed there.
+
+    An edited decision table or form must reach new instances, so every process that uses it gets a
+    new version (its content hash covers the decision and the form).
+    """
+    def affected(summary: ProcessSummary) -> bool:
+        return any(uses[f].forms & changed_forms or uses[f].decisions & changed_decisions
+                   for f in summary.dependency_files)
+
+    return [s for s in summaries if s.filename in only_files or affected(s)]
+
+
+def _newest_forms(uow: UnitOfWork, keys: set[str]) -> dict[str, tuple[int, str]]:
+    """(version, sha256) of the newest version of each deployed form among ``keys``."""
+    if not keys:
+        return {}
+    newest: dict[str, tuple[int, str]] = {}
+    for row in uow.read(select(_f.c.form_key, _f.c.version, _f.c.sha256).where(_f.c.form_key.in_(sorted(keys)))
+                        .order_by(_f.c.form_key, _f.c.version)):
+        newest[row.form_key] = (row.version, row.sha256)
+    return newest
+
+
+def _with_forms(content_hash: str, forms: dict[str, tuple[int, str]]) -> str:
+    """A process's content hash extended by the forms its tasks show: a changed form makes a new version."""
+    if not forms:
+        return content_hash
+    digest = hashlib.sha256(content_hash.encode())
+    for key in sorted(forms):
+        digest.update(f"{key}:{forms[key][1]}".encode())
+    return digest.hexdigest()
+
+
+def _bind_artifacts(uow: UnitOfWork, definition_id: int, summary: ProcessSummary, uses: dict[str, Uses],
+                    bound: dict[str, tuple[int, str]], decisions: dict[str, str]) -> None:
+    """Record the form versions and decision files a new process version uses (see ``definition_artifact``)."""
+    forms = {k for f in summary.dependency_files for k in uses[f].forms if k in bound}
+    called = {k for f in summary.dependency_files for k in uses[f].decisions if k in decisions}
+    rows = [{"definition_id": definition_id, "kind": "form", "artifact_key": k, "form_version": bound[k][0],
+             "resource_name": None} for k in sorted(forms)]
+    rows += [{"definition_id": definition_id, "kind": "decision", "artifact_key": k, "form_version": None,
+              "resource_name": decisions[k]} for k in sorted(called)]
+    if rows:
+        uow.execute(insert(tables.definition_artifact), rows)
 
 
 def _store_forms(uow: UnitOfWork, forms: list[Form], files: list[ModelFile], only_files: frozenset[str] | None,
