@@ -372,6 +372,51 @@ class Queries:
                 select(DeploymentResource.name, DeploymentResource.content)
                 .where(DeploymentResource.deployment_id == deployment))]
 
+    def definition_artifacts(self, definition_id: int) -> dict[str, Any]:
+        """The DMN decisions (with their file) and the forms (with the pinned version) a process version uses."""
+        with self.database.read() as session:
+            if session.get(ProcessDefinition, definition_id) is None:
+                raise NotFound(f"process definition {definition_id} does not exist")
+            rows = session.execute(select(DefinitionArtifact.kind, DefinitionArtifact.artifact_key,
+                                          DefinitionArtifact.form_version, DefinitionArtifact.resource_name)
+                                   .where(DefinitionArtifact.definition_id == definition_id)
+                                   .order_by(DefinitionArtifact.kind, DefinitionArtifact.artifact_key)).all()
+            pinned = [and_(FormDefinition.form_key == r.artifact_key, FormDefinition.version == r.form_version)
+                      for r in rows if r.kind == "form"]
+            names = dict(session.execute(select(FormDefinition.form_key, FormDefinition.name)
+                                         .where(or_(*pinned))).all()) if pinned else {}
+        return {"decisions": [{"decision_id": r.artifact_key, "resource": r.resource_name}
+                              for r in rows if r.kind == "decision"],
+                "forms": [{"form_key": r.artifact_key, "version": r.form_version, "name": names.get(r.artifact_key)}
+                          for r in rows if r.kind == "form"]}
+
+    def definition_decision(self, definition_id: int, decision_id: str) -> tuple[str, str]:
+        """The file name and DMN XML of a decision a process version uses (as deployed with that version)."""
+        with self.database.read() as session:
+            found = session.execute(
+                select(DeploymentResource.name, DeploymentResource.content)
+                .join(ProcessDefinition, ProcessDefinition.deployment_id == DeploymentResource.deployment_id)
+                .join(DefinitionArtifact, (DefinitionArtifact.definition_id == ProcessDefinition.id)
+                      & (DefinitionArtifact.resource_name == DeploymentResource.name))
+                .where(ProcessDefinition.id == definition_id, DefinitionArtifact.kind == "decision",
+                       DefinitionArtifact.artifact_key == decision_id)).first()
+        if found is None:
+            raise NotFound(f"process definition {definition_id} uses no decision '{decision_id[:200]}'")
+        return found.name, bytes(found.content).decode("utf-8")
+
+    def definition_form(self, definition_id: int, form_key: str) -> dict[str, Any]:
+        """A form a process version uses, in the version pinned to it: key, version, name and form-js schema."""
+        with self.database.read() as session:
+            pinned = session.scalar(select(DefinitionArtifact.form_version).where(
+                DefinitionArtifact.definition_id == definition_id, DefinitionArtifact.kind == "form",
+                DefinitionArtifact.artifact_key == form_key))
+            row = session.execute(select(FormDefinition.version, FormDefinition.name, FormDefinition.content)
+                                  .where(FormDefinition.form_key == form_key, FormDefinition.version == pinned)
+                                  ).first() if pinned is not None else None
+        if row is None:
+            raise NotFound(f"process definition {definition_id} uses no form '{form_key[:200]}'")
+        return {"form_key": form_key, "version": row.version, "name": row.name, "schema": json.loads(row.content)}
+
     def comments(self, task_id: int) -> list[dict[str, Any]]:
         """A task's comments, oldest first."""
         with self.database.read() as session:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +12,9 @@ from sqlalchemy import insert, select, update
 from engine.bpmn.artifacts import Uses, decision_id, model_uses
 from engine.bpmn.parser import ModelFile, ProcessSummary, inspect_models
 from engine.commands.instance_state import require_label
-from engine.commands.model import DeployModels, DeployShippedProcesses
+from engine.commands.model import DeployEditedDecision, DeployEditedForm, DeployModels, DeployShippedProcesses
 from engine.commands.unit_of_work import UnitOfWork
-from engine.errors import InvalidInput, Problem
+from engine.errors import InvalidInput, NotFound, Problem
 from engine.forms import FORM_SUFFIX, Form, parse_form
 from engine.runtime.script_audit import refuse_unsafe_scripts
 from engine.store import tables
@@ -22,6 +23,7 @@ MODEL_SUFFIXES = (".bpmn", ".dmn")
 #: Files a deployment carries: models, and the forms of their tasks.
 DEPLOYED_SUFFIXES = (*MODEL_SUFFIXES, FORM_SUFFIX)
 _d, _s, _f = tables.process_definition, tables.shipped_file, tables.form_definition
+_a = tables.definition_artifact
 
 
 def model_files_in(directory: Path) -> list[tuple[str, bytes]]:
@@ -39,6 +41,72 @@ def deploy_models(command: DeployModels, uow: UnitOfWork) -> dict[str, Any]:
                                                                       for n in bad_names])
     files = [ModelFile(name, content) for name, content in command.files]
     return _deploy(uow, files, command.actor, command.source, command.name, command.only_files)
+
+
+def deploy_edited_decision(command: DeployEditedDecision, uow: UnitOfWork) -> dict[str, Any]:
+    """The edited table replaces its file in the version's deployment; every process using it gets a new version.
+
+    The decision keeps its id (the processes call it by that id); the XML is checked like any upload
+    (no DOCTYPE, schema-valid, each cell an expression the engine can evaluate), and nothing is stored
+    when anything is wrong.
+    """
+    require_label(command.actor, "actor", 100)
+    resource = _artifact(uow, command.definition_id, "decision", command.decision_id).resource_name
+    content = command.xml.encode("utf-8")
+    found = decision_id(resource, content, uow.services.settings.max_model_bytes)
+    if found != command.decision_id:
+        what = f"holds decision '{found}'" if found else "is not a DMN document"
+        raise InvalidInput(f"the edited file {what}; it must keep the decision id '{command.decision_id}', "
+                           "by which the processes call it", [Problem("decision id changed", file=resource,
+                                                                      element_id=found)])
+    files = dict(_deployment_files(uow, command.definition_id))
+    files[resource] = content
+    return _deploy(uow, [ModelFile(n, c) for n, c in files.items()], command.actor, "dmn-editor",
+                   f"{resource}（决策表编辑）", frozenset({resource}))
+
+
+def deploy_edited_form(command: DeployEditedForm, uow: UnitOfWork) -> dict[str, Any]:
+    """A new version of the form; every process of the version's deployment that shows it gets a new version.
+
+    The schema must be a form-js schema the server's validator understands (every field type known),
+    and keep its id; nothing is stored when anything is wrong.
+    """
+    require_label(command.actor, "actor", 100)
+    _artifact(uow, command.definition_id, "form", command.form_key)
+    if not isinstance(command.schema, dict):
+        raise InvalidInput("schema must be a JSON object (a form-js schema)", [Problem("not an object",
+                                                                                      field="schema")])
+    if command.schema.get("id", command.form_key) != command.form_key:
+        raise InvalidInput(f"the form's id must stay '{command.form_key}', by which the tasks name it",
+                           [Problem("form id changed", field="schema.id")])
+    name = f"forms/{command.form_key}{FORM_SUFFIX}"
+    content = json.dumps(command.schema, ensure_ascii=False, indent=2).encode("utf-8")
+    if len(content) > uow.services.settings.max_model_bytes:
+        raise InvalidInput(f"the form is {len(content)} bytes; the largest accepted is "
+                           f"{uow.services.settings.max_model_bytes}", [Problem("too large", field="schema")])
+    files = [ModelFile(n, c) for n, c in _deployment_files(uow, command.definition_id)]
+    return _deploy(uow, [*files, ModelFile(name, content)], command.actor, "form-editor",
+                   f"{command.form_key}（表单编辑）", frozenset({name}))
+
+
+def _artifact(uow: UnitOfWork, definition_id: int, kind: str, key: str) -> Any:
+    """The version's use of a form or decision; NotFound naming both when it has none."""
+    if uow.read(select(_d.c.id).where(_d.c.id == definition_id)).first() is None:
+        raise NotFound(f"process definition {definition_id} does not exist")
+    row = uow.read(select(_a).where(_a.c.definition_id == definition_id, _a.c.kind == kind,
+                                    _a.c.artifact_key == key)).first()
+    if row is None:
+        what = "decision" if kind == "decision" else "form"
+        raise NotFound(f"process definition {definition_id} uses no {what} '{key[:200]}'",
+                       [Problem(f"no such {what}", field="decision_id" if kind == "decision" else "form_key")])
+    return row
+
+
+def _deployment_files(uow: UnitOfWork, definition_id: int) -> list[tuple[str, bytes]]:
+    _r = tables.deployment_resource
+    return [(r.name, bytes(r.content)) for r in uow.read(
+        select(_r.c.name, _r.c.content).join(_d, _d.c.deployment_id == _r.c.deployment_id)
+        .where(_d.c.id == definition_id))]
 
 
 def deploy_shipped_processes(command: DeployShippedProcesses, uow: UnitOfWork) -> dict[str, Any]:
