@@ -7,12 +7,15 @@ their version's. Hostile or broken edits are refused with the problem named, and
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 
 from engine.bootstrap import Huhua
+from engine.commands import DeployShippedProcesses, StartInstance
 from engine.web import create_app
 from tests.helpers import FIXTURES, deploy_fixtures, only_task
 
@@ -180,3 +183,29 @@ def test_only_the_administrator_deploys_edits(client: FlaskClient, first: int) -
     assert client.post(f"/api/v1/process-definitions/{first}/decisions/nope/deploy", headers=AS_ADMIN,
                        json={"xml": xml}).status_code == 404
     _nothing_deployed(client)
+
+
+def test_a_changed_shipped_form_or_table_reaches_new_instances_of_the_processes_using_it(
+        huhua: Huhua, tmp_path: Path) -> None:
+    for name in FILES:
+        shutil.copy(FIXTURES / name, tmp_path / name)
+    huhua.execute(DeployShippedProcesses(str(tmp_path)))
+    old = huhua.execute(StartInstance("score_review", "admin", variables={"score": 70}))
+    schema = json.loads((tmp_path / "score_confirm.form.json").read_text())
+    schema["components"].append({"type": "number", "key": "points", "label": "加分"})
+    (tmp_path / "score_confirm.form.json").write_text(json.dumps(schema, ensure_ascii=False))
+
+    shipped = huhua.execute(DeployShippedProcesses(str(tmp_path)))
+
+    assert shipped["changed_files"] == ["score_confirm.form.json"]
+    assert [(p["version"], p["changed"]) for p in shipped["processes"]] == [(2, True)]
+    new = huhua.execute(StartInstance("score_review", "admin", variables={"score": 70}))
+    fields = lambda i: [c["key"] for c in huhua.queries.task_form(only_task(huhua, i["id"])["id"])["components"]]  # noqa: E731
+    assert fields(old) == ["remark"] and fields(new) == ["remark", "points"]
+
+    (tmp_path / "score_band.dmn").write_text((tmp_path / "score_band.dmn").read_text().replace('"合格"', '"达标"'))
+    shipped = huhua.execute(DeployShippedProcesses(str(tmp_path)))
+    assert [(p["version"], p["changed"]) for p in shipped["processes"]] == [(3, True)]
+    newest = huhua.execute(StartInstance("score_review", "admin", variables={"score": 70}))
+    assert huhua.queries.instance(newest["id"])["data"]["band"] == "达标"
+    assert huhua.queries.instance(old["id"])["data"]["band"] == "合格"
