@@ -154,6 +154,17 @@ def test_lint_findings_name_the_decision_rule_and_column(client: FlaskClient, fi
     _nothing_deployed(client)
 
 
+def test_a_rule_missing_a_cell_is_refused(client: FlaskClient, first: int) -> None:
+    xml = (FIXTURES / "score_band.dmn").read_text().replace(
+        '<inputEntry id="rule_pass_score"><text>&gt;= 60</text></inputEntry>', "")
+    refused = client.post(f"/api/v1/process-definitions/{first}/decisions/score_band/deploy", headers=AS_ADMIN,
+                          json={"xml": xml})
+    assert refused.status_code == 422
+    assert {p["element_id"]: p["message"] for p in refused.json["problems"]}["rule_pass"] == (
+        "decision '考核等级': rule 1 has 0 input and 1 output cells; the table has 1 input and 1 output columns")
+    _nothing_deployed(client)
+
+
 @pytest.mark.parametrize(("body", "status", "field"), [
     ({"schema": [1, 2]}, 400, "schema"),
     ({"schema": "{}"}, 400, "schema"),
