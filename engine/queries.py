@@ -38,6 +38,7 @@ from engine.store.database import Database
 from engine.store.models import (
     Account,
     ApiToken,
+    DefinitionArtifact,
     DeploymentResource,
     Document,
     Event,
@@ -436,6 +437,51 @@ class Queries:
                 select(DeploymentResource.name, DeploymentResource.content)
                 .where(DeploymentResource.deployment_id == deployment))]
 
+    def definition_artifacts(self, definition_id: int) -> dict[str, Any]:
+        """The DMN decisions (with their file) and the forms (with the pinned version) a process version uses."""
+        with self.database.read() as session:
+            if session.get(ProcessDefinition, definition_id) is None:
+                raise NotFound(f"process definition {definition_id} does not exist")
+            rows = session.execute(select(DefinitionArtifact.kind, DefinitionArtifact.artifact_key,
+                                          DefinitionArtifact.form_version, DefinitionArtifact.resource_name)
+                                   .where(DefinitionArtifact.definition_id == definition_id)
+                                   .order_by(DefinitionArtifact.kind, DefinitionArtifact.artifact_key)).all()
+            pinned = [and_(FormDefinition.form_key == r.artifact_key, FormDefinition.version == r.form_version)
+                      for r in rows if r.kind == "form"]
+            names = dict(session.execute(select(FormDefinition.form_key, FormDefinition.name)
+                                         .where(or_(*pinned))).all()) if pinned else {}
+        return {"decisions": [{"decision_id": r.artifact_key, "resource": r.resource_name}
+                              for r in rows if r.kind == "decision"],
+                "forms": [{"form_key": r.artifact_key, "version": r.form_version, "name": names.get(r.artifact_key)}
+                          for r in rows if r.kind == "form"]}
+
+    def definition_decision(self, definition_id: int, decision_id: str) -> tuple[str, str]:
+        """The file name and DMN XML of a decision a process version uses (as deployed with that version)."""
+        with self.database.read() as session:
+            found = session.execute(
+                select(DeploymentResource.name, DeploymentResource.content)
+                .join(ProcessDefinition, ProcessDefinition.deployment_id == DeploymentResource.deployment_id)
+                .join(DefinitionArtifact, (DefinitionArtifact.definition_id == ProcessDefinition.id)
+                      & (DefinitionArtifact.resource_name == DeploymentResource.name))
+                .where(ProcessDefinition.id == definition_id, DefinitionArtifact.kind == "decision",
+                       DefinitionArtifact.artifact_key == decision_id)).first()
+        if found is None:
+            raise NotFound(f"process definition {definition_id} uses no decision '{decision_id[:200]}'")
+        return found.name, bytes(found.content).decode("utf-8")
+
+    def definition_form(self, definition_id: int, form_key: str) -> dict[str, Any]:
+        """A form a process version uses, in the version pinned to it: key, version, name and form-js schema."""
+        with self.database.read() as session:
+            pinned = session.scalar(select(DefinitionArtifact.form_version).where(
+                DefinitionArtifact.definition_id == definition_id, DefinitionArtifact.kind == "form",
+                DefinitionArtifact.artifact_key == form_key))
+            row = session.execute(select(FormDefinition.version, FormDefinition.name, FormDefinition.content)
+                                  .where(FormDefinition.form_key == form_key, FormDefinition.version == pinned)
+                                  ).first() if pinned is not None else None
+        if row is None:
+            raise NotFound(f"process definition {definition_id} uses no form '{form_key[:200]}'")
+        return {"form_key": form_key, "version": row.version, "name": row.name, "schema": json.loads(row.content)}
+
     def comments(self, task_id: int) -> list[dict[str, Any]]:
         """A task's comments, oldest first."""
         with self.database.read() as session:
@@ -444,14 +490,29 @@ class Queries:
             return [{"id": c.id, "author": c.author, "body": c.body, "created_at": _iso(c.created_at)} for c in rows]
 
     def task_form(self, task_id: int) -> dict[str, Any] | None:
-        """The form-js schema of a task's form (its newest version), or None when the task has no form."""
+        """The form-js schema of a task's form, or None when the task has no form.
+
+        The version is the one the instance's process version was deployed with (the newest, for a
+        version deployed before its form was): a running instance keeps its forms.
+        """
         with self.database.read() as session:
-            form_key = session.scalar(select(HumanTask.form_key).where(HumanTask.id == task_id))
-            if form_key is None:
+            task = session.execute(select(HumanTask.form_key, ProcessInstance.definition_id)
+                                   .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+                                   .where(HumanTask.id == task_id)).first()
+            if task is None or task.form_key is None:
                 return None
-            content = session.scalar(select(FormDefinition.content).where(FormDefinition.form_key == form_key)
-                                     .order_by(FormDefinition.version.desc()).limit(1))
+            content = session.scalar(self._form_query(session, task.definition_id, task.form_key))
         return json.loads(content) if content else None
+
+    @staticmethod
+    def _form_query(session: Session, definition_id: int, form_key: str) -> Any:
+        pinned = session.scalar(select(DefinitionArtifact.form_version).where(
+            DefinitionArtifact.definition_id == definition_id, DefinitionArtifact.kind == "form",
+            DefinitionArtifact.artifact_key == form_key))
+        query = select(FormDefinition.content).where(FormDefinition.form_key == form_key)
+        if pinned is not None:
+            return query.where(FormDefinition.version == pinned)
+        return query.order_by(FormDefinition.version.desc()).limit(1)
 
     def check_password(self, username: str, password: str) -> bool:
         """Whether ``password`` opens ``username``'s active account (the same work either way, to leak nothing)."""

@@ -169,6 +169,7 @@ from __future__ import annotations
 from lxml import etree
 
 from engine.bpmn import schema
+from engine.bpmn.dmn_lint import lint_dmn
 from engine.bpmn.lint_rules import RULES, LintModel
 from engine.errors import Problem
 
@@ -178,8 +179,10 @@ def lint(tree: etree._ElementTree, filename: str) -> list[Problem]:
 
     Call it on a tree that passed XSD validation: rules rely on the schema's structure (a sequence
     flow has a ``sourceRef``, a timer at most one value) and do not repeat its checks. Non-BPMN
-    documents (DMN) have nothing to lint and yield no problems.
+    documents are left alone, but for DMN decision tables (see :mod:`engine.bpmn.dmn_lint`).
     """
+    if schema.is_dmn(tree):
+        return lint_dmn(tree, filename)
     if not schema.is_bpmn(tree):
         return []
     model = LintModel(tree, filename)

@@ -105,6 +105,8 @@ class ProcessSummary:
     content_hash: str
     #: (kind, name, element id) of each message or signal start event: what starts an instance from outside.
     start_triggers: tuple[tuple[str, str, str], ...] = ()
+    #: The files its behaviour comes from: its own and those of the processes it calls.
+    dependency_files: tuple[str, ...] = ()
 
 
 @dataclass
@@ -149,7 +151,7 @@ def inspect_models(files: Iterable[ModelFile], max_bytes: int) -> list[ProcessSu
         triggers = _start_triggers(parser.get_spec(key))
         problems += _timer_start_problems(triggers, process_parser.filename)
         summaries.append(ProcessSummary(key, process_parser.get_name() or key, process_parser.filename,
-                                        digest.hexdigest(), triggers))
+                                        digest.hexdigest(), triggers, tuple(sorted(dependency_files))))
     if problems:
         raise InvalidModel("the model was refused; nothing was deployed", problems)
     if not summaries and not dmn_hashes:

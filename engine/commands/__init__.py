@@ -6,7 +6,12 @@ Commands are dataclasses (:mod:`engine.commands.model`); each has one handler; t
 
 from engine.commands.accounts import create_api_token, record_login, revoke_api_token, set_password
 from engine.commands.calendar import clear_workday, set_workday
-from engine.commands.deployment import deploy_models, deploy_shipped_processes
+from engine.commands.deployment import (
+    deploy_edited_decision,
+    deploy_edited_form,
+    deploy_models,
+    deploy_shipped_processes,
+)
 from engine.commands.fan_out import start_children
 from engine.commands.incidents import retry_incidents
 from engine.commands.instance_control import resume_instance, suspend_instance, terminate_instance
@@ -23,6 +28,8 @@ from engine.commands.model import (
     CorrelateMessage,
     CreateApiToken,
     DelegateTask,
+    DeployEditedDecision,
+    DeployEditedForm,
     DeployModels,
     DeployShippedProcesses,
     FinishJob,
@@ -57,6 +64,8 @@ from engine.commands.webhooks import add_webhook, finish_job, receive_webhook, r
 
 HANDLERS = {
     DeployModels: deploy_models,
+    DeployEditedDecision: deploy_edited_decision,
+    DeployEditedForm: deploy_edited_form,
     DeployShippedProcesses: deploy_shipped_processes,
     StartInstance: start_instance,
     CompleteTask: complete_task,
@@ -109,6 +118,8 @@ __all__ = [
     "CorrelateMessage",
     "CreateApiToken",
     "DelegateTask",
+    "DeployEditedDecision",
+    "DeployEditedForm",
     "DeployModels",
     "DeployShippedProcesses",
     "FinishJob",

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from engine.bpmn.parser import ModelFile, inspect_models
+from engine.bpmn.artifacts import Uses, decision_id, model_uses
+from engine.bpmn.parser import ModelFile, ProcessSummary, inspect_models
 from engine.commands.instance_state import require_label
-from engine.commands.model import DeployModels, DeployShippedProcesses
+from engine.commands.model import DeployEditedDecision, DeployEditedForm, DeployModels, DeployShippedProcesses
 from engine.commands.unit_of_work import UnitOfWork
-from engine.errors import InvalidInput, Problem
+from engine.errors import InvalidInput, NotFound, Problem
 from engine.forms import FORM_SUFFIX, Form, parse_form
 from engine.runtime.script_audit import refuse_unsafe_scripts
 from engine.store import tables
@@ -20,6 +23,7 @@ MODEL_SUFFIXES = (".bpmn", ".dmn")
 #: Files a deployment carries: models, and the forms of their tasks.
 DEPLOYED_SUFFIXES = (*MODEL_SUFFIXES, FORM_SUFFIX)
 _d, _s, _f = tables.process_definition, tables.shipped_file, tables.form_definition
+_a = tables.definition_artifact
 
 
 def model_files_in(directory: Path) -> list[tuple[str, bytes]]:
@@ -37,6 +41,72 @@ def deploy_models(command: DeployModels, uow: UnitOfWork) -> dict[str, Any]:
                                                                       for n in bad_names])
     files = [ModelFile(name, content) for name, content in command.files]
     return _deploy(uow, files, command.actor, command.source, command.name, command.only_files)
+
+
+def deploy_edited_decision(command: DeployEditedDecision, uow: UnitOfWork) -> dict[str, Any]:
+    """The edited table replaces its file in the version's deployment; every process using it gets a new version.
+
+    The decision keeps its id (the processes call it by that id); the XML is checked like any upload
+    (no DOCTYPE, schema-valid, each cell an expression the engine can evaluate), and nothing is stored
+    when anything is wrong.
+    """
+    require_label(command.actor, "actor", 100)
+    resource = _artifact(uow, command.definition_id, "decision", command.decision_id).resource_name
+    content = command.xml.encode("utf-8")
+    found = decision_id(resource, content, uow.services.settings.max_model_bytes)
+    if found != command.decision_id:
+        what = f"holds decision '{found}'" if found else "is not a DMN document"
+        raise InvalidInput(f"the edited file {what}; it must keep the decision id '{command.decision_id}', "
+                           "by which the processes call it", [Problem("decision id changed", file=resource,
+                                                                      element_id=found)])
+    files = dict(_deployment_files(uow, command.definition_id))
+    files[resource] = content
+    return _deploy(uow, [ModelFile(n, c) for n, c in files.items()], command.actor, "dmn-editor",
+                   f"{resource}（决策表编辑）", frozenset({resource}))
+
+
+def deploy_edited_form(command: DeployEditedForm, uow: UnitOfWork) -> dict[str, Any]:
+    """A new version of the form; every process of the version's deployment that shows it gets a new version.
+
+    The schema must be a form-js schema the server's validator understands (every field type known),
+    and keep its id; nothing is stored when anything is wrong.
+    """
+    require_label(command.actor, "actor", 100)
+    _artifact(uow, command.definition_id, "form", command.form_key)
+    if not isinstance(command.schema, dict):
+        raise InvalidInput("schema must be a JSON object (a form-js schema)", [Problem("not an object",
+                                                                                      field="schema")])
+    if command.schema.get("id", command.form_key) != command.form_key:
+        raise InvalidInput(f"the form's id must stay '{command.form_key}', by which the tasks name it",
+                           [Problem("form id changed", field="schema.id")])
+    name = f"forms/{command.form_key}{FORM_SUFFIX}"
+    content = json.dumps(command.schema, ensure_ascii=False, indent=2).encode("utf-8")
+    if len(content) > uow.services.settings.max_model_bytes:
+        raise InvalidInput(f"the form is {len(content)} bytes; the largest accepted is "
+                           f"{uow.services.settings.max_model_bytes}", [Problem("too large", field="schema")])
+    files = [ModelFile(n, c) for n, c in _deployment_files(uow, command.definition_id)]
+    return _deploy(uow, [*files, ModelFile(name, content)], command.actor, "form-editor",
+                   f"{command.form_key}（表单编辑）", frozenset({name}))
+
+
+def _artifact(uow: UnitOfWork, definition_id: int, kind: str, key: str) -> Any:
+    """The version's use of a form or decision; NotFound naming both when it has none."""
+    if uow.read(select(_d.c.id).where(_d.c.id == definition_id)).first() is None:
+        raise NotFound(f"process definition {definition_id} does not exist")
+    row = uow.read(select(_a).where(_a.c.definition_id == definition_id, _a.c.kind == kind,
+                                    _a.c.artifact_key == key)).first()
+    if row is None:
+        what = "decision" if kind == "decision" else "form"
+        raise NotFound(f"process definition {definition_id} uses no {what} '{key[:200]}'",
+                       [Problem(f"no such {what}", field="decision_id" if kind == "decision" else "form_key")])
+    return row
+
+
+def _deployment_files(uow: UnitOfWork, definition_id: int) -> list[tuple[str, bytes]]:
+    _r = tables.deployment_resource
+    return [(r.name, bytes(r.content)) for r in uow.read(
+        select(_r.c.name, _r.c.content).join(_d, _d.c.deployment_id == _r.c.deployment_id)
+        .where(_d.c.id == definition_id))]
 
 
 def deploy_shipped_processes(command: DeployShippedProcesses, uow: UnitOfWork) -> dict[str, Any]:
@@ -74,27 +144,31 @@ def _deploy(uow: UnitOfWork, files: list[ModelFile], actor: str, source: str, na
     if not files:
         stored = _store_forms(uow, forms, form_files, only_files, actor)
         return {"deployment_id": None, "processes": [], "forms": stored}
-    summaries = inspect_models(files, uow.services.settings.max_model_bytes)
+    max_bytes = uow.services.settings.max_model_bytes
+    summaries = inspect_models(files, max_bytes)
+    uses = {f.name: model_uses(f.name, f.content, max_bytes) for f in files}
+    decisions = {found: f.name for f in files if (found := decision_id(f.name, f.content, max_bytes))}
     if only_files is not None:
-        summaries = [s for s in summaries if s.filename in only_files]
-    refuse_unsafe_scripts(files, summaries, uow.services.settings.max_model_bytes)
+        changed_forms = {form.key for form, file in zip(forms, form_files, strict=True) if file.name in only_files}
+        summaries = _selected(summaries, uses, only_files, changed_forms,
+                              {key for key, file in decisions.items() if file in only_files})
+    refuse_unsafe_scripts(files, summaries, max_bytes)
+    stored_forms = _store_forms(uow, forms, form_files, only_files, actor)  # first: versions bind the newest forms
+    bound = _newest_forms(uow, {k for s in summaries for f in s.dependency_files for k in uses[f].forms})
     plan = []
     for summary in summaries:
         latest = uow.read(select(_d.c.id, _d.c.version, _d.c.content_hash).where(_d.c.key == summary.key)
                              .order_by(_d.c.version.desc()).limit(1)).first()
-        plan.append((summary, latest))
-
-    def unchanged(summary: Any, latest: Any) -> bool:
-        return latest is not None and latest.content_hash == summary.content_hash
+        used = {k for f in summary.dependency_files for k in uses[f].forms if k in bound}
+        plan.append((summary, latest, _with_forms(summary.content_hash, {k: bound[k] for k in used})))
 
     def entry(summary: Any, definition_id: int, version: int, changed: bool) -> dict[str, Any]:
         return {"key": summary.key, "name": summary.name, "version": version, "definition_id": definition_id,
                 "changed": changed}
 
-    stored_forms = _store_forms(uow, forms, form_files, only_files, actor)
-    if all(unchanged(s, latest) for s, latest in plan):
-        return {"deployment_id": None, "processes": [entry(s, latest.id, latest.version, False) for s, latest in plan],
-                "forms": stored_forms}
+    if all(latest is not None and latest.content_hash == digest for _s, latest, digest in plan):
+        return {"deployment_id": None, "forms": stored_forms,
+                "processes": [entry(s, latest.id, latest.version, False) for s, latest, _h in plan]}
 
     deployment_id = uow.execute(insert(tables.deployment).values(
         name=name or ", ".join(f.name for f in files)[:200], source=source, deployed_by=actor, deployed_at=uow.now,
@@ -102,23 +176,72 @@ def _deploy(uow: UnitOfWork, files: list[ModelFile], actor: str, source: str, na
     uow.execute(insert(tables.deployment_resource), [
         {"deployment_id": deployment_id, "name": f.name, "content": f.content, "sha256": f.sha256} for f in files])
     processes = []
-    for summary, latest in plan:
-        if unchanged(summary, latest):
+    for summary, latest, digest in plan:
+        if latest is not None and latest.content_hash == digest:
             processes.append(entry(summary, latest.id, latest.version, False))
             continue
         version = (latest.version if latest is not None else 0) + 1
         definition_id = uow.execute(insert(_d).values(
-            key=summary.key, version=version, name=summary.name, content_hash=summary.content_hash,
+            key=summary.key, version=version, name=summary.name, content_hash=digest,
             deployment_id=deployment_id, resource_name=summary.filename, deployed_at=uow.now,
         ).returning(_d.c.id)).scalar_one()
         if summary.start_triggers:
             uow.execute(insert(tables.start_trigger), [
                 {"definition_id": definition_id, "process_key": summary.key, "kind": kind, "name": trigger_name,
                  "element_id": element_id} for kind, trigger_name, element_id in summary.start_triggers])
+        _bind_artifacts(uow, definition_id, summary, uses, bound, decisions)
         uow.record("process_deployed", actor=actor, process_key=summary.key, version=version,
                    definition_id=definition_id, deployment_id=deployment_id)
         processes.append(entry(summary, definition_id, version, True))
     return {"deployment_id": deployment_id, "processes": processes, "forms": stored_forms}
+
+
+def _selected(summaries: list[ProcessSummary], uses: dict[str, Uses], only_files: frozenset[str],
+              changed_forms: set[str], changed_decisions: set[str]) -> list[ProcessSummary]:
+    """The processes defined in ``only_files``, and those using a form or decision changed there.
+
+    An edited decision table or form must reach new instances, so every process that uses it gets a
+    new version (its content hash covers the decision and the form).
+    """
+    def affected(summary: ProcessSummary) -> bool:
+        return any(uses[f].forms & changed_forms or uses[f].decisions & changed_decisions
+                   for f in summary.dependency_files)
+
+    return [s for s in summaries if s.filename in only_files or affected(s)]
+
+
+def _newest_forms(uow: UnitOfWork, keys: set[str]) -> dict[str, tuple[int, str]]:
+    """(version, sha256) of the newest version of each deployed form among ``keys``."""
+    if not keys:
+        return {}
+    newest: dict[str, tuple[int, str]] = {}
+    for row in uow.read(select(_f.c.form_key, _f.c.version, _f.c.sha256).where(_f.c.form_key.in_(sorted(keys)))
+                        .order_by(_f.c.form_key, _f.c.version)):
+        newest[row.form_key] = (row.version, row.sha256)
+    return newest
+
+
+def _with_forms(content_hash: str, forms: dict[str, tuple[int, str]]) -> str:
+    """A process's content hash extended by the forms its tasks show: a changed form makes a new version."""
+    if not forms:
+        return content_hash
+    digest = hashlib.sha256(content_hash.encode())
+    for key in sorted(forms):
+        digest.update(f"{key}:{forms[key][1]}".encode())
+    return digest.hexdigest()
+
+
+def _bind_artifacts(uow: UnitOfWork, definition_id: int, summary: ProcessSummary, uses: dict[str, Uses],
+                    bound: dict[str, tuple[int, str]], decisions: dict[str, str]) -> None:
+    """Record the form versions and decision files a new process version uses (see ``definition_artifact``)."""
+    forms = {k for f in summary.dependency_files for k in uses[f].forms if k in bound}
+    called = {k for f in summary.dependency_files for k in uses[f].decisions if k in decisions}
+    rows = [{"definition_id": definition_id, "kind": "form", "artifact_key": k, "form_version": bound[k][0],
+             "resource_name": None} for k in sorted(forms)]
+    rows += [{"definition_id": definition_id, "kind": "decision", "artifact_key": k, "form_version": None,
+              "resource_name": decisions[k]} for k in sorted(called)]
+    if rows:
+        uow.execute(insert(tables.definition_artifact), rows)
 
 
 def _store_forms(uow: UnitOfWork, forms: list[Form], files: list[ModelFile], only_files: frozenset[str] | None,

@@ -29,6 +29,26 @@ class DeployModels:
 
 
 @dataclass(frozen=True)
+class DeployEditedDecision:
+    """Deploy a process version's DMN decision table as edited: its users get new versions, its other files go along."""
+
+    definition_id: int
+    decision_id: str
+    xml: str
+    actor: str
+
+
+@dataclass(frozen=True)
+class DeployEditedForm:
+    """Deploy a process version's task form as edited: a new form version, and new versions of its users."""
+
+    definition_id: int
+    form_key: str
+    schema: dict[str, Any]
+    actor: str
+
+
+@dataclass(frozen=True)
 class DeployShippedProcesses:
     """Deploy files under ``processes/`` that changed since they were last shipped."""
 

@@ -17,6 +17,7 @@ from engine.forms import parse_form
 from engine.store import tables
 
 _t, _c, _g, _f = tables.human_task, tables.task_candidate, tables.item_group, tables.form_definition
+_a, _i = tables.definition_artifact, tables.process_instance
 _LOAD_TASK = select(_t).where(_t.c.id == bindparam("id"))
 _CLOSE_TASK = (update(_t).where(_t.c.id == bindparam("task_id"), _t.c.state == "open")
                .values(state="completed", completed_at=bindparam("now"), completed_by=bindparam("actor"),
@@ -35,7 +36,7 @@ def complete_task(command: CompleteTask, uow: UnitOfWork) -> dict[str, Any]:
         raise Conflict(f"task {task.id} is already {task.state}; it cannot be completed again")
     _authorise(uow, task, command.actor)
     if task.form_key:
-        data = _check_form(uow, task.form_key, data)
+        data = _check_form(uow, task.instance_id, task.form_key, data)
     if task.item_group_id is not None:
         _close(uow, task, command.actor, data)
         return _complete_item(uow, task, command.actor)
@@ -78,13 +79,17 @@ def _close(uow: UnitOfWork, task: Any, actor: str, data: dict[str, Any]) -> None
                actor=actor, fields=sorted(data))
 
 
-def _check_form(uow: UnitOfWork, form_key: str, data: dict[str, Any]) -> dict[str, Any]:
-    """The submission checked against the newest version of the task's form, its left-out fields filled in.
+def _check_form(uow: UnitOfWork, instance_id: int, form_key: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The submission checked against the task's form, its left-out fields filled in.
 
-    A task whose form key names no deployed form takes the data as it is.
+    The form is the version the instance's process version was deployed with (the newest, for a version
+    deployed before its form was); a task whose form key names no deployed form takes the data as it is.
     """
-    row = uow.read(select(_f.c.name, _f.c.content, _f.c.sha256).where(_f.c.form_key == form_key)
-                   .order_by(_f.c.version.desc()).limit(1)).first()
+    pinned = uow.read(select(_a.c.form_version).join(_i, _i.c.definition_id == _a.c.definition_id)
+                      .where(_i.c.id == instance_id, _a.c.kind == "form", _a.c.artifact_key == form_key)).scalar()
+    query = select(_f.c.name, _f.c.content, _f.c.sha256).where(_f.c.form_key == form_key)
+    query = query.where(_f.c.version == pinned) if pinned is not None else query.order_by(_f.c.version.desc())
+    row = uow.read(query.limit(1)).first()
     if row is None:
         return data
     cache = uow.services.forms

@@ -480,3 +480,18 @@ class TaskComment(Base):
     author: Mapped[str] = mapped_column(String(100))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class DefinitionArtifact(Base):
+    """A form or DMN decision a process version uses: forms pinned to the version current at its deployment.
+
+    ``kind`` is ``form`` (``form_version`` set) or ``decision`` (``resource_name``: the DMN file of the
+    version's deployment). Tasks read their form through this row, so an instance keeps its version's forms.
+    """
+
+    __tablename__ = "definition_artifact"
+    definition_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    artifact_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    form_version: Mapped[int | None] = mapped_column(Integer)
+    resource_name: Mapped[str | None] = mapped_column(String(300))

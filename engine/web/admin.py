@@ -1,8 +1,9 @@
 """Administrators' pages: the processes with their versions, the bpmn-js modeler, an instance on its diagram.
 
 The modeler saves through ``/api/v1/process-definitions/{id}/deploy`` (a new version; lint findings come
-back with element ids and are marked on the diagram). The instance view marks the elements an instance
-completed, those it waits at, and those that failed.
+back with element ids and are marked on the diagram). A version's DMN tables open in dmn-js and its
+forms in the form-js editor; they save through the API's ``decisions/…/deploy`` and ``forms/…/deploy``.
+The instance view marks the elements an instance completed, those it waits at, and those that failed.
 """
 
 from __future__ import annotations
@@ -42,10 +43,16 @@ def index() -> Any:
     huhua = _huhua()
     versions = huhua.queries.definitions()
     newest: dict[str, dict[str, Any]] = {}
+    older: dict[str, list[dict[str, Any]]] = {}
     for version in versions:
         if version["key"] not in newest or version["version"] > newest[version["key"]]["version"]:
             newest[version["key"]] = version
-    return render_template("admin_index.html", processes=sorted(newest.values(), key=lambda d: d["key"]),
+    for version in versions:
+        if version is not newest[version["key"]]:
+            older.setdefault(version["key"], []).insert(0, version)
+    processes = sorted(newest.values(), key=lambda d: d["key"])
+    artifacts = {p["id"]: huhua.queries.definition_artifacts(p["id"]) for p in processes}
+    return render_template("admin_index.html", processes=processes, older=older, artifacts=artifacts,
                            instances=huhua.queries.instances(limit=50))
 
 
@@ -82,6 +89,20 @@ def benchmarks() -> Any:
 @administrator
 def modeler(definition_id: int) -> Any:
     return render_template("modeler.html", definition_id=definition_id)
+
+
+@admin.get("/processes/<int:definition_id>/decisions/<decision_id>")
+@administrator
+def decision_editor(definition_id: int, decision_id: str) -> Any:
+    """dmn-js on a decision table of a version; it saves through the API (a new version of its processes)."""
+    return render_template("dmn_editor.html", definition_id=definition_id, decision_id=decision_id)
+
+
+@admin.get("/processes/<int:definition_id>/forms/<form_key>")
+@administrator
+def form_editor(definition_id: int, form_key: str) -> Any:
+    """The form-js editor on a form of a version; it saves through the API (a new form and process version)."""
+    return render_template("form_editor.html", definition_id=definition_id, form_key=form_key)
 
 
 @admin.get("/instances/<int:instance_id>")

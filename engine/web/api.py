@@ -15,6 +15,8 @@ from engine.commands import (
     CompleteTask,
     CorrelateMessage,
     DelegateTask,
+    DeployEditedDecision,
+    DeployEditedForm,
     DeployModels,
     MigrateInstance,
     ReassignTask,
@@ -140,6 +142,49 @@ def deploy_edited(definition_id: int) -> Any:
     files[name] = xml.encode("utf-8")
     result = huhua.execute(DeployModels(files=tuple(files.items()), actor=actor, source="modeler",
                                         only_files=frozenset({name})))
+    return jsonify(result), 201 if result["deployment_id"] else 200
+
+
+@api.get("/process-definitions/<int:definition_id>/artifacts")
+def definition_artifacts(definition_id: int) -> Any:
+    """The DMN decisions and forms a version uses (forms with the version pinned to it)."""
+    _actor()
+    return jsonify(_huhua().queries.definition_artifacts(_path_id(definition_id, "definition")))
+
+
+@api.get("/process-definitions/<int:definition_id>/decisions/<decision_id>")
+def definition_decision(definition_id: int, decision_id: str) -> Any:
+    """A decision's DMN file as deployed with the version, for the DMN editor."""
+    _actor()
+    name, xml = _huhua().queries.definition_decision(_path_id(definition_id, "definition"), decision_id)
+    return jsonify({"decision_id": decision_id, "name": name, "xml": xml})
+
+
+@api.post("/process-definitions/<int:definition_id>/decisions/<decision_id>/deploy")
+def deploy_edited_decision(definition_id: int, decision_id: str) -> Any:
+    """Deploy an edited decision table: the processes using it get new versions; running instances keep theirs."""
+    actor = _admin()
+    xml = _str_field(_body(), "xml", required=True) or ""
+    result = _huhua().execute(DeployEditedDecision(_path_id(definition_id, "definition"), decision_id, xml, actor))
+    return jsonify(result), 201 if result["deployment_id"] else 200
+
+
+@api.get("/process-definitions/<int:definition_id>/forms/<form_key>")
+def definition_form(definition_id: int, form_key: str) -> Any:
+    """A form as pinned to the version (key, version, name, form-js schema), for the form editor."""
+    _actor()
+    return jsonify(_huhua().queries.definition_form(_path_id(definition_id, "definition"), form_key))
+
+
+@api.post("/process-definitions/<int:definition_id>/forms/<form_key>/deploy")
+def deploy_edited_form(definition_id: int, form_key: str) -> Any:
+    """Deploy an edited form: a new form version, and new versions of the processes showing it."""
+    actor = _admin()
+    schema = _body().get("schema")
+    if not isinstance(schema, dict):
+        raise InvalidInput("schema must be a JSON object (a form-js schema)",
+                           [Problem("missing" if schema is None else "not an object", field="schema")])
+    result = _huhua().execute(DeployEditedForm(_path_id(definition_id, "definition"), form_key, schema, actor))
     return jsonify(result), 201 if result["deployment_id"] else 200
 
 

@@ -18,6 +18,11 @@ def _path(name: str, description: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "description": description, "schema": _ID}
 
 
+def _text_path(name: str, description: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "description": description,
+            "schema": {"type": "string", "minLength": 1, "maxLength": 200}}
+
+
 def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
 
@@ -101,6 +106,24 @@ def document() -> dict[str, Any]:
                 "Deploy an edited version (administrator)", ok=201, parameters=[
                     _path("definition_id", "the version edited")], body=_body({"xml": {"type": "string"}}, ["xml"]),
                 errors=(400, 401, 403, 404, 409, 422))},
+            "/process-definitions/{definition_id}/artifacts": {"get": _op(
+                "The DMN decisions and forms a version uses",
+                parameters=[_path("definition_id", "the process version")])},
+            "/process-definitions/{definition_id}/decisions/{decision_id}": {"get": _op(
+                "A decision's DMN file as deployed with the version", parameters=[
+                    _path("definition_id", "the process version"), _text_path("decision_id", "the decision's id")])},
+            "/process-definitions/{definition_id}/decisions/{decision_id}/deploy": {"post": _op(
+                "Deploy an edited decision table; its processes get new versions (administrator)", ok=201,
+                parameters=[_path("definition_id", "the process version"),
+                            _text_path("decision_id", "the decision's id")],
+                body=_body({"xml": {"type": "string"}}, ["xml"]), errors=(400, 401, 403, 404, 409, 422))},
+            "/process-definitions/{definition_id}/forms/{form_key}": {"get": _op(
+                "A form as pinned to the version, with its form-js schema", parameters=[
+                    _path("definition_id", "the process version"), _text_path("form_key", "the form's key")])},
+            "/process-definitions/{definition_id}/forms/{form_key}/deploy": {"post": _op(
+                "Deploy an edited form; the processes showing it get new versions (administrator)", ok=201,
+                parameters=[_path("definition_id", "the process version"), _text_path("form_key", "the form's key")],
+                body=_body({"schema": _OBJECT}, ["schema"]), errors=(400, 401, 403, 404, 409, 422))},
             "/deployments": {"post": _op("Deploy models (multipart 'file' fields, or JSON files)", ok=201,
                                          body=_body({"files": {"type": "array", "items": {
                                              "type": "object", "properties": {"name": {"type": "string"},
