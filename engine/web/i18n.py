@@ -1,8 +1,9 @@
 """Languages of the pages: Simplified Chinese, written straight into the templates as the message ids, and any
 language with a catalogue under ``engine/web/translations`` (English first).
 
-Chinese needs no catalogue, so a missing or broken one can never blank a page. A person picks a language with
-``?lang=en`` (kept in a cookie); otherwise the browser's Accept-Language chooses, and Chinese is the default.
+Chinese needs no catalogue, so a missing or broken one can never blank a page. Pages are in Chinese unless the
+person picks another language with ``?lang=en`` (the switch in the header; kept in a cookie). The browser's
+Accept-Language is not asked: office PCs and headless browsers often send en-US for Chinese staff.
 Catalogues are compiled from their .po files when the app starts, into the data folder, so a plain
 ``pip install`` serves them without a build step.
 """
@@ -40,9 +41,7 @@ def install(app: Flask, data_dir: Path) -> None:
 
 def _chosen(offered: list[str]) -> str:
     asked = request.args.get("lang") or request.cookies.get(COOKIE)
-    if asked in offered:
-        return asked
-    return request.accept_languages.best_match(offered, default=CHINESE) or CHINESE
+    return asked if asked in offered else CHINESE
 
 
 def _remember(response: Response, offered: list[str]) -> Response:
