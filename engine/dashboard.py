@@ -2,7 +2,7 @@
 month by month (submission and scores), and overdue work per unit and process.
 
 Every figure is aggregated in SQL from the narrow tables (``fan_out_child``, ``human_task``, ``org_unit``;
-for the checks' scores, two fields extracted from the instance data by the database), so the page answers
+for the checks' months, scores and bands ``instance_figure``, kept by the commands), so the page answers
 at city scale (2,620 units, 40,000 teachers). Each answer is the chart's data, the table under it and the
 sheet of its .xlsx export. Who may read which part is :class:`Scope`'s business: the administrator and the
 city's officers see the whole city, a county's officer only that county.
@@ -17,7 +17,7 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import JSON, Connection, and_, case, cast, func, literal, or_, select, type_coerce
+from sqlalchemy import Connection, and_, case, func, literal, or_, select
 
 from engine.clock import BUSINESS_TZ
 from engine.commands.model import ADMIN
@@ -33,8 +33,8 @@ SUBMISSION = "self_check"  # the school's own step: its completion is the school
 HISTOGRAM_WIDTH = 10
 CITY_LEVEL = "市级"
 NO_UNIT = "未指定单位"
-_i, _t, _u, _fo, _fc, _p, _r = (tables.process_instance, tables.human_task, tables.org_unit, tables.fan_out,
-                                tables.fan_out_child, tables.person, tables.role_assignment)
+_i, _t, _u, _fo, _fc, _p, _r, _f = (tables.process_instance, tables.human_task, tables.org_unit, tables.fan_out,
+                                    tables.fan_out_child, tables.person, tables.role_assignment, tables.instance_figure)
 
 
 @dataclass(frozen=True)
@@ -157,20 +157,20 @@ def rollout_level(database: Database, scope: Scope, instance_id: int, unit: str 
 
 def _tree(connection: Connection, root_id: int) -> dict[str, dict[str, Any]]:
     """Every unit a rollout reached, by unit id: a recursive query down the fan-outs from the root."""
-    base = (select(_fc.c.unit_id, _fc.c.instance_id, _fc.c.state, _fc.c.completed_at,
+    base = (select(_fc.c.fan_out_id, _fc.c.unit_id, _fc.c.instance_id, _fc.c.state, _fc.c.completed_at,
                    _fo.c.parent_instance_id.label("parent_instance"), literal(0).label("depth"))
             .join(_fo, _fo.c.id == _fc.c.fan_out_id).where(_fo.c.parent_instance_id == root_id)
             .cte("rollout_tree", recursive=True))
     fo2, fc2 = _fo.alias("fo2"), _fc.alias("fc2")
     tree = base.union_all(
-        select(fc2.c.unit_id, fc2.c.instance_id, fc2.c.state, fc2.c.completed_at, fo2.c.parent_instance_id,
-               base.c.depth + 1)
+        select(fc2.c.fan_out_id, fc2.c.unit_id, fc2.c.instance_id, fc2.c.state, fc2.c.completed_at,
+               fo2.c.parent_instance_id, base.c.depth + 1)
         .select_from(base.join(fo2, fo2.c.parent_instance_id == base.c.instance_id)
                      .join(fc2, fc2.c.fan_out_id == fo2.c.id)).where(base.c.depth < 10))
     rows = connection.execute(
         select(tree.c.unit_id, tree.c.instance_id, tree.c.state, tree.c.completed_at, tree.c.parent_instance,
                _u.c.name, _u.c.kind, _u.c.path).join(_u, _u.c.id == tree.c.unit_id, isouter=True)
-        .order_by(_u.c.path, tree.c.unit_id)).all()
+        .order_by(_u.c.sort_order, tree.c.unit_id, tree.c.fan_out_id)).all()
     nodes: dict[str, dict[str, Any]] = {}
     for row in rows:  # a unit fanned out to twice (a repeated fan-out) counts once, at its newest child
         nodes[row.unit_id] = {"unit": row.unit_id, "instance_id": row.instance_id, "state": row.state,
@@ -251,33 +251,37 @@ def monthly_checks(database: Database, scope: Scope, now: datetime, county: str 
     if county is not None:
         _require_unit(database, county, "county")
         scope.require_county(county)
-    submitted = (select(_t.c.instance_id, _t.c.state, _t.c.due_at, _t.c.completed_at)
-                 .where(_t.c.process_key == MONTHLY_CHECK, _t.c.element_id == SUBMISSION, _t.c.state != "cancelled")
-                 .subquery())
-    data = _json(database, _i.c.data)
-    query = (select(_i.c.id, _i.c.started_at, data["scheduled_for"].as_string().label("scheduled_for"),
-                    data["band"].as_string().label("band"), data["total"].as_float().label("total"),
-                    submitted.c.state.label("submission"), submitted.c.due_at, submitted.c.completed_at, _u.c.path)
+    latest = (select(func.max(_t.c.id)).where(_t.c.process_key == MONTHLY_CHECK, _t.c.element_id == SUBMISSION,
+                                               _t.c.state != "cancelled").group_by(_t.c.instance_id))
+    submitted = select(_t.c.instance_id, _t.c.state, _t.c.due_at, _t.c.completed_at).where(
+        _t.c.id.in_(latest)).subquery()  # a self-check asked again counts the school once, as last asked
+    category = case(
+        (submitted.c.state == "completed",
+         case((and_(submitted.c.due_at.is_not(None), submitted.c.completed_at > submitted.c.due_at), "late"),
+              else_="on_time")),
+        (submitted.c.state.is_(None), "on_time"),  # moved on without a self-check row (an older model)
+        (and_(submitted.c.due_at.is_not(None), submitted.c.due_at < now), "missing"), else_="pending")
+    month, band, total = _f.c.period, _f.c.band, _f.c.score
+    unscheduled = case((month.is_(None), _i.c.started_at), else_=None)  # those go by the day they started
+    query = (select(month.label("month"), unscheduled.label("started_at"), category.label("category"),
+                    band.label("band"), total.label("total"), func.count().label("schools"))
              .select_from(_i).join(_u, _u.c.id == _i.c.org_scope, isouter=True)
+             .join(_f, _f.c.instance_id == _i.c.id, isouter=True)
              .join(submitted, submitted.c.instance_id == _i.c.id, isouter=True)
-             .where(_i.c.process_key == MONTHLY_CHECK, _i.c.state != "terminated"))
-    query = _in_county(query, county, scope)
+             .where(_i.c.process_key == MONTHLY_CHECK, _i.c.state != "terminated")
+             .group_by(month, unscheduled, category, band, total))  # a few thousand groups at city scale
     with database.engine.connect() as connection:
-        rows = connection.execute(query).all()
+        rows = [(row.month or _month_of(row.started_at), row)
+                for row in connection.execute(_in_county(query, county, scope))]
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     scores: dict[str, list[float]] = defaultdict(list)
-    seen: set[int] = set()
-    for row in rows:
-        if row.id in seen:  # a self-check asked again (a loop back) counts the school once
-            continue
-        seen.add(row.id)
-        month = _month(row.scheduled_for, row.started_at)
-        counts[month]["schools"] += 1
-        counts[month][_submission(row.submission, row.due_at, row.completed_at, now)] += 1
+    for key, row in rows:
+        counts[key]["schools"] += row.schools
+        counts[key][row.category] += row.schools
         if row.band in BANDS:
-            counts[month][row.band] += 1
+            counts[key][row.band] += row.schools
         if row.total is not None:
-            scores[month].append(float(row.total))
+            scores[key].extend([float(row.total)] * row.schools)
     months = []
     for month in sorted(counts):
         c, values = counts[month], sorted(scores[month])
@@ -296,25 +300,9 @@ def monthly_checks(database: Database, scope: Scope, now: datetime, county: str 
             "months": months}
 
 
-def _json(database: Database, column: Any) -> Any:
-    """The instance data as JSON to the database: PostgreSQL parses the text by a cast; SQLite's JSON functions
-    read the text as it is (a CAST there would turn it into a number)."""
-    return type_coerce(column, JSON) if database.engine.dialect.name == "sqlite" else cast(column, JSON)
-
-
-def _month(scheduled_for: str | None, started_at: datetime) -> str:
-    """The month a check is for: the date it was scheduled for, else the day it started (Shanghai time)."""
-    if scheduled_for and len(scheduled_for) >= 7 and scheduled_for[4] == "-":
-        return scheduled_for[:7]
+def _month_of(started_at: datetime) -> str:
+    """The month of a check that was not scheduled for one: the month it started, in Shanghai."""
     return started_at.astimezone(BUSINESS_TZ).strftime("%Y-%m")
-
-
-def _submission(state: str | None, due_at: datetime | None, completed_at: datetime | None, now: datetime) -> str:
-    if state == "completed" or (state is None and completed_at is not None):
-        return "late" if due_at is not None and completed_at is not None and completed_at > due_at else "on_time"
-    if state is None:  # the check moved on without a self-check task row (an older model): count it submitted
-        return "on_time"
-    return "missing" if due_at is not None and due_at < now else "pending"
 
 
 def _box(values: list[float]) -> list[float] | None:
@@ -372,7 +360,7 @@ def overdue(database: Database, scope: Scope, now: datetime, county: str | None 
         entry["by_process"][row.process_key] += row.tasks
         if row.oldest is not None and (entry["oldest_due"] is None or row.oldest < entry["oldest_due"]):
             entry["oldest_due"] = row.oldest
-    units = sorted(grouped.values(), key=lambda e: (-e["overdue"], e["name"]))
+    units = sorted(grouped.values(), key=lambda e: (-e["overdue"], e["unit"] or "~"))
     processes = sorted({p for e in units for p in e["by_process"]})
     for entry in units:
         entry["by_process"] = dict(sorted(entry["by_process"].items()))
