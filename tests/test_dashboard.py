@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import io
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
+from sqlalchemy import select
 
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ, VirtualClock
 from engine.commands import CompleteTask, DeployShippedProcesses, LoadDirectory, SetPassword, StartInstance
 from engine.org.profiles import generate
+from engine.store import migration, tables
+from engine.store.database import Database
 from engine.web import create_app
 from tests.helpers import deploy_fixtures
 from workers.job_worker import run_due_jobs
@@ -242,3 +246,33 @@ def test_the_dashboard_page_and_its_workbook_are_for_officers_in_their_scope(dem
         school.post("/login", data={"username": "hengshan-s003-zr", "password": "correct horse"})
         assert school.get("/admin/dashboard").status_code == 403
         assert school.get("/admin/dashboard.xlsx").status_code == 403
+
+
+def test_the_migration_keeps_the_figures_of_checks_already_running(tmp_path: Path) -> None:
+    """Upgrading a database that already holds monthly checks fills their months, scores and bands."""
+    database = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    migration.upgrade(database, "0010")
+    with database.engine.begin() as connection:
+        connection.exec_driver_sql("INSERT INTO deployment (id, name, source, deployed_by, deployed_at) "
+                                   "VALUES (1, 'old', 'shipped', 'admin', '2026-03-01 00:00:00')")
+        connection.exec_driver_sql(
+            "INSERT INTO process_definition (id, key, version, name, content_hash, deployment_id, resource_name, "
+            "deployed_at) VALUES (1, 'monthly_school_check', 1, '一月一查', 'x', 1, 'm.bpmn', '2026-03-01 00:00:00')")
+        connection.exec_driver_sql(
+            "INSERT INTO process_instance (id, definition_id, process_key, org_scope, state, version, started_by, "
+            "started_at, updated_at, data) VALUES "
+            "(1, 1, 'monthly_school_check', 'zhuhui-s001', 'completed', 3, 'scheduler', '2026-03-02 00:30:00', "
+            "'2026-03-02 00:30:00', '{\"scheduled_for\": \"2026-03-02T08:30:00+08:00\", \"total\": 91, "
+            "\"band\": \"优秀\"}'), "
+            "(2, 1, 'monthly_school_check', 'zhuhui-s002', 'running', 1, 'scheduler', '2026-03-02 00:30:00', "
+            "'2026-03-02 00:30:00', '{\"total\": true}'), "
+            "(3, 1, 'teacher_report', 'zhuhui-s002', 'running', 1, 'x', '2026-03-02 00:30:00', "
+            "'2026-03-02 00:30:00', '{\"total\": 5}')")
+    migration.upgrade(database)
+    with database.engine.connect() as connection:
+        f = tables.instance_figure
+        kept = connection.execute(select(f.c.instance_id, f.c.process_key, f.c.period, f.c.score, f.c.band)
+                                  .order_by(f.c.instance_id)).all()
+    database.dispose()
+    assert [tuple(row) for row in kept] == [(1, "monthly_school_check", "2026-03", 91.0, "优秀"),
+                                            (2, "monthly_school_check", None, None, None)]
