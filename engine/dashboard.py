@@ -73,31 +73,50 @@ def scope_of(database: Database, user: str) -> Scope:
 
 def rollouts(database: Database, scope: Scope) -> list[dict[str, Any]]:
     """The tiered rollouts (instances that fanned out and were not themselves fanned out), newest first, with
-    their unit and person completion; a county officer sees those that reach their county."""
+    their unit and person completion; a county officer sees those that reach their county, counted there."""
+    roots = select(_i.c.id).where(_i.c.id.in_(select(_fo.c.parent_instance_id)), _i.c.parent_instance_id.is_(None))
+    base = (select(_fo.c.parent_instance_id.label("root"), _fc.c.unit_id, _fc.c.instance_id, _fc.c.state,
+                   literal(0).label("depth"))
+            .join(_fo, _fo.c.id == _fc.c.fan_out_id).where(_fo.c.parent_instance_id.in_(roots))
+            .cte("rollout_trees", recursive=True))
+    fo2, fc2 = _fo.alias("fo2"), _fc.alias("fc2")
+    trees = base.union_all(
+        select(base.c.root, fc2.c.unit_id, fc2.c.instance_id, fc2.c.state, base.c.depth + 1)
+        .select_from(base.join(fo2, fo2.c.parent_instance_id == base.c.instance_id)
+                     .join(fc2, fc2.c.fan_out_id == fo2.c.id)).where(base.c.depth < 10))
+    done = func.sum(case((trees.c.state == "completed", 1), else_=0))
+    units_query = _in_county(select(trees.c.root, func.count(), done).select_from(trees)
+                             .join(_u, _u.c.id == trees.c.unit_id, isouter=True).group_by(trees.c.root),
+                             None, scope)
+    finished = func.sum(case((_t.c.state == "completed", 1), else_=0))
+    people_query = _in_county(select(trees.c.root, func.count(_t.c.id), finished).select_from(trees)
+                              .join(_u, _u.c.id == trees.c.unit_id, isouter=True)
+                              .join(_t, _t.c.instance_id == trees.c.instance_id).where(_people_filter())
+                              .group_by(trees.c.root), None, scope)
     with database.engine.connect() as connection:
-        roots = connection.execute(
+        units = {row[0]: (int(row[1]), int(row[2] or 0)) for row in connection.execute(units_query)}
+        people = {row[0]: (int(row[1]), int(row[2] or 0)) for row in connection.execute(people_query)}
+        if scope.counties is None:  # the people the root itself asks (the city's own) count for the whole city
+            for row in connection.execute(select(_t.c.instance_id, func.count(), finished)
+                                          .where(_t.c.instance_id.in_(roots), _people_filter())
+                                          .group_by(_t.c.instance_id)):
+                total, completed = people.get(row[0], (0, 0))
+                people[row[0]] = (total + int(row[1]), completed + int(row[2] or 0))
+        found = connection.execute(
             select(_i.c.id, _i.c.process_key, _i.c.business_key, _i.c.state, _i.c.org_scope, _i.c.started_at)
-            .where(_i.c.id.in_(select(_fo.c.parent_instance_id)), _i.c.parent_instance_id.is_(None))
-            .order_by(_i.c.id.desc())).all()
+            .where(_i.c.id.in_(roots)).order_by(_i.c.id.desc())).all()
         names = _definition_names(connection)
-        found = []
-        for root in roots:
-            nodes = _tree(connection, root.id)
-            visible = [n for n in nodes.values() if scope.allows_path(n["path"])]
-            if scope.counties is not None and not visible:
-                continue
-            top = visible if scope.counties is not None else list(nodes.values())
-            people = _people_totals(connection, [root.id, *(n["instance_id"] for n in top if n["instance_id"])])
-            own = people.get(root.id, (0, 0)) if scope.counties is None else (0, 0)
-            found.append({"id": root.id, "process_key": root.process_key, "name": names.get(root.process_key),
-                          "business_key": root.business_key, "state": root.state, "org_scope": root.org_scope,
-                          "started_at": _local(root.started_at),
-                          "units": {"total": len(top), "completed": sum(n["state"] == "completed" for n in top)},
-                          "people": {"total": own[0] + sum(people.get(n["instance_id"], (0, 0))[0] for n in top),
-                                     "completed": own[1] + sum(people.get(n["instance_id"], (0, 0))[1] for n in top)}})
-    for rollout in found:
-        rollout["percent"] = _percent(rollout["units"], rollout["people"])
-    return found
+    listed = []
+    for root in found:
+        if root.id not in units:  # nothing of it lies in the caller's counties
+            continue
+        unit_figures = {"total": units[root.id][0], "completed": units[root.id][1]}
+        people_figures = {"total": people.get(root.id, (0, 0))[0], "completed": people.get(root.id, (0, 0))[1]}
+        listed.append({"id": root.id, "process_key": root.process_key, "name": names.get(root.process_key),
+                       "business_key": root.business_key, "state": root.state, "org_scope": root.org_scope,
+                       "started_at": _local(root.started_at), "units": unit_figures, "people": people_figures,
+                       "percent": _percent(unit_figures, people_figures)})
+    return listed
 
 
 def rollout_level(database: Database, scope: Scope, instance_id: int, unit: str | None = None) -> dict[str, Any]:
