@@ -239,6 +239,7 @@ def test_the_dashboard_page_and_its_workbook_are_for_officers_in_their_scope(dem
         officer.post("/login", data={"username": "hengshan-zr", "password": "correct horse"})
         page = officer.get("/admin/dashboard").get_data(as_text=True)
         assert 'value="hengshan"' in page and 'value="leiyang"' not in page and "全市</option>" not in page
+        assert ">看板</a>" in officer.get("/inbox").get_data(as_text=True)  # the header leads there
         assert officer.get("/api/v1/dashboard/rollouts").status_code == 200  # the page's calls, by session
         assert officer.get("/admin/dashboard.xlsx").status_code == 200
         assert officer.get("/admin/").status_code == 403  # the rest of administration stays the administrator's
@@ -246,6 +247,7 @@ def test_the_dashboard_page_and_its_workbook_are_for_officers_in_their_scope(dem
         school.post("/login", data={"username": "hengshan-s003-zr", "password": "correct horse"})
         assert school.get("/admin/dashboard").status_code == 403
         assert school.get("/admin/dashboard.xlsx").status_code == 403
+        assert ">看板</a>" not in school.get("/inbox").get_data(as_text=True)
 
 
 def test_the_migration_keeps_the_figures_of_checks_already_running(tmp_path: Path) -> None:

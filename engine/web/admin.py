@@ -62,6 +62,21 @@ def dashboard_viewer(view: Callable[..., Any]) -> Callable[..., Any]:
     return guarded
 
 
+@admin.app_context_processor
+def _dashboard_link() -> dict[str, Any]:
+    """The header offers the dashboard to whoever may see it (asked only when a page draws its header)."""
+    def may_see_dashboard() -> bool:
+        if not current_user.is_authenticated:
+            return False
+        try:
+            _huhua().queries.dashboard_scope(str(current_user.id))
+        except Forbidden:
+            return False
+        return True
+
+    return {"may_see_dashboard": may_see_dashboard}
+
+
 @admin.get("/dashboard")
 @dashboard_viewer
 def dashboard_page() -> Any:
