@@ -42,11 +42,12 @@ def figures_of(process_key: str, data: dict[str, Any]) -> dict[str, Any] | None:
             "band": band if isinstance(band, str) and len(band) <= 20 else None}
 
 
-def keep_figures(uow: UnitOfWork, instance_id: int, process_key: str, data: dict[str, Any]) -> None:
-    """Write the instance's figures (the instance's version check has already made this writer the only one)."""
+def keep_figures(uow: UnitOfWork, instance_id: int, process_key: str, data: dict[str, Any], *,
+                 new: bool = False) -> None:
+    """Write the instance's figures (the instance's version check has already made this writer the only one);
+    a new instance's are inserted in one statement."""
     figures = figures_of(process_key, data)
     if figures is None:
         return
-    written = uow.execute(update(_f).where(_f.c.instance_id == instance_id).values(**figures))
-    if written.rowcount == 0:
+    if new or uow.execute(update(_f).where(_f.c.instance_id == instance_id).values(**figures)).rowcount == 0:
         uow.execute(insert(_f).values(instance_id=instance_id, process_key=process_key, **figures))

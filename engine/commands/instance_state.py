@@ -172,7 +172,7 @@ def persist(uow: UnitOfWork, record: InstanceRecord, workflow: BpmnWorkflow, inc
             raise StaleVersion(f"process instance {record.id} was changed by someone else at the same time; "
                                "reload and retry")
         record.version += 1
-    keep_figures(uow, record.id, record.process_key, data if isinstance(data, dict) else {})
+    keep_figures(uow, record.id, record.process_key, data if isinstance(data, dict) else {}, new=new)
     if work is not None:
         _Publisher(uow, record).publish(json.loads(record.waits or "{}") if not new else {}, work)
     record.state = state
