@@ -164,7 +164,9 @@ def rollout_level(database: Database, scope: Scope, instance_id: int, unit: str 
                      "completed_at": _local(child["completed_at"]), "instance_id": child["instance_id"],
                      "units": {**units, "missing": units["total"] - units["completed"]},
                      "people": {"total": all_people, "completed": done_people, "missing": all_people - done_people},
-                     "percent": _percent(units, {"total": all_people, "completed": done_people}),
+                     "percent": _percent({"total": units["total"] + 1,  # the unit itself counts too
+                                          "completed": units["completed"] + (child["state"] == "completed")},
+                                         {"total": all_people, "completed": done_people}),
                      "drillable": bool(sub) or all_people > 0})
     level = "people" if unit is not None and not rows else ("counties" if unit is None else "units")
     return {"instance_id": instance_id, "process_key": root.process_key, "name": names.get(root.process_key),
