@@ -62,6 +62,7 @@ def report_rollout(url: str, data_dir: Path, say: Callable[[str], None]) -> None
         hand_seconds = time.perf_counter() - handed
         biggest_tasks, biggest_state = _largest(huhua)
         coverage = huhua.queries.coverage(city, huhua.clock.now(), missing_only=True)
+        dashboard_seconds = _dashboard_seconds(huhua, city)
     finally:
         huhua.close()
     reference = spiff_seconds(schools)
@@ -74,6 +75,26 @@ def report_rollout(url: str, data_dir: Path, say: Callable[[str], None]) -> None
     bench_results.compare("e", f"培训任务分发到 {teachers} 名班主任", "s", hand_seconds, reference)
     print(f"(e) largest instance: {biggest_tasks} open tasks, {biggest_state} bytes of state; coverage "
           f"{coverage['people']['total']} people, {coverage['units']['total']} units, {coverage['percent']}% done")
+    print("(e) dashboard, s: " + "   ".join(f"{name} {seconds:6.3f}" for name, seconds in dashboard_seconds.items()))
+
+
+def _dashboard_seconds(huhua: Huhua, city: int) -> dict[str, float]:
+    """The dashboard's answers on the rollout as the administrator asks them: the list, each drill-down level,
+    the monthly checks and overdue work."""
+    now = huhua.clock.now()
+    asks: dict[str, Callable[[], Any]] = {
+        "rollouts": lambda: huhua.queries.dashboard_rollouts("admin"),
+        "counties": lambda: huhua.queries.dashboard_rollout("admin", city),
+        "schools": lambda: huhua.queries.dashboard_rollout("admin", city, "qidong"),
+        "people": lambda: huhua.queries.dashboard_rollout("admin", city, "qidong-s001"),
+        "checks": lambda: huhua.queries.dashboard_monthly_checks("admin", now),
+        "overdue": lambda: huhua.queries.dashboard_overdue("admin", now)}
+    seconds = {}
+    for name, ask in asks.items():
+        started = time.perf_counter()
+        ask()
+        seconds[name] = time.perf_counter() - started
+    return seconds
 
 
 def _complete(huhua: Huhua, element_id: str, data: dict[str, Any], *, first_only: bool = False,

@@ -10,6 +10,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from engine import dashboard
 from engine.bpmn.parser import ModelFile, inspect_models
 from engine.clock import BUSINESS_TZ
 from engine.commands.accounts import token_hash
@@ -346,6 +347,27 @@ class Queries:
     def coverage(self, instance_id: int, now: datetime, *, missing_only: bool = False) -> dict[str, Any]:
         """不漏一校、不漏一人: per unit and per person of a rollout, who has completed and who not (engine.coverage)."""
         return coverage(self.database, instance_id, now, missing_only=missing_only)
+
+    def dashboard_scope(self, user: str) -> dashboard.Scope:
+        """The counties ``user`` may see on the dashboard (None: all); Forbidden for anyone not an officer."""
+        return dashboard.scope_of(self.database, user)
+
+    def dashboard_rollouts(self, user: str) -> list[dict[str, Any]]:
+        """The tiered rollouts ``user`` may follow, with their completion (engine.dashboard)."""
+        return dashboard.rollouts(self.database, self.dashboard_scope(user))
+
+    def dashboard_rollout(self, user: str, instance_id: int, unit: str | None = None) -> dict[str, Any]:
+        """One drill-down level of a rollout's coverage: counties, a county's schools, or a school's people."""
+        return dashboard.rollout_level(self.database, self.dashboard_scope(user), instance_id, unit)
+
+    def dashboard_monthly_checks(self, user: str, now: datetime, county: str | None = None) -> dict[str, Any]:
+        """一月一查 per month: submission on time, late and missing, and the scores' distribution."""
+        return dashboard.monthly_checks(self.database, self.dashboard_scope(user), now, county)
+
+    def dashboard_overdue(self, user: str, now: datetime, county: str | None = None,
+                          process: str | None = None) -> dict[str, Any]:
+        """Overdue open tasks per county, or per school within a county, by process."""
+        return dashboard.overdue(self.database, self.dashboard_scope(user), now, county, process)
 
     def documents(self, instance_id: int) -> list[dict[str, Any]]:
         """The documents an instance made, newest first (without their content)."""

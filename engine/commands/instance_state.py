@@ -23,6 +23,7 @@ from engine.bpmn.timevalues import due_from
 from engine.clock import BUSINESS_TZ
 from engine.commands.assignment import candidates_of, holders
 from engine.commands.fan_out_state import child_changed, close_fan_outs, open_fan_out
+from engine.commands.figures import keep_figures
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, InvalidInput, NotFound, Problem, StaleVersion
 from engine.org.calendar import working_deadline
@@ -171,6 +172,7 @@ def persist(uow: UnitOfWork, record: InstanceRecord, workflow: BpmnWorkflow, inc
             raise StaleVersion(f"process instance {record.id} was changed by someone else at the same time; "
                                "reload and retry")
         record.version += 1
+    keep_figures(uow, record.id, record.process_key, data if isinstance(data, dict) else {}, new=new)
     if work is not None:
         _Publisher(uow, record).publish(json.loads(record.waits or "{}") if not new else {}, work)
     record.state = state

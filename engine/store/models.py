@@ -9,6 +9,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -413,6 +414,19 @@ class FanOutChild(Base):
     #: pending (not started yet) | running | completed | incident
     state: Mapped[str] = mapped_column(String(10))
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class InstanceFigure(Base):
+    """The figures reports read from an instance's data (its period, score and band), kept narrow and written
+    with the instance, so the dashboard never parses instance data at city scale."""
+
+    __tablename__ = "instance_figure"
+    __table_args__ = (Index("ix_instance_figure_process_period", "process_key", "period"),)
+    instance_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(200))
+    period: Mapped[str | None] = mapped_column(String(7))  # YYYY-MM
+    score: Mapped[float | None] = mapped_column(Float)
+    band: Mapped[str | None] = mapped_column(String(20))
 
 
 class FormDefinition(Base):

@@ -19,9 +19,10 @@ from flask_login import current_user, login_required
 from engine import bench_results
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ
-from engine.dashboard import BANDS, dashboard
+from engine.dashboard import monthly_sheets, overdue_sheets
 from engine.documents import XLSX
 from engine.documents.layout import workbook
+from engine.errors import Forbidden
 
 admin = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -56,23 +57,56 @@ def index() -> Any:
                            instances=huhua.queries.instances(limit=50))
 
 
+def dashboard_viewer(view: Callable[..., Any]) -> Callable[..., Any]:
+    """The dashboard is the administrator's and the city's and counties' officers' (each for their own scope)."""
+    @wraps(view)
+    @login_required
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            _huhua().queries.dashboard_scope(str(current_user.id))
+        except Forbidden:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return guarded
+
+
+@admin.app_context_processor
+def _dashboard_link() -> dict[str, Any]:
+    """The header offers the dashboard to whoever may see it (asked only when a page draws its header)."""
+    def may_see_dashboard() -> bool:
+        if not current_user.is_authenticated:
+            return False
+        try:
+            _huhua().queries.dashboard_scope(str(current_user.id))
+        except Forbidden:
+            return False
+        return True
+
+    return {"may_see_dashboard": may_see_dashboard}
+
+
 @admin.get("/dashboard")
-@administrator
+@dashboard_viewer
 def dashboard_page() -> Any:
+    """Thin: the page draws what /api/v1/dashboard/… answers for the caller's scope."""
     huhua = _huhua()
-    return render_template("dashboard.html", figures=dashboard(huhua.services.database, huhua.clock.now()))
+    scope = huhua.queries.dashboard_scope(str(current_user.id))
+    counties = [u for u in huhua.queries.units(kind="county")
+                if scope.counties is None or u["id"] in scope.counties]
+    processes = sorted({(d["key"], d["name"]) for d in huhua.queries.definitions()})
+    return render_template("dashboard.html", counties=counties, processes=processes,
+                           whole_city=scope.counties is None)
 
 
 @admin.get("/dashboard.xlsx")
-@administrator
+@dashboard_viewer
 def dashboard_export() -> Any:
+    """The monthly checks and overdue work of the caller's scope in one workbook."""
     huhua = _huhua()
-    figures = dashboard(huhua.services.database, huhua.clock.now())
-    monthly = [[m["month"], m["schools"], m["scored"], m["rate"], m["average"] or "", *(m[b] for b in BANDS)]
-               for m in figures["monthly_checks"]]
-    content = workbook([("一月一查", ["月份", "应查学校", "已评分", "完成率%", "平均分", *BANDS], monthly),
-                        ("逾期待办", ["县市区", "逾期待办数"],
-                         [[r["unit"], r["overdue"]] for r in figures["overdue_by_county"]])])
+    user, now = str(current_user.id), huhua.clock.now()
+    content = workbook([*monthly_sheets(huhua.queries.dashboard_monthly_checks(user, now)),
+                        *overdue_sheets(huhua.queries.dashboard_overdue(user, now))])
     response = Response(content, mimetype=XLSX)
     response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote('心育护花看板.xlsx')}"
     return response

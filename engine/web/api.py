@@ -30,6 +30,9 @@ from engine.commands import (
     UnclaimTask,
 )
 from engine.commands.model import ADMIN
+from engine.dashboard import monthly_sheets, overdue_sheets, rollout_sheets
+from engine.documents import XLSX
+from engine.documents.layout import workbook
 from engine.errors import Forbidden, InvalidInput, Problem, Unauthorized
 from engine.web import openapi
 from engine.web.auth import acting_user
@@ -360,6 +363,74 @@ def instance_coverage(instance_id: int) -> Any:
     missing = request.args.get("missing", "false").lower() in ("1", "true", "yes")
     huhua = _huhua()
     return jsonify(huhua.queries.coverage(_visible_instance(instance_id), huhua.clock.now(), missing_only=missing))
+
+
+@api.get("/dashboard/rollouts")
+def dashboard_rollouts() -> Any:
+    """The tiered rollouts the caller oversees, with their completion."""
+    return jsonify(_huhua().queries.dashboard_rollouts(_actor()))
+
+
+@api.get("/dashboard/rollouts/<int:instance_id>")
+def dashboard_rollout(instance_id: int) -> Any:
+    """One level of a rollout's coverage: the counties, ``?unit=`` a county's schools or a school's people."""
+    return jsonify(_rollout_level(instance_id))
+
+
+@api.get("/dashboard/rollouts/<int:instance_id>/export")
+def dashboard_rollout_export(instance_id: int) -> Any:
+    level = _rollout_level(instance_id)
+    where = "-".join(c["name"] for c in level["breadcrumbs"]) or "全市"
+    return _xlsx(workbook(rollout_sheets(level)), f"推进覆盖-{instance_id}-{where}.xlsx")
+
+
+def _rollout_level(instance_id: int) -> dict[str, Any]:
+    return _huhua().queries.dashboard_rollout(_actor(), _path_id(instance_id, "instance"), _unit_arg("unit"))
+
+
+@api.get("/dashboard/monthly-checks")
+def dashboard_monthly_checks() -> Any:
+    """一月一查 per month: submission on time, late and missing, bands and scores; ``?county=`` one county."""
+    huhua = _huhua()
+    return jsonify(huhua.queries.dashboard_monthly_checks(_actor(), huhua.clock.now(), _unit_arg("county")))
+
+
+@api.get("/dashboard/monthly-checks/export")
+def dashboard_monthly_checks_export() -> Any:
+    huhua = _huhua()
+    county = _unit_arg("county")
+    figures = huhua.queries.dashboard_monthly_checks(_actor(), huhua.clock.now(), county)
+    return _xlsx(workbook(monthly_sheets(figures)), f"一月一查-{county or '全市'}.xlsx")
+
+
+@api.get("/dashboard/overdue")
+def dashboard_overdue() -> Any:
+    """Overdue open tasks per county (``?county=``: per school of it), by process (``?process=``: one)."""
+    huhua = _huhua()
+    return jsonify(huhua.queries.dashboard_overdue(_actor(), huhua.clock.now(), _unit_arg("county"),
+                                                   _unit_arg("process")))
+
+
+@api.get("/dashboard/overdue/export")
+def dashboard_overdue_export() -> Any:
+    huhua = _huhua()
+    county = _unit_arg("county")
+    figures = huhua.queries.dashboard_overdue(_actor(), huhua.clock.now(), county, _unit_arg("process"))
+    return _xlsx(workbook(overdue_sheets(figures)), f"逾期待办-{county or '全市'}.xlsx")
+
+
+def _unit_arg(name: str) -> str | None:
+    """An optional id-like query parameter (a unit, a process key): empty means not given."""
+    value = (request.args.get(name) or "").strip()
+    if len(value) > 200:
+        raise InvalidInput(f"query parameter {name} is too long", [Problem("at most 200 characters", field=name)])
+    return value or None
+
+
+def _xlsx(content: bytes, name: str) -> Any:
+    response = current_app.response_class(content, mimetype=XLSX)
+    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+    return response
 
 
 @api.get("/process-instances/<int:instance_id>/documents")

@@ -68,6 +68,20 @@ _INSTANCE_FILTERS = [
 def _text_path(name: str, description: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "description": description, "schema": {"type": "string"}}
 
+
+_COUNTY = _query("county", {"type": "string", "maxLength": 200}, "one county (a county officer: their own)")
+_UNIT = _query("unit", {"type": "string", "maxLength": 200}, "a county or school of the rollout; none: the top")
+_PROCESS = _query("process", {"type": "string", "maxLength": 200}, "one process key")
+_DASHBOARD_ERRORS = (400, 401, 403, 404)
+
+
+def _export(summary: str, parameters: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"summary": summary, "parameters": parameters, "responses": {
+        "200": {"description": "The workbook", "content": {
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                "schema": {"type": "string", "format": "binary"}}}},
+        **{str(code): _ERROR for code in _DASHBOARD_ERRORS}}}
+
 _INSTANCE = _path("instance_id", "the process instance")
 
 
@@ -143,6 +157,21 @@ def document() -> dict[str, Any]:
             "/process-instances/{instance_id}/coverage": {"get": _op(
                 "不漏一校、不漏一人: who has and has not completed", parameters=[
                     _INSTANCE, _query("missing", {"type": "string", "enum": ["true", "false"]}, "only the missing")])},
+            "/dashboard/rollouts": {"get": _op(
+                "Tiered rollouts with their completion (the administrator, or an officer of the city or a county: "
+                "those reaching their county)", result=_LIST, errors=(401, 403))},
+            "/dashboard/rollouts/{instance_id}": {"get": _op(
+                "A rollout's coverage, one level: counties, a county's schools, a school's people",
+                parameters=[_INSTANCE, _UNIT], errors=_DASHBOARD_ERRORS)},
+            "/dashboard/rollouts/{instance_id}/export": {"get": _export(
+                "That level as an .xlsx workbook", [_INSTANCE, _UNIT])},
+            "/dashboard/monthly-checks": {"get": _op(
+                "一月一查 per month: submitted on time, late, missing; bands, box plot and histogram of scores",
+                parameters=[_COUNTY], errors=_DASHBOARD_ERRORS)},
+            "/dashboard/monthly-checks/export": {"get": _export("The monthly checks as an .xlsx workbook", [_COUNTY])},
+            "/dashboard/overdue": {"get": _op("Overdue open tasks per county, or per school of one county, by process",
+                                              parameters=[_COUNTY, _PROCESS], errors=_DASHBOARD_ERRORS)},
+            "/dashboard/overdue/export": {"get": _export("Overdue work as an .xlsx workbook", [_COUNTY, _PROCESS])},
             "/process-instances/{instance_id}/documents": {"get": _op("Generated documents", result=_LIST,
                                                                       parameters=[_INSTANCE])},
             "/process-instances/{instance_id}/retry": {"post": _op("Retry the failed step", parameters=[_INSTANCE],
