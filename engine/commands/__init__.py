@@ -8,11 +8,13 @@ from engine.commands.accounts import create_api_token, record_login, revoke_api_
 from engine.commands.calendar import clear_workday, set_workday
 from engine.commands.deployment import deploy_models, deploy_shipped_processes
 from engine.commands.fan_out import start_children
+from engine.commands.inbox import add_attachment, delete_filter, save_filter
 from engine.commands.incidents import retry_incidents
 from engine.commands.instance_control import resume_instance, suspend_instance, terminate_instance
 from engine.commands.instances import correlate_message, fire_timer, run_held_task, start_instance
 from engine.commands.jobs import claim_due_jobs, record_job_failure, renew_leases
 from engine.commands.model import (
+    AddAttachment,
     AddComment,
     AddWebhook,
     ClaimDueJobs,
@@ -22,6 +24,7 @@ from engine.commands.model import (
     CorrelateMessage,
     CreateApiToken,
     DelegateTask,
+    DeleteFilter,
     DeployModels,
     DeployShippedProcesses,
     FinishJob,
@@ -39,6 +42,7 @@ from engine.commands.model import (
     RetryIncidents,
     RevokeApiToken,
     RunHeldTask,
+    SaveFilter,
     SetPassword,
     SetWorkday,
     StartChildren,
@@ -89,6 +93,9 @@ HANDLERS = {
     ResumeInstance: resume_instance,
     TerminateInstance: terminate_instance,
     AddComment: add_comment,
+    SaveFilter: save_filter,
+    DeleteFilter: delete_filter,
+    AddAttachment: add_attachment,
 }
 
 #: Commands nobody waits on: a version conflict is retried with backoff instead of reported.
@@ -98,6 +105,7 @@ RETRY_ON_CONFLICT = frozenset({FireTimer, RecordJobFailure, ClaimDueJobs, RenewL
 __all__ = [
     "HANDLERS",
     "RETRY_ON_CONFLICT",
+    "AddAttachment",
     "AddComment",
     "AddWebhook",
     "ClaimDueJobs",
@@ -107,6 +115,7 @@ __all__ = [
     "CorrelateMessage",
     "CreateApiToken",
     "DelegateTask",
+    "DeleteFilter",
     "DeployModels",
     "DeployShippedProcesses",
     "FinishJob",
@@ -124,6 +133,7 @@ __all__ = [
     "RetryIncidents",
     "RevokeApiToken",
     "RunHeldTask",
+    "SaveFilter",
     "SetPassword",
     "SetWorkday",
     "StartChildren",
