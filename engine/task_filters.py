@@ -36,7 +36,8 @@ class TaskFilter:
     def to_dict(self) -> dict[str, Any]:
         """Only what differs from the defaults (what a saved filter stores and a link carries)."""
         default = TaskFilter()
-        return {k: v for k, v in asdict(self).items() if v != getattr(default, k)}
+        return {k: v for k, v in asdict(self).items()
+                if v != getattr(default, k) or (k == "within_days" and self.due == "within")}
 
     @property
     def active(self) -> bool:
