@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select, union
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine.bpmn.parser import ModelFile, inspect_models
@@ -151,17 +151,19 @@ class Queries:
             if f.view == "done":
                 query = query.where(t.completed_by == user)
             else:
-                offered = select(TaskCandidate.task_id).where(or_(
-                    and_(TaskCandidate.kind == "user", TaskCandidate.value == user),
-                    and_(TaskCandidate.kind == "role", TaskCandidate.value.in_(held))))
-                mine = select(t.id).where(t.assignee == user, *([t.state == state] if state != "all" else []))
+                inner = aliased(HumanTask)
+                in_state = [inner.state == state] if state != "all" else []
+                offered = (select(TaskCandidate.task_id).join(inner, inner.id == TaskCandidate.task_id)
+                           .where(or_(and_(TaskCandidate.kind == "user", TaskCandidate.value == user),
+                                      and_(TaskCandidate.kind == "role", TaskCandidate.value.in_(held))),
+                                  inner.assignee.is_(None), *in_state))
+                mine = select(inner.id).where(inner.assignee == user, *in_state)
                 if f.view == "mine":
                     query = query.where(t.assignee == user)
                 elif f.view == "offered":
-                    query = query.where(t.assignee.is_(None), t.id.in_(offered))
+                    query = query.where(t.id.in_(offered))
                 else:
-                    query = query.where(t.id.in_(union(mine, offered)),
-                                        or_(t.assignee == user, t.assignee.is_(None)))
+                    query = query.where(t.id.in_(union(mine, offered)))
         if f.process:
             query = query.where(t.process_key == f.process)
         if f.unit:
