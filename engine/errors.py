@@ -119,9 +119,11 @@ class TooLarge(HuhuaError):
 
 @dataclass
 class TaskTaken(Conflict):
-    """Someone else completed or claimed the task first; ``task`` says who and when, for the page to show."""
+    """Someone else completed or claimed the task first; ``task`` says who and when, for the page to show.
 
-    code: str = "task_taken"
+    Its code stays ``conflict``: callers that handle any conflict keep working and may read ``task``.
+    """
+
     task: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

@@ -236,7 +236,7 @@ def test_a_task_someone_else_completed_or_claimed_answers_409_saying_who_and_whe
     thursday, friday, _notice = three
     assert client.post(f"/api/v1/tasks/{thursday}/claim", headers=_as(COLLEAGUE)).status_code == 200
     claimed = client.post(f"/api/v1/tasks/{thursday}/claim", headers=_as(ME))
-    assert claimed.status_code == 409 and claimed.json["error"] == "task_taken"
+    assert claimed.status_code == 409 and claimed.json["error"] == "conflict"
     assert claimed.json["task"]["by"] == COLLEAGUE and claimed.json["task"]["state"] == "claimed"
     assert claimed.json["message"].startswith("该任务已由 ") and "于 2026-03-03 08:30 认领" in claimed.json["message"]
     data = {"data": {"student": "小红", "visits": 1, "notes": "正常"}}
