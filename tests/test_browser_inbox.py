@@ -12,9 +12,9 @@ from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from engine.bootstrap import Huhua
-from engine.commands import DeployModels, StartInstance
+from engine.commands import ClaimTask, DeployModels, StartInstance
 from tests.test_browser import ARTIFACTS, _browser, _log_in, site  # noqa: F401  (site is a fixture)
-from tests.test_inbox import ME, NOTICE, PDF
+from tests.test_inbox import COLLEAGUE, ME, NOTICE, PDF
 
 NO_SIDEWAYS_SCROLL = "return document.documentElement.scrollWidth <= window.innerWidth + 1"
 
@@ -71,3 +71,23 @@ def test_a_teacher_saves_and_applies_a_filter_attaches_a_file_and_sees_the_histo
         browser.quit()
     task = huhua.queries.tasks(user=ME)
     assert [a["name"] for t in task for a in huhua.queries.attachments(t["id"])] == ["家访记录.pdf"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_task_a_colleague_claimed_meanwhile_is_explained_on_the_page(site: tuple[Huhua, str]) -> None:  # noqa: F811
+    huhua, base = site
+    started = huhua.execute(StartInstance("teacher_report", "admin", org_scope="zhuhui-s001"))
+    task = huhua.queries.instance(started["id"])["open_tasks"][0]["id"]
+    browser = _browser(390, 844)
+    wait = WebDriverWait(browser, 20)
+    try:
+        _log_in(browser, wait, base, ME)
+        claim = wait.until(ready.element_to_be_clickable((By.CSS_SELECTOR, "button.claim")))
+        huhua.execute(ClaimTask(task, COLLEAGUE))  # while the page is open
+        claim.click()
+        wait.until(ready.text_to_be_present_in_element((By.ID, "message"), f"（{COLLEAGUE}） 于 2026-03-02 08:30 认领"))
+        assert browser.find_elements(By.CSS_SELECTOR, "button.claim") == []
+        assert browser.execute_script(NO_SIDEWAYS_SCROLL)
+    finally:
+        browser.quit()

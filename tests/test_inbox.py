@@ -272,3 +272,15 @@ def test_the_pages_say_when_the_inbox_is_empty_and_who_finished_a_task(
     pages.post("/api/v1/saved-filters", json={"name": "逾期", "filters": {"due": "overdue"}})
     page = pages.get("/inbox").get_data(as_text=True)
     assert 'href="/inbox?due=overdue"' in page and "逾期" in page
+
+
+def test_the_task_page_says_who_claimed_it_instead_of_offering_a_claim(
+        huhua: Huhua, client: FlaskClient, pages: FlaskClient) -> None:
+    task = _start(huhua, "teacher_report", "zhuhui-s001")
+    assert 'id="claim"' in pages.get(f"/inbox/tasks/{task}").get_data(as_text=True)
+    client.post(f"/api/v1/tasks/{task}/claim", headers=_as(COLLEAGUE))
+    page = pages.get(f"/inbox/tasks/{task}").get_data(as_text=True)
+    name = huhua.queries.users(ids=[COLLEAGUE])[0]["name"]
+    assert f"该任务已由 {name}（{COLLEAGUE}） 认领办理" in page and 'id="claim"' not in page
+    late = pages.post(f"/api/v1/tasks/{task}/claim")  # a page opened before the claim, clicked after it
+    assert late.status_code == 409 and late.json["task"]["by_name"] == name
