@@ -246,6 +246,15 @@ class Queries:
                      "instances": counts.get(d.id, 0)}
                     for d in session.scalars(query.order_by(ProcessDefinition.key, ProcessDefinition.version))]
 
+    def process_names(self) -> list[tuple[str, str]]:
+        """Each deployed process's key and the name of its newest version (the inbox's process filter)."""
+        d = ProcessDefinition
+        newest = select(d.key, func.max(d.version).label("version")).group_by(d.key).subquery()
+        with self.database.read() as session:
+            return [(row.key, row.name or row.key) for row in session.execute(
+                select(d.key, d.name).join(newest, (newest.c.key == d.key) & (newest.c.version == d.version))
+                .order_by(d.key))]
+
     def users(self, *, unit: str | None = None, role: str | None = None, under: str | None = None,
               ids: list[str] | None = None, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
         """People with their roles; ``unit``: holding a role there; ``under``: at that unit or below it."""

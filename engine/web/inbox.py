@@ -56,7 +56,7 @@ def tasks() -> Any:
         task["due"] = _due(task["due_at"], now, calendar)
         task["mine"] = task["assignee"] == current_user.id
     person = huhua.queries.users(ids=[me])
-    processes = sorted({(d["key"], d["name"] or d["key"]) for d in huhua.queries.definitions()})
+    processes = huhua.queries.process_names()
     saved = huhua.queries.saved_filters(me)
     for entry in saved:
         entry["href"] = url_for("inbox.tasks", **entry["filters"])
