@@ -60,6 +60,9 @@ def parse_filter(values: Mapping[str, Any]) -> TaskFilter:
             problems.append(Problem("expected a string", field=name))
             return ""
         value = value.strip()
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            problems.append(Problem("control characters are not allowed", field=name))
+            return ""
         if len(value) > MAX_TEXT:
             problems.append(Problem(f"at most {MAX_TEXT} characters", field=name))
             return ""

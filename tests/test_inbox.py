@@ -128,7 +128,8 @@ def test_paging_and_the_total(client: FlaskClient, three: tuple[int, int, int]) 
 
 @pytest.mark.parametrize(("query", "field"), [({"due": "someday"}, "due"), ({"view": "everyone"}, "view"),
                                               ({"due": "within", "within_days": "0"}, "within_days"),
-                                              ({"sort": "name"}, "sort"), ({"q": "长" * 101}, "q")])
+                                              ({"sort": "name"}, "sort"), ({"q": "长" * 101}, "q"),
+                                              ({"unit": "a\x00b"}, "unit")])
 def test_a_bad_filter_is_refused_naming_its_field(client: FlaskClient, query: dict, field: str) -> None:
     answer = client.get("/api/v1/tasks", query_string=query, headers=_as(ME))
     assert answer.status_code == 400 and [p["field"] for p in answer.json["problems"]] == [field]

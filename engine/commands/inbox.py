@@ -29,8 +29,9 @@ _LOAD_TASK = select(_t.c.id, _t.c.instance_id, _t.c.element_id).where(_t.c.id ==
 def save_filter(command: SaveFilter, uow: UnitOfWork) -> dict[str, Any]:
     require_label(command.owner, "owner", 100)
     name = command.name.strip() if isinstance(command.name, str) else ""
-    if not name or len(name) > MAX_FILTER_NAME:
-        raise InvalidInput(f"筛选名称须为 1 到 {MAX_FILTER_NAME} 个字", [Problem("bad length", field="name")])
+    if not name or len(name) > MAX_FILTER_NAME or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise InvalidInput(f"筛选名称须为 1 到 {MAX_FILTER_NAME} 个字，不含控制字符",
+                           [Problem("bad name", field="name")])
     if not isinstance(command.filters, dict):
         raise InvalidInput("filters must be a JSON object", [Problem("expected an object", field="filters")])
     stored = json.dumps(parse_filter(command.filters).to_dict(), ensure_ascii=False, sort_keys=True)
