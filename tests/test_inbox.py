@@ -285,3 +285,11 @@ def test_the_task_page_says_who_claimed_it_instead_of_offering_a_claim(
     assert f"该任务已由 {name}（{COLLEAGUE}） 认领办理" in page and 'id="claim"' not in page
     late = pages.post(f"/api/v1/tasks/{task}/claim")  # a page opened before the claim, clicked after it
     assert late.status_code == 409 and late.json["task"]["by_name"] == name
+
+
+def test_the_done_view_lists_what_one_completed(huhua: Huhua, client: FlaskClient, pages: FlaskClient) -> None:
+    task = _start(huhua, "teacher_report", "zhuhui-s001")
+    pages.post(f"/api/v1/tasks/{task}/complete", json={"data": {"student": "小明", "visits": 2, "notes": "好"}})
+    page = pages.get("/inbox?view=done").get_data(as_text=True)
+    assert f'href="/inbox/tasks/{task}"' in page and "已办结" in page and "查看" in page
+    assert "暂无待办事项" in pages.get("/inbox").get_data(as_text=True)
