@@ -15,6 +15,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 #: The largest BPMN/DMN file accepted, in bytes. Real diagrams are well under 1 MB.
 DEFAULT_MAX_MODEL_BYTES = 5 * 1024 * 1024
+#: The largest file a person may attach to a task (a scanned form, a photo from a phone, a spreadsheet).
+DEFAULT_MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,8 @@ class Settings:
     virtual_clock_start: datetime | None = None
     #: What service tasks may call (see config/connectors.toml).
     connectors_file: Path = PROJECT_ROOT / "config" / "connectors.toml"
+    #: Task attachments larger than this are refused (``HUHUA_MAX_ATTACHMENT_BYTES``).
+    max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES
 
     @property
     def is_sqlite(self) -> bool:
@@ -58,6 +62,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         virtual_clock_start=_virtual_clock_start(env.get("HUHUA_VIRTUAL_CLOCK")),
         schedules_file=Path(env.get("HUHUA_SCHEDULES", PROJECT_ROOT / "config" / "schedules.toml")).resolve(),
         connectors_file=Path(env.get("HUHUA_CONNECTORS", PROJECT_ROOT / "config" / "connectors.toml")).resolve(),
+        max_attachment_bytes=int(env.get("HUHUA_MAX_ATTACHMENT_BYTES", DEFAULT_MAX_ATTACHMENT_BYTES)),
     )
 
 

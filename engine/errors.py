@@ -107,3 +107,24 @@ class Unauthorized(HuhuaError):
 
     code: str = "unauthorized"
     status: int = 401
+
+
+@dataclass
+class TooLarge(HuhuaError):
+    """An upload is bigger than the configured limit; nothing was stored."""
+
+    code: str = "too_large"
+    status: int = 413
+
+
+@dataclass
+class TaskTaken(Conflict):
+    """Someone else completed or claimed the task first; ``task`` says who and when, for the page to show.
+
+    Its code stays ``conflict``: callers that handle any conflict keep working and may read ``task``.
+    """
+
+    task: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "task": self.task}

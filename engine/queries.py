@@ -6,8 +6,8 @@ import json
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, exists, func, or_, select, union
+from sqlalchemy.orm import Session, aliased
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine import dashboard
@@ -52,14 +52,17 @@ from engine.store.models import (
     ProcessDefinition,
     ProcessInstance,
     RoleAssignment,
+    SavedFilter,
     ScheduleFire,
     ScheduleWatermark,
     StartTrigger,
+    TaskAttachment,
     TaskCandidate,
     TaskComment,
     WebhookSubscription,
     WorkdayOverride,
 )
+from engine.task_filters import TaskFilter
 
 MAX_PAGE = 500
 INSTANCE_STATES = ("running", "suspended", "incident", "completed", "terminated")
@@ -98,28 +101,99 @@ class Queries:
         return [{"key": s.key, "name": s.name, "file": s.filename} for s in summaries]
 
     def tasks(self, *, user: str | None = None, instance_id: int | None = None, state: str = "open",
+              filters: TaskFilter | None = None, now: datetime | None = None,
               limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
-        """Tasks in ``state``; for a user, those assigned to them or offering them as a candidate."""
-        if state not in ("open", "completed", "cancelled", "all"):
-            raise InvalidInput("state must be open, completed, cancelled or all")
+        """Tasks in ``state``; for a user, those assigned to them or offering them as a candidate.
+
+        ``filters`` narrows by view, process, unit, due date and words in the name and sets the order; a
+        due filter counts from ``now`` (the engine clock). Everything is done in SQL, one page at a time.
+        """
         limit = _page(limit)
-        query = select(HumanTask)
-        if state != "all":
-            query = query.where(HumanTask.state == state)
-        if instance_id is not None:
-            query = query.where(HumanTask.instance_id == instance_id)
         with self.database.read() as session:
-            if user is not None and user != ADMIN:
-                held = [f"{role}@{unit}" for role, unit in session.execute(
-                    select(RoleAssignment.role, RoleAssignment.unit_id).where(RoleAssignment.person_id == user))]
-                offered = exists().where(TaskCandidate.task_id == HumanTask.id, or_(
-                    and_(TaskCandidate.kind == "user", TaskCandidate.value == user),
-                    and_(TaskCandidate.kind == "role", TaskCandidate.value.in_(held))))
-                query = query.where(or_(HumanTask.assignee == user, and_(HumanTask.assignee.is_(None), offered)))
-            query = query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
-            query = query.limit(limit).offset(offset)
-            tasks = session.scalars(query).all()
-            return _with_candidates(session, tasks)
+            held = _held_roles(session, user)
+            query = self._task_query(select(HumanTask), user, held, instance_id, state, filters, now)
+            query = query.order_by(*_task_order(filters or TaskFilter())).limit(limit).offset(offset)
+            return _with_candidates(session, session.scalars(query).all())
+
+    def task_total(self, *, user: str | None = None, instance_id: int | None = None, state: str = "open",
+                   filters: TaskFilter | None = None, now: datetime | None = None) -> int:
+        """How many tasks :meth:`tasks` would list over all its pages."""
+        with self.database.read() as session:
+            query = self._task_query(select(func.count()).select_from(HumanTask), user, _held_roles(session, user),
+                                     instance_id, state, filters, now)
+            return int(session.scalar(query) or 0)
+
+    def task_page(self, *, user: str, filters: TaskFilter, now: datetime, limit: int = 20,
+                  offset: int = 0) -> dict[str, Any]:
+        """One page of a person's inbox with the total over all pages (the inbox page), in one read."""
+        limit = _page(limit)
+        with self.database.read() as session:
+            held = _held_roles(session, user)
+            query = self._task_query(select(HumanTask), user, held, None, "open", filters, now)
+            rows = session.scalars(query.order_by(*_task_order(filters)).limit(limit).offset(offset)).all()
+            total = len(rows) + offset if offset == 0 and len(rows) < limit else session.scalar(
+                self._task_query(select(func.count()).select_from(HumanTask), user, held, None, "open", filters, now))
+            return {"tasks": _with_candidates(session, rows), "total": int(total or 0), "limit": limit,
+                    "offset": offset}
+
+    def _task_query(self, query: Any, user: str | None, held: list[str], instance_id: int | None, state: str,
+                    filters: TaskFilter | None, now: datetime | None) -> Any:
+        """The WHERE of the inbox. A person's tasks are found through the two inbox indexes and united by id.
+
+        ``assignee = me`` reads ix_human_task_assignee; 'offered to me' reads ix_task_candidate_lookup; the
+        task rows for the union of their ids are then read by key or index, never by scanning the table.
+        """
+        if state not in ("open", "completed", "cancelled", "all"):
+            raise InvalidInput("state must be open, completed, cancelled or all", [Problem("unknown", field="state")])
+        f = filters or TaskFilter()
+        t = HumanTask
+        if f.view == "done":
+            state = "completed"
+        if state != "all":
+            query = query.where(t.state == state)
+        if instance_id is not None:
+            query = query.where(t.instance_id == instance_id)
+        if user is not None and (user != ADMIN or f.view != "open"):
+            if f.view == "done":
+                query = query.where(t.completed_by == user)
+            else:
+                inner = aliased(HumanTask)
+                in_state = [inner.state == state] if state != "all" else []
+                offered = (select(TaskCandidate.task_id).join(inner, inner.id == TaskCandidate.task_id)
+                           .where(or_(and_(TaskCandidate.kind == "user", TaskCandidate.value == user),
+                                      and_(TaskCandidate.kind == "role", TaskCandidate.value.in_(held))),
+                                  inner.assignee.is_(None), *in_state))
+                mine = select(inner.id).where(inner.assignee == user, *in_state)
+                if f.view == "mine":
+                    query = query.where(t.assignee == user)
+                elif f.view == "offered":
+                    query = query.where(t.id.in_(offered))
+                else:
+                    query = query.where(t.id.in_(union(mine, offered)))
+        if f.process:
+            query = query.where(t.process_key == f.process)
+        if f.unit:
+            query = query.where(t.org_scope == f.unit)
+        for word in f.words():
+            query = query.where(t.name.contains(word, autoescape=True))
+        if f.due:
+            query = query.where(*self._due_condition(f, now))
+        return query
+
+    def _due_condition(self, f: TaskFilter, now: datetime | None) -> list[Any]:
+        if now is None:
+            raise InvalidInput("a due-date filter needs the current time")
+        t = HumanTask
+        today = now.astimezone(BUSINESS_TZ).date()
+        if f.due == "none":
+            return [t.due_at.is_(None)]
+        if f.due == "overdue":
+            return [t.due_at < now]
+        calendar = self.calendar.working_calendar()
+        last_day = today if f.due == "today" else calendar.add_working_days(today, f.within_days)
+        end = datetime.combine(last_day + timedelta(days=1), time(), BUSINESS_TZ)
+        start = datetime.combine(today, time(), BUSINESS_TZ) if f.due == "today" else now
+        return [t.due_at >= start, t.due_at < end]
 
     def task(self, task_id: int) -> dict[str, Any]:
         with self.database.read() as session:
@@ -231,6 +305,15 @@ class Queries:
                      "deployment_id": d.deployment_id, "deployed_at": _iso(d.deployed_at),
                      "instances": counts.get(d.id, 0)}
                     for d in session.scalars(query.order_by(ProcessDefinition.key, ProcessDefinition.version))]
+
+    def process_names(self) -> list[tuple[str, str]]:
+        """Each deployed process's key and the name of its newest version (the inbox's process filter)."""
+        d = ProcessDefinition
+        newest = select(d.key, func.max(d.version).label("version")).group_by(d.key).subquery()
+        with self.database.read() as session:
+            return [(row.key, row.name or row.key) for row in session.execute(
+                select(d.key, d.name).join(newest, (newest.c.key == d.key) & (newest.c.version == d.version))
+                .order_by(d.key))]
 
     def users(self, *, unit: str | None = None, role: str | None = None, under: str | None = None,
               ids: list[str] | None = None, search: str | None = None, limit: int = 100,
@@ -511,6 +594,64 @@ class Queries:
                                    .order_by(TaskComment.id)).all()
             return [{"id": c.id, "author": c.author, "body": c.body, "created_at": _iso(c.created_at)} for c in rows]
 
+    def saved_filters(self, owner: str) -> list[dict[str, Any]]:
+        """A person's saved inbox filters, by name."""
+        with self.database.read() as session:
+            rows = session.scalars(select(SavedFilter).where(SavedFilter.owner == owner)
+                                   .order_by(SavedFilter.name, SavedFilter.id)).all()
+            return [{"id": r.id, "name": r.name, "filters": json.loads(r.filters), "created_at": _iso(r.created_at)}
+                    for r in rows]
+
+    def attachments(self, task_id: int) -> list[dict[str, Any]]:
+        """A task's attachments (without their bytes), oldest first."""
+        a = TaskAttachment
+        with self.database.read() as session:
+            rows = session.execute(select(a.id, a.task_id, a.name, a.content_type, a.size, a.sha256, a.uploaded_by,
+                                          a.uploaded_at).where(a.task_id == task_id).order_by(a.id)).all()
+            return [{"id": r.id, "task_id": r.task_id, "name": r.name, "content_type": r.content_type,
+                     "size": r.size, "sha256": r.sha256, "uploaded_by": r.uploaded_by,
+                     "uploaded_at": _iso(r.uploaded_at)} for r in rows]
+
+    def attachment_task(self, attachment_id: int) -> int:
+        """The task an attachment belongs to (whoever may see that task may download it)."""
+        with self.database.read() as session:
+            task_id = session.scalar(select(TaskAttachment.task_id).where(TaskAttachment.id == attachment_id))
+        if task_id is None:
+            raise NotFound(f"attachment {attachment_id} does not exist")
+        return task_id
+
+    def attachment(self, attachment_id: int) -> tuple[str, str, bytes]:
+        """An attachment's name, content type and bytes."""
+        a = TaskAttachment
+        with self.database.read() as session:
+            row = session.execute(select(a.name, a.content_type, a.content).where(a.id == attachment_id)).first()
+        if row is None:
+            raise NotFound(f"attachment {attachment_id} does not exist")
+        return row.name, row.content_type, bytes(row.content)
+
+    def task_history(self, task_id: int, *, limit: int = 50) -> dict[str, Any]:
+        """The newest events of a task's instance (shown beside the task), with the actors' names."""
+        limit = _page(limit, 200)
+        with self.database.read() as session:
+            instance_id = session.scalar(select(HumanTask.instance_id).where(HumanTask.id == task_id))
+            if instance_id is None:
+                raise NotFound(f"task {task_id} does not exist")
+            total = session.scalar(select(func.count()).select_from(Event).where(Event.instance_id == instance_id))
+            events = session.scalars(select(Event).where(Event.instance_id == instance_id)
+                                     .order_by(Event.id.desc()).limit(limit)).all()
+            actors = {e.actor for e in events if e.actor}
+            names = dict(session.execute(select(Person.id, Person.name).where(Person.id.in_(actors))).all()) \
+                if actors else {}
+            return {"instance_id": instance_id, "total": int(total or 0), "shown": len(events),
+                    "events": [{**_event(e), "actor_name": names.get(e.actor or "")} for e in events]}
+
+    def person_names(self, ids: list[str]) -> dict[str, str]:
+        """Names of the people among ``ids`` (ids not in the directory are left out)."""
+        if not ids:
+            return {}
+        with self.database.read() as session:
+            return dict(session.execute(select(Person.id, Person.name).where(Person.id.in_(ids))).all())
+
     def task_form(self, task_id: int) -> dict[str, Any] | None:
         """The form-js schema of a task's form, or None when the task has no form.
 
@@ -637,6 +778,26 @@ def _page(limit: int, most: int = MAX_PAGE) -> int:
     if limit < 1 or limit > most:
         raise InvalidInput(f"limit must be between 1 and {most}")
     return limit
+
+
+def _held_roles(session: Session, user: str | None) -> list[str]:
+    """The ``role@unit`` keys a person holds (what role candidates are written as)."""
+    if user is None or user == ADMIN:
+        return []
+    return [f"{role}@{unit}" for role, unit in session.execute(
+        select(RoleAssignment.role, RoleAssignment.unit_id).where(RoleAssignment.person_id == user))]
+
+
+def _task_order(f: TaskFilter) -> list[Any]:
+    """Due first (no due date last), or latest due first, or newest first; a done list shows the latest done first."""
+    t = HumanTask
+    if f.view == "done":
+        return [t.completed_at.desc(), t.id.desc()]
+    if f.sort == "newest":
+        return [t.id.desc()]
+    if f.sort == "due_desc":
+        return [t.due_at.is_(None), t.due_at.desc(), t.id.desc()]
+    return [t.due_at.is_(None), t.due_at, t.id]
 
 
 def _iso(value: datetime | None) -> str | None:

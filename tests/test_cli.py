@@ -26,6 +26,11 @@ def test_a_whole_round_trip(cli) -> None:  # type: ignore[no-untyped-def]
     tasks = cli_json(cli("tasks", "--user", "wang", "--json"))
     assert [t["name"] for t in tasks] == ["审核材料"]
     assert cli_json(cli("tasks", "--user", "nobody", "--json")) == []
+    assert cli_json(cli("tasks", "--user", "wang", "--q", "审核", "--due", "within", "--within-days", "3",
+                        "--json")) == tasks  # the inbox's filters
+    assert cli_json(cli("tasks", "--user", "wang", "--due", "none", "--json")) == []
+    refused = cli("tasks", "--user", "wang", "--due", "within", "--within-days", "99")
+    assert refused.exit_code == 2 and "within_days" in refused.output
     done = cli_json(cli("complete", str(tasks[0]["id"]), "--as", "wang", "--data", '{"approve": true}', "--json"))
     assert done["instance"]["state"] == "completed"
     shown = cli_json(cli("instance", str(started["id"]), "--json"))

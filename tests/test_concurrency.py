@@ -65,4 +65,5 @@ def test_concurrent_completions_one_wins(settings: Settings, clock: VirtualClock
     assert history_kinds(huhua, started["id"]).count("task_completed") == 1
     completed = huhua.queries.tasks(instance_id=started["id"], state="completed")
     assert [t["completed_by"] for t in completed] == winners
-    assert "completed by someone else" in str(outcomes[losers[0]])
+    lost = outcomes[losers[0]]
+    assert f"该任务已由 {winners[0]}" in str(lost) and lost.task["by"] == winners[0]  # who beat them, in Chinese

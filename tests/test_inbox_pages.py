@@ -43,7 +43,7 @@ def test_the_inbox_lists_ones_tasks_marks_the_overdue_and_filters(
     page = teacher.get("/inbox").get_data(as_text=True)
     assert "已逾期" in page
     assert _names(teacher.get("/inbox?overdue=1").get_data(as_text=True)) == ["登记本周家访"] * 2
-    assert "暂无待办事项" in teacher.get("/inbox?q=不存在的任务").get_data(as_text=True)
+    assert "没有符合筛选条件的任务" in teacher.get("/inbox?q=不存在的任务").get_data(as_text=True)
     assert _names(teacher.get("/inbox?process=teacher_report&unit=zhuhui-s001").get_data(as_text=True)) == \
         ["登记本周家访"] * 2
     assert teacher.get("/inbox?page=abc").status_code == 200

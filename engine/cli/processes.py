@@ -19,6 +19,7 @@ from engine.cli.base import (
 )
 from engine.commands import CompleteTask, CorrelateMessage, DeployModels, StartInstance
 from engine.errors import InvalidInput, Problem
+from engine.task_filters import DUES, SORTS, VIEWS, parse_filter
 
 
 @main.command()
@@ -79,17 +80,32 @@ def start(obj: Context, key: str, variables: str | None, scope: str | None, busi
 @click.option("--instance", "instance_id", type=int, help="Only tasks of this instance.")
 @click.option("--state", default="open", show_default=True,
               type=click.Choice(["open", "completed", "cancelled", "all"]))
+@click.option("--view", type=click.Choice(VIEWS), help="With --user: open (default), mine, offered, done.")
+@click.option("--process", help="Only tasks of this process key.")
+@click.option("--unit", help="Only tasks scoped to this org unit.")
+@click.option("--due", type=click.Choice(DUES), help="overdue, today, within (--within-days), none.")
+@click.option("--within-days", type=int, help="Working days, for --due within.")
+@click.option("--q", "words", help="Words in the task name.")
+@click.option("--sort", type=click.Choice(SORTS), help="due (default), due_desc, newest.")
 @click.option("--limit", default=50, show_default=True)
+@click.option("--offset", default=0, show_default=True)
 @json_option
 @click.pass_obj
-def tasks(obj: Context, user: str | None, instance_id: int | None, state: str, limit: int, as_json: bool) -> None:
-    """List human tasks."""
+def tasks(obj: Context, user: str | None, instance_id: int | None, state: str, view: str | None,
+          process: str | None, unit: str | None, due: str | None, within_days: int | None, words: str | None,
+          sort: str | None, limit: int, offset: int, as_json: bool) -> None:
+    """List human tasks, with the inbox's filters."""
 
     def run() -> None:
-        result = obj.huhua.queries.tasks(user=user, instance_id=instance_id, state=state, limit=limit)
+        given = {"view": view, "process": process, "unit": unit, "due": due, "within_days": within_days,
+                 "q": words, "sort": sort}
+        filters = parse_filter({k: v for k, v in given.items() if v is not None})
+        result = obj.huhua.queries.tasks(user=user, instance_id=instance_id, state=state, filters=filters,
+                                         now=obj.huhua.clock.now(), limit=limit, offset=offset)
         emit(as_json, result, lambda rows: "\n".join(
             f"{t['id']:>6}  {t['state']:<9} {t['name']}  (instance {t['instance_id']}"
-            + (f", assignee {t['assignee']}" if t["assignee"] else "") + ")" for t in rows) or "no tasks")
+            + (f", assignee {t['assignee']}" if t["assignee"] else "")
+            + (f", due {t['due_at']}" if t["due_at"] else "") + ")" for t in rows) or "no tasks")
 
     guard(as_json, run)
 

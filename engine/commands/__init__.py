@@ -13,12 +13,14 @@ from engine.commands.deployment import (
     deploy_shipped_processes,
 )
 from engine.commands.fan_out import start_children
+from engine.commands.inbox import add_attachment, delete_filter, save_filter
 from engine.commands.incidents import retry_incidents
 from engine.commands.instance_control import resume_instance, suspend_instance, terminate_instance
 from engine.commands.instances import correlate_message, fire_timer, run_held_task, start_instance
 from engine.commands.jobs import claim_due_jobs, record_job_failure, renew_leases
 from engine.commands.migration import IncompatibleMigration, MigrateInstance, migrate_instance
 from engine.commands.model import (
+    AddAttachment,
     AddComment,
     AddWebhook,
     ClaimDueJobs,
@@ -28,6 +30,7 @@ from engine.commands.model import (
     CorrelateMessage,
     CreateApiToken,
     DelegateTask,
+    DeleteFilter,
     DeployEditedDecision,
     DeployEditedForm,
     DeployModels,
@@ -47,6 +50,7 @@ from engine.commands.model import (
     RetryIncidents,
     RevokeApiToken,
     RunHeldTask,
+    SaveFilter,
     SetPassword,
     SetWorkday,
     StartChildren,
@@ -100,6 +104,9 @@ HANDLERS = {
     TerminateInstance: terminate_instance,
     AddComment: add_comment,
     MigrateInstance: migrate_instance,
+    SaveFilter: save_filter,
+    DeleteFilter: delete_filter,
+    AddAttachment: add_attachment,
 }
 
 #: Commands nobody waits on: a version conflict is retried with backoff instead of reported.
@@ -109,6 +116,7 @@ RETRY_ON_CONFLICT = frozenset({FireTimer, RecordJobFailure, ClaimDueJobs, RenewL
 __all__ = [
     "HANDLERS",
     "RETRY_ON_CONFLICT",
+    "AddAttachment",
     "AddComment",
     "AddWebhook",
     "ClaimDueJobs",
@@ -118,6 +126,7 @@ __all__ = [
     "CorrelateMessage",
     "CreateApiToken",
     "DelegateTask",
+    "DeleteFilter",
     "DeployEditedDecision",
     "DeployEditedForm",
     "DeployModels",
@@ -139,6 +148,7 @@ __all__ = [
     "RetryIncidents",
     "RevokeApiToken",
     "RunHeldTask",
+    "SaveFilter",
     "SetPassword",
     "SetWorkday",
     "StartChildren",

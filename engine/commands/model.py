@@ -342,3 +342,30 @@ class AddComment:
     task_id: int
     actor: str
     body: str
+
+
+@dataclass(frozen=True)
+class SaveFilter:
+    """Name and keep a person's inbox filter; saving under a name they already use replaces that filter."""
+
+    owner: str
+    name: str
+    filters: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DeleteFilter:
+    """Remove one of a person's saved filters (nobody else's)."""
+
+    filter_id: int
+    owner: str
+
+
+@dataclass(frozen=True)
+class AddAttachment:
+    """Attach a file to a task (who may see the task may attach; the entry point checks that)."""
+
+    task_id: int
+    actor: str
+    filename: str
+    content: bytes

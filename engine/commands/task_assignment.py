@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, insert, select, update
 from engine.commands.assignment import holds_any
 from engine.commands.instance_state import require_label
 from engine.commands.model import ADMIN, AddComment, ClaimTask, DelegateTask, ReassignTask, UnclaimTask
+from engine.commands.task_conflicts import task_taken
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from engine.store import tables
@@ -28,7 +29,7 @@ MAX_COMMENT = 2000
 def claim_task(command: ClaimTask, uow: UnitOfWork) -> dict[str, Any]:
     task = _open_task(uow, command.task_id, command.actor)
     if task.assignee is not None:
-        raise Conflict(f"task {task.id} is already claimed by {task.assignee}")
+        raise task_taken(uow, task.id)
     if command.actor != ADMIN and not _is_candidate(uow, task.id, command.actor):
         raise Forbidden(f"{command.actor} is not among the candidates of task {task.id}")
     return _assign(uow, task, command.actor, command.actor, "task_claimed", expected=None)
@@ -76,7 +77,7 @@ def _open_task(uow: UnitOfWork, task_id: int, actor: str) -> Any:
     if task is None:
         raise NotFound(f"task {task_id} does not exist")
     if task.state != "open":
-        raise Conflict(f"task {task.id} is already {task.state}")
+        raise task_taken(uow, task.id)
     return task
 
 
@@ -87,7 +88,7 @@ def _assign(uow: UnitOfWork, task: Any, actor: str, to: str | None, event: str, 
     changed = uow.execute(update(_t).where(_t.c.id == task.id, _t.c.state == "open", guard)
                           .values(assignee=to)).rowcount
     if changed != 1:
-        raise Conflict(f"task {task.id} changed hands at the same time; reload it")
+        raise task_taken(uow, task.id)
     uow.record(event, instance_id=task.instance_id, element_id=task.element_id, task_id=task.id, actor=actor,
                previous=task.assignee, assignee=to, reason=reason)
     return {"task_id": task.id, "assignee": to, "previous": task.assignee}

@@ -11,6 +11,7 @@ from engine.commands.assignment import holds_any
 from engine.commands.event_routing import persist_and_route
 from engine.commands.instance_state import load_instance, require_json_object, require_label, run_step
 from engine.commands.model import ADMIN, CompleteTask
+from engine.commands.task_conflicts import task_taken
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.forms import parse_form
@@ -33,7 +34,7 @@ def complete_task(command: CompleteTask, uow: UnitOfWork) -> dict[str, Any]:
     if task is None:
         raise NotFound(f"task {command.task_id} does not exist")
     if task.state != "open":
-        raise Conflict(f"task {task.id} is already {task.state}; it cannot be completed again")
+        raise task_taken(uow, task.id)
     _authorise(uow, task, command.actor)
     if task.form_key:
         data = _check_form(uow, task.instance_id, task.form_key, data)
@@ -74,7 +75,7 @@ def _close(uow: UnitOfWork, task: Any, actor: str, data: dict[str, Any]) -> None
     closed = uow.execute(_CLOSE_TASK, {"task_id": task.id, "now": uow.now, "actor": actor,
                                        "item_output": item_output})
     if closed.rowcount != 1:
-        raise Conflict(f"task {task.id} was completed by someone else at the same time")
+        raise task_taken(uow, task.id)
     uow.record("task_completed", instance_id=task.instance_id, element_id=task.element_id, task_id=task.id,
                actor=actor, fields=sorted(data))
 
@@ -102,6 +103,12 @@ def _check_form(uow: UnitOfWork, instance_id: int, form_key: str, data: dict[str
     return form.filled(data)
 
 
+def _offered_to(uow: UnitOfWork, task_id: int, actor: str) -> bool:
+    offered = uow.read(select(_c.c.kind, _c.c.value).where(_c.c.task_id == task_id)).all()
+    return any(kind == "user" and value == actor for kind, value in offered) \
+        or holds_any(uow, actor, [value for kind, value in offered if kind == "role"])
+
+
 def _authorise(uow: UnitOfWork, task: Any, actor: str) -> None:
     """Admin may act on any task; otherwise the assignee, or a candidate (by name or role) of an unassigned task."""
     if actor == ADMIN or actor == task.assignee:
@@ -112,5 +119,7 @@ def _authorise(uow: UnitOfWork, task: Any, actor: str) -> None:
             return
         if holds_any(uow, actor, [value for kind, value in offered if kind == "role"]):
             return
+    elif _offered_to(uow, task.id, actor):  # a candidate beaten to it by a colleague's claim
+        raise task_taken(uow, task.id)
     raise Forbidden(f"{actor} may not complete task {task.id}"
                     + (f"; it is assigned to {task.assignee}" if task.assignee else ""))

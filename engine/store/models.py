@@ -140,6 +140,7 @@ class HumanTask(Base):
         Index("ix_human_task_scope", "org_scope", "state", "due_at"),
         Index("ix_human_task_instance", "instance_id", "state"),
         Index("ix_human_task_items", "item_group_id", "state"),
+        Index("ix_human_task_completed_by", "completed_by", "completed_at"),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
@@ -509,3 +510,32 @@ class DefinitionArtifact(Base):
     artifact_key: Mapped[str] = mapped_column(String(200), primary_key=True)
     form_version: Mapped[int | None] = mapped_column(Integer)
     resource_name: Mapped[str | None] = mapped_column(String(300))
+
+
+class SavedFilter(Base):
+    """A person's named inbox filter (a :class:`engine.task_filters.TaskFilter` as JSON), shown as a chip."""
+
+    __tablename__ = "saved_filter"
+    __table_args__ = (UniqueConstraint("owner", "name", name="uq_saved_filter_owner_name"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    owner: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(100))
+    filters: Mapped[str] = mapped_column(Text)  # JSON
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class TaskAttachment(Base):
+    """A file attached to a task, kept in the database so that every web process of a deployment can serve it."""
+
+    __tablename__ = "task_attachment"
+    __table_args__ = (Index("ix_task_attachment_task", "task_id", "id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    task_id: Mapped[int] = mapped_column(Id)
+    instance_id: Mapped[int] = mapped_column(Id)
+    name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+    uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime())

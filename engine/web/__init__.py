@@ -17,11 +17,13 @@ log = logging.getLogger("huhua.web")
 def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app around an engine (a fresh one from the environment when none is given)."""
     app = Flask(__name__)
-    app.config.update(JSON_AS_ASCII=False, MAX_CONTENT_LENGTH=64 * 1024 * 1024)
+    app.extensions["huhua"] = huhua or bootstrap()
+    # a request may carry the largest attachment allowed, with room for the multipart wrapping around it
+    largest = max(64 * 1024 * 1024, app.extensions["huhua"].settings.max_attachment_bytes + 1024 * 1024)
+    app.config.update(JSON_AS_ASCII=False, MAX_CONTENT_LENGTH=largest)
     if test_config:
         app.config.update(test_config)
         app.config.setdefault("TRUST_USER_HEADER", bool(test_config.get("TESTING")))
-    app.extensions["huhua"] = huhua or bootstrap()
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
     from engine.web import auth, i18n

@@ -9,12 +9,14 @@ from flask import Blueprint, current_app, jsonify, request
 
 from engine.bootstrap import Huhua
 from engine.commands import (
+    AddAttachment,
     AddComment,
     AddWebhook,
     ClaimTask,
     CompleteTask,
     CorrelateMessage,
     DelegateTask,
+    DeleteFilter,
     DeployEditedDecision,
     DeployEditedForm,
     DeployModels,
@@ -24,6 +26,7 @@ from engine.commands import (
     RemoveWebhook,
     ResumeInstance,
     RetryIncidents,
+    SaveFilter,
     StartInstance,
     SuspendInstance,
     TerminateInstance,
@@ -34,6 +37,7 @@ from engine.dashboard import monthly_sheets, overdue_sheets, rollout_sheets
 from engine.documents import XLSX
 from engine.documents.layout import workbook
 from engine.errors import Forbidden, InvalidInput, Problem, Unauthorized
+from engine.task_filters import parse_filter
 from engine.web import openapi
 from engine.web.auth import acting_user
 
@@ -258,16 +262,83 @@ def get_instance(instance_id: int) -> Any:
 
 @api.get("/tasks")
 def list_tasks() -> Any:
-    """The caller's tasks (the administrator may ask for anyone's, or everyone's)."""
+    """The caller's tasks (the administrator may ask for anyone's, or everyone's), filtered and paged in SQL.
+
+    The filters are the inbox's (view, process, unit, due, within_days, q, sort); the total over all pages
+    comes in the X-Total-Count header.
+    """
     actor = _actor()
     user = request.args.get("user") if actor == ADMIN else actor
     instance_id = _optional_int_arg("instance_id")
     if instance_id is not None and actor != ADMIN:
         _visible_instance(instance_id)
-    return jsonify(_huhua().queries.tasks(
-        user=user, instance_id=instance_id,
-        state=request.args.get("state", "open"), limit=_int_arg("limit", 50),
-        offset=_int_arg("offset", 0)))
+    huhua = _huhua()
+    filters = parse_filter(request.args)
+    now = huhua.clock.now()
+    state = request.args.get("state", "open")
+    found = huhua.queries.tasks(user=user, instance_id=instance_id, state=state, filters=filters, now=now,
+                                limit=_int_arg("limit", 50), offset=_int_arg("offset", 0))
+    response = jsonify(found)
+    response.headers["X-Total-Count"] = str(huhua.queries.task_total(
+        user=user, instance_id=instance_id, state=state, filters=filters, now=now))
+    return response
+
+
+@api.get("/saved-filters")
+def list_saved_filters() -> Any:
+    """The caller's own saved inbox filters."""
+    return jsonify(_huhua().queries.saved_filters(_actor()))
+
+
+@api.post("/saved-filters")
+def save_filter() -> Any:
+    """Save the current inbox filter under a name (the same name again replaces it)."""
+    body = _body()
+    filters = body.get("filters", {})
+    saved = _huhua().execute(SaveFilter(_actor(), _str_field(body, "name", required=True) or "", filters))
+    return jsonify(saved), 200 if saved["replaced"] else 201
+
+
+@api.delete("/saved-filters/<int:filter_id>")
+def delete_saved_filter(filter_id: int) -> Any:
+    return jsonify(_huhua().execute(DeleteFilter(_path_id(filter_id, "filter"), _actor())))
+
+
+@api.get("/tasks/<int:task_id>/attachments")
+def list_attachments(task_id: int) -> Any:
+    return jsonify(_huhua().queries.attachments(_visible_task(task_id)))
+
+
+@api.post("/tasks/<int:task_id>/attachments")
+def add_attachment(task_id: int) -> Any:
+    """Attach a file (multipart field 'file'); its type is read from its bytes, its size limited by config."""
+    task_id = _visible_task(task_id)
+    upload = request.files.get("file")
+    if upload is None:
+        raise InvalidInput("请选择要上传的文件（multipart 字段 file）", [Problem("missing", field="file")])
+    content = upload.read()
+    return jsonify(_huhua().execute(AddAttachment(task_id, _actor(), upload.filename or "", content))), 201
+
+
+@api.get("/attachments/<int:attachment_id>")
+def download_attachment(attachment_id: int) -> Any:
+    """An attachment's file, for whoever may see its task, named (in UTF-8) as it was uploaded."""
+    huhua = _huhua()
+    attachment_id = _path_id(attachment_id, "attachment")
+    _visible_task(huhua.queries.attachment_task(attachment_id))
+    name, content_type, content = huhua.queries.attachment(attachment_id)
+    response = current_app.response_class(content, content_type=content_type)
+    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name)
+    response.headers["Content-Disposition"] = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@api.get("/tasks/<int:task_id>/history")
+def task_history(task_id: int) -> Any:
+    """The newest events of the task's instance (at most ``limit``, 50 unless asked), for beside the task."""
+    return jsonify(_huhua().queries.task_history(_visible_task(task_id), limit=_int_arg("limit", 50)))
 
 
 @api.get("/tasks/<int:task_id>")

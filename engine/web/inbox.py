@@ -1,7 +1,8 @@
 """The inbox: a person's tasks, in Chinese, on an office PC or a phone; each task's form rendered by form-js.
 
-The pages are thin: they list what ``queries.tasks`` answers and call the JSON API (with the page's CSRF
-token) to claim and complete, so the server checks a form's data exactly as it checks any API call.
+The pages are thin: they list what ``queries.task_page`` answers (filtered and paged in SQL) and call the
+JSON API (with the page's CSRF token) to claim and complete, so the server checks a form's data exactly as it
+checks any API call.
 Front-end packages are served from ``node_modules`` (installed from the npm registry), never copied.
 """
 
@@ -16,6 +17,8 @@ from flask_login import current_user, login_required
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ
 from engine.config import PROJECT_ROOT
+from engine.errors import InvalidInput
+from engine.task_filters import TaskFilter, parse_filter
 
 inbox = Blueprint("inbox", __name__)
 PAGE = 20
@@ -37,36 +40,45 @@ def home() -> Any:
 @inbox.get("/inbox")
 @login_required
 def tasks() -> Any:
-    """The person's open tasks; filters: process, unit, only overdue, words in the name; 20 to a page."""
+    """The person's tasks, filtered, sorted and paged by the database; saved filters as chips above."""
     huhua = _huhua()
-    rows = huhua.queries.tasks(user=str(current_user.id), limit=500)
+    me = str(current_user.id)
+    try:
+        filters, problem = parse_filter(request.args), None
+    except InvalidInput as err:
+        filters, problem = TaskFilter(), err.message
+    page = request.args.get("page", "1")
+    page = max(1, min(int(page) if page.isdigit() else 1, 10_000))
     now = huhua.clock.now()
+    found = huhua.queries.task_page(user=me, filters=filters, now=now, limit=PAGE, offset=(page - 1) * PAGE)
     calendar = huhua.queries.calendar.working_calendar()
-    for task in rows:
+    for task in found["tasks"]:
         task["due"] = _due(task["due_at"], now, calendar)
         task["mine"] = task["assignee"] == current_user.id
-    filters = {name: (request.args.get(name) or "").strip()[:100] for name in ("process", "unit", "q", "overdue")}
-    processes = sorted({t["process_key"] for t in rows})
-    rows = [t for t in rows if (not filters["process"] or t["process_key"] == filters["process"])
-            and (not filters["unit"] or t["org_scope"] == filters["unit"])
-            and (not filters["q"] or filters["q"] in t["name"])
-            and (not filters["overdue"] or (t["due"] and t["due"]["overdue"]))]
-    page = max(1, min(int(request.args.get("page", "1")) if request.args.get("page", "1").isdigit() else 1, 1000))
-    shown = rows[(page - 1) * PAGE:page * PAGE]
-    person = huhua.queries.users(ids=[str(current_user.id)])
-    return render_template("inbox.html", tasks=shown, person=person[0] if person else None, filters=filters,
-                           processes=processes, page=page, pages=max(1, -(-len(rows) // PAGE)), total=len(rows))
+    person = huhua.queries.users(ids=[me])
+    processes = huhua.queries.process_names()
+    saved = huhua.queries.saved_filters(me)
+    for entry in saved:
+        entry["href"] = url_for("inbox.tasks", **entry["filters"])
+        entry["current"] = entry["filters"] == filters.to_dict()
+    return render_template("inbox.html", tasks=found["tasks"], person=person[0] if person else None,
+                           filters=filters, current=filters.to_dict(), problem=problem, processes=processes,
+                           saved=saved, page=page, pages=max(1, -(-found["total"] // PAGE)), total=found["total"])
 
 
 @inbox.get("/inbox/tasks/<int:task_id>")
 @login_required
 def task(task_id: int) -> Any:
+    """One task: its form (if it is the person's), who has it or finished it, attachments, comments, history."""
     huhua = _huhua()
     if not huhua.queries.may_see_task(str(current_user.id), task_id):
         abort(403)
     found = huhua.queries.task(task_id)
     found["due"] = _due(found["due_at"], huhua.clock.now(), huhua.queries.calendar.working_calendar())
-    return render_template("task.html", task=found, mine=found["assignee"] == current_user.id)
+    names = huhua.queries.person_names([p for p in (found["assignee"], found["completed_by"]) if p])
+    return render_template("task.html", task=found, mine=found["assignee"] == current_user.id, names=names,
+                           completed_at=_beijing(found["completed_at"]),
+                           max_attachment_mb=huhua.settings.max_attachment_bytes // (1024 * 1024))
 
 
 @inbox.get("/vendor/<package>/<path:filename>")
@@ -89,6 +101,10 @@ def _due(due_at: str | None, now: datetime, calendar: Any) -> dict[str, Any] | N
     except ValueError:  # decades away: the count says nothing a person needs
         left = None
     return {"at": due.strftime("%Y-%m-%d %H:%M"), "working_days_left": left, "overdue": due < now}
+
+
+def _beijing(at: str | None) -> str | None:
+    return datetime.fromisoformat(at).astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M") if at else None
 
 
 def _huhua() -> Huhua:

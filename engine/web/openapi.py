@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.task_filters import DUES, MAX_WITHIN_DAYS, SORTS, VIEWS
+
 _ERROR = {"$ref": "#/components/responses/Error"}
 _ID = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
 _OBJECT = {"type": "object"}
@@ -200,10 +202,46 @@ def document() -> dict[str, Any]:
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
                         "schema": {"type": "string", "format": "binary"}}}},
                     **{str(code): _ERROR for code in (400, 401, 403, 404)}}}},
-            "/tasks": {"get": _op("The caller's tasks (the administrator: anyone's)", result=_LIST, parameters=[
+            "/tasks": {"get": {**_op("The caller's tasks, filtered and paged (the administrator: anyone's)",
+                                     result=_LIST, parameters=[
                 _query("user", {"type": "string"}, "whose (administrator)"),
                 _query("instance_id", _ID, "of one instance"),
-                _query("state", {"type": "string", "enum": ["open", "completed", "cancelled", "all"]}, ""), *_PAGE])},
+                _query("state", {"type": "string", "enum": ["open", "completed", "cancelled", "all"]}, ""),
+                _query("view", {"type": "string", "enum": list(VIEWS)},
+                       "open: mine and offered to me; mine; offered (unclaimed, to me or my roles); done: "
+                       "completed by me"),
+                _query("process", {"type": "string", "maxLength": 100}, "process key"),
+                _query("unit", {"type": "string", "maxLength": 100}, "org unit the task is scoped to"),
+                _query("due", {"type": "string", "enum": list(DUES)},
+                       "overdue; due today; due within within_days working days; no due date"),
+                _query("within_days", {"type": "integer", "minimum": 1, "maximum": MAX_WITHIN_DAYS},
+                       "working days, for due=within"),
+                _query("q", {"type": "string", "maxLength": 100}, "words in the task name"),
+                _query("sort", {"type": "string", "enum": list(SORTS)}, "order"), *_PAGE]),
+                "responses": {"200": {"description": "One page; X-Total-Count is the total over all pages",
+                                      "headers": {"X-Total-Count": {"schema": {"type": "integer"}}},
+                                      "content": {"application/json": {"schema": _LIST}}},
+                              **{str(code): _ERROR for code in (400, 401, 403, 404, 409)}}}},
+            "/saved-filters": {
+                "get": _op("The caller's saved inbox filters", result=_LIST),
+                "post": _op("Save an inbox filter under a name (the same name again replaces it)", ok=201, body=_body(
+                    {"name": {"type": "string", "maxLength": 40}, "filters": _OBJECT}, ["name"]))},
+            "/saved-filters/{filter_id}": {"delete": _op("Delete one of one's saved filters",
+                                                         parameters=[_path("filter_id", "the saved filter")])},
+            "/tasks/{task_id}/attachments": {
+                "get": _op("A task's attachments", result=_LIST, parameters=[_TASK]),
+                "post": _op("Attach a file to a task (PDF, images, Office, text; size limit by config)", ok=201,
+                            parameters=[_TASK], errors=(400, 401, 403, 404, 409, 413), body={
+                                "required": True, "content": {"multipart/form-data": {"schema": {
+                                    "type": "object", "required": ["file"], "properties": {
+                                        "file": {"type": "string", "format": "binary"}}}}}})},
+            "/attachments/{attachment_id}": {"get": {
+                "summary": "An attachment's file", "parameters": [_path("attachment_id", "the attachment")],
+                "responses": {"200": {"description": "The file", "content": {
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+                    **{str(code): _ERROR for code in (400, 401, 403, 404)}}}},
+            "/tasks/{task_id}/history": {"get": _op("The newest events of the task's instance", parameters=[
+                _TASK, _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "how many")])},
             "/tasks/{task_id}": {"get": _op("One task", parameters=[_TASK])},
             "/tasks/{task_id}/form": {"get": _op("The task's form-js schema", parameters=[_TASK])},
             "/tasks/{task_id}/comments": {

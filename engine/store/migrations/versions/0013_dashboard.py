@@ -1,7 +1,7 @@
 """The dashboard's narrow figures of instances (period, score, band), filled from the instances already there.
 
-Revision ID: 0015
-Revises: 0010
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-11-29
 """
 from __future__ import annotations
@@ -12,8 +12,8 @@ import re
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015"
-down_revision = "0010"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,295 @@
+"""The inbox over HTTP: filters and paging done by the database, saved filters, attachments, the history beside
+a task, and a task someone else got to first (409, saying who and when), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterator
+from datetime import timedelta
+from urllib.parse import unquote
+
+import pytest
+from flask.testing import FlaskClient
+
+from engine.bootstrap import Huhua
+from engine.clock import VirtualClock
+from engine.commands import AddAttachment, DeployModels, LoadDirectory, SetPassword, StartInstance
+from engine.errors import InvalidInput, TooLarge
+from engine.org.profiles import generate
+from engine.web import create_app
+from tests.helpers import deploy_fixtures
+
+ME, COLLEAGUE, STRANGER = "zhuhui-s001-bzr1", "zhuhui-s001-bzr2", "qidong-s001-bzr1"
+#: A task offered by name, with no due date.
+NOTICE = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="http://huhua.example/t">
+  <bpmn:process id="notice" name="\xe9\x98\x85\xe8\xaf\xbb\xe9\x80\x9a\xe7\x9f\xa5" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="read"/>
+    <bpmn:userTask id="read" name="\xe9\x98\x85\xe8\xaf\xbb100%\xe9\x80\x9a\xe7\x9f\xa5">
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="candidateUsers" value="=readers"/>
+      </spiffworkflow:properties></bpmn:extensionElements>
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="read" targetRef="end"/>
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+  </bpmn:process>
+</bpmn:definitions>"""
+PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
+
+
+def _as(user: str) -> dict[str, str]:
+    return {"X-Huhua-User": user}
+
+
+@pytest.fixture
+def client(huhua: Huhua) -> Iterator[FlaskClient]:
+    huhua.execute(LoadDirectory(generate("demo"), "admin", source="demo"))
+    deploy_fixtures(huhua, "teacher_report.bpmn", "teacher_home_visit.form.json")
+    huhua.execute(DeployModels((("notice.bpmn", NOTICE),), "admin"))
+    app = create_app(huhua, {"TESTING": True})
+    with app.test_client() as client:
+        yield client
+
+
+def _start(huhua: Huhua, process: str, unit: str, **variables: object) -> int:
+    started = huhua.execute(StartInstance(process, "admin", org_scope=unit, variables=variables))
+    return huhua.queries.instance(started["id"])["open_tasks"][0]["id"]
+
+
+def _ids(client: FlaskClient, user: str = ME, **query: object) -> list[int]:
+    answer = client.get("/api/v1/tasks", query_string=query, headers=_as(user))
+    assert answer.status_code == 200, answer.json
+    return [t["id"] for t in answer.json]
+
+
+@pytest.fixture
+def three(huhua: Huhua, client: FlaskClient, clock: VirtualClock) -> tuple[int, int, int]:
+    """Due Thursday 17:30 (started Monday), due Friday 17:30 (started Tuesday), no due date (another unit)."""
+    thursday = _start(huhua, "teacher_report", "zhuhui-s001")
+    _start(huhua, "teacher_report", "qidong-s001")  # someone else's school
+    clock.advance(timedelta(days=1))  # Tuesday 08:30 in Shanghai
+    friday = _start(huhua, "teacher_report", "zhuhui-s001")
+    notice = _start(huhua, "notice", "zhuhui-s002", readers=[ME])
+    return thursday, friday, notice
+
+
+def test_each_filter_is_answered_by_the_database(client: FlaskClient, three: tuple[int, int, int],
+                                                 clock: VirtualClock) -> None:
+    thursday, friday, notice = three
+    assert _ids(client) == [thursday, friday, notice]  # due first, no due date last
+    assert _ids(client, COLLEAGUE) == [thursday, friday]  # offered to the class teachers, not the notice
+    assert _ids(client, due="none") == [notice]
+    assert _ids(client, due="overdue") == []
+    assert _ids(client, due="today") == []
+    assert _ids(client, due="within", within_days=2) == [thursday]  # Tuesday + 2 working days: Thursday
+    assert _ids(client, due="within", within_days=3) == [thursday, friday]
+    assert _ids(client, process="notice") == [notice]
+    assert _ids(client, unit="zhuhui-s002") == [notice]
+    assert _ids(client, q="家访") == [thursday, friday]
+    assert _ids(client, q="100% 通知") == [notice]  # every word, % taken literally
+    assert _ids(client, q="%") == [notice]
+    assert _ids(client, sort="due_desc") == [friday, thursday, notice]
+    assert _ids(client, sort="newest") == [notice, friday, thursday]
+    clock.advance(timedelta(days=2))  # Thursday 08:30
+    assert _ids(client, due="today") == [thursday]
+    clock.advance(timedelta(hours=10))  # Thursday 18:30: past Thursday's 17:30
+    assert _ids(client, due="overdue") == [thursday]
+
+
+def test_views_mine_offered_open_and_done(client: FlaskClient, three: tuple[int, int, int]) -> None:
+    thursday, friday, notice = three
+    assert _ids(client, view="mine") == []
+    assert client.post(f"/api/v1/tasks/{friday}/claim", headers=_as(ME)).status_code == 200
+    assert _ids(client, view="mine") == [friday]
+    assert _ids(client, view="offered") == [thursday, notice]
+    assert _ids(client, view="open") == [thursday, friday, notice]
+    assert _ids(client, COLLEAGUE) == [thursday]  # claimed: no longer offered to the colleague
+    done = client.post(f"/api/v1/tasks/{friday}/complete", headers=_as(ME),
+                       json={"data": {"student": "小明", "visits": 1, "notes": "正常"}})
+    assert done.status_code == 200, done.json
+    assert _ids(client, view="done") == [friday] and _ids(client, COLLEAGUE, view="done") == []
+    assert friday not in _ids(client)
+
+
+def test_paging_and_the_total(client: FlaskClient, three: tuple[int, int, int]) -> None:
+    thursday, friday, notice = three
+    first = client.get("/api/v1/tasks", query_string={"limit": 2}, headers=_as(ME))
+    assert [t["id"] for t in first.json] == [thursday, friday] and first.headers["X-Total-Count"] == "3"
+    second = client.get("/api/v1/tasks", query_string={"limit": 2, "offset": 2}, headers=_as(ME))
+    assert [t["id"] for t in second.json] == [notice] and second.headers["X-Total-Count"] == "3"
+    narrowed = client.get("/api/v1/tasks", query_string={"q": "家访", "limit": 1}, headers=_as(ME))
+    assert len(narrowed.json) == 1 and narrowed.headers["X-Total-Count"] == "2"
+
+
+@pytest.mark.parametrize(("query", "field"), [({"due": "someday"}, "due"), ({"view": "everyone"}, "view"),
+                                              ({"due": "within", "within_days": "0"}, "within_days"),
+                                              ({"sort": "name"}, "sort"), ({"q": "长" * 101}, "q"),
+                                              ({"unit": "a\x00b"}, "unit")])
+def test_a_bad_filter_is_refused_naming_its_field(client: FlaskClient, query: dict, field: str) -> None:
+    answer = client.get("/api/v1/tasks", query_string=query, headers=_as(ME))
+    assert answer.status_code == 400 and [p["field"] for p in answer.json["problems"]] == [field]
+
+
+def test_saved_filters_round_trip_and_belong_to_their_owner(client: FlaskClient, three: tuple[int, int, int]) -> None:
+    thursday, friday, _notice = three
+    saved = client.post("/api/v1/saved-filters", headers=_as(ME),
+                        json={"name": "本周家访", "filters": {"q": "家访", "due": "within", "within_days": 3}})
+    assert saved.status_code == 201, saved.json
+    assert saved.json["filters"] == {"q": "家访", "due": "within", "within_days": 3}
+    listed = client.get("/api/v1/saved-filters", headers=_as(ME)).json
+    assert [(f["name"], f["filters"]) for f in listed] == [("本周家访", saved.json["filters"])]
+    assert _ids(client, **listed[0]["filters"]) == [thursday, friday]  # applying it lists what it names
+    again = client.post("/api/v1/saved-filters", headers=_as(ME),
+                        json={"name": "本周家访", "filters": {"due": "overdue"}})  # the same name replaces
+    assert again.status_code == 200 and again.json["id"] == saved.json["id"]
+    assert client.get("/api/v1/saved-filters", headers=_as(ME)).json[0]["filters"] == {"due": "overdue"}
+    assert client.get("/api/v1/saved-filters", headers=_as(COLLEAGUE)).json == []  # nobody else sees it
+    assert client.delete(f"/api/v1/saved-filters/{saved.json['id']}", headers=_as(COLLEAGUE)).status_code == 404
+    bad = client.post("/api/v1/saved-filters", headers=_as(ME), json={"name": "坏", "filters": {"due": "someday"}})
+    assert bad.status_code == 400 and bad.json["problems"][0]["field"] == "due"
+    assert client.post("/api/v1/saved-filters", headers=_as(ME), json={"name": " ", "filters": {}}).status_code == 400
+    assert client.delete(f"/api/v1/saved-filters/{saved.json['id']}", headers=_as(ME)).status_code == 200
+    assert client.get("/api/v1/saved-filters", headers=_as(ME)).json == []
+
+
+def test_attachments_upload_list_download_and_refusals(client: FlaskClient, huhua: Huhua,
+                                                       three: tuple[int, int, int]) -> None:
+    thursday, _friday, _notice = three
+    url = f"/api/v1/tasks/{thursday}/attachments"
+
+    def upload(content: bytes, name: str, user: str = ME) -> object:
+        return client.post(url, headers=_as(user), content_type="multipart/form-data",
+                           data={"file": (io.BytesIO(content), name)})
+
+    added = upload(PDF, "../家访记录 3月.pdf")
+    assert added.status_code == 201, added.json
+    assert added.json["name"] == "家访记录 3月.pdf" and added.json["content_type"] == "application/pdf"
+    assert upload(PNG, "IMG_0001").json["name"] == "IMG_0001.png"  # a phone photo without an extension
+    sheet = io.BytesIO()
+    with zipfile.ZipFile(sheet, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+    assert upload(sheet.getvalue(), "名单.xlsx").json["content_type"].endswith("spreadsheetml.sheet")
+    assert upload("学生,次数\n小明,2\n".encode(), "统计.csv").status_code == 201
+
+    listed = client.get(url, headers=_as(COLLEAGUE)).json  # a fellow candidate may see the task, so its files
+    assert [a["name"] for a in listed] == ["家访记录 3月.pdf", "IMG_0001.png", "名单.xlsx", "统计.csv"]
+    got = client.get(f"/api/v1/attachments/{listed[0]['id']}", headers=_as(COLLEAGUE))
+    assert got.status_code == 200 and got.data == PDF and got.mimetype == "application/pdf"
+    disposition = got.headers["Content-Disposition"]
+    assert disposition.startswith("attachment;") and unquote(disposition.split("UTF-8''")[1]) == "家访记录 3月.pdf"
+    assert got.headers["X-Content-Type-Options"] == "nosniff"
+
+    assert client.get(f"/api/v1/attachments/{listed[0]['id']}", headers=_as(STRANGER)).status_code == 403
+    assert client.get(url, headers=_as(STRANGER)).status_code == 403
+    assert upload(PDF, "x.pdf", STRANGER).status_code == 403
+    script = upload(b"<script>alert(1)</script>", "page.html")
+    assert script.status_code == 400 and "不支持此类文件" in script.json["message"]
+    assert upload(b"MZ\x90\x00binary", "setup.exe").status_code == 400
+    lying = upload(PNG, "report.pdf")
+    assert lying.status_code == 400 and "不符" in lying.json["message"]
+    assert upload(b"", "empty.pdf").status_code == 400
+    assert client.post(url, headers=_as(ME), content_type="multipart/form-data", data={}).status_code == 400
+    history = client.get(f"/api/v1/tasks/{thursday}/history", headers=_as(ME)).json
+    assert [e["detail"]["name"] for e in history["events"] if e["kind"] == "attachment_added"][-1] == \
+        "家访记录 3月.pdf"  # newest first: the first upload is the last of them
+    assert len(client.get(url, headers=_as(ME)).json) == 4  # nothing refused was kept
+
+
+def test_an_attachment_over_the_limit_is_refused(huhua: Huhua, client: FlaskClient,
+                                                 three: tuple[int, int, int]) -> None:
+    thursday = three[0]
+    limit = huhua.settings.max_attachment_bytes
+    assert limit == 20 * 1024 * 1024
+    big = PDF + b"0" * limit
+    answer = client.post(f"/api/v1/tasks/{thursday}/attachments", headers=_as(ME), content_type="multipart/form-data",
+                         data={"file": (io.BytesIO(big), "big.pdf")})
+    assert answer.status_code == 413 and "不能超过 20.0 MB" in answer.json["message"]
+    with pytest.raises(TooLarge):
+        huhua.execute(AddAttachment(thursday, ME, "big.pdf", big))
+    with pytest.raises(InvalidInput):
+        huhua.execute(AddAttachment(thursday, ME, "a.exe", b"MZ"))
+    assert huhua.queries.attachments(thursday) == []
+
+
+def test_the_history_beside_a_task_is_capped_newest_first_with_names(
+        huhua: Huhua, client: FlaskClient, three: tuple[int, int, int]) -> None:
+    thursday = three[0]
+    client.post(f"/api/v1/tasks/{thursday}/claim", headers=_as(ME))
+    for n in range(5):
+        client.post(f"/api/v1/tasks/{thursday}/comments", headers=_as(ME), json={"body": f"第{n}次"})
+    history = client.get(f"/api/v1/tasks/{thursday}/history", query_string={"limit": 3}, headers=_as(ME)).json
+    assert history["total"] >= 8 and history["shown"] == 3  # started, task created, claimed, five comments…
+    assert [e["kind"] for e in history["events"]] == ["comment_added"] * 3
+    assert history["events"][0]["actor_name"] == huhua.queries.users(ids=[ME])[0]["name"]
+    assert client.get(f"/api/v1/tasks/{thursday}/history", headers=_as(STRANGER)).status_code == 403
+    assert client.get(f"/api/v1/tasks/{thursday}/history", query_string={"limit": 201},
+                      headers=_as(ME)).status_code == 400
+
+
+def test_a_task_someone_else_completed_or_claimed_answers_409_saying_who_and_when(
+        client: FlaskClient, three: tuple[int, int, int]) -> None:
+    thursday, friday, _notice = three
+    assert client.post(f"/api/v1/tasks/{thursday}/claim", headers=_as(COLLEAGUE)).status_code == 200
+    claimed = client.post(f"/api/v1/tasks/{thursday}/claim", headers=_as(ME))
+    assert claimed.status_code == 409 and claimed.json["error"] == "conflict"
+    assert claimed.json["task"]["by"] == COLLEAGUE and claimed.json["task"]["state"] == "claimed"
+    assert claimed.json["message"].startswith("该任务已由 ") and "于 2026-03-03 08:30 认领" in claimed.json["message"]
+    data = {"data": {"student": "小红", "visits": 1, "notes": "正常"}}
+    assert client.post(f"/api/v1/tasks/{friday}/complete", headers=_as(COLLEAGUE), json=data).status_code == 200
+    late = client.post(f"/api/v1/tasks/{friday}/complete", headers=_as(ME), json=data)
+    assert late.status_code == 409 and late.json["task"] == {
+        "id": friday, "state": "completed", "by": COLLEAGUE, "by_name": late.json["task"]["by_name"],
+        "at": "2026-03-03T00:30:00+00:00"}
+    assert f"（{COLLEAGUE}） 于 2026-03-03 08:30 办结" in late.json["message"]
+
+
+@pytest.fixture
+def pages(huhua: Huhua, client: FlaskClient) -> FlaskClient:
+    huhua.execute(SetPassword(ME, "correct horse", "admin"))
+    app = create_app(huhua, {"SECRET_KEY": "pages", "TRUST_USER_HEADER": False, "WTF_CSRF_ENABLED": False})
+    browser = app.test_client()
+    browser.post("/login", data={"username": ME, "password": "correct horse"})
+    return browser
+
+
+def test_the_pages_say_when_the_inbox_is_empty_and_who_finished_a_task(
+        huhua: Huhua, client: FlaskClient, pages: FlaskClient) -> None:
+    assert "暂无待办事项" in pages.get("/inbox").get_data(as_text=True)
+    task = _start(huhua, "teacher_report", "zhuhui-s001")
+    page = pages.get("/inbox?due=overdue").get_data(as_text=True)
+    assert "没有符合筛选条件的任务" in page and "暂无待办事项" not in page
+    client.post(f"/api/v1/tasks/{task}/complete", headers=_as(COLLEAGUE),
+                json={"data": {"student": "小红", "visits": 1, "notes": "正常"}})
+    page = pages.get(f"/inbox/tasks/{task}").get_data(as_text=True)
+    assert f"（{COLLEAGUE}） 于 2026-03-02 08:30 办结" in page
+    assert "暂无待办事项" in pages.get("/inbox").get_data(as_text=True)
+    assert "筛选条件有误" in pages.get("/inbox?due=someday").get_data(as_text=True)  # not a 500
+    pages.post("/api/v1/saved-filters", json={"name": "逾期", "filters": {"due": "overdue"}})
+    page = pages.get("/inbox").get_data(as_text=True)
+    assert 'href="/inbox?due=overdue"' in page and "逾期" in page
+
+
+def test_the_task_page_says_who_claimed_it_instead_of_offering_a_claim(
+        huhua: Huhua, client: FlaskClient, pages: FlaskClient) -> None:
+    task = _start(huhua, "teacher_report", "zhuhui-s001")
+    assert 'id="claim"' in pages.get(f"/inbox/tasks/{task}").get_data(as_text=True)
+    client.post(f"/api/v1/tasks/{task}/claim", headers=_as(COLLEAGUE))
+    page = pages.get(f"/inbox/tasks/{task}").get_data(as_text=True)
+    name = huhua.queries.users(ids=[COLLEAGUE])[0]["name"]
+    assert f"该任务已由 {name}（{COLLEAGUE}） 认领办理" in page and 'id="claim"' not in page
+    late = pages.post(f"/api/v1/tasks/{task}/claim")  # a page opened before the claim, clicked after it
+    assert late.status_code == 409 and late.json["task"]["by_name"] == name
+
+
+def test_the_done_view_lists_what_one_completed(huhua: Huhua, client: FlaskClient, pages: FlaskClient) -> None:
+    task = _start(huhua, "teacher_report", "zhuhui-s001")
+    pages.post(f"/api/v1/tasks/{task}/complete", json={"data": {"student": "小明", "visits": 2, "notes": "好"}})
+    page = pages.get("/inbox?view=done").get_data(as_text=True)
+    assert f'href="/inbox/tasks/{task}"' in page and "已办结" in page and "查看" in page
+    assert "暂无待办事项" in pages.get("/inbox").get_data(as_text=True)
