@@ -54,11 +54,17 @@ _LEGACY_OFFICE = {".doc": Kind("application/msword", (".doc",), "Word 97-2003 �
                   ".ppt": Kind("application/vnd.ms-powerpoint", (".ppt",), "PowerPoint 97-2003 演示文稿")}
 ALLOWED = "PDF、图片（PNG/JPEG/GIF/WebP/HEIC）、Word/Excel/PowerPoint、OpenDocument、文本（TXT/CSV）"
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
+#: An archive with more parts than any office document has is refused before it is read further.
+MAX_ZIP_ENTRIES = 10_000
+#: An OpenDocument file's ``mimetype`` part is one short line; a larger one is not what it claims to be.
+MAX_MIMETYPE_BYTES = 200
 
 
 def safe_filename(name: str) -> str:
     """The last path part of an uploaded name, without control or reserved characters, at most 200 long."""
     name = unicodedata.normalize("NFC", name or "")
+    # format characters (bidirectional overrides, zero-width joiners) can make a.exe look like exe.pdf
+    name = "".join(c for c in name if unicodedata.category(c) != "Cf")
     name = re.split(r"[/\\]", name)[-1]
     name = _UNSAFE.sub("_", name).strip().lstrip(".").strip()
     if len(name) > MAX_NAME:
@@ -73,11 +79,17 @@ def _extension(name: str) -> str:
 
 
 def _zipped(content: bytes) -> Kind | None:
+    """The office kind of a zip archive, read from its directory and at most one tiny part (never unpacked)."""
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             names = archive.namelist()
+            if len(names) > MAX_ZIP_ENTRIES:
+                return None
             if "mimetype" in names:
-                mimetype = archive.read("mimetype").decode("ascii", "replace").strip()
+                if archive.getinfo("mimetype").file_size > MAX_MIMETYPE_BYTES:
+                    return None
+                with archive.open("mimetype") as part:  # bounded: a forged size cannot make it inflate more
+                    mimetype = part.read(MAX_MIMETYPE_BYTES).decode("ascii", "replace").strip()
                 return _ZIPPED.get(_ODF_MIMETYPE.get(mimetype, ""))
             if "[Content_Types].xml" in names:
                 for prefix, ext in _OOXML_PART.items():

@@ -14,16 +14,18 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from engine.attachments import check_upload
 from engine.commands.instance_state import require_label
-from engine.commands.model import AddAttachment, DeleteFilter, SaveFilter
+from engine.commands.model import ADMIN, AddAttachment, DeleteFilter, SaveFilter
+from engine.commands.task_assignment import is_candidate
 from engine.commands.unit_of_work import UnitOfWork
-from engine.errors import Conflict, InvalidInput, NotFound, Problem, TooLarge
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem, TooLarge
 from engine.store import tables
 from engine.task_filters import parse_filter
 
 _s, _a, _t = tables.saved_filter, tables.task_attachment, tables.human_task
 MAX_FILTERS = 50
 MAX_FILTER_NAME = 40
-_LOAD_TASK = select(_t.c.id, _t.c.instance_id, _t.c.element_id).where(_t.c.id == bindparam("id"))
+_LOAD_TASK = select(_t.c.id, _t.c.instance_id, _t.c.element_id, _t.c.state, _t.c.assignee).where(
+    _t.c.id == bindparam("id"))
 
 
 def save_filter(command: SaveFilter, uow: UnitOfWork) -> dict[str, Any]:
@@ -72,6 +74,7 @@ def add_attachment(command: AddAttachment, uow: UnitOfWork) -> dict[str, Any]:
     task = uow.read(_LOAD_TASK, {"id": command.task_id}).first()
     if task is None:
         raise NotFound(f"task {command.task_id} does not exist")
+    _may_attach(uow, task, command.actor)
     digest = hashlib.sha256(command.content).hexdigest()
     attachment_id = uow.execute(insert(_a).values(
         task_id=task.id, instance_id=task.instance_id, name=name, content_type=kind.content_type,
@@ -82,6 +85,17 @@ def add_attachment(command: AddAttachment, uow: UnitOfWork) -> dict[str, Any]:
     return {"id": attachment_id, "task_id": task.id, "name": name, "content_type": kind.content_type,
             "size": len(command.content), "sha256": digest, "uploaded_by": command.actor,
             "uploaded_at": uow.now.isoformat()}
+
+
+def _may_attach(uow: UnitOfWork, task: Any, actor: str) -> None:
+    """Files go to an open task, from whoever holds it or may claim it (or the administrator), not to anyone's."""
+    if task.state != "open":
+        raise Conflict("任务已办结，不能再添加附件", [Problem("task is not open", field="task")])
+    if actor == ADMIN or task.assignee == actor:
+        return
+    if task.assignee is None and is_candidate(uow, task.id, actor):
+        return
+    raise Forbidden("只有任务的办理人（或可认领的人）才能添加附件", [Problem("not the task's", field="task")])
 
 
 def _size(n: int) -> str:

@@ -30,7 +30,7 @@ def claim_task(command: ClaimTask, uow: UnitOfWork) -> dict[str, Any]:
     task = _open_task(uow, command.task_id, command.actor)
     if task.assignee is not None:
         raise task_taken(uow, task.id)
-    if command.actor != ADMIN and not _is_candidate(uow, task.id, command.actor):
+    if command.actor != ADMIN and not is_candidate(uow, task.id, command.actor):
         raise Forbidden(f"{command.actor} is not among the candidates of task {task.id}")
     return _assign(uow, task, command.actor, command.actor, "task_claimed", expected=None)
 
@@ -64,7 +64,7 @@ def reassign_task(command: ReassignTask, uow: UnitOfWork) -> dict[str, Any]:
     if command.to is not None:
         _existing_person(uow, command.to)
         has_candidates = uow.read(select(_c.c.task_id).where(_c.c.task_id == task.id).limit(1)).first()
-        if command.actor != ADMIN and has_candidates and not _is_candidate(uow, task.id, command.to):
+        if command.actor != ADMIN and has_candidates and not is_candidate(uow, task.id, command.to):
             raise Forbidden(f"{command.to} is not among the people task {task.id} is offered to; only the "
                             "administrator may give it to someone else")
     return _assign(uow, task, command.actor, command.to, "task_reassigned", expected=task.assignee,
@@ -94,7 +94,8 @@ def _assign(uow: UnitOfWork, task: Any, actor: str, to: str | None, event: str, 
     return {"task_id": task.id, "assignee": to, "previous": task.assignee}
 
 
-def _is_candidate(uow: UnitOfWork, task_id: int, person: str) -> bool:
+def is_candidate(uow: UnitOfWork, task_id: int, person: str) -> bool:
+    """Whether the task is offered to ``person``, by name or through a role they hold."""
     offered = uow.read(select(_c.c.kind, _c.c.value).where(_c.c.task_id == task_id)).all()
     if any(kind == "user" and value == person for kind, value in offered):
         return True
