@@ -293,3 +293,62 @@ def test_the_done_view_lists_what_one_completed(huhua: Huhua, client: FlaskClien
     page = pages.get("/inbox?view=done").get_data(as_text=True)
     assert f'href="/inbox/tasks/{task}"' in page and "已办结" in page and "查看" in page
     assert "暂无待办事项" in pages.get("/inbox").get_data(as_text=True)
+
+
+def test_a_zip_bomb_or_a_spoofed_name_is_not_taken_as_a_document(client: FlaskClient,
+                                                                  three: tuple[int, int, int]) -> None:
+    """An .odt whose 'mimetype' part inflates to 50 MB is refused without unpacking it; bidi overrides are dropped."""
+    url = f"/api/v1/tasks/{three[0]}/attachments"
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("mimetype", b"application/vnd.oasis.opendocument.text" + b" " * 50_000_000)
+    assert len(bomb.getvalue()) < 200_000
+    refused = client.post(url, headers=_as(ME), content_type="multipart/form-data",
+                          data={"file": (io.BytesIO(bomb.getvalue()), "计划.odt")})
+    assert refused.status_code == 400 and "不支持此类文件" in refused.json["message"]
+    spoofed = client.post(url, headers=_as(ME), content_type="multipart/form-data",
+                          data={"file": (io.BytesIO(PDF), "report\u202efdp.exe.pdf")})
+    assert spoofed.status_code == 201 and spoofed.json["name"] == "reportfdp.exe.pdf"
+
+
+def test_files_go_only_to_an_open_task_from_whoever_may_work_on_it(huhua: Huhua, client: FlaskClient,
+                                                                    three: tuple[int, int, int]) -> None:
+    thursday, friday, _notice = three
+
+    def upload(task_id: int, user: str) -> object:
+        return client.post(f"/api/v1/tasks/{task_id}/attachments", headers=_as(user),
+                           content_type="multipart/form-data", data={"file": (io.BytesIO(PDF), "记录.pdf")})
+
+    officer = "zhuhui-zr"  # sees the instance from the county above, but the task is not theirs to work on
+    assert client.get(f"/api/v1/tasks/{thursday}", headers=_as(officer)).status_code == 200
+    assert upload(thursday, officer).status_code == 403
+    assert upload(thursday, COLLEAGUE).status_code == 201  # offered to both teachers while unclaimed
+    client.post(f"/api/v1/tasks/{thursday}/claim", headers=_as(ME))
+    assert upload(thursday, COLLEAGUE).status_code == 403  # claimed by me now
+    assert upload(thursday, ME).status_code == 201
+    data = {"data": {"student": "小红", "visits": 1, "notes": "正常"}}
+    client.post(f"/api/v1/tasks/{friday}/claim", headers=_as(ME))
+    assert client.post(f"/api/v1/tasks/{friday}/complete", headers=_as(ME), json=data).status_code == 200
+    closed = upload(friday, ME)
+    assert closed.status_code == 409 and "已办结" in closed.json["message"]
+    assert len(huhua.queries.attachments(thursday)) == 2 and huhua.queries.attachments(friday) == []
+
+
+def test_a_stranger_learns_nothing_of_who_has_a_task(client: FlaskClient, three: tuple[int, int, int]) -> None:
+    thursday, friday, _notice = three
+    client.post(f"/api/v1/tasks/{thursday}/claim", headers=_as(COLLEAGUE))
+    for path, body in ((f"{thursday}/claim", None), (f"{thursday}/unclaim", None),
+                       (f"{thursday}/complete", {"data": {}}), (f"{thursday}/delegate", {"to": STRANGER}),
+                       (f"{friday}/reassign", {"to": STRANGER})):
+        answer = client.post(f"/api/v1/tasks/{path}", headers=_as(STRANGER), json=body)
+        assert answer.status_code == 403, (path, answer.json)
+        assert COLLEAGUE not in answer.get_data(as_text=True)
+
+
+def test_text_that_is_not_valid_unicode_is_refused_by_name(client: FlaskClient) -> None:
+    body = '{"name": "\\ud800", "filters": {"q": "x"}}'
+    answer = client.post("/api/v1/saved-filters", headers={**_as(ME), "Content-Type": "application/json"}, data=body)
+    assert answer.status_code == 400 and answer.json["problems"][0]["field"] == "name"
+    nested = '{"name": "ok", "filters": {"q": "\\udc00"}}'
+    answer = client.post("/api/v1/saved-filters", headers={**_as(ME), "Content-Type": "application/json"}, data=nested)
+    assert answer.status_code == 400 and answer.json["problems"][0]["field"] == "filters.q"

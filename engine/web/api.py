@@ -68,7 +68,28 @@ def _body() -> dict[str, Any]:
         return {}
     if not isinstance(body, dict):
         raise InvalidInput("the request body must be a JSON object")
+    try:
+        _refuse_lone_surrogates(body, "")
+    except RecursionError:
+        raise InvalidInput("the request body is nested too deeply") from None
     return body
+
+
+def _refuse_lone_surrogates(value: Any, where: str) -> None:
+    """JSON may escape half of a UTF-16 pair (\\ud800); such text cannot be stored, so it is refused by name."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidInput(f"{where or 'the body'} holds text that is not valid Unicode (a lone surrogate)",
+                               [Problem("not valid Unicode", field=where or None)]) from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_lone_surrogates(key, where)
+            _refuse_lone_surrogates(item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_lone_surrogates(item, f"{where}[{index}]")
 
 
 #: Ids and offsets are 64-bit integers in the database.
@@ -367,7 +388,7 @@ def add_comment(task_id: int) -> Any:
 @api.post("/tasks/<int:task_id>/complete")
 def complete_task(task_id: int) -> Any:
     body = _body()
-    return jsonify(_huhua().execute(CompleteTask(task_id=_path_id(task_id, "task"), actor=_actor(),
+    return jsonify(_huhua().execute(CompleteTask(task_id=_visible_task(task_id), actor=_actor(),
                                                  data=body.get("data", {}))))
 
 
@@ -525,18 +546,18 @@ def download_document(document_id: int) -> Any:
 
 @api.post("/tasks/<int:task_id>/claim")
 def claim_task(task_id: int) -> Any:
-    return jsonify(_huhua().execute(ClaimTask(_path_id(task_id, "task"), _actor())))
+    return jsonify(_huhua().execute(ClaimTask(_visible_task(task_id), _actor())))
 
 
 @api.post("/tasks/<int:task_id>/unclaim")
 def unclaim_task(task_id: int) -> Any:
-    return jsonify(_huhua().execute(UnclaimTask(_path_id(task_id, "task"), _actor())))
+    return jsonify(_huhua().execute(UnclaimTask(_visible_task(task_id), _actor())))
 
 
 @api.post("/tasks/<int:task_id>/delegate")
 def delegate_task(task_id: int) -> Any:
     body = _body()
-    return jsonify(_huhua().execute(DelegateTask(_path_id(task_id, "task"), _actor(),
+    return jsonify(_huhua().execute(DelegateTask(_visible_task(task_id), _actor(),
                                                  _str_field(body, "to", required=True) or "",
                                                  _str_field(body, "reason"))))
 
@@ -544,7 +565,7 @@ def delegate_task(task_id: int) -> Any:
 @api.post("/tasks/<int:task_id>/reassign")
 def reassign_task(task_id: int) -> Any:
     body = _body()
-    return jsonify(_huhua().execute(ReassignTask(_path_id(task_id, "task"), _actor(), _str_field(body, "to"),
+    return jsonify(_huhua().execute(ReassignTask(_visible_task(task_id), _actor(), _str_field(body, "to"),
                                                  _str_field(body, "reason"))))
 
 
