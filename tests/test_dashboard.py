@@ -278,3 +278,14 @@ def test_the_migration_keeps_the_figures_of_checks_already_running(tmp_path: Pat
     database.dispose()
     assert [tuple(row) for row in kept] == [(1, "monthly_school_check", "2026-03", 91.0, "优秀"),
                                             (2, "monthly_school_check", None, None, None)]
+
+
+def test_a_score_no_float_can_hold_is_kept_as_no_score(demo: Huhua, client: FlaskClient) -> None:
+    """Instance data is the model's: a total too large for a float, or infinite, must not stop the instance."""
+    demo.execute(DeployShippedProcesses(str(demo.settings.processes_dir)))
+    for total in (10**400, float("inf")):
+        started = demo.execute(StartInstance("monthly_school_check", "scheduler", org_scope="zhuhui-s001",
+                                             variables={"scheduled_for": "2026-03-02T08:30:00+08:00", "total": total}))
+        assert started["state"] == "running"
+    answer = client.get("/api/v1/dashboard/monthly-checks", headers=_as("admin"))
+    assert answer.status_code == 200 and "Infinity" not in answer.get_data(as_text=True)

@@ -6,6 +6,7 @@ instead each persist of an instance of a reported process copies three values in
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -38,8 +39,19 @@ def figures_of(process_key: str, data: dict[str, Any]) -> dict[str, Any] | None:
         return None
     period, score, band = data.get(reported.period), data.get(reported.score), data.get(reported.band)
     return {"period": period[:7] if isinstance(period, str) and _MONTH.match(period) else None,
-            "score": float(score) if isinstance(score, int | float) and not isinstance(score, bool) else None,
+            "score": finite_score(score),
             "band": band if isinstance(band, str) and len(band) <= 20 else None}
+
+
+def finite_score(value: Any) -> float | None:
+    """A score as a float, or None for anything else: text, booleans, NaN, infinities, integers beyond a float."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        score = float(value)
+    except OverflowError:
+        return None
+    return score if math.isfinite(score) else None
 
 
 def keep_figures(uow: UnitOfWork, instance_id: int, process_key: str, data: dict[str, Any], *,

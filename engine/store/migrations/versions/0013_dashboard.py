@@ -7,6 +7,7 @@ Create Date: 2026-11-29
 from __future__ import annotations
 
 import json
+import math
 import re
 
 import sqlalchemy as sa
@@ -49,14 +50,24 @@ def upgrade() -> None:
             period, score, band = data.get(period_name), data.get(score_name), data.get(band_name)
             rows.append({"instance_id": row.id, "process_key": process_key,
                          "period": period[:7] if isinstance(period, str) and _MONTH.match(period) else None,
-                         "score": float(score) if isinstance(score, int | float) and not isinstance(score, bool)
-                         else None,
+                         "score": _finite(score),
                          "band": band if isinstance(band, str) and len(band) <= 20 else None})
             if len(rows) == 5000:
                 op.bulk_insert(figure, rows)
                 rows = []
         if rows:
             op.bulk_insert(figure, rows)
+
+
+def _finite(value: object) -> float | None:
+    """A score as a float; None for text, booleans, NaN, infinities and integers too large for a float."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        score = float(value)
+    except OverflowError:
+        return None
+    return score if math.isfinite(score) else None
 
 
 def downgrade() -> None:
