@@ -141,6 +141,8 @@ class HumanTask(Base):
         Index("ix_human_task_instance", "instance_id", "state"),
         Index("ix_human_task_items", "item_group_id", "state"),
         Index("ix_human_task_completed_by", "completed_by", "completed_at"),
+        Index("ix_human_task_state_due", "state", "due_at"),  # the dashboard's overdue work
+        Index("ix_human_task_element", "process_key", "element_id"),  # the dashboard's monthly self-checks
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
