@@ -34,7 +34,7 @@ MODELS = Path(__file__).parent / "models"
 TOTAL, OPEN = 1_000_000, 50_000
 REQUESTS = 100
 BENCH_PASSWORD = "bench inbox"
-INBOX_INDEXES = ("ix_human_task_assignee", "ix_task_candidate_lookup")
+INBOX_INDEXES = ("ix_human_task_assignee", "ix_task_candidate_open_lookup")
 
 
 def report_inbox(url: str, data_dir: Path, say: Callable[[str], None]) -> None:
@@ -108,7 +108,8 @@ def _fill(huhua: Huhua, now: datetime, say: Callable[[str], None]) -> str:
             batch.append(row)
             if not teacher_task:  # offered to the programme officer of the school or of its county
                 unit = counties[n % len(counties)] if n % 2 else school
-                candidates.append({"task_id": next_id, "kind": "role", "value": f"programme_officer@{unit}"})
+                candidates.append({"task_id": next_id, "kind": "role", "value": f"programme_officer@{unit}",
+                                   "task_open": open_task})
             next_id += 1
             if len(batch) == 20_000:
                 connection.execute(insert(t), batch)

@@ -6,7 +6,7 @@ import json
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, union
+from sqlalchemy import and_, exists, func, or_, select, true, union
 from sqlalchemy.orm import Session, aliased
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -140,7 +140,7 @@ class Queries:
                     filters: TaskFilter | None, now: datetime | None) -> Any:
         """The WHERE of the inbox. A person's tasks are found through the two inbox indexes and united by id.
 
-        ``assignee = me`` reads ix_human_task_assignee; 'offered to me' reads ix_task_candidate_lookup; the
+        ``assignee = me`` reads ix_human_task_assignee; 'offered to me' reads ix_task_candidate_open_lookup; the
         task rows for the union of their ids are then read by key or index, never by scanning the table.
         """
         if state not in ("open", "completed", "cancelled", "all"):
@@ -157,12 +157,13 @@ class Queries:
             if f.view == "done":
                 query = query.where(t.completed_by == user)
             else:
-                inner = aliased(HumanTask)
+                inner = _INNER_TASK
                 in_state = [inner.state == state] if state != "all" else []
+                open_offers = [TaskCandidate.task_open == true()] if state == "open" else []
                 offered = (select(TaskCandidate.task_id).join(inner, inner.id == TaskCandidate.task_id)
                            .where(or_(and_(TaskCandidate.kind == "user", TaskCandidate.value == user),
                                       and_(TaskCandidate.kind == "role", TaskCandidate.value.in_(held))),
-                                  inner.assignee.is_(None), *in_state))
+                                  *open_offers, inner.assignee.is_(None), *in_state))
                 mine = select(inner.id).where(inner.assignee == user, *in_state)
                 if f.view == "mine":
                     query = query.where(t.assignee == user)
@@ -778,6 +779,10 @@ def _page(limit: int, most: int = MAX_PAGE) -> int:
     if limit < 1 or limit > most:
         raise InvalidInput(f"limit must be between 1 and {most}")
     return limit
+
+
+#: The task table again, for the inbox's id lookups; made once, as building an alias costs more than the query.
+_INNER_TASK = aliased(HumanTask, name="inner_task")
 
 
 def _held_roles(session: Session, user: str | None) -> list[str]:

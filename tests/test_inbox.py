@@ -11,12 +11,14 @@ from urllib.parse import unquote
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from engine.bootstrap import Huhua
 from engine.clock import VirtualClock
 from engine.commands import AddAttachment, DeployModels, LoadDirectory, SetPassword, StartInstance
 from engine.errors import InvalidInput, TooLarge
 from engine.org.profiles import generate
+from engine.store import tables
 from engine.web import create_app
 from tests.helpers import deploy_fixtures
 
@@ -352,3 +354,25 @@ def test_text_that_is_not_valid_unicode_is_refused_by_name(client: FlaskClient) 
     nested = '{"name": "ok", "filters": {"q": "\\udc00"}}'
     answer = client.post("/api/v1/saved-filters", headers={**_as(ME), "Content-Type": "application/json"}, data=nested)
     assert answer.status_code == 400 and answer.json["problems"][0]["field"] == "filters.q"
+
+
+def test_offers_are_marked_closed_when_their_task_leaves_the_inbox(huhua: Huhua, client: FlaskClient,
+                                                                   three: tuple[int, int, int]) -> None:
+    """Group inboxes read only offers still open (their index skips a role's finished offers): the mark must follow
+    the task when it is completed and when its instance is terminated."""
+    thursday, friday, notice = three
+    c = tables.task_candidate
+
+    def open_offers(task_id: int) -> set[bool]:
+        with huhua.services.database.engine.connect() as connection:
+            return set(connection.execute(select(c.c.task_open).where(c.c.task_id == task_id)).scalars())
+
+    assert open_offers(thursday) == open_offers(notice) == {True}
+    data = {"data": {"student": "小红", "visits": 1, "notes": "正常"}}
+    assert client.post(f"/api/v1/tasks/{thursday}/complete", headers=_as(ME), json=data).status_code == 200
+    assert open_offers(thursday) == {False}
+    instance = huhua.queries.task(notice)["instance_id"]
+    terminated = client.post(f"/api/v1/process-instances/{instance}/terminate", headers=_as("admin"), json={})
+    assert terminated.status_code == 200
+    assert open_offers(notice) == {False}
+    assert open_offers(friday) == {True} and friday in _ids(client, view="offered")

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from engine.commands.instance_state import require_label
+from engine.commands.instance_state import close_offers, require_label
 from engine.commands.model import ResumeInstance, SuspendInstance, TerminateInstance
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, NotFound
@@ -53,8 +53,9 @@ def terminate_instance(command: TerminateInstance, uow: UnitOfWork) -> dict[str,
         if not changed:
             continue
         terminated.append(instance_id)
-        uow.execute(update(_t).where(_t.c.instance_id == instance_id, _t.c.state == "open")
-                    .values(state="cancelled", completed_at=uow.now))
+        cancelled = uow.execute(update(_t).where(_t.c.instance_id == instance_id, _t.c.state == "open")
+                                .values(state="cancelled", completed_at=uow.now).returning(_t.c.id)).scalars().all()
+        close_offers(uow, list(cancelled))
         uow.execute(update(_g).where(_g.c.instance_id == instance_id, _g.c.state == "open").values(state="cancelled"))
         uow.execute(update(_j).where(_j.c.instance_id == instance_id, _j.c.state.in_(("pending", "suspended")))
                     .values(state="cancelled"))

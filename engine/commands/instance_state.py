@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, true, update
 
 from engine.bpmn.parser import CompiledProcess, ModelFile, compile_process
 from engine.bpmn.timevalues import due_from
@@ -53,10 +53,18 @@ _UPDATE_INSTANCE = (update(_i).where(_i.c.id == bindparam("instance_id"), _i.c.v
                             workflow_state=bindparam("workflow_state"), waits=bindparam("waits")))
 _INSERT_TASK = insert(_t).returning(_t.c.id)
 _INSERT_CANDIDATES = insert(_c)
+_CLOSE_OFFERS = update(_c).where(_c.c.task_id == bindparam("closed_task"), _c.c.task_open == true()).values(
+    task_open=False)
 _INSERT_GROUP = insert(_g).returning(_g.c.id)
 _INSERT_JOB = insert(_j)
 _INSERT_SUBSCRIPTION = insert(_m)
 _INSERT_INCIDENT = insert(tables.incident)
+
+
+def close_offers(uow: UnitOfWork, task_ids: list[int]) -> None:
+    """Mark the offers of tasks that just left the open state as closed (see ``TaskCandidate.task_open``)."""
+    if task_ids:
+        uow.execute(_CLOSE_OFFERS, [{"closed_task": task_id} for task_id in task_ids])
 
 
 @dataclass
@@ -309,6 +317,7 @@ class _Publisher:
             query = query.where(_t.c.spiff_task_id.in_(spiff_ids), _t.c.item_group_id.is_(None))
         cancelled = self.uow.execute(query.values(state="cancelled", completed_at=self.uow.now)
                                      .returning(_t.c.id, _t.c.element_id)).all()
+        close_offers(self.uow, [task_id for task_id, _element in cancelled])
         for task_id, element_id in cancelled:
             self.uow.record("task_cancelled", instance_id=self.record.id, element_id=element_id, task_id=task_id)
 

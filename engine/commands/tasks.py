@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, select, update
 
 from engine.commands.assignment import holds_any
 from engine.commands.event_routing import persist_and_route
-from engine.commands.instance_state import load_instance, require_json_object, require_label, run_step
+from engine.commands.instance_state import close_offers, load_instance, require_json_object, require_label, run_step
 from engine.commands.model import ADMIN, CompleteTask
 from engine.commands.task_conflicts import task_taken
 from engine.commands.unit_of_work import UnitOfWork
@@ -76,6 +76,7 @@ def _close(uow: UnitOfWork, task: Any, actor: str, data: dict[str, Any]) -> None
                                        "item_output": item_output})
     if closed.rowcount != 1:
         raise task_taken(uow, task.id)
+    close_offers(uow, [task.id])
     uow.record("task_completed", instance_id=task.instance_id, element_id=task.element_id, task_id=task.id,
                actor=actor, fields=sorted(data))
 

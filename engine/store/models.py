@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -168,13 +169,19 @@ class HumanTask(Base):
 
 
 class TaskCandidate(Base):
-    """Who may claim an unassigned task: a user id or a role (group)."""
+    """Who may claim an unassigned task: a user id or a role (group).
+
+    Rows outlive their task (who was offered a finished task may still read it), so ``task_open`` mirrors
+    whether the task is open: a group inbox reads only the offers still open through its index, instead of
+    every offer the role ever had (a county officer's role has thousands of finished ones in a year).
+    """
 
     __tablename__ = "task_candidate"
-    __table_args__ = (Index("ix_task_candidate_lookup", "kind", "value", "task_id"),)
+    __table_args__ = (Index("ix_task_candidate_open_lookup", "kind", "value", "task_open", "task_id"),)
     task_id: Mapped[int] = mapped_column(ForeignKey("human_task.id"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(10), primary_key=True)  # user | group
     value: Mapped[str] = mapped_column(String(100), primary_key=True)
+    task_open: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class ItemGroup(Base):
