@@ -32,6 +32,7 @@ from engine.commands import (
     TerminateInstance,
     UnclaimTask,
 )
+from engine.commands.instance_state import require_json_object
 from engine.commands.model import ADMIN
 from engine.dashboard import monthly_sheets, overdue_sheets, rollout_sheets
 from engine.documents import XLSX
@@ -387,9 +388,8 @@ def add_comment(task_id: int) -> Any:
 
 @api.post("/tasks/<int:task_id>/complete")
 def complete_task(task_id: int) -> Any:
-    body = _body()
-    return jsonify(_huhua().execute(CompleteTask(task_id=_visible_task(task_id), actor=_actor(),
-                                                 data=body.get("data", {}))))
+    data = require_json_object(_body().get("data", {}), "data")  # a malformed call is told so first
+    return jsonify(_huhua().execute(CompleteTask(task_id=_visible_task(task_id), actor=_actor(), data=data)))
 
 
 @api.post("/messages")
