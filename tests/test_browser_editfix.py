@@ -36,8 +36,8 @@ def test_deploying_from_a_version_that_is_no_longer_the_newest_links_to_the_newe
                                             actor="admin"))["processes"][0]
         browser.find_element(By.ID, "deploy").click()
         link = wait.until(ready.visibility_of_element_located((By.ID, "newest")))
-        assert "不是该流程的最新版本" in browser.find_element(By.ID, "message").text
-        assert link.text == "第 2 版"
+        assert "未部署（以免覆盖之后的修改）" in browser.find_element(By.ID, "message").text
+        assert link.text.endswith("第 2 版")
         assert link.get_attribute("href").startswith(f"{base}/admin/processes/{second['definition_id']}/")
         browser.save_screenshot(str(ARTIFACTS / f"stale_edit_{editor.split('/')[0]}.png"))
         assert [d["version"] for d in huhua.queries.definitions(key="score_review")] == [1, 2]

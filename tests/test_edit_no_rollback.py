@@ -137,7 +137,8 @@ def test_an_edit_of_a_version_that_is_not_the_newest_is_refused(client: FlaskCli
 
     assert refused.status_code == 409, refused.json
     assert refused.json["error"] == "conflict"
-    assert refused.json["newest"] == {"definition_id": shared["q2"], "key": "score_check", "version": 2}
+    assert refused.json["newest"] == {"definition_id": shared["q2"], "key": "score_check", "name": "考核评定",
+                                      "version": 2}
     assert f"process definition {shared['q2']}" in refused.json["message"]
     assert refused.json["problems"] == [{"message": "not the newest version", "field": "definition_id"}]
     assert _versions(client) == before
@@ -197,3 +198,52 @@ def test_only_the_administrator_reads_a_versions_decisions_and_forms(client: Fla
     assert refused.status_code == 403 and refused.json["error"] == "forbidden"
     assert client.get(url).status_code == 401
     assert client.get(url, headers=AS_ADMIN).status_code == 200
+
+
+def test_a_decision_changed_later_with_another_process_must_be_edited_from_there(
+        client: FlaskClient, huhua: Huhua, shared: dict[str, int]) -> None:
+    renamed = DMN.decode().replace('"合格"', '"达标"')
+    q3 = huhua.execute(DeployModels(files=(("score_check.bpmn", _process("score_check", "复核评定结果")),
+                                           ("score_band.dmn", renamed.encode())), actor="admin"))
+    q3_id = q3["processes"][0]["definition_id"]
+    before = _versions(client)
+
+    refused = client.post(f"/api/v1/process-definitions/{shared['p1']}/decisions/score_band/deploy",
+                          headers=AS_ADMIN, json={"xml": STRICTER})
+
+    assert refused.status_code == 409, refused.json
+    assert refused.json["newest"]["definition_id"] == q3_id
+    assert refused.json["problems"][0]["field"] == "decision_id"
+    assert _versions(client) == before
+    # edited from the newest table, the edit reaches P too, with Q's later change in it
+    edited = client.post(f"/api/v1/process-definitions/{q3_id}/decisions/score_band/deploy", headers=AS_ADMIN,
+                         json={"xml": renamed.replace("&gt;= 60", "&gt;= 80").replace("&lt; 60", "&lt; 80")})
+    assert edited.status_code == 201, edited.json
+    made = {p["key"]: p["definition_id"] for p in edited.json["processes"]}
+    assert set(made) == {"score_review", "score_check"}
+    for definition_id in made.values():
+        xml = client.get(f"/api/v1/process-definitions/{definition_id}/decisions/score_band",
+                         headers=AS_ADMIN).json["xml"]
+        assert '"达标"' in xml and "&gt;= 80" in xml
+
+
+def test_a_form_shown_in_a_later_version_by_another_process_must_be_edited_from_there(
+        client: FlaskClient, huhua: Huhua, shared: dict[str, int]) -> None:
+    schema = json.loads(FORM)
+    schema["components"].append({"type": "number", "key": "points", "label": "加分"})
+    huhua.execute(DeployModels(files=(("score_confirm.form.json", json.dumps(schema).encode()),), actor="admin"))
+    q3 = huhua.execute(DeployModels(files=(("score_check.bpmn", _process("score_check", "三审评定结果")),
+                                           ("score_band.dmn", DMN)), actor="admin"))["processes"][0]
+    assert client.get(f"/api/v1/process-definitions/{q3['definition_id']}/forms/score_confirm",
+                      headers=AS_ADMIN).json["version"] == 2
+    before = _versions(client)
+
+    refused = client.post(f"/api/v1/process-definitions/{shared['p1']}/forms/score_confirm/deploy",
+                          headers=AS_ADMIN, json={"schema": json.loads(FORM)})
+
+    assert refused.status_code == 409, refused.json
+    assert refused.json["newest"]["definition_id"] == q3["definition_id"]
+    assert refused.json["problems"][0]["field"] == "form_key"
+    assert _versions(client) == before
+    newest = client.get(f"/api/v1/process-definitions/{q3['definition_id']}/forms/score_confirm", headers=AS_ADMIN)
+    assert [c["key"] for c in newest.json["schema"]["components"]][-1] == "points"

@@ -126,18 +126,18 @@ def deploy_edited_form(command: DeployEditedForm, uow: UnitOfWork) -> dict[str, 
 
 def _newest_base(uow: UnitOfWork, definition_id: int) -> Any:
     """The version an edit starts from, if it is its process's newest; NotFound, or 409 naming the newest."""
-    base = uow.read(select(_d.c.id, _d.c.key, _d.c.version, _d.c.deployment_id, _d.c.resource_name)
+    base = uow.read(select(_d.c.id, _d.c.key, _d.c.name, _d.c.version, _d.c.deployment_id, _d.c.resource_name)
                     .where(_d.c.id == definition_id)).first()
     if base is None:
         raise NotFound(f"process definition {definition_id} does not exist")
-    newest = uow.read(select(_d.c.id, _d.c.version).where(_d.c.key == base.key)
+    newest = uow.read(select(_d.c.id, _d.c.name, _d.c.version).where(_d.c.key == base.key)
                       .order_by(_d.c.version.desc()).limit(1)).one()
     if newest.id != base.id:
         raise NotNewestVersion(
             f"process definition {definition_id} is version {base.version} of '{base.key}', which is no longer "
             f"the newest: edit version {newest.version} (process definition {newest.id}) instead, so that no "
             "later change is undone", [Problem("not the newest version", field="definition_id")],
-            newest={"definition_id": newest.id, "key": base.key, "version": newest.version})
+            newest={"definition_id": newest.id, "key": base.key, "name": newest.name, "version": newest.version})
     return base
 
 
@@ -154,18 +154,32 @@ def _users_by_deployment(uow: UnitOfWork, kind: str, key: str, base_id: int) -> 
 
     Each group is redeployed from its own deployment's files, so every process keeps its newest BPMN,
     its other tables and its called processes; a process whose newest version no longer uses the
-    artifact is left alone.
+    artifact is left alone. The edit must start from the newest copy of the table or form (the one
+    deployed last, or the newest form version any of them shows), else 409 naming a version that has it.
     """
+    _r = tables.deployment_resource
     newest = {row.id for row in _newest_versions(uow)}
-    rows = uow.read(select(_d.c.id, _d.c.key, _d.c.deployment_id, _a.c.resource_name)
+    copy = _r.c.sha256 if kind == "decision" else _a.c.form_version
+    rows = uow.read(select(_d.c.id, _d.c.key, _d.c.name, _d.c.version, _d.c.deployment_id, _a.c.resource_name,
+                           copy.label("copy"))
                     .join(_a, _a.c.definition_id == _d.c.id)
+                    .outerjoin(_r, (_r.c.deployment_id == _d.c.deployment_id) & (_r.c.name == _a.c.resource_name))
                     .where(_a.c.kind == kind, _a.c.artifact_key == key, _d.c.id.in_(sorted(newest)))
                     .order_by(_d.c.deployment_id, _d.c.key)).all()
+    base = next(row for row in rows if row.id == base_id)
+    latest = max(rows, key=lambda row: (row.deployment_id if kind == "decision" else row.copy or 0, row.id))
+    if latest.copy != base.copy:
+        what = "decision table" if kind == "decision" else "form"
+        raise NotNewestVersion(
+            f"the {what} '{key[:200]}' of process definition {base_id} is not its newest: process definition "
+            f"{latest.id} (version {latest.version} of '{latest.key}') has a later one; edit it there, so that "
+            "no later change is undone",
+            [Problem(f"not the newest {what}", field="decision_id" if kind == "decision" else "form_key")],
+            newest={"definition_id": latest.id, "key": latest.key, "name": latest.name, "version": latest.version})
     groups: dict[int, list[Any]] = {}
     for row in rows:
         groups.setdefault(row.deployment_id, []).append(row)
-    first = next(row.deployment_id for row in rows if row.id == base_id)
-    return sorted(groups.items(), key=lambda item: (item[0] != first, item[0]))
+    return sorted(groups.items(), key=lambda item: (item[0] != base.deployment_id, item[0]))
 
 
 def _merged(results: list[dict[str, Any]], forms: list[dict[str, Any]]) -> dict[str, Any]:
