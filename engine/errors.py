@@ -128,3 +128,17 @@ class TaskTaken(Conflict):
 
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "task": self.task}
+
+
+@dataclass
+class NotNewestVersion(Conflict):
+    """An edit was based on a process version that is no longer its newest; nothing was deployed.
+
+    ``newest`` names the version to edit instead (definition id and version), for the editor to link to;
+    the code stays ``conflict``.
+    """
+
+    newest: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "newest": self.newest}

@@ -532,17 +532,6 @@ class Queries:
             raise NotFound(f"process definition {definition_id} does not exist")
         return found.name, bytes(found.content).decode("utf-8")
 
-    def deployment_files(self, definition_id: int) -> list[tuple[str, bytes]]:
-        """Every file of the deployment a process version came in (its DMN, its called processes)."""
-        with self.database.read() as session:
-            deployment = session.scalar(select(ProcessDefinition.deployment_id)
-                                        .where(ProcessDefinition.id == definition_id))
-            if deployment is None:
-                raise NotFound(f"process definition {definition_id} does not exist")
-            return [(r.name, bytes(r.content)) for r in session.execute(
-                select(DeploymentResource.name, DeploymentResource.content)
-                .where(DeploymentResource.deployment_id == deployment))]
-
     def definition_artifacts(self, definition_id: int) -> dict[str, Any]:
         """The DMN decisions (with their file) and the forms (with the pinned version) a process version uses."""
         with self.database.read() as session:

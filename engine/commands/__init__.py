@@ -9,6 +9,7 @@ from engine.commands.calendar import clear_workday, set_workday
 from engine.commands.deployment import (
     deploy_edited_decision,
     deploy_edited_form,
+    deploy_edited_process,
     deploy_models,
     deploy_shipped_processes,
 )
@@ -33,6 +34,7 @@ from engine.commands.model import (
     DeleteFilter,
     DeployEditedDecision,
     DeployEditedForm,
+    DeployEditedProcess,
     DeployModels,
     DeployShippedProcesses,
     FinishJob,
@@ -70,6 +72,7 @@ HANDLERS = {
     DeployModels: deploy_models,
     DeployEditedDecision: deploy_edited_decision,
     DeployEditedForm: deploy_edited_form,
+    DeployEditedProcess: deploy_edited_process,
     DeployShippedProcesses: deploy_shipped_processes,
     StartInstance: start_instance,
     CompleteTask: complete_task,
@@ -129,6 +132,7 @@ __all__ = [
     "DeleteFilter",
     "DeployEditedDecision",
     "DeployEditedForm",
+    "DeployEditedProcess",
     "DeployModels",
     "DeployShippedProcesses",
     "FinishJob",

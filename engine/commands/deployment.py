@@ -7,14 +7,20 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from engine.bpmn.artifacts import Uses, decision_id, model_uses
 from engine.bpmn.parser import ModelFile, ProcessSummary, inspect_models
 from engine.commands.instance_state import require_label
-from engine.commands.model import DeployEditedDecision, DeployEditedForm, DeployModels, DeployShippedProcesses
+from engine.commands.model import (
+    DeployEditedDecision,
+    DeployEditedForm,
+    DeployEditedProcess,
+    DeployModels,
+    DeployShippedProcesses,
+)
 from engine.commands.unit_of_work import UnitOfWork
-from engine.errors import InvalidInput, NotFound, Problem
+from engine.errors import InvalidInput, NotFound, NotNewestVersion, Problem
 from engine.forms import FORM_SUFFIX, Form, parse_form
 from engine.runtime.script_audit import refuse_unsafe_scripts
 from engine.store import tables
@@ -43,14 +49,32 @@ def deploy_models(command: DeployModels, uow: UnitOfWork) -> dict[str, Any]:
     return _deploy(uow, files, command.actor, command.source, command.name, command.only_files)
 
 
+def deploy_edited_process(command: DeployEditedProcess, uow: UnitOfWork) -> dict[str, Any]:
+    """The edited BPMN file replaces its file in the newest version's deployment; the other files go along.
+
+    Refused (409) unless the version edited is its process's newest, so a later version is never undone.
+    Only processes defined in the edited file whose newest version came from that very file (or that are
+    new) get versions: another process defined in the file but changed since elsewhere keeps its newest.
+    """
+    require_label(command.actor, "actor", 100)
+    base = _newest_base(uow, command.definition_id)
+    files = dict(_deployment_files(uow, base.deployment_id))
+    files[base.resource_name] = command.xml.encode("utf-8")
+    moved_on = {row.key for row in _newest_versions(uow)
+                if (row.deployment_id, row.resource_name) != (base.deployment_id, base.resource_name)}
+    return _deploy(uow, [ModelFile(n, c) for n, c in files.items()], command.actor, "modeler",
+                   f"{base.resource_name}（流程编辑）", frozenset({base.resource_name}), skip_keys=frozenset(moved_on))
+
+
 def deploy_edited_decision(command: DeployEditedDecision, uow: UnitOfWork) -> dict[str, Any]:
-    """The edited table replaces its file in the version's deployment; every process using it gets a new version.
+    """The edited table reaches every process whose newest version calls it, each built from its own newest files.
 
     The decision keeps its id (the processes call it by that id); the XML is checked like any upload
     (no DOCTYPE, schema-valid, each cell an expression the engine can evaluate), and nothing is stored
-    when anything is wrong.
+    when anything is wrong. The edit must start from its process's newest version (else 409).
     """
     require_label(command.actor, "actor", 100)
+    _newest_base(uow, command.definition_id)
     resource = _artifact(uow, command.definition_id, "decision", command.decision_id).resource_name
     content = command.xml.encode("utf-8")
     found = decision_id(resource, content, uow.services.settings.max_model_bytes)
@@ -59,19 +83,25 @@ def deploy_edited_decision(command: DeployEditedDecision, uow: UnitOfWork) -> di
         raise InvalidInput(f"the edited file {what}; it must keep the decision id '{command.decision_id}', "
                            "by which the processes call it", [Problem("decision id changed", file=resource,
                                                                       element_id=found)])
-    files = dict(_deployment_files(uow, command.definition_id))
-    files[resource] = content
-    return _deploy(uow, [ModelFile(n, c) for n, c in files.items()], command.actor, "dmn-editor",
-                   f"{resource}（决策表编辑）", frozenset({resource}))
+    results = []
+    for deployment_id, users in _users_by_deployment(uow, "decision", command.decision_id, command.definition_id):
+        files = dict(_deployment_files(uow, deployment_id))
+        names = frozenset(u.resource_name for u in users)  # the file holding the decision in this deployment
+        files.update({n: content for n in names})
+        results.append(_deploy(uow, [ModelFile(n, c) for n, c in files.items()], command.actor, "dmn-editor",
+                               f"{resource}（决策表编辑）", names, only_keys=frozenset(u.key for u in users)))
+    return _merged(results, [])
 
 
 def deploy_edited_form(command: DeployEditedForm, uow: UnitOfWork) -> dict[str, Any]:
-    """A new version of the form; every process of the version's deployment that shows it gets a new version.
+    """A new version of the form; every process whose newest version shows it gets a version from its own files.
 
     The schema must be a form-js schema the server's validator understands (every field type known),
-    and keep its id; nothing is stored when anything is wrong.
+    and keep its id; nothing is stored when anything is wrong. The edit must start from its process's
+    newest version (else 409).
     """
     require_label(command.actor, "actor", 100)
+    _newest_base(uow, command.definition_id)
     _artifact(uow, command.definition_id, "form", command.form_key)
     if not isinstance(command.schema, dict):
         raise InvalidInput("schema must be a JSON object (a form-js schema)", [Problem("not an object",
@@ -84,15 +114,84 @@ def deploy_edited_form(command: DeployEditedForm, uow: UnitOfWork) -> dict[str, 
     if len(content) > uow.services.settings.max_model_bytes:
         raise InvalidInput(f"the form is {len(content)} bytes; the largest accepted is "
                            f"{uow.services.settings.max_model_bytes}", [Problem("too large", field="schema")])
-    files = [ModelFile(n, c) for n, c in _deployment_files(uow, command.definition_id)]
-    return _deploy(uow, [*files, ModelFile(name, content)], command.actor, "form-editor",
-                   f"{command.form_key}（表单编辑）", frozenset({name}))
+    form = ModelFile(name, content)
+    stored = _deploy(uow, [form], command.actor, "form-editor", None, frozenset({name}))["forms"]
+    results = []
+    for deployment_id, users in _users_by_deployment(uow, "form", command.form_key, command.definition_id):
+        files = [ModelFile(n, c) for n, c in _deployment_files(uow, deployment_id)]
+        results.append(_deploy(uow, [*files, form], command.actor, "form-editor", f"{command.form_key}（表单编辑）",
+                               frozenset({name}), only_keys=frozenset(u.key for u in users)))
+    return _merged(results, stored)
+
+
+def _newest_base(uow: UnitOfWork, definition_id: int) -> Any:
+    """The version an edit starts from, if it is its process's newest; NotFound, or 409 naming the newest."""
+    base = uow.read(select(_d.c.id, _d.c.key, _d.c.name, _d.c.version, _d.c.deployment_id, _d.c.resource_name)
+                    .where(_d.c.id == definition_id)).first()
+    if base is None:
+        raise NotFound(f"process definition {definition_id} does not exist")
+    newest = uow.read(select(_d.c.id, _d.c.name, _d.c.version).where(_d.c.key == base.key)
+                      .order_by(_d.c.version.desc()).limit(1)).one()
+    if newest.id != base.id:
+        raise NotNewestVersion(
+            f"process definition {definition_id} is version {base.version} of '{base.key}', which is no longer "
+            f"the newest: edit version {newest.version} (process definition {newest.id}) instead, so that no "
+            "later change is undone", [Problem("not the newest version", field="definition_id")],
+            newest={"definition_id": newest.id, "key": base.key, "name": newest.name, "version": newest.version})
+    return base
+
+
+def _newest_versions(uow: UnitOfWork) -> list[Any]:
+    """The newest version of every process: key, definition id, deployment and BPMN file."""
+    top = select(_d.c.key, func.max(_d.c.version).label("version")).group_by(_d.c.key).subquery()
+    return list(uow.read(select(_d.c.id, _d.c.key, _d.c.deployment_id, _d.c.resource_name)
+                         .join(top, (top.c.key == _d.c.key) & (top.c.version == _d.c.version))
+                         .order_by(_d.c.key)))
+
+
+def _users_by_deployment(uow: UnitOfWork, kind: str, key: str, base_id: int) -> list[tuple[int, list[Any]]]:
+    """The newest versions using a form or decision, grouped by the deployment they came in (the base's first).
+
+    Each group is redeployed from its own deployment's files, so every process keeps its newest BPMN,
+    its other tables and its called processes; a process whose newest version no longer uses the
+    artifact is left alone. The edit must start from the newest copy of the table or form (the one
+    deployed last, or the newest form version any of them shows), else 409 naming a version that has it.
+    """
+    _r = tables.deployment_resource
+    newest = {row.id for row in _newest_versions(uow)}
+    copy = _r.c.sha256 if kind == "decision" else _a.c.form_version
+    rows = uow.read(select(_d.c.id, _d.c.key, _d.c.name, _d.c.version, _d.c.deployment_id, _a.c.resource_name,
+                           copy.label("copy"))
+                    .join(_a, _a.c.definition_id == _d.c.id)
+                    .outerjoin(_r, (_r.c.deployment_id == _d.c.deployment_id) & (_r.c.name == _a.c.resource_name))
+                    .where(_a.c.kind == kind, _a.c.artifact_key == key, _d.c.id.in_(sorted(newest)))
+                    .order_by(_d.c.deployment_id, _d.c.key)).all()
+    base = next(row for row in rows if row.id == base_id)
+    latest = max(rows, key=lambda row: (row.deployment_id if kind == "decision" else row.copy or 0, row.id))
+    if latest.copy != base.copy:
+        what = "decision table" if kind == "decision" else "form"
+        raise NotNewestVersion(
+            f"the {what} '{key[:200]}' of process definition {base_id} is not its newest: process definition "
+            f"{latest.id} (version {latest.version} of '{latest.key}') has a later one; edit it there, so that "
+            "no later change is undone",
+            [Problem(f"not the newest {what}", field="decision_id" if kind == "decision" else "form_key")],
+            newest={"definition_id": latest.id, "key": latest.key, "name": latest.name, "version": latest.version})
+    groups: dict[int, list[Any]] = {}
+    for row in rows:
+        groups.setdefault(row.deployment_id, []).append(row)
+    return sorted(groups.items(), key=lambda item: (item[0] != base.deployment_id, item[0]))
+
+
+def _merged(results: list[dict[str, Any]], forms: list[dict[str, Any]]) -> dict[str, Any]:
+    """One answer for an edit deployed in several deployments (one per deployment of the processes it reached)."""
+    deployments = [r["deployment_id"] for r in results if r["deployment_id"] is not None]
+    return {"deployment_id": deployments[0] if deployments else None, "deployment_ids": deployments,
+            "processes": [p for r in results for p in r["processes"]],
+            "forms": forms or [f for r in results for f in r.get("forms", [])]}
 
 
 def _artifact(uow: UnitOfWork, definition_id: int, kind: str, key: str) -> Any:
     """The version's use of a form or decision; NotFound naming both when it has none."""
-    if uow.read(select(_d.c.id).where(_d.c.id == definition_id)).first() is None:
-        raise NotFound(f"process definition {definition_id} does not exist")
     row = uow.read(select(_a).where(_a.c.definition_id == definition_id, _a.c.kind == kind,
                                     _a.c.artifact_key == key)).first()
     if row is None:
@@ -102,11 +201,10 @@ def _artifact(uow: UnitOfWork, definition_id: int, kind: str, key: str) -> Any:
     return row
 
 
-def _deployment_files(uow: UnitOfWork, definition_id: int) -> list[tuple[str, bytes]]:
+def _deployment_files(uow: UnitOfWork, deployment_id: int) -> list[tuple[str, bytes]]:
     _r = tables.deployment_resource
     return [(r.name, bytes(r.content)) for r in uow.read(
-        select(_r.c.name, _r.c.content).join(_d, _d.c.deployment_id == _r.c.deployment_id)
-        .where(_d.c.id == definition_id))]
+        select(_r.c.name, _r.c.content).where(_r.c.deployment_id == deployment_id).order_by(_r.c.name))]
 
 
 def deploy_shipped_processes(command: DeployShippedProcesses, uow: UnitOfWork) -> dict[str, Any]:
@@ -137,7 +235,9 @@ def deploy_shipped_processes(command: DeployShippedProcesses, uow: UnitOfWork) -
 
 
 def _deploy(uow: UnitOfWork, files: list[ModelFile], actor: str, source: str, name: str | None,
-            only_files: frozenset[str] | None) -> dict[str, Any]:
+            only_files: frozenset[str] | None, *, only_keys: frozenset[str] | None = None,
+            skip_keys: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Store what changed; ``only_keys`` / ``skip_keys`` keep an edit from versioning processes it must not touch."""
     form_files = [f for f in files if f.name.endswith(FORM_SUFFIX)]
     forms = [parse_form(f.name, f.content) for f in form_files]  # all checked before anything is stored
     files = [f for f in files if not f.name.endswith(FORM_SUFFIX)]
@@ -152,6 +252,7 @@ def _deploy(uow: UnitOfWork, files: list[ModelFile], actor: str, source: str, na
         changed_forms = {form.key for form, file in zip(forms, form_files, strict=True) if file.name in only_files}
         summaries = _selected(summaries, uses, only_files, changed_forms,
                               {key for key, file in decisions.items() if file in only_files})
+    summaries = [s for s in summaries if s.key not in skip_keys and (only_keys is None or s.key in only_keys)]
     refuse_unsafe_scripts(files, summaries, max_bytes)
     stored_forms = _store_forms(uow, forms, form_files, only_files, actor)  # first: versions bind the newest forms
     bound = _newest_forms(uow, {k for s in summaries for f in s.dependency_files for k in uses[f].forms})

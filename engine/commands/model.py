@@ -29,6 +29,15 @@ class DeployModels:
 
 
 @dataclass(frozen=True)
+class DeployEditedProcess:
+    """Deploy a process version's BPMN file as edited in the modeler: its deployment's other files go along."""
+
+    definition_id: int
+    xml: str
+    actor: str
+
+
+@dataclass(frozen=True)
 class DeployEditedDecision:
     """Deploy a process version's DMN decision table as edited: its users get new versions, its other files go along."""
 

@@ -19,6 +19,7 @@ from engine.commands import (
     DeleteFilter,
     DeployEditedDecision,
     DeployEditedForm,
+    DeployEditedProcess,
     DeployModels,
     MigrateInstance,
     ReassignTask,
@@ -161,30 +162,27 @@ def definition_xml(definition_id: int) -> Any:
 
 @api.post("/process-definitions/<int:definition_id>/deploy")
 def deploy_edited(definition_id: int) -> Any:
-    """Deploy an edited version of a process: its deployment's other files (DMN, called processes) go along."""
+    """Deploy an edited version of a process: its deployment's other files (DMN, called processes) go along.
+
+    Only an edit of the process's newest version is accepted (409 names the newest), so none is undone.
+    """
     actor = _admin()
-    body = _body()
-    xml = _str_field(body, "xml", required=True) or ""
-    huhua = _huhua()
-    name, _old = huhua.queries.definition_model(_path_id(definition_id, "definition"))
-    files = {n: c for n, c in huhua.queries.deployment_files(definition_id)}
-    files[name] = xml.encode("utf-8")
-    result = huhua.execute(DeployModels(files=tuple(files.items()), actor=actor, source="modeler",
-                                        only_files=frozenset({name})))
+    xml = _str_field(_body(), "xml", required=True) or ""
+    result = _huhua().execute(DeployEditedProcess(_path_id(definition_id, "definition"), xml, actor))
     return jsonify(result), 201 if result["deployment_id"] else 200
 
 
 @api.get("/process-definitions/<int:definition_id>/artifacts")
 def definition_artifacts(definition_id: int) -> Any:
-    """The DMN decisions and forms a version uses (forms with the version pinned to it)."""
-    _actor()
+    """The DMN decisions and forms a version uses (forms with the version pinned to it); administrator only."""
+    _admin()
     return jsonify(_huhua().queries.definition_artifacts(_path_id(definition_id, "definition")))
 
 
 @api.get("/process-definitions/<int:definition_id>/decisions/<decision_id>")
 def definition_decision(definition_id: int, decision_id: str) -> Any:
-    """A decision's DMN file as deployed with the version, for the DMN editor."""
-    _actor()
+    """A decision's DMN file as deployed with the version, for the DMN editor (administrator only)."""
+    _admin()
     name, xml = _huhua().queries.definition_decision(_path_id(definition_id, "definition"), decision_id)
     return jsonify({"decision_id": decision_id, "name": name, "xml": xml})
 
@@ -200,8 +198,8 @@ def deploy_edited_decision(definition_id: int, decision_id: str) -> Any:
 
 @api.get("/process-definitions/<int:definition_id>/forms/<form_key>")
 def definition_form(definition_id: int, form_key: str) -> Any:
-    """A form as pinned to the version (key, version, name, form-js schema), for the form editor."""
-    _actor()
+    """A form as pinned to the version (key, version, name, form-js schema), for the form editor (admin only)."""
+    _admin()
     return jsonify(_huhua().queries.definition_form(_path_id(definition_id, "definition"), form_key))
 
 

@@ -119,25 +119,25 @@ def document() -> dict[str, Any]:
             "/process-definitions/{definition_id}/xml": {"get": _op("A version's BPMN file", parameters=[
                 _path("definition_id", "the process version")])},
             "/process-definitions/{definition_id}/deploy": {"post": _op(
-                "Deploy an edited version (administrator)", ok=201, parameters=[
+                "Deploy an edit of the newest version (administrator; 409 names the newest)", ok=201, parameters=[
                     _path("definition_id", "the version edited")], body=_body({"xml": {"type": "string"}}, ["xml"]),
                 errors=(400, 401, 403, 404, 409, 422))},
             "/process-definitions/{definition_id}/artifacts": {"get": _op(
-                "The DMN decisions and forms a version uses",
+                "The DMN decisions and forms a version uses (administrator)",
                 parameters=[_path("definition_id", "the process version")])},
             "/process-definitions/{definition_id}/decisions/{decision_id}": {"get": _op(
-                "A decision's DMN file as deployed with the version", parameters=[
+                "A decision's DMN file as deployed with the version (administrator)", parameters=[
                     _path("definition_id", "the process version"), _text_path("decision_id", "the decision's id")])},
             "/process-definitions/{definition_id}/decisions/{decision_id}/deploy": {"post": _op(
-                "Deploy an edited decision table; its processes get new versions (administrator)", ok=201,
+                "Deploy an edited decision table; the newest versions using it get new ones (administrator)", ok=201,
                 parameters=[_path("definition_id", "the process version"),
                             _text_path("decision_id", "the decision's id")],
                 body=_body({"xml": {"type": "string"}}, ["xml"]), errors=(400, 401, 403, 404, 409, 422))},
             "/process-definitions/{definition_id}/forms/{form_key}": {"get": _op(
-                "A form as pinned to the version, with its form-js schema", parameters=[
+                "A form as pinned to the version, with its form-js schema (administrator)", parameters=[
                     _path("definition_id", "the process version"), _text_path("form_key", "the form's key")])},
             "/process-definitions/{definition_id}/forms/{form_key}/deploy": {"post": _op(
-                "Deploy an edited form; the processes showing it get new versions (administrator)", ok=201,
+                "Deploy an edited form; the newest versions showing it get new ones (administrator)", ok=201,
                 parameters=[_path("definition_id", "the process version"), _text_path("form_key", "the form's key")],
                 body=_body({"schema": _OBJECT}, ["schema"]), errors=(400, 401, 403, 404, 409, 422))},
             "/deployments": {"post": _op("Deploy models (multipart 'file' fields, or JSON files)", ok=201,
