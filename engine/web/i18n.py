@@ -17,8 +17,8 @@ from urllib.parse import quote
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, Response, request
-from werkzeug.datastructures import MultiDict
 from flask_babel import Babel
+from werkzeug.datastructures import MultiDict
 
 CATALOGUES = Path(__file__).parent / "translations"
 CHINESE = "zh_Hans_CN"
