@@ -135,11 +135,19 @@ def test_the_admin_process_list_and_the_dashboard_come_in_english(
     _english(dashboard, "Huhua dashboard", "Whole city", "Rollout coverage: every school, every person",
              "Monthly checks: submission rates and score distribution", "Overdue tasks", "All processes",
              '"submitted_rate": "Submission rate"', '"\u4f18\u79c0": "Excellent"')
+    instance = re.search(r'href="(/admin/instances/\d+)"', processes).group(1)  # type: ignore[union-attr]
+    _english(client.get(instance).get_data(as_text=True), "Process variables", "Suspend", "Terminate",
+             '"task_created": "Task created"', '"confirm_terminate": "Terminate this process instance',
+             data=("登记本周家访", "班主任家访登记"))
+    form = re.search(r'href="(/admin/processes/\d+/forms/[^"]+)"', processes).group(1)  # type: ignore[union-attr]
+    modeler = re.search(r'href="(/admin/processes/\d+/edit)"', processes).group(1)  # type: ignore[union-attr]
     for path in ("/admin/instances", "/admin/jobs", "/admin/schedules", "/admin/calendar", "/admin/org",
-                 "/admin/benchmarks"):
+                 "/admin/benchmarks", form, modeler):
         answer = client.get(path)
         assert answer.status_code == 200, path
         _english(answer.get_data(as_text=True))
+    assert "const ZH = {};" in client.get(modeler).get_data(as_text=True)  # bpmn-js keeps its own English labels
+    assert "'Append Task': '追加任务'" in client.get(modeler + "?lang=zh_Hans_CN").get_data(as_text=True)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
