@@ -111,7 +111,7 @@ def test_the_inbox_and_a_task_come_in_english_once_chosen(office: tuple[Huhua, C
         options = re.search(rf'<select name="{selected}".*?</select>', inbox, re.S).group(0)  # type: ignore[union-attr]
         assert not CJK.search(re.sub(r"<[^>]+>", "", options))
     assert re.search(r'<a href="/inbox\?lang=en" [^>]*class="current" aria-current="true">English</a>', inbox)
-    assert '<a href="/inbox?lang=zh_Hans_CN" hreflang="zh-CN" data-lang="zh_Hans_CN">中文</a>' in inbox
+    assert '<a href="/inbox?lang=zh_Hans_CN" hreflang="zh-CN" lang="zh-CN" data-lang="zh_Hans_CN">中文</a>' in inbox
 
     task = int(re.search(r'data-task="(\d+)"', inbox).group(1))  # type: ignore[union-attr]
     page = client.get(f"/inbox/tasks/{task}").get_data(as_text=True)  # the cookie keeps English

@@ -39,7 +39,7 @@ def install(app: Flask, data_dir: Path) -> None:
     offered = languages()
     Babel(app, locale_selector=lambda: _chosen(offered))
     app.after_request(lambda response: _remember(response, offered))
-    app.jinja_env.globals["html_lang"] = lambda: "en" if _chosen(offered) == "en" else "zh-CN"
+    app.jinja_env.globals["html_lang"] = lambda: _tag(_chosen(offered))
     app.jinja_env.globals["language_choices"] = lambda: _choices(offered)
 
 
@@ -54,9 +54,14 @@ def _choices(offered: list[str]) -> list[dict[str, object]]:
         arguments = MultiDict(request.args)
         arguments.setlist("lang", [language])
         query = "&".join(f"{quote(k)}={quote(v)}" for k, v in arguments.items(multi=True))
-        links.append({"code": language, "name": NAMES.get(language, language), "href": f"{request.path}?{query}",
-                      "current": language == current})
+        links.append({"code": language, "tag": _tag(language), "name": NAMES.get(language, language),
+                      "href": f"{request.path}?{query}", "current": language == current})
     return links
+
+
+def _tag(language: str) -> str:
+    """The language as an HTML lang attribute (BCP 47)."""
+    return "zh-CN" if language == CHINESE else language.replace("_", "-")
 
 
 def _chosen(offered: list[str]) -> str:
