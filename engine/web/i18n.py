@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import quote
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, Response, request
 from flask_babel import Babel
+from werkzeug.datastructures import MultiDict
 
 CATALOGUES = Path(__file__).parent / "translations"
 CHINESE = "zh_Hans_CN"
 COOKIE = "huhua_lang"
+NAMES = {CHINESE: "中文", "en": "English"}  # each language named in itself, never translated
 
 
 def languages() -> list[str]:
@@ -36,7 +39,29 @@ def install(app: Flask, data_dir: Path) -> None:
     offered = languages()
     Babel(app, locale_selector=lambda: _chosen(offered))
     app.after_request(lambda response: _remember(response, offered))
-    app.jinja_env.globals["html_lang"] = lambda: "en" if _chosen(offered) == "en" else "zh-CN"
+    app.jinja_env.globals["html_lang"] = lambda: _tag(_chosen(offered))
+    app.jinja_env.globals["language_choices"] = lambda: _choices(offered)
+
+
+def _choices(offered: list[str]) -> list[dict[str, object]]:
+    """The language switch: each language's own name, this page's address in it, and whether it is the current one.
+
+    The address keeps the page's other query arguments, so switching never loses a filter or a page number.
+    """
+    current = _chosen(offered)
+    links = []
+    for language in offered:
+        arguments = MultiDict(request.args)
+        arguments.setlist("lang", [language])
+        query = "&".join(f"{quote(k)}={quote(v)}" for k, v in arguments.items(multi=True))
+        links.append({"code": language, "tag": _tag(language), "name": NAMES.get(language, language),
+                      "href": f"{request.path}?{query}", "current": language == current})
+    return links
+
+
+def _tag(language: str) -> str:
+    """The language as an HTML lang attribute (BCP 47)."""
+    return "zh-CN" if language == CHINESE else language.replace("_", "-")
 
 
 def _chosen(offered: list[str]) -> str:
