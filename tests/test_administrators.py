@@ -15,7 +15,7 @@ from click.testing import Result
 from flask.testing import FlaskClient
 
 from engine.bootstrap import Huhua
-from engine.commands import AddWebhook, ClaimTask, LoadDirectory, ReassignTask, StartInstance
+from engine.commands import AddAttachment, AddWebhook, ClaimTask, LoadDirectory, ReassignTask, StartInstance
 from engine.errors import Forbidden
 from engine.org.directory import Person
 from engine.org.profiles import generate
@@ -184,6 +184,10 @@ def test_revoking_the_flag_counts_from_the_next_request(engine: Huhua, app_clien
 
 def test_commands_ask_the_same_question_inside_their_transaction(engine: Huhua, cli: Callable[..., Result]) -> None:
     instance, task, _ = _leave(engine)
+    csv = "学生,次数\n小明,2\n".encode()
+    with pytest.raises(Forbidden):  # a task offered to nobody takes files from nobody but an administrator
+        engine.execute(AddAttachment(task, TEACHER, "统计.csv", csv))
+    assert engine.execute(AddAttachment(task, "zhang", "统计.csv", csv))["uploaded_by"] == "zhang"
     claimed = engine.execute(ClaimTask(task, "zhang"))  # offered to nobody: only an administrator may take it
     assert claimed["assignee"] == "zhang"
     with pytest.raises(Forbidden):
