@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, case, func, literal, or_, select
 
 from engine.clock import BUSINESS_TZ
-from engine.commands.model import ADMIN
+from engine.commands.administrators import is_administrator
 from engine.errors import Forbidden, InvalidInput, NotFound, Problem
 from engine.store import tables
 from engine.store.database import Database
@@ -55,11 +55,11 @@ class Scope:
 
 
 def scope_of(database: Database, user: str) -> Scope:
-    """What ``user`` may see: all for the administrator and the city's officers; a county officer their county;
+    """What ``user`` may see: all for an administrator and the city's officers; a county officer their county;
     anyone else is refused (the dashboard names schools and teachers)."""
-    if user == ADMIN:
-        return Scope(None)
     with database.engine.connect() as connection:
+        if is_administrator(connection, user):
+            return Scope(None)
         held = connection.execute(select(_u.c.id, _u.c.kind).join(_r, _r.c.unit_id == _u.c.id).where(
             _r.c.person_id == user, _r.c.role.in_(DASHBOARD_ROLES), _u.c.kind.in_(("city", "county")))).all()
     if any(row.kind == "city" for row in held):

@@ -14,6 +14,7 @@ from engine import dashboard
 from engine.bpmn.parser import ModelFile, inspect_models
 from engine.clock import BUSINESS_TZ
 from engine.commands.accounts import token_hash
+from engine.commands.administrators import is_administrator
 from engine.commands.model import ADMIN
 from engine.coverage import coverage, fan_out_status
 from engine.errors import InvalidInput, NotFound, Problem
@@ -111,7 +112,8 @@ class Queries:
         limit = _page(limit)
         with self.database.read() as session:
             held = _held_roles(session, user)
-            query = self._task_query(select(HumanTask), user, held, instance_id, state, filters, now)
+            query = self._task_query(select(HumanTask), user, _sees_all(session, user), held, instance_id, state,
+                                     filters, now)
             query = query.order_by(*_task_order(filters or TaskFilter())).limit(limit).offset(offset)
             return _with_candidates(session, session.scalars(query).all())
 
@@ -119,8 +121,8 @@ class Queries:
                    filters: TaskFilter | None = None, now: datetime | None = None) -> int:
         """How many tasks :meth:`tasks` would list over all its pages."""
         with self.database.read() as session:
-            query = self._task_query(select(func.count()).select_from(HumanTask), user, _held_roles(session, user),
-                                     instance_id, state, filters, now)
+            query = self._task_query(select(func.count()).select_from(HumanTask), user, _sees_all(session, user),
+                                     _held_roles(session, user), instance_id, state, filters, now)
             return int(session.scalar(query) or 0)
 
     def task_page(self, *, user: str, filters: TaskFilter, now: datetime, limit: int = 20,
@@ -128,18 +130,20 @@ class Queries:
         """One page of a person's inbox with the total over all pages (the inbox page), in one read."""
         limit = _page(limit)
         with self.database.read() as session:
-            held = _held_roles(session, user)
-            query = self._task_query(select(HumanTask), user, held, None, "open", filters, now)
+            held, sees_all = _held_roles(session, user), _sees_all(session, user)
+            query = self._task_query(select(HumanTask), user, sees_all, held, None, "open", filters, now)
             rows = session.scalars(query.order_by(*_task_order(filters)).limit(limit).offset(offset)).all()
             total = len(rows) + offset if offset == 0 and len(rows) < limit else session.scalar(
-                self._task_query(select(func.count()).select_from(HumanTask), user, held, None, "open", filters, now))
+                self._task_query(select(func.count()).select_from(HumanTask), user, sees_all, held, None, "open",
+                                 filters, now))
             return {"tasks": _with_candidates(session, rows), "total": int(total or 0), "limit": limit,
                     "offset": offset}
 
-    def _task_query(self, query: Any, user: str | None, held: list[str], instance_id: int | None, state: str,
-                    filters: TaskFilter | None, now: datetime | None) -> Any:
+    def _task_query(self, query: Any, user: str | None, sees_all: bool, held: list[str], instance_id: int | None,
+                    state: str, filters: TaskFilter | None, now: datetime | None) -> Any:
         """The WHERE of the inbox. A person's tasks are found through the two inbox indexes and united by id.
 
+        An administrator's 'open' view is every open task (``sees_all``); their other views are their own.
         ``assignee = me`` reads ix_human_task_assignee; 'offered to me' reads ix_task_candidate_open_lookup; the
         task rows for the union of their ids are then read by key or index, never by scanning the table.
         """
@@ -153,7 +157,7 @@ class Queries:
             query = query.where(t.state == state)
         if instance_id is not None:
             query = query.where(t.instance_id == instance_id)
-        if user is not None and (user != ADMIN or f.view != "open"):
+        if user is not None and (not sees_all or f.view != "open"):
             if f.view == "done":
                 query = query.where(t.completed_by == user)
             else:
@@ -489,9 +493,9 @@ class Queries:
     def may_see_instance(self, user: str, instance_id: int) -> bool:
         """Whether ``user`` may read an instance (its data can be about minors): the administrator, who started it,
         who has or had one of its tasks or is offered one, or an officer or head of a unit above its scope."""
-        if user == ADMIN:
-            return True
         with self.database.read() as session:
+            if is_administrator(session, user):
+                return True
             row = session.execute(select(ProcessInstance.org_scope, ProcessInstance.started_by)
                                   .where(ProcessInstance.id == instance_id)).first()
             if row is None:
@@ -674,6 +678,11 @@ class Queries:
                                                                       Account.active.is_(True))).first()
         return check_password_hash(row.password_hash if row else _NO_ACCOUNT, password) and row is not None
 
+    def is_administrator(self, user: str) -> bool:
+        """Whether ``user`` is an administrator now (engine.commands.administrators): asked afresh each time."""
+        with self.database.read() as session:
+            return is_administrator(session, user)
+
     def account(self, username: str) -> dict[str, Any] | None:
         with self.database.read() as session:
             row = session.execute(select(Account.username, Account.is_admin).where(
@@ -774,8 +783,14 @@ def _page(limit: int, most: int = MAX_PAGE) -> int:
 _INNER_TASK = aliased(HumanTask, name="inner_task")
 
 
+def _sees_all(session: Session, user: str | None) -> bool:
+    """Whether ``user``'s 'open' inbox view is everyone's open tasks: it is, for an administrator."""
+    return user is not None and is_administrator(session, user)
+
+
 def _held_roles(session: Session, user: str | None) -> list[str]:
-    """The ``role@unit`` keys a person holds (what role candidates are written as)."""
+    """The ``role@unit`` keys a person holds (what role candidates are written as); the built-in ``admin``
+    account is no person of the directory and holds none."""
     if user is None or user == ADMIN:
         return []
     return [f"{role}@{unit}" for role, unit in session.execute(

@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from engine.attachments import check_upload
+from engine.commands.administrators import is_administrator
 from engine.commands.instance_state import require_label
-from engine.commands.model import ADMIN, AddAttachment, DeleteFilter, SaveFilter
+from engine.commands.model import AddAttachment, DeleteFilter, SaveFilter
 from engine.commands.task_assignment import is_candidate
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem, TooLarge
@@ -88,10 +89,10 @@ def add_attachment(command: AddAttachment, uow: UnitOfWork) -> dict[str, Any]:
 
 
 def _may_attach(uow: UnitOfWork, task: Any, actor: str) -> None:
-    """Files go to an open task, from whoever holds it or may claim it (or the administrator), not to anyone's."""
+    """Files go to an open task, from whoever holds it or may claim it (or an administrator), not to anyone's."""
     if task.state != "open":
         raise Conflict("任务已办结，不能再添加附件", [Problem("task is not open", field="task")])
-    if actor == ADMIN or task.assignee == actor:
+    if task.assignee == actor or is_administrator(uow, actor):
         return
     if task.assignee is None and is_candidate(uow, task.id, actor):
         return

@@ -13,9 +13,10 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 
+from engine.commands.administrators import is_administrator
 from engine.commands.assignment import holds_any
 from engine.commands.instance_state import require_label
-from engine.commands.model import ADMIN, AddComment, ClaimTask, DelegateTask, ReassignTask, UnclaimTask
+from engine.commands.model import AddComment, ClaimTask, DelegateTask, ReassignTask, UnclaimTask
 from engine.commands.task_conflicts import task_taken
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
@@ -30,14 +31,14 @@ def claim_task(command: ClaimTask, uow: UnitOfWork) -> dict[str, Any]:
     task = _open_task(uow, command.task_id, command.actor)
     if task.assignee is not None:
         raise task_taken(uow, task.id)
-    if command.actor != ADMIN and not is_candidate(uow, task.id, command.actor):
+    if not is_administrator(uow, command.actor) and not is_candidate(uow, task.id, command.actor):
         raise Forbidden(f"{command.actor} is not among the candidates of task {task.id}")
     return _assign(uow, task, command.actor, command.actor, "task_claimed", expected=None)
 
 
 def unclaim_task(command: UnclaimTask, uow: UnitOfWork) -> dict[str, Any]:
     task = _open_task(uow, command.task_id, command.actor)
-    if task.assignee != command.actor and command.actor != ADMIN:
+    if task.assignee != command.actor and not is_administrator(uow, command.actor):
         raise Forbidden(f"only {task.assignee or 'nobody'} may give task {task.id} back")
     if not uow.read(select(_c.c.task_id).where(_c.c.task_id == task.id).limit(1)).first():
         raise Conflict(f"task {task.id} has no candidates to give it back to; reassign it instead")
@@ -58,13 +59,14 @@ def delegate_task(command: DelegateTask, uow: UnitOfWork) -> dict[str, Any]:
 
 def reassign_task(command: ReassignTask, uow: UnitOfWork) -> dict[str, Any]:
     task = _open_task(uow, command.task_id, command.actor)
-    if command.actor != ADMIN and not _supervises(uow, task, command.actor):
+    if not is_administrator(uow, command.actor) and not _supervises(uow, task, command.actor):
         raise Forbidden(f"{command.actor} may not reassign task {task.id}: the administrator or the programme "
                         "officer of a tier above may")
     if command.to is not None:
         _existing_person(uow, command.to)
         has_candidates = uow.read(select(_c.c.task_id).where(_c.c.task_id == task.id).limit(1)).first()
-        if command.actor != ADMIN and has_candidates and not is_candidate(uow, task.id, command.to):
+        if has_candidates and not is_administrator(uow, command.actor) \
+                and not is_candidate(uow, task.id, command.to):
             raise Forbidden(f"{command.to} is not among the people task {task.id} is offered to; only the "
                             "administrator may give it to someone else")
     return _assign(uow, task, command.actor, command.to, "task_reassigned", expected=task.assignee,

@@ -7,10 +7,11 @@ from typing import Any
 
 from sqlalchemy import bindparam, select, update
 
+from engine.commands.administrators import is_administrator
 from engine.commands.assignment import holds_any
 from engine.commands.event_routing import persist_and_route
 from engine.commands.instance_state import close_offers, load_instance, require_json_object, require_label, run_step
-from engine.commands.model import ADMIN, CompleteTask
+from engine.commands.model import CompleteTask
 from engine.commands.task_conflicts import task_taken
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -111,8 +112,9 @@ def _offered_to(uow: UnitOfWork, task_id: int, actor: str) -> bool:
 
 
 def _authorise(uow: UnitOfWork, task: Any, actor: str) -> None:
-    """Admin may act on any task; otherwise the assignee, or a candidate (by name or role) of an unassigned task."""
-    if actor == ADMIN or actor == task.assignee:
+    """An administrator may act on any task; otherwise the assignee, or a candidate (by name or role) of an
+    unassigned task."""
+    if actor == task.assignee or is_administrator(uow, actor):
         return
     if task.assignee is None:
         offered = uow.read(select(_c.c.kind, _c.c.value).where(_c.c.task_id == task.id)).all()

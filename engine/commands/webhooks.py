@@ -14,9 +14,10 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import bindparam, insert, select, update
 
+from engine.commands.administrators import is_administrator
 from engine.commands.instance_state import require_label
 from engine.commands.instances import correlate_message
-from engine.commands.model import ADMIN, AddWebhook, CorrelateMessage, FinishJob, ReceiveWebhook, RemoveWebhook
+from engine.commands.model import AddWebhook, CorrelateMessage, FinishJob, ReceiveWebhook, RemoveWebhook
 from engine.commands.unit_of_work import UnitOfWork
 from engine.commands.webhook_outbox import parse_events
 from engine.errors import Forbidden, InvalidInput, NotFound, Problem, StaleVersion
@@ -30,7 +31,7 @@ _FINISH = (update(_j).where(_j.c.id == bindparam("job_id"), _j.c.state == "pendi
 
 def add_webhook(command: AddWebhook, uow: UnitOfWork) -> dict[str, Any]:
     require_label(command.actor, "actor", 100)
-    _administrator(command.actor)
+    _administrator(uow, command.actor)
     parts = urlsplit(command.url)
     if parts.scheme not in ("http", "https") or not parts.hostname or len(command.url) > 1000:
         raise InvalidInput(f"'{command.url}' is not an http(s) URL", [Problem("bad URL", field="url")])
@@ -56,7 +57,7 @@ def add_webhook(command: AddWebhook, uow: UnitOfWork) -> dict[str, Any]:
 
 
 def remove_webhook(command: RemoveWebhook, uow: UnitOfWork) -> dict[str, Any]:
-    _administrator(command.actor)
+    _administrator(uow, command.actor)
     removed = uow.execute(update(_s).where(_s.c.id == command.subscription_id, _s.c.active.is_(True))
                           .values(active=False)).rowcount
     if not removed:
@@ -96,7 +97,7 @@ def receive_webhook(command: ReceiveWebhook, uow: UnitOfWork) -> dict[str, Any]:
     return {**answer, "duplicate": False}
 
 
-def _administrator(actor: str) -> None:
+def _administrator(uow: UnitOfWork, actor: str) -> None:
     """Where engine events go is the administrator's decision: they carry the whole city's work."""
-    if actor != ADMIN:
+    if not is_administrator(uow, actor):
         raise Forbidden("only the administrator may add or remove webhook subscriptions")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext, lazy_gettext
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect, validate_csrf
@@ -32,9 +32,23 @@ login_manager.login_message = lazy_gettext("请先登录")
 
 
 class Account(UserMixin):
-    def __init__(self, username: str, is_admin: bool) -> None:
+    """The logged-in person; whether they administer is asked per request (see :func:`is_administrator`)."""
+
+    def __init__(self, username: str) -> None:
         self.id = username
-        self.is_admin = is_admin
+
+    @property
+    def is_admin(self) -> bool:
+        return is_administrator(self.id)
+
+
+def is_administrator(user: str) -> bool:
+    """Whether ``user`` is an administrator, asked of the database once per request (so a revoked flag
+    counts from the next request) and kept for the rest of it."""
+    known: dict[str, bool] = g.setdefault("huhua_administrators", {})
+    if user not in known:
+        known[user] = _huhua().queries.is_administrator(user)
+    return known[user]
 
 
 def install(app: Flask, huhua: Huhua) -> None:
@@ -53,7 +67,7 @@ def install(app: Flask, huhua: Huhua) -> None:
 @login_manager.user_loader
 def _load(username: str) -> Account | None:
     found = _huhua().queries.account(username)
-    return Account(found["username"], found["is_admin"]) if found else None
+    return Account(found["username"]) if found else None
 
 
 def acting_user() -> str | None:
@@ -83,10 +97,9 @@ def login() -> Any:
     huhua = _huhua()
     if not username or not huhua.queries.check_password(username, password):
         return render_template("login.html", next=next_page, error=gettext("用户名或密码错误"), username=username), 401
-    account = huhua.queries.account(username)
     session.clear()
     session.permanent = True
-    login_user(Account(username, bool(account and account["is_admin"])))
+    login_user(Account(username))
     huhua.execute(RecordLogin(username, request.remote_addr))
     return redirect(next_page or url_for("index"))
 
