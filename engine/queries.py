@@ -829,10 +829,10 @@ def _with_candidates(session: Session, tasks: list[HumanTask] | Any) -> list[dic
     tasks = list(tasks)
     candidates: dict[int, dict[str, list[str]]] = {}
     if tasks:
-        rows = session.execute(select(TaskCandidate).where(TaskCandidate.task_id.in_([t.id for t in tasks]))).scalars()
-        for row in rows:
-            entry = candidates.setdefault(row.task_id, {"user": [], "group": [], "role": []})
-            entry[row.kind].append(row.value)
+        rows = session.execute(select(TaskCandidate.task_id, TaskCandidate.kind, TaskCandidate.value)
+                               .where(TaskCandidate.task_id.in_([t.id for t in tasks])))  # plain rows: a page's worth
+        for task_id, kind, value in rows:
+            candidates.setdefault(task_id, {"user": [], "group": [], "role": []})[kind].append(value)
     return [{
         "id": t.id, "instance_id": t.instance_id, "process_key": t.process_key, "element_id": t.element_id,
         "name": t.name, "state": t.state, "assignee": t.assignee, "org_scope": t.org_scope,
