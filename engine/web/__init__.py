@@ -29,15 +29,18 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
     from engine.web import auth, i18n
     from engine.web.admin import admin
     from engine.web.api import api
+    from engine.web.dashboard_api import dashboard_api
     from engine.web.inbox import inbox
     from engine.web.operations_api import operations_api
+    from engine.web.task_api import task_api
 
     auth.install(app, app.extensions["huhua"])
     i18n.install(app, app.extensions["huhua"].settings.data_dir)
-    auth.csrf.exempt(api)  # the API authenticates each call by token or session, and answers JSON only
-    app.register_blueprint(api)
-    auth.csrf.exempt(operations_api)
-    app.register_blueprint(operations_api)
+    for blueprint in (api, task_api, dashboard_api, operations_api):
+        # the API authenticates each call by token or session (a session's changes carry its CSRF token in a
+        # header, checked by auth.acting_user), and answers JSON only
+        auth.csrf.exempt(blueprint)
+        app.register_blueprint(blueprint)
     app.register_blueprint(inbox)
     app.register_blueprint(admin)
     app.add_url_rule("/", "index", lambda: redirect(url_for("inbox.home")))

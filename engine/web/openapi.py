@@ -1,7 +1,8 @@
 """The OpenAPI 3.1 description of ``/api/v1``, served at ``/api/v1/openapi.json``.
 
-Written out rather than generated: every route in :mod:`engine.web.api` appears here with its
-parameters, body and the errors it answers with; a test checks that the two agree.
+Written out rather than generated: every route of the API blueprints (``api``, ``task_api``, ``dashboard_api``
+and ``operations_api`` in :mod:`engine.web`) appears here with its parameters, body and the errors it answers
+with; a test checks that the two agree.
 """
 
 from __future__ import annotations

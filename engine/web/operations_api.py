@@ -16,7 +16,7 @@ from engine.documents import XLSX
 from engine.errors import InvalidInput, NotFound, Problem
 from engine.org import spreadsheets
 from engine.schedules import load_schedules
-from engine.web.api import _admin, _body, _huhua, _int_arg, _str_field, instance_filters
+from engine.web import calls
 
 operations_api = Blueprint("operations_api", __name__, url_prefix="/api/v1")
 
@@ -27,84 +27,84 @@ MAX_IMPORT_FILES = 2
 @operations_api.get("/process-instances/summary")
 def instance_summary() -> Any:
     """How many instances match the list's filters, and how many per state."""
-    _admin()
-    return jsonify(_huhua().queries.instance_counts(**instance_filters()))
+    calls.administrator()
+    return jsonify(calls.engine().queries.instance_counts(**calls.instance_filters()))
 
 
 @operations_api.get("/jobs/summary")
 def job_summary() -> Any:
     """Jobs per state and kind, how many are due now, and the open incidents."""
-    _admin()
-    huhua = _huhua()
+    calls.administrator()
+    huhua = calls.engine()
     return jsonify(huhua.queries.job_counts(huhua.clock.now()))
 
 
 @operations_api.get("/incidents")
 def list_incidents() -> Any:
     """Incidents with their instance, element, message and time (open ones unless asked otherwise)."""
-    _admin()
-    return jsonify(_huhua().queries.incidents(
+    calls.administrator()
+    return jsonify(calls.engine().queries.incidents(
         state=request.args.get("state") or "open", process_key=request.args.get("process_key") or None,
-        limit=_int_arg("limit", 100), offset=_int_arg("offset", 0)))
+        limit=calls.int_arg("limit", 100), offset=calls.int_arg("offset", 0)))
 
 
 def _all_schedules() -> list[Any]:
-    huhua = _huhua()
+    huhua = calls.engine()
     return load_schedules(huhua.settings.schedules_file) + huhua.queries.timer_schedules()
 
 
 @operations_api.get("/schedules")
 def list_schedules() -> Any:
     """Every schedule (config/schedules.toml and BPMN timer start events): rule, next fire, last fire."""
-    _admin()
-    huhua = _huhua()
+    calls.administrator()
+    huhua = calls.engine()
     return jsonify(huhua.queries.operations.schedules(_all_schedules(), huhua.clock.now()))
 
 
 @operations_api.get("/schedules/<key>/fires")
 def schedule_fires(key: str) -> Any:
     """The fire log of one schedule, newest first."""
-    _admin()
+    calls.administrator()
     if key not in {s.key for s in _all_schedules()}:
         raise NotFound(f"there is no schedule '{key}'", [Problem("no such schedule", field="key")])
-    return jsonify(_huhua().queries.operations.schedule_fires(key, limit=_int_arg("limit", 50),
-                                                              offset=_int_arg("offset", 0)))
+    return jsonify(calls.engine().queries.operations.schedule_fires(key, limit=calls.int_arg("limit", 50),
+                                                              offset=calls.int_arg("offset", 0)))
 
 
 @operations_api.get("/calendar/<year>")
 def calendar_year(year: str) -> Any:
     """A year's holidays (with names), adjusted working days and local overrides, and what the year rests on."""
-    _admin()
-    return jsonify(_huhua().queries.calendar_year(year))
+    calls.administrator()
+    return jsonify(calls.engine().queries.calendar_year(year))
 
 
 @operations_api.put("/calendar/overrides/<day>")
 def set_override(day: str) -> Any:
     """Make one date a working day or a holiday locally, with the reason why."""
-    actor = _admin()
-    body = _body()
+    actor = calls.administrator()
+    body = calls.json_body()
     working = body.get("working")
     if not isinstance(working, bool):
         raise InvalidInput("working must be true (a working day) or false (a holiday)",
                            [Problem("expected true or false", field="working")])
-    note = (_str_field(body, "note", required=True) or "").strip()
+    note = (calls.str_field(body, "note", required=True) or "").strip()
     if not note:
         raise InvalidInput("give the reason for the override (note)", [Problem("empty", field="note")])
-    return jsonify(_huhua().execute(SetWorkday(day=day, working=working, actor=actor, note=note)))
+    return jsonify(calls.engine().execute(SetWorkday(day=day, working=working, actor=actor, note=note)))
 
 
 @operations_api.delete("/calendar/overrides/<day>")
 def clear_override(day: str) -> Any:
     """Remove a local override, so the official calendar decides again."""
-    return jsonify(_huhua().execute(ClearWorkday(day=day, actor=_admin())))
+    return jsonify(calls.engine().execute(ClearWorkday(day=day, actor=calls.administrator())))
 
 
 @operations_api.get("/org/units")
 def unit_children() -> Any:
     """The units directly below ``parent`` (without it: the top of the directory), with counts below each."""
-    _admin()
+    calls.administrator()
     parent = request.args.get("parent") or None
-    operations = _huhua().queries.operations
+    operations = calls.engine().queries.operations
     return jsonify({"parent": operations.unit(parent) if parent else None,
                     "units": operations.unit_children(parent), "totals": operations.directory_counts()})
 
@@ -112,26 +112,26 @@ def unit_children() -> Any:
 @operations_api.get("/org/units/<unit_id>")
 def unit_detail(unit_id: str) -> Any:
     """One unit, the units above it, and the people holding roles at it."""
-    _admin()
-    huhua = _huhua()
+    calls.administrator()
+    huhua = calls.engine()
     return jsonify({**huhua.queries.operations.unit(unit_id),
-                    "people": huhua.queries.users(unit=unit_id, limit=_int_arg("limit", 500))})
+                    "people": huhua.queries.users(unit=unit_id, limit=calls.int_arg("limit", 500))})
 
 
 @operations_api.get("/org/people")
 def search_people() -> Any:
     """People by part of their name or id, optionally at or under a unit or holding a role."""
-    _admin()
-    return jsonify(_huhua().queries.users(
+    calls.administrator()
+    return jsonify(calls.engine().queries.users(
         search=request.args.get("q"), unit=request.args.get("unit") or None,
         under=request.args.get("under") or None, role=request.args.get("role") or None,
-        limit=_int_arg("limit", 100), offset=_int_arg("offset", 0)))
+        limit=calls.int_arg("limit", 100), offset=calls.int_arg("offset", 0)))
 
 
 @operations_api.post("/org/imports")
 def import_directory() -> Any:
     """Load the directory from an uploaded workbook (.xlsx) or CSV files: all rows good, or nothing loaded."""
-    actor = _admin()
+    actor = calls.administrator()
     uploads = request.files.getlist("file")
     if not uploads:
         raise InvalidInput("send the workbook (.xlsx) or the CSV files as multipart field 'file'",
@@ -139,7 +139,7 @@ def import_directory() -> Any:
     if len(uploads) > MAX_IMPORT_FILES:
         raise InvalidInput(f"send at most {MAX_IMPORT_FILES} files: a workbook, or a units CSV and a people CSV",
                            [Problem("too many files", field="file")])
-    huhua = _huhua()
+    huhua = calls.engine()
     units = people = None
     names = []
     for upload in uploads:
@@ -159,8 +159,8 @@ def import_directory() -> Any:
 @operations_api.get("/org/export.xlsx")
 def export_directory() -> Any:
     """The directory as a workbook (单位 and 人员 sheets) that an import reads back."""
-    _admin()
-    huhua = _huhua()
+    calls.administrator()
+    huhua = calls.engine()
     content = spreadsheets.export_workbook(huhua.queries.directory())
     name = f"心育护花通讯录-{huhua.clock.now().astimezone(BUSINESS_TZ):%Y%m%d}.xlsx"
     response = current_app.response_class(content, mimetype=XLSX)

@@ -1,0 +1,136 @@
+"""What every JSON API call needs: the engine, the caller and what they may see, the body and arguments
+checked, each refusal naming its field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, request
+
+from engine.bootstrap import Huhua
+from engine.errors import Forbidden, InvalidInput, Problem, Unauthorized
+from engine.web.auth import acting_user, is_administrator
+
+
+def engine() -> Huhua:
+    """The engine the app serves."""
+    return current_app.extensions["huhua"]
+
+
+def actor() -> str:
+    """Who is calling (a token's owner or the logged-in person); 401 for nobody."""
+    caller = acting_user()
+    if not caller:
+        raise Unauthorized("log in, or send an API token as 'Authorization: Bearer <token>'",
+                           [Problem("not authenticated", field="Authorization")])
+    return caller
+
+
+def json_body() -> dict[str, Any]:
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:
+        raise InvalidInput("the request body is nested too deeply") from None
+    if body is None:
+        if request.data:
+            raise InvalidInput("the request body is not valid JSON")
+        return {}
+    if not isinstance(body, dict):
+        raise InvalidInput("the request body must be a JSON object")
+    try:
+        _refuse_lone_surrogates(body, "")
+    except RecursionError:
+        raise InvalidInput("the request body is nested too deeply") from None
+    return body
+
+
+def _refuse_lone_surrogates(value: Any, where: str) -> None:
+    """JSON may escape half of a UTF-16 pair (\\ud800); such text cannot be stored, so it is refused by name."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidInput(f"{where or 'the body'} holds text that is not valid Unicode (a lone surrogate)",
+                               [Problem("not valid Unicode", field=where or None)]) from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_lone_surrogates(key, where)
+            _refuse_lone_surrogates(item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_lone_surrogates(item, f"{where}[{index}]")
+
+
+#: Ids and offsets are 64-bit integers in the database.
+LARGEST_ID = 2**63 - 1
+
+
+def int_arg(name: str, default: int) -> int:
+    number = optional_int_arg(name)
+    return default if number is None else number
+
+
+def optional_int_arg(name: str) -> int | None:
+    value = request.args.get(name)
+    if value is None:
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise InvalidInput(f"query parameter {name} must be a whole number",
+                           [Problem("not an integer", field=name)]) from None
+    if not 0 <= number <= LARGEST_ID:
+        raise InvalidInput(f"query parameter {name} must be between 0 and {LARGEST_ID}",
+                           [Problem("out of range", field=name)])
+    return number
+
+
+def path_id(value: int, what: str) -> int:
+    if value > LARGEST_ID:
+        raise InvalidInput(f"{what} {value} is out of range", [Problem("out of range", field=what)])
+    return value
+
+
+def str_field(body: dict[str, Any], name: str, *, required: bool = False) -> str | None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise InvalidInput(f"{name} is required", [Problem("missing", field=name)])
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} must be a string", [Problem("expected a string", field=name)])
+    return value
+
+
+#: The filters of the instance list (and of its counts), as query parameters.
+INSTANCE_FILTERS = ("process_key", "state", "business_key", "org_unit", "under", "started_from", "started_to")
+
+
+def instance_filters() -> dict[str, str | None]:
+    """The instance list's filters from the query string (empty ones left out)."""
+    return {name: request.args.get(name) or None for name in INSTANCE_FILTERS}
+
+
+def administrator() -> str:
+    """The caller, if an administrator (who alone runs the engine: instances, jobs, calendar, directory); else 403."""
+    caller = actor()
+    if not is_administrator(caller):
+        raise Forbidden("only the administrator may do this")
+    return caller
+
+
+def visible_instance(instance_id: int) -> int:
+    """The instance id, if the caller may read it (its data may be about minors); else 403."""
+    instance_id = path_id(instance_id, "instance")
+    if not engine().queries.may_see_instance(actor(), instance_id):
+        raise Forbidden(f"process instance {instance_id} is not yours to see")
+    return instance_id
+
+
+def visible_task(task_id: int) -> int:
+    """The task id, if the caller may see the task (and so its instance); else 403."""
+    task_id = path_id(task_id, "task")
+    if not engine().queries.may_see_task(actor(), task_id):
+        raise Forbidden(f"task {task_id} is not yours to see")
+    return task_id
+
