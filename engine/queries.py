@@ -690,10 +690,11 @@ class Queries:
         return {"username": row.username, "is_admin": row.is_admin} if row else None
 
     def token_user(self, token: str) -> str | None:
-        """Whose an API token is (None: unknown or revoked)."""
+        """Whose an API token is (None: unknown, revoked, or its owner's account is deactivated)."""
+        deactivated = exists().where(Account.username == ApiToken.username, Account.active.is_(False))
         with self.database.read() as session:
             return session.scalar(select(ApiToken.username).where(ApiToken.token_hash == token_hash(token),
-                                                                  ApiToken.revoked_at.is_(None)))
+                                                                  ApiToken.revoked_at.is_(None), ~deactivated))
 
     def webhook_target(self, subscription_id: int) -> tuple[str, str] | None:
         """URL and secret of an active subscription (for the worker delivering to it), or None."""

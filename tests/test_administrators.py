@@ -7,20 +7,23 @@ the flag is taken away (the password set again without ``--admin``) zhang is ref
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable, Iterator
 
 import pytest
 from click.testing import Result
 from flask.testing import FlaskClient
+from sqlalchemy import update
 
 from engine.bootstrap import Huhua
 from engine.commands import AddAttachment, AddWebhook, ClaimTask, LoadDirectory, ReassignTask, StartInstance
 from engine.errors import Forbidden
 from engine.org.directory import Person
 from engine.org.profiles import generate
+from engine.store import tables
 from engine.web import create_app
-from tests.helpers import cli_json, deploy_fixtures, history_kinds, only_task
+from tests.helpers import FIXTURES, cli_json, deploy_fixtures, history_kinds, only_task
 
 TEACHER = "zhuhui-s001-bzr1"
 PASSWORD = "zhang-secret-1"
@@ -208,3 +211,32 @@ def test_the_built_in_admin_is_an_administrator_before_its_account_exists(engine
     assert engine.queries.dashboard_scope("admin").counties is None
     assert engine.queries.dashboard_scope("zhang").counties is None
     assert not engine.queries.is_administrator("nobody-at-all") and not engine.queries.is_administrator("")
+
+
+def test_deploying_models_and_retrying_incidents_are_the_administrators(
+        engine: Huhua, app_client: FlaskClient, cli: Callable[..., Result]) -> None:
+    """A new version of a process (its scripts included) or a failed step run again with new data: not anyone's."""
+    teacher, zhang = _token(cli, TEACHER), _token(cli, "zhang")
+    instance, _task, _newest = _leave(engine)
+    versions = len(engine.queries.definitions())
+
+    def deploy(headers: dict[str, str]) -> int:
+        model = (FIXTURES / "failing_script.bpmn").read_bytes()
+        return app_client.post("/api/v1/deployments", headers=headers, content_type="multipart/form-data",
+                               data={"file": [(io.BytesIO(model), "failing_script.bpmn")]}).status_code
+
+    assert deploy(teacher) == 403
+    assert app_client.post(f"/api/v1/process-instances/{instance}/retry", headers=teacher,
+                           json={"variables": {"days": 1}}).status_code == 403
+    assert len(engine.queries.definitions()) == versions  # nothing was deployed
+    assert deploy(zhang) == 201
+
+
+def test_a_deactivated_persons_tokens_stop_working(engine: Huhua, app_client: FlaskClient,
+                                                   cli: Callable[..., Result]) -> None:
+    zhang = _token(cli, "zhang")
+    assert app_client.get("/api/v1/tasks", headers=zhang).status_code == 200
+    account = tables.account
+    with engine.services.database.engine.begin() as connection:  # what leaving the bureau does to the account
+        connection.execute(update(account).where(account.c.username == "zhang").values(active=False))
+    assert app_client.get("/api/v1/tasks", headers=zhang).status_code == 401
