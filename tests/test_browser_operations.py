@@ -20,6 +20,8 @@ from tests.test_browser import ARTIFACTS, _browser, _log_in, site  # noqa: F401 
 def _ready(browser, wait: WebDriverWait, url: str) -> None:  # type: ignore[no-untyped-def]
     browser.get(url)
     wait.until(lambda b: b.execute_script("return document.body.dataset.ready") == "yes")
+    shown = browser.find_elements(By.CSS_SELECTOR, "#message .message.error")
+    assert not shown, shown[0].text  # a page that could not load its data says why
 
 
 def _rows(browser, table: str) -> list[str]:  # type: ignore[no-untyped-def]
@@ -36,7 +38,7 @@ def test_an_administrator_finds_the_failed_instance_and_retries_its_incident(sit
         huhua.execute(StartInstance("teacher_report", "admin", org_scope=school))
     failed = huhua.execute(StartInstance("failing_script", "admin", org_scope="zhuhui-s002"))
     browser = _browser(1366, 900)
-    wait = WebDriverWait(browser, 20)
+    wait = WebDriverWait(browser, 30)
     ARTIFACTS.mkdir(exist_ok=True)
     try:
         _log_in(browser, wait, base, "admin")
@@ -69,7 +71,7 @@ def test_an_administrator_finds_the_failed_instance_and_retries_its_incident(sit
 def test_an_administrator_rules_on_a_calendar_day_and_reads_the_schedules(site: tuple[Huhua, str]) -> None:  # noqa: F811
     huhua, base = site
     browser = _browser(1366, 900)
-    wait = WebDriverWait(browser, 20)
+    wait = WebDriverWait(browser, 30)
     try:
         _log_in(browser, wait, base, "admin")
         _ready(browser, wait, base + "/admin/calendar?year=2026")
@@ -127,7 +129,7 @@ def test_an_administrator_imports_the_directory_and_sees_each_bad_row(
         site: tuple[Huhua, str], tmp_path: Path) -> None:  # noqa: F811
     huhua, base = site
     browser = _browser(1366, 900)
-    wait = WebDriverWait(browser, 20)
+    wait = WebDriverWait(browser, 30)
     try:
         _log_in(browser, wait, base, "admin")
         _ready(browser, wait, base + "/admin/org")
