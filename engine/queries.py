@@ -131,11 +131,16 @@ class Queries:
         limit = _page(limit)
         with self.database.read() as session:
             held, sees_all = _held_roles(session, user), _sees_all(session, user)
-            query = self._task_query(select(HumanTask), user, sees_all, held, None, "open", filters, now)
-            rows = session.scalars(query.order_by(*_task_order(filters)).limit(limit).offset(offset)).all()
-            total = len(rows) + offset if offset == 0 and len(rows) < limit else session.scalar(
-                self._task_query(select(func.count()).select_from(HumanTask), user, sees_all, held, None, "open",
-                                 filters, now))
+            # the total comes with the page (a window over the same matches), so the matches are found once
+            query = self._task_query(select(HumanTask, func.count().over().label("total")), user, sees_all, held,
+                                     None, "open", filters, now)
+            found = session.execute(query.order_by(*_task_order(filters)).limit(limit).offset(offset)).all()
+            rows = [row[0] for row in found]
+            if found:
+                total = found[0].total
+            else:  # past the last page, or nothing at all: counted on its own
+                total = offset and session.scalar(self._task_query(
+                    select(func.count()).select_from(HumanTask), user, sees_all, held, None, "open", filters, now))
             return {"tasks": _with_candidates(session, rows), "total": int(total or 0), "limit": limit,
                     "offset": offset}
 
