@@ -60,10 +60,12 @@ def _browser(width: int, height: int) -> webdriver.Chrome:
 
 
 def _log_in(browser: webdriver.Chrome, wait: WebDriverWait, base: str, user: str, password: str = PASSWORD) -> None:
+    """Log in and wait for the answer (the inbox, or the refusal): going on at once would cancel a slow log-in."""
     browser.get(base + "/login")
     wait.until(ready.presence_of_element_located((By.NAME, "username"))).send_keys(user)
     browser.find_element(By.NAME, "password").send_keys(password)
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait.until(lambda b: "/login" not in b.current_url or b.find_elements(By.CSS_SELECTOR, ".error"))
 
 
 def _field(browser: webdriver.Chrome, label: str) -> object:
