@@ -17,22 +17,24 @@ from reportlab.pdfgen import canvas
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from engine.documents.fonts import chinese_font
+from engine.spreadsheet_text import inert_row
 
 Sheet = tuple[str, Sequence[str], Sequence[Sequence[Any]]]  # title, header, rows
 
 
 def workbook(sheets: Sequence[Sheet]) -> bytes:
+    """Sheets of rows as an .xlsx file; every text cell inert (see :mod:`engine.spreadsheet_text`)."""
     book = Workbook()
     book.remove(book.active)
     for title, header, rows in sheets:
         sheet = book.create_sheet(title[:31])
-        sheet.append(list(header))
+        sheet.append(inert_row(header))
         for cell in sheet[1]:
             cell.font = Font(bold=True)
             cell.fill = PatternFill("solid", fgColor="DDEBF7")
             cell.alignment = Alignment(horizontal="center")
         for row in rows:
-            sheet.append(list(row))
+            sheet.append(inert_row(row))  # a name from a person never becomes a live formula
         for index, name in enumerate(header, start=1):
             width = max([len(str(name))] + [len(str(r[index - 1])) for r in rows if index - 1 < len(r)])
             sheet.column_dimensions[get_column_letter(index)].width = min(max(8, width * 2 + 2), 60)

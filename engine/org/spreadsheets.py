@@ -20,6 +20,7 @@ from openpyxl import Workbook, load_workbook
 
 from engine.errors import InvalidInput, Problem
 from engine.org.directory import ROLES, UNIT_KINDS, Directory, Person, Role, Unit, check, role_code
+from engine.spreadsheet_text import inert_row, restored
 
 UNIT_COLUMNS = {"单位编码": "id", "单位名称": "name", "单位类型": "kind", "上级单位编码": "parent"}
 PEOPLE_COLUMNS = {"工号": "id", "姓名": "name", "单位编码": "unit", "角色": "roles", "手机": "phone"}
@@ -122,7 +123,8 @@ def build(units: Sheet | None, people: Sheet | None, current: Directory) -> Dire
 
 
 def export_rows(directory: Directory) -> tuple[list[list[str]], list[list[str]]]:
-    """The 单位 and 人员 rows (each with its header) of the directory, as the files hold them."""
+    """The 单位 and 人员 rows (each with its header) of the directory; the files write them inert (a name such as
+    ``=1+1`` gets a leading quote, :func:`engine.spreadsheet_text.inert`) and reading takes it off again."""
     units = [list(UNIT_COLUMNS)] + [[u.id, u.name, UNIT_KINDS[u.kind][0], u.parent_id or ""] for u in directory.units]
     people = [list(PEOPLE_COLUMNS)]
     held: dict[str, dict[str, list[str]]] = {}  # person -> unit -> role names
@@ -140,7 +142,7 @@ def export_csv(directory: Directory) -> tuple[bytes, bytes]:
     files = []
     for rows in export_rows(directory):
         out = io.StringIO()
-        csv.writer(out).writerows(rows)
+        csv.writer(out).writerows(inert_row(row) for row in rows)
         files.append(out.getvalue().encode("utf-8-sig"))
     return files[0], files[1]
 
@@ -152,10 +154,10 @@ def export_workbook(directory: Directory) -> bytes:
     units = book.active
     units.title = "单位"
     for row in unit_rows:
-        units.append(row)
+        units.append(inert_row(row))
     people = book.create_sheet("人员")
     for row in people_rows:
-        people.append(row)
+        people.append(inert_row(row))
     for sheet, widths in ((units, (22, 28, 14, 22)), (people, (24, 10, 22, 36, 16))):
         for column, width in zip("ABCDE", widths, strict=False):
             sheet.column_dimensions[column].width = width
@@ -176,7 +178,7 @@ def _sheet(file: str, rows: Iterable[Sequence[object]], columns: dict[str, str])
                            [Problem(f"missing column {names[m]}", file=file, line=1) for m in missing])
     sheet = Sheet(file)
     for number, values in enumerate(iterator, start=2):
-        cells = ["" if v is None else str(v).strip() for v in values]
+        cells = ["" if v is None else restored(str(v)).strip() for v in values]  # as exported: see export_rows
         if not any(cells):
             continue
         if len(sheet.rows) >= MAX_ROWS:
