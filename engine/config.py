@@ -39,6 +39,9 @@ class Settings:
     connectors_file: Path = PROJECT_ROOT / "config" / "connectors.toml"
     #: Task attachments larger than this are refused (``HUHUA_MAX_ATTACHMENT_BYTES``).
     max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES
+    #: Addresses or networks outbound requests may reach although not public (``HUHUA_OUTBOUND_ALLOW``, comma-
+    #: separated; see engine/outbound.py). None by default: webhooks and service tasks call public addresses only.
+    outbound_allow: tuple[str, ...] = ()
 
     @property
     def is_sqlite(self) -> bool:
@@ -63,6 +66,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         schedules_file=Path(env.get("HUHUA_SCHEDULES", PROJECT_ROOT / "config" / "schedules.toml")).resolve(),
         connectors_file=Path(env.get("HUHUA_CONNECTORS", PROJECT_ROOT / "config" / "connectors.toml")).resolve(),
         max_attachment_bytes=int(env.get("HUHUA_MAX_ATTACHMENT_BYTES", DEFAULT_MAX_ATTACHMENT_BYTES)),
+        outbound_allow=tuple(e.strip() for e in env.get("HUHUA_OUTBOUND_ALLOW", "").split(",") if e.strip()),
     )
 
 

@@ -90,7 +90,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(database_url=database_url, data_dir=tmp_path, processes_dir=PROJECT / "processes",
-                    max_model_bytes=5 * 1024 * 1024, node_name="test")
+                    max_model_bytes=5 * 1024 * 1024, node_name="test",
+                    outbound_allow=("127.0.0.1",))  # the tests' receivers listen on this machine
 
 
 @pytest.fixture

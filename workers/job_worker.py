@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from engine import connectors, documents
@@ -53,7 +54,8 @@ class JobWorker:
         self.stopping = threading.Event()
         self._claimed_at = 0.0
         self._ours: set[int] = set()
-        self.connector_settings = connectors.load_connector_settings(huhua.settings.connectors_file)
+        self.connector_settings = replace(connectors.load_connector_settings(huhua.settings.connectors_file),
+                                          outbound=huhua.services.outbound)
 
     def run_once(self) -> int:
         """Claim one batch of due jobs and run them; returns how many ran (successfully or not)."""
@@ -118,7 +120,7 @@ class JobWorker:
         work = self.huhua.queries.job_payload(job_id)
         target = self.huhua.queries.webhook_target(int(work["subscription"]))
         if target is not None:
-            delivery.deliver(*target, work["body"])
+            delivery.deliver(*target, work["body"], self.huhua.services.outbound)
         return FinishJob(job_id)
 
     def run_forever(self, poll_seconds: float = 1.0) -> None:

@@ -22,6 +22,7 @@ from engine.clock import Clock
 from engine.commands.webhook_outbox import SubscriptionCache, webhook_jobs
 from engine.config import Settings
 from engine.org.calendar import Override, WorkingCalendar
+from engine.outbound import OutboundPolicy
 from engine.runtime.execution import Runtime
 from engine.store import tables
 from engine.store.database import Database
@@ -46,6 +47,8 @@ class Services:
     webhooks: SubscriptionCache = field(default_factory=SubscriptionCache)
     #: Parsed task forms by content hash (a form's content never changes under its hash).
     forms: dict[str, Any] = field(default_factory=dict)
+    #: Which addresses webhooks and service tasks may reach (built from ``settings.outbound_allow``).
+    outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
 
 
 @dataclass

@@ -21,8 +21,8 @@ from engine.commands.model import AddWebhook, CorrelateMessage, FinishJob, Recei
 from engine.commands.unit_of_work import UnitOfWork
 from engine.commands.webhook_outbox import parse_events
 from engine.errors import Forbidden, InvalidInput, NotFound, Problem, StaleVersion
+from engine.outbound import RefusedAddress
 from engine.store import tables
-from webhooks.delivery import refused_host
 
 _s, _j, _in = tables.webhook_subscription, tables.job, tables.inbound_webhook
 _FINISH = (update(_j).where(_j.c.id == bindparam("job_id"), _j.c.state == "pending")
@@ -35,9 +35,10 @@ def add_webhook(command: AddWebhook, uow: UnitOfWork) -> dict[str, Any]:
     parts = urlsplit(command.url)
     if parts.scheme not in ("http", "https") or not parts.hostname or len(command.url) > 1000:
         raise InvalidInput(f"'{command.url}' is not an http(s) URL", [Problem("bad URL", field="url")])
-    if refused_host(parts.hostname):
-        raise InvalidInput(f"webhooks may not be sent to {parts.hostname} (a link-local or metadata address)",
-                           [Problem("refused host", field="url")])
+    try:  # checked again at each delivery: a name may point elsewhere later
+        uow.services.outbound.target(command.url)
+    except RefusedAddress as err:
+        raise InvalidInput(f"url: webhooks may not be sent there: {err}", [Problem(str(err), field="url")]) from None
     if len(command.events) > 1000 or any(not k.replace("_", "").isalnum() for k in command.events.split(",")
                                          if k.strip() and k.strip() != "*"):
         raise InvalidInput("events must be '*' or a comma-separated list of event kinds such as task_created",

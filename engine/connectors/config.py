@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import InvalidInput, Problem
+from engine.outbound import OutboundPolicy
 
 
 class ConnectorError(Exception):
@@ -19,6 +20,8 @@ class ConnectorSettings:
     http_allow: tuple[str, ...] = ()
     http_timeout_seconds: float = 10.0
     http_max_response_bytes: int = 1_000_000
+    #: Which addresses the allowed hosts may resolve to (public only unless ``HUHUA_OUTBOUND_ALLOW`` says more).
+    outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
 
 
 def load_connector_settings(path: Path) -> ConnectorSettings:

@@ -9,26 +9,18 @@ tell a retry from a second call: a worker killed after the call but before its c
 from __future__ import annotations
 
 import fnmatch
+import http.client
 import json
-import urllib.error
-import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
 
 from engine.connectors.config import ConnectorError, ConnectorSettings
+from engine.outbound import RefusedAddress, request
 
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 #: Headers a model may not set: where the request goes, how it is framed, and who the engine's API thinks calls.
 _MODEL_MAY_NOT_SET = frozenset({"host", "connection", "content-length", "transfer-encoding", "te", "upgrade",
                                 "proxy-authorization", "x-huhua-user", "cookie"})
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *_args: Any, **_kwargs: Any) -> None:
-        return None  # a redirect could lead off the allowed hosts: report it as the answer instead
-
-
-_OPENER = urllib.request.build_opener(_NoRedirects)
 
 
 def call_http(params: dict[str, Any], *, idempotency_key: str, settings: ConnectorSettings) -> dict[str, Any]:
@@ -52,15 +44,14 @@ def call_http(params: dict[str, Any], *, idempotency_key: str, settings: Connect
         body = json.dumps(params["json"], ensure_ascii=False).encode()
         headers.setdefault("Content-Type", "application/json; charset=utf-8")
     headers["Idempotency-Key"] = idempotency_key
-    request = urllib.request.Request(url, data=body, method=method, headers=headers)
-    try:
-        with _OPENER.open(request, timeout=settings.http_timeout_seconds) as response:
-            status, raw, kind = response.status, response.read(settings.http_max_response_bytes + 1), \
-                response.headers.get_content_type()
-    except urllib.error.HTTPError as err:
-        status, raw, kind = err.code, err.read(2000), err.headers.get_content_type()
-    except (urllib.error.URLError, TimeoutError, OSError) as err:
-        raise ConnectorError(f"{method} {url} failed: {getattr(err, 'reason', err)}") from None
+    try:  # to the address checked (public, or allow-listed), never following a redirect off the allowed hosts
+        answer = request(settings.outbound, method, url, body=body, headers=headers,
+                         timeout=settings.http_timeout_seconds, max_bytes=settings.http_max_response_bytes)
+    except RefusedAddress as err:
+        raise ConnectorError(f"{method} {url} refused: {err}") from None
+    except (OSError, http.client.HTTPException) as err:
+        raise ConnectorError(f"{method} {url} failed: {err}") from None
+    status, raw, kind = answer.status, answer.body, answer.content_type
     if len(raw) > settings.http_max_response_bytes:
         raise ConnectorError(f"{method} {url} answered more than {settings.http_max_response_bytes} bytes")
     text = raw.decode("utf-8", errors="replace")
