@@ -42,6 +42,8 @@ class Settings:
     #: Addresses or networks outbound requests may reach although not public (``HUHUA_OUTBOUND_ALLOW``, comma-
     #: separated; see engine/outbound.py). None by default: webhooks and service tasks call public addresses only.
     outbound_allow: tuple[str, ...] = ()
+    #: Mark the session, remember-me and language cookies Secure (``HUHUA_SECURE_COOKIES=1``: served over HTTPS).
+    secure_cookies: bool = False
 
     @property
     def is_sqlite(self) -> bool:
@@ -66,6 +68,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         schedules_file=Path(env.get("HUHUA_SCHEDULES", PROJECT_ROOT / "config" / "schedules.toml")).resolve(),
         connectors_file=Path(env.get("HUHUA_CONNECTORS", PROJECT_ROOT / "config" / "connectors.toml")).resolve(),
         max_attachment_bytes=int(env.get("HUHUA_MAX_ATTACHMENT_BYTES", DEFAULT_MAX_ATTACHMENT_BYTES)),
+        secure_cookies=env.get("HUHUA_SECURE_COOKIES", "") == "1",
         outbound_allow=tuple(e.strip() for e in env.get("HUHUA_OUTBOUND_ALLOW", "").split(",") if e.strip()),
     )
 

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from flask_babel import Babel
 from werkzeug.datastructures import MultiDict
 
@@ -72,7 +72,8 @@ def _chosen(offered: list[str]) -> str:
 def _remember(response: Response, offered: list[str]) -> Response:
     asked = request.args.get("lang")
     if asked in offered:
-        response.set_cookie(COOKIE, asked, max_age=365 * 86400, samesite="Lax", httponly=True)
+        response.set_cookie(COOKIE, asked, max_age=365 * 86400, samesite="Lax", httponly=True,
+                            secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")))
     return response
 
 
