@@ -17,6 +17,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MAX_MODEL_BYTES = 5 * 1024 * 1024
 #: The largest file a person may attach to a task (a scanned form, a photo from a phone, a spreadsheet).
 DEFAULT_MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
+#: The largest request body that is not a file upload (JSON, forms): room for a model sent as JSON, no more.
+DEFAULT_MAX_REQUEST_BYTES = 8 * 1024 * 1024
+#: The largest set of variables one call may bring (start, completion, message, retry), as JSON.
+DEFAULT_MAX_VARIABLES_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,16 @@ class Settings:
     #: Addresses or networks outbound requests may reach although not public (``HUHUA_OUTBOUND_ALLOW``, comma-
     #: separated; see engine/outbound.py). None by default: webhooks and service tasks call public addresses only.
     outbound_allow: tuple[str, ...] = ()
+    #: Request bodies other than multipart uploads larger than this are refused with 413 (``HUHUA_MAX_REQUEST_BYTES``).
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    #: Variables or task data of one command larger than this (as JSON) are refused (``HUHUA_MAX_VARIABLES_BYTES``).
+    max_variables_bytes: int = DEFAULT_MAX_VARIABLES_BYTES
+    #: Files one task may hold, and their total size (``HUHUA_MAX_ATTACHMENTS_PER_TASK``, ``…_BYTES_PER_TASK``).
+    max_attachments_per_task: int = 20
+    max_attachment_bytes_per_task: int = 100 * 1024 * 1024
+    #: Files one person may have uploaded, and their total size (``HUHUA_MAX_ATTACHMENTS_PER_PERSON``, ``…_BYTES_…``).
+    max_attachments_per_person: int = 1000
+    max_attachment_bytes_per_person: int = 1024 * 1024 * 1024
     #: Mark the session, remember-me and language cookies Secure (``HUHUA_SECURE_COOKIES=1``: served over HTTPS).
     secure_cookies: bool = False
 
@@ -68,6 +82,12 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         schedules_file=Path(env.get("HUHUA_SCHEDULES", PROJECT_ROOT / "config" / "schedules.toml")).resolve(),
         connectors_file=Path(env.get("HUHUA_CONNECTORS", PROJECT_ROOT / "config" / "connectors.toml")).resolve(),
         max_attachment_bytes=int(env.get("HUHUA_MAX_ATTACHMENT_BYTES", DEFAULT_MAX_ATTACHMENT_BYTES)),
+        max_request_bytes=int(env.get("HUHUA_MAX_REQUEST_BYTES", DEFAULT_MAX_REQUEST_BYTES)),
+        max_variables_bytes=int(env.get("HUHUA_MAX_VARIABLES_BYTES", DEFAULT_MAX_VARIABLES_BYTES)),
+        max_attachments_per_task=int(env.get("HUHUA_MAX_ATTACHMENTS_PER_TASK", 20)),
+        max_attachment_bytes_per_task=int(env.get("HUHUA_MAX_ATTACHMENT_BYTES_PER_TASK", 100 * 1024 * 1024)),
+        max_attachments_per_person=int(env.get("HUHUA_MAX_ATTACHMENTS_PER_PERSON", 1000)),
+        max_attachment_bytes_per_person=int(env.get("HUHUA_MAX_ATTACHMENT_BYTES_PER_PERSON", 1024 * 1024 * 1024)),
         secure_cookies=env.get("HUHUA_SECURE_COOKIES", "") == "1",
         outbound_allow=tuple(e.strip() for e in env.get("HUHUA_OUTBOUND_ALLOW", "").split(",") if e.strip()),
     )

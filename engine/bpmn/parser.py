@@ -39,6 +39,10 @@ from engine.bpmn.task_specs import ExternalParallelMultiInstanceTask, clock_awar
 from engine.errors import InvalidModel, Problem
 from engine.schedules import check_timer
 
+#: Files one deployment (or check) may hold, and their XML elements together: a bound on what one call costs.
+MAX_FILES = 200
+MAX_TOTAL_ELEMENTS = 20_000
+
 
 class _HumanTaskParser(UserTaskParser):
     PARALLEL_MI_CLASS = ExternalParallelMultiInstanceTask
@@ -196,18 +200,26 @@ def _compiled(parser: HuhuaBpmnParser, key: str) -> CompiledProcess:
 def _load(files: list[ModelFile], max_bytes: int) -> tuple[HuhuaBpmnParser, dict[str, etree._ElementTree]]:
     if not files:
         raise InvalidModel("no files were given")
+    if len(files) > MAX_FILES:
+        raise InvalidModel(f"{len(files)} files were given; one deployment or check takes at most {MAX_FILES}",
+                           [Problem("too many files", field="files")])
     names = [f.name for f in files]
     if len(set(names)) != len(names):
         raise InvalidModel("two files have the same name", [Problem("duplicate file name", file=n)
                                                             for n in names if names.count(n) > 1])
     problems: list[Problem] = []
     trees: dict[str, etree._ElementTree] = {}
+    total = 0
     for model in files:
         try:
             tree = parse_xml(model.content, model.name, max_bytes)
         except InvalidModel as err:
             problems.extend(err.problems or [Problem(err.message, file=model.name)])
             continue
+        total += sum(1 for _ in tree.iter())
+        if total > MAX_TOTAL_ELEMENTS:
+            raise InvalidModel(f"the files hold more than {MAX_TOTAL_ELEMENTS} XML elements together; deploy them "
+                               "in several parts", [Problem("too many elements", file=model.name)])
         found = schema.validate(tree, model.name)
         problems.extend(found or lint(tree, model.name))
         trees[model.name] = tree

@@ -13,6 +13,10 @@ from lxml import etree
 from engine.errors import InvalidModel, Problem
 
 _DECLARATION = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+#: Elements one file may hold. Checking and building a model costs more than linear time in its elements
+#: (SpiffWorkflow's parser searches the document per node), so a few thousand bound a call to about a second;
+#: the shipped models hold under 200 each, and a large diagram with its layout a few times that.
+MAX_ELEMENTS = 5000
 
 
 def _hardened_parser() -> etree.XMLParser:
@@ -46,6 +50,11 @@ def parse_xml(content: bytes, filename: str, max_bytes: int) -> etree._ElementTr
             f"{filename} is not well-formed XML",
             [Problem(err.msg, file=filename, line=err.lineno)],
         ) from None
+    elements = sum(1 for _ in tree.iter())
+    if elements > MAX_ELEMENTS:
+        reason = (f"holds {elements} XML elements; a model may hold at most {MAX_ELEMENTS} "
+                  "(split it into called processes)")
+        raise InvalidModel(f"{filename} {reason}", [Problem(reason, file=filename)])
     # Other encodings (UTF-16 and friends) slip past the byte scan; the parsed document cannot.
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         reason = "declares a DTD; BPMN and DMN files must not contain <!DOCTYPE>"

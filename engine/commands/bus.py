@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from engine.commands.input_limits import check_input
 from engine.commands.unit_of_work import Services, UnitOfWork
 from engine.errors import Conflict, HuhuaError, StaleVersion
 from engine.org.calendar import COMMAND_CALENDAR
@@ -30,6 +31,7 @@ class CommandBus:
         self.handlers = handlers
         self._chain: Next = self._build_chain([
             self._log,
+            self._bounded,
             self._retry(retry_on_conflict),
             self._transaction,
         ])
@@ -58,6 +60,11 @@ class CommandBus:
             raise
         log.debug("%s done in %.1f ms", type(command).__name__, (time.perf_counter() - started) * 1000)
         return result
+
+    def _bounded(self, command: Any, nxt: Next) -> Any:
+        """Caller-given variables within their depth and size, before any work (see input_limits)."""
+        check_input(command, self.services.settings)
+        return nxt(command)
 
     @staticmethod
     def _retry(retryable: frozenset[type], attempts: int = 5) -> Interceptor:

@@ -76,6 +76,7 @@ def add_attachment(command: AddAttachment, uow: UnitOfWork) -> dict[str, Any]:
     if task is None:
         raise NotFound(f"task {command.task_id} does not exist")
     _may_attach(uow, task, command.actor)
+    _within_quotas(uow, task.id, command.actor, len(command.content))
     digest = hashlib.sha256(command.content).hexdigest()
     attachment_id = uow.execute(insert(_a).values(
         task_id=task.id, instance_id=task.instance_id, name=name, content_type=kind.content_type,
@@ -86,6 +87,23 @@ def add_attachment(command: AddAttachment, uow: UnitOfWork) -> dict[str, Any]:
     return {"id": attachment_id, "task_id": task.id, "name": name, "content_type": kind.content_type,
             "size": len(command.content), "sha256": digest, "uploaded_by": command.actor,
             "uploaded_at": uow.now.isoformat()}
+
+
+def _within_quotas(uow: UnitOfWork, task_id: int, actor: str, size: int) -> None:
+    """A task holds a bounded number and size of files, and so does what one person has uploaded (configurable)."""
+    settings = uow.services.settings
+    for where, field, count_limit, bytes_limit, label in (
+            (_a.c.task_id == task_id, "task", settings.max_attachments_per_task,
+             settings.max_attachment_bytes_per_task, "这项任务"),
+            (_a.c.uploaded_by == actor, "uploaded_by", settings.max_attachments_per_person,
+             settings.max_attachment_bytes_per_person, "您")):
+        count, total = uow.read(select(func.count(), func.coalesce(func.sum(_a.c.size), 0)).where(where)).one()
+        if count >= count_limit:
+            raise TooLarge(f"{label}的附件已有 {count} 个，最多 {count_limit} 个",
+                           [Problem("too many files", field=field)])
+        if total + size > bytes_limit:
+            raise TooLarge(f"{label}的附件已共 {_size(total)}，加上此文件将超过 {_size(bytes_limit)} 的上限",
+                           [Problem("too many bytes", field=field)])
 
 
 def _may_attach(uow: UnitOfWork, task: Any, actor: str) -> None:

@@ -537,7 +537,8 @@ class TaskAttachment(Base):
     """A file attached to a task, kept in the database so that every web process of a deployment can serve it."""
 
     __tablename__ = "task_attachment"
-    __table_args__ = (Index("ix_task_attachment_task", "task_id", "id"),)
+    __table_args__ = (Index("ix_task_attachment_task", "task_id", "id"),
+                      Index("ix_task_attachment_uploader", "uploaded_by", "size"))
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     task_id: Mapped[int] = mapped_column(Id)
     instance_id: Mapped[int] = mapped_column(Id)

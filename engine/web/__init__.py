@@ -26,7 +26,7 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
         app.config.setdefault("TRUST_USER_HEADER", bool(test_config.get("TESTING")))
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
-    from engine.web import auth, i18n, security_headers
+    from engine.web import auth, i18n, request_limits, security_headers
     from engine.web.admin import admin
     from engine.web.api import api
     from engine.web.dashboard_api import dashboard_api
@@ -37,6 +37,7 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
     auth.install(app, app.extensions["huhua"])
     i18n.install(app, app.extensions["huhua"].settings.data_dir)
     security_headers.install(app, secure_cookies=app.extensions["huhua"].settings.secure_cookies)
+    request_limits.install(app, max_request_bytes=app.extensions["huhua"].settings.max_request_bytes)
     for blueprint in (api, task_api, dashboard_api, operations_api):
         # the API authenticates each call by token or session (a session's changes carry its CSRF token in a
         # header, checked by auth.acting_user), and answers JSON only

@@ -9,6 +9,7 @@ from flask import current_app, request
 
 from engine.bootstrap import Huhua
 from engine.errors import Forbidden, InvalidInput, Problem, Unauthorized
+from engine.json_bounds import MAX_DEPTH, text_depth
 from engine.web.auth import acting_user, is_administrator
 
 
@@ -27,6 +28,9 @@ def actor() -> str:
 
 
 def json_body() -> dict[str, Any]:
+    if text_depth(request.get_data(cache=True)) > MAX_DEPTH:  # before parsing: the parser itself recurses
+        raise InvalidInput(f"the request body is nested more than {MAX_DEPTH} levels deep",
+                           [Problem("nested too deeply", field="body")])
     try:
         body = request.get_json(silent=True)
     except RecursionError:

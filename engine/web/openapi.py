@@ -146,8 +146,8 @@ def document() -> dict[str, Any]:
                                              "type": "object", "properties": {"name": {"type": "string"},
                                                                               "content": {"type": "string"}}}}}),
                                          errors=(400, 401, 403, 409, 422))},
-            "/validate": {"post": _op("Check models without deploying", body=_body({"files": {"type": "array"}}),
-                                      errors=(400, 401, 422))},
+            "/validate": {"post": _op("Check models without deploying (administrator)",
+                                      body=_body({"files": {"type": "array"}}), errors=(400, 401, 403, 413, 422))},
             "/process-instances": {
                 "get": _op("Instances, filtered and paged, newest first (administrator)", result=_LIST,
                            parameters=[*_INSTANCE_FILTERS, *_PAGE]),
