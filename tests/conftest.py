@@ -110,7 +110,8 @@ def huhua(settings: Settings, clock: VirtualClock) -> Iterator[Huhua]:
 def cli(settings: Settings):  # type: ignore[no-untyped-def]
     """The `huhua` command line on the test database, as an administrator would type it."""
     runner = CliRunner()
-    env = {"HUHUA_DATABASE_URL": settings.database_url, "HUHUA_DATA_DIR": str(settings.data_dir)}
+    env = {"HUHUA_DATABASE_URL": settings.database_url, "HUHUA_DATA_DIR": str(settings.data_dir),
+           "HUHUA_OUTBOUND_ALLOW": ",".join(settings.outbound_allow)}
 
     def run(*args: str) -> Result:
         return runner.invoke(cli_main, list(args), env=env, catch_exceptions=False)
