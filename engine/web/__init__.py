@@ -34,10 +34,11 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
     from engine.web.operations_api import operations_api
     from engine.web.task_api import task_api
 
+    # first of the request hooks: a body is bounded before the CSRF check or anything else reads it
+    request_limits.install(app, max_request_bytes=app.extensions["huhua"].settings.max_request_bytes)
     auth.install(app, app.extensions["huhua"])
     i18n.install(app, app.extensions["huhua"].settings.data_dir)
     security_headers.install(app, secure_cookies=app.extensions["huhua"].settings.secure_cookies)
-    request_limits.install(app, max_request_bytes=app.extensions["huhua"].settings.max_request_bytes)
     for blueprint in (api, task_api, dashboard_api, operations_api):
         # the API authenticates each call by token or session (a session's changes carry its CSRF token in a
         # header, checked by auth.acting_user), and answers JSON only
