@@ -52,6 +52,8 @@ class OutboundPolicy:
     #: Addresses or networks that may be called although not public (a receiver on this machine, say).
     allow: tuple[Network, ...] = ()
     resolver: Resolver = field(default=system_resolver, compare=False)
+    #: Certificates trusted for https (None: the system's); tests give their own authority.
+    tls: ssl.SSLContext | None = field(default=None, compare=False)
 
     @classmethod
     def from_allow(cls, entries: Iterable[str], resolver: Resolver = system_resolver) -> OutboundPolicy:
@@ -159,7 +161,7 @@ def request(policy: OutboundPolicy, method: str, url: str, *, body: bytes | None
     RefusedAddress for a URL that may not be called; OSError (or http.client.HTTPException) when the call fails.
     """
     target = policy.target(url)
-    connection = _connection(target, timeout)
+    connection = _connection(target, timeout, policy.tls)
     try:
         connection.request(method, target.path, body=body, headers=headers)
         response = connection.getresponse()
@@ -168,10 +170,10 @@ def request(policy: OutboundPolicy, method: str, url: str, *, body: bytes | None
         connection.close()
 
 
-def _connection(target: Target, timeout: float) -> http.client.HTTPConnection:
+def _connection(target: Target, timeout: float, tls: ssl.SSLContext | None) -> http.client.HTTPConnection:
     if target.scheme == "https":
         return _PinnedHTTPS(target.host, target.port, timeout=timeout, address=str(target.address),
-                            context=ssl.create_default_context())
+                            context=tls or ssl.create_default_context())
     return _PinnedHTTP(target.host, target.port, timeout=timeout, address=str(target.address))
 
 

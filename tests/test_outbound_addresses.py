@@ -6,6 +6,8 @@ are answered by an injected resolver (never the system's), pointing at the loopb
 
 from __future__ import annotations
 
+import ssl
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 
@@ -125,3 +127,27 @@ def test_a_service_task_to_an_allowed_host_name_that_resolves_inside_is_refused(
 
 def _no_resolver(host: str, port: int) -> list[str]:
     raise AssertionError(f"a numeric address needs no resolving, yet '{host}' was resolved")
+
+
+def test_https_goes_to_the_checked_address_with_the_name_for_sni_and_the_certificate(tmp_path: Path) -> None:
+    certificate, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                    "/CN=hooks.pinned.test", "-addext", "subjectAltName=DNS:hooks.pinned.test",
+                    "-keyout", str(key), "-out", str(certificate)], check=True, capture_output=True)
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(certificate, key)
+    names: list[str | None] = []
+
+    def note_server_name(_socket: ssl.SSLObject, name: str | None, _context: ssl.SSLContext) -> None:
+        names.append(name)
+
+    server.sni_callback = note_server_name  # type: ignore[assignment]
+    trusted = ssl.create_default_context(cafile=str(certificate))
+    policy = replace(OutboundPolicy.from_allow(["127.0.0.1"], resolver=lambda host, port: ["127.0.0.1"]), tls=trusted)
+    with http_receiver(tls=server) as receiver:
+        port = receiver.url.rsplit(":", 1)[1]
+        assert deliver(f"https://hooks.pinned.test:{port}/in", "s" * 32, {"event": "task_created"}, policy) == 200
+        assert names == ["hooks.pinned.test"] and receiver.requests[0].headers["Host"] == f"hooks.pinned.test:{port}"
+        with pytest.raises(DeliveryFailed, match="certificate"):  # the certificate is checked against the name
+            deliver(f"https://other.pinned.test:{port}/in", "s" * 32, {"event": "task_created"}, policy)
+        assert len(receiver.requests) == 1
