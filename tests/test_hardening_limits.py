@@ -11,7 +11,9 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
+from alembic import command as alembic
 from flask.testing import FlaskClient
+from sqlalchemy import insert
 
 from engine.bootstrap import Huhua, bootstrap
 from engine.clock import VirtualClock
@@ -29,6 +31,8 @@ from engine.commands import (
 from engine.config import Settings, load_settings
 from engine.errors import InvalidInput, InvalidModel, TooLarge
 from engine.org.profiles import generate
+from engine.store import migration, tables
+from engine.store.database import Database
 from engine.web import create_app
 from tests.helpers import deploy_fixtures
 
@@ -252,3 +256,28 @@ def test_attachments_beyond_a_tasks_count_or_a_persons_bytes_are_refused(engine:
     assert [len(engine.queries.attachments(t)) for t in tasks] == [2, 1, 1]
     with pytest.raises(TooLarge):
         engine.execute(AddAttachment(tasks[2], TEACHER, "b.pdf", PDF + b"0" * 800))  # the CLI's way, bounded alike
+
+
+def test_the_uploader_index_migrates_a_database_that_holds_attachments(settings: Settings, clock: VirtualClock) -> None:
+    """Down to 0015, a file uploaded there, up again: the file counts toward its uploader's quota."""
+    database = Database(settings.database_url)
+    config = migration.alembic_config(database)
+    with database.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        alembic.downgrade(config, "0015")
+    with database.engine.begin() as connection:
+        connection.execute(insert(tables.task_attachment).values(
+            task_id=1, instance_id=1, name="旧.pdf", content_type="application/pdf", size=3000, sha256="0" * 64,
+            content=b"x", uploaded_by=TEACHER, uploaded_at=clock.now()))
+    migration.upgrade(database)
+    assert migration.current_revision(database) is not None
+    database.dispose()
+    huhua = _engine(settings, clock, max_attachment_bytes_per_person=3 * 1024)
+    try:
+        started = huhua.execute(StartInstance("teacher_report", "admin", org_scope="zhuhui-s001"))
+        task = huhua.queries.instance(started["id"])["open_tasks"][0]["id"]
+        huhua.execute(ClaimTask(task, TEACHER))
+        with pytest.raises(TooLarge):
+            huhua.execute(AddAttachment(task, TEACHER, "新.pdf", PDF + b"0" * 100))
+    finally:
+        huhua.close()
