@@ -224,6 +224,11 @@ def test_validate_is_the_administrators_and_a_hostile_model_is_refused_quickly(e
                          data={"file": (io.BytesIO(hostile), "chain.bpmn")})
     assert time.perf_counter() - began < 1.5
     assert answer.status_code == 422 and "at most 5000" in json.dumps(answer.json, ensure_ascii=False)
+    parts = [(io.BytesIO(_chain(700)), f"part{n}.bpmn") for n in range(3)]  # 3,500 elements each
+    began = time.perf_counter()
+    answer = client.post("/api/v1/validate", headers=auth, content_type="multipart/form-data", data={"file": parts})
+    assert answer.status_code == 422 and "more than 10000 XML elements together" in answer.json["message"]
+    assert time.perf_counter() - began < 1.5
     many = [(io.BytesIO(_chain(2)), f"m{n}.bpmn") for n in range(201)]
     answer = client.post("/api/v1/validate", headers=auth, content_type="multipart/form-data", data={"file": many})
     assert answer.status_code == 422 and "at most 200" in answer.json["message"]

@@ -41,7 +41,7 @@ from engine.schedules import check_timer
 
 #: Files one deployment (or check) may hold, and their XML elements together: a bound on what one call costs.
 MAX_FILES = 200
-MAX_TOTAL_ELEMENTS = 20_000
+MAX_TOTAL_ELEMENTS = 10_000
 
 
 class _HumanTaskParser(UserTaskParser):
