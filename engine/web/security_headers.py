@@ -34,7 +34,6 @@ def csp_nonce() -> str:
 def install(app: Flask, *, secure_cookies: bool) -> None:
     if secure_cookies:
         app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
-    app.config["SECURE_COOKIES"] = secure_cookies
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     app.after_request(_add_headers)
 
