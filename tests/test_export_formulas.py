@@ -153,3 +153,14 @@ def test_the_dashboard_exports_keep_names_as_text(hostile: Huhua) -> None:
         page_export = browser.get("/admin/dashboard.xlsx")
     assert page_export.status_code == 200
     _xlsx_cells(page_export.data)
+
+
+def test_spreadsheets_are_written_in_two_places_only_both_through_inert() -> None:
+    """A new export must go through layout.workbook or the directory's writers, which make every cell inert."""
+    project = Path(__file__).resolve().parent.parent
+    writers = {}
+    for path in sorted((project / "engine").rglob("*.py")) + sorted((project / "workers").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        if "Workbook(" in text or "csv.writer(" in text or "DictWriter(" in text:
+            writers[str(path.relative_to(project))] = "inert_row(" in text
+    assert writers == {"engine/documents/layout.py": True, "engine/org/spreadsheets.py": True}
