@@ -17,6 +17,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MAX_MODEL_BYTES = 5 * 1024 * 1024
 #: The largest file a person may attach to a task (a scanned form, a photo from a phone, a spreadsheet).
 DEFAULT_MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
+#: How long an API token lasts unless its maker asks for less, and the longest any token may last, in days.
+DEFAULT_TOKEN_DAYS = 90
+DEFAULT_TOKEN_MAX_DAYS = 365
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,10 @@ class Settings:
     connectors_file: Path = PROJECT_ROOT / "config" / "connectors.toml"
     #: Task attachments larger than this are refused (``HUHUA_MAX_ATTACHMENT_BYTES``).
     max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES
+    #: API tokens last this many days by default (``HUHUA_TOKEN_DAYS``), never more than the maximum
+    #: (``HUHUA_TOKEN_MAX_DAYS``).
+    token_days: int = DEFAULT_TOKEN_DAYS
+    token_max_days: int = DEFAULT_TOKEN_MAX_DAYS
 
     @property
     def is_sqlite(self) -> bool:
@@ -63,6 +70,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         schedules_file=Path(env.get("HUHUA_SCHEDULES", PROJECT_ROOT / "config" / "schedules.toml")).resolve(),
         connectors_file=Path(env.get("HUHUA_CONNECTORS", PROJECT_ROOT / "config" / "connectors.toml")).resolve(),
         max_attachment_bytes=int(env.get("HUHUA_MAX_ATTACHMENT_BYTES", DEFAULT_MAX_ATTACHMENT_BYTES)),
+        token_days=int(env.get("HUHUA_TOKEN_DAYS", DEFAULT_TOKEN_DAYS)),
+        token_max_days=int(env.get("HUHUA_TOKEN_MAX_DAYS", DEFAULT_TOKEN_MAX_DAYS)),
     )
 
 
