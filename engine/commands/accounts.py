@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import insert, or_, select, update
-from werkzeug.security import generate_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine.commands import login_throttle
 from engine.commands.administrators import is_administrator
@@ -52,15 +52,17 @@ def set_password(command: SetPassword, uow: UnitOfWork) -> dict[str, Any]:
                            [Problem("bad length", field="password")])
     hashed = generate_password_hash(command.password)
     admin = command.username == ADMIN or command.is_admin
-    if uow.read(select(_a.c.username).where(_a.c.username == command.username)).first() is None:
+    old = uow.read(select(_a.c.password_hash).where(_a.c.username == command.username)).first()
+    ended = 0
+    if old is None:
         uow.execute(insert(_a).values(username=command.username, password_hash=hashed, is_admin=admin, active=True,
                                       created_at=uow.now))
-        ended = 0
     else:  # a new password does not make a deactivated account active again: that is SetAccountActive's
         uow.execute(update(_a).where(_a.c.username == command.username).values(password_hash=hashed, is_admin=admin))
-        ended = end_sessions(uow, command.username)
+        if not check_password_hash(old.password_hash, command.password):  # a changed password ends every session
+            ended = end_sessions(uow, command.username)
     uow.record("password_set", actor=command.actor, username=command.username, sessions_ended=ended)
-    return {"username": command.username, "is_admin": admin, "sessions_ended": ended}
+    return {"username": command.username, "is_admin": admin}
 
 
 def set_account_active(command: SetAccountActive, uow: UnitOfWork) -> dict[str, Any]:
