@@ -5,8 +5,8 @@ password change; 50 wrong passwords in 12 s, then the right one, were accepted."
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
@@ -235,19 +235,18 @@ def test_the_lock_holds_in_every_web_process_and_after_a_restart(
         restarted.close()
 
 
-@pytest.fixture
-def expiring_app(huhua: Huhua) -> Iterator[Flask]:
+def test_a_session_lasts_its_hours_on_the_peoples_clock_not_the_engines(
+        huhua: Huhua, clock: VirtualClock) -> None:
+    """HUHUA_SESSION_HOURS of real time, however far a simulation moves the engine's virtual clock."""
     huhua.execute(LoadDirectory(generate("demo"), "admin", source="demo"))
     huhua.execute(SetPassword(TEACHER, PASSWORD, "admin"))
-    app = create_app(huhua, {"SECRET_KEY": "test-secret", "TRUST_USER_HEADER": False})
+    wall = VirtualClock(datetime(2026, 12, 6, 9, tzinfo=UTC))
+    app = create_app(huhua, {"SECRET_KEY": "test-secret", "TRUST_USER_HEADER": False, "HUHUA_PERSON_CLOCK": wall})
     app.permanent_session_lifetime = timedelta(hours=8)
-    yield app
-
-
-def test_a_session_ends_after_its_hours_by_the_engine_clock(clock: VirtualClock, expiring_app: Flask) -> None:
-    client = expiring_app.test_client()
+    client = app.test_client()
     _log_in(client, TEACHER)
-    clock.advance(timedelta(hours=7, minutes=59))
+    clock.advance(timedelta(days=30))  # the engine's simulated month
+    wall.advance(timedelta(hours=7, minutes=59))
     _admitted(client)
-    clock.advance(timedelta(minutes=2))
-    _refused(client)
+    wall.advance(timedelta(minutes=2))
+    _refused(client)  # an absolute end: using the session does not stretch it

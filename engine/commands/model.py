@@ -324,13 +324,16 @@ class LogIn:
     """Try a password under the log-in throttle; if it opens the account, start a session of ``lifetime_minutes``.
 
     Answers ``outcome``: ``ok`` (with the new ``session_key``), ``refused`` or ``locked`` (with ``until``):
-    a failure is recorded, not raised, so that it counts.
+    a failure is recorded, not raised, so that it counts. The throttle runs on the engine clock; a session's
+    lifetime on the people's clock, ``person_now`` (the wall clock: a year simulated on a virtual clock must
+    not log everyone out), so the session is asked about with that clock too.
     """
 
     username: str
     password: str
     remote: str | None
     lifetime_minutes: int
+    person_now: datetime
 
 
 @dataclass(frozen=True)

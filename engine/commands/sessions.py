@@ -4,7 +4,8 @@ Flask's session cookie is signed, not stored: by itself, a copy of it would work
 log-out or a new password. So a log-in makes a random key, keeps its hash here with an expiry, and puts only
 the key in the cookie; every request asks :meth:`engine.account_queries.AccountQueries.session_user` whether
 the key's session still runs. Log-out ends that one session; a new password or deactivation ends all of the
-account's sessions.
+account's sessions. A session's lifetime is measured on the people's clock (the wall clock, see
+:class:`~engine.commands.model.LogIn`); everything else here on the engine's.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ def log_in(command: LogIn, uow: UnitOfWork) -> dict[str, Any]:
     if not 1 <= command.lifetime_minutes <= MAX_LIFETIME_MINUTES:
         raise InvalidInput(f"a session lasts 1 to {MAX_LIFETIME_MINUTES} minutes",
                            [Problem("out of range", field="lifetime_minutes")])
+    if command.person_now.tzinfo is None:
+        raise InvalidInput("person_now must carry its time zone", [Problem("naive time", field="person_now")])
     username = command.username[:100]
     lock = login_throttle.current_lock(uow, username, command.remote)
     if lock is not None:
@@ -59,9 +62,9 @@ def log_in(command: LogIn, uow: UnitOfWork) -> dict[str, Any]:
         return {"outcome": "refused"}
     login_throttle.forget_failures(uow, username)
     key = secrets.token_urlsafe(32)
-    expires = uow.now + timedelta(minutes=command.lifetime_minutes)
-    uow.execute(delete(_s).where(_s.c.username == username, or_(_s.c.ended_at < uow.now - KEEP_ENDED,
-                                                                 _s.c.expires_at < uow.now - KEEP_ENDED)))
+    expires = command.person_now + timedelta(minutes=command.lifetime_minutes)
+    uow.execute(delete(_s).where(_s.c.username == username, or_(
+        _s.c.ended_at < uow.now - KEEP_ENDED, _s.c.expires_at < command.person_now - KEEP_ENDED)))
     uow.execute(insert(_s).values(key_hash=session_hash(key), username=username, remote=command.remote,
                                   created_at=uow.now, expires_at=expires))
     uow.execute(update(_a).where(_a.c.username == username).values(last_login_at=uow.now))

@@ -3,13 +3,14 @@
 Browsers log in with a username and password (hashed with werkzeug's scrypt/pbkdf2) under the log-in
 throttle (:mod:`engine.commands.login_throttle`). The signed cookie holds only the key of a session kept in
 the database (:mod:`engine.commands.sessions`), asked about on every request: log-out, a new password and
-deactivation end it, so a copy of the cookie is worthless afterwards; it expires after
-``HUHUA_SESSION_HOURS`` (8 by default). No remember-me cookie is set; one sent anyway carries a session key
-too and is checked the same way. Programs send ``Authorization: Bearer <token>``; an expired, revoked or
-deactivated owner's token is refused. The ``X-Huhua-User`` header, which earlier versions trusted, is
-accepted only when the app is told to (tests, or ``HUHUA_TRUST_USER_HEADER=1`` on a machine nobody else
-reaches). Behind a reverse proxy, ``HUHUA_PROXY_HOPS=1`` makes the throttle count the address the proxy
-forwards (X-Forwarded-For) instead of the proxy's own.
+deactivation end it, so a copy of the cookie is worthless afterwards. It ends ``HUHUA_SESSION_HOURS`` (8 by
+default) after the log-in however it is used, by the wall clock (:func:`person_clock`). No remember-me cookie
+is set; one sent anyway carries a session key too and is checked the same way. Programs send
+``Authorization: Bearer <token>``; an expired or revoked token, or a deactivated owner's, is refused. The
+``X-Huhua-User`` header, which earlier versions trusted, is accepted only when the app is told to (tests, or
+``HUHUA_TRUST_USER_HEADER=1`` on a machine nobody else reaches). Behind a reverse proxy,
+``HUHUA_PROXY_HOPS=1`` makes the throttle count the address the proxy forwards (X-Forwarded-For) instead of
+the proxy's own.
 """
 
 from __future__ import annotations
@@ -30,12 +31,13 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from wtforms import ValidationError
 
 from engine.bootstrap import Huhua
-from engine.clock import BUSINESS_TZ
+from engine.clock import BUSINESS_TZ, Clock, SystemClock
 from engine.commands import LogIn, LogOut, TouchApiToken
 from engine.commands.accounts import TOKEN_TOUCH_INTERVAL
 from engine.commands.login_throttle import ACCOUNT
 
 auth = Blueprint("auth", __name__)
+_WALL_CLOCK = SystemClock()
 csrf = CSRFProtect()
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
@@ -89,7 +91,7 @@ def install(app: Flask, huhua: Huhua) -> None:
 def _load(session_key: str) -> Account | None:
     """The cookie's session, if it still runs (not logged out, not past its time, its account active)."""
     huhua = _huhua()
-    username = huhua.queries.accounts.session_user(session_key, huhua.clock.now())
+    username = huhua.queries.accounts.session_user(session_key, person_clock().now())
     return Account(username, session_key) if username else None
 
 
@@ -139,6 +141,13 @@ def by_token() -> bool:
     return bool(g.get("huhua_by_token"))
 
 
+def person_clock() -> Clock:
+    """The clock a log-in's hours run on: the wall clock, also when the engine runs on a virtual one (a simulated
+    year must not log everyone out); ``HUHUA_PERSON_CLOCK`` in the app's config replaces it (tests)."""
+    clock: Clock = current_app.config.get("HUHUA_PERSON_CLOCK") or _WALL_CLOCK
+    return clock
+
+
 def session_minutes() -> int:
     """How long a log-in lasts (HUHUA_SESSION_HOURS), in whole minutes."""
     return max(1, int(current_app.permanent_session_lifetime.total_seconds() // 60))
@@ -154,7 +163,7 @@ def login() -> Any:
     huhua = _huhua()
     if not username:
         return render_template("login.html", next=next_page, error=gettext("用户名或密码错误"), username=username), 401
-    result = huhua.execute(LogIn(username, password, request.remote_addr, session_minutes()))
+    result = huhua.execute(LogIn(username, password, request.remote_addr, session_minutes(), person_clock().now()))
     if result["outcome"] == "locked":
         seconds = max(1, math.ceil((result["until"] - huhua.clock.now()).total_seconds()))
         page = render_template("login.html", next=next_page, error=_lock_message(result["locked"], result["until"],
