@@ -250,3 +250,45 @@ def test_a_session_lasts_its_hours_on_the_peoples_clock_not_the_engines(
     _admitted(client)
     wall.advance(timedelta(minutes=2))
     _refused(client)  # an absolute end: using the session does not stretch it
+
+
+def test_a_person_changes_their_password_and_their_other_sessions_end(
+        app: Flask, browser: Callable[..., FlaskClient]) -> None:
+    phone, desk = browser(), browser()
+    _log_in(phone, TEACHER), _log_in(desk, TEACHER)
+    old_phone_cookie = _session_cookie(phone)
+    csrf = _csrf(phone, "/account/password")
+    assert 'href="/account/password"' in phone.get("/inbox").get_data(as_text=True)
+
+    def change(current: str, new: str, again: str | None = None):  # type: ignore[no-untyped-def]
+        return phone.post("/account/password", data={"current_password": current, "new_password": new,
+                                                      "confirm_password": again or new, "csrf_token": csrf})
+
+    wrong = change("not my password", "a new secret")
+    assert wrong.status_code == 401 and "当前密码不正确" in wrong.get_data(as_text=True)
+    assert change(PASSWORD, "short").status_code == 400
+    assert "两次输入的新密码不一致" in change(PASSWORD, "a new secret", "another one").get_data(as_text=True)
+    _admitted(desk)  # nothing changed yet
+
+    done = change(PASSWORD, "a new secret")
+    assert done.status_code == 200 and "密码已修改" in done.get_data(as_text=True)
+    _admitted(phone)  # this browser goes on, in a new session
+    _refused(desk)
+    _refused(_replay(app, old_phone_cookie))
+    assert _log_in(browser(), TEACHER).status_code == 401
+    assert _log_in(browser(), TEACHER, "a new secret").status_code == 302
+
+
+def test_guessing_the_current_password_on_the_change_page_is_throttled(
+        app: Flask, browser: Callable[..., FlaskClient]) -> None:
+    """A borrowed session cannot try passwords faster than the log-in page allows."""
+    borrowed = browser(ATTACKER_ADDRESS)
+    _log_in(borrowed, TEACHER)
+    csrf = _csrf(borrowed, "/account/password")
+    codes = [borrowed.post("/account/password", data={
+        "current_password": f"guess {n}", "new_password": "taken over!", "confirm_password": "taken over!",
+        "csrf_token": csrf}).status_code for n in range(ACCOUNT_LIMIT + 1)]
+    assert codes == [401] * (ACCOUNT_LIMIT - 1) + [429, 429]
+    right = borrowed.post("/account/password", data={"current_password": PASSWORD, "new_password": "taken over!",
+                                                     "confirm_password": "taken over!", "csrf_token": csrf})
+    assert right.status_code == 429 and "登录失败次数过多" in right.get_data(as_text=True)

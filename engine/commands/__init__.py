@@ -5,6 +5,7 @@ Commands are dataclasses (:mod:`engine.commands.model`); each has one handler; t
 """
 
 from engine.commands.accounts import (
+    change_own_password,
     create_api_token,
     revoke_api_token,
     set_account_active,
@@ -31,6 +32,7 @@ from engine.commands.model import (
     AddAttachment,
     AddComment,
     AddWebhook,
+    ChangeOwnPassword,
     ClaimDueJobs,
     ClaimTask,
     ClearWorkday,
@@ -110,6 +112,7 @@ HANDLERS = {
     ReassignTask: reassign_task,
     SetPassword: set_password,
     LogIn: log_in,
+    ChangeOwnPassword: change_own_password,
     LogOut: log_out,
     SetAccountActive: set_account_active,
     UnlockLogIn: unlock_log_in,
@@ -138,6 +141,7 @@ __all__ = [
     "AddAttachment",
     "AddComment",
     "AddWebhook",
+    "ChangeOwnPassword",
     "ClaimDueJobs",
     "ClaimTask",
     "ClearWorkday",

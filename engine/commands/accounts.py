@@ -22,6 +22,7 @@ from engine.commands.administrators import is_administrator
 from engine.commands.instance_state import require_label
 from engine.commands.model import (
     ADMIN,
+    ChangeOwnPassword,
     CreateApiToken,
     RevokeApiToken,
     SetAccountActive,
@@ -29,13 +30,13 @@ from engine.commands.model import (
     TouchApiToken,
     UnlockLogIn,
 )
-from engine.commands.sessions import end_sessions
+from engine.commands.sessions import check_password, end_sessions, start_session
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Forbidden, InvalidInput, NotFound, Problem
 from engine.store import tables
 
 _a, _k, _p = tables.account, tables.api_token, tables.person
-MIN_PASSWORD = 8
+MIN_PASSWORD, MAX_PASSWORD = 8, 200
 #: ``last_used_at`` is written at most this often per token.
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 
@@ -47,9 +48,7 @@ def token_hash(token: str) -> str:
 def set_password(command: SetPassword, uow: UnitOfWork) -> dict[str, Any]:
     require_label(command.actor, "actor", 100)
     _known(uow, command.username)
-    if not isinstance(command.password, str) or not MIN_PASSWORD <= len(command.password) <= 200:
-        raise InvalidInput(f"a password has {MIN_PASSWORD} to 200 characters",
-                           [Problem("bad length", field="password")])
+    _check_new_password(command.password, "password")
     hashed = generate_password_hash(command.password)
     admin = command.username == ADMIN or command.is_admin
     old = uow.read(select(_a.c.password_hash).where(_a.c.username == command.username)).first()
@@ -63,6 +62,20 @@ def set_password(command: SetPassword, uow: UnitOfWork) -> dict[str, Any]:
             ended = end_sessions(uow, command.username)
     uow.record("password_set", actor=command.actor, username=command.username, sessions_ended=ended)
     return {"username": command.username, "is_admin": admin}
+
+
+def change_own_password(command: ChangeOwnPassword, uow: UnitOfWork) -> dict[str, Any]:
+    require_label(command.username, "username", 100)
+    _check_new_password(command.new_password, "new_password")
+    refused = check_password(uow, command.username, command.current_password, command.remote)
+    if refused is not None:
+        return refused
+    uow.execute(update(_a).where(_a.c.username == command.username)
+                .values(password_hash=generate_password_hash(command.new_password)))
+    ended = end_sessions(uow, command.username)
+    uow.record("password_changed", actor=command.username, remote=command.remote, sessions_ended=ended)
+    return {"outcome": "ok", "username": command.username, "sessions_ended": ended,
+            **start_session(uow, command.username, command.remote, command.lifetime_minutes, command.person_now)}
 
 
 def set_account_active(command: SetAccountActive, uow: UnitOfWork) -> dict[str, Any]:
@@ -122,6 +135,12 @@ def touch_api_token(command: TouchApiToken, uow: UnitOfWork) -> dict[str, Any]:
     stale = or_(_k.c.last_used_at.is_(None), _k.c.last_used_at <= uow.now - TOKEN_TOUCH_INTERVAL)
     touched = uow.execute(update(_k).where(_k.c.id == command.token_id, stale).values(last_used_at=uow.now)).rowcount
     return {"id": command.token_id, "touched": bool(touched)}
+
+
+def _check_new_password(password: str, field: str) -> None:
+    if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise InvalidInput(f"a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters",
+                           [Problem("bad length", field=field)])
 
 
 def _token_days(uow: UnitOfWork, days: int | None) -> int:

@@ -337,6 +337,20 @@ class LogIn:
 
 
 @dataclass(frozen=True)
+class ChangeOwnPassword:
+    """A person changes their own password, proving the current one (under the log-in throttle, so a borrowed
+    session cannot guess it). Every session of theirs ends; this browser gets a new one of ``lifetime_minutes``.
+    Answers ``outcome`` like :class:`LogIn`."""
+
+    username: str
+    current_password: str
+    new_password: str
+    remote: str | None
+    lifetime_minutes: int
+    person_now: datetime
+
+
+@dataclass(frozen=True)
 class LogOut:
     """End one session (the one whose key the browser's cookie holds)."""
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -43,33 +43,52 @@ def _no_account() -> str:
 
 
 def log_in(command: LogIn, uow: UnitOfWork) -> dict[str, Any]:
-    if not 1 <= command.lifetime_minutes <= MAX_LIFETIME_MINUTES:
-        raise InvalidInput(f"a session lasts 1 to {MAX_LIFETIME_MINUTES} minutes",
-                           [Problem("out of range", field="lifetime_minutes")])
-    if command.person_now.tzinfo is None:
-        raise InvalidInput("person_now must carry its time zone", [Problem("naive time", field="person_now")])
+    _check_lifetime(command.lifetime_minutes, command.person_now)
     username = command.username[:100]
-    lock = login_throttle.current_lock(uow, username, command.remote)
+    refused = check_password(uow, username, command.password, command.remote)
+    if refused is not None:
+        return refused
+    uow.execute(update(_a).where(_a.c.username == username).values(last_login_at=uow.now))
+    uow.record("logged_in", actor=username, remote=command.remote)
+    return {"outcome": "ok", "username": username,
+            **start_session(uow, username, command.remote, command.lifetime_minutes, command.person_now)}
+
+
+def check_password(uow: UnitOfWork, username: str, password: str, remote: str | None) -> dict[str, Any] | None:
+    """None when ``password`` opens ``username``'s active account; else the refusal (``refused``, or ``locked``
+    with ``until``), the failure counted by the throttle. A locked name is refused without hashing anything."""
+    lock = login_throttle.current_lock(uow, username, remote)
     if lock is not None:
         return {"outcome": "locked", "locked": lock.kind, "until": lock.until}
     row = uow.read(select(_a.c.password_hash).where(_a.c.username == username, _a.c.active.is_(True))).first()
-    if not (check_password_hash(row.password_hash if row else _no_account(), command.password) and row is not None):
-        login_throttle.record_failure(uow, username, command.remote)
-        uow.record("login_failed", username=username, remote=command.remote, to_webhooks=False)
-        lock = login_throttle.current_lock(uow, username, command.remote)
-        if lock is not None:
-            return {"outcome": "locked", "locked": lock.kind, "until": lock.until}
-        return {"outcome": "refused"}
-    login_throttle.forget_failures(uow, username)
+    if check_password_hash(row.password_hash if row else _no_account(), password) and row is not None:
+        login_throttle.forget_failures(uow, username)
+        return None
+    login_throttle.record_failure(uow, username, remote)
+    uow.record("login_failed", username=username, remote=remote, to_webhooks=False)
+    lock = login_throttle.current_lock(uow, username, remote)
+    return {"outcome": "locked", "locked": lock.kind, "until": lock.until} if lock else {"outcome": "refused"}
+
+
+def start_session(uow: UnitOfWork, username: str, remote: str | None, lifetime_minutes: int,
+                  person_now: datetime) -> dict[str, Any]:
+    """A new session: its key (for the cookie, and nowhere else) and when it ends."""
+    _check_lifetime(lifetime_minutes, person_now)
     key = secrets.token_urlsafe(32)
-    expires = command.person_now + timedelta(minutes=command.lifetime_minutes)
+    expires = person_now + timedelta(minutes=lifetime_minutes)
     uow.execute(delete(_s).where(_s.c.username == username, or_(
-        _s.c.ended_at < uow.now - KEEP_ENDED, _s.c.expires_at < command.person_now - KEEP_ENDED)))
-    uow.execute(insert(_s).values(key_hash=session_hash(key), username=username, remote=command.remote,
+        _s.c.ended_at < uow.now - KEEP_ENDED, _s.c.expires_at < person_now - KEEP_ENDED)))
+    uow.execute(insert(_s).values(key_hash=session_hash(key), username=username, remote=remote,
                                   created_at=uow.now, expires_at=expires))
-    uow.execute(update(_a).where(_a.c.username == username).values(last_login_at=uow.now))
-    uow.record("logged_in", actor=username, remote=command.remote)
-    return {"outcome": "ok", "username": username, "session_key": key, "expires_at": expires}
+    return {"session_key": key, "expires_at": expires}
+
+
+def _check_lifetime(lifetime_minutes: int, person_now: datetime) -> None:
+    if not 1 <= lifetime_minutes <= MAX_LIFETIME_MINUTES:
+        raise InvalidInput(f"a session lasts 1 to {MAX_LIFETIME_MINUTES} minutes",
+                           [Problem("out of range", field="lifetime_minutes")])
+    if person_now.tzinfo is None:
+        raise InvalidInput("person_now must carry its time zone", [Problem("naive time", field="person_now")])
 
 
 def log_out(command: LogOut, uow: UnitOfWork) -> dict[str, Any]:

@@ -1,22 +1,60 @@
-"""A person's own account pages: their API tokens, made (the token shown once, on the answer page only) and
-revoked. The administrator's view of everyone's tokens is ``/admin/tokens`` (engine.web.admin), drawn by the
-same :func:`tokens_page`. Plain forms with the CSRF token: no script is needed."""
+"""A person's own account pages: their password, changed (every other session of theirs ends), and their API
+tokens, made (the token shown once, on the answer page only) and revoked. The administrator's view of
+everyone's tokens is ``/admin/tokens`` (engine.web.admin), drawn by the same :func:`tokens_page`. Plain forms
+with the CSRF token: no script is needed."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, login_user
 
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ
-from engine.commands import CreateApiToken, RevokeApiToken
+from engine.commands import ChangeOwnPassword, CreateApiToken, RevokeApiToken
+from engine.commands.accounts import MAX_PASSWORD, MIN_PASSWORD
 from engine.errors import HuhuaError
+from engine.web.auth import Account, lock_message, person_clock, session_minutes
 
 account = Blueprint("account", __name__, url_prefix="/account")
+
+
+@account.get("/password")
+@login_required
+def password() -> Any:
+    return render_template("account_password.html", error=None, done=False, min_length=MIN_PASSWORD)
+
+
+@account.post("/password")
+@login_required
+def change_password() -> Any:
+    """Prove the current password, set a new one: the person's other sessions end, this browser goes on."""
+    current = request.form.get("current_password") or ""
+    new, again = request.form.get("new_password") or "", request.form.get("confirm_password") or ""
+    problem = None
+    if not MIN_PASSWORD <= len(new) <= MAX_PASSWORD:
+        problem = gettext("新密码须为 %(low)s 至 %(high)s 个字符", low=MIN_PASSWORD, high=MAX_PASSWORD)
+    elif new != again:
+        problem = gettext("两次输入的新密码不一致")
+    if problem:
+        return render_template("account_password.html", error=problem, done=False, min_length=MIN_PASSWORD), 400
+    username = str(current_user.id)
+    result = _huhua().execute(ChangeOwnPassword(username, current, new, request.remote_addr, session_minutes(),
+                                                person_clock().now()))
+    if result["outcome"] == "locked":
+        message, retry_after = lock_message(result)
+        page = render_template("account_password.html", error=message, done=False, min_length=MIN_PASSWORD)
+        return page, 429, {"Retry-After": retry_after}
+    if result["outcome"] != "ok":
+        return render_template("account_password.html", error=gettext("当前密码不正确"), done=False,
+                               min_length=MIN_PASSWORD), 401
+    session.clear()  # the old session has ended with the others; this browser carries on in a new one
+    session.permanent = True
+    login_user(Account(username, result["session_key"]))
+    return render_template("account_password.html", error=None, done=True, min_length=MIN_PASSWORD)
 
 
 @account.get("/tokens")

@@ -165,10 +165,9 @@ def login() -> Any:
         return render_template("login.html", next=next_page, error=gettext("用户名或密码错误"), username=username), 401
     result = huhua.execute(LogIn(username, password, request.remote_addr, session_minutes(), person_clock().now()))
     if result["outcome"] == "locked":
-        seconds = max(1, math.ceil((result["until"] - huhua.clock.now()).total_seconds()))
-        page = render_template("login.html", next=next_page, error=_lock_message(result["locked"], result["until"],
-                                                                                  seconds), username=username)
-        return page, 429, {"Retry-After": str(seconds)}
+        message, retry_after = lock_message(result)
+        page = render_template("login.html", next=next_page, error=message, username=username)
+        return page, 429, {"Retry-After": retry_after}
     if result["outcome"] != "ok":
         return render_template("login.html", next=next_page, error=gettext("用户名或密码错误"), username=username), 401
     session.clear()
@@ -188,14 +187,19 @@ def logout() -> Any:
     return redirect(url_for("auth.login"))
 
 
-def _lock_message(kind: str, until: datetime, seconds: int) -> str:
-    """When to try again, in Beijing time and in minutes from now."""
+def lock_message(refusal: dict[str, Any]) -> tuple[str, str]:
+    """A ``locked`` refusal told to the person (when to try again, in Beijing time and in minutes from now),
+    and the seconds for the Retry-After header."""
+    until: datetime = refusal["until"]
+    seconds = max(1, math.ceil((until - _huhua().clock.now()).total_seconds()))
     when, minutes = until.astimezone(BUSINESS_TZ).strftime("%H:%M"), math.ceil(seconds / 60)
-    if kind == ACCOUNT:
-        return gettext("该账号登录失败次数过多，已暂时锁定。请于 %(time)s（北京时间）后再试，约 %(minutes)s 分钟。",
+    if refusal["locked"] == ACCOUNT:
+        text = gettext("该账号登录失败次数过多，已暂时锁定。请于 %(time)s（北京时间）后再试，约 %(minutes)s 分钟。",
                        time=when, minutes=minutes)
-    return gettext("此网络地址登录失败次数过多，已暂时锁定。请于 %(time)s（北京时间）后再试，约 %(minutes)s 分钟。",
-                   time=when, minutes=minutes)
+    else:
+        text = gettext("此网络地址登录失败次数过多，已暂时锁定。请于 %(time)s（北京时间）后再试，约 %(minutes)s 分钟。",
+                       time=when, minutes=minutes)
+    return text, str(seconds)
 
 
 def _safe_next(target: str | None) -> str | None:
