@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,8 +17,10 @@ from flask_login import encode_cookie
 from engine.bootstrap import Huhua, bootstrap
 from engine.clock import VirtualClock
 from engine.commands import CreateApiToken, LoadDirectory, SetAccountActive, SetPassword, UnlockLogIn
-from engine.commands.login_throttle import ACCOUNT_LIMIT, ADDRESS_LIMIT, LOCK
-from engine.config import Settings
+from engine.commands.login_throttle import LOCK
+from engine.config import DEFAULT_LOGIN_ACCOUNT_LIMIT as ACCOUNT_LIMIT
+from engine.config import DEFAULT_LOGIN_ADDRESS_LIMIT as ADDRESS_LIMIT
+from engine.config import Settings, load_settings
 from engine.errors import Forbidden, NotFound
 from engine.org.profiles import generate
 from engine.web import create_app
@@ -292,3 +295,18 @@ def test_guessing_the_current_password_on_the_change_page_is_throttled(
     right = borrowed.post("/account/password", data={"current_password": PASSWORD, "new_password": "taken over!",
                                                      "confirm_password": "taken over!", "csrf_token": csrf})
     assert right.status_code == 429 and "登录失败次数过多" in right.get_data(as_text=True)
+
+
+def test_the_limits_come_from_the_configuration(settings: Settings, clock: VirtualClock) -> None:
+    assert load_settings({"HUHUA_LOGIN_ACCOUNT_LIMIT": "3", "HUHUA_LOGIN_ADDRESS_LIMIT": "0"}).login_account_limit == 3
+    engine = bootstrap(replace(settings, login_account_limit=2, login_address_limit=0), clock=clock, upgrade=False)
+    try:
+        engine.execute(LoadDirectory(generate("demo"), "admin", source="demo"))
+        engine.execute(SetPassword(OFFICER, PASSWORD, "admin"))
+        app = create_app(engine, {"SECRET_KEY": "test-secret", "TRUST_USER_HEADER": False})
+        client = _from(app, ATTACKER_ADDRESS)
+        assert _wrong_passwords(clock, client, TEACHER, 2) == [401, 429]
+        _wrong_passwords(clock, client, TEACHER.replace("bzr1", "bzr2"), 1)
+        assert _log_in(client, OFFICER).status_code == 302  # no address limit: other names from there go on
+    finally:
+        engine.close()

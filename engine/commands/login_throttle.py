@@ -1,9 +1,10 @@
 """The log-in throttle: too many wrong passwords for one account name, or from one address, lock its log-in.
 
-``ACCOUNT_LIMIT`` failures for a name within ``WINDOW`` lock that name for ``LOCK`` (a right password is
-refused too), whatever address they came from; ``ADDRESS_LIMIT`` failures from one address lock every log-in
-from it, so that one machine cannot try a few passwords on each of many accounts. Attempts refused by a lock
-are not counted (the lock ends when it said it would) and cost no password hashing.
+``HUHUA_LOGIN_ACCOUNT_LIMIT`` (5) failures for a name within ``WINDOW`` lock that name for ``LOCK`` (a right
+password is refused too), whatever address they came from; ``HUHUA_LOGIN_ADDRESS_LIMIT`` (50) failures from
+one address lock every log-in from it, so that one machine cannot try a few passwords on each of many
+accounts. Attempts refused by a lock are not counted (the lock ends when it said it would) and cost no
+password hashing.
 
 The failures are rows in the database, not counters in a process's memory: every gunicorn worker and every
 restart sees the same count, on SQLite and PostgreSQL alike. A name counts whether or not an account has
@@ -21,8 +22,6 @@ from sqlalchemy import delete, insert, select
 from engine.commands.unit_of_work import UnitOfWork
 from engine.store import tables
 
-ACCOUNT_LIMIT = 5
-ADDRESS_LIMIT = 50
 WINDOW = timedelta(minutes=15)
 LOCK = timedelta(minutes=15)
 ACCOUNT, ADDRESS = "account", "address"
@@ -39,8 +38,8 @@ class Lock:
 
 def current_lock(uow: UnitOfWork, username: str, address: str | None) -> Lock | None:
     """The lock on this name or this address, whichever lasts longer; None when neither is locked."""
-    locks = [Lock(kind, until) for kind, subject, limit in _subjects(username, address)
-             if (until := _locked_until(uow, kind, subject, limit)) is not None]
+    locks = [Lock(kind, until) for kind, subject, limit in _subjects(uow, username, address)
+             if limit > 0 and (until := _locked_until(uow, kind, subject, limit)) is not None]
     return max(locks, key=lambda lock: lock.until, default=None)
 
 
@@ -48,7 +47,7 @@ def record_failure(uow: UnitOfWork, username: str, address: str | None) -> None:
     """Count a wrong password against the name and the address (and forget failures too old to matter)."""
     uow.execute(delete(_f).where(_f.c.at < uow.now - WINDOW - LOCK))
     uow.execute(insert(_f), [{"kind": kind, "subject": subject, "at": uow.now}
-                             for kind, subject, _ in _subjects(username, address)])
+                             for kind, subject, _ in _subjects(uow, username, address)])
 
 
 def forget_failures(uow: UnitOfWork, username: str) -> None:
@@ -56,10 +55,12 @@ def forget_failures(uow: UnitOfWork, username: str) -> None:
     uow.execute(delete(_f).where(_f.c.kind == ACCOUNT, _f.c.subject == username))
 
 
-def _subjects(username: str, address: str | None) -> list[tuple[str, str, int]]:
-    subjects = [(ACCOUNT, username[:100], ACCOUNT_LIMIT)]
+def _subjects(uow: UnitOfWork, username: str, address: str | None) -> list[tuple[str, str, int]]:
+    """What a failure counts against, each with its limit (0: that count is off)."""
+    settings = uow.services.settings
+    subjects = [(ACCOUNT, username[:100], settings.login_account_limit)]
     if address:
-        subjects.append((ADDRESS, address[:100], ADDRESS_LIMIT))
+        subjects.append((ADDRESS, address[:100], settings.login_address_limit))
     return subjects
 
 
