@@ -21,6 +21,12 @@ DEFAULT_MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 DEFAULT_MAX_REQUEST_BYTES = 8 * 1024 * 1024
 #: The largest set of variables one call may bring (start, completion, message, retry), as JSON.
 DEFAULT_MAX_VARIABLES_BYTES = 1024 * 1024
+#: How long an API token lasts unless its maker asks for less, and the longest any token may last, in days.
+DEFAULT_TOKEN_DAYS = 90
+DEFAULT_TOKEN_MAX_DAYS = 365
+#: Wrong passwords within 15 minutes that lock log-in for 15 minutes: for one account name, from one address.
+DEFAULT_LOGIN_ACCOUNT_LIMIT = 5
+DEFAULT_LOGIN_ADDRESS_LIMIT = 50
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,14 @@ class Settings:
     max_attachment_bytes_per_person: int = 1024 * 1024 * 1024
     #: Mark the session, remember-me and language cookies Secure (``HUHUA_SECURE_COOKIES=1``: served over HTTPS).
     secure_cookies: bool = False
+    #: API tokens last this many days by default (``HUHUA_TOKEN_DAYS``), never more than the maximum
+    #: (``HUHUA_TOKEN_MAX_DAYS``).
+    token_days: int = DEFAULT_TOKEN_DAYS
+    token_max_days: int = DEFAULT_TOKEN_MAX_DAYS
+    #: The log-in throttle (engine.commands.login_throttle): ``HUHUA_LOGIN_ACCOUNT_LIMIT`` wrong passwords for a
+    #: name, ``HUHUA_LOGIN_ADDRESS_LIMIT`` from an address (a school's network may put hundreds behind one).
+    login_account_limit: int = DEFAULT_LOGIN_ACCOUNT_LIMIT
+    login_address_limit: int = DEFAULT_LOGIN_ADDRESS_LIMIT
 
     @property
     def is_sqlite(self) -> bool:
@@ -90,6 +104,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         max_attachment_bytes_per_person=int(env.get("HUHUA_MAX_ATTACHMENT_BYTES_PER_PERSON", 1024 * 1024 * 1024)),
         secure_cookies=env.get("HUHUA_SECURE_COOKIES", "") == "1",
         outbound_allow=tuple(e.strip() for e in env.get("HUHUA_OUTBOUND_ALLOW", "").split(",") if e.strip()),
+        token_days=int(env.get("HUHUA_TOKEN_DAYS", DEFAULT_TOKEN_DAYS)),
+        token_max_days=int(env.get("HUHUA_TOKEN_MAX_DAYS", DEFAULT_TOKEN_MAX_DAYS)),
+        login_account_limit=int(env.get("HUHUA_LOGIN_ACCOUNT_LIMIT", DEFAULT_LOGIN_ACCOUNT_LIMIT)),
+        login_address_limit=int(env.get("HUHUA_LOGIN_ADDRESS_LIMIT", DEFAULT_LOGIN_ADDRESS_LIMIT)),
     )
 
 

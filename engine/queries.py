@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session, aliased
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine import dashboard
+from engine.account_queries import AccountQueries
 from engine.bpmn.parser import ModelFile, inspect_models
 from engine.clock import BUSINESS_TZ
-from engine.commands.accounts import token_hash
 from engine.commands.administrators import is_administrator
 from engine.commands.model import ADMIN
 from engine.coverage import coverage, fan_out_status
@@ -39,7 +39,6 @@ from engine.schedules import Schedule, timer_schedule
 from engine.store.database import Database
 from engine.store.models import (
     Account,
-    ApiToken,
     DefinitionArtifact,
     DeploymentResource,
     Document,
@@ -80,6 +79,8 @@ class Queries:
         self.max_model_bytes = max_model_bytes
         self.calendar = CalendarQueries(database)
         self.operations = OperationsQueries(database, self.calendar)
+        #: Sessions and tokens (engine.account_queries); token_user moved there as token_caller.
+        self.accounts = AccountQueries(database)
 
     def working_days_after(self, day: date | str, n: int | str) -> dict[str, Any]:
         """The date ``n`` working days after ``day``, on the official calendar with administrators' overrides."""
@@ -693,13 +694,6 @@ class Queries:
             row = session.execute(select(Account.username, Account.is_admin).where(
                 Account.username == username, Account.active.is_(True))).first()
         return {"username": row.username, "is_admin": row.is_admin} if row else None
-
-    def token_user(self, token: str) -> str | None:
-        """Whose an API token is (None: unknown, revoked, or its owner's account is deactivated)."""
-        deactivated = exists().where(Account.username == ApiToken.username, Account.active.is_(False))
-        with self.database.read() as session:
-            return session.scalar(select(ApiToken.username).where(ApiToken.token_hash == token_hash(token),
-                                                                  ApiToken.revoked_at.is_(None), ~deactivated))
 
     def webhook_target(self, subscription_id: int) -> tuple[str, str] | None:
         """URL and secret of an active subscription (for the worker delivering to it), or None."""

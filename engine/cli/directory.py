@@ -158,12 +158,86 @@ def accounts_demo(obj: Context, if_empty: bool, as_json: bool) -> None:
 @accounts_group.command("token")
 @click.argument("username")
 @click.option("--name", required=True, help="What the token is for (shown in lists, not the token itself).")
+@click.option("--days", type=int, default=None,
+              help="How many days it lasts (default HUHUA_TOKEN_DAYS, 90; at most HUHUA_TOKEN_MAX_DAYS, 365).")
 @click.option("--actor", default="admin", show_default=True)
 @json_option
 @click.pass_obj
-def accounts_token(obj: Context, username: str, name: str, actor: str, as_json: bool) -> None:
+def accounts_token(obj: Context, username: str, name: str, days: int | None, actor: str, as_json: bool) -> None:
     """Make an API token for a program acting as USERNAME; it is printed once and stored only hashed."""
     from engine.commands import CreateApiToken
 
-    guard(as_json, lambda: emit(as_json, obj.huhua.execute(CreateApiToken(username, name, actor)),
-                                  lambda r: f"token {r['id']} for {r['username']}: {r['token']}"))
+    guard(as_json, lambda: emit(as_json, obj.huhua.execute(CreateApiToken(username, name, actor, days)),
+                                  lambda r: f"token {r['id']} for {r['username']}, until {r['expires_at']}: "
+                                            f"{r['token']}"))
+
+
+@accounts_group.command("tokens")
+@click.argument("username", required=False)
+@json_option
+@click.pass_obj
+def accounts_tokens(obj: Context, username: str | None, as_json: bool) -> None:
+    """List API tokens (USERNAME's, or everyone's), newest first: state, expiry, last use; never the token."""
+
+    def run() -> None:
+        huhua = obj.huhua
+        rows = huhua.queries.accounts.api_tokens(huhua.clock.now(), username)
+        emit(as_json, rows, lambda rs: "\n".join(
+            f"{t['id']:>5} {t['username']:<20} {t['state']:<8} until {t['expires_at'][:16]}  "
+            f"last used {(t['last_used_at'] or '-')[:16]:<16}  {t['name']}" for t in rs) or "no tokens")
+
+    guard(as_json, run)
+
+
+@accounts_group.command("revoke")
+@click.argument("token_id", type=int)
+@click.option("--actor", default="admin", show_default=True)
+@json_option
+@click.pass_obj
+def accounts_revoke(obj: Context, token_id: int, actor: str, as_json: bool) -> None:
+    """Revoke API token TOKEN_ID: it answers 401 from the next call on."""
+    from engine.commands import RevokeApiToken
+
+    guard(as_json, lambda: emit(as_json, obj.huhua.execute(RevokeApiToken(token_id, actor)),
+                                  lambda r: f"token {r['id']} of {r['username']} revoked"))
+
+
+def _set_active(obj: Context, username: str, active: bool, actor: str, as_json: bool) -> None:
+    from engine.commands import SetAccountActive
+
+    guard(as_json, lambda: emit(as_json, obj.huhua.execute(SetAccountActive(username, active, actor)),
+                                  lambda r: f"{r['username']} is {'active' if r['active'] else 'deactivated'}"
+                                            + (f"; {r['sessions_ended']} sessions ended" if not r["active"] else "")))
+
+
+@accounts_group.command("deactivate")
+@click.argument("username")
+@click.option("--actor", default="admin", show_default=True)
+@json_option
+@click.pass_obj
+def accounts_deactivate(obj: Context, username: str, actor: str, as_json: bool) -> None:
+    """Deactivate USERNAME's account: no log-in, its sessions end and its tokens stop at the next request."""
+    _set_active(obj, username, False, actor, as_json)
+
+
+@accounts_group.command("reactivate")
+@click.argument("username")
+@click.option("--actor", default="admin", show_default=True)
+@json_option
+@click.pass_obj
+def accounts_reactivate(obj: Context, username: str, actor: str, as_json: bool) -> None:
+    """Make USERNAME's account active again (its unexpired, unrevoked tokens work again; it logs in anew)."""
+    _set_active(obj, username, True, actor, as_json)
+
+
+@accounts_group.command("unlock")
+@click.argument("username")
+@click.option("--actor", default="admin", show_default=True)
+@json_option
+@click.pass_obj
+def accounts_unlock(obj: Context, username: str, actor: str, as_json: bool) -> None:
+    """Lift the log-in lock that wrong passwords put on USERNAME (the address's own count stays)."""
+    from engine.commands import UnlockLogIn
+
+    guard(as_json, lambda: emit(as_json, obj.huhua.execute(UnlockLogIn(username, actor)),
+                                  lambda r: f"log-in of {r['username']} unlocked"))

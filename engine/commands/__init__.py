@@ -4,7 +4,15 @@ Commands are dataclasses (:mod:`engine.commands.model`); each has one handler; t
 :class:`~engine.commands.bus.CommandBus` runs it in one transaction.
 """
 
-from engine.commands.accounts import create_api_token, record_login, revoke_api_token, set_password
+from engine.commands.accounts import (
+    change_own_password,
+    create_api_token,
+    revoke_api_token,
+    set_account_active,
+    set_password,
+    touch_api_token,
+    unlock_log_in,
+)
 from engine.commands.calendar import clear_workday, set_workday
 from engine.commands.deployment import (
     deploy_edited_decision,
@@ -24,6 +32,7 @@ from engine.commands.model import (
     AddAttachment,
     AddComment,
     AddWebhook,
+    ChangeOwnPassword,
     ClaimDueJobs,
     ClaimTask,
     ClearWorkday,
@@ -41,11 +50,12 @@ from engine.commands.model import (
     FireSchedule,
     FireTimer,
     LoadDirectory,
+    LogIn,
+    LogOut,
     MarkSchedulesChecked,
     ReassignTask,
     ReceiveWebhook,
     RecordJobFailure,
-    RecordLogin,
     RemoveWebhook,
     RenewLeases,
     ResumeInstance,
@@ -53,6 +63,7 @@ from engine.commands.model import (
     RevokeApiToken,
     RunHeldTask,
     SaveFilter,
+    SetAccountActive,
     SetPassword,
     SetWorkday,
     StartChildren,
@@ -60,10 +71,13 @@ from engine.commands.model import (
     StartScheduledUnits,
     SuspendInstance,
     TerminateInstance,
+    TouchApiToken,
     UnclaimTask,
+    UnlockLogIn,
 )
 from engine.commands.org import load_directory
 from engine.commands.schedules import fire_schedule, mark_schedules_checked, start_scheduled_units
+from engine.commands.sessions import log_in, log_out
 from engine.commands.task_assignment import add_comment, claim_task, delegate_task, reassign_task, unclaim_task
 from engine.commands.tasks import complete_task
 from engine.commands.webhooks import add_webhook, finish_job, receive_webhook, remove_webhook
@@ -97,9 +111,14 @@ HANDLERS = {
     DelegateTask: delegate_task,
     ReassignTask: reassign_task,
     SetPassword: set_password,
-    RecordLogin: record_login,
+    LogIn: log_in,
+    ChangeOwnPassword: change_own_password,
+    LogOut: log_out,
+    SetAccountActive: set_account_active,
+    UnlockLogIn: unlock_log_in,
     CreateApiToken: create_api_token,
     RevokeApiToken: revoke_api_token,
+    TouchApiToken: touch_api_token,
     RenewLeases: renew_leases,
     RetryIncidents: retry_incidents,
     SuspendInstance: suspend_instance,
@@ -122,6 +141,7 @@ __all__ = [
     "AddAttachment",
     "AddComment",
     "AddWebhook",
+    "ChangeOwnPassword",
     "ClaimDueJobs",
     "ClaimTask",
     "ClearWorkday",
@@ -140,12 +160,13 @@ __all__ = [
     "FireTimer",
     "IncompatibleMigration",
     "LoadDirectory",
+    "LogIn",
+    "LogOut",
     "MarkSchedulesChecked",
     "MigrateInstance",
     "ReassignTask",
     "ReceiveWebhook",
     "RecordJobFailure",
-    "RecordLogin",
     "RemoveWebhook",
     "RenewLeases",
     "ResumeInstance",
@@ -153,6 +174,7 @@ __all__ = [
     "RevokeApiToken",
     "RunHeldTask",
     "SaveFilter",
+    "SetAccountActive",
     "SetPassword",
     "SetWorkday",
     "StartChildren",
@@ -160,5 +182,7 @@ __all__ = [
     "StartScheduledUnits",
     "SuspendInstance",
     "TerminateInstance",
+    "TouchApiToken",
     "UnclaimTask",
+    "UnlockLogIn",
 ]

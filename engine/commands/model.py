@@ -291,23 +291,86 @@ class SetPassword:
 
 
 @dataclass(frozen=True)
-class RecordLogin:
-    username: str
-    remote: str | None = None
-
-
-@dataclass(frozen=True)
 class CreateApiToken:
-    """A new token for a program acting as ``username``; the token is in the answer and nowhere else."""
+    """A new token for a program acting as ``username``; the token is in the answer and nowhere else.
+
+    It lasts ``days`` (the configured default when None, never more than the configured maximum). One makes
+    tokens for oneself; the administrator for anyone.
+    """
 
     username: str
     name: str
     actor: str
+    days: int | None = None
 
 
 @dataclass(frozen=True)
 class RevokeApiToken:
+    """Stop a token: its owner's own, or (the administrator) anyone's; another's id is as unknown as a missing one."""
+
     token_id: int
+    actor: str
+
+
+@dataclass(frozen=True)
+class TouchApiToken:
+    """Note that a token was used now (kept to about a minute, so a busy program does not write on every call)."""
+
+    token_id: int
+
+
+@dataclass(frozen=True)
+class LogIn:
+    """Try a password under the log-in throttle; if it opens the account, start a session of ``lifetime_minutes``.
+
+    Answers ``outcome``: ``ok`` (with the new ``session_key``), ``refused`` or ``locked`` (with ``until``):
+    a failure is recorded, not raised, so that it counts. The throttle runs on the engine clock; a session's
+    lifetime on the people's clock, ``person_now`` (the wall clock: a year simulated on a virtual clock must
+    not log everyone out), so the session is asked about with that clock too.
+    """
+
+    username: str
+    password: str
+    remote: str | None
+    lifetime_minutes: int
+    person_now: datetime
+
+
+@dataclass(frozen=True)
+class ChangeOwnPassword:
+    """A person changes their own password, proving the current one (under the log-in throttle, so a borrowed
+    session cannot guess it). Every session of theirs ends; this browser gets a new one of ``lifetime_minutes``.
+    Answers ``outcome`` like :class:`LogIn`."""
+
+    username: str
+    current_password: str
+    new_password: str
+    remote: str | None
+    lifetime_minutes: int
+    person_now: datetime
+
+
+@dataclass(frozen=True)
+class LogOut:
+    """End one session (the one whose key the browser's cookie holds)."""
+
+    session_key: str
+
+
+@dataclass(frozen=True)
+class SetAccountActive:
+    """Deactivate an account (its sessions end, its tokens stop) or make it active again (administrator)."""
+
+    username: str
+    active: bool
+    actor: str
+
+
+@dataclass(frozen=True)
+class UnlockLogIn:
+    """Forget an account's failed log-ins: a person locked out by others' guessing may log in (administrator)."""
+
+    username: str
     actor: str
 
 

@@ -481,9 +481,11 @@ class Account(Base):
 
 
 class ApiToken(Base):
-    """A token a program calls the API with; only its hash is kept, the token is shown once."""
+    """A token a program calls the API with; only its hash is kept, the token is shown once. It stops at
+    ``expires_at`` or when revoked; ``last_used_at`` is kept to about a minute."""
 
     __tablename__ = "api_token"
+    __table_args__ = (Index("ix_api_token_username", "username", "id"),)
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     username: Mapped[str] = mapped_column(String(100))
@@ -491,6 +493,34 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AccountSession(Base):
+    """A browser's log-in, kept on the server so that log-out, a new password or deactivation ends it: the
+    signed cookie holds only a random key whose hash is here, and a cookie whose row has ended is refused."""
+
+    __tablename__ = "account_session"
+    __table_args__ = (Index("ix_account_session_username", "username", "ended_at"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    username: Mapped[str] = mapped_column(String(100))
+    remote: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class LoginFailure(Base):
+    """A wrong password, once for the account name tried and once for the address it came from: the log-in
+    throttle counts these (in the database, so every web process and restart sees the same counts)."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (Index("ix_login_failure_subject", "kind", "subject", "at"), Index("ix_login_failure_at", "at"))
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(10))  # account | address
+    subject: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class TaskComment(Base):

@@ -27,6 +27,8 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
     from engine.web import auth, i18n, request_limits, security_headers
+    from engine.web.account import account
+    from engine.web.account_api import account_api
     from engine.web.admin import admin
     from engine.web.api import api
     from engine.web.dashboard_api import dashboard_api
@@ -39,13 +41,14 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
     auth.install(app, app.extensions["huhua"])
     i18n.install(app, app.extensions["huhua"].settings.data_dir)
     security_headers.install(app, secure_cookies=app.extensions["huhua"].settings.secure_cookies)
-    for blueprint in (api, task_api, dashboard_api, operations_api):
+    for blueprint in (api, task_api, dashboard_api, operations_api, account_api):
         # the API authenticates each call by token or session (a session's changes carry its CSRF token in a
         # header, checked by auth.acting_user), and answers JSON only
         auth.csrf.exempt(blueprint)
         app.register_blueprint(blueprint)
     app.register_blueprint(inbox)
     app.register_blueprint(admin)
+    app.register_blueprint(account)
     app.add_url_rule("/", "index", lambda: redirect(url_for("inbox.home")))
     _register_error_handlers(app)
 

@@ -13,7 +13,7 @@ from functools import wraps
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, Response, abort, current_app, render_template
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from engine import bench_results
@@ -23,6 +23,7 @@ from engine.dashboard import monthly_sheets, overdue_sheets
 from engine.documents import XLSX
 from engine.documents.layout import workbook
 from engine.errors import Forbidden
+from engine.web import account as account_pages
 
 admin = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -175,6 +176,20 @@ def calendar() -> Any:
 @administrator
 def org() -> Any:
     return render_template("admin_org.html")
+
+
+@admin.get("/tokens")
+@administrator
+def tokens() -> Any:
+    """Everyone's API tokens (or ``?user=``'s), with their state, expiry and last use, to revoke."""
+    return account_pages.tokens_page(admin_view=True, user=(request.args.get("user") or "").strip()[:100])
+
+
+@admin.post("/tokens/<int:token_id>/revoke")
+@administrator
+def revoke_token(token_id: int) -> Any:
+    account_pages.revoke(token_id)
+    return redirect(url_for("admin.tokens", revoked=token_id))
 
 
 def _huhua() -> Huhua:

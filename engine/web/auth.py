@@ -1,16 +1,24 @@
 """Who is calling: a logged-in person (session cookie, CSRF-protected forms) or a program (API token).
 
-Browsers log in with a username and password (hashed with werkzeug's scrypt/pbkdf2); the session
-expires after ``HUHUA_SESSION_HOURS`` (8 by default). Programs send ``Authorization: Bearer <token>``.
-The ``X-Huhua-User`` header, which earlier versions trusted, is accepted only when the app is told
-to (tests, or ``HUHUA_TRUST_USER_HEADER=1`` on a machine nobody else reaches).
+Browsers log in with a username and password (hashed with werkzeug's scrypt/pbkdf2) under the log-in
+throttle (:mod:`engine.commands.login_throttle`). The signed cookie holds only the key of a session kept in
+the database (:mod:`engine.commands.sessions`), asked about on every request: log-out, a new password and
+deactivation end it, so a copy of the cookie is worthless afterwards. It ends ``HUHUA_SESSION_HOURS`` (8 by
+default) after the log-in however it is used, by the wall clock (:func:`person_clock`). No remember-me cookie
+is set; one sent anyway carries a session key too and is checked the same way. Programs send
+``Authorization: Bearer <token>``; an expired or revoked token, or a deactivated owner's, is refused. The
+``X-Huhua-User`` header, which earlier versions trusted, is accepted only when the app is told to (tests, or
+``HUHUA_TRUST_USER_HEADER=1`` on a machine nobody else reaches). Behind a reverse proxy,
+``HUHUA_PROXY_HOPS=1`` makes the throttle count the address the proxy forwards (X-Forwarded-For) instead of
+the proxy's own.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,12 +27,17 @@ from flask import Blueprint, Flask, current_app, g, redirect, render_template, r
 from flask_babel import gettext, lazy_gettext
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect, validate_csrf
+from werkzeug.middleware.proxy_fix import ProxyFix
 from wtforms import ValidationError
 
 from engine.bootstrap import Huhua
-from engine.commands import RecordLogin
+from engine.clock import BUSINESS_TZ, Clock, SystemClock
+from engine.commands import LogIn, LogOut, TouchApiToken
+from engine.commands.accounts import TOKEN_TOUCH_INTERVAL
+from engine.commands.login_throttle import ACCOUNT
 
 auth = Blueprint("auth", __name__)
+_WALL_CLOCK = SystemClock()
 csrf = CSRFProtect()
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
@@ -32,10 +45,17 @@ login_manager.login_message = lazy_gettext("请先登录")
 
 
 class Account(UserMixin):
-    """The logged-in person; whether they administer is asked per request (see :func:`is_administrator`)."""
+    """The logged-in person; whether they administer is asked per request (see :func:`is_administrator`).
 
-    def __init__(self, username: str) -> None:
+    ``id`` is the username (what the pages and commands use); the cookie holds :meth:`get_id`, the session key.
+    """
+
+    def __init__(self, username: str, session_key: str) -> None:
         self.id = username
+        self.session_key = session_key
+
+    def get_id(self) -> str:
+        return self.session_key
 
     @property
     def is_admin(self) -> bool:
@@ -59,22 +79,37 @@ def install(app: Flask, huhua: Huhua) -> None:
     app.config.update(PERMANENT_SESSION_LIFETIME=timedelta(hours=hours), SESSION_COOKIE_HTTPONLY=True,
                       SESSION_COOKIE_SAMESITE="Lax")
     app.config.setdefault("TRUST_USER_HEADER", os.environ.get("HUHUA_TRUST_USER_HEADER") == "1")
+    hops = int(os.environ.get("HUHUA_PROXY_HOPS", "0"))
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops)  # type: ignore[method-assign]
     csrf.init_app(app)
     login_manager.init_app(app)
     app.register_blueprint(auth)
 
 
 @login_manager.user_loader
-def _load(username: str) -> Account | None:
-    found = _huhua().queries.account(username)
-    return Account(found["username"]) if found else None
+def _load(session_key: str) -> Account | None:
+    """The cookie's session, if it still runs (not logged out, not past its time, its account active)."""
+    huhua = _huhua()
+    username = huhua.queries.accounts.session_user(session_key, person_clock().now())
+    return Account(username, session_key) if username else None
 
 
 def acting_user() -> str | None:
-    """The caller: a token's owner, the logged-in person, or (when trusted) the X-Huhua-User header."""
+    """The caller: a token's owner, the logged-in person, or (when trusted) the X-Huhua-User header.
+
+    Worked out once per request and kept for the rest of it.
+    """
+    if "huhua_caller" not in g:
+        g.huhua_caller = _caller()
+    caller: str | None = g.huhua_caller
+    return caller
+
+
+def _caller() -> str | None:
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        return _huhua().queries.token_user(header.removeprefix("Bearer ").strip())
+        return _token_owner(header.removeprefix("Bearer ").strip())
     if current_user.is_authenticated:
         if request.method not in ("GET", "HEAD", "OPTIONS") and current_app.config.get("WTF_CSRF_ENABLED", True):
             try:  # a page of this site calling with the session sends its CSRF token; another site cannot
@@ -87,6 +122,37 @@ def acting_user() -> str | None:
     return None
 
 
+def _token_owner(token: str) -> str | None:
+    """A live token's owner; its use is noted at most once a minute, to keep writes low."""
+    huhua = _huhua()
+    now = huhua.clock.now()
+    found = huhua.queries.accounts.token_caller(token, now)
+    if found is None:
+        return None
+    if found.last_used_at is None or now - found.last_used_at >= TOKEN_TOUCH_INTERVAL:
+        huhua.execute(TouchApiToken(found.token_id))
+    g.huhua_by_token = True
+    return found.username
+
+
+def by_token() -> bool:
+    """Whether this request's caller came with an API token (not a log-in)."""
+    acting_user()
+    return bool(g.get("huhua_by_token"))
+
+
+def person_clock() -> Clock:
+    """The clock a log-in's hours run on: the wall clock, also when the engine runs on a virtual one (a simulated
+    year must not log everyone out); ``HUHUA_PERSON_CLOCK`` in the app's config replaces it (tests)."""
+    clock: Clock = current_app.config.get("HUHUA_PERSON_CLOCK") or _WALL_CLOCK
+    return clock
+
+
+def session_minutes() -> int:
+    """How long a log-in lasts (HUHUA_SESSION_HOURS), in whole minutes."""
+    return max(1, int(current_app.permanent_session_lifetime.total_seconds() // 60))
+
+
 @auth.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     next_page = _safe_next(request.args.get("next"))
@@ -95,21 +161,45 @@ def login() -> Any:
     username = (request.form.get("username") or "").strip()[:100]
     password = request.form.get("password") or ""
     huhua = _huhua()
-    if not username or not huhua.queries.check_password(username, password):
+    if not username:
+        return render_template("login.html", next=next_page, error=gettext("用户名或密码错误"), username=username), 401
+    result = huhua.execute(LogIn(username, password, request.remote_addr, session_minutes(), person_clock().now()))
+    if result["outcome"] == "locked":
+        message, retry_after = lock_message(result)
+        page = render_template("login.html", next=next_page, error=message, username=username)
+        return page, 429, {"Retry-After": retry_after}
+    if result["outcome"] != "ok":
         return render_template("login.html", next=next_page, error=gettext("用户名或密码错误"), username=username), 401
     session.clear()
     session.permanent = True
-    login_user(Account(username))
-    huhua.execute(RecordLogin(username, request.remote_addr))
+    login_user(Account(result["username"], result["session_key"]))
     return redirect(next_page or url_for("index"))
 
 
 @auth.post("/logout")
 @login_required
 def logout() -> Any:
+    """End this session on the server too: the cookie, or any copy of it, no longer opens anything."""
+    session_key = current_user.session_key
     logout_user()
     session.clear()
+    _huhua().execute(LogOut(session_key))
     return redirect(url_for("auth.login"))
+
+
+def lock_message(refusal: dict[str, Any]) -> tuple[str, str]:
+    """A ``locked`` refusal told to the person (when to try again, in Beijing time and in minutes from now),
+    and the seconds for the Retry-After header."""
+    until: datetime = refusal["until"]
+    seconds = max(1, math.ceil((until - _huhua().clock.now()).total_seconds()))
+    when, minutes = until.astimezone(BUSINESS_TZ).strftime("%H:%M"), math.ceil(seconds / 60)
+    if refusal["locked"] == ACCOUNT:
+        text = gettext("该账号登录失败次数过多，已暂时锁定。请于 %(time)s（北京时间）后再试，约 %(minutes)s 分钟。",
+                       time=when, minutes=minutes)
+    else:
+        text = gettext("此网络地址登录失败次数过多，已暂时锁定。请于 %(time)s（北京时间）后再试，约 %(minutes)s 分钟。",
+                       time=when, minutes=minutes)
+    return text, str(seconds)
 
 
 def _safe_next(target: str | None) -> str | None:

@@ -1,8 +1,8 @@
 """The OpenAPI 3.1 description of ``/api/v1``, served at ``/api/v1/openapi.json``.
 
-Written out rather than generated: every route of the API blueprints (``api``, ``task_api``, ``dashboard_api``
-and ``operations_api`` in :mod:`engine.web`) appears here with its parameters, body and the errors it answers
-with; a test checks that the two agree.
+Written out rather than generated: every route of the API blueprints (``api``, ``task_api``, ``dashboard_api``,
+``operations_api`` and ``account_api`` in :mod:`engine.web`) appears here with its parameters, body and the errors
+it answers with; a test checks that the two agree.
 """
 
 from __future__ import annotations
@@ -314,6 +314,18 @@ def document() -> dict[str, Any]:
                 "post": _op("Subscribe a URL to engine events (administrator)", ok=201, body=_body({
                     "url": {"type": "string"}, "events": {"type": "string"}, "secret": {"type": "string"}}, ["url"])),
             },
+            "/tokens": {
+                "get": _op("The caller's API tokens, newest first, never the tokens themselves (the administrator: "
+                           "?user='s); someone else's answers 404", result=_LIST, parameters=[
+                               _query("user", {"type": "string", "maxLength": 100}, "whose (administrator)")],
+                           errors=(401, 404)),
+                "post": _op("Make an API token for oneself (logged in, not with a token); shown in this answer only",
+                            ok=201, body=_body({"name": {"type": "string", "minLength": 1, "maxLength": 200},
+                                                "days": {"type": "integer", "minimum": 1}}, ["name"]),
+                            errors=(400, 401, 403))},
+            "/tokens/{token_id}": {"delete": _op(
+                "Revoke one's own API token (the administrator: anyone's); someone else's answers 404",
+                parameters=[_path("token_id", "the token")], errors=(400, 401, 404))},
             "/webhooks/{subscription_id}": {"delete": _op("Unsubscribe (administrator)",
                                                           parameters=[_path("subscription_id", "the subscription")])},
             "/webhooks/messages/{name}": {"post": {

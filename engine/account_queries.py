@@ -1,0 +1,76 @@
+"""What the log-in and token checks read on every request, and the token lists: the accounts family of queries.
+
+Asked with the engine clock's ``now`` (a session or token is over when the engine's time says so, virtual
+clock included). Token hashes never leave this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import exists, select
+
+from engine.commands.accounts import token_hash
+from engine.commands.sessions import session_hash
+from engine.store.database import Database
+from engine.store.models import Account, AccountSession, ApiToken
+
+#: The most tokens one list answers with (the administrator's view of all of them pages by owner).
+MAX_TOKENS = 500
+
+
+@dataclass(frozen=True)
+class TokenCaller:
+    """Who a presented token speaks for, and when it was last noted as used."""
+
+    token_id: int
+    username: str
+    last_used_at: datetime | None
+
+
+class AccountQueries:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def session_user(self, session_key: str, now: datetime) -> str | None:
+        """Whose running session ``session_key`` is: None once it ended, expired or its account was deactivated."""
+        with self.database.read() as session:
+            return session.scalar(
+                select(AccountSession.username)
+                .join(Account, Account.username == AccountSession.username)
+                .where(AccountSession.key_hash == session_hash(session_key), AccountSession.ended_at.is_(None),
+                       AccountSession.expires_at > now, Account.active.is_(True)))
+
+    def token_caller(self, token: str, now: datetime) -> TokenCaller | None:
+        """Whose a token is (None: unknown, revoked, expired, or its owner's account is deactivated)."""
+        deactivated = exists().where(Account.username == ApiToken.username, Account.active.is_(False))
+        with self.database.read() as session:
+            row = session.execute(
+                select(ApiToken.id, ApiToken.username, ApiToken.last_used_at)
+                .where(ApiToken.token_hash == token_hash(token), ApiToken.revoked_at.is_(None),
+                       ApiToken.expires_at > now, ~deactivated)).first()
+        return TokenCaller(row.id, row.username, row.last_used_at) if row else None
+
+    def api_tokens(self, now: datetime, username: str | None = None, limit: int = MAX_TOKENS) -> list[dict[str, Any]]:
+        """Tokens, newest first: ``username``'s, or everyone's (for the administrator); never the token itself."""
+        query = select(ApiToken.id, ApiToken.username, ApiToken.name, ApiToken.created_at, ApiToken.expires_at,
+                       ApiToken.last_used_at, ApiToken.revoked_at)
+        if username is not None:
+            query = query.where(ApiToken.username == username)
+        with self.database.read() as session:
+            rows = session.execute(query.order_by(ApiToken.id.desc()).limit(min(limit, MAX_TOKENS))).all()
+        return [{"id": r.id, "username": r.username, "name": r.name, "state": _state(r, now),
+                 "created_at": _iso(r.created_at), "expires_at": _iso(r.expires_at),
+                 "last_used_at": _iso(r.last_used_at), "revoked_at": _iso(r.revoked_at)} for r in rows]
+
+
+def _state(row: Any, now: datetime) -> str:
+    if row.revoked_at is not None:
+        return "revoked"
+    return "expired" if row.expires_at <= now else "active"
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
