@@ -35,9 +35,13 @@ _m, _s, _d = tables.message_subscription, tables.start_trigger, tables.process_d
 
 def persist_and_route(uow: UnitOfWork, record: InstanceRecord, workflow: Any, incident: Any, actor: str, *,
                       new: bool = False, hops: int = 0) -> dict[str, Any]:
-    """:func:`persist` the instance, then deliver whatever it threw that it did not catch itself."""
-    result = persist(uow, record, workflow, incident, actor, new=new)
+    """:func:`persist` the instance, then deliver whatever it threw that it did not catch itself.
+
+    The thrown events are taken out of the workflow *before* it is stored: what is routed here never stays in
+    the stored state, so no later command (in this process or after a restart) throws it a second time.
+    """
     thrown = workflow.get_events()
+    result = persist(uow, record, workflow, incident, actor, new=new)
     if thrown:
         if hops >= MAX_HOPS:
             uow.record("events_dropped", instance_id=record.id, actor=actor, count=len(thrown),
