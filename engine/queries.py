@@ -679,8 +679,8 @@ class Queries:
     def check_password(self, username: str, password: str) -> bool:
         """Whether ``password`` opens ``username``'s active account (the same work either way, to leak nothing)."""
         with self.database.read() as session:
-            row = session.execute(select(Account.password_hash).where(Account.username == username,
-                                                                      Account.active.is_(True))).first()
+            row = session.execute(select(Account.password_hash).where(
+                Account.username == username, Account.active.is_(True), Account.kind != "service")).first()
         return check_password_hash(row.password_hash if row else _NO_ACCOUNT, password) and row is not None
 
     def is_administrator(self, user: str) -> bool:
@@ -689,9 +689,10 @@ class Queries:
             return is_administrator(session, user)
 
     def account(self, username: str) -> dict[str, Any] | None:
+        """An active account that may use the pages (a service account may not: it calls with tokens only)."""
         with self.database.read() as session:
             row = session.execute(select(Account.username, Account.is_admin).where(
-                Account.username == username, Account.active.is_(True))).first()
+                Account.username == username, Account.active.is_(True), Account.kind != "service")).first()
         return {"username": row.username, "is_admin": row.is_admin} if row else None
 
     def token_user(self, token: str) -> str | None:

@@ -4,7 +4,13 @@ Commands are dataclasses (:mod:`engine.commands.model`); each has one handler; t
 :class:`~engine.commands.bus.CommandBus` runs it in one transaction.
 """
 
-from engine.commands.accounts import create_api_token, record_login, revoke_api_token, set_password
+from engine.commands.accounts import (
+    create_api_token,
+    record_login,
+    revoke_api_token,
+    set_password,
+    set_service_account,
+)
 from engine.commands.calendar import clear_workday, set_workday
 from engine.commands.deployment import (
     deploy_edited_decision,
@@ -54,6 +60,7 @@ from engine.commands.model import (
     RunHeldTask,
     SaveFilter,
     SetPassword,
+    SetServiceAccount,
     SetWorkday,
     StartChildren,
     StartInstance,
@@ -97,6 +104,7 @@ HANDLERS = {
     DelegateTask: delegate_task,
     ReassignTask: reassign_task,
     SetPassword: set_password,
+    SetServiceAccount: set_service_account,
     RecordLogin: record_login,
     CreateApiToken: create_api_token,
     RevokeApiToken: revoke_api_token,
@@ -154,6 +162,7 @@ __all__ = [
     "RunHeldTask",
     "SaveFilter",
     "SetPassword",
+    "SetServiceAccount",
     "SetWorkday",
     "StartChildren",
     "StartInstance",

@@ -306,6 +306,16 @@ class CreateApiToken:
 
 
 @dataclass(frozen=True)
+class SetServiceAccount:
+    """Create or change a service account: a system that delivers the named messages (within ``scope_unit``)."""
+
+    name: str
+    messages: tuple[str, ...]
+    actor: str
+    scope_unit: str | None = None
+
+
+@dataclass(frozen=True)
 class RevokeApiToken:
     token_id: int
     actor: str
