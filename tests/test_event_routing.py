@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import psycopg
 import pytest
+from sqlalchemy import insert, select
 
 from engine.bootstrap import Huhua, bootstrap
 from engine.clock import VirtualClock
-from engine.commands import CompleteTask, CorrelateMessage, LoadDirectory, StartInstance
+from engine.commands import CompleteTask, CorrelateMessage, DeployModels, LoadDirectory, StartInstance
 from engine.config import Settings
+from engine.errors import InvalidModel
 from engine.org.profiles import generate
-from tests.helpers import deploy_fixtures, history_kinds
+from engine.store import migration, tables
+from engine.store.database import Database
+from tests.conftest import START
+from tests.helpers import FIXTURES, deploy_fixtures, history_kinds
 
 
 def _complete_next(huhua: Huhua, instance_id: int) -> None:
@@ -108,3 +116,52 @@ def test_a_message_with_correlation_properties_goes_to_the_receiver_whose_own_da
     assert org.queries.instance(s002)["data"]["text"] == "请报送"
     delivered = org.execute(CorrelateMessage("school_notice", "admin", "zhuhui-s001", {"text": "外部"}))
     assert [i["id"] for i in delivered["delivered_to"]] == [s001]
+
+
+def test_a_receiver_rule_the_engine_cannot_read_is_refused_at_deploy(huhua: Huhua) -> None:
+    model = (FIXTURES / "scoped_events.bpmn").read_text().replace('value="same_or_below"', 'value="sideways"')
+    with pytest.raises(InvalidModel) as refused:
+        huhua.execute(DeployModels(files=(("scoped_events.bpmn", model.encode()),), actor="admin"))
+    assert any("eventSenders 'sideways'" in p.message and "r_catch" in p.message for p in refused.value.problems)
+
+
+def test_the_migration_keeps_subscriptions_answers_and_accounts(database_url: str, postgres) -> None:  # type: ignore[no-untyped-def]
+    """Upgrading a database with data: old subscriptions keep the default rules, an earlier answer is nobody's."""
+    url = _fresh_database(database_url, postgres)
+    database = Database(url)
+    try:
+        migration.upgrade(database, "0015")
+        with database.engine.begin() as connection:
+            connection.exec_driver_sql(
+                "INSERT INTO inbound_webhook (idempotency_key, message_name, received_at, response) "
+                "VALUES ('k-1', 'plan_submitted', '2026-03-01 00:00:00', '{}')")
+            connection.exec_driver_sql(
+                "INSERT INTO account (username, password_hash, is_admin, active, created_at) "
+                "VALUES ('wang', 'x', false, true, '2026-03-01 00:00:00')")
+        migration.upgrade(database)
+        with database.engine.begin() as connection:
+            kept = connection.execute(select(tables.inbound_webhook.c.caller, tables.inbound_webhook.c.idempotency_key)
+                                      ).all()
+            connection.execute(insert(tables.inbound_webhook).values(
+                caller="platform", idempotency_key="k-1", message_name="plan_submitted",
+                received_at=START, response="{}"))  # the same key, another caller: no collision
+            account = connection.execute(select(tables.account.c.kind, tables.account.c.messages)).one()
+            columns = {c.name: c for c in tables.message_subscription.c}
+        assert [tuple(r) for r in kept] == [("", "k-1")] and tuple(account) == ("person", None)
+        assert {"keyless", "senders"} <= set(columns)
+    finally:
+        database.dispose()
+        if not url.startswith("sqlite"):
+            with psycopg.connect(postgres.admin_url, autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)")
+
+
+def _fresh_database(database_url: str, postgres) -> str:  # type: ignore[no-untyped-def]
+    """An empty database of the same kind as ``database_url`` (which is already migrated to the newest)."""
+    if database_url.startswith("sqlite"):
+        path = Path(database_url.removeprefix("sqlite:///")).with_name("empty.db")
+        return f"sqlite:///{path}"
+    name = database_url.rsplit("/", 1)[1] + "_empty"
+    with psycopg.connect(postgres.admin_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return database_url.rsplit("/", 1)[0] + "/" + name

@@ -24,8 +24,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-#: The values of ``eventSenders``; the first is the default.
-SENDER_RULES = ("same_or_above", "same_or_below", "anywhere")
+from engine.bpmn.lint_rules.receivers import SENDER_RULES
+
 _TRUE = ("true", "yes", "1")
 
 
