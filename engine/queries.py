@@ -688,6 +688,11 @@ class Queries:
         with self.database.read() as session:
             return is_administrator(session, user)
 
+    def is_service_account(self, user: str) -> bool:
+        """Whether ``user`` is a service account (a system that sends messages; engine.access.messages)."""
+        with self.database.read() as session:
+            return session.scalar(select(Account.kind).where(Account.username == user)) == "service"
+
     def account(self, username: str) -> dict[str, Any] | None:
         """An active account that may use the pages (a service account may not: it calls with tokens only)."""
         with self.database.read() as session:

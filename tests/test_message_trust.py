@@ -118,7 +118,10 @@ def test_service_accounts_deliver_only_their_messages_within_their_unit_and_read
     with pages.test_client() as browser:  # no password opens it, so no page either
         for password in ("anything1", "!service-account", ""):
             assert browser.post("/login", data={"username": "zhuhui-platform", "password": password}).status_code == 401
-        assert browser.get("/api/v1/tasks", headers=platform).status_code != 401  # its token still works
+    for method, path in (("get", "/api/v1/tasks"), ("get", f"/api/v1/process-instances/{zhuhui}"),
+                         ("get", "/api/v1/process-definitions"), ("post", "/api/v1/process-instances")):
+        refused = getattr(client, method)(path, headers=platform, json={"process_key": "check_revision"})
+        assert refused.status_code == 403, (path, refused.json)  # a system only delivers messages
     with pytest.raises(InvalidInput, match="service account"):
         org.execute(SetPassword("zhuhui-platform", "a-password-1", "admin"))
     with pytest.raises(InvalidInput, match="name taken"):
