@@ -680,8 +680,8 @@ class Queries:
     def check_password(self, username: str, password: str) -> bool:
         """Whether ``password`` opens ``username``'s active account (the same work either way, to leak nothing)."""
         with self.database.read() as session:
-            row = session.execute(select(Account.password_hash).where(Account.username == username,
-                                                                      Account.active.is_(True))).first()
+            row = session.execute(select(Account.password_hash).where(
+                Account.username == username, Account.active.is_(True), Account.kind != "service")).first()
         return check_password_hash(row.password_hash if row else _NO_ACCOUNT, password) and row is not None
 
     def is_administrator(self, user: str) -> bool:
@@ -689,10 +689,16 @@ class Queries:
         with self.database.read() as session:
             return is_administrator(session, user)
 
+    def is_service_account(self, user: str) -> bool:
+        """Whether ``user`` is a service account (a system that sends messages; engine.access.messages)."""
+        with self.database.read() as session:
+            return session.scalar(select(Account.kind).where(Account.username == user)) == "service"
+
     def account(self, username: str) -> dict[str, Any] | None:
+        """An active account that may use the pages (a service account may not: it calls with tokens only)."""
         with self.database.read() as session:
             row = session.execute(select(Account.username, Account.is_admin).where(
-                Account.username == username, Account.active.is_(True))).first()
+                Account.username == username, Account.active.is_(True), Account.kind != "service")).first()
         return {"username": row.username, "is_admin": row.is_admin} if row else None
 
     def webhook_target(self, subscription_id: int) -> tuple[str, str] | None:

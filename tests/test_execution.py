@@ -72,8 +72,13 @@ def test_messages_are_correlated_by_business_key(huhua: Huhua) -> None:
     deploy_fixtures(huhua, "await_message.bpmn")
     zhuhui = huhua.execute(StartInstance("await_message", "admin", business_key="珠晖区"))
     yanfeng = huhua.execute(StartInstance("await_message", "admin", business_key="雁峰区"))
-    with pytest.raises(Conflict, match="2 waiting tasks"):
+    with pytest.raises(NotFound, match="without a key"):  # never "any waiting instance": no catch takes one
         huhua.execute(CorrelateMessage("plan_submitted", "admin", variables={"plan_title": "x"}))
+    huhua.execute(StartInstance("await_message", "admin", business_key="雁峰区"))
+    with pytest.raises(Conflict, match="2 waiting tasks"):
+        huhua.execute(CorrelateMessage("plan_submitted", "admin", "雁峰区", {"plan_title": "x"}))
+    huhua.execute(CorrelateMessage("plan_submitted", "admin", "雁峰区", {"plan_title": "x"}, deliver_to_all=True))
+    yanfeng = huhua.execute(StartInstance("await_message", "admin", business_key="雁峰区"))
     with pytest.raises(NotFound):
         huhua.execute(CorrelateMessage("plan_submitted", "admin", "石鼓区", {"plan_title": "x"}))
 

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from engine.bootstrap import Huhua
 from engine.clock import VirtualClock
-from engine.commands import AddWebhook, CompleteTask, RemoveWebhook, StartInstance
+from engine.commands import AddWebhook, CompleteTask, RemoveWebhook, SetServiceAccount, StartInstance
 from engine.errors import Forbidden, InvalidInput
 from engine.web import create_app
 from tests.helpers import deploy_fixtures, only_task
@@ -76,6 +76,7 @@ def client(huhua: Huhua) -> Iterator[FlaskClient]:
 
 def test_an_inbound_webhook_sent_twice_delivers_its_message_once(huhua: Huhua, client: FlaskClient) -> None:
     deploy_fixtures(huhua, "await_message.bpmn")
+    huhua.execute(SetServiceAccount("platform", ("plan_submitted",), "admin"))  # a system that sends this message
     first = huhua.execute(StartInstance("await_message", "admin", business_key="zhuhui-s001"))
     headers = {"X-Huhua-User": "platform", "Idempotency-Key": "plan-2026-10-zhuhui-s001"}
     body = {"correlation_key": "zhuhui-s001", "variables": {"plan_title": "十月工作方案"}}
@@ -84,7 +85,9 @@ def test_an_inbound_webhook_sent_twice_delivers_its_message_once(huhua: Huhua, c
     again = client.post("/api/v1/webhooks/messages/plan_submitted", json=body, headers=headers)
     assert sent.status_code == again.status_code == 200
     assert (sent.json["duplicate"], again.json["duplicate"]) == (False, True)
-    assert again.json["delivered_to"] == sent.json["delivered_to"] == [{"id": first["id"], "state": "completed"}]
+    assert again.json["delivered"] == sent.json["delivered"] == 1
+    assert again.json["delivered_to"] == sent.json["delivered_to"] == []  # a system reads no instance
+    assert huhua.queries.instance(first["id"])["state"] == "completed"
     assert huhua.queries.instance(second["id"])["state"] == "running"  # the repeat did not deliver again
     missing = client.post("/api/v1/webhooks/messages/plan_submitted", json=body, headers={"X-Huhua-User": "p"})
     assert missing.status_code == 400 and missing.json["problems"][0]["field"] == "Idempotency-Key"

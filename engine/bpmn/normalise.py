@@ -120,6 +120,8 @@ def start_with_instantiating_receive_tasks(root: etree._Element) -> None:
             start = etree.Element(bpmn_tag("startEvent"), id=receive.get("id"))
             if receive.get("name"):
                 start.set("name", receive.get("name"))
+            for extensions in receive.findall(bpmn_tag("extensionElements")):  # e.g. keylessMessages, eventSenders
+                start.append(copy.deepcopy(extensions))
             for outgoing in receive.findall(bpmn_tag("outgoing")):
                 start.append(copy.deepcopy(outgoing))
             definition = etree.SubElement(start, bpmn_tag("messageEventDefinition"),

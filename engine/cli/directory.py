@@ -116,7 +116,7 @@ def users(obj: Context, unit: str | None, under: str | None, role: str | None, l
 
 @main.group("accounts")
 def accounts_group() -> None:
-    """Log-in accounts (hashed passwords) and API tokens for programs."""
+    """Log-in accounts (hashed passwords), service accounts and API tokens for programs."""
 
 
 @accounts_group.command("password")
@@ -153,6 +153,26 @@ def accounts_demo(obj: Context, if_empty: bool, as_json: bool) -> None:
               lambda r: f"{len(r['accounts'])} demo accounts, password {r['password']}")
 
     guard(as_json, run)
+
+
+@accounts_group.command("service")
+@click.argument("name")
+@click.option("--messages", required=True, help="The messages it may deliver, comma-separated.")
+@click.option("--scope", "scope_unit", help="Deliver only to instances at this unit or below it.")
+@click.option("--actor", default="admin", show_default=True)
+@json_option
+@click.pass_obj
+def accounts_service(obj: Context, name: str, messages: str, scope_unit: str | None, actor: str,
+                     as_json: bool) -> None:
+    """Make (or change) service account NAME: a system that delivers MESSAGES, with API tokens only.
+
+    It cannot log in to the pages; give it a token with `huhua accounts token NAME --name ...`.
+    """
+    from engine.commands import SetServiceAccount
+
+    guard(as_json, lambda: emit(as_json, obj.huhua.execute(SetServiceAccount(name, (messages,), actor, scope_unit)),
+                                  lambda r: f"service account {r['username']}: {', '.join(r['messages'])}"
+                                            + (f" within {r['scope_unit']}" if r["scope_unit"] else "")))
 
 
 @accounts_group.command("token")

@@ -5,6 +5,11 @@ administrator. A password has at least 8 characters. A new password or deactivat
 sessions (:mod:`engine.commands.sessions`). Tokens are for programs calling the API: each expires (the
 configured default, or fewer days if asked, never more than the configured maximum) and can be revoked
 by its owner or the administrator; a deactivated account's tokens stop until it is active again.
+
+A *service account* is a system that sends messages (a school platform, a hotline's switchboard): it is no
+person of the directory, has no password (it cannot log in to the pages), calls only with API tokens, and may
+deliver only the messages it is given, optionally only within one unit (:mod:`engine.access.messages`).
+Only an administrator makes or changes one.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 from sqlalchemy import insert, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from engine.access.messages import SERVICE, split_messages
 from engine.commands import login_throttle
 from engine.commands.administrators import is_administrator
 from engine.commands.instance_state import require_label
@@ -27,6 +33,7 @@ from engine.commands.model import (
     RevokeApiToken,
     SetAccountActive,
     SetPassword,
+    SetServiceAccount,
     TouchApiToken,
     UnlockLogIn,
 )
@@ -35,10 +42,12 @@ from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Forbidden, InvalidInput, NotFound, Problem
 from engine.store import tables
 
-_a, _k, _p = tables.account, tables.api_token, tables.person
+_a, _k, _p, _u = tables.account, tables.api_token, tables.person, tables.org_unit
 MIN_PASSWORD, MAX_PASSWORD = 8, 200
 #: ``last_used_at`` is written at most this often per token.
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
+#: A service account's password hash: no password opens it.
+NO_PASSWORD = "!service-account"
 
 
 def token_hash(token: str) -> str:
@@ -48,6 +57,9 @@ def token_hash(token: str) -> str:
 def set_password(command: SetPassword, uow: UnitOfWork) -> dict[str, Any]:
     require_label(command.actor, "actor", 100)
     _known(uow, command.username)
+    if _is_service(uow, command.username):
+        raise InvalidInput(f"'{command.username}' is a service account: it has no password and calls with API "
+                           "tokens only", [Problem("service account", field="username")])
     _check_new_password(command.password, "password")
     hashed = generate_password_hash(command.password)
     admin = command.username == ADMIN or command.is_admin
@@ -159,8 +171,46 @@ def _administrator(uow: UnitOfWork, actor: str) -> None:
         raise Forbidden("only the administrator may do this")
 
 
+def set_service_account(command: SetServiceAccount, uow: UnitOfWork) -> dict[str, Any]:
+    """Make (or change) a service account; its tokens come from :func:`create_api_token` as anyone's do."""
+    require_label(command.actor, "actor", 100)
+    require_label(command.name, "name", 100)
+    if not is_administrator(uow, command.actor):
+        raise Forbidden("only the administrator may make or change service accounts")
+    existing = uow.read(select(_a.c.kind).where(_a.c.username == command.name)).first()
+    if command.name == ADMIN or (existing is not None and existing.kind != SERVICE) \
+            or uow.read(select(_p.c.id).where(_p.c.id == command.name)).first() is not None:
+        raise InvalidInput(f"'{command.name}' is a person or the administrator; a service account needs a name "
+                           "of its own", [Problem("name taken", field="name")])
+    messages = [m for each in command.messages for m in split_messages(each)]
+    bad = [m for m in messages if len(m) > 200]
+    if not messages or bad:
+        raise InvalidInput("a service account needs the names of the messages it may deliver (comma-separated, "
+                           "each at most 200 characters)", [Problem("missing or too long", field="messages")])
+    if command.scope_unit is not None and uow.read(
+            select(_u.c.id).where(_u.c.id == command.scope_unit)).first() is None:
+        raise InvalidInput(f"unit '{command.scope_unit}' is not in the org directory",
+                           [Problem("unknown unit", field="scope")])
+    values = {"kind": SERVICE, "messages": ",".join(sorted(set(messages))), "scope_unit": command.scope_unit,
+              "password_hash": NO_PASSWORD, "is_admin": False, "active": True}
+    if existing is None:
+        uow.execute(insert(_a).values(username=command.name, created_at=uow.now, **values))
+    else:
+        uow.execute(update(_a).where(_a.c.username == command.name).values(**values))
+    uow.record("service_account_set", actor=command.actor, username=command.name, messages=values["messages"],
+               scope_unit=command.scope_unit)
+    return {"username": command.name, "kind": SERVICE, "messages": sorted(set(messages)),
+            "scope_unit": command.scope_unit}
+
+
+def _is_service(uow: UnitOfWork, username: str) -> bool:
+    return uow.read(select(_a.c.kind).where(_a.c.username == username)).scalar() == SERVICE
+
+
 def _known(uow: UnitOfWork, username: str) -> None:
+    """A person of the directory, the administrator, or a service account."""
     require_label(username, "username", 100)
-    if username != ADMIN and uow.read(select(_p.c.id).where(_p.c.id == username)).first() is None:
+    if username != ADMIN and uow.read(select(_p.c.id).where(_p.c.id == username)).first() is None \
+            and not _is_service(uow, username):
         raise InvalidInput(f"'{username}' is not a person of the org directory",
                            [Problem("unknown person", field="username")])

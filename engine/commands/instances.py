@@ -6,6 +6,8 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
 
+from engine.access.messages import deliverable, message_sender
+from engine.commands.administrators import is_administrator
 from engine.commands.event_routing import persist_and_route
 from engine.commands.fan_out_state import fan_out_result
 from engine.commands.instance_state import (
@@ -22,7 +24,8 @@ from engine.errors import Conflict, InvalidModel, NotFound, Problem, StaleVersio
 from engine.runtime.execution import Incident
 from engine.store import tables
 
-_d, _i, _j, _m = tables.process_definition, tables.process_instance, tables.job, tables.message_subscription
+_d, _i, _j, _m, _u = (tables.process_definition, tables.process_instance, tables.job, tables.message_subscription,
+                      tables.org_unit)
 _LATEST_DEFINITION = (select(_d.c.id).where(_d.c.key == bindparam("key"))
                       .order_by(_d.c.version.desc()).limit(1))
 _LOAD_JOB = select(_j).where(_j.c.id == bindparam("id"))
@@ -79,16 +82,27 @@ def begin_instance(uow: UnitOfWork, command: StartInstance, *, timer_start: str 
 
 
 def correlate_message(command: CorrelateMessage, uow: UnitOfWork) -> dict[str, Any]:
-    """Deliver a message to the waiting instance(s) found through the subscription index."""
+    """Deliver a message from outside to the waiting instance(s) found through the subscription index.
+
+    Correlation is exact: with a key, only subscriptions with that key; without one, only catches that declare
+    ``keylessMessages``. Only instances the caller may deliver to count (:mod:`engine.access.messages`); the
+    others are as if they did not wait, so a refusal changes nothing and reveals nothing.
+    """
     variables = require_json_object(command.variables, "variables")
     require_label(command.actor, "actor", 100)
-    query = select(_m.c.instance_id, _m.c.spiff_task_id, _m.c.element_id).where(
-        _m.c.kind == "message", _m.c.message_name == command.message_name)
+    sender = message_sender(uow, command.actor, administrator=is_administrator(uow, command.actor))
+    query = (select(_m.c.instance_id, _m.c.spiff_task_id, _m.c.element_id)
+             .join(_i, _i.c.id == _m.c.instance_id).outerjoin(_u, _u.c.id == _i.c.org_scope)
+             .where(_m.c.kind == "message", _m.c.message_name == command.message_name,
+                    deliverable(uow, sender, command.message_name)))
     if command.correlation_key is not None:
         query = query.where(_m.c.correlation_key == command.correlation_key)
+    else:
+        query = query.where(_m.c.keyless.is_(True))
     subscriptions = uow.read(query.order_by(_m.c.id).limit(MAX_DELIVERIES + 1)).all()
     if not subscriptions:
-        key = f" with key '{command.correlation_key}'" if command.correlation_key is not None else ""
+        key = f" with key '{command.correlation_key}'" if command.correlation_key is not None \
+            else " without a key (give a correlation key)"
         raise NotFound(f"no instance waits for message '{command.message_name}'{key}")
     if len(subscriptions) > MAX_DELIVERIES:
         raise Conflict(f"more than {MAX_DELIVERIES} waiting tasks match message '{command.message_name}'; "
@@ -108,7 +122,8 @@ def correlate_message(command: CorrelateMessage, uow: UnitOfWork) -> dict[str, A
         incident = run_step(lambda s=subscription, w=loaded.workflow: uow.runtime.deliver_message(
             w, s.spiff_task_id, variables))
         delivered.append(persist_and_route(uow, loaded.record, loaded.workflow, incident, command.actor))
-    return {"message": command.message_name, "delivered_to": delivered}
+    return {"message": command.message_name, "delivered": len(delivered),
+            "delivered_to": delivered if sender.names_instances else []}
 
 
 def fire_timer(command: FireTimer, uow: UnitOfWork) -> dict[str, Any]:

@@ -83,7 +83,8 @@ class CompleteTask:
 
 @dataclass(frozen=True)
 class CorrelateMessage:
-    """Deliver a named message to the instance(s) waiting for it under ``correlation_key``."""
+    """Deliver a named message to the instance(s) waiting for it under ``correlation_key`` (without one: only to
+    catches that take keyless messages), among those ``actor`` may deliver to (engine.access.messages)."""
 
     message_name: str
     actor: str
@@ -227,7 +228,7 @@ class FinishJob:
 
 @dataclass(frozen=True)
 class ReceiveWebhook:
-    """An inbound request to deliver a message, applied once per idempotency key."""
+    """An inbound request to deliver a message, applied once per idempotency key of its caller (``actor``)."""
 
     idempotency_key: str
     message_name: str
@@ -302,6 +303,16 @@ class CreateApiToken:
     name: str
     actor: str
     days: int | None = None
+
+
+@dataclass(frozen=True)
+class SetServiceAccount:
+    """Create or change a service account: a system that delivers the named messages (within ``scope_unit``)."""
+
+    name: str
+    messages: tuple[str, ...]
+    actor: str
+    scope_unit: str | None = None
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,8 @@ def check_password(uow: UnitOfWork, username: str, password: str, remote: str | 
     lock = login_throttle.current_lock(uow, username, remote)
     if lock is not None:
         return {"outcome": "locked", "locked": lock.kind, "until": lock.until}
-    row = uow.read(select(_a.c.password_hash).where(_a.c.username == username, _a.c.active.is_(True))).first()
+    row = uow.read(select(_a.c.password_hash).where(  # a service account never logs in
+        _a.c.username == username, _a.c.active.is_(True), _a.c.kind != "service")).first()
     if check_password_hash(row.password_hash if row else _no_account(), password) and row is not None:
         login_throttle.forget_failures(uow, username)
         return None

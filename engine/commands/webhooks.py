@@ -76,13 +76,16 @@ def finish_job(command: FinishJob, uow: UnitOfWork) -> dict[str, Any]:
 
 
 def receive_webhook(command: ReceiveWebhook, uow: UnitOfWork) -> dict[str, Any]:
-    """Deliver an inbound message once per idempotency key; a repeat gets the stored answer."""
+    """Deliver an inbound message once per idempotency key *of this caller*; a repeat gets the stored answer.
+
+    Keys belong to their caller: another caller's use of the same key neither answers nor blocks this one.
+    """
     require_label(command.idempotency_key, "Idempotency-Key", 200)
     if not command.idempotency_key:
         raise InvalidInput("an inbound webhook needs an Idempotency-Key header",
                            [Problem("missing", field="Idempotency-Key")])
     earlier = uow.read(select(_in.c.message_name, _in.c.response)
-                       .where(_in.c.idempotency_key == command.idempotency_key)).first()
+                       .where(_in.c.caller == command.actor, _in.c.idempotency_key == command.idempotency_key)).first()
     if earlier is not None:
         if earlier.message_name != command.message_name:
             raise InvalidInput(f"Idempotency-Key '{command.idempotency_key}' was used for message "
@@ -90,11 +93,12 @@ def receive_webhook(command: ReceiveWebhook, uow: UnitOfWork) -> dict[str, Any]:
         return {**json.loads(earlier.response), "duplicate": True}
     result = correlate_message(CorrelateMessage(command.message_name, command.actor, command.correlation_key,
                                                 command.variables), uow)
-    answer = {"message": command.message_name,
+    answer = {"message": command.message_name, "delivered": result["delivered"],
               "delivered_to": [{"id": i["id"], "state": i["state"]} for i in result["delivered_to"]]}
     # Two copies racing: the second insert collides, its transaction rolls back, and its retry finds the first.
-    uow.execute(insert(_in).values(idempotency_key=command.idempotency_key, message_name=command.message_name,
-                                   received_at=uow.now, response=json.dumps(answer, ensure_ascii=False)))
+    uow.execute(insert(_in).values(caller=command.actor, idempotency_key=command.idempotency_key,
+                                   message_name=command.message_name, received_at=uow.now,
+                                   response=json.dumps(answer, ensure_ascii=False)))
     return {**answer, "duplicate": False}
 
 

@@ -34,6 +34,7 @@ from engine.bpmn.task_specs import EXTERNAL_ITEMS, EXTERNAL_PENDING, ExternalPar
 from engine.bpmn.timevalues import due_from, parse_instant
 from engine.clock import Clock
 from engine.org.directory import UNIT_KINDS
+from engine.runtime.correlation import SENDER_RULES, CorrelationError, catch_rules, declares_properties, property_key
 from engine.runtime.event_subprocesses import ScopedEventManager
 from engine.runtime.script_guards import ScriptLimits
 from engine.runtime.scripting import SERVICE_RESULT, BpmnErrorThrown, HuhuaScriptEngine
@@ -91,12 +92,16 @@ class TimerWait:
 
 @dataclass(frozen=True)
 class EventWait:
-    """A catch event waiting for a named message or signal."""
+    """A catch event waiting for a named message or signal, and what it accepts (see :mod:`.correlation`)."""
 
     task_id: str
     element_id: str
     kind: str  # message | signal
     name: str
+    #: The key made of the message's correlation properties; None: the instance's business key is the key.
+    correlation: str | None = None
+    keyless: bool = False
+    senders: str = SENDER_RULES[0]
 
 
 @dataclass(frozen=True)
@@ -382,10 +387,32 @@ class Runtime:
                 due = _timer_due(task)
                 if due is not None:
                     work.timers[str(task.id)] = TimerWait(str(task.id), spec.bpmn_id, due)
-            elif isinstance(definition, MessageEventDefinition):
-                work.messages[str(task.id)] = EventWait(str(task.id), spec.bpmn_id, "message", definition.name)
-            elif isinstance(definition, SignalEventDefinition):
-                work.messages[str(task.id)] = EventWait(str(task.id), spec.bpmn_id, "signal", definition.name)
+            elif isinstance(definition, MessageEventDefinition | SignalEventDefinition):
+                work.messages[str(task.id)] = self._event_wait(task, definition)
+
+    def _event_wait(self, task: Task, definition: Any) -> EventWait:
+        spec = task.task_spec
+        try:
+            keyless, senders = catch_rules(spec)
+            key = property_key(definition, self.script_engine.environment, task.data) \
+                if isinstance(definition, MessageEventDefinition) and declares_properties(definition) else None
+        except CorrelationError as err:
+            raise Incident(str(err), _element_id(task), kind="correlation") from None
+        kind = "message" if isinstance(definition, MessageEventDefinition) else "signal"
+        return EventWait(str(task.id), spec.bpmn_id, kind, definition.name, key, keyless, senders)
+
+    def thrown_key(self, event: Any) -> str | None:
+        """The key a thrown message carries by its own correlation properties (None: it has none declared)."""
+        definition = event.event_definition
+        if not declares_properties(definition):
+            return None
+        return property_key(definition, self.script_engine.environment,
+                            event.payload if isinstance(event.payload, dict) else {})
+
+    @staticmethod
+    def start_rules(compiled: CompiledProcess, element_id: str) -> tuple[bool, str]:
+        """``(takes keyless messages, sender rule)`` of a start event of a compiled process."""
+        return catch_rules(compiled.spec.task_specs.get(element_id))
 
     def _item(self, task: Task, spec: Any, child: Any, key: Any, item: Any) -> tuple[Any, dict, dict | None]:
         data = spec.item_data(item)

@@ -3,6 +3,10 @@
 SpiffWorkflow's serializer embeds the whole process spec in every saved workflow. Specs are
 immutable per deployed version and cached, so Huhua stores only the task tree and data and
 re-attaches the cached spec on load: smaller rows, and no spec restoring on every command.
+
+Events a workflow threw and did not catch itself (``bpmn_events``) are never stored: the command that
+threw them routes them in its own transaction (:mod:`engine.commands.event_routing`), so a stored copy
+could only be thrown again. States written before that rule may still hold some; they are ignored on load.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
     def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
         dct = super(BpmnWorkflowConverter, self).to_dict(workflow)
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
-        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        dct["bpmn_events"] = []  # routed by the command that threw them, never kept (see the module docstring)
         return dct
 
     def from_dict(self, dct: dict[str, Any], compiled: CompiledProcess | None = None,
@@ -39,7 +43,7 @@ class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
         workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
         self.set_default_attributes(workflow, dct)
         self.subprocesses_from_dict(dct["subprocesses"], workflow)
-        workflow.bpmn_events = self.registry.restore(dct.get("bpmn_events", []))
+        workflow.bpmn_events = []  # an older state's events were routed when they were thrown
         return workflow
 
 

@@ -237,7 +237,12 @@ class MessageSubscription(Base):
     #: message | signal
     kind: Mapped[str] = mapped_column(String(10), server_default="message")
     message_name: Mapped[str] = mapped_column(String(200))
+    #: The business key, or the value of the message's correlation properties (engine.runtime.correlation).
     correlation_key: Mapped[str | None] = mapped_column(String(200))
+    #: Whether the catching element takes a message that carries no key (``keylessMessages``).
+    keyless: Mapped[bool] = mapped_column(Boolean, server_default="0")
+    #: Where thrown events may come from (``eventSenders``): same_or_above | same_or_below | anywhere.
+    senders: Mapped[str] = mapped_column(String(20), server_default="same_or_above")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
@@ -382,6 +387,8 @@ class InboundWebhook(Base):
     """A request an outside system sent in, under its idempotency key: a repeat gets the first answer."""
 
     __tablename__ = "inbound_webhook"
+    #: Keys are the caller's own: one caller's key never answers or blocks another caller's request.
+    caller: Mapped[str] = mapped_column(String(100), primary_key=True, server_default="")
     idempotency_key: Mapped[str] = mapped_column(String(200), primary_key=True)
     message_name: Mapped[str] = mapped_column(String(200))
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -469,7 +476,8 @@ class Document(Base):
 
 
 class Account(Base):
-    """Who may log in: a person of the org directory (or the administrator), with a hashed password."""
+    """Who may call: a person of the org directory (or the administrator) with a hashed password, or a service
+    account (a system that sends messages) that has no password and calls with API tokens only."""
 
     __tablename__ = "account"
     username: Mapped[str] = mapped_column(String(100), primary_key=True)
@@ -478,6 +486,12 @@ class Account(Base):
     active: Mapped[bool] = mapped_column(Boolean, server_default="1")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    #: person (logs in to pages) | service (a system that sends messages: API tokens only, no password).
+    kind: Mapped[str] = mapped_column(String(20), server_default="person")
+    #: A service account's messages, comma-separated: the only ones it may deliver.
+    messages: Mapped[str | None] = mapped_column(Text)
+    #: A service account's unit: it delivers only to instances at that unit or below (None: anywhere).
+    scope_unit: Mapped[str | None] = mapped_column(String(100))
 
 
 class ApiToken(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request
+from flask import current_app, g, request
 
 from engine.bootstrap import Huhua
 from engine.errors import Forbidden, InvalidInput, Problem, Unauthorized
@@ -18,13 +18,29 @@ def engine() -> Huhua:
     return current_app.extensions["huhua"]
 
 
+#: The only calls a service account (a system that sends messages, engine.access.messages) may make.
+SERVICE_ENDPOINTS = frozenset({"api.correlate_message", "api.receive_webhook"})
+
+
 def actor() -> str:
-    """Who is calling (a token's owner or the logged-in person); 401 for nobody."""
+    """Who is calling (a token's owner or the logged-in person); 401 for nobody; 403 for a service account
+    calling anything but message delivery."""
     caller = acting_user()
     if not caller:
         raise Unauthorized("log in, or send an API token as 'Authorization: Bearer <token>'",
                            [Problem("not authenticated", field="Authorization")])
+    if request.endpoint not in SERVICE_ENDPOINTS and _is_service_account(caller):
+        raise Forbidden("a service account only delivers messages (POST /api/v1/messages, "
+                        "/api/v1/webhooks/messages/{name})")
     return caller
+
+
+def _is_service_account(caller: str) -> bool:
+    """Asked once per request, like :func:`engine.web.auth.is_administrator`."""
+    known: dict[str, bool] = g.setdefault("huhua_service_accounts", {})
+    if caller not in known:
+        known[caller] = engine().queries.is_service_account(caller)
+    return known[caller]
 
 
 def json_body() -> dict[str, Any]:

@@ -258,7 +258,8 @@ def document() -> dict[str, Any]:
             "/tasks/{task_id}/reassign": {"post": _op("Reassign a task (a tier above, or the administrator)",
                                                       parameters=[_TASK], body=_body(
                                                           {"to": {"type": "string"}, "reason": {"type": "string"}}))},
-            "/messages": {"post": _op("Deliver a message", body=_body({
+            "/messages": {"post": _op("Deliver a message to the instances waiting with its key (administrator; a "
+                                      "service account allowed it; a person with an open task there)", body=_body({
                 "name": {"type": "string"}, "correlation_key": {"type": "string"}, "variables": _OBJECT,
                 "all": {"type": "boolean"}}, ["name"]))},
             "/process-instances/summary": {"get": _op(
@@ -329,7 +330,8 @@ def document() -> dict[str, Any]:
             "/webhooks/{subscription_id}": {"delete": _op("Unsubscribe (administrator)",
                                                           parameters=[_path("subscription_id", "the subscription")])},
             "/webhooks/messages/{name}": {"post": {
-                **_op("Deliver a message once per Idempotency-Key", body=_body({
+                **_op("Deliver a message once per caller's Idempotency-Key (the same callers as /messages)",
+                      body=_body({
                     "correlation_key": {"type": "string"}, "variables": _OBJECT})),
                 "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},
                                {"name": "Idempotency-Key", "in": "header", "required": True,

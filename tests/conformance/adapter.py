@@ -1,4 +1,5 @@
-"""Turns a betsy test model into one Huhua runs: placeholder scripts and JUEL-style conditions translated.
+"""Turns a betsy test model into one Huhua runs: placeholder scripts and JUEL-style conditions translated,
+and message catches marked as taking keyless messages.
 
 betsy writes engine-neutral placeholders in script tasks and Java/JUEL conditions; every engine's
 adapter rewrites them (betsy's own adapters do the same for Camunda, jBPM, …). The trace itself is not
@@ -13,6 +14,8 @@ import re
 from lxml import etree
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+MESSAGE_CATCHES = ("startEvent", "intermediateCatchEvent", "boundaryEvent", "receiveTask")
 LOGGING_ONLY = {"CREATE_LOG_FILE", "CREATE_MARKER_FILE", "CREATE_TIMESTAMP_LOG_1", "CREATE_TIMESTAMP_LOG_2",
                 "WAIT_TEN_SECONDS", "dummyScript"}
 INCREMENT = "integerVariable = integerVariable + 1"
@@ -37,7 +40,22 @@ def adapt(content: bytes) -> bytes:
         for element in root.iter(f"{{{BPMN}}}{tag}"):
             if element.text and element.text.strip():
                 element.text = translate_condition(element.text)
+    for catch in root.iter(*(f"{{{BPMN}}}{tag}" for tag in MESSAGE_CATCHES)):
+        if catch.tag.endswith("receiveTask") or catch.find(f"{{{BPMN}}}messageEventDefinition") is not None:
+            _take_keyless_messages(catch)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def _take_keyless_messages(catch: etree._Element) -> None:
+    """betsy's collaborations correlate messages by name alone (no key); in Huhua a catch must say it takes that."""
+    extensions = catch.find(f"{{{BPMN}}}extensionElements")
+    if extensions is None:
+        extensions = etree.Element(f"{{{BPMN}}}extensionElements")
+        catch.insert(1 if catch.find(f"{{{BPMN}}}documentation") is not None else 0, extensions)
+    properties = extensions.find(f"{{{SPIFF}}}properties")
+    if properties is None:
+        properties = etree.SubElement(extensions, f"{{{SPIFF}}}properties")
+    etree.SubElement(properties, f"{{{SPIFF}}}property", name="keylessMessages", value="true")
 
 
 def _script_for(task: etree._Element, placeholder: str) -> str:

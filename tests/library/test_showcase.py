@@ -9,7 +9,7 @@ import pytest
 
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ, VirtualClock
-from engine.commands import CompleteTask, CorrelateMessage, StartInstance
+from engine.commands import CompleteTask, CorrelateMessage, SetServiceAccount, StartInstance
 from engine.errors import Forbidden, InvalidInput, NotFound
 from tests.library.conftest import complete, inbox
 from workers.job_worker import run_due_jobs
@@ -144,6 +144,8 @@ def test_objections_in_the_publicity_period_are_checked_and_an_upheld_one_remove
     data = demo.queries.instance(city)["data"]
     assert [(c["school"], c["average"], c["award_level"]) for c in data["candidates"]] == [
         ("hengnan-s001", 73.5, "三等"), ("zhuhui-s001", 84.3, "二等")]
+    # the public's objections come in through the city's objection portal, a system allowed this one message
+    demo.execute(SetServiceAccount("public", ("showcase_objection",), "admin"))
     with pytest.raises(NotFound):  # objections are correlated by the round's business key
         demo.execute(CorrelateMessage("showcase_objection", "public", "showcase-2025",
                                       {"objection_school": "zhuhui-s001", "objection_reason": "x"}))

@@ -18,6 +18,7 @@ from engine.bpmn.lint_rules import (
     gateways,
     interfaces,
     reachability,
+    receivers,
     references,
     timers,
 )
@@ -51,6 +52,7 @@ RULES: tuple[Rule, ...] = (
     events.check_link_events,
     events.check_event_references,
     timers.check_timer_definitions,
+    receivers.check_receiver_properties,
     activities.check_token_quantities,
     activities.check_loop_limits,
     activities.check_instantiating_receive_tasks,
