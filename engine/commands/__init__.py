@@ -5,6 +5,7 @@ Commands are dataclasses (:mod:`engine.commands.model`); each has one handler; t
 """
 
 from engine.commands.accounts import create_api_token, record_login, revoke_api_token, set_password
+from engine.commands.audit import record_case_read
 from engine.commands.calendar import clear_workday, set_workday
 from engine.commands.deployment import (
     deploy_edited_decision,
@@ -44,6 +45,7 @@ from engine.commands.model import (
     MarkSchedulesChecked,
     ReassignTask,
     ReceiveWebhook,
+    RecordCaseRead,
     RecordJobFailure,
     RecordLogin,
     RemoveWebhook,
@@ -110,6 +112,7 @@ HANDLERS = {
     SaveFilter: save_filter,
     DeleteFilter: delete_filter,
     AddAttachment: add_attachment,
+    RecordCaseRead: record_case_read,
 }
 
 #: Commands nobody waits on: a version conflict is retried with backoff instead of reported.
@@ -144,6 +147,7 @@ __all__ = [
     "MigrateInstance",
     "ReassignTask",
     "ReceiveWebhook",
+    "RecordCaseRead",
     "RecordJobFailure",
     "RecordLogin",
     "RemoveWebhook",
