@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select
 
-from engine.access.sensitivity import sensitivity_of
+from engine.access.sensitivity import Sensitivity, redact, sensitivity_of
 from engine.commands.administrators import is_administrator
 from engine.store import tables
 
@@ -146,3 +146,17 @@ def _referred_by(data: str | None) -> str | None:
 
 def _stronger(level: str | None, other: str) -> str:
     return other if level is None or LEVELS.index(other) > LEVELS.index(level) else level
+
+
+def case_view(found: dict[str, Any], level: str, sensitivity: Sensitivity) -> dict[str, Any]:
+    """An instance as read by :meth:`engine.queries.Queries.instance`, cut down to what ``level`` may see."""
+    view = {**found, "access": level}
+    if level == RECORD:
+        return view
+    view["data"] = redact(found["data"], sensitivity) if level == CASE_AND_RISK else {}
+    view["open_tasks"] = [{**task, "item": None} for task in found["open_tasks"]]
+    if level == CASE_AND_RISK:
+        view["history"] = [{**event, "detail": {}} for event in found["history"]]
+    else:
+        view.update(history=[], incidents=[], started_by=None)
+    return view

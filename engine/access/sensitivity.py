@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 
@@ -43,8 +44,9 @@ _cache: dict[tuple[str, str], Sensitivity] = {}
 _lock = threading.Lock()
 
 
-def sensitivity_of(connection, definition_id: int) -> Sensitivity:  # noqa: ANN001 - a Session or a Connection
-    """What the process version ``definition_id`` marks confidential (PLAIN for an unknown version)."""
+def sensitivity_of(connection: Any, definition_id: int) -> Sensitivity:
+    """What the process version ``definition_id`` marks confidential (PLAIN for an unknown version);
+    ``connection`` is a SQLAlchemy Session or Connection."""
     row = connection.execute(select(_d.c.key, _d.c.content_hash, _d.c.deployment_id, _d.c.resource_name)
                              .where(_d.c.id == definition_id)).first()
     if row is None:
@@ -76,6 +78,6 @@ def model_sensitivity(content: bytes, process_key: str, filename: str = "model.b
     return Sensitivity(confidentiality, names)
 
 
-def redact(data: dict, sensitivity: Sensitivity) -> dict:
+def redact(data: dict[str, Any], sensitivity: Sensitivity) -> dict[str, Any]:
     """``data`` without the variables the model marks sensitive."""
     return {key: value for key, value in data.items() if key not in sensitivity.variables}

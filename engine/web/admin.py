@@ -19,6 +19,7 @@ from flask_login import current_user, login_required
 from engine import bench_results
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ
+from engine.commands import RecordCaseRead
 from engine.dashboard import monthly_sheets, overdue_sheets
 from engine.documents import XLSX
 from engine.documents.layout import workbook
@@ -142,7 +143,11 @@ def form_editor(definition_id: int, form_key: str) -> Any:
 @admin.get("/instances/<int:instance_id>")
 @administrator
 def instance(instance_id: int) -> Any:
-    found = _huhua().queries.instance(instance_id)
+    huhua, me = _huhua(), str(current_user.id)
+    level = huhua.queries.case_access(me, instance_id)
+    if level is not None:
+        huhua.execute(RecordCaseRead(instance_id, me, "page", "instance", level))
+    found = huhua.queries.instance(instance_id, viewer=me)
     return render_template("instance.html", instance=found)
 
 

@@ -16,6 +16,7 @@ from flask_login import current_user, login_required
 
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ
+from engine.commands import RecordCaseRead
 from engine.config import PROJECT_ROOT
 from engine.errors import InvalidInput
 from engine.task_filters import TaskFilter, parse_filter
@@ -73,7 +74,11 @@ def task(task_id: int) -> Any:
     huhua = _huhua()
     if not huhua.queries.may_see_task(str(current_user.id), task_id):
         abort(403)
-    found = huhua.queries.task(task_id)
+    instance_id = huhua.queries.task_instance(task_id)
+    level = huhua.queries.case_access(str(current_user.id), instance_id)
+    if level is not None:
+        huhua.execute(RecordCaseRead(instance_id, str(current_user.id), "page", "task", level))
+    found = huhua.queries.task(task_id, viewer=str(current_user.id))
     found["due"] = _due(found["due_at"], huhua.clock.now(), huhua.queries.calendar.working_calendar())
     names = huhua.queries.person_names([p for p in (found["assignee"], found["completed_by"]) if p])
     return render_template("task.html", task=found, mine=found["assignee"] == current_user.id, names=names,
