@@ -13,6 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from engine import dashboard
 from engine.access.confidential import RECORD, STATUS, at_least, case_access, case_view, is_confidential
 from engine.access.sensitivity import sensitivity_of
+from engine.audit_log import AuditQueries
 from engine.bpmn.parser import ModelFile, inspect_models
 from engine.clock import BUSINESS_TZ
 from engine.commands.accounts import token_hash
@@ -82,6 +83,7 @@ class Queries:
         self.max_model_bytes = max_model_bytes
         self.calendar = CalendarQueries(database)
         self.operations = OperationsQueries(database, self.calendar)
+        self.audit = AuditQueries(database)
 
     def working_days_after(self, day: date | str, n: int | str) -> dict[str, Any]:
         """The date ``n`` working days after ``day``, on the official calendar with administrators' overrides."""

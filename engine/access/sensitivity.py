@@ -46,8 +46,9 @@ _lock = threading.Lock()
 
 def sensitivity_of(connection: Any, definition_id: int) -> Sensitivity:
     """What the process version ``definition_id`` marks confidential (PLAIN for an unknown version);
-    ``connection`` is a SQLAlchemy Session or Connection."""
-    row = connection.execute(select(_d.c.key, _d.c.content_hash, _d.c.deployment_id, _d.c.resource_name)
+    ``connection`` is a SQLAlchemy Session or Connection, or a command's unit of work (read without a lock)."""
+    run = getattr(connection, "read", None) or connection.execute
+    row = run(select(_d.c.key, _d.c.content_hash, _d.c.deployment_id, _d.c.resource_name)
                              .where(_d.c.id == definition_id)).first()
     if row is None:
         return PLAIN
@@ -55,7 +56,7 @@ def sensitivity_of(connection: Any, definition_id: int) -> Sensitivity:
         known = _cache.get((row.key, row.content_hash))
     if known is not None:
         return known
-    content = connection.execute(select(_r.c.content).where(_r.c.deployment_id == row.deployment_id,
+    content = run(select(_r.c.content).where(_r.c.deployment_id == row.deployment_id,
                                                             _r.c.name == row.resource_name)).scalar()
     found = model_sensitivity(bytes(content), row.key, row.resource_name) if content is not None else PLAIN
     with _lock:

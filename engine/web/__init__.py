@@ -29,6 +29,7 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
     from engine.web import auth, i18n
     from engine.web.admin import admin
     from engine.web.api import api
+    from engine.web.audit_api import audit_api
     from engine.web.dashboard_api import dashboard_api
     from engine.web.inbox import inbox
     from engine.web.operations_api import operations_api
@@ -36,7 +37,7 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
 
     auth.install(app, app.extensions["huhua"])
     i18n.install(app, app.extensions["huhua"].settings.data_dir)
-    for blueprint in (api, task_api, dashboard_api, operations_api):
+    for blueprint in (api, task_api, dashboard_api, operations_api, audit_api):
         # the API authenticates each call by token or session (a session's changes carry its CSRF token in a
         # header, checked by auth.acting_user), and answers JSON only
         auth.csrf.exempt(blueprint)

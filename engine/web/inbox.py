@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, send_from_directory, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from engine.bootstrap import Huhua
@@ -20,6 +21,7 @@ from engine.commands import RecordCaseRead
 from engine.config import PROJECT_ROOT
 from engine.errors import InvalidInput
 from engine.task_filters import TaskFilter, parse_filter
+from engine.web.admin import AUDIT_PAGE, audit_page
 
 inbox = Blueprint("inbox", __name__)
 PAGE = 20
@@ -84,6 +86,15 @@ def task(task_id: int) -> Any:
     return render_template("task.html", task=found, mine=found["assignee"] == current_user.id, names=names,
                            completed_at=_beijing(found["completed_at"]),
                            max_attachment_mb=huhua.settings.max_attachment_bytes // (1024 * 1024))
+
+
+@inbox.get("/counselling/reads")
+@login_required
+def counselling_reads() -> Any:
+    """For a school's mental-health lead: every read of the school's counselling cases (403 for anyone else)."""
+    args, me = request.args, str(current_user.id)
+    return audit_page(gettext("心理辅导个案查阅记录"), False, lambda huhua, offset: huhua.queries.audit.case_reads(
+        me, date_from=args.get("from") or None, date_to=args.get("to") or None, limit=AUDIT_PAGE, offset=offset))
 
 
 @inbox.get("/vendor/<package>/<path:filename>")
