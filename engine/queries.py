@@ -19,6 +19,7 @@ from engine.clock import BUSINESS_TZ
 from engine.commands.accounts import token_hash
 from engine.commands.administrators import is_administrator
 from engine.commands.model import ADMIN
+from engine.counselling_figures import counselling_counts
 from engine.coverage import coverage, fan_out_status
 from engine.errors import InvalidInput, NotFound, Problem
 from engine.operations import OperationsQueries
@@ -479,6 +480,11 @@ class Queries:
                           process: str | None = None) -> dict[str, Any]:
         """Overdue open tasks per county, or per school within a county, by process."""
         return dashboard.overdue(self.database, self.dashboard_scope(user), now, county, process)
+
+    def dashboard_counselling(self, user: str, county: str | None = None) -> dict[str, Any]:
+        """Counselling cases by risk level per county (or school of ``county``) and the crisis escalations
+        (engine.counselling_figures): what the bureaus see of a service whose records they do not read."""
+        return counselling_counts(self.database, self.dashboard_scope(user), user, county)
 
     def documents(self, instance_id: int) -> list[dict[str, Any]]:
         """The documents an instance made, newest first (without their content)."""

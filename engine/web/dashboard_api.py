@@ -41,6 +41,13 @@ def _rollout_level(instance_id: int) -> dict[str, Any]:
     return calls.engine().queries.dashboard_rollout(calls.actor(), instance, _unit_arg("unit"))
 
 
+@dashboard_api.get("/dashboard/counselling")
+def dashboard_counselling() -> Any:
+    """Counselling cases by risk level per county (``?county=``: per school of it) and the crisis escalations,
+    naming a student only where the escalation lets the caller read the case."""
+    return jsonify(calls.engine().queries.dashboard_counselling(calls.actor(), _unit_arg("county")))
+
+
 @dashboard_api.get("/dashboard/monthly-checks")
 def dashboard_monthly_checks() -> Any:
     """一月一查 per month: submission on time, late and missing, bands and scores; ``?county=`` one county."""
