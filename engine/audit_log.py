@@ -55,10 +55,11 @@ class AuditQueries:
             actors = {r.actor for r in rows}
             names = dict(session.execute(select(Person.id, Person.name).where(Person.id.in_(actors))).all()) \
                 if actors else {}
-        return {"total": int(total or 0), "limit": limit, "offset": offset, "entries": [
-            {"id": r.id, "at": r.at.isoformat(), "kind": r.kind, "actor": r.actor, "actor_name": names.get(r.actor),
-             "action": r.action, "resource": r.resource, "school": r.school, "surface": r.surface,
-             "detail": json.loads(r.detail) if r.detail else {}} for r in rows]}
+            entries = [{"id": r.id, "at": r.at.isoformat(), "kind": r.kind, "actor": r.actor,
+                        "actor_name": names.get(r.actor), "action": r.action, "resource": r.resource,
+                        "school": r.school, "surface": r.surface, "detail": json.loads(r.detail) if r.detail else {}}
+                       for r in rows]
+        return {"total": int(total or 0), "limit": limit, "offset": offset, "entries": entries}
 
 
 def _conditions(actor: str | None, action: str | None, resource: str | None, kind: str | None,

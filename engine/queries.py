@@ -588,7 +588,10 @@ class Queries:
             instance_id = session.scalar(select(HumanTask.instance_id).where(HumanTask.id == task_id))
         if instance_id is None:
             raise NotFound(f"task {task_id} does not exist")
-        return self.may_see_instance(user, instance_id)
+        try:
+            return self.may_see_instance(user, instance_id)
+        except NotFound:  # a task of a case one may not see is as missing as the case
+            raise NotFound(f"task {task_id} does not exist") from None
 
     def definition_model(self, definition_id: int) -> tuple[str, str]:
         """The file name and BPMN XML of a deployed process version (for the modeler and the instance view)."""
