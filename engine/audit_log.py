@@ -18,6 +18,8 @@ from engine.store.models import AuditEntry, Person
 
 MAX_PAGE = 500
 KINDS = ("command", "read")
+#: The longest text filter (the log's widest column).
+MAX_TEXT = 300
 
 
 class AuditQueries:
@@ -30,6 +32,8 @@ class AuditQueries:
         """Log lines matching every filter given, newest first, with the total (``from``/``to``: Beijing dates,
         both included)."""
         conditions = _conditions(actor, action, resource, kind, date_from, date_to)
+        if school and (len(school) > MAX_TEXT or any(ord(c) < 32 for c in school)):
+            raise InvalidInput("school must be a unit id", [Problem("not a unit id", field="school")])
         if school:
             conditions.append(AuditEntry.school == school)
         return self._page(conditions, limit, offset)
@@ -64,6 +68,10 @@ class AuditQueries:
 
 def _conditions(actor: str | None, action: str | None, resource: str | None, kind: str | None,
                 date_from: date | str | None, date_to: date | str | None) -> list[Any]:
+    for name, value in (("actor", actor), ("action", action), ("resource", resource), ("kind", kind)):
+        if value is not None and (len(value) > MAX_TEXT or any(ord(c) < 32 for c in value)):
+            raise InvalidInput(f"{name} must be at most {MAX_TEXT} printable characters",
+                               [Problem("too long or not printable", field=name)])
     conditions: list[Any] = []
     if actor:
         conditions.append(AuditEntry.actor == actor)

@@ -9,9 +9,11 @@ reads for the school and administrators read whole; the log refuses to be change
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -260,6 +262,8 @@ def test_an_administrators_commands_are_in_the_audit_log_which_only_administrato
         ("StartInstance", "qidong", ["reviewer", "submitter"])]  # the variables' names, not their values
     bad = client.get("/api/v1/audit", headers=as_("admin"), query_string={"from": "2026-13-01"})
     assert bad.status_code == 400 and bad.json["problems"][0]["field"] == "from"
+    nul = client.get("/api/v1/audit", headers=as_("admin"), query_string={"actor": "ad\x00min"})
+    assert nul.status_code == 400 and nul.json["problems"][0]["field"] == "actor"
     paged = client.get("/api/v1/audit", headers=as_("admin"), query_string={"limit": 1, "offset": 1}).json
     assert len(paged["entries"]) == 1 and paged["total"] > 2
 
@@ -333,3 +337,15 @@ def test_webhook_payloads_of_a_counselling_case_carry_no_detail_nor_actor(demo: 
     assert {body["event"] for body in of_case} >= {"instance_started", "task_created", "task_completed"}
     assert all(body["detail"] == {} and body["actor"] is None and body["confidential"] for body in of_case)
     assert any(body["detail"] and body["actor"] for body in jobs if body["instance_id"] == plain)  # not cut
+
+
+def test_the_command_line_shows_a_counselling_case_as_its_status_and_logs_the_read(
+        demo: Huhua, cli: Callable[..., Any]) -> None:
+    case = _open_case(demo)
+    shown = cli("instance", str(case), "--json")
+    assert shown.exit_code == 0, shown.output
+    assert "被家暴" not in shown.output and SESSION_RECORD not in shown.output
+    found = json.loads(shown.output)
+    assert (found["access"], found["data"], found["history"]) == ("status", {}, [])
+    reads = demo.queries.audit.entries(kind="read", resource=f"instance:{case}")["entries"]
+    assert [(e["actor"], e["surface"], e["action"]) for e in reads] == [("admin", "cli", "read_instance")]

@@ -84,6 +84,8 @@ def _unit_arg(name: str) -> str | None:
     value = (request.args.get(name) or "").strip()
     if len(value) > 200:
         raise InvalidInput(f"query parameter {name} is too long", [Problem("at most 200 characters", field=name)])
+    if any(ord(c) < 32 for c in value):  # PostgreSQL cannot even compare text holding NUL
+        raise InvalidInput(f"query parameter {name} holds control characters", [Problem("not printable", field=name)])
     return value or None
 
 
