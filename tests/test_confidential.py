@@ -16,8 +16,9 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from alembic import command
 from flask.testing import FlaskClient
-from sqlalchemy import delete, text, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from engine.bootstrap import Huhua
@@ -32,7 +33,8 @@ from engine.commands import (
     StartInstance,
 )
 from engine.org.profiles import generate
-from engine.store import tables
+from engine.store import migration, tables
+from engine.store.database import Database
 from engine.web import create_app
 from workers.job_worker import run_due_jobs
 
@@ -349,3 +351,31 @@ def test_the_command_line_shows_a_counselling_case_as_its_status_and_logs_the_re
     assert (found["access"], found["data"], found["history"]) == ("status", {}, [])
     reads = demo.queries.audit.entries(kind="read", resource=f"instance:{case}")["entries"]
     assert [(e["actor"], e["surface"], e["action"]) for e in reads] == [("admin", "cli", "read_instance")]
+
+
+def test_the_migration_upgrades_a_database_with_cases_on_both_databases(database_url: str) -> None:
+    """Down to 0015, a running counselling case is stored; the upgrade keeps its figures and makes the log."""
+    database = Database(database_url)
+    command.downgrade(migration.alembic_config(database), "0015")
+    with database.engine.begin() as connection:
+        connection.execute(text("INSERT INTO deployment (id, name, source, deployed_by, deployed_at) "
+                                "VALUES (1, 'old', 'shipped', 'admin', '2026-03-01 00:00:00+00')"))
+        connection.execute(text(
+            "INSERT INTO process_definition (id, key, version, name, content_hash, deployment_id, resource_name, "
+            "deployed_at) VALUES (1, 'counselling_case', 1, '个案', 'x', 1, 'c.bpmn', '2026-03-01 00:00:00+00')"))
+        connection.execute(text(
+            "INSERT INTO process_instance (id, definition_id, process_key, org_scope, state, version, started_by, "
+            "started_at, updated_at, data) VALUES (1, 1, 'counselling_case', 'zhuhui-s001', 'running', 2, 'x', "
+            "'2026-03-02 00:30:00+00', '2026-03-02 00:30:00+00', :data)"),
+            {"data": json.dumps({"session_date": "2026-03-03", "risk_level": "medium", "follow_ups": 1})})
+    migration.upgrade(database)
+    with database.engine.connect() as connection:
+        f = tables.instance_figure
+        kept = connection.execute(select(f.c.instance_id, f.c.process_key, f.c.period, f.c.score, f.c.band)).all()
+        assert [tuple(row) for row in kept] == [(1, "counselling_case", "2026-03", 1.0, "medium")]
+        connection.execute(insert(tables.audit_log).values(at=datetime(2026, 3, 3, tzinfo=BUSINESS_TZ),
+                                                           kind="command", actor="admin", action="Probe"))
+        connection.commit()
+        with pytest.raises(DBAPIError, match="append-only"):
+            connection.execute(delete(tables.audit_log))
+    database.dispose()
