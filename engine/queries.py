@@ -12,7 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine import dashboard
 from engine.access.confidential import RECORD, STATUS, at_least, case_access, case_view, is_confidential
-from engine.access.sensitivity import sensitivity_of
+from engine.access.sensitivity import redact, sensitivity_of
 from engine.audit_log import AuditQueries
 from engine.bpmn.parser import ModelFile, inspect_models
 from engine.clock import BUSINESS_TZ
@@ -244,9 +244,13 @@ class Queries:
                               for i in incidents],
                 "history": [_event(e) for e in history],
             }
-            if level is None:
-                return found
-            return case_view(found, level, sensitivity_of(session, row.definition_id))
+            sensitivity = sensitivity_of(session, row.definition_id)
+            if level is not None:
+                return case_view(found, level, sensitivity)
+            if viewer is not None and sensitivity.variables:  # marked sensitive in a process read by the general rules
+                found["data"] = redact(found["data"], sensitivity)
+                found["open_tasks"] = _without_case_items(session, viewer, found["open_tasks"])
+            return found
 
     def history(self, instance_id: int, *, limit: int = 50, offset: int = 0,
                 viewer: str | None = None) -> dict[str, Any]:
@@ -885,18 +889,23 @@ def _case_level(session: Session, viewer: str | None, instance_id: int) -> str |
 
 
 def _without_case_items(session: Session, viewer: str | None, tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Tasks of confidential cases keep their multi-instance item only for a reader of the record."""
+    """A multi-instance item of a process with sensitive data is kept for the task's own assignee, and in a
+    confidential case for a reader of the record; anyone else (an administrator's list, say) sees none."""
     if viewer is None:
         return tasks
-    levels: dict[int, bool] = {}
+    allowed: dict[int, bool] = {}
     for task in tasks:
-        if task["item"] is None:
+        if task["item"] is None or task["assignee"] == viewer:
             continue
         instance_id = task["instance_id"]
-        if instance_id not in levels:
-            levels[instance_id] = not is_confidential(session, instance_id) or at_least(
-                case_access(session, viewer, instance_id), RECORD)
-        if not levels[instance_id]:
+        if instance_id not in allowed:
+            definition_id = session.scalar(select(ProcessInstance.definition_id)
+                                           .where(ProcessInstance.id == instance_id))
+            sensitivity = sensitivity_of(session, definition_id) if definition_id is not None else None
+            allowed[instance_id] = sensitivity is None or (
+                at_least(case_access(session, viewer, instance_id), RECORD) if sensitivity.confidential
+                else not sensitivity.variables)
+        if not allowed[instance_id]:
             task["item"] = None
     return tasks
 

@@ -155,7 +155,7 @@ def test_a_referral_is_credited_to_the_teacher_who_referred_who_sees_its_status_
     """bzr1 flags a student; bzr2 finishes screening last. The case is bzr1's referral: bzr1 sees its status,
     bzr2 (whose completion happened to send it) sees nothing, nor does anyone else of the routine."""
     people = [{"id": f"{SCHOOL}-bzr{k}", "name": f"班主任{k}"} for k in (1, 2, 3)]
-    demo.execute(StartInstance("ct_routine_school", "admin", org_scope=SCHOOL, variables={
+    routine = demo.execute(StartInstance("ct_routine_school", "admin", org_scope=SCHOOL, variables={
         "unit": {"id": SCHOOL, "name": "珠晖区第一小学"}, "people": people, "semester": "2026年春季学期"}))
     for person in people:
         _complete(demo, person["id"], "file_plan", {"plan": {"class_name": "七年级2班", "plan_text": "主题班会",
@@ -179,6 +179,11 @@ def test_a_referral_is_credited_to_the_teacher_who_referred_who_sees_its_status_
     for colleague in (f"{SCHOOL}-bzr2", f"{SCHOOL}-bzr3", f"{SCHOOL}-zr"):
         _missing_like(client, f"/api/v1/process-instances/{case}", as_(colleague),
                       f"/api/v1/process-instances/{case + 1000}")
+    # nor does the routine itself tell a colleague or the county who was flagged and why
+    for reader in (f"{SCHOOL}-bzr3", "zhuhui-zr"):
+        seen = client.get(f"/api/v1/process-instances/{routine['id']}", headers=as_(reader))
+        assert seen.status_code == 200 and "被家暴" not in seen.get_data(as_text=True), reader
+        assert not {"flags", "referrals", "referral"} & set(seen.json["data"]), reader
     counsellor = client.get(f"/api/v1/process-instances/{case}", headers=as_(COUNSELLOR)).json
     assert counsellor["data"]["referred_by"] == f"{SCHOOL}-bzr1"
     assert counsellor["data"]["session_record"] == SESSION_RECORD
@@ -384,3 +389,16 @@ def test_the_migration_upgrades_a_database_with_cases_on_both_databases(database
         with pytest.raises(DBAPIError, match="append-only"):
             connection.execute(delete(tables.audit_log))
     database.dispose()
+
+
+def test_the_administrators_instance_page_shows_a_case_without_its_record_and_logs_the_read(
+        demo: Huhua, client: FlaskClient) -> None:
+    case = _open_case(demo)
+    demo.execute(SetPassword("admin", PASSWORD, "admin"))
+    _log_in(client, "admin")
+    page = client.get(f"/admin/instances/{case}")
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    assert "被家暴" not in body and SESSION_RECORD not in body and "初二学生A" not in body
+    reads = demo.queries.audit.entries(kind="read", resource=f"instance:{case}")["entries"]
+    assert [(e["actor"], e["surface"], e["detail"]["access"]) for e in reads] == [("admin", "page", "status")]
