@@ -38,6 +38,11 @@ class AuditQueries:
             conditions.append(AuditEntry.school == school)
         return self._page(conditions, limit, offset)
 
+    def leads_a_school(self, user: str) -> bool:
+        """Whether ``user`` is a school's mental-health lead (and so reads its counselling-read log)."""
+        with self.database.read() as session:
+            return bool(led_schools(session, user))
+
     def case_reads(self, user: str, *, date_from: date | str | None = None, date_to: date | str | None = None,
                    limit: int = 50, offset: int = 0) -> dict[str, Any]:
         """Reads of the counselling records of the schools whose mental-health lead ``user`` is (403 for others)."""

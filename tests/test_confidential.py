@@ -251,6 +251,7 @@ def test_every_read_of_a_case_is_logged_and_shown_to_the_schools_mental_health_l
     assert page.status_code == 200
     body = page.get_data(as_text=True)
     assert f"instance:{case}" in body and PRINCIPAL in body and "心理辅导个案查阅记录" in body
+    assert 'href="/counselling/reads"' in client.get("/inbox").get_data(as_text=True)  # the header leads there
     assert body.count("<tr>") == 1 + 3  # header, the principal's two reads, the lead's own page read
 
 
@@ -293,6 +294,8 @@ def test_an_administrators_commands_are_in_the_audit_log_which_only_administrato
     body = page.get_data(as_text=True)
     assert "审计日志" in body and f"instance:{started['id']}" in body and 'href="/admin/audit"' in body
     assert "起始日期" in client.get("/admin/audit", query_string={"to": "not a day"}).get_data(as_text=True)
+    assert 'href="/counselling/reads"' not in client.get("/inbox").get_data(as_text=True)
+    assert client.get("/counselling/reads").status_code == 403  # the administrator leads no school
 
 
 def test_the_audit_log_refuses_update_and_delete(demo: Huhua) -> None:

@@ -88,6 +88,15 @@ def task(task_id: int) -> Any:
                            max_attachment_mb=huhua.settings.max_attachment_bytes // (1024 * 1024))
 
 
+@inbox.app_context_processor
+def _case_reads_link() -> dict[str, Any]:
+    """The header offers a school's mental-health lead the log of reads of its counselling cases."""
+    def leads_a_school() -> bool:
+        return current_user.is_authenticated and _huhua().queries.audit.leads_a_school(str(current_user.id))
+
+    return {"leads_a_school": leads_a_school}
+
+
 @inbox.get("/counselling/reads")
 @login_required
 def counselling_reads() -> Any:
