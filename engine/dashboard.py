@@ -418,6 +418,11 @@ def _require_unit(database: Database, unit: str, kind: str) -> None:
         raise InvalidInput(f"'{unit}' is no {kind} of the org directory", [Problem(f"no such {kind}", field=kind)])
 
 
+#: For other figures over the same scope (engine.counselling_figures).
+within_counties = _in_county
+require_unit = _require_unit
+
+
 def _local(value: datetime | None) -> str | None:
     return value.astimezone(BUSINESS_TZ).isoformat() if value is not None else None
 

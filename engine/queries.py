@@ -11,11 +11,15 @@ from sqlalchemy.orm import Session, aliased
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine import dashboard
+from engine.access.confidential import RECORD, STATUS, at_least, case_access, case_view, is_confidential
+from engine.access.sensitivity import redact, sensitivity_of
 from engine.account_queries import AccountQueries
+from engine.audit_log import AuditQueries
 from engine.bpmn.parser import ModelFile, inspect_models
 from engine.clock import BUSINESS_TZ
 from engine.commands.administrators import is_administrator
 from engine.commands.model import ADMIN
+from engine.counselling_figures import counselling_counts
 from engine.coverage import coverage, fan_out_status
 from engine.errors import InvalidInput, NotFound, Problem
 from engine.operations import OperationsQueries
@@ -81,6 +85,7 @@ class Queries:
         self.operations = OperationsQueries(database, self.calendar)
         #: Sessions and tokens (engine.account_queries); token_user moved there as token_caller.
         self.accounts = AccountQueries(database)
+        self.audit = AuditQueries(database)
 
     def working_days_after(self, day: date | str, n: int | str) -> dict[str, Any]:
         """The date ``n`` working days after ``day``, on the official calendar with administrators' overrides."""
@@ -116,7 +121,7 @@ class Queries:
             query = self._task_query(select(HumanTask), user, _sees_all(session, user), held, instance_id, state,
                                      filters, now)
             query = query.order_by(*_task_order(filters or TaskFilter())).limit(limit).offset(offset)
-            return _with_candidates(session, session.scalars(query).all())
+            return _without_case_items(session, user or ADMIN, _with_candidates(session, session.scalars(query).all()))
 
     def task_total(self, *, user: str | None = None, instance_id: int | None = None, state: str = "open",
                    filters: TaskFilter | None = None, now: datetime | None = None) -> int:
@@ -142,7 +147,8 @@ class Queries:
             else:  # past the last page, or nothing at all: counted on its own
                 total = offset and session.scalar(self._task_query(
                     select(func.count()).select_from(HumanTask), user, sees_all, held, None, "open", filters, now))
-            return {"tasks": _with_candidates(session, rows), "total": int(total or 0), "limit": limit,
+            return {"tasks": _without_case_items(session, user, _with_candidates(session, rows)),
+                    "total": int(total or 0), "limit": limit,
                     "offset": offset}
 
     def _task_query(self, query: Any, user: str | None, sees_all: bool, held: list[str], instance_id: int | None,
@@ -206,19 +212,21 @@ class Queries:
         start = datetime.combine(today, time(), BUSINESS_TZ) if f.due == "today" else now
         return [t.due_at >= start, t.due_at < end]
 
-    def task(self, task_id: int) -> dict[str, Any]:
+    def task(self, task_id: int, *, viewer: str | None = None) -> dict[str, Any]:
         with self.database.read() as session:
             task = session.get(HumanTask, task_id)
             if task is None:
                 raise NotFound(f"task {task_id} does not exist")
-            return _with_candidates(session, [task])[0]
+            return _without_case_items(session, viewer, _with_candidates(session, [task]))[0]
 
-    def instance(self, instance_id: int, *, history_limit: int = 200) -> dict[str, Any]:
-        """State, data, open tasks, incidents and history of one instance."""
+    def instance(self, instance_id: int, *, history_limit: int = 200, viewer: str | None = None) -> dict[str, Any]:
+        """State, data, open tasks, incidents and history of one instance; for a ``viewer``, a confidential
+        case is cut down to what they may read (engine.access.confidential) and refused (404) when nothing."""
         with self.database.read() as session:
             row = session.get(ProcessInstance, instance_id)
             if row is None:
                 raise NotFound(f"process instance {instance_id} does not exist")
+            level = _case_level(session, viewer, instance_id)
             definition = session.get(ProcessDefinition, row.definition_id)
             open_tasks = session.scalars(select(HumanTask).where(
                 HumanTask.instance_id == instance_id, HumanTask.state == "open").order_by(HumanTask.id)).all()
@@ -226,7 +234,7 @@ class Queries:
                                         .order_by(Incident.id)).all()
             history = session.scalars(select(Event).where(Event.instance_id == instance_id)
                                       .order_by(Event.id).limit(history_limit)).all()
-            return {
+            found = {
                 **_instance(row),
                 "definition": {"id": definition.id, "key": definition.key, "version": definition.version,
                                "name": definition.name} if definition else None,
@@ -237,16 +245,31 @@ class Queries:
                               for i in incidents],
                 "history": [_event(e) for e in history],
             }
+            sensitivity = sensitivity_of(session, row.definition_id)
+            if level is not None:
+                return case_view(found, level, sensitivity)
+            if viewer is not None and sensitivity.variables:  # marked sensitive in a process read by the general rules
+                found["data"] = redact(found["data"], sensitivity)
+                found["open_tasks"] = _without_case_items(session, viewer, found["open_tasks"])
+            return found
 
-    def history(self, instance_id: int, *, limit: int = 50, offset: int = 0) -> dict[str, Any]:
-        """One page of an instance's audit events, oldest first, with the total for a "more" link."""
+    def history(self, instance_id: int, *, limit: int = 50, offset: int = 0,
+                viewer: str | None = None) -> dict[str, Any]:
+        """One page of an instance's audit events, oldest first, with the total for a "more" link; a confidential
+        case's events are for ``viewer`` only as far as they may read it (none on status access)."""
         with self.database.read() as session:
             if session.get(ProcessInstance, instance_id) is None:
                 raise NotFound(f"process instance {instance_id} does not exist")
+            level = _case_level(session, viewer, instance_id)
+            if level == STATUS:
+                return {"total": 0, "offset": offset, "events": []}
             total = session.scalar(select(func.count()).select_from(Event).where(Event.instance_id == instance_id))
             events = session.scalars(select(Event).where(Event.instance_id == instance_id).order_by(Event.id)
                                      .limit(_page(limit)).offset(offset)).all()
-            return {"total": total or 0, "offset": offset, "events": [_event(e) for e in events]}
+            listed = [_event(e) for e in events]
+            if level is not None and level != RECORD:
+                listed = [{**event, "detail": {}} for event in listed]
+            return {"total": total or 0, "offset": offset, "events": listed}
 
     def instances(self, *, process_key: str | None = None, state: str | None = None,
                   business_key: str | None = None, org_unit: str | None = None, under: str | None = None,
@@ -463,6 +486,11 @@ class Queries:
         """Overdue open tasks per county, or per school within a county, by process."""
         return dashboard.overdue(self.database, self.dashboard_scope(user), now, county, process)
 
+    def dashboard_counselling(self, user: str, county: str | None = None) -> dict[str, Any]:
+        """Counselling cases by risk level per county (or school of ``county``) and the crisis escalations
+        (engine.counselling_figures): what the bureaus see of a service whose records they do not read."""
+        return counselling_counts(self.database, self.dashboard_scope(user), user, county)
+
     def documents(self, instance_id: int) -> list[dict[str, Any]]:
         """The documents an instance made, newest first (without their content)."""
         with self.database.read() as session:
@@ -498,14 +526,22 @@ class Queries:
 
     def may_see_instance(self, user: str, instance_id: int) -> bool:
         """Whether ``user`` may read an instance (its data can be about minors): the administrator, who started it,
-        who has or had one of its tasks or is offered one, or an officer or head of a unit above its scope."""
+        who has or had one of its tasks or is offered one, or an officer or head of a unit above its scope.
+
+        A confidential case (a counselling case) is read by its own rules (engine.access.confidential) alone;
+        whoever may read nothing of it gets NotFound, exactly as for a missing id.
+        """
         with self.database.read() as session:
-            if is_administrator(session, user):
+            if is_administrator(session, user) and not is_confidential(session, instance_id):
+                if session.get(ProcessInstance, instance_id) is None:
+                    raise NotFound(f"process instance {instance_id} does not exist")
                 return True
             row = session.execute(select(ProcessInstance.org_scope, ProcessInstance.started_by)
                                   .where(ProcessInstance.id == instance_id)).first()
-            if row is None:
+            if row is None or not self._may_read_case(session, user, instance_id):
                 raise NotFound(f"process instance {instance_id} does not exist")
+            if is_confidential(session, instance_id):
+                return True
             if row.started_by == user:
                 return True
             held = [f"{role}@{unit}" for role, unit in session.execute(
@@ -522,13 +558,45 @@ class Queries:
         units = {step.split(":", 1)[1] for step in (path or "").split("/") if ":" in step}
         return any(key.split("@", 1)[1] in units and key.split("@", 1)[0] in SUPERVISING_ROLES for key in held)
 
+    @staticmethod
+    def _may_read_case(session: Session, user: str, instance_id: int) -> bool:
+        return not is_confidential(session, instance_id) or case_access(session, user, instance_id) is not None
+
+    def case_access(self, user: str, instance_id: int) -> str | None:
+        """How much of an instance ``user`` may read if it is a confidential case ("record", "case_and_risk",
+        "status" or None for nothing); None as well for an instance that is not confidential."""
+        with self.database.read() as session:
+            return case_access(session, user, instance_id) if is_confidential(session, instance_id) else None
+
+    def task_instance(self, task_id: int) -> int:
+        """The instance a task belongs to."""
+        with self.database.read() as session:
+            instance_id = session.scalar(select(HumanTask.instance_id).where(HumanTask.id == task_id))
+        if instance_id is None:
+            raise NotFound(f"task {task_id} does not exist")
+        return instance_id
+
+    def holds_task(self, user: str, task_id: int) -> bool:
+        """Whether ``user`` has, did or is offered the task (by name or through a role they hold)."""
+        with self.database.read() as session:
+            held = _held_roles(session, user)
+            offered = exists().where(TaskCandidate.task_id == HumanTask.id, or_(
+                and_(TaskCandidate.kind == "user", TaskCandidate.value == user),
+                and_(TaskCandidate.kind == "role", TaskCandidate.value.in_(held or [""]))))
+            return session.scalar(select(HumanTask.id).where(
+                HumanTask.id == task_id, or_(HumanTask.assignee == user, HumanTask.completed_by == user,
+                                             and_(HumanTask.state == "open", offered)))) is not None
+
     def may_see_task(self, user: str, task_id: int) -> bool:
         """The administrator, or whoever may see the task's instance."""
         with self.database.read() as session:
             instance_id = session.scalar(select(HumanTask.instance_id).where(HumanTask.id == task_id))
         if instance_id is None:
             raise NotFound(f"task {task_id} does not exist")
-        return self.may_see_instance(user, instance_id)
+        try:
+            return self.may_see_instance(user, instance_id)
+        except NotFound:  # a task of a case one may not see is as missing as the case
+            raise NotFound(f"task {task_id} does not exist") from None
 
     def definition_model(self, definition_id: int) -> tuple[str, str]:
         """The file name and BPMN XML of a deployed process version (for the modeler and the instance view)."""
@@ -629,21 +697,27 @@ class Queries:
             raise NotFound(f"attachment {attachment_id} does not exist")
         return row.name, row.content_type, bytes(row.content)
 
-    def task_history(self, task_id: int, *, limit: int = 50) -> dict[str, Any]:
-        """The newest events of a task's instance (shown beside the task), with the actors' names."""
+    def task_history(self, task_id: int, *, limit: int = 50, viewer: str | None = None) -> dict[str, Any]:
+        """The newest events of a task's instance (shown beside the task), with the actors' names; of a
+        confidential case, only as far as ``viewer`` may read it."""
         limit = _page(limit, 200)
         with self.database.read() as session:
             instance_id = session.scalar(select(HumanTask.instance_id).where(HumanTask.id == task_id))
             if instance_id is None:
                 raise NotFound(f"task {task_id} does not exist")
+            level = _case_level(session, viewer, instance_id)
+            if level == STATUS:
+                return {"instance_id": instance_id, "total": 0, "shown": 0, "events": []}
             total = session.scalar(select(func.count()).select_from(Event).where(Event.instance_id == instance_id))
             events = session.scalars(select(Event).where(Event.instance_id == instance_id)
                                      .order_by(Event.id.desc()).limit(limit)).all()
             actors = {e.actor for e in events if e.actor}
             names = dict(session.execute(select(Person.id, Person.name).where(Person.id.in_(actors))).all()) \
                 if actors else {}
-            return {"instance_id": instance_id, "total": int(total or 0), "shown": len(events),
-                    "events": [{**_event(e), "actor_name": names.get(e.actor or "")} for e in events]}
+            listed = [{**_event(e), "actor_name": names.get(e.actor or "")} for e in events]
+            if level is not None and level != RECORD:
+                listed = [{**event, "detail": {}} for event in listed]
+            return {"instance_id": instance_id, "total": int(total or 0), "shown": len(events), "events": listed}
 
     def person_names(self, ids: list[str]) -> dict[str, str]:
         """Names of the people among ``ids`` (ids not in the directory are left out)."""
@@ -801,6 +875,39 @@ def _held_roles(session: Session, user: str | None) -> list[str]:
         return []
     return [f"{role}@{unit}" for role, unit in session.execute(
         select(RoleAssignment.role, RoleAssignment.unit_id).where(RoleAssignment.person_id == user))]
+
+
+def _case_level(session: Session, viewer: str | None, instance_id: int) -> str | None:
+    """What ``viewer`` may read of a confidential case (None: not one, or no viewer given: everything);
+    NotFound when nothing, as for a missing id."""
+    if viewer is None or not is_confidential(session, instance_id):
+        return None
+    level = case_access(session, viewer, instance_id)
+    if level is None:
+        raise NotFound(f"process instance {instance_id} does not exist")
+    return level
+
+
+def _without_case_items(session: Session, viewer: str | None, tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A multi-instance item of a process with sensitive data is kept for the task's own assignee, and in a
+    confidential case for a reader of the record; anyone else (an administrator's list, say) sees none."""
+    if viewer is None:
+        return tasks
+    allowed: dict[int, bool] = {}
+    for task in tasks:
+        if task["item"] is None or task["assignee"] == viewer:
+            continue
+        instance_id = task["instance_id"]
+        if instance_id not in allowed:
+            definition_id = session.scalar(select(ProcessInstance.definition_id)
+                                           .where(ProcessInstance.id == instance_id))
+            sensitivity = sensitivity_of(session, definition_id) if definition_id is not None else None
+            allowed[instance_id] = sensitivity is None or (
+                at_least(case_access(session, viewer, instance_id), RECORD) if sensitivity.confidential
+                else not sensitivity.variables)
+        if not allowed[instance_id]:
+            task["item"] = None
+    return tasks
 
 
 def _task_order(f: TaskFilter) -> list[Any]:

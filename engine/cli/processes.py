@@ -17,7 +17,8 @@ from engine.cli.base import (
     main,
     model_files,
 )
-from engine.commands import CompleteTask, CorrelateMessage, DeployModels, StartInstance
+from engine.commands import CompleteTask, CorrelateMessage, DeployModels, RecordCaseRead, StartInstance
+from engine.commands.model import ADMIN
 from engine.errors import InvalidInput, Problem
 from engine.task_filters import DUES, SORTS, VIEWS, parse_filter
 
@@ -217,7 +218,14 @@ def instance(obj: Context, instance_id: int, as_json: bool) -> None:
         lines += [f"  {e['at']} {e['kind']} {e['element_id'] or ''} {e['actor'] or ''}".rstrip() for e in r["history"]]
         return "\n".join(lines)
 
-    guard(as_json, lambda: emit(as_json, obj.huhua.queries.instance(instance_id), human))
+    def read() -> dict[str, Any]:
+        # the command line is the administrator's: a counselling case shows as its status, and the read is logged
+        level = obj.huhua.queries.case_access(ADMIN, instance_id)
+        if level is not None:
+            obj.huhua.execute(RecordCaseRead(instance_id, ADMIN, "cli", "instance", level))
+        return obj.huhua.queries.instance(instance_id, viewer=ADMIN)
+
+    guard(as_json, lambda: emit(as_json, read(), human))
 
 
 @main.command()

@@ -14,6 +14,7 @@ from engine.commands.accounts import (
     touch_api_token,
     unlock_log_in,
 )
+from engine.commands.audit import record_case_read
 from engine.commands.calendar import clear_workday, set_workday
 from engine.commands.deployment import (
     deploy_edited_decision,
@@ -56,6 +57,7 @@ from engine.commands.model import (
     MarkSchedulesChecked,
     ReassignTask,
     ReceiveWebhook,
+    RecordCaseRead,
     RecordJobFailure,
     RemoveWebhook,
     RenewLeases,
@@ -132,6 +134,7 @@ HANDLERS = {
     SaveFilter: save_filter,
     DeleteFilter: delete_filter,
     AddAttachment: add_attachment,
+    RecordCaseRead: record_case_read,
 }
 
 #: Commands nobody waits on: a version conflict is retried with backoff instead of reported.
@@ -169,6 +172,7 @@ __all__ = [
     "MigrateInstance",
     "ReassignTask",
     "ReceiveWebhook",
+    "RecordCaseRead",
     "RecordJobFailure",
     "RemoveWebhook",
     "RenewLeases",

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from engine.commands.audit import audit_command
 from engine.commands.input_limits import check_input
 from engine.commands.unit_of_work import Services, UnitOfWork
 from engine.errors import Conflict, HuhuaError, StaleVersion
@@ -88,6 +89,7 @@ class CommandBus:
         calendar = COMMAND_CALENDAR.set(lambda: uow.calendar)
         try:
             result = handler(command, uow)
+            audit_command(uow, command)  # an administrator's command is logged in its own transaction
             uow.commit()
             return result
         except IntegrityError as err:

@@ -27,7 +27,9 @@ class ReportedFigures:
 
 
 #: The processes whose figures the dashboard reads, by process key.
-REPORTED = {"monthly_school_check": ReportedFigures(period="scheduled_for", score="total", band="band")}
+REPORTED = {"monthly_school_check": ReportedFigures(period="scheduled_for", score="total", band="band"),
+            # a counselling case's month, follow-ups and risk level: the bureaus' counts by risk level
+            "counselling_case": ReportedFigures(period="session_date", score="follow_ups", band="risk_level")}
 _MONTH = re.compile(r"\d{4}-\d{2}")
 _f = tables.instance_figure
 

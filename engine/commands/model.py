@@ -452,3 +452,15 @@ class AddAttachment:
     actor: str
     filename: str
     content: bytes
+
+
+@dataclass(frozen=True)
+class RecordCaseRead:
+    """Note in the audit log that ``actor`` read confidential case ``instance_id`` (``what``: instance, history,
+    task, document …) through ``surface`` (api, page or cli), with the access they had."""
+
+    instance_id: int
+    actor: str
+    surface: str
+    what: str
+    access: str | None = None

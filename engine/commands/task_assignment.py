@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 
+from engine.access.sensitivity import sensitivity_of
 from engine.commands.administrators import is_administrator
 from engine.commands.assignment import holds_any
 from engine.commands.instance_state import require_label
@@ -53,6 +54,10 @@ def delegate_task(command: DelegateTask, uow: UnitOfWork) -> dict[str, Any]:
     _existing_person(uow, command.to)
     if command.to == command.actor:
         raise InvalidInput("a task cannot be delegated to its own assignee", [Problem("same person", field="to")])
+    if _is_confidential(uow, task.instance_id) and not is_candidate(uow, task.id, command.to) \
+            and not _works_at(uow, command.to, task.org_scope):
+        raise Forbidden(f"task {task.id} belongs to a confidential case: it may be delegated only to someone it is "
+                        f"offered to or who works at {task.org_scope}", [Problem("outside the case", field="to")])
     return _assign(uow, task, command.actor, command.to, "task_delegated", expected=task.assignee,
                    reason=command.reason)
 
@@ -69,6 +74,10 @@ def reassign_task(command: ReassignTask, uow: UnitOfWork) -> dict[str, Any]:
                 and not is_candidate(uow, task.id, command.to):
             raise Forbidden(f"{command.to} is not among the people task {task.id} is offered to; only the "
                             "administrator may give it to someone else")
+        if _is_confidential(uow, task.instance_id) and not is_candidate(uow, task.id, command.to) \
+                and not _works_at(uow, command.to, task.org_scope):
+            raise Forbidden(f"task {task.id} belongs to a confidential case: it may go only to someone it is offered "
+                            f"to or who works at {task.org_scope}", [Problem("outside the case", field="to")])
     return _assign(uow, task, command.actor, command.to, "task_reassigned", expected=task.assignee,
                    reason=command.reason)
 
@@ -111,6 +120,19 @@ def _supervises(uow: UnitOfWork, task: Any, person: str) -> bool:
     path = uow.read(select(tables.org_unit.c.path).where(tables.org_unit.c.id == task.org_scope)).scalar() or ""
     units = [step.split(":", 1)[1] for step in path.split("/") if ":" in step][:-1]
     return holds_any(uow, person, [f"programme_officer@{unit}" for unit in units])
+
+
+def _is_confidential(uow: UnitOfWork, instance_id: int) -> bool:
+    definition_id = uow.read(select(tables.process_instance.c.definition_id)
+                             .where(tables.process_instance.c.id == instance_id)).scalar()
+    return definition_id is not None and sensitivity_of(uow, definition_id).confidential
+
+
+def _works_at(uow: UnitOfWork, person: str, unit: str | None) -> bool:
+    """Whether ``person`` holds a role at ``unit`` itself (a confidential case's delegation stays in its school)."""
+    r = tables.role_assignment
+    return unit is not None and uow.read(select(r.c.id).where(r.c.person_id == person, r.c.unit_id == unit)
+                                         .limit(1)).first() is not None
 
 
 def _existing_person(uow: UnitOfWork, person: str) -> None:

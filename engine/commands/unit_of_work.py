@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Executable, Result, insert, select
 
+from engine.access.sensitivity import sensitivity_of
 from engine.bpmn.spec_cache import SpecCache
 from engine.clock import Clock
 from engine.commands.webhook_outbox import SubscriptionCache, webhook_jobs
@@ -131,12 +132,21 @@ class UnitOfWork:
             subscriptions = self.services.webhooks.current(self.read)
             if subscriptions:
                 wanted = [event for event, flag in zip(self._events, deliver, strict=True) if flag]
-                jobs = webhook_jobs(subscriptions, wanted, self.now)
+                jobs = webhook_jobs(subscriptions, wanted, self.now, self._confidential_instances(wanted))
                 if jobs:
                     self.execute(insert(tables.job), jobs)
             self._events.clear()
         if self._connection is not None:
             self._connection.commit()
+
+    def _confidential_instances(self, events: list[dict[str, Any]]) -> frozenset[int]:
+        """Which of the events' instances are confidential cases (their webhook payloads are cut to the bare event)."""
+        ids = {event["instance_id"] for event in events if event["instance_id"] is not None}
+        if not ids:
+            return frozenset()
+        i = tables.process_instance
+        rows = self.read(select(i.c.id, i.c.definition_id).where(i.c.id.in_(ids))).all()
+        return frozenset(row.id for row in rows if sensitivity_of(self, row.definition_id).confidential)
 
     def close(self) -> None:
         """Roll back whatever was not committed and give the connection back."""

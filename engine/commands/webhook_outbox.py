@@ -61,8 +61,12 @@ def parse_events(text: str) -> frozenset[str] | None:
     return None if not kinds or "*" in kinds else kinds
 
 
-def webhook_jobs(subscriptions: list[Subscription], events: list[dict[str, Any]], now: datetime) -> list[dict]:
-    """One job per (event, subscription that wants it); the payload is what the receiver gets."""
+def webhook_jobs(subscriptions: list[Subscription], events: list[dict[str, Any]], now: datetime,
+                 confidential: frozenset[int] = frozenset()) -> list[dict]:
+    """One job per (event, subscription that wants it); the payload is what the receiver gets.
+
+    An event of a ``confidential`` instance (a counselling case) goes out bare: what happened, to which instance
+    and step, but not who did it nor any detail (a reason, an incident's message, a task's name)."""
     jobs = []
     for event in events:
         for subscription in subscriptions:
@@ -72,6 +76,8 @@ def webhook_jobs(subscriptions: list[Subscription], events: list[dict[str, Any]]
                     "instance_id": event["instance_id"], "element_id": event["element_id"],
                     "task_id": event["task_id"], "actor": event["actor"],
                     "detail": json.loads(event["detail"]) if event["detail"] else {}}
+            if event["instance_id"] in confidential:
+                body.update(actor=None, detail={}, confidential=True)
             jobs.append({"kind": "webhook", "instance_id": None, "spiff_task_id": None, "element_id": None,
                          "due_at": now, "state": "pending", "attempts": 0, "created_at": now,
                          "payload": json.dumps({"subscription": subscription.id, "body": body}, ensure_ascii=False)})

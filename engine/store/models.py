@@ -593,3 +593,24 @@ class TaskAttachment(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
     uploaded_by: Mapped[str] = mapped_column(String(100))
     uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AuditEntry(Base):
+    """One line of the append-only audit log: an administrator's command, or a read of a confidential record.
+
+    The database refuses UPDATE and DELETE on this table (triggers made by migration 0019), so a line once
+    written stays as written.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at", "id"), Index("ix_audit_log_actor", "actor", "id"),
+                      Index("ix_audit_log_school", "school", "kind", "id"))
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    kind: Mapped[str] = mapped_column(String(20))  # command | read
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(100))  # the command's name, or what was read
+    resource: Mapped[str | None] = mapped_column(String(300))  # e.g. instance:12, task:40, webhook:3
+    school: Mapped[str | None] = mapped_column(String(100))  # the unit of a confidential record read
+    surface: Mapped[str | None] = mapped_column(String(20))  # api | page | cli
+    detail: Mapped[str | None] = mapped_column(Text)  # JSON

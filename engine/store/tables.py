@@ -42,3 +42,4 @@ definition_artifact: Table = models.DefinitionArtifact.__table__  # type: ignore
 instance_figure: Table = models.InstanceFigure.__table__  # type: ignore[assignment]
 saved_filter: Table = models.SavedFilter.__table__  # type: ignore[assignment]
 task_attachment: Table = models.TaskAttachment.__table__  # type: ignore[assignment]
+audit_log: Table = models.AuditEntry.__table__  # type: ignore[assignment]

@@ -9,23 +9,28 @@ The instance view marks the elements an instance completed, those it waits at, a
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from functools import wraps
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from engine import bench_results
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ
+from engine.commands import RecordCaseRead
 from engine.dashboard import monthly_sheets, overdue_sheets
 from engine.documents import XLSX
 from engine.documents.layout import workbook
-from engine.errors import Forbidden
+from engine.errors import Forbidden, InvalidInput
 from engine.web import account as account_pages
 
 admin = Blueprint("admin", __name__, url_prefix="/admin")
+#: Lines on one page of the audit log.
+AUDIT_PAGE = 50
 
 
 def administrator(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -143,7 +148,11 @@ def form_editor(definition_id: int, form_key: str) -> Any:
 @admin.get("/instances/<int:instance_id>")
 @administrator
 def instance(instance_id: int) -> Any:
-    found = _huhua().queries.instance(instance_id)
+    huhua, me = _huhua(), str(current_user.id)
+    level = huhua.queries.case_access(me, instance_id)
+    if level is not None:
+        huhua.execute(RecordCaseRead(instance_id, me, "page", "instance", level))
+    found = huhua.queries.instance(instance_id, viewer=me)
     return render_template("instance.html", instance=found)
 
 
@@ -190,6 +199,35 @@ def tokens() -> Any:
 def revoke_token(token_id: int) -> Any:
     account_pages.revoke(token_id)
     return redirect(url_for("admin.tokens", revoked=token_id))
+
+
+@admin.get("/audit")
+@administrator
+def audit() -> Any:
+    """The whole audit log, filtered by actor, action, resource, kind and dates, 50 to a page."""
+    args = request.args
+    return audit_page(gettext("审计日志"), True, lambda huhua, offset: huhua.queries.audit.entries(
+        actor=args.get("actor") or None, action=args.get("action") or None, resource=args.get("resource") or None,
+        kind=args.get("kind") or None, date_from=args.get("from") or None, date_to=args.get("to") or None,
+        limit=AUDIT_PAGE, offset=offset))
+
+
+def audit_page(title: str, admin_view: bool, read: Callable[[Huhua, int], dict[str, Any]]) -> Any:
+    """An audit log page: a bad filter is shown as a message over an empty table, never an error page."""
+    huhua, args = _huhua(), request.args
+    offset = int(args["offset"]) if args.get("offset", "").isdigit() else 0
+    problem = None
+    try:
+        page = read(huhua, offset)
+    except InvalidInput as err:
+        page, problem = {"entries": [], "total": 0, "limit": AUDIT_PAGE, "offset": 0}, err.message
+    for entry in page["entries"]:
+        entry["at_beijing"] = datetime.fromisoformat(entry["at"]).astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M:%S")
+    kept = {k: v for k, v in args.items() if k != "offset" and v}
+    return render_template("audit.html", title=title, admin_view=admin_view, page=page, args=args, problem=problem,
+                           schools=page.get("schools", []),
+                           prev_query=urlencode({**kept, "offset": max(0, offset - AUDIT_PAGE)}),
+                           next_query=urlencode({**kept, "offset": offset + AUDIT_PAGE}))
 
 
 def _huhua() -> Huhua:

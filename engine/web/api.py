@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, current_app, jsonify, request
 
+from engine.access.confidential import RECORD
 from engine.commands import (
     AddWebhook,
     CorrelateMessage,
@@ -23,7 +24,7 @@ from engine.commands import (
     SuspendInstance,
     TerminateInstance,
 )
-from engine.errors import InvalidInput, Problem
+from engine.errors import InvalidInput, NotFound, Problem
 from engine.web import calls, openapi
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -169,7 +170,9 @@ def list_instances() -> Any:
 
 @api.get("/process-instances/<int:instance_id>")
 def get_instance(instance_id: int) -> Any:
-    return jsonify(calls.engine().queries.instance(calls.visible_instance(instance_id)))
+    instance_id = calls.visible_instance(instance_id)
+    calls.logged_case_read(instance_id, "instance")
+    return jsonify(calls.engine().queries.instance(instance_id, viewer=calls.actor()))
 
 
 @api.post("/messages")
@@ -240,7 +243,10 @@ def instance_coverage(instance_id: int) -> Any:
 
 @api.get("/process-instances/<int:instance_id>/documents")
 def instance_documents(instance_id: int) -> Any:
-    return jsonify(calls.engine().queries.documents(calls.visible_instance(instance_id)))
+    instance_id = calls.visible_instance(instance_id)
+    if calls.logged_case_read(instance_id, "documents") not in (None, RECORD):
+        return jsonify([])  # a confidential case's documents are part of its record
+    return jsonify(calls.engine().queries.documents(instance_id))
 
 
 @api.get("/documents/<int:document_id>")
@@ -251,6 +257,8 @@ def download_document(document_id: int) -> Any:
     instance_id = huhua.queries.document_instance(document_id)
     if instance_id is not None:
         calls.visible_instance(instance_id)
+        if calls.logged_case_read(instance_id, "document") not in (None, RECORD):
+            raise NotFound(f"document {document_id} does not exist")
     name, content_type, content = huhua.queries.document(document_id)
     response = current_app.response_class(content, mimetype=content_type)
     response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
@@ -312,6 +320,8 @@ def instance_jobs(instance_id: int) -> Any:
 @api.get("/process-instances/<int:instance_id>/history")
 def instance_history(instance_id: int) -> Any:
     """The instance's audit events, a page at a time."""
-    return jsonify(calls.engine().queries.history(calls.visible_instance(instance_id), limit=calls.int_arg("limit", 50),
-                                            offset=calls.int_arg("offset", 0)))
+    instance_id = calls.visible_instance(instance_id)
+    calls.logged_case_read(instance_id, "history")
+    return jsonify(calls.engine().queries.history(instance_id, limit=calls.int_arg("limit", 50),
+                                                  offset=calls.int_arg("offset", 0), viewer=calls.actor()))
 

@@ -7,8 +7,10 @@ from typing import Any
 
 from flask import current_app, g, request
 
+from engine.access.confidential import RECORD
 from engine.bootstrap import Huhua
-from engine.errors import Forbidden, InvalidInput, Problem, Unauthorized
+from engine.commands import RecordCaseRead
+from engine.errors import Forbidden, InvalidInput, NotFound, Problem, Unauthorized
 from engine.json_bounds import MAX_DEPTH, text_depth
 from engine.web.auth import acting_user, is_administrator
 
@@ -154,3 +156,25 @@ def visible_task(task_id: int) -> int:
         raise Forbidden(f"task {task_id} is not yours to see")
     return task_id
 
+
+
+def logged_case_read(instance_id: int, what: str, surface: str = "api") -> str | None:
+    """Write a read of a confidential case (a counselling case) to the audit log; the caller's access level,
+    or None for an instance that is not confidential (nothing is logged then)."""
+    huhua, caller = engine(), actor()
+    level = huhua.queries.case_access(caller, instance_id)
+    if level is not None:
+        huhua.execute(RecordCaseRead(instance_id, caller, surface, what, level))
+    return level
+
+
+def task_detail(task_id: int, what: str) -> int:
+    """The task id, if the caller may read its comments, attachments or form: anyone who may see the task, but
+    of a confidential case only a reader of its record or whoever has, had or is offered that task (else 404)."""
+    task_id = visible_task(task_id)
+    huhua, caller = engine(), actor()
+    instance_id = huhua.queries.task_instance(task_id)
+    level = logged_case_read(instance_id, what)
+    if level not in (None, RECORD) and not huhua.queries.holds_task(caller, task_id):
+        raise NotFound(f"task {task_id} does not exist")
+    return task_id

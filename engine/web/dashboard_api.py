@@ -41,6 +41,13 @@ def _rollout_level(instance_id: int) -> dict[str, Any]:
     return calls.engine().queries.dashboard_rollout(calls.actor(), instance, _unit_arg("unit"))
 
 
+@dashboard_api.get("/dashboard/counselling")
+def dashboard_counselling() -> Any:
+    """Counselling cases by risk level per county (``?county=``: per school of it) and the crisis escalations,
+    naming a student only where the escalation lets the caller read the case."""
+    return jsonify(calls.engine().queries.dashboard_counselling(calls.actor(), _unit_arg("county")))
+
+
 @dashboard_api.get("/dashboard/monthly-checks")
 def dashboard_monthly_checks() -> Any:
     """一月一查 per month: submission on time, late and missing, bands and scores; ``?county=`` one county."""
@@ -77,6 +84,8 @@ def _unit_arg(name: str) -> str | None:
     value = (request.args.get(name) or "").strip()
     if len(value) > 200:
         raise InvalidInput(f"query parameter {name} is too long", [Problem("at most 200 characters", field=name)])
+    if any(ord(c) < 32 for c in value):  # PostgreSQL cannot even compare text holding NUL
+        raise InvalidInput(f"query parameter {name} holds control characters", [Problem("not printable", field=name)])
     return value or None
 
 

@@ -12,13 +12,16 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, send_from_directory, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ
+from engine.commands import RecordCaseRead
 from engine.config import PROJECT_ROOT
 from engine.errors import InvalidInput
 from engine.task_filters import TaskFilter, parse_filter
+from engine.web.admin import AUDIT_PAGE, audit_page
 
 inbox = Blueprint("inbox", __name__)
 PAGE = 20
@@ -73,12 +76,34 @@ def task(task_id: int) -> Any:
     huhua = _huhua()
     if not huhua.queries.may_see_task(str(current_user.id), task_id):
         abort(403)
-    found = huhua.queries.task(task_id)
+    instance_id = huhua.queries.task_instance(task_id)
+    level = huhua.queries.case_access(str(current_user.id), instance_id)
+    if level is not None:
+        huhua.execute(RecordCaseRead(instance_id, str(current_user.id), "page", "task", level))
+    found = huhua.queries.task(task_id, viewer=str(current_user.id))
     found["due"] = _due(found["due_at"], huhua.clock.now(), huhua.queries.calendar.working_calendar())
     names = huhua.queries.person_names([p for p in (found["assignee"], found["completed_by"]) if p])
     return render_template("task.html", task=found, mine=found["assignee"] == current_user.id, names=names,
                            completed_at=_beijing(found["completed_at"]),
                            max_attachment_mb=huhua.settings.max_attachment_bytes // (1024 * 1024))
+
+
+@inbox.app_context_processor
+def _case_reads_link() -> dict[str, Any]:
+    """The header offers a school's mental-health lead the log of reads of its counselling cases."""
+    def leads_a_school() -> bool:
+        return current_user.is_authenticated and _huhua().queries.audit.leads_a_school(str(current_user.id))
+
+    return {"leads_a_school": leads_a_school}
+
+
+@inbox.get("/counselling/reads")
+@login_required
+def counselling_reads() -> Any:
+    """For a school's mental-health lead: every read of the school's counselling cases (403 for anyone else)."""
+    args, me = request.args, str(current_user.id)
+    return audit_page(gettext("心理辅导个案查阅记录"), False, lambda huhua, offset: huhua.queries.audit.case_reads(
+        me, date_from=args.get("from") or None, date_to=args.get("to") or None, limit=AUDIT_PAGE, offset=offset))
 
 
 @inbox.get("/vendor/<package>/<path:filename>")

@@ -172,6 +172,22 @@ def document() -> dict[str, Any]:
                 "一月一查 per month: submitted on time, late, missing; bands, box plot and histogram of scores",
                 parameters=[_COUNTY], errors=_DASHBOARD_ERRORS)},
             "/dashboard/monthly-checks/export": {"get": _export("The monthly checks as an .xlsx workbook", [_COUNTY])},
+            "/dashboard/counselling": {"get": _op(
+                "Counselling cases by risk level per county (or per school of one county) and the crisis escalations, "
+                "naming a student only where the escalation lets the caller read the case",
+                parameters=[_COUNTY], errors=_DASHBOARD_ERRORS)},
+            "/audit": {"get": _op("The audit log, newest first: administrators' commands and reads of confidential "
+                                  "records (administrator)", parameters=[
+                _query("actor", {"type": "string"}, ""), _query("action", {"type": "string"}, "e.g. SuspendInstance"),
+                _query("resource", {"type": "string"}, "e.g. instance:12"),
+                _query("kind", {"type": "string", "enum": ["command", "read"]}, ""),
+                _query("school", {"type": "string"}, "reads of this school's records"),
+                _query("from", {"type": "string", "format": "date"}, "on or after (Beijing date)"),
+                _query("to", {"type": "string", "format": "date"}, "on or before (Beijing date)"), *_PAGE])},
+            "/audit/case-reads": {"get": _op("Reads of the counselling cases of the schools whose mental-health lead "
+                                             "the caller is, newest first", parameters=[
+                _query("from", {"type": "string", "format": "date"}, "on or after (Beijing date)"),
+                _query("to", {"type": "string", "format": "date"}, "on or before (Beijing date)"), *_PAGE])},
             "/dashboard/overdue": {"get": _op("Overdue open tasks per county, or per school of one county, by process",
                                               parameters=[_COUNTY, _PROCESS], errors=_DASHBOARD_ERRORS)},
             "/dashboard/overdue/export": {"get": _export("Overdue work as an .xlsx workbook", [_COUNTY, _PROCESS])},

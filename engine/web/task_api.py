@@ -76,7 +76,7 @@ def delete_saved_filter(filter_id: int) -> Any:
 
 @task_api.get("/tasks/<int:task_id>/attachments")
 def list_attachments(task_id: int) -> Any:
-    return jsonify(calls.engine().queries.attachments(calls.visible_task(task_id)))
+    return jsonify(calls.engine().queries.attachments(calls.task_detail(task_id, "attachments")))
 
 
 @task_api.post("/tasks/<int:task_id>/attachments")
@@ -95,7 +95,7 @@ def download_attachment(attachment_id: int) -> Any:
     """An attachment's file, for whoever may see its task, named (in UTF-8) as it was uploaded."""
     huhua = calls.engine()
     attachment_id = calls.path_id(attachment_id, "attachment")
-    calls.visible_task(huhua.queries.attachment_task(attachment_id))
+    calls.task_detail(huhua.queries.attachment_task(attachment_id), "attachment")
     name, content_type, content = huhua.queries.attachment(attachment_id)
     response = current_app.response_class(content, content_type=content_type)
     fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name)
@@ -108,12 +108,18 @@ def download_attachment(attachment_id: int) -> Any:
 @task_api.get("/tasks/<int:task_id>/history")
 def task_history(task_id: int) -> Any:
     """The newest events of the task's instance (at most ``limit``, 50 unless asked), for beside the task."""
-    return jsonify(calls.engine().queries.task_history(calls.visible_task(task_id), limit=calls.int_arg("limit", 50)))
+    task_id = calls.visible_task(task_id)
+    huhua = calls.engine()
+    calls.logged_case_read(huhua.queries.task_instance(task_id), "task_history")
+    return jsonify(huhua.queries.task_history(task_id, limit=calls.int_arg("limit", 50), viewer=calls.actor()))
 
 
 @task_api.get("/tasks/<int:task_id>")
 def get_task(task_id: int) -> Any:
-    return jsonify(calls.engine().queries.task(calls.visible_task(task_id)))
+    task_id = calls.visible_task(task_id)
+    huhua = calls.engine()
+    calls.logged_case_read(huhua.queries.task_instance(task_id), "task")
+    return jsonify(huhua.queries.task(task_id, viewer=calls.actor()))
 
 
 @task_api.get("/tasks/<int:task_id>/form")
@@ -124,7 +130,7 @@ def get_task_form(task_id: int) -> Any:
 
 @task_api.get("/tasks/<int:task_id>/comments")
 def list_comments(task_id: int) -> Any:
-    return jsonify(calls.engine().queries.comments(calls.visible_task(task_id)))
+    return jsonify(calls.engine().queries.comments(calls.task_detail(task_id, "comments")))
 
 
 @task_api.post("/tasks/<int:task_id>/comments")
