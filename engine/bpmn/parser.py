@@ -39,6 +39,8 @@ from engine.bpmn.task_specs import ExternalParallelMultiInstanceTask, clock_awar
 from engine.errors import InvalidModel, Problem
 from engine.schedules import check_timer
 
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+
 
 class _HumanTaskParser(UserTaskParser):
     PARALLEL_MI_CLASS = ExternalParallelMultiInstanceTask
@@ -117,6 +119,27 @@ class CompiledProcess:
     name: str
     spec: Any
     subprocess_specs: dict[str, Any] = field(default_factory=dict)
+    #: The ``spiffworkflow:properties`` of the ``bpmn:process`` element (who may start it, see engine/access).
+    properties: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def start_triggers(self) -> tuple[tuple[str, str, str], ...]:
+        """(kind, name, element id) of each message, signal or timer start event."""
+        return _start_triggers(self.spec)
+
+    @property
+    def start_form(self) -> str | None:
+        """The ``formKey`` of the none start event: the form a person's start variables are checked against."""
+        for task_spec in self.spec.task_specs.values():
+            if isinstance(task_spec, StartEvent) and _is_none_start(task_spec):
+                key = (getattr(task_spec, "extensions", None) or {}).get("properties", {}).get("formKey")
+                return key.strip() if isinstance(key, str) and key.strip() else None
+        return None
+
+    @property
+    def has_none_start(self) -> bool:
+        """Whether the process has a start event without a trigger: one an instance may be started through."""
+        return any(isinstance(t, StartEvent) and _is_none_start(t) for t in self.spec.task_specs.values())
 
 
 def inspect_models(files: Iterable[ModelFile], max_bytes: int) -> list[ProcessSummary]:
@@ -190,7 +213,20 @@ def _compiled(parser: HuhuaBpmnParser, key: str) -> CompiledProcess:
                 child = each.task_specs[task_spec.task_spec]
                 if not child.completed_event.is_connected(task_spec.merge_child):
                     child.completed_event.connect(task_spec.merge_child)
-    return CompiledProcess(key, spec.description or key, spec, subprocess_specs)
+    return CompiledProcess(key, spec.description or key, spec, subprocess_specs,
+                           process_properties(parser.process_parsers[key].node))
+
+
+def process_properties(process: etree._Element) -> dict[str, str]:
+    """The ``spiffworkflow:property`` name/value pairs in a ``bpmn:process`` element's own extension elements."""
+    found = process.xpath("./bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property",
+                          namespaces={"bpmn": schema.BPMN_NS, "spiffworkflow": SPIFF_NS})
+    return {str(p.get("name")): str(p.get("value") or "") for p in found if p.get("name")}
+
+
+def _is_none_start(task_spec: Any) -> bool:
+    """A start event of the process itself (not of an event sub-process) with no event definition."""
+    return type(task_spec.event_definition).__name__ == "NoneEventDefinition"
 
 
 def _load(files: list[ModelFile], max_bytes: int) -> tuple[HuhuaBpmnParser, dict[str, etree._ElementTree]]:

@@ -1,0 +1,1 @@
+"""Access: who may do what, where — one policy that commands, queries, pages and exports ask."""
