@@ -15,7 +15,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from engine.bootstrap import Huhua
-from engine.commands import DeployShippedProcesses, StartInstance
+from engine.commands import ENGINE, DeployShippedProcesses, StartInstance
 from engine.web import create_app
 from tests.helpers import FIXTURES, deploy_fixtures, only_task
 
@@ -201,7 +201,7 @@ def test_a_changed_shipped_form_or_table_reaches_new_instances_of_the_processes_
     for name in FILES:
         shutil.copy(FIXTURES / name, tmp_path / name)
     huhua.execute(DeployShippedProcesses(str(tmp_path)))
-    old = huhua.execute(StartInstance("score_review", "admin", variables={"score": 70}))
+    old = huhua.execute(StartInstance("score_review", "admin", variables={"score": 70}, origin=ENGINE))
     schema = json.loads((tmp_path / "score_confirm.form.json").read_text())
     schema["components"].append({"type": "number", "key": "points", "label": "加分"})
     (tmp_path / "score_confirm.form.json").write_text(json.dumps(schema, ensure_ascii=False))
@@ -210,13 +210,13 @@ def test_a_changed_shipped_form_or_table_reaches_new_instances_of_the_processes_
 
     assert shipped["changed_files"] == ["score_confirm.form.json"]
     assert [(p["version"], p["changed"]) for p in shipped["processes"]] == [(2, True)]
-    new = huhua.execute(StartInstance("score_review", "admin", variables={"score": 70}))
+    new = huhua.execute(StartInstance("score_review", "admin", variables={"score": 70}, origin=ENGINE))
     fields = lambda i: [c["key"] for c in huhua.queries.task_form(only_task(huhua, i["id"])["id"])["components"]]  # noqa: E731
     assert fields(old) == ["remark"] and fields(new) == ["remark", "points"]
 
     (tmp_path / "score_band.dmn").write_text((tmp_path / "score_band.dmn").read_text().replace('"合格"', '"达标"'))
     shipped = huhua.execute(DeployShippedProcesses(str(tmp_path)))
     assert [(p["version"], p["changed"]) for p in shipped["processes"]] == [(3, True)]
-    newest = huhua.execute(StartInstance("score_review", "admin", variables={"score": 70}))
+    newest = huhua.execute(StartInstance("score_review", "admin", variables={"score": 70}, origin=ENGINE))
     assert huhua.queries.instance(newest["id"])["data"]["band"] == "达标"
     assert huhua.queries.instance(old["id"])["data"]["band"] == "合格"

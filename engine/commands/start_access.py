@@ -85,7 +85,8 @@ def _start_variables(uow: UnitOfWork, compiled: CompiledProcess, definition_id: 
 
 
 def _start_form(uow: UnitOfWork, definition_id: int, form_key: str | None) -> Form | None:
-    """The start form the process version was deployed with (the newest, when it was deployed before it)."""
+    """The start form the process version was deployed with (the newest, when it was deployed before it);
+    None when the process names none, or names one that is not deployed."""
     if form_key is None:
         return None
     pinned = uow.read(select(_a.c.form_version).where(
@@ -93,9 +94,8 @@ def _start_form(uow: UnitOfWork, definition_id: int, form_key: str | None) -> Fo
     query = select(_f.c.content, _f.c.sha256).where(_f.c.form_key == form_key)
     query = query.where(_f.c.version == pinned) if pinned is not None else query.order_by(_f.c.version.desc())
     row = uow.read(query.limit(1)).first()
-    if row is None:
-        raise InvalidModel(f"the start form '{form_key}' is not deployed; nothing was started",
-                           [Problem("form not deployed", field="variables")])
+    if row is None:  # named but never deployed: nothing declares a start variable
+        return None
     cache = uow.services.forms
     form = cache.get(row.sha256)
     if form is None:
