@@ -109,6 +109,8 @@ class ProcessSummary:
     start_triggers: tuple[tuple[str, str, str], ...] = ()
     #: The files its behaviour comes from: its own and those of the processes it calls.
     dependency_files: tuple[str, ...] = ()
+    #: The ``spiffworkflow:properties`` of its ``bpmn:process`` element (its start declaration, engine/access).
+    properties: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -174,7 +176,8 @@ def inspect_models(files: Iterable[ModelFile], max_bytes: int) -> list[ProcessSu
         triggers = _start_triggers(parser.get_spec(key))
         problems += _timer_start_problems(triggers, process_parser.filename)
         summaries.append(ProcessSummary(key, process_parser.get_name() or key, process_parser.filename,
-                                        digest.hexdigest(), triggers, tuple(sorted(dependency_files))))
+                                        digest.hexdigest(), triggers, tuple(sorted(dependency_files)),
+                                        process_properties(process_parser.node)))
     if problems:
         raise InvalidModel("the model was refused; nothing was deployed", problems)
     if not summaries and not dmn_hashes:

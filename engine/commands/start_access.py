@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine.access.starting import Holding, Reason, Scope, may_start, start_rule, trusted_keys
-from engine.bpmn.parser import CompiledProcess
+from engine.access.starting import Holding, Reason, Scope, may_start, rule_problems, start_rule, trusted_keys
+from engine.bpmn.parser import CompiledProcess, ProcessSummary
 from engine.commands.administrators import is_administrator
 from engine.commands.figures import REPORTED
 from engine.commands.model import StartInstance
@@ -45,6 +45,14 @@ def authorise_start(uow: UnitOfWork, command: StartInstance, compiled: CompiledP
         raise Forbidden(f"{command.actor} may not start '{compiled.key}': {decision.message}",
                         [Problem(decision.message, field=field)])
     return _start_variables(uow, compiled, definition_id, command.variables)
+
+
+def refuse_bad_start_rules(summaries: list[ProcessSummary]) -> None:
+    """Refuse a deployment whose processes declare who may start them in a way the rule cannot read."""
+    problems = [Problem(f"who may start it: {problem}", file=s.filename, element_id=s.key)
+                for s in summaries for problem in rule_problems(s.properties)]
+    if problems:
+        raise InvalidModel("the model was refused; nothing was deployed", problems)
 
 
 def _scope(uow: UnitOfWork, org_scope: str | None) -> Scope | None:
