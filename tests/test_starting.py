@@ -153,7 +153,7 @@ def test_figures_and_the_engines_keys_never_come_from_a_caller(demo: Huhua, clie
     """Even where a person may start the process: ``people`` and the like are the engine's."""
     people = [{"id": ATTACKER, "name": "x"}]
     for key, value in (("people", people), ("unit", {"id": "zhuhui-s001"}), ("scheduled_for", "2026-03-02"),
-                       ("late", True)):
+                       ("late", True), ("month", "2026-03")):
         status, body = _start(client, as_("zhuhui-zr"), "ct_routine_semester", "zhuhui", {key: value})
         assert status == 400 and body["problems"][0]["field"] == key, body
         assert "set by the engine" in body["problems"][0]["message"]

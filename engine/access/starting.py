@@ -35,8 +35,9 @@ STARTED_BY = {
     "timer": "its timer start event starts it",
 }
 TIERS = ("own", "below")
-#: Start variables only the engine sets: a fan-out's unit and role holders, a schedule's fire time.
-ENGINE_KEYS = frozenset({"people", "unit", "scheduled_for", "late"})
+#: Start variables only the engine sets: a fan-out's unit and role holders, a schedule's fire time and the
+#: month a report covers. A start form that declares one of them still cannot take it from a person.
+ENGINE_KEYS = frozenset({"people", "unit", "scheduled_for", "late", "month"})
 
 
 class Reason(StrEnum):

@@ -51,7 +51,10 @@ def begin_instance(uow: UnitOfWork, command: StartInstance, *, timer_start: str 
                    parent_instance_id: int | None = None) -> dict[str, Any]:
     """Start an instance within the caller's transaction (a start, or a scheduled start with its fire log).
 
-    ``timer_start`` names a timer start event the scheduler found due: the instance starts through it.
+    A person's start (``origin`` PERSON) is checked first against the process's start rule, its unit and its
+    start form (:func:`~engine.commands.start_access.authorise_start`), and starts with the checked variables;
+    the engine's own starts (scheduler, fan-out) pass ``origin=ENGINE``. ``timer_start`` names a timer start
+    event the scheduler found due: the instance starts through it.
     """
     variables = require_json_object(command.variables, "variables")
     require_label(command.business_key, "business_key", 200)
