@@ -33,7 +33,7 @@ from bench.inbox import report_inbox
 from bench.rollout import report_rollout
 from engine import bench_results
 from engine.bootstrap import Huhua, bootstrap
-from engine.commands import CompleteTask, DeployModels, StartInstance
+from engine.commands import ENGINE, CompleteTask, DeployModels, StartInstance
 from engine.config import Settings, load_settings, normalise_database_url
 
 MODELS = Path(__file__).parent / "models"
@@ -76,7 +76,7 @@ def straight_rates(huhua: Huhua, rounds: int = 5) -> tuple[float, float]:
 
     def huhua_round() -> None:
         for _ in range(per_round):
-            assert huhua.execute(StartInstance("straight", "bench"))["state"] == "completed"
+            assert huhua.execute(StartInstance("straight", "bench", origin=ENGINE))["state"] == "completed"
 
     for done in range(rounds):
         spiff_seconds += timed(spiff_round)
@@ -126,7 +126,7 @@ def engine_for(url: str, data_dir: Path) -> Huhua:
     files = tuple((p.name, p.read_bytes()) for p in sorted(MODELS.glob("*.bpmn")))
     huhua.execute(DeployModels(files=files, actor="bench"))
     for _ in range(WARM_UP):  # a running server has its specs cached and its WAL file in place
-        huhua.execute(StartInstance("straight", "bench"))
+        huhua.execute(StartInstance("straight", "bench", origin=ENGINE))
     return huhua
 
 
@@ -135,7 +135,7 @@ def huhua_one_task_ms(huhua: Huhua) -> tuple[float, float]:
 
     def start_all() -> None:
         for _ in range(INSTANCES):
-            ids.append(huhua.execute(StartInstance("one_task", "bench"))["id"])
+            ids.append(huhua.execute(StartInstance("one_task", "bench", origin=ENGINE))["id"])
 
     start_ms = timed(start_all) / INSTANCES * 1000
     progress("(b) started")
@@ -152,7 +152,7 @@ def huhua_one_task_ms(huhua: Huhua) -> tuple[float, float]:
 
 def huhua_mi_completion_ms(huhua: Huhua, n: int) -> tuple[float, float]:
     """Median cost of completing one item, and the cost of the last one (which moves the workflow)."""
-    started = huhua.execute(StartInstance("many_reviews", "bench", variables={"n": n}))
+    started = huhua.execute(StartInstance("many_reviews", "bench", variables={"n": n}, origin=ENGINE))
     items = [t["id"] for t in huhua.queries.tasks(instance_id=started["id"], limit=500)]
     while len(items) < n:
         items += [t["id"] for t in huhua.queries.tasks(instance_id=started["id"], limit=500, offset=len(items))]

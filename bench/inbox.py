@@ -23,7 +23,7 @@ from sqlalchemy import insert, text
 from engine import bench_results
 from engine.bootstrap import Huhua, bootstrap
 from engine.clock import VirtualClock
-from engine.commands import DeployModels, LoadDirectory, SetPassword, StartInstance
+from engine.commands import ENGINE, DeployModels, LoadDirectory, SetPassword, StartInstance
 from engine.config import Settings
 from engine.org.profiles import generate
 from engine.store import tables
@@ -86,7 +86,8 @@ def _get(client: FlaskClient, path: str) -> None:
 def _fill(huhua: Huhua, now: datetime, say: Callable[[str], None]) -> str:
     """1M task rows over the full profile: teachers' own tasks, tasks offered to officers; a teacher with one open."""
     schools = huhua.queries.unit_ids("school")
-    instances = [huhua.execute(StartInstance("one_task", "bench", org_scope=s))["id"] for s in schools[:200]]
+    instances = [huhua.execute(StartInstance("one_task", "bench", org_scope=s,
+                                             origin=ENGINE))["id"] for s in schools[:200]]
     directory = huhua.queries.directory()
     teachers = [r.person_id for r in directory.roles if r.role == "class_teacher"]
     counties = [u.id for u in directory.units if u.kind == "county"]

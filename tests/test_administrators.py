@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from engine.bootstrap import Huhua
-from engine.commands import AddAttachment, AddWebhook, ClaimTask, LoadDirectory, ReassignTask, StartInstance
+from engine.commands import ENGINE, AddAttachment, AddWebhook, ClaimTask, LoadDirectory, ReassignTask, StartInstance
 from engine.errors import Forbidden
 from engine.org.directory import Person
 from engine.org.profiles import generate
@@ -58,7 +58,8 @@ def _token(cli: Callable[..., Result], user: str) -> dict[str, str]:
 def _leave(engine: Huhua) -> tuple[int, int, int]:
     """A leave request waiting at its first task (offered to nobody), and the id of a newer version to move to."""
     deploy_fixtures(engine, "migration/leave_v1.bpmn")
-    instance = engine.execute(StartInstance("leave", "admin", variables={"days": 3, "reason": "探亲"}))["id"]
+    instance = engine.execute(StartInstance("leave", "admin", variables={"days": 3, "reason": "探亲"},
+                                            origin=ENGINE))["id"]
     deploy_fixtures(engine, "migration/leave_v2.bpmn")
     newest = max(engine.queries.definitions(key="leave"), key=lambda d: d["version"])["id"]
     return instance, only_task(engine, instance)["id"], newest

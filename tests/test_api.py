@@ -9,6 +9,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from engine.bootstrap import Huhua
+from engine.commands import LoadDirectory
+from engine.org.profiles import generate
 from engine.web import create_app
 from tests.helpers import FIXTURES
 from tests.test_model_safety import BILLION_LAUGHS
@@ -31,16 +33,17 @@ def _deploy(client: FlaskClient, *names: str) -> dict:
     return response.json
 
 
-def test_deploy_start_complete_over_http(client: FlaskClient) -> None:
-    assert [p["key"] for p in _deploy(client, "review.bpmn")["processes"]] == ["review"]
+def test_deploy_start_complete_over_http(client: FlaskClient, huhua: Huhua) -> None:
+    huhua.execute(LoadDirectory(generate("demo"), "admin", source="demo"))
+    assert [p["key"] for p in _deploy(client, "review.bpmn", "review_start.form.json")["processes"]] == ["review"]
     assert client.get("/api/v1/process-definitions", headers=AS_WANG).json[0]["version"] == 1
 
     started = client.post("/api/v1/process-instances", headers=AS_ADMIN,
-                          json={"process_key": "review", "variables": {"reviewers": ["wang"]}, "org_scope": "蒸湘区"})
+                          json={"process_key": "review", "variables": {"reviewers": ["wang"]}, "org_scope": "nanyue"})
     assert started.status_code == 201 and started.json["state"] == "running"
     inbox = client.get("/api/v1/tasks", headers=AS_WANG).json  # one's own tasks
     assert client.get("/api/v1/tasks", query_string={"user": "wang"}, headers={"X-Huhua-User": "li"}).json == []
-    assert [t["name"] for t in inbox] == ["审核材料"] and inbox[0]["org_scope"] == "蒸湘区"
+    assert [t["name"] for t in inbox] == ["审核材料"] and inbox[0]["org_scope"] == "nanyue"
 
     done = client.post(f"/api/v1/tasks/{inbox[0]['id']}/complete", headers=AS_WANG, json={"data": {"approve": True}})
     assert done.status_code == 200 and done.json["instance"]["state"] == "completed"
@@ -132,7 +135,7 @@ def test_an_overlong_acting_user_is_refused(client: FlaskClient) -> None:
 
 
 def test_instance_control_over_http_is_the_administrators(client: FlaskClient) -> None:
-    _deploy(client, "review.bpmn")
+    _deploy(client, "review.bpmn", "review_start.form.json")
     started = client.post("/api/v1/process-instances", headers=AS_ADMIN,
                           json={"process_key": "review", "variables": {"reviewers": ["wang"]}}).json
     assert client.post(f"/api/v1/process-instances/{started['id']}/suspend", headers=AS_WANG).status_code == 403

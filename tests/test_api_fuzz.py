@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 
 from engine.bootstrap import Huhua, bootstrap
-from engine.commands import CreateApiToken, DeployShippedProcesses, LoadDirectory, StartInstance
+from engine.commands import ENGINE, CreateApiToken, DeployShippedProcesses, LoadDirectory, StartInstance
 from engine.config import Settings
 from engine.org.profiles import generate
 from tests.live_server import live_server
@@ -20,7 +20,7 @@ from tests.live_server import live_server
 def test_no_generated_call_gets_a_server_error(huhua: Huhua, settings: Settings) -> None:
     huhua.execute(LoadDirectory(generate("demo"), "admin", source="demo"))
     huhua.execute(DeployShippedProcesses(str(huhua.settings.processes_dir)))
-    huhua.execute(StartInstance("monthly_school_check", "admin", org_scope="zhuhui-s001"))
+    huhua.execute(StartInstance("monthly_school_check", "admin", org_scope="zhuhui-s001", origin=ENGINE))
     wall_clock = bootstrap(settings, upgrade=False)  # the served app runs on the wall clock: so must the token
     token = wall_clock.execute(CreateApiToken("admin", "fuzz", "admin"))["token"]
     wall_clock.close()

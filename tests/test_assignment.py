@@ -8,7 +8,7 @@ import pytest
 
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ, VirtualClock
-from engine.commands import CompleteTask, DeployShippedProcesses, LoadDirectory, StartInstance
+from engine.commands import ENGINE, CompleteTask, DeployShippedProcesses, LoadDirectory, StartInstance
 from engine.errors import Forbidden, InvalidInput
 from engine.org.directory import Role
 from engine.org.profiles import generate
@@ -28,7 +28,7 @@ def _inbox(huhua: Huhua, user: str) -> list[tuple[str, str | None]]:
 
 
 def test_a_school_task_is_offered_to_that_schools_role_holder_only(demo: Huhua) -> None:
-    started = demo.execute(StartInstance("monthly_school_check", "admin", org_scope="zhuhui-s001"))
+    started = demo.execute(StartInstance("monthly_school_check", "admin", org_scope="zhuhui-s001", origin=ENGINE))
     assert _inbox(demo, "zhuhui-s001-zr") == [("self_check", "zhuhui-s001")]
     for outsider in ("zhuhui-s002-zr", "zhuhui-s001-xz", "zhuhui-s001-bzr1", "zhuhui-zr", "hy-zr"):
         assert _inbox(demo, outsider) == [], outsider
@@ -45,7 +45,7 @@ def test_a_school_task_is_offered_to_that_schools_role_holder_only(demo: Huhua) 
 
 
 def test_a_change_of_staff_reaches_tasks_already_open(demo: Huhua) -> None:
-    demo.execute(StartInstance("monthly_school_check", "admin", org_scope="hengnan-s003"))
+    demo.execute(StartInstance("monthly_school_check", "admin", org_scope="hengnan-s003", origin=ENGINE))
     directory = generate("demo")
     directory.roles[:] = [r for r in directory.roles if (r.unit_id, r.role) != ("hengnan-s003", "programme_officer")]
     directory.roles.append(Role("hengnan-s003-bzr2", "hengnan-s003", "programme_officer"))
@@ -57,7 +57,7 @@ def test_a_change_of_staff_reaches_tasks_already_open(demo: Huhua) -> None:
 def test_overdue_work_escalates_to_the_same_role_one_tier_up_counting_working_days(
         demo: Huhua, clock: VirtualClock) -> None:
     clock.set(datetime(2026, 9, 29, 9, tzinfo=BUSINESS_TZ))
-    started = demo.execute(StartInstance("monthly_school_check", "admin", org_scope="leiyang-s002"))
+    started = demo.execute(StartInstance("monthly_school_check", "admin", org_scope="leiyang-s002", origin=ENGINE))
     task = demo.queries.tasks(user="leiyang-s002-zr")[0]
     assert task["due_at"] == "2026-10-12T09:30:00+00:00"  # 5 working days after 29 Sep: 12 Oct, 17:30 Beijing
     clock.set(datetime(2026, 10, 11, 18, tzinfo=BUSINESS_TZ))  # Sunday 11 Oct: not yet overdue
@@ -77,7 +77,7 @@ ITEMS = {"plan_summary": 8, "growth_portfolio": 8, "home_visits": 8, "theme_meet
 
 
 def test_the_county_scores_and_a_failing_school_must_rectify_until_the_recheck_passes(demo: Huhua) -> None:
-    started = demo.execute(StartInstance("monthly_school_check", "admin", org_scope="qidong-s001"))
+    started = demo.execute(StartInstance("monthly_school_check", "admin", org_scope="qidong-s001", origin=ENGINE))
     demo.execute(CompleteTask(demo.queries.tasks(user="qidong-s001-zr")[0]["id"], "qidong-s001-zr",
                               {"self_summary": "已自查"}))
     check = demo.queries.tasks(user="qidong-zr")[0]
@@ -97,7 +97,7 @@ def test_the_county_scores_and_a_failing_school_must_rectify_until_the_recheck_p
 
 
 def test_a_good_school_is_graded_by_the_rubric(demo: Huhua) -> None:
-    started = demo.execute(StartInstance("monthly_school_check", "admin", org_scope="nanyue-s002"))
+    started = demo.execute(StartInstance("monthly_school_check", "admin", org_scope="nanyue-s002", origin=ENGINE))
     demo.execute(CompleteTask(demo.queries.tasks(user="nanyue-s002-zr")[0]["id"], "nanyue-s002-zr",
                               {"self_summary": "已自查"}))
     check = demo.queries.tasks(user="nanyue-zr")[0]
@@ -108,7 +108,7 @@ def test_a_good_school_is_graded_by_the_rubric(demo: Huhua) -> None:
 
 
 def test_the_scoring_form_refuses_wrong_types_and_out_of_range_scores(demo: Huhua) -> None:
-    started = demo.execute(StartInstance("monthly_school_check", "admin", org_scope="qidong-s002"))
+    started = demo.execute(StartInstance("monthly_school_check", "admin", org_scope="qidong-s002", origin=ENGINE))
     demo.execute(CompleteTask(demo.queries.tasks(user="qidong-s002-zr")[0]["id"], "qidong-s002-zr",
                               {"self_summary": "已自查"}))
     check = demo.queries.tasks(user="qidong-zr")[0]
@@ -126,7 +126,7 @@ def test_the_scoring_form_refuses_wrong_types_and_out_of_range_scores(demo: Huhu
 
 def test_a_teaching_point_reaches_its_school_and_a_role_named_as_a_group_is_that_role(demo: Huhua) -> None:
     deploy_fixtures(demo, "point_visit.bpmn")
-    demo.execute(StartInstance("point_visit", "admin", org_scope="leiyang-s001-p01"))
+    demo.execute(StartInstance("point_visit", "admin", org_scope="leiyang-s001-p01", origin=ENGINE))
     assert _inbox(demo, "leiyang-s001-xz") == [("arrange", "leiyang-s001-p01")]  # the point's own school
     assert _inbox(demo, "leiyang-s002-xz") == []
     demo.execute(CompleteTask(demo.queries.tasks(user="leiyang-s001-xz")[0]["id"], "leiyang-s001-xz", {}))

@@ -20,7 +20,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import make_server
 
 from engine.bootstrap import Huhua
-from engine.commands import DeployShippedProcesses, LoadDirectory, SetPassword, StartInstance
+from engine.commands import ENGINE, DeployShippedProcesses, LoadDirectory, SetPassword, StartInstance
 from engine.org.profiles import generate
 from engine.web import create_app
 from tests.conftest import PROJECT
@@ -81,7 +81,7 @@ def _field(browser: webdriver.Chrome, label: str) -> object:
 def test_a_class_teacher_claims_and_completes_a_task_through_its_form(
         site: tuple[Huhua, str], screen: str, width: int, height: int) -> None:
     huhua, base = site
-    started = huhua.execute(StartInstance("teacher_report", "admin", org_scope="zhuhui-s001"))
+    started = huhua.execute(StartInstance("teacher_report", "admin", org_scope="zhuhui-s001", origin=ENGINE))
     browser = _browser(width, height)
     wait = WebDriverWait(browser, 20)
     ARTIFACTS.mkdir(exist_ok=True)
@@ -137,7 +137,7 @@ def test_a_wrong_password_and_a_missing_csrf_token_are_refused_in_the_browser(si
 def test_an_administrator_adds_a_task_in_the_modeler_and_sees_the_instance_on_its_diagram(
         site: tuple[Huhua, str]) -> None:
     huhua, base = site
-    started = huhua.execute(StartInstance("teacher_report", "admin", org_scope="zhuhui-s001"))
+    started = huhua.execute(StartInstance("teacher_report", "admin", org_scope="zhuhui-s001", origin=ENGINE))
     first = huhua.queries.definitions(key="teacher_report")[0]
     browser = _browser(1366, 900)
     wait = WebDriverWait(browser, 30)
@@ -178,7 +178,7 @@ def test_the_dashboard_charts_the_monthly_checks_and_overdue_work(site: tuple[Hu
     huhua.execute(DeployShippedProcesses(str(huhua.settings.processes_dir)))
     for school in ("zhuhui-s001", "zhuhui-s002", "qidong-s001"):
         huhua.execute(StartInstance("monthly_school_check", "scheduler", org_scope=school,
-                                    variables={"scheduled_for": "2026-03-02T08:30:00+08:00"}))
+                                    variables={"scheduled_for": "2026-03-02T08:30:00+08:00"}, origin=ENGINE))
     huhua.services.clock.advance(timedelta(days=30))  # their self-checks are overdue now
     browser = _browser(1366, 900)
     wait = WebDriverWait(browser, 30)

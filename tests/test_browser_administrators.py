@@ -13,7 +13,7 @@ from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import WebDriverWait
 
 from engine.bootstrap import Huhua
-from engine.commands import StartInstance
+from engine.commands import ENGINE, StartInstance
 from tests.helpers import cli_json, deploy_fixtures
 from tests.test_browser import ARTIFACTS, PASSWORD, _browser, _log_in, site  # noqa: F401  (site is a fixture)
 
@@ -26,7 +26,7 @@ def test_a_second_administrator_retries_an_incident_and_loses_the_page_when_revo
         site: tuple[Huhua, str], cli: Callable[..., Result]) -> None:  # noqa: F811
     huhua, base = site
     deploy_fixtures(huhua, "failing_script.bpmn")
-    failed = huhua.execute(StartInstance("failing_script", "admin", org_scope="zhuhui-s002"))
+    failed = huhua.execute(StartInstance("failing_script", "admin", org_scope="zhuhui-s002", origin=ENGINE))
     made = cli_json(cli("accounts", "password", SECOND, "--password", PASSWORD, "--admin", "--json"))
     assert made == {"username": SECOND, "is_admin": True}
     browser = _browser(1366, 900)

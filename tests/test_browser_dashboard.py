@@ -10,7 +10,7 @@ from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import WebDriverWait
 
 from engine.bootstrap import Huhua
-from engine.commands import CompleteTask, DeployShippedProcesses, SetPassword, StartInstance
+from engine.commands import ENGINE, CompleteTask, DeployShippedProcesses, SetPassword, StartInstance
 from tests import test_browser
 from tests.helpers import deploy_fixtures
 from tests.test_browser import ARTIFACTS, PASSWORD, _browser, _log_in
@@ -44,14 +44,15 @@ def test_the_dashboard_draws_its_charts_and_drills_from_a_county_bar_to_people(s
     huhua, base = site
     huhua.execute(DeployShippedProcesses(str(huhua.settings.processes_dir)))
     deploy_fixtures(huhua, "rollout_city.bpmn", "rollout_county.bpmn", "rollout_school.bpmn")
-    huhua.execute(StartInstance("rollout_city", "admin", org_scope="hy", variables={"course": "班主任素养"}))
+    huhua.execute(StartInstance("rollout_city", "admin", org_scope="hy", variables={"course": "班主任素养"},
+                                origin=ENGINE))
     run_due_jobs(huhua)
     for task in huhua.queries.tasks(limit=500):
         if task["assignee"] not in MISSING:
             huhua.execute(CompleteTask(task["id"], task["assignee"], {"attended": True}))
     run_due_jobs(huhua)
     huhua.execute(StartInstance("monthly_school_check", "scheduler", org_scope="hengshan-s001",
-                                variables={"scheduled_for": "2026-03-02T08:30:00+08:00"}))
+                                variables={"scheduled_for": "2026-03-02T08:30:00+08:00"}, origin=ENGINE))
     huhua.execute(SetPassword("hengshan-zr", PASSWORD, "admin"))
     ARTIFACTS.mkdir(exist_ok=True)
     browser = _browser(1366, 1400)

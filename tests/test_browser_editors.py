@@ -13,7 +13,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import make_server
 
 from engine.bootstrap import Huhua
-from engine.commands import SetPassword, StartInstance
+from engine.commands import ENGINE, SetPassword, StartInstance
 from engine.web import create_app
 from tests.helpers import deploy_fixtures
 from tests.test_browser import ARTIFACTS, PASSWORD, _browser, _log_in
@@ -44,7 +44,7 @@ def _ready(wait: WebDriverWait) -> None:
 def test_an_administrator_edits_a_decision_table_in_dmn_js_and_deploys_a_new_version(
         site: tuple[Huhua, str, int]) -> None:
     huhua, base, first = site
-    old = huhua.execute(StartInstance("score_review", "admin", variables={"score": 70}))
+    old = huhua.execute(StartInstance("score_review", "admin", variables={"score": 70}, origin=ENGINE))
     browser = _browser(1366, 900)
     wait = WebDriverWait(browser, 30)
     ARTIFACTS.mkdir(exist_ok=True)
@@ -86,7 +86,7 @@ def test_an_administrator_edits_a_decision_table_in_dmn_js_and_deploys_a_new_ver
     finally:
         browser.quit()
     assert sorted(d["version"] for d in huhua.queries.definitions(key="score_review")) == [1, 2]
-    new = huhua.execute(StartInstance("score_review", "admin", variables={"score": 70}))
+    new = huhua.execute(StartInstance("score_review", "admin", variables={"score": 70}, origin=ENGINE))
     assert huhua.queries.instance(new["id"])["data"]["band"] == "不合格"
     assert huhua.queries.instance(old["id"])["data"]["band"] == "合格"
     assert huhua.queries.instance(old["id"])["definition_id"] == first

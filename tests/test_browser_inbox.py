@@ -12,7 +12,7 @@ from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from engine.bootstrap import Huhua
-from engine.commands import ClaimTask, DeployModels, StartInstance
+from engine.commands import ENGINE, ClaimTask, DeployModels, StartInstance
 from tests.test_browser import ARTIFACTS, _browser, _log_in, site  # noqa: F401  (site is a fixture)
 from tests.test_inbox import COLLEAGUE, ME, NOTICE, PDF
 
@@ -26,8 +26,8 @@ def test_a_teacher_saves_and_applies_a_filter_attaches_a_file_and_sees_the_histo
         site: tuple[Huhua, str], tmp_path: Path, screen: str, width: int, height: int) -> None:  # noqa: F811
     huhua, base = site
     huhua.execute(DeployModels((("notice.bpmn", NOTICE),), "admin"))
-    huhua.execute(StartInstance("teacher_report", "admin", org_scope="zhuhui-s001"))
-    huhua.execute(StartInstance("notice", "admin", org_scope="zhuhui-s001", variables={"readers": [ME]}))
+    huhua.execute(StartInstance("teacher_report", "admin", org_scope="zhuhui-s001", origin=ENGINE))
+    huhua.execute(StartInstance("notice", "admin", org_scope="zhuhui-s001", variables={"readers": [ME]}, origin=ENGINE))
     scan = tmp_path / "家访记录.pdf"
     scan.write_bytes(PDF)
     browser = _browser(width, height)
@@ -77,7 +77,7 @@ def test_a_teacher_saves_and_applies_a_filter_attaches_a_file_and_sees_the_histo
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_task_a_colleague_claimed_meanwhile_is_explained_on_the_page(site: tuple[Huhua, str]) -> None:  # noqa: F811
     huhua, base = site
-    started = huhua.execute(StartInstance("teacher_report", "admin", org_scope="zhuhui-s001"))
+    started = huhua.execute(StartInstance("teacher_report", "admin", org_scope="zhuhui-s001", origin=ENGINE))
     task = huhua.queries.instance(started["id"])["open_tasks"][0]["id"]
     browser = _browser(390, 844)
     wait = WebDriverWait(browser, 20)

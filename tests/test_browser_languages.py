@@ -9,7 +9,7 @@ from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import WebDriverWait
 
 from engine.bootstrap import Huhua
-from engine.commands import StartInstance
+from engine.commands import ENGINE, StartInstance
 from tests.test_browser import ARTIFACTS, PASSWORD, _browser, site  # noqa: F401  (site is a fixture)
 
 
@@ -17,7 +17,7 @@ from tests.test_browser import ARTIFACTS, PASSWORD, _browser, site  # noqa: F401
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_teacher_switches_to_english_and_back_to_chinese(site: tuple[Huhua, str]) -> None:  # noqa: F811
     huhua, base = site
-    huhua.execute(StartInstance("teacher_report", "admin", org_scope="zhuhui-s001"))
+    huhua.execute(StartInstance("teacher_report", "admin", org_scope="zhuhui-s001", origin=ENGINE))
     browser = _browser(1280, 900)
     wait = WebDriverWait(browser, 20)
     ARTIFACTS.mkdir(exist_ok=True)

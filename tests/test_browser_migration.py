@@ -8,7 +8,7 @@ from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import WebDriverWait
 
 from engine.bootstrap import Huhua
-from engine.commands import StartInstance
+from engine.commands import ENGINE, StartInstance
 from tests.helpers import deploy_fixtures
 from tests.test_browser import ARTIFACTS, _browser, _log_in, site  # noqa: F401 (site is a fixture)
 
@@ -19,7 +19,7 @@ def test_an_administrator_sees_an_instance_and_migrates_it_to_version_2(site: tu
     huhua, base = site
     deploy_fixtures(huhua, "migration/leave_v1.bpmn")
     long_note = "家长反映情况：" + "孩子最近情绪低落，" * 20
-    started = huhua.execute(StartInstance("leave", "admin", variables={"days": 3, "note": long_note}))
+    started = huhua.execute(StartInstance("leave", "admin", variables={"days": 3, "note": long_note}, origin=ENGINE))
     deploy_fixtures(huhua, "migration/leave_v2.bpmn")
     browser = _browser(1366, 900)
     wait = WebDriverWait(browser, 30)

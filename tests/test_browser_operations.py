@@ -12,7 +12,7 @@ from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import WebDriverWait
 
 from engine.bootstrap import Huhua
-from engine.commands import StartInstance
+from engine.commands import ENGINE, StartInstance
 from tests.helpers import deploy_fixtures
 from tests.test_browser import ARTIFACTS, _browser, _log_in, site  # noqa: F401  (site is a fixture)
 
@@ -35,8 +35,8 @@ def test_an_administrator_finds_the_failed_instance_and_retries_its_incident(sit
     huhua, base = site
     deploy_fixtures(huhua, "failing_script.bpmn")
     for school in ("zhuhui-s001", "hengdong-s002"):
-        huhua.execute(StartInstance("teacher_report", "admin", org_scope=school))
-    failed = huhua.execute(StartInstance("failing_script", "admin", org_scope="zhuhui-s002"))
+        huhua.execute(StartInstance("teacher_report", "admin", org_scope=school, origin=ENGINE))
+    failed = huhua.execute(StartInstance("failing_script", "admin", org_scope="zhuhui-s002", origin=ENGINE))
     browser = _browser(1366, 900)
     wait = WebDriverWait(browser, 30)
     ARTIFACTS.mkdir(exist_ok=True)

@@ -16,13 +16,15 @@ from tests.test_model_safety import EXTERNAL_ENTITY
 
 def test_a_whole_round_trip(cli) -> None:  # type: ignore[no-untyped-def]
     assert cli_json(cli("db", "upgrade", "--json"))["revision"]
-    deployed = cli_json(cli("deploy", str(FIXTURES / "review.bpmn"), str(FIXTURES / "await_message.bpmn"), "--json"))
+    cli_json(cli("org", "load", "demo", "--json"))
+    deployed = cli_json(cli("deploy", str(FIXTURES / "review.bpmn"), str(FIXTURES / "review_start.form.json"),
+                            str(FIXTURES / "await_message.bpmn"), "--json"))
     assert sorted(p["key"] for p in deployed["processes"]) == ["await_message", "review"]
     assert cli_json(cli("validate", str(FIXTURES / "straight.bpmn"), "--json"))["processes"][0]["key"] == "straight"
 
-    started = cli_json(cli("start", "review", "--vars", '{"reviewers": ["wang"]}', "--scope", "珠晖区",
+    started = cli_json(cli("start", "review", "--vars", '{"reviewers": ["wang"]}', "--scope", "zhuhui",
                         "--business-key", "plan-2026", "--json"))
-    assert started["state"] == "running" and started["org_scope"] == "珠晖区"
+    assert started["state"] == "running" and started["org_scope"] == "zhuhui"
     tasks = cli_json(cli("tasks", "--user", "wang", "--json"))
     assert [t["name"] for t in tasks] == ["审核材料"]
     assert cli_json(cli("tasks", "--user", "nobody", "--json")) == []

@@ -7,7 +7,7 @@ from typing import Any
 
 from engine.bootstrap import Huhua, bootstrap
 from engine.clock import VirtualClock
-from engine.commands import CompleteTask, StartInstance
+from engine.commands import ENGINE, CompleteTask, StartInstance
 from engine.config import Settings
 from engine.errors import Conflict
 from tests.helpers import deploy_fixtures, history_kinds, only_task
@@ -49,7 +49,7 @@ def _race(settings: Settings, clock: VirtualClock, task_id: int, attempts: dict[
 
 def test_concurrent_completions_one_wins(settings: Settings, clock: VirtualClock, huhua: Huhua) -> None:
     deploy_fixtures(huhua, "review.bpmn")
-    started = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang", "li"]}))
+    started = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang", "li"]}, origin=ENGINE))
     task = only_task(huhua, started["id"])
     before = huhua.queries.instance(started["id"])["version"]
 

@@ -11,7 +11,7 @@ import textwrap
 import pytest
 
 from engine.bootstrap import Huhua
-from engine.commands import StartInstance
+from engine.commands import ENGINE, StartInstance
 from engine.config import Settings
 from tests.conftest import PROJECT
 from tests.helpers import deploy_fixtures, history_kinds, only_task
@@ -57,7 +57,7 @@ def _complete_and_die(settings: Settings, point: str, task_id: int) -> subproces
 @pytest.mark.parametrize("point", ["while_writing", "before_commit"])
 def test_killed_before_commit_leaves_the_instance_as_before(huhua: Huhua, settings: Settings, point: str) -> None:
     deploy_fixtures(huhua, "review.bpmn")
-    started = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"]}))
+    started = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"]}, origin=ENGINE))
     task = only_task(huhua, started["id"])
     before = huhua.queries.instance(started["id"])
 
@@ -71,7 +71,7 @@ def test_killed_before_commit_leaves_the_instance_as_before(huhua: Huhua, settin
 
 def test_killed_after_commit_leaves_the_instance_as_after(huhua: Huhua, settings: Settings) -> None:
     deploy_fixtures(huhua, "review.bpmn")
-    started = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"]}))
+    started = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"]}, origin=ENGINE))
     task = only_task(huhua, started["id"])
 
     result = _complete_and_die(settings, "after_commit", task["id"])

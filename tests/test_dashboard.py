@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ, VirtualClock
-from engine.commands import CompleteTask, DeployShippedProcesses, LoadDirectory, SetPassword, StartInstance
+from engine.commands import ENGINE, CompleteTask, DeployShippedProcesses, LoadDirectory, SetPassword, StartInstance
 from engine.org.profiles import generate
 from engine.store import migration, tables
 from engine.store.database import Database
@@ -53,7 +53,8 @@ def client(demo: Huhua) -> FlaskClient:
 def rollout(demo: Huhua) -> int:
     """A city training rolled out to every county, school and teacher; all but three hengshan-s003 teachers done."""
     deploy_fixtures(demo, "rollout_city.bpmn", "rollout_county.bpmn", "rollout_school.bpmn")
-    started = demo.execute(StartInstance("rollout_city", "admin", org_scope="hy", variables={"course": "班主任素养"}))
+    started = demo.execute(StartInstance("rollout_city", "admin", org_scope="hy", variables={"course": "班主任素养"},
+                                         origin=ENGINE))
     run_due_jobs(demo)
     for task in demo.queries.tasks(limit=500):
         if task["assignee"] not in MISSING:
@@ -137,7 +138,7 @@ def test_a_county_officer_sees_their_county_only(client: FlaskClient, rollout: i
 
 def _check(demo: Huhua, school: str, month: str) -> int:
     return demo.execute(StartInstance("monthly_school_check", "scheduler", org_scope=school,
-                                      variables={"scheduled_for": f"{month}-02T08:30:00+08:00"}))["id"]
+                                      variables={"scheduled_for": f"{month}-02T08:30:00+08:00"}, origin=ENGINE))["id"]
 
 
 def _task(demo: Huhua, instance_id: int, element_id: str) -> dict:
@@ -285,7 +286,8 @@ def test_a_score_no_float_can_hold_is_kept_as_no_score(demo: Huhua, client: Flas
     demo.execute(DeployShippedProcesses(str(demo.settings.processes_dir)))
     for total in (10**400, float("inf")):
         started = demo.execute(StartInstance("monthly_school_check", "scheduler", org_scope="zhuhui-s001",
-                                             variables={"scheduled_for": "2026-03-02T08:30:00+08:00", "total": total}))
+                                             variables={"scheduled_for": "2026-03-02T08:30:00+08:00", "total": total},
+                                             origin=ENGINE))
         assert started["state"] == "running"
     answer = client.get("/api/v1/dashboard/monthly-checks", headers=_as("admin"))
     assert answer.status_code == 200 and "Infinity" not in answer.get_data(as_text=True)

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 from engine.bootstrap import Huhua
-from engine.commands import CompleteTask, DeployModels, DeployShippedProcesses, StartInstance
+from engine.commands import ENGINE, CompleteTask, DeployModels, DeployShippedProcesses, StartInstance
 from tests.helpers import FIXTURES, only_task
 
 REVIEW = (FIXTURES / "review.bpmn").read_bytes()
@@ -29,9 +29,9 @@ def test_same_content_keeps_its_version(huhua: Huhua) -> None:
 
 def test_running_instances_stay_on_their_version(huhua: Huhua) -> None:
     _deploy(huhua, REVIEW)
-    old = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"]}))
+    old = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"]}, origin=ENGINE))
     assert _deploy(huhua, REVIEW_V2)["processes"][0]["version"] == 2
-    new = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"]}))
+    new = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"]}, origin=ENGINE))
 
     for instance in (old, new):
         huhua.execute(CompleteTask(only_task(huhua, instance["id"])["id"], "wang", {"approve": True}))
@@ -43,11 +43,11 @@ def test_running_instances_stay_on_their_version(huhua: Huhua) -> None:
 def test_specs_are_parsed_once_per_version(huhua: Huhua) -> None:
     _deploy(huhua, REVIEW)
     for _ in range(5):
-        huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"]}))
+        huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"]}, origin=ENGINE))
     assert huhua.services.specs.builds == 1
     _deploy(huhua, REVIEW_V2)
     for _ in range(3):
-        huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"]}))
+        huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"]}, origin=ENGINE))
     assert huhua.services.specs.builds == 2
 
 

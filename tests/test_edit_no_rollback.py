@@ -16,7 +16,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from engine.bootstrap import Huhua
-from engine.commands import DeployModels, StartInstance
+from engine.commands import ENGINE, DeployModels, StartInstance
 from engine.web import create_app
 from tests.helpers import FIXTURES
 
@@ -94,7 +94,7 @@ def test_a_decision_edited_from_p_keeps_qs_later_change(client: FlaskClient, huh
     # R's newest version no longer uses the decision: no new version for it
     assert _versions(client) == [("score_check", 1), ("score_check", 2), ("score_check", 3), ("score_note", 1),
                                  ("score_note", 2), ("score_review", 1), ("score_review", 2)]
-    started = huhua.execute(StartInstance("score_check", "admin", variables={"score": 70}))
+    started = huhua.execute(StartInstance("score_check", "admin", variables={"score": 70}, origin=ENGINE))
     view = huhua.queries.instance(started["id"])
     assert (view["definition"]["version"], view["data"]["band"]) == (3, "不合格")
     assert huhua.queries.tasks(instance_id=started["id"])[0]["name"] == "复核评定结果"
@@ -169,7 +169,7 @@ def test_the_modeler_keeps_the_newest_decision_and_leaves_other_processes_alone(
     assert "&gt;= 80" in client.get(f"/api/v1/process-definitions/{p3}/decisions/score_band",
                                     headers=AS_ADMIN).json["xml"]
     assert [v for k, v in _versions(client) if k == "score_check"] == [1, 2, 3, 4]
-    started = huhua.execute(StartInstance("score_review", "admin", variables={"score": 70}))
+    started = huhua.execute(StartInstance("score_review", "admin", variables={"score": 70}, origin=ENGINE))
     assert huhua.queries.instance(started["id"])["data"]["band"] == "不合格"
 
 

@@ -15,7 +15,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from engine.bootstrap import Huhua
-from engine.commands import DeployShippedProcesses, StartInstance
+from engine.commands import ENGINE, DeployShippedProcesses, StartInstance
 from engine.web import create_app
 from tests.helpers import FIXTURES, deploy_fixtures, only_task
 
@@ -38,11 +38,9 @@ def first(huhua: Huhua) -> int:
     return deployed["processes"][0]["definition_id"]
 
 
-def _start(client: FlaskClient, score: int) -> int:
-    started = client.post("/api/v1/process-instances", headers=AS_ADMIN,
-                          json={"process_key": "score_review", "variables": {"score": score}})
-    assert started.status_code == 201, started.json
-    return started.json["id"]
+def _start(huhua: Huhua, score: int) -> int:
+    """An instance with its score given, as the step before it (a scoring task, say) would hand it on."""
+    return huhua.execute(StartInstance("score_review", "admin", variables={"score": score}, origin=ENGINE))["id"]
 
 
 def _band(client: FlaskClient, instance_id: int) -> str:
@@ -66,7 +64,7 @@ def test_a_version_lists_the_decisions_and_forms_it_uses(client: FlaskClient, fi
 
 def test_an_edited_decision_answers_new_instances_while_old_ones_keep_theirs(
         client: FlaskClient, huhua: Huhua, first: int) -> None:
-    old = _start(client, 70)
+    old = _start(huhua, 70)
     assert _band(client, old) == "合格"
     xml = (FIXTURES / "score_band.dmn").read_text().replace("&gt;= 60", "&gt;= 80").replace("&lt; 60", "&lt; 80")
 
@@ -80,7 +78,7 @@ def test_an_edited_decision_answers_new_instances_while_old_ones_keep_theirs(
                                     headers=AS_ADMIN).json["xml"]
     assert "&gt;= 60" in client.get(f"/api/v1/process-definitions/{first}/decisions/score_band",
                                     headers=AS_ADMIN).json["xml"]
-    new = _start(client, 70)
+    new = _start(huhua, 70)
     assert _band(client, new) == "不合格"
     # the version's other files went along: its form is still there, unchanged
     assert client.get(f"/api/v1/process-definitions/{second}/forms/score_confirm",
@@ -96,7 +94,7 @@ def test_an_edited_decision_answers_new_instances_while_old_ones_keep_theirs(
 
 def test_an_edited_form_reaches_new_instances_while_old_ones_keep_theirs(
         client: FlaskClient, huhua: Huhua, first: int) -> None:
-    old = _start(client, 90)
+    old = _start(huhua, 90)
     schema = json.loads((FIXTURES / "score_confirm.form.json").read_text())
     schema["components"].append({"type": "textfield", "key": "signature", "label": "签名",
                                  "validate": {"required": True}})
@@ -110,7 +108,7 @@ def test_an_edited_form_reaches_new_instances_while_old_ones_keep_theirs(
     second = deployed.json["processes"][0]["definition_id"]
     assert client.get(f"/api/v1/process-definitions/{second}/forms/score_confirm",
                       headers=AS_ADMIN).json["version"] == 2
-    new = _start(client, 90)
+    new = _start(huhua, 90)
     old_task, new_task = only_task(huhua, old), only_task(huhua, new)
     keys = lambda task: [c["key"] for c in client.get(f"/api/v1/tasks/{task['id']}/form",  # noqa: E731
                                                        headers=AS_ADMIN).json["schema"]["components"]]
@@ -201,7 +199,7 @@ def test_a_changed_shipped_form_or_table_reaches_new_instances_of_the_processes_
     for name in FILES:
         shutil.copy(FIXTURES / name, tmp_path / name)
     huhua.execute(DeployShippedProcesses(str(tmp_path)))
-    old = huhua.execute(StartInstance("score_review", "admin", variables={"score": 70}))
+    old = huhua.execute(StartInstance("score_review", "admin", variables={"score": 70}, origin=ENGINE))
     schema = json.loads((tmp_path / "score_confirm.form.json").read_text())
     schema["components"].append({"type": "number", "key": "points", "label": "加分"})
     (tmp_path / "score_confirm.form.json").write_text(json.dumps(schema, ensure_ascii=False))
@@ -210,13 +208,13 @@ def test_a_changed_shipped_form_or_table_reaches_new_instances_of_the_processes_
 
     assert shipped["changed_files"] == ["score_confirm.form.json"]
     assert [(p["version"], p["changed"]) for p in shipped["processes"]] == [(2, True)]
-    new = huhua.execute(StartInstance("score_review", "admin", variables={"score": 70}))
+    new = huhua.execute(StartInstance("score_review", "admin", variables={"score": 70}, origin=ENGINE))
     fields = lambda i: [c["key"] for c in huhua.queries.task_form(only_task(huhua, i["id"])["id"])["components"]]  # noqa: E731
     assert fields(old) == ["remark"] and fields(new) == ["remark", "points"]
 
     (tmp_path / "score_band.dmn").write_text((tmp_path / "score_band.dmn").read_text().replace('"合格"', '"达标"'))
     shipped = huhua.execute(DeployShippedProcesses(str(tmp_path)))
     assert [(p["version"], p["changed"]) for p in shipped["processes"]] == [(3, True)]
-    newest = huhua.execute(StartInstance("score_review", "admin", variables={"score": 70}))
+    newest = huhua.execute(StartInstance("score_review", "admin", variables={"score": 70}, origin=ENGINE))
     assert huhua.queries.instance(newest["id"])["data"]["band"] == "达标"
     assert huhua.queries.instance(old["id"])["data"]["band"] == "合格"

@@ -8,7 +8,7 @@ import pytest
 
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ, VirtualClock
-from engine.commands import CompleteTask, CorrelateMessage, DeployModels, StartInstance
+from engine.commands import ENGINE, CompleteTask, CorrelateMessage, DeployModels, StartInstance
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tests.helpers import FIXTURES, deploy_fixtures, history_kinds, only_task
 from workers.timer_runner import fire_due_timers
@@ -27,7 +27,7 @@ def test_straight_through_instance_completes_on_the_right_branch(huhua: Huhua) -
 
 def test_task_is_offered_to_candidates_only(huhua: Huhua) -> None:
     deploy_fixtures(huhua, "review.bpmn")
-    started = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang", "li"]}))
+    started = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang", "li"]}, origin=ENGINE))
     task = only_task(huhua, started["id"])
     assert sorted(task["candidate_users"]) == ["li", "wang"] and task["candidate_groups"] == ["county_officer"]
     assert task["due_at"] is not None and task["name"] == "审核材料"
@@ -45,7 +45,7 @@ def test_task_is_offered_to_candidates_only(huhua: Huhua) -> None:
 
 def test_rejection_takes_the_default_branch(huhua: Huhua) -> None:
     deploy_fixtures(huhua, "review.bpmn")
-    started = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"]}))
+    started = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"]}, origin=ENGINE))
     huhua.execute(CompleteTask(only_task(huhua, started["id"])["id"], "wang", {"approve": False}))
     view = huhua.queries.instance(started["id"])
     assert view["state"] == "completed" and "outcome" not in view["data"]
@@ -54,7 +54,7 @@ def test_rejection_takes_the_default_branch(huhua: Huhua) -> None:
 def test_multi_instance_items_are_separate_tasks_and_results_keep_their_order(huhua: Huhua) -> None:
     deploy_fixtures(huhua, "school_scores.bpmn")
     schools = ["衡阳市一中", "衡阳市八中", "成章实验中学"]
-    started = huhua.execute(StartInstance("school_scores", "admin", variables={"schools": schools}))
+    started = huhua.execute(StartInstance("school_scores", "admin", variables={"schools": schools}, origin=ENGINE))
     items = huhua.queries.tasks(instance_id=started["id"])
     assert [t["item"]["school"] for t in items] == schools
     version = huhua.queries.instance(started["id"])["version"]
@@ -116,7 +116,7 @@ def test_completing_before_the_deadline_cancels_the_timer(huhua: Huhua, clock: V
 
 def test_a_failing_script_raises_an_incident_with_its_element(huhua: Huhua) -> None:
     deploy_fixtures(huhua, "failing_script.bpmn")
-    started = huhua.execute(StartInstance("failing_script", "admin", variables={"done": 3, "total": 0}))
+    started = huhua.execute(StartInstance("failing_script", "admin", variables={"done": 3, "total": 0}, origin=ENGINE))
     assert started["state"] == "incident" and "division by zero" in started["incident"]
     incidents = huhua.queries.instance(started["id"])["incidents"]
     assert [(i["element_id"], i["kind"]) for i in incidents] == [("divide", "failed_task")]
@@ -124,9 +124,9 @@ def test_a_failing_script_raises_an_incident_with_its_element(huhua: Huhua) -> N
 
 def test_a_loop_deeper_than_spiffworkflow_tracks_is_an_incident_not_a_completion(huhua: Huhua) -> None:
     deploy_fixtures(huhua, "long_loop.bpmn")
-    short = huhua.execute(StartInstance("long_loop", "admin", variables={"rounds": 50}))
+    short = huhua.execute(StartInstance("long_loop", "admin", variables={"rounds": 50}, origin=ENGINE))
     assert short["state"] == "running" and only_task(huhua, short["id"])["name"] == "确认结果"
-    deep = huhua.execute(StartInstance("long_loop", "admin", variables={"rounds": 600}))
+    deep = huhua.execute(StartInstance("long_loop", "admin", variables={"rounds": 600}, origin=ENGINE))
     assert deep["state"] == "incident"
     assert huhua.queries.instance(deep["id"])["incidents"][0]["kind"] == "tree_too_deep"
 
@@ -153,7 +153,7 @@ def test_plain_spiffworkflow_reports_that_deep_loop_as_complete() -> None:
 def test_bad_start_variables_are_refused(huhua: Huhua, variables: object, field: str) -> None:
     deploy_fixtures(huhua, "straight.bpmn")
     with pytest.raises(InvalidInput) as refused:
-        huhua.execute(StartInstance("straight", "admin", variables=variables))  # type: ignore[arg-type]
+        huhua.execute(StartInstance("straight", "admin", variables=variables, origin=ENGINE))  # type: ignore[arg-type]
     assert refused.value.problems[0].field == field
     assert huhua.queries.instances() == []
 
@@ -168,20 +168,23 @@ def test_unknown_process_and_task_are_not_found(huhua: Huhua) -> None:
 
 def test_a_script_can_throw_a_bpmn_error_for_a_boundary_event(huhua: Huhua) -> None:
     deploy_fixtures(huhua, "error_boundary.bpmn")
-    passed = huhua.execute(StartInstance("error_boundary", "admin", variables={"complete": True, "code": "INCOMPLETE"}))
+    passed = huhua.execute(StartInstance("error_boundary", "admin", variables={"complete": True, "code": "INCOMPLETE"},
+                                         origin=ENGINE))
     assert passed["state"] == "completed"
     failed = huhua.execute(StartInstance("error_boundary", "admin",
-                                         variables={"complete": False, "code": "INCOMPLETE"}))
+                                         variables={"complete": False, "code": "INCOMPLETE"}, origin=ENGINE))
     assert failed["state"] == "running" and only_task(huhua, failed["id"])["name"] == "补充材料"
     assert "checked" not in huhua.queries.instance(failed["id"])["data"]
-    uncaught = huhua.execute(StartInstance("error_boundary", "admin", variables={"complete": False, "code": "OTHER"}))
+    uncaught = huhua.execute(StartInstance("error_boundary", "admin", variables={"complete": False, "code": "OTHER"},
+                                           origin=ENGINE))
     assert uncaught["state"] == "incident" and "OTHER" in uncaught["incident"]
 
 
 def test_elements_may_be_called_start_and_end(huhua: Huhua) -> None:
     """SpiffWorkflow names internal steps Start and End; elements with those ids still run and keep them."""
     deploy_fixtures(huhua, "error_boundary.bpmn")
-    started = huhua.execute(StartInstance("error_boundary", "admin", variables={"complete": True, "code": "X"}))
+    started = huhua.execute(StartInstance("error_boundary", "admin", variables={"complete": True, "code": "X"},
+                                          origin=ENGINE))
     steps = next(e for e in huhua.queries.instance(started["id"])["history"]
                  if e["kind"] == "activities_completed")["detail"]["elements"]
     assert steps == ["Start", "check", "End"]
@@ -189,7 +192,8 @@ def test_elements_may_be_called_start_and_end(huhua: Huhua) -> None:
 
 def test_a_multi_instance_task_refuses_absurd_cardinality(huhua: Huhua) -> None:
     deploy_fixtures(huhua, "school_scores.bpmn")
-    started = huhua.execute(StartInstance("school_scores", "admin", variables={"schools": list(range(100_001))}))
+    started = huhua.execute(StartInstance("school_scores", "admin", variables={"schools": list(range(100_001))},
+                                          origin=ENGINE))
     assert started["state"] == "incident" and "100000" in started["incident"]
     assert huhua.queries.tasks(instance_id=started["id"]) == []
 
@@ -203,10 +207,11 @@ def test_a_property_expression_that_fails_is_an_incident(huhua: Huhua) -> None:
 def test_an_unreadable_due_date_is_an_incident(huhua: Huhua) -> None:
     broken = (FIXTURES / "review.bpmn").read_bytes().replace(b'value="P3D"', b'value="=deadline"')
     huhua.execute(DeployModels(files=(("review.bpmn", broken),), actor="admin"))
-    started = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"], "deadline": "soon"}))
+    started = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"], "deadline": "soon"},
+                                          origin=ENGINE))
     assert started["state"] == "incident" and "soon" in started["incident"]
     ok = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"],
-                                                                   "deadline": "2026-03-09T17:00:00"}))
+                                                                   "deadline": "2026-03-09T17:00:00"}, origin=ENGINE))
     assert only_task(huhua, ok["id"])["due_at"] == "2026-03-09T09:00:00+00:00"  # zone-less means Beijing time
 
 
@@ -233,7 +238,7 @@ def test_a_thrown_message_reaches_the_instance_with_the_same_business_key(huhua:
     no_key = huhua.execute(StartInstance("await_message", "admin"))
     hengnan = huhua.execute(StartInstance("await_message", "admin", business_key="衡南县"))
     sender = huhua.execute(StartInstance("send_plan", "admin", business_key="衡南县",
-                                         variables={"title": "衡南县方案"}))
+                                         variables={"title": "衡南县方案"}, origin=ENGINE))
     assert sender["state"] == "completed"
     assert huhua.queries.instance(hengnan["id"])["data"]["registered"] == "衡南县方案（已登记）"
     assert huhua.queries.instance(no_key["id"])["state"] == "running"
@@ -244,18 +249,19 @@ def test_a_due_date_in_working_days_follows_the_official_calendar(huhua: Huhua, 
         b'name="dueDate" value="P3D"', b'name="dueWorkingDays" value="5"')
     huhua.execute(DeployModels(files=(("review.bpmn", counted),), actor="admin"))
     clock.set(datetime(2026, 9, 29, 9, 0, tzinfo=BUSINESS_TZ))  # National Day (1-7 Oct) lies ahead
-    started = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"]}))
+    started = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"]}, origin=ENGINE))
     assert only_task(huhua, started["id"])["due_at"] == "2026-10-12T09:30:00+00:00"  # 17:30 Beijing on 12 Oct
     broken = counted.replace(b'name="dueWorkingDays" value="5"', b'name="dueWorkingDays" value="five"')
     huhua.execute(DeployModels(files=(("review.bpmn", broken),), actor="admin"))
-    refused = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"]}))
+    refused = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"]}, origin=ENGINE))
     assert refused["state"] == "incident" and "dueWorkingDays" in refused["incident"]
 
 
 def test_an_event_based_gateway_whose_timer_fired_is_saved_and_a_p_named_variable_is_an_expression(
         huhua: Huhua, clock: VirtualClock) -> None:
     deploy_fixtures(huhua, "publicity.bpmn")  # the timer reads the variable publicity_ends, not a literal
-    started = huhua.execute(StartInstance("publicity", "admin", variables={"publicity_ends": "2026-03-09T17:30"}))
+    started = huhua.execute(StartInstance("publicity", "admin", variables={"publicity_ends": "2026-03-09T17:30"},
+                                          origin=ENGINE))
     assert [j["due_at"] for j in huhua.queries.jobs(state="pending")] == ["2026-03-09T09:30:00+00:00"]
     clock.set(datetime(2026, 3, 9, 17, 31, tzinfo=BUSINESS_TZ))
     fire_due_timers(huhua)

@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 
 from engine.bootstrap import Huhua
 from engine.clock import VirtualClock
-from engine.commands import CompleteTask, LoadDirectory, StartInstance
+from engine.commands import ENGINE, CompleteTask, LoadDirectory, StartInstance
 from engine.org.profiles import generate
 from engine.web import create_app
 from tests.helpers import deploy_fixtures
@@ -20,7 +20,8 @@ from workers.job_worker import run_due_jobs
 def rollout(huhua: Huhua) -> tuple[Huhua, int]:
     huhua.execute(LoadDirectory(generate("demo"), "admin", source="demo"))
     deploy_fixtures(huhua, "rollout_city.bpmn", "rollout_county.bpmn", "rollout_school.bpmn")
-    started = huhua.execute(StartInstance("rollout_city", "admin", org_scope="hy", variables={"course": "班主任素养"}))
+    started = huhua.execute(StartInstance("rollout_city", "admin", org_scope="hy", variables={"course": "班主任素养"},
+                                          origin=ENGINE))
     run_due_jobs(huhua)
     return huhua, started["id"]
 
@@ -102,7 +103,8 @@ def test_coverage_over_http(rollout: tuple[Huhua, int]) -> None:
 def test_a_fan_out_to_a_process_not_deployed_is_an_incident_not_a_refusal(huhua: Huhua) -> None:
     huhua.execute(LoadDirectory(generate("demo"), "admin", source="demo"))
     deploy_fixtures(huhua, "rollout_nowhere.bpmn")
-    started = huhua.execute(StartInstance("rollout_nowhere", "admin", org_scope="hy", variables={"course": "x"}))
+    started = huhua.execute(StartInstance("rollout_nowhere", "admin", org_scope="hy", variables={"course": "x"},
+                                          origin=ENGINE))
     shown = huhua.queries.instance(started["id"])
     assert shown["state"] == "incident"
     assert [(i["kind"], i["element_id"]) for i in shown["incidents"]] == [("fan_out_failed", "counties")]

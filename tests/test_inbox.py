@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from engine.bootstrap import Huhua
 from engine.clock import VirtualClock
-from engine.commands import AddAttachment, DeployModels, LoadDirectory, SetPassword, StartInstance
+from engine.commands import ENGINE, AddAttachment, DeployModels, LoadDirectory, SetPassword, StartInstance
 from engine.errors import InvalidInput, TooLarge
 from engine.org.profiles import generate
 from engine.store import tables
@@ -59,7 +59,7 @@ def client(huhua: Huhua) -> Iterator[FlaskClient]:
 
 
 def _start(huhua: Huhua, process: str, unit: str, **variables: object) -> int:
-    started = huhua.execute(StartInstance(process, "admin", org_scope=unit, variables=variables))
+    started = huhua.execute(StartInstance(process, "admin", org_scope=unit, variables=variables, origin=ENGINE))
     return huhua.queries.instance(started["id"])["open_tasks"][0]["id"]
 
 

@@ -9,6 +9,7 @@ import pytest
 from engine.bootstrap import Huhua
 from engine.clock import VirtualClock
 from engine.commands import (
+    ENGINE,
     CompleteTask,
     LoadDirectory,
     ResumeInstance,
@@ -42,7 +43,7 @@ def test_a_failed_script_runs_again_with_the_missing_data(huhua: Huhua) -> None:
 def test_a_job_that_ran_out_of_retries_is_due_again(huhua: Huhua, clock: VirtualClock) -> None:
     deploy_fixtures(huhua, "push_scores.bpmn")  # the shipped configuration lets its service task call nowhere
     started = huhua.execute(StartInstance("push_scores", "admin", variables={"receiver": "http://x.example/",
-                                                                            "school": "某校"}))
+                                                                            "school": "某校"}, origin=ENGINE))
     for _ in range(8):
         run_due_jobs(huhua)
         clock.advance(timedelta(minutes=1))
@@ -68,7 +69,8 @@ def test_a_suspended_instance_holds_still_and_a_terminated_one_ends_with_its_chi
 
     huhua.execute(LoadDirectory(generate("demo"), "admin", source="demo"))
     deploy_fixtures(huhua, "rollout_city.bpmn", "rollout_county.bpmn", "rollout_school.bpmn")
-    rollout = huhua.execute(StartInstance("rollout_city", "admin", org_scope="hy", variables={"course": "x"}))
+    rollout = huhua.execute(StartInstance("rollout_city", "admin", org_scope="hy", variables={"course": "x"},
+                                          origin=ENGINE))
     run_due_jobs(huhua)
     ended = huhua.execute(TerminateInstance(rollout["id"], "admin", "方案调整"))
     assert len(ended["terminated"]) == 1 + 13 + 52

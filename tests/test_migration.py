@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from engine.bootstrap import Huhua
 from engine.clock import VirtualClock
 from engine.commands import (
+    ENGINE,
     AddComment,
     ClaimTask,
     CompleteTask,
@@ -39,7 +40,7 @@ def _versions(huhua: Huhua, key: str) -> dict[int, int]:
 def _leave_on_v1(huhua: Huhua, second: str = "leave_v2.bpmn") -> tuple[int, dict[int, int]]:
     """A leave request started on version 1 (its script step done, waiting at 'fill'), then ``second`` deployed."""
     deploy_fixtures(huhua, "migration/leave_v1.bpmn")
-    started = huhua.execute(StartInstance("leave", "admin", variables={"days": 3, "reason": "探亲"}))
+    started = huhua.execute(StartInstance("leave", "admin", variables={"days": 3, "reason": "探亲"}, origin=ENGINE))
     deploy_fixtures(huhua, f"migration/{second}")
     return started["id"], _versions(huhua, "leave")
 
@@ -150,7 +151,7 @@ def test_a_parallel_join_half_reached_moves_and_joins_on_the_new_version(huhua: 
 
 def test_a_failed_step_is_fixed_by_moving_to_a_corrected_version_and_retrying(huhua: Huhua) -> None:
     deploy_fixtures(huhua, "failing_script.bpmn")
-    started = huhua.execute(StartInstance("failing_script", "admin", variables={"done": 3, "total": 0}))
+    started = huhua.execute(StartInstance("failing_script", "admin", variables={"done": 3, "total": 0}, origin=ENGINE))
     assert started["state"] == "incident"
     deploy_fixtures(huhua, "migration/failing_script_fixed.bpmn")
     report = huhua.execute(MigrateInstance(started["id"], _versions(huhua, "failing_script")[2], "admin"))
@@ -190,8 +191,8 @@ def test_a_waiting_timer_event_moves_and_fires_into_the_new_flow(huhua: Huhua, c
 
 def test_a_gateway_ahead_of_the_current_task_decides_on_the_new_version(huhua: Huhua) -> None:
     deploy_fixtures(huhua, "review.bpmn")
-    approved = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"]}))["id"]
-    rejected = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"]}))["id"]
+    approved = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"]}, origin=ENGINE))["id"]
+    rejected = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"]}, origin=ENGINE))["id"]
     deploy_fixtures(huhua, "migration/review_v2.bpmn")
     for instance_id in (approved, rejected):
         huhua.execute(MigrateInstance(instance_id, _versions(huhua, "review")[2], "admin"))

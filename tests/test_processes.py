@@ -8,34 +8,38 @@ import pytest
 
 from engine.bootstrap import Huhua
 from engine.clock import VirtualClock
-from engine.commands import CompleteTask, DeployShippedProcesses, StartInstance
+from engine.commands import CompleteTask, DeployShippedProcesses, LoadDirectory, StartInstance
 from engine.errors import Forbidden
+from engine.org.profiles import generate
 from tests.helpers import history_kinds, only_task
 from workers.timer_runner import fire_due_timers
 
 
 def test_work_plan_review_with_a_return_and_a_reminder(huhua: Huhua, clock: VirtualClock) -> None:
+    """The county's programme officer submits, the city's reviews: both read from the directory, not named."""
+    huhua.execute(LoadDirectory(generate("demo"), "admin", source="demo"))
     huhua.execute(DeployShippedProcesses(str(huhua.settings.processes_dir)))
-    started = huhua.execute(StartInstance("work_plan_review", "admin", org_scope="祁东县",
-                                          variables={"submitter": "祁东县专干", "reviewer": "市教育局专干"}))
+    started = huhua.execute(StartInstance("work_plan_review", "qidong-zr", org_scope="qidong"))
     submit = only_task(huhua, started["id"])
-    assert (submit["name"], submit["assignee"], submit["form_key"]) == ("制定并报送工作方案", "祁东县专干", "work_plan")
+    assert (submit["name"], submit["candidate_roles"]) == ("制定并报送工作方案", ["programme_officer@qidong"])
     with pytest.raises(Forbidden):
-        huhua.execute(CompleteTask(submit["id"], "市教育局专干", {"plan": "x"}))
+        huhua.execute(CompleteTask(submit["id"], "hy-zr", {"plan": "x"}))
 
     clock.advance(timedelta(days=7, minutes=1))  # no submission for a week: the reminder fires, the task stays
     assert fire_due_timers(huhua) == 1
     assert only_task(huhua, started["id"])["id"] == submit["id"]
 
-    huhua.execute(CompleteTask(submit["id"], "祁东县专干", {"plan": "初稿"}))
+    huhua.execute(CompleteTask(submit["id"], "qidong-zr", {"plan": "初稿"}))
     review = only_task(huhua, started["id"])
-    assert (review["name"], review["assignee"]) == ("审核工作方案", "市教育局专干")
-    huhua.execute(CompleteTask(review["id"], "市教育局专干", {"approved": False, "comment": "请补充班主任培训安排"}))
+    assert (review["name"], review["candidate_roles"]) == ("审核工作方案", ["programme_officer@hy"])
+    with pytest.raises(Forbidden):  # the county does not review its own plan
+        huhua.execute(CompleteTask(review["id"], "qidong-zr", {"approved": True}))
+    huhua.execute(CompleteTask(review["id"], "hy-zr", {"approved": False, "comment": "请补充班主任培训安排"}))
 
     resubmit = only_task(huhua, started["id"])
     assert resubmit["name"] == "制定并报送工作方案" and resubmit["id"] != submit["id"]
-    huhua.execute(CompleteTask(resubmit["id"], "祁东县专干", {"plan": "修改稿"}))
-    huhua.execute(CompleteTask(only_task(huhua, started["id"])["id"], "市教育局专干", {"approved": True}))
+    huhua.execute(CompleteTask(resubmit["id"], "qidong-zr", {"plan": "修改稿"}))
+    huhua.execute(CompleteTask(only_task(huhua, started["id"])["id"], "hy-zr2", {"approved": True}))
 
     view = huhua.queries.instance(started["id"])
     assert view["state"] == "completed"

@@ -11,7 +11,7 @@ import pytest
 
 from engine.bootstrap import Huhua
 from engine.clock import SystemClock
-from engine.commands import DeployModels, StartInstance
+from engine.commands import ENGINE, DeployModels, StartInstance
 from engine.errors import InvalidModel
 from engine.runtime.script_guards import ScriptLimitExceeded, ScriptLimits
 from engine.runtime.scripting import GuardedEnvironment
@@ -130,7 +130,7 @@ def _run_hostile(huhua: Huhua, model: bytes, element_id: str, outcome: str, says
         assert validated.value.problems == refused.value.problems
     else:
         _deploy(huhua, "hostile.bpmn", model)
-        started = huhua.execute(StartInstance("attack", "admin", variables=START_DATA))
+        started = huhua.execute(StartInstance("attack", "admin", variables=START_DATA, origin=ENGINE))
         assert started["state"] == "incident" and says in started["incident"]
         incidents = huhua.queries.instance(started["id"])["incidents"]
         assert [i["element_id"] for i in incidents] == [element_id]
@@ -247,7 +247,7 @@ def test_ordinary_scripts_and_conditions_still_work(huhua: Huhua) -> None:
     _deploy(huhua, "normal.bpmn", script_model("normal", NORMAL_SCRIPT))
     variables = {"raw_names": [" wang ", "li", "", "Wang"], "meta": {"tags": ["new"]},
                  "scores": {"wang": 91.5, "li": 78}}
-    started = huhua.execute(StartInstance("normal", "admin", variables=variables))
+    started = huhua.execute(StartInstance("normal", "admin", variables=variables, origin=ENGINE))
     assert started["state"] == "completed", started["incident"]
     data = huhua.queries.instance(started["id"])["data"]
     assert data["names"] == ["WANG", "LI", "WANG"] and data["counts"] == {"WANG": 2, "LI": 1}
@@ -260,7 +260,7 @@ def test_ordinary_scripts_and_conditions_still_work(huhua: Huhua) -> None:
 
     condition = "len(names) > 1 and 'WANG' in [n.upper() for n in names] and today().year == 2026"
     _deploy(huhua, "choice.bpmn", gateway_model("choice", condition))
-    taken = huhua.execute(StartInstance("choice", "admin", variables={"names": ["wang", "li"]}))
+    taken = huhua.execute(StartInstance("choice", "admin", variables={"names": ["wang", "li"]}, origin=ENGINE))
     assert taken["state"] == "completed"
     history = huhua.queries.instance(taken["id"])["history"]
     assert any("end_a" in (event["detail"].get("elements") or []) for event in history)

@@ -11,7 +11,7 @@ import pytest
 
 from engine.bootstrap import Huhua, bootstrap
 from engine.clock import VirtualClock
-from engine.commands import StartInstance
+from engine.commands import ENGINE, StartInstance
 from engine.config import Settings
 from tests.helpers import deploy_fixtures
 from tests.receiver import http_receiver
@@ -41,7 +41,7 @@ def test_a_service_task_calls_out_through_a_worker_and_retries_a_failed_call(
         receiver.statuses = [503]  # busy the first time
         receiver.answer = {"accepted": True, "receipt": "HY-2026-0042"}
         started = huhua.execute(StartInstance("push_scores", "admin", variables={
-            "receiver": receiver.url + "/scores", "school": "珠晖区第一中学"}))
+            "receiver": receiver.url + "/scores", "school": "珠晖区第一中学"}, origin=ENGINE))
         assert _waiting_on(huhua, started["id"]) == [("continuation", "tally")]  # the start only wrote a job
         assert receiver.requests == []
         run_due_jobs(huhua)  # the continuation runs the script; the service call fails once
@@ -65,7 +65,7 @@ def test_a_service_task_may_only_reach_allowed_hosts(connected: Huhua, clock: Vi
     huhua = connected
     deploy_fixtures(huhua, "push_scores.bpmn")
     started = huhua.execute(StartInstance("push_scores", "admin", variables={
-        "receiver": "http://files.example.org/upload", "school": "石鼓区第二小学"}))
+        "receiver": "http://files.example.org/upload", "school": "石鼓区第二小学"}, origin=ENGINE))
     for _ in range(8):  # every retry is refused before any request; the last one gives up
         run_due_jobs(huhua)
         clock.advance(timedelta(minutes=1))
@@ -79,7 +79,8 @@ def test_a_service_task_may_only_reach_allowed_hosts(connected: Huhua, clock: Vi
 def test_the_shipped_configuration_lets_a_model_call_nowhere(huhua: Huhua, clock: VirtualClock) -> None:
     deploy_fixtures(huhua, "push_scores.bpmn")
     with http_receiver() as receiver:
-        huhua.execute(StartInstance("push_scores", "admin", variables={"receiver": receiver.url, "school": "某校"}))
+        huhua.execute(StartInstance("push_scores", "admin", variables={"receiver": receiver.url, "school": "某校"},
+                                    origin=ENGINE))
         run_due_jobs(huhua)
     assert receiver.requests == []
     assert "is not allowed" in huhua.queries.jobs(state="pending")[0]["last_error"]

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from engine.bootstrap import Huhua, bootstrap
 from engine.clock import VirtualClock
-from engine.commands import CreateApiToken, DeployModels, StartInstance
+from engine.commands import ENGINE, CreateApiToken, DeployModels, StartInstance
 from engine.config import Settings
 from tests.helpers import FIXTURES, deploy_fixtures, only_task
 from tests.live_server import get_json, live_server
@@ -52,13 +52,14 @@ def test_the_timer_runner_fires_due_timers_by_itself(huhua: Huhua, clock: Virtua
 def test_a_start_that_raced_a_deployment_takes_the_new_version(huhua: Huhua, settings: Settings,
                                                                 clock: VirtualClock) -> None:
     deploy_fixtures(huhua, "review.bpmn")
-    huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"]}))  # caches version 1
+    huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"]},
+                                origin=ENGINE))  # caches version 1
     other = bootstrap(settings, clock=clock, upgrade=False)  # another process deploys version 2
     changed = (FIXTURES / "review.bpmn").read_bytes().replace("审核材料".encode(), "复核材料".encode())
     other.execute(DeployModels(files=(("review.bpmn", changed),), actor="zhang"))
     other.close()
 
-    started = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"]}))
+    started = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"]}, origin=ENGINE))
     assert huhua.queries.instance(started["id"])["definition"]["version"] == 2
     assert only_task(huhua, started["id"])["name"] == "复核材料"
 

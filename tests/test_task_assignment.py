@@ -7,6 +7,7 @@ from flask.testing import FlaskClient
 
 from engine.bootstrap import Huhua
 from engine.commands import (
+    ENGINE,
     ClaimTask,
     CompleteTask,
     DelegateTask,
@@ -29,7 +30,7 @@ def school_task(huhua: Huhua) -> tuple[Huhua, int]:
     directory.roles.append(Role("hengdong-s002-bzr3", "hengdong-s002", "programme_officer"))
     huhua.execute(LoadDirectory(directory, "admin", source="demo"))
     huhua.execute(DeployShippedProcesses(str(huhua.settings.processes_dir)))
-    started = huhua.execute(StartInstance("monthly_school_check", "admin", org_scope="hengdong-s002"))
+    started = huhua.execute(StartInstance("monthly_school_check", "admin", org_scope="hengdong-s002", origin=ENGINE))
     return huhua, huhua.queries.instance(started["id"])["open_tasks"][0]["id"]
 
 

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from engine.bootstrap import Huhua
 from engine.clock import VirtualClock
-from engine.commands import AddWebhook, CompleteTask, RemoveWebhook, SetServiceAccount, StartInstance
+from engine.commands import ENGINE, AddWebhook, CompleteTask, RemoveWebhook, SetServiceAccount, StartInstance
 from engine.errors import Forbidden, InvalidInput
 from engine.web import create_app
 from tests.helpers import deploy_fixtures, only_task
@@ -26,7 +26,7 @@ def test_subscribers_get_signed_events_and_nothing_that_was_rolled_back(
     deploy_fixtures(huhua, "review.bpmn")
     with http_receiver() as receiver:
         huhua.execute(AddWebhook(receiver.url + "/hooks", "admin", "task_created,instance_completed", SECRET))
-        started = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"]}))
+        started = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"]}, origin=ENGINE))
         task = only_task(huhua, started["id"])
         with pytest.raises(Forbidden):
             huhua.execute(CompleteTask(task["id"], "li", {}))  # refused: rolled back, so never announced

@@ -42,6 +42,7 @@ from engine.schedules import check_timer
 #: Files one deployment (or check) may hold, and their XML elements together: a bound on what one call costs.
 MAX_FILES = 200
 MAX_TOTAL_ELEMENTS = 10_000
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 
 
 class _HumanTaskParser(UserTaskParser):
@@ -111,6 +112,8 @@ class ProcessSummary:
     start_triggers: tuple[tuple[str, str, str], ...] = ()
     #: The files its behaviour comes from: its own and those of the processes it calls.
     dependency_files: tuple[str, ...] = ()
+    #: The ``spiffworkflow:properties`` of its ``bpmn:process`` element (its start declaration, engine/access).
+    properties: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -121,6 +124,27 @@ class CompiledProcess:
     name: str
     spec: Any
     subprocess_specs: dict[str, Any] = field(default_factory=dict)
+    #: The ``spiffworkflow:properties`` of the ``bpmn:process`` element (who may start it, see engine/access).
+    properties: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def start_triggers(self) -> tuple[tuple[str, str, str], ...]:
+        """(kind, name, element id) of each message, signal or timer start event."""
+        return _start_triggers(self.spec)
+
+    @property
+    def start_form(self) -> str | None:
+        """The ``formKey`` of the none start event: the form a person's start variables are checked against."""
+        for task_spec in self.spec.task_specs.values():
+            if isinstance(task_spec, StartEvent) and _is_none_start(task_spec):
+                key = (getattr(task_spec, "extensions", None) or {}).get("properties", {}).get("formKey")
+                return key.strip() if isinstance(key, str) and key.strip() else None
+        return None
+
+    @property
+    def has_none_start(self) -> bool:
+        """Whether the process has a start event without a trigger: one an instance may be started through."""
+        return any(isinstance(t, StartEvent) and _is_none_start(t) for t in self.spec.task_specs.values())
 
 
 def inspect_models(files: Iterable[ModelFile], max_bytes: int) -> list[ProcessSummary]:
@@ -155,7 +179,8 @@ def inspect_models(files: Iterable[ModelFile], max_bytes: int) -> list[ProcessSu
         triggers = _start_triggers(parser.get_spec(key))
         problems += _timer_start_problems(triggers, process_parser.filename)
         summaries.append(ProcessSummary(key, process_parser.get_name() or key, process_parser.filename,
-                                        digest.hexdigest(), triggers, tuple(sorted(dependency_files))))
+                                        digest.hexdigest(), triggers, tuple(sorted(dependency_files)),
+                                        process_properties(process_parser.node)))
     if problems:
         raise InvalidModel("the model was refused; nothing was deployed", problems)
     if not summaries and not dmn_hashes:
@@ -194,7 +219,20 @@ def _compiled(parser: HuhuaBpmnParser, key: str) -> CompiledProcess:
                 child = each.task_specs[task_spec.task_spec]
                 if not child.completed_event.is_connected(task_spec.merge_child):
                     child.completed_event.connect(task_spec.merge_child)
-    return CompiledProcess(key, spec.description or key, spec, subprocess_specs)
+    return CompiledProcess(key, spec.description or key, spec, subprocess_specs,
+                           process_properties(parser.process_parsers[key].node))
+
+
+def process_properties(process: etree._Element) -> dict[str, str]:
+    """The ``spiffworkflow:property`` name/value pairs in a ``bpmn:process`` element's own extension elements."""
+    found = process.xpath("./bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property",
+                          namespaces={"bpmn": schema.BPMN_NS, "spiffworkflow": SPIFF_NS})
+    return {str(p.get("name")): str(p.get("value") or "") for p in found if p.get("name")}
+
+
+def _is_none_start(task_spec: Any) -> bool:
+    """A start event of the process itself (not of an event sub-process) with no event definition."""
+    return type(task_spec.event_definition).__name__ == "NoneEventDefinition"
 
 
 def _load(files: list[ModelFile], max_bytes: int) -> tuple[HuhuaBpmnParser, dict[str, etree._ElementTree]]:

@@ -31,6 +31,8 @@ from engine.commands.instances import correlate_message, fire_timer, run_held_ta
 from engine.commands.jobs import claim_due_jobs, record_job_failure, renew_leases
 from engine.commands.migration import IncompatibleMigration, MigrateInstance, migrate_instance
 from engine.commands.model import (
+    ENGINE,
+    PERSON,
     AddAttachment,
     AddComment,
     AddWebhook,
@@ -142,7 +144,9 @@ RETRY_ON_CONFLICT = frozenset({FireTimer, RecordJobFailure, ClaimDueJobs, RenewL
                                FinishJob, ReceiveWebhook, StartChildren})
 
 __all__ = [
+    "ENGINE",
     "HANDLERS",
+    "PERSON",
     "RETRY_ON_CONFLICT",
     "AddAttachment",
     "AddComment",

@@ -19,6 +19,7 @@ from engine.commands.model import (
     DeployModels,
     DeployShippedProcesses,
 )
+from engine.commands.start_access import refuse_bad_start_rules
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import InvalidInput, NotFound, NotNewestVersion, Problem
 from engine.forms import FORM_SUFFIX, Form, parse_form
@@ -254,6 +255,7 @@ def _deploy(uow: UnitOfWork, files: list[ModelFile], actor: str, source: str, na
                               {key for key, file in decisions.items() if file in only_files})
     summaries = [s for s in summaries if s.key not in skip_keys and (only_keys is None or s.key in only_keys)]
     refuse_unsafe_scripts(files, summaries, max_bytes)
+    refuse_bad_start_rules(summaries)
     stored_forms = _store_forms(uow, forms, form_files, only_files, actor)  # first: versions bind the newest forms
     bound = _newest_forms(uow, {k for s in summaries for f in s.dependency_files for k in uses[f].forms})
     plan = []

@@ -15,7 +15,7 @@ from sqlalchemy import select, tuple_, update
 from engine.commands.assignment import prime_chains
 from engine.commands.fan_out_state import count_child
 from engine.commands.instances import begin_instance
-from engine.commands.model import StartChildren, StartInstance
+from engine.commands.model import ENGINE, StartChildren, StartInstance
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import InvalidInput, Problem, StaleVersion
 from engine.store import tables
@@ -56,7 +56,7 @@ def start_children(command: StartChildren, uow: UnitOfWork) -> dict[str, Any]:
         parent_key = parents.get(fan_out.parent_instance_id) or f"instance-{fan_out.parent_instance_id}"
         instance = begin_instance(uow, StartInstance(
             process_key=fan_out.process_key, actor=command.actor, org_scope=work["unit"],
-            business_key=f"{parent_key}/{work['unit']}"[:200], variables=variables),
+            business_key=f"{parent_key}/{work['unit']}"[:200], variables=variables, origin=ENGINE),
             parent_instance_id=fan_out.parent_instance_id)
         uow.execute(update(_fc).where(_fc.c.fan_out_id == fan_out.id, _fc.c.unit_id == work["unit"])
                     .values(instance_id=instance["id"], state="running"))

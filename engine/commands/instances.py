@@ -18,9 +18,10 @@ from engine.commands.instance_state import (
     require_label,
     run_step,
 )
-from engine.commands.model import CorrelateMessage, FireTimer, RunHeldTask, StartInstance
+from engine.commands.model import ENGINE, PERSON, CorrelateMessage, FireTimer, RunHeldTask, StartInstance
+from engine.commands.start_access import authorise_start
 from engine.commands.unit_of_work import UnitOfWork
-from engine.errors import Conflict, InvalidModel, NotFound, Problem, StaleVersion
+from engine.errors import Conflict, InvalidInput, InvalidModel, NotFound, Problem, StaleVersion
 from engine.runtime.execution import Incident
 from engine.store import tables
 
@@ -43,6 +44,9 @@ def latest_definition_id(uow: UnitOfWork, key: str) -> int | None:
 
 
 def start_instance(command: StartInstance, uow: UnitOfWork) -> dict[str, Any]:
+    """Start an instance: a person's start is checked against the process's start rule and start form first."""
+    if command.origin not in (PERSON, ENGINE):
+        raise InvalidInput(f"origin must be {PERSON} or {ENGINE}", [Problem("unknown origin", field="origin")])
     return begin_instance(uow, command)
 
 
@@ -50,7 +54,10 @@ def begin_instance(uow: UnitOfWork, command: StartInstance, *, timer_start: str 
                    parent_instance_id: int | None = None) -> dict[str, Any]:
     """Start an instance within the caller's transaction (a start, or a scheduled start with its fire log).
 
-    ``timer_start`` names a timer start event the scheduler found due: the instance starts through it.
+    A person's start (``origin`` PERSON) is checked first against the process's start rule, its unit and its
+    start form (:func:`~engine.commands.start_access.authorise_start`), and starts with the checked variables;
+    the engine's own starts (scheduler, fan-out) pass ``origin=ENGINE``. ``timer_start`` names a timer start
+    event the scheduler found due: the instance starts through it.
     """
     variables = require_json_object(command.variables, "variables")
     require_label(command.business_key, "business_key", 200)
@@ -63,6 +70,8 @@ def begin_instance(uow: UnitOfWork, command: StartInstance, *, timer_start: str 
         raise NotFound(f"no process with key '{command.process_key}' is deployed",
                        [Problem(f"deployed keys: {', '.join(known) or '(none)'}", field="process_key")])
     compiled = compiled_definition(uow, definition_id)
+    if command.origin != ENGINE:
+        variables = authorise_start(uow, command, compiled, definition_id)
     runtime = uow.runtime
     try:
         workflow = runtime.create(compiled, variables)

@@ -12,6 +12,10 @@ from typing import Any
 from engine.org.directory import Directory
 
 SYSTEM_ACTOR = "system"
+#: Who a start comes from (``StartInstance.origin``): a person through an entry point (the API, the CLI, a
+#: page), checked against the process's start rule and start form; or the engine itself (the scheduler, a
+#: fan-out, a thrown message), which is not. Entry points never set it.
+PERSON, ENGINE = "person", "engine"
 #: The built-in administrator, who may act on any task.
 ADMIN = "admin"
 
@@ -67,11 +71,19 @@ class DeployShippedProcesses:
 
 @dataclass(frozen=True)
 class StartInstance:
+    """Start an instance of the newest version of a process.
+
+    A start by a ``PERSON`` (the default, and the only origin an entry point may use) is checked against the
+    process's start rule and start form (:mod:`engine.access.starting`); ``ENGINE`` is for the engine's own
+    starts (and tests standing for the scheduler or a fan-out).
+    """
+
     process_key: str
     actor: str
     variables: dict[str, Any] = field(default_factory=dict)
     org_scope: str | None = None
     business_key: str | None = None
+    origin: str = PERSON
 
 
 @dataclass(frozen=True)

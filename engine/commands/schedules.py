@@ -17,7 +17,7 @@ from sqlalchemy import insert, select, update
 
 from engine.commands.assignment import prime_chains
 from engine.commands.instances import begin_instance
-from engine.commands.model import FireSchedule, MarkSchedulesChecked, StartInstance, StartScheduledUnits
+from engine.commands.model import ENGINE, FireSchedule, MarkSchedulesChecked, StartInstance, StartScheduledUnits
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import InvalidInput, Problem, StaleVersion
 from engine.store import tables
@@ -89,7 +89,7 @@ def _start(uow: UnitOfWork, schedule_key: str, fire_time: datetime, process_key:
     instance = begin_instance(uow, StartInstance(
         process_key=process_key, actor=actor, org_scope=org_unit or None,
         business_key=(f"{schedule_key}@{fire_time.isoformat()}" + (f"@{org_unit}" if org_unit else ""))[:200],
-        variables={"scheduled_for": fire_time.isoformat(), "late": late}), timer_start=start_event)
+        variables={"scheduled_for": fire_time.isoformat(), "late": late}, origin=ENGINE), timer_start=start_event)
     # A concurrent scheduler that logged the same occurrence first makes this insert fail: nothing is kept.
     uow.execute(insert(_f).values(schedule_key=schedule_key, fire_time=fire_time, org_unit=org_unit,
                                   instance_id=instance["id"], late=late, fired_at=uow.now))

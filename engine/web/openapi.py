@@ -151,7 +151,9 @@ def document() -> dict[str, Any]:
             "/process-instances": {
                 "get": _op("Instances, filtered and paged, newest first (administrator)", result=_LIST,
                            parameters=[*_INSTANCE_FILTERS, *_PAGE]),
-                "post": _op("Start an instance", ok=201, body=_body({
+                "post": _op("Start an instance: as its process's start declaration allows (its roles, at units "
+                            "within their reach; administrators only when it declares none), with only its start "
+                            "form's variables", ok=201, body=_body({
                     "process_key": {"type": "string"}, "variables": _OBJECT, "org_scope": {"type": "string"},
                     "business_key": {"type": "string"}}, ["process_key"]), errors=(400, 401, 403, 404, 409, 422)),
             },

@@ -20,7 +20,7 @@ from lxml import etree
 
 from engine.bootstrap import Huhua, bootstrap
 from engine.clock import VirtualClock
-from engine.commands import DeployModels, StartInstance
+from engine.commands import ENGINE, DeployModels, StartInstance
 from engine.config import Settings
 from engine.errors import HuhuaError, InvalidModel
 from tests.conformance.adapter import BPMN, SAFE_PARSER, adapt, placeholder_of
@@ -94,8 +94,8 @@ def _run(huhua: Huhua, clock: VirtualClock, test: dict[str, Any], case: dict[str
         variables["test"] = case["input"]
     try:
         if case.get("parallel_process"):
-            huhua.execute(StartInstance(PARALLEL_PROCESS, "betsy", variables=dict(variables)))
-        huhua.execute(StartInstance(main, "betsy", variables=variables))
+            huhua.execute(StartInstance(PARALLEL_PROCESS, "betsy", variables=dict(variables), origin=ENGINE))
+        huhua.execute(StartInstance(main, "betsy", variables=variables, origin=ENGINE))
     except HuhuaError as err:
         trace.lines.append("ERROR_runtime")
         trace.note = err.message

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ, VirtualClock
-from engine.commands import StartInstance
+from engine.commands import ENGINE, StartInstance
 from tests.library.conftest import complete, inbox
 from tests.library.documents import documents_of, pdf_text, sheet_rows
 from tests.library.test_monthly_circular import run_october_checks
@@ -19,7 +19,8 @@ def test_the_year_rolls_up_and_a_county_appeal_is_reviewed_before_the_head_signs
                                      "leiyang-s002": 50}, skip={"changning-s003"})
     clock.set(datetime(2026, 12, 21, 9, tzinfo=BUSINESS_TZ))
     started = demo.execute(StartInstance("annual_assessment", "scheduler", org_scope="hy",
-                                         variables={"scheduled_for": "2026-12-21T09:00:00+08:00"}))
+                                         variables={"scheduled_for": "2026-12-21T09:00:00+08:00"},
+                                         origin=ENGINE))  # as the scheduler starts it
     run_due_jobs(demo)
     data = demo.queries.instance(started["id"])["data"]
     assert (data["monthly_weight"], data["supervision_weight"]) == (0.7, 0.3)  # from annual_weights.dmn
@@ -51,7 +52,8 @@ def test_a_county_that_does_not_answer_in_five_working_days_is_taken_to_confirm(
         demo: Huhua, clock: VirtualClock) -> None:
     clock.set(datetime(2026, 12, 21, 9, tzinfo=BUSINESS_TZ))
     started = demo.execute(StartInstance("annual_assessment", "scheduler", org_scope="hy",
-                                         variables={"scheduled_for": "2026-12-21T09:00:00+08:00"}))
+                                         variables={"scheduled_for": "2026-12-21T09:00:00+08:00"},
+                                         origin=ENGINE))  # as the scheduler starts it
     run_due_jobs(demo)
     for county in [u["id"] for u in demo.queries.units(kind="county") if u["id"] != "shizhi"]:
         complete(demo, f"{county}-jz", "confirm", {"verdict": "confirm"})

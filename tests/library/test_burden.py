@@ -10,7 +10,7 @@ import pytest
 
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ, VirtualClock
-from engine.commands import CompleteTask, StartInstance
+from engine.commands import ENGINE, CompleteTask, StartInstance
 from engine.errors import Forbidden
 from tests.library.conftest import complete, inbox
 from workers.job_worker import run_due_jobs
@@ -111,7 +111,7 @@ def test_the_severity_table(demo: Huhua) -> None:
     for school, findings, extra, expected in SEVERITY_CASES:
         county = school.rsplit("-", 1)[0]
         started = demo.execute(StartInstance("burden_school", "admin", org_scope=school,
-                                             variables={"round_title": "专项督查"}))
+                                             variables={"round_title": "专项督查"}, origin=ENGINE))  # as a fan-out
         complete(demo, f"{school}-zr", "burden_self_report", SELF_REPORT)
         complete(demo, f"{county}-zr", "burden_county_check",
                  {"findings": NO_FINDINGS | findings, "check_opinion": "核查"} | extra)
@@ -125,7 +125,7 @@ def test_the_severity_table(demo: Huhua) -> None:
 def test_a_late_self_report_is_reminded_then_escalated_to_the_county(demo: Huhua, clock: VirtualClock) -> None:
     clock.set(datetime(2026, 4, 27, 9, tzinfo=BUSINESS_TZ))  # Monday before the May Day holiday (1-5 May)
     started = demo.execute(StartInstance("burden_school", "admin", org_scope="qidong-s003",
-                                         variables={"round_title": "专项督查"}))
+                                         variables={"round_title": "专项督查"}, origin=ENGINE))  # as a fan-out
     assert demo.queries.tasks(user="qidong-s003-zr")[0]["due_at"] == "2026-05-07T09:30:00+00:00"  # 17:30 Beijing
     clock.set(datetime(2026, 4, 30, 9, 1, tzinfo=BUSINESS_TZ))
     run_due_jobs(demo)

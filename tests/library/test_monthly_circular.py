@@ -6,7 +6,7 @@ from datetime import datetime
 
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ, VirtualClock
-from engine.commands import StartInstance
+from engine.commands import ENGINE, StartInstance
 from engine.schedules import load_schedules
 from engine.store import tables
 from tests.library.conftest import complete, inbox
@@ -49,7 +49,8 @@ def test_the_circular_lists_every_school_and_the_counties_sum_up(demo: Huhua, cl
                        skip={"hengnan-s002"})
     clock.set(datetime(2026, 10, 26, 9, tzinfo=BUSINESS_TZ))
     started = demo.execute(StartInstance("monthly_circular", "scheduler", org_scope="hy",
-                                         variables={"scheduled_for": "2026-10-26T09:00:00+08:00"}))
+                                         variables={"scheduled_for": "2026-10-26T09:00:00+08:00"},
+                                         origin=ENGINE))  # as the scheduler starts it
     run_due_jobs(demo)
     assert inbox(demo, "hy-zr") == [("issue_circular", "hy")] and inbox(demo, "zhuhui-zr") == []
     files = documents_of(demo, started["id"])

@@ -8,7 +8,7 @@ import pytest
 
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ, VirtualClock
-from engine.commands import CompleteTask, StartInstance
+from engine.commands import ENGINE, CompleteTask, StartInstance
 from engine.errors import Forbidden
 from tests.library.conftest import complete, inbox
 from workers.job_worker import run_due_jobs
@@ -78,7 +78,8 @@ def test_the_city_starts_every_county_and_every_school_reports_its_march_activit
 def test_a_county_semester_with_lessons_every_two_weeks_escalations_and_the_semester_deadline(
         demo: Huhua, clock: VirtualClock) -> None:
     started = demo.execute(StartInstance("safety_county", "zhuhui-zr", org_scope="zhuhui",
-                                         variables={"year": 2026, "lesson_rounds": 2}))
+                                         variables={"year": 2026, "lesson_rounds": 2},
+                                         origin=ENGINE))  # as safety_programme's fan-out starts it
     run_due_jobs(demo)
     for school in ("zhuhui-s001", "zhuhui-s003"):
         complete(demo, f"{school}-zr", "march_report", MARCH)

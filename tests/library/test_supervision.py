@@ -56,7 +56,7 @@ def test_routine_and_on_site_scores_are_weighted_into_the_supervision_score(demo
 
 def test_a_city_team_assesses_on_site_and_a_failing_school_rectifies(demo: Huhua) -> None:
     started = demo.execute(StartInstance("supervision_round", "admin", org_scope="hengnan-s001",
-                                         variables={"year": "2026", "onsite_roles": "programme_officer@city"}))
+                                         variables={"year": 2026, "onsite_roles": "programme_officer@city"}))
     complete(demo, "hengnan-s001-zr", "supervision_self_report", SELF)
     assert inbox(demo, "hengnan-zr") == [("supervision_routine", "hengnan-s001")]
     assert inbox(demo, "hy-zr") == [("supervision_onsite", "hengnan-s001")] == inbox(demo, "hy-zr2")
