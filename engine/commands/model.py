@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from engine.access.policy import ADMIN as ADMIN
 from engine.org.directory import Directory
 
 SYSTEM_ACTOR = "system"
-#: The built-in administrator, who may act on any task.
-ADMIN = "admin"
+#: ADMIN (imported above) is the built-in administrator, who may act on any task; the access policy defines it.
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,11 @@
 
 Every change is an audit event naming who did it, from whom and to whom. A candidate (by name or by
 a role they hold at the task's unit) may claim an unassigned task and give back one they claimed.
-The assignee may delegate to a colleague, who completes it in their place; the administrator, or
-the programme officer of a tier above, may reassign an open task (a teacher is ill, a post is vacant)
-to another of the people it is offered to; only the administrator may give it to anyone else.
+The assignee may delegate to a colleague — another of the people it is offered to, or someone of the
+task's unit — who completes it in their place (and reads its instance only while it is theirs); the
+administrator, or the programme officer of a tier above, may reassign an open task (a teacher is ill, a
+post is vacant) to another of the people it is offered to; only the administrator may give it to anyone
+else. Who may do which is :mod:`engine.access.policy`'s answer.
 """
 
 from __future__ import annotations
@@ -13,8 +15,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 
-from engine.commands.administrators import is_administrator
-from engine.commands.assignment import holds_any
+from engine.access.policy import is_administrator, is_candidate, may_delegate_to, may_reassign
 from engine.commands.instance_state import require_label
 from engine.commands.model import AddComment, ClaimTask, DelegateTask, ReassignTask, UnclaimTask
 from engine.commands.task_conflicts import task_taken
@@ -53,13 +54,17 @@ def delegate_task(command: DelegateTask, uow: UnitOfWork) -> dict[str, Any]:
     _existing_person(uow, command.to)
     if command.to == command.actor:
         raise InvalidInput("a task cannot be delegated to its own assignee", [Problem("same person", field="to")])
+    if not may_delegate_to(uow, task, command.actor, command.to):
+        raise Forbidden(f"{command.to} is neither offered task {task.id} nor of its unit; delegate within those, "
+                        "or ask the tier above to reassign it", [Problem("outside the task's pool and unit",
+                                                                             field="to")])
     return _assign(uow, task, command.actor, command.to, "task_delegated", expected=task.assignee,
                    reason=command.reason)
 
 
 def reassign_task(command: ReassignTask, uow: UnitOfWork) -> dict[str, Any]:
     task = _open_task(uow, command.task_id, command.actor)
-    if not is_administrator(uow, command.actor) and not _supervises(uow, task, command.actor):
+    if not may_reassign(uow, task, command.actor):
         raise Forbidden(f"{command.actor} may not reassign task {task.id}: the administrator or the programme "
                         "officer of a tier above may")
     if command.to is not None:
@@ -94,23 +99,6 @@ def _assign(uow: UnitOfWork, task: Any, actor: str, to: str | None, event: str, 
     uow.record(event, instance_id=task.instance_id, element_id=task.element_id, task_id=task.id, actor=actor,
                previous=task.assignee, assignee=to, reason=reason)
     return {"task_id": task.id, "assignee": to, "previous": task.assignee}
-
-
-def is_candidate(uow: UnitOfWork, task_id: int, person: str) -> bool:
-    """Whether the task is offered to ``person``, by name or through a role they hold."""
-    offered = uow.read(select(_c.c.kind, _c.c.value).where(_c.c.task_id == task_id)).all()
-    if any(kind == "user" and value == person for kind, value in offered):
-        return True
-    return holds_any(uow, person, [value for kind, value in offered if kind == "role"])
-
-
-def _supervises(uow: UnitOfWork, task: Any, person: str) -> bool:
-    """The programme officer of a county or city above the task's unit (not of the unit itself)."""
-    if task.org_scope is None:
-        return False
-    path = uow.read(select(tables.org_unit.c.path).where(tables.org_unit.c.id == task.org_scope)).scalar() or ""
-    units = [step.split(":", 1)[1] for step in path.split("/") if ":" in step][:-1]
-    return holds_any(uow, person, [f"programme_officer@{unit}" for unit in units])
 
 
 def _existing_person(uow: UnitOfWork, person: str) -> None:

@@ -26,7 +26,7 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
         app.config.setdefault("TRUST_USER_HEADER", bool(test_config.get("TESTING")))
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
-    from engine.web import auth, i18n
+    from engine.web import auth, guard, i18n
     from engine.web.admin import admin
     from engine.web.api import api
     from engine.web.dashboard_api import dashboard_api
@@ -35,6 +35,7 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
     from engine.web.task_api import task_api
 
     auth.install(app, app.extensions["huhua"])
+    guard.install(app)  # every endpoint's rule from engine.access.policy, before its view
     i18n.install(app, app.extensions["huhua"].settings.data_dir)
     for blueprint in (api, task_api, dashboard_api, operations_api):
         # the API authenticates each call by token or session (a session's changes carry its CSRF token in a
