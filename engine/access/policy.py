@@ -8,9 +8,10 @@ in :mod:`engine.web.calls`.
 Reading an instance (its data may be about minors) needs a relation to the work, never authorship:
 
 - the administrator reads everything;
-- the assignee of an open task of the instance, and a candidate of an open task (by name, or a role held at
-  the task's unit), read it while the task is open; whoever completed one of its tasks keeps reading it (a
-  delegatee who never completed the task loses it when the task moves on);
+- a candidate of one of its tasks (by name, or a role held at the task's unit: the people it was offered to,
+  who may also learn who finished it) and whoever completed one of its tasks read it; the assignee of an open
+  task reads it while the task is open and theirs (a delegatee from outside the pool who never completed the
+  task loses it when the task moves on);
 - a holder of a role at the instance's unit or a unit above it reads it if the process declares that role at
   that tier as overseeing it: the ``oversight_roles`` property of the ``bpmn:process`` (see
   ``processes/README.md``), read from the process's newest version, so a new declaration reaches running
@@ -150,7 +151,7 @@ def require_task_reader(reader: Reader, user: str | None, task_id: int) -> None:
 
 
 def _works_on(reader: Reader, user: str, instance_id: int) -> bool:
-    """Assignee or candidate of one of the instance's open tasks, or who completed one of its tasks."""
+    """Candidate of one of the instance's tasks, who completed one, or the assignee of an open one."""
     held = held_roles(reader, user)
     as_candidate = [and_(_c.c.kind == "user", _c.c.value == user)]
     if held:
@@ -158,7 +159,7 @@ def _works_on(reader: Reader, user: str, instance_id: int) -> bool:
     offered = exists().where(_c.c.task_id == _t.c.id, or_(*as_candidate))
     found = _read(reader, select(_t.c.id).where(
         _t.c.instance_id == instance_id,
-        or_(_t.c.completed_by == user, and_(_t.c.state == "open", or_(_t.c.assignee == user, offered)))).limit(1))
+        or_(_t.c.completed_by == user, offered, and_(_t.c.state == "open", _t.c.assignee == user))).limit(1))
     return found.first() is not None
 
 
