@@ -57,7 +57,8 @@ def test_having_started_an_instance_grants_no_read_access(demo: Huhua, client: F
     form filled in, and the attacker reads nothing of it."""
     instance = _start(demo, "ct_routine_school", "zhuhui-s002", semester="2026春",
                       people=[{"id": VICTIM, "name": "受害班主任"}])
-    with demo.services.database.engine.begin() as connection:  # as if the attacker had started it (start rules are apart)
+    # as if the attacker had started it (who may start is another rule's business)
+    with demo.services.database.engine.begin() as connection:
         connection.execute(update(tables.process_instance).where(tables.process_instance.c.id == instance)
                            .values(started_by=ATTACKER))
     attacker, victim = _token(demo, ATTACKER), _token(demo, VICTIM)

@@ -52,7 +52,8 @@ def test_deploy_start_complete_over_http(client: FlaskClient) -> None:
     hidden = client.get(f"/api/v1/process-instances/{started.json['id']}", headers={"X-Huhua-User": "li"})
     missing = client.get("/api/v1/process-instances/987654", headers={"X-Huhua-User": "li"})
     assert hidden.status_code == missing.status_code == 404  # li has nothing to do with it: as if it did not exist
-    assert hidden.json["message"].replace(str(started.json["id"]), "N") == missing.json["message"].replace("987654", "N")
+    assert hidden.json["message"].replace(str(started.json["id"]), "N") == \
+        missing.json["message"].replace("987654", "N")
     instance = client.get(f"/api/v1/process-instances/{started.json['id']}", headers=AS_WANG).json
     assert instance["data"]["outcome"] == "通过"
     listed = client.get("/api/v1/process-instances", query_string={"state": "completed"}, headers=AS_ADMIN)
