@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
 
-from engine.access.policy import may_work_on_task
+from engine.access.policy import may_read_task, may_work_on_task
 from engine.attachments import check_upload
 from engine.commands.instance_state import require_label
 from engine.commands.model import AddAttachment, DeleteFilter, SaveFilter
@@ -72,7 +72,7 @@ def add_attachment(command: AddAttachment, uow: UnitOfWork) -> dict[str, Any]:
                        [Problem("too large", field="file")])
     name, kind = check_upload(command.filename, command.content)
     task = uow.read(_LOAD_TASK, {"id": command.task_id}).first()
-    if task is None:
+    if task is None or not may_read_task(uow, command.actor, task.id):  # as missing for whoever may not see it
         raise NotFound(f"task {command.task_id} does not exist")
     _may_attach(uow, task, command.actor)
     digest = hashlib.sha256(command.content).hexdigest()

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 
-from engine.access.policy import is_administrator, is_candidate, may_delegate_to, may_reassign
+from engine.access.policy import is_administrator, is_candidate, may_delegate_to, may_read_task, may_reassign
 from engine.commands.instance_state import require_label
 from engine.commands.model import AddComment, ClaimTask, DelegateTask, ReassignTask, UnclaimTask
 from engine.commands.task_conflicts import task_taken
@@ -63,7 +63,7 @@ def delegate_task(command: DelegateTask, uow: UnitOfWork) -> dict[str, Any]:
 
 
 def reassign_task(command: ReassignTask, uow: UnitOfWork) -> dict[str, Any]:
-    task = _open_task(uow, command.task_id, command.actor)
+    task = _open_task(uow, command.task_id, command.actor, reassigning=True)
     if not may_reassign(uow, task, command.actor):
         raise Forbidden(f"{command.actor} may not reassign task {task.id}: the administrator or the programme "
                         "officer of a tier above may")
@@ -78,10 +78,11 @@ def reassign_task(command: ReassignTask, uow: UnitOfWork) -> dict[str, Any]:
                    reason=command.reason)
 
 
-def _open_task(uow: UnitOfWork, task_id: int, actor: str) -> Any:
+def _open_task(uow: UnitOfWork, task_id: int, actor: str, *, reassigning: bool = False) -> Any:
+    """The task, if ``actor`` may read it (or, reassigning, is of the tier above it); else as if it did not exist."""
     require_label(actor, "actor", 100)
     task = uow.read(_LOAD, {"id": task_id}).first()
-    if task is None:
+    if task is None or not (may_read_task(uow, actor, task_id) or (reassigning and may_reassign(uow, task, actor))):
         raise NotFound(f"task {task_id} does not exist")
     if task.state != "open":
         raise task_taken(uow, task.id)
@@ -114,7 +115,7 @@ def add_comment(command: AddComment, uow: UnitOfWork) -> dict[str, Any]:
     if not body or len(body) > MAX_COMMENT:
         raise InvalidInput(f"a comment has 1 to {MAX_COMMENT} characters", [Problem("bad length", field="body")])
     task = uow.read(_LOAD, {"id": command.task_id}).first()
-    if task is None:
+    if task is None or not may_read_task(uow, command.actor, task.id):  # whoever may read the task may remark on it
         raise NotFound(f"task {command.task_id} does not exist")
     comment_id = uow.execute(insert(tables.task_comment).values(
         task_id=task.id, instance_id=task.instance_id, author=command.actor, body=body, created_at=uow.now,

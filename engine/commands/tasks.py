@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select, update
 
-from engine.access.policy import is_candidate, may_work_on_task
+from engine.access.policy import is_candidate, may_read_task, may_work_on_task
 from engine.commands.event_routing import persist_and_route
 from engine.commands.instance_state import close_offers, load_instance, require_json_object, require_label, run_step
 from engine.commands.model import CompleteTask
@@ -31,7 +31,7 @@ def complete_task(command: CompleteTask, uow: UnitOfWork) -> dict[str, Any]:
     data = require_json_object(command.data, "data")
     require_label(command.actor, "actor", 100)
     task = uow.read(_LOAD_TASK, {"id": command.task_id}).first()
-    if task is None:
+    if task is None or not may_read_task(uow, command.actor, task.id):  # as missing for whoever may not see it
         raise NotFound(f"task {command.task_id} does not exist")
     if task.state != "open":
         raise task_taken(uow, task.id)
