@@ -94,6 +94,47 @@ def test_counselling_is_overseen_by_nobody_above_the_work(demo: Huhua, client: F
     assert client.get(f"/api/v1/process-instances/{case}", headers=_token(demo, "admin")).status_code == 200
 
 
+_NOTICE = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="http://huhua.example/t">
+  <bpmn:process id="school_notice" name="学校通知" isExecutable="true">{declaration}
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="read"/>
+    <bpmn:userTask id="read" name="阅读通知">
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="candidateRoles" value="principal"/>
+      </spiffworkflow:properties></bpmn:extensionElements>
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="read" targetRef="end"/>
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+  </bpmn:process>
+</bpmn:definitions>"""
+_DECLARED = """
+    <bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="oversight_roles" value="专项负责人@county, bureau_head@nowhere"/>
+    </spiffworkflow:properties></bpmn:extensionElements>"""
+
+
+def test_a_process_is_overseen_only_as_its_newest_version_declares(demo: Huhua, client: FlaskClient) -> None:
+    """A model that declares nobody is overseen by nobody; a new version's declaration reaches running instances."""
+    admin, county = _token(demo, "admin"), _token(demo, "zhuhui-zr")
+
+    def deploy(declaration: str) -> None:
+        files = {"files": [{"name": "school_notice.bpmn", "content": _NOTICE.format(declaration=declaration)}]}
+        assert client.post("/api/v1/deployments", json=files, headers=admin).status_code == 201
+
+    deploy("")
+    notice = _start(demo, "school_notice", "zhuhui-s001")
+    assert client.get(f"/api/v1/process-instances/{notice}", headers=_token(demo, "zhuhui-s001-xz")).status_code \
+        == 200  # the principal it is offered to
+    _same_as_missing(client, "/api/v1/process-instances/{}", notice, county)
+    deploy(_DECLARED)  # the county's programme officer (by its Chinese name); an unknown tier matches nobody
+    assert client.get(f"/api/v1/process-instances/{notice}", headers=county).status_code == 200
+    _same_as_missing(client, "/api/v1/process-instances/{}", notice, _token(demo, "zhuhui-jz"))
+    _same_as_missing(client, "/api/v1/process-instances/{}", notice, _token(demo, "yanfeng-zr"))
+
+
 def test_models_and_validation_are_the_administrators(demo: Huhua, client: FlaskClient) -> None:
     """'Every logged-in person can read every model's XML'; '/api/v1/validate (open to everyone)'."""
     admin, teacher = _token(demo, "admin"), _token(demo, "zhuhui-s001-bzr1")

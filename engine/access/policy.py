@@ -23,7 +23,6 @@ Having started an instance grants nothing. What one may not read answers exactly
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -195,13 +194,14 @@ def oversight_of(reader: Reader, process_key: str) -> tuple[tuple[str, str | Non
                    .order_by(_d.c.version.desc()).limit(1)).first()
     if newest is None:
         return ()
-    file = _read(reader, select(_dr.c.sha256, _dr.c.content).where(
-        _dr.c.deployment_id == newest.deployment_id, _dr.c.name == newest.resource_name)).first()
-    if file is None:
+    where = (_dr.c.deployment_id == newest.deployment_id, _dr.c.name == newest.resource_name)
+    digest = _read(reader, select(_dr.c.sha256).where(*where)).scalar()
+    if digest is None:
         return ()
-    key = (file.sha256 or hashlib.sha256(bytes(file.content)).hexdigest(), process_key)
-    if key not in _DECLARATIONS:
-        properties = process_properties(bytes(file.content), process_key, filename=newest.resource_name)
+    key = (digest, process_key)
+    if key not in _DECLARATIONS:  # the file itself is read only the first time its content is met
+        content = _read(reader, select(_dr.c.content).where(*where)).scalar()
+        properties = process_properties(bytes(content or b""), process_key, filename=newest.resource_name)
         _DECLARATIONS[key] = parse_oversight(properties.get(OVERSIGHT_PROPERTY, ""))
     return _DECLARATIONS[key]
 
