@@ -18,7 +18,7 @@ from sqlalchemy import update
 
 from engine.bootstrap import Huhua
 from engine.commands import AddAttachment, AddWebhook, ClaimTask, LoadDirectory, ReassignTask, StartInstance
-from engine.errors import Forbidden
+from engine.errors import Forbidden, NotFound
 from engine.org.directory import Person
 from engine.org.profiles import generate
 from engine.store import tables
@@ -191,18 +191,18 @@ def test_revoking_the_flag_counts_from_the_next_request(engine: Huhua, app_clien
 def test_commands_ask_the_same_question_inside_their_transaction(engine: Huhua, cli: Callable[..., Result]) -> None:
     instance, task, _ = _leave(engine)
     csv = "学生,次数\n小明,2\n".encode()
-    with pytest.raises(Forbidden):  # a task offered to nobody takes files from nobody but an administrator
+    with pytest.raises(NotFound):  # a task offered to nobody is nobody's to see but an administrator's
         engine.execute(AddAttachment(task, TEACHER, "统计.csv", csv))
     assert engine.execute(AddAttachment(task, "zhang", "统计.csv", csv))["uploaded_by"] == "zhang"
     claimed = engine.execute(ClaimTask(task, "zhang"))  # offered to nobody: only an administrator may take it
     assert claimed["assignee"] == "zhang"
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):
         engine.execute(ReassignTask(task, TEACHER, "zhuhui-s002-bzr1", "不是我的"))
     engine.execute(ReassignTask(task, "zhang", TEACHER, "交给班主任"))
     assert engine.queries.may_read_instance("zhang", instance)
     assert not engine.queries.may_read_instance("zhuhui-s002-bzr1", instance)
     cli("accounts", "password", "zhang", "--password", PASSWORD, "--json")
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):  # no longer an administrator, and the task is the teacher's now
         engine.execute(ReassignTask(task, "zhang", "zhuhui-s002-bzr1", "已不是管理员"))
     assert not engine.queries.may_read_instance("zhang", instance)
     assert engine.queries.is_administrator("admin") and not engine.queries.is_administrator("zhang")
