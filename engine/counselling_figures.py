@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from engine.access.confidential import CASE_AND_RISK, at_least, case_access
-from engine.dashboard import Scope, require_unit, within_counties
+from engine.dashboard import Scope, require_county, within_counties
 from engine.store import tables
 from engine.store.database import Database
 
@@ -28,8 +28,7 @@ _i, _t, _c, _u, _f = (tables.process_instance, tables.human_task, tables.task_ca
 def counselling_counts(database: Database, scope: Scope, viewer: str, county: str | None = None) -> dict[str, Any]:
     """Cases per county (or per school of ``county``) by risk level and state, and the crisis escalations."""
     if county is not None:
-        require_unit(database, county, "county")
-        scope.require_county(county)
+        require_county(database, scope, county)  # another county answers as a missing one
     query = (select(_u.c.path, _f.c.band, _i.c.state, func.count().label("cases"))
              .select_from(_i).join(_u, _u.c.id == _i.c.org_scope).join(_f, _f.c.instance_id == _i.c.id, isouter=True)
              .where(_i.c.process_key == CASE_PROCESS).group_by(_u.c.path, _f.c.band, _i.c.state))

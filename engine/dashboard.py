@@ -4,30 +4,29 @@ month by month (submission and scores), and overdue work per unit and process.
 Every figure is aggregated in SQL from the narrow tables (``fan_out_child``, ``human_task``, ``org_unit``;
 for the checks' months, scores and bands ``instance_figure``, kept by the commands), so the page answers
 at city scale (2,620 units, 40,000 teachers). Each answer is the chart's data, the table under it and the
-sheet of its .xlsx export. Who may read which part is :class:`Scope`'s business: the administrator and the
-city's officers see the whole city, a county's officer only that county.
+sheet of its .xlsx export. Who may read which part is the access policy's business
+(:class:`engine.access.policy.DashboardScope`): the administrator and the city's officers see the whole city, a
+county's officer only that county; another county answers as a missing one.
 """
 
 from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
-from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, literal, or_, select
 
+from engine.access.policy import DashboardScope as Scope
+from engine.access.policy import not_on_dashboard
 from engine.clock import BUSINESS_TZ
-from engine.commands.administrators import is_administrator
-from engine.errors import Forbidden, InvalidInput, NotFound, Problem
+from engine.errors import NotFound, Problem
 from engine.store import tables
 from engine.store.database import Database
 
 BANDS = ("优秀", "良好", "合格", "不合格")
-#: Roles whose holders at the city or a county see the dashboard of their unit.
-DASHBOARD_ROLES = ("programme_officer", "bureau_head", "deputy_head")
 MONTHLY_CHECK = "monthly_school_check"
 SUBMISSION = "self_check"  # the school's own step: its completion is the school's submission
 HISTOGRAM_WIDTH = 10
@@ -35,38 +34,6 @@ CITY_LEVEL = "市级"
 NO_UNIT = "未指定单位"
 _i, _t, _u, _fo, _fc, _p, _r, _f = (tables.process_instance, tables.human_task, tables.org_unit, tables.fan_out,
                                     tables.fan_out_child, tables.person, tables.role_assignment, tables.instance_figure)
-
-
-@dataclass(frozen=True)
-class Scope:
-    """The counties a caller may read; ``None``: the whole city."""
-
-    counties: frozenset[str] | None
-
-    def allows_path(self, path: str | None) -> bool:
-        if self.counties is None:
-            return True
-        return path is not None and any(f"/county:{county}/" in path for county in self.counties)
-
-    def require_county(self, county: str) -> None:
-        if self.counties is not None and county not in self.counties:
-            raise Forbidden(f"county '{county}' is outside what you may see on the dashboard",
-                            [Problem("outside your scope", field="county")])
-
-
-def scope_of(database: Database, user: str) -> Scope:
-    """What ``user`` may see: all for an administrator and the city's officers; a county officer their county;
-    anyone else is refused (the dashboard names schools and teachers)."""
-    with database.engine.connect() as connection:
-        if is_administrator(connection, user):
-            return Scope(None)
-        held = connection.execute(select(_u.c.id, _u.c.kind).join(_r, _r.c.unit_id == _u.c.id).where(
-            _r.c.person_id == user, _r.c.role.in_(DASHBOARD_ROLES), _u.c.kind.in_(("city", "county")))).all()
-    if any(row.kind == "city" for row in held):
-        return Scope(None)
-    if not held:
-        raise Forbidden("the dashboard is for the administrator and the officers of the city and the counties")
-    return Scope(frozenset(row.id for row in held))
 
 
 # --- rollout coverage ---------------------------------------------------------------------------------------------
@@ -126,25 +93,24 @@ def rollout_level(database: Database, scope: Scope, instance_id: int, unit: str 
     with database.engine.connect() as connection:
         root = connection.execute(select(_i.c.id, _i.c.process_key, _i.c.state, _i.c.org_scope)
                                   .where(_i.c.id == instance_id)).first()
+        # a missing instance, one that is no rollout and one outside the caller's counties answer alike
+        missing = NotFound(f"process instance {instance_id} does not exist")
         if root is None:
-            raise NotFound(f"process instance {instance_id} does not exist")
+            raise missing
         nodes = _tree(connection, instance_id)
         if not nodes and not connection.execute(select(_fo.c.id).where(_fo.c.parent_instance_id == instance_id)
                                                 .limit(1)).first():
-            raise NotFound(f"process instance {instance_id} is no rollout: it fanned out to no unit")
+            raise missing
         if scope.counties is not None and not any(scope.allows_path(n["path"]) for n in nodes.values()):
-            raise Forbidden(f"rollout {instance_id} does not reach the units you may see on the dashboard")
+            raise missing
         if unit is None:
             here_instance: int | None = instance_id
             crumbs: list[dict[str, Any]] = []
         else:
             node = nodes.get(unit)
-            if node is None:
+            if node is None or not scope.allows_path(node["path"]):  # outside the caller's counties: as missing
                 raise NotFound(f"unit '{unit}' has no part in rollout {instance_id}",
                                [Problem("not in this rollout", field="unit")])
-            if not scope.allows_path(node["path"]):
-                raise Forbidden(f"unit '{unit}' is outside what you may see on the dashboard",
-                                [Problem("outside your scope", field="unit")])
             here_instance = node["instance_id"]
             crumbs = _crumbs(nodes, unit)
         children = [n for n in nodes.values() if n["parent_instance"] == here_instance and here_instance is not None
@@ -270,8 +236,7 @@ def monthly_checks(database: Database, scope: Scope, now: datetime, county: str 
     """一月一查 per month: how many schools submitted their self-check on time, late, not yet (before its due
     date) or are missing (past it), and the scores' bands, box plot (min, quartiles, max) and histogram."""
     if county is not None:
-        _require_unit(database, county, "county")
-        scope.require_county(county)
+        _require_county(database, scope, county)
     latest = (select(func.max(_t.c.id)).where(_t.c.process_key == MONTHLY_CHECK, _t.c.element_id == SUBMISSION,
                                                _t.c.state != "cancelled").group_by(_t.c.instance_id))
     submitted = select(_t.c.instance_id, _t.c.state, _t.c.due_at, _t.c.completed_at).where(
@@ -355,8 +320,7 @@ def overdue(database: Database, scope: Scope, now: datetime, county: str | None 
     """Open tasks past their due date, per county (or, within ``county``, per school and teaching point), each
     split by process; ``process`` keeps one process only."""
     if county is not None:
-        _require_unit(database, county, "county")
-        scope.require_county(county)
+        _require_county(database, scope, county)
     query = (select(_t.c.process_key, _u.c.path, func.count().label("tasks"), func.min(_t.c.due_at).label("oldest"))
              .select_from(_t).join(_u, _u.c.id == _t.c.org_scope, isouter=True)
              .where(_t.c.state == "open", _t.c.due_at.is_not(None), _t.c.due_at < now)
@@ -411,16 +375,17 @@ def _in_county(query: Any, county: str | None, scope: Scope) -> Any:
     return query.where(or_(*(_u.c.path.contains(f"/county:{c}/", autoescape=True) for c in counties)))
 
 
-def _require_unit(database: Database, unit: str, kind: str) -> None:
+def _require_county(database: Database, scope: Scope, county: str) -> None:
+    """A county of the directory within the caller's scope; another county answers as a missing one (404)."""
     with database.engine.connect() as connection:
-        found = connection.execute(select(_u.c.kind).where(_u.c.id == unit)).scalar()
-    if found != kind:
-        raise InvalidInput(f"'{unit}' is no {kind} of the org directory", [Problem(f"no such {kind}", field=kind)])
+        found = connection.execute(select(_u.c.kind).where(_u.c.id == county)).scalar()
+    if found != "county" or not scope.allows_county(county):
+        raise not_on_dashboard(f"county '{county}'", "county")
 
 
 #: For other figures over the same scope (engine.counselling_figures).
 within_counties = _in_county
-require_unit = _require_unit
+require_county = _require_county
 
 
 def _local(value: datetime | None) -> str | None:

@@ -11,17 +11,17 @@ from sqlalchemy.orm import Session, aliased
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine import dashboard
+from engine.access import policy
 from engine.access.confidential import RECORD, STATUS, at_least, case_access, case_view, is_confidential
 from engine.access.sensitivity import redact, sensitivity_of
 from engine.account_queries import AccountQueries
 from engine.audit_log import AuditQueries
 from engine.bpmn.parser import ModelFile, inspect_models
 from engine.clock import BUSINESS_TZ
-from engine.commands.administrators import is_administrator
 from engine.commands.model import ADMIN
 from engine.counselling_figures import counselling_counts
 from engine.coverage import coverage, fan_out_status
-from engine.errors import InvalidInput, NotFound, Problem
+from engine.errors import Forbidden, InvalidInput, NotFound, Problem
 from engine.operations import OperationsQueries
 from engine.org.calendar import (
     MAX_WORKING_DAYS,
@@ -71,8 +71,6 @@ from engine.task_filters import TaskFilter
 MAX_PAGE = 500
 INSTANCE_STATES = ("running", "suspended", "incident", "completed", "terminated")
 JOB_STATES = ("pending", "done", "failed", "cancelled")
-#: Roles whose holders oversee every instance scoped to their unit or below it.
-SUPERVISING_ROLES = frozenset({"programme_officer", "bureau_head", "deputy_head"})
 #: Checked against when there is no such account, so that a wrong name costs the same as a wrong password.
 _NO_ACCOUNT = generate_password_hash("no such account")
 
@@ -117,7 +115,7 @@ class Queries:
         """
         limit = _page(limit)
         with self.database.read() as session:
-            held = _held_roles(session, user)
+            held = policy.held_roles(session, user)
             query = self._task_query(select(HumanTask), user, _sees_all(session, user), held, instance_id, state,
                                      filters, now)
             query = query.order_by(*_task_order(filters or TaskFilter())).limit(limit).offset(offset)
@@ -128,7 +126,7 @@ class Queries:
         """How many tasks :meth:`tasks` would list over all its pages."""
         with self.database.read() as session:
             query = self._task_query(select(func.count()).select_from(HumanTask), user, _sees_all(session, user),
-                                     _held_roles(session, user), instance_id, state, filters, now)
+                                     policy.held_roles(session, user), instance_id, state, filters, now)
             return int(session.scalar(query) or 0)
 
     def task_page(self, *, user: str, filters: TaskFilter, now: datetime, limit: int = 20,
@@ -136,7 +134,7 @@ class Queries:
         """One page of a person's inbox with the total over all pages (the inbox page), in one read."""
         limit = _page(limit)
         with self.database.read() as session:
-            held, sees_all = _held_roles(session, user), _sees_all(session, user)
+            held, sees_all = policy.held_roles(session, user), _sees_all(session, user)
             # the total comes with the page (a window over the same matches), so the matches are found once
             query = self._task_query(select(HumanTask, func.count().over().label("total")), user, sees_all, held,
                                      None, "open", filters, now)
@@ -465,9 +463,18 @@ class Queries:
         """不漏一校、不漏一人: per unit and per person of a rollout, who has completed and who not (engine.coverage)."""
         return coverage(self.database, instance_id, now, missing_only=missing_only)
 
-    def dashboard_scope(self, user: str) -> dashboard.Scope:
-        """The counties ``user`` may see on the dashboard (None: all); Forbidden for anyone not an officer."""
-        return dashboard.scope_of(self.database, user)
+    def dashboard_scope(self, user: str) -> policy.DashboardScope:
+        """The counties ``user`` may see on the dashboard (None: all); Forbidden for anyone without a dashboard."""
+        with self.database.read() as session:
+            try:
+                return policy.dashboard_scope(session, user)
+            except policy.NoDashboard as err:
+                raise Forbidden(str(err)) from None
+
+    def has_dashboard(self, user: str) -> bool:
+        """Whether ``user`` has a dashboard (the header's link)."""
+        with self.database.read() as session:
+            return policy.has_dashboard(session, user)
 
     def dashboard_rollouts(self, user: str) -> list[dict[str, Any]]:
         """The tiered rollouts ``user`` may follow, with their completion (engine.dashboard)."""
@@ -524,43 +531,15 @@ class Queries:
             raise NotFound(f"job {job_id} belongs to no instance")
         return fan_out_status(self.database, instance_id, element_id)
 
-    def may_see_instance(self, user: str, instance_id: int) -> bool:
-        """Whether ``user`` may read an instance (its data can be about minors): the administrator, who started it,
-        who has or had one of its tasks or is offered one, or an officer or head of a unit above its scope.
-
-        A confidential case (a counselling case) is read by its own rules (engine.access.confidential) alone;
-        whoever may read nothing of it gets NotFound, exactly as for a missing id.
-        """
+    def may_read_instance(self, user: str | None, instance_id: int) -> bool:
+        """Whether ``user`` may read the instance (engine.access.policy; False also when it does not exist)."""
         with self.database.read() as session:
-            if is_administrator(session, user) and not is_confidential(session, instance_id):
-                if session.get(ProcessInstance, instance_id) is None:
-                    raise NotFound(f"process instance {instance_id} does not exist")
-                return True
-            row = session.execute(select(ProcessInstance.org_scope, ProcessInstance.started_by)
-                                  .where(ProcessInstance.id == instance_id)).first()
-            if row is None or not self._may_read_case(session, user, instance_id):
-                raise NotFound(f"process instance {instance_id} does not exist")
-            if is_confidential(session, instance_id):
-                return True
-            if row.started_by == user:
-                return True
-            held = [f"{role}@{unit}" for role, unit in session.execute(
-                select(RoleAssignment.role, RoleAssignment.unit_id).where(RoleAssignment.person_id == user))]
-            offered = exists().where(TaskCandidate.task_id == HumanTask.id, or_(
-                and_(TaskCandidate.kind == "user", TaskCandidate.value == user),
-                and_(TaskCandidate.kind == "role", TaskCandidate.value.in_(held))))
-            involved = session.scalar(select(HumanTask.id).where(
-                HumanTask.instance_id == instance_id,
-                or_(HumanTask.assignee == user, HumanTask.completed_by == user, offered)).limit(1))
-            if involved is not None:
-                return True
-            path = session.scalar(select(OrgUnit.path).where(OrgUnit.id == row.org_scope)) if row.org_scope else None
-        units = {step.split(":", 1)[1] for step in (path or "").split("/") if ":" in step}
-        return any(key.split("@", 1)[1] in units and key.split("@", 1)[0] in SUPERVISING_ROLES for key in held)
+            return policy.may_read_instance(session, user, instance_id)
 
-    @staticmethod
-    def _may_read_case(session: Session, user: str, instance_id: int) -> bool:
-        return not is_confidential(session, instance_id) or case_access(session, user, instance_id) is not None
+    def may_read_task(self, user: str | None, task_id: int) -> bool:
+        """Whether ``user`` may read the task (engine.access.policy; False also when it does not exist)."""
+        with self.database.read() as session:
+            return policy.may_read_task(session, user, task_id)
 
     def case_access(self, user: str, instance_id: int) -> str | None:
         """How much of an instance ``user`` may read if it is a confidential case ("record", "case_and_risk",
@@ -579,24 +558,13 @@ class Queries:
     def holds_task(self, user: str, task_id: int) -> bool:
         """Whether ``user`` has, did or is offered the task (by name or through a role they hold)."""
         with self.database.read() as session:
-            held = _held_roles(session, user)
+            held = policy.held_roles(session, user)
             offered = exists().where(TaskCandidate.task_id == HumanTask.id, or_(
                 and_(TaskCandidate.kind == "user", TaskCandidate.value == user),
                 and_(TaskCandidate.kind == "role", TaskCandidate.value.in_(held or [""]))))
             return session.scalar(select(HumanTask.id).where(
                 HumanTask.id == task_id, or_(HumanTask.assignee == user, HumanTask.completed_by == user,
                                              and_(HumanTask.state == "open", offered)))) is not None
-
-    def may_see_task(self, user: str, task_id: int) -> bool:
-        """The administrator, or whoever may see the task's instance."""
-        with self.database.read() as session:
-            instance_id = session.scalar(select(HumanTask.instance_id).where(HumanTask.id == task_id))
-        if instance_id is None:
-            raise NotFound(f"task {task_id} does not exist")
-        try:
-            return self.may_see_instance(user, instance_id)
-        except NotFound:  # a task of a case one may not see is as missing as the case
-            raise NotFound(f"task {task_id} does not exist") from None
 
     def definition_model(self, definition_id: int) -> tuple[str, str]:
         """The file name and BPMN XML of a deployed process version (for the modeler and the instance view)."""
@@ -759,9 +727,9 @@ class Queries:
         return check_password_hash(row.password_hash if row else _NO_ACCOUNT, password) and row is not None
 
     def is_administrator(self, user: str) -> bool:
-        """Whether ``user`` is an administrator now (engine.commands.administrators): asked afresh each time."""
+        """Whether ``user`` is an administrator now (engine.access.policy): asked afresh each time."""
         with self.database.read() as session:
-            return is_administrator(session, user)
+            return policy.is_administrator(session, user)
 
     def is_service_account(self, user: str) -> bool:
         """Whether ``user`` is a service account (a system that sends messages; engine.access.messages)."""
@@ -865,16 +833,7 @@ _INNER_TASK = aliased(HumanTask, name="inner_task")
 
 def _sees_all(session: Session, user: str | None) -> bool:
     """Whether ``user``'s 'open' inbox view is everyone's open tasks: it is, for an administrator."""
-    return user is not None and is_administrator(session, user)
-
-
-def _held_roles(session: Session, user: str | None) -> list[str]:
-    """The ``role@unit`` keys a person holds (what role candidates are written as); the built-in ``admin``
-    account is no person of the directory and holds none."""
-    if user is None or user == ADMIN:
-        return []
-    return [f"{role}@{unit}" for role, unit in session.execute(
-        select(RoleAssignment.role, RoleAssignment.unit_id).where(RoleAssignment.person_id == user))]
+    return user is not None and policy.is_administrator(session, user)
 
 
 def _case_level(session: Session, viewer: str | None, instance_id: int) -> str | None:

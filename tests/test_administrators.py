@@ -18,7 +18,7 @@ from sqlalchemy import update
 
 from engine.bootstrap import Huhua
 from engine.commands import ENGINE, AddAttachment, AddWebhook, ClaimTask, LoadDirectory, ReassignTask, StartInstance
-from engine.errors import Forbidden
+from engine.errors import Forbidden, NotFound
 from engine.org.directory import Person
 from engine.org.profiles import generate
 from engine.store import tables
@@ -121,9 +121,12 @@ def test_an_ordinary_person_is_refused_the_same_calls(engine: Huhua, app_client:
     teacher = _token(cli, TEACHER)
     answers, instance = _administer(app_client, engine, teacher)
     assert engine.queries.instance(instance)["state"] == "running"
-    # Their own tasks are theirs to list (and the ?user= of someone else is ignored for them): all else is refused.
+    # Their own tasks are theirs to list (and the ?user= of someone else is ignored for them): all else is refused,
+    # the task that is not theirs as if it did not exist.
     allowed = {"GET /api/v1/tasks", f"GET /api/v1/tasks?user={TEACHER}"}
-    assert [a for a in answers if a[0] not in allowed and a[1] != 403] == [], answers
+    hidden = {a[0] for a in answers if a[0].startswith("POST /api/v1/tasks/")}
+    assert [a for a in answers if a[0] not in allowed | hidden and a[1] != 403] == [], answers
+    assert [a for a in answers if a[0] in hidden and a[1] != 404] == [], answers
     assert app_client.get("/api/v1/tasks", query_string={"user": "zhang", "state": "all"},
                           headers=teacher).json == []  # the leave request's task was never theirs
     assert engine.queries.webhooks() == []
@@ -189,20 +192,20 @@ def test_revoking_the_flag_counts_from_the_next_request(engine: Huhua, app_clien
 def test_commands_ask_the_same_question_inside_their_transaction(engine: Huhua, cli: Callable[..., Result]) -> None:
     instance, task, _ = _leave(engine)
     csv = "学生,次数\n小明,2\n".encode()
-    with pytest.raises(Forbidden):  # a task offered to nobody takes files from nobody but an administrator
+    with pytest.raises(NotFound):  # a task offered to nobody is nobody's to see but an administrator's
         engine.execute(AddAttachment(task, TEACHER, "统计.csv", csv))
     assert engine.execute(AddAttachment(task, "zhang", "统计.csv", csv))["uploaded_by"] == "zhang"
     claimed = engine.execute(ClaimTask(task, "zhang"))  # offered to nobody: only an administrator may take it
     assert claimed["assignee"] == "zhang"
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):
         engine.execute(ReassignTask(task, TEACHER, "zhuhui-s002-bzr1", "不是我的"))
     engine.execute(ReassignTask(task, "zhang", TEACHER, "交给班主任"))
-    assert engine.queries.may_see_instance("zhang", instance)
-    assert not engine.queries.may_see_instance("zhuhui-s002-bzr1", instance)
+    assert engine.queries.may_read_instance("zhang", instance)
+    assert not engine.queries.may_read_instance("zhuhui-s002-bzr1", instance)
     cli("accounts", "password", "zhang", "--password", PASSWORD, "--json")
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):  # no longer an administrator, and the task is the teacher's now
         engine.execute(ReassignTask(task, "zhang", "zhuhui-s002-bzr1", "已不是管理员"))
-    assert not engine.queries.may_see_instance("zhang", instance)
+    assert not engine.queries.may_read_instance("zhang", instance)
     assert engine.queries.is_administrator("admin") and not engine.queries.is_administrator("zhang")
 
 

@@ -9,7 +9,7 @@ import pytest
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ, VirtualClock
 from engine.commands import ENGINE, CompleteTask, CorrelateMessage, DeployModels, StartInstance
-from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.errors import Conflict, InvalidInput, NotFound
 from tests.helpers import FIXTURES, deploy_fixtures, history_kinds, only_task
 from workers.timer_runner import fire_due_timers
 
@@ -33,7 +33,7 @@ def test_task_is_offered_to_candidates_only(huhua: Huhua) -> None:
     assert task["due_at"] is not None and task["name"] == "审核材料"
     assert [t["id"] for t in huhua.queries.tasks(user="wang")] == [task["id"]]
     assert huhua.queries.tasks(user="zhao") == []
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):  # zhao is not offered it: as if there were no such task
         huhua.execute(CompleteTask(task["id"], "zhao", {"approve": True}))
 
     done = huhua.execute(CompleteTask(task["id"], "li", {"approve": True}))

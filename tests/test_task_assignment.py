@@ -17,7 +17,7 @@ from engine.commands import (
     StartInstance,
     UnclaimTask,
 )
-from engine.errors import Conflict, Forbidden, InvalidInput
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.org.directory import Role
 from engine.org.profiles import generate
 from engine.web import create_app
@@ -41,8 +41,8 @@ def _visible_to(huhua: Huhua, user: str) -> list[int]:
 def test_a_candidate_claims_and_the_other_candidates_no_longer_see_it(school_task: tuple[Huhua, int]) -> None:
     huhua, task = school_task
     assert task in _visible_to(huhua, "hengdong-s002-zr") and task in _visible_to(huhua, "hengdong-s002-bzr3")
-    with pytest.raises(Forbidden):
-        huhua.execute(ClaimTask(task, "hengdong-s001-zr"))  # another school's officer
+    with pytest.raises(NotFound):  # another school's officer: as if there were no such task
+        huhua.execute(ClaimTask(task, "hengdong-s001-zr"))
     huhua.execute(ClaimTask(task, "hengdong-s002-bzr3"))
     assert _visible_to(huhua, "hengdong-s002-zr") == [] and _visible_to(huhua, "hengdong-s002-bzr3") == [task]
     with pytest.raises(Conflict):
@@ -62,8 +62,8 @@ def test_delegation_and_reassignment_follow_the_tiers_and_leave_a_trail(school_t
         huhua.execute(DelegateTask(task, "hengdong-s002-zr", "nobody-at-all"))
     huhua.execute(DelegateTask(task, "hengdong-s002-zr", "hengdong-s002-bzr1", "出差一周"))
     assert _visible_to(huhua, "hengdong-s002-bzr1") == [task] and _visible_to(huhua, "hengdong-s002-zr") == []
-    with pytest.raises(Forbidden):
-        huhua.execute(ReassignTask(task, "qidong-zr", "hengdong-s002-zr"))  # another county's officer
+    with pytest.raises(NotFound):  # another county's officer: as if there were no such task
+        huhua.execute(ReassignTask(task, "qidong-zr", "hengdong-s002-zr"))
     with pytest.raises(Forbidden):
         huhua.execute(ReassignTask(task, "hengdong-s002-bzr1", "hengdong-s002-bzr2"))  # a teacher
     huhua.execute(ReassignTask(task, "hengdong-zr", "hengdong-s002-bzr3", "原负责人调岗"))  # the county above

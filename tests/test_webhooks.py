@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from engine.bootstrap import Huhua
 from engine.clock import VirtualClock
 from engine.commands import ENGINE, AddWebhook, CompleteTask, RemoveWebhook, SetServiceAccount, StartInstance
-from engine.errors import Forbidden, InvalidInput
+from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.web import create_app
 from tests.helpers import deploy_fixtures, only_task
 from tests.receiver import http_receiver
@@ -28,8 +28,8 @@ def test_subscribers_get_signed_events_and_nothing_that_was_rolled_back(
         huhua.execute(AddWebhook(receiver.url + "/hooks", "admin", "task_created,instance_completed", SECRET))
         started = huhua.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"]}, origin=ENGINE))
         task = only_task(huhua, started["id"])
-        with pytest.raises(Forbidden):
-            huhua.execute(CompleteTask(task["id"], "li", {}))  # refused: rolled back, so never announced
+        with pytest.raises(NotFound):  # li has nothing to do with it: refused, rolled back, never announced
+            huhua.execute(CompleteTask(task["id"], "li", {}))
         run_due_jobs(huhua)
         assert [r.json()["event"] for r in receiver.requests] == ["task_created"]
         receiver.statuses = [500]  # the receiver is down for the next delivery

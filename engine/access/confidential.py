@@ -29,8 +29,8 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select
 
+from engine.access.identity import is_administrator
 from engine.access.sensitivity import Sensitivity, redact, sensitivity_of
-from engine.commands.administrators import is_administrator
 from engine.store import tables
 
 RECORD, CASE_AND_RISK, STATUS = "record", "case_and_risk", "status"

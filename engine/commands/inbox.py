@@ -12,11 +12,10 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
 
+from engine.access.policy import may_read_task, may_work_on_task
 from engine.attachments import check_upload
-from engine.commands.administrators import is_administrator
 from engine.commands.instance_state import require_label
 from engine.commands.model import AddAttachment, DeleteFilter, SaveFilter
-from engine.commands.task_assignment import is_candidate
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem, TooLarge
 from engine.store import tables
@@ -73,7 +72,7 @@ def add_attachment(command: AddAttachment, uow: UnitOfWork) -> dict[str, Any]:
                        [Problem("too large", field="file")])
     name, kind = check_upload(command.filename, command.content)
     task = uow.read(_LOAD_TASK, {"id": command.task_id}).first()
-    if task is None:
+    if task is None or not may_read_task(uow, command.actor, task.id):  # as missing for whoever may not see it
         raise NotFound(f"task {command.task_id} does not exist")
     _may_attach(uow, task, command.actor)
     _within_quotas(uow, task.id, command.actor, len(command.content))
@@ -110,11 +109,8 @@ def _may_attach(uow: UnitOfWork, task: Any, actor: str) -> None:
     """Files go to an open task, from whoever holds it or may claim it (or an administrator), not to anyone's."""
     if task.state != "open":
         raise Conflict("任务已办结，不能再添加附件", [Problem("task is not open", field="task")])
-    if task.assignee == actor or is_administrator(uow, actor):
-        return
-    if task.assignee is None and is_candidate(uow, task.id, actor):
-        return
-    raise Forbidden("只有任务的办理人（或可认领的人）才能添加附件", [Problem("not the task's", field="task")])
+    if not may_work_on_task(uow, task, actor):
+        raise Forbidden("只有任务的办理人（或可认领的人）才能添加附件", [Problem("not the task's", field="task")])
 
 
 def _size(n: int) -> str:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from engine.access.policy import ADMIN as ADMIN
 from engine.org.directory import Directory
 
 SYSTEM_ACTOR = "system"
@@ -16,8 +17,7 @@ SYSTEM_ACTOR = "system"
 #: page), checked against the process's start rule and start form; or the engine itself (the scheduler, a
 #: fan-out, a thrown message), which is not. Entry points never set it.
 PERSON, ENGINE = "person", "engine"
-#: The built-in administrator, who may act on any task.
-ADMIN = "admin"
+#: ADMIN (imported above) is the built-in administrator, who may act on any task; the access policy defines it.
 
 
 @dataclass(frozen=True)

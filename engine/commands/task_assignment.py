@@ -2,9 +2,11 @@
 
 Every change is an audit event naming who did it, from whom and to whom. A candidate (by name or by
 a role they hold at the task's unit) may claim an unassigned task and give back one they claimed.
-The assignee may delegate to a colleague, who completes it in their place; the administrator, or
-the programme officer of a tier above, may reassign an open task (a teacher is ill, a post is vacant)
-to another of the people it is offered to; only the administrator may give it to anyone else.
+The assignee may delegate to a colleague — another of the people it is offered to, or someone of the
+task's unit — who completes it in their place (and reads its instance only while it is theirs); the
+administrator, or the programme officer of a tier above, may reassign an open task (a teacher is ill, a
+post is vacant) to another of the people it is offered to; only the administrator may give it to anyone
+else. Who may do which is :mod:`engine.access.policy`'s answer.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 
-from engine.access.sensitivity import sensitivity_of
-from engine.commands.administrators import is_administrator
-from engine.commands.assignment import holds_any
+from engine.access import confidential
+from engine.access.identity import as_session
+from engine.access.policy import is_administrator, is_candidate, may_delegate_to, may_read_task, may_reassign
 from engine.commands.instance_state import require_label
 from engine.commands.model import AddComment, ClaimTask, DelegateTask, ReassignTask, UnclaimTask
 from engine.commands.task_conflicts import task_taken
@@ -54,17 +56,17 @@ def delegate_task(command: DelegateTask, uow: UnitOfWork) -> dict[str, Any]:
     _existing_person(uow, command.to)
     if command.to == command.actor:
         raise InvalidInput("a task cannot be delegated to its own assignee", [Problem("same person", field="to")])
-    if _is_confidential(uow, task.instance_id) and not is_candidate(uow, task.id, command.to) \
-            and not _works_at(uow, command.to, task.org_scope):
-        raise Forbidden(f"task {task.id} belongs to a confidential case: it may be delegated only to someone it is "
-                        f"offered to or who works at {task.org_scope}", [Problem("outside the case", field="to")])
+    if not may_delegate_to(uow, task, command.actor, command.to):
+        raise Forbidden(f"{command.to} is neither offered task {task.id} nor of its unit; delegate within those, "
+                        "or ask the tier above to reassign it", [Problem("outside the task's pool and unit",
+                                                                             field="to")])
     return _assign(uow, task, command.actor, command.to, "task_delegated", expected=task.assignee,
                    reason=command.reason)
 
 
 def reassign_task(command: ReassignTask, uow: UnitOfWork) -> dict[str, Any]:
-    task = _open_task(uow, command.task_id, command.actor)
-    if not is_administrator(uow, command.actor) and not _supervises(uow, task, command.actor):
+    task = _open_task(uow, command.task_id, command.actor, reassigning=True)
+    if not may_reassign(uow, task, command.actor):
         raise Forbidden(f"{command.actor} may not reassign task {task.id}: the administrator or the programme "
                         "officer of a tier above may")
     if command.to is not None:
@@ -74,18 +76,19 @@ def reassign_task(command: ReassignTask, uow: UnitOfWork) -> dict[str, Any]:
                 and not is_candidate(uow, task.id, command.to):
             raise Forbidden(f"{command.to} is not among the people task {task.id} is offered to; only the "
                             "administrator may give it to someone else")
-        if _is_confidential(uow, task.instance_id) and not is_candidate(uow, task.id, command.to) \
-                and not _works_at(uow, command.to, task.org_scope):
+        if confidential.is_confidential(as_session(uow), task.instance_id) \
+                and not may_delegate_to(uow, task, command.actor, command.to):
             raise Forbidden(f"task {task.id} belongs to a confidential case: it may go only to someone it is offered "
                             f"to or who works at {task.org_scope}", [Problem("outside the case", field="to")])
     return _assign(uow, task, command.actor, command.to, "task_reassigned", expected=task.assignee,
                    reason=command.reason)
 
 
-def _open_task(uow: UnitOfWork, task_id: int, actor: str) -> Any:
+def _open_task(uow: UnitOfWork, task_id: int, actor: str, *, reassigning: bool = False) -> Any:
+    """The task, if ``actor`` may read it (or, reassigning, is of the tier above it); else as if it did not exist."""
     require_label(actor, "actor", 100)
     task = uow.read(_LOAD, {"id": task_id}).first()
-    if task is None:
+    if task is None or not (may_read_task(uow, actor, task_id) or (reassigning and may_reassign(uow, task, actor))):
         raise NotFound(f"task {task_id} does not exist")
     if task.state != "open":
         raise task_taken(uow, task.id)
@@ -105,36 +108,6 @@ def _assign(uow: UnitOfWork, task: Any, actor: str, to: str | None, event: str, 
     return {"task_id": task.id, "assignee": to, "previous": task.assignee}
 
 
-def is_candidate(uow: UnitOfWork, task_id: int, person: str) -> bool:
-    """Whether the task is offered to ``person``, by name or through a role they hold."""
-    offered = uow.read(select(_c.c.kind, _c.c.value).where(_c.c.task_id == task_id)).all()
-    if any(kind == "user" and value == person for kind, value in offered):
-        return True
-    return holds_any(uow, person, [value for kind, value in offered if kind == "role"])
-
-
-def _supervises(uow: UnitOfWork, task: Any, person: str) -> bool:
-    """The programme officer of a county or city above the task's unit (not of the unit itself)."""
-    if task.org_scope is None:
-        return False
-    path = uow.read(select(tables.org_unit.c.path).where(tables.org_unit.c.id == task.org_scope)).scalar() or ""
-    units = [step.split(":", 1)[1] for step in path.split("/") if ":" in step][:-1]
-    return holds_any(uow, person, [f"programme_officer@{unit}" for unit in units])
-
-
-def _is_confidential(uow: UnitOfWork, instance_id: int) -> bool:
-    definition_id = uow.read(select(tables.process_instance.c.definition_id)
-                             .where(tables.process_instance.c.id == instance_id)).scalar()
-    return definition_id is not None and sensitivity_of(uow, definition_id).confidential
-
-
-def _works_at(uow: UnitOfWork, person: str, unit: str | None) -> bool:
-    """Whether ``person`` holds a role at ``unit`` itself (a confidential case's delegation stays in its school)."""
-    r = tables.role_assignment
-    return unit is not None and uow.read(select(r.c.id).where(r.c.person_id == person, r.c.unit_id == unit)
-                                         .limit(1)).first() is not None
-
-
 def _existing_person(uow: UnitOfWork, person: str) -> None:
     require_label(person, "to", 100)
     if not person or uow.read(select(_p.c.id).where(_p.c.id == person)).first() is None:
@@ -148,7 +121,7 @@ def add_comment(command: AddComment, uow: UnitOfWork) -> dict[str, Any]:
     if not body or len(body) > MAX_COMMENT:
         raise InvalidInput(f"a comment has 1 to {MAX_COMMENT} characters", [Problem("bad length", field="body")])
     task = uow.read(_LOAD, {"id": command.task_id}).first()
-    if task is None:
+    if task is None or not may_read_task(uow, command.actor, task.id):  # whoever may read the task may remark on it
         raise NotFound(f"task {command.task_id} does not exist")
     comment_id = uow.execute(insert(tables.task_comment).values(
         task_id=task.id, instance_id=task.instance_id, author=command.actor, body=body, created_at=uow.now,

@@ -7,8 +7,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select, update
 
-from engine.commands.administrators import is_administrator
-from engine.commands.assignment import holds_any
+from engine.access.policy import is_candidate, may_read_task, may_work_on_task
 from engine.commands.event_routing import persist_and_route
 from engine.commands.instance_state import close_offers, load_instance, require_json_object, require_label, run_step
 from engine.commands.model import CompleteTask
@@ -32,7 +31,7 @@ def complete_task(command: CompleteTask, uow: UnitOfWork) -> dict[str, Any]:
     data = require_json_object(command.data, "data")
     require_label(command.actor, "actor", 100)
     task = uow.read(_LOAD_TASK, {"id": command.task_id}).first()
-    if task is None:
+    if task is None or not may_read_task(uow, command.actor, task.id):  # as missing for whoever may not see it
         raise NotFound(f"task {command.task_id} does not exist")
     if task.state != "open":
         raise task_taken(uow, task.id)
@@ -105,24 +104,12 @@ def _check_form(uow: UnitOfWork, instance_id: int, form_key: str, data: dict[str
     return form.filled(data)
 
 
-def _offered_to(uow: UnitOfWork, task_id: int, actor: str) -> bool:
-    offered = uow.read(select(_c.c.kind, _c.c.value).where(_c.c.task_id == task_id)).all()
-    return any(kind == "user" and value == actor for kind, value in offered) \
-        or holds_any(uow, actor, [value for kind, value in offered if kind == "role"])
-
-
 def _authorise(uow: UnitOfWork, task: Any, actor: str) -> None:
-    """An administrator may act on any task; otherwise the assignee, or a candidate (by name or role) of an
-    unassigned task."""
-    if actor == task.assignee or is_administrator(uow, actor):
+    """Who may complete is the access policy's answer (engine.access.policy.may_work_on_task); a candidate
+    beaten to it by a colleague's claim is told who took it."""
+    if may_work_on_task(uow, task, actor):
         return
-    if task.assignee is None:
-        offered = uow.read(select(_c.c.kind, _c.c.value).where(_c.c.task_id == task.id)).all()
-        if any(kind == "user" and value == actor for kind, value in offered):
-            return
-        if holds_any(uow, actor, [value for kind, value in offered if kind == "role"]):
-            return
-    elif _offered_to(uow, task.id, actor):  # a candidate beaten to it by a colleague's claim
+    if is_candidate(uow, task.id, actor):
         raise task_taken(uow, task.id)
     raise Forbidden(f"{actor} may not complete task {task.id}"
                     + (f"; it is assigned to {task.assignee}" if task.assignee else ""))

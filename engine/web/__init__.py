@@ -26,7 +26,7 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
         app.config.setdefault("TRUST_USER_HEADER", bool(test_config.get("TESTING")))
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
-    from engine.web import auth, i18n, request_limits, security_headers
+    from engine.web import auth, guard, i18n, request_limits, security_headers
     from engine.web.account import account
     from engine.web.account_api import account_api
     from engine.web.admin import admin
@@ -40,6 +40,7 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
     # first of the request hooks: a body is bounded before the CSRF check or anything else reads it
     request_limits.install(app, max_request_bytes=app.extensions["huhua"].settings.max_request_bytes)
     auth.install(app, app.extensions["huhua"])
+    guard.install(app)  # every endpoint's rule from engine.access.policy, before its view
     i18n.install(app, app.extensions["huhua"].settings.data_dir)
     security_headers.install(app, secure_cookies=app.extensions["huhua"].settings.secure_cookies)
     for blueprint in (api, task_api, dashboard_api, operations_api, account_api, audit_api):

@@ -26,6 +26,7 @@ from engine.commands import (
 )
 from engine.errors import InvalidInput, NotFound, Problem
 from engine.web import calls, openapi
+from engine.web.auth import is_administrator
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -43,14 +44,18 @@ def openapi_document() -> Any:
 
 @api.get("/process-definitions")
 def list_definitions() -> Any:
-    calls.actor()
-    return jsonify(calls.engine().queries.definitions(key=request.args.get("key")))
+    """Every deployed version for the administrator; for anyone else only each process's key and name (the
+    inbox's filter): the models are the administrators'."""
+    huhua, key = calls.engine(), request.args.get("key")
+    if is_administrator(calls.actor()):
+        return jsonify(huhua.queries.definitions(key=key))
+    return jsonify([{"key": k, "name": name} for k, name in huhua.queries.process_names() if key in (None, k)])
 
 
 @api.get("/process-definitions/<int:definition_id>/xml")
 def definition_xml(definition_id: int) -> Any:
-    """A version's BPMN file, for the modeler and the instance view."""
-    calls.actor()
+    """A version's BPMN file, for the modeler and the instance view (administrator only)."""
+    calls.administrator()
     name, xml = calls.engine().queries.definition_model(calls.path_id(definition_id, "definition"))
     return jsonify({"name": name, "xml": xml})
 
@@ -238,7 +243,8 @@ def instance_coverage(instance_id: int) -> Any:
     """不漏一校、不漏一人 for a rollout; ``?missing=true`` lists only what is not done."""
     missing = request.args.get("missing", "false").lower() in ("1", "true", "yes")
     huhua = calls.engine()
-    return jsonify(huhua.queries.coverage(calls.visible_instance(instance_id), huhua.clock.now(), missing_only=missing))
+    instance = calls.path_id(instance_id, "instance")
+    return jsonify(huhua.queries.coverage(instance, huhua.clock.now(), missing_only=missing))
 
 
 @api.get("/process-instances/<int:instance_id>/documents")

@@ -142,18 +142,18 @@ def administrator() -> str:
 
 
 def visible_instance(instance_id: int) -> int:
-    """The instance id, if the caller may read it (its data may be about minors); else 403."""
+    """The instance id, if the caller may read it (engine.access.policy); else 404, as for a missing id."""
     instance_id = path_id(instance_id, "instance")
-    if not engine().queries.may_see_instance(actor(), instance_id):
-        raise Forbidden(f"process instance {instance_id} is not yours to see")
+    if not engine().queries.may_read_instance(actor(), instance_id):
+        raise NotFound(f"process instance {instance_id} does not exist")
     return instance_id
 
 
 def visible_task(task_id: int) -> int:
-    """The task id, if the caller may see the task (and so its instance); else 403."""
+    """The task id, if the caller may read the task (and so its instance); else 404, as for a missing id."""
     task_id = path_id(task_id, "task")
-    if not engine().queries.may_see_task(actor(), task_id):
-        raise Forbidden(f"task {task_id} is not yours to see")
+    if not engine().queries.may_read_task(actor(), task_id):
+        raise NotFound(f"task {task_id} does not exist")
     return task_id
 
 
@@ -178,3 +178,30 @@ def task_detail(task_id: int, what: str) -> int:
     if level not in (None, RECORD) and not huhua.queries.holds_task(caller, task_id):
         raise NotFound(f"task {task_id} does not exist")
     return task_id
+def visible_attachment(attachment_id: int) -> int:
+    """The attachment id, if the caller may read its task; else 404, as for a missing id."""
+    attachment_id = path_id(attachment_id, "attachment")
+    queries = engine().queries
+    try:
+        task_id = queries.attachment_task(attachment_id)
+    except NotFound:
+        task_id = None
+    if task_id is None or not queries.may_read_task(actor(), task_id):
+        raise NotFound(f"attachment {attachment_id} does not exist")
+    return attachment_id
+
+
+def visible_document(document_id: int) -> int:
+    """The document id, if the caller may read the instance that made it (one made by no instance: the
+    administrator); else 404, as for a missing id."""
+    document_id = path_id(document_id, "document")
+    queries, caller = engine().queries, actor()
+    try:
+        instance_id = queries.document_instance(document_id)
+    except NotFound:
+        instance_id, caller = None, None
+    readable = is_administrator(caller) if caller and instance_id is None \
+        else caller is not None and instance_id is not None and queries.may_read_instance(caller, instance_id)
+    if not readable:
+        raise NotFound(f"document {document_id} does not exist")
+    return document_id

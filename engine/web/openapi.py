@@ -115,10 +115,11 @@ def document() -> dict[str, Any]:
         "paths": {
             "/health": {"get": _op("Is the engine up, and its clock", public=True, errors=())},
             "/openapi.json": {"get": _op("This document", public=True, errors=())},
-            "/process-definitions": {"get": _op("Deployed process versions", result=_LIST,
+            "/process-definitions": {"get": _op("Deployed process versions (anyone but the administrator: each "
+                                                "process's key and name only)", result=_LIST,
                                                 parameters=[_query("key", {"type": "string"}, "one process")])},
-            "/process-definitions/{definition_id}/xml": {"get": _op("A version's BPMN file", parameters=[
-                _path("definition_id", "the process version")])},
+            "/process-definitions/{definition_id}/xml": {"get": _op(
+                "A version's BPMN file (administrator)", parameters=[_path("definition_id", "the process version")])},
             "/process-definitions/{definition_id}/deploy": {"post": _op(
                 "Deploy an edit of the newest version (administrator; 409 names the newest)", ok=201, parameters=[
                     _path("definition_id", "the version edited")], body=_body({"xml": {"type": "string"}}, ["xml"]),

@@ -40,7 +40,7 @@ def list_tasks() -> Any:
     user = request.args.get("user") if administrator else actor
     instance_id = calls.optional_int_arg("instance_id")
     if instance_id is not None and not administrator:
-        calls.visible_instance(instance_id)
+        calls.visible_instance(instance_id)  # another's instance answers as a missing one
     huhua = calls.engine()
     filters = parse_filter(request.args)
     now = huhua.clock.now()
@@ -82,7 +82,7 @@ def list_attachments(task_id: int) -> Any:
 @task_api.post("/tasks/<int:task_id>/attachments")
 def add_attachment(task_id: int) -> Any:
     """Attach a file (multipart field 'file'); its type is read from its bytes, its size limited by config."""
-    task_id = calls.visible_task(task_id)
+    task_id = calls.path_id(task_id, "task")
     upload = request.files.get("file")
     if upload is None:
         raise InvalidInput("请选择要上传的文件（multipart 字段 file）", [Problem("missing", field="file")])
@@ -125,7 +125,7 @@ def get_task(task_id: int) -> Any:
 @task_api.get("/tasks/<int:task_id>/form")
 def get_task_form(task_id: int) -> Any:
     """The task's form-js schema (null when the task has no form), for the browser to render."""
-    return jsonify({"schema": calls.engine().queries.task_form(calls.visible_task(task_id))})
+    return jsonify({"schema": calls.engine().queries.task_form(calls.path_id(task_id, "task"))})
 
 
 @task_api.get("/tasks/<int:task_id>/comments")
@@ -135,7 +135,7 @@ def list_comments(task_id: int) -> Any:
 
 @task_api.post("/tasks/<int:task_id>/comments")
 def add_comment(task_id: int) -> Any:
-    task_id = calls.visible_task(task_id)
+    task_id = calls.path_id(task_id, "task")
     text = calls.str_field(calls.json_body(), "body", required=True) or ""
     return jsonify(calls.engine().execute(AddComment(task_id, calls.actor(), text))), 201
 
@@ -143,24 +143,24 @@ def add_comment(task_id: int) -> Any:
 @task_api.post("/tasks/<int:task_id>/complete")
 def complete_task(task_id: int) -> Any:
     data = require_json_object(calls.json_body().get("data", {}), "data")  # a malformed call is told so first
-    task_id = calls.visible_task(task_id)
+    task_id = calls.path_id(task_id, "task")
     return jsonify(calls.engine().execute(CompleteTask(task_id=task_id, actor=calls.actor(), data=data)))
 
 
 @task_api.post("/tasks/<int:task_id>/claim")
 def claim_task(task_id: int) -> Any:
-    return jsonify(calls.engine().execute(ClaimTask(calls.visible_task(task_id), calls.actor())))
+    return jsonify(calls.engine().execute(ClaimTask(calls.path_id(task_id, "task"), calls.actor())))
 
 
 @task_api.post("/tasks/<int:task_id>/unclaim")
 def unclaim_task(task_id: int) -> Any:
-    return jsonify(calls.engine().execute(UnclaimTask(calls.visible_task(task_id), calls.actor())))
+    return jsonify(calls.engine().execute(UnclaimTask(calls.path_id(task_id, "task"), calls.actor())))
 
 
 @task_api.post("/tasks/<int:task_id>/delegate")
 def delegate_task(task_id: int) -> Any:
     body = calls.json_body()
-    return jsonify(calls.engine().execute(DelegateTask(calls.visible_task(task_id), calls.actor(),
+    return jsonify(calls.engine().execute(DelegateTask(calls.path_id(task_id, "task"), calls.actor(),
                                                  calls.str_field(body, "to", required=True) or "",
                                                  calls.str_field(body, "reason"))))
 
@@ -168,6 +168,6 @@ def delegate_task(task_id: int) -> Any:
 @task_api.post("/tasks/<int:task_id>/reassign")
 def reassign_task(task_id: int) -> Any:
     body = calls.json_body()
-    return jsonify(calls.engine().execute(ReassignTask(calls.visible_task(task_id), calls.actor(),
+    return jsonify(calls.engine().execute(ReassignTask(calls.path_id(task_id, "task"), calls.actor(),
                                                        calls.str_field(body, "to"), calls.str_field(body, "reason"))))
 

@@ -9,7 +9,7 @@ import pytest
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ, VirtualClock
 from engine.commands import ENGINE, CompleteTask, StartInstance
-from engine.errors import Forbidden
+from engine.errors import NotFound
 from tests.library.conftest import complete, inbox
 from workers.job_worker import run_due_jobs
 
@@ -59,7 +59,7 @@ def test_the_city_starts_every_county_and_every_school_reports_its_march_activit
         assert inbox(demo, outsider) == [], outsider
     march = demo.queries.tasks(user="zhuhui-s001-zr")[0]
     assert march["due_at"] == "2026-03-30T09:30:00+00:00"  # 20 working days after Monday 2 March, 17:30
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):  # another unit's: as if missing
         demo.execute(CompleteTask(march["id"], "zhuhui-s002-zr", MARCH))
     report_all(demo, "march_report", MARCH, but=("hengnan-s002",))
     coverage = demo.queries.coverage(started["id"], demo.clock.now())

@@ -8,7 +8,7 @@ import pytest
 
 from engine.bootstrap import Huhua
 from engine.commands import CompleteTask, StartInstance
-from engine.errors import Forbidden, InvalidInput
+from engine.errors import InvalidInput, NotFound
 from tests.library.conftest import complete, inbox
 
 SELF = {"self_scores": {"class_teacher": 36}, "self_summary": "台账齐全"}
@@ -40,7 +40,7 @@ def test_routine_and_on_site_scores_are_weighted_into_the_supervision_score(demo
     routine = next(t for t in demo.queries.tasks(user="qidong-zr") if t["element_id"] == "supervision_routine")
     with pytest.raises(InvalidInput):  # class-teacher work is worth 40 at most
         demo.execute(CompleteTask(routine["id"], "qidong-zr", {"routine": _scores(41, 30, 10), "routine_basis": "x"}))
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):  # another unit's: as if missing
         demo.execute(CompleteTask(routine["id"], "leiyang-zr", {"routine": _scores(36, 32, 18), "routine_basis": "x"}))
     _assess(demo, "qidong-s002", _scores(36, 32, 18), _scores(34, 30, 12))
 
