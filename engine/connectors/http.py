@@ -4,6 +4,11 @@ Parameters: ``url`` (required), ``method`` (POST when ``json`` is given, else GE
 body), ``headers`` (a dict of strings). The result is ``{"status": 200, "body": …}`` with the body
 parsed as JSON when it is JSON. Every request carries ``Idempotency-Key`` (the job), so a receiver can
 tell a retry from a second call: a worker killed after the call but before its commit calls again.
+
+Models carry no credentials: a credential header a model sets (``Authorization``, ``X-Api-Key``, any
+name with token, secret or password in it …) is dropped, and ``config/connectors.toml``'s
+``http.credentials`` adds the configured header for a matching host, its value read from an environment
+variable at the call, after the model's headers so that a model cannot override it.
 """
 
 from __future__ import annotations
@@ -11,16 +16,34 @@ from __future__ import annotations
 import fnmatch
 import http.client
 import json
+import logging
 from typing import Any
 from urllib.parse import urlsplit
 
 from engine.connectors.config import ConnectorError, ConnectorSettings
+from engine.connectors.credentials import is_credential_header
 from engine.outbound import RefusedAddress, request
 
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 #: Headers a model may not set: where the request goes, how it is framed, and who the engine's API thinks calls.
 _MODEL_MAY_NOT_SET = frozenset({"host", "connection", "content-length", "transfer-encoding", "te", "upgrade",
-                                "proxy-authorization", "x-huhua-user", "cookie"})
+                                "x-huhua-user", "idempotency-key"})
+log = logging.getLogger(__name__)
+
+
+def _model_headers(given: dict[Any, Any]) -> dict[str, str]:
+    """The headers a model may set: neither framing nor credentials (dropped, named in the log, never valued)."""
+    kept = {}
+    for name, value in given.items():
+        name = str(name)
+        if name.lower() in _MODEL_MAY_NOT_SET:
+            continue
+        if is_credential_header(name):
+            log.warning("http connector: dropped the header %r a model set; credentials come from "
+                        "config/connectors.toml (http.credentials)", name)
+            continue
+        kept[name] = str(value)
+    return kept
 
 
 def call_http(params: dict[str, Any], *, idempotency_key: str, settings: ConnectorSettings) -> dict[str, Any]:
@@ -38,12 +61,16 @@ def call_http(params: dict[str, Any], *, idempotency_key: str, settings: Connect
     given = params.get("headers") or {}
     if not isinstance(given, dict):
         raise ConnectorError("the http connector's 'headers' must be a dict")
-    headers = {str(k): str(v) for k, v in given.items() if str(k).lower() not in _MODEL_MAY_NOT_SET}
+    headers = _model_headers(given)
     body = None
     if "json" in params:
         body = json.dumps(params["json"], ensure_ascii=False).encode()
         headers.setdefault("Content-Type", "application/json; charset=utf-8")
     headers["Idempotency-Key"] = idempotency_key
+    credential = settings.credential_for(parts.hostname)
+    if credential is not None:  # last, so that no header of the model's, in any spelling, stands beside it
+        headers = {k: v for k, v in headers.items() if k.lower() != credential.header.lower()}
+        headers[credential.header] = credential.value()
     try:  # to the address checked (public, or allow-listed), never following a redirect off the allowed hosts
         answer = request(settings.outbound, method, url, body=body, headers=headers,
                          timeout=settings.http_timeout_seconds, max_bytes=settings.http_max_response_bytes)

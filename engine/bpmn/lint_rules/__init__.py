@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from engine.bpmn.lint_rules import (
     activities,
     collaboration,
+    credentials,
     data,
     events,
     expressions,
@@ -69,6 +70,7 @@ RULES: tuple[Rule, ...] = (
     data.check_loop_data,
     data.check_data_state_names,
     interfaces.check_service_tasks,
+    credentials.check_service_task_credentials,
     interfaces.check_message_tasks,
     interfaces.check_event_data,
     interfaces.check_call_activity_io,
