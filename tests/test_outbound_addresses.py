@@ -15,7 +15,7 @@ import pytest
 
 from engine.bootstrap import Huhua, bootstrap
 from engine.clock import VirtualClock
-from engine.commands import AddWebhook, LoadDirectory, StartInstance
+from engine.commands import ENGINE, AddWebhook, LoadDirectory, StartInstance
 from engine.config import Settings
 from engine.errors import InvalidInput
 from engine.org.profiles import generate
@@ -117,7 +117,7 @@ def test_a_service_task_to_an_allowed_host_name_that_resolves_inside_is_refused(
         huhua.services.outbound = replace(huhua.services.outbound, resolver=lambda host, port: ["192.168.0.10"])
         deploy_fixtures(huhua, "push_scores.bpmn")
         huhua.execute(StartInstance("push_scores", "admin", variables={
-            "receiver": "http://scores.inside.test/upload", "school": "某校"}))
+            "receiver": "http://scores.inside.test/upload", "school": "某校"}, origin=ENGINE))
         run_due_jobs(huhua)
         jobs = huhua.queries.jobs(kind="service")
         assert jobs and "private address" in (jobs[0]["last_error"] or ""), jobs
