@@ -105,7 +105,7 @@ def test_the_same_model_without_the_credential_deploys(huhua: Huhua) -> None:
     assert [p["key"] for p in _deploy(huhua, _model())["processes"]] == ["push_roster"]  # headers from a variable
 
 
-def test_an_administrators_deployment_over_http_is_refused_naming_element_and_parameter(huhua: Huhua) -> None:
+def test_validation_and_deployment_over_http_are_refused_naming_element_and_parameter(huhua: Huhua) -> None:
     huhua.execute(LoadDirectory(generate("demo"), "admin", source="demo"))
     admin = {"Authorization": f"Bearer {huhua.execute(CreateApiToken('admin', '部署', 'admin'))['token']}"}
     app = create_app(huhua, {"SECRET_KEY": "credentials", "TRUST_USER_HEADER": False})
@@ -113,6 +113,8 @@ def test_an_administrators_deployment_over_http_is_refused_naming_element_and_pa
     with app.test_client() as client:
         carrying = {"files": [{"name": "push_roster.bpmn",
                                "content": _model(headers=f"{{'Authorization': 'Bearer {SECRET}'}}").decode()}]}
+        checked = client.post("/api/v1/validate", json=carrying, headers=admin)
+        assert checked.status_code == 422 and "HUHUA.CRED.1" in str(checked.json["problems"]), checked.json
         refused = client.post("/api/v1/deployments", json=carrying, headers=admin)
         assert refused.status_code == 422, refused.json
         problems = [p for p in refused.json["problems"] if "HUHUA.CRED.1" in p["message"]]
