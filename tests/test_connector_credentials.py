@@ -51,6 +51,13 @@ _MODEL = """<?xml version="1.0" encoding="UTF-8"?>
     <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
   </bpmn:process>
 </bpmn:definitions>"""
+#: A script task before the call, which could build the headers the call takes.
+_SCRIPTED = _MODEL.format(url="receiver", headers="request_headers").replace(
+    '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="push"/>',
+    '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="sign"/><bpmn:scriptTask id="sign" name="签名">'
+    "<bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f1b</bpmn:outgoing><bpmn:script>SCRIPT</bpmn:script>"
+    '</bpmn:scriptTask><bpmn:sequenceFlow id="f1b" sourceRef="sign" targetRef="push"/>').replace(
+    "<bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2", "<bpmn:incoming>f1b</bpmn:incoming><bpmn:outgoing>f2")
 
 
 def _model(*, url: str = "receiver", headers: str = "request_headers") -> bytes:
@@ -99,6 +106,14 @@ def test_a_model_that_carries_a_credential_is_refused_naming_the_element(
     assert huhua.queries.definitions() == []  # nothing of it was stored
 
 
+def test_a_script_that_writes_a_credential_is_refused_naming_the_element(huhua: Huhua) -> None:
+    scripted = _SCRIPTED.replace("SCRIPT", "request_headers = {'X-Trace': 'Bearer ' + 'eyJhbGciOiJIUzI1NiJ9'}")
+    with pytest.raises(InvalidModel) as refused:
+        _deploy(huhua, scripted.encode())
+    assert [(p.element_id, "its script" in p.message) for p in refused.value.problems] == [("sign", True)]
+    _deploy(huhua, _SCRIPTED.replace("SCRIPT", "request_headers = {'X-Trace': 'roster'}").encode())
+
+
 def test_the_same_model_without_the_credential_deploys(huhua: Huhua) -> None:
     deployed = _deploy(huhua, _model(headers="{'X-Trace': 'roster', 'Accept': 'application/json'}"))
     assert [p["key"] for p in deployed["processes"]] == ["push_roster"]
@@ -129,7 +144,8 @@ def test_the_configured_credential_is_sent_and_the_models_own_is_dropped(
     monkeypatch.setenv("HUHUA_SECRET_TEST_PLATFORM", f"Bearer {SECRET}")
     _deploy(credentialed, _model())
     with http_receiver() as receiver:
-        credentialed.execute(StartInstance("push_roster", "admin", origin=ENGINE, variables={
+        receiver.answer = {"accepted": True, "you_sent": f"Bearer {SECRET}", "token": SECRET}  # a careless echo
+        started = credentialed.execute(StartInstance("push_roster", "admin", origin=ENGINE, variables={
             "receiver": receiver.url + "/roster", "school": "珠晖区第一中学",
             "request_headers": {"authorization": "Bearer planted-by-the-model", "X-Api-Key": "planted",
                                 "X-Upload-Token": "planted", "Cookie": "session=planted", "X-Trace": "roster"}}))
@@ -140,6 +156,9 @@ def test_the_configured_credential_is_sent_and_the_models_own_is_dropped(
     assert sent["x-trace"] == "roster"  # an ordinary header of the model's still goes
     assert not {"x-api-key", "x-upload-token", "cookie"} & set(sent)
     assert "planted" not in str(received.headers)
+    instance = credentialed.queries.instance(started["id"])
+    assert instance["data"]["receipt"]["body"]["accepted"] is True
+    assert SECRET not in str(instance)  # the echoed secret stays out of the task data and the history
 
 
 def test_the_first_matching_entry_wins_and_a_model_cannot_override_it(

@@ -152,8 +152,9 @@ default), conditional-flow-source (no conditions on flows out of events), lane-m
 nodes of its own process), boundary-attachment (a boundary event sits in its activity's level),
 error-ref (a thrown error names its error), loop-maximum and loop-cardinality (no negative counts),
 called-element (a call activity names what it calls; in this file, something callable),
-no-credentials-in-models (HUHUA.CRED.1: a service task's parameters set no credential header and hold no
-literal token, password or ``Bearer …`` value; credentials come from config/connectors.toml).
+no-credentials-in-models (HUHUA.CRED.1: a service task's parameters set no credential header, and neither
+they nor a script hold a literal token, password or ``Bearer …`` value; credentials come from
+config/connectors.toml).
 
 Left to the XSD, which already refuses them: EXT.014 and EXT.060 (URIs), EXT.039 and EXT.040
 (resource assignments), EXT.041, EXT.054 and EXT.055 (two loop markers), EXT.078 (properties).

@@ -46,6 +46,16 @@ def _model_headers(given: dict[Any, Any]) -> dict[str, str]:
     return kept
 
 
+def _redacted(text: str, secret: str) -> str:
+    """``text`` without the credential (a receiver that echoes it must not put it into task data or an error)."""
+    if not secret:
+        return text
+    token = secret.split()[-1]
+    for part in (secret, token) if len(token) >= 8 else (secret,):
+        text = text.replace(part, "[redacted]")
+    return text
+
+
 def call_http(params: dict[str, Any], *, idempotency_key: str, settings: ConnectorSettings) -> dict[str, Any]:
     url = params.get("url")
     if not isinstance(url, str):
@@ -67,10 +77,12 @@ def call_http(params: dict[str, Any], *, idempotency_key: str, settings: Connect
         body = json.dumps(params["json"], ensure_ascii=False).encode()
         headers.setdefault("Content-Type", "application/json; charset=utf-8")
     headers["Idempotency-Key"] = idempotency_key
+    secret = ""
     credential = settings.credential_for(parts.hostname)
     if credential is not None:  # last, so that no header of the model's, in any spelling, stands beside it
+        secret = credential.value()
         headers = {k: v for k, v in headers.items() if k.lower() != credential.header.lower()}
-        headers[credential.header] = credential.value()
+        headers[credential.header] = secret
     try:  # to the address checked (public, or allow-listed), never following a redirect off the allowed hosts
         answer = request(settings.outbound, method, url, body=body, headers=headers,
                          timeout=settings.http_timeout_seconds, max_bytes=settings.http_max_response_bytes)
@@ -81,7 +93,7 @@ def call_http(params: dict[str, Any], *, idempotency_key: str, settings: Connect
     status, raw, kind = answer.status, answer.body, answer.content_type
     if len(raw) > settings.http_max_response_bytes:
         raise ConnectorError(f"{method} {url} answered more than {settings.http_max_response_bytes} bytes")
-    text = raw.decode("utf-8", errors="replace")
+    text = _redacted(raw.decode("utf-8", errors="replace"), secret)
     if not 200 <= status < 300:
         raise ConnectorError(f"{method} {url} answered HTTP {status}: {text[:300]}")
     try:

@@ -71,6 +71,7 @@ RULES: tuple[Rule, ...] = (
     data.check_data_state_names,
     interfaces.check_service_tasks,
     credentials.check_service_task_credentials,
+    credentials.check_script_credentials,
     interfaces.check_message_tasks,
     interfaces.check_event_data,
     interfaces.check_call_activity_io,

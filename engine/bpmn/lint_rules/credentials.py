@@ -1,4 +1,4 @@
-"""Credential rule: a service task's parameters carry no secret.
+"""Credential rule: a service task's parameters, and a script task's script, carry no secret.
 
 A model is shared, exported, versioned and shown in editors, so a token written into it is readable
 by everyone who handles any of those. Connector credentials come from ``config/connectors.toml``'s
@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from engine.bpmn.lint_rules.model import Element, LintModel
+from engine.bpmn.lint_rules.model import Element, LintModel, text_of
 from engine.connectors.credentials import is_credential_header, looks_like_credential
 from engine.errors import Problem
 
@@ -40,22 +40,27 @@ def _header_keys(expression: ast.AST) -> Iterator[str]:
         yield from (keyword.arg for keyword in expression.keywords if keyword.arg)
 
 
+def _literal_findings(tree: ast.AST, where: str, *, skip_keys: bool = False) -> Iterator[str]:
+    """Secrets written as literals anywhere in ``tree``: a credential-looking string, or one under a credential key."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict) and not skip_keys:  # {'password': 'xyz'}: a secret under its own name
+            for key, value in zip(node.keys, node.values, strict=True):
+                key_text, value_text = _string(key), _string(value)
+                if key_text and value_text and is_credential_header(key_text):
+                    yield f"writes a value for '{key_text}' in {where}"
+        text = _string(node)
+        reason = None if text is None else looks_like_credential(text)
+        if reason:
+            yield f"has {reason} written in {where}"
+
+
 def _findings(name: str, expression: ast.AST) -> Iterator[str]:
     """What in one parameter expression is a credential, in words."""
     if name == "headers":
         for key in _header_keys(expression):
             if is_credential_header(key):
                 yield f"sets the credential header '{key}' in its parameter 'headers'"
-    for node in ast.walk(expression):
-        if isinstance(node, ast.Dict):  # {'password': 'xyz'} in any parameter: a secret under its own name
-            for key, value in zip(node.keys, node.values, strict=True):
-                key_text, value_text = _string(key), _string(value)
-                if key_text and value_text and name != "headers" and is_credential_header(key_text):
-                    yield f"writes a value for '{key_text}' in its parameter '{name}'"
-        text = _string(node)
-        reason = None if text is None else looks_like_credential(text)
-        if reason:
-            yield f"has {reason} written in its parameter '{name}'"
+    yield from _literal_findings(expression, f"its parameter '{name}'", skip_keys=name == "headers")
 
 
 def check_service_task_credentials(model: LintModel) -> Iterator[Problem]:
@@ -70,3 +75,16 @@ def check_service_task_credentials(model: LintModel) -> Iterator[Problem]:
             for finding in dict.fromkeys(_findings(name, expression)):
                 yield model.problem(task, f"{model.describe(task)} {finding}; {_ADVICE}", _RULE,
                                     line=parameter.sourceline)
+
+
+def check_script_credentials(model: LintModel) -> Iterator[Problem]:
+    """HUHUA.CRED.1: no token, password or Authorization value is written as a literal into a script."""
+    for task in model.by_kind["scriptTask"]:
+        script = model.child(task, "script")
+        try:
+            tree = ast.parse(text_of(script))
+        except (SyntaxError, ValueError):
+            continue  # the script rule (EXT.053) reports it
+        for finding in dict.fromkeys(_literal_findings(tree, "its script")):
+            yield model.problem(task, f"{model.describe(task)} {finding}; {_ADVICE}", _RULE,
+                                line=script.sourceline if script is not None else None)
