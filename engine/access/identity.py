@@ -63,8 +63,6 @@ def is_administrator(reader: Reader, user: str | None) -> bool:
     return found
 
 
-
-
 class _ReadOnly:
     """A unit of work seen as a session that only reads (its ``read`` takes no write lock)."""
 
@@ -73,6 +71,8 @@ class _ReadOnly:
 
     def execute(self, statement: Executable, parameters: Any = None) -> Result[Any]:
         return self._reader.read(statement, parameters)
+
+    read = execute  # so the rules that take a reader take it too
 
 
 def as_session(reader: Reader) -> Any:
