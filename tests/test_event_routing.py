@@ -10,7 +10,7 @@ from sqlalchemy import insert, select
 
 from engine.bootstrap import Huhua, bootstrap
 from engine.clock import VirtualClock
-from engine.commands import CompleteTask, CorrelateMessage, DeployModels, LoadDirectory, StartInstance
+from engine.commands import ENGINE, CompleteTask, CorrelateMessage, DeployModels, LoadDirectory, StartInstance
 from engine.config import Settings
 from engine.errors import InvalidModel
 from engine.org.profiles import generate
@@ -30,7 +30,9 @@ def _complete_next(huhua: Huhua, instance_id: int) -> None:
 def test_an_event_thrown_once_starts_one_receiver_through_three_commands_and_a_restart(
         huhua: Huhua, settings: Settings, clock: VirtualClock, sender: str, receiver: str) -> None:
     deploy_fixtures(huhua, "throw_once.bpmn")
-    started = huhua.execute(StartInstance(sender, "admin", business_key="case-1", variables={"reason": "x"}))
+    # the sender's data stands for what its start form or parent would have given: the engine's start
+    started = huhua.execute(StartInstance(sender, "admin", business_key="case-1", variables={"reason": "x"},
+                                          origin=ENGINE))
     assert len(huhua.queries.instances(process_key=receiver)) == 1
     _complete_next(huhua, started["id"])
     _complete_next(huhua, started["id"])
@@ -55,7 +57,15 @@ def org(huhua: Huhua) -> Huhua:
 
 
 def _waiter(huhua: Huhua, process: str, scope: str, key: str | None, **variables: object) -> int:
-    return huhua.execute(StartInstance(process, "admin", org_scope=scope, business_key=key, variables=variables))["id"]
+    """A receiver set up with its data (the fixture models have no start forms: the engine's start)."""
+    return huhua.execute(StartInstance(process, "admin", org_scope=scope, business_key=key, variables=variables,
+                                       origin=ENGINE))["id"]
+
+
+def _send(huhua: Huhua, process: str, scope: str, key: str | None = None, **variables: object) -> dict:
+    """A sender set up with the data it throws (the engine's start, as for a receiver)."""
+    return huhua.execute(StartInstance(process, "admin", org_scope=scope, business_key=key, variables=variables,
+                                       origin=ENGINE))
 
 
 def _state(huhua: Huhua, instance_id: int) -> str:
@@ -65,44 +75,41 @@ def _state(huhua: Huhua, instance_id: int) -> str:
 def test_a_thrown_message_goes_only_to_the_same_key_never_to_any_waiting_instance(org: Huhua) -> None:
     other_key = _waiter(org, "wait_notice", "zhuhui-s001", "k1")
     same_key = _waiter(org, "wait_notice", "zhuhui-s001", "k2")
-    org.execute(StartInstance("send_notice", "admin", org_scope="zhuhui", business_key="k2", variables={"text": "a"}))
+    _send(org, "send_notice", "zhuhui", "k2", text="a")
     assert (_state(org, other_key), _state(org, same_key)) == ("running", "completed")
 
-    unknown = org.execute(StartInstance("send_notice", "admin", org_scope="zhuhui", business_key="k9",
-                                        variables={"text": "b"}))
+    unknown = _send(org, "send_notice", "zhuhui", "k9", text="b")
     assert _state(org, other_key) == "running"  # no key matches: nobody gets it
     assert "message_unrouted" in history_kinds(org, unknown["id"])
-    keyless = org.execute(StartInstance("send_notice", "admin", org_scope="zhuhui", variables={"text": "c"}))
+    keyless = _send(org, "send_notice", "zhuhui", text="c")
     assert _state(org, other_key) == "running"  # a message without a key is only for catches that take one
     assert "message_unrouted" in history_kinds(org, keyless["id"])
 
 
 def test_a_keyless_message_reaches_a_catch_that_declares_it_takes_one(org: Huhua) -> None:
     takes = _waiter(org, "wait_notice_open", "zhuhui-s001", "k1")
-    org.execute(StartInstance("send_notice", "admin", org_scope="zhuhui-s001", variables={"text": "c"}))
+    _send(org, "send_notice", "zhuhui-s001", text="c")
     assert _state(org, takes) == "completed"
 
 
 def test_thrown_messages_and_signals_stay_within_the_senders_org_scope(org: Huhua) -> None:
     other_county = _waiter(org, "wait_notice", "yanfeng-s001", "k1")
     above = _waiter(org, "wait_notice", "hy", "k1")
-    org.execute(StartInstance("send_notice", "admin", org_scope="zhuhui", business_key="k1", variables={"text": "x"}))
+    _send(org, "send_notice", "zhuhui", "k1", text="x")
     assert (_state(org, other_county), _state(org, above)) == ("running", "running")
     own = _waiter(org, "wait_notice", "zhuhui-s002", "k1")  # a school of the sender's county: within its scope
-    org.execute(StartInstance("send_notice", "admin", org_scope="zhuhui", business_key="k1", variables={"text": "x"}))
+    _send(org, "send_notice", "zhuhui", "k1", text="x")
     assert (_state(org, other_county), _state(org, above), _state(org, own)) == ("running", "running", "completed")
 
     report = _waiter(org, "wait_report", "hy", "k1")  # says it takes reports from below
     anywhere = _waiter(org, "wait_notice_open", "yanfeng-s001", "k1")  # says it takes them from anywhere
-    org.execute(StartInstance("send_notice", "admin", org_scope="zhuhui-s001", business_key="k1",
-                              variables={"text": "x"}))
-    org.execute(StartInstance("send_notice", "admin", org_scope="zhuhui-s001", business_key="k1",
-                              variables={"text": "y"}))
+    _send(org, "send_notice", "zhuhui-s001", "k1", text="x")
+    _send(org, "send_notice", "zhuhui-s001", "k1", text="y")
     assert (_state(org, report), _state(org, anywhere), _state(org, other_county)) == (
         "completed", "completed", "running")
 
     drills = {scope: _waiter(org, "wait_drill", scope, None) for scope in ("zhuhui-s001", "yanfeng-s001", "hy")}
-    org.execute(StartInstance("send_drill", "admin", org_scope="zhuhui"))
+    _send(org, "send_drill", "zhuhui")
     assert {scope: _state(org, i) for scope, i in drills.items()} == {
         "zhuhui-s001": "completed", "yanfeng-s001": "running", "hy": "running"}
 
@@ -110,8 +117,7 @@ def test_thrown_messages_and_signals_stay_within_the_senders_org_scope(org: Huhu
 def test_a_message_with_correlation_properties_goes_to_the_receiver_whose_own_data_matches(org: Huhua) -> None:
     s001 = _waiter(org, "wait_school_notice", "zhuhui", "same", school_id="zhuhui-s001")
     s002 = _waiter(org, "wait_school_notice", "zhuhui", "same", school_id="zhuhui-s002")
-    org.execute(StartInstance("send_school_notice", "admin", org_scope="zhuhui", business_key="same",
-                              variables={"target": "zhuhui-s002", "text": "请报送"}))
+    _send(org, "send_school_notice", "zhuhui", "same", target="zhuhui-s002", text="请报送")
     assert (_state(org, s001), _state(org, s002)) == ("running", "completed")
     assert org.queries.instance(s002)["data"]["text"] == "请报送"
     delivered = org.execute(CorrelateMessage("school_notice", "admin", "zhuhui-s001", {"text": "外部"}))

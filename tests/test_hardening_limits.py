@@ -15,6 +15,7 @@ from alembic import command as alembic
 from flask.testing import FlaskClient
 from sqlalchemy import insert
 
+from engine.access.policy import ROUTES, Rule
 from engine.bootstrap import Huhua, bootstrap
 from engine.clock import VirtualClock
 from engine.commands import (
@@ -181,12 +182,15 @@ def test_deeply_nested_json_is_refused_cleanly(engine: Huhua, depth: int) -> Non
     assert engine.queries.instances() == []
 
 
-def test_an_unexpected_error_answers_a_plain_500_without_a_traceback(engine: Huhua) -> None:
+def test_an_unexpected_error_answers_a_plain_500_without_a_traceback(engine: Huhua,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     app = create_app(engine, {"SECRET_KEY": "limits", "TRUST_USER_HEADER": False})
 
     @app.get("/boom")
     def boom() -> str:
         raise RecursionError("deep inside: secret detail")
+
+    monkeypatch.setitem(ROUTES, "boom", Rule.PUBLIC)  # the route guard lets no endpoint run without a rule
 
     answer = app.test_client().get("/boom")
     text = answer.get_data(as_text=True)

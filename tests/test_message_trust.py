@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 
 from engine.bootstrap import Huhua
 from engine.commands import (
+    ENGINE,
     CreateApiToken,
     DeployShippedProcesses,
     LoadDirectory,
@@ -47,8 +48,9 @@ def _token(huhua: Huhua, user: str) -> dict[str, str]:
 
 
 def _check(huhua: Huhua, school: str, month: str = "2026-03") -> int:
+    """A school's monthly check, as the scheduler starts it (the engine's start, not a person's)."""
     return huhua.execute(StartInstance("check_revision", "scheduler", org_scope=school,
-                                       business_key=f"{school}/{month}"))["id"]
+                                       business_key=f"{school}/{month}", origin=ENGINE))["id"]
 
 
 def _score(huhua: Huhua, instance_id: int) -> tuple:

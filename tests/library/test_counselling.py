@@ -9,7 +9,7 @@ import pytest
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ, VirtualClock
 from engine.commands import CompleteTask, StartInstance
-from engine.errors import NotFound
+from engine.errors import Forbidden, NotFound
 from tests.library.conftest import complete, inbox
 from workers.job_worker import run_due_jobs
 
@@ -52,9 +52,11 @@ def test_an_online_appointment_is_recorded_followed_up_fed_back_and_closed_by_th
     case = open_case(demo, "online", "student", "考试焦虑，入睡困难")
     assert inbox(demo, COUNSELLOR) == [("session", "zhuhui-s001")]
     session = demo.queries.tasks(user=COUNSELLOR)[0]
-    for outsider in ("zhuhui-s001-bzr1", "zhuhui-s001-xz", "zhuhui-s002-xl1"):
+    for outsider in ("zhuhui-s001-bzr1", "zhuhui-s002-xl1"):
         with pytest.raises(NotFound):  # nobody but the counsellor has part in it: as if there were no such task
             demo.execute(CompleteTask(session["id"], outsider, record("low", ["none"])))
+    with pytest.raises(Forbidden):  # the principal sees the case and its risk level, but does not do the session
+        demo.execute(CompleteTask(session["id"], "zhuhui-s001-xz", record("low", ["none"])))
     complete(demo, COUNSELLOR, "session", record("medium", ["severe_distress"]))
     data = demo.queries.instance(case)["data"]
     assert (data["crisis"], data["case_priority"], data["follow_up_days"]) == (False, "重点跟踪", 5)
