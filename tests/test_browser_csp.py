@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -14,7 +15,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import make_server
 
 from engine.bootstrap import Huhua
-from engine.commands import LoadDirectory, SetPassword, StartInstance
+from engine.commands import ENGINE, LoadDirectory, SetPassword, StartInstance
 from engine.org.profiles import generate
 from engine.web import create_app
 from tests.helpers import deploy_fixtures
@@ -45,7 +46,7 @@ def site(huhua: Huhua) -> Iterator[tuple[Huhua, str]]:
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_every_page_runs_under_the_policy_without_a_violation(site: tuple[Huhua, str]) -> None:
     huhua, base = site
-    review = huhua.execute(StartInstance("score_review", "admin", variables={"score": 70}))
+    review = huhua.execute(StartInstance("score_review", "admin", variables={"score": 70}, origin=ENGINE))
     report = huhua.execute(StartInstance("teacher_report", "admin", org_scope="zhuhui-s001", variables={}))
     task = huhua.queries.instance(report["id"])["open_tasks"][0]["id"]
     browser = _browser(1366, 900)
@@ -59,7 +60,8 @@ def test_every_page_runs_under_the_policy_without_a_violation(site: tuple[Huhua,
         definition = huhua.queries.instance(review["id"])["definition_id"]
         pages = ["/inbox", f"/inbox/tasks/{task}", "/admin/", f"/admin/processes/{definition}/edit",
                  f"/admin/instances/{review['id']}", "/admin/instances", "/admin/jobs", "/admin/schedules",
-                 "/admin/calendar", "/admin/org", "/admin/dashboard", "/admin/benchmarks"]
+                 "/admin/calendar", "/admin/org", "/admin/dashboard", "/admin/benchmarks", "/admin/audit",
+                 "/admin/tokens", "/account/password", "/account/tokens"]
         assert len(editors) == 2
         seen: dict[str, list[str]] = {}
         for page in [base + p for p in pages] + editors:
@@ -68,6 +70,12 @@ def test_every_page_runs_under_the_policy_without_a_violation(site: tuple[Huhua,
             time.sleep(1.5)  # the editors and charts draw after load
             seen[page] = browser.execute_script("return window.__csp")
         assert {page: found for page, found in seen.items() if found} == {}
+        # and each page was served as itself, not as a refusal (a 403 or 404 page has no scripts to block)
+        session = {c["name"]: c["value"] for c in browser.get_cookies()}
+        cookie = "; ".join(f"{name}={value}" for name, value in session.items())
+        for page in [base + p for p in pages] + editors:
+            with urllib.request.urlopen(urllib.request.Request(page, headers={"Cookie": cookie})) as answer:
+                assert (answer.status, answer.url) == (200, page), page  # not a redirect to the login page
         # the listener does report: an inline script added without the nonce is refused and seen
         browser.execute_script("const s = document.createElement('script'); s.textContent = 'window.ran = 1';"
                                "document.body.appendChild(s);")

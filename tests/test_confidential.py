@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ, VirtualClock
 from engine.commands import (
+    ENGINE,
     AddWebhook,
     CompleteTask,
     CreateApiToken,
@@ -155,8 +156,10 @@ def test_a_referral_is_credited_to_the_teacher_who_referred_who_sees_its_status_
     """bzr1 flags a student; bzr2 finishes screening last. The case is bzr1's referral: bzr1 sees its status,
     bzr2 (whose completion happened to send it) sees nothing, nor does anyone else of the routine."""
     people = [{"id": f"{SCHOOL}-bzr{k}", "name": f"班主任{k}"} for k in (1, 2, 3)]
+    # as ct_routine_semester's fan-out starts it for the school (nobody starts it by hand)
     routine = demo.execute(StartInstance("ct_routine_school", "admin", org_scope=SCHOOL, variables={
-        "unit": {"id": SCHOOL, "name": "珠晖区第一小学"}, "people": people, "semester": "2026年春季学期"}))
+        "unit": {"id": SCHOOL, "name": "珠晖区第一小学"}, "people": people, "semester": "2026年春季学期"},
+        origin=ENGINE))
     for person in people:
         _complete(demo, person["id"], "file_plan", {"plan": {"class_name": "七年级2班", "plan_text": "主题班会",
                                                             "theme_meetings_planned": 4, "home_visits_planned": 2}})
@@ -257,8 +260,9 @@ def test_every_read_of_a_case_is_logged_and_shown_to_the_schools_mental_health_l
 
 def test_an_administrators_commands_are_in_the_audit_log_which_only_administrators_read(
         demo: Huhua, client: FlaskClient, as_: Callable[[str], dict[str, str]]) -> None:
-    started = demo.execute(StartInstance("work_plan_review", "admin", org_scope="qidong",
-                                         variables={"submitter": "qidong-zr", "reviewer": "hy-zr"}))
+    # a start by hand with its start form's variables (supervision_start)
+    started = demo.execute(StartInstance("supervision_round", "admin", org_scope="qidong-s001",
+                                         variables={"year": 2026, "onsite_roles": "programme_officer@city"}))
     answer = client.post(f"/api/v1/process-instances/{started['id']}/suspend", headers=as_("admin"),
                          json={"reason": "等待核实"})
     assert answer.status_code == 200, answer.json
@@ -270,9 +274,10 @@ def test_an_administrators_commands_are_in_the_audit_log_which_only_administrato
     by_resource = client.get("/api/v1/audit", headers=as_("admin"),
                              query_string={"resource": f"instance:{started['id']}", "actor": "admin"}).json
     assert [e["action"] for e in by_resource["entries"]] == ["SuspendInstance"]
-    start = client.get("/api/v1/audit", headers=as_("admin"), query_string={"resource": "process:work_plan_review"})
+    start = client.get("/api/v1/audit", headers=as_("admin"), query_string={"resource": "process:supervision_round"})
     assert [(e["action"], e["detail"]["org_scope"], e["detail"]["variables"]) for e in start.json["entries"]] == [
-        ("StartInstance", "qidong", ["reviewer", "submitter"])]  # the variables' names, not their values
+        ("StartInstance", "qidong-s001", ["onsite_roles", "year"])]  # the variables' names, not their values
+    assert "programme_officer@city" not in start.get_data(as_text=True)
     bad = client.get("/api/v1/audit", headers=as_("admin"), query_string={"from": "2026-13-01"})
     assert bad.status_code == 400 and bad.json["problems"][0]["field"] == "from"
     nul = client.get("/api/v1/audit", headers=as_("admin"), query_string={"actor": "ad\x00min"})
@@ -299,8 +304,7 @@ def test_an_administrators_commands_are_in_the_audit_log_which_only_administrato
 
 
 def test_the_audit_log_refuses_update_and_delete(demo: Huhua) -> None:
-    demo.execute(StartInstance("work_plan_review", "admin", org_scope="qidong",
-                               variables={"submitter": "qidong-zr", "reviewer": "hy-zr"}))
+    demo.execute(StartInstance("work_plan_review", "admin", org_scope="qidong"))
     log = tables.audit_log
     with demo.services.database.engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM audit_log")).scalar() >= 1
@@ -338,14 +342,16 @@ def test_a_county_officer_sees_counts_by_risk_level_and_the_crisis_escalation_no
     assert [(e["instance_id"], e["student_alias"]) for e in city["crisis_escalations"]] == [(None, None)]
     _missing_like(client, f"/api/v1/process-instances/{crisis}", as_("hy-zr"), f"/api/v1/process-instances/{low + 99}")
     other = client.get("/api/v1/dashboard/counselling", headers=as_("yanfeng-zr"), query_string={"county": "zhuhui"})
-    assert other.status_code == 403
+    missing = client.get("/api/v1/dashboard/counselling", headers=as_("yanfeng-zr"), query_string={"county": "nowhere"})
+    # another county answers as a missing one (the access policy's 404), and shows none of its figures
+    assert other.status_code == missing.status_code == 404 and other.json["problems"][0]["field"] == "county"
+    assert "units" not in other.json and "crisis_escalations" not in other.json
     assert client.get("/api/v1/dashboard/counselling", headers=as_(PRINCIPAL)).status_code == 403
 
 
 def test_webhook_payloads_of_a_counselling_case_carry_no_detail_nor_actor(demo: Huhua) -> None:
     demo.execute(AddWebhook("http://127.0.0.1:9/hook", "admin", "*"))
-    plain = demo.execute(StartInstance("work_plan_review", "admin", org_scope="qidong",
-                                       variables={"submitter": "qidong-zr", "reviewer": "hy-zr"}))["id"]
+    plain = demo.execute(StartInstance("work_plan_review", "admin", org_scope="qidong"))["id"]
     case = _open_case(demo)
     jobs = [demo.queries.job_payload(j["id"])["body"] for j in demo.queries.jobs(kind="webhook", limit=500)]
     of_case = [body for body in jobs if body["instance_id"] == case]

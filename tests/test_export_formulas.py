@@ -15,7 +15,14 @@ from openpyxl import load_workbook
 
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ, VirtualClock
-from engine.commands import CompleteTask, DeployShippedProcesses, LoadDirectory, SetPassword, StartInstance
+from engine.commands import (
+    ENGINE,
+    CompleteTask,
+    DeployShippedProcesses,
+    LoadDirectory,
+    SetPassword,
+    StartInstance,
+)
 from engine.org.directory import Directory
 from engine.org.profiles import generate
 from engine.web import create_app
@@ -101,10 +108,12 @@ def test_the_monthly_circular_and_the_annual_assessment_keep_unit_names_as_text(
     hostile.execute(DeployShippedProcesses(str(hostile.settings.processes_dir)))
     clock.set(datetime(2026, 10, 26, 9, tzinfo=BUSINESS_TZ))
     circular = hostile.execute(StartInstance("monthly_circular", "scheduler", org_scope="hy",
-                                                  variables={"scheduled_for": "2026-10-26T09:00:00+08:00"}))
+                                                  variables={"scheduled_for": "2026-10-26T09:00:00+08:00"},
+                                             origin=ENGINE))
     clock.set(datetime(2026, 12, 21, 9, tzinfo=BUSINESS_TZ))
     assessment = hostile.execute(StartInstance("annual_assessment", "scheduler", org_scope="hy",
-                                                    variables={"scheduled_for": "2026-12-21T09:00:00+08:00"}))
+                                                    variables={"scheduled_for": "2026-12-21T09:00:00+08:00"},
+                                               origin=ENGINE))
     run_due_jobs(hostile)
     for instance, name in ((circular, "2026-10一月一查通报.xlsx"), (assessment, "2026年度目标管理考评.xlsx")):
         cells = _xlsx_cells(documents_of(hostile, instance["id"])[name])
@@ -120,7 +129,7 @@ def test_the_case_volume_and_the_certificate_register_keep_titles_and_names_as_t
                                "score": -3.5, "award": ""}]
     awards = [{"recipient": HOSTILE[0], "honour": "=1+1", "unit": "@SUM(1)"}]
     started = huhua.execute(StartInstance("formula_documents", "admin", org_scope="hy",
-                                          variables={"cases": cases, "awards": awards}))
+                                          variables={"cases": cases, "awards": awards}, origin=ENGINE))
     run_due_jobs(huhua)
     files = documents_of(huhua, started["id"])
     volume = _xlsx_cells(files["案例汇编目录.xlsx"])
@@ -131,7 +140,8 @@ def test_the_case_volume_and_the_certificate_register_keep_titles_and_names_as_t
 
 def test_the_dashboard_exports_keep_names_as_text(hostile: Huhua) -> None:
     deploy_fixtures(hostile, "rollout_city.bpmn", "rollout_county.bpmn", "rollout_school.bpmn")
-    started = hostile.execute(StartInstance("rollout_city", "admin", org_scope="hy", variables={"course": "=1+1"}))
+    started = hostile.execute(StartInstance("rollout_city", "admin", org_scope="hy", variables={"course": "=1+1"},
+                                             origin=ENGINE))
     run_due_jobs(hostile)
     for task in hostile.queries.tasks(limit=500):
         if task["assignee"] != "zhuhui-s001-bzr1":
