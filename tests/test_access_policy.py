@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from engine.bootstrap import Huhua
-from engine.commands import CreateApiToken, DeployShippedProcesses, LoadDirectory, StartInstance
+from engine.commands import ENGINE, PERSON, CreateApiToken, DeployShippedProcesses, LoadDirectory, StartInstance
 from engine.org.profiles import generate
 from engine.store import tables
 from engine.web import create_app
@@ -40,8 +40,11 @@ def _token(huhua: Huhua, user: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {made['token']}"}
 
 
-def _start(huhua: Huhua, process: str, unit: str, **variables: object) -> int:
-    return int(huhua.execute(StartInstance(process, "admin", org_scope=unit, variables=variables))["id"])
+def _start(huhua: Huhua, process: str, unit: str, origin: str = ENGINE, **variables: object) -> int:
+    """An instance at ``unit``, started the way the process starts: by the engine (the scheduler, a fan-out), or
+    with ``origin=PERSON`` by the administrator by hand."""
+    return int(huhua.execute(StartInstance(process, "admin", org_scope=unit, variables=variables,
+                                           origin=origin))["id"])
 
 
 def _same_as_missing(client: FlaskClient, path: str, existing: int, headers: dict[str, str]) -> None:
@@ -125,7 +128,7 @@ def test_a_process_is_overseen_only_as_its_newest_version_declares(demo: Huhua, 
         assert client.post("/api/v1/deployments", json=files, headers=admin).status_code == 201
 
     deploy("")
-    notice = _start(demo, "school_notice", "zhuhui-s001")
+    notice = _start(demo, "school_notice", "zhuhui-s001", origin=PERSON)  # it declares no starter: the admin's
     assert client.get(f"/api/v1/process-instances/{notice}", headers=_token(demo, "zhuhui-s001-xz")).status_code \
         == 200  # the principal it is offered to
     _same_as_missing(client, "/api/v1/process-instances/{}", notice, county)
