@@ -10,12 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import ColumnElement, exists, or_, select
+from sqlalchemy.orm import aliased
 
+from engine.access.identity import ADMIN
 from engine.commands.accounts import token_hash
 from engine.commands.sessions import session_hash
 from engine.store.database import Database
-from engine.store.models import Account, AccountSession, ApiToken
+from engine.store.models import Account, AccountSession, ApiToken, Person
 
 #: The most tokens one list answers with (the administrator's view of all of them pages by owner).
 MAX_TOKENS = 500
@@ -41,7 +43,8 @@ class AccountQueries:
                 select(AccountSession.username)
                 .join(Account, Account.username == AccountSession.username)
                 .where(AccountSession.key_hash == session_hash(session_key), AccountSession.ended_at.is_(None),
-                       AccountSession.expires_at > now, Account.active.is_(True)))
+                       AccountSession.expires_at > now, Account.active.is_(True),
+                       _still_someone(AccountSession.username)))
 
     def token_caller(self, token: str, now: datetime) -> TokenCaller | None:
         """Whose a token is (None: unknown, revoked, expired, or its owner's account is deactivated)."""
@@ -50,7 +53,7 @@ class AccountQueries:
             row = session.execute(
                 select(ApiToken.id, ApiToken.username, ApiToken.last_used_at)
                 .where(ApiToken.token_hash == token_hash(token), ApiToken.revoked_at.is_(None),
-                       ApiToken.expires_at > now, ~deactivated)).first()
+                       ApiToken.expires_at > now, ~deactivated, _still_someone(ApiToken.username))).first()
         return TokenCaller(row.id, row.username, row.last_used_at) if row else None
 
     def api_tokens(self, now: datetime, username: str | None = None, limit: int = MAX_TOKENS) -> list[dict[str, Any]]:
@@ -74,3 +77,11 @@ def _state(row: Any, now: datetime) -> str:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+def _still_someone(username: Any) -> ColumnElement[bool]:
+    """The administrator, a service account, or a person still in the org directory: someone a directory load
+    removed (they left the school) calls with nothing, whatever session or token they kept."""
+    other = aliased(Account)  # the callers' own queries read Account already: this one must not correlate to it
+    service = exists().where(other.username == username, other.kind == "service")
+    return or_(username == ADMIN, exists().where(Person.id == username), service)

@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from engine.bootstrap import Huhua
 from engine.clock import VirtualClock
-from engine.commands import CreateApiToken, LoadDirectory, RevokeApiToken, SetPassword
+from engine.commands import CreateApiToken, LoadDirectory, RevokeApiToken, SetAccountActive, SetPassword
 from engine.config import normalise_database_url
 from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.org.profiles import generate
@@ -277,3 +277,42 @@ def test_the_upgrade_gives_tokens_made_before_it_ninety_days(backend: str, reque
         if drop:
             with psycopg.connect(request.getfixturevalue("postgres").admin_url, autocommit=True) as conn:
                 conn.execute(f"DROP DATABASE IF EXISTS {drop} WITH (FORCE)")
+
+
+def test_a_token_made_from_a_session_dies_with_the_password(huhua: Huhua,
+                                                            logged_in: Callable[[str], FlaskClient]) -> None:
+    """A stolen cookie turned into a token must not outlive the victim's new password (nor an administrator's
+    reset of it); setting the same password again (to change the administrator flag) keeps tokens."""
+    teacher = logged_in(TEACHER)
+    made = teacher.post("/api/v1/tokens", json={"name": "脚本"}, headers={"X-CSRFToken": _csrf(teacher, "/inbox")})
+    assert made.status_code == 201, made.json
+    program = teacher.application.test_client()
+    assert program.get("/api/v1/tasks", headers=_bearer(made.json["token"])).status_code == 200
+    changed = teacher.post("/account/password", data={
+        "current_password": PASSWORD, "new_password": "a new secret 1", "confirm_password": "a new secret 1",
+        "csrf_token": _csrf(teacher, "/account/password")})
+    assert changed.status_code == 200
+    assert program.get("/api/v1/tasks", headers=_bearer(made.json["token"])).status_code == 401
+
+    kept = huhua.execute(CreateApiToken(OFFICER, "区平台", "admin"))["token"]
+    huhua.execute(SetPassword(OFFICER, PASSWORD, "admin"))  # the same password: nothing to end
+    assert program.get("/api/v1/tasks", headers=_bearer(kept)).status_code == 200
+    huhua.execute(SetPassword(OFFICER, "reset by the bureau", "admin"))
+    assert program.get("/api/v1/tasks", headers=_bearer(kept)).status_code == 401
+
+
+def test_a_person_never_given_a_password_is_deactivated_and_a_removed_person_calls_with_nothing(
+        huhua: Huhua, app: Flask) -> None:
+    program = app.test_client()
+    counsellor = huhua.execute(CreateApiToken("zhuhui-s001-xl1", "心理平台", "admin"))["token"]
+    assert program.get("/api/v1/tasks", headers=_bearer(counsellor)).status_code == 200
+    huhua.execute(SetAccountActive("zhuhui-s001-xl1", False, "admin"))  # no account row until now
+    assert program.get("/api/v1/tasks", headers=_bearer(counsellor)).status_code == 401
+
+    leaver = huhua.execute(CreateApiToken("zhuhui-s002-bzr1", "班级平台", "admin"))["token"]
+    assert program.get("/api/v1/tasks", headers=_bearer(leaver)).status_code == 200
+    directory = generate("demo")
+    directory.people = [p for p in directory.people if p.id != "zhuhui-s002-bzr1"]
+    directory.roles = [r for r in directory.roles if r.person_id != "zhuhui-s002-bzr1"]
+    huhua.execute(LoadDirectory(directory, "admin", source="demo"))  # they left the school
+    assert program.get("/api/v1/tasks", headers=_bearer(leaver)).status_code == 401

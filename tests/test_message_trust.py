@@ -176,3 +176,15 @@ def test_a_crisis_appointment_opens_a_case_only_at_the_counsellors_own_school(or
     cases = org.queries.instances(process_key="counselling_case", limit=10)
     assert [(c["org_scope"], c["state"]) for c in cases] == [("zhuhui-s001", "running")]
     assert org.queries.instance(cases[0]["id"])["data"]["reason"] == "被家暴，想轻生"
+
+
+def test_a_message_from_outside_never_brings_what_the_engine_keeps(org: Huhua, client: FlaskClient) -> None:
+    """Even the holder of the open task may not slip the engine's own keys (people, month …) into an instance."""
+    victim = _check(org, "yanfeng-s001")
+    message = {"name": "check_score_revised", "correlation_key": "yanfeng-s001/2026-03",
+               "variables": {**REVISED, "people": ["yanfeng-s001-bzr1"], "month": "2026-02"}}
+    refused = client.post("/api/v1/messages", json=message, headers=_token(org, VICTIM_PRINCIPAL))
+    assert refused.status_code == 400
+    assert {p["field"] for p in refused.json["problems"]} == {"variables.people", "variables.month"}
+    assert _score(org, victim) == (42, "不合格", "principal")  # nothing was delivered
+    assert "message_received" not in history_kinds(org, victim)

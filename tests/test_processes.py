@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -9,10 +10,13 @@ import pytest
 from engine.bootstrap import Huhua
 from engine.clock import VirtualClock
 from engine.commands import CompleteTask, DeployShippedProcesses, LoadDirectory, StartInstance
-from engine.errors import Forbidden
+from engine.errors import Forbidden, InvalidInput
 from engine.org.profiles import generate
+from tests.conftest import PROJECT
 from tests.helpers import history_kinds, only_task
 from workers.timer_runner import fire_due_timers
+
+PROCESSES = PROJECT / "processes"
 
 
 def test_work_plan_review_with_a_return_and_a_reminder(huhua: Huhua, clock: VirtualClock) -> None:
@@ -29,6 +33,8 @@ def test_work_plan_review_with_a_return_and_a_reminder(huhua: Huhua, clock: Virt
     assert fire_due_timers(huhua) == 1
     assert only_task(huhua, started["id"])["id"] == submit["id"]
 
+    with pytest.raises(InvalidInput):  # its form says what a submission holds: no verdict slipped in with it
+        huhua.execute(CompleteTask(submit["id"], "qidong-zr", {"plan": "初稿", "plan_status": "已通过"}))
     huhua.execute(CompleteTask(submit["id"], "qidong-zr", {"plan": "初稿"}))
     review = only_task(huhua, started["id"])
     assert (review["name"], review["candidate_roles"]) == ("审核工作方案", ["programme_officer@hy"])
@@ -46,3 +52,11 @@ def test_work_plan_review_with_a_return_and_a_reminder(huhua: Huhua, clock: Virt
     assert view["data"]["plan_status"] == "已通过" and view["data"]["plan"] == "修改稿"
     assert view["data"]["reminded"] is True
     assert history_kinds(huhua, started["id"]).count("task_completed") == 4
+
+
+def test_every_user_task_of_the_library_names_a_form_that_ships() -> None:
+    """A task whose form is missing would take any data its holder sends: every formKey has its form file."""
+    forms = {path.name.removesuffix(".form.json") for path in (PROCESSES / "forms").glob("*.form.json")}
+    named = {(path.name, key) for path in PROCESSES.glob("*.bpmn")
+             for key in re.findall(r'name="formKey" value="([^"]+)"', path.read_text(encoding="utf-8"))}
+    assert named and {(file, key) for file, key in named if key not in forms} == set()

@@ -92,16 +92,6 @@ def at_least(level: str | None, wanted: str) -> bool:
     return level is not None and LEVELS.index(level) >= LEVELS.index(wanted)
 
 
-def mental_health_leads(session: Any, school: str) -> list[str]:
-    """The school's mental-health lead(s): its 专职心理健康教育教师, or else its duty counsellors."""
-    for role in (MH_LEAD, COUNSELLOR):
-        found = list(session.execute(select(_r.c.person_id).where(_r.c.role == role, _r.c.unit_id == school)
-                                     .order_by(_r.c.person_id)).scalars())
-        if found:
-            return found
-    return []
-
-
 def led_schools(session: Any, user: str) -> list[str]:
     """The schools whose mental-health lead ``user`` is (whose counselling-read log they may see)."""
     schools = set(session.execute(select(_r.c.unit_id).where(_r.c.person_id == user, _r.c.role == MH_LEAD))

@@ -86,22 +86,10 @@ def may_read_instance(reader: Reader, user: str | None, instance_id: int) -> boo
     return _sensitive_access(reader, user, instance_id, general)
 
 
-def require_instance_reader(reader: Reader, user: str | None, instance_id: int) -> None:
-    """Raise NotFound, worded as for a missing id, unless ``user`` may read the instance."""
-    if not may_read_instance(reader, user, instance_id):
-        raise NotFound(f"process instance {instance_id} does not exist")
-
-
 def may_read_task(reader: Reader, user: str | None, task_id: int) -> bool:
     """Whoever may read the task's instance may read the task (False also when it does not exist)."""
     instance_id = read_with(reader, select(_t.c.instance_id).where(_t.c.id == task_id)).scalar()
     return instance_id is not None and may_read_instance(reader, user, instance_id)
-
-
-def require_task_reader(reader: Reader, user: str | None, task_id: int) -> None:
-    """Raise NotFound, worded as for a missing id, unless ``user`` may read the task."""
-    if not may_read_task(reader, user, task_id):
-        raise NotFound(f"task {task_id} does not exist")
 
 
 def _works_on(reader: Reader, user: str, instance_id: int) -> bool:

@@ -46,7 +46,8 @@ _a, _k, _p, _u = tables.account, tables.api_token, tables.person, tables.org_uni
 MIN_PASSWORD, MAX_PASSWORD = 8, 200
 #: ``last_used_at`` is written at most this often per token.
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
-#: A service account's password hash: no password opens it.
+#: The password hash of an account no password opens: a service account, or a person deactivated before ever
+#: being given a password.
 NO_PASSWORD = "!service-account"
 
 
@@ -64,7 +65,7 @@ def set_password(command: SetPassword, uow: UnitOfWork) -> dict[str, Any]:
     hashed = generate_password_hash(command.password)
     admin = command.username == ADMIN or command.is_admin
     old = uow.read(select(_a.c.password_hash).where(_a.c.username == command.username)).first()
-    ended = 0
+    ended = revoked = 0
     if old is None:
         uow.execute(insert(_a).values(username=command.username, password_hash=hashed, is_admin=admin, active=True,
                                       created_at=uow.now))
@@ -72,7 +73,9 @@ def set_password(command: SetPassword, uow: UnitOfWork) -> dict[str, Any]:
         uow.execute(update(_a).where(_a.c.username == command.username).values(password_hash=hashed, is_admin=admin))
         if not check_password_hash(old.password_hash, command.password):  # a changed password ends every session
             ended = end_sessions(uow, command.username)
-    uow.record("password_set", actor=command.actor, username=command.username, sessions_ended=ended)
+            revoked = _revoke_tokens(uow, command.username)
+    uow.record("password_set", actor=command.actor, username=command.username, sessions_ended=ended,
+               tokens_revoked=revoked)
     return {"username": command.username, "is_admin": admin}
 
 
@@ -85,7 +88,9 @@ def change_own_password(command: ChangeOwnPassword, uow: UnitOfWork) -> dict[str
     uow.execute(update(_a).where(_a.c.username == command.username)
                 .values(password_hash=generate_password_hash(command.new_password)))
     ended = end_sessions(uow, command.username)
-    uow.record("password_changed", actor=command.username, remote=command.remote, sessions_ended=ended)
+    revoked = _revoke_tokens(uow, command.username)
+    uow.record("password_changed", actor=command.username, remote=command.remote, sessions_ended=ended,
+               tokens_revoked=revoked)
     return {"outcome": "ok", "username": command.username, "sessions_ended": ended,
             **start_session(uow, command.username, command.remote, command.lifetime_minutes, command.person_now)}
 
@@ -94,12 +99,22 @@ def set_account_active(command: SetAccountActive, uow: UnitOfWork) -> dict[str, 
     _administrator(uow, command.actor)
     require_label(command.username, "username", 100)
     changed = uow.execute(update(_a).where(_a.c.username == command.username).values(active=command.active)).rowcount
-    if not changed:
+    if not changed and command.active:
         raise NotFound(f"'{command.username}' has no account", [Problem("no account", field="username")])
+    if not changed:  # a person given tokens but never a password: an inactive row stops the tokens all the same
+        _known(uow, command.username)
+        uow.execute(insert(_a).values(username=command.username, password_hash=NO_PASSWORD, is_admin=False,
+                                      active=False, created_at=uow.now))
     ended = 0 if command.active else end_sessions(uow, command.username)
     uow.record("account_activated" if command.active else "account_deactivated", actor=command.actor,
                username=command.username, sessions_ended=ended)
     return {"username": command.username, "active": command.active, "sessions_ended": ended}
+
+
+def _revoke_tokens(uow: UnitOfWork, username: str) -> int:
+    """A new password ends the account's API tokens too: one made from a stolen session must not outlive it."""
+    return uow.execute(update(_k).where(_k.c.username == username, _k.c.revoked_at.is_(None))
+                       .values(revoked_at=uow.now)).rowcount
 
 
 def unlock_log_in(command: UnlockLogIn, uow: UnitOfWork) -> dict[str, Any]:

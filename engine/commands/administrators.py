@@ -3,12 +3,12 @@
 An administrator is the built-in ``admin`` account (always, even before its account row exists) or any
 active account whose ``is_admin`` flag is set (``huhua accounts password NAME --admin``). The flag is read
 from the database each time it is asked, so granting or revoking it takes effect at the caller's next
-command or request. The definition lives in :func:`engine.access.policy.is_administrator`; this name stays
+command or request. The definition lives in :func:`engine.access.identity.is_administrator`; this name stays
 for the commands and callers that import it from here.
 """
 
 from __future__ import annotations
 
-from engine.access.policy import is_administrator
+from engine.access.identity import is_administrator
 
 __all__ = ["is_administrator"]

@@ -7,9 +7,11 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select, update
 
 from engine.access.messages import deliverable, message_sender
+from engine.access.starting import trusted_keys
 from engine.commands.administrators import is_administrator
 from engine.commands.event_routing import persist_and_route
 from engine.commands.fan_out_state import fan_out_result
+from engine.commands.figures import REPORTED
 from engine.commands.instance_state import (
     InstanceRecord,
     compiled_definition,
@@ -119,6 +121,7 @@ def correlate_message(command: CorrelateMessage, uow: UnitOfWork) -> dict[str, A
     if len(subscriptions) > 1 and not command.deliver_to_all:
         raise Conflict(f"{len(subscriptions)} waiting tasks match message '{command.message_name}'; "
                        "give a correlation key, or deliver to all")
+    _refuse_trusted_keys(uow, variables, {subscription.instance_id for subscription in subscriptions})
     delivered = []
     seen: set[int] = set()
     for subscription in subscriptions:
@@ -133,6 +136,19 @@ def correlate_message(command: CorrelateMessage, uow: UnitOfWork) -> dict[str, A
         delivered.append(persist_and_route(uow, loaded.record, loaded.workflow, incident, command.actor))
     return {"message": command.message_name, "delivered": len(delivered),
             "delivered_to": delivered if sender.names_instances else []}
+
+
+def _refuse_trusted_keys(uow: UnitOfWork, variables: dict[str, Any], instance_ids: set[int]) -> None:
+    """A message from outside brings its own data, never what the engine keeps or a report reads as a fact (the
+    keys a start may not be given either: people, unit, month, a monthly check's score, band and period …)."""
+    keys = uow.read(select(func.distinct(_i.c.process_key)).where(_i.c.id.in_(instance_ids))).scalars().all()
+    figures = [name for key in keys if (reported := REPORTED.get(key)) is not None
+               for name in (reported.period, reported.score, reported.band)]
+    trusted = trusted_keys(figures)
+    problems = [Problem(f"'{key}' is set by the engine, never by a message from outside", field=f"variables.{key}")
+                for key in variables if key in trusted]
+    if problems:
+        raise InvalidInput(f"{len(problems)} variable(s) may not be sent; nothing was delivered", problems)
 
 
 def fire_timer(command: FireTimer, uow: UnitOfWork) -> dict[str, Any]:

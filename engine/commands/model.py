@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from engine.access.policy import ADMIN as ADMIN
+from engine.access.identity import ADMIN as ADMIN
 from engine.org.directory import Directory
 
 SYSTEM_ACTOR = "system"

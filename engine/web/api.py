@@ -163,8 +163,6 @@ def start_instance() -> Any:
     return jsonify(result), 201
 
 
-
-
 @api.get("/process-instances")
 def list_instances() -> Any:
     """Instances filtered by process, state, org unit (or under one), business key and start date, paged."""
@@ -244,6 +242,7 @@ def instance_coverage(instance_id: int) -> Any:
     missing = request.args.get("missing", "false").lower() in ("1", "true", "yes")
     huhua = calls.engine()
     instance = calls.path_id(instance_id, "instance")
+    calls.logged_case_read(instance, "coverage")
     return jsonify(huhua.queries.coverage(instance, huhua.clock.now(), missing_only=missing))
 
 

@@ -68,10 +68,6 @@ _INSTANCE_FILTERS = [
     _query("started_to", {"type": "string", "format": "date"}, "started on or before (Beijing date)")]
 
 
-def _text_path(name: str, description: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "description": description, "schema": {"type": "string"}}
-
-
 _COUNTY = _query("county", {"type": "string", "maxLength": 200}, "one county (a county officer: their own)")
 _UNIT = _query("unit", {"type": "string", "maxLength": 200}, "a county or school of the rollout; none: the top")
 _PROCESS = _query("process", {"type": "string", "maxLength": 200}, "one process key")
