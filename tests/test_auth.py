@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from flask.testing import FlaskClient
 
 from engine.bootstrap import Huhua
-from engine.commands import CreateApiToken, LoadDirectory, RevokeApiToken, SetPassword
+from engine.commands import CreateApiToken, LoadDirectory, LogIn, RevokeApiToken, SetPassword
 from engine.errors import InvalidInput
 from engine.org.profiles import generate
 from engine.web import create_app
@@ -76,4 +77,5 @@ def test_accounts_belong_to_people_of_the_directory_and_passwords_have_a_length(
         huhua.execute(SetPassword("someone-else", "long enough", "admin"))
     with pytest.raises(InvalidInput):
         huhua.execute(SetPassword("zhuhui-zr", "short", "admin"))
-    assert huhua.queries.check_password("zhuhui-zr", "anything") is False
+    no_password = huhua.execute(LogIn("zhuhui-zr", "anything", None, 60, datetime.now(UTC)))
+    assert no_password["outcome"] == "refused"  # the refused password set nothing

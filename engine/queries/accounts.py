@@ -1,4 +1,5 @@
-"""What the log-in and token checks read on every request, and the token lists: the accounts family of queries.
+"""Accounts: what the log-in and token checks read on every request, the token lists, and whether a person is an
+administrator, a service account, or has an account that may use the pages.
 
 Asked with the engine clock's ``now`` (a session or token is over when the engine's time says so, virtual
 clock included). Token hashes never leave this module.
@@ -13,9 +14,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.orm import aliased
 
+from engine.access import policy
 from engine.access.identity import ADMIN
 from engine.commands.accounts import token_hash
 from engine.commands.sessions import session_hash
+from engine.queries.rows import iso
 from engine.store.database import Database
 from engine.store.models import Account, AccountSession, ApiToken, Person
 
@@ -65,18 +68,38 @@ class AccountQueries:
         with self.database.read() as session:
             rows = session.execute(query.order_by(ApiToken.id.desc()).limit(min(limit, MAX_TOKENS))).all()
         return [{"id": r.id, "username": r.username, "name": r.name, "state": _state(r, now),
-                 "created_at": _iso(r.created_at), "expires_at": _iso(r.expires_at),
-                 "last_used_at": _iso(r.last_used_at), "revoked_at": _iso(r.revoked_at)} for r in rows]
+                 "created_at": iso(r.created_at), "expires_at": iso(r.expires_at),
+                 "last_used_at": iso(r.last_used_at), "revoked_at": iso(r.revoked_at)} for r in rows]
+
+class AccountFamily:
+    """The account questions of :class:`engine.queries.Queries` asked on every request: who is an administrator,
+    a service account, or may use the pages."""
+
+    database: Database
+
+    def is_administrator(self, user: str) -> bool:
+        """Whether ``user`` is an administrator now (engine.access.policy): asked afresh each time."""
+        with self.database.read() as session:
+            return policy.is_administrator(session, user)
+
+    def is_service_account(self, user: str) -> bool:
+        """Whether ``user`` is a service account (a system that sends messages; engine.access.messages)."""
+        with self.database.read() as session:
+            return session.scalar(select(Account.kind).where(Account.username == user)) == "service"
+
+    def account(self, username: str) -> dict[str, Any] | None:
+        """An active account that may use the pages (a service account may not: it calls with tokens only)."""
+        with self.database.read() as session:
+            row = session.execute(select(Account.username, Account.is_admin).where(
+                Account.username == username, Account.active.is_(True), Account.kind != "service")).first()
+        return {"username": row.username, "is_admin": row.is_admin} if row else None
+
 
 
 def _state(row: Any, now: datetime) -> str:
     if row.revoked_at is not None:
         return "revoked"
     return "expired" if row.expires_at <= now else "active"
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def _still_someone(username: Any) -> ColumnElement[bool]:

@@ -1,4 +1,5 @@
-"""What the administrators' operations pages read: the org tree with its counts, and the schedules with their fires.
+"""What the administrators' operations pages read: the org tree with its counts, the schedules with their fires,
+and the lists of background jobs (with their counts), incidents and webhook subscriptions.
 
 Read-only and answered in SQL from the narrow tables (org units by path, the fire log), so a directory
 of thousands of schools or a schedule that has fired for years costs one grouped query per page.
@@ -7,7 +8,7 @@ of thousands of schools or a schedule that has fired for years costs one grouped
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import aliased
@@ -15,15 +16,25 @@ from sqlalchemy.orm import aliased
 from engine.clock import BUSINESS_TZ
 from engine.errors import InvalidInput, NotFound, Problem
 from engine.org.directory import UNIT_KINDS
+from engine.queries.calendar import CalendarQueries
+from engine.queries.rows import iso, one_of, page_limit
 from engine.schedules import Schedule
 from engine.store.database import Database
-from engine.store.models import OrgUnit, Person, RoleAssignment, ScheduleFire, ScheduleWatermark
-
-if TYPE_CHECKING:
-    from engine.queries import CalendarQueries
+from engine.store.models import (
+    Incident,
+    Job,
+    OrgUnit,
+    Person,
+    ProcessInstance,
+    RoleAssignment,
+    ScheduleFire,
+    ScheduleWatermark,
+    WebhookSubscription,
+)
 
 #: How far ahead the next fire time of a schedule is looked for.
 HORIZON = timedelta(days=400)
+JOB_STATES = ("pending", "done", "failed", "cancelled")
 _TIMER_KINDS = {"date": "定时", "duration": "部署后", "cycle": "循环"}
 
 
@@ -123,6 +134,76 @@ class OperationsQueries:
         with self.database.read() as session:
             return [_fire(row) for row in session.execute(query)]
 
+class OperationsFamily:
+    """The operations lists of :class:`engine.queries.Queries`: jobs and their counts, incidents, webhooks."""
+
+    database: Database
+
+    def webhooks(self) -> list[dict[str, Any]]:
+        """Active subscriptions (without their secrets)."""
+        with self.database.read() as session:
+            rows = session.scalars(select(WebhookSubscription).where(WebhookSubscription.active.is_(True))
+                                   .order_by(WebhookSubscription.id))
+            return [{"id": w.id, "url": w.url, "events": w.events, "created_by": w.created_by,
+                     "created_at": iso(w.created_at)} for w in rows]
+
+    def jobs(self, *, state: str | None = None, kind: str | None = None, due_before: datetime | None = None,
+             instance_id: int | None = None, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+        """Background jobs, soonest due first, with their attempts and last error."""
+        query = select(Job)
+        if state:
+            query = query.where(Job.state == one_of(state, JOB_STATES, "state"))
+        if kind:
+            query = query.where(Job.kind == kind)
+        if due_before is not None:
+            query = query.where(Job.due_at <= due_before)
+        if instance_id is not None:
+            query = query.where(Job.instance_id == instance_id)
+        with self.database.read() as session:
+            if instance_id is not None and session.get(ProcessInstance, instance_id) is None:
+                raise NotFound(f"process instance {instance_id} does not exist")
+            return [{"id": j.id, "kind": j.kind, "instance_id": j.instance_id, "element_id": j.element_id,
+                     "due_at": iso(j.due_at), "state": j.state, "attempts": j.attempts, "last_error": j.last_error,
+                     "lease_owner": j.lease_owner, "lease_until": iso(j.lease_until),
+                     "created_at": iso(j.created_at)}
+                    for j in session.scalars(query.order_by(Job.due_at, Job.id)
+                                             .limit(page_limit(limit)).offset(offset))]
+
+    def job_counts(self, now: datetime) -> dict[str, Any]:
+        """Jobs per state and kind, and how many pending ones are due (overdue for a worker) at ``now``."""
+        with self.database.read() as session:
+            rows = session.execute(select(Job.state, Job.kind, func.count()).group_by(Job.state, Job.kind)).all()
+            due = session.scalar(select(func.count()).select_from(Job).where(Job.state == "pending",
+                                                                              Job.due_at <= now))
+            incidents = session.scalar(select(func.count()).select_from(Incident).where(Incident.resolved_at.is_(None)))
+        by_state = {s: 0 for s in JOB_STATES}
+        by_kind: dict[str, int] = {}
+        for state, kind, count in rows:
+            by_state[state] = by_state.get(state, 0) + count
+            by_kind[kind] = by_kind.get(kind, 0) + count
+        return {"by_state": by_state, "by_kind": by_kind, "due_now": due or 0, "open_incidents": incidents or 0}
+
+    def incidents(self, *, state: str = "open", process_key: str | None = None, limit: int = 100,
+                  offset: int = 0) -> list[dict[str, Any]]:
+        """Incidents (open, resolved or all), newest first, with their instance's process and scope."""
+        query = (select(Incident, ProcessInstance.process_key, ProcessInstance.org_scope,
+                        ProcessInstance.state.label("instance_state"))
+                 .join(ProcessInstance, ProcessInstance.id == Incident.instance_id))
+        if one_of(state, ("open", "resolved", "all"), "state") == "open":
+            query = query.where(Incident.resolved_at.is_(None))
+        elif state == "resolved":
+            query = query.where(Incident.resolved_at.is_not(None))
+        if process_key:
+            query = query.where(ProcessInstance.process_key == process_key)
+        query = query.order_by(Incident.id.desc()).limit(page_limit(limit)).offset(offset)
+        with self.database.read() as session:
+            return [{"id": row.Incident.id, "instance_id": row.Incident.instance_id, "process_key": row.process_key,
+                     "org_scope": row.org_scope, "instance_state": row.instance_state,
+                     "element_id": row.Incident.element_id, "kind": row.Incident.kind,
+                     "message": row.Incident.message, "created_at": iso(row.Incident.created_at),
+                     "resolved_at": iso(row.Incident.resolved_at)} for row in session.execute(query)]
+
+
 
 def describe(schedule: Schedule) -> str:
     """The schedule's rule as an administrator reads it, in Chinese."""
@@ -158,4 +239,3 @@ def _unit(row: OrgUnit) -> dict[str, Any]:
 
 def _beijing(moment: datetime | None) -> str | None:
     return moment.astimezone(BUSINESS_TZ).isoformat() if moment is not None else None
-

@@ -1,0 +1,114 @@
+"""Deployed models: process definitions and their names, the BPMN, DMN and forms a version was deployed with,
+and model files checked as a deployment would check them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+
+from engine.bpmn.parser import ModelFile, inspect_models
+from engine.errors import NotFound
+from engine.queries.rows import iso
+from engine.runtime.script_audit import refuse_unsafe_scripts
+from engine.store.database import Database
+from engine.store.models import (
+    DefinitionArtifact,
+    DeploymentResource,
+    FormDefinition,
+    ProcessDefinition,
+    ProcessInstance,
+)
+
+
+class ModelFamily:
+    """The model questions of :class:`engine.queries.Queries`."""
+
+    database: Database
+    max_model_bytes: int
+
+    def validate_models(self, files: tuple[tuple[str, bytes], ...]) -> list[dict[str, Any]]:
+        """Check model files as a deployment would, storing nothing; raises InvalidModel with every problem."""
+        models = [ModelFile(name, content) for name, content in files]
+        summaries = inspect_models(models, self.max_model_bytes)
+        refuse_unsafe_scripts(models, summaries, self.max_model_bytes)
+        return [{"key": s.key, "name": s.name, "file": s.filename} for s in summaries]
+
+    def definitions(self, *, key: str | None = None) -> list[dict[str, Any]]:
+        query = select(ProcessDefinition)
+        if key:
+            query = query.where(ProcessDefinition.key == key)
+        with self.database.read() as session:
+            counts = dict(session.execute(
+                select(ProcessInstance.definition_id, func.count()).group_by(ProcessInstance.definition_id)).all())
+            return [{"id": d.id, "key": d.key, "version": d.version, "name": d.name, "resource": d.resource_name,
+                     "deployment_id": d.deployment_id, "deployed_at": iso(d.deployed_at),
+                     "instances": counts.get(d.id, 0)}
+                    for d in session.scalars(query.order_by(ProcessDefinition.key, ProcessDefinition.version))]
+
+    def process_names(self) -> list[tuple[str, str]]:
+        """Each deployed process's key and the name of its newest version (the inbox's process filter)."""
+        d = ProcessDefinition
+        newest = select(d.key, func.max(d.version).label("version")).group_by(d.key).subquery()
+        with self.database.read() as session:
+            return [(row.key, row.name or row.key) for row in session.execute(
+                select(d.key, d.name).join(newest, (newest.c.key == d.key) & (newest.c.version == d.version))
+                .order_by(d.key))]
+
+    def definition_model(self, definition_id: int) -> tuple[str, str]:
+        """The file name and BPMN XML of a deployed process version (for the modeler and the instance view)."""
+        with self.database.read() as session:
+            found = session.execute(
+                select(DeploymentResource.name, DeploymentResource.content)
+                .join(ProcessDefinition, (ProcessDefinition.deployment_id == DeploymentResource.deployment_id)
+                      & (ProcessDefinition.resource_name == DeploymentResource.name))
+                .where(ProcessDefinition.id == definition_id)).first()
+        if found is None:
+            raise NotFound(f"process definition {definition_id} does not exist")
+        return found.name, bytes(found.content).decode("utf-8")
+
+    def definition_artifacts(self, definition_id: int) -> dict[str, Any]:
+        """The DMN decisions (with their file) and the forms (with the pinned version) a process version uses."""
+        with self.database.read() as session:
+            if session.get(ProcessDefinition, definition_id) is None:
+                raise NotFound(f"process definition {definition_id} does not exist")
+            rows = session.execute(select(DefinitionArtifact.kind, DefinitionArtifact.artifact_key,
+                                          DefinitionArtifact.form_version, DefinitionArtifact.resource_name)
+                                   .where(DefinitionArtifact.definition_id == definition_id)
+                                   .order_by(DefinitionArtifact.kind, DefinitionArtifact.artifact_key)).all()
+            pinned = [and_(FormDefinition.form_key == r.artifact_key, FormDefinition.version == r.form_version)
+                      for r in rows if r.kind == "form"]
+            names = dict(session.execute(select(FormDefinition.form_key, FormDefinition.name)
+                                         .where(or_(*pinned))).all()) if pinned else {}
+        return {"decisions": [{"decision_id": r.artifact_key, "resource": r.resource_name}
+                              for r in rows if r.kind == "decision"],
+                "forms": [{"form_key": r.artifact_key, "version": r.form_version, "name": names.get(r.artifact_key)}
+                          for r in rows if r.kind == "form"]}
+
+    def definition_decision(self, definition_id: int, decision_id: str) -> tuple[str, str]:
+        """The file name and DMN XML of a decision a process version uses (as deployed with that version)."""
+        with self.database.read() as session:
+            found = session.execute(
+                select(DeploymentResource.name, DeploymentResource.content)
+                .join(ProcessDefinition, ProcessDefinition.deployment_id == DeploymentResource.deployment_id)
+                .join(DefinitionArtifact, (DefinitionArtifact.definition_id == ProcessDefinition.id)
+                      & (DefinitionArtifact.resource_name == DeploymentResource.name))
+                .where(ProcessDefinition.id == definition_id, DefinitionArtifact.kind == "decision",
+                       DefinitionArtifact.artifact_key == decision_id)).first()
+        if found is None:
+            raise NotFound(f"process definition {definition_id} uses no decision '{decision_id[:200]}'")
+        return found.name, bytes(found.content).decode("utf-8")
+
+    def definition_form(self, definition_id: int, form_key: str) -> dict[str, Any]:
+        """A form a process version uses, in the version pinned to it: key, version, name and form-js schema."""
+        with self.database.read() as session:
+            pinned = session.scalar(select(DefinitionArtifact.form_version).where(
+                DefinitionArtifact.definition_id == definition_id, DefinitionArtifact.kind == "form",
+                DefinitionArtifact.artifact_key == form_key))
+            row = session.execute(select(FormDefinition.version, FormDefinition.name, FormDefinition.content)
+                                  .where(FormDefinition.form_key == form_key, FormDefinition.version == pinned)
+                                  ).first() if pinned is not None else None
+        if row is None:
+            raise NotFound(f"process definition {definition_id} uses no form '{form_key[:200]}'")
+        return {"form_key": form_key, "version": row.version, "name": row.name, "schema": json.loads(row.content)}

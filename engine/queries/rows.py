@@ -1,0 +1,65 @@
+"""What every family of queries shares: page limits, allowed values, and rows turned into plain dicts."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.errors import InvalidInput, Problem
+from engine.store.models import Event, HumanTask, ProcessInstance, TaskCandidate
+
+MAX_PAGE = 500
+
+
+def one_of(value: str, allowed: tuple[str, ...], field: str) -> str:
+    if value not in allowed:
+        raise InvalidInput(f"{field} must be one of {', '.join(allowed)}, not {value!r}",
+                           [Problem("not one of the allowed values", field=field)])
+    return value
+
+
+def page_limit(limit: int, most: int = MAX_PAGE) -> int:
+    if limit < 1 or limit > most:
+        raise InvalidInput(f"limit must be between 1 and {most}")
+    return limit
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def instance_row(row: ProcessInstance) -> dict[str, Any]:
+    return {"id": row.id, "process_key": row.process_key, "definition_id": row.definition_id, "state": row.state,
+            "version": row.version, "business_key": row.business_key, "org_scope": row.org_scope,
+            "started_by": row.started_by, "started_at": iso(row.started_at), "ended_at": iso(row.ended_at)}
+
+
+def event_row(event: Event) -> dict[str, Any]:
+    return {"id": event.id, "at": iso(event.at), "kind": event.kind, "element_id": event.element_id,
+            "task_id": event.task_id, "actor": event.actor,
+            "detail": json.loads(event.detail) if event.detail else {}}
+
+
+def tasks_with_candidates(session: Session, tasks: list[HumanTask] | Any) -> list[dict[str, Any]]:
+    tasks = list(tasks)
+    candidates: dict[int, dict[str, list[str]]] = {}
+    if tasks:
+        rows = session.execute(select(TaskCandidate.task_id, TaskCandidate.kind, TaskCandidate.value)
+                               .where(TaskCandidate.task_id.in_([t.id for t in tasks])))  # plain rows: a page's worth
+        for task_id, kind, value in rows:
+            candidates.setdefault(task_id, {"user": [], "group": [], "role": []})[kind].append(value)
+    return [{
+        "id": t.id, "instance_id": t.instance_id, "process_key": t.process_key, "element_id": t.element_id,
+        "name": t.name, "state": t.state, "assignee": t.assignee, "org_scope": t.org_scope,
+        "candidate_users": candidates.get(t.id, {}).get("user", []),
+        "candidate_groups": candidates.get(t.id, {}).get("group", []),
+        "candidate_roles": candidates.get(t.id, {}).get("role", []),
+        "form_key": t.form_key, "due_at": iso(t.due_at), "created_at": iso(t.created_at),
+        "completed_at": iso(t.completed_at), "completed_by": t.completed_by,
+        "item": json.loads(t.item_input) if t.item_input else None,
+    } for t in tasks]
+

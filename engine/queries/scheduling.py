@@ -1,0 +1,79 @@
+"""What the scheduler and the workers ask: whether a schedule fired, how far it was checked, the timer start
+events' schedules, the jobs due and what a job carries, and where a webhook delivery goes."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from engine.schedules import Schedule, timer_schedule
+from engine.store.database import Database
+from engine.store.models import (
+    Job,
+    ProcessDefinition,
+    ScheduleFire,
+    ScheduleWatermark,
+    StartTrigger,
+    WebhookSubscription,
+)
+
+
+class SchedulingFamily:
+    """The scheduling questions of :class:`engine.queries.Queries`."""
+
+    database: Database
+
+    def schedule_fired(self, schedule_key: str, fire_time: datetime) -> bool:
+        """Whether the occurrence is in the fire log (for one instance, or as a fan-out's own entry)."""
+        with self.database.read() as session:
+            return session.scalar(select(ScheduleFire.id).where(
+                ScheduleFire.schedule_key == schedule_key, ScheduleFire.fire_time == fire_time,
+                ScheduleFire.org_unit == "").limit(1)) is not None
+
+    def schedule_checked_until(self, schedule_key: str) -> datetime | None:
+        """How far the scheduler has looked at a schedule: its watermark, or its newest fire (None: never)."""
+        with self.database.read() as session:
+            fired = session.scalar(select(func.max(ScheduleFire.fire_time))
+                                   .where(ScheduleFire.schedule_key == schedule_key))
+            checked = session.scalar(select(ScheduleWatermark.checked_until)
+                                     .where(ScheduleWatermark.schedule_key == schedule_key))
+        return max((t for t in (fired, checked) if t is not None), default=None)
+
+    def timer_schedules(self) -> list[Schedule]:
+        """A schedule for each timer start event of the newest version of every process."""
+        d = ProcessDefinition
+        newest = select(d.key, func.max(d.version).label("version")).group_by(d.key).subquery()
+        query = (select(StartTrigger.process_key, StartTrigger.element_id, StartTrigger.name, d.deployed_at)
+                 .join(d, d.id == StartTrigger.definition_id)
+                 .join(newest, (newest.c.key == d.key) & (newest.c.version == d.version))
+                 .where(StartTrigger.kind == "timer").order_by(StartTrigger.process_key, StartTrigger.element_id))
+        with self.database.read() as session:
+            return [timer_schedule(row.process_key, row.element_id, row.name, row.deployed_at)
+                    for row in session.execute(query)]
+
+    def next_job_due(self) -> datetime | None:
+        """When the next pending job falls due."""
+        with self.database.read() as session:
+            return session.scalar(select(func.min(Job.due_at)).where(Job.state == "pending"))
+
+    def due_jobs(self, now: datetime, limit: int = 100) -> list[int]:
+        """Ids of pending jobs due at ``now``, oldest first (read from the due-time index)."""
+        with self.database.read() as session:
+            return list(session.scalars(select(Job.id).where(Job.state == "pending", Job.due_at <= now)
+                                        .order_by(Job.due_at, Job.id).limit(limit)))
+
+    def job_payload(self, job_id: int) -> dict[str, Any]:
+        """What a job carries for its worker (a service call's connector and parameters, say)."""
+        with self.database.read() as session:
+            payload = session.scalar(select(Job.payload).where(Job.id == job_id))
+        return json.loads(payload) if payload else {}
+
+    def webhook_target(self, subscription_id: int) -> tuple[str, str] | None:
+        """URL and secret of an active subscription (for the worker delivering to it), or None."""
+        with self.database.read() as session:
+            row = session.execute(select(WebhookSubscription.url, WebhookSubscription.secret).where(
+                WebhookSubscription.id == subscription_id, WebhookSubscription.active.is_(True))).first()
+        return (row.url, row.secret) if row else None

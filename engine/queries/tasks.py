@@ -1,0 +1,284 @@
+"""Tasks: a person's inbox (lists, pages and counts, filtered in SQL), one task, and what hangs off a task:
+its comments, attachments, recent history and form; and a person's saved inbox filters."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_, select, true, union
+from sqlalchemy.orm import Session, aliased
+
+from engine.access import policy
+from engine.access.confidential import RECORD, STATUS
+from engine.clock import BUSINESS_TZ
+from engine.commands.model import ADMIN
+from engine.errors import InvalidInput, NotFound, Problem
+from engine.queries.calendar import CalendarQueries
+from engine.queries.case_reading import case_level, without_case_items
+from engine.queries.rows import event_row, iso, page_limit, tasks_with_candidates
+from engine.store.database import Database
+from engine.store.models import (
+    DefinitionArtifact,
+    Event,
+    FormDefinition,
+    HumanTask,
+    Person,
+    ProcessInstance,
+    SavedFilter,
+    TaskAttachment,
+    TaskCandidate,
+    TaskComment,
+)
+from engine.task_filters import TaskFilter
+
+
+class TaskFamily:
+    """The task questions of :class:`engine.queries.Queries`."""
+
+    database: Database
+    calendar: CalendarQueries
+
+    def tasks(self, *, user: str | None = None, instance_id: int | None = None, state: str = "open",
+              filters: TaskFilter | None = None, now: datetime | None = None,
+              limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+        """Tasks in ``state``; for a user, those assigned to them or offering them as a candidate.
+
+        ``filters`` narrows by view, process, unit, due date and words in the name and sets the order; a
+        due filter counts from ``now`` (the engine clock). Everything is done in SQL, one page at a time.
+        """
+        limit = page_limit(limit)
+        with self.database.read() as session:
+            held = policy.held_roles(session, user)
+            query = self._task_query(select(HumanTask), user, _sees_all(session, user), held, instance_id, state,
+                                     filters, now)
+            query = query.order_by(*_task_order(filters or TaskFilter())).limit(limit).offset(offset)
+            rows = tasks_with_candidates(session, session.scalars(query).all())
+            return without_case_items(session, user or ADMIN, rows)
+
+    def task_total(self, *, user: str | None = None, instance_id: int | None = None, state: str = "open",
+                   filters: TaskFilter | None = None, now: datetime | None = None) -> int:
+        """How many tasks :meth:`tasks` would list over all its pages."""
+        with self.database.read() as session:
+            query = self._task_query(select(func.count()).select_from(HumanTask), user, _sees_all(session, user),
+                                     policy.held_roles(session, user), instance_id, state, filters, now)
+            return int(session.scalar(query) or 0)
+
+    def task_page(self, *, user: str, filters: TaskFilter, now: datetime, limit: int = 20,
+                  offset: int = 0) -> dict[str, Any]:
+        """One page of a person's inbox with the total over all pages (the inbox page), in one read."""
+        limit = page_limit(limit)
+        with self.database.read() as session:
+            held, sees_all = policy.held_roles(session, user), _sees_all(session, user)
+            # the total comes with the page (a window over the same matches), so the matches are found once
+            query = self._task_query(select(HumanTask, func.count().over().label("total")), user, sees_all, held,
+                                     None, "open", filters, now)
+            found = session.execute(query.order_by(*_task_order(filters)).limit(limit).offset(offset)).all()
+            rows = [row[0] for row in found]
+            if found:
+                total = found[0].total
+            else:  # past the last page, or nothing at all: counted on its own
+                total = offset and session.scalar(self._task_query(
+                    select(func.count()).select_from(HumanTask), user, sees_all, held, None, "open", filters, now))
+            return {"tasks": without_case_items(session, user, tasks_with_candidates(session, rows)),
+                    "total": int(total or 0), "limit": limit,
+                    "offset": offset}
+
+    def _task_query(self, query: Any, user: str | None, sees_all: bool, held: list[str], instance_id: int | None,
+                    state: str, filters: TaskFilter | None, now: datetime | None) -> Any:
+        """The WHERE of the inbox. A person's tasks are found through the two inbox indexes and united by id.
+
+        An administrator's 'open' view is every open task (``sees_all``); their other views are their own.
+        ``assignee = me`` reads ix_human_task_assignee; 'offered to me' reads ix_task_candidate_open_lookup; the
+        task rows for the union of their ids are then read by key or index, never by scanning the table.
+        """
+        if state not in ("open", "completed", "cancelled", "all"):
+            raise InvalidInput("state must be open, completed, cancelled or all", [Problem("unknown", field="state")])
+        f = filters or TaskFilter()
+        t = HumanTask
+        if f.view == "done":
+            state = "completed"
+        if state != "all":
+            query = query.where(t.state == state)
+        if instance_id is not None:
+            query = query.where(t.instance_id == instance_id)
+        if user is not None and (not sees_all or f.view != "open"):
+            if f.view == "done":
+                query = query.where(t.completed_by == user)
+            else:
+                inner = _INNER_TASK
+                in_state = [inner.state == state] if state != "all" else []
+                open_offers = [TaskCandidate.task_open == true()] if state == "open" else []
+                offered = (select(TaskCandidate.task_id).join(inner, inner.id == TaskCandidate.task_id)
+                           .where(or_(and_(TaskCandidate.kind == "user", TaskCandidate.value == user),
+                                      and_(TaskCandidate.kind == "role", TaskCandidate.value.in_(held))),
+                                  *open_offers, inner.assignee.is_(None), *in_state))
+                mine = select(inner.id).where(inner.assignee == user, *in_state)
+                if f.view == "mine":
+                    query = query.where(t.assignee == user)
+                elif f.view == "offered":
+                    query = query.where(t.id.in_(offered))
+                else:
+                    query = query.where(t.id.in_(union(mine, offered)))
+        if f.process:
+            query = query.where(t.process_key == f.process)
+        if f.unit:
+            query = query.where(t.org_scope == f.unit)
+        for word in f.words():
+            query = query.where(t.name.contains(word, autoescape=True))
+        if f.due:
+            query = query.where(*self._due_condition(f, now))
+        return query
+
+    def _due_condition(self, f: TaskFilter, now: datetime | None) -> list[Any]:
+        if now is None:
+            raise InvalidInput("a due-date filter needs the current time")
+        t = HumanTask
+        today = now.astimezone(BUSINESS_TZ).date()
+        if f.due == "none":
+            return [t.due_at.is_(None)]
+        if f.due == "overdue":
+            return [t.due_at < now]
+        calendar = self.calendar.working_calendar()
+        last_day = today if f.due == "today" else calendar.add_working_days(today, f.within_days)
+        end = datetime.combine(last_day + timedelta(days=1), time(), BUSINESS_TZ)
+        start = datetime.combine(today, time(), BUSINESS_TZ) if f.due == "today" else now
+        return [t.due_at >= start, t.due_at < end]
+
+    def task(self, task_id: int, *, viewer: str | None = None) -> dict[str, Any]:
+        with self.database.read() as session:
+            task = session.get(HumanTask, task_id)
+            if task is None:
+                raise NotFound(f"task {task_id} does not exist")
+            return without_case_items(session, viewer, tasks_with_candidates(session, [task]))[0]
+
+    def task_instance(self, task_id: int) -> int:
+        """The instance a task belongs to."""
+        with self.database.read() as session:
+            instance_id = session.scalar(select(HumanTask.instance_id).where(HumanTask.id == task_id))
+        if instance_id is None:
+            raise NotFound(f"task {task_id} does not exist")
+        return instance_id
+
+    def holds_task(self, user: str, task_id: int) -> bool:
+        """Whether ``user`` has, did or is offered the task (by name or through a role they hold)."""
+        with self.database.read() as session:
+            held = policy.held_roles(session, user)
+            offered = exists().where(TaskCandidate.task_id == HumanTask.id, or_(
+                and_(TaskCandidate.kind == "user", TaskCandidate.value == user),
+                and_(TaskCandidate.kind == "role", TaskCandidate.value.in_(held or [""]))))
+            return session.scalar(select(HumanTask.id).where(
+                HumanTask.id == task_id, or_(HumanTask.assignee == user, HumanTask.completed_by == user,
+                                             and_(HumanTask.state == "open", offered)))) is not None
+
+    def comments(self, task_id: int) -> list[dict[str, Any]]:
+        """A task's comments, oldest first."""
+        with self.database.read() as session:
+            rows = session.scalars(select(TaskComment).where(TaskComment.task_id == task_id)
+                                   .order_by(TaskComment.id)).all()
+            return [{"id": c.id, "author": c.author, "body": c.body, "created_at": iso(c.created_at)} for c in rows]
+
+    def attachments(self, task_id: int) -> list[dict[str, Any]]:
+        """A task's attachments (without their bytes), oldest first."""
+        a = TaskAttachment
+        with self.database.read() as session:
+            rows = session.execute(select(a.id, a.task_id, a.name, a.content_type, a.size, a.sha256, a.uploaded_by,
+                                          a.uploaded_at).where(a.task_id == task_id).order_by(a.id)).all()
+            return [{"id": r.id, "task_id": r.task_id, "name": r.name, "content_type": r.content_type,
+                     "size": r.size, "sha256": r.sha256, "uploaded_by": r.uploaded_by,
+                     "uploaded_at": iso(r.uploaded_at)} for r in rows]
+
+    def attachment_task(self, attachment_id: int) -> int:
+        """The task an attachment belongs to (whoever may see that task may download it)."""
+        with self.database.read() as session:
+            task_id = session.scalar(select(TaskAttachment.task_id).where(TaskAttachment.id == attachment_id))
+        if task_id is None:
+            raise NotFound(f"attachment {attachment_id} does not exist")
+        return task_id
+
+    def attachment(self, attachment_id: int) -> tuple[str, str, bytes]:
+        """An attachment's name, content type and bytes."""
+        a = TaskAttachment
+        with self.database.read() as session:
+            row = session.execute(select(a.name, a.content_type, a.content).where(a.id == attachment_id)).first()
+        if row is None:
+            raise NotFound(f"attachment {attachment_id} does not exist")
+        return row.name, row.content_type, bytes(row.content)
+
+    def task_history(self, task_id: int, *, limit: int = 50, viewer: str | None = None) -> dict[str, Any]:
+        """The newest events of a task's instance (shown beside the task), with the actors' names; of a
+        confidential case, only as far as ``viewer`` may read it."""
+        limit = page_limit(limit, 200)
+        with self.database.read() as session:
+            instance_id = session.scalar(select(HumanTask.instance_id).where(HumanTask.id == task_id))
+            if instance_id is None:
+                raise NotFound(f"task {task_id} does not exist")
+            level = case_level(session, viewer, instance_id)
+            if level == STATUS:
+                return {"instance_id": instance_id, "total": 0, "shown": 0, "events": []}
+            total = session.scalar(select(func.count()).select_from(Event).where(Event.instance_id == instance_id))
+            events = session.scalars(select(Event).where(Event.instance_id == instance_id)
+                                     .order_by(Event.id.desc()).limit(limit)).all()
+            actors = {e.actor for e in events if e.actor}
+            names = dict(session.execute(select(Person.id, Person.name).where(Person.id.in_(actors))).all()) \
+                if actors else {}
+            listed = [{**event_row(e), "actor_name": names.get(e.actor or "")} for e in events]
+            if level is not None and level != RECORD:
+                listed = [{**event, "detail": {}} for event in listed]
+            return {"instance_id": instance_id, "total": int(total or 0), "shown": len(events), "events": listed}
+
+    def task_form(self, task_id: int) -> dict[str, Any] | None:
+        """The form-js schema of a task's form, or None when the task has no form.
+
+        The version is the one the instance's process version was deployed with (the newest, for a
+        version deployed before its form was): a running instance keeps its forms.
+        """
+        with self.database.read() as session:
+            task = session.execute(select(HumanTask.form_key, ProcessInstance.definition_id)
+                                   .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+                                   .where(HumanTask.id == task_id)).first()
+            if task is None or task.form_key is None:
+                return None
+            content = session.scalar(self._form_query(session, task.definition_id, task.form_key))
+        return json.loads(content) if content else None
+
+    @staticmethod
+    def _form_query(session: Session, definition_id: int, form_key: str) -> Any:
+        pinned = session.scalar(select(DefinitionArtifact.form_version).where(
+            DefinitionArtifact.definition_id == definition_id, DefinitionArtifact.kind == "form",
+            DefinitionArtifact.artifact_key == form_key))
+        query = select(FormDefinition.content).where(FormDefinition.form_key == form_key)
+        if pinned is not None:
+            return query.where(FormDefinition.version == pinned)
+        return query.order_by(FormDefinition.version.desc()).limit(1)
+
+    def saved_filters(self, owner: str) -> list[dict[str, Any]]:
+        """A person's saved inbox filters, by name."""
+        with self.database.read() as session:
+            rows = session.scalars(select(SavedFilter).where(SavedFilter.owner == owner)
+                                   .order_by(SavedFilter.name, SavedFilter.id)).all()
+            return [{"id": r.id, "name": r.name, "filters": json.loads(r.filters), "created_at": iso(r.created_at)}
+                    for r in rows]
+
+
+#: The task table again, for the inbox's id lookups; made once, as building an alias costs more than the query.
+_INNER_TASK = aliased(HumanTask, name="inner_task")
+
+
+def _sees_all(session: Session, user: str | None) -> bool:
+    """Whether ``user``'s 'open' inbox view is everyone's open tasks: it is, for an administrator."""
+    return user is not None and policy.is_administrator(session, user)
+
+
+def _task_order(f: TaskFilter) -> list[Any]:
+    """Due first (no due date last), or latest due first, or newest first; a done list shows the latest done first."""
+    t = HumanTask
+    if f.view == "done":
+        return [t.completed_at.desc(), t.id.desc()]
+    if f.sort == "newest":
+        return [t.id.desc()]
+    if f.sort == "due_desc":
+        return [t.due_at.is_(None), t.due_at.desc(), t.id.desc()]
+    return [t.due_at.is_(None), t.due_at, t.id]
+
