@@ -164,6 +164,19 @@ def test_30_mib_of_variables_are_refused_and_1_mib_more_than_allowed_names_the_f
         assert refused.value.problems[0].field == "variables"
 
 
+def test_a_nul_character_in_an_address_or_a_body_is_refused_by_name(engine: Huhua) -> None:
+    """PostgreSQL keeps no NUL in text: a query parameter or body text holding one once gave a 500 there."""
+    client, auth = engine_client(engine), _token(engine, "admin")
+    listed = client.get("/api/v1/process-instances?process_key=%00", headers=auth)
+    assert listed.status_code == 400 and listed.json["problems"][0]["field"] == "process_key"
+    started = engine.execute(StartInstance("teacher_report", "admin", org_scope="zhuhui-s001"))
+    task = engine.queries.instance(started["id"])["open_tasks"][0]["id"]
+    comment = client.post(f"/api/v1/tasks/{task}/comments", json={"body": "a\u0000b"}, headers=auth)
+    assert comment.status_code == 400 and comment.json["problems"][0]["field"] == "body"
+    assert "Traceback" not in comment.get_data(as_text=True)
+    assert engine.queries.comments(task) == []
+
+
 @pytest.mark.parametrize("depth", [40, 900, 100_000])
 def test_deeply_nested_json_is_refused_cleanly(engine: Huhua, depth: int) -> None:
     client, auth = engine_client(engine), _token(engine, "admin")

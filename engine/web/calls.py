@@ -67,13 +67,17 @@ def json_body() -> dict[str, Any]:
 
 
 def _refuse_lone_surrogates(value: Any, where: str) -> None:
-    """JSON may escape half of a UTF-16 pair (\\ud800); such text cannot be stored, so it is refused by name."""
+    """JSON may escape half of a UTF-16 pair (\\ud800) or a NUL (\\u0000); PostgreSQL stores neither in text, so
+    such text is refused by name."""
     if isinstance(value, str):
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
             raise InvalidInput(f"{where or 'the body'} holds text that is not valid Unicode (a lone surrogate)",
                                [Problem("not valid Unicode", field=where or None)]) from None
+        if "\x00" in value:
+            raise InvalidInput(f"{where or 'the body'} holds a NUL character, which no text may hold",
+                               [Problem("NUL character", field=where or None)])
     elif isinstance(value, dict):
         for key, item in value.items():
             _refuse_lone_surrogates(key, where)

@@ -12,12 +12,24 @@ from typing import Any
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from engine.errors import InvalidInput, Problem
+
 
 def install(app: Flask, *, max_request_bytes: int) -> None:
     @app.before_request
     def _bound_body() -> None:
         if request.mimetype != "multipart/form-data":
             request.max_content_length = max_request_bytes
+
+    @app.before_request
+    def _no_nul_in_the_address() -> None:
+        """A NUL in the path or a query parameter would reach a text column PostgreSQL cannot compare: 400."""
+        if "\x00" in request.path:
+            raise InvalidInput("the address holds a NUL character", [Problem("NUL character", field="path")])
+        for name, value in request.args.items(multi=True):
+            if "\x00" in name or "\x00" in value:
+                raise InvalidInput(f"query parameter {name.replace(chr(0), '')!r} holds a NUL character",
+                                   [Problem("NUL character", field=name.replace("\x00", ""))])
 
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(_err: RequestEntityTooLarge) -> Any:
