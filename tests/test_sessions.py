@@ -154,19 +154,25 @@ def test_deactivation_ends_sessions_and_stops_tokens_at_the_next_request(
 
     with pytest.raises(Forbidden):
         huhua.execute(SetAccountActive(TEACHER, False, OFFICER))  # the administrator's alone
+    # a person never given a password is deactivated all the same (an inactive account row stops their tokens)
+    assert huhua.execute(SetAccountActive("zhuhui-s001-bzr2", False, "admin"))["active"] is False
     with pytest.raises(NotFound):
-        huhua.execute(SetAccountActive("zhuhui-s001-bzr2", False, "admin"))  # a person without an account
+        huhua.execute(SetAccountActive("zhuhui-s001-bzr3", True, "admin"))  # nothing to make active again
     assert huhua.execute(SetAccountActive(TEACHER, False, "admin"))["sessions_ended"] == 1
     _refused(client)
     assert program.get("/api/v1/tasks", headers=bearer).status_code == 401
     assert _log_in(browser(), TEACHER).status_code == 401
-    huhua.execute(SetPassword(TEACHER, "a new secret", "admin"))
-    assert _log_in(browser(), TEACHER, "a new secret").status_code == 401  # a new password does not reactivate
 
     huhua.execute(SetAccountActive(TEACHER, True, "admin"))
-    assert program.get("/api/v1/tasks", headers=bearer).status_code == 200
+    assert program.get("/api/v1/tasks", headers=bearer).status_code == 200  # unrevoked tokens work again
     _refused(client)  # the ended session stays ended
+
+    huhua.execute(SetAccountActive(TEACHER, False, "admin"))
+    huhua.execute(SetPassword(TEACHER, "a new secret", "admin"))
+    assert _log_in(browser(), TEACHER, "a new secret").status_code == 401  # a new password does not reactivate
+    huhua.execute(SetAccountActive(TEACHER, True, "admin"))
     assert _log_in(browser(), TEACHER, "a new secret").status_code == 302
+    assert program.get("/api/v1/tasks", headers=bearer).status_code == 401  # but it ended the tokens
 
 
 def _wrong_passwords(clock: VirtualClock, client: FlaskClient, user: str, times: int,
