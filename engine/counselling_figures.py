@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from engine.access.confidential import CASE_AND_RISK, at_least, case_access
+from engine.clock import BUSINESS_TZ
 from engine.dashboard import Scope, require_county, within_counties
 from engine.store import tables
 from engine.store.database import Database
@@ -89,8 +90,8 @@ def _escalations(connection: Any, scope: Scope, viewer: str, county: str | None)
             data = connection.execute(select(_i.c.data).where(_i.c.id == row.instance_id)).scalar()
             alias = _alias(data)
         found.append({"school": row.org_scope, "path": row.path, "step": row.name, "state": row.state,
-                      "reported_at": row.created_at.isoformat(), "instance_id": row.instance_id if granted else None,
-                      "student_alias": alias})
+                      "reported_at": row.created_at.astimezone(BUSINESS_TZ).isoformat(),  # Beijing time
+                      "instance_id": row.instance_id if granted else None, "student_alias": alias})
     return found
 
 
