@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from engine.access.confidential import CASE_AND_RISK, at_least, case_access
+from engine.clock import BUSINESS_TZ
 from engine.dashboard import Scope, require_county, within_counties
 from engine.store import tables
 from engine.store.database import Database
@@ -40,13 +41,37 @@ def counselling_counts(database: Database, scope: Scope, viewer: str, county: st
             units[key][row.band if row.band in RISK_LEVELS else "unassessed"] += row.cases
             units[key]["open" if row.state in ("running", "suspended", "incident") else "closed"] += row.cases
         escalations = _escalations(connection, scope, viewer, county)
+        for entry in escalations:
+            units[_level_unit(entry.pop("path"), county)]["crisis_escalations"] += 1
+        named = set(units) | {entry["school"] for entry in escalations}
+        names = dict(connection.execute(select(_u.c.id, _u.c.name).where(_u.c.id.in_(named))).all()) if named else {}
     for entry in escalations:
-        units[_level_unit(entry.pop("path"), county)]["crisis_escalations"] += 1
+        entry["school_name"] = names.get(entry["school"], entry["school"])
     return {"county": county, "level": "schools" if county else "counties", "risk_levels": list(RISK_LEVELS),
-            "units": [{"unit": unit, **{k: counts[k] for k in ("cases", *RISK_LEVELS, "unassessed", "open", "closed",
-                                                              "crisis_escalations")}}
+            "units": [{"unit": unit, "name": names.get(unit, unit), "drillable": county is None and bool(unit),
+                       **{k: counts[k] for k in ("cases", *RISK_LEVELS, "unassessed", "open", "closed",
+                                                 "crisis_escalations")}}
                       for unit, counts in sorted(units.items())],
             "crisis_escalations": escalations}
+
+
+Sheet = tuple[str, list[str], list[list[Any]]]
+_RISK_NAMES = {"low": "低风险", "medium": "中风险", "high": "高风险"}
+_TASK_STATES = {"open": "待办", "completed": "已完成", "cancelled": "已取消"}
+
+
+def counselling_sheets(figures: dict[str, Any]) -> list[Sheet]:
+    """The counts by risk level per unit and the crisis escalations, as the .xlsx export's sheets (text from
+    the directory and the cases is made inert by engine.documents.layout.workbook)."""
+    level = "县市区" if figures["level"] == "counties" else "学校/教学点"
+    return [("心理辅导个案", [level, "单位代码", "个案数", *(_RISK_NAMES[r] for r in RISK_LEVELS), "未评估",
+                        "进行中", "已结案", "危机上报"],
+             [[u["name"], u["unit"], u["cases"], *(u[r] for r in RISK_LEVELS), u["unassessed"], u["open"],
+               u["closed"], u["crisis_escalations"]] for u in figures["units"]]),
+            ("危机上报", ["学校", "单位代码", "步骤", "状态", "上报时间", "个案编号", "学生化名"],
+             [[e["school_name"], e["school"], e["step"], _TASK_STATES.get(e["state"], e["state"]),
+               e["reported_at"], e["instance_id"] if e["instance_id"] is not None else "",
+               e["student_alias"] or ""] for e in figures["crisis_escalations"]])]
 
 
 def _escalations(connection: Any, scope: Scope, viewer: str, county: str | None) -> list[dict[str, Any]]:
@@ -65,8 +90,8 @@ def _escalations(connection: Any, scope: Scope, viewer: str, county: str | None)
             data = connection.execute(select(_i.c.data).where(_i.c.id == row.instance_id)).scalar()
             alias = _alias(data)
         found.append({"school": row.org_scope, "path": row.path, "step": row.name, "state": row.state,
-                      "reported_at": row.created_at.isoformat(), "instance_id": row.instance_id if granted else None,
-                      "student_alias": alias})
+                      "reported_at": row.created_at.astimezone(BUSINESS_TZ).isoformat(),  # Beijing time
+                      "instance_id": row.instance_id if granted else None, "student_alias": alias})
     return found
 
 

@@ -171,6 +171,7 @@ KINDS: dict[str, str] = {
     "GET /api/v1/dashboard/overdue": "dashboard",
     "GET /api/v1/dashboard/overdue/export": "dashboard",
     "GET /api/v1/dashboard/counselling": "dashboard",
+    "GET /api/v1/dashboard/counselling/export": "dashboard",
     "GET /account/password": "signed_in",
     "POST /account/password": "signed_in",
     "GET /account/tokens": "signed_in",
@@ -193,7 +194,7 @@ PAGE_SHELLS = {"GET /admin/processes/<int:definition_id>/edit",
 #: Dashboard calls whose ?county= chooses a county: none, 珠晖区 (own), 雁峰区 (other), one that does not exist.
 COUNTY_FILTERED = {"GET /api/v1/dashboard/monthly-checks", "GET /api/v1/dashboard/monthly-checks/export",
                    "GET /api/v1/dashboard/overdue", "GET /api/v1/dashboard/overdue/export",
-                   "GET /api/v1/dashboard/counselling"}
+                   "GET /api/v1/dashboard/counselling", "GET /api/v1/dashboard/counselling/export"}
 #: Bodies that stop a change after the gate (a missing or mistyped field), so the data stays as set up.
 BODIES: dict[str, dict[str, Any]] = {
     "POST /login": {"data": {"username": "zhuhui-s001-bzr1", "password": "wrong password"}},

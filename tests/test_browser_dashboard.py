@@ -38,6 +38,20 @@ def _click_bar(browser: object, chart_id: str, category: str) -> None:
                                                       int(y - size["height"] / 2)).click().perform()
 
 
+def _open_crisis_case(huhua: Huhua, school: str) -> None:
+    """A counselling case at ``school`` whose first session finds signs of self-harm: a crisis for the county."""
+    counsellor = f"{school}-xl1"
+    huhua.execute(StartInstance("counselling_appointment", counsellor, org_scope=school))
+    for element, data in (("register", {"student_alias": "初二学生A", "requester": "parent", "channel": "phone",
+                                        "appointment_date": "2026-03-03", "reason": "情绪低落"}),
+                          ("session", {"session_date": "2026-03-03", "session_record": "倾听与情绪疏导",
+                                       "risk_level": "high", "risk_signs": ["self_harm"]})):
+        run_due_jobs(huhua)
+        [task] = [t for t in huhua.queries.tasks(user=counsellor, limit=50) if t["element_id"] == element]
+        huhua.execute(CompleteTask(task["id"], counsellor, data))
+    run_due_jobs(huhua)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_the_dashboard_draws_its_charts_and_drills_from_a_county_bar_to_people(site: tuple[Huhua, str]) -> None:
@@ -53,6 +67,7 @@ def test_the_dashboard_draws_its_charts_and_drills_from_a_county_bar_to_people(s
     run_due_jobs(huhua)
     huhua.execute(StartInstance("monthly_school_check", "scheduler", org_scope="hengshan-s001",
                                 variables={"scheduled_for": "2026-03-02T08:30:00+08:00"}, origin=ENGINE))
+    _open_crisis_case(huhua, "hengshan-s003")
     huhua.execute(SetPassword("hengshan-zr", PASSWORD, "admin"))
     ARTIFACTS.mkdir(exist_ok=True)
     browser = _browser(1366, 1400)
@@ -63,11 +78,18 @@ def test_the_dashboard_draws_its_charts_and_drills_from_a_county_bar_to_people(s
         browser.get(base + "/admin/dashboard")
         wait.until(_ready)
         drawn = browser.execute_script(
-            "return ['coverage', 'monthly', 'bands', 'scores', 'histogram', 'overdue'].filter("
+            "return ['coverage', 'monthly', 'bands', 'scores', 'histogram', 'overdue', 'counselling'].filter("
             "id => document.querySelector('#' + id + ' canvas')).length")
-        assert drawn == 6
+        assert drawn == 7
         assert "衡山县教育局" in browser.find_element(By.ID, "coverage-table").text
-        browser.save_screenshot(str(ARTIFACTS / "dashboard.png"))
+        counselling = browser.find_element(By.ID, "counselling-table").find_elements(By.TAG_NAME, "tr")
+        assert [r.text.split() for r in counselling[1:]] == [["衡山县教育局", "1", "0", "0", "1", "0", "1", "0", "1"]]
+        assert "衡山县第三实验学校" in browser.find_element(By.ID, "escalations-table").text
+        browser.execute_script("document.getElementById('counselling-card').scrollIntoView()")
+        _click_bar(browser, "counselling", "衡山县教育局")  # drills to the county's schools
+        wait.until(ready.text_to_be_present_in_element((By.ID, "counselling-table"), "衡山县第三实验学校"))
+        browser.save_screenshot(str(ARTIFACTS / "dashboard_counselling.png"))
+        browser.execute_script("window.scrollTo(0, 0)")
 
         _click_bar(browser, "coverage", "衡山县教育局")
         wait.until(ready.text_to_be_present_in_element((By.ID, "crumbs"), "衡山县教育局"))

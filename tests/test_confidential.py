@@ -9,15 +9,19 @@ reads for the school and administrators read whole; the log refuses to be change
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from alembic import command
 from flask.testing import FlaskClient
+from openpyxl import load_workbook
 from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 
@@ -89,10 +93,10 @@ def _complete(demo: Huhua, user: str, element_id: str, data: dict) -> None:
     run_due_jobs(demo)
 
 
-def _open_case(demo: Huhua, level: str = "low", signs: tuple[str, ...] = ("none",)) -> int:
+def _open_case(demo: Huhua, level: str = "low", signs: tuple[str, ...] = ("none",), alias: str = "初二学生A") -> int:
     """A parent's phone appointment, registered by the duty counsellor; the first session is recorded."""
     demo.execute(StartInstance("counselling_appointment", COUNSELLOR, org_scope=SCHOOL))
-    _complete(demo, COUNSELLOR, "register", {"student_alias": "初二学生A", "requester": "parent", "channel": "phone",
+    _complete(demo, COUNSELLOR, "register", {"student_alias": alias, "requester": "parent", "channel": "phone",
                                             "appointment_date": "2026-03-03", "reason": "被家暴，想轻生"})
     case = demo.queries.instances(process_key="counselling_case", limit=1)[0]["id"]
     _complete(demo, COUNSELLOR, "session", {"session_date": "2026-03-03", "session_record": SESSION_RECORD,
@@ -347,6 +351,49 @@ def test_a_county_officer_sees_counts_by_risk_level_and_the_crisis_escalation_no
     assert other.status_code == missing.status_code == 404 and other.json["problems"][0]["field"] == "county"
     assert "units" not in other.json and "crisis_escalations" not in other.json
     assert client.get("/api/v1/dashboard/counselling", headers=as_(PRINCIPAL)).status_code == 403
+
+
+def _sheets(content: bytes) -> dict[str, list[tuple]]:
+    """Every sheet's rows; no cell may be a formula."""
+    book = load_workbook(io.BytesIO(content))
+    for sheet in book.worksheets:
+        assert not [c.coordinate for row in sheet.iter_rows() for c in row if c.data_type == "f"], sheet.title
+    return {sheet.title: list(sheet.iter_rows(values_only=True)) for sheet in book.worksheets}
+
+
+def test_the_counselling_figures_export_as_an_inert_workbook_within_the_dashboards_scope(
+        demo: Huhua, client: FlaskClient, as_: Callable[[str], dict[str, str]]) -> None:
+    hostile = {"zhuhui": '=HYPERLINK("x","y")', SCHOOL: "=1+1"}
+    directory = generate("demo")
+    directory.units = [replace(u, name=hostile.get(u.id, u.name)) for u in directory.units]
+    demo.execute(LoadDirectory(directory, "admin", source="demo"))
+    _open_case(demo)
+    crisis = _open_case(demo, "low", ("self_harm",), alias="=cmd|'calc'!A0")
+    path = "/api/v1/dashboard/counselling/export"
+
+    county = client.get(path, headers=as_("zhuhui-zr"), query_string={"county": "zhuhui"})
+    assert county.status_code == 200, county.json
+    assert county.headers["Content-Disposition"].endswith(quote("心理辅导个案-zhuhui.xlsx"))
+    sheets = _sheets(county.data)
+    header, *rows = sheets["心理辅导个案"]
+    assert header[:7] == ("学校/教学点", "单位代码", "个案数", "低风险", "中风险", "高风险", "未评估")
+    assert [r[:6] for r in rows] == [("'=1+1", SCHOOL, 2, 2, 0, 0)] and rows[0][-1] == 1
+    [escalation] = sheets["危机上报"][1:]
+    # the county officer's crisis task names the case and the student to them, quoted so it stays text
+    assert (escalation[0], escalation[5], escalation[6]) == ("'=1+1", crisis, "'=cmd|'calc'!A0")
+    assert SESSION_RECORD not in repr(sheets) and "被家暴" not in repr(sheets)
+
+    city = _sheets(client.get(path, headers=as_("hy-zr")).data)
+    assert [r[:3] for r in city["心理辅导个案"][1:]] == [("'" + hostile["zhuhui"], "zhuhui", 2)]
+    assert [(e[5], e[6]) for e in city["危机上报"][1:]] == [(None, None)]  # the city is not named the student
+
+    other = client.get(path, headers=as_("yanfeng-zr"), query_string={"county": "zhuhui"})
+    missing = client.get(path, headers=as_("yanfeng-zr"), query_string={"county": "nowhere"})
+    assert other.status_code == missing.status_code == 404 and other.json["problems"][0]["field"] == "county"
+    assert client.get(path, headers=as_("yanfeng-zr")).status_code == 200  # their own county: no zhuhui rows
+    assert "zhuhui" not in repr(_sheets(client.get(path, headers=as_("yanfeng-zr")).data))
+    for outsider in (PRINCIPAL, COUNSELLOR, "zhuhui-s001-zr"):
+        assert client.get(path, headers=as_(outsider)).status_code == 403, outsider
 
 
 def test_webhook_payloads_of_a_counselling_case_carry_no_detail_nor_actor(demo: Huhua) -> None:

@@ -384,6 +384,7 @@ ROUTES: dict[str, Rule] = {
     "dashboard_api.dashboard_overdue": Rule.DASHBOARD,
     "dashboard_api.dashboard_overdue_export": Rule.DASHBOARD,
     "dashboard_api.dashboard_counselling": Rule.DASHBOARD,
+    "dashboard_api.dashboard_counselling_export": Rule.DASHBOARD,
     # one's own account: password and API tokens (someone else's token id answers 404 from the command)
     "account.password": Rule.SIGNED_IN,
     "account.change_password": Rule.SIGNED_IN,

@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, current_app, jsonify, request
 
+from engine.counselling_figures import counselling_sheets
 from engine.dashboard import monthly_sheets, overdue_sheets, rollout_sheets
 from engine.documents import XLSX
 from engine.documents.layout import workbook
@@ -46,6 +47,14 @@ def dashboard_counselling() -> Any:
     """Counselling cases by risk level per county (``?county=``: per school of it) and the crisis escalations,
     naming a student only where the escalation lets the caller read the case."""
     return jsonify(calls.engine().queries.dashboard_counselling(calls.actor(), _unit_arg("county")))
+
+
+@dashboard_api.get("/dashboard/counselling/export")
+def dashboard_counselling_export() -> Any:
+    """The same figures as an .xlsx workbook (counts by risk level, and the crisis escalations)."""
+    county = _unit_arg("county")
+    figures = calls.engine().queries.dashboard_counselling(calls.actor(), county)
+    return _xlsx(workbook(counselling_sheets(figures)), f"心理辅导个案-{county or '全市'}.xlsx")
 
 
 @dashboard_api.get("/dashboard/monthly-checks")

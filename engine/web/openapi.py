@@ -175,6 +175,8 @@ def document() -> dict[str, Any]:
                 "Counselling cases by risk level per county (or per school of one county) and the crisis escalations, "
                 "naming a student only where the escalation lets the caller read the case",
                 parameters=[_COUNTY], errors=_DASHBOARD_ERRORS)},
+            "/dashboard/counselling/export": {"get": _export(
+                "Counselling cases by risk level and the crisis escalations as an .xlsx workbook", [_COUNTY])},
             "/audit": {"get": _op("The audit log, newest first: administrators' commands and reads of confidential "
                                   "records (administrator)", parameters=[
                 _query("actor", {"type": "string"}, ""), _query("action", {"type": "string"}, "e.g. SuspendInstance"),
