@@ -303,6 +303,35 @@ def test_an_administrators_commands_are_in_the_audit_log_which_only_administrato
     assert client.get("/counselling/reads").status_code == 403  # the administrator leads no school
 
 
+def test_an_administrators_refused_command_is_in_the_audit_log_with_its_refusal(
+        demo: Huhua, client: FlaskClient, as_: Callable[[str], dict[str, str]]) -> None:
+    started = demo.execute(StartInstance("work_plan_review", "admin", org_scope="qidong"))["id"]
+    client.post(f"/api/v1/process-instances/{started}/suspend", headers=as_("admin"), json={"reason": "核实"})
+    again = client.post(f"/api/v1/process-instances/{started}/suspend", headers=as_("admin"), json={"reason": "再次"})
+    missing = client.post("/api/v1/process-instances/987654/suspend", headers=as_("admin"), json={"reason": "x"})
+    assert again.status_code == 409 and missing.status_code == 404
+    logged = client.get("/api/v1/audit", headers=as_("admin"),
+                        query_string={"action": "SuspendInstance", "kind": "refused"}).json
+    assert sorted((e["actor"], e["resource"], e["detail"]["reason"], e["detail"]["refused"])
+                  for e in logged["entries"]) == sorted([
+        ("admin", f"instance:{started}", "再次", again.json["message"]),
+        ("admin", "instance:987654", "x", missing.json["message"])])
+    done = client.get("/api/v1/audit", headers=as_("admin"), query_string={"action": "SuspendInstance"}).json
+    assert sorted(e["kind"] for e in done["entries"]) == ["command", "refused", "refused"]
+    assert demo.queries.instance(started)["state"] == "suspended"  # the refused attempt changed nothing
+
+    # a person's refused command is nobody's business here
+    refused = client.post(f"/api/v1/process-instances/{started}/suspend", headers=as_("zhuhui-s001-bzr1"),
+                          json={"reason": "x"})
+    assert refused.status_code in (403, 404)
+    assert client.get("/api/v1/audit", headers=as_("admin"),
+                      query_string={"actor": "zhuhui-s001-bzr1"}).json["total"] == 0
+    demo.execute(SetPassword("admin", PASSWORD, "admin"))
+    _log_in(client, "admin")
+    page = client.get("/admin/audit", query_string={"kind": "refused"}).get_data(as_text=True)
+    assert "被拒绝的管理员操作" in page and "instance:987654" in page
+
+
 def test_the_audit_log_refuses_update_and_delete(demo: Huhua) -> None:
     demo.execute(StartInstance("work_plan_review", "admin", org_scope="qidong"))
     log = tables.audit_log
