@@ -25,6 +25,7 @@ from openpyxl import load_workbook
 from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 
+from engine.access.confidential import WITHHELD_INCIDENT_MESSAGE
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ, VirtualClock
 from engine.commands import (
@@ -32,6 +33,7 @@ from engine.commands import (
     AddWebhook,
     CompleteTask,
     CreateApiToken,
+    DeployModels,
     DeployShippedProcesses,
     LoadDirectory,
     SetPassword,
@@ -305,6 +307,62 @@ def test_an_administrators_commands_are_in_the_audit_log_which_only_administrato
     assert "起始日期" in client.get("/admin/audit", query_string={"to": "not a day"}).get_data(as_text=True)
     assert 'href="/counselling/reads"' not in client.get("/inbox").get_data(as_text=True)
     assert client.get("/counselling/reads").status_code == 403  # the administrator leads no school
+
+
+def test_an_administrators_refused_command_is_in_the_audit_log_with_its_refusal(
+        demo: Huhua, client: FlaskClient, as_: Callable[[str], dict[str, str]]) -> None:
+    started = demo.execute(StartInstance("work_plan_review", "admin", org_scope="qidong"))["id"]
+    client.post(f"/api/v1/process-instances/{started}/suspend", headers=as_("admin"), json={"reason": "核实"})
+    again = client.post(f"/api/v1/process-instances/{started}/suspend", headers=as_("admin"), json={"reason": "再次"})
+    missing = client.post("/api/v1/process-instances/987654/suspend", headers=as_("admin"), json={"reason": "x"})
+    assert again.status_code == 409 and missing.status_code == 404
+    logged = client.get("/api/v1/audit", headers=as_("admin"),
+                        query_string={"action": "SuspendInstance", "kind": "refused"}).json
+    assert sorted((e["actor"], e["resource"], e["detail"]["reason"], e["detail"]["refused"])
+                  for e in logged["entries"]) == sorted([
+        ("admin", f"instance:{started}", "再次", again.json["message"]),
+        ("admin", "instance:987654", "x", missing.json["message"])])
+    done = client.get("/api/v1/audit", headers=as_("admin"), query_string={"action": "SuspendInstance"}).json
+    assert sorted(e["kind"] for e in done["entries"]) == ["command", "refused", "refused"]
+    assert demo.queries.instance(started)["state"] == "suspended"  # the refused attempt changed nothing
+
+    # a person's refused command is nobody's business here
+    refused = client.post(f"/api/v1/process-instances/{started}/suspend", headers=as_("zhuhui-s001-bzr1"),
+                          json={"reason": "x"})
+    assert refused.status_code in (403, 404)
+    assert client.get("/api/v1/audit", headers=as_("admin"),
+                      query_string={"actor": "zhuhui-s001-bzr1"}).json["total"] == 0
+    demo.execute(SetPassword("admin", PASSWORD, "admin"))
+    _log_in(client, "admin")
+    page = client.get("/admin/audit", query_string={"kind": "refused"}).get_data(as_text=True)
+    assert "被拒绝的管理员操作" in page and "instance:987654" in page
+
+
+def test_an_incident_of_a_case_shows_its_message_only_to_a_reader_of_the_record(
+        demo: Huhua, client: FlaskClient, as_: Callable[[str], dict[str, str]]) -> None:
+    """A failing step quotes the case's data in its message (here the reason); an administrator (status) and the
+    principal (case and risk) see where, what kind and when, not the message."""
+    model = (demo.settings.processes_dir / "counselling_case.bpmn").read_text()
+    failing = model.replace("<bpmn:script>follow_ups = 0", "<bpmn:script>follow_ups = int(reason)", 1)
+    assert failing != model
+    rules = (demo.settings.processes_dir / "counselling_risk.dmn").read_bytes()
+    demo.execute(DeployModels(files=(("counselling_case.bpmn", failing.encode()), ("counselling_risk.dmn", rules)),
+                              actor="admin"))
+    case = _open_case(demo)
+    listed = client.get("/api/v1/incidents", headers=as_("admin"))
+    assert listed.status_code == 200 and "被家暴" not in listed.get_data(as_text=True)
+    [incident] = [i for i in listed.json if i["instance_id"] == case]
+    assert (incident["element_id"], incident["kind"], incident["message"]) == (
+        "prepare", "failed_task", WITHHELD_INCIDENT_MESSAGE)
+    assert incident["created_at"]
+    for person in ("admin", PRINCIPAL):
+        shown = client.get(f"/api/v1/process-instances/{case}", headers=as_(person))
+        assert shown.status_code == 200 and "被家暴" not in shown.get_data(as_text=True)
+        assert [(i["element_id"], i["message"]) for i in shown.json["incidents"]] == [
+            ("prepare", WITHHELD_INCIDENT_MESSAGE)]
+    record = client.get(f"/api/v1/process-instances/{case}", headers=as_(COUNSELLOR)).json
+    assert [i["element_id"] for i in record["incidents"]] == ["prepare"]
+    assert "被家暴" in record["incidents"][0]["message"]  # the case's own counsellor reads why it stopped
 
 
 def test_the_audit_log_refuses_update_and_delete(demo: Huhua) -> None:

@@ -13,16 +13,17 @@ from engine.bootstrap import Huhua
 from engine.commands import (
     ENGINE,
     CreateApiToken,
+    DeployModels,
     DeployShippedProcesses,
     LoadDirectory,
     SetPassword,
     SetServiceAccount,
     StartInstance,
 )
-from engine.errors import InvalidInput
+from engine.errors import InvalidInput, InvalidModel
 from engine.org.profiles import generate
 from engine.web import create_app
-from tests.helpers import cli_json, deploy_fixtures, history_kinds
+from tests.helpers import FIXTURES, cli_json, deploy_fixtures, history_kinds
 
 REVISED = {"total": 100, "band": "优秀", "approver": "zhuhui-s001-bzr1"}
 OTHER_TEACHER = "zhuhui-s001-bzr1"  # a class teacher of 珠晖区
@@ -188,3 +189,48 @@ def test_a_message_from_outside_never_brings_what_the_engine_keeps(org: Huhua, c
     assert {p["field"] for p in refused.json["problems"]} == {"variables.people", "variables.month"}
     assert _score(org, victim) == (42, "不合格", "principal")  # nothing was delivered
     assert "message_received" not in history_kinds(org, victim)
+
+
+def test_a_message_from_outside_brings_only_the_variables_its_catch_declares(org: Huhua, client: FlaskClient,
+                                                                             cli) -> None:  # type: ignore[no-untyped-def]
+    """The catch says ``messageVariables="total, band, approver"``: any other key is refused by name."""
+    victim = _check(org, "yanfeng-s001")
+    message = {"name": "check_score_revised", "correlation_key": "yanfeng-s001/2026-03",
+               "variables": {**REVISED, "reviewer": "yanfeng-s001-bzr1", "remark": "x"}}
+    principal = _token(org, VICTIM_PRINCIPAL)
+    refused = client.post("/api/v1/messages", json=message, headers=principal)
+    assert refused.status_code == 400
+    assert {p["field"] for p in refused.json["problems"]} == {"variables.reviewer", "variables.remark"}
+    assert all("messageVariables" in p["message"] and "revised" in p["message"] for p in refused.json["problems"])
+    hooked = client.post("/api/v1/webhooks/messages/check_score_revised", headers={**principal, "Idempotency-Key": "b"},
+                         json={"correlation_key": "yanfeng-s001/2026-03", "variables": message["variables"]})
+    assert hooked.status_code == 400
+    by_cli = cli("message", "check_score_revised", "--key", "yanfeng-s001/2026-03", "--as", VICTIM_PRINCIPAL,
+                 "--vars", '{"reviewer": "x"}')
+    assert by_cli.exit_code == 2 and "variables.reviewer" in by_cli.stderr
+    assert _score(org, victim) == (42, "不合格", "principal")  # nothing was delivered
+    assert "message_received" not in history_kinds(org, victim)
+
+
+def test_a_catch_that_declares_nothing_takes_the_message_but_no_variables(org: Huhua, client: FlaskClient) -> None:
+    model = (FIXTURES / "check_revision.bpmn").read_text()
+    bare = re.sub(r'<spiffworkflow:property name="messageVariables"[^>]*/>', "", model)
+    assert "messageVariables" not in bare
+    org.execute(DeployModels(files=(("check_revision.bpmn", bare.encode()),), actor="admin"))
+    victim = _check(org, "yanfeng-s001")
+    message = {"name": "check_score_revised", "correlation_key": "yanfeng-s001/2026-03", "variables": REVISED}
+    principal = _token(org, VICTIM_PRINCIPAL)
+    refused = client.post("/api/v1/messages", json=message, headers=principal)
+    assert refused.status_code == 400
+    assert {p["field"] for p in refused.json["problems"]} == {"variables.total", "variables.band", "variables.approver"}
+    taken = client.post("/api/v1/messages", json={**message, "variables": {}}, headers=principal)
+    assert taken.status_code == 200 and [i["id"] for i in taken.json["delivered_to"]] == [victim]
+    assert _score(org, victim) == (42, "不合格", "principal")
+
+
+def test_a_message_variables_list_the_engine_cannot_read_is_refused_at_deploy(org: Huhua) -> None:
+    model = (FIXTURES / "check_revision.bpmn").read_text().replace('"total, band, approver"', '"total, band-2"')
+    with pytest.raises(InvalidModel) as refused:
+        org.execute(DeployModels(files=(("check_revision.bpmn", model.encode()),), actor="admin"))
+    assert any("messageVariables" in p.message and "'band-2'" in p.message and "revised" in p.message
+               for p in refused.value.problems)

@@ -13,13 +13,16 @@ grants nothing. For a case at school S (the instance's ``org_scope``):
     and priority, crisis and channel; no session record, no history detail)
     the **principal** of S; and whoever holds, held or is offered a **crisis escalation** of the case — a task
     offered to a role at a unit above S (the county officer's crisis report, the bureau head's urging).
-``status`` (that the case exists, its state and open steps; no data, no history)
+``status`` (that the case exists, its state, open steps and incidents' places and times; no data, no history)
     the **referring teacher** (``referred_by``, the class teacher whose screening sent the referral), and
     administrators, who run the engine but do not read counselling records.
 ``None``
     everybody else: other teachers of the school, its programme officer, the county and city officers and
     heads (who see counts by risk level and crisis escalations on the dashboard instead). Such a reader gets
     404, the same as for a missing id.
+
+An incident's message can quote the case's data (a failed expression names its values), so below ``record``
+an incident shows its element, kind and time, and :data:`WITHHELD_INCIDENT_MESSAGE` in place of its message.
 """
 
 from __future__ import annotations
@@ -39,6 +42,10 @@ LEVELS = (STATUS, CASE_AND_RISK, RECORD)
 COUNSELLOR = "duty_counsellor"
 MH_LEAD = "mh_teacher_full"
 PRINCIPAL = "principal"
+
+#: What a reader below ``record`` sees as an incident's message (Chinese and English: it is data, not a page text).
+WITHHELD_INCIDENT_MESSAGE = ("保密个案的故障详情不予显示 "
+                             "(the details of an incident of a confidential case are withheld)")
 
 _i, _t, _c, _r = tables.process_instance, tables.human_task, tables.task_candidate, tables.role_assignment
 
@@ -138,6 +145,11 @@ def _stronger(level: str | None, other: str) -> str:
     return other if level is None or LEVELS.index(other) > LEVELS.index(level) else level
 
 
+def withheld_incident(incident: dict[str, Any]) -> dict[str, Any]:
+    """An incident of a confidential case for a reader below ``record``: where, what kind and when, not why."""
+    return {**incident, "message": WITHHELD_INCIDENT_MESSAGE, "message_withheld": True}
+
+
 def case_view(found: dict[str, Any], level: str, sensitivity: Sensitivity) -> dict[str, Any]:
     """An instance as read by :meth:`engine.queries.Queries.instance`, cut down to what ``level`` may see."""
     view = {**found, "access": level}
@@ -145,8 +157,9 @@ def case_view(found: dict[str, Any], level: str, sensitivity: Sensitivity) -> di
         return view
     view["data"] = redact(found["data"], sensitivity) if level == CASE_AND_RISK else {}
     view["open_tasks"] = [{**task, "item": None} for task in found["open_tasks"]]
+    view["incidents"] = [withheld_incident(incident) for incident in found["incidents"]]
     if level == CASE_AND_RISK:
         view["history"] = [{**event, "detail": {}} for event in found["history"]]
     else:
-        view.update(history=[], incidents=[], started_by=None)
+        view.update(history=[], started_by=None)
     return view

@@ -1,7 +1,9 @@
 """The audit log: administrators' commands and reads of confidential records, in an append-only table.
 
 An administrator's command is written by the command bus in the command's own transaction
-(:func:`audit_command`), so the log holds exactly the changes that were made. A read of a confidential
+(:func:`audit_command`), so the log holds exactly the changes that were made; a command of theirs that is
+refused is written after its transaction rolled back, in a transaction of its own (:func:`audit_refusal`), so
+a failed attempt is visible too. A read of a confidential
 record (a counselling case) is its own small command, :class:`RecordCaseRead`, run by the entry point that
 served the read. The table refuses UPDATE and DELETE (triggers of migration 0019).
 """
@@ -30,6 +32,7 @@ _RESOURCE_FIELDS = (("instance_id", "instance"), ("task_id", "task"), ("definiti
 #: Fields never copied into the log: secrets, file contents and what could carry a child's data.
 _WITHHELD = {"actor", "password", "content", "xml", "schema", "secret", "directory", "files"}
 _MAX_TEXT = 200
+_MAX_REFUSAL = 1000
 
 
 def audit_command(uow: UnitOfWork, command: Any) -> None:
@@ -40,6 +43,18 @@ def audit_command(uow: UnitOfWork, command: Any) -> None:
     uow.execute(insert(_a).values(at=uow.now, kind="command", actor=actor[:100], action=type(command).__name__,
                                   resource=_resource(command), school=None, surface=None,
                                   detail=json.dumps(_summary(command), ensure_ascii=False, default=str)))
+
+
+def audit_refusal(uow: UnitOfWork, command: Any, message: str) -> bool:
+    """Write a line for an administrator's command that was refused (who, what, on what, and why)."""
+    actor = getattr(command, "actor", None)
+    if not isinstance(actor, str) or isinstance(command, RecordCaseRead) or not is_administrator(uow, actor):
+        return False
+    detail = {**_summary(command), "refused": message[:_MAX_REFUSAL]}
+    uow.execute(insert(_a).values(at=uow.now, kind="refused", actor=actor[:100], action=type(command).__name__,
+                                  resource=_resource(command), school=None, surface=None,
+                                  detail=json.dumps(detail, ensure_ascii=False, default=str)))
+    return True
 
 
 def record_case_read(command: RecordCaseRead, uow: UnitOfWork) -> dict[str, Any]:

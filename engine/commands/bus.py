@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from engine.commands.audit import audit_command
+from engine.commands.audit import audit_command, audit_refusal
 from engine.commands.input_limits import check_input
 from engine.commands.unit_of_work import Services, UnitOfWork
 from engine.errors import Conflict, HuhuaError, StaleVersion
@@ -58,9 +58,21 @@ class CommandBus:
             result = nxt(command)
         except HuhuaError as err:
             log.info("%s refused: %s", type(command).__name__, err.message)
+            self._audit_refusal(command, err)
             raise
         log.debug("%s done in %.1f ms", type(command).__name__, (time.perf_counter() - started) * 1000)
         return result
+
+    def _audit_refusal(self, command: Any, err: HuhuaError) -> None:
+        """Log an administrator's refused command in a transaction of its own (the command's rolled back)."""
+        uow = UnitOfWork(self.services, self.services.clock.now())
+        try:
+            if audit_refusal(uow, command, err.message):
+                uow.commit()
+        except Exception:  # the refusal is the answer; a log that cannot be written must not replace it
+            log.exception("the refusal of %s could not be written to the audit log", type(command).__name__)
+        finally:
+            uow.close()
 
     def _bounded(self, command: Any, nxt: Next) -> Any:
         """Caller-given variables within their depth and size, before any work (see input_limits)."""

@@ -279,7 +279,8 @@ class _Publisher:
                 "instance_id": self.record.id, "spiff_task_id": w.task_id, "element_id": w.element_id,
                 "kind": w.kind, "message_name": w.name,
                 "correlation_key": w.correlation if w.correlation is not None else self.record.business_key,
-                "keyless": w.keyless, "senders": w.senders, "created_at": self.uow.now} for w in fresh])
+                "keyless": w.keyless, "senders": w.senders, "accepts": ", ".join(w.accepts) or None,
+                "created_at": self.uow.now} for w in fresh])
 
     def _insert_task(self, spiff_id: str, element_id: str, name: str, properties: dict[str, str],
                      lane: str | None, *,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
@@ -24,6 +25,7 @@ from engine.commands.model import ENGINE, PERSON, CorrelateMessage, FireTimer, R
 from engine.commands.start_access import authorise_start
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, InvalidInput, InvalidModel, NotFound, Problem, StaleVersion
+from engine.runtime.correlation import variable_names
 from engine.runtime.execution import Incident
 from engine.store import tables
 
@@ -102,7 +104,7 @@ def correlate_message(command: CorrelateMessage, uow: UnitOfWork) -> dict[str, A
     variables = require_json_object(command.variables, "variables")
     require_label(command.actor, "actor", 100)
     sender = message_sender(uow, command.actor, administrator=is_administrator(uow, command.actor))
-    query = (select(_m.c.instance_id, _m.c.spiff_task_id, _m.c.element_id)
+    query = (select(_m.c.instance_id, _m.c.spiff_task_id, _m.c.element_id, _m.c.accepts)
              .join(_i, _i.c.id == _m.c.instance_id).outerjoin(_u, _u.c.id == _i.c.org_scope)
              .where(_m.c.kind == "message", _m.c.message_name == command.message_name,
                     deliverable(uow, sender, command.message_name)))
@@ -122,6 +124,7 @@ def correlate_message(command: CorrelateMessage, uow: UnitOfWork) -> dict[str, A
         raise Conflict(f"{len(subscriptions)} waiting tasks match message '{command.message_name}'; "
                        "give a correlation key, or deliver to all")
     _refuse_trusted_keys(uow, variables, {subscription.instance_id for subscription in subscriptions})
+    _refuse_undeclared_keys(variables, subscriptions)
     delivered = []
     seen: set[int] = set()
     for subscription in subscriptions:
@@ -147,6 +150,19 @@ def _refuse_trusted_keys(uow: UnitOfWork, variables: dict[str, Any], instance_id
     trusted = trusted_keys(figures)
     problems = [Problem(f"'{key}' is set by the engine, never by a message from outside", field=f"variables.{key}")
                 for key in variables if key in trusted]
+    if problems:
+        raise InvalidInput(f"{len(problems)} variable(s) may not be sent; nothing was delivered", problems)
+
+
+def _refuse_undeclared_keys(variables: dict[str, Any], subscriptions: Sequence[Any]) -> None:
+    """A message from outside brings only what its catch declares (``messageVariables``), so a sender allowed
+    to object cannot also rewrite the instance's other data (an award list, a score, a reviewer)."""
+    problems = []
+    for key in variables:
+        refusing = sorted({s.element_id for s in subscriptions if key not in variable_names(s.accepts or "")})
+        if refusing:
+            problems.append(Problem(f"'{key}' is not among the variables {', '.join(refusing)} takes from a "
+                                    "message (its messageVariables)", field=f"variables.{key}"))
     if problems:
         raise InvalidInput(f"{len(problems)} variable(s) may not be sent; nothing was delivered", problems)
 

@@ -17,7 +17,7 @@ from engine.store.database import Database
 from engine.store.models import AuditEntry, Person
 
 MAX_PAGE = 500
-KINDS = ("command", "read")
+KINDS = ("command", "refused", "read")
 #: The longest text filter (the log's widest column).
 MAX_TEXT = 300
 

@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import aliased
 
+from engine.access.confidential import RECORD, case_access, withheld_incident
+from engine.access.sensitivity import sensitivity_of
 from engine.clock import BUSINESS_TZ
 from engine.errors import InvalidInput, NotFound, Problem
 from engine.org.directory import UNIT_KINDS
@@ -184,10 +186,12 @@ class OperationsFamily:
         return {"by_state": by_state, "by_kind": by_kind, "due_now": due or 0, "open_incidents": incidents or 0}
 
     def incidents(self, *, state: str = "open", process_key: str | None = None, limit: int = 100,
-                  offset: int = 0) -> list[dict[str, Any]]:
-        """Incidents (open, resolved or all), newest first, with their instance's process and scope."""
+                  offset: int = 0, viewer: str | None = None) -> list[dict[str, Any]]:
+        """Incidents (open, resolved or all), newest first, with their instance's process and scope. An incident
+        of a confidential case keeps its message only for a ``viewer`` who reads the case's record (an
+        administrator has status access: element, kind and time, engine.access.confidential)."""
         query = (select(Incident, ProcessInstance.process_key, ProcessInstance.org_scope,
-                        ProcessInstance.state.label("instance_state"))
+                        ProcessInstance.definition_id, ProcessInstance.state.label("instance_state"))
                  .join(ProcessInstance, ProcessInstance.id == Incident.instance_id))
         if one_of(state, ("open", "resolved", "all"), "state") == "open":
             query = query.where(Incident.resolved_at.is_(None))
@@ -197,11 +201,22 @@ class OperationsFamily:
             query = query.where(ProcessInstance.process_key == process_key)
         query = query.order_by(Incident.id.desc()).limit(page_limit(limit)).offset(offset)
         with self.database.read() as session:
-            return [{"id": row.Incident.id, "instance_id": row.Incident.instance_id, "process_key": row.process_key,
-                     "org_scope": row.org_scope, "instance_state": row.instance_state,
-                     "element_id": row.Incident.element_id, "kind": row.Incident.kind,
-                     "message": row.Incident.message, "created_at": iso(row.Incident.created_at),
-                     "resolved_at": iso(row.Incident.resolved_at)} for row in session.execute(query)]
+            confidential: dict[int, bool] = {}
+            found = []
+            for row in session.execute(query):
+                incident = {"id": row.Incident.id, "instance_id": row.Incident.instance_id,
+                            "process_key": row.process_key, "org_scope": row.org_scope,
+                            "instance_state": row.instance_state, "element_id": row.Incident.element_id,
+                            "kind": row.Incident.kind, "message": row.Incident.message,
+                            "created_at": iso(row.Incident.created_at), "resolved_at": iso(row.Incident.resolved_at)}
+                if row.definition_id not in confidential:
+                    confidential[row.definition_id] = \
+                        sensitivity_of(session, row.definition_id).confidentiality == "counselling"
+                if confidential[row.definition_id] and \
+                        case_access(session, viewer, row.Incident.instance_id) != RECORD:
+                    incident = withheld_incident(incident)
+                found.append(incident)
+            return found
 
 
 

@@ -16,7 +16,11 @@ say in its ``spiffworkflow:properties``:
 - ``eventSenders``: where a thrown message or signal may come from, relative to the receiver's ``org_scope``:
   ``same_or_above`` (the default: the sender is at the receiver's unit or a unit above it, so events go down
   the unit tree, never sideways or up), ``same_or_below`` (reports that go up: the sender is at the receiver's
-  unit or below it) or ``anywhere``.
+  unit or below it) or ``anywhere``;
+- ``messageVariables``: the variables a message *from outside* (the API, a webhook, ``huhua message``) may bring,
+  comma-separated (``objection_school, objection_reason``). A delivery with any other key is refused; a catch
+  that declares nothing takes the message but no variables from outside. Messages thrown between instances
+  carry the model's own data and are not limited by it.
 """
 
 from __future__ import annotations
@@ -41,6 +45,17 @@ def catch_rules(spec: Any) -> tuple[bool, str]:
     if senders not in SENDER_RULES:
         raise CorrelationError(f"eventSenders must be one of {', '.join(SENDER_RULES)}, not '{senders}'")
     return keyless, senders
+
+
+def message_variables(spec: Any) -> tuple[str, ...]:
+    """The variable names a catching task spec takes from a message delivered from outside (``messageVariables``)."""
+    properties = (getattr(spec, "extensions", None) or {}).get("properties") or {}
+    return variable_names(str(properties.get("messageVariables", "") or ""))
+
+
+def variable_names(text: str) -> tuple[str, ...]:
+    """The names of a ``messageVariables`` value (comma-separated, blanks dropped, order kept, no repeats)."""
+    return tuple(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
 
 
 def declares_properties(definition: Any) -> bool:

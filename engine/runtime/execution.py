@@ -34,7 +34,14 @@ from engine.bpmn.task_specs import EXTERNAL_ITEMS, EXTERNAL_PENDING, ExternalPar
 from engine.bpmn.timevalues import due_from, parse_instant
 from engine.clock import Clock
 from engine.org.directory import UNIT_KINDS
-from engine.runtime.correlation import SENDER_RULES, CorrelationError, catch_rules, declares_properties, property_key
+from engine.runtime.correlation import (
+    SENDER_RULES,
+    CorrelationError,
+    catch_rules,
+    declares_properties,
+    message_variables,
+    property_key,
+)
 from engine.runtime.event_subprocesses import ScopedEventManager
 from engine.runtime.script_guards import ScriptLimits
 from engine.runtime.scripting import SERVICE_RESULT, BpmnErrorThrown, HuhuaScriptEngine
@@ -102,6 +109,8 @@ class EventWait:
     correlation: str | None = None
     keyless: bool = False
     senders: str = SENDER_RULES[0]
+    #: The variables a message from outside may bring (``messageVariables``); empty: none.
+    accepts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -399,7 +408,8 @@ class Runtime:
         except CorrelationError as err:
             raise Incident(str(err), _element_id(task), kind="correlation") from None
         kind = "message" if isinstance(definition, MessageEventDefinition) else "signal"
-        return EventWait(str(task.id), spec.bpmn_id, kind, definition.name, key, keyless, senders)
+        return EventWait(str(task.id), spec.bpmn_id, kind, definition.name, key, keyless, senders,
+                         message_variables(spec))
 
     def thrown_key(self, event: Any) -> str | None:
         """The key a thrown message carries by its own correlation properties (None: it has none declared)."""

@@ -243,6 +243,8 @@ class MessageSubscription(Base):
     keyless: Mapped[bool] = mapped_column(Boolean, server_default="0")
     #: Where thrown events may come from (``eventSenders``): same_or_above | same_or_below | anywhere.
     senders: Mapped[str] = mapped_column(String(20), server_default="same_or_above")
+    #: The variables a message from outside may bring (``messageVariables``, comma-separated); None: none.
+    accepts: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 

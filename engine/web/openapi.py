@@ -181,7 +181,7 @@ def document() -> dict[str, Any]:
                                   "records (administrator)", parameters=[
                 _query("actor", {"type": "string"}, ""), _query("action", {"type": "string"}, "e.g. SuspendInstance"),
                 _query("resource", {"type": "string"}, "e.g. instance:12"),
-                _query("kind", {"type": "string", "enum": ["command", "read"]}, ""),
+                _query("kind", {"type": "string", "enum": ["command", "refused", "read"]}, ""),
                 _query("school", {"type": "string"}, "reads of this school's records"),
                 _query("from", {"type": "string", "format": "date"}, "on or after (Beijing date)"),
                 _query("to", {"type": "string", "format": "date"}, "on or before (Beijing date)"), *_PAGE])},

@@ -45,7 +45,7 @@ def list_incidents() -> Any:
     calls.administrator()
     return jsonify(calls.engine().queries.incidents(
         state=request.args.get("state") or "open", process_key=request.args.get("process_key") or None,
-        limit=calls.int_arg("limit", 100), offset=calls.int_arg("offset", 0)))
+        limit=calls.int_arg("limit", 100), offset=calls.int_arg("offset", 0), viewer=calls.actor()))
 
 
 def _all_schedules() -> list[Any]:

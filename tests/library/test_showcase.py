@@ -150,6 +150,17 @@ def test_objections_in_the_publicity_period_are_checked_and_an_upheld_one_remove
         demo.execute(CorrelateMessage("showcase_objection", "public", "showcase-2025",
                                       {"objection_school": "zhuhui-s001", "objection_reason": "x"}))
     clock.set(datetime(2026, 9, 22, 10, tzinfo=BUSINESS_TZ))
+    # the portal may bring an objection, never a new award list: its catch declares what a message brings
+    awardees = demo.queries.instance(city)["data"]["awardees"]
+    forged = [{**awardees[0], "school": "yanfeng-s001"}]
+    with pytest.raises(InvalidInput) as refused:
+        demo.execute(CorrelateMessage("showcase_objection", "public", KEY,
+                                      {"objection_school": "zhuhui-s001", "objection_reason": "x",
+                                       "awardees": forged, "verdict": "upheld"}))
+    assert [p.field for p in refused.value.problems] == ["variables.awardees", "variables.verdict"]
+    assert all("showcase_await_objection" in p.message for p in refused.value.problems)
+    assert demo.queries.instance(city)["data"]["awardees"] == awardees and inbox(demo, "hy-zr") == []
+    clock.set(datetime(2026, 9, 22, 10, tzinfo=BUSINESS_TZ))
     demo.execute(CorrelateMessage("showcase_objection", "public", KEY,
                                   {"objection_school": "zhuhui-s001", "objection_reason": "推荐对象并非班主任"}))
     assert inbox(demo, "hy-zr") == [("showcase_check_objection", "hy")]
