@@ -24,6 +24,7 @@ from engine.config import Settings, normalise_database_url
 from engine.store import migration
 from engine.store.database import Database
 from tests import pg_server
+from tests.helpers import load_demo
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PROJECT = Path(__file__).resolve().parent.parent
@@ -104,6 +105,12 @@ def huhua(settings: Settings, clock: VirtualClock) -> Iterator[Huhua]:
     engine = bootstrap(settings, clock=clock, upgrade=False)
     yield engine
     engine.close()
+
+
+@pytest.fixture
+def demo(huhua: Huhua) -> Huhua:
+    """The engine with the demo org loaded and the shipped library deployed (a file may define its own)."""
+    return load_demo(huhua)
 
 
 @pytest.fixture

@@ -1,14 +1,20 @@
-"""Small helpers shared by tests: deploying fixture models and reading rows through the public queries."""
+"""Small helpers shared by tests: deploying fixture models, the demo org, the served app, API tokens, and reading
+rows through the public queries."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from click.testing import Result
+from flask.testing import FlaskClient
 
 from engine.bootstrap import Huhua
-from engine.commands import DeployModels
+from engine.commands import ENGINE, CreateApiToken, DeployModels, DeployShippedProcesses, LoadDirectory, StartInstance
+from engine.org.profiles import generate
+from engine.web import create_app
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -32,3 +38,43 @@ def cli_json(result: Result) -> object:
     """The --json output of a command that must have succeeded."""
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
+
+
+def load_demo(huhua: Huhua) -> Huhua:
+    """The demo directory loaded and the shipped library deployed, as ``huhua org load demo`` and a fresh install do."""
+    huhua.execute(LoadDirectory(generate("demo"), "admin", source="demo"))
+    huhua.execute(DeployShippedProcesses(str(huhua.settings.processes_dir)))
+    return huhua
+
+
+@contextmanager
+def served_client(huhua: Huhua, **config: object) -> Iterator[FlaskClient]:
+    """A test client of the app as served: no trusted user header, so callers bring a token or log in."""
+    app = create_app(huhua, {**config, "TRUST_USER_HEADER": False})
+    with app.test_client() as client:
+        yield client
+
+
+def token_headers(huhua: Huhua, user: str, name: str = "测试") -> dict[str, str]:
+    """The Authorization header of a new API token the administrator makes for ``user``."""
+    made = huhua.execute(CreateApiToken(user, name, "admin"))
+    return {"Authorization": f"Bearer {made['token']}"}
+
+
+def token_cache(huhua: Huhua, name: str = "测试") -> Callable[[str], dict[str, str]]:
+    """``token_headers`` made once per person and reused, as a script keeps its token."""
+    tokens: dict[str, dict[str, str]] = {}
+
+    def headers(user: str) -> dict[str, str]:
+        if user not in tokens:
+            tokens[user] = token_headers(huhua, user, name)
+        return tokens[user]
+
+    return headers
+
+
+def start_at(huhua: Huhua, process: str, unit: str, origin: str = ENGINE, **variables: object) -> int:
+    """The id of an instance the administrator's account starts at ``unit`` — by default as the engine does (the
+    scheduler, a fan-out); with ``origin=PERSON`` by hand."""
+    return int(huhua.execute(StartInstance(process, "admin", org_scope=unit, variables=variables,
+                                           origin=origin))["id"])

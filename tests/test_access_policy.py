@@ -12,39 +12,18 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from engine.bootstrap import Huhua
-from engine.commands import ENGINE, PERSON, CreateApiToken, DeployShippedProcesses, LoadDirectory, StartInstance
-from engine.org.profiles import generate
+from engine.commands import PERSON
 from engine.store import tables
-from engine.web import create_app
+from tests.helpers import served_client, start_at, token_headers
 
 ATTACKER = "yanfeng-s001-bzr1"  # a class teacher of 雁峰区
 VICTIM = "zhuhui-s002-bzr1"  # a class teacher of a 珠晖区 school
 
 
 @pytest.fixture
-def demo(huhua: Huhua) -> Huhua:
-    huhua.execute(LoadDirectory(generate("demo"), "admin", source="demo"))
-    huhua.execute(DeployShippedProcesses(str(huhua.settings.processes_dir)))
-    return huhua
-
-
-@pytest.fixture
 def client(demo: Huhua) -> Iterator[FlaskClient]:
-    app = create_app(demo, {"SECRET_KEY": "access", "TRUST_USER_HEADER": False})
-    with app.test_client() as client:
+    with served_client(demo, SECRET_KEY="access") as client:
         yield client
-
-
-def _token(huhua: Huhua, user: str) -> dict[str, str]:
-    made = huhua.execute(CreateApiToken(user, "测试", "admin"))
-    return {"Authorization": f"Bearer {made['token']}"}
-
-
-def _start(huhua: Huhua, process: str, unit: str, origin: str = ENGINE, **variables: object) -> int:
-    """An instance at ``unit``, started the way the process starts: by the engine (the scheduler, a fan-out), or
-    with ``origin=PERSON`` by the administrator by hand."""
-    return int(huhua.execute(StartInstance(process, "admin", org_scope=unit, variables=variables,
-                                           origin=origin))["id"])
 
 
 def _same_as_missing(client: FlaskClient, path: str, existing: int, headers: dict[str, str]) -> None:
@@ -58,13 +37,13 @@ def _same_as_missing(client: FlaskClient, path: str, existing: int, headers: dic
 def test_having_started_an_instance_grants_no_read_access(demo: Huhua, client: FlaskClient) -> None:
     """'started_by grants read access forever': a 雁峰区 teacher's start at a 珠晖区 school, the victim's early-warning
     form filled in, and the attacker reads nothing of it."""
-    instance = _start(demo, "ct_routine_school", "zhuhui-s002", semester="2026春",
-                      people=[{"id": VICTIM, "name": "受害班主任"}])
+    instance = start_at(demo, "ct_routine_school", "zhuhui-s002", semester="2026春",
+                        people=[{"id": VICTIM, "name": "受害班主任"}])
     # as if the attacker had started it (who may start is another rule's business)
     with demo.services.database.engine.begin() as connection:
         connection.execute(update(tables.process_instance).where(tables.process_instance.c.id == instance)
                            .values(started_by=ATTACKER))
-    attacker, victim = _token(demo, ATTACKER), _token(demo, VICTIM)
+    attacker, victim = token_headers(demo, ATTACKER), token_headers(demo, VICTIM)
     assert client.get(f"/api/v1/process-instances/{instance}", headers=victim).status_code == 200  # their work
     for path in ("/api/v1/process-instances/{}", "/api/v1/process-instances/{}/history",
                  "/api/v1/process-instances/{}/documents", "/api/v1/process-instances/{}/coverage"):
@@ -80,21 +59,21 @@ def test_overseers_with_a_reason_read_a_school_process_and_nobody_else_does(demo
                                                                            client: FlaskClient) -> None:
     """The monthly check of a 珠晖区 school: its own leaders, 珠晖区's officer and head and the city's read it; another
     county's officer, another school's officer and an uninvolved teacher do not."""
-    check = _start(demo, "monthly_school_check", "zhuhui-s001")
+    check = start_at(demo, "monthly_school_check", "zhuhui-s001")
     path = f"/api/v1/process-instances/{check}"
     for reader in ("zhuhui-s001-zr", "zhuhui-s001-xz", "zhuhui-zr", "zhuhui-jz", "hy-zr", "hy-jz"):
-        assert client.get(path, headers=_token(demo, reader)).status_code == 200, reader
+        assert client.get(path, headers=token_headers(demo, reader)).status_code == 200, reader
     for outsider in ("yanfeng-zr", "yanfeng-jz", "zhuhui-s002-zr", "zhuhui-s001-bzr1", "zj01"):
-        _same_as_missing(client, "/api/v1/process-instances/{}", check, _token(demo, outsider))
+        _same_as_missing(client, "/api/v1/process-instances/{}", check, token_headers(demo, outsider))
 
 
 def test_counselling_is_overseen_by_nobody_above_the_work(demo: Huhua, client: FlaskClient) -> None:
     """'The school programme officer, county officer and head, and city officers and heads can read every case':
     now none of them reads a counselling case they have no task in."""
-    case = _start(demo, "counselling_case", "zhuhui-s001")
+    case = start_at(demo, "counselling_case", "zhuhui-s001")
     for officer in ("zhuhui-s001-zr", "zhuhui-zr", "zhuhui-jz", "hy-zr", "hy-jz"):
-        _same_as_missing(client, "/api/v1/process-instances/{}", case, _token(demo, officer))
-    assert client.get(f"/api/v1/process-instances/{case}", headers=_token(demo, "admin")).status_code == 200
+        _same_as_missing(client, "/api/v1/process-instances/{}", case, token_headers(demo, officer))
+    assert client.get(f"/api/v1/process-instances/{case}", headers=token_headers(demo, "admin")).status_code == 200
 
 
 _NOTICE = """<?xml version="1.0" encoding="UTF-8"?>
@@ -121,26 +100,27 @@ _DECLARED = """
 
 def test_a_process_is_overseen_only_as_its_newest_version_declares(demo: Huhua, client: FlaskClient) -> None:
     """A model that declares nobody is overseen by nobody; a new version's declaration reaches running instances."""
-    admin, county = _token(demo, "admin"), _token(demo, "zhuhui-zr")
+    admin, county = token_headers(demo, "admin"), token_headers(demo, "zhuhui-zr")
 
     def deploy(declaration: str) -> None:
         files = {"files": [{"name": "school_notice.bpmn", "content": _NOTICE.format(declaration=declaration)}]}
         assert client.post("/api/v1/deployments", json=files, headers=admin).status_code == 201
 
     deploy("")
-    notice = _start(demo, "school_notice", "zhuhui-s001", origin=PERSON)  # it declares no starter: the admin's
-    assert client.get(f"/api/v1/process-instances/{notice}", headers=_token(demo, "zhuhui-s001-xz")).status_code \
+    notice = start_at(demo, "school_notice", "zhuhui-s001", origin=PERSON)  # it declares no starter: the admin's
+    principal = token_headers(demo, "zhuhui-s001-xz")
+    assert client.get(f"/api/v1/process-instances/{notice}", headers=principal).status_code \
         == 200  # the principal it is offered to
     _same_as_missing(client, "/api/v1/process-instances/{}", notice, county)
     deploy(_DECLARED)  # the county's programme officer (by its Chinese name); an unknown tier matches nobody
     assert client.get(f"/api/v1/process-instances/{notice}", headers=county).status_code == 200
-    _same_as_missing(client, "/api/v1/process-instances/{}", notice, _token(demo, "zhuhui-jz"))
-    _same_as_missing(client, "/api/v1/process-instances/{}", notice, _token(demo, "yanfeng-zr"))
+    _same_as_missing(client, "/api/v1/process-instances/{}", notice, token_headers(demo, "zhuhui-jz"))
+    _same_as_missing(client, "/api/v1/process-instances/{}", notice, token_headers(demo, "yanfeng-zr"))
 
 
 def test_models_and_validation_are_the_administrators(demo: Huhua, client: FlaskClient) -> None:
     """'Every logged-in person can read every model's XML'; '/api/v1/validate (open to everyone)'."""
-    admin, teacher = _token(demo, "admin"), _token(demo, "zhuhui-s001-bzr1")
+    admin, teacher = token_headers(demo, "admin"), token_headers(demo, "zhuhui-s001-bzr1")
     definitions = client.get("/api/v1/process-definitions", headers=admin).json
     check = next(d for d in definitions if d["key"] == "monthly_school_check")
     assert client.get(f"/api/v1/process-definitions/{check['id']}/xml", headers=admin).status_code == 200
@@ -161,17 +141,17 @@ def test_models_and_validation_are_the_administrators(demo: Huhua, client: Flask
 def test_delegation_stays_in_the_pool_or_unit_and_ends_with_the_task(demo: Huhua, client: FlaskClient) -> None:
     """'A delegatee of any task keeps read access to the whole case': delegation goes only to the task's
     candidates or its unit, and a delegatee who did not complete the task reads nothing once it left them."""
-    check = _start(demo, "monthly_school_check", "zhuhui-s001")
+    check = start_at(demo, "monthly_school_check", "zhuhui-s001")
     task = demo.queries.instance(check)["open_tasks"][0]["id"]  # offered to the school's programme officer
-    officer = _token(demo, "zhuhui-s001-zr")
+    officer = token_headers(demo, "zhuhui-s001-zr")
     assert client.post(f"/api/v1/tasks/{task}/claim", headers=officer).status_code == 200
     outside = client.post(f"/api/v1/tasks/{task}/delegate", headers=officer, json={"to": "yanfeng-s001-bzr1"})
     assert outside.status_code == 403 and outside.json["problems"][0]["field"] == "to"
     delegatee = "zhuhui-s001-bzr2"  # a colleague at the same school
     assert client.post(f"/api/v1/tasks/{task}/delegate", headers=officer,
                        json={"to": delegatee, "reason": "出差"}).status_code == 200
-    assert client.get(f"/api/v1/process-instances/{check}", headers=_token(demo, delegatee)).status_code == 200
-    assert client.post(f"/api/v1/tasks/{task}/reassign", headers=_token(demo, "zhuhui-zr"),
+    assert client.get(f"/api/v1/process-instances/{check}", headers=token_headers(demo, delegatee)).status_code == 200
+    assert client.post(f"/api/v1/tasks/{task}/reassign", headers=token_headers(demo, "zhuhui-zr"),
                        json={"to": "zhuhui-s001-zr", "reason": "收回"}).status_code == 200
-    _same_as_missing(client, "/api/v1/process-instances/{}", check, _token(demo, delegatee))
-    _same_as_missing(client, "/api/v1/tasks/{}", task, _token(demo, delegatee))
+    _same_as_missing(client, "/api/v1/process-instances/{}", check, token_headers(demo, delegatee))
+    _same_as_missing(client, "/api/v1/tasks/{}", task, token_headers(demo, delegatee))

@@ -32,9 +32,7 @@ from engine.commands import (
     ENGINE,
     AddWebhook,
     CompleteTask,
-    CreateApiToken,
     DeployModels,
-    DeployShippedProcesses,
     LoadDirectory,
     SetPassword,
     StartInstance,
@@ -42,7 +40,7 @@ from engine.commands import (
 from engine.org.profiles import generate
 from engine.store import migration, tables
 from engine.store.database import Database
-from engine.web import create_app
+from tests.helpers import served_client, token_cache
 from workers.job_worker import run_due_jobs
 
 SCHOOL = "zhuhui-s001"
@@ -56,32 +54,15 @@ PASSWORD = "Huhua@2026"
 
 
 @pytest.fixture
-def demo(huhua: Huhua) -> Huhua:
-    huhua.execute(LoadDirectory(generate("demo"), "admin", source="demo"))
-    huhua.execute(DeployShippedProcesses(str(huhua.settings.processes_dir)))
-    return huhua
-
-
-@pytest.fixture
 def client(demo: Huhua) -> Iterator[FlaskClient]:
-    """The app as served: no trusted user header; callers bring a token or log in."""
-    app = create_app(demo, {"SECRET_KEY": "confidential", "TRUST_USER_HEADER": False})
-    with app.test_client() as client:
+    with served_client(demo, SECRET_KEY="confidential") as client:
         yield client
 
 
 @pytest.fixture
 def as_(demo: Huhua) -> Callable[[str], dict[str, str]]:
     """The headers of a person's own API token (made once per person)."""
-    tokens: dict[str, dict[str, str]] = {}
-
-    def headers(user: str) -> dict[str, str]:
-        if user not in tokens:
-            made = demo.execute(CreateApiToken(user, "测试", "admin"))
-            tokens[user] = {"Authorization": f"Bearer {made['token']}"}
-        return tokens[user]
-
-    return headers
+    return token_cache(demo)
 
 
 def _task(demo: Huhua, user: str, element_id: str) -> dict:

@@ -15,12 +15,12 @@ from sqlalchemy import select
 
 from engine.bootstrap import Huhua
 from engine.clock import VirtualClock
-from engine.commands import ENGINE, AddAttachment, DeployModels, LoadDirectory, SetPassword, StartInstance
+from engine.commands import AddAttachment, DeployModels, LoadDirectory, SetPassword
 from engine.errors import InvalidInput, TooLarge
 from engine.org.profiles import generate
 from engine.store import tables
 from engine.web import create_app
-from tests.helpers import deploy_fixtures
+from tests.helpers import deploy_fixtures, start_at
 
 ME, COLLEAGUE, STRANGER = "zhuhui-s001-bzr1", "zhuhui-s001-bzr2", "qidong-s001-bzr1"
 #: A task offered by name, with no due date.
@@ -59,8 +59,8 @@ def client(huhua: Huhua) -> Iterator[FlaskClient]:
 
 
 def _start(huhua: Huhua, process: str, unit: str, **variables: object) -> int:
-    started = huhua.execute(StartInstance(process, "admin", org_scope=unit, variables=variables, origin=ENGINE))
-    return huhua.queries.instance(started["id"])["open_tasks"][0]["id"]
+    """The open task of a new instance the engine starts at ``unit``."""
+    return huhua.queries.instance(start_at(huhua, process, unit, **variables))["open_tasks"][0]["id"]
 
 
 def _ids(client: FlaskClient, user: str = ME, **query: object) -> list[int]:

@@ -12,22 +12,14 @@ import pytest
 from flask.testing import FlaskClient
 
 from engine.bootstrap import Huhua
-from engine.commands import CreateApiToken, DeployModels, DeployShippedProcesses, LoadDirectory
+from engine.commands import DeployModels
 from engine.errors import InvalidModel
-from engine.org.profiles import generate
 from engine.web import create_app
-from tests.helpers import FIXTURES
+from tests.helpers import FIXTURES, token_cache
 from workers.job_worker import run_due_jobs
 
 ATTACKER = "yanfeng-s001-bzr1"  # a class teacher of 雁峰区
 Headers = Callable[[str], dict[str, str]]
-
-
-@pytest.fixture
-def demo(huhua: Huhua) -> Huhua:
-    huhua.execute(LoadDirectory(generate("demo"), "admin", source="demo"))
-    huhua.execute(DeployShippedProcesses(str(huhua.settings.processes_dir)))
-    return huhua
 
 
 @pytest.fixture
@@ -39,14 +31,7 @@ def client(demo: Huhua) -> FlaskClient:
 @pytest.fixture
 def as_(demo: Huhua) -> Headers:
     """The Authorization header of a token made for ``user``."""
-    tokens: dict[str, str] = {}
-
-    def headers(user: str) -> dict[str, str]:
-        if user not in tokens:
-            tokens[user] = demo.execute(CreateApiToken(user, "测试脚本", "admin"))["token"]
-        return {"Authorization": f"Bearer {tokens[user]}"}
-
-    return headers
+    return token_cache(demo, "测试脚本")
 
 
 def _start(client: FlaskClient, headers: dict[str, str], process_key: str, org_scope: str | None = None,
