@@ -17,6 +17,22 @@ from engine.org.profiles import generate
 from engine.web import create_app
 
 FIXTURES = Path(__file__).parent / "fixtures"
+_ONE_TASK = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="http://huhua.example/t">
+  <bpmn:process id="{process}" name="{name}" isExecutable="true">{declaration}
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="read"/>
+    <bpmn:userTask id="read" name="{task}">
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="{assignment}" value="{value}"/>
+      </spiffworkflow:properties></bpmn:extensionElements>
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="read" targetRef="end"/>
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+  </bpmn:process>
+</bpmn:definitions>"""
 
 
 def deploy_fixtures(huhua: Huhua, *names: str, actor: str = "admin") -> dict:
@@ -38,6 +54,13 @@ def cli_json(result: Result) -> object:
     """The --json output of a command that must have succeeded."""
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
+
+
+def one_task_model(process: str, name: str, task: str, assignment: str, value: str, declaration: str = "") -> str:
+    """A process of one user task ``read`` offered by ``assignment`` (candidateUsers, candidateRoles …) = ``value``;
+    ``declaration`` is XML placed first inside the process (its extension elements)."""
+    return _ONE_TASK.format(process=process, name=name, task=task, assignment=assignment, value=value,
+                            declaration=declaration)
 
 
 def load_demo(huhua: Huhua) -> Huhua:

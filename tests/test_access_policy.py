@@ -14,7 +14,7 @@ from sqlalchemy import update
 from engine.bootstrap import Huhua
 from engine.commands import PERSON
 from engine.store import tables
-from tests.helpers import served_client, start_at, token_headers
+from tests.helpers import one_task_model, served_client, start_at, token_headers
 
 ATTACKER = "yanfeng-s001-bzr1"  # a class teacher of 雁峰区
 VICTIM = "zhuhui-s002-bzr1"  # a class teacher of a 珠晖区 school
@@ -76,22 +76,11 @@ def test_counselling_is_overseen_by_nobody_above_the_work(demo: Huhua, client: F
     assert client.get(f"/api/v1/process-instances/{case}", headers=token_headers(demo, "admin")).status_code == 200
 
 
-_NOTICE = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="http://huhua.example/t">
-  <bpmn:process id="school_notice" name="学校通知" isExecutable="true">{declaration}
-    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="read"/>
-    <bpmn:userTask id="read" name="阅读通知">
-      <bpmn:extensionElements><spiffworkflow:properties>
-        <spiffworkflow:property name="candidateRoles" value="principal"/>
-      </spiffworkflow:properties></bpmn:extensionElements>
-      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-    </bpmn:userTask>
-    <bpmn:sequenceFlow id="f2" sourceRef="read" targetRef="end"/>
-    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-  </bpmn:process>
-</bpmn:definitions>"""
+def _notice(declaration: str) -> str:
+    """A notice the principal reads, declaring ``declaration`` (its oversight, if any)."""
+    return one_task_model("school_notice", "学校通知", "阅读通知", "candidateRoles", "principal", declaration)
+
+
 _DECLARED = """
     <bpmn:extensionElements><spiffworkflow:properties>
       <spiffworkflow:property name="oversight_roles" value="专项负责人@county, bureau_head@nowhere"/>
@@ -103,7 +92,7 @@ def test_a_process_is_overseen_only_as_its_newest_version_declares(demo: Huhua, 
     admin, county = token_headers(demo, "admin"), token_headers(demo, "zhuhui-zr")
 
     def deploy(declaration: str) -> None:
-        files = {"files": [{"name": "school_notice.bpmn", "content": _NOTICE.format(declaration=declaration)}]}
+        files = {"files": [{"name": "school_notice.bpmn", "content": _notice(declaration)}]}
         assert client.post("/api/v1/deployments", json=files, headers=admin).status_code == 201
 
     deploy("")

@@ -20,26 +20,11 @@ from engine.errors import InvalidInput, TooLarge
 from engine.org.profiles import generate
 from engine.store import tables
 from engine.web import create_app
-from tests.helpers import deploy_fixtures, start_at
+from tests.helpers import deploy_fixtures, one_task_model, start_at
 
 ME, COLLEAGUE, STRANGER = "zhuhui-s001-bzr1", "zhuhui-s001-bzr2", "qidong-s001-bzr1"
 #: A task offered by name, with no due date.
-NOTICE = b"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="http://huhua.example/t">
-  <bpmn:process id="notice" name="\xe9\x98\x85\xe8\xaf\xbb\xe9\x80\x9a\xe7\x9f\xa5" isExecutable="true">
-    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="read"/>
-    <bpmn:userTask id="read" name="\xe9\x98\x85\xe8\xaf\xbb100%\xe9\x80\x9a\xe7\x9f\xa5">
-      <bpmn:extensionElements><spiffworkflow:properties>
-        <spiffworkflow:property name="candidateUsers" value="=readers"/>
-      </spiffworkflow:properties></bpmn:extensionElements>
-      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-    </bpmn:userTask>
-    <bpmn:sequenceFlow id="f2" sourceRef="read" targetRef="end"/>
-    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-  </bpmn:process>
-</bpmn:definitions>"""
+NOTICE = one_task_model("notice", "阅读通知", "阅读100%通知", "candidateUsers", "=readers").encode()
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
 
