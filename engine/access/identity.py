@@ -15,6 +15,8 @@ from engine.store import tables
 
 #: The built-in administrator account (always an administrator, even before its account row exists).
 ADMIN = "admin"
+#: The kind of account a system that sends messages has (engine.access.messages): no password, tokens only.
+SERVICE = "service"
 
 _a = tables.account
 
@@ -61,6 +63,11 @@ def is_administrator(reader: Reader, user: str | None) -> bool:
     if memo is not None:
         memo[key] = found
     return found
+
+
+def is_service_account(reader: Reader, user: str | None) -> bool:
+    """Whether ``user`` is a service account: a system that delivers messages, never a person."""
+    return bool(user) and read_with(reader, select(_a.c.kind).where(_a.c.username == user)).scalar() == SERVICE
 
 
 class _ReadOnly:

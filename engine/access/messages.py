@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Executable, and_, exists, false, func, or_, select, true
 
+from engine.access.identity import SERVICE
 from engine.store import tables
 
 
@@ -32,7 +33,6 @@ class Reader(Protocol):
 _a, _i, _u, _t, _c, _r = (tables.account, tables.process_instance, tables.org_unit, tables.human_task,
                           tables.task_candidate, tables.role_assignment)
 
-SERVICE = "service"
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ from typing import Any
 from sqlalchemy import insert, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from engine.access.messages import SERVICE, split_messages
+from engine.access.identity import SERVICE, is_service_account
+from engine.access.messages import split_messages
 from engine.commands import login_throttle
 from engine.commands.administrators import is_administrator
 from engine.commands.instance_state import require_label
@@ -58,7 +59,7 @@ def token_hash(token: str) -> str:
 def set_password(command: SetPassword, uow: UnitOfWork) -> dict[str, Any]:
     require_label(command.actor, "actor", 100)
     _known(uow, command.username)
-    if _is_service(uow, command.username):
+    if is_service_account(uow, command.username):
         raise InvalidInput(f"'{command.username}' is a service account: it has no password and calls with API "
                            "tokens only", [Problem("service account", field="username")])
     _check_new_password(command.password, "password")
@@ -218,14 +219,10 @@ def set_service_account(command: SetServiceAccount, uow: UnitOfWork) -> dict[str
             "scope_unit": command.scope_unit}
 
 
-def _is_service(uow: UnitOfWork, username: str) -> bool:
-    return uow.read(select(_a.c.kind).where(_a.c.username == username)).scalar() == SERVICE
-
-
 def _known(uow: UnitOfWork, username: str) -> None:
     """A person of the directory, the administrator, or a service account."""
     require_label(username, "username", 100)
     if username != ADMIN and uow.read(select(_p.c.id).where(_p.c.id == username)).first() is None \
-            and not _is_service(uow, username):
+            and not is_service_account(uow, username):
         raise InvalidInput(f"'{username}' is not a person of the org directory",
                            [Problem("unknown person", field="username")])

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import delete, insert, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from engine.access.identity import SERVICE
 from engine.commands import login_throttle
 from engine.commands.model import LogIn, LogOut
 from engine.commands.unit_of_work import UnitOfWork
@@ -61,7 +62,7 @@ def check_password(uow: UnitOfWork, username: str, password: str, remote: str | 
     if lock is not None:
         return {"outcome": "locked", "locked": lock.kind, "until": lock.until}
     row = uow.read(select(_a.c.password_hash).where(  # a service account never logs in
-        _a.c.username == username, _a.c.active.is_(True), _a.c.kind != "service")).first()
+        _a.c.username == username, _a.c.active.is_(True), _a.c.kind != SERVICE)).first()
     if check_password_hash(row.password_hash if row else _no_account(), password) and row is not None:
         login_throttle.forget_failures(uow, username)
         return None

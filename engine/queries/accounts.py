@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.orm import aliased
 
 from engine.access import policy
-from engine.access.identity import ADMIN
+from engine.access.identity import ADMIN, SERVICE, is_service_account
 from engine.commands.accounts import token_hash
 from engine.commands.sessions import session_hash
 from engine.queries.rows import iso
@@ -85,13 +85,13 @@ class AccountFamily:
     def is_service_account(self, user: str) -> bool:
         """Whether ``user`` is a service account (a system that sends messages; engine.access.messages)."""
         with self.database.read() as session:
-            return session.scalar(select(Account.kind).where(Account.username == user)) == "service"
+            return is_service_account(session, user)
 
     def account(self, username: str) -> dict[str, Any] | None:
         """An active account that may use the pages (a service account may not: it calls with tokens only)."""
         with self.database.read() as session:
             row = session.execute(select(Account.username, Account.is_admin).where(
-                Account.username == username, Account.active.is_(True), Account.kind != "service")).first()
+                Account.username == username, Account.active.is_(True), Account.kind != SERVICE)).first()
         return {"username": row.username, "is_admin": row.is_admin} if row else None
 
 
@@ -106,5 +106,5 @@ def _still_someone(username: Any) -> ColumnElement[bool]:
     """The administrator, a service account, or a person still in the org directory: someone a directory load
     removed (they left the school) calls with nothing, whatever session or token they kept."""
     other = aliased(Account)  # the callers' own queries read Account already: this one must not correlate to it
-    service = exists().where(other.username == username, other.kind == "service")
+    service = exists().where(other.username == username, other.kind == SERVICE)
     return or_(username == ADMIN, exists().where(Person.id == username), service)
