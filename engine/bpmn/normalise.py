@@ -11,6 +11,9 @@
   elements are renamed (``Start__element``) and their BPMN id is restored after parsing.
 * Token quantities: an activity with ``startQuantity`` N > 1 waits behind a complex gateway that
   fires at N tokens; one with ``completionQuantity`` N > 1 sends N tokens down each outgoing flow.
+* Lane roles: a lane whose ``role`` property names the role its tasks go to (engine.bpmn.lane_roles) is
+  named by that role, since SpiffWorkflow hands the engine a task's lane by name; the name a reader sees
+  (县市区专项负责人) stays on the diagram.
 
 The tree is the safely parsed, already validated and linted document; it is changed in place.
 """
@@ -21,6 +24,7 @@ import copy
 
 from lxml import etree
 
+from engine.bpmn.lane_roles import lane_role
 from engine.bpmn.schema import BPMN_NS, bpmn_tag
 
 _LINK = bpmn_tag("linkEventDefinition")
@@ -40,6 +44,14 @@ def normalise(tree: etree._ElementTree) -> None:
     wrap_global_tasks(tree.getroot())
     start_with_instantiating_receive_tasks(tree.getroot())
     expand_token_quantities(tree.getroot())
+    name_lanes_by_role(tree.getroot())
+
+
+def name_lanes_by_role(root: etree._Element) -> None:
+    for lane in root.iter(bpmn_tag("lane")):
+        role = lane_role(lane)
+        if role is not None:
+            lane.set("name", role)
 
 
 def inline_event_definition_refs(root: etree._Element) -> None:

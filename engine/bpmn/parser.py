@@ -83,6 +83,11 @@ class HuhuaBpmnParser(SpiffBpmnParser):
         normalise(bpmn)
         super().add_bpmn_xml(bpmn, filename)
 
+    def get_document_positions(self, root: Any) -> dict[str, dict[str, float]]:
+        """Nothing: SpiffWorkflow would order a node's outgoing flows by their targets' height on the diagram;
+        in document order instead, moving a shape (or laying a model out again) never changes what runs."""
+        return {}
+
     for _tag in ACTIVITY_TAGS:
         _parser, _spec = OVERRIDE_PARSER_CLASSES[schema.bpmn_tag(_tag)]
         OVERRIDE_PARSER_CLASSES[schema.bpmn_tag(_tag)] = (activity_parser(_parser), _spec)

@@ -28,7 +28,7 @@ def candidates_of(uow: UnitOfWork, org_scope: str | None, properties: dict[str, 
     # a candidate group named after a role is that role here (the directory has roles, not groups)
     roles = split(properties.get("candidateRoles")) + [g for g in groups if role_code(g.split("@", 1)[0])]
     if not roles and not found and not properties.get("assignee") and lane:
-        roles = [lane] if role_code(lane.split("@", 1)[0]) else []
+        roles = [entry for entry in split(lane) if role_code(entry.split("@", 1)[0])]
     for entry in roles:
         name, _, tier = entry.partition("@")
         code = role_code(name)
