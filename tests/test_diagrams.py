@@ -206,6 +206,7 @@ LANED = b"""<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_laid_out_model_offers_its_tasks_to_the_same_people(huhua: Huhua) -> None:
     """Lanes named for readers (县市区专项负责人) keep offering tasks to the role they stood for."""
     laid_out = diagram.lay_out(LANED, "laned.bpmn")

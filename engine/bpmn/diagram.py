@@ -80,7 +80,7 @@ def lay_out(content: bytes, filename: str = "model.bpmn", facts: LibraryFacts | 
         pool = pools[process.get("id")]
         assert layout.pool is not None
         diagram.shape(plane, pool.get("id") or "", layout.pool, horizontal=True)
-        for lane, box in zip(lanes, layout.lanes, strict=True):
+        for lane, box in zip(lanes, layout.lanes, strict=False):
             diagram.shape(plane, lane.id, box, horizontal=True)
         diagram.draw(plane, process, layout)
         top = layout.pool.bottom + _POOL_GAP

@@ -139,7 +139,8 @@ def lay_out(nodes: list[Node], boundaries: list[Boundary], flows: list[Flow], la
     for host, attached in _group(boundaries, by_id).items():
         box = layout.shapes[host]
         for index, boundary in enumerate(attached):
-            cx = box.cx + (index - (len(attached) - 1) / 2) * 40 if len(attached) > 1 else box.x + box.w * 0.7
+            spacing = 54 if len(attached) == 2 else 40  # clear of the marker at the bottom's middle
+            cx = box.cx + (index - (len(attached) - 1) / 2) * spacing if len(attached) > 1 else box.x + box.w * 0.75
             layout.shapes[boundary.id] = Box(round(cx - 18), round(box.bottom - 18), 36, 36)
             cells[boundary.id] = cells[host]
 

@@ -1,0 +1,125 @@
+"""Every shipped process opens in bpmn-js as its file draws it, and the web modeler saves the layout it was given.
+
+An administrator opens the modeler (Debian's Chromium, headless), and bpmn-js draws each process of the library:
+the pool, every lane, every flow node and every sequence flow, each shape where the file's diagram puts it
+(auto-layout would put it elsewhere). Saved without a change, and saved after moving a task, the stored
+version keeps the file's diagram and the move; a model written without a diagram still opens, laid out on the fly.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from lxml import etree
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ready
+from selenium.webdriver.support.ui import WebDriverWait
+from werkzeug.serving import make_server
+
+from engine.bootstrap import Huhua
+from engine.commands import DeployModels, SetPassword
+from engine.web import create_app
+from tests.helpers import deploy_fixtures
+from tests.test_browser import ARTIFACTS, PASSWORD, _browser, _log_in
+from tests.test_diagrams import NS, PROCESSES, SHIPPED
+
+#: What bpmn-js drew: every shape but labels, with its bounds, and every connection.
+DRAWN = """
+    const drawn = {shapes: {}, connections: []};
+    modeler.get('elementRegistry').getAll().forEach(e => {
+      if (e.type === 'label' || !e.parent) return;
+      if (e.waypoints) drawn.connections.push(e.id);
+      else drawn.shapes[e.id] = [e.x, e.y, e.width, e.height];
+    });
+    return drawn;
+"""
+#: Import a file into the page's modeler and answer what it drew.
+IMPORTED = """
+    const [xml, done] = arguments;
+    modeler.importXML(xml).then(() => done((() => {""" + DRAWN + """})()), error => done({error: String(error)}));
+"""
+MONTHLY = ("monthly_school_check.bpmn", "monthly_check_items.dmn", "monthly_check_band.dmn")
+
+
+@pytest.fixture
+def site(huhua: Huhua) -> Iterator[tuple[Huhua, str]]:
+    huhua.execute(DeployModels(tuple((name, (PROCESSES / name).read_bytes()) for name in MONTHLY), "admin", "test"))
+    huhua.execute(SetPassword("admin", PASSWORD, "admin"))
+    app = create_app(huhua, {"SECRET_KEY": "browser-test", "TRUST_USER_HEADER": False})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield huhua, f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+
+
+def _diagram(xml: str) -> tuple[dict[str, list[float]], list[str], list[str]]:
+    """The file's shapes (bounds by element id), its sequence flows, and its lanes and pools."""
+    root = etree.fromstring(xml.encode())
+    shapes = {s.get("bpmnElement"): [float(s.find("dc:Bounds", NS).get(k)) for k in ("x", "y", "width", "height")]
+              for s in root.iterfind(".//bpmndi:BPMNShape", NS)}
+    flows = [f.get("id") for f in root.iterfind(".//bpmn:sequenceFlow", NS)]
+    containers = [e.get("id") for e in root.iterfind(".//bpmn:lane", NS)] + \
+        [e.get("id") for e in root.iterfind(".//bpmn:participant", NS)]
+    return shapes, flows, containers
+
+
+def _newest(huhua: Huhua, key: str) -> dict[str, Any]:
+    return max(huhua.queries.definitions(key=key), key=lambda d: d["version"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_every_shipped_process_opens_as_drawn_and_the_modeler_keeps_its_layout(site: tuple[Huhua, str]) -> None:
+    huhua, base = site
+    check = _newest(huhua, "monthly_school_check")
+    plain = deploy_fixtures(huhua, "teacher_report.bpmn")["processes"][0]["definition_id"]
+    browser = _browser(1366, 900)
+    wait = WebDriverWait(browser, 30)
+
+    def open_modeler(definition_id: int) -> dict[str, Any]:
+        browser.get(f"{base}/admin/processes/{definition_id}/edit")
+        wait.until(lambda b: b.execute_script("return document.body.dataset.ready === 'yes'"))
+        return browser.execute_script(DRAWN)
+
+    try:
+        _log_in(browser, wait, base, "admin")
+        wait.until(ready.url_contains("/inbox"))
+        # a model written without a diagram still opens, laid out by bpmn-auto-layout
+        assert "home_visit" in open_modeler(plain)["shapes"]
+        for path in SHIPPED:  # each shipped file, imported by the modeler the page made
+            xml = path.read_text(encoding="utf-8")
+            shapes, flows, containers = _diagram(xml)
+            drawn = browser.execute_async_script(IMPORTED, xml)
+            assert shapes and {k: drawn["shapes"].get(k) for k in shapes} == shapes, path.name
+            assert set(flows) <= set(drawn["connections"]), path.name
+            assert set(containers) <= set(drawn["shapes"]), path.name
+
+        # opened by the page itself, saved without a change and then with a task moved: the stored versions keep
+        # the file's layout (and the move)
+        shapes, _, _ = _diagram(huhua.queries.definition_model(check["id"])[1])
+        assert open_modeler(check["id"])["shapes"]["self_check"] == shapes["self_check"]
+        browser.find_element(By.ID, "deploy").click()
+        wait.until(ready.text_to_be_present_in_element((By.ID, "message"), "第 2 版"))
+        saved = huhua.queries.definition_model(_newest(huhua, "monthly_school_check")["id"])[1]
+        assert _diagram(saved)[0] == shapes
+        assert 'name="role"' in saved  # the lanes still say whom their tasks go to
+        open_modeler(_newest(huhua, "monthly_school_check")["id"])
+        browser.execute_script("""
+            const registry = modeler.get('elementRegistry');
+            modeler.get('modeling').moveShape(registry.get('self_check'), {x: 40, y: 0});
+        """)
+        browser.find_element(By.ID, "deploy").click()
+        wait.until(ready.text_to_be_present_in_element((By.ID, "message"), "第 3 版"))
+        moved = _diagram(huhua.queries.definition_model(_newest(huhua, "monthly_school_check")["id"])[1])[0]
+        assert moved["self_check"] == [shapes["self_check"][0] + 40, *shapes["self_check"][1:]]
+        assert moved["county_check"] == shapes["county_check"]
+        ARTIFACTS.mkdir(exist_ok=True)
+        browser.save_screenshot(str(ARTIFACTS / "modeler_laid_out.png"))
+    finally:
+        browser.quit()
