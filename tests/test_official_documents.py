@@ -4,17 +4,18 @@ issued document carries a 文号, numbered without gaps per issuing unit, 代字
 from __future__ import annotations
 
 import io
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 
 from engine.bootstrap import Huhua
-from engine.commands import CompleteTask, DeployModels, LoadDirectory, SetDocumentCode
+from engine.commands import CompleteTask, DeployModels, LoadDirectory, SetDocumentCode, SetPassword
 from engine.errors import InvalidInput
 from engine.org.profiles import generate
-from tests.helpers import FIXTURES, start_at
-from workers.job_worker import run_due_jobs
+from tests.helpers import FIXTURES, cli_json, served_client, start_at
+from workers.job_worker import JobWorker, run_due_jobs
 
 PROCESSES = Path(__file__).parent.parent / "processes"
 FILES = ("official_document.bpmn", "forms/official_document_sign.form.json",
@@ -88,3 +89,65 @@ def test_draft_returned_revised_signed_and_numbered_in_order(circulars: Huhua) -
     assert issue(huhua, "zhuhui-s001")["data"]["circular_number"] == "珠晖一中〔2026〕1号"  # a new 代字 starts at 1
     with pytest.raises(InvalidInput, match="代字"):
         huhua.execute(SetDocumentCode("zhuhui-s001", "珠〔一〕", "admin"))
+
+
+def test_concurrent_issues_of_one_unit_take_consecutive_numbers(circulars: Huhua) -> None:
+    """Two workers issue eight circulars of one school at once: numbers 1 to 8, each once."""
+    huhua = circulars
+    instances = [start_at(huhua, "school_circular", "zhuhui-s003", month="2026年3月") for _ in range(8)]
+    run_due_jobs(huhua)
+    for task in huhua.queries.tasks(user="zhuhui-s003-xz", limit=100):
+        huhua.execute(CompleteTask(task["id"], "zhuhui-s003-xz", {"od_decision": "signed"}))
+    workers = [JobWorker(huhua, f"w{n}", batch=1) for n in range(2)]
+    with ThreadPoolExecutor(2) as pool:
+        for _ in range(8):
+            list(pool.map(lambda w: w.run_once(), workers))
+    run_due_jobs(huhua)
+    numbers = sorted(huhua.queries.instance(i)["data"]["circular_number"] for i in instances)
+    assert sorted(numbers, key=lambda n: int(n.split("〕")[1][:-1])) == [f"珠三实验发〔2026〕{n}号"
+                                                                        for n in range(1, 9)]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # pages and access; numbering runs on both
+def test_documents_are_linked_from_task_and_instance_and_the_register_is_for_the_units_leaders(
+        circulars: Huhua, cli) -> None:  # type: ignore[no-untyped-def]
+    huhua = circulars
+    instance = start_at(huhua, "school_circular", "zhuhui-s001", month="2026年3月")
+    run_due_jobs(huhua)
+    for person in ("zhuhui-s001-xz", "zhuhui-s001-bzr1", "yanfeng-s001-xz", "admin"):
+        huhua.execute(SetPassword(person, "secret-words", "admin", is_admin=person == "admin"))
+    with served_client(huhua, WTF_CSRF_ENABLED=False) as client:
+        def login(person: str) -> None:
+            assert client.post("/login", data={"username": person, "password": "secret-words"}).status_code == 302
+
+        login("zhuhui-s001-xz")
+        sign = huhua.queries.tasks(user="zhuhui-s001-xz")[0]
+        page = client.get(f"/inbox/tasks/{sign['id']}").get_data(as_text=True)
+        draft = next(d for d in huhua.queries.documents(instance) if d["name"].endswith(".pdf"))
+        assert f'href="/api/v1/documents/{draft["id"]}"' in page and "草稿" in page
+        assert client.get(f"/api/v1/documents/{draft['id']}").status_code == 200
+        assert client.post(f"/api/v1/tasks/{sign['id']}/complete", json={"data": {"od_decision": "signed"}}
+                           ).status_code == 200
+        run_due_jobs(huhua)
+        listed = client.get(f"/api/v1/process-instances/{instance}/documents").json
+        issued = [d for d in listed if d.get("official") == "issued"]
+        assert sorted((d["name"][-4:], d["number"], d["signed_by"]) for d in issued) == [  # the PDF and its annex
+            (".pdf", "珠一中发〔2026〕1号", "zhuhui-s001-xz"), ("xlsx", "珠一中发〔2026〕1号", "zhuhui-s001-xz")]
+        register = client.get("/api/v1/units/zhuhui-s001/documents?year=2026").json
+        assert [(d["number"], d["signed_by_name"] is not None) for d in register["documents"]] == [
+            ("珠一中发〔2026〕1号", True)]
+        assert "珠一中发〔2026〕1号" in client.get("/documents/zhuhui-s001?year=2026").get_data(as_text=True)
+        assert client.get("/api/v1/units/zhuhui-s001/documents?year=20x6").status_code == 400
+
+        login("admin")
+        assert "珠一中发〔2026〕1号" in client.get(f"/admin/instances/{instance}").get_data(as_text=True)
+        for outsider in ("yanfeng-s001-xz", "zhuhui-s001-bzr1"):  # another county's principal, a class teacher
+            login(outsider)
+            assert client.get("/api/v1/units/zhuhui-s001/documents").status_code == 404
+            assert client.get("/documents/zhuhui-s001").status_code == 404
+            assert client.get(f"/api/v1/documents/{issued[0]['id']}").status_code == 404
+
+    shown = cli_json(cli("documents", "--unit", "zhuhui-s001", "--year", "2026", "--json"))
+    assert [d["number"] for d in shown["documents"]] == ["珠一中发〔2026〕1号"]  # type: ignore[index]
+    assert cli_json(cli("document-code", "zhuhui-s001", "珠晖一中", "--json")) == {"unit": "zhuhui-s001",
+                                                                                  "code": "珠晖一中"}
