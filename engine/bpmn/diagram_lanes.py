@@ -3,8 +3,9 @@
 A human task is drawn in the lane of the people it is offered to: its ``candidateRoles`` (or role-named
 ``candidateGroups``); a computed performer (``assignee`` or ``candidateRoles`` written as an expression) in the
 lane of the default branch of a conditional (``'a' if … else 'b'`` → b), of an expert when it reads one, else
-of the ``people`` the library's fan-outs start the process with (``LibraryFacts``), else in 指定人员. A human
-task that names nobody and sits in a lane keeps it: that lane is who it is offered to. Events, gateways and the
+of the ``people`` the library's fan-outs start the process with (``LibraryFacts``), else in the lane it sits in
+(the author's name for that person: 拟稿人), else in 指定人员. A human task that names nobody and sits in a lane
+keeps it: that lane is whom it is offered to. Events, gateways and the
 engine's own tasks (script, service, business rule) go to the lane of the node before them (the start event: of
 the one after); a boundary event to its host's; what nothing reaches is in 系统（自动）.
 
@@ -126,8 +127,9 @@ def plan_lanes(process: etree._Element, facts: LibraryFacts, taken_ids: set[str]
         node_id = node.get("id") or ""
         kind = local(node)
         performer = _performer(node, process.get("id") or "", facts) if kind in HUMAN else None
-        if kind in HUMAN and performer is None and node_id in member:
-            placed[node_id] = lane_of_element[member[node_id]]  # the lane is who it is offered to
+        if kind in HUMAN and performer in (None, DESIGNATED_LANE) and node_id in member:
+            # the lane is whom it is offered to, or names the person its expression picks (拟稿人)
+            placed[node_id] = lane_of_element[member[node_id]]
         elif performer is not None:
             placed[node_id] = _lane_for(lanes, performer, tier)
         elif (kind in HUMAN or (kind in SUB_PROCESSES and _holds_unassigned_work(node))) and node_id not in member:
