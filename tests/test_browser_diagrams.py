@@ -2,8 +2,10 @@
 
 An administrator opens the modeler (Debian's Chromium, headless), and bpmn-js draws each process of the library:
 the pool, every lane, every flow node and every sequence flow, each shape where the file's diagram puts it
-(auto-layout would put it elsewhere). Saved without a change, and saved after moving a task, the stored
-version keeps the file's diagram and the move; a model written without a diagram still opens, laid out on the fly.
+(auto-layout would put it elsewhere); so does a model with every kind of element the tool draws (two pools and
+a message flow, a collapsed sub-process on its own plane, artifacts). Saved without a change, and saved after
+moving a task, the stored version keeps the file's diagram and the move; a model written without a diagram
+still opens, laid out on the fly.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import make_server
 
 from engine.bootstrap import Huhua
+from engine.bpmn import diagram
 from engine.commands import DeployModels, SetPassword
 from engine.web import create_app
 from tests.helpers import deploy_fixtures
 from tests.test_browser import ARTIFACTS, PASSWORD, _browser, _log_in
-from tests.test_diagrams import NS, PROCESSES, SHIPPED
+from tests.test_diagrams import CONSTRUCTS, NS, PROCESSES, SHIPPED
 
 #: What bpmn-js drew: every shape but labels, with its bounds, and every connection.
 DRAWN = """
@@ -92,13 +95,14 @@ def test_every_shipped_process_opens_as_drawn_and_the_modeler_keeps_its_layout(s
         wait.until(ready.url_contains("/inbox"))
         # a model written without a diagram still opens, laid out by bpmn-auto-layout
         assert "home_visit" in open_modeler(plain)["shapes"]
-        for path in SHIPPED:  # each shipped file, imported by the modeler the page made
-            xml = path.read_text(encoding="utf-8")
+        constructs = diagram.lay_out(CONSTRUCTS.read_bytes(), CONSTRUCTS.name).decode()
+        models = [(path.name, path.read_text(encoding="utf-8")) for path in SHIPPED] + [(CONSTRUCTS.name, constructs)]
+        for name, xml in models:  # each shipped file (and every kind of element), imported by the page's modeler
             shapes, flows, containers = _diagram(xml)
             drawn = browser.execute_async_script(IMPORTED, xml)
-            assert shapes and {k: drawn["shapes"].get(k) for k in shapes} == shapes, path.name
-            assert set(flows) <= set(drawn["connections"]), path.name
-            assert set(containers) <= set(drawn["shapes"]), path.name
+            assert shapes and {k: drawn["shapes"].get(k) for k in shapes} == shapes, name
+            assert set(flows) <= set(drawn["connections"]), name
+            assert set(containers) <= set(drawn["shapes"]), name
 
         # opened by the page itself, saved without a change and then with a task moved: the stored versions keep
         # the file's layout (and the move)

@@ -24,6 +24,7 @@ from engine.org.profiles import generate
 from tests.conftest import PROJECT
 
 PROCESSES = PROJECT / "processes"
+CONSTRUCTS = PROJECT / "tests" / "fixtures" / "diagram_constructs.bpmn"
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
       "dc": "http://www.omg.org/spec/DD/20100524/DC", "di": "http://www.omg.org/spec/DD/20100524/DI"}
 FLOW_NODES = ("startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent", "task",
@@ -159,10 +160,12 @@ def test_the_tool_writes_the_same_file_twice_and_changes_no_behaviour(tmp_path: 
     for path in SHIPPED:
         content = path.read_bytes()
         assert diagram.lay_out(content, path.name, facts) == content, f"{path.name} is not as the tool draws it"
+    for path in sorted((PROJECT / "tests" / "fixtures").rglob("*.bpmn")):  # any model, whatever it holds
+        once = diagram.lay_out(path.read_bytes(), path.name)
+        assert diagram.lay_out(once, path.name) == once and diagram_problems(once) == [], path.name
     plain = (PROJECT / "tests" / "fixtures" / "review.bpmn").read_bytes()
     assert not diagram.has_diagram(plain)
     once = diagram.lay_out(plain, "review.bpmn")
-    assert diagram.lay_out(once, "review.bpmn") == once and diagram_problems(once) == []
     # the command line: a file with a diagram is kept unless --force; --check writes nothing and says so
     target = tmp_path / "review.bpmn"
     target.write_bytes(plain)
@@ -223,6 +226,27 @@ def test_a_laid_out_model_offers_its_tasks_to_the_same_people(huhua: Huhua) -> N
     assert [t["name"] for t in huhua.queries.tasks(user="zhuhui-s001-xz", instance_id=started["id"])] == ["签发"]
 
 
+def test_pools_sub_processes_artifacts_and_message_flows_are_drawn() -> None:
+    """Two pools with a message flow, a collapsed sub-process drawn on its own plane, a compensation handler
+    beside its boundary event, a text annotation and a data object: all drawn, valid against the schemas."""
+    laid_out = diagram.lay_out(CONSTRUCTS.read_bytes(), CONSTRUCTS.name)
+    root = etree.fromstring(laid_out)
+    assert diagram_problems(laid_out) == [] and diagram.missing_from_diagram(laid_out) == []
+    assert validate(etree.ElementTree(root), CONSTRUCTS.name) == []
+    planes = {p.get("bpmnElement"): {e.get("bpmnElement") for e in p} for p in root.iterfind(".//bpmndi:BPMNPlane", NS)}
+    assert set(planes) == {"constructs_collaboration", "review"}
+    assert {"review_start", "check", "review_end", "to_check"} <= planes["review"]
+    assert {"constructs_pool", "partner_pool", "notice_flow", "note", "note_link", "file", "undo", "undo_link"} <= \
+        planes["constructs_collaboration"]
+    shapes = {s.get("bpmnElement"): s for s in root.iterfind(".//bpmndi:BPMNShape", NS)}
+    assert shapes["review"].get("isExpanded") == "false"
+    pools = [_box(shapes[pool].find("dc:Bounds", NS)) for pool in ("constructs_pool", "partner_pool")]
+    assert not _overlap(*pools)
+    lanes = {lane.get("name"): [ref.text for ref in lane.iterfind("bpmn:flowNodeRef", NS)]
+             for lane in root.iterfind("bpmn:process[@id='diagram_constructs']/bpmn:laneSet/bpmn:lane", NS)}
+    assert lanes["系统（自动）"][0] == "start" and "chase" in lanes["上级专项负责人"]
+
+
 @pytest.mark.parametrize("name", ["monthly_school_check.bpmn"])
 def test_a_model_edited_after_layout_is_found_incomplete(name: str, tmp_path: Path) -> None:
     """A task added without a shape is reported by name, and laying the file out again draws it."""
@@ -231,4 +255,7 @@ def test_a_model_edited_after_layout_is_found_incomplete(name: str, tmp_path: Pa
         b'<bpmn:endEvent id="checked"', b'<bpmn:task id="extra" name="extra"/><bpmn:endEvent id="checked"')
     assert diagram.missing_from_diagram(content) == ["extra"]
     assert "extra is in no lane" in diagram_problems(content)
+    (tmp_path / name).write_bytes(content)
+    found = CliRunner().invoke(main, ["diagram", "layout", "--check", str(tmp_path / name)])
+    assert found.exit_code == 1 and "incomplete diagram: extra not drawn" in found.output
     assert diagram.missing_from_diagram(diagram.lay_out(content, name)) == []

@@ -20,11 +20,12 @@ from lxml import etree
 
 from engine.bpmn import diagram_lanes
 from engine.bpmn.diagram_lanes import EVENTS, FLOW_NODES, GATEWAYS, SUB_PROCESSES, LibraryFacts, is_bpmn, local
-from engine.bpmn.diagram_layout import Boundary, Box, Flow, Layout, Node
+from engine.bpmn.diagram_layout import Artifact, Boundary, Box, Flow, Layout, Node
 from engine.bpmn.diagram_layout import lay_out as place
 from engine.bpmn.lane_roles import ROLE_PROPERTY, SPIFF_NS
 from engine.bpmn.safe_xml import parse_xml
 from engine.bpmn.schema import BPMN_NS
+from engine.errors import InvalidModel
 
 BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
 DC_NS = "http://www.omg.org/spec/DD/20100524/DC"
@@ -32,7 +33,7 @@ DI_NS = "http://www.omg.org/spec/DD/20100524/DI"
 _NAMESPACES = {"bpmndi": BPMNDI_NS, "dc": DC_NS, "di": DI_NS, "spiffworkflow": SPIFF_NS}
 MAX_BYTES = 10 * 1024 * 1024
 _POOL_GAP = 60
-_ARTIFACTS = frozenset({"textAnnotation", "dataObjectReference", "dataStoreReference", "group"})
+_ARTIFACTS = {"textAnnotation": "annotation", "dataObjectReference": "data", "dataStoreReference": "store"}
 #: Elements that sit before a process's flow elements (tProcess's sequence in the BPMN 2.0 schema).
 _PROCESS_HEAD = frozenset({"documentation", "extensionElements", "auditing", "monitoring", "property", "laneSet"})
 
@@ -52,7 +53,7 @@ def read_library(contents: Iterable[bytes]) -> LibraryFacts:
     for content in contents:
         try:
             roots.append(parse_xml(content, "model.bpmn", MAX_BYTES).getroot())
-        except Exception:
+        except InvalidModel:  # a file that cannot be read tells nothing about the others
             continue
     return diagram_lanes.library_facts(roots)
 
@@ -73,6 +74,7 @@ def lay_out(content: bytes, filename: str = "model.bpmn", facts: LibraryFacts | 
     diagram = _Diagram(taken)
     plane = diagram.plane(collaboration.get("id") or "")
     top = 0.0
+    drawn: dict[str, Box] = {}
     for process in processes:
         lanes = diagram_lanes.plan_lanes(process, facts or LibraryFacts(), taken)
         _write_lanes(process, lanes)
@@ -84,6 +86,12 @@ def lay_out(content: bytes, filename: str = "model.bpmn", facts: LibraryFacts | 
             diagram.shape(plane, lane.id, box, horizontal=True)
         diagram.draw(plane, process, layout)
         top = layout.pool.bottom + _POOL_GAP
+        drawn.update(layout.shapes)
+        drawn[pool.get("id") or ""] = layout.pool
+    for message_flow in collaboration.iterfind(_b("messageFlow")):
+        source, target = drawn.get(message_flow.get("sourceRef") or ""), drawn.get(message_flow.get("targetRef") or "")
+        if source is not None and target is not None and message_flow.get("id"):
+            diagram.edge(plane, message_flow.get("id") or "", _message_route(source, target))
     for sub in [el for el in root.iter() if is_bpmn(el, SUB_PROCESSES)]:
         inner = diagram.plane(sub.get("id") or "")
         diagram.draw(inner, sub, _draw_scope(sub, None, (0, 0), pool=False))
@@ -111,7 +119,24 @@ def _draw_scope(scope: etree._Element, lanes: list[list[str]] | None, origin: tu
     nodes.sort(key=lambda node: order.get(node.id, len(order)))
     flows = [Flow(f.get("id") or "", f.get("sourceRef") or "", f.get("targetRef") or "", (f.get("name") or "").strip())
              for f in scope if is_bpmn(f, ("sequenceFlow",))]
-    return place(nodes, boundaries, flows, len(lanes or [[]]), origin, pool)
+    associations = [Flow(a.get("id") or "", a.get("sourceRef") or "", a.get("targetRef") or "")
+                    for a in scope if is_bpmn(a, ("association",)) and a.get("id")]
+    near: dict[str, str] = {}
+    for association in associations:
+        near.setdefault(association.source, association.target)
+        near.setdefault(association.target, association.source)
+    for data_association in scope.iter(_b("dataInputAssociation"), _b("dataOutputAssociation")):
+        activity = data_association.getparent()
+        for ref in data_association.iterfind(f"{_b('sourceRef')}|{_b('targetRef')}"):
+            near.setdefault((ref.text or "").strip(), activity.get("id") or "")
+    artifacts = [Artifact(a.get("id") or "", _ARTIFACTS[local(a)], _artifact_text(a), near.get(a.get("id") or ""))
+                 for a in scope if is_bpmn(a, _ARTIFACTS) and a.get("id")]
+    return place(nodes, boundaries, flows, len(lanes or [[]]), origin, pool, artifacts, associations)
+
+
+def _artifact_text(element: etree._Element) -> str:
+    text = element.find(_b("text"))
+    return ((text.text if text is not None else element.get("name")) or "").strip()
 
 
 @dataclass
@@ -150,16 +175,22 @@ class _Diagram:
             if local(element) == "exclusiveGateway":
                 extra["isMarkerVisible"] = "true"
             self.shape(plane, element_id, layout.shapes[element_id], label=layout.labels.get(element_id), **extra)
+        for artifact in scope:
+            if is_bpmn(artifact, _ARTIFACTS) and artifact.get("id") in layout.shapes:
+                artifact_id = artifact.get("id") or ""
+                self.shape(plane, artifact_id, layout.shapes[artifact_id], label=layout.labels.get(artifact_id))
         for flow in scope:
-            if not is_bpmn(flow, ("sequenceFlow",)) or flow.get("id") not in layout.edges:
-                continue
-            flow_id = flow.get("id") or ""
-            edge = etree.SubElement(plane, f"{{{BPMNDI_NS}}}BPMNEdge", id=self._id(f"{flow_id}_di"),
-                                    bpmnElement=flow_id)
-            for x, y in layout.edges[flow_id]:
-                etree.SubElement(edge, f"{{{DI_NS}}}waypoint", x=_number(x), y=_number(y))
-            if flow_id in layout.labels:
-                _bounds(etree.SubElement(edge, f"{{{BPMNDI_NS}}}BPMNLabel"), layout.labels[flow_id])
+            if is_bpmn(flow, ("sequenceFlow", "association")) and flow.get("id") in layout.edges:
+                self.edge(plane, flow.get("id") or "", layout.edges[flow.get("id") or ""],
+                          layout.labels.get(flow.get("id") or ""))
+
+    def edge(self, plane: etree._Element, element: str, points: list[tuple[float, float]],
+             label: Box | None = None) -> None:
+        edge = etree.SubElement(plane, f"{{{BPMNDI_NS}}}BPMNEdge", id=self._id(f"{element}_di"), bpmnElement=element)
+        for x, y in points:
+            etree.SubElement(edge, f"{{{DI_NS}}}waypoint", x=_number(x), y=_number(y))
+        if label is not None:
+            _bounds(etree.SubElement(edge, f"{{{BPMNDI_NS}}}BPMNLabel"), label)
 
     def _id(self, wanted: str) -> str:
         found, n = wanted, 2
@@ -167,6 +198,15 @@ class _Diagram:
             found, n = f"{wanted}_{n}", n + 1
         self.taken.add(found)
         return found
+
+
+def _message_route(source: Box, target: Box) -> list[tuple[float, float]]:
+    """From the side of the source facing the target's pool, across the gap, into the target (dashed in bpmn-js)."""
+    down = source.cy <= target.cy
+    start = (source.cx, source.bottom if down else source.y)
+    end = (target.cx, target.y if down else target.bottom)
+    middle = (start[1] + end[1]) / 2
+    return [start, (start[0], middle), (end[0], middle), end] if start[0] != end[0] else [start, end]
 
 
 def _bounds(parent: etree._Element, box: Box) -> None:

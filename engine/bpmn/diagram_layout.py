@@ -89,6 +89,19 @@ class Flow:
     name: str = ""
 
 
+@dataclass(frozen=True)
+class Artifact:
+    """A text annotation (``annotation``), data object (``data``) or data store (``store``) beside ``near``."""
+
+    id: str
+    kind: str
+    name: str = ""
+    near: str | None = None
+
+
+ARTIFACT_SIZES = {"data": (36, 50), "store": (50, 50)}
+
+
 @dataclass
 class Layout:
     shapes: dict[str, Box] = field(default_factory=dict)
@@ -99,12 +112,19 @@ class Layout:
 
 
 def lay_out(nodes: list[Node], boundaries: list[Boundary], flows: list[Flow], lane_count: int,
-            origin: Point = (0, 0), pool: bool = True) -> Layout:
-    """Shapes, lanes, pool, edges and labels for one pool (``pool=False``: one band, no headers)."""
+            origin: Point = (0, 0), pool: bool = True, artifacts: Iterable[Artifact] = (),
+            associations: Iterable[Flow] = ()) -> Layout:
+    """Shapes, lanes, pool, edges and labels for one pool (``pool=False``: one band, no headers).
+
+    An association between two flow nodes (a compensation handler's) is laid out and routed like a flow; one
+    with an artifact is a straight line to the artifact, which sits beside its node.
+    """
     ids = [node.id for node in nodes]
     by_id = {node.id: node for node in nodes}
     host_of = {b.id: b.host for b in boundaries if b.host in by_id}
-    flows = [f for f in flows if (f.source in by_id or f.source in host_of) and f.target in by_id]
+    associations = list(associations)
+    flows = [f for f in [*flows, *associations]
+             if (f.source in by_id or f.source in host_of) and f.target in by_id]
     links = [(host_of.get(f.source, f.source), f.target, f.source in host_of) for f in flows]
     back = _back_edges(ids, links)
     column = _columns(ids, [(s, t) for s, t, _ in links if (s, t) not in back and s != t])
@@ -149,6 +169,15 @@ def lay_out(nodes: list[Node], boundaries: list[Boundary], flows: list[Flow], la
         layout.edges[flow.id] = router.route(flow)
 
     placer = _LabelPlacer(layout)
+    for artifact in artifacts:
+        placer.place_artifact(artifact)
+    for association in associations:
+        if association.id not in layout.edges and {association.source, association.target} <= set(layout.shapes):
+            layout.edges[association.id] = _straight(layout.shapes[association.source],
+                                                     layout.shapes[association.target])
+    for artifact in artifacts:
+        if artifact.kind != "annotation" and artifact.name:
+            placer.place_near(artifact.id, artifact.name, "below")
     for node in nodes:
         if node.name and node.kind != "task":
             placer.place_near(node.id, node.name, "above" if node.kind == "gateway" else "below")
@@ -366,6 +395,19 @@ def _simplify(path: list[Point]) -> list[Point]:
     return kept
 
 
+def _straight(a: Box, b: Box) -> list[Point]:
+    """A line from the side of ``a`` that faces ``b`` to the side of ``b`` that faces ``a``."""
+    def facing(box: Box, other: Box) -> Point:
+        x = min(max(other.cx, box.x), box.right)
+        y = min(max(other.cy, box.y), box.bottom)
+        if box.x < other.cx < box.right:
+            y = box.y if other.cy < box.y else box.bottom
+        elif box.y < other.cy < box.bottom:
+            x = box.x if other.cx < box.x else box.right
+        return round(x), round(y)
+    return [facing(a, b), facing(b, a)]
+
+
 def text_size(text: str, width: float = LABEL_WIDTH) -> tuple[float, float]:
     """The box bpmn-js needs for a label: CJK characters about 11 px wide, others 6.5 px; wrapped at ``width``."""
     lines, line = 1, 0.0
@@ -401,6 +443,23 @@ class _LabelPlacer:
                  "boundary": [below_right, below_left, below, right, left]}[where]
         self._place(element, order, shape)
 
+    def place_artifact(self, artifact: Artifact) -> None:
+        """An artifact's shape above (else below, beside) its node, clear of shapes, labels and edges."""
+        if artifact.kind == "annotation":
+            w, h = 100.0, max(30.0, text_size(artifact.name, 92)[1] + 10)
+        else:
+            w, h = ARTIFACT_SIZES[artifact.kind]
+        near = self.layout.shapes.get(artifact.near or "")
+        if near is None:
+            near = self.layout.pool or Box(0, 0, 0, 0)
+            near = Box(near.x + POOL_HEADER + LANE_HEADER + PADDING, near.y + 8, w, h)
+            candidates = [near]
+        else:
+            candidates = [Box(near.cx - w / 2 + dx, y, w, h) for y in (near.y - h - 30, near.bottom + 30)
+                          for dx in (0, 60, -60)]
+        box = self._free_spot(candidates, Box(near.x, near.y, near.w, near.h))
+        self.layout.shapes[artifact.id] = box
+
     def place_on_edge(self, flow: str, text: str) -> None:
         path = self.layout.edges[flow]
         w, h = text_size(text, 80)
@@ -415,17 +474,22 @@ class _LabelPlacer:
         self._place(flow, candidates, Box(path[0][0], path[0][1], 0, 0))
 
     def _place(self, element: str, candidates: list[Box], anchor: Box) -> None:
+        self.layout.labels[element] = self._free_spot(candidates, anchor)
+
+    def _free_spot(self, candidates: list[Box], anchor: Box) -> Box:
+        """The first candidate clear of shapes and labels (and of edges, if one is), else the nearest clear spot."""
         spiral = [Box(anchor.cx + dx - c.w / 2, anchor.cy + dy - c.h / 2, c.w, c.h)
-                  for c in candidates[:1] for k in range(1, 40) for dx, dy in
+                  for c in candidates[:1] for k in range(1, 60) for dx, dy in
                   ((0, 12 * k), (0, -12 * k), (12 * k, 0), (-12 * k, 0), (12 * k, 12 * k), (-12 * k, 12 * k),
                    (12 * k, -12 * k), (-12 * k, -12 * k))]
         for strict in (True, False):
             for box in candidates + spiral:
                 box = Box(round(box.x), round(box.y), round(box.w), round(box.h))
                 if self._clear(box, strict):
-                    self.layout.labels[element] = box
-                    return
-        raise AssertionError(f"no room for the label of {element}")  # pragma: no cover - the spiral is wide
+                    return box
+        # a crowded pool: below it, where nothing is
+        bottom = max((b.bottom for b in [*self.layout.shapes.values(), *self.layout.labels.values()]), default=0)
+        return Box(round(anchor.x), round(bottom + 10), round(candidates[0].w), round(candidates[0].h))
 
     def _clear(self, box: Box, strict: bool) -> bool:
         if any(box.overlaps(shape, margin=3) for shape in self.layout.shapes.values()):

@@ -15,8 +15,9 @@ from engine.bpmn import diagram
 from engine.cli.base import emit, guard, json_option, main
 from engine.errors import InvalidInput, Problem
 
-#: Exit code of ``--check`` when a file would change.
+#: Exit code of ``--check`` when a file would change (or its diagram misses elements).
 WOULD_CHANGE = 1
+INCOMPLETE = "incomplete diagram"
 
 
 @main.group(name="diagram")
@@ -27,12 +28,13 @@ def diagram_group() -> None:
 @diagram_group.command(name="layout")
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--force", is_flag=True, help="Lay out again files that already have a diagram.")
-@click.option("--check", is_flag=True, help="Write nothing; exit 1 if a file would change.")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if a file would change or misses shapes.")
 @json_option
 def layout(paths: tuple[str, ...], force: bool, check: bool, as_json: bool) -> None:
     """Lay out BPMN files (or every .bpmn in a directory): a pool per process, a lane per role, left to right.
 
-    A file that has a diagram is left as it is unless --force is given. Run again, it writes the same bytes.
+    A file that has a diagram is left as it is unless --force is given (--check still reports the elements its
+    diagram does not draw). Run again, it writes the same bytes.
     """
     outcome: dict[str, str] = {}
 
@@ -43,7 +45,10 @@ def layout(paths: tuple[str, ...], force: bool, check: bool, as_json: bool) -> N
         for path in files:
             content = path.read_bytes()
             if not force and diagram.has_diagram(content, path.name):
-                outcome[str(path)] = "kept (has a diagram; --force lays it out again)"
+                missing = diagram.missing_from_diagram(content, path.name)
+                outcome[str(path)] = (f"{INCOMPLETE}: {', '.join(missing[:5])}{' …' if len(missing) > 5 else ''} "
+                                      "not drawn (--force lays it out again)" if missing else
+                                      "kept (has a diagram; --force lays it out again)")
                 continue
             laid_out = diagram.lay_out(content, path.name, facts)
             if laid_out == content:
@@ -56,7 +61,7 @@ def layout(paths: tuple[str, ...], force: bool, check: bool, as_json: bool) -> N
         emit(as_json, outcome, lambda r: "\n".join(f"{name}: {state}" for name, state in r.items()))
 
     guard(as_json, run)
-    if check and "would change" in outcome.values():
+    if check and any(state == "would change" or state.startswith(INCOMPLETE) for state in outcome.values()):
         sys.exit(WOULD_CHANGE)
 
 
