@@ -5,7 +5,7 @@ the pool, every lane, every flow node and every sequence flow, each shape where 
 (auto-layout would put it elsewhere); so does a model with every kind of element the tool draws (two pools and
 a message flow, a collapsed sub-process on its own plane, artifacts). Saved without a change, and saved after
 moving a task, the stored version keeps the file's diagram and the move; a model written without a diagram
-still opens, laid out on the fly.
+still opens, laid out on the fly. An instance's page marks its open task on the file's own diagram.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from werkzeug.serving import make_server
 
 from engine.bootstrap import Huhua
 from engine.bpmn import diagram
-from engine.commands import DeployModels, SetPassword
+from engine.commands import ENGINE, DeployModels, LoadDirectory, SetPassword, StartInstance
+from engine.org.profiles import generate
 from engine.web import create_app
 from tests.helpers import deploy_fixtures
 from tests.test_browser import ARTIFACTS, PASSWORD, _browser, _log_in
@@ -50,6 +51,7 @@ MONTHLY = ("monthly_school_check.bpmn", "monthly_check_items.dmn", "monthly_chec
 @pytest.fixture
 def site(huhua: Huhua) -> Iterator[tuple[Huhua, str]]:
     huhua.execute(DeployModels(tuple((name, (PROCESSES / name).read_bytes()) for name in MONTHLY), "admin", "test"))
+    huhua.execute(LoadDirectory(generate("demo"), "admin", source="demo"))
     huhua.execute(SetPassword("admin", PASSWORD, "admin"))
     app = create_app(huhua, {"SECRET_KEY": "browser-test", "TRUST_USER_HEADER": False})
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -103,6 +105,17 @@ def test_every_shipped_process_opens_as_drawn_and_the_modeler_keeps_its_layout(s
             assert shapes and {k: drawn["shapes"].get(k) for k in shapes} == shapes, name
             assert set(flows) <= set(drawn["connections"]), name
             assert set(containers) <= set(drawn["shapes"]), name
+
+        # an instance's page shows where its token is on the file's own diagram
+        started = huhua.execute(StartInstance("monthly_school_check", "admin", org_scope="zhuhui-s001", origin=ENGINE))
+        browser.get(f"{base}/admin/instances/{started['id']}")
+        wait.until(lambda b: b.execute_script("return document.body.dataset.ready === 'yes'"))
+        active = browser.execute_script("""return [...document.querySelectorAll('.djs-element.huhua-active')]
+            .map(e => e.dataset.elementId)""")
+        at = browser.execute_script("const m = document.querySelector('[data-element-id=self_check]')"
+                                    ".transform.baseVal.consolidate().matrix; return [m.e, m.f];")
+        check_xml = huhua.queries.definition_model(check["id"])[1]
+        assert active == ["self_check"] and at == _diagram(check_xml)[0]["self_check"][:2]
 
         # opened by the page itself, saved without a change and then with a task moved: the stored versions keep
         # the file's layout (and the move)
