@@ -167,17 +167,17 @@ def render_variables(variables: Mapping[str, Any], fire_time: datetime,
     values: dict[str, Any] = {"year": local.year, "month": local.month, "day": local.day,
                               "date": local.date().isoformat(), "semester": semester.name,
                               "semester_start": semester.start.isoformat(), "semester_end": semester.end.isoformat()}
-    rendered = {}
-    for name, value in variables.items():
-        if isinstance(value, str):
-            whole = value.strip()
-            if whole[1:-1] in _WHOLE_NUMBERS and whole == "{" + whole[1:-1] + "}":
-                rendered[name] = values[whole[1:-1]]
-            else:
-                rendered[name] = value.format_map(values)
-        else:
-            rendered[name] = value
-    return rendered
+    return {name: [_render(v, values) for v in value] if isinstance(value, list) else _render(value, values)
+            for name, value in variables.items()}
+
+
+def _render(value: Any, values: dict[str, Any]) -> Any:
+    if not isinstance(value, str):
+        return value
+    whole = value.strip()
+    if whole[1:-1] in _WHOLE_NUMBERS and whole == "{" + whole[1:-1] + "}":
+        return values[whole[1:-1]]
+    return value.format_map(values)
 
 
 def load_schedules(path: Path) -> list[Schedule]:
@@ -291,24 +291,11 @@ def _variables(value: object, bad: Callable[[str, str], InvalidInput]) -> dict[s
             raise bad(where, "a start variable's name is a word of letters, digits and _")
         if name in ENGINE_KEYS:
             raise bad(where, f"'{name}' is set by the engine itself")
-        if isinstance(item, str):
-            if len(item) > MAX_TEXT:
-                raise bad(where, f"at most {MAX_TEXT} characters")
-            try:
-                fields = list(Formatter().parse(item))
-            except ValueError as err:
-                raise bad(where, f"'{item}' is not a text with placeholders: {err} (write {{{{ for a brace)") \
-                    from None
-            for _text, placeholder, conversion, spec in fields:
-                if placeholder is None:
-                    continue
-                if placeholder not in PLACEHOLDERS or conversion or not _SPEC.fullmatch(spec or ""):
-                    raise bad(where, f"'{{{placeholder}}}' is not a placeholder; use "
-                                     + ", ".join("{" + p + "}" for p in PLACEHOLDERS))
-        elif isinstance(item, bool) or (isinstance(item, (int, float)) and abs(item) < 1e15):
-            pass
-        else:
-            raise bad(where, "give a text, a number or true/false")
+        items = item if isinstance(item, list) else [item]
+        if len(items) > MAX_VARIABLES:
+            raise bad(where, f"a list of at most {MAX_VARIABLES} values")
+        for one in items:
+            _check_value(one, lambda message, where=where: bad(where, message))
         variables[name] = item
     return variables
 
@@ -369,6 +356,27 @@ def _cycle(value: str, anchor: datetime) -> tuple[int, datetime, dict[str, float
     if not any(period.values()):
         raise ValueError(f"the period of '{value}' is empty")
     return (int(count) if count else -1), start, period
+
+
+def _check_value(value: object, bad: Callable[[str], InvalidInput]) -> None:
+    """A start variable's value: a text (placeholders checked), a number or true/false."""
+    if isinstance(value, str):
+        if len(value) > MAX_TEXT:
+            raise bad(f"at most {MAX_TEXT} characters")
+        try:
+            fields = list(Formatter().parse(value))
+        except ValueError as err:
+            raise bad(f"'{value}' is not a text with placeholders: {err} (write {{{{ for a brace)") from None
+        for _text, placeholder, conversion, spec in fields:
+            if placeholder is None:
+                continue
+            if placeholder not in PLACEHOLDERS or conversion or not _SPEC.fullmatch(spec or ""):
+                raise bad(f"'{{{placeholder}}}' is not a placeholder; use "
+                          + ", ".join("{" + p + "}" for p in PLACEHOLDERS))
+    elif isinstance(value, bool) or (isinstance(value, (int, float)) and abs(value) < 1e15):
+        return
+    else:
+        raise bad("give a text, a number, true/false, or a list of them")
 
 
 def _timer_occurrences(kind: str, value: str, anchor: datetime | None, after: datetime,

@@ -87,7 +87,7 @@ def schedules_set(obj: Context, key: str, changes: str, actor: str, as_json: boo
     (null removes a field)."""
 
     def run() -> None:
-        result = obj.huhua.execute(ChangeSchedule(key=key, actor=actor, changes=json_object(changes, "JSON")))
+        result = obj.huhua.execute(ChangeSchedule(schedule_key=key, actor=actor, changes=json_object(changes, "JSON")))
         emit(as_json, result, lambda r: f"{r['key']}: {'enabled' if r['enabled'] else 'paused'}, {r['entry']}")
 
     guard(as_json, run)

@@ -136,7 +136,7 @@ class ChangeSchedule:
     """An administrator's change to a schedule: pause or enable it, or change its rule, months, time or start
     variables (``changes`` holds the entry fields to set; a field set to None is removed)."""
 
-    key: str
+    schedule_key: str
     actor: str
     changes: dict[str, Any]
 

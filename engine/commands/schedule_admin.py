@@ -78,26 +78,27 @@ def change_schedule(command: ChangeSchedule, uow: UnitOfWork) -> dict[str, Any]:
     problems = [Problem(f"'{name}' cannot be changed (changeable: {', '.join(sorted(CHANGEABLE))})", field=name)
                 for name in changes if name not in CHANGEABLE]
     if problems:
-        raise InvalidInput(f"schedule {command.key}: " + "; ".join(p.message for p in problems), problems)
+        raise InvalidInput(f"schedule {command.schedule_key}: " + "; ".join(p.message for p in problems), problems)
     if not changes:
         raise InvalidInput("say what to change", [Problem("no change given", field="changes")])
-    row = _row(uow, command.key)
+    row = _row(uow, command.schedule_key)
     if row is None:  # shipped but never loaded (the scheduler has not started since): load the file first
         shipped = load_schedules(uow.services.settings.schedules_file)
-        if command.key in {s.key for s in shipped}:
+        if command.schedule_key in {s.key for s in shipped}:
             load_shipped(uow, shipped, SYSTEM_ACTOR)
-            row = _row(uow, command.key)
+            row = _row(uow, command.schedule_key)
     if row is None:
-        raise NotFound(f"there is no schedule '{command.key}'", [Problem("no such schedule", field="key")])
+        raise NotFound(f"there is no schedule '{command.schedule_key}'", [Problem("no such schedule", field="key")])
     before = json.loads(row.entry)
     entry = _changed(before, changes)
     schedule = parse_schedule(entry, "schedule")
     _check_start_variables(uow, schedule)
-    uow.execute(update(_d).where(_d.c.key == command.key).values(
+    uow.execute(update(_d).where(_d.c.key == command.schedule_key).values(
         entry=json.dumps(schedule.entry(), ensure_ascii=False), enabled=schedule.enabled, origin="edited",
         changed_by=command.actor, changed_at=uow.now))
-    uow.record("schedule_changed", actor=command.actor, schedule=command.key, before=before, after=schedule.entry())
-    return {"key": command.key, "entry": schedule.entry(), "enabled": schedule.enabled, "origin": "edited",
+    after = schedule.entry()
+    uow.record("schedule_changed", actor=command.actor, schedule=command.schedule_key, before=before, after=after)
+    return {"key": command.schedule_key, "entry": after, "enabled": schedule.enabled, "origin": "edited",
             "changed_by": command.actor, "changed_at": uow.now.isoformat()}
 
 
@@ -121,12 +122,14 @@ def _changed(entry: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_start_variables(uow: UnitOfWork, schedule: Schedule) -> None:
-    """The variables of the schedule's next occurrence, checked against the process's start form (when the
-    process is deployed; the scheduler refuses nothing at fire time)."""
+    """An enabled schedule's process must be deployed, and the variables of its next occurrence are checked
+    against the process's start form (the scheduler refuses nothing at fire time)."""
     definition_id = latest_definition_id(uow, schedule.process_key)
     if definition_id is None:
-        raise InvalidInput(f"schedule {schedule.key}: no process '{schedule.process_key}' is deployed",
-                           [Problem("not deployed", field="process")])
+        if schedule.enabled:
+            raise InvalidInput(f"schedule {schedule.key}: no process '{schedule.process_key}' is deployed; deploy "
+                               "it first, or pause the schedule", [Problem("not deployed", field="process")])
+        return
     if not schedule.variables:
         return
     term = stored_term_calendar(uow)

@@ -5,6 +5,7 @@ a webhook delivery goes."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -43,9 +44,12 @@ class SchedulingFamily:
     def schedule_records(self) -> dict[str, dict[str, Any]]:
         """The stored schedules by key: the schedule, its origin (shipped, edited, withdrawn), who changed it last
         and when."""
+        d = ScheduleDefinition
         with self.database.read() as session:
-            rows = session.scalars(select(ScheduleDefinition).order_by(ScheduleDefinition.key)).all()
-        return {row.key: {"schedule": parse_schedule(json.loads(row.entry), f"schedule {row.key}"),
+            rows = session.execute(select(d.key, d.entry, d.enabled, d.origin, d.changed_by, d.changed_at)
+                                   .order_by(d.key)).all()
+        return {row.key: {"schedule": replace(parse_schedule(json.loads(row.entry), f"schedule {row.key}"),
+                                              enabled=row.enabled),
                           "origin": row.origin, "changed_by": row.changed_by, "changed_at": row.changed_at}
                 for row in rows}
 

@@ -70,7 +70,7 @@ def change_schedule(key: str) -> Any:
     actor = calls.administrator()
     if key not in {s.key for s in calls.engine().queries.configured_schedules()}:
         raise NotFound(f"there is no schedule '{key}'", [Problem("no such schedule", field="key")])
-    return jsonify(calls.engine().execute(ChangeSchedule(key=key, actor=actor, changes=calls.json_body())))
+    return jsonify(calls.engine().execute(ChangeSchedule(schedule_key=key, actor=actor, changes=calls.json_body())))
 
 
 @operations_api.get("/schedule-occurrences/<year>")
