@@ -367,10 +367,11 @@ def _check_value(value: object, bad: Callable[[str], InvalidInput]) -> None:
             fields = list(Formatter().parse(value))
         except ValueError as err:
             raise bad(f"'{value}' is not a text with placeholders: {err} (write {{{{ for a brace)") from None
-        for _text, placeholder, conversion, spec in fields:
+        for _text, placeholder, spec, conversion in fields:
             if placeholder is None:
                 continue
-            if placeholder not in PLACEHOLDERS or conversion or not _SPEC.fullmatch(spec or ""):
+            if placeholder not in PLACEHOLDERS or conversion or not _SPEC.fullmatch(spec or "") \
+                    or (spec and placeholder not in _WHOLE_NUMBERS):  # {month:02d}, never {semester:02d}
                 raise bad(f"'{{{placeholder}}}' is not a placeholder; use "
                           + ", ".join("{" + p + "}" for p in PLACEHOLDERS))
     elif isinstance(value, bool) or (isinstance(value, (int, float)) and abs(value) < 1e15):

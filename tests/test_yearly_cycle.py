@@ -55,14 +55,17 @@ def test_the_rules_keep_to_working_days_months_and_the_term_calendar() -> None:
     # start variables from the fire time: a whole number, the semester by the term calendar
     routine = parse_schedule({"key": "r", "process": "p", "rule": "first_working_day", "months": [3, 9],
                               "variables": {"year": "{year}", "semester": "{semester}",
-                                            "ends": "{semester_end}T17:30:00", "tags": ["{year}年", 2]}})
+                                            "ends": "{semester_end}T17:30:00", "tags": ["{year}年", 2],
+                                            "period": "{year}-{month:02d}"}})
     assert routine.start_variables(_at(2027, 3, 1, 9)) == {
-        "year": 2027, "semester": "2027年春季学期", "ends": "2027-07-10T17:30:00", "tags": ["2027年", 2]}
+        "year": 2027, "semester": "2027年春季学期", "ends": "2027-07-10T17:30:00", "tags": ["2027年", 2],
+        "period": "2027-03"}
     assert routine.start_variables(_at(2028, 1, 5, 9))["semester"] == "2027年秋季学期"  # ends 20 January
     # a file entry that is wrong is refused naming the entry, its key and the field
     for entry, field in (({"rule": "day_of_month"}, "day"), ({"rule": "first_working_day", "months": [13]}, "months"),
                          ({"rule": "weekly"}, "rule"), ({"cron": "0 9 * * *", "at": "09:00"}, "at"),
                          ({"rule": "first_working_day", "variables": {"year": "{yr}"}}, "variables.year"),
+                         ({"rule": "first_working_day", "variables": {"x": "{year.real}"}}, "variables.x"),
                          ({"rule": "first_working_day", "variables": {"late": "x"}}, "variables.late"),
                          ({"rule": "first_working_day", "term_only": "yes"}, "term_only")):
         with pytest.raises(InvalidInput) as refused:
