@@ -1,5 +1,4 @@
-"""Generated documents: the monthly 通报, the annual assessment, honour certificates, the case volume and
-the commendation circulars of the case collection and the showcase.
+"""Generated documents: the monthly 通报, the annual assessment, honour certificates, the case volume.
 
 A ``document`` service task names a template and its parameters; a worker renders it (reading the
 engine's tables for the figures) outside the transaction, and the files are stored with the task's
@@ -35,15 +34,13 @@ class DocumentError(Exception):
 def render(database: Database, template: str, params: dict[str, Any],
            now: datetime) -> tuple[list[Rendered], dict[str, Any]]:
     """The files of ``template`` and a summary of their figures (for the task's result variable)."""
-    from engine.documents import commendations, reports  # the templates build on this module's types
+    from engine.documents import case_volume, reports  # the templates build on this module's types
 
     templates: dict[str, Callable[[Database, dict[str, Any], datetime], tuple[list[Rendered], dict[str, Any]]]] = {
         "monthly_circular": reports.monthly_circular,
         "annual_assessment": reports.annual_assessment,
         "certificates": reports.certificates,
-        "case_volume": commendations.case_volume,
-        "case_commendation": commendations.case_commendation,
-        "showcase_commendation": commendations.showcase_commendation,
+        "case_volume": case_volume.case_volume,
     }
     if template not in templates:
         raise DocumentError(f"there is no document template '{template}' (known: {', '.join(sorted(templates))})")

@@ -41,6 +41,12 @@ def _tasks(demo: Huhua, user: str, element_id: str) -> list[dict]:
     return [t for t in demo.queries.tasks(user=user, limit=500) if t["element_id"] == element_id]
 
 
+def _county(demo: Huhua, county: str) -> dict:
+    found = next(i for i in demo.queries.instances(process_key="case_collection_county", limit=50)
+                 if i["org_scope"] == county)
+    return demo.queries.instance(found["id"])
+
+
 def _score_as(demo: Huhua, expert: str, totals: dict[str, int | str]) -> None:
     """``expert`` completes each of their open reviews: case title -> total, or "declared" for a conflict."""
     tasks = _tasks(demo, expert, "expert_review")
@@ -56,10 +62,10 @@ def _flat(pdf: bytes) -> str:
     return pdf_text(pdf).replace("\n", "")
 
 
-def _sign(demo: Huhua, drafter: str, signer: str, number: str) -> None:
-    complete(demo, drafter, "draft_circular", {"circular_number": number, "addressees": "各中小学校",
-                                               "requirements": "各校要组织教师学习交流获奖案例。"})
-    complete(demo, signer, "sign_circular", {"sign_decision": "signed", "sign_opinion": "同意印发"})
+def _issued(demo: Huhua, instance_id: int) -> tuple[str, str]:
+    """The number of the instance's issued circular and its text."""
+    issued = demo.queries.instance(instance_id)["data"]["issued_document"]
+    return issued["number"], _flat(demo.queries.document(issued["documents"][0]["id"])[2])
 
 
 def test_schools_counties_and_the_city_panel_from_call_to_signed_commendation(demo: Huhua, clock: VirtualClock) -> None:
@@ -103,26 +109,26 @@ def test_schools_counties_and_the_city_panel_from_call_to_signed_commendation(de
             demo.execute(CompleteTask(task["id"], f"{county}-zr", _review(county_scores[title])))
     run_due_jobs(demo)
 
-    # the county's own commendation: drafted by its officer, signed by its 局长 (returned once), then certificates
-    complete(demo, "zhuhui-zr", "draft_circular", {"circular_number": "珠教通〔2026〕9号",
-                                                   "addressees": "辖区各中小学校", "requirements": "组织学习交流。"})
-    assert inbox(demo, "zhuhui-jz") == [("sign_circular", "zhuhui")] and inbox(demo, "hengnan-jz") == []
-    with pytest.raises((Forbidden, NotFound)):  # the officer cannot sign their own draft
-        demo.execute(CompleteTask(_tasks(demo, "zhuhui-jz", "sign_circular")[0]["id"], "zhuhui-zr",
-                                  {"sign_decision": "signed"}))
-    complete(demo, "zhuhui-jz", "sign_circular", {"sign_decision": "returned", "sign_opinion": "补充工作要求"})
-    _sign(demo, "zhuhui-zr", "zhuhui-jz", "珠教通〔2026〕10号")
-    _sign(demo, "hengnan-zr", "hengnan-jz", "南教通〔2026〕7号")
-    zhuhui = next(i for i in demo.queries.instances(process_key="case_collection_county", limit=50)
-                  if i["org_scope"] == "zhuhui")
-    data = demo.queries.instance(zhuhui["id"])["data"]
+    # the county's own commendation: generated, signed off by its 局长 (returned once to the officer), numbered
+    assert inbox(demo, "zhuhui-jz") == [("od_sign", "zhuhui")] and inbox(demo, "zhuhui-zr") == []
+    with pytest.raises((Forbidden, NotFound)):  # the officer cannot sign it off
+        demo.execute(CompleteTask(_tasks(demo, "zhuhui-jz", "od_sign")[0]["id"], "zhuhui-zr",
+                                  {"od_decision": "signed"}))
+    complete(demo, "zhuhui-jz", "od_sign", {"od_decision": "returned", "od_comment": "补充工作要求"})
+    complete(demo, "zhuhui-zr", "od_revise", {"od_note": "各校要组织教师学习交流获奖案例。"})
+    assert "certificate_set" not in _county(demo, "zhuhui")["data"]  # nothing is certified before it is signed
+    complete(demo, "zhuhui-jz", "od_sign", {"od_decision": "signed", "od_comment": "同意印发"})
+    complete(demo, "hengnan-jz", "od_sign", {"od_decision": "signed"})
+    zhuhui = _county(demo, "zhuhui")
+    data = zhuhui["data"]
     assert [(c["title"], c["county_award"]) for c in data["county_winners"]] == [
         ("甲", "一等奖"), ("乙", "一等奖"), ("丁", "三等奖")]
     assert [c["title"] for c in data["recommended"]] == ["甲", "乙"]  # the county's 一等奖 go to the city
-    drafts = [_flat(demo.queries.document(d["id"])[2]) for d in demo.queries.documents(zhuhui["id"])
-              if d["name"] == "关于表彰2026年度心育护花优秀案例的通报.pdf"]
-    assert sorted("〔2026〕10号" in text for text in drafts) == [False, True]  # the returned draft and the signed one
-    assert all("珠晖区教育局" in text and "一等奖2篇、二等奖0篇、三等奖1篇" in text for text in drafts)
+    number, text = _issued(demo, zhuhui["id"])
+    assert number == "珠晖教通〔2026〕1号" and number in text
+    for expected in ("关于表彰2026年度心育护花优秀案例的通报", "各中小学校：", "一等奖2篇、二等奖0篇、三等奖1篇",
+                     "各校要组织教师学习交流获奖案例。", "抄送：衡阳市教育局", "乙作者"):
+        assert expected in text, expected
     files = documents_of(demo, zhuhui["id"])
     register = sheet_rows(files["荣誉证书登记表.xlsx"], "证书登记")
     assert [(row[1], row[2]) for row in register[1:]] == [("甲作者", "优秀案例一等奖"), ("乙作者", "优秀案例一等奖"),
@@ -163,15 +169,14 @@ def test_schools_counties_and_the_city_panel_from_call_to_signed_commendation(de
     assert contents[0] == ["序号", "类别", "题目", "作者", "岗位", "任教班级", "学校", "县市区", "等次"]
     assert [row[2] for row in contents[1:]] == ["甲", "己", "乙"]
 
-    # the city's circular goes out only when the 分管副局长 signs it; then the certificates
-    complete(demo, "hy-zr", "draft_circular", {"circular_number": "衡教通〔2026〕88号", "requirements": "认真学习。",
-                                               "addressees": "各县市区教育局、市直各中小学校"})
-    assert inbox(demo, "hy-fgjz") == [("sign_circular", "hy")] and inbox(demo, "hy-zr") == []
+    # the city's circular goes out only when the 分管副局长 signs it off; then the certificates
+    assert inbox(demo, "hy-fgjz") == [("od_sign", "hy")] and inbox(demo, "hy-zr") == []
     assert "certificate_set" not in demo.queries.instance(city)["data"]
-    complete(demo, "hy-fgjz", "sign_circular", {"sign_decision": "signed"})
+    complete(demo, "hy-fgjz", "od_sign", {"od_decision": "signed"})
     final = demo.queries.instance(city)
     assert final["state"] == "completed" and final["data"]["certificate_set"]["certificates"] == 3
-    files = documents_of(demo, city)
-    circular = _flat(files["关于表彰2026年度心育护花优秀案例的通报.pdf"])
-    assert "衡教通〔2026〕88号" in circular and "一等奖1篇、二等奖1篇、三等奖1篇" in circular
-    assert "衡阳市教育局" in circular
+    number, circular = _issued(demo, city)
+    assert number == "衡教通〔2026〕1号" and final["data"]["issued_document"]["signed_by"] == "hy-fgjz"
+    for expected in ("衡阳市教育局", number, "各县市区教育局、市直各中小学校：", "共评审案例3篇",
+                     "一等奖1篇、二等奖1篇、三等奖1篇"):
+        assert expected in circular, expected

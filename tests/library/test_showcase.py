@@ -51,10 +51,10 @@ def _event(options: list[str]) -> dict:
             "event_summary": "优秀班主任现场交流育人案例和成果"}
 
 
-def _sign_county(demo: Huhua, county: str, number: str) -> None:
-    complete(demo, f"{county}-zr", "draft_circular", {"circular_number": number, "addressees": "辖区各中小学校",
-                                                     "requirements": "以先进为榜样。"})
-    complete(demo, f"{county}-jz", "sign_circular", {"sign_decision": "signed"})
+def _issued(demo: Huhua, instance_id: int) -> tuple[str, str]:
+    """The number of the instance's issued circular and its text."""
+    issued = demo.queries.instance(instance_id)["data"]["issued_document"]
+    return issued["number"], _flat(demo.queries.document(issued["documents"][0]["id"])[2])
 
 
 def _county(demo: Huhua, county: str) -> dict:
@@ -125,12 +125,12 @@ def test_schools_counties_and_the_city_from_nomination_to_signed_circular_and_ce
     complete(demo, "zhuhui-zr", "showcase_preselect", {
         "county_awarded": everyone, "selected": [ids["刘芳"], ids["陈静"], ids["珠晖区第一中学"]],
         "nominate_bureau": "yes", "bureau_deeds": "全区班主任培训全覆盖", "preselect_opinion": "择优推荐"})
-    assert inbox(demo, "zhuhui-jz") == []  # signed only after the officer's draft
-    _sign_county(demo, "zhuhui", "珠教通〔2026〕21号")
-    files = documents_of(demo, _county(demo, "zhuhui")["id"])
-    circular = _flat(files["关于表彰2026年度心育护花行动先进单位、优秀班主任和先进个人的通报.pdf"])
-    assert "珠教通〔2026〕21号" in circular and "衡阳市第八中学报告厅" in circular and "2项案例和成果" in circular
+    complete(demo, "zhuhui-jz", "od_sign", {"od_decision": "signed"})  # the county's circular, signed off
+    number, circular = _issued(demo, _county(demo, "zhuhui")["id"])
+    assert number == "珠晖教通〔2026〕1号" and number in circular and "衡阳市第八中学报告厅" in circular
+    assert "2项优秀班主任工作案例和成果作了交流展示" in circular
     assert "先进单位1个、优秀班主任3名、先进个人1名" in circular
+    files = documents_of(demo, _county(demo, "zhuhui")["id"])
     register = sheet_rows(files["荣誉证书登记表.xlsx"], "证书登记")
     assert sorted(row[2] for row in register[1:]) == ["优秀班主任"] * 3 + ["先进个人", "先进单位"]
     complete(demo, "hengnan-zr", "showcase_county_event", _event([]))
@@ -138,7 +138,7 @@ def test_schools_counties_and_the_city_from_nomination_to_signed_circular_and_ce
     complete(demo, "hengnan-zr", "showcase_preselect", {"county_awarded": [hengnan], "selected": [hengnan],
                                                         "nominate_bureau": "no", "preselect_opinion": "推荐"})
     assert _tasks(demo, "zj01", "showcase_review") == []  # the experts wait for every county
-    _sign_county(demo, "hengnan", "南教通〔2026〕12号")
+    complete(demo, "hengnan-jz", "od_sign", {"od_decision": "signed"})
 
     # every expert of the pool scores every recommended candidate in a task of their own
     mine = _tasks(demo, "zj01", "showcase_review")
@@ -183,21 +183,22 @@ def test_schools_counties_and_the_city_from_nomination_to_signed_circular_and_ce
     clock.set(datetime(2026, 9, 30, 9, tzinfo=BUSINESS_TZ))
     run_due_jobs(demo)
 
-    # the officer confirms and drafts; the circular goes out when the 分管副局长 signs (returned once)
-    confirm = {"circular_no": "衡教通〔2026〕90号", "addressees": "各县市区教育局、市直各中小学校",
-               "requirements": "各地要以先进为榜样。"}
-    complete(demo, "hy-zr", "showcase_confirm", confirm)
-    assert inbox(demo, "hy-fgjz") == [("showcase_sign", "hy")] and inbox(demo, "hy-zr") == []
-    complete(demo, "hy-fgjz", "showcase_sign", {"sign_decision": "returned", "sign_opinion": "补充活动情况"})
+    # the officer confirms; the circular goes out when the 分管副局长 signs it off (returned once to the officer)
+    complete(demo, "hy-zr", "showcase_confirm", {"requirements": "各地要以先进为榜样。"})
+    assert inbox(demo, "hy-fgjz") == [("od_sign", "hy")] and inbox(demo, "hy-zr") == []
+    complete(demo, "hy-fgjz", "od_sign", {"od_decision": "returned", "od_comment": "补充活动情况"})
     assert "certificate_set" not in demo.queries.instance(city)["data"]
-    complete(demo, "hy-zr", "showcase_confirm", confirm)
-    complete(demo, "hy-fgjz", "showcase_sign", {"sign_decision": "signed", "sign_opinion": "同意"})
+    complete(demo, "hy-zr", "od_revise", {"od_note": "交流展示活动由各县市区分会场同步组织。"})
+    complete(demo, "hy-fgjz", "od_sign", {"od_decision": "signed", "od_comment": "同意"})
     final = demo.queries.instance(city)
     assert final["state"] == "completed" and final["data"]["certificate_set"]["certificates"] == 3
     assert sorted((a["recipient"], a["honour"]) for a in final["data"]["awards"]) == sorted(
         [("刘芳", "优秀班主任"), ("珠晖区教育局", "先进单位"), ("珠晖区第一中学", "先进单位")])  # titles, no grades
+    number, circular = _issued(demo, city)
+    assert number == "衡教通〔2026〕1号" and "先进单位2个、优秀班主任1名" in circular and "（一等）" not in circular
+    for expected in ("各县市区教育局、市直各中小学校：", "各地要以先进为榜样。", "珠晖区教育局",
+                     "交流展示活动由各县市区分会场同步组织。", "5项优秀班主任工作案例和成果作了交流展示"):
+        assert expected in circular, expected
     files = documents_of(demo, city)
-    circular = _flat(files["关于表彰2026年度心育护花行动先进单位、优秀班主任和先进个人的通报.pdf"])
-    assert "衡教通〔2026〕90号" in circular and "先进单位2个、优秀班主任1名" in circular and "（一等）" not in circular
     certificates = _flat(files["荣誉证书.pdf"])
     assert "被评为“优秀班主任”" in certificates and "衡阳市教育局" in certificates
