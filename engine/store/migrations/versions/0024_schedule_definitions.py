@@ -6,7 +6,7 @@ Both start empty: the scheduler loads the shipped schedules at its next start, a
 defaults (February, July and August off) apply until someone sets it.
 
 Revision ID: 0024
-Revises: 0022
+Revises: 0025 (main had 0025 on 0022 when this branch merged it)
 Create Date: 2026-12-07
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0024"
-down_revision = "0022"
+down_revision = "0025"
 branch_labels = None
 depends_on = None
 
