@@ -24,7 +24,10 @@ _HORIZON = timedelta(days=400)
 @json_option
 @click.pass_context
 def schedules_group(ctx: click.Context, year: str | None, as_json: bool) -> None:
-    """List the schedules in force and when each fires next; with --year, every occurrence of that year."""
+    """List the schedules in force and when each fires next; with --year, every occurrence of that year.
+
+    Reads the administrators' schedule settings, the term calendar and the number of units per kind; nobody's
+    personal data."""
     if ctx.invoked_subcommand is not None:
         return
     obj: Context = ctx.obj
