@@ -6,8 +6,8 @@ lane of the default branch of a conditional (``'a' if … else 'b'`` → b), of 
 of the ``people`` the library's fan-outs start the process with (``LibraryFacts``), else in the lane it sits in
 (the author's name for that person: 拟稿人), else in 指定人员. A human task that names nobody and sits in a lane
 keeps it: that lane is whom it is offered to. Events, gateways and the
-engine's own tasks (script, service, business rule) go to the lane of the node before them (the start event: of
-the one after); a boundary event to its host's; what nothing reaches is in 系统（自动）.
+engine's own tasks (script, service, business rule) go to the lane of the nearest node that has one (on a tie,
+the node before them); a boundary event to its host's; what nothing reaches is in 系统（自动）.
 
 The plan changes no behaviour: a task with its own performer ignores its lane (engine.commands.assignment),
 the lanes a plan adds carry the role of their tasks as the ``role`` property (engine.bpmn.lane_roles), and
@@ -265,28 +265,27 @@ def flows_of(scope: etree._Element) -> list[tuple[str, str]]:
 
 
 def _follow_neighbours(process: etree._Element, nodes: list[etree._Element], placed: dict[str, str]) -> None:
-    """Place each node without a lane of its own beside its neighbours (see the module docstring)."""
+    """Place each node without a lane of its own in the lane of its nearest placed neighbour (fewest flows away;
+    on a tie the node before it, then the one after it); a boundary event in its host's lane."""
     hosts = {node.get("id") or "": node.get("attachedToRef") or "" for node in nodes if local(node) == "boundaryEvent"}
-    flows = flows_of(process)
     ids = [node.get("id") or "" for node in nodes]
-    changed = True
-    while changed:
-        changed = False
-        for boundary, host in hosts.items():
-            if boundary not in placed and host in placed:
-                placed[boundary] = placed[host]
-                changed = True
-        for source, target in flows:
-            if target in ids and target not in placed and source in placed:
-                placed[target] = placed[source]
-                changed = True
-        if changed:
-            continue
-        for source, target in flows:
-            if source in ids and source not in placed and target in placed and source not in hosts:
-                placed[source] = placed[target]
-                changed = True
-                break
+    before: dict[str, list[str]] = {node: [] for node in ids}
+    after: dict[str, list[str]] = {node: [] for node in ids}
+    for source, target in flows_of(process):
+        if source in before and target in before:
+            after[source].append(target)
+            before[target].append(source)
+    while True:
+        known = dict(placed)
+        for node in ids:
+            if node in known:
+                continue
+            neighbours = [hosts[node]] if node in hosts else before[node] + after[node]
+            nearest = next((n for n in neighbours if n in known), None)
+            if nearest is not None:
+                placed[node] = known[nearest]
+        if len(placed) == len(known):
+            return
 
 
 def flow_order(scope: etree._Element, nodes: list[etree._Element]) -> list[str]:
