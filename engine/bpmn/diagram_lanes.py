@@ -6,8 +6,9 @@ lane of the default branch of a conditional (``'a' if … else 'b'`` → b), of 
 of the ``people`` the library's fan-outs start the process with (``LibraryFacts``), else in the lane it sits in
 (the author's name for that person: 拟稿人), else in 指定人员. A human task that names nobody and sits in a lane
 keeps it: that lane is whom it is offered to. Events, gateways and the
-engine's own tasks (script, service, business rule) go to the lane of the nearest node that has one (on a tie,
-the node before them); a boundary event to its host's; what nothing reaches is in 系统（自动）.
+engine's own tasks (script, service, business rule) follow the flow from the node before them (never back along
+a loop), the rest (a start event) the nearest node that has a lane; a boundary event goes to its host's lane; what
+nothing reaches is in 系统（自动）.
 
 The plan changes no behaviour: a task with its own performer ignores its lane (engine.commands.assignment),
 the lanes a plan adds carry the role of their tasks as the ``role`` property (engine.bpmn.lane_roles), and
@@ -265,27 +266,65 @@ def flows_of(scope: etree._Element) -> list[tuple[str, str]]:
 
 
 def _follow_neighbours(process: etree._Element, nodes: list[etree._Element], placed: dict[str, str]) -> None:
-    """Place each node without a lane of its own in the lane of its nearest placed neighbour (fewest flows away;
-    on a tie the node before it, then the one after it); a boundary event in its host's lane."""
+    """Place each node without a lane of its own: down the flow from a placed node (never back along a loop), then
+    what is left beside its nearest placed neighbour (a start event beside its first task); a boundary event in
+    its host's lane."""
     hosts = {node.get("id") or "": node.get("attachedToRef") or "" for node in nodes if local(node) == "boundaryEvent"}
     ids = [node.get("id") or "" for node in nodes]
+    flows = [(s, t) for s, t in flows_of(process) if s in hosts or (s in ids and t in ids)]
+    back = back_edges(ids, flows + [(host, boundary) for boundary, host in hosts.items()])
+    forward = [(s, t) for s, t in flows if (s, t) not in back]
+    changed = True
+    while changed:
+        changed = False
+        for source, target in [(host, boundary) for boundary, host in hosts.items()] + forward:
+            if target not in placed and source in placed:
+                placed[target] = placed[source]
+                changed = True
     before: dict[str, list[str]] = {node: [] for node in ids}
     after: dict[str, list[str]] = {node: [] for node in ids}
-    for source, target in flows_of(process):
-        if source in before and target in before:
-            after[source].append(target)
-            before[target].append(source)
+    for source, target in forward + [edge for edge in flows if edge in back]:  # loops last
+        after[source].append(target)
+        before[target].append(source)
     while True:
         known = dict(placed)
         for node in ids:
-            if node in known:
-                continue
-            neighbours = [hosts[node]] if node in hosts else before[node] + after[node]
-            nearest = next((n for n in neighbours if n in known), None)
-            if nearest is not None:
-                placed[node] = known[nearest]
+            if node not in known:
+                neighbours = [hosts[node]] if node in hosts else before[node] + after[node]
+                nearest = next((n for n in neighbours if n in known), None)
+                if nearest is not None:
+                    placed[node] = known[nearest]
         if len(placed) == len(known):
             return
+
+
+def back_edges(ids: list[str], edges: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The edges that close a loop, found depth first from the nodes nothing leads to (in document order)."""
+    successors: dict[str, list[str]] = {node: [] for node in ids}
+    incoming = set()
+    for source, target in edges:
+        if source in successors and target in successors:
+            successors[source].append(target)
+            incoming.add(target)
+    back: set[tuple[str, str]] = set()
+    state: dict[str, int] = {}  # 1: on the stack, 2: done
+    for root in [n for n in ids if n not in incoming] + ids:
+        if root in state:
+            continue
+        stack = [(root, iter(successors[root]))]
+        state[root] = 1
+        while stack:
+            node, following = stack[-1]
+            nxt = next(following, None)
+            if nxt is None:
+                state[node] = 2
+                stack.pop()
+            elif state.get(nxt) == 1:
+                back.add((node, nxt))
+            elif nxt not in state:
+                state[nxt] = 1
+                stack.append((nxt, iter(successors[nxt])))
+    return back
 
 
 def flow_order(scope: etree._Element, nodes: list[etree._Element]) -> list[str]:

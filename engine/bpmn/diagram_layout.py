@@ -19,6 +19,8 @@ import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from engine.bpmn.diagram_lanes import back_edges
+
 COLUMN = 170  # a task is 100 wide: 70 for the channel between columns
 ROW = 180  # a task is 80 high: room above for a gateway's label, below for boundary events and their labels
 POOL_HEADER = 30
@@ -126,7 +128,7 @@ def lay_out(nodes: list[Node], boundaries: list[Boundary], flows: list[Flow], la
     flows = [f for f in [*flows, *associations]
              if (f.source in by_id or f.source in host_of) and f.target in by_id]
     links = [(host_of.get(f.source, f.source), f.target, f.source in host_of) for f in flows]
-    back = _back_edges(ids, links)
+    back = back_edges(ids, [(source, target) for source, target, _ in links])
     column = _columns(ids, [(s, t) for s, t, _ in links if (s, t) not in back and s != t])
     row = _rows(nodes, links, column, back)
 
@@ -188,33 +190,6 @@ def lay_out(nodes: list[Node], boundaries: list[Boundary], flows: list[Flow], la
         if flow.name:
             placer.place_on_edge(flow.id, flow.name)
     return layout
-
-
-def _back_edges(ids: list[str], links: list[tuple[str, str, bool]]) -> set[tuple[str, str]]:
-    successors: dict[str, list[str]] = {node: [] for node in ids}
-    incoming = set()
-    for source, target, _ in links:
-        successors[source].append(target)
-        incoming.add(target)
-    back: set[tuple[str, str]] = set()
-    state: dict[str, int] = {}  # 1: on the stack, 2: done
-    for root in [n for n in ids if n not in incoming] + ids:
-        if root in state:
-            continue
-        stack = [(root, iter(successors[root]))]
-        state[root] = 1
-        while stack:
-            node, following = stack[-1]
-            nxt = next(following, None)
-            if nxt is None:
-                state[node] = 2
-                stack.pop()
-            elif state.get(nxt) == 1:
-                back.add((node, nxt))
-            elif nxt not in state:
-                state[nxt] = 1
-                stack.append((nxt, iter(successors[nxt])))
-    return back
 
 
 def _columns(ids: list[str], edges: list[tuple[str, str]]) -> dict[str, int]:
