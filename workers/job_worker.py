@@ -108,6 +108,8 @@ class JobWorker:
         log.info("job %s: calling connector %s", job_id, connector)
         if connector == "fan_out_status":  # the engine's own: where a fan-out stands (after its deadline, say)
             return RunHeldTask(job_id, self.huhua.queries.fan_out_status(job_id, str(params.get("task"))))
+        if connector == "counselling_room":  # the engine's own: the register of the instance's own school
+            return RunHeldTask(job_id, self.huhua.queries.counselling_room_for_job(job_id))
         if connector == "document":
             files, summary = documents.render(self.huhua.services.database, str(params.get("template")), params,
                                               self.huhua.clock.now())

@@ -165,6 +165,29 @@ def parse_oversight(value: str) -> tuple[tuple[str, str | None], ...]:
     return tuple(found)
 
 
+# --- a school's counselling room register ---------------------------------------------------------------------
+
+#: Who reads a school's counselling room register: these roles at the school, and the officers and heads of the
+#: county and the city above it (the register names rooms, hours and teachers, nothing about a child).
+ROOM_READERS_AT_SCHOOL = ("principal", "programme_officer", "mh_teacher_full", "mh_teacher_part", "duty_counsellor")
+ROOM_READERS_ABOVE = DASHBOARD_ROLES
+
+
+def may_read_counselling_room(reader: Reader, user: str | None, school: str) -> bool:
+    """Whether ``user`` may read the counselling room register of ``school`` (False also for no such school)."""
+    if not user:
+        return False
+    chain = _chain(reader, school)
+    if not chain or chain[0] != (school, "school"):
+        return False
+    if is_administrator(reader, user):
+        return True
+    held = set(held_roles(reader, user))
+    return (any(f"{role}@{school}" in held for role in ROOM_READERS_AT_SCHOOL)
+            or any(f"{role}@{unit}" in held for unit, tier in chain[1:] if tier in ("county", "city")
+                   for role in ROOM_READERS_ABOVE))
+
+
 # --- acting on tasks --------------------------------------------------------------------------------------------
 
 def is_candidate(reader: Reader, task_id: int, person: str) -> bool:
@@ -283,6 +306,9 @@ class Rule(StrEnum):
     #: a school's mental-health lead (engine.access.confidential), who reads the log of its cases' reads (403
     #: for others)
     MENTAL_HEALTH_LEAD = "mental_health_lead"
+    #: whoever may read the counselling room register of the school ``unit_id``: its leaders and mental-health
+    #: teachers, the officers and heads above it (404 for others, as for a missing school)
+    COUNSELLING_ROOM_READER = "counselling_room_reader"
 
 
 #: Every Flask endpoint and its rule. An endpoint missing here cannot be reached (the web layer refuses it).
@@ -401,6 +427,9 @@ ROUTES: dict[str, Rule] = {
     "audit_api.list_audit": Rule.ADMINISTRATOR,
     "audit_api.list_case_reads": Rule.MENTAL_HEALTH_LEAD,
     "inbox.counselling_reads": Rule.MENTAL_HEALTH_LEAD,
+    # schools' counselling room registers (§四.5): a school's own readers; a county's list, its dashboard holders
+    "counselling_room_api.school_counselling_rooms": Rule.COUNSELLING_ROOM_READER,
+    "counselling_room_api.county_counselling_rooms": Rule.DASHBOARD,
 }
 
 
