@@ -150,10 +150,11 @@ def test_a_referral_is_credited_to_the_teacher_who_referred_who_sees_its_status_
     for person in people:
         _complete(demo, person["id"], "file_plan", {"plan": {"class_name": "七年级2班", "plan_text": "主题班会",
                                                             "theme_meetings_planned": 4, "home_visits_planned": 2}})
-    _complete(demo, f"{SCHOOL}-bzr1", "screening", {"flag": {"kind": "psych", "student_alias": "小明",
-                                                              "observation": "被家暴，想轻生"}})
-    _complete(demo, f"{SCHOOL}-bzr3", "screening", {"flag": {"kind": "none"}})
-    _complete(demo, f"{SCHOOL}-bzr2", "screening", {"flag": {"kind": "none"}})  # the last: it sends the referral
+    watched = {"student_alias": "小明", "kinds": ["psych"], "found_on": "2026-03-10", "observation": "被家暴，想轻生",
+               "follow_up_status": "following"}
+    for teacher, students in (("bzr1", [watched]), ("bzr3", []), ("bzr2", [])):  # bzr2 last: it sends the referral
+        _complete(demo, f"{SCHOOL}-{teacher}", "screening", {"register": {
+            "class_name": "七年级2班", "class_size": 40, "class_analysis": "总体稳定", "students": students}})
     case = demo.queries.instances(process_key="counselling_case", limit=1)[0]["id"]
     _complete(demo, COUNSELLOR, "intake", {"student_alias": "小明", "requester": "class_teacher",
                                           "channel": "referral", "appointment_date": "2026-03-12",
@@ -173,7 +174,7 @@ def test_a_referral_is_credited_to_the_teacher_who_referred_who_sees_its_status_
     for reader in (f"{SCHOOL}-bzr3", "zhuhui-zr"):
         seen = client.get(f"/api/v1/process-instances/{routine['id']}", headers=as_(reader))
         assert seen.status_code == 200 and "被家暴" not in seen.get_data(as_text=True), reader
-        assert not {"flags", "referrals", "referral"} & set(seen.json["data"]), reader
+        assert not {"registers", "register", "referrals", "referral"} & set(seen.json["data"]), reader
     counsellor = client.get(f"/api/v1/process-instances/{case}", headers=as_(COUNSELLOR)).json
     assert counsellor["data"]["referred_by"] == f"{SCHOOL}-bzr1"
     assert counsellor["data"]["session_record"] == SESSION_RECORD
