@@ -10,7 +10,7 @@ import pytest
 
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ, VirtualClock
-from engine.commands import CompleteTask, StartInstance
+from engine.commands import ENGINE, CompleteTask, StartInstance
 from engine.errors import Forbidden, InvalidInput
 from tests.library.conftest import complete, inbox
 from workers.job_worker import run_due_jobs
@@ -51,7 +51,8 @@ def _complete_all(huhua: Huhua, element_id: str, data: dict, but: tuple[str, ...
 
 def _city_training(huhua: Huhua) -> int:
     """The city plans, its experts answer (one lectures), the city records its training: the counties start."""
-    started = huhua.execute(StartInstance("ct_training_city", "hy-zr", org_scope="hy"))
+    started = huhua.execute(StartInstance("ct_training_city", "scheduler", origin=ENGINE, variables={  # as in March
+        "scheduled_for": "2026-03-02T08:30:00+08:00", "late": False}))
     complete(huhua, "hy-zr", "ct_training_city_plan", PLAN)
     for n in range(1, 7):
         complete(huhua, f"zj0{n}", "ct_training_expert_lecture", ACCEPT if n == 3 else DECLINE)
@@ -218,7 +219,7 @@ def test_coverage_reaches_100_percent_only_when_every_teacher_attended_or_is_exc
     done = demo.queries.coverage(city, demo.clock.now())
     assert done["complete"] and done["percent"] == 100.0
     assert done["people"] == {"total": 214, "completed": 214, "missing": 0}
-    assert inbox(demo, "hy-zr") == [("ct_training_city_summary", "hy")]
+    assert inbox(demo, "hy-zr") == [("ct_training_city_summary", None)]
     complete(demo, "hy-zr", "ct_training_city_summary", {"summary": "全市班主任培训实现全覆盖"})
     assert demo.queries.instance(city)["state"] == "completed"
 

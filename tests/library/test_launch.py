@@ -10,7 +10,7 @@ import pytest
 
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ, VirtualClock
-from engine.commands import CompleteTask, StartInstance
+from engine.commands import ENGINE, CompleteTask, StartInstance
 from engine.errors import Forbidden, InvalidInput
 from tests.library.conftest import complete, inbox
 from workers.job_worker import run_due_jobs
@@ -43,7 +43,10 @@ def _complete_all(huhua: Huhua, element_id: str, data: dict, but: frozenset[str]
 
 
 def _issue(huhua: Huhua) -> int:
-    started = huhua.execute(StartInstance("launch_programme", "hy-zr", org_scope="hy"))
+    """The February launch as a schedule starts it: by the engine, with no unit named (the city) and no variables
+    but the occurrence's; the notice's year and number come from the officer's draft."""
+    started = huhua.execute(StartInstance("launch_programme", "scheduler", origin=ENGINE, variables={
+        "scheduled_for": "2026-03-02T08:30:00+08:00", "late": False}))
     complete(huhua, "hy-zr", "launch_draft_notice", NOTICE)
     complete(huhua, "hy-jz", "launch_sign_notice", {"sign_result": "signed"})
     return started["id"]
@@ -142,7 +145,7 @@ def test_coverage_lists_the_school_that_has_not_submitted_and_the_city_summarise
     assert inbox(demo, "hengnan-zr") == [("launch_county_summary", "hengnan")]
     assert inbox(demo, "hy-zr") == []
     complete(demo, "hengnan-zr", "launch_county_summary", {"summary": "全县学校均已成立工作机构"})
-    assert inbox(demo, "hy-zr") == [("launch_city_summary", "hy")]  # only now: every county is done
+    assert inbox(demo, "hy-zr") == [("launch_city_summary", None)]  # only now: every county is done
     assert demo.queries.instance(city)["data"]["counties_done"] == {"fan_out": 1, "total": 13, "completed": 13}
     complete(demo, "hy-zr", "launch_city_summary", {"summary": "全市各单位均已成立工作机构、报送工作方案"})
     done = demo.queries.coverage(city, demo.clock.now())

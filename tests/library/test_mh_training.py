@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from engine.bootstrap import Huhua
-from engine.commands import CompleteTask, StartInstance
+from engine.commands import ENGINE, CompleteTask, StartInstance
 from engine.errors import Forbidden, InvalidInput
 from tests.library.conftest import complete, inbox
 from workers.job_worker import run_due_jobs
@@ -121,7 +121,8 @@ def test_counties_train_in_batches_beside_the_city_and_every_teacher_is_counted_
 
 
 def test_the_year_is_done_when_every_unit_and_every_mental_health_teacher_is_covered(demo: Huhua) -> None:
-    city = demo.execute(StartInstance("mh_training_city", "hy-zr", org_scope="hy"))["id"]
+    city = demo.execute(StartInstance("mh_training_city", "scheduler", origin=ENGINE, variables={  # as in March
+        "scheduled_for": "2026-03-02T08:30:00+08:00", "late": False}))["id"]
     complete(demo, "hy-zr", "mh_training_city_plan", PLAN)
     for county in sorted(u["id"] for u in demo.queries.units(kind="county")):
         _county(demo, county)
@@ -131,10 +132,10 @@ def test_the_year_is_done_when_every_unit_and_every_mental_health_teacher_is_cov
     assert before["units"]["total"] == 65
     assert _complete_all(demo, "mh_training_attend", ATTENDANCE) == 52
     assert _complete_all(demo, "mh_training_county_credits", CREDITS) == 13
-    assert inbox(demo, "hy-zr") == [("mh_training_city_session", "hy")]  # the city has not held its own yet
+    assert inbox(demo, "hy-zr") == [("mh_training_city_session", None)]  # the city has not held its own yet
     complete(demo, "hy-zr", "mh_training_city_session", SESSION | {"next_step": "finish"})
     done = demo.queries.coverage(city, demo.clock.now())
     assert done["complete"] and done["percent"] == 100.0
-    assert inbox(demo, "hy-zr") == [("mh_training_city_summary", "hy")]
+    assert inbox(demo, "hy-zr") == [("mh_training_city_summary", None)]
     complete(demo, "hy-zr", "mh_training_city_summary", {"summary": "市级1次、各县市区各2次，全覆盖"})
     assert demo.queries.instance(city)["state"] == "completed"
