@@ -293,7 +293,7 @@ def test_an_administrators_commands_are_in_the_audit_log_which_only_administrato
 
 def test_an_administrators_refused_command_is_in_the_audit_log_with_its_refusal(
         demo: Huhua, client: FlaskClient, as_: Callable[[str], dict[str, str]]) -> None:
-    started = demo.execute(StartInstance("work_plan_review", "admin", org_scope="qidong"))["id"]
+    started = demo.execute(StartInstance("burden_supervision", "admin", org_scope="qidong"))["id"]
     client.post(f"/api/v1/process-instances/{started}/suspend", headers=as_("admin"), json={"reason": "核实"})
     again = client.post(f"/api/v1/process-instances/{started}/suspend", headers=as_("admin"), json={"reason": "再次"})
     missing = client.post("/api/v1/process-instances/987654/suspend", headers=as_("admin"), json={"reason": "x"})
@@ -348,7 +348,7 @@ def test_an_incident_of_a_case_shows_its_message_only_to_a_reader_of_the_record(
 
 
 def test_the_audit_log_refuses_update_and_delete(demo: Huhua) -> None:
-    demo.execute(StartInstance("work_plan_review", "admin", org_scope="qidong"))
+    demo.execute(StartInstance("burden_supervision", "admin", org_scope="qidong"))
     log = tables.audit_log
     with demo.services.database.engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM audit_log")).scalar() >= 1
@@ -438,7 +438,7 @@ def test_the_counselling_figures_export_as_an_inert_workbook_within_the_dashboar
 
 def test_webhook_payloads_of_a_counselling_case_carry_no_detail_nor_actor(demo: Huhua) -> None:
     demo.execute(AddWebhook("http://127.0.0.1:9/hook", "admin", "*"))
-    plain = demo.execute(StartInstance("work_plan_review", "admin", org_scope="qidong"))["id"]
+    plain = demo.execute(StartInstance("burden_supervision", "admin", org_scope="qidong"))["id"]
     case = _open_case(demo)
     jobs = [demo.queries.job_payload(j["id"])["body"] for j in demo.queries.jobs(kind="webhook", limit=500)]
     of_case = [body for body in jobs if body["instance_id"] == case]

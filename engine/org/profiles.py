@@ -21,6 +21,7 @@ COUNTIES = [("zhuhui", "珠晖区"), ("yanfeng", "雁峰区"), ("shigu", "石鼓
             ("hengdong", "衡东县"), ("qidong", "祁东县"), ("leiyang", "耒阳市"), ("changning", "常宁市"),
             ("shizhi", "市直")]
 EXPERTS = "hy-zjk"  # the city's expert pool
+TEACHER_AFFAIRS = "hy-jsgz-kz"  # the head of the city's 教师工作科
 
 _SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
              "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
@@ -61,6 +62,9 @@ def generate(profile: str) -> Directory:
     for order, (unit_id, name) in enumerate(DEPARTMENTS):
         directory.units.append(Unit(unit_id, name, "department", city_id, order))
         person(f"{unit_id}-kz", unit_id, "department_head")
+    # the city's 教师工作科 registers continuing-education credits: the city's own and 市直 schools' teachers'
+    directory.roles += [Role(TEACHER_AFFAIRS, city_id, "credit_registrar"),
+                        Role(TEACHER_AFFAIRS, "shizhi", "credit_registrar")]
     directory.units.append(Unit(EXPERTS, "市级专家库", "outside", city_id, len(DEPARTMENTS)))
     for n in range(1, 7 if profile == "demo" else 41):
         person(f"zj{n:02d}", EXPERTS, "expert")
@@ -72,6 +76,8 @@ def generate(profile: str) -> Directory:
                                     "county", city_id, order))
         person(f"{county_id}-jz", county_id, "bureau_head")
         person(f"{county_id}-zr", county_id, "programme_officer")
+        if county_id != "shizhi":  # a county's 教师发展中心 registers its teachers' credits
+            person(f"{county_id}-jsfz", county_id, "credit_registrar")
         for n in range(1, sizing.schools_per_county + 1):
             school_id = f"{county_id}-s{n:03d}"
             kind = _SCHOOL_KINDS[(n - 1) % len(_SCHOOL_KINDS)]

@@ -483,6 +483,21 @@ class InstanceFigure(Base):
     band: Mapped[str | None] = mapped_column(String(20))
 
 
+class TrainingAttendance(Base):
+    """One person's standing in a training's attendance register (attended, excused with a reason, absent,
+    pending), kept with the instance that keeps the register: coverage counts attendance, not answers."""
+
+    __tablename__ = "training_attendance"
+    __table_args__ = (Index("ix_training_attendance_person", "person_id"),)
+    instance_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    #: pending | attended | excused | absent
+    status: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str | None] = mapped_column(String(300))
+    hours: Mapped[float | None] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class FormDefinition(Base):
     """A task form (form-js schema), versioned like processes: a new version when its content changes."""
 
