@@ -42,6 +42,7 @@ ROLES: dict[str, str] = {
     "duty_counsellor": "值班辅导教师",
     "expert": "专家",
     "inspector": "纪检监察",
+    "researcher": "教研员",  # 教研部门: the city's 教科院, a county's 教研室 (supervision assesses teaching with them)
 }
 ROLE_BY_NAME = {name: code for code, name in ROLES.items()}
 
