@@ -41,6 +41,7 @@ def render(database: Database, template: str, params: dict[str, Any],
         "annual_assessment": reports.annual_assessment,
         "certificates": reports.certificates,
         "case_volume": reports.case_volume,
+        "supervision_circular": reports.supervision_circular,
     }
     if template not in templates:
         raise DocumentError(f"there is no document template '{template}' (known: {', '.join(sorted(templates))})")
