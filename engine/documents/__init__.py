@@ -42,6 +42,7 @@ def render(database: Database, template: str, params: dict[str, Any],
         "certificates": reports.certificates,
         "case_volume": reports.case_volume,
         "supervision_circular": reports.supervision_circular,
+        "burden_circular": reports.burden_circular,
     }
     if template not in templates:
         raise DocumentError(f"there is no document template '{template}' (known: {', '.join(sorted(templates))})")

@@ -298,3 +298,56 @@ def _issuer(database: Database, organiser: Any, school_rows: list[tuple[str, str
 def _recheck_text(result: dict[str, Any]) -> str:
     recheck = result.get("recheck") or {}
     return "已整改，复查通过" if recheck.get("result") == "passed" else "正在整改"
+
+
+# --- 减负督查通报 (burden_supervision) -----------------------------------------------------------------------------
+
+BURDEN_RULES = "教育部有关规定和《关于进一步规范办学行为 减轻中小学生过重课业负担的若干规定》（湘教发〔2018〕21号）"
+
+
+def burden_circular(database: Database, params: dict[str, Any], now: datetime) -> tuple[list[Rendered], dict]:
+    """减负督查通报: how many schools kept to the rules, the violations found by area, each school's handling
+    (rectified and re-checked, or referred to the inspectors of the tier that holds the check), the requirements."""
+    round_title = _text(params, "round_title", 100)
+    results = [r for r in params.get("results") or [] if isinstance(r, dict) and r.get("school")]
+    if not results:
+        raise DocumentError("a burden-reduction circular needs the round's results (no school has finished)")
+    schools, counties = _schools(database, None)
+    issuer = _issuer(database, params.get("organiser"), [schools.get(r["school"]) for r in results], counties)
+    name = {r["school"]: schools.get(r["school"], (r["school"],))[0] for r in results}
+    codes = [r.get("severity_code") for r in results]
+    clean, general, serious = (codes.count(code) for code in ("clean", "general", "serious"))
+    areas: dict[str, int] = defaultdict(int)
+    for r in results:
+        for area in r.get("violations") or []:
+            areas[str(area)] += 1
+    inspectors = "市纪检监察部门" if params.get("organiser") == "city" else "县市区纪检监察部门"
+    handled = [[name[r["school"]], "、".join(r.get("violations") or []), r.get("basis", ""), r.get("outcome", "")]
+               for r in results if r.get("severity_code") != "clean"]
+    day = now.astimezone(BUSINESS_TZ)
+    blocks: list[tuple[str, Any]] = [
+        ("p", str(params.get("circular_no") or "")),
+        ("p", f"{params.get('recipients') or '各有关单位'}："),
+        ("p", f"为切实减轻学生过重课业负担，根据{BURDEN_RULES}和{NOTICE}要求，{issuer}组织开展了{round_title}。"
+              f"各校对照规定自查，{issuer}逐校核查认定。现将有关情况通报如下。"),
+        ("h", "一、总体情况"),
+        ("p", f"本次督查学校{len(results)}所，未发现违规{clean}所，存在违规并已限期整改{general + serious}所，"
+              f"其中违规造成严重后果、移送{inspectors}查处{serious}所。"),
+        ("h", "二、发现的主要问题"),
+        ("p", "；".join(f"{area}（{count}所）" for area, count in sorted(areas.items(), key=lambda kv: -kv[1])) + "。"
+         if areas else "未发现违反减负规定的问题。"),
+        ("h", "三、处理情况"),
+        ("t", (["学校", "违规事项", "认定与处理", "结果"], handled)) if handled else ("p", "无。"),
+        ("h", "四、工作要求"),
+        ("p", str(params.get("requirements") or "").strip() or "各校要严格执行减负各项规定。"),
+        ("p", "对因违反有关规定、造成严重后果的，由纪检监察部门对相关单位和人员严肃查处。"),
+        ("p", issuer), ("p", f"{day.year}年{day.month}月{day.day}日"),
+    ]
+    title = f"关于{round_title}情况的通报"
+    files = [Rendered(f"{round_title}通报.pdf", PDF, report_pdf(title, blocks)),
+             Rendered(f"{round_title}结论.xlsx", XLSX, workbook([(
+                 "各校结论", ["学校", "违规事项", "认定与处理", "结果"],
+                 [[name[r["school"]], "、".join(r.get("violations") or []), r.get("basis", ""), r.get("outcome", "")]
+                  for r in results])]))]
+    return files, {"title": title, "issuer": issuer, "schools": len(results), "clean": clean, "rectified": general,
+                   "referred": serious}
