@@ -75,6 +75,8 @@ def _check_reader(rule: Rule, args: dict[str, Any]) -> None:
         calls.visible_attachment(args["attachment_id"])
     elif rule is Rule.DOCUMENT_READER:
         calls.visible_document(args["document_id"])
+    elif rule is Rule.REGISTER_READER:
+        calls.visible_register(args["unit_id"])
 
 
 def _has_dashboard(user: str) -> bool:
