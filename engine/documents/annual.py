@@ -33,8 +33,8 @@ from typing import Any
 from sqlalchemy import and_, extract, select
 
 from engine.coverage import coverage
-from engine.documents import PDF, XLSX, DocumentError, Rendered
-from engine.documents.layout import report_pdf, workbook
+from engine.documents import XLSX, DocumentError, Rendered
+from engine.documents.layout import workbook
 from engine.documents.reports import _schools, _text
 from engine.store import tables
 from engine.store.database import Database
@@ -97,8 +97,9 @@ def annual_assessment(database: Database, params: dict[str, Any], now: datetime)
                             "earned": earned, "figures": figures, "duty_rate": duty_rate, "referred": False})
     county_rows.sort(key=lambda r: -r["score"])
     awards = _honours(honours, {"county": county_rows, "school": school_rows}, counties)
-    files = _files(year, weights, duties, school_rows, county_rows, awards, counties)
-    return files, {
+    files, body = _files(year, weights, duties, school_rows, county_rows, awards, counties)
+    return files, {"title": f"关于{year}年度心育护花行动目标管理考评结果的通报", "body": body,
+                   "attachments": [f"{year}年度目标管理考评结果明细"],
         "year": year, "schools": len(school_rows), "counties": [r["name"] for r in county_rows],
         "top_county": county_rows[0]["name"] if county_rows else None,
         "county_scores": {r["id"]: r["score"] for r in county_rows},
@@ -206,7 +207,9 @@ def _honours(rules: list[dict[str, Any]], ranked: dict[str, list[dict[str, Any]]
 
 
 def _files(year: str, weights: list[dict[str, Any]], duties: list[dict[str, Any]], schools: list[dict[str, Any]],
-           counties: list[dict[str, Any]], awards: list[dict[str, Any]], names: dict[str, str]) -> list[Rendered]:
+           counties: list[dict[str, Any]], awards: list[dict[str, Any]],
+           names: dict[str, str]) -> tuple[list[Rendered], list[list[Any]]]:
+    """The detail workbook, and the body of the circular that announces the result (JSON-ready blocks)."""
     duty_labels = [str(d["label"]) for d in duties]
     county_header = ["县市区", *duty_labels, "年度得分", "等级"]
     county_table = [[r["name"], *(round(r["earned"][d["duty"]], 1) for d in duties), r["score"], r["grade"]]
@@ -216,7 +219,6 @@ def _files(year: str, weights: list[dict[str, Any]], duties: list[dict[str, Any]
                      _round(r["score"]), r["grade"], "是" if r["referred"] else ""] for r in schools]
     weighting = "、".join(f"{w['label']}占{float(w['weight']) * 100:g}%" for w in weights)
     honoured = [a for a in awards if a["kind"] == "county"], [a for a in awards if a["kind"] == "school"]
-    title = f"{year}年度心育护花行动目标管理考评结果"
     blocks: list[tuple[str, Any]] = [
         ("p", f"按照衡教通〔2019〕41号“督查考核情况量化计分，纳入年度目标管理考评，与单位年度评优评先挂钩”的要求，"
               f"对全市{len(counties)}个县市区教育局和{len(schools)}所学校进行{year}年度目标管理考评。学校得分中，{weighting}；"
@@ -228,13 +230,15 @@ def _files(year: str, weights: list[dict[str, Any]], duties: list[dict[str, Any]
                + ("、".join(a["recipient"] for a in honoured[1]) or "无") + "。")),
         ("h", "三、无考评数据的学校"),
         ("p", "、".join(r[1] for r in school_table if r[5] == "") or "无"),
+        ("p", "各单位要对照考评结果查找差距、抓好整改。各校得分见附件。"),
     ]
+    body = [[kind, [list(value[0]), [list(row) for row in value[1]]] if kind == "t" else value]
+            for kind, value in blocks]
     return [Rendered(f"{year}年度目标管理考评.xlsx", XLSX, workbook([
                 ("县市区", county_header, county_table), ("学校", school_header, school_table),
                 ("先进单位", ["类别", "单位", "所属县市区", "年度得分", "荣誉"],
                  [["县市区" if a["kind"] == "county" else "学校", a["recipient"], a["unit"], a["score"], a["honour"]]
-                  for a in awards])])),
-            Rendered(f"{year}年度目标管理考评.pdf", PDF, report_pdf(title, blocks))]
+                  for a in awards])]))], body
 
 
 def _round(value: float | None) -> float | str:

@@ -1,8 +1,10 @@
-"""The circulars of the bureaus' oversight: the supervision round's (督查考核通报), the burden check's (减负督查通报).
+"""The content of the oversight circulars: the supervision round's (督查考核通报), the burden check's (减负督查通报).
 
-Both are made from the results the campaign collected from its schools (``supervision_result``,
-``burden_result``), name the issuing body (the city's bureau for a city round, else the county's), and carry
-the 文号 and 主送 the officer gave; the process has the responsible leader sign them before they go out.
+Each template reads the results the campaign collected from its schools (``supervision_result``,
+``burden_result``) with the schools' names from the directory, writes the per-school detail as an .xlsx, and
+returns the circular's title and body blocks in its summary. The campaign hands those to the official-document
+facility (:mod:`engine.documents.official`, the ``official_document`` process), which lays the circular out as a
+公文 under the campaign's unit, has the responsible leader sign it off and gives it its 文号.
 """
 
 from __future__ import annotations
@@ -14,9 +16,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine.clock import BUSINESS_TZ
-from engine.documents import PDF, XLSX, DocumentError, Rendered
-from engine.documents.layout import report_pdf, workbook
+from engine.documents import XLSX, DocumentError, Rendered
+from engine.documents.layout import workbook
 from engine.documents.reports import BANDS, _schools, _text, _u
 from engine.store.database import Database
 
@@ -50,11 +51,8 @@ def supervision_circular(database: Database, params: dict[str, Any], now: dateti
     rooms_short = [name_of[r["school"]] for r in ordered if not (r.get("room") or {}).get("meets_standard", True)]
     unqualified = [r for r in ordered if r.get("grade") == "不合格"]
     excellent = [name_of[r["school"]] for r in ordered if r.get("grade") == "优秀"]
-    day = now.astimezone(BUSINESS_TZ)
     header = ["县市区", "学校", *(label for _, label in SUPERVISION_PARTS), "总分", "等级"]
     blocks: list[tuple[str, Any]] = [
-        ("p", str(params.get("circular_no") or "")),
-        ("p", f"{params.get('recipients') or '各有关单位'}："),
         ("p", f"根据{NOTICE}要求，{issuer}组织开展了{round_title}，会同教研部门，采取平时考核与现场考核相结合的方式，"
               f"按督查考核细则对{len(results)}所学校的班主任工作、心理健康教育和辅导工作、落实“减负”工作逐项量化计分。"
               "现将有关情况通报如下。"),
@@ -62,7 +60,7 @@ def supervision_circular(database: Database, params: dict[str, Any], now: dateti
         ("p", f"参评学校{len(results)}所，平均得分{average}分。其中优秀{grades['优秀']}所、良好{grades['良好']}所、"
               f"合格{grades['合格']}所、不合格{grades['不合格']}所。"
               + (f"{'、'.join(excellent)}工作扎实、成效明显，予以通报表扬。" if excellent else "")),
-        ("t", (header, rows)),
+        ("t", _by_county(rows, counties) if params.get("organiser") == "city" else (header[1:], [r[1:] for r in rows])),
         ("h", "二、存在的主要问题"),
         ("p", "；".join(f"{label}（{count}所学校未达要求）" for label, count in common) + "。" if common
          else "各项指标总体达到要求。"),
@@ -74,14 +72,30 @@ def supervision_circular(database: Database, params: dict[str, Any], now: dateti
          else "本轮督查无不合格学校。"),
         ("h", "四、工作要求"),
         ("p", str(params.get("requirements") or "").strip() or "各单位要对照督查指出的问题，逐项抓好整改。"),
-        ("p", "督查考核结果纳入年度目标管理考评，与单位年度评优评先挂钩。"),
-        ("p", issuer), ("p", f"{day.year}年{day.month}月{day.day}日"),
+        ("p", "督查考核结果纳入年度目标管理考评，与单位年度评优评先挂钩。详细得分见附件。"),
     ]
     title = f"关于{round_title}情况的通报"
-    files = [Rendered(f"{round_title}通报.pdf", PDF, report_pdf(title, blocks)),
-             Rendered(f"{round_title}得分.xlsx", XLSX, workbook([("各校得分", header, rows)]))]
-    return files, {"title": title, "issuer": issuer, "schools": len(results), "average": average, **grades,
+    files = [Rendered(f"{round_title}各校得分.xlsx", XLSX, workbook([("各校得分", header, rows)]))]
+    return files, {"title": title, "body": _json_blocks(blocks), "attachments": [f"{round_title}各校得分"],
+                   "schools": len(results), "average": average, **grades,
                    "common_problems": [label for label, _ in common], "rooms_below_standard": rooms_short}
+
+
+def _by_county(rows: list[list[Any]], counties: dict[str, str]) -> tuple[list[str], list[list[Any]]]:
+    """A city round's body table: one row per county (the schools are in the annex)."""
+    grouped: dict[str, list[list[Any]]] = defaultdict(list)
+    for row in rows:
+        grouped[row[0]].append(row)
+    table = [[county, len(found), round(statistics.fmean(float(r[-2] or 0) for r in found), 1),
+              *(sum(r[-1] == band for r in found) for band in BANDS)]
+             for county, found in grouped.items()]
+    return ["县市区", "学校数", "平均分", *BANDS], table
+
+
+def _json_blocks(blocks: list[tuple[str, Any]]) -> list[list[Any]]:
+    """Body blocks as JSON-ready lists (the ``body`` of the official-document facility's ``circular`` template)."""
+    return [[kind, [list(value[0]), [list(row) for row in value[1]]] if kind == "t" else value]
+            for kind, value in blocks]
 
 
 def _issuer(database: Database, organiser: Any, school_rows: list[tuple[str, str] | None],
@@ -124,10 +138,7 @@ def burden_circular(database: Database, params: dict[str, Any], now: datetime) -
     inspectors = "市纪检监察部门" if params.get("organiser") == "city" else "县市区纪检监察部门"
     handled = [[name[r["school"]], "、".join(r.get("violations") or []), r.get("basis", ""), r.get("outcome", "")]
                for r in results if r.get("severity_code") != "clean"]
-    day = now.astimezone(BUSINESS_TZ)
     blocks: list[tuple[str, Any]] = [
-        ("p", str(params.get("circular_no") or "")),
-        ("p", f"{params.get('recipients') or '各有关单位'}："),
         ("p", f"为切实减轻学生过重课业负担，根据{BURDEN_RULES}和{NOTICE}要求，{issuer}组织开展了{round_title}。"
               f"各校对照规定自查，{issuer}逐校核查认定。现将有关情况通报如下。"),
         ("h", "一、总体情况"),
@@ -141,13 +152,11 @@ def burden_circular(database: Database, params: dict[str, Any], now: datetime) -
         ("h", "四、工作要求"),
         ("p", str(params.get("requirements") or "").strip() or "各校要严格执行减负各项规定。"),
         ("p", "对因违反有关规定、造成严重后果的，由纪检监察部门对相关单位和人员严肃查处。"),
-        ("p", issuer), ("p", f"{day.year}年{day.month}月{day.day}日"),
     ]
     title = f"关于{round_title}情况的通报"
-    files = [Rendered(f"{round_title}通报.pdf", PDF, report_pdf(title, blocks)),
-             Rendered(f"{round_title}结论.xlsx", XLSX, workbook([(
+    files = [Rendered(f"{round_title}各校结论.xlsx", XLSX, workbook([(
                  "各校结论", ["学校", "违规事项", "认定与处理", "结果"],
                  [[name[r["school"]], "、".join(r.get("violations") or []), r.get("basis", ""), r.get("outcome", "")]
                   for r in results])]))]
-    return files, {"title": title, "issuer": issuer, "schools": len(results), "clean": clean, "rectified": general,
-                   "referred": serious}
+    return files, {"title": title, "body": _json_blocks(blocks), "attachments": [f"{round_title}各校结论"],
+                   "schools": len(results), "clean": clean, "rectified": general, "referred": serious}

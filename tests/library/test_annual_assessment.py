@@ -90,8 +90,6 @@ def test_supervision_and_the_counties_duties_roll_up_and_honours_follow_the_rule
     schools = {row[1]: row for row in sheet_rows(files["2026年度目标管理考评.xlsx"], "学校")[1:]}
     assert schools["珠晖区第二小学"][2:] == [100, 1, 0, 80, "良好", None]
     assert schools["衡南县第一中学"][7] == "是" and schools["常宁市第三实验学校"][5] is None  # listed without a score
-    report = pdf_text(files["2026年度目标管理考评.pdf"]).replace("\n", "")
-    assert "2026年度心育护花行动目标管理考评结果" in report and "督查考核得分占80%" in report
 
     for county in [u["id"] for u in demo.queries.units(kind="county")]:
         assert inbox(demo, f"{county}-jz") == [("confirm", county)]  # the county's head, nobody else
@@ -100,11 +98,17 @@ def test_supervision_and_the_counties_duties_roll_up_and_honours_follow_the_rule
         complete(demo, f"{county}-jz", "confirm", verdict)
     assert inbox(demo, "hy-jz") == []  # appeals are reviewed first
     complete(demo, "hy-zr", "review_appeals", {"appeal_resolution": "经核实维持原评分"})
-    assert inbox(demo, "hy-jz") == [("sign", "hy")] and inbox(demo, "hy-zr") == []
+    assert inbox(demo, "hy-jz") == [("od_sign", "hy")] and inbox(demo, "hy-zr") == []
     assert "荣誉证书.pdf" not in documents_of(demo, started["id"])  # nothing is awarded before the head signs
-    complete(demo, "hy-jz", "sign", {"signed": True})
+    complete(demo, "hy-jz", "od_sign", {"od_decision": "signed"})
     finished = demo.queries.instance(started["id"])
     assert finished["state"] == "completed" and finished["data"]["certificate_set"]["certificates"] == 2
+    issued = finished["data"]["issued_document"]
+    assert issued["number"] == "衡教通〔2026〕1号" and issued["signed_by"] == "hy-jz"
+    report = pdf_text(documents_of(demo, started["id"])[issued["documents"][0]["name"]]).replace("\n", "")
+    for expected in ("关于2026年度心育护花行动目标管理考评结果的通报", "督查考核得分占80%", "县市区：珠晖区教育局",
+                     "学校：珠晖区第一中学", "衡阳市教育局"):
+        assert expected in report.replace(" ", ""), expected
     certificates = pdf_text(documents_of(demo, started["id"])["荣誉证书.pdf"]).replace("\n", "")
     assert "在2026年度心育护花行动目标管理考评中被评为“先进单位”" in certificates
     assert "珠晖区教育局" in certificates and "珠晖区第一中学" in certificates and "被评为“2026" not in certificates
@@ -121,6 +125,6 @@ def test_a_county_that_does_not_answer_in_five_working_days_is_taken_to_confirm(
         complete(demo, f"{county}-jz", "confirm", {"verdict": "confirm"})
     clock.set(datetime(2026, 12, 28, 18, tzinfo=BUSINESS_TZ))  # 5 working days on: 市直 never answered
     run_due_jobs(demo)
-    assert inbox(demo, "hy-jz") == [("sign", "hy")]  # no appeal: straight to the head
+    assert inbox(demo, "hy-jz") == [("od_sign", "hy")]  # no appeal: straight to the head
     verdicts = demo.queries.instance(started["id"])["data"]["confirmations"]["collected"]
     assert {"county": "shizhi", "verdict": "confirm", "reason": "逾期视为确认"} in [v["value"] for v in verdicts]

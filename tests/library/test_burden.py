@@ -96,20 +96,19 @@ def test_a_county_check_rectifies_refers_only_serious_consequences_to_its_own_in
     # the circular: drafted by the officer, generated, out only when the county's head signs it
     summary = demo.queries.instance(started["id"])["data"]["burden_summary"]
     assert summary == {"schools": 3, "clean": 1, "rectified": 1, "referred": 1, "referred_schools": ["zhuhui-s003"]}
-    complete(demo, "zhuhui-zr", "burden_report", {
-        "circular_no": "珠教通〔2026〕5号", "circular_recipients": "区属各中小学校",
-        "circular_requirements": "严格控制作业总量，保证体育锻炼和睡眠时间。"})
-    assert inbox(demo, "zhuhui-jz") == [("burden_sign", "zhuhui")]
+    complete(demo, "zhuhui-zr", "burden_report", {"circular_requirements": "严格控制作业总量，保证锻炼和睡眠。"})
+    assert inbox(demo, "zhuhui-jz") == [("od_sign", "zhuhui")]
     assert demo.queries.instance(started["id"])["state"] == "running"
-    complete(demo, "zhuhui-jz", "burden_sign", {"sign_decision": "approve", "sign_remarks": "同意"})
-    assert demo.queries.instance(started["id"])["state"] == "completed"
+    complete(demo, "zhuhui-jz", "od_sign", {"od_decision": "signed", "od_comment": "同意"})
+    finished = demo.queries.instance(started["id"])
+    assert finished["state"] == "completed" and finished["data"]["issued_document"]["number"] == "珠晖教通〔2026〕1号"
     files = documents_of(demo, started["id"])
-    text = pdf_text(files["2026年春季学期减负督查通报.pdf"]).replace("\n", "")
-    for expected in ("关于2026年春季学期减负督查情况的通报", "珠教通〔2026〕5号", "区属各中小学校：",
+    text = pdf_text(files[finished["data"]["issued_document"]["documents"][0]["name"]]).replace("\n", "")
+    for expected in ("关于2026年春季学期减负督查情况的通报", "珠晖教通〔2026〕1号", "各中小学校：",
                      "湘教发〔2018〕21号", "未发现违规1所", "移送县市区纪检监察部门查处1所", "珠晖区第三实验学校",
                      "屡查屡犯", "珠晖区教育局"):
-        assert expected in text, expected
-    rows = sheet_rows(files["2026年春季学期减负督查结论.xlsx"], "各校结论")
+        assert expected in text.replace(" ", ""), expected
+    rows = sheet_rows(files["2026年春季学期减负督查各校结论.xlsx"], "各校结论")
     assert rows[1] == ["珠晖区第一中学", None, "未发现违规", "合规"]
 
 

@@ -110,23 +110,23 @@ def test_a_county_round_scores_every_indicator_rechecks_and_circulates_after_the
     summary = demo.queries.instance(campaign["id"])["data"]["supervision_summary"]
     assert summary == {"schools": 3, "average": 65.6, "grades": {"优秀": 1, "良好": 1, "合格": 0, "不合格": 1},
                        "unqualified": ["nanyue-s003"]}
-    draft = {"circular_no": "南教督〔2026〕3号", "circular_recipients": "区直各学校",
-             "circular_requirements": "各校要在秋季开学前配齐心理咨询室。"}
-    complete(demo, "nanyue-zr", "supervision_circular", draft)
+    complete(demo, "nanyue-zr", "supervision_circular", {"circular_requirements": "各校要在秋季开学前配齐心理咨询室。"})
     assert inbox(demo, "nanyue-zr") == [] and inbox(demo, "hy-fgjz") == []
-    complete(demo, "nanyue-jz", "supervision_sign", {"sign_decision": "return", "sign_remarks": "补充整改时限"})
-    complete(demo, "nanyue-zr", "supervision_circular",
-             draft | {"circular_requirements": "各校要在9月30日前配齐心理咨询室，逾期纳入年度考评扣分。"})
+    # the county's 局长 signs it off (returning it once); the number comes with the signature
+    complete(demo, "nanyue-jz", "od_sign", {"od_decision": "returned", "od_comment": "补充整改时限"})
+    complete(demo, "nanyue-zr", "od_revise", {"od_note": "未达标的学校于9月30日前完成整改，逾期纳入年度考评扣分。"})
     assert demo.queries.instance(campaign["id"])["state"] == "running"  # not out before the head signs
-    complete(demo, "nanyue-jz", "supervision_sign", {"sign_decision": "approve"})
-    assert demo.queries.instance(campaign["id"])["state"] == "completed"
-    files = documents_of(demo, campaign["id"])
-    text = pdf_text(files["2026年上半年督查考核通报.pdf"]).replace("\n", "")
-    for expected in ("关于2026年上半年督查考核情况的通报", "南教督〔2026〕3号", "区直各学校：", "会同教研部门",
-                     "平时考核与现场考核相结合", "心理咨询室未达到配备标准", "南岳区第二小学",
-                     "南岳区第三实验学校（已整改，复查通过）", "9月30日前", "纳入年度目标管理考评", "南岳区教育局"):
-        assert expected in text, expected
-    scores = sheet_rows(files["2026年上半年督查考核得分.xlsx"], "各校得分")
+    complete(demo, "nanyue-jz", "od_sign", {"od_decision": "signed"})
+    finished = demo.queries.instance(campaign["id"])
+    assert finished["state"] == "completed"
+    issued = finished["data"]["issued_document"]
+    assert issued["number"] == "南岳教通〔2026〕1号" and issued["signed_by"] == "nanyue-jz"
+    text = pdf_text(documents_of(demo, campaign["id"])[issued["documents"][0]["name"]]).replace("\n", "")
+    for expected in ("南岳区教育局", "南岳教通〔2026〕1号", "关于2026年上半年督查考核情况的通报", "各中小学校：",
+                     "会同教研部门", "平时考核与现场考核相结合", "心理咨询室未达到配备标准", "南岳区第二小学",
+                     "南岳区第三实验学校（已整改，复查通过）", "秋季开学前", "9月30日前", "纳入年度目标管理考评"):
+        assert expected in text.replace(" ", ""), expected
+    scores = sheet_rows(documents_of(demo, campaign["id"])["2026年上半年督查考核各校得分.xlsx"], "各校得分")
     assert scores[1][1:] == ["南岳区第一中学", 30, 34, 16, 20, 100, "优秀"]
 
 
