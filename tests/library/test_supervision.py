@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ, VirtualClock
@@ -144,3 +145,17 @@ def test_a_scheduled_city_round_brings_the_city_team_and_the_research_institute(
     assert inbox(demo, "hy-zr") == [("supervision_onsite", "shigu-s002")]
     assert inbox(demo, "hy-jky-jyy") == [("supervision_teaching", "shigu-s002")]  # the city's 教科院
     assert inbox(demo, "shigu-jys") == []
+
+
+def test_the_forms_score_exactly_the_indicators_of_the_decision_table() -> None:
+    """Whoever edits the 细则 (supervision_indicators.dmn) edits the forms with it: same items, same points."""
+    table = etree.parse(str(FORMS.parent / "supervision_indicators.dmn"))
+    rules = [[e.text.strip('"') for e in rule.iterfind("{*}outputEntry/{*}text")]
+             for rule in table.iterfind(".//{*}rule")]
+    indicators = {code: (int(points), assessor) for code, _part, _label, points, assessor, *_ in rules}
+    assert sum(points for points, _ in indicators.values()) == 100
+    routine = _items("supervision_routine", "routine")
+    on_site = _items("supervision_onsite", "onsite") | _items("supervision_teaching", "teaching")
+    assert routine == on_site == {code: points for code, (points, _) in indicators.items()}
+    research = {code for code, (_, who) in indicators.items() if who == "research"}
+    assert set(_items("supervision_teaching", "teaching")) == research
