@@ -55,4 +55,5 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None, u
     services = Services(settings=settings, database=database, clock=clock, runtime=Runtime(clock, limits),
                         specs=SpecCache(), outbound=OutboundPolicy.from_allow(settings.outbound_allow))
     bus = CommandBus(services, HANDLERS, RETRY_ON_CONFLICT)
-    return Huhua(services=services, bus=bus, queries=Queries(database, settings.max_model_bytes))
+    return Huhua(services=services, bus=bus, queries=Queries(database, settings.max_model_bytes,
+                                                                  settings.schedules_file))

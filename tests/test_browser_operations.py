@@ -102,10 +102,19 @@ def test_an_administrator_rules_on_a_calendar_day_and_reads_the_schedules(site: 
         assert "2026-04-01 08:30" in monthly.text  # the clock stands at 2 March 2026, after March's 08:30
         monthly.find_element(By.CSS_SELECTOR, "button.show-log").click()
         wait.until(ready.text_to_be_present_in_element((By.ID, "fires"), "尚无触发记录"))
+        assert "ct_training" in browser.find_element(By.ID, "year-months").text  # March's city training
+        browser.find_element(By.CSS_SELECTOR, "#schedules tr[data-key=ct_training] button.edit").click()
+        browser.find_element(By.ID, "edit-enabled").click()  # the administrator pauses it
+        browser.find_element(By.CSS_SELECTOR, "#edit-form button[type=submit]").click()
+        wait.until(ready.text_to_be_present_in_element((By.ID, "edit-message"), "已保存"))
+        wait.until(ready.text_to_be_present_in_element(
+            (By.CSS_SELECTOR, "#schedules tr[data-key=ct_training]"), "已暂停"))
+        wait.until(lambda b: "ct_training" not in b.find_element(By.ID, "year-months").text)
         browser.save_screenshot(str(ARTIFACTS / "admin-schedules.png"))
     finally:
         browser.quit()
     assert huhua.queries.is_working_day("2026-03-07")["working"] is False
+    assert huhua.queries.schedule_records()["ct_training"]["schedule"].enabled is False
 
 
 def _workbook(path: Path, role: str) -> Path:

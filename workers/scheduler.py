@@ -1,10 +1,12 @@
-"""The scheduler: fires the occurrences of the schedules (``config/schedules.toml`` and the timer start
-events of deployed processes) on the engine clock.
+"""The scheduler: fires the occurrences of the schedules (those in force in the database, loaded from
+``config/schedules.toml`` and changed by administrators, and the timer start events of deployed processes)
+on the engine clock, each with its start variables rendered from the fire time.
 
 Each tick looks, for every schedule, at the occurrences since it last looked (a watermark kept in the
 database, so a restart knows) and fires them through the idempotent ``FireSchedule`` command. After
 downtime several may be due: the missed ones are run once, as one late occurrence (the newest), and
-marked late. On a fresh database only occurrences within the grace period count. Exactly one
+marked late. On a fresh database only occurrences within the grace period count. A paused schedule fires
+nothing and its watermark moves on, so resuming it does not catch up what it skipped. Exactly one
 scheduler should run per deployment: ``huhua scheduler`` takes a leader lock (a PostgreSQL advisory
 lock, or a file lock beside the SQLite database) and a second one waits for it; the fire log's unique
 key makes a double fire harmless.
@@ -27,7 +29,7 @@ from sqlalchemy import text
 from engine.bootstrap import Huhua
 from engine.clock import VirtualClock
 from engine.commands import FireSchedule, MarkSchedulesChecked
-from engine.errors import Conflict
+from engine.errors import Conflict, HuhuaError
 from engine.schedules import Schedule
 from workers.job_worker import run_due_jobs
 
@@ -39,25 +41,41 @@ _LOCK_KEY = 7_370_221  # the advisory lock of the one scheduler of a deployment
 
 
 class ScheduleRunner:
-    def __init__(self, huhua: Huhua, schedules: list[Schedule], grace: timedelta = GRACE) -> None:
+    """Fires due occurrences; ``schedules`` replaces the database's schedules (a test's or a benchmark's own)."""
+
+    def __init__(self, huhua: Huhua, schedules: list[Schedule] | None = None, grace: timedelta = GRACE) -> None:
         self.huhua = huhua
         self.schedules = schedules
         self.grace = grace
 
     def all_schedules(self) -> list[Schedule]:
-        """The configured schedules and those of the timer start events deployed now."""
-        return self.schedules + self.huhua.queries.timer_schedules()
+        """The schedules in force (paused ones too) and those of the timer start events deployed now."""
+        return self._configured() + self.huhua.queries.timer_schedules()
+
+    def _configured(self) -> list[Schedule]:
+        if self.schedules is not None:
+            return self.schedules
+        try:
+            return self.huhua.queries.configured_schedules()
+        except HuhuaError:  # the shipped file broke while running: keep to what is stored
+            log.exception("config/schedules.toml cannot be read; firing the stored schedules only")
+            return [record["schedule"] for record in self.huhua.queries.schedule_records().values()]
 
     def tick(self) -> list[dict[str, Any]]:
         """Fire whatever occurrence is due now; returns what was fired."""
         now = self.huhua.clock.now()
         calendar = self.huhua.queries.calendar.working_calendar()
+        term = self.huhua.queries.term_calendar()
         fired, checked = [], {}
         for schedule in self.all_schedules():
+            if not schedule.enabled:
+                checked[schedule.key] = now  # paused: what it skips now is not caught up when it resumes
+                continue
             try:
                 last = self.huhua.queries.schedule_checked_until(schedule.key)
                 after = last if last is not None else now - self.grace
-                due = list(schedule.occurrences(after, now, calendar.first_working_day_of_month))
+                due = list(schedule.occurrences(after, now, calendar, term))
+                variables = schedule.start_variables(due[-1], term) if due else {}
             except Exception:  # a schedule whose times cannot be computed must not stop the others
                 log.exception("schedule %s: its occurrences cannot be computed", schedule.key)
                 continue
@@ -67,7 +85,7 @@ class ScheduleRunner:
                 try:
                     result = self.huhua.execute(FireSchedule(
                         schedule.key, occurrence, schedule.process_key, late=late, for_each=schedule.for_each,
-                        start_event=schedule.start_event))
+                        start_event=schedule.start_event, variables=variables))
                 except Conflict:
                     # Another scheduler logged it at the same moment, or the database was busy: only the
                     # fire log can tell, and without that entry the occurrence must be tried again.
@@ -88,10 +106,13 @@ class ScheduleRunner:
     def next_occurrence(self, until: datetime) -> datetime | None:
         now = self.huhua.clock.now()
         calendar = self.huhua.queries.calendar.working_calendar()
+        term = self.huhua.queries.term_calendar()
         upcoming = []
         for schedule in self.all_schedules():
+            if not schedule.enabled:
+                continue
             try:
-                upcoming.append(next(schedule.occurrences(now, until, calendar.first_working_day_of_month), None))
+                upcoming.append(next(schedule.occurrences(now, until, calendar, term), None))
             except Exception:  # already logged by tick
                 continue
         return min((u for u in upcoming if u is not None), default=None)
@@ -147,7 +168,7 @@ def leadership(huhua: Huhua, wait_seconds: float = 5.0) -> Iterator[None]:
 class SchedulerThread:
     """The scheduler of ``huhua serve``: ticks every ``interval`` seconds in a daemon thread, as leader."""
 
-    def __init__(self, huhua: Huhua, schedules: list[Schedule], interval: float = 30.0) -> None:
+    def __init__(self, huhua: Huhua, schedules: list[Schedule] | None = None, interval: float = 30.0) -> None:
         self.runner = ScheduleRunner(huhua, schedules)
         self.interval = interval
         self.stopping = threading.Event()

@@ -1,4 +1,5 @@
-"""Verbs that run the engine and look at its machinery: db, serve, worker, scheduler, clock, jobs, webhooks."""
+"""Verbs that run the engine and look at its machinery: db, serve, worker, scheduler, clock, jobs, webhooks
+(the schedules themselves: :mod:`engine.cli.schedule_commands`)."""
 
 from __future__ import annotations
 
@@ -91,14 +92,15 @@ def serve(obj: Context, host: str, port: int, threads: int, as_json: bool) -> No
 
 
 def _scheduler_thread(huhua: Huhua, as_json: bool) -> Any:
-    from engine.schedules import load_schedules
+    """The scheduler, after loading the shipped schedules that changed (an administrator's edits stay)."""
+    from engine.commands import LoadShippedSchedules
     from workers.scheduler import SchedulerThread
 
     try:
-        schedules = load_schedules(huhua.settings.schedules_file)
+        huhua.execute(LoadShippedSchedules(str(huhua.settings.schedules_file)))
     except HuhuaError as err:
         fail(err, as_json)
-    return SchedulerThread(huhua, schedules)
+    return SchedulerThread(huhua)
 
 
 @main.command()
@@ -106,7 +108,7 @@ def _scheduler_thread(huhua: Huhua, as_json: bool) -> Any:
               help="Seconds between looks at the schedules.")
 @click.pass_obj
 def scheduler(obj: Context, interval: float) -> None:
-    """Fire scheduled starts (config/schedules.toml, timer start events); one per deployment: a second one waits."""
+    """Fire scheduled starts (the schedules in force, timer start events); one per deployment: a second one waits."""
     import signal
 
     thread = _scheduler_thread(obj.huhua, False)
@@ -117,37 +119,6 @@ def scheduler(obj: Context, interval: float) -> None:
         thread.run()
     except KeyboardInterrupt:
         thread.stopping.set()
-
-
-@main.command()
-@json_option
-@click.pass_obj
-def schedules(obj: Context, as_json: bool) -> None:
-    """List the schedules (configured and from timer start events), with when each fires next."""
-    from datetime import timedelta
-
-    from engine.clock import BUSINESS_TZ
-
-    def run() -> None:
-        huhua = obj.huhua
-        runner = _scheduler_thread(huhua, as_json).runner
-        now = huhua.clock.now()
-        calendar = huhua.queries.calendar.working_calendar()
-        rows = []
-        for schedule in runner.all_schedules():
-            upcoming = next(schedule.occurrences(now, now + timedelta(days=400), calendar.first_working_day_of_month),
-                            None)
-            checked = huhua.queries.schedule_checked_until(schedule.key)
-            rows.append({"key": schedule.key, "process": schedule.process_key,
-                         "when": schedule.cron or schedule.rule or ":".join(schedule.timer or ()),
-                         "for_each": schedule.for_each,
-                         "next": upcoming.astimezone(BUSINESS_TZ).isoformat() if upcoming else None,
-                         "checked_until": checked.astimezone(BUSINESS_TZ).isoformat() if checked else None})
-        emit(as_json, rows, lambda rs: "\n".join(
-            f"{r['key']:<32} {r['process']:<24} {r['when']:<28} next {r['next'] or '—'}"
-            + (f"  (each {r['for_each']})" if r["for_each"] else "") for r in rs) or "no schedules")
-
-    guard(as_json, run)
 
 
 @main.command()

@@ -37,6 +37,7 @@ from engine.commands.model import (
     AddComment,
     AddWebhook,
     ChangeOwnPassword,
+    ChangeSchedule,
     ClaimDueJobs,
     ClaimTask,
     ClearWorkday,
@@ -54,6 +55,7 @@ from engine.commands.model import (
     FireSchedule,
     FireTimer,
     LoadDirectory,
+    LoadShippedSchedules,
     LogIn,
     LogOut,
     MarkSchedulesChecked,
@@ -73,6 +75,7 @@ from engine.commands.model import (
     SetDocumentCode,
     SetPassword,
     SetServiceAccount,
+    SetTermCalendar,
     SetWorkday,
     StartChildren,
     StartInstance,
@@ -85,10 +88,12 @@ from engine.commands.model import (
 )
 from engine.commands.official_documents import run_official_document_step, set_document_code
 from engine.commands.org import load_directory
+from engine.commands.schedule_admin import change_schedule, load_shipped_schedules
 from engine.commands.schedules import fire_schedule, mark_schedules_checked, start_scheduled_units
 from engine.commands.sessions import log_in, log_out
 from engine.commands.task_assignment import add_comment, claim_task, delegate_task, reassign_task, unclaim_task
 from engine.commands.tasks import complete_task
+from engine.commands.term_calendar import set_term_calendar
 from engine.commands.webhooks import add_webhook, finish_job, receive_webhook, remove_webhook
 
 HANDLERS = {
@@ -142,6 +147,9 @@ HANDLERS = {
     DeleteFilter: delete_filter,
     AddAttachment: add_attachment,
     RecordCaseRead: record_case_read,
+    LoadShippedSchedules: load_shipped_schedules,
+    ChangeSchedule: change_schedule,
+    SetTermCalendar: set_term_calendar,
 }
 
 #: Commands nobody waits on: a version conflict is retried with backoff instead of reported.
@@ -158,6 +166,7 @@ __all__ = [
     "AddComment",
     "AddWebhook",
     "ChangeOwnPassword",
+    "ChangeSchedule",
     "ClaimDueJobs",
     "ClaimTask",
     "ClearWorkday",
@@ -176,6 +185,7 @@ __all__ = [
     "FireTimer",
     "IncompatibleMigration",
     "LoadDirectory",
+    "LoadShippedSchedules",
     "LogIn",
     "LogOut",
     "MarkSchedulesChecked",
@@ -196,6 +206,7 @@ __all__ = [
     "SetDocumentCode",
     "SetPassword",
     "SetServiceAccount",
+    "SetTermCalendar",
     "SetWorkday",
     "StartChildren",
     "StartInstance",

@@ -119,6 +119,35 @@ class FireSchedule:
     for_each: str | None = None
     #: The timer start event the instances start through (a schedule from a BPMN timer start event).
     start_event: str | None = None
+    #: The occurrence's start variables (the schedule's, rendered from the fire time).
+    variables: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LoadShippedSchedules:
+    """Load the schedules of ``config/schedules.toml`` whose entry changed since it was last loaded."""
+
+    path: str
+    actor: str = SYSTEM_ACTOR
+
+
+@dataclass(frozen=True)
+class ChangeSchedule:
+    """An administrator's change to a schedule: pause or enable it, or change its rule, months, time or start
+    variables (``changes`` holds the entry fields to set; a field set to None is removed)."""
+
+    schedule_key: str
+    actor: str
+    changes: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SetTermCalendar:
+    """An administrator's setting of the school term calendar: holiday months and semester dates (fields left
+    out keep their value)."""
+
+    actor: str
+    values: dict[str, Any]
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """Scheduled starts: one instance per occurrence of a schedule (or per org unit), under its idempotency key.
 
-The key is (schedule, fire time, org unit), unique in ``schedule_fire``. A schedule that starts one
-instance starts it in the firing command. A schedule ``for_each`` unit kind (the monthly check at
-every school) logs the occurrence and writes one ``scheduled_start`` job per unit in one transaction;
-workers start the units' instances in parallel, each job again under the unit's key, so a retried or
+The key is (schedule, fire time, org unit), unique in ``schedule_fire``. Each instance starts with the
+occurrence's start variables (rendered by the scheduler from the fire time) and ``scheduled_for``/``late``.
+A schedule that starts one instance starts it in the firing command. A schedule ``for_each`` unit kind
+(the monthly check at every school) logs the occurrence and writes one ``scheduled_start`` job per unit in
+one transaction; workers start the units' instances in parallel, each job again under the unit's key, so a retried or
 doubled job never starts a second instance and a crash half-way loses no school.
 """
 
@@ -36,7 +37,7 @@ def fire_schedule(command: FireSchedule, uow: UnitOfWork) -> dict[str, Any]:
     if command.for_each is not None and not command.org_unit:
         return _fan_out(command, uow)
     return _start(uow, command.schedule_key, command.fire_time, command.process_key, command.org_unit,
-                  command.late, command.actor, command.start_event)
+                  command.late, command.actor, command.start_event, command.variables)
 
 
 def start_scheduled_units(command: StartScheduledUnits, uow: UnitOfWork) -> dict[str, Any]:
@@ -59,7 +60,7 @@ def start_scheduled_units(command: StartScheduledUnits, uow: UnitOfWork) -> dict
         earlier = started.get((unit["schedule"], unit["fire_time"], unit["org_unit"]))
         instances.append(earlier if earlier is not None else _start(
             uow, unit["schedule"], unit["fire_time"], unit["process"], unit["org_unit"], unit["late"],
-            command.actor, unit.get("start_event"))["instance_id"])
+            command.actor, unit.get("start_event"), unit.get("variables") or {})["instance_id"])
     if work:
         finished = uow.execute(update(_j).where(_j.c.id.in_([job_id for job_id, _ in work]), _j.c.state == "pending")
                                .values(state="done", attempts=_j.c.attempts + 1)).rowcount
@@ -85,11 +86,12 @@ def _logged(uow: UnitOfWork, schedule_key: str, fire_time: datetime, org_unit: s
 
 
 def _start(uow: UnitOfWork, schedule_key: str, fire_time: datetime, process_key: str, org_unit: str, late: bool,
-           actor: str, start_event: str | None) -> dict[str, Any]:
+           actor: str, start_event: str | None, variables: dict[str, Any]) -> dict[str, Any]:
     instance = begin_instance(uow, StartInstance(
         process_key=process_key, actor=actor, org_scope=org_unit or None,
         business_key=(f"{schedule_key}@{fire_time.isoformat()}" + (f"@{org_unit}" if org_unit else ""))[:200],
-        variables={"scheduled_for": fire_time.isoformat(), "late": late}, origin=ENGINE), timer_start=start_event)
+        variables={**variables, "scheduled_for": fire_time.isoformat(), "late": late}, origin=ENGINE),
+        timer_start=start_event)
     # A concurrent scheduler that logged the same occurrence first makes this insert fail: nothing is kept.
     uow.execute(insert(_f).values(schedule_key=schedule_key, fire_time=fire_time, org_unit=org_unit,
                                   instance_id=instance["id"], late=late, fired_at=uow.now))
@@ -110,7 +112,8 @@ def _fan_out(command: FireSchedule, uow: UnitOfWork) -> dict[str, Any]:
              "created_at": uow.now, "element_id": command.start_event,
              "payload": json.dumps({"schedule": command.schedule_key, "fire_time": command.fire_time.isoformat(),
                                     "process": command.process_key, "org_unit": unit, "late": command.late,
-                                    "start_event": command.start_event}, ensure_ascii=False)} for unit in units]
+                                    "start_event": command.start_event, "variables": command.variables},
+                                   ensure_ascii=False)} for unit in units]
     for start in range(0, len(jobs), _CHUNK):
         uow.execute(insert(_j), jobs[start:start + _CHUNK])
     uow.record("schedule_fired", actor=command.actor, schedule=command.schedule_key,

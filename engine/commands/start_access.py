@@ -47,6 +47,14 @@ def authorise_start(uow: UnitOfWork, command: StartInstance, compiled: CompiledP
     return _start_variables(uow, compiled, definition_id, command.variables)
 
 
+def check_scheduled_variables(uow: UnitOfWork, compiled: CompiledProcess, definition_id: int,
+                              variables: dict[str, Any]) -> None:
+    """Refuse (InvalidInput naming each) start variables a schedule gives that the process's start form would not
+    take from a person: the scheduler starts through the engine's path, so its variables are checked when an
+    administrator sets them."""
+    _start_variables(uow, compiled, definition_id, variables)
+
+
 def refuse_bad_start_rules(summaries: list[ProcessSummary]) -> None:
     """Refuse a deployment whose processes declare who may start them in a way the rule cannot read."""
     problems = [Problem(f"who may start it: {problem}", file=s.filename, element_id=s.key)

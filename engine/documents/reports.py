@@ -97,25 +97,6 @@ def certificates(database: Database, params: dict[str, Any], now: datetime) -> t
     return files, {"certificates": len(pages), "numbers": [p["number"] for p in pages]}
 
 
-def case_volume(database: Database, params: dict[str, Any], now: datetime) -> tuple[list[Rendered], dict]:
-    """优秀案例汇编: the selected cases in order of score, with their authors and schools."""
-    cases = params.get("cases")
-    if not isinstance(cases, list) or not cases:
-        raise DocumentError("a case volume needs a non-empty list of cases")
-    ordered = sorted((c for c in cases if isinstance(c, dict)), key=lambda c: -float(c.get("score") or 0))
-    title = str(params.get("title") or "优秀案例汇编")
-    header = ["序号", "类别", "题目", "作者", "学校", "得分", "等次"]
-    rows = [[n, c.get("category", ""), c.get("title", ""), c.get("author", ""), c.get("school", ""),
-             c.get("score", ""), c.get("award", "")] for n, c in enumerate(ordered, start=1)]
-    blocks: list[tuple[str, Any]] = [("h", "目录"), ("t", (header, rows))]
-    for n, case in enumerate(ordered, start=1):
-        blocks += [("h", f"{n}. {case.get('title', '')}（{case.get('author', '')}，{case.get('school', '')}）"),
-                   ("p", str(case.get("summary") or ""))]
-    files = [Rendered(f"{title}.pdf", PDF, report_pdf(title, blocks)),
-             Rendered(f"{title}目录.xlsx", XLSX, workbook([("目录", header, rows)]))]
-    return files, {"cases": len(rows)}
-
-
 def _schools(database: Database, scope: Any) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
     """Schools under ``scope`` (or all) as id -> (name, county id), and county id -> name."""
     with database.engine.connect() as connection:

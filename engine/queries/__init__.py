@@ -32,6 +32,7 @@ families import ``rows`` and their helpers, never ``engine.queries`` itself.
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from engine.queries.accounts import AccountFamily, AccountQueries
@@ -54,9 +55,11 @@ class Queries(TaskFamily, InstanceFamily, ModelFamily, DirectoryFamily, AccountF
               OperationsFamily, DashboardFamily, OfficialDocumentFamily):
     """Every read-only question of the engine, one method each (see the families above)."""
 
-    def __init__(self, database: Database, max_model_bytes: int) -> None:
+    def __init__(self, database: Database, max_model_bytes: int, schedules_file: Path | None = None) -> None:
         self.database = database
         self.max_model_bytes = max_model_bytes
+        #: The shipped schedules (config/schedules.toml), shown until the scheduler first loads them.
+        self.schedules_file = schedules_file
         self.calendar = CalendarQueries(database)
         self.operations = OperationsQueries(database, self.calendar)
         #: Sessions and tokens (engine.queries.accounts).

@@ -8,6 +8,7 @@ of thousands of schools or a schedule that has fired for years costs one grouped
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import case, func, select
@@ -18,9 +19,10 @@ from engine.access.sensitivity import sensitivity_of
 from engine.clock import BUSINESS_TZ
 from engine.errors import InvalidInput, NotFound, Problem
 from engine.org.directory import UNIT_KINDS
+from engine.org.term_calendar import TermCalendar
 from engine.queries.calendar import CalendarQueries
 from engine.queries.rows import iso, one_of, page_limit
-from engine.schedules import Schedule
+from engine.schedules import MAX_YEAR_OCCURRENCES, Schedule
 from engine.store.database import Database
 from engine.store.models import (
     Incident,
@@ -93,9 +95,12 @@ class OperationsQueries:
 
     # -- schedules ---------------------------------------------------------------------------------
 
-    def schedules(self, schedules: list[Schedule], now: datetime) -> list[dict[str, Any]]:
-        """Every schedule with its rule, next fire time (Beijing time), its last fire and whether that was late."""
+    def schedules(self, schedules: list[Schedule], now: datetime, term: TermCalendar | None = None,
+                  records: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+        """Every schedule with its rule, next fire time (Beijing time), its last fire and whether that was late,
+        whether it is paused, and where it comes from (``records``: the stored schedules' origins)."""
         calendar = self.calendar.working_calendar()
+        records = records or {}
         keys = [s.key for s in schedules]
         f = ScheduleFire
         newest = (select(f.schedule_key, func.max(f.fire_time).label("fire_time"))
@@ -112,20 +117,57 @@ class OperationsQueries:
         for schedule in schedules:
             upcoming, error = None, None
             try:
-                upcoming = next(schedule.occurrences(now, now + HORIZON, calendar.first_working_day_of_month), None)
+                if schedule.enabled:
+                    upcoming = next(schedule.occurrences(now, now + HORIZON, calendar, term), None)
             except Exception as err:  # a schedule whose times cannot be computed is shown with why
                 error = str(err)
+            record = records.get(schedule.key, {})
             rows.append({"key": schedule.key, "process_key": schedule.process_key,
                          "source": "timer_start_event" if schedule.timer else "schedules.toml",
+                         "origin": "timer_start_event" if schedule.timer else record.get("origin", "shipped"),
+                         "changed_by": record.get("changed_by"), "changed_at": _beijing(record.get("changed_at")),
                          "start_event": schedule.start_event, "cron": schedule.cron, "rule": schedule.rule,
                          "at": schedule.at.strftime("%H:%M") if schedule.rule else None,
                          "timer": ":".join(schedule.timer) if schedule.timer else None,
+                         "entry": None if schedule.timer else schedule.entry(), "enabled": schedule.enabled,
+                         "months": list(schedule.months), "term_only": schedule.term_only,
+                         "variables": dict(schedule.variables), "note": schedule.note,
                          "description": describe(schedule), "for_each": schedule.for_each,
                          "next_fire": _beijing(upcoming), "error": error,
                          "last_fire": _fire(last[schedule.key]) if schedule.key in last else None,
                          "fires": fires.get(schedule.key, 0),
                          "checked_until": _beijing(checked.get(schedule.key))})
         return rows
+
+    def schedule_year(self, schedules: list[Schedule], year: int, term: TermCalendar | None = None
+                      ) -> dict[str, Any]:
+        """Every occurrence of ``year`` (Beijing time) of the schedules that are not paused, oldest first: schedule,
+        process, fire time, for_each and how many units that is; plus what the year's working days rest on."""
+        calendar = self.calendar.working_calendar()
+        units = self.directory_counts()["units"]
+        start = datetime(year, 1, 1, tzinfo=BUSINESS_TZ) - timedelta(microseconds=1)
+        end = datetime(year, 12, 31, 23, 59, 59, 999999, tzinfo=BUSINESS_TZ)
+        occurrences, truncated, errors = [], [], []
+        for schedule in schedules:
+            if not schedule.enabled:
+                continue
+            try:
+                found = list(islice(schedule.occurrences(start, end, calendar, term), MAX_YEAR_OCCURRENCES + 1))
+            except Exception as err:  # shown with why, as on the list
+                errors.append({"schedule": schedule.key, "error": str(err)})
+                continue
+            if len(found) > MAX_YEAR_OCCURRENCES:
+                truncated.append(schedule.key)
+                found = found[:MAX_YEAR_OCCURRENCES]
+            occurrences += [{"schedule": schedule.key, "process": schedule.process_key, "fire_time": _beijing(fire),
+                             "month": fire.astimezone(BUSINESS_TZ).month, "for_each": schedule.for_each,
+                             "units": units.get(schedule.for_each) if schedule.for_each else None}
+                            for fire in found]
+        occurrences.sort(key=lambda o: (o["fire_time"], o["schedule"]))
+        return {"year": year, "calendar_basis": calendar.basis(year).value,
+                "holiday_months": sorted((term or TermCalendar()).holiday_months),
+                "paused": sorted(s.key for s in schedules if not s.enabled),
+                "occurrences": occurrences, "truncated": truncated, "errors": errors}
 
     def schedule_fires(self, schedule_key: str, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
         """The fire log of one schedule, newest occurrence first (a per-unit schedule's units counted)."""
@@ -227,10 +269,18 @@ def describe(schedule: Schedule) -> str:
         kind, value = schedule.timer
         return f"BPMN 定时启动事件（{_TIMER_KINDS.get(kind, kind)} {value}）{each}"
     if schedule.cron is not None:
-        return f"cron {schedule.cron}（北京时间）{each}"
+        season = "（" + "、".join(f"{m}月" for m in schedule.months) + "）" if schedule.months else ""
+        return f"cron {schedule.cron}（北京时间）{season}{'，学校假期月份不启动' if schedule.term_only else ''}{each}"
+    months = "、".join(f"{m}月" for m in schedule.months)
+    season = (f"（{months}）" if months else "") + ("，学校假期月份不启动" if schedule.term_only else "")
+    at = schedule.at.strftime("%H:%M")
     if schedule.rule == "first_working_day":
-        return f"每月第一个工作日 {schedule.at.strftime('%H:%M')}（北京时间）{each}"
-    return f"{schedule.rule}{each}"
+        return f"每月第一个工作日 {at}（北京时间）{season}{each}"
+    if schedule.rule == "nth_working_day":
+        return f"每月第{schedule.n}个工作日 {at}（北京时间）{season}{each}"
+    if schedule.rule == "day_of_month":
+        return f"每月{schedule.n}日 {at}（北京时间；非工作日顺延至下一个工作日）{season}{each}"
+    return f"{schedule.rule}{season}{each}"
 
 
 def _fires_grouped() -> Any:

@@ -1,22 +1,28 @@
-"""What the scheduler and the workers ask: whether a schedule fired, how far it was checked, the timer start
-events' schedules, the jobs due and what a job carries, and where a webhook delivery goes."""
+"""What the scheduler and the workers ask: the schedules in force and the term calendar, whether a schedule
+fired, how far it was checked, the timer start events' schedules, the jobs due and what a job carries, and where
+a webhook delivery goes."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
-from engine.schedules import Schedule, timer_schedule
+from engine.org.term_calendar import TermCalendar, term_calendar_from
+from engine.schedules import Schedule, load_schedules, parse_schedule, timer_schedule
 from engine.store.database import Database
 from engine.store.models import (
     Job,
     ProcessDefinition,
+    ScheduleDefinition,
     ScheduleFire,
     ScheduleWatermark,
     StartTrigger,
+    TermCalendarSetting,
     WebhookSubscription,
 )
 
@@ -25,6 +31,33 @@ class SchedulingFamily:
     """The scheduling questions of :class:`engine.queries.Queries`."""
 
     database: Database
+    schedules_file: Path | None
+
+    def configured_schedules(self) -> list[Schedule]:
+        """The schedules in force, paused ones included: as stored (loaded from the shipped file, or changed by
+        an administrator), and the shipped entries not loaded yet (before the scheduler's first start)."""
+        stored = self.schedule_records()
+        shipped = load_schedules(self.schedules_file) if self.schedules_file is not None else []
+        schedules = [record["schedule"] for record in stored.values()]
+        return schedules + [s for s in shipped if s.key not in stored]
+
+    def schedule_records(self) -> dict[str, dict[str, Any]]:
+        """The stored schedules by key: the schedule, its origin (shipped, edited, withdrawn), who changed it last
+        and when."""
+        d = ScheduleDefinition
+        with self.database.read() as session:
+            rows = session.execute(select(d.key, d.entry, d.enabled, d.origin, d.changed_by, d.changed_at)
+                                   .order_by(d.key)).all()
+        return {row.key: {"schedule": replace(parse_schedule(json.loads(row.entry), f"schedule {row.key}"),
+                                              enabled=row.enabled),
+                          "origin": row.origin, "changed_by": row.changed_by, "changed_at": row.changed_at}
+                for row in rows}
+
+    def term_calendar(self) -> TermCalendar:
+        """The school term calendar in force (the defaults until an administrator sets it)."""
+        with self.database.read() as session:
+            row = session.scalar(select(TermCalendarSetting).where(TermCalendarSetting.id == 1))
+            return term_calendar_from(row)
 
     def schedule_fired(self, schedule_key: str, fire_time: datetime) -> bool:
         """Whether the occurrence is in the fire log (for one instance, or as a fan-out's own entry)."""

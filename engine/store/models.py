@@ -326,6 +326,41 @@ class ScheduleWatermark(Base):
     checked_until: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class ScheduleDefinition(Base):
+    """A schedule as it is in force: loaded from config/schedules.toml, or as an administrator changed it.
+
+    ``shipped_sha256`` is the shipped entry last loaded; a restart loads an entry again only when the file's
+    entry changed, so an administrator's edit survives restarts (as with shipped processes).
+    """
+
+    __tablename__ = "schedule_definition"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(100))
+    #: The entry, as JSON in the file's shape (engine.schedules.Schedule.entry).
+    entry: Mapped[str] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    #: shipped (as the file says), edited (by an administrator) or withdrawn (gone from the file; paused).
+    origin: Mapped[str] = mapped_column(String(20))
+    shipped_sha256: Mapped[str | None] = mapped_column(String(64))
+    changed_by: Mapped[str] = mapped_column(String(100))
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class TermCalendarSetting(Base):
+    """The school term calendar an administrator set (one row; none: the defaults of engine.org.term_calendar)."""
+
+    __tablename__ = "term_calendar"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: Comma-separated month numbers, such as "2,7,8".
+    holiday_months: Mapped[str] = mapped_column(String(40))
+    spring_start: Mapped[str] = mapped_column(String(5))
+    spring_end: Mapped[str] = mapped_column(String(5))
+    autumn_start: Mapped[str] = mapped_column(String(5))
+    autumn_end: Mapped[str] = mapped_column(String(5))
+    set_by: Mapped[str] = mapped_column(String(100))
+    set_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class OrgUnit(Base):
     """A unit of the org directory: the city bureau, a department, a county bureau, a school, a teaching point.
 

@@ -302,6 +302,29 @@ def document() -> dict[str, Any]:
             "/schedules/{key}/fires": {"get": _op("A schedule's fire log, newest first (administrator)",
                                                   result=_LIST, parameters=[
                                                       _text_path("key", "the schedule's key"), *_PAGE])},
+            "/schedules/{key}": {"put": _op(
+                "Pause or enable a schedule, or change its rule, months, time or start variables (administrator)",
+                parameters=[_text_path("key", "the schedule's key")], body=_body({
+                    "enabled": {"type": "boolean"}, "cron": {"type": ["string", "null"]},
+                    "rule": {"type": ["string", "null"],
+                             "enum": ["first_working_day", "nth_working_day", "day_of_month", None]},
+                    "n": {"type": ["integer", "null"], "minimum": 1, "maximum": 23},
+                    "day": {"type": ["integer", "null"], "minimum": 1, "maximum": 31},
+                    "months": {"type": ["array", "null"], "items": {"type": "integer", "minimum": 1, "maximum": 12}},
+                    "term_only": {"type": "boolean"}, "at": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"},
+                    "for_each": {"type": ["string", "null"]}, "variables": {"type": ["object", "null"]},
+                    "note": {"type": ["string", "null"], "maxLength": 300}}, []))},
+            "/schedule-occurrences/{year}": {"get": _op(
+                "Every occurrence of a year, Beijing time, with for_each and its units (administrator)",
+                parameters=[_text_path("year", "the year, 1900 to 2199")])},
+            "/term-calendar": {
+                "get": _op("The school term calendar: holiday months and semester dates (administrator)"),
+                "put": _op("Set holiday months and semester dates; fields left out keep their value (administrator)",
+                           body=_body({"holiday_months": {"type": "array", "items": {"type": "integer"}},
+                                       "spring_start": {"type": "string", "pattern": "^[0-9]{2}-[0-9]{2}$"},
+                                       "spring_end": {"type": "string", "pattern": "^[0-9]{2}-[0-9]{2}$"},
+                                       "autumn_start": {"type": "string", "pattern": "^[0-9]{2}-[0-9]{2}$"},
+                                       "autumn_end": {"type": "string", "pattern": "^[0-9]{2}-[0-9]{2}$"}}, []))},
             "/calendar/{year}": {"get": _op("A year's holidays, adjusted working days and overrides (administrator)",
                                             parameters=[_text_path("year", "the year, 1900 to 2199")])},
             "/calendar/overrides/{day}": {

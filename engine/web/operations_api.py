@@ -11,11 +11,11 @@ from urllib.parse import quote
 from flask import Blueprint, current_app, jsonify, request
 
 from engine.clock import BUSINESS_TZ
-from engine.commands.model import ClearWorkday, LoadDirectory, SetWorkday
+from engine.commands.model import ChangeSchedule, ClearWorkday, LoadDirectory, SetTermCalendar, SetWorkday
 from engine.documents import XLSX
 from engine.errors import InvalidInput, NotFound, Problem
 from engine.org import spreadsheets
-from engine.schedules import load_schedules
+from engine.org.calendar import parse_year
 from engine.web import calls
 
 operations_api = Blueprint("operations_api", __name__, url_prefix="/api/v1")
@@ -50,15 +50,50 @@ def list_incidents() -> Any:
 
 def _all_schedules() -> list[Any]:
     huhua = calls.engine()
-    return load_schedules(huhua.settings.schedules_file) + huhua.queries.timer_schedules()
+    return huhua.queries.configured_schedules() + huhua.queries.timer_schedules()
 
 
 @operations_api.get("/schedules")
 def list_schedules() -> Any:
-    """Every schedule (config/schedules.toml and BPMN timer start events): rule, next fire, last fire."""
+    """Every schedule (those in force, shipped or changed, and BPMN timer start events): rule, next fire, last
+    fire, paused or not."""
     calls.administrator()
     huhua = calls.engine()
-    return jsonify(huhua.queries.operations.schedules(_all_schedules(), huhua.clock.now()))
+    return jsonify(huhua.queries.operations.schedules(_all_schedules(), huhua.clock.now(),
+                                                      huhua.queries.term_calendar(),
+                                                      huhua.queries.schedule_records()))
+
+
+@operations_api.put("/schedules/<key>")
+def change_schedule(key: str) -> Any:
+    """Pause or enable a schedule, or change its rule, months, time or start variables (the fields to change)."""
+    actor = calls.administrator()
+    if key not in {s.key for s in calls.engine().queries.configured_schedules()}:
+        raise NotFound(f"there is no schedule '{key}'", [Problem("no such schedule", field="key")])
+    return jsonify(calls.engine().execute(ChangeSchedule(schedule_key=key, actor=actor, changes=calls.json_body())))
+
+
+@operations_api.get("/schedule-occurrences/<year>")
+def schedule_year(year: str) -> Any:
+    """Every occurrence of a year, Beijing time: schedule, process, fire time, for_each and its units."""
+    calls.administrator()
+    huhua = calls.engine()
+    return jsonify(huhua.queries.operations.schedule_year(_all_schedules(), parse_year(year),
+                                                          huhua.queries.term_calendar()))
+
+
+@operations_api.get("/term-calendar")
+def term_calendar() -> Any:
+    """The school term calendar: holiday months and semester dates (defaults until set)."""
+    calls.administrator()
+    return jsonify(calls.engine().queries.term_calendar().as_dict())
+
+
+@operations_api.put("/term-calendar")
+def set_term_calendar() -> Any:
+    """Set holiday months and semester dates (fields left out keep their value)."""
+    actor = calls.administrator()
+    return jsonify(calls.engine().execute(SetTermCalendar(actor=actor, values=calls.json_body())))
 
 
 @operations_api.get("/schedules/<key>/fires")
