@@ -9,6 +9,7 @@ gives the same ids and names every time, so a reload changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from engine.org.directory import Directory, Person, Role, Unit
@@ -100,7 +101,20 @@ def generate(profile: str) -> Directory:
             full_time = k == 1 and int(school_id.rsplit("s", 1)[1]) % 2 == 1
             roles = ["mh_teacher_full" if full_time else "mh_teacher_part"] + (["duty_counsellor"] if k == 1 else [])
             person(f"{school_id}-xl{k}", school_id, *roles)
+    _oversight_people(person, sizing)
     return directory
+
+
+def _oversight_people(person: Callable[..., None], sizing: Sizing) -> None:
+    """The 教研部门 (a 教研员 of the city's 教科院, of each county's 教研室) who take part in supervision, and each
+    county's 纪检监察 who takes up the serious burden cases of its own checks (§四.8 各级纪检监察部门, §四.9 教研部门).
+
+    Added after everyone else, so the names generated before them stay as they were.
+    """
+    person("hy-jky-jyy", "hy-jky", "researcher", role_unit=CITY[0])  # works at 教科院, takes part for the city
+    for county_id, _ in COUNTIES:
+        person(f"{county_id}-jys", county_id, "researcher")
+        person(f"{county_id}-jjjc", county_id, "inspector")
 
 
 def _spread(total: int, over: int) -> list[int]:
