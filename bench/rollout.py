@@ -1,7 +1,7 @@
 """(e) The class-teacher training rollout at city scale: every county, school and teaching point, every teacher.
 
 The full profile is loaded (timed), the library deployed, and 班主任素养提升培训 run through its tiers as
-the people would: the city plans, an expert lectures, the city records; each county trains; each school
+the people would: the city plans, its experts answer the invitation, the city records; each county trains; each school
 and teaching point trains, which hands each of the 40,000 class teachers their own attendance task.
 The figures: the time to start every county and school instance and to hand out every teacher's task,
 and the largest instance seen (open tasks, stored state). The reference is plain SpiffWorkflow in memory
@@ -35,7 +35,8 @@ PROCESSES = PROJECT_ROOT / "processes"
 START = datetime(2026, 3, 2, 8, 30, tzinfo=BUSINESS_TZ)
 PLAN = {"year": 2026, "course": "班主任素养提升", "topics": ["班主任良好心理品质和心育能力"], "city_date": "2026-03-10"}
 SESSION = {"held_on": "2026-03-20", "trainers": "专家组", "session_hours": 6, "participants": 40, "content": "专题讲座"}
-LECTURE = {"lecture_topic": "班主任的心育能力", "lecture_date": "2026-03-10", "lecture_hours": 3}
+LECTURE = {"reply": {"lecture_reply": "accept", "lecture_topic": "班主任的心育能力", "lecture_date": "2026-03-10",
+                     "lecture_hours": 3}}
 
 
 def report_rollout(url: str, data_dir: Path, say: Callable[[str], None]) -> None:
@@ -49,7 +50,7 @@ def report_rollout(url: str, data_dir: Path, say: Callable[[str], None]) -> None
         say(f"(e) full profile loaded in {load_seconds:.1f} s; the city and its experts train first")
         city = huhua.execute(StartInstance("ct_training_city", "hy-zr", org_scope="hy"))["id"]
         _complete(huhua, "ct_training_city_plan", PLAN)
-        _complete(huhua, "ct_training_expert_lecture", LECTURE, first_only=True)
+        _complete(huhua, "ct_training_expert_lecture", LECTURE)  # every expert of the pool answers
         _complete(huhua, "ct_training_city_record", SESSION)
         counties_started = time.perf_counter()
         _complete(huhua, "ct_training_county_session", SESSION)  # 13 counties: each fans out to its schools
@@ -138,7 +139,7 @@ def spiff_seconds(count: int) -> float:
     """Plain SpiffWorkflow: the school-level model from its start to its attendance tasks, ``count`` times."""
     parser = SpiffBpmnParser()
     parser.add_bpmn_file(str(PROCESSES / "ct_training_school.bpmn"))
-    for dmn in PROCESSES.glob("ct_training_*.dmn"):
+    for dmn in PROCESSES.glob("*training*.dmn"):
         parser.add_dmn_file(str(dmn))
     spec = parser.get_spec("ct_training_school")
     engine = PythonScriptEngine(environment=TaskDataEnvironment({"working_days_later": lambda *_: "2026-04-01"}))

@@ -3,23 +3,31 @@
 A rollout is a tree of instances: the parent's fan-outs start one child per unit (every county, every
 school and teaching point of a county), and the leaves hand each person an item of a multi-instance
 task. Coverage reads that tree level by level from the narrow tables (``fan_out_child``,
-``human_task``), never from instance state, so it answers at city scale in one request.
+``human_task``, ``training_attendance``), never from instance state, so it answers at city scale in one request.
+
+A person counts as done when their item is completed, except in an instance that keeps an attendance register
+(the trainings, :mod:`engine.commands.attendance`): there the register lists the people, and a person counts
+only when they attended or their absence was excused with a reason; an answer "I did not attend" leaves them
+missing, with their standing and reason, until a make-up session or an accepted excuse.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
+from engine.commands.attendance import COVERED
 from engine.errors import NotFound
 from engine.store import tables
 from engine.store.database import Database
 
 _fo, _fc, _u, _t, _p, _i = (tables.fan_out, tables.fan_out_child, tables.org_unit, tables.human_task,
                             tables.person, tables.process_instance)
+_a = tables.training_attendance
 
 
 def coverage(database: Database, instance_id: int, now: datetime, *, missing_only: bool = False) -> dict[str, Any]:
@@ -41,11 +49,21 @@ def coverage(database: Database, instance_id: int, now: datetime, *, missing_onl
             instances += frontier
         people_of: dict[int, list[Any]] = {}
         for start in range(0, len(instances), 5000):
+            batch = instances[start:start + 5000]
+            for row in connection.execute(
+                    select(_a.c.instance_id, _a.c.person_id.label("assignee"), _a.c.status, _a.c.reason,
+                           _a.c.updated_at).where(_a.c.instance_id.in_(batch)).order_by(_a.c.person_id)):
+                people_of.setdefault(row.instance_id, []).append(_Standing(
+                    row.assignee, row.status in COVERED, row.updated_at if row.status in COVERED else None,
+                    None, row.status, row.reason))
+            registered = set(people_of)
             for row in connection.execute(
                     select(_t.c.instance_id, _t.c.assignee, _t.c.state, _t.c.completed_at, _t.c.name)
-                    .where(_t.c.instance_id.in_(instances[start:start + 5000]), _t.c.item_group_id.is_not(None),
+                    .where(_t.c.instance_id.in_(batch), _t.c.item_group_id.is_not(None),
                            _t.c.assignee.is_not(None), _t.c.state != "cancelled").order_by(_t.c.assignee)):
-                people_of.setdefault(row.instance_id, []).append(row)
+                if row.instance_id not in registered:  # a register, where kept, says who counts
+                    people_of.setdefault(row.instance_id, []).append(_Standing(
+                        row.assignee, row.state == "completed", row.completed_at, row.name, None, None))
         unit_ids = {row.unit_id for rows in children_of.values() for row in rows}
         units = {r.id: r for r in connection.execute(select(_u.c.id, _u.c.name, _u.c.kind)
                                                      .where(_u.c.id.in_(unit_ids)))} if unit_ids else {}
@@ -59,15 +77,17 @@ def coverage(database: Database, instance_id: int, now: datetime, *, missing_onl
     def people(instance: int | None, unit: str | None) -> list[dict[str, Any]]:
         found = []
         for row in people_of.get(instance, []) if instance is not None else []:
-            done = row.state == "completed"
+            done = row.done
             totals["people"] += 1
             totals["people_done"] += done
+            standing = {"status": row.status, "reason": row.reason} if row.status is not None else {}
             if not done:
                 missing_people.append({"id": row.assignee, "name": names.get(row.assignee, row.assignee),
-                                       "unit": unit, "task": row.name})
+                                       "unit": unit, "task": row.task, **standing})
             if not (missing_only and done):
                 found.append({"id": row.assignee, "name": names.get(row.assignee, row.assignee), "done": done,
-                              "completed_at": row.completed_at.isoformat() if row.completed_at else None})
+                              "completed_at": row.completed_at.isoformat() if row.completed_at else None,
+                              **standing})
         return found
 
     def branch(instance: int) -> list[dict[str, Any]]:
@@ -95,6 +115,19 @@ def coverage(database: Database, instance_id: int, now: datetime, *, missing_onl
             "people": {"total": totals["people"], "completed": totals["people_done"], "missing": len(missing_people)},
             "percent": _percent(totals), "complete": complete, "missing_units": missing_units,
             "missing_people": missing_people, "people_here": own_people, "tree": tree}
+
+
+@dataclass(frozen=True)
+class _Standing:
+    """One person of one instance: done or not, since when, the task they were handed (without a register), and
+    their standing in the register and its reason (with one)."""
+
+    assignee: str
+    done: bool
+    completed_at: datetime | None
+    task: str | None
+    status: str | None
+    reason: str | None
 
 
 def _percent(totals: dict[str, int]) -> float:

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, and_, case, func, literal, or_, select
 from engine.access.policy import DashboardScope as Scope
 from engine.access.policy import not_on_dashboard
 from engine.clock import BUSINESS_TZ
+from engine.commands.attendance import COVERED
 from engine.errors import NotFound, Problem
 from engine.store import tables
 from engine.store.database import Database
@@ -30,10 +31,13 @@ BANDS = ("优秀", "良好", "合格", "不合格")
 MONTHLY_CHECK = "monthly_school_check"
 SUBMISSION = "self_check"  # the school's own step: its completion is the school's submission
 HISTOGRAM_WIDTH = 10
+#: How a person of an attendance register stands, as the coverage table names it.
+STANDINGS = {"pending": "待确认参训", "attended": "已参训", "excused": "缺训已准假", "absent": "缺训待补训"}
 CITY_LEVEL = "市级"
 NO_UNIT = "未指定单位"
 _i, _t, _u, _fo, _fc, _p, _r, _f = (tables.process_instance, tables.human_task, tables.org_unit, tables.fan_out,
                                     tables.fan_out_child, tables.person, tables.role_assignment, tables.instance_figure)
+_a = tables.training_attendance
 
 
 # --- rollout coverage ---------------------------------------------------------------------------------------------
@@ -58,11 +62,20 @@ def rollouts(database: Database, scope: Scope) -> list[dict[str, Any]]:
     finished = func.sum(case((_t.c.state == "completed", 1), else_=0))
     people_query = _in_county(select(trees.c.root, func.count(_t.c.id), finished).select_from(trees)
                               .join(_u, _u.c.id == trees.c.unit_id, isouter=True)
-                              .join(_t, _t.c.instance_id == trees.c.instance_id).where(_people_filter())
+                              .join(_t, _t.c.instance_id == trees.c.instance_id)
+                              .where(_people_filter(), _t.c.instance_id.not_in(_registered()))
                               .group_by(trees.c.root), None, scope)
+    attended = func.sum(case((_a.c.status.in_(COVERED), 1), else_=0))
+    register_query = _in_county(select(trees.c.root, func.count(), attended).select_from(trees)
+                                .join(_u, _u.c.id == trees.c.unit_id, isouter=True)
+                                .join(_a, _a.c.instance_id == trees.c.instance_id)
+                                .group_by(trees.c.root), None, scope)
     with database.engine.connect() as connection:
         units = {row[0]: (int(row[1]), int(row[2] or 0)) for row in connection.execute(units_query)}
         people = {row[0]: (int(row[1]), int(row[2] or 0)) for row in connection.execute(people_query)}
+        for row in connection.execute(register_query):  # the trainings count attendance, not answers
+            total, completed = people.get(row[0], (0, 0))
+            people[row[0]] = (total + int(row[1]), completed + int(row[2] or 0))
         if scope.counties is None:  # the people the root itself asks (the city's own) count for the whole city
             for row in connection.execute(select(_t.c.instance_id, func.count(), finished)
                                           .where(_t.c.instance_id.in_(roots), _people_filter())
@@ -188,19 +201,41 @@ def _people_filter() -> Any:
     return and_(_t.c.item_group_id.is_not(None), _t.c.assignee.is_not(None), _t.c.state != "cancelled")
 
 
+def _registered() -> Any:
+    """The instances that keep an attendance register: their people are the register's, not their items."""
+    return select(_a.c.instance_id).distinct()
+
+
 def _people_totals(connection: Connection, instances: list[int]) -> dict[int, tuple[int, int]]:
-    """(people, people done) per instance: one person's item of a per-person task each."""
+    """(people, people done) per instance: one person's item of a per-person task each, or, where the instance
+    keeps an attendance register, one person of the register each, done when attended or excused."""
     totals: dict[int, tuple[int, int]] = {}
     for start in range(0, len(instances), 2000):
+        batch = instances[start:start + 2000]
+        for row in connection.execute(
+                select(_a.c.instance_id, func.count(), func.sum(case((_a.c.status.in_(COVERED), 1), else_=0)))
+                .where(_a.c.instance_id.in_(batch)).group_by(_a.c.instance_id)):
+            totals[row[0]] = (int(row[1]), int(row[2] or 0))
         for row in connection.execute(
                 select(_t.c.instance_id, func.count(), func.sum(case((_t.c.state == "completed", 1), else_=0)))
-                .where(_t.c.instance_id.in_(instances[start:start + 2000]), _people_filter())
+                .where(_t.c.instance_id.in_(batch), _people_filter())
                 .group_by(_t.c.instance_id)):
-            totals[row[0]] = (int(row[1]), int(row[2] or 0))
+            if row[0] not in totals:
+                totals[row[0]] = (int(row[1]), int(row[2] or 0))
     return totals
 
 
 def _people(connection: Connection, instance_id: int) -> list[dict[str, Any]]:
+    registered = connection.execute(
+        select(_a.c.person_id, _a.c.status, _a.c.reason, _a.c.updated_at, _p.c.name.label("person"), _p.c.phone)
+        .join(_p, _p.c.id == _a.c.person_id, isouter=True)
+        .where(_a.c.instance_id == instance_id).order_by(_a.c.person_id)).all()
+    if registered:
+        return [{"id": r.person_id, "name": r.person or r.person_id, "phone": r.phone,
+                 "task": STANDINGS.get(r.status, r.status) + (f"（{r.reason}）" if r.reason else ""),
+                 "status": r.status, "reason": r.reason, "done": r.status in COVERED,
+                 "completed_at": _local(r.updated_at) if r.status in COVERED else None, "due_at": None}
+                for r in registered]
     rows = connection.execute(
         select(_t.c.assignee, _t.c.name, _t.c.state, _t.c.completed_at, _t.c.due_at, _p.c.name.label("person"),
                _p.c.phone).join(_p, _p.c.id == _t.c.assignee, isouter=True)

@@ -2,7 +2,9 @@
 
 The browser renders the form with form-js; the server checks the submission again against the same
 schema, field by field, so a client that skips the form (the API, a script, a hostile user) gets the
-same answer: every wrong field named, with its label, and nothing applied.
+same answer: every wrong field named, with its label, and nothing applied. A ``dynamiclist`` (form-js's
+repeating group, data at its ``path`` as a list of objects) is one field whose items are checked against its
+inner fields; ``validate.minItems``/``maxItems`` bound its length (at most :data:`MAX_ITEMS`).
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ FORM_SUFFIX = ".form.json"
 #: Components that hold a value, and the JSON types a value may have.
 _VALUE_TYPES: dict[str, tuple[type, ...]] = {
     "textfield": (str,), "textarea": (str,), "number": (int, float), "checkbox": (bool,), "radio": (str, int),
-    "select": (str, int), "checklist": (list,), "taglist": (list,), "datetime": (str,),
+    "select": (str, int), "checklist": (list,), "taglist": (list,), "datetime": (str,), "dynamiclist": (list,),
 }
 _LAYOUT = frozenset({"text", "html", "image", "spacer", "separator", "button", "iframe", "table", "expression"})
-_CONTAINERS = frozenset({"group", "dynamiclist"})
+_CONTAINERS = frozenset({"group"})
 MAX_TEXT = 10_000
+#: The most items a dynamic list may hold, whatever its form says.
+MAX_ITEMS = 200
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,8 @@ class Field:
     rules: dict[str, Any]
     options: tuple[Any, ...] | None
     default: Any = None
+    #: A dynamic list's fields, checked in each of its items (keys relative to the item).
+    items: tuple[Field, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,10 @@ def with_defaults(form: Form, data: dict[str, Any], defaults: dict[str, Any]) ->
         for part in parts[:-1]:
             target = target.setdefault(part, {}) if isinstance(target.get(part, {}), dict) else {}
         target.setdefault(parts[-1], defaults.get(field.key))
+        if field.items is not None and isinstance(target.get(parts[-1]), list):
+            for item in target[parts[-1]]:
+                for inner in field.items if isinstance(item, dict) else ():
+                    item.setdefault(inner.key, inner.default)
     return filled
 
 
@@ -111,29 +121,43 @@ def parse_form(name: str, content: bytes) -> Form:
     if not isinstance(key, str) or not re.fullmatch(r"[A-Za-z_][\w.-]{0,99}", key):
         raise InvalidModel(f"{name}: the form id must be a name like monthly_self_check",
                            [Problem("bad form id", file=name)])
+    fields, problems = _fields(name, schema["components"], "components")
+    if problems:
+        raise InvalidModel(f"{name}: the form cannot be used", problems)
+    return Form(key, str(schema.get("name") or key), tuple(fields))
+
+
+def _fields(name: str, components: list[Any], where: str) -> tuple[list[Field], list[Problem]]:
+    """The value fields of ``components`` (a dynamic list's inner fields inside its one field), and the problems."""
     fields, problems = [], []
-    for where, prefix, component in _components(schema["components"], "components", ""):
+    for here, prefix, component in _components(components, where, ""):
         kind = component.get("type")
         if kind in _LAYOUT or kind in _CONTAINERS:
             continue
         if kind not in _VALUE_TYPES:
-            problems.append(Problem(f"component type '{kind}' is not supported", file=name, field=where))
+            problems.append(Problem(f"component type '{kind}' is not supported", file=name, field=here))
             continue
-        field_key = component.get("key")
-        if not isinstance(field_key, str) or not field_key:
-            problems.append(Problem("a field needs a key", file=name, field=where))
+        field_key = component.get("path") if kind == "dynamiclist" else component.get("key")
+        if not isinstance(field_key, str) or not field_key or (kind == "dynamiclist" and "." in field_key):
+            problems.append(Problem("a dynamic list needs a path (one name)" if kind == "dynamiclist"
+                                    else "a field needs a key", file=name, field=here))
             continue
         rules = component.get("validate") or {}
-        problems += [Problem(p, file=name, field=where) for p in _rule_problems(rules)]
+        problems += [Problem(p, file=name, field=here) for p in _rule_problems(rules)]
+        items = None
+        if kind == "dynamiclist":
+            inner = component.get("components")
+            items_found, inner_problems = _fields(name, inner if isinstance(inner, list) else [], here + ".components")
+            items, problems = tuple(items_found), problems + inner_problems
+            if any(f.kind == "dynamiclist" for f in items):
+                problems.append(Problem("a dynamic list inside a dynamic list is not supported", file=name, field=here))
         values = component.get("values")
         options = tuple(v.get("value") for v in values if isinstance(v, dict)) if isinstance(values, list) else None
         fields.append(Field(prefix + field_key, kind, str(component.get("label") or field_key),
-                            bool(rules.get("required")), rules, options, component.get("defaultValue")))
+                            bool(rules.get("required")), rules, options, component.get("defaultValue"), items))
     keys = [f.key for f in fields]
     problems += [Problem(f"key '{k}' is used by two fields", file=name) for k in sorted(set(keys)) if keys.count(k) > 1]
-    if problems:
-        raise InvalidModel(f"{name}: the form cannot be used", problems)
-    return Form(key, str(schema.get("name") or key), tuple(fields))
+    return fields, problems
 
 
 def _components(components: list[Any], where: str, prefix: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -153,7 +177,7 @@ def _check_field(field: Field, value: Any) -> list[Problem]:
     def problem(text: str) -> list[Problem]:
         return [Problem(f"{field.label}: {text}", field=field.key)]
 
-    if value is None or value == "" or value == []:
+    if value is None or value == "" or (value == [] and field.items is None):
         return problem("required") if field.required else []
     wanted = _VALUE_TYPES[field.kind]
     if (isinstance(value, bool) and bool not in wanted) or not isinstance(value, wanted):
@@ -172,12 +196,39 @@ def _check_field(field: Field, value: Any) -> list[Problem]:
             return problem(f"at least {rules['min']}")
         if rules.get("max") is not None and value > rules["max"]:
             return problem(f"at most {rules['max']}")
+    if field.items is not None:
+        return _check_items(field, value)
     if field.kind == "datetime" and not _is_date(value):
         return problem("must be a date (YYYY-MM-DD) or date-time")
     chosen = value if isinstance(value, list) else [value] if field.kind in ("select", "radio") else []
     if field.options is not None and any(v not in field.options for v in chosen):
         return problem(f"must be one of {', '.join(map(str, field.options))}")
     return []
+
+
+def _check_items(field: Field, items: list[Any]) -> list[Problem]:
+    """A dynamic list: its length within bounds, each item an object of the list's fields, each field checked;
+    a problem names the item (``rooms[1].area``)."""
+    least, most = field.rules.get("minItems"), min(int(field.rules.get("maxItems") or MAX_ITEMS), MAX_ITEMS)
+    if field.required and not items:
+        return [Problem(f"{field.label}: required", field=field.key)]
+    if least is not None and len(items) < least:
+        return [Problem(f"{field.label}: at least {least} entries", field=field.key)]
+    if len(items) > most:
+        return [Problem(f"{field.label}: at most {most} entries", field=field.key)]
+    problems = []
+    known = {inner.key.split(".", 1)[0] for inner in field.items or ()}
+    for index, item in enumerate(items):
+        where = f"{field.key}[{index}]"
+        if not isinstance(item, dict):
+            problems.append(Problem(f"{field.label}: entry {index + 1} must be an object", field=where))
+            continue
+        problems += [Problem(f"'{key}' is not a field of {field.label}", field=f"{where}.{key}")
+                     for key in item if key not in known]
+        for inner in field.items or ():
+            problems += [Problem(f"{field.label} {index + 1}: {p.message}", field=f"{where}.{p.field}")
+                         for p in _check_field(inner, _lookup(item, inner.key))]
+    return problems
 
 
 def _is_date(value: str) -> bool:
@@ -202,7 +253,7 @@ def _rule_problems(rules: Any) -> list[str]:
     for name in ("min", "max"):
         if rules.get(name) is not None and (isinstance(rules[name], bool) or not isinstance(rules[name], int | float)):
             problems.append(f"validate.{name} must be a number")
-    for name in ("minLength", "maxLength"):
+    for name in ("minLength", "maxLength", "minItems", "maxItems"):
         if rules.get(name) is not None and (isinstance(rules[name], bool) or not isinstance(rules[name], int)):
             problems.append(f"validate.{name} must be a whole number")
     pattern = rules.get("pattern")

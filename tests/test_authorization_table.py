@@ -16,6 +16,9 @@ from the programme's rules, per kind of rule and role — they are not computed 
 - *signed in*: any signed-in person; *public*: anyone, the same answer for all. A person's own API tokens are
   theirs alone: someone else's token id answers 404 (the administrator revokes any), and a token cannot make
   tokens (403: a leaked token must not breed more).
+- *counselling room reader*: a school's counselling room register is read by the administrator, the city's and
+  its county's officers and heads, and the school's officer, principal and mental-health teacher (zhuhui-s001-xl1);
+  a 雁峰区 school's only by the administrator and the city; no class teacher, no expert. Others 404.
 - *mental-health lead*: the log of reads of a school's counselling cases is its mental-health lead's
   (zhuhui-s001-xl1, the school's 专职心理健康教育教师); anyone else 403.
 - Nobody signed in: 401 from the API, a redirect to the log-in page from pages.
@@ -74,6 +77,8 @@ SCHOOL_LEADERS = {"zhuhui-s001-zr", "zhuhui-s001-xz"}
 READERS = {"own": CITY | COUNTY | SCHOOL_LEADERS, "other": CITY, "missing": set(), "existing": set()}
 DASHBOARD_HOLDERS = CITY | COUNTY
 MENTAL_HEALTH_LEADS = {"zhuhui-s001-xl1"}
+#: Who reads the counselling room register of 珠晖区's school ("own") and 雁峰区's ("other").
+ROOM_READERS = {"own": CITY | COUNTY | SCHOOL_LEADERS | {"zhuhui-s001-xl1"}, "other": CITY, "missing": set()}
 #: Whose dashboard shows 珠晖区 ("own") and 雁峰区 ("other").
 DASHBOARD_SEES = {"own": DASHBOARD_HOLDERS, "other": CITY, "missing": set(), "-": DASHBOARD_HOLDERS}
 PASSWORD = "table-secret"
@@ -192,6 +197,8 @@ KINDS: dict[str, str] = {
     "GET /counselling/reads": "mental_health_lead",
     "GET /api/v1/units/<unit_id>/documents": "register_reader",  # a unit's 发文登记簿: as an instance of the unit
     "GET /documents/<unit_id>": "register_reader",
+    "GET /api/v1/counselling-rooms/<unit_id>": "counselling_room_reader",
+    "GET /api/v1/counselling-rooms": "dashboard",
 }
 #: Pages that are a shell for their script: they load for any id, the script's API calls then answer for it.
 PAGE_SHELLS = {"GET /admin/processes/<int:definition_id>/edit",
@@ -200,7 +207,8 @@ PAGE_SHELLS = {"GET /admin/processes/<int:definition_id>/edit",
 #: Dashboard calls whose ?county= chooses a county: none, 珠晖区 (own), 雁峰区 (other), one that does not exist.
 COUNTY_FILTERED = {"GET /api/v1/dashboard/monthly-checks", "GET /api/v1/dashboard/monthly-checks/export",
                    "GET /api/v1/dashboard/overdue", "GET /api/v1/dashboard/overdue/export",
-                   "GET /api/v1/dashboard/counselling", "GET /api/v1/dashboard/counselling/export"}
+                   "GET /api/v1/dashboard/counselling", "GET /api/v1/dashboard/counselling/export",
+                   "GET /api/v1/counselling-rooms"}
 #: Bodies that stop a change after the gate (a missing or mistyped field), so the data stays as set up.
 BODIES: dict[str, dict[str, Any]] = {
     "POST /login": {"data": {"username": "zhuhui-s001-bzr1", "password": "wrong password"}},
@@ -387,6 +395,8 @@ def _expected(key: str, kind: str, role: str | None, case: str, method: str) -> 
         if case == "missing" and key not in PAGE_SHELLS:
             return {404} | (CHANGE_ANSWERS if method != "GET" else set())
         return allowed
+    if kind == "counselling_room_reader":
+        return allowed if role in ROOM_READERS[case] else {404}
     if kind == "dashboard":
         if role not in DASHBOARD_HOLDERS:
             return {403}

@@ -150,10 +150,11 @@ def test_a_referral_is_credited_to_the_teacher_who_referred_who_sees_its_status_
     for person in people:
         _complete(demo, person["id"], "file_plan", {"plan": {"class_name": "七年级2班", "plan_text": "主题班会",
                                                             "theme_meetings_planned": 4, "home_visits_planned": 2}})
-    _complete(demo, f"{SCHOOL}-bzr1", "screening", {"flag": {"kind": "psych", "student_alias": "小明",
-                                                              "observation": "被家暴，想轻生"}})
-    _complete(demo, f"{SCHOOL}-bzr3", "screening", {"flag": {"kind": "none"}})
-    _complete(demo, f"{SCHOOL}-bzr2", "screening", {"flag": {"kind": "none"}})  # the last: it sends the referral
+    watched = {"student_alias": "小明", "kinds": ["psych"], "found_on": "2026-03-10", "observation": "被家暴，想轻生",
+               "follow_up_status": "following"}
+    for teacher, students in (("bzr1", [watched]), ("bzr3", []), ("bzr2", [])):  # bzr2 last: it sends the referral
+        _complete(demo, f"{SCHOOL}-{teacher}", "screening", {"register": {
+            "class_name": "七年级2班", "class_size": 40, "class_analysis": "总体稳定", "students": students}})
     case = demo.queries.instances(process_key="counselling_case", limit=1)[0]["id"]
     _complete(demo, COUNSELLOR, "intake", {"student_alias": "小明", "requester": "class_teacher",
                                           "channel": "referral", "appointment_date": "2026-03-12",
@@ -173,7 +174,7 @@ def test_a_referral_is_credited_to_the_teacher_who_referred_who_sees_its_status_
     for reader in (f"{SCHOOL}-bzr3", "zhuhui-zr"):
         seen = client.get(f"/api/v1/process-instances/{routine['id']}", headers=as_(reader))
         assert seen.status_code == 200 and "被家暴" not in seen.get_data(as_text=True), reader
-        assert not {"flags", "referrals", "referral"} & set(seen.json["data"]), reader
+        assert not {"registers", "register", "referrals", "referral"} & set(seen.json["data"]), reader
     counsellor = client.get(f"/api/v1/process-instances/{case}", headers=as_(COUNSELLOR)).json
     assert counsellor["data"]["referred_by"] == f"{SCHOOL}-bzr1"
     assert counsellor["data"]["session_record"] == SESSION_RECORD
@@ -292,7 +293,7 @@ def test_an_administrators_commands_are_in_the_audit_log_which_only_administrato
 
 def test_an_administrators_refused_command_is_in_the_audit_log_with_its_refusal(
         demo: Huhua, client: FlaskClient, as_: Callable[[str], dict[str, str]]) -> None:
-    started = demo.execute(StartInstance("work_plan_review", "admin", org_scope="qidong"))["id"]
+    started = demo.execute(StartInstance("burden_supervision", "admin", org_scope="qidong"))["id"]
     client.post(f"/api/v1/process-instances/{started}/suspend", headers=as_("admin"), json={"reason": "核实"})
     again = client.post(f"/api/v1/process-instances/{started}/suspend", headers=as_("admin"), json={"reason": "再次"})
     missing = client.post("/api/v1/process-instances/987654/suspend", headers=as_("admin"), json={"reason": "x"})
@@ -347,7 +348,7 @@ def test_an_incident_of_a_case_shows_its_message_only_to_a_reader_of_the_record(
 
 
 def test_the_audit_log_refuses_update_and_delete(demo: Huhua) -> None:
-    demo.execute(StartInstance("work_plan_review", "admin", org_scope="qidong"))
+    demo.execute(StartInstance("burden_supervision", "admin", org_scope="qidong"))
     log = tables.audit_log
     with demo.services.database.engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM audit_log")).scalar() >= 1
@@ -437,7 +438,7 @@ def test_the_counselling_figures_export_as_an_inert_workbook_within_the_dashboar
 
 def test_webhook_payloads_of_a_counselling_case_carry_no_detail_nor_actor(demo: Huhua) -> None:
     demo.execute(AddWebhook("http://127.0.0.1:9/hook", "admin", "*"))
-    plain = demo.execute(StartInstance("work_plan_review", "admin", org_scope="qidong"))["id"]
+    plain = demo.execute(StartInstance("burden_supervision", "admin", org_scope="qidong"))["id"]
     case = _open_case(demo)
     jobs = [demo.queries.job_payload(j["id"])["body"] for j in demo.queries.jobs(kind="webhook", limit=500)]
     of_case = [body for body in jobs if body["instance_id"] == case]

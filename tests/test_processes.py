@@ -13,16 +13,19 @@ from engine.commands import CompleteTask, DeployShippedProcesses, LoadDirectory,
 from engine.errors import Forbidden, InvalidInput
 from engine.org.profiles import generate
 from tests.conftest import PROJECT
-from tests.helpers import history_kinds, only_task
+from tests.helpers import deploy_fixtures, history_kinds, only_task
 from workers.timer_runner import fire_due_timers
 
 PROCESSES = PROJECT / "processes"
 
 
 def test_work_plan_review_with_a_return_and_a_reminder(huhua: Huhua, clock: VirtualClock) -> None:
-    """The county's programme officer submits, the city's reviews: both read from the directory, not named."""
+    """The county's programme officer submits, the city's reviews: both read from the directory, not named.
+
+    The model is a fixture since the library's launch (launch_county, launch_school) carries the work plans."""
     huhua.execute(LoadDirectory(generate("demo"), "admin", source="demo"))
     huhua.execute(DeployShippedProcesses(str(huhua.settings.processes_dir)))
+    deploy_fixtures(huhua, "work_plan_review.bpmn", "work_plan.form.json", "work_plan_review.form.json")
     started = huhua.execute(StartInstance("work_plan_review", "qidong-zr", org_scope="qidong"))
     submit = only_task(huhua, started["id"])
     assert (submit["name"], submit["candidate_roles"]) == ("制定并报送工作方案", ["programme_officer@qidong"])

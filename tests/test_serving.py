@@ -24,7 +24,7 @@ def test_serve_deploys_the_library_and_answers(settings: Settings) -> None:
         base = server.base + "/api/v1"
         assert get_json(base + "/health")["status"] == "ok"  # type: ignore[index]
         keys = {d["key"] for d in get_json(base + "/process-definitions", token)}  # type: ignore[union-attr]
-        assert "work_plan_review" in keys
+        assert "launch_programme" in keys
         try:
             get_json(base + "/process-definitions")
             raise AssertionError("an anonymous caller was answered")

@@ -74,18 +74,18 @@ def test_a_class_teacher_cannot_launch_a_city_wide_case_collection(
     assert status == 403 and body["problems"][0]["field"] == "org_scope"
 
 
-def test_nobody_names_the_submitter_and_reviewer_of_a_work_plan(
+def test_nobody_names_who_does_the_work_of_a_county_process(
         demo: Huhua, client: FlaskClient, as_: Headers) -> None:
     mine = {"submitter": ATTACKER, "reviewer": ATTACKER}
-    status, _ = _start(client, as_(ATTACKER), "work_plan_review", "yanfeng-s001", mine)
-    assert status == 403  # a class teacher starts no work plan at all
-    status, body = _start(client, as_("yanfeng-zr"), "work_plan_review", "yanfeng", mine)
+    status, _ = _start(client, as_(ATTACKER), "burden_supervision", "yanfeng", mine)
+    assert status == 403  # a class teacher starts no county process at all
+    status, body = _start(client, as_("yanfeng-zr"), "burden_supervision", "yanfeng", mine)
     assert status == 400 and sorted(p["field"] for p in body["problems"]) == ["reviewer", "submitter"]
-    status, body = _start(client, as_("admin"), "work_plan_review", "yanfeng", mine)
-    assert status == 400 and _instances(demo, "work_plan_review") == []  # administrators included
+    status, body = _start(client, as_("admin"), "burden_supervision", "yanfeng", mine)
+    assert status == 400 and _instances(demo, "burden_supervision") == []  # administrators included
 
-    # the county's officer starts it; who submits and who reviews comes from the directory
-    status, started = _start(client, as_("yanfeng-zr"), "work_plan_review", "yanfeng")
+    # the county's officer starts it; who works on it comes from the directory
+    status, started = _start(client, as_("yanfeng-zr"), "burden_supervision", "yanfeng")
     assert status == 201, started
     [task] = demo.queries.tasks(instance_id=started["id"])
     assert task["candidate_roles"] == ["programme_officer@yanfeng"] and task["assignee"] is None
@@ -192,7 +192,7 @@ def test_an_administrator_still_starts_what_people_start_where_the_process_runs(
         demo: Huhua, client: FlaskClient, as_: Headers) -> None:
     admin = as_("admin")
     for process, scope in (("launch_programme", "hy"), ("case_collection", "hy"), ("burden_supervision", "qidong"),
-                           ("supervision_round", "qidong-s002"), ("work_plan_review", "qidong-s001")):
+                           ("supervision_round", "qidong-s002")):
         status, started = _start(client, admin, process, scope)
         assert status == 201 and started["org_scope"] == scope, (process, started)
     status, body = _start(client, admin, "launch_programme", "zhuhui-s001")  # a city programme at a school

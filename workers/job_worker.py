@@ -111,6 +111,8 @@ class JobWorker:
             return RunHeldTask(job_id, self.huhua.queries.fan_out_status(job_id, str(params.get("task"))))
         if connector == "official_document":  # drafted or issued inside the command: the 文号 needs one transaction
             return RunOfficialDocumentStep(job_id)
+        if connector == "counselling_room":  # the engine's own: the register of the instance's own school
+            return RunHeldTask(job_id, self.huhua.queries.counselling_room_for_job(job_id))
         if connector == "document":
             files, summary = documents.render(self.huhua.services.database, str(params.get("template")), params,
                                               self.huhua.clock.now())

@@ -167,6 +167,29 @@ def parse_oversight(value: str) -> tuple[tuple[str, str | None], ...]:
     return tuple(found)
 
 
+# --- a school's counselling room register ---------------------------------------------------------------------
+
+#: Who reads a school's counselling room register: these roles at the school, and the officers and heads of the
+#: county and the city above it (the register names rooms, hours and teachers, nothing about a child).
+ROOM_READERS_AT_SCHOOL = ("principal", "programme_officer", "mh_teacher_full", "mh_teacher_part", "duty_counsellor")
+ROOM_READERS_ABOVE = DASHBOARD_ROLES
+
+
+def may_read_counselling_room(reader: Reader, user: str | None, school: str) -> bool:
+    """Whether ``user`` may read the counselling room register of ``school`` (False also for no such school)."""
+    if not user:
+        return False
+    chain = _chain(reader, school)
+    if not chain or chain[0] != (school, "school"):
+        return False
+    if is_administrator(reader, user):
+        return True
+    held = set(held_roles(reader, user))
+    return (any(f"{role}@{school}" in held for role in ROOM_READERS_AT_SCHOOL)
+            or any(f"{role}@{unit}" in held for unit, tier in chain[1:] if tier in ("county", "city")
+                   for role in ROOM_READERS_ABOVE))
+
+
 # --- acting on tasks --------------------------------------------------------------------------------------------
 
 def is_candidate(reader: Reader, task_id: int, person: str) -> bool:
@@ -299,6 +322,9 @@ class Rule(StrEnum):
     MENTAL_HEALTH_LEAD = "mental_health_lead"
     #: whoever may read the register of issued documents of ``unit_id`` (:func:`may_read_register`; 404 for others)
     REGISTER_READER = "register_reader"
+    #: whoever may read the counselling room register of the school ``unit_id``: its leaders and mental-health
+    #: teachers, the officers and heads above it (404 for others, as for a missing school)
+    COUNSELLING_ROOM_READER = "counselling_room_reader"
 
 
 #: Every Flask endpoint and its rule. An endpoint missing here cannot be reached (the web layer refuses it).
@@ -424,6 +450,9 @@ ROUTES: dict[str, Rule] = {
     # a unit's register of issued documents (发文登记簿): its officers, heads and principal, those above, the admin
     "inbox.document_register": Rule.REGISTER_READER,
     "api.document_register": Rule.REGISTER_READER,
+    # schools' counselling room registers (§四.5): a school's own readers; a county's list, its dashboard holders
+    "counselling_room_api.school_counselling_rooms": Rule.COUNSELLING_ROOM_READER,
+    "counselling_room_api.county_counselling_rooms": Rule.DASHBOARD,
 }
 
 

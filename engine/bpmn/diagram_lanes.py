@@ -271,7 +271,7 @@ def _follow_neighbours(process: etree._Element, nodes: list[etree._Element], pla
     its host's lane."""
     hosts = {node.get("id") or "": node.get("attachedToRef") or "" for node in nodes if local(node) == "boundaryEvent"}
     ids = [node.get("id") or "" for node in nodes]
-    flows = [(s, t) for s, t in flows_of(process) if s in hosts or (s in ids and t in ids)]
+    flows = [(s, t) for s, t in flows_of(process) if s in ids and t in ids]
     back = back_edges(ids, flows + [(host, boundary) for boundary, host in hosts.items()])
     forward = [(s, t) for s, t in flows if (s, t) not in back]
     changed = True
@@ -281,17 +281,18 @@ def _follow_neighbours(process: etree._Element, nodes: list[etree._Element], pla
             if target not in placed and source in placed:
                 placed[target] = placed[source]
                 changed = True
-    before: dict[str, list[str]] = {node: [] for node in ids}
-    after: dict[str, list[str]] = {node: [] for node in ids}
-    for source, target in forward + [edge for edge in flows if edge in back]:  # loops last
-        after[source].append(target)
-        before[target].append(source)
+    neighbours: dict[str, list[str]] = {node: [hosts[node]] if node in hosts else [] for node in ids}
+    for edges in (forward, [edge for edge in flows if edge in back]):  # along the flow first, loops last
+        for source, target in edges:
+            neighbours[target].append(source)
+        for source, target in edges:
+            if source not in hosts:  # a boundary event goes with its host, not with what follows it
+                neighbours[source].append(target)
     while True:
         known = dict(placed)
         for node in ids:
             if node not in known:
-                neighbours = [hosts[node]] if node in hosts else before[node] + after[node]
-                nearest = next((n for n in neighbours if n in known), None)
+                nearest = next((n for n in neighbours[node] if n in known), None)
                 if nearest is not None:
                     placed[node] = known[nearest]
         if len(placed) == len(known):

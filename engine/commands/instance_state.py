@@ -22,6 +22,8 @@ from engine.bpmn.parser import CompiledProcess, ModelFile, compile_process
 from engine.bpmn.timevalues import due_from
 from engine.clock import BUSINESS_TZ
 from engine.commands.assignment import candidates_of, holders
+from engine.commands.attendance import keep_attendance
+from engine.commands.counselling_rooms import keep_counselling_room
 from engine.commands.fan_out_state import child_changed, close_fan_outs, open_fan_out
 from engine.commands.figures import keep_figures
 from engine.commands.unit_of_work import UnitOfWork
@@ -181,6 +183,8 @@ def persist(uow: UnitOfWork, record: InstanceRecord, workflow: BpmnWorkflow, inc
                                "reload and retry")
         record.version += 1
     keep_figures(uow, record.id, record.process_key, data if isinstance(data, dict) else {}, new=new)
+    keep_counselling_room(uow, record.id, record.process_key, record.org_scope, data if isinstance(data, dict) else {})
+    keep_attendance(uow, record.id, record.process_key, data if isinstance(data, dict) else {}, new=new)
     if work is not None:
         _Publisher(uow, record).publish(json.loads(record.waits or "{}") if not new else {}, work)
     record.state = state

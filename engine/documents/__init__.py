@@ -34,13 +34,15 @@ class DocumentError(Exception):
 def render(database: Database, template: str, params: dict[str, Any],
            now: datetime) -> tuple[list[Rendered], dict[str, Any]]:
     """The files of ``template`` and a summary of their figures (for the task's result variable)."""
-    from engine.documents import case_volume, reports  # the templates build on this module's types
+    from engine.documents import annual, case_volume, oversight, reports  # the templates build on this module's types
 
     templates: dict[str, Callable[[Database, dict[str, Any], datetime], tuple[list[Rendered], dict[str, Any]]]] = {
         "monthly_circular": reports.monthly_circular,
-        "annual_assessment": reports.annual_assessment,
+        "annual_assessment": annual.annual_assessment,
         "certificates": reports.certificates,
         "case_volume": case_volume.case_volume,
+        "supervision_circular": oversight.supervision_circular,
+        "burden_circular": oversight.burden_circular,
     }
     if template not in templates:
         raise DocumentError(f"there is no document template '{template}' (known: {', '.join(sorted(templates))})")

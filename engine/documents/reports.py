@@ -1,7 +1,7 @@
 """The programme's documents: each template gathers its figures and returns its files and a summary.
 
-The monthly circular and the annual assessment read the instances of the monthly check (and of the
-supervision rounds) from the narrow instance table: one row per school and month, its data holding
+The monthly circular reads the instances of the monthly check (the annual assessment is engine.documents.annual)
+from the narrow instance table: one row per school and month, its data holding
 the total and band the scoring DMN gave. Units without a result are listed, not skipped: a circular
 that leaves out the schools that did not report would hide exactly what it is for.
 """
@@ -25,7 +25,6 @@ from engine.store.database import Database
 _i, _u = tables.process_instance, tables.org_unit
 BANDS = ("优秀", "良好", "合格", "不合格")
 MONTHLY_CHECK = "monthly_school_check"
-SUPERVISION = "supervision_round"
 
 
 def monthly_circular(database: Database, params: dict[str, Any], now: datetime) -> tuple[list[Rendered], dict]:
@@ -73,57 +72,6 @@ def monthly_circular(database: Database, params: dict[str, Any], now: datetime) 
              Rendered(f"{month}一月一查通报.pdf", PDF, report_pdf(title, blocks))]
     return files, {"month": month, "schools": len(rows), "completed": len(done), **counts,
                    "missing": [r[1] for r in rows if r[4] != "已完成"][:200]}
-
-
-def annual_assessment(database: Database, params: dict[str, Any], now: datetime) -> tuple[list[Rendered], dict]:
-    """年度目标管理考评: each school's monthly average and supervision score rolled up, and each county's."""
-    year = _text(params, "year", 4)
-    if not year.isdigit():
-        raise DocumentError(f"year must be a year like 2026, not '{year}'")
-    monthly_weight = _weight(params, "monthly_weight", 0.7)
-    supervision_weight = _weight(params, "supervision_weight", 0.3)
-    schools, counties = _schools(database, params.get("scope"))
-    monthly: dict[str, list[float]] = defaultdict(list)
-    for school, data in _results(database, MONTHLY_CHECK, schools):
-        if str(data.get("scheduled_for", "")).startswith(year) and isinstance(data.get("total"), int | float):
-            monthly[school].append(float(data["total"]))
-    supervised: dict[str, list[float]] = defaultdict(list)
-    for school, data in _results(database, SUPERVISION, schools):
-        score = data.get("supervision_score")
-        if isinstance(score, int | float) and str(data.get("year", year)) == year:
-            supervised[school].append(float(score))
-    rows, by_county = [], defaultdict(list)
-    for school, (name, county) in schools.items():
-        month_avg = statistics.fmean(monthly[school]) if monthly[school] else None
-        super_avg = statistics.fmean(supervised[school]) if supervised[school] else None
-        if month_avg is None and super_avg is None:
-            annual = None
-        elif super_avg is None or month_avg is None:
-            annual = month_avg if super_avg is None else super_avg
-        else:
-            annual = month_avg * monthly_weight + super_avg * supervision_weight
-        grade = _grade(annual)
-        rows.append([counties[county], name, len(monthly[school]), _round(month_avg), _round(super_avg),
-                     _round(annual), grade])
-        if annual is not None:
-            by_county[county].append(annual)
-    county_rows = sorted(([counties[c], len(scores), round(statistics.fmean(scores), 1),
-                           _grade(statistics.fmean(scores))] for c, scores in by_county.items()), key=lambda r: -r[2])
-    title = f"{year}年度心育护花行动目标管理考评结果"
-    blocks: list[tuple[str, Any]] = [
-        ("p", f"根据全年“一月一查”量化计分（权重{monthly_weight:g}）和督查考核得分（权重{supervision_weight:g}），"
-              f"对全市{len(rows)}所学校和{len(county_rows)}个县市区进行年度目标管理考评，结果如下。"),
-        ("h", "一、县市区排名"), ("t", (["县市区", "参评学校", "平均得分", "等级"], county_rows)),
-        ("h", "二、无考评数据的学校"),
-        ("p", "、".join(f"{r[0]}{r[1]}" for r in rows if r[5] == "") or "无"),
-    ]
-    files = [Rendered(f"{year}年度目标管理考评.xlsx", XLSX, workbook([
-                 ("县市区", ["县市区", "参评学校", "平均得分", "等级"], county_rows),
-                 ("学校", ["县市区", "学校", "月查次数", "月查平均分", "督查得分", "年度得分", "等级"], rows)])),
-             Rendered(f"{year}年度目标管理考评.pdf", PDF, report_pdf(title, blocks))]
-    return files, {"year": year, "schools": len(rows), "counties": [r[0] for r in county_rows],
-                   "top_county": county_rows[0][0] if county_rows else None,
-                   "school_scores": {school: r[5] for school, r in zip(schools, rows, strict=True) if r[5] != ""}}
 
 
 def certificates(database: Database, params: dict[str, Any], now: datetime) -> tuple[list[Rendered], dict]:
@@ -178,22 +126,6 @@ def _text(params: dict[str, Any], name: str, length: int) -> str:
     return value
 
 
-def _weight(params: dict[str, Any], name: str, default: float) -> float:
-    value = params.get(name, default)
-    if not isinstance(value, int | float) or not 0 <= value <= 1:
-        raise DocumentError(f"{name} must be a number from 0 to 1")
-    return float(value)
-
-
-def _grade(score: float | None) -> str:
-    if score is None:
-        return ""
-    return "优秀" if score >= 90 else "良好" if score >= 75 else "合格" if score >= 60 else "不合格"
-
-
-def _round(value: float | None) -> float | str:
-    return "" if value is None else round(value, 1)
-
-
 def _rate(part: int, whole: int) -> str:
     return f"{part * 100 / whole:.1f}%" if whole else "—"
+

@@ -42,6 +42,9 @@ ROLES: dict[str, str] = {
     "duty_counsellor": "值班辅导教师",
     "expert": "专家",
     "inspector": "纪检监察",
+    # registers teachers' continuing-education credits: the city's 教师工作科, a county's 教师发展中心
+    "credit_registrar": "学分登记员",
+    "researcher": "教研员",  # 教研部门: the city's 教科院, a county's 教研室 (supervision assesses teaching with them)
 }
 ROLE_BY_NAME = {name: code for code, name in ROLES.items()}
 

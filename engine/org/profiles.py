@@ -9,6 +9,7 @@ gives the same ids and names every time, so a reload changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from engine.org.directory import Directory, Person, Role, Unit
@@ -21,6 +22,7 @@ COUNTIES = [("zhuhui", "珠晖区"), ("yanfeng", "雁峰区"), ("shigu", "石鼓
             ("hengdong", "衡东县"), ("qidong", "祁东县"), ("leiyang", "耒阳市"), ("changning", "常宁市"),
             ("shizhi", "市直")]
 EXPERTS = "hy-zjk"  # the city's expert pool
+TEACHER_AFFAIRS = "hy-jsgz-kz"  # the head of the city's 教师工作科
 
 _SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
              "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
@@ -61,6 +63,9 @@ def generate(profile: str) -> Directory:
     for order, (unit_id, name) in enumerate(DEPARTMENTS):
         directory.units.append(Unit(unit_id, name, "department", city_id, order))
         person(f"{unit_id}-kz", unit_id, "department_head")
+    # the city's 教师工作科 registers continuing-education credits: the city's own and 市直 schools' teachers'
+    directory.roles += [Role(TEACHER_AFFAIRS, city_id, "credit_registrar"),
+                        Role(TEACHER_AFFAIRS, "shizhi", "credit_registrar")]
     directory.units.append(Unit(EXPERTS, "市级专家库", "outside", city_id, len(DEPARTMENTS)))
     for n in range(1, 7 if profile == "demo" else 41):
         person(f"zj{n:02d}", EXPERTS, "expert")
@@ -72,6 +77,8 @@ def generate(profile: str) -> Directory:
                                     "county", city_id, order))
         person(f"{county_id}-jz", county_id, "bureau_head")
         person(f"{county_id}-zr", county_id, "programme_officer")
+        if county_id != "shizhi":  # a county's 教师发展中心 registers its teachers' credits
+            person(f"{county_id}-jsfz", county_id, "credit_registrar")
         for n in range(1, sizing.schools_per_county + 1):
             school_id = f"{county_id}-s{n:03d}"
             kind = _SCHOOL_KINDS[(n - 1) % len(_SCHOOL_KINDS)]
@@ -94,7 +101,20 @@ def generate(profile: str) -> Directory:
             full_time = k == 1 and int(school_id.rsplit("s", 1)[1]) % 2 == 1
             roles = ["mh_teacher_full" if full_time else "mh_teacher_part"] + (["duty_counsellor"] if k == 1 else [])
             person(f"{school_id}-xl{k}", school_id, *roles)
+    _oversight_people(person, sizing)
     return directory
+
+
+def _oversight_people(person: Callable[..., None], sizing: Sizing) -> None:
+    """The 教研部门 (a 教研员 of the city's 教科院, of each county's 教研室) who take part in supervision, and each
+    county's 纪检监察 who takes up the serious burden cases of its own checks (§四.8 各级纪检监察部门, §四.9 教研部门).
+
+    Added after everyone else, so the names generated before them stay as they were.
+    """
+    person("hy-jky-jyy", "hy-jky", "researcher", role_unit=CITY[0])  # works at 教科院, takes part for the city
+    for county_id, _ in COUNTIES:
+        person(f"{county_id}-jys", county_id, "researcher")
+        person(f"{county_id}-jjjc", county_id, "inspector")
 
 
 def _spread(total: int, over: int) -> list[int]:

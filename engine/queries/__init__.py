@@ -19,6 +19,9 @@ workflow is deserialised here). It mirrors :mod:`engine.commands`: one module pe
 ``case_reading``   how much of a confidential or sensitive case a viewer may read
 =================  =====================================================================================
 
+``counselling_rooms`` answers for schools' counselling room registers (§四.5): a school's, a county's list, and
+the register of an instance's school.
+
 :class:`Queries` stays one object, ``huhua.queries``, composed from one mixin per family. Mixins rather than
 sub-objects with delegating methods: callers ask ``huhua.queries.tasks(...)`` and some eighty methods like it,
 and delegation would write every signature and docstring twice; the families share no state but the
@@ -38,6 +41,7 @@ from typing import Any
 from engine.queries.accounts import AccountFamily, AccountQueries
 from engine.queries.audit import AuditQueries
 from engine.queries.calendar import CalendarQueries
+from engine.queries.counselling_rooms import CounsellingRoomFamily
 from engine.queries.dashboard import DashboardFamily
 from engine.queries.directory import DirectoryFamily
 from engine.queries.instances import InstanceFamily
@@ -52,7 +56,7 @@ __all__ = ["CalendarQueries", "Queries"]
 
 
 class Queries(TaskFamily, InstanceFamily, ModelFamily, DirectoryFamily, AccountFamily, SchedulingFamily,
-              OperationsFamily, DashboardFamily, OfficialDocumentFamily):
+              OperationsFamily, DashboardFamily, OfficialDocumentFamily, CounsellingRoomFamily):
     """Every read-only question of the engine, one method each (see the families above)."""
 
     def __init__(self, database: Database, max_model_bytes: int, schedules_file: Path | None = None) -> None:

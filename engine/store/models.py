@@ -483,6 +483,21 @@ class InstanceFigure(Base):
     band: Mapped[str | None] = mapped_column(String(20))
 
 
+class TrainingAttendance(Base):
+    """One person's standing in a training's attendance register (attended, excused with a reason, absent,
+    pending), kept with the instance that keeps the register: coverage counts attendance, not answers."""
+
+    __tablename__ = "training_attendance"
+    __table_args__ = (Index("ix_training_attendance_person", "person_id"),)
+    instance_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    #: pending | attended | excused | absent
+    status: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str | None] = mapped_column(String(300))
+    hours: Mapped[float | None] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class FormDefinition(Base):
     """A task form (form-js schema), versioned like processes: a new version when its content changes."""
 
@@ -702,3 +717,29 @@ class AuditEntry(Base):
     school: Mapped[str | None] = mapped_column(String(100))  # the unit of a confidential record read
     surface: Mapped[str | None] = mapped_column(String(20))  # api | page | cli
     detail: Mapped[str | None] = mapped_column(Text)  # JSON
+
+
+class CounsellingRoom(Base):
+    """A school's counselling room register for one school year (衡教通〔2019〕41号 §四.5): its rooms, opening
+    hours outside class time with the duty roster, whether it meets the standard, and the new students' visit.
+
+    Written from the school's ``counselling_room_school`` instance (engine.commands.counselling_rooms) in the
+    instance's transaction; appointments, supervision and the county's list read it here.
+    """
+
+    __tablename__ = "counselling_room"
+    __table_args__ = (UniqueConstraint("school_id", "school_year"),)  # also the index "by school" reads
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    school_id: Mapped[str] = mapped_column(String(100))
+    school_year: Mapped[str] = mapped_column(String(20))  # e.g. 2026-2027
+    instance_id: Mapped[int] = mapped_column(Id)
+    rooms: Mapped[str | None] = mapped_column(Text)  # JSON: [{room_name, location, area, functions}]
+    opening_hours: Mapped[str | None] = mapped_column(Text)  # JSON: [{weekday, start, end, duty_teacher}]
+    class_hours: Mapped[str | None] = mapped_column(Text)  # JSON: {morning, afternoon}
+    largest_area: Mapped[float | None] = mapped_column(Float)
+    parent_access: Mapped[bool | None] = mapped_column(Boolean)
+    standard_met: Mapped[bool | None] = mapped_column(Boolean)
+    shortfalls: Mapped[str | None] = mapped_column(Text)  # JSON list of what fell short when first recorded
+    accepted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # the county accepted the register
+    orientation: Mapped[str | None] = mapped_column(Text)  # JSON: the new students' visit
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -19,7 +19,8 @@ from engine.web import calls
 from engine.web.auth import is_administrator, login_manager
 
 #: The blueprints that answer JSON to programs; the others are pages.
-API_BLUEPRINTS = frozenset({"api", "task_api", "dashboard_api", "operations_api", "account_api", "audit_api"})
+API_BLUEPRINTS = frozenset({"api", "task_api", "dashboard_api", "operations_api", "account_api", "audit_api",
+                            "counselling_room_api"})
 
 
 def install(app: Flask) -> None:
@@ -77,6 +78,9 @@ def _check_reader(rule: Rule, args: dict[str, Any]) -> None:
         calls.visible_document(args["document_id"])
     elif rule is Rule.REGISTER_READER:
         calls.visible_register(args["unit_id"])
+    elif rule is Rule.COUNSELLING_ROOM_READER and not calls.engine().queries.may_read_counselling_room(
+            calls.actor(), str(args["unit_id"])):
+        raise NotFound(f"school {str(args['unit_id'])[:100]} does not exist")
 
 
 def _has_dashboard(user: str) -> bool:

@@ -189,6 +189,16 @@ def document() -> dict[str, Any]:
                                              "the caller is, newest first", parameters=[
                 _query("from", {"type": "string", "format": "date"}, "on or after (Beijing date)"),
                 _query("to", {"type": "string", "format": "date"}, "on or before (Beijing date)"), *_PAGE])},
+            "/counselling-rooms/{unit_id}": {"get": _op(
+                "A school's counselling room registers, newest school year first: rooms, area, functions, opening "
+                "hours with the duty roster, standard met, the new students' visit (the school's leaders and "
+                "mental-health teachers, the officers and heads above it; 404 for others)",
+                parameters=[_text_path("unit_id", "the school's code")], errors=(401, 403, 404))},
+            "/counselling-rooms": {"get": _op(
+                "A county's schools with their counselling room register (recorded, accepted, standard met, new "
+                "students' visit), or without a county the counts per county (the dashboard's holders)",
+                parameters=[_COUNTY, _query("school_year", {"type": "string", "maxLength": 20},
+                                            "e.g. 2026-2027; none: the newest")], errors=_DASHBOARD_ERRORS)},
             "/dashboard/overdue": {"get": _op("Overdue open tasks per county, or per school of one county, by process",
                                               parameters=[_COUNTY, _PROCESS], errors=_DASHBOARD_ERRORS)},
             "/dashboard/overdue/export": {"get": _export("Overdue work as an .xlsx workbook", [_COUNTY, _PROCESS])},

@@ -11,8 +11,12 @@ from engine.bootstrap import Huhua
 
 
 def documents_of(huhua: Huhua, instance_id: int) -> dict[str, bytes]:
-    """name -> content of every document the instance made."""
-    return {entry["name"]: huhua.queries.document(entry["id"])[2] for entry in huhua.queries.documents(instance_id)}
+    """name -> content of every document the instance made (the newest of a name made again)."""
+    found: dict[str, bytes] = {}
+    for entry in huhua.queries.documents(instance_id):  # newest first
+        if entry["name"] not in found:
+            found[entry["name"]] = huhua.queries.document(entry["id"])[2]
+    return found
 
 
 def sheet_rows(content: bytes, sheet: str) -> list[list[object]]:

@@ -9,7 +9,7 @@ import pytest
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ, VirtualClock
 from engine.commands import CompleteTask, StartInstance
-from engine.errors import Forbidden, NotFound
+from engine.errors import Forbidden, InvalidInput, NotFound
 from tests.library.conftest import complete, inbox
 from workers.job_worker import run_due_jobs
 
@@ -126,3 +126,129 @@ def test_a_crisis_goes_to_the_principal_the_same_day_and_the_county_is_informed(
     assert (result["crisis"], result["channel"], result["outcome"], result["follow_ups"]) == (
         True, "phone", "referred", 1)
     assert finished["data"]["hospital_name"] == "衡阳市第二人民医院"
+
+
+# --- the counselling room standard (§四.5): the register, the county's check, hours, roster, new students -------
+
+SHORT_ROOM = {"rooms": [{"room_name": "心语室", "location": "综合楼302", "area": 16,
+                         "functions": ["counselling", "assessment"]}],
+              "class_morning": "08:00-11:50", "class_afternoon": "14:30-17:10",
+              "opening_hours": [{"weekday": 1, "start": "12:30", "end": "13:30", "duty_teacher": COUNSELLOR},
+                                {"weekday": 3, "start": "17:20", "end": "18:00", "duty_teacher": COUNSELLOR},
+                                {"weekday": 5, "start": "10:00", "end": "11:00", "duty_teacher": "zhuhui-s001-bzr1"}],
+              "appointment_channels": ["visit", "phone"], "parent_access": False}
+
+
+def room(teacher: str) -> dict:
+    """A register that meets the standard: one room of 24 m² with the three functions, three slots out of class."""
+    return {"rooms": [{"room_name": "心语室", "location": "综合楼302", "area": 24,
+                       "functions": ["counselling", "assessment", "sandplay"]},
+                      {"room_name": "团体辅导室", "location": "综合楼303", "area": 40, "functions": ["group"]}],
+            "class_morning": "08:00-11:50", "class_afternoon": "14:30-17:10",
+            "opening_hours": [{"weekday": day, "start": start, "end": end, "duty_teacher": teacher} for day, start, end
+                              in ((1, "12:30", "13:30"), (3, "17:20", "18:00"), (5, "12:30", "13:30"))],
+            "appointment_channels": ["visit", "phone", "online"], "parent_access": True,
+            "parent_arrangement": "周三17:20后接待家长预约"}
+
+
+def appointment(date: str, time: str) -> dict:
+    return {"student_alias": "初一学生B", "requester": "student", "channel": "visit", "appointment_date": date,
+            "appointment_time": time, "reason": "适应新环境有困难"}
+
+
+def test_each_school_records_its_counselling_room_the_county_checks_it_and_appointments_keep_to_its_hours(
+        demo: Huhua, clock: VirtualClock) -> None:
+    at(demo, clock, 2026, 9, 1, 9)  # a new school year: the county starts the register at every school
+    started = demo.execute(StartInstance("counselling_room_county", "zhuhui-zr", org_scope="zhuhui"))
+    run_due_jobs(demo)
+    schools = {i["org_scope"]: i["id"] for i in demo.queries.instances(process_key="counselling_room_school")}
+    assert sorted(schools) == ["zhuhui-s001", "zhuhui-s002", "zhuhui-s003"]  # schools; teaching points share theirs
+    assert demo.queries.instance(schools["zhuhui-s001"])["data"]["school_year"] == "2026-2027"
+    assert sorted(inbox(demo, "zhuhui-s001-zr")) == [("orientation", "zhuhui-s001"), ("record_room", "zhuhui-s001")]
+    for outsider in ("zhuhui-s001-bzr1", "zhuhui-s001-xl1", "zhuhui-s001-xz", "yanfeng-s001-zr"):
+        assert ("record_room", "zhuhui-s001") not in inbox(demo, outsider), outsider
+    with pytest.raises(InvalidInput) as refused:  # each entry of a list is checked, and named
+        task = next(t["id"] for t in demo.queries.tasks(user="zhuhui-s001-zr") if t["element_id"] == "record_room")
+        demo.execute(CompleteTask(task, "zhuhui-s001-zr",
+                                  {**SHORT_ROOM, "opening_hours": [{"weekday": 9, "start": "25:00"}]}))
+    assert {p.field for p in refused.value.problems} >= {"opening_hours[0].weekday", "opening_hours[0].start",
+                                                         "opening_hours[0].end", "opening_hours[0].duty_teacher"}
+
+    # a room too small, no sand-play, a slot in class time, a class teacher on duty, no room for parents:
+    # the standard (DMN) names each shortfall, and the county cannot pass it: the principal rectifies
+    complete(demo, "zhuhui-s001-zr", "record_room", SHORT_ROOM)
+    data = demo.queries.instance(schools["zhuhui-s001"])["data"]
+    assert data["room_shortfalls"] == ["使用面积小于18平方米", "缺少沙盘游戏治疗功能", "开放时间不在学生课余时间",
+                                       "有开放时段未安排本校心理健康教育教师值班", "未为学生家长参与提供条件"]
+    complete(demo, "zhuhui-zr", "county_check", {"room_check_result": "pass", "room_check_comment": "基本可以"},
+             "zhuhui-s001")
+    assert inbox(demo, "zhuhui-s001-xz") == [("rectify", "zhuhui-s001")]
+    with pytest.raises(NotFound):  # nothing is on record until the county accepts it
+        demo.queries.counselling_room("zhuhui-s001-bzr1", "zhuhui-s001")
+    assert demo.queries.counselling_room("zhuhui-s001-xl1", "zhuhui-s001")["registers"] == []
+    complete(demo, "zhuhui-s001-xz", "rectify", {"room_rectify_measures": "改用36平方米教室，添置沙盘",
+                                                 "room_rectified_on": "2026-09-10"})
+    complete(demo, "zhuhui-s001-zr", "record_room", room(COUNSELLOR))
+    assert demo.queries.instance(schools["zhuhui-s001"])["data"]["room_shortfalls"] == []
+    complete(demo, "zhuhui-zr", "county_check", {"room_check_result": "pass", "room_check_comment": "达标"},
+             "zhuhui-s001")
+    complete(demo, "zhuhui-s002-zr", "record_room", room("zhuhui-s002-xl1"))
+    complete(demo, "zhuhui-zr", "county_check", {"room_check_result": "pass", "room_check_comment": "达标"},
+             "zhuhui-s002")
+
+    # the register is on record for the school's leaders, its mental-health teachers and the bureaus above it
+    register = demo.queries.counselling_room("zhuhui-s001-xz", "zhuhui-s001")["registers"][0]
+    assert (register["school_year"], register["standard_met"], register["largest_area"]) == ("2026-2027", True, 40)
+    assert register["shortfalls"] == data["room_shortfalls"]  # what fell short before the rectification
+    assert [(h["weekday"], h["duty_teacher"]) for h in register["opening_hours"]] == [
+        (1, COUNSELLOR), (3, COUNSELLOR), (5, COUNSELLOR)]
+    for reader in (COUNSELLOR, "zhuhui-s001-zr", "zhuhui-zr", "zhuhui-jz", "hy-zr", "hy-jz"):
+        assert demo.queries.counselling_room(reader, "zhuhui-s001")["registers"][0]["standard_met"] is True
+    for outsider in ("zhuhui-s001-bzr1", "zhuhui-s002-xl1", "yanfeng-zr", "zhuhui-s001-p01-js"):
+        with pytest.raises(NotFound):
+            demo.queries.counselling_room(outsider, "zhuhui-s001")
+
+    # new students visit the room during orientation; a report without its date or numbers comes back
+    complete(demo, "zhuhui-s001-zr", "orientation", {"new_intake": "yes", "visit_date": "2026-09-04",
+                                                     "visit_classes": 6, "visit_students": 270})
+    complete(demo, "zhuhui-s002-zr", "orientation", {"new_intake": "yes"})
+    assert ("orientation", "zhuhui-s002") in inbox(demo, "zhuhui-s002-zr")
+    complete(demo, "zhuhui-s002-zr", "orientation", {"new_intake": "yes", "visit_date": "2026-09-07",
+                                                     "visit_classes": 4, "visit_students": 180})
+    at(demo, clock, 2026, 10, 16, 17, 31)  # 20 working days (after National Day): zhuhui-s003 reported nothing
+    assert sorted(inbox(demo, "zhuhui-zr")) == [("urge_orientation", "zhuhui-s003"), ("urge_room", "zhuhui-s003")]
+    listing = demo.queries.counselling_rooms_of_county("zhuhui-zr", "zhuhui")
+    assert (listing["school_count"], listing["accepted"], listing["orientation_reported"]) == (3, 2, 2)
+    assert [(s["id"], s["accepted"], (s["orientation"] or {}).get("students")) for s in listing["schools"]] == [
+        ("zhuhui-s001", True, 270), ("zhuhui-s002", True, 180), ("zhuhui-s003", False, None)]
+    assert [c for c in demo.queries.counselling_rooms_of_county("hy-zr", None)["counties"]
+            if c["id"] == "zhuhui"] == [{"id": "zhuhui", "name": "珠晖区教育局", "school_count": 3, "accepted": 2,
+                                         "orientation_reported": 2}]
+    with pytest.raises(NotFound):
+        demo.queries.counselling_rooms_of_county("yanfeng-zr", "zhuhui")
+    at(demo, clock, 2026, 11, 2, 9)  # 30 working days: the county stops waiting and sums up
+    assert ("summary", "zhuhui") in inbox(demo, "zhuhui-zr")
+    assert demo.queries.coverage(started["id"], clock.now(), missing_only=True)["missing_units"] == ["zhuhui-s003"]
+
+    # appointments are checked against the opening hours; the roster says who is on duty
+    demo.execute(StartInstance("counselling_appointment", COUNSELLOR, org_scope="zhuhui-s001"))
+    complete(demo, COUNSELLOR, "register", appointment("2026-11-02", "12:40"))  # Monday 12:40: open
+    first = demo.queries.instances(process_key="counselling_appointment", limit=10)[0]["id"]
+    assert demo.queries.instance(first)["data"]["on_duty"] == [COUNSELLOR]
+    demo.execute(StartInstance("counselling_appointment", COUNSELLOR, org_scope="zhuhui-s001"))
+    complete(demo, COUNSELLOR, "register", appointment("2026-11-03", "10:00"))  # Tuesday in class time: refused
+    assert inbox(demo, COUNSELLOR) == [("reschedule", "zhuhui-s001"), ("session", "zhuhui-s001")]
+    for outsider in ("zhuhui-s001-zr", "zhuhui-s001-xz", "zhuhui-zr"):
+        assert ("reschedule", "zhuhui-s001") not in inbox(demo, outsider), outsider
+    complete(demo, COUNSELLOR, "reschedule", {"hours_decision": "reschedule", "new_date": "2026-11-04",
+                                              "new_time": "09:00"})  # still in class time: asked again
+    complete(demo, COUNSELLOR, "reschedule", {"hours_decision": "reschedule", "new_date": "2026-11-04",
+                                              "new_time": "17:30"})
+    cases = demo.queries.instances(process_key="counselling_case", limit=10)
+    assert len(cases) == 2 and {c["org_scope"] for c in cases} == {"zhuhui-s001"}
+    # a school without a register on record: the appointment goes ahead, noted as not checked
+    demo.execute(StartInstance("counselling_appointment", "zhuhui-s003-xl1", org_scope="zhuhui-s003"))
+    complete(demo, "zhuhui-s003-xl1", "register", appointment("2026-11-03", "10:00"))
+    third = next(i["id"] for i in demo.queries.instances(process_key="counselling_appointment", limit=10)
+                 if i["org_scope"] == "zhuhui-s003")
+    assert demo.queries.instance(third)["data"]["hours_note"] == "本校尚未登记心理咨询室开放时间，未核对"

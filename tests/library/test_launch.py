@@ -1,5 +1,6 @@
-"""印发与组织: the city issues the notice and sets up its leading group, every county and every school (and
-teaching point) sets up its working body and has its work plan reviewed by the tier above."""
+"""印发与组织: the city issues the notice and sets up its leading group, every county and every school sets up its
+working body; the unit's 一把手 (county 局长, school 校长) approves its plan before the tier above reviews it; a
+teaching point sets up no body of its own (its central school's plan covers it)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ, VirtualClock
-from engine.commands import CompleteTask, StartInstance
+from engine.commands import ENGINE, CompleteTask, StartInstance
 from engine.errors import Forbidden, InvalidInput
 from tests.library.conftest import complete, inbox
 from workers.job_worker import run_due_jobs
@@ -21,6 +22,7 @@ NOTICE = {"year": 2026, "notice_no": "衡教通〔2026〕41号", "notice_title":
 SETUP = {"body_name": "“心育护花行动”工作领导小组", "first_responsible": "一把手", "officer_name": "专人",
          "plan_title": "“心育护花行动”工作方案", "plan_content": "目标、措施、分工、进度安排"}
 APPROVE = {"review_result": "approved", "review_opinion": "同意"}
+HEAD_APPROVES = {"approve_result": "approved", "approve_opinion": "同意上报"}
 
 
 def _holder(task: dict) -> str:
@@ -28,7 +30,7 @@ def _holder(task: dict) -> str:
     if task["assignee"]:
         return task["assignee"]
     role, unit = task["candidate_roles"][0].split("@")
-    return f"{unit}-{ {'programme_officer': 'zr', 'class_teacher': 'js', 'bureau_head': 'jz'}[role]}"
+    return f"{unit}-{ {'programme_officer': 'zr', 'principal': 'xz', 'bureau_head': 'jz'}[role]}"
 
 
 def _complete_all(huhua: Huhua, element_id: str, data: dict, but: frozenset[str] = frozenset()) -> int:
@@ -41,7 +43,10 @@ def _complete_all(huhua: Huhua, element_id: str, data: dict, but: frozenset[str]
 
 
 def _issue(huhua: Huhua) -> int:
-    started = huhua.execute(StartInstance("launch_programme", "hy-zr", org_scope="hy"))
+    """The February launch as a schedule starts it: by the engine, with no unit named (the city) and no variables
+    but the occurrence's; the notice's year and number come from the officer's draft."""
+    started = huhua.execute(StartInstance("launch_programme", "scheduler", origin=ENGINE, variables={
+        "scheduled_for": "2026-03-02T08:30:00+08:00", "late": False}))
     complete(huhua, "hy-zr", "launch_draft_notice", NOTICE)
     complete(huhua, "hy-jz", "launch_sign_notice", {"sign_result": "signed"})
     return started["id"]
@@ -70,8 +75,17 @@ def test_each_tier_sets_up_its_body_and_a_returned_plan_loops_back_until_the_tie
     assert inbox(demo, "zhuhui-zr") == [("launch_county_setup", "zhuhui")]
     assert inbox(demo, "shizhi-zr") == [("launch_county_setup", "shizhi")]
     assert inbox(demo, "zhuhui-jz") == [] and inbox(demo, "zhuhui-s001-zr") == [] and inbox(demo, "hy-zr") == []
-    # a county's plan goes to the city; returned, it loops back; approved, the county's schools are asked
+    # the county's plan goes first to its own 局长 (一把手); returned, it loops back to the officer
     complete(demo, "zhuhui-zr", "launch_county_setup", SETUP)
+    assert inbox(demo, "zhuhui-jz") == [("launch_county_approve", "zhuhui")] and inbox(demo, "hy-zr") == []
+    review = demo.queries.tasks(user="zhuhui-jz")[0]
+    with pytest.raises(Forbidden):
+        demo.execute(CompleteTask(review["id"], "zhuhui-zr", HEAD_APPROVES))  # the officer does not approve it
+    complete(demo, "zhuhui-jz", "launch_county_approve", {"approve_result": "returned", "approve_opinion": "补充分工"})
+    assert inbox(demo, "zhuhui-zr") == [("launch_county_setup", "zhuhui")] and inbox(demo, "hy-zr") == []
+    complete(demo, "zhuhui-zr", "launch_county_setup", SETUP)
+    complete(demo, "zhuhui-jz", "launch_county_approve", HEAD_APPROVES)
+    # then to the city; returned, it loops back through the 局长 again; approved, the county's schools are asked
     assert inbox(demo, "hy-zr") == [("launch_county_review", "zhuhui")]  # the tier above reviews
     review = demo.queries.tasks(user="hy-zr")[0]
     assert review["candidate_roles"] == ["programme_officer@hy"]
@@ -81,49 +95,57 @@ def test_each_tier_sets_up_its_body_and_a_returned_plan_loops_back_until_the_tie
     assert inbox(demo, "zhuhui-zr") == [("launch_county_setup", "zhuhui")]  # back for revision
     assert demo.queries.instances(process_key="launch_school", limit=50) == []
     complete(demo, "zhuhui-zr", "launch_county_setup", {**SETUP, "plan_content": "明确分工"})
+    complete(demo, "zhuhui-jz", "launch_county_approve", HEAD_APPROVES)
     complete(demo, "hy-zr2", "launch_county_review", APPROVE)
     schools = demo.queries.instances(process_key="launch_school", limit=50)
-    assert sorted(i["org_scope"] for i in schools) == [
-        "zhuhui-s001", "zhuhui-s001-p01", "zhuhui-s002", "zhuhui-s003"]  # every school and teaching point
+    # every school; a teaching point sets up no body of its own: its central school's plan covers it
+    assert sorted(i["org_scope"] for i in schools) == ["zhuhui-s001", "zhuhui-s002", "zhuhui-s003"]
     assert inbox(demo, "zhuhui-s001-zr") == [("launch_school_setup", "zhuhui-s001")]
-    assert inbox(demo, "zhuhui-s001-p01-js") == [("launch_school_setup", "zhuhui-s001-p01")]  # the point's teacher
-    for outsider in ("zhuhui-s001-xz", "zhuhui-s001-bzr1", "yanfeng-s001-zr", "zhuhui-zr"):
+    for outsider in ("zhuhui-s001-p01-js", "zhuhui-s001-xz", "zhuhui-s001-bzr1", "yanfeng-s001-zr", "zhuhui-zr"):
         assert inbox(demo, outsider) == [], outsider
-    complete(demo, "zhuhui-s002-zr", "launch_school_setup", SETUP)
+    complete(demo, "zhuhui-s002-zr", "launch_school_setup", {**SETUP, "points_covered": "无"})
+    assert inbox(demo, "zhuhui-s002-xz") == [("launch_school_approve", "zhuhui-s002")]  # the 校长 approves first
+    assert inbox(demo, "zhuhui-zr") == []
+    complete(demo, "zhuhui-s002-xz", "launch_school_approve", HEAD_APPROVES)
     assert inbox(demo, "zhuhui-zr") == [("launch_school_review", "zhuhui-s002")]
     assert inbox(demo, "yanfeng-zr") == [("launch_county_setup", "yanfeng")] and inbox(demo, "hy-zr") == []
     complete(demo, "zhuhui-zr", "launch_school_review", {"review_result": "returned", "review_opinion": "补充"})
     assert inbox(demo, "zhuhui-s002-zr") == [("launch_school_setup", "zhuhui-s002")]
     complete(demo, "zhuhui-s002-zr", "launch_school_setup", SETUP)
+    complete(demo, "zhuhui-s002-xz", "launch_school_approve", HEAD_APPROVES)
     complete(demo, "zhuhui-zr", "launch_school_review", APPROVE)
     school = next(i for i in demo.queries.instances(process_key="launch_school", limit=50)
                   if i["org_scope"] == "zhuhui-s002")
     view = demo.queries.instance(school["id"])
     assert view["state"] == "completed" and view["data"]["plan_status"] == "已通过"
     assert [e["element_id"] for e in view["history"] if e["kind"] == "task_completed"] == [
-        "launch_school_setup", "launch_school_review", "launch_school_setup", "launch_school_review"]
+        "launch_school_setup", "launch_school_approve", "launch_school_review",
+        "launch_school_setup", "launch_school_approve", "launch_school_review"]
 
 
 def test_coverage_lists_the_school_that_has_not_submitted_and_the_city_summarises_after_all(demo: Huhua) -> None:
     city = _issue(demo)
     assert _complete_all(demo, "launch_county_setup", SETUP) == 13
+    assert _complete_all(demo, "launch_county_approve", HEAD_APPROVES) == 13
     assert _complete_all(demo, "launch_county_review", APPROVE) == 13
-    assert _complete_all(demo, "launch_school_setup", SETUP, but=frozenset({"hengnan-s002"})) == 51
-    assert _complete_all(demo, "launch_school_review", APPROVE) == 51
+    assert _complete_all(demo, "launch_school_setup", SETUP, but=frozenset({"hengnan-s002"})) == 38
+    assert _complete_all(demo, "launch_school_approve", HEAD_APPROVES) == 38
+    assert _complete_all(demo, "launch_school_review", APPROVE) == 38
     assert _complete_all(demo, "launch_county_summary", {"summary": "已完成"}) == 12
     missing = demo.queries.coverage(city, demo.clock.now(), missing_only=True)
     assert missing["missing_units"] == ["hengnan", "hengnan-s002"] and not missing["complete"]
-    assert missing["units"] == {"total": 65, "completed": 63, "missing": 2}
+    assert missing["units"] == {"total": 52, "completed": 50, "missing": 2}  # 13 counties, 39 schools
     assert [node["unit"] for node in missing["tree"]] == ["hengnan"]
     assert [child["unit"] for child in missing["tree"][0]["children"]] == ["hengnan-s002"]
     assert demo.queries.instance(city)["open_tasks"] == []  # the city still waits for 衡南县
     assert inbox(demo, "hengnan-s002-zr") == [("launch_school_setup", "hengnan-s002")]
     complete(demo, "hengnan-s002-zr", "launch_school_setup", SETUP)
+    complete(demo, "hengnan-s002-xz", "launch_school_approve", HEAD_APPROVES)
     complete(demo, "hengnan-zr", "launch_school_review", APPROVE)
     assert inbox(demo, "hengnan-zr") == [("launch_county_summary", "hengnan")]
     assert inbox(demo, "hy-zr") == []
     complete(demo, "hengnan-zr", "launch_county_summary", {"summary": "全县学校均已成立工作机构"})
-    assert inbox(demo, "hy-zr") == [("launch_city_summary", "hy")]  # only now: every county is done
+    assert inbox(demo, "hy-zr") == [("launch_city_summary", None)]  # only now: every county is done
     assert demo.queries.instance(city)["data"]["counties_done"] == {"fan_out": 1, "total": 13, "completed": 13}
     complete(demo, "hy-zr", "launch_city_summary", {"summary": "全市各单位均已成立工作机构、报送工作方案"})
     done = demo.queries.coverage(city, demo.clock.now())
@@ -147,9 +169,10 @@ def test_a_late_plan_is_reminded_then_escalated_to_the_tier_above(demo: Huhua, c
     assert inbox(demo, "qidong-zr") == [("launch_county_setup", "qidong")]  # the plan is still due from the county
     complete(demo, "hy-zr", "launch_county_urge", {"urge_note": "已电话督办"}, scope="qidong")
     complete(demo, "qidong-zr", "launch_county_setup", SETUP)
+    complete(demo, "qidong-jz", "launch_county_approve", HEAD_APPROVES)
     complete(demo, "hy-zr", "launch_county_review", APPROVE, scope="qidong")
     clock.set(datetime(2026, 3, 30, 17, 31, tzinfo=BUSINESS_TZ))  # 10 working days after 16 March
     run_due_jobs(demo)
-    assert ("launch_school_urge", "qidong-s001-p01") in inbox(demo, "qidong-zr")  # escalated to the county
-    assert ("launch_school_urge", "qidong-s001") in inbox(demo, "qidong-zr")
+    assert ("launch_school_urge", "qidong-s001") in inbox(demo, "qidong-zr")  # escalated to the county
+    assert not [t for t in inbox(demo, "qidong-zr") if t[1] == "qidong-s001-p01"]  # no plan asked of a point
     assert [t for t in inbox(demo, "hy-zr") if t[1].startswith("qidong-")] == []

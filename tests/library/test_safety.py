@@ -14,13 +14,16 @@ from tests.library.conftest import complete, inbox
 from workers.job_worker import run_due_jobs
 
 MARCH = {"march_theme": "珍爱生命 安全第一", "march_forms": ["class_meeting", "drill"], "march_date": "2026-03-13",
-         "march_classes": 30, "march_students": 1350, "march_summary": "各班召开安全主题班会并开展疏散演练"}
+         "march_classes": 30, "march_students": 1350, "march_textbook": "yes",
+         "march_textbook_use": "各年级每周1课时使用《生命与健康常识》",
+         "march_summary": "各班召开安全主题班会并开展疏散演练"}
 MAY = {"may_date": "2026-05-12", "may_teachers": 86, "may_students": 1350, "may_forms": ["group_guidance", "drama"],
        "may_summary": "班主任、任课教师和心理健康教育教师分享自我关爱与关爱学生的做法"}
 
 
-def lessons(held: int) -> dict:
-    return {"classes_total": 30, "classes_with_lesson": held, "lesson_topics": "情绪管理团体辅导、生命教育情景剧"}
+def lessons(held: int, **changes: object) -> dict:
+    return {"classes_total": 30, "classes_with_lesson": held, "lesson_forms": ["group_guidance", "drama"],
+            "lesson_textbook": "yes", "lesson_topics": "情绪管理团体辅导、生命教育情景剧", **changes}
 
 
 def at(huhua: Huhua, clock: VirtualClock, *when: int) -> None:
@@ -91,14 +94,21 @@ def test_a_county_semester_with_lessons_every_two_weeks_escalations_and_the_seme
     assert inbox(demo, "zhuhui-s001-zr") == [("lesson_report", "zhuhui-s001")]
     assert sorted(inbox(demo, "zhuhui-s002-zr")) == [("lesson_report", "zhuhui-s002"), ("march_report", "zhuhui-s002")]
     assert inbox(demo, "yanfeng-s001-zr") == []
-    complete(demo, "zhuhui-s001-zr", "lesson_report", lessons(30))  # 100%: 达标
-    complete(demo, "zhuhui-s002-zr", "lesson_report", lessons(27))  # 90%: 基本达标
-    complete(demo, "zhuhui-s003-zr", "lesson_report", lessons(20))  # 66%: 未达标
+    complete(demo, "zhuhui-s001-zr", "lesson_report", lessons(30))  # every class, activities, the textbook: 达标
+    complete(demo, "zhuhui-s002-zr", "lesson_report", lessons(27))  # 3 classes without their lesson: 开齐开足 fails
+    complete(demo, "zhuhui-s003-zr", "lesson_report", lessons(30, lesson_forms=[], lesson_textbook="no",
+                                                              lesson_tendencies=["lecturing"]))
+    assert inbox(demo, "zhuhui-s002-xz") == [("fix_lessons", "zhuhui-s002")]  # no "基本达标" without action
     assert inbox(demo, "zhuhui-s003-xz") == [("fix_lessons", "zhuhui-s003")]
-    assert inbox(demo, "zhuhui-s002-xz") == [] and inbox(demo, "zhuhui-s001-xz") == []
-    assert school_data(demo, "zhuhui-s003")["lesson_band"] == "未达标"
-    complete(demo, "zhuhui-s003-xz", "fix_lessons", {"lesson_fix_measures": "排入课表，心理教师巡课",
-                                                     "lesson_fix_by": "2026-03-20"})
+    assert inbox(demo, "zhuhui-s001-xz") == []
+    assert school_data(demo, "zhuhui-s002")["lesson_problems"] == [
+        "未开齐开足：有班级近两周未上心理健康或生命健康教育课"]
+    assert school_data(demo, "zhuhui-s003")["lesson_problems"] == [
+        "未以活动教学为主（未采用团体辅导、心理训练、问题辨析、情境创设、角色扮演、游戏、心理情景剧等形式）",
+        "存在单纯心理学知识讲授倾向", "未用好《生命与健康常识》教材"]
+    for school in ("zhuhui-s002", "zhuhui-s003"):
+        complete(demo, f"{school}-xz", "fix_lessons", {"lesson_fix_measures": "排入课表，心理教师巡课",
+                                                       "lesson_fix_by": "2026-03-20"})
 
     # 31 March: zhuhui-s002's March report is overdue and goes to its county officer; round two is due
     at(demo, clock, 2026, 3, 31, 9)
@@ -110,7 +120,10 @@ def test_a_county_semester_with_lessons_every_two_weeks_escalations_and_the_seme
     assert inbox(demo, "zhuhui-zr") == [("urge_march", "zhuhui-s002")]
     at(demo, clock, 2026, 4, 3, 17, 31)  # 3 working days without zhuhui-s001's lesson report
     assert sorted(inbox(demo, "zhuhui-zr")) == [("urge_lessons", "zhuhui-s001"), ("urge_march", "zhuhui-s002")]
-    complete(demo, "zhuhui-s001-zr", "lesson_report", lessons(27))
+    complete(demo, "zhuhui-s001-zr", "lesson_report", lessons(30, lesson_tendencies=["entertainment"]))
+    assert school_data(demo, "zhuhui-s001")["lesson_problems"] == ["存在过分娱乐化倾向"]
+    complete(demo, "zhuhui-s001-xz", "fix_lessons", {"lesson_fix_measures": "教研组听课，调整活动设计",
+                                                     "lesson_fix_by": "2026-04-10"})
     complete(demo, "zhuhui-s002-zr", "march_report", MARCH)
     complete(demo, "zhuhui-zr", "urge_lessons", {"urge_note": "已电话督促"}, "zhuhui-s001")
     complete(demo, "zhuhui-zr", "urge_march", {"urge_note": "已电话督促"}, "zhuhui-s002")
@@ -138,7 +151,26 @@ def test_a_county_semester_with_lessons_every_two_weeks_escalations_and_the_seme
     assert demo.queries.instance(started["id"])["state"] == "completed"
 
     assert school_data(demo, "zhuhui-s001")["school_result"] == {
-        "school": "zhuhui-s001", "march_reported": True, "may_reported": True, "lesson_rounds_reported": 2,
-        "lesson_rounds_short": 0, "lesson_average": 95}
-    assert [entry["band"] for entry in school_data(demo, "zhuhui-s001")["lesson_log"]] == ["达标", "基本达标"]
+        "school": "zhuhui-s001", "semester": "spring", "march_reported": True, "may_reported": True,
+        "lesson_rounds_reported": 2, "lesson_rounds_rectified": 1, "lesson_average": 100}
+    assert [entry["band"] for entry in school_data(demo, "zhuhui-s001")["lesson_log"]] == ["达标", "需整改"]
     assert "school_result" not in school_data(demo, "zhuhui-s003")  # still waiting for its May report
+
+
+def test_the_autumn_semester_started_by_the_schedule_keeps_the_lesson_every_two_weeks(
+        demo: Huhua, clock: VirtualClock) -> None:
+    at(demo, clock, 2026, 9, 1, 8, 30)  # the scheduler starts it as it starts every schedule: no variables but when
+    started = demo.execute(StartInstance("safety_programme", "admin", org_scope="hy", origin=ENGINE,
+                                         variables={"scheduled_for": "2026-09-01T08:30:00+08:00"}))
+    run_due_jobs(demo)
+    data = demo.queries.instance(started["id"])["data"]
+    assert (data["semester"], data["year"], data["lesson_rounds"], data["semester_end"]) == (
+        "autumn", 2026, 9, "2027-01-20T17:30:00")
+    assert school_data(demo, "zhuhui-s001")["semester"] == "autumn"
+    assert inbox(demo, "zhuhui-s001-zr") == []  # no March or May activity in the autumn
+    at(demo, clock, 2026, 9, 15, 9, 1)  # two weeks (10 working days) on: every school reports its lessons
+    assert inbox(demo, "zhuhui-s001-zr") == [("lesson_report", "zhuhui-s001")]
+    complete(demo, "zhuhui-s001-zr", "lesson_report", lessons(29, lesson_forms=["role_play", "game"]))
+    assert inbox(demo, "zhuhui-s001-xz") == [("fix_lessons", "zhuhui-s001")]  # one class without: rectify
+    complete(demo, "zhuhui-s002-zr", "lesson_report", lessons(30, lesson_forms=["scenario", "problem_analysis"]))
+    assert school_data(demo, "zhuhui-s002")["lesson_band"] == "达标" and inbox(demo, "zhuhui-s002-xz") == []
