@@ -24,10 +24,9 @@ from engine.bpmn.diagram_layout import Artifact, Boundary, Box, Flow, Layout, No
 from engine.bpmn.diagram_layout import lay_out as place
 from engine.bpmn.lane_roles import ROLE_PROPERTY, SPIFF_NS
 from engine.bpmn.safe_xml import parse_xml
-from engine.bpmn.schema import BPMN_NS
+from engine.bpmn.schema import BPMN_NS, BPMNDI_NS
 from engine.errors import InvalidModel
 
-BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
 DC_NS = "http://www.omg.org/spec/DD/20100524/DC"
 DI_NS = "http://www.omg.org/spec/DD/20100524/DI"
 _NAMESPACES = {"bpmndi": BPMNDI_NS, "dc": DC_NS, "di": DI_NS, "spiffworkflow": SPIFF_NS}

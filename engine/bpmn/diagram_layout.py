@@ -302,6 +302,7 @@ class _Router:
         self.host_of = host_of
         self.nodes = nodes
         self.used: dict[tuple[str, float], int] = {}
+        self.exits: set[tuple[str, bool]] = set()  # (gateway, upwards): corners a branch leaves by
 
     def route(self, flow: Flow) -> list[Point]:
         source, target = self.layout.shapes[flow.source], self.layout.shapes[flow.target]
@@ -319,9 +320,14 @@ class _Router:
             candidates.append([start, (source.cx, below), (xt, below), (xt, target.cy), end])
         else:
             forward = t_col > s_col
-            if self.nodes[flow.source].kind == "gateway" and forward and target.cy != source.cy:
+            side = (flow.source, target.cy < source.cy)
+            if self.nodes[flow.source].kind == "gateway" and forward and target.cy != source.cy \
+                    and side not in self.exits:  # one branch per corner: two would run on top of each other
                 edge_y = source.y if target.cy < source.cy else source.bottom
-                candidates.append([(source.cx, edge_y), (source.cx, target.cy), end])
+                path = [(source.cx, edge_y), (source.cx, target.cy), end]
+                if self._free(path, ignore):
+                    self.exits.add(side)
+                    return _simplify(path)
             exit_point = (source.right, source.cy)
             if forward and target.cy == source.cy:
                 candidates.append([exit_point, end])

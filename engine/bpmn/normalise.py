@@ -11,6 +11,9 @@
   elements are renamed (``Start__element``) and their BPMN id is restored after parsing.
 * Token quantities: an activity with ``startQuantity`` N > 1 waits behind a complex gateway that
   fires at N tokens; one with ``completionQuantity`` N > 1 sends N tokens down each outgoing flow.
+* Diagrams: the BPMN DI is dropped. It draws the model and never changes what runs (SpiffWorkflow would order
+  a node's outgoing flows by their targets' height on the diagram; without it they keep the file's order, so
+  moving a shape or laying a model out again changes nothing), and parsing does not search through it.
 * Lane roles: a lane whose ``role`` property names the role its tasks go to (engine.bpmn.lane_roles) is
   named by that role, since SpiffWorkflow hands the engine a task's lane by name; the name a reader sees
   (县市区专项负责人) stays on the diagram.
@@ -25,7 +28,7 @@ import copy
 from lxml import etree
 
 from engine.bpmn.lane_roles import lane_role
-from engine.bpmn.schema import BPMN_NS, bpmn_tag
+from engine.bpmn.schema import BPMN_NS, BPMNDI_NS, bpmn_tag
 
 _LINK = bpmn_tag("linkEventDefinition")
 _SCOPES = (bpmn_tag("process"), bpmn_tag("subProcess"), bpmn_tag("transaction"), bpmn_tag("adHocSubProcess"))
@@ -45,6 +48,12 @@ def normalise(tree: etree._ElementTree) -> None:
     start_with_instantiating_receive_tasks(tree.getroot())
     expand_token_quantities(tree.getroot())
     name_lanes_by_role(tree.getroot())
+    drop_diagrams(tree.getroot())
+
+
+def drop_diagrams(root: etree._Element) -> None:
+    for diagram in root.findall(f"{{{BPMNDI_NS}}}BPMNDiagram"):
+        root.remove(diagram)
 
 
 def name_lanes_by_role(root: etree._Element) -> None:

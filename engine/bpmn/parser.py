@@ -39,7 +39,8 @@ from engine.bpmn.task_specs import ExternalParallelMultiInstanceTask, clock_awar
 from engine.errors import InvalidModel, Problem
 from engine.schedules import check_timer
 
-#: Files one deployment (or check) may hold, and their XML elements together: a bound on what one call costs.
+#: Files one deployment (or check) may hold, and their XML elements together (not counting their diagrams, which
+#: are dropped before parsing): a bound on what one call costs.
 MAX_FILES = 200
 MAX_TOTAL_ELEMENTS = 10_000
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -82,11 +83,6 @@ class HuhuaBpmnParser(SpiffBpmnParser):
     def add_bpmn_xml(self, bpmn: Any, filename: str | None = None) -> None:
         normalise(bpmn)
         super().add_bpmn_xml(bpmn, filename)
-
-    def get_document_positions(self, root: Any) -> dict[str, dict[str, float]]:
-        """Nothing: SpiffWorkflow would order a node's outgoing flows by their targets' height on the diagram;
-        in document order instead, moving a shape (or laying a model out again) never changes what runs."""
-        return {}
 
     for _tag in ACTIVITY_TAGS:
         _parser, _spec = OVERRIDE_PARSER_CLASSES[schema.bpmn_tag(_tag)]
@@ -259,7 +255,7 @@ def _load(files: list[ModelFile], max_bytes: int) -> tuple[HuhuaBpmnParser, dict
         except InvalidModel as err:
             problems.extend(err.problems or [Problem(err.message, file=model.name)])
             continue
-        total += sum(1 for _ in tree.iter())
+        total += schema.semantic_size(tree)  # a diagram is dropped before parsing (engine.bpmn.normalise)
         if total > MAX_TOTAL_ELEMENTS:
             raise InvalidModel(f"the files hold more than {MAX_TOTAL_ELEMENTS} XML elements together; deploy them "
                                "in several parts", [Problem("too many elements", file=model.name)])
