@@ -3,6 +3,12 @@
 The browser renders the form with form-js; the server checks the submission again against the same
 schema, field by field, so a client that skips the form (the API, a script, a hostile user) gets the
 same answer: every wrong field named, with its label, and nothing applied.
+
+A ``dynamiclist`` with a ``path`` is a list of rows, each checked against the list's fields. A list whose
+rows the process sets (``properties.rowsFrom``: the data variable holding them, ``properties.rowKey``: the
+field naming each row) must come back with exactly those rows, each once, in any order: a checking sheet
+with one row per teacher of the directory cannot lose a teacher or gain one. ``properties.excusedBy`` names
+a field of the list that, filled in, excuses its row from the required fields (a reason such as 病假).
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ _VALUE_TYPES: dict[str, tuple[type, ...]] = {
 _LAYOUT = frozenset({"text", "html", "image", "spacer", "separator", "button", "iframe", "table", "expression"})
 _CONTAINERS = frozenset({"group", "dynamiclist"})
 MAX_TEXT = 10_000
+#: The most rows a dynamic list may hold (a school's class teachers and more).
+MAX_ROWS = 2_000
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,13 @@ class Field:
     rules: dict[str, Any]
     options: tuple[Any, ...] | None
     default: Any = None
+    #: A dynamic list's fields (each row is checked against them); None for any other field.
+    rows: tuple[Field, ...] | None = None
+    #: A dynamic list whose rows the process sets: the data variable holding them, and the field naming a row.
+    rows_from: str | None = None
+    row_key: str | None = None
+    #: A dynamic list's field that, filled in, excuses its row from the required fields (a teacher on sick leave).
+    excused_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,13 +63,27 @@ class Form:
         """The submission with the fields it left out set to their default (or None)."""
         return with_defaults(self, data, {f.key: f.default for f in self.fields})
 
-    def check(self, data: dict[str, Any]) -> list[Problem]:
-        """Every problem of a submission, each naming the field (key and label); empty when it may be applied."""
+    @property
+    def fixed_lists(self) -> tuple[Field, ...]:
+        """The dynamic lists whose rows the process sets (checked against the instance's data)."""
+        return tuple(f for f in self.fields if f.rows is not None and f.rows_from and f.row_key)
+
+    def check(self, data: dict[str, Any], context: dict[str, Any] | None = None) -> list[Problem]:
+        """Every problem of a submission, each naming the field (key and label); empty when it may be applied.
+
+        ``context`` is the instance's data, against which lists with fixed rows are checked.
+        """
         known = {f.key for f in self.fields}
         problems = [Problem(f"'{key}' is not a field of the form {self.name}", field=key)
                     for key in _leaf_keys(data, known) if key not in known or _spelled_dotted(data, key)]
         for field in self.fields:
-            problems += _check_field(field, _lookup(data, field.key))
+            value = _lookup(data, field.key)
+            if field.rows is None:
+                problems += _check_field(field, value)
+                continue
+            problems += _check_rows(field, value)
+            if field in self.fixed_lists and context is not None and isinstance(value, list):
+                problems += _check_fixed_rows(field, value, context.get(field.rows_from or ""))
         return problems
 
 
@@ -71,6 +100,10 @@ def with_defaults(form: Form, data: dict[str, Any], defaults: dict[str, Any]) ->
         for part in parts[:-1]:
             target = target.setdefault(part, {}) if isinstance(target.get(part, {}), dict) else {}
         target.setdefault(parts[-1], defaults.get(field.key))
+        if field.rows is not None and isinstance(target.get(parts[-1]), list):
+            for row in target[parts[-1]]:
+                for inner in field.rows:
+                    row.setdefault(inner.key, inner.default)
     return filled
 
 
@@ -114,6 +147,11 @@ def parse_form(name: str, content: bytes) -> Form:
     fields, problems = [], []
     for where, prefix, component in _components(schema["components"], "components", ""):
         kind = component.get("type")
+        if kind == "dynamiclist" and component.get("path"):
+            listed, list_problems = _dynamic_list(name, where, prefix, component)
+            fields += [listed] if listed is not None else []
+            problems += list_problems
+            continue
         if kind in _LAYOUT or kind in _CONTAINERS:
             continue
         if kind not in _VALUE_TYPES:
@@ -134,6 +172,78 @@ def parse_form(name: str, content: bytes) -> Form:
     if problems:
         raise InvalidModel(f"{name}: the form cannot be used", problems)
     return Form(key, str(schema.get("name") or key), tuple(fields))
+
+
+def _dynamic_list(name: str, where: str, prefix: str, component: dict[str, Any]) -> tuple[Field | None, list[Problem]]:
+    """A dynamic list's field: its rows' fields (plain value fields only) and, when set, where its rows come from."""
+    path = component["path"]
+    if not isinstance(path, str) or not re.fullmatch(r"[A-Za-z_]\w{0,99}", path):
+        return None, [Problem("a dynamic list's path must be a name", file=name, field=where)]
+    rows, problems = [], []
+    for index, inner in enumerate(component.get("components") or []):
+        here = f"{where}.components[{index}]"
+        kind = inner.get("type") if isinstance(inner, dict) else None
+        if kind in _LAYOUT:
+            continue
+        if kind not in _VALUE_TYPES or not isinstance(inner.get("key"), str) or not inner["key"]:
+            problems.append(Problem("a dynamic list holds value fields with keys only", file=name, field=here))
+            continue
+        rules = inner.get("validate") or {}
+        problems += [Problem(p, file=name, field=here) for p in _rule_problems(rules)]
+        values = inner.get("values")
+        options = tuple(v.get("value") for v in values if isinstance(v, dict)) if isinstance(values, list) else None
+        rows.append(Field(inner["key"], kind, str(inner.get("label") or inner["key"]), bool(rules.get("required")),
+                          rules, options, inner.get("defaultValue")))
+    properties = component.get("properties") if isinstance(component.get("properties"), dict) else {}
+    rows_from, row_key, excused_by = properties.get("rowsFrom"), properties.get("rowKey"), properties.get("excusedBy")
+    if (rows_from is None) != (row_key is None) or (row_key is not None and row_key not in {r.key for r in rows}):
+        problems.append(Problem("properties rowsFrom and rowKey go together, and rowKey names a field of the list",
+                                file=name, field=where))
+    if excused_by is not None and excused_by not in {r.key for r in rows}:
+        problems.append(Problem("properties excusedBy names a field of the list", file=name, field=where))
+    return Field(prefix + path, "dynamiclist", str(component.get("label") or path), False, {}, None, None,
+                 tuple(rows), rows_from, row_key, excused_by), problems
+
+
+def _check_rows(field: Field, value: Any) -> list[Problem]:
+    """A dynamic list: a list of rows, each with the list's fields only, each field checked."""
+    if value is None or value == []:
+        return []
+    if not isinstance(value, list) or not all(isinstance(row, dict) for row in value):
+        return [Problem(f"{field.label}: must be a list of rows", field=field.key)]
+    if len(value) > MAX_ROWS:
+        return [Problem(f"{field.label}: at most {MAX_ROWS} rows", field=field.key)]
+    known = {inner.key for inner in field.rows or ()}
+    problems = []
+    for number, row in enumerate(value, start=1):
+        where = f"{field.key}[{number - 1}]"
+        excused = field.excused_by is not None and row.get(field.excused_by) not in (None, "", [])
+        problems += [Problem(f"{field.label}, row {number}: '{key}' is not a field of the list", field=f"{where}.{key}")
+                     for key in row if key not in known]
+        for inner in field.rows or ():
+            labelled = Field(f"{where}.{inner.key}", inner.kind, f"{field.label}, row {number}: {inner.label}",
+                             inner.required and not excused, inner.rules, inner.options)
+            problems += _check_field(labelled, row.get(inner.key))
+    return problems
+
+
+def _check_fixed_rows(field: Field, value: list[Any], expected: Any) -> list[Problem]:
+    """The rows the process set, each once: none left out, none added (named by the list's row key)."""
+    key = field.row_key or ""
+    wanted = [row.get(key) for row in expected if isinstance(row, dict)] if isinstance(expected, list) else []
+    given = [row.get(key) for row in value if isinstance(row, dict)]
+    problems = []
+    missing = [str(k) for k in wanted if k not in given]
+    if missing:
+        problems.append(Problem(f"{field.label}: rows missing for {', '.join(missing[:20])}"
+                                + (f" and {len(missing) - 20} more" if len(missing) > 20 else ""), field=field.key))
+    extra = sorted({str(k) for k in given if k not in wanted})
+    if extra:
+        problems.append(Problem(f"{field.label}: no such rows: {', '.join(extra[:20])}", field=field.key))
+    twice = sorted({str(k) for k in given if given.count(k) > 1})
+    if twice:
+        problems.append(Problem(f"{field.label}: rows given twice: {', '.join(twice[:20])}", field=field.key))
+    return problems
 
 
 def _components(components: list[Any], where: str, prefix: str) -> Iterator[tuple[str, str, dict[str, Any]]]:

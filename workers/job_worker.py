@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from engine import connectors, documents
+from engine import connectors, documents, roster
 from engine.bootstrap import Huhua
 from engine.commands import (
     ClaimDueJobs,
@@ -108,6 +108,8 @@ class JobWorker:
         log.info("job %s: calling connector %s", job_id, connector)
         if connector == "fan_out_status":  # the engine's own: where a fan-out stands (after its deadline, say)
             return RunHeldTask(job_id, self.huhua.queries.fan_out_status(job_id, str(params.get("task"))))
+        if connector == roster.OPERATOR:  # the engine's own: the people of the instance's unit, from the directory
+            return RunHeldTask(job_id, roster.roster(self.huhua.services.database, job_id, params))
         if connector == "document":
             files, summary = documents.render(self.huhua.services.database, str(params.get("template")), params,
                                               self.huhua.clock.now())

@@ -43,3 +43,4 @@ instance_figure: Table = models.InstanceFigure.__table__  # type: ignore[assignm
 saved_filter: Table = models.SavedFilter.__table__  # type: ignore[assignment]
 task_attachment: Table = models.TaskAttachment.__table__  # type: ignore[assignment]
 audit_log: Table = models.AuditEntry.__table__  # type: ignore[assignment]
+teacher_appraisal: Table = models.TeacherAppraisal.__table__  # type: ignore[assignment]
