@@ -28,7 +28,7 @@ from engine.store.database import Database
 
 BANDS = ("优秀", "良好", "合格", "不合格")
 MONTHLY_CHECK = "monthly_school_check"
-SUBMISSION = "self_check"  # the school's own step: its completion is the school's submission
+SUBMISSION = "check_class_teachers"  # the school's checking sheet: its completion is the school's submission
 HISTOGRAM_WIDTH = 10
 CITY_LEVEL = "市级"
 NO_UNIT = "未指定单位"

@@ -283,6 +283,9 @@ class Rule(StrEnum):
     #: a school's mental-health lead (engine.access.confidential), who reads the log of its cases' reads (403
     #: for others)
     MENTAL_HEALTH_LEAD = "mental_health_lead"
+    #: whoever may read the teacher appraisal ledger of ``school`` (engine.appraisal_ledger: its leaders, the
+    #: officers and heads of its county and the city; 404 for others, as for a missing school)
+    LEDGER_READER = "ledger_reader"
 
 
 #: Every Flask endpoint and its rule. An endpoint missing here cannot be reached (the web layer refuses it).
@@ -385,6 +388,14 @@ ROUTES: dict[str, Rule] = {
     "dashboard_api.dashboard_overdue_export": Rule.DASHBOARD,
     "dashboard_api.dashboard_counselling": Rule.DASHBOARD,
     "dashboard_api.dashboard_counselling_export": Rule.DASHBOARD,
+    # 一月一查 above the school: oversight (the dashboard's scope) and the teacher appraisal ledger
+    "monthly.oversight_page": Rule.DASHBOARD,
+    "monthly.oversight_county_page": Rule.DASHBOARD,
+    "monthly.ledger_page": Rule.SIGNED_IN,
+    "monthly_api.oversight": Rule.DASHBOARD,
+    "monthly_api.oversight_county": Rule.DASHBOARD,
+    "monthly_api.ledger": Rule.LEDGER_READER,
+    "monthly_api.ledger_export": Rule.LEDGER_READER,
     # one's own account: password and API tokens (someone else's token id answers 404 from the command)
     "account.password": Rule.SIGNED_IN,
     "account.change_password": Rule.SIGNED_IN,

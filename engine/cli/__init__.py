@@ -3,7 +3,13 @@
 One module per family of verbs; each registers its verbs on the ``main`` group of :mod:`engine.cli.base`.
 """
 
-from engine.cli import calendar_commands, directory, processes, running  # noqa: F401 (they register the verbs)
+from engine.cli import (  # noqa: F401 (they register the verbs)
+    appraisal,
+    calendar_commands,
+    directory,
+    processes,
+    running,
+)
 from engine.cli.base import main
 
 __all__ = ["main"]

@@ -40,8 +40,8 @@ def keep_appraisal(uow: UnitOfWork, instance_id: int, process_key: str, school: 
     wanted = _rows(listed)
     kept = [dict(zip(_COMPARED, row, strict=True)) for row in uow.read(
         select(*(_a.c[name] for name in _COMPARED)).where(_a.c.instance_id == instance_id)
-        .order_by(_a.c.person_id)).all()]
-    if kept == sorted(wanted, key=lambda r: r["person_id"]):
+        .order_by(_a.c.person_id, _a.c.role)).all()]
+    if kept == sorted(wanted, key=lambda r: (r["person_id"], r["role"])):
         return
     uow.execute(delete(_a).where(_a.c.instance_id == instance_id))
     if wanted:
@@ -50,16 +50,17 @@ def keep_appraisal(uow: UnitOfWork, instance_id: int, process_key: str, school: 
 
 
 def _rows(listed: list[Any]) -> list[dict[str, Any]]:
-    """The ledger's columns of each well-formed row, each teacher once (the first row counts)."""
-    rows: dict[str, dict[str, Any]] = {}
+    """The ledger's columns of each well-formed row, each teacher once per role (the first row counts)."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
     for entry in listed:
         if not isinstance(entry, dict) or not isinstance(entry.get("teacher"), str) or not entry["teacher"]:
             continue
         score = finite_score(entry.get("score"))
         items = entry.get("items") if isinstance(entry.get("items"), dict) else {}
-        rows.setdefault(entry["teacher"][:100], {
+        role = entry.get("role") if entry.get("role") in ROLES else "class_teacher"
+        rows.setdefault((entry["teacher"][:100], role), {
             "person_id": entry["teacher"][:100], "person_name": str(entry.get("name") or entry["teacher"])[:200],
-            "role": entry.get("role") if entry.get("role") in ROLES else "class_teacher",
+            "role": role,
             "score": score, "band": str(entry["band"])[:20] if score is not None and entry.get("band") else None,
             "reason": str(entry.get("reason") or "")[:100] or None,
             "items": json.dumps(items, ensure_ascii=False, sort_keys=True) if items else None,

@@ -454,7 +454,7 @@ class TeacherAppraisal(Base):
     are kept as they were that month. Written with the monthly check's instance (engine.commands.appraisal)."""
 
     __tablename__ = "teacher_appraisal"
-    __table_args__ = (UniqueConstraint("instance_id", "person_id", name="uq_teacher_appraisal_instance_person"),
+    __table_args__ = (UniqueConstraint("instance_id", "person_id", "role", name="uq_teacher_appraisal_instance_person"),
                       Index("ix_teacher_appraisal_school_month", "school_id", "month"),
                       Index("ix_teacher_appraisal_person_month", "person_id", "month"))
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)

@@ -34,7 +34,7 @@ def upgrade() -> None:
         sa.Column("note", sa.Text(), nullable=True),
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_teacher_appraisal")),
-        sa.UniqueConstraint("instance_id", "person_id", name="uq_teacher_appraisal_instance_person"),
+        sa.UniqueConstraint("instance_id", "person_id", "role", name="uq_teacher_appraisal_instance_person"),
     )
     op.create_index("ix_teacher_appraisal_school_month", "teacher_appraisal", ["school_id", "month"])
     op.create_index("ix_teacher_appraisal_person_month", "teacher_appraisal", ["person_id", "month"])
