@@ -44,7 +44,7 @@ def ledger(database: Database, user: str | None, school: str, year: int, month: 
         months = [f"{year}-{month:02d}"] if month is not None else [f"{year}-{m:02d}" for m in range(1, 13)]
         rows = connection.execute(
             select(_a.c.instance_id, _a.c.month, _a.c.person_id, _a.c.person_name, _a.c.role, _a.c.score,
-                   _a.c.band, _a.c.reason, _a.c.items, _a.c.note)
+                   _a.c.band, _a.c.reason, _a.c.item_scores, _a.c.note)
             .where(_a.c.school_id == school, _a.c.month.in_(months))
             .order_by(_a.c.month, _a.c.role, _a.c.person_id, _a.c.instance_id)).all()
     latest: dict[tuple[str, str, str], Any] = {}
@@ -52,7 +52,7 @@ def ledger(database: Database, user: str | None, school: str, year: int, month: 
         latest[(row.month, row.person_id, row.role)] = row
     entries = [{"month": r.month, "teacher": r.person_id, "name": r.person_name, "role": r.role,
                 "score": r.score, "band": r.band, "reason": r.reason, "note": r.note,
-                "items": json.loads(r.items) if r.items else {}} for r in latest.values()]
+                "items": json.loads(r.item_scores) if r.item_scores else {}} for r in latest.values()]
     by_teacher: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for entry in entries:
         by_teacher[(entry["teacher"], entry["role"])].append(entry)

@@ -24,7 +24,7 @@ LEDGERS = {"monthly_school_check": ("appraisal", "month")}
 ROLES = ("class_teacher", "mh_teacher")
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 _a = tables.teacher_appraisal
-_COMPARED = ("person_id", "person_name", "role", "score", "band", "reason", "items", "note")
+_COMPARED = ("person_id", "person_name", "role", "score", "band", "reason", "item_scores", "note")
 
 
 def keep_appraisal(uow: UnitOfWork, instance_id: int, process_key: str, school: str | None,
@@ -63,6 +63,6 @@ def _rows(listed: list[Any]) -> list[dict[str, Any]]:
             "role": role,
             "score": score, "band": str(entry["band"])[:20] if score is not None and entry.get("band") else None,
             "reason": str(entry.get("reason") or "")[:100] or None,
-            "items": json.dumps(items, ensure_ascii=False, sort_keys=True) if items else None,
+            "item_scores": json.dumps(items, ensure_ascii=False, sort_keys=True) if items else None,
             "note": str(entry.get("note") or "")[:500] or None})
     return list(rows.values())

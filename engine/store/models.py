@@ -467,7 +467,7 @@ class TeacherAppraisal(Base):
     score: Mapped[float | None] = mapped_column(Float)
     band: Mapped[str | None] = mapped_column(String(20))
     reason: Mapped[str | None] = mapped_column(String(100))  # why not scored this month (病假, …)
-    items: Mapped[str | None] = mapped_column(Text)  # JSON: the item scores
+    item_scores: Mapped[str | None] = mapped_column(Text)  # JSON: the score of each rubric item
     note: Mapped[str | None] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
 

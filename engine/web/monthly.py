@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, jsonify, render_template, request
 from flask_login import current_user
 
 from engine.appraisal_ledger import ledger_sheets
@@ -28,12 +28,11 @@ monthly_api = Blueprint("monthly_api", __name__, url_prefix="/api/v1")
 
 @monthly.get("/oversight/monthly")
 def oversight_page() -> Any:
-    """The counties the caller oversees; a county's officer goes straight to their county."""
+    """The counties the caller oversees; a county's officer sees their county's schools at once."""
     huhua = calls.engine()
     figures = huhua.queries.monthly_oversight(str(current_user.id), huhua.clock.now(), request.args.get("month"))
     if len(figures["counties"]) == 1:
-        return redirect(url_for("monthly.oversight_county_page", county=figures["counties"][0]["county"],
-                                month=figures["month"]))
+        return oversight_county_page(figures["counties"][0]["county"])
     return render_template("monthly_oversight.html", figures=figures, county=None)
 
 

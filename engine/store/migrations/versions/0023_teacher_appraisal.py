@@ -30,7 +30,7 @@ def upgrade() -> None:
         sa.Column("score", sa.Float(), nullable=True),
         sa.Column("band", sa.String(length=20), nullable=True),
         sa.Column("reason", sa.String(length=100), nullable=True),
-        sa.Column("items", sa.Text(), nullable=True),
+        sa.Column("item_scores", sa.Text(), nullable=True),
         sa.Column("note", sa.Text(), nullable=True),
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_teacher_appraisal")),
