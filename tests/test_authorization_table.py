@@ -195,6 +195,8 @@ KINDS: dict[str, str] = {
     "GET /api/v1/audit": "administrator",
     "GET /api/v1/audit/case-reads": "mental_health_lead",
     "GET /counselling/reads": "mental_health_lead",
+    "GET /api/v1/units/<unit_id>/documents": "register_reader",  # a unit's 发文登记簿: as an instance of the unit
+    "GET /documents/<unit_id>": "register_reader",
 }
 #: Pages that are a shell for their script: they load for any id, the script's API calls then answer for it.
 PAGE_SHELLS = {"GET /admin/processes/<int:definition_id>/edit",

@@ -27,6 +27,7 @@ from engine.commands import (
     RecordJobFailure,
     RenewLeases,
     RunHeldTask,
+    RunOfficialDocumentStep,
     StartChildren,
     StartScheduledUnits,
 )
@@ -101,7 +102,7 @@ class JobWorker:
             self._claimed_at = time.monotonic()
         return job_id in self._ours
 
-    def _call_service(self, job_id: int) -> RunHeldTask:
+    def _call_service(self, job_id: int) -> RunHeldTask | RunOfficialDocumentStep:
         """Call the job's connector (or render its documents), outside any transaction; a failure retries the job."""
         work = self.huhua.queries.job_payload(job_id)
         connector, params = str(work.get("connector")), work.get("params") or {}
@@ -110,6 +111,8 @@ class JobWorker:
             return RunHeldTask(job_id, self.huhua.queries.fan_out_status(job_id, str(params.get("task"))))
         if connector == roster.OPERATOR:  # the engine's own: the people of the instance's unit, from the directory
             return RunHeldTask(job_id, roster.roster(self.huhua.services.database, job_id, params))
+        if connector == "official_document":  # drafted or issued inside the command: the 文号 needs one transaction
+            return RunOfficialDocumentStep(job_id)
         if connector == "document":
             files, summary = documents.render(self.huhua.services.database, str(params.get("template")), params,
                                               self.huhua.clock.now())

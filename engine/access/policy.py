@@ -40,6 +40,8 @@ from engine.store import tables
 OVERSIGHT_PROPERTY = "oversight_roles"
 #: Roles whose holders at the city or a county see that unit's dashboard.
 DASHBOARD_ROLES = ("programme_officer", "bureau_head", "deputy_head")
+#: Roles whose holders read the register of issued documents (发文登记簿) of their unit and of the units below it.
+REGISTER_ROLES = ("programme_officer", "bureau_head", "deputy_head", "principal")
 
 _a, _i, _t, _c = tables.account, tables.process_instance, tables.human_task, tables.task_candidate
 _u, _r, _p, _d, _dr = (tables.org_unit, tables.role_assignment, tables.person, tables.process_definition,
@@ -251,6 +253,18 @@ def has_dashboard(reader: Reader, user: str | None) -> bool:
     return True
 
 
+def may_read_register(reader: Reader, user: str | None, unit_id: str) -> bool:
+    """Whether ``user`` reads the 发文登记簿 of ``unit_id``: the administrator, and the officers, heads and principal
+    of that unit or of a unit above it (False also when the unit does not exist)."""
+    chain = [unit for unit, _tier in _chain(reader, unit_id)]
+    if not user or not chain or chain[0] != unit_id:
+        return False
+    if is_administrator(reader, user):
+        return True
+    return read_with(reader, select(_r.c.id).where(_r.c.person_id == user, _r.c.role.in_(REGISTER_ROLES),
+                                                   _r.c.unit_id.in_(chain)).limit(1)).first() is not None
+
+
 def not_on_dashboard(what: str, field: str) -> NotFound:
     """The refusal for a county or rollout outside the caller's dashboard: the same as for one that is missing."""
     return NotFound(f"{what} is not on your dashboard", [Problem("not found", field=field)])
@@ -286,6 +300,8 @@ class Rule(StrEnum):
     #: whoever may read the teacher appraisal ledger of ``school`` (engine.appraisal_ledger: its leaders, the
     #: officers and heads of its county and the city; 404 for others, as for a missing school)
     LEDGER_READER = "ledger_reader"
+    #: whoever may read the register of issued documents of ``unit_id`` (:func:`may_read_register`; 404 for others)
+    REGISTER_READER = "register_reader"
 
 
 #: Every Flask endpoint and its rule. An endpoint missing here cannot be reached (the web layer refuses it).
@@ -412,6 +428,9 @@ ROUTES: dict[str, Rule] = {
     "audit_api.list_audit": Rule.ADMINISTRATOR,
     "audit_api.list_case_reads": Rule.MENTAL_HEALTH_LEAD,
     "inbox.counselling_reads": Rule.MENTAL_HEALTH_LEAD,
+    # a unit's register of issued documents (发文登记簿): its officers, heads and principal, those above, the admin
+    "inbox.document_register": Rule.REGISTER_READER,
+    "api.document_register": Rule.REGISTER_READER,
 }
 
 

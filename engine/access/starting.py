@@ -7,8 +7,8 @@ A process declares the rule on its ``bpmn:process`` element, in ``spiffworkflow:
   ``below`` (any unit under it) or both, ``own|below``; ``own`` when left out;
 - ``start_units``: the unit kinds an instance may run for (``city``, ``county``, ``school``,
   ``teaching_point`` …), for everyone, administrators included; any kind when left out;
-- ``start_by``: ``schedule``, ``fan_out``, ``message`` or ``timer``: the engine starts it by itself, and
-  nobody starts it by hand, administrators included.
+- ``start_by``: ``schedule``, ``fan_out``, ``message``, ``timer`` or ``call``: the engine starts it by itself (a call
+  activity runs it inside its caller), and nobody starts it by hand, administrators included.
 
 A process that names no ``start_roles`` is started by administrators only; one whose start events all
 wait for a message, signal or timer is never started by hand. The rule answers only for people: the
@@ -33,6 +33,7 @@ STARTED_BY = {
     "fan_out": "its parent process starts it, one instance per unit (fan-out)",
     "message": "a message starts it",
     "timer": "its timer start event starts it",
+    "call": "a calling process runs it inside its own instance (bpmn:callActivity)",
 }
 TIERS = ("own", "below")
 #: Start variables only the engine sets: a fan-out's unit and role holders, a schedule's fire time and the

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,8 @@ from engine.cli.base import (
     main,
     model_files,
 )
-from engine.commands import CompleteTask, CorrelateMessage, DeployModels, RecordCaseRead, StartInstance
+from engine.clock import BUSINESS_TZ
+from engine.commands import CompleteTask, CorrelateMessage, DeployModels, RecordCaseRead, SetDocumentCode, StartInstance
 from engine.commands.model import ADMIN
 from engine.errors import InvalidInput, Problem
 from engine.task_filters import DUES, SORTS, VIEWS, parse_filter
@@ -279,14 +281,26 @@ def _coverage_text(c: dict[str, Any]) -> str:
 
 
 @main.command("documents")
-@click.argument("instance_id", type=int)
+@click.argument("instance_id", type=int, required=False)
 @click.option("--save", "directory", type=click.Path(file_okay=False), help="Write the files into this directory.")
+@click.option("--unit", help="Instead: the unit's register of issued documents (发文登记簿).")
+@click.option("--year", type=int, help="The register's year (default: this year).")
 @json_option
 @click.pass_obj
-def documents_command(obj: Context, instance_id: int, directory: str | None, as_json: bool) -> None:
-    """List (and save) the documents an instance generated: circulars, assessments, certificates."""
+def documents_command(obj: Context, instance_id: int | None, directory: str | None, unit: str | None,
+                      year: int | None, as_json: bool) -> None:
+    """List (and save) the documents an instance generated: circulars, assessments, certificates; or, with
+    --unit, the 发文登记簿 of a unit: every official document it issued in --year, by 文号, with its title, issue
+    date and who signed it off (the register's rows, not the documents' content)."""
 
     def run() -> None:
+        if unit is not None:
+            chosen = year or obj.huhua.clock.now().astimezone(BUSINESS_TZ).year
+            register = obj.huhua.queries.document_register(unit, chosen)
+            emit(as_json, register, _register_text)
+            return
+        if instance_id is None:
+            raise click.UsageError("give an INSTANCE_ID, or --unit for a unit's register of issued documents")
         listed = obj.huhua.queries.documents(instance_id)
         if directory:
             target = Path(directory)
@@ -295,6 +309,31 @@ def documents_command(obj: Context, instance_id: int, directory: str | None, as_
                 name, _type, content = obj.huhua.queries.document(entry["id"])
                 (target / f"{entry['id']}-{Path(name).name}").write_bytes(content)
         emit(as_json, listed, lambda rows: "\n".join(
-            f"{d['id']:>5}  {d['name']}  ({d['size']} bytes)" for d in rows) or "no documents")
+            f"{d['id']:>5}  {d['name']}  ({d['size']} bytes)" + (f"  {d['number']}" if d.get("number") else "")
+            for d in rows) or "no documents")
+
+    guard(as_json, run)
+
+
+def _register_text(r: dict[str, Any]) -> str:
+    lines = [f"{r['name']} ({r['unit']}) 发文登记簿 {r['year']} — 代字 {r['code']}"]
+    for d in r["documents"]:
+        day = datetime.fromisoformat(d["issued_at"]).astimezone(BUSINESS_TZ).date()
+        lines.append(f"  {d['number']}  {day}  {d['title']}  签发 {d['signed_by_name'] or d['signed_by'] or '—'}")
+    return "\n".join(lines) if r["documents"] else lines[0] + "\n  no documents issued"
+
+
+@main.command("document-code")
+@click.argument("unit")
+@click.argument("code")
+@click.option("--actor", default="admin", show_default=True)
+@json_option
+@click.pass_obj
+def document_code_command(obj: Context, unit: str, code: str, actor: str, as_json: bool) -> None:
+    """Set a unit's 发文机关代字 (e.g. 衡教通); its next issued document is numbered under it, from 1."""
+
+    def run() -> None:
+        emit(as_json, obj.huhua.execute(SetDocumentCode(unit, code, actor)),
+             lambda r: f"{r['unit']}: 代字 {r['code']}")
 
     guard(as_json, run)

@@ -67,8 +67,10 @@ from engine.commands.model import (
     RetryIncidents,
     RevokeApiToken,
     RunHeldTask,
+    RunOfficialDocumentStep,
     SaveFilter,
     SetAccountActive,
+    SetDocumentCode,
     SetPassword,
     SetServiceAccount,
     SetWorkday,
@@ -81,6 +83,7 @@ from engine.commands.model import (
     UnclaimTask,
     UnlockLogIn,
 )
+from engine.commands.official_documents import run_official_document_step, set_document_code
 from engine.commands.org import load_directory
 from engine.commands.schedules import fire_schedule, mark_schedules_checked, start_scheduled_units
 from engine.commands.sessions import log_in, log_out
@@ -107,6 +110,8 @@ HANDLERS = {
     StartScheduledUnits: start_scheduled_units,
     MarkSchedulesChecked: mark_schedules_checked,
     RunHeldTask: run_held_task,
+    RunOfficialDocumentStep: run_official_document_step,
+    SetDocumentCode: set_document_code,
     AddWebhook: add_webhook,
     RemoveWebhook: remove_webhook,
     FinishJob: finish_job,
@@ -141,6 +146,7 @@ HANDLERS = {
 
 #: Commands nobody waits on: a version conflict is retried with backoff instead of reported.
 RETRY_ON_CONFLICT = frozenset({FireTimer, RecordJobFailure, ClaimDueJobs, RenewLeases, StartScheduledUnits, RunHeldTask,
+                               RunOfficialDocumentStep,
                                FinishJob, ReceiveWebhook, StartChildren})
 
 __all__ = [
@@ -184,8 +190,10 @@ __all__ = [
     "RetryIncidents",
     "RevokeApiToken",
     "RunHeldTask",
+    "RunOfficialDocumentStep",
     "SaveFilter",
     "SetAccountActive",
+    "SetDocumentCode",
     "SetPassword",
     "SetServiceAccount",
     "SetWorkday",

@@ -185,32 +185,52 @@ def fire_timer(command: FireTimer, uow: UnitOfWork) -> dict[str, Any]:
 
 def run_held_task(command: RunHeldTask, uow: UnitOfWork) -> dict[str, Any]:
     """Release a service task (with the result its worker got) or an asynchronous continuation, and move on."""
-    job = uow.read(_LOAD_JOB, {"id": command.job_id}).first()
+    held = held_job(uow, command.job_id, command.actor)
+    if isinstance(held, dict):
+        return held
+    job, loaded = held
+    result = fan_out_result(uow, job.instance_id, job.spiff_task_id) if job.kind == "fanout_done" else command.result
+    if command.documents:
+        stored = store_documents(uow, job.instance_id, str((result or {}).get("template", "document")),
+                                 command.documents)
+        result = {**(result or {}), "documents": stored}
+        uow.record("documents_made", instance_id=job.instance_id, element_id=job.element_id, actor=command.actor,
+                   documents=stored)
+    return release_held_job(uow, job, loaded, result, command.actor)
+
+
+def held_job(uow: UnitOfWork, job_id: int, actor: str) -> tuple[Any, Any] | dict[str, Any]:
+    """The pending service or continuation job and its loaded instance; or the answer when there is nothing to
+    release (the job ran already, or its task stopped waiting: then the job is cancelled)."""
+    job = uow.read(_LOAD_JOB, {"id": job_id}).first()
     if job is None:
-        raise NotFound(f"job {command.job_id} does not exist")
+        raise NotFound(f"job {job_id} does not exist")
     if job.state != "pending" or job.kind not in ("service", "continuation", "fanout_done"):
         return {"job_id": job.id, "ran": False, "state": job.state}
     loaded = load_instance(uow, job.instance_id)
     if not uow.runtime.holds(loaded.workflow, job.spiff_task_id):
         # The task stopped waiting (a deadline interrupted it) after this job was written: nothing to release.
         uow.execute(update(_j).where(_j.c.id == job.id, _j.c.state == "pending").values(state="cancelled"))
-        uow.record("job_dropped", instance_id=job.instance_id, element_id=job.element_id, actor=command.actor,
+        uow.record("job_dropped", instance_id=job.instance_id, element_id=job.element_id, actor=actor,
                    job_id=job.id, reason="the task no longer waits for it")
         return {"job_id": job.id, "ran": False, "state": "cancelled"}
-    result = fan_out_result(uow, job.instance_id, job.spiff_task_id) if job.kind == "fanout_done" else command.result
-    if command.documents:
-        stored = [{"id": uow.execute(insert(tables.document).values(
-            instance_id=job.instance_id, name=d.name[:300], kind=str((result or {}).get("template", "document"))[:60],
-            content_type=d.content_type, content=d.content, size=len(d.content), created_at=uow.now,
-        ).returning(tables.document.c.id)).scalar_one(), "name": d.name} for d in command.documents]
-        result = {**(result or {}), "documents": stored}
-        uow.record("documents_made", instance_id=job.instance_id, element_id=job.element_id, actor=command.actor,
-                   documents=stored)
+    return job, loaded
+
+
+def store_documents(uow: UnitOfWork, instance_id: int, kind: str, documents: Any) -> list[dict[str, Any]]:
+    """Insert generated files (``Rendered``) as the instance's documents; their ids and names."""
+    return [{"id": uow.execute(insert(tables.document).values(
+        instance_id=instance_id, name=d.name[:300], kind=kind[:60], content_type=d.content_type, content=d.content,
+        size=len(d.content), created_at=uow.now,
+    ).returning(tables.document.c.id)).scalar_one(), "name": d.name} for d in documents]
+
+
+def release_held_job(uow: UnitOfWork, job: Any, loaded: Any, result: Any, actor: str) -> dict[str, Any]:
+    """Run the held task with ``result``, mark its job done and write the instance's new state."""
     incident = run_step(lambda: uow.runtime.release(loaded.workflow, job.spiff_task_id, result))
     if uow.execute(_CLAIM_JOB, {"job_id": job.id}).rowcount != 1:
         raise StaleVersion(f"job {job.id} was taken by someone else")
     kind = {"service": "service_called", "continuation": "continuation_ran", "fanout_done": "fan_out_done"}[job.kind]
-    uow.record(kind, instance_id=loaded.record.id,
-               element_id=job.element_id, actor=command.actor, job_id=job.id)
+    uow.record(kind, instance_id=loaded.record.id, element_id=job.element_id, actor=actor, job_id=job.id)
     return {"job_id": job.id, "ran": True,
-            "instance": persist_and_route(uow, loaded.record, loaded.workflow, incident, command.actor)}
+            "instance": persist_and_route(uow, loaded.record, loaded.workflow, incident, actor)}

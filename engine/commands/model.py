@@ -175,6 +175,23 @@ class FireTimer:
 
 
 @dataclass(frozen=True)
+class RunOfficialDocumentStep:
+    """Run an ``official_document`` service task: compose and store a draft, or issue it under the next 文号."""
+
+    job_id: int
+    actor: str = SYSTEM_ACTOR
+
+
+@dataclass(frozen=True)
+class SetDocumentCode:
+    """Set a unit's 发文机关代字 (衡教通); the unit's next issued document is numbered under it."""
+
+    unit_id: str
+    code: str
+    actor: str
+
+
+@dataclass(frozen=True)
 class RunHeldTask:
     """Run a service task with the ``result`` its worker got from the connector, or an async continuation.
 

@@ -13,6 +13,7 @@ workflow is deserialised here). It mirrors :mod:`engine.commands`: one module pe
 ``operations``     the org tree and schedules of the operations pages; jobs, incidents and webhooks lists
 ``dashboard``      the dashboard's scope and figures
 ``monthly``        一月一查 oversight (per county and school of a month) and the teacher appraisal ledger
+``official_documents``  a unit's register of issued documents (发文登记簿) and who reads it
 ``calendar``       working days (:class:`CalendarQueries`)
 ``audit``          the audit log
 ``rows``           what the families share: page limits, allowed values, rows as dicts
@@ -42,6 +43,7 @@ from engine.queries.directory import DirectoryFamily
 from engine.queries.instances import InstanceFamily
 from engine.queries.models import ModelFamily
 from engine.queries.monthly import MonthlyFamily
+from engine.queries.official_documents import OfficialDocumentFamily
 from engine.queries.operations import OperationsFamily, OperationsQueries
 from engine.queries.scheduling import SchedulingFamily
 from engine.queries.tasks import TaskFamily
@@ -51,7 +53,7 @@ __all__ = ["CalendarQueries", "Queries"]
 
 
 class Queries(TaskFamily, InstanceFamily, ModelFamily, DirectoryFamily, AccountFamily, SchedulingFamily,
-              OperationsFamily, DashboardFamily, MonthlyFamily):
+              OperationsFamily, DashboardFamily, MonthlyFamily, OfficialDocumentFamily):
     """Every read-only question of the engine, one method each (see the families above)."""
 
     def __init__(self, database: Database, max_model_bytes: int) -> None:

@@ -18,6 +18,7 @@ from engine.errors import InvalidInput, NotFound, Problem
 from engine.org.calendar import parse_date
 from engine.queries.case_reading import case_level, without_case_items
 from engine.queries.directory import unit_path
+from engine.queries.official_documents import official_of_documents
 from engine.queries.rows import event_row, instance_row, iso, page_limit, tasks_with_candidates
 from engine.store.database import Database
 from engine.store.models import (
@@ -149,13 +150,15 @@ class InstanceFamily:
         return conditions
 
     def documents(self, instance_id: int) -> list[dict[str, Any]]:
-        """The documents an instance made, newest first (without their content)."""
+        """The documents an instance made, newest first (without their content); an official document's 文号, when
+        and by whom it was issued, or that it is a draft (engine.queries.official_documents)."""
         with self.database.read() as session:
             rows = session.execute(select(Document.id, Document.name, Document.kind, Document.content_type,
                                           Document.size, Document.created_at)
                                    .where(Document.instance_id == instance_id).order_by(Document.id.desc())).all()
+            official = official_of_documents(session, instance_id) if rows else {}
         return [{"id": r.id, "name": r.name, "kind": r.kind, "content_type": r.content_type, "size": r.size,
-                 "created_at": iso(r.created_at)} for r in rows]
+                 "created_at": iso(r.created_at), **official.get(r.id, {})} for r in rows]
 
     def document_instance(self, document_id: int) -> int | None:
         with self.database.read() as session:

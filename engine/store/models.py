@@ -501,6 +501,57 @@ class Document(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class OfficialDocument(Base):
+    """An official document (公文) of a unit: a draft awaiting its leader's sign-off, then the issued document.
+
+    The content (title, 主送, body, 抄送) is kept as the leader signed it, so the issued PDF says exactly what
+    was approved. ``number`` (文号, e.g. 衡教通〔2026〕12号) is set only when the document is issued.
+    """
+
+    __tablename__ = "official_document"
+    __table_args__ = (Index("ix_official_document_instance", "instance_id"),
+                      Index("ix_official_document_register", "unit_id", "year", "sequence"),
+                      UniqueConstraint("unit_id", "code", "year", "sequence", name="uq_official_document_number"))
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    instance_id: Mapped[int | None] = mapped_column(Id)
+    unit_id: Mapped[str] = mapped_column(String(100))
+    issuer: Mapped[str] = mapped_column(String(200))  # the unit's full name when drafted
+    template: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(300))
+    content: Mapped[str] = mapped_column(Text)  # JSON: the OfficialContent the draft was made from
+    state: Mapped[str] = mapped_column(String(20))  # draft | superseded | issued
+    signer_role: Mapped[str | None] = mapped_column(String(200))
+    drafted_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    draft_documents: Mapped[str | None] = mapped_column(Text)  # JSON list of document ids
+    code: Mapped[str | None] = mapped_column(String(40))  # 发文机关代字
+    year: Mapped[int | None] = mapped_column(Integer)
+    sequence: Mapped[int | None] = mapped_column(Integer)
+    number: Mapped[str | None] = mapped_column(String(100))  # 文号
+    issued_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    signed_by: Mapped[str | None] = mapped_column(String(100))
+    documents: Mapped[str | None] = mapped_column(Text)  # JSON list of the issued files' document ids
+
+
+class DocumentSequence(Base):
+    """The last 文号 sequence a unit allocated under a 代字 in a year: the gap-free counter of its register."""
+
+    __tablename__ = "document_sequence"
+    unit_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer)
+
+
+class DocumentCode(Base):
+    """A unit's 发文机关代字 as an administrator set it (a unit without a row uses the derived default)."""
+
+    __tablename__ = "document_code"
+    unit_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    code: Mapped[str] = mapped_column(String(40))
+    set_by: Mapped[str] = mapped_column(String(100))
+    set_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class Account(Base):
     """Who may call: a person of the org directory (or the administrator) with a hashed password, or a service
     account (a system that sends messages) that has no password and calls with API tokens only."""

@@ -20,6 +20,7 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from engine import bench_results
+from engine.access.confidential import RECORD
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ
 from engine.commands import RecordCaseRead
@@ -115,7 +116,8 @@ def instance(instance_id: int) -> Any:
     if level is not None:
         huhua.execute(RecordCaseRead(instance_id, me, "page", "instance", level))
     found = huhua.queries.instance(instance_id, viewer=me)
-    return render_template("instance.html", instance=found)
+    documents = huhua.queries.documents(instance_id) if level in (None, RECORD) else []
+    return render_template("instance.html", instance=found, documents=documents)
 
 
 @admin.get("/instances")

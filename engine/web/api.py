@@ -8,6 +8,7 @@ from urllib.parse import quote
 from flask import Blueprint, current_app, jsonify, request
 
 from engine.access.confidential import RECORD
+from engine.clock import BUSINESS_TZ
 from engine.commands import (
     AddWebhook,
     CorrelateMessage,
@@ -268,6 +269,14 @@ def download_document(document_id: int) -> Any:
     response = current_app.response_class(content, mimetype=content_type)
     response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
     return response
+
+
+@api.get("/units/<unit_id>/documents")
+def document_register(unit_id: str) -> Any:
+    """发文登记簿: the documents the unit issued in ``?year=`` (default: this year), in the order of their 文号."""
+    huhua = calls.engine()
+    year = request.args.get("year") or str(huhua.clock.now().astimezone(BUSINESS_TZ).year)
+    return jsonify(huhua.queries.document_register(unit_id, year))
 
 
 @api.post("/process-instances/<int:instance_id>/retry")

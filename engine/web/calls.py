@@ -153,6 +153,13 @@ def visible_instance(instance_id: int) -> int:
     return instance_id
 
 
+def visible_register(unit_id: str) -> str:
+    """The unit id, if the caller may read its register of issued documents; else 404, as for a missing unit."""
+    if not engine().queries.may_read_register(actor(), unit_id):
+        raise NotFound(f"unit {unit_id[:100]} does not exist")
+    return unit_id
+
+
 def visible_task(task_id: int) -> int:
     """The task id, if the caller may read the task (and so its instance); else 404, as for a missing id."""
     task_id = path_id(task_id, "task")

@@ -78,6 +78,8 @@ def _check_reader(rule: Rule, args: dict[str, Any]) -> None:
         calls.visible_document(args["document_id"])
     elif rule is Rule.LEDGER_READER and not calls.engine().queries.may_read_ledger(calls.actor(), args["school"]):
         raise NotFound(f"school '{str(args['school'])[:100]}' does not exist")
+    elif rule is Rule.REGISTER_READER:
+        calls.visible_register(args["unit_id"])
 
 
 def _has_dashboard(user: str) -> bool:

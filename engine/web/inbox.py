@@ -15,6 +15,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
+from engine.access.confidential import RECORD
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ
 from engine.commands import RecordCaseRead
@@ -81,8 +82,12 @@ def task(task_id: int) -> Any:
     found = huhua.queries.task(task_id, viewer=me)
     found["due"] = _due(found["due_at"], huhua.clock.now(), huhua.queries.calendar.working_calendar())
     names = huhua.queries.person_names([p for p in (found["assignee"], found["completed_by"]) if p])
+    # the documents its instance made so far (a sign-off task shows its draft); a confidential case's are its record
+    documents = huhua.queries.documents(instance_id) if level in (None, RECORD) else []
+    for document in documents:
+        document["when"] = _beijing(document.get("issued_at") or document["created_at"])
     return render_template("task.html", task=found, mine=found["assignee"] == current_user.id, names=names,
-                           completed_at=_beijing(found["completed_at"]),
+                           completed_at=_beijing(found["completed_at"]), documents=documents,
                            max_attachment_mb=huhua.settings.max_attachment_bytes // (1024 * 1024))
 
 
@@ -102,6 +107,22 @@ def counselling_reads() -> Any:
     args, me = request.args, str(current_user.id)
     return audit_page(gettext("心理辅导个案查阅记录"), False, lambda huhua, offset: huhua.queries.audit.case_reads(
         me, date_from=args.get("from") or None, date_to=args.get("to") or None, limit=AUDIT_PAGE, offset=offset))
+
+
+@inbox.get("/documents/<unit_id>")
+@login_required
+def document_register(unit_id: str) -> Any:
+    """发文登记簿: a unit's issued documents of a year (``?year=``), for its officers, heads and principal and those
+    above (404 for anyone else, as for a missing unit)."""
+    huhua = _huhua()
+    year = request.args.get("year") or str(huhua.clock.now().astimezone(BUSINESS_TZ).year)
+    try:
+        register = huhua.queries.document_register(unit_id, year)
+    except InvalidInput as err:
+        abort(400, err.message)
+    for entry in register["documents"]:
+        entry["issued_on"] = _beijing(entry["issued_at"])
+    return render_template("document_register.html", register=register)
 
 
 @inbox.get("/vendor/<package>/<path:filename>")

@@ -232,6 +232,12 @@ def document() -> dict[str, Any]:
             "/process-instances/{instance_id}/history": {"get": _op(
                 "The instance's audit events, oldest first, a page at a time (with the total)",
                 parameters=[_INSTANCE, *_PAGE])},
+            "/units/{unit_id}/documents": {"get": _op(
+                "发文登记簿: the official documents the unit issued in a year, in the order of their 文号 (its "
+                "officers, heads and principal, those of the units above it, the administrator)",
+                parameters=[_text_path("unit_id", "the issuing unit"),
+                            _query("year", {"type": "integer", "minimum": 2000, "maximum": 2100},
+                                   "the year (default: this year)")])},
             "/documents/{document_id}": {"get": {
                 "summary": "A generated document's file", "parameters": [_path("document_id", "the document")],
                 "responses": {"200": {"description": "The file", "content": {
