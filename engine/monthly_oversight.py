@@ -29,8 +29,8 @@ CHECK, SPOT_CHECK, CHASE = "monthly_school_check", "monthly_spot_check", "monthl
 BANDS = ("优秀", "良好", "合格", "不合格")
 TEACHER_ROLES = ("class_teacher", "mh_teacher_full", "mh_teacher_part")
 #: The steps of the school's check, in order, as the page names them when they are overdue.
-STEPS = {"check_class_teachers": "班主任工作检查", "check_mh_work": "心理健康教育检查", "sign_circular": "校长签发通报",
-         "revise_circular": "修改通报", "write_summary": "月度总结"}
+STEPS = {"check_class_teachers": "班主任工作检查", "check_mh_work": "心理健康教育检查", "od_sign": "校长签发通报",
+         "od_revise": "修改通报", "write_summary": "月度总结"}
 _i, _t, _u, _r, _f, _a = (tables.process_instance, tables.human_task, tables.org_unit, tables.role_assignment,
                           tables.instance_figure, tables.teacher_appraisal)
 

@@ -1,4 +1,4 @@
-"""Generated documents: a school's monthly 通报, the annual assessment, honour certificates, the case volume.
+"""Generated documents: the annual assessment, honour certificates, the case volume.
 
 A ``document`` service task names a template and its parameters; a worker renders it (reading the
 engine's tables for the figures) outside the transaction, and the files are stored with the task's
@@ -34,10 +34,9 @@ class DocumentError(Exception):
 def render(database: Database, template: str, params: dict[str, Any],
            now: datetime) -> tuple[list[Rendered], dict[str, Any]]:
     """The files of ``template`` and a summary of their figures (for the task's result variable)."""
-    from engine.documents import monthly_circular, reports  # the templates build on this module's types
+    from engine.documents import reports  # the templates build on this module's types
 
     templates: dict[str, Callable[[Database, dict[str, Any], datetime], tuple[list[Rendered], dict[str, Any]]]] = {
-        "school_monthly_circular": monthly_circular.school_monthly_circular,
         "annual_assessment": reports.annual_assessment,
         "certificates": reports.certificates,
         "case_volume": reports.case_volume,

@@ -3,8 +3,8 @@
 The annual assessment reads the instances of the monthly check (and of the supervision rounds) from the
 narrow instance table: one row per school and month, its data holding the school's average teacher score
 (``total``) and its band. Units without a result are listed, not skipped: a report that leaves out the
-schools that did not report would hide exactly what it is for. (Each school's own monthly circular is
-:mod:`engine.documents.monthly_circular`.)
+schools that did not report would hide exactly what it is for. (Each school's own monthly circular is an
+official document: :mod:`engine.documents.official_templates.monthly_check`.)
 """
 
 from __future__ import annotations

@@ -93,9 +93,10 @@ def _check_school(huhua: Huhua, school: str, month: str, sheets: dict[str, dict[
 
 
 def _sign_circulars(huhua: Huhua) -> None:
-    """Each principal signs the school's circular."""
-    for school, (task, _) in _all_open(huhua, "sign_circular").items():
-        huhua.execute(CompleteTask(task, f"{school}-xz", {"sign_decision": "issue"}))
+    """Each principal signs the school's circular off (签发); it is numbered and issued."""
+    for school, (task, _) in _all_open(huhua, "od_sign").items():
+        huhua.execute(CompleteTask(task, f"{school}-xz", {"od_decision": "signed"}))
+    run_due_jobs(huhua)
 
 
 def _write_summaries(huhua: Huhua) -> None:
@@ -130,13 +131,12 @@ def test_a_term_of_monthly_checks_at_every_school(demo: Huhua, clock: VirtualClo
             if not (late and school == LATE_SCHOOL):
                 _check_school(demo, school, month, sheets)
         run_due_jobs(demo)  # each school's circular is generated
-        if month == "2026-10":  # a principal sends the circular back once; the 德育处 revises it
-            demo.execute(CompleteTask(_open(demo, "shigu-s001-xz", "sign_circular")["shigu-s001"]["id"],
-                                      "shigu-s001-xz", {"sign_decision": "revise", "sign_opinion": "问题写具体"}))
-            demo.execute(CompleteTask(_open(demo, "shigu-s001-dy", "revise_circular")["shigu-s001"]["id"],
-                                      "shigu-s001-dy", {"class_problems": "三位班主任家访记录不全",
-                                                        "class_requirements": "10月底前补齐", "mh_problems": "无",
-                                                        "mh_requirements": "无"}))
+        if month == "2026-10":  # a principal returns the draft once; the 德育处 adds what was asked
+            demo.execute(CompleteTask(_open(demo, "shigu-s001-xz", "od_sign")["shigu-s001"]["id"],
+                                      "shigu-s001-xz", {"od_decision": "returned", "od_comment": "问题写具体"}))
+            run_due_jobs(demo)
+            demo.execute(CompleteTask(_open(demo, "shigu-s001-dy", "od_revise")["shigu-s001"]["id"],
+                                      "shigu-s001-dy", {"od_note": "三位班主任家访记录不全，10月底前补齐。"}))
             run_due_jobs(demo)
         _sign_circulars(demo)
         _write_summaries(demo)
@@ -179,8 +179,14 @@ def test_a_term_of_monthly_checks_at_every_school(demo: Huhua, clock: VirtualClo
     assert sorted((c.org_scope, c.period) for c in checks) == sorted((s, m) for s in schools for m in TERM)
     assert {c.state for c in checks} == {"completed"}
     assert all(c.score is not None and 50 <= c.score <= 100 for c in checks)  # the school's figure: its mean
-    circulars = [d for c in checks for d in demo.queries.documents(c.id) if d["name"].endswith("月查通报.pdf")]
-    assert len(circulars) == len(checks) + 1  # shigu-s001's October circular was made again after revision
+    register = tables.official_document
+    with demo.services.database.engine.connect() as connection:
+        issued = connection.execute(select(register.c.instance_id, register.c.unit_id, register.c.number,
+                                           register.c.title).where(register.c.state == "issued")).all()
+    assert sorted(row.instance_id for row in issued) == sorted(c.id for c in checks)  # one circular each, issued
+    numbers = sorted(row.number for row in issued if row.unit_id == "zhuhui-s001")
+    assert len(numbers) == 4 and all("〔2026〕" in number for number in numbers)
+    assert all("班主任工作和心理健康教育及辅导工作检查情况的通报" in row.title for row in issued)
     # every class teacher of the directory (teaching points included): one row per month, a score or a reason
     teachers = {person: unit.split("-p")[0] for person, unit in roles}
     class_rows = [(r.person_id, r.month) for r in ledger if r.role == "class_teacher"]

@@ -1,7 +1,7 @@
 """教师考评台账: each teacher's monthly check score per month, for 职称评定、绩效考核、评优评先.
 
 Revision ID: 0023
-Revises: 0022
+Revises: 0025 (main had 0025 when this branch merged it)
 Create Date: 2026-12-08
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0023"
-down_revision = "0022"
+down_revision = "0025"
 branch_labels = None
 depends_on = None
 
