@@ -9,7 +9,7 @@ from engine.clock import BUSINESS_TZ, VirtualClock
 from engine.commands import ENGINE, StartInstance
 from tests.library.conftest import complete, inbox
 from tests.library.documents import documents_of, pdf_text, sheet_rows
-from tests.library.test_monthly_circular import run_october_checks
+from tests.library.monthly_checks import run_october_checks
 from workers.job_worker import run_due_jobs
 
 

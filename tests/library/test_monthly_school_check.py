@@ -25,30 +25,18 @@ from engine.schedules import load_schedules
 from engine.store import tables
 from engine.web import create_app
 from tests.library.conftest import inbox
+from tests.library.monthly_checks import CLASS_ITEMS, MH_ITEMS, marks
 from workers.job_worker import run_due_jobs
 from workers.scheduler import ScheduleRunner, advance_clock
 
 #: The first working day of each term month of the autumn semester 2026 (October begins after National Day).
 TERM = {month: datetime(2026, int(month[5:]), day, 10, tzinfo=BUSINESS_TZ)
         for month, day in (("2026-09", 1), ("2026-10", 8), ("2026-11", 2), ("2026-12", 1))}
-CLASS_ITEMS = {"plan_summary": 15, "growth_portfolio": 15, "know_students": 10, "home_visits": 15, "early_flags": 15,
-               "theme_meetings": 15, "biweekly_lesson": 15}
-MH_ITEMS = {"mh_lessons": 20, "room_duty": 20, "appointments": 15, "case_records": 25, "group_guidance": 10,
-            "parent_participation": 10}
 LATE_SCHOOL = "hengnan-s002"  # does nothing in December until its county chases it
 
 
 def _as(user: str) -> dict[str, str]:
     return {"X-Huhua-User": user}
-
-
-def _marks(items: dict[str, int], lost: int) -> dict[str, int]:
-    """Every item at full marks but ``lost`` points taken from the first items."""
-    marks = {}
-    for key, most in items.items():
-        marks[key] = most - min(most, lost)
-        lost -= most - marks[key]
-    return marks
 
 
 def _open(huhua: Huhua, user: str, element: str) -> dict[str, dict[str, Any]]:
@@ -83,11 +71,11 @@ def _check_school(huhua: Huhua, school: str, month: str, sheets: dict[str, dict[
         if month == "2026-11" and row["teacher"].endswith("-bzr2"):
             rows.append({**row, "absence": "病假"})
         else:
-            rows.append({**row, **_marks(CLASS_ITEMS, [2, 15, 30, 45, 0][index % 5]), "note": "家访记录不全"})
+            rows.append({**row, **marks(CLASS_ITEMS, [2, 15, 30, 45, 0][index % 5]), "note": "家访记录不全"})
     huhua.execute(CompleteTask(task, user, {
         "class_teacher_scores": rows, "class_problems": "个别班主任家访记录不全",
         "class_requirements": "本月内补齐家访记录"}))
-    mh = [{**row, **_marks(MH_ITEMS, 12)} for row in _rows(huhua, instance, "mh_teacher_scores")]
+    mh = [{**row, **marks(MH_ITEMS, 12)} for row in _rows(huhua, instance, "mh_teacher_scores")]
     huhua.execute(CompleteTask(sheets["check_mh_work"][school][0], user, {
         "mh_teacher_scores": mh, "mh_problems": "家长参与不足", "mh_requirements": "每月开放一次家长接待日"}))
 
