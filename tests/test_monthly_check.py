@@ -63,7 +63,7 @@ def test_across_a_month_boundary_every_school_gets_exactly_one_check(demo: Huhua
     for school in _schools(demo):  # every school's checking sheets are in its 德育处主任's inbox
         sheets = demo.queries.tasks(user=f"{school}-dy")
         assert sorted(t["element_id"] for t in sheets) == ["check_class_teachers", "check_mh_work"]
-        assert {t["due_at"] for t in sheets} == {"2026-10-20T09:30:00+00:00"}  # 8 working days (10 Oct is one)
+        assert {t["due_at"] for t in sheets} == {"2026-10-19T09:30:00+00:00"}  # 8 working days (Sat 10 Oct is one)
 
 
 def test_a_scheduler_down_over_the_boundary_starts_the_missed_check_once_late(
@@ -73,7 +73,8 @@ def test_a_scheduler_down_over_the_boundary_starts_the_missed_check_once_late(
     clock.set(datetime(2026, 11, 4, 10, tzinfo=BUSINESS_TZ))
     restarted = ScheduleRunner(demo, SCHEDULES)
     fired = restarted.tick()
-    assert [(f["fire_time"], f["late"], f["units"]) for f in fired] == [("2026-11-02T08:30:00+08:00", True, 39)]
+    assert [(f["fire_time"], f["late"], f["units"]) for f in fired] == [("2026-11-02T08:30:00+08:00", True, 39),
+                                                                        ("2026-11-02T09:00:00+08:00", True, 13)]
     advance_clock(demo, clock, datetime(2026, 11, 4, 11, tzinfo=BUSINESS_TZ), restarted)
     restarted.tick()
     assert _checks(demo) == [(school, "2026-11", True) for school in _schools(demo)]
