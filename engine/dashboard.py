@@ -29,7 +29,7 @@ from engine.store.database import Database
 
 BANDS = ("优秀", "良好", "合格", "不合格")
 MONTHLY_CHECK = "monthly_school_check"
-SUBMISSION = "self_check"  # the school's own step: its completion is the school's submission
+SUBMISSION = "check_class_teachers"  # the school's checking sheet: its completion is the school's submission
 HISTOGRAM_WIDTH = 10
 #: How a person of an attendance register stands, as the coverage table names it.
 STANDINGS = {"pending": "待确认参训", "attended": "已参训", "excused": "缺训已准假", "absent": "缺训待补训"}

@@ -2,9 +2,14 @@
 
 The browser renders the form with form-js; the server checks the submission again against the same
 schema, field by field, so a client that skips the form (the API, a script, a hostile user) gets the
-same answer: every wrong field named, with its label, and nothing applied. A ``dynamiclist`` (form-js's
-repeating group, data at its ``path`` as a list of objects) is one field whose items are checked against its
-inner fields; ``validate.minItems``/``maxItems`` bound its length (at most :data:`MAX_ITEMS`).
+same answer: every wrong field named, with its label, and nothing applied.
+
+A ``dynamiclist`` with a ``path`` is a list of rows, each checked against the list's fields. A list whose
+rows the process sets (``properties.rowsFrom``: the data variable holding them, ``properties.rowKey``: the
+field naming each row) must come back with exactly those rows, each once, in any order: a checking sheet
+with one row per teacher of the directory cannot lose a teacher or gain one. ``properties.excusedBy`` names
+a field of the list that, filled in, excuses its row from the required fields (a reason such as 病假).
+``validate.required``, ``minItems`` and ``maxItems`` on the list bound its length (at most :data:`MAX_ROWS`).
 """
 
 from __future__ import annotations
@@ -27,8 +32,8 @@ _VALUE_TYPES: dict[str, tuple[type, ...]] = {
 _LAYOUT = frozenset({"text", "html", "image", "spacer", "separator", "button", "iframe", "table", "expression"})
 _CONTAINERS = frozenset({"group"})
 MAX_TEXT = 10_000
-#: The most items a dynamic list may hold, whatever its form says.
-MAX_ITEMS = 200
+#: The most rows a dynamic list may hold (a school's class teachers and more).
+MAX_ROWS = 2_000
 
 
 @dataclass(frozen=True)
@@ -40,8 +45,13 @@ class Field:
     rules: dict[str, Any]
     options: tuple[Any, ...] | None
     default: Any = None
-    #: A dynamic list's fields, checked in each of its items (keys relative to the item).
-    items: tuple[Field, ...] | None = None
+    #: A dynamic list's fields (each row is checked against them); None for any other field.
+    rows: tuple[Field, ...] | None = None
+    #: A dynamic list whose rows the process sets: the data variable holding them, and the field naming a row.
+    rows_from: str | None = None
+    row_key: str | None = None
+    #: A dynamic list's field that, filled in, excuses its row from the required fields (a teacher on sick leave).
+    excused_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -54,13 +64,27 @@ class Form:
         """The submission with the fields it left out set to their default (or None)."""
         return with_defaults(self, data, {f.key: f.default for f in self.fields})
 
-    def check(self, data: dict[str, Any]) -> list[Problem]:
-        """Every problem of a submission, each naming the field (key and label); empty when it may be applied."""
+    @property
+    def fixed_lists(self) -> tuple[Field, ...]:
+        """The dynamic lists whose rows the process sets (checked against the instance's data)."""
+        return tuple(f for f in self.fields if f.rows is not None and f.rows_from and f.row_key)
+
+    def check(self, data: dict[str, Any], context: dict[str, Any] | None = None) -> list[Problem]:
+        """Every problem of a submission, each naming the field (key and label); empty when it may be applied.
+
+        ``context`` is the instance's data, against which lists with fixed rows are checked.
+        """
         known = {f.key for f in self.fields}
         problems = [Problem(f"'{key}' is not a field of the form {self.name}", field=key)
                     for key in _leaf_keys(data, known) if key not in known or _spelled_dotted(data, key)]
         for field in self.fields:
-            problems += _check_field(field, _lookup(data, field.key))
+            value = _lookup(data, field.key)
+            if field.rows is None:
+                problems += _check_field(field, value)
+                continue
+            problems += _check_rows(field, value)
+            if field in self.fixed_lists and context is not None and isinstance(value, list):
+                problems += _check_fixed_rows(field, value, context.get(field.rows_from or ""))
         return problems
 
 
@@ -77,10 +101,10 @@ def with_defaults(form: Form, data: dict[str, Any], defaults: dict[str, Any]) ->
         for part in parts[:-1]:
             target = target.setdefault(part, {}) if isinstance(target.get(part, {}), dict) else {}
         target.setdefault(parts[-1], defaults.get(field.key))
-        if field.items is not None and isinstance(target.get(parts[-1]), list):
-            for item in target[parts[-1]]:
-                for inner in field.items if isinstance(item, dict) else ():
-                    item.setdefault(inner.key, inner.default)
+        if field.rows is not None and isinstance(target.get(parts[-1]), list):
+            for row in target[parts[-1]]:
+                for inner in field.rows if isinstance(row, dict) else ():
+                    row.setdefault(inner.key, inner.default)
     return filled
 
 
@@ -132,32 +156,109 @@ def _fields(name: str, components: list[Any], where: str) -> tuple[list[Field], 
     fields, problems = [], []
     for here, prefix, component in _components(components, where, ""):
         kind = component.get("type")
+        if kind == "dynamiclist" and component.get("path"):
+            listed, list_problems = _dynamic_list(name, where, prefix, component)
+            fields += [listed] if listed is not None else []
+            problems += list_problems
+            continue
         if kind in _LAYOUT or kind in _CONTAINERS:
             continue
         if kind not in _VALUE_TYPES:
             problems.append(Problem(f"component type '{kind}' is not supported", file=name, field=here))
             continue
-        field_key = component.get("path") if kind == "dynamiclist" else component.get("key")
-        if not isinstance(field_key, str) or not field_key or (kind == "dynamiclist" and "." in field_key):
+        field_key = component.get("key")
+        if kind == "dynamiclist" or not isinstance(field_key, str) or not field_key:
             problems.append(Problem("a dynamic list needs a path (one name)" if kind == "dynamiclist"
                                     else "a field needs a key", file=name, field=here))
             continue
         rules = component.get("validate") or {}
         problems += [Problem(p, file=name, field=here) for p in _rule_problems(rules)]
-        items = None
-        if kind == "dynamiclist":
-            inner = component.get("components")
-            items_found, inner_problems = _fields(name, inner if isinstance(inner, list) else [], here + ".components")
-            items, problems = tuple(items_found), problems + inner_problems
-            if any(f.kind == "dynamiclist" for f in items):
-                problems.append(Problem("a dynamic list inside a dynamic list is not supported", file=name, field=here))
         values = component.get("values")
         options = tuple(v.get("value") for v in values if isinstance(v, dict)) if isinstance(values, list) else None
         fields.append(Field(prefix + field_key, kind, str(component.get("label") or field_key),
-                            bool(rules.get("required")), rules, options, component.get("defaultValue"), items))
+                            bool(rules.get("required")), rules, options, component.get("defaultValue")))
     keys = [f.key for f in fields]
     problems += [Problem(f"key '{k}' is used by two fields", file=name) for k in sorted(set(keys)) if keys.count(k) > 1]
     return fields, problems
+
+
+def _dynamic_list(name: str, where: str, prefix: str, component: dict[str, Any]) -> tuple[Field | None, list[Problem]]:
+    """A dynamic list's field: its rows' fields (plain value fields only) and, when set, where its rows come from."""
+    path = component["path"]
+    if not isinstance(path, str) or not re.fullmatch(r"[A-Za-z_]\w{0,99}", path):
+        return None, [Problem("a dynamic list's path must be a name", file=name, field=where)]
+    rows, problems = [], []
+    for index, inner in enumerate(component.get("components") or []):
+        here = f"{where}.components[{index}]"
+        kind = inner.get("type") if isinstance(inner, dict) else None
+        if kind in _LAYOUT:
+            continue
+        if kind not in _VALUE_TYPES or not isinstance(inner.get("key"), str) or not inner["key"]:
+            problems.append(Problem("a dynamic list holds value fields with keys only", file=name, field=here))
+            continue
+        rules = inner.get("validate") or {}
+        problems += [Problem(p, file=name, field=here) for p in _rule_problems(rules)]
+        values = inner.get("values")
+        options = tuple(v.get("value") for v in values if isinstance(v, dict)) if isinstance(values, list) else None
+        rows.append(Field(inner["key"], kind, str(inner.get("label") or inner["key"]), bool(rules.get("required")),
+                          rules, options, inner.get("defaultValue")))
+    rules = component.get("validate") or {}
+    problems += [Problem(p, file=name, field=where) for p in _rule_problems(rules)]
+    properties = component.get("properties") if isinstance(component.get("properties"), dict) else {}
+    rows_from, row_key, excused_by = properties.get("rowsFrom"), properties.get("rowKey"), properties.get("excusedBy")
+    if (rows_from is None) != (row_key is None) or (row_key is not None and row_key not in {r.key for r in rows}):
+        problems.append(Problem("properties rowsFrom and rowKey go together, and rowKey names a field of the list",
+                                file=name, field=where))
+    if excused_by is not None and excused_by not in {r.key for r in rows}:
+        problems.append(Problem("properties excusedBy names a field of the list", file=name, field=where))
+    rules = rules if isinstance(rules, dict) else {}
+    return Field(prefix + path, "dynamiclist", str(component.get("label") or path), bool(rules.get("required")),
+                 rules, None, None, tuple(rows), rows_from, row_key, excused_by), problems
+
+
+def _check_rows(field: Field, value: Any) -> list[Problem]:
+    """A dynamic list: a list of rows within its bounds, each with the list's fields only, each field checked;
+    a problem names the row (``rooms[1].area``)."""
+    if value is None or value == []:
+        return [Problem(f"{field.label}: required", field=field.key)] if field.required else []
+    if not isinstance(value, list) or not all(isinstance(row, dict) for row in value):
+        return [Problem(f"{field.label}: must be a list of rows", field=field.key)]
+    least, most = field.rules.get("minItems"), min(int(field.rules.get("maxItems") or MAX_ROWS), MAX_ROWS)
+    if least is not None and len(value) < least:
+        return [Problem(f"{field.label}: at least {least} rows", field=field.key)]
+    if len(value) > most:
+        return [Problem(f"{field.label}: at most {most} rows", field=field.key)]
+    known = {inner.key for inner in field.rows or ()}
+    problems = []
+    for number, row in enumerate(value, start=1):
+        where = f"{field.key}[{number - 1}]"
+        excused = field.excused_by is not None and row.get(field.excused_by) not in (None, "", [])
+        problems += [Problem(f"{field.label}, row {number}: '{key}' is not a field of the list", field=f"{where}.{key}")
+                     for key in row if key not in known]
+        for inner in field.rows or ():
+            labelled = Field(f"{where}.{inner.key}", inner.kind, f"{field.label}, row {number}: {inner.label}",
+                             inner.required and not excused, inner.rules, inner.options)
+            problems += _check_field(labelled, row.get(inner.key))
+    return problems
+
+
+def _check_fixed_rows(field: Field, value: list[Any], expected: Any) -> list[Problem]:
+    """The rows the process set, each once: none left out, none added (named by the list's row key)."""
+    key = field.row_key or ""
+    wanted = [row.get(key) for row in expected if isinstance(row, dict)] if isinstance(expected, list) else []
+    given = [row.get(key) for row in value if isinstance(row, dict)]
+    problems = []
+    missing = [str(k) for k in wanted if k not in given]
+    if missing:
+        problems.append(Problem(f"{field.label}: rows missing for {', '.join(missing[:20])}"
+                                + (f" and {len(missing) - 20} more" if len(missing) > 20 else ""), field=field.key))
+    extra = sorted({str(k) for k in given if k not in wanted})
+    if extra:
+        problems.append(Problem(f"{field.label}: no such rows: {', '.join(extra[:20])}", field=field.key))
+    twice = sorted({str(k) for k in given if given.count(k) > 1})
+    if twice:
+        problems.append(Problem(f"{field.label}: rows given twice: {', '.join(twice[:20])}", field=field.key))
+    return problems
 
 
 def _components(components: list[Any], where: str, prefix: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -177,7 +278,7 @@ def _check_field(field: Field, value: Any) -> list[Problem]:
     def problem(text: str) -> list[Problem]:
         return [Problem(f"{field.label}: {text}", field=field.key)]
 
-    if value is None or value == "" or (value == [] and field.items is None):
+    if value is None or value == "" or value == []:
         return problem("required") if field.required else []
     wanted = _VALUE_TYPES[field.kind]
     if (isinstance(value, bool) and bool not in wanted) or not isinstance(value, wanted):
@@ -196,39 +297,12 @@ def _check_field(field: Field, value: Any) -> list[Problem]:
             return problem(f"at least {rules['min']}")
         if rules.get("max") is not None and value > rules["max"]:
             return problem(f"at most {rules['max']}")
-    if field.items is not None:
-        return _check_items(field, value)
     if field.kind == "datetime" and not _is_date(value):
         return problem("must be a date (YYYY-MM-DD) or date-time")
     chosen = value if isinstance(value, list) else [value] if field.kind in ("select", "radio") else []
     if field.options is not None and any(v not in field.options for v in chosen):
         return problem(f"must be one of {', '.join(map(str, field.options))}")
     return []
-
-
-def _check_items(field: Field, items: list[Any]) -> list[Problem]:
-    """A dynamic list: its length within bounds, each item an object of the list's fields, each field checked;
-    a problem names the item (``rooms[1].area``)."""
-    least, most = field.rules.get("minItems"), min(int(field.rules.get("maxItems") or MAX_ITEMS), MAX_ITEMS)
-    if field.required and not items:
-        return [Problem(f"{field.label}: required", field=field.key)]
-    if least is not None and len(items) < least:
-        return [Problem(f"{field.label}: at least {least} entries", field=field.key)]
-    if len(items) > most:
-        return [Problem(f"{field.label}: at most {most} entries", field=field.key)]
-    problems = []
-    known = {inner.key.split(".", 1)[0] for inner in field.items or ()}
-    for index, item in enumerate(items):
-        where = f"{field.key}[{index}]"
-        if not isinstance(item, dict):
-            problems.append(Problem(f"{field.label}: entry {index + 1} must be an object", field=where))
-            continue
-        problems += [Problem(f"'{key}' is not a field of {field.label}", field=f"{where}.{key}")
-                     for key in item if key not in known]
-        for inner in field.items or ():
-            problems += [Problem(f"{field.label} {index + 1}: {p.message}", field=f"{where}.{p.field}")
-                         for p in _check_field(inner, _lookup(item, inner.key))]
-    return problems
 
 
 def _is_date(value: str) -> bool:

@@ -116,7 +116,7 @@ def test_models_and_validation_are_the_administrators(demo: Huhua, client: Flask
     for path in (f"/api/v1/process-definitions/{check['id']}/xml", "/api/v1/process-definitions/9000000/xml",
                  f"/api/v1/process-definitions/{check['id']}/artifacts",
                  f"/api/v1/process-definitions/{check['id']}/decisions/monthly_check_items",
-                 f"/api/v1/process-definitions/{check['id']}/forms/monthly_self_check"):
+                 f"/api/v1/process-definitions/{check['id']}/forms/monthly_check_class_teachers"):
         refused = client.get(path, headers=teacher)
         assert refused.status_code == 403 and "xml" not in refused.json, path
     names = client.get("/api/v1/process-definitions", headers=teacher).json

@@ -19,6 +19,8 @@ from the programme's rules, per kind of rule and role — they are not computed 
 - *counselling room reader*: a school's counselling room register is read by the administrator, the city's and
   its county's officers and heads, and the school's officer, principal and mental-health teacher (zhuhui-s001-xl1);
   a 雁峰区 school's only by the administrator and the city; no class teacher, no expert. Others 404.
+- *ledger reader*: a school's teacher appraisal ledger is read by its leaders and the officers and heads above it,
+  the same people as its monthly check; others get 404, as for a school that does not exist.
 - *mental-health lead*: the log of reads of a school's counselling cases is its mental-health lead's
   (zhuhui-s001-xl1, the school's 专职心理健康教育教师); anyone else 403.
 - Nobody signed in: 401 from the API, a redirect to the log-in page from pages.
@@ -181,6 +183,13 @@ KINDS: dict[str, str] = {
     "GET /api/v1/dashboard/overdue/export": "dashboard",
     "GET /api/v1/dashboard/counselling": "dashboard",
     "GET /api/v1/dashboard/counselling/export": "dashboard",
+    "GET /oversight/monthly": "dashboard",
+    "GET /oversight/monthly/<county>": "dashboard",
+    "GET /api/v1/oversight/monthly": "dashboard",
+    "GET /api/v1/oversight/monthly/<county>": "dashboard",
+    "GET /appraisal": "signed_in",
+    "GET /api/v1/appraisal/<school>": "ledger_reader",
+    "GET /api/v1/appraisal/<school>/export": "ledger_reader",
     "GET /account/password": "signed_in",
     "POST /account/password": "signed_in",
     "GET /account/tokens": "signed_in",
@@ -302,9 +311,11 @@ def _set_up(huhua: Huhua) -> Table:
         "attachment_id": {**attachments, "missing": MISSING_ID},
         "document_id": {**documents, "missing": MISSING_ID},
         "unit_id": {"own": "zhuhui-s001", "other": "yanfeng-s001", "missing": "nowhere"},
+        "school": {"own": "zhuhui-s001", "other": "yanfeng-s001", "missing": "nowhere"},
+        "county": {"own": "zhuhui", "other": "yanfeng", "missing": "nowhere"},
         "definition_id": {"existing": definition, "missing": MISSING_ID},
         "decision_id": {"existing": "monthly_check_items", "missing": "no_such_decision"},
-        "form_key": {"existing": "monthly_self_check", "missing": "no_such_form"},
+        "form_key": {"existing": "monthly_check_class_teachers", "missing": "no_such_form"},
         "subscription_id": {"existing": subscription, "missing": MISSING_ID},
         "filter_id": {"existing": foreign_filter, "missing": MISSING_ID},  # another person's filter: as missing
         **{f"token_id {key}": {"existing": token, "missing": MISSING_ID}  # another person's token: as missing

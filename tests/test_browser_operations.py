@@ -157,7 +157,7 @@ def test_an_administrator_imports_the_directory_and_sees_each_bad_row(
         assert "祁东.xlsx 人员" in problem and "3" in problem and "角色" in problem
         assert "未导入任何数据" in browser.find_element(By.ID, "import-message").text
         browser.save_screenshot(str(ARTIFACTS / "admin-org-import-refused.png"))
-        assert len(huhua.queries.users(limit=500)) == 406
+        assert len(huhua.queries.users(limit=500)) == 445
 
         upload = browser.find_element(By.CSS_SELECTOR, "#import-form input[type=file]")
         upload.clear()

@@ -77,5 +77,5 @@ def test_every_shipped_process_deploys(huhua: Huhua, tmp_path: Path) -> None:
     models = sorted(p.relative_to(target).as_posix() for p in target.rglob("*")
                     if p.suffix in (".bpmn", ".dmn") or p.name.endswith(".form.json"))
     assert models and result["changed_files"] == models
-    assert {f["key"] for f in result["forms"]} >= {"monthly_self_check", "monthly_county_check"}
+    assert {f["key"] for f in result["forms"]} >= {"monthly_check_class_teachers", "monthly_check_mh_teachers"}
     assert {d["key"] for d in huhua.queries.definitions()} >= {"launch_programme", "ct_training_city"}

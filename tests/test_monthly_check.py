@@ -60,9 +60,10 @@ def test_across_a_month_boundary_every_school_gets_exactly_one_check(demo: Huhua
     assert _checks(demo) == [(school, "2026-10", False) for school in _schools(demo)]
     fired = demo.queries.instances(process_key="monthly_school_check", limit=500)
     assert {i["business_key"].split("@")[1] for i in fired} == {"2026-10-08T08:30:00+08:00"}
-    for school in _schools(demo):  # every school's first task is in its programme officer's inbox
-        assert [t["element_id"] for t in demo.queries.tasks(user=f"{school}-zr")] == ["self_check"]
-        assert demo.queries.tasks(user=f"{school}-zr")[0]["due_at"] == "2026-10-14T09:30:00+00:00"
+    for school in _schools(demo):  # every school's checking sheets are in its 德育处主任's inbox
+        sheets = demo.queries.tasks(user=f"{school}-dy")
+        assert sorted(t["element_id"] for t in sheets) == ["check_class_teachers", "check_mh_work"]
+        assert {t["due_at"] for t in sheets} == {"2026-10-19T09:30:00+00:00"}  # 8 working days (Sat 10 Oct is one)
 
 
 def test_a_scheduler_down_over_the_boundary_starts_the_missed_check_once_late(
@@ -72,7 +73,8 @@ def test_a_scheduler_down_over_the_boundary_starts_the_missed_check_once_late(
     clock.set(datetime(2026, 11, 4, 10, tzinfo=BUSINESS_TZ))
     restarted = ScheduleRunner(demo, SCHEDULES)
     fired = restarted.tick()
-    assert [(f["fire_time"], f["late"], f["units"]) for f in fired] == [("2026-11-02T08:30:00+08:00", True, 39)]
+    assert [(f["fire_time"], f["late"], f["units"]) for f in fired] == [("2026-11-02T08:30:00+08:00", True, 39),
+                                                                        ("2026-11-02T09:00:00+08:00", True, 13)]
     advance_clock(demo, clock, datetime(2026, 11, 4, 11, tzinfo=BUSINESS_TZ), restarted)
     restarted.tick()
     assert _checks(demo) == [(school, "2026-11", True) for school in _schools(demo)]

@@ -154,9 +154,9 @@ def test_the_calendar_shows_named_holidays_and_an_override_round_trips(client: F
 def test_the_org_tree_counts_below_each_unit_and_a_unit_shows_its_people(client: FlaskClient) -> None:
     top = client.get("/api/v1/org/units", headers=AS_ADMIN).json
     assert [u["kind"] for u in top["units"]] == ["city"]
-    assert top["totals"]["units"]["county"] == 13 and top["totals"]["people"] == 406
+    assert top["totals"]["units"]["county"] == 13 and top["totals"]["people"] == 445
     city = top["units"][0]
-    assert city["units_below"]["county"] == 13 and city["people"] == 406
+    assert city["units_below"]["county"] == 13 and city["people"] == 445
     counties = client.get("/api/v1/org/units", query_string={"parent": city["id"]}, headers=AS_ADMIN).json
     zhuhui = next(u for u in counties["units"] if u["id"] == "zhuhui")
     assert zhuhui["name"] == "珠晖区教育局" or zhuhui["name"].startswith("珠晖")
@@ -200,7 +200,7 @@ def test_an_import_with_a_bad_row_names_it_and_loads_nothing_and_a_good_one_load
     assert refused.status_code == 400
     assert [(p["file"], p["line"], p["field"]) for p in refused.json["problems"]] == [("祁东.xlsx 人员", 3, "角色")]
     assert "nothing was loaded" in refused.json["message"]
-    assert client.get("/api/v1/org/units", headers=AS_ADMIN).json["totals"]["people"] == 406  # the demo stands
+    assert client.get("/api/v1/org/units", headers=AS_ADMIN).json["totals"]["people"] == 445  # the demo stands
 
     good = _workbook([["qd-1-xz", "王校长", "qd-1", "校长", ""], ["qd-1-t1", "李老师", "qd-1", "班主任", ""]])
     loaded = client.post("/api/v1/org/imports", data={"file": [(good, "祁东.xlsx")]}, headers=AS_ADMIN,

@@ -21,7 +21,7 @@ def test_an_exported_workbook_loads_back_and_an_edit_to_it_takes_effect(cli, tmp
     cli_json(cli("org", "load", "demo", "--json"))
     target = tmp_path / "org.xlsx"
     exported = cli_json(cli("org", "export", str(target), "--json"))
-    assert (exported["units"], exported["people"], exported["files"]) == (72, 406, [str(target)])
+    assert (exported["units"], exported["people"], exported["files"]) == (72, 445, [str(target)])
     book = load_workbook(target)
     assert [c.value for c in book["单位"][1]] == ["单位编码", "单位名称", "单位类型", "上级单位编码"]
     assert [c.value for c in book["人员"][1]] == ["工号", "姓名", "单位编码", "角色", "手机"]
@@ -81,5 +81,5 @@ def test_the_directory_goes_out_as_csv_and_comes_back(cli, tmp_path: Path) -> No
     units, people = (Path(f) for f in written["files"])
     assert units.name == "通讯录-单位.csv" and units.read_bytes().startswith(b"\xef\xbb\xbf")  # Excel reads UTF-8
     loaded = cli_json(cli("org", "load", str(units), str(people), "--json"))
-    assert (loaded["units"], loaded["people"], loaded["roles"]) == (72, 406, 460)
+    assert (loaded["units"], loaded["people"], loaded["roles"]) == (72, 445, 499)
 

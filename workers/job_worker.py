@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from engine import connectors, documents
+from engine import connectors, documents, roster
 from engine.bootstrap import Huhua
 from engine.commands import (
     ClaimDueJobs,
@@ -109,6 +109,8 @@ class JobWorker:
         log.info("job %s: calling connector %s", job_id, connector)
         if connector == "fan_out_status":  # the engine's own: where a fan-out stands (after its deadline, say)
             return RunHeldTask(job_id, self.huhua.queries.fan_out_status(job_id, str(params.get("task"))))
+        if connector == roster.OPERATOR:  # the engine's own: the people of the instance's unit, from the directory
+            return RunHeldTask(job_id, roster.roster(self.huhua.services.database, job_id, params))
         if connector == "official_document":  # drafted or issued inside the command: the 文号 needs one transaction
             return RunOfficialDocumentStep(job_id)
         if connector == "counselling_room":  # the engine's own: the register of the instance's own school

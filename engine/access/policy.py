@@ -320,6 +320,9 @@ class Rule(StrEnum):
     #: a school's mental-health lead (engine.access.confidential), who reads the log of its cases' reads (403
     #: for others)
     MENTAL_HEALTH_LEAD = "mental_health_lead"
+    #: whoever may read the teacher appraisal ledger of ``school`` (engine.appraisal_ledger: its leaders, the
+    #: officers and heads of its county and the city; 404 for others, as for a missing school)
+    LEDGER_READER = "ledger_reader"
     #: whoever may read the register of issued documents of ``unit_id`` (:func:`may_read_register`; 404 for others)
     REGISTER_READER = "register_reader"
     #: whoever may read the counselling room register of the school ``unit_id``: its leaders and mental-health
@@ -431,6 +434,14 @@ ROUTES: dict[str, Rule] = {
     "dashboard_api.dashboard_overdue_export": Rule.DASHBOARD,
     "dashboard_api.dashboard_counselling": Rule.DASHBOARD,
     "dashboard_api.dashboard_counselling_export": Rule.DASHBOARD,
+    # 一月一查 above the school: oversight (the dashboard's scope) and the teacher appraisal ledger
+    "monthly.oversight_page": Rule.DASHBOARD,
+    "monthly.oversight_county_page": Rule.DASHBOARD,
+    "monthly.ledger_page": Rule.SIGNED_IN,
+    "monthly_api.oversight": Rule.DASHBOARD,
+    "monthly_api.oversight_county": Rule.DASHBOARD,
+    "monthly_api.ledger": Rule.LEDGER_READER,
+    "monthly_api.ledger_export": Rule.LEDGER_READER,
     # one's own account: password and API tokens (someone else's token id answers 404 from the command)
     "account.password": Rule.SIGNED_IN,
     "account.change_password": Rule.SIGNED_IN,

@@ -21,6 +21,7 @@ from sqlalchemy import bindparam, delete, insert, select, true, update
 from engine.bpmn.parser import CompiledProcess, ModelFile, compile_process
 from engine.bpmn.timevalues import due_from
 from engine.clock import BUSINESS_TZ
+from engine.commands.appraisal import keep_appraisal
 from engine.commands.assignment import candidates_of, holders
 from engine.commands.attendance import keep_attendance
 from engine.commands.counselling_rooms import keep_counselling_room
@@ -185,6 +186,7 @@ def persist(uow: UnitOfWork, record: InstanceRecord, workflow: BpmnWorkflow, inc
     keep_figures(uow, record.id, record.process_key, data if isinstance(data, dict) else {}, new=new)
     keep_counselling_room(uow, record.id, record.process_key, record.org_scope, data if isinstance(data, dict) else {})
     keep_attendance(uow, record.id, record.process_key, data if isinstance(data, dict) else {}, new=new)
+    keep_appraisal(uow, record.id, record.process_key, record.org_scope, data if isinstance(data, dict) else {})
     if work is not None:
         _Publisher(uow, record).publish(json.loads(record.waits or "{}") if not new else {}, work)
     record.state = state

@@ -98,7 +98,11 @@ def _check_form(uow: UnitOfWork, instance_id: int, form_key: str, data: dict[str
     form = cache.get(row.sha256)
     if form is None:
         form = cache[row.sha256] = parse_form(f"{form_key}.form.json", row.content.encode("utf-8"))
-    problems = form.check(data)
+    context = None
+    if form.fixed_lists:  # a list whose rows the process set: checked against the instance's data
+        stored = uow.read(select(_i.c.data).where(_i.c.id == instance_id)).scalar()
+        context = json.loads(stored or "{}")
+    problems = form.check(data, context if isinstance(context, dict) else {})
     if problems:
         raise InvalidInput(f"the form {form.name} has {len(problems)} problem(s); nothing was saved", problems)
     return form.filled(data)

@@ -1,4 +1,4 @@
-"""Generated documents: the monthly 通报, the annual assessment, honour certificates, the case volume.
+"""Generated documents: the annual assessment, honour certificates, the case volume.
 
 A ``document`` service task names a template and its parameters; a worker renders it (reading the
 engine's tables for the figures) outside the transaction, and the files are stored with the task's
@@ -37,7 +37,6 @@ def render(database: Database, template: str, params: dict[str, Any],
     from engine.documents import annual, case_volume, oversight, reports  # the templates build on this module's types
 
     templates: dict[str, Callable[[Database, dict[str, Any], datetime], tuple[list[Rendered], dict[str, Any]]]] = {
-        "monthly_circular": reports.monthly_circular,
         "annual_assessment": annual.annual_assessment,
         "certificates": reports.certificates,
         "case_volume": case_volume.case_volume,

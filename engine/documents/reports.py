@@ -1,16 +1,13 @@
-"""The programme's documents: each template gathers its figures and returns its files and a summary.
-
-The monthly circular reads the instances of the monthly check (the annual assessment is engine.documents.annual)
-from the narrow instance table: one row per school and month, its data holding
-the total and band the scoring DMN gave. Units without a result are listed, not skipped: a circular
-that leaves out the schools that did not report would hide exactly what it is for.
+"""The programme's documents that are not official circulars (each template gathers its figures and returns its
+files and a summary): honour certificates with their register. The annual assessment
+is :mod:`engine.documents.annual`, the case volume :mod:`engine.documents.case_volume`, and every circular an
+official document (:mod:`engine.documents.official_templates`), e.g. each school's own monthly circular
+(:mod:`engine.documents.official_templates.monthly_check`).
 """
 
 from __future__ import annotations
 
 import json
-import statistics
-from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
@@ -18,60 +15,13 @@ from sqlalchemy import select
 
 from engine.clock import BUSINESS_TZ
 from engine.documents import PDF, XLSX, DocumentError, Rendered
-from engine.documents.layout import certificates_pdf, report_pdf, workbook
+from engine.documents.layout import certificates_pdf, workbook
 from engine.store import tables
 from engine.store.database import Database
 
 _i, _u = tables.process_instance, tables.org_unit
 BANDS = ("优秀", "良好", "合格", "不合格")
 MONTHLY_CHECK = "monthly_school_check"
-
-
-def monthly_circular(database: Database, params: dict[str, Any], now: datetime) -> tuple[list[Rendered], dict]:
-    """一月一查通报: every school of the scope with its score and band for ``month`` (YYYY-MM)."""
-    month = _text(params, "month", 7)
-    year, number = month.split("-") if "-" in month else ("", "")
-    if not (year.isdigit() and number.isdigit() and 1 <= int(number) <= 12):
-        raise DocumentError(f"month must look like 2026-10, not '{month}'")
-    schools, counties = _schools(database, params.get("scope"))
-    results = {school: data for school, data in _results(database, MONTHLY_CHECK, schools)
-               if str(data.get("scheduled_for", "")).startswith(month)}
-    rows, per_county = [], defaultdict(list)
-    for school, (name, county) in schools.items():
-        data = results.get(school)
-        band = data.get("band") if data else None
-        state = "已完成" if band else "进行中" if data is not None else "未启动"
-        rows.append([counties[county], name, data.get("total", "") if band else "", band or "", state])
-        per_county[county].append((data.get("total") if band else None, band))
-    summary_rows = []
-    for county, entries in per_county.items():
-        totals = [t for t, _ in entries if t is not None]
-        summary_rows.append([counties[county], len(entries), len(totals)] + [sum(b == band for _, b in entries)
-                                                                             for band in BANDS]
-                            + [round(statistics.fmean(totals), 1) if totals else "", _rate(len(totals), len(entries))])
-    done = [r for r in rows if r[4] == "已完成"]
-    counts = {band: sum(r[3] == band for r in rows) for band in BANDS}
-    title = f"关于{int(year)}年{int(number)}月“一月一查”情况的通报"
-    header = ["县市区", "学校数", "已完成", *BANDS, "平均分", "完成率"]
-    blocks: list[tuple[str, Any]] = [
-        ("p", f"按照“一月一查一通报一总结”要求，{int(year)}年{int(number)}月全市应查学校{len(rows)}所，"
-              f"已完成检查{len(done)}所，完成率{_rate(len(done), len(rows))}。其中优秀{counts['优秀']}所、"
-              f"良好{counts['良好']}所、合格{counts['合格']}所、不合格{counts['不合格']}所。现将有关情况通报如下。"),
-        ("h", "一、各县市区情况"), ("t", (header, summary_rows)),
-        ("h", "二、予以表扬的学校（优秀）"),
-        ("p", "、".join(f"{r[0]}{r[1]}" for r in rows if r[3] == "优秀") or "无"),
-        ("h", "三、限期整改的学校（不合格）"),
-        ("p", "、".join(f"{r[0]}{r[1]}" for r in rows if r[3] == "不合格") or "无"),
-        ("h", "四、未按时完成检查的学校"),
-        ("p", "、".join(f"{r[0]}{r[1]}（{r[4]}）" for r in rows if r[4] != "已完成") or "无"),
-        ("p", "各县市区教育局要对照通报问题抓好整改，整改情况纳入年度目标管理考评。"),
-    ]
-    files = [Rendered(f"{month}一月一查通报.xlsx", XLSX, workbook([
-                 ("各县市区汇总", header, summary_rows),
-                 ("学校明细", ["县市区", "学校", "总分", "等级", "状态"], rows)])),
-             Rendered(f"{month}一月一查通报.pdf", PDF, report_pdf(title, blocks))]
-    return files, {"month": month, "schools": len(rows), "completed": len(done), **counts,
-                   "missing": [r[1] for r in rows if r[4] != "已完成"][:200]}
 
 
 def certificates(database: Database, params: dict[str, Any], now: datetime) -> tuple[list[Rendered], dict]:

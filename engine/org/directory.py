@@ -35,6 +35,7 @@ ROLES: dict[str, str] = {
     "department_head": "科室负责人",
     "programme_officer": "专项负责人",
     "principal": "校长",
+    "moral_education_head": "德育处主任",
     "class_teacher": "班主任",
     "mh_teacher_full": "专职心理健康教育教师",
     "mh_teacher_part": "兼职心理健康教育教师",

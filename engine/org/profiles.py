@@ -102,6 +102,8 @@ def generate(profile: str) -> Directory:
             roles = ["mh_teacher_full" if full_time else "mh_teacher_part"] + (["duty_counsellor"] if k == 1 else [])
             person(f"{school_id}-xl{k}", school_id, *roles)
     _oversight_people(person, sizing)
+    for school_id in schools:  # last, so that everyone else keeps the name generated before this role existed
+        person(f"{school_id}-dy", school_id, "moral_education_head")  # 德育处主任: the school's monthly check
     return directory
 
 

@@ -12,6 +12,7 @@ workflow is deserialised here). It mirrors :mod:`engine.commands`: one module pe
 ``scheduling``     schedule fires and watermarks, timer schedules, due jobs, job payloads, webhook targets
 ``operations``     the org tree and schedules of the operations pages; jobs, incidents and webhooks lists
 ``dashboard``      the dashboard's scope and figures
+``monthly``        一月一查 oversight (per county and school of a month) and the teacher appraisal ledger
 ``official_documents``  a unit's register of issued documents (发文登记簿) and who reads it
 ``calendar``       working days (:class:`CalendarQueries`)
 ``audit``          the audit log
@@ -46,6 +47,7 @@ from engine.queries.dashboard import DashboardFamily
 from engine.queries.directory import DirectoryFamily
 from engine.queries.instances import InstanceFamily
 from engine.queries.models import ModelFamily
+from engine.queries.monthly import MonthlyFamily
 from engine.queries.official_documents import OfficialDocumentFamily
 from engine.queries.operations import OperationsFamily, OperationsQueries
 from engine.queries.scheduling import SchedulingFamily
@@ -56,7 +58,7 @@ __all__ = ["CalendarQueries", "Queries"]
 
 
 class Queries(TaskFamily, InstanceFamily, ModelFamily, DirectoryFamily, AccountFamily, SchedulingFamily,
-              OperationsFamily, DashboardFamily, OfficialDocumentFamily, CounsellingRoomFamily):
+              OperationsFamily, DashboardFamily, MonthlyFamily, OfficialDocumentFamily, CounsellingRoomFamily):
     """Every read-only question of the engine, one method each (see the families above)."""
 
     def __init__(self, database: Database, max_model_bytes: int, schedules_file: Path | None = None) -> None:

@@ -243,6 +243,20 @@ class TaskFamily:
             content = session.scalar(self._form_query(session, task.definition_id, task.form_key))
         return json.loads(content) if content else None
 
+    def task_form_rows(self, task_id: int, schema: dict[str, Any] | None) -> dict[str, Any]:
+        """The rows the process set for the form's fixed lists (``properties.rowsFrom``), to show them filled in:
+        a checking sheet opens with one row per teacher."""
+        wanted = {c["path"]: c["properties"]["rowsFrom"] for c in _dynamic_lists((schema or {}).get("components"))}
+        if not wanted:
+            return {}
+        with self.database.read() as session:
+            stored = session.scalar(select(ProcessInstance.data).join(HumanTask, HumanTask.instance_id
+                                                                       == ProcessInstance.id)
+                                    .where(HumanTask.id == task_id))
+        data = json.loads(stored or "{}")
+        data = data if isinstance(data, dict) else {}
+        return {path: data[name] for path, name in wanted.items() if isinstance(data.get(name), list)}
+
     @staticmethod
     def _form_query(session: Session, definition_id: int, form_key: str) -> Any:
         pinned = session.scalar(select(DefinitionArtifact.form_version).where(
@@ -282,3 +296,17 @@ def _task_order(f: TaskFilter) -> list[Any]:
         return [t.due_at.is_(None), t.due_at.desc(), t.id.desc()]
     return [t.due_at.is_(None), t.due_at, t.id]
 
+
+def _dynamic_lists(components: Any) -> list[dict[str, Any]]:
+    """The dynamic lists of a form-js schema whose rows the process sets, inside groups too."""
+    found = []
+    for component in components if isinstance(components, list) else []:
+        if not isinstance(component, dict):
+            continue
+        properties = component.get("properties")
+        if component.get("type") == "dynamiclist" and isinstance(component.get("path"), str) \
+                and isinstance(properties, dict) and isinstance(properties.get("rowsFrom"), str):
+            found.append(component)
+        elif component.get("type") == "group":
+            found += _dynamic_lists(component.get("components"))
+    return found

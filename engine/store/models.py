@@ -496,6 +496,28 @@ class TrainingAttendance(Base):
     reason: Mapped[str | None] = mapped_column(String(300))
     hours: Mapped[float | None] = mapped_column(Float)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+class TeacherAppraisal(Base):
+    """教师考评台账: one teacher's score in one month's check at their school (or the reason they were not
+    scored), kept for 职称评定、绩效考核、评优评先 beyond the instance and the directory: the name and the school
+    are kept as they were that month. Written with the monthly check's instance (engine.commands.appraisal)."""
+
+    __tablename__ = "teacher_appraisal"
+    __table_args__ = (UniqueConstraint("instance_id", "person_id", "role", name="uq_teacher_appraisal_instance_person"),
+                      Index("ix_teacher_appraisal_school_month", "school_id", "month"),
+                      Index("ix_teacher_appraisal_person_month", "person_id", "month"))
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    instance_id: Mapped[int] = mapped_column(Id)
+    school_id: Mapped[str] = mapped_column(String(100))
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    person_id: Mapped[str] = mapped_column(String(100))
+    person_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(40))  # class_teacher | mh_teacher
+    score: Mapped[float | None] = mapped_column(Float)
+    band: Mapped[str | None] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(String(100))  # why not scored this month (病假, …)
+    item_scores: Mapped[str | None] = mapped_column(Text)  # JSON: the score of each rubric item
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class FormDefinition(Base):

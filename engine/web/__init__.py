@@ -35,6 +35,7 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
     from engine.web.counselling_room_api import counselling_room_api
     from engine.web.dashboard_api import dashboard_api
     from engine.web.inbox import inbox
+    from engine.web.monthly import monthly, monthly_api
     from engine.web.operations_api import operations_api
     from engine.web.task_api import task_api
 
@@ -44,7 +45,8 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
     guard.install(app)  # every endpoint's rule from engine.access.policy, before its view
     i18n.install(app, app.extensions["huhua"].settings.data_dir)
     security_headers.install(app, secure_cookies=app.extensions["huhua"].settings.secure_cookies)
-    for blueprint in (api, task_api, dashboard_api, operations_api, account_api, audit_api, counselling_room_api):
+    for blueprint in (api, task_api, dashboard_api, operations_api, account_api, audit_api, counselling_room_api,
+                      monthly_api):
         # the API authenticates each call by token or session (a session's changes carry its CSRF token in a
         # header, checked by auth.acting_user), and answers JSON only
         auth.csrf.exempt(blueprint)
@@ -52,6 +54,7 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
     app.register_blueprint(inbox)
     app.register_blueprint(admin)
     app.register_blueprint(account)
+    app.register_blueprint(monthly)
     app.add_url_rule("/", "index", lambda: redirect(url_for("inbox.home")))
     _register_error_handlers(app)
 

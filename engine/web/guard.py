@@ -20,7 +20,7 @@ from engine.web.auth import is_administrator, login_manager
 
 #: The blueprints that answer JSON to programs; the others are pages.
 API_BLUEPRINTS = frozenset({"api", "task_api", "dashboard_api", "operations_api", "account_api", "audit_api",
-                            "counselling_room_api"})
+                            "counselling_room_api", "monthly_api"})
 
 
 def install(app: Flask) -> None:
@@ -76,6 +76,8 @@ def _check_reader(rule: Rule, args: dict[str, Any]) -> None:
         calls.visible_attachment(args["attachment_id"])
     elif rule is Rule.DOCUMENT_READER:
         calls.visible_document(args["document_id"])
+    elif rule is Rule.LEDGER_READER and not calls.engine().queries.may_read_ledger(calls.actor(), args["school"]):
+        raise NotFound(f"school '{str(args['school'])[:100]}' does not exist")
     elif rule is Rule.REGISTER_READER:
         calls.visible_register(args["unit_id"])
     elif rule is Rule.COUNSELLING_ROOM_READER and not calls.engine().queries.may_read_counselling_room(

@@ -72,6 +72,9 @@ _COUNTY = _query("county", {"type": "string", "maxLength": 200}, "one county (a 
 _UNIT = _query("unit", {"type": "string", "maxLength": 200}, "a county or school of the rollout; none: the top")
 _PROCESS = _query("process", {"type": "string", "maxLength": 200}, "one process key")
 _DASHBOARD_ERRORS = (400, 401, 403, 404)
+_MONTH = _query("month", {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}, "the month, e.g. 2026-10 (default: now)")
+_YEAR = _query("year", {"type": "integer", "minimum": 2000, "maximum": 2100}, "the year (default: this year)")
+_MONTH_NUMBER = _query("month", {"type": "integer", "minimum": 1, "maximum": 12}, "one month; none: the whole year")
 
 
 def _export(summary: str, parameters: list[dict[str, Any]]) -> dict[str, Any]:
@@ -171,6 +174,22 @@ def document() -> dict[str, Any]:
                 "一月一查 per month: submitted on time, late, missing; bands, box plot and histogram of scores",
                 parameters=[_COUNTY], errors=_DASHBOARD_ERRORS)},
             "/dashboard/monthly-checks/export": {"get": _export("The monthly checks as an .xlsx workbook", [_COUNTY])},
+            "/oversight/monthly": {"get": _op(
+                "一月一查 oversight: per county the caller oversees, the month's completion (teachers scored of the "
+                "directory's, circulars, summaries, late schools) and the bands and mean of the teachers' scores",
+                parameters=[_MONTH], errors=_DASHBOARD_ERRORS)},
+            "/oversight/monthly/{county}": {"get": _op(
+                "一月一查 oversight of one county: per school its completion, score distribution, overdue steps, "
+                "chases and spot-check (another county's officer: 404)",
+                parameters=[_text_path("county", "the county's unit id"), _MONTH], errors=_DASHBOARD_ERRORS)},
+            "/appraisal/{school}": {"get": _op(
+                "The school's teacher appraisal ledger (教师考评台账): per teacher and month, and per teacher for the "
+                "year (the school's leaders, the officers and heads above it; others 404)",
+                parameters=[_text_path("school", "the school's unit id"), _YEAR, _MONTH_NUMBER],
+                errors=_DASHBOARD_ERRORS)},
+            "/appraisal/{school}/export": {"get": _export(
+                "The school's teacher appraisal ledger as an .xlsx workbook (月度台账 and 年度汇总)",
+                [_text_path("school", "the school's unit id"), _YEAR, _MONTH_NUMBER])},
             "/dashboard/counselling": {"get": _op(
                 "Counselling cases by risk level per county (or per school of one county) and the crisis escalations, "
                 "naming a student only where the escalation lets the caller read the case",

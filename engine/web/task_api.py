@@ -128,7 +128,8 @@ def get_task_form(task_id: int) -> Any:
     task_id = calls.path_id(task_id, "task")
     huhua = calls.engine()
     calls.logged_case_read(huhua.queries.task_instance(task_id), "task_form")
-    return jsonify({"schema": huhua.queries.task_form(task_id)})
+    schema = huhua.queries.task_form(task_id)
+    return jsonify({"schema": schema, "data": huhua.queries.task_form_rows(task_id, schema)})
 
 
 @task_api.get("/tasks/<int:task_id>/comments")
