@@ -28,7 +28,7 @@ from engine.org.profiles import generate
 from engine.web import create_app
 from tests.helpers import deploy_fixtures
 from tests.test_browser import ARTIFACTS, PASSWORD, _browser, _log_in
-from tests.test_diagrams import CONSTRUCTS, NS, PROCESSES, SHIPPED
+from tests.test_diagrams import CONSTRUCTS, LANED, NS, SHIPPED
 
 #: What bpmn-js drew: every shape but labels, with its bounds, and every connection.
 DRAWN = """
@@ -45,12 +45,11 @@ IMPORTED = """
     const [xml, done] = arguments;
     modeler.importXML(xml).then(() => done((() => {""" + DRAWN + """})()), error => done({error: String(error)}));
 """
-MONTHLY = ("monthly_school_check.bpmn", "monthly_check_items.dmn", "monthly_check_band.dmn")
 
 
 @pytest.fixture
 def site(huhua: Huhua) -> Iterator[tuple[Huhua, str]]:
-    huhua.execute(DeployModels(tuple((name, (PROCESSES / name).read_bytes()) for name in MONTHLY), "admin", "test"))
+    huhua.execute(DeployModels((("laned.bpmn", diagram.lay_out(LANED, "laned.bpmn")),), "admin", "test"))
     huhua.execute(LoadDirectory(generate("demo"), "admin", source="demo"))
     huhua.execute(SetPassword("admin", PASSWORD, "admin"))
     app = create_app(huhua, {"SECRET_KEY": "browser-test", "TRUST_USER_HEADER": False})
@@ -82,7 +81,7 @@ def _newest(huhua: Huhua, key: str) -> dict[str, Any]:
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_every_shipped_process_opens_as_drawn_and_the_modeler_keeps_its_layout(site: tuple[Huhua, str]) -> None:
     huhua, base = site
-    check = _newest(huhua, "monthly_school_check")
+    laned = _newest(huhua, "laned")
     plain = deploy_fixtures(huhua, "teacher_report.bpmn")["processes"][0]["definition_id"]
     browser = _browser(1366, 900)
     wait = WebDriverWait(browser, 30)
@@ -107,35 +106,34 @@ def test_every_shipped_process_opens_as_drawn_and_the_modeler_keeps_its_layout(s
             assert set(containers) <= set(drawn["shapes"]), name
 
         # an instance's page shows where its token is on the file's own diagram
-        started = huhua.execute(StartInstance("monthly_school_check", "admin", org_scope="zhuhui-s001", origin=ENGINE))
+        shapes, _, _ = _diagram(huhua.queries.definition_model(laned["id"])[1])
+        started = huhua.execute(StartInstance("laned", "admin", org_scope="zhuhui-s001", origin=ENGINE))
         browser.get(f"{base}/admin/instances/{started['id']}")
         wait.until(lambda b: b.execute_script("return document.body.dataset.ready === 'yes'"))
         active = browser.execute_script("""return [...document.querySelectorAll('.djs-element.huhua-active')]
             .map(e => e.dataset.elementId)""")
-        at = browser.execute_script("const m = document.querySelector('[data-element-id=self_check]')"
+        at = browser.execute_script("const m = document.querySelector('[data-element-id=review]')"
                                     ".transform.baseVal.consolidate().matrix; return [m.e, m.f];")
-        check_xml = huhua.queries.definition_model(check["id"])[1]
-        assert active == ["self_check"] and at == _diagram(check_xml)[0]["self_check"][:2]
+        assert active == ["review"] and at == shapes["review"][:2]
 
         # opened by the page itself, saved without a change and then with a task moved: the stored versions keep
         # the file's layout (and the move)
-        shapes, _, _ = _diagram(huhua.queries.definition_model(check["id"])[1])
-        assert open_modeler(check["id"])["shapes"]["self_check"] == shapes["self_check"]
+        assert open_modeler(laned["id"])["shapes"] == shapes
         browser.find_element(By.ID, "deploy").click()
         wait.until(ready.text_to_be_present_in_element((By.ID, "message"), "第 2 版"))
-        saved = huhua.queries.definition_model(_newest(huhua, "monthly_school_check")["id"])[1]
+        saved = huhua.queries.definition_model(_newest(huhua, "laned")["id"])[1]
         assert _diagram(saved)[0] == shapes
         assert 'name="role"' in saved  # the lanes still say whom their tasks go to
-        open_modeler(_newest(huhua, "monthly_school_check")["id"])
+        open_modeler(_newest(huhua, "laned")["id"])
         browser.execute_script("""
             const registry = modeler.get('elementRegistry');
-            modeler.get('modeling').moveShape(registry.get('self_check'), {x: 40, y: 0});
+            modeler.get('modeling').moveShape(registry.get('review'), {x: 40, y: 0});
         """)
         browser.find_element(By.ID, "deploy").click()
         wait.until(ready.text_to_be_present_in_element((By.ID, "message"), "第 3 版"))
-        moved = _diagram(huhua.queries.definition_model(_newest(huhua, "monthly_school_check")["id"])[1])[0]
-        assert moved["self_check"] == [shapes["self_check"][0] + 40, *shapes["self_check"][1:]]
-        assert moved["county_check"] == shapes["county_check"]
+        moved = _diagram(huhua.queries.definition_model(_newest(huhua, "laned")["id"])[1])[0]
+        assert moved["review"] == [shapes["review"][0] + 40, *shapes["review"][1:]]
+        assert moved["sign"] == shapes["sign"]
         ARTIFACTS.mkdir(exist_ok=True)
         browser.save_screenshot(str(ARTIFACTS / "modeler_laid_out.png"))
     finally:

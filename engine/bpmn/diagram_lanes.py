@@ -5,10 +5,11 @@ A human task is drawn in the lane of the people it is offered to: its ``candidat
 lane of the default branch of a conditional (``'a' if … else 'b'`` → b), of an expert when it reads one, else
 of the ``people`` the library's fan-outs start the process with (``LibraryFacts``), else in the lane it sits in
 (the author's name for that person: 拟稿人), else in 指定人员. A human task that names nobody and sits in a lane
-keeps it: that lane is whom it is offered to. Events, gateways and the
-engine's own tasks (script, service, business rule) follow the flow from the node before them (never back along
-a loop), the rest (a start event) the nearest node that has a lane; a boundary event goes to its host's lane; what
-nothing reaches is in 系统（自动）.
+keeps it: that lane is whom it is offered to. Any other node that sits in a lane keeps it (where its author, or
+an earlier layout, put it). Events, gateways and the engine's own tasks (script, service, business rule, call
+activity) in no lane follow the flow from the node before them (never back along a loop), the rest (a start
+event) the nearest node that has a lane; a boundary event goes to its host's lane; what nothing reaches is in
+系统（自动）. Laid out again, a model keeps its lanes: the plan of a planned model is itself.
 
 The plan changes no behaviour: a task with its own performer ignores its lane (engine.commands.assignment),
 the lanes a plan adds carry the role of their tasks as the ``role`` property (engine.bpmn.lane_roles), and
@@ -135,8 +136,8 @@ def plan_lanes(process: etree._Element, facts: LibraryFacts, taken_ids: set[str]
             placed[node_id] = _lane_for(lanes, performer, tier)
         elif (kind in HUMAN or (kind in SUB_PROCESSES and _holds_unassigned_work(node))) and node_id not in member:
             placed[node_id] = _lane_for(lanes, UNASSIGNED_LANE, tier)
-        elif kind in SUB_PROCESSES and node_id in member:
-            placed[node_id] = lane_of_element[member[node_id]]  # its tasks may take its lane: it stays
+        elif node_id in member and kind != "boundaryEvent":
+            placed[node_id] = lane_of_element[member[node_id]]  # where its author (or an earlier layout) put it
     _follow_neighbours(process, nodes, placed)
     for node in nodes:
         placed.setdefault(node.get("id") or "", _lane_for(lanes, ENGINE_LANE, tier))
