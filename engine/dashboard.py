@@ -268,19 +268,20 @@ def _definition_names(connection: Connection) -> dict[str, str]:
 # --- monthly checks ------------------------------------------------------------------------------------------------
 
 def monthly_checks(database: Database, scope: Scope, now: datetime, county: str | None = None) -> dict[str, Any]:
-    """一月一查 per month: how many schools submitted their self-check on time, late, not yet (before its due
-    date) or are missing (past it), and the scores' bands, box plot (min, quartiles, max) and histogram."""
+    """一月一查 per month: how many schools submitted their class-teacher checking sheet (the school's own check)
+    on time, late, not yet (before its due date) or are missing (past it), and the school means' bands, box plot
+    (min, quartiles, max) and histogram."""
     if county is not None:
         _require_county(database, scope, county)
     latest = (select(func.max(_t.c.id)).where(_t.c.process_key == MONTHLY_CHECK, _t.c.element_id == SUBMISSION,
                                                _t.c.state != "cancelled").group_by(_t.c.instance_id))
     submitted = select(_t.c.instance_id, _t.c.state, _t.c.due_at, _t.c.completed_at).where(
-        _t.c.id.in_(latest)).subquery()  # a self-check asked again counts the school once, as last asked
+        _t.c.id.in_(latest)).subquery()  # a sheet asked again counts the school once, as last asked
     category = case(
         (submitted.c.state == "completed",
          case((and_(submitted.c.due_at.is_not(None), submitted.c.completed_at > submitted.c.due_at), "late"),
               else_="on_time")),
-        (submitted.c.state.is_(None), "on_time"),  # moved on without a self-check row (an older model)
+        (submitted.c.state.is_(None), "on_time"),  # moved on without a sheet row (an older model)
         (and_(submitted.c.due_at.is_not(None), submitted.c.due_at < now), "missing"), else_="pending")
     month, band, total = _f.c.period, _f.c.band, _f.c.score
     unscheduled = case((month.is_(None), _i.c.started_at), else_=None)  # those go by the day they started

@@ -69,17 +69,59 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _load_demo_into(url: str, data_dir: Path) -> None:
+    """The demo org and the shipped library, loaded once into a template database (see ``demo_template``)."""
+    engine = bootstrap(Settings(database_url=url, data_dir=data_dir, processes_dir=PROJECT / "processes",
+                                max_model_bytes=5 * 1024 * 1024, node_name="test", outbound_allow=("127.0.0.1",)),
+                       clock=VirtualClock(START), upgrade=False)
+    try:
+        load_demo(engine)
+    finally:
+        engine.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_demo_template(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("demo_template")
+    path = folder / "huhua.db"
+    shutil.copy(sqlite_template, path)
+    _load_demo_into(f"sqlite:///{path}", folder)
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_demo_template(postgres: pg_server.PostgresServer, postgres_template: str,
+                           tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    name = f"huhua_demo_template_{os.getpid()}"
+    with psycopg.connect(postgres.admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name}")
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {postgres_template}")
+    _load_demo_into(normalise_database_url(_with_database(postgres.admin_url, name)),
+                    tmp_path_factory.mktemp("demo_template"))
+    yield name
+    with psycopg.connect(postgres.admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def demo_template() -> None:
+    """Asked for by a ``demo`` fixture: the test's database is then a copy of one where the demo org is loaded and
+    the shipped library deployed, made once per run, instead of loading and deploying both in every test (the
+    same commands, the same virtual clock; the library tests alone did it a hundred times)."""
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, migrated database of each kind."""
+    """A fresh, migrated database of each kind (with the demo loaded when the test's fixtures ask for it)."""
+    demo = "demo_template" in request.fixturenames
     if request.param == "sqlite":
-        template: Path = request.getfixturevalue("sqlite_template")
+        template: Path = request.getfixturevalue("sqlite_demo_template" if demo else "sqlite_template")
         path = tmp_path / "huhua.db"
         shutil.copy(template, path)
         yield f"sqlite:///{path}"
         return
     server: pg_server.PostgresServer = request.getfixturevalue("postgres")
-    template_name: str = request.getfixturevalue("postgres_template")
+    template_name: str = request.getfixturevalue("postgres_demo_template" if demo else "postgres_template")
     name = f"huhua_t{os.getpid()}_{next(_counter)}"
     with psycopg.connect(server.admin_url, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name} TEMPLATE {template_name}")
@@ -108,9 +150,9 @@ def huhua(settings: Settings, clock: VirtualClock) -> Iterator[Huhua]:
 
 
 @pytest.fixture
-def demo(huhua: Huhua) -> Huhua:
+def demo(huhua: Huhua, demo_template: None) -> Huhua:
     """The engine with the demo org loaded and the shipped library deployed (a file may define its own)."""
-    return load_demo(huhua)
+    return huhua
 
 
 @pytest.fixture

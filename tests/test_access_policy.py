@@ -15,6 +15,7 @@ from engine.bootstrap import Huhua
 from engine.commands import PERSON
 from engine.store import tables
 from tests.helpers import one_task_model, served_client, start_at, token_headers
+from workers.job_worker import run_due_jobs
 
 ATTACKER = "yanfeng-s001-bzr1"  # a class teacher of 雁峰区
 VICTIM = "zhuhui-s002-bzr1"  # a class teacher of a 珠晖区 school
@@ -61,7 +62,7 @@ def test_overseers_with_a_reason_read_a_school_process_and_nobody_else_does(demo
     county's officer, another school's officer and an uninvolved teacher do not."""
     check = start_at(demo, "monthly_school_check", "zhuhui-s001")
     path = f"/api/v1/process-instances/{check}"
-    for reader in ("zhuhui-s001-zr", "zhuhui-s001-xz", "zhuhui-zr", "zhuhui-jz", "hy-zr", "hy-jz"):
+    for reader in ("zhuhui-s001-zr", "zhuhui-s001-xz", "zhuhui-s001-dy", "zhuhui-zr", "zhuhui-jz", "hy-zr", "hy-jz"):
         assert client.get(path, headers=token_headers(demo, reader)).status_code == 200, reader
     for outsider in ("yanfeng-zr", "yanfeng-jz", "zhuhui-s002-zr", "zhuhui-s001-bzr1", "zj01"):
         _same_as_missing(client, "/api/v1/process-instances/{}", check, token_headers(demo, outsider))
@@ -131,8 +132,10 @@ def test_delegation_stays_in_the_pool_or_unit_and_ends_with_the_task(demo: Huhua
     """'A delegatee of any task keeps read access to the whole case': delegation goes only to the task's
     candidates or its unit, and a delegatee who did not complete the task reads nothing once it left them."""
     check = start_at(demo, "monthly_school_check", "zhuhui-s001")
-    task = demo.queries.instance(check)["open_tasks"][0]["id"]  # offered to the school's programme officer
-    officer = token_headers(demo, "zhuhui-s001-zr")
+    run_due_jobs(demo)  # the roster is read: the checking sheets open
+    task = next(t["id"] for t in demo.queries.instance(check)["open_tasks"]
+                if t["element_id"] == "check_class_teachers")  # offered to the school's 德育处主任
+    officer = token_headers(demo, "zhuhui-s001-dy")
     assert client.post(f"/api/v1/tasks/{task}/claim", headers=officer).status_code == 200
     outside = client.post(f"/api/v1/tasks/{task}/delegate", headers=officer, json={"to": "yanfeng-s001-bzr1"})
     assert outside.status_code == 403 and outside.json["problems"][0]["field"] == "to"
@@ -141,6 +144,6 @@ def test_delegation_stays_in_the_pool_or_unit_and_ends_with_the_task(demo: Huhua
                        json={"to": delegatee, "reason": "出差"}).status_code == 200
     assert client.get(f"/api/v1/process-instances/{check}", headers=token_headers(demo, delegatee)).status_code == 200
     assert client.post(f"/api/v1/tasks/{task}/reassign", headers=token_headers(demo, "zhuhui-zr"),
-                       json={"to": "zhuhui-s001-zr", "reason": "收回"}).status_code == 200
+                       json={"to": "zhuhui-s001-dy", "reason": "收回"}).status_code == 200
     _same_as_missing(client, "/api/v1/process-instances/{}", check, token_headers(demo, delegatee))
     _same_as_missing(client, "/api/v1/tasks/{}", task, token_headers(demo, delegatee))

@@ -25,6 +25,7 @@ from engine.org.profiles import generate
 from engine.web import create_app
 from tests.conftest import PROJECT
 from tests.helpers import deploy_fixtures
+from workers.job_worker import run_due_jobs
 
 ARTIFACTS = PROJECT / "artifacts"
 PASSWORD = "correct horse"
@@ -179,7 +180,8 @@ def test_the_dashboard_charts_the_monthly_checks_and_overdue_work(site: tuple[Hu
     for school in ("zhuhui-s001", "zhuhui-s002", "qidong-s001"):
         huhua.execute(StartInstance("monthly_school_check", "scheduler", org_scope=school,
                                     variables={"scheduled_for": "2026-03-02T08:30:00+08:00"}, origin=ENGINE))
-    huhua.services.clock.advance(timedelta(days=30))  # their self-checks are overdue now
+    run_due_jobs(huhua)  # each school's two checking sheets open
+    huhua.services.clock.advance(timedelta(days=30))  # and are overdue now
     browser = _browser(1366, 900)
     wait = WebDriverWait(browser, 30)
     try:
@@ -190,7 +192,7 @@ def test_the_dashboard_charts_the_monthly_checks_and_overdue_work(site: tuple[Hu
         charts = browser.execute_script("return document.querySelectorAll('#monthly canvas, #overdue canvas').length")
         assert charts >= 2
         table = browser.find_element(By.ID, "overdue-table").text
-        assert "珠晖区教育局 2" in table and "祁东县教育局 1" in table
+        assert "珠晖区教育局 4" in table and "祁东县教育局 2" in table
         browser.save_screenshot(str(ARTIFACTS / "dashboard.png"))
         cookies = {c["name"]: c["value"] for c in browser.get_cookies()}
     finally:

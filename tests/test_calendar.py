@@ -1,4 +1,5 @@
-"""The working-day calendar: China's official 2026 schedule, administrators' overrides, unknown years.
+"""The working-day calendar: China's official 2026 schedule, administrators' overrides, the statutory days off of a
+year the official schedule does not carry yet, and years before the law that nobody knows.
 
 Commands and queries run through the engine on SQLite and PostgreSQL; the CLI through click's runner.
 """
@@ -9,13 +10,15 @@ import json
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import chinese_calendar
 import pytest
 from sqlalchemy import event, select
 
 from engine.bootstrap import Huhua
 from engine.commands import ClearWorkday, SetWorkday
 from engine.errors import HuhuaError, InvalidInput, NotFound
-from engine.org.calendar import Override, WorkingCalendar, YearBasis
+from engine.org.calendar import Override, SpecialDay, WorkingCalendar, YearBasis
+from engine.org.statutory_holidays import statutory_days_off
 from engine.store.models import Event
 from tests.helpers import cli_json
 
@@ -123,32 +126,87 @@ def test_an_override_can_turn_an_official_holiday_into_a_working_day_and_be_repl
 
 
 def test_a_year_the_library_does_not_know_can_be_entered(huhua: Huhua, cli) -> None:  # type: ignore[no-untyped-def]
-    assert cli("set", "2027-01-01", "holiday", "--note", "元旦", "--as", "city01").exit_code == 0
-    assert cli_json(cli("set", "2027-02-20", "workday", "--note", "春节调休", "--json"))["official_working"] is None
-    assert _after(huhua, "2026-12-31", 1) == "2027-01-04"  # Friday the 1st off, then the weekend
+    # the State Council's 2027 arrangement as an administrator enters it: a Saturday worked, a bridging day off,
+    # and (as the arrangement may) a computed make-up day worked after all
+    assert cli("set", "2027-02-11", "holiday", "--note", "春节连休", "--as", "city01").exit_code == 0
+    entered = cli_json(cli("set", "2027-02-20", "workday", "--note", "春节调休", "--json"))
+    assert entered["official_working"] is None and entered["statutory"] is None
+    worked = cli("set", "2027-02-10", "workday", "--note", "按国务院安排")
+    assert worked.stdout.strip() == ("2027-02-10 is now a workday (its year is not in the official calendar; statutory "
+                                     "day off by law: 补假 make-up day off for 春节 Spring Festival)")
     assert huhua.queries.is_working_day("2027-02-20")["working"] is True  # a Saturday, entered as worked
+    assert huhua.queries.is_working_day("2027-02-10")["working"] is True  # the override wins over the law
+    assert _after(huhua, "2027-02-04", 1) == "2027-02-10"  # 5–9 February off by law, the 10th worked as entered
 
     shown = cli_json(cli("show", "2027", "--json"))
-    assert shown["basis"] == "entered" and shown["overrides"] == 2 and shown["warnings"] == []
-    assert [(d["date"], d["working"], d["override"]["note"]) for d in shown["days"]] == [
-        ("2027-01-01", False, "元旦"), ("2027-02-20", True, "春节调休")]
+    assert shown["basis"] == "entered" and shown["overrides"] == 3 and shown["warnings"] == []
+    assert [(d["date"], d["working"], d["override"]["note"]) for d in shown["days"] if d["override"]] == [
+        ("2027-02-10", True, "按国务院安排"), ("2027-02-11", False, "春节连休"), ("2027-02-20", True, "春节调休")]
+    assert {d["date"]: d["statutory"] for d in shown["days"]}["2027-01-01"] is True  # the law's days stay under them
     human = cli("show", "2027")
-    assert "2 day(s) entered by administrators" in human.stdout
-    assert "2027-01-01 Fri  holiday  override by city01: 元旦" in human.stdout
+    assert "3 day(s) entered by administrators; otherwise the statutory days off computed" in human.stdout
+    assert "2027-02-11 Thu  holiday  override by city01: 春节连休" in human.stdout
+    assert "2027-02-10 Wed  workday  override by admin: 按国务院安排 (by law: holiday, 补假" in human.stdout
+    cleared = cli("clear", "2027-02-10")
+    assert cleared.stdout.strip().startswith("2027-02-10: override removed; it is a holiday (its year is not in "
+                                             "the official calendar; statutory day off by law: 补假")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # nothing here depends on the database
+def test_a_year_the_library_does_not_know_yet_has_the_statutory_days_off(huhua: Huhua, cli) -> None:  # type: ignore[no-untyped-def]
+    # New Year's Day 2027 is a Friday: off by law, so the first working day of the year is Monday the 4th
+    answer = huhua.queries.is_working_day("2027-01-01")
+    assert answer["working"] is False and answer["basis"] == "statutory"
+    assert answer["reason"].startswith("元旦 New Year's Day (statutory, computed from 《全国年节及纪念日放假办法》")
+    assert "法定节假日按《全国年节及纪念日放假办法》推算" in answer["warnings"][0]
+    assert "调休上班日和连休安排待国务院公布" in answer["warnings"][0]
+    assert "weekends worked and days bridged (调休) are unknown" in answer["warnings"][0]
+    assert huhua.queries.calendar.working_calendar().first_working_day_of_month(2027, 10) == date(2027, 10, 6)
+
+    counted = cli("after", "2026-12-31", "1")
+    assert counted.exit_code == 0 and counted.stdout.strip() == "2027-01-04"
+    assert "warning: 2027 年尚无国务院放假安排（chinese-calendar" in counted.stderr
+    shown = cli_json(cli("show", "2027", "--json"))
+    assert shown["basis"] == "statutory" and shown["overrides"] == 0 and len(shown["warnings"]) == 1
+    off = {d["date"]: d["name"] for d in shown["days"] if d["statutory"] and not d["working"]}
+    assert off["2027-02-05"] == "春节 Spring Festival"  # 除夕: lunar new year 2027 is Saturday 6 February
+    assert off["2027-10-01"] == "国庆节 National Day" and off["2027-09-15"] == "中秋 Mid-autumn Festival"
+    assert off["2027-10-04"] == "补假 make-up day off for 国庆节 National Day"  # 2 and 3 October are a weekend
+    assert "2027-10-06" not in off and len(off) == 19
+    human = cli("show", "2027")
+    assert human.stdout.splitlines()[0].startswith("2027: not in chinese-calendar 1.11.0: the statutory days off")
+    assert "2027-04-05 Mon  holiday  清明 Tomb-sweeping Day (statutory, computed)" in human.stdout
+
+
+def test_the_computed_statutory_days_off_are_official_days_off_where_the_official_schedule_is_known() -> None:
+    """Proves the computation on real data: every day the law gives in 2025 and 2026, make-up days included, is a
+    day off in the State Council's published arrangement."""
+    for year in (2025, 2026):
+        computed = statutory_days_off(year)
+        assert len(computed) >= 13
+        assert [d for d in computed if chinese_calendar.is_workday(d)] == [], year
+        named = {d: chinese_calendar.get_holiday_detail(d)[1] for d in computed}
+        assert [d for d, name in named.items() if name is None or name not in computed[d]] == [], year
+    assert statutory_days_off(2024) == {}  # before the 2024 revision, other rules applied
+    # the 清明 solar term agrees with chinese-calendar's own formula for the years both cover
+    for year in range(2025, 2100):
+        qingming = [d for d, term in chinese_calendar.get_solar_terms(date(year, 4, 1), date(year, 4, 30))
+                    if term == "清明"]
+        assert [d for d, name in statutory_days_off(year).items() if name.startswith("清明")] == qingming, year
 
 
 def test_a_year_nobody_knows_falls_back_to_weekdays_with_a_warning(huhua: Huhua, cli) -> None:  # type: ignore[no-untyped-def]
-    answer = huhua.queries.is_working_day("2031-01-01")  # surely New Year's Day, but nobody has said so
+    answer = huhua.queries.is_working_day("2003-01-01")  # before the official data and the law: nobody said so
     assert answer["working"] is True and answer["basis"] == "weekdays"
-    assert answer["warnings"] and "2031" in answer["warnings"][0]
-    assert huhua.queries.calendar.working_calendar().basis(2031) is YearBasis.WEEKDAYS
+    assert answer["warnings"] and "2003" in answer["warnings"][0]
+    assert huhua.queries.calendar.working_calendar().basis(2003) is YearBasis.WEEKDAYS
 
-    counted = cli("after", "2031-01-03", "1")
-    assert counted.exit_code == 0 and counted.stdout.strip() == "2031-01-06"
-    assert "warning: 2031 is not in chinese-calendar" in counted.stderr
-    as_json = cli_json(cli("after", "2031-01-03", "1", "--json"))
-    assert as_json["date"] == "2031-01-06" and len(as_json["warnings"]) == 1
-    shown = cli_json(cli("show", "2031", "--json"))
+    counted = cli("after", "2003-01-03", "1")
+    assert counted.exit_code == 0 and counted.stdout.strip() == "2003-01-06"
+    assert "2003 is not in chinese-calendar" in counted.stderr and "暂按周一至周五计算" in counted.stderr
+    as_json = cli_json(cli("after", "2003-01-03", "1", "--json"))
+    assert as_json["date"] == "2003-01-06" and len(as_json["warnings"]) == 1
+    shown = cli_json(cli("show", "2003", "--json"))
     assert shown["basis"] == "weekdays" and shown["days"] == [] and shown["warnings"]
     assert cli_json(cli("after", "2026-09-29", "5", "--json"))["warnings"] == []
 
@@ -245,10 +303,19 @@ def test_the_calendar_reads_each_year_once_and_overrides_win() -> None:
     calendar = WorkingCalendar(load)
     assert calendar.add_working_days(date(2026, 12, 1), 21) == date(2026, 12, 30)
     assert reads == [2026]
-    assert calendar.add_working_days(date(2026, 12, 1), 22) == date(2027, 1, 1)  # the 31st is off; 2027 is guessed
-    assert calendar.add_working_days(date(2026, 12, 1), 23) == date(2027, 1, 4)
+    # the 31st is off; 2027 is estimated from the law: 1 January off, then the weekend
+    assert calendar.add_working_days(date(2026, 12, 1), 22) == date(2027, 1, 4)
     assert reads == [2026, 2027]
     assert calendar.is_official(2026) and calendar.guessed_years() == [2027]
+    assert calendar.basis(2027) is YearBasis.STATUTORY
+    official = WorkingCalendar(lambda year: [Override(date(2027, 10, 4), True, "按安排上班")] if year == 2027 else [])
+    assert official.is_working_day(date(2027, 10, 4)) and not official.is_working_day(date(2027, 10, 5))
+    assert official.basis(2027) is YearBasis.ENTERED and official.guessed_years() == []
+    # where the official schedule is known it alone rules: Saturday 10 October 2026 is worked as published, and
+    # 5 October 2026 is named by the schedule, not by the law's computation
+    assert official.is_working_day(date(2026, 10, 10))
+    assert official.special_day(date(2026, 10, 5)) == SpecialDay(date(2026, 10, 5), False, False,
+                                                                 "国庆节 National Day", None, None)
     assert 2026 in WorkingCalendar.known_years() and 2027 not in WorkingCalendar.known_years()
 
 

@@ -21,13 +21,11 @@ from engine.store import migration, tables
 from engine.store.database import Database
 from engine.web import create_app
 from tests.helpers import deploy_fixtures
+from tests.library.monthly_checks import CLASS_ITEMS, MH_ITEMS, marks
 from workers.job_worker import run_due_jobs
 
 ADMIN = {"X-Huhua-User": "admin"}
 MISSING = {"hengshan-s003-bzr1", "hengshan-s003-bzr2", "hengshan-s003-bzr3"}
-FULL_MARKS = {"plan_summary": 8, "growth_portfolio": 8, "home_visits": 8, "theme_meetings": 8, "early_flags": 8,
-              "biweekly_lesson": 10, "room_on_duty": 8, "case_records": 10, "teacher_training": 6,
-              "safety_activities": 6, "homework_exams": 8, "no_paid_classes": 6, "pe_sleep_services": 6}
 
 
 def _as(user: str) -> dict[str, str]:
@@ -137,40 +135,40 @@ def test_a_county_officer_sees_their_county_only(client: FlaskClient, rollout: i
 
 
 def _check(demo: Huhua, school: str, month: str) -> int:
-    return demo.execute(StartInstance("monthly_school_check", "scheduler", org_scope=school,
-                                      variables={"scheduled_for": f"{month}-02T08:30:00+08:00"}, origin=ENGINE))["id"]
+    started = demo.execute(StartInstance("monthly_school_check", "scheduler", org_scope=school,
+                                         variables={"scheduled_for": f"{month}-02T08:30:00+08:00"}, origin=ENGINE))
+    run_due_jobs(demo)  # the roster is read: the checking sheets open
+    return int(started["id"])
 
 
 def _task(demo: Huhua, instance_id: int, element_id: str) -> dict:
     return next(t for t in demo.queries.tasks(instance_id=instance_id, limit=50) if t["element_id"] == element_id)
 
 
-def _submit_and_score(demo: Huhua, instance_id: int, school: str, total: int | None) -> None:
-    demo.execute(CompleteTask(_task(demo, instance_id, "self_check")["id"], f"{school}-zr", {"self_summary": "已自查"}))
-    run_due_jobs(demo)
-    if total is None:
-        return
-    marks, left = {}, total
-    for key, most in FULL_MARKS.items():
-        marks[key] = min(most, left)
-        left -= marks[key]
-    county = school.rsplit("-s", 1)[0]
-    demo.execute(CompleteTask(_task(demo, instance_id, "county_check")["id"], f"{county}-zr",
-                              {"scores": marks, "check_opinion": "已核查"}))
+def _submit_and_score(demo: Huhua, instance_id: int, school: str, total: int) -> None:
+    """The school's 德育处 fills both checking sheets, every teacher at ``total``: the class teachers' sheet is the
+    school's submission; with the mental-health sheet the check is tallied and the school's mean is ``total``."""
+    data = demo.queries.instance(instance_id)["data"]
+    demo.execute(CompleteTask(_task(demo, instance_id, "check_class_teachers")["id"], f"{school}-dy", {
+        "class_teacher_scores": [{**row, **marks(CLASS_ITEMS, 100 - total)} for row in data["class_teacher_scores"]],
+        "class_problems": "无", "class_requirements": "无"}))
+    demo.execute(CompleteTask(_task(demo, instance_id, "check_mh_work")["id"], f"{school}-dy", {
+        "mh_teacher_scores": [{**row, **marks(MH_ITEMS, 100 - total)} for row in data["mh_teacher_scores"]],
+        "mh_problems": "无", "mh_requirements": "无"}))
     run_due_jobs(demo)
 
 
 @pytest.fixture
 def checks(demo: Huhua, clock: VirtualClock) -> Huhua:
     """March: zhuhui's three schools on time (95, 80, 50), qidong-s001 late (70), qidong-s002 never submits.
-    April: zhuhui-s001 on time (88), zhuhui-s002 not yet due."""
+    April: zhuhui-s001 on time (88), zhuhui-s002 not yet due. A school's score is its teachers' mean."""
     demo.execute(DeployShippedProcesses(str(demo.settings.processes_dir)))
     clock.set(datetime(2026, 3, 2, 8, 30, tzinfo=BUSINESS_TZ))
     march = {school: _check(demo, school, "2026-03") for school in
              ("zhuhui-s001", "zhuhui-s002", "zhuhui-s003", "qidong-s001", "qidong-s002")}
     for school, total in (("zhuhui-s001", 95), ("zhuhui-s002", 80), ("zhuhui-s003", 50)):
         _submit_and_score(demo, march[school], school, total)
-    clock.set(datetime(2026, 3, 20, 10, tzinfo=BUSINESS_TZ))  # past the five working days
+    clock.set(datetime(2026, 3, 20, 10, tzinfo=BUSINESS_TZ))  # past the sheets' eight working days
     run_due_jobs(demo)
     _submit_and_score(demo, march["qidong-s001"], "qidong-s001", 70)
     clock.set(datetime(2026, 4, 1, 8, 30, tzinfo=BUSINESS_TZ))
@@ -217,7 +215,7 @@ def test_overdue_work_per_county_then_per_school_by_process(checks: Huhua, clien
     by_unit = {u["unit"]: u for u in figures["units"]}
     assert figures["level"] == "counties" and figures["total"] == sum(u["overdue"] for u in figures["units"])
     assert by_unit["qidong"]["name"] == "祁东县教育局" and by_unit["qidong"]["drillable"]
-    assert by_unit["qidong"]["by_process"]["monthly_school_check"] >= 1  # qidong-s002's self-check, and more
+    assert by_unit["qidong"]["by_process"]["monthly_school_check"] >= 2  # qidong-s002's two sheets, and more
     assert "monthly_school_check" in [p["key"] for p in figures["processes"]]
     schools = client.get("/api/v1/dashboard/overdue?county=qidong", headers=ADMIN).json
     assert schools["level"] == "schools"

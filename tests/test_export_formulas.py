@@ -28,6 +28,7 @@ from engine.org.profiles import generate
 from engine.web import create_app
 from tests.helpers import cli_json, deploy_fixtures
 from tests.library.documents import documents_of
+from tests.library.monthly_checks import CLASS_ITEMS, MH_ITEMS, marks
 from workers.job_worker import run_due_jobs
 
 HOSTILE = ['=HYPERLINK("http://x","y")', "=1+1", "@SUM(1)", "+1", "-1", "\t=1+1", "\r=1+1", "'=1+1"]
@@ -103,22 +104,45 @@ def test_the_org_export_over_the_api_is_inert(hostile: Huhua) -> None:
     _assert_inert(_xlsx_cells(answer.data), [*UNITS.values(), *PEOPLE.values()])
 
 
-def test_the_monthly_circular_and_the_annual_assessment_keep_unit_names_as_text(
+def test_the_school_circulars_annex_and_the_annual_assessment_keep_names_as_text(
         hostile: Huhua, clock: VirtualClock) -> None:
+    """The school's monthly circular lists its teachers and the 德育处's notes in its .xlsx annex; the annual
+    assessment's workbook names the counties and schools: text like a formula stays text, scores stay numbers."""
     hostile.execute(DeployShippedProcesses(str(hostile.settings.processes_dir)))
-    clock.set(datetime(2026, 10, 26, 9, tzinfo=BUSINESS_TZ))
-    circular = hostile.execute(StartInstance("monthly_circular", "scheduler", org_scope="hy",
-                                                  variables={"scheduled_for": "2026-10-26T09:00:00+08:00"},
-                                             origin=ENGINE))
+    clock.set(datetime(2026, 10, 8, 8, 30, tzinfo=BUSINESS_TZ))
+    check = hostile.execute(StartInstance("monthly_school_check", "scheduler", org_scope="zhuhui-s001",
+                                          variables={"scheduled_for": "2026-10-08T08:30:00+08:00"}, origin=ENGINE))
+    run_due_jobs(hostile)  # the roster: the teachers named like formulas are on the sheet
+    data = hostile.queries.instance(check["id"])["data"]
+    notes = dict(zip(PEOPLE, HOSTILE[1:4], strict=True))
+    open_sheets = {t["element_id"]: t["id"] for t in hostile.queries.tasks(user="zhuhui-s001-dy")}
+    hostile.execute(CompleteTask(open_sheets["check_class_teachers"], "zhuhui-s001-dy", {
+        "class_teacher_scores": [{**row, **marks(CLASS_ITEMS, 10), "note": notes.get(row["teacher"], "")}
+                                 for row in data["class_teacher_scores"]],
+        "class_problems": "无", "class_requirements": "无"}))
+    hostile.execute(CompleteTask(open_sheets["check_mh_work"], "zhuhui-s001-dy", {
+        "mh_teacher_scores": [{**row, **MH_ITEMS, "note": HOSTILE[0]} for row in data["mh_teacher_scores"]],
+        "mh_problems": "无", "mh_requirements": "无"}))
+    run_due_jobs(hostile)  # the draft circular and its annex
+    sign = next(t for t in hostile.queries.tasks(user="zhuhui-s001-xz") if t["element_id"] == "od_sign")
+    hostile.execute(CompleteTask(sign["id"], "zhuhui-s001-xz", {"od_decision": "signed"}))
+    run_due_jobs(hostile)
+    number = hostile.queries.instance(check["id"])["data"]["circular_number"]
     clock.set(datetime(2026, 12, 21, 9, tzinfo=BUSINESS_TZ))
     assessment = hostile.execute(StartInstance("annual_assessment", "scheduler", org_scope="hy",
-                                                    variables={"scheduled_for": "2026-12-21T09:00:00+08:00"},
+                                               variables={"scheduled_for": "2026-12-21T09:00:00+08:00"},
                                                origin=ENGINE))
     run_due_jobs(hostile)
-    for instance, name in ((circular, "2026-10一月一查通报.xlsx"), (assessment, "2026年度目标管理考评.xlsx")):
-        cells = _xlsx_cells(documents_of(hostile, instance["id"])[name])
-        _assert_inert(cells, [UNITS["zhuhui"], UNITS["zhuhui-s001"], UNITS["zhuhui-s002"]])
-        assert any(isinstance(c, int | float) for c in cells)  # the counts stay numbers
+    files = documents_of(hostile, check["id"])
+    drafts = [name for name in files if name.endswith("（附件·草稿）.xlsx")]
+    assert len(drafts) == 1 and f"{number}附件.xlsx" in files
+    for name in (drafts[0], f"{number}附件.xlsx"):  # the draft the principal reads and the issued annex
+        cells = _xlsx_cells(files[name])
+        _assert_inert(cells, [*PEOPLE.values(), *HOSTILE[:4]])
+        assert 90 in cells and 100 in cells  # the scores stay numbers
+    cells = _xlsx_cells(documents_of(hostile, assessment["id"])["2026年度目标管理考评.xlsx"])
+    _assert_inert(cells, [UNITS["zhuhui"], UNITS["zhuhui-s001"], UNITS["zhuhui-s002"]])
+    assert any(isinstance(c, int | float) for c in cells)  # the counts stay numbers
 
 
 def test_the_case_volume_and_the_certificate_register_keep_titles_and_names_as_text(huhua: Huhua) -> None:

@@ -24,6 +24,7 @@ from engine.errors import InvalidInput, InvalidModel
 from engine.org.profiles import generate
 from engine.web import create_app
 from tests.helpers import FIXTURES, cli_json, deploy_fixtures, history_kinds
+from workers.job_worker import run_due_jobs
 
 REVISED = {"total": 100, "band": "优秀", "approver": "zhuhui-s001-bzr1"}
 OTHER_TEACHER = "zhuhui-s001-bzr1"  # a class teacher of 珠晖区
@@ -172,6 +173,7 @@ def test_a_crisis_appointment_opens_a_case_only_at_the_counsellors_own_school(or
         "student_alias": "初二学生B", "requester": "student", "channel": "phone", "appointment_date": "2026-03-03",
         "reason": "被家暴，想轻生"}})
     assert done.status_code == 200, done.json
+    run_due_jobs(org)  # the school's counselling-room hours are read (a service task), then the case opens
     assert org.queries.instance(planted)["state"] == "running"  # another county's school: never reached
     assert "reason" not in org.queries.instance(planted)["data"]
     cases = org.queries.instances(process_key="counselling_case", limit=10)

@@ -15,9 +15,7 @@ from sqlalchemy import func, select
 
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ, VirtualClock
-from engine.commands import DeployShippedProcesses, LoadDirectory
 from engine.config import Settings
-from engine.org.profiles import generate
 from engine.schedules import load_schedules
 from engine.store import tables
 from workers.scheduler import ScheduleRunner, advance_clock
@@ -27,9 +25,7 @@ SCHEDULES = load_schedules(PROJECT / "config" / "schedules.toml")
 
 
 @pytest.fixture
-def demo(huhua: Huhua) -> Huhua:
-    huhua.execute(LoadDirectory(generate("demo"), "admin", source="demo"))
-    huhua.execute(DeployShippedProcesses(str(huhua.settings.processes_dir)))
+def demo(huhua: Huhua, demo_template: None) -> Huhua:
     return huhua
 
 

@@ -147,8 +147,11 @@ def test_the_calendar_shows_named_holidays_and_an_override_round_trips(client: F
         refused = client.put(f"/api/v1/calendar/overrides/{day_}", headers=AS_ADMIN, json=body)
         assert refused.status_code == 400 and refused.json["problems"][0]["field"] == field, refused.json
     assert client.get("/api/v1/calendar/1800", headers=AS_ADMIN).json["problems"][0]["field"] == "year"
-    guessed = client.get("/api/v1/calendar/2150", headers=AS_ADMIN).json
-    assert guessed["basis"] == "weekdays" and guessed["warnings"]
+    estimated = client.get("/api/v1/calendar/2150", headers=AS_ADMIN).json  # not published: the law's days off
+    assert estimated["basis"] == "statutory" and "调休" in estimated["warnings"][0]
+    assert {d["date"]: (d["working"], d["statutory"]) for d in estimated["days"]}["2150-10-01"] == (False, True)
+    guessed = client.get("/api/v1/calendar/2003", headers=AS_ADMIN).json  # before the data and the law
+    assert guessed["basis"] == "weekdays" and guessed["warnings"] and guessed["days"] == []
 
 
 def test_the_org_tree_counts_below_each_unit_and_a_unit_shows_its_people(client: FlaskClient) -> None:

@@ -6,10 +6,12 @@ demo directory is loaded and the shipped library deployed.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 
 import pytest
 from flask.testing import FlaskClient
+from openpyxl import load_workbook
 
 from engine.bootstrap import Huhua
 from engine.commands import DeployModels
@@ -116,21 +118,32 @@ def test_a_start_at_a_unit_that_does_not_exist_is_refused_naming_org_scope(
 
 def test_start_variables_cannot_forge_a_monthly_check_and_reports_read_none(
         demo: Huhua, client: FlaskClient, as_: Headers) -> None:
-    """优秀 100 "已完成" for one school and 不合格 0 for another county's: refused, for everyone; nothing is kept."""
-    forged = [("zhuhui-s001", {"scheduled_for": "2026-03-02T08:30:00+08:00", "total": 100, "band": "优秀"}),
+    """优秀 100 "已完成" for one school (and 100 in the teacher ledger) and 不合格 0 for another county's: refused,
+    for everyone; the county's spot-check is the scheduler's too, and a chase takes its form's fields only."""
+    ledger = [{"teacher": "zhuhui-s001-bzr1", "role": "class_teacher", "score": 100, "band": "优秀", "reason": "",
+               "items": {}, "note": ""}]
+    forged = [("zhuhui-s001", {"scheduled_for": "2026-03-02T08:30:00+08:00", "total": 100, "band": "优秀",
+                               "appraisal": ledger}),
               ("yanfeng-s002", {"scheduled_for": "2026-03-02T08:30:00+08:00", "total": 0, "band": "不合格"})]
-    for user in (ATTACKER, "zhuhui-s001-zr", "zhuhui-zr", "hy-zr", "admin"):
+    for user in (ATTACKER, "zhuhui-s001-dy", "zhuhui-s001-zr", "zhuhui-zr", "hy-zr", "admin"):
         for school, variables in forged:
             status, body = _start(client, as_(user), "monthly_school_check", school, variables)
             assert status == 403 and "scheduler" in body["message"], (user, body)
-    status, body = _start(client, as_("admin"), "monthly_circular", "hy",
-                          {"scheduled_for": "2026-03-25T09:00:00+08:00"})
+    status, body = _start(client, as_("admin"), "monthly_spot_check", "zhuhui",
+                          {"scheduled_for": "2026-03-02T09:00:00+08:00", "sample": ["zhuhui-s001"]})
     assert status == 403 and "scheduler" in body["message"]
+    status, body = _start(client, as_("zhuhui-zr"), "monthly_check_chase", "zhuhui-s001",
+                          {"chase_month": "2026-03", "chase_note": "请尽快完成", "total": 100, "band": "优秀"})
+    assert status == 400 and {p["field"] for p in body["problems"]} == {"total", "band"}, body
     status, body = _start(client, as_("admin"), "annual_assessment", "hy")
     assert status == 403 and "scheduler" in body["message"]
-    assert _instances(demo, "monthly_school_check") == []
+    for key in ("monthly_school_check", "monthly_spot_check", "monthly_check_chase"):
+        assert _instances(demo, key) == [], key
     checks = client.get("/api/v1/dashboard/monthly-checks", headers=as_("admin"))
     assert checks.status_code == 200 and checks.json["months"] == []  # no month has a figure
+    book = client.get("/api/v1/appraisal/zhuhui-s001/export?year=2026", headers=as_("admin"))
+    assert book.status_code == 200
+    assert len(list(load_workbook(io.BytesIO(book.data), read_only=True)["月度台账"].iter_rows())) == 1  # no row
 
 
 def test_figures_and_the_engines_keys_never_come_from_a_caller(demo: Huhua, client: FlaskClient,

@@ -4,7 +4,7 @@ school term calendar, schedules administrators change (and keep across redeploys
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import pytest
@@ -21,15 +21,15 @@ from tests.helpers import cli_json, load_demo, served_client, token_headers
 from workers.scheduler import ScheduleRunner, advance_clock
 
 SHIPPED = PROJECT / "config" / "schedules.toml"
-#: 2027's statutory holidays as an administrator enters them while chinese-calendar does not carry 2027 yet
-#: (the State Council publishes the year's 调休 late in the year before): the days the law fixes, and the
-#: Spring Festival (6 February 2027) and National Day weeks.
-HOLIDAYS_2027 = ["2027-01-01", *(f"2027-02-{d:02d}" for d in range(5, 12)), "2027-04-05", "2027-05-03",
-                 "2027-06-09", "2027-09-15", *(f"2027-10-0{d}" for d in range(1, 8))]
 
 
 def _at(*args: int) -> datetime:
     return datetime(*args, tzinfo=BUSINESS_TZ)
+
+
+def _working(year: int, month: int, day: int, off: set[str]) -> bool:
+    when = date(year, month, day)
+    return when.weekday() < 5 and when.isoformat() not in off
 
 
 def _fires(schedule: Schedule, start: datetime, end: datetime, term: TermCalendar | None = None) -> list[str]:
@@ -81,14 +81,15 @@ def test_the_rules_keep_to_working_days_months_and_the_term_calendar() -> None:
 def test_huhua_schedules_year_2027_lists_the_notices_months_on_working_days(cli) -> None:  # type: ignore[no-untyped-def]
     cli_json(cli("db", "upgrade", "--json"))
     cli_json(cli("org", "load", "demo", "--json"))
-    for day in HOLIDAYS_2027:
-        cli_json(cli("calendar", "set", day, "holiday", "--note", "2027年法定节假日", "--json"))
+    # chinese-calendar does not carry 2027 and nothing is entered: the statutory days off, computed from the law
+    off = {d["date"] for d in cli_json(cli("calendar", "show", "2027", "--json"))["days"] if not d["working"]}
+    assert {"2027-01-01", "2027-02-05", "2027-02-08", "2027-04-05", "2027-06-09", "2027-09-15", "2027-10-01"} <= off
     listing = cli_json(cli("schedules", "--year", "2027", "--json"))
     months: dict[str, list[int]] = {}
     for occurrence in listing["occurrences"]:
         fire = datetime.fromisoformat(occurrence["fire_time"])
         assert fire.utcoffset().total_seconds() == 8 * 3600 and fire.year == 2027  # type: ignore[union-attr]
-        assert fire.weekday() < 5 and fire.date().isoformat() not in HOLIDAYS_2027, occurrence  # a working day
+        assert fire.weekday() < 5 and fire.date().isoformat() not in off, occurrence  # a working day
         months.setdefault(occurrence["process"], []).append(fire.month)
     assert months["launch_programme"] == [2]                      # 2月印发通知、成立工作机构（春节后）
     assert months["ct_training_city"] == months["mh_training_city"] == [3]  # 3月份开始
@@ -101,13 +102,20 @@ def test_huhua_schedules_year_2027_lists_the_notices_months_on_working_days(cli)
     assert sorted(months["supervision_campaign"]) == [4, 10, 11]  # counties each semester, the city once a year
     by_key = {(o["schedule"], o["fire_time"][:10]): o for o in listing["occurrences"]}
     assert by_key[("monthly_check", "2027-01-04")]["units"] == 39  # 1 January off: the first working day is the 4th
-    assert ("monthly_check", "2027-10-08") in by_key              # after the National Day week
+    assert ("monthly_check", "2027-10-06") in by_key  # 1–3 October, and 4–5 made up for the weekend 2–3 October
+    checks = sorted(day for schedule, day in by_key if schedule == "monthly_check")
+    assert checks == [min(f"2027-{m:02d}-{d:02d}" for d in range(1, 29) if _working(2027, m, d, off))
+                      for m in (1, 3, 4, 5, 6, 9, 10, 11, 12)]  # the first working day of each term month
     assert by_key[("ct_routine", "2027-03-01")]["for_each"] == "county"
     assert by_key[("ct_routine", "2027-03-01")]["units"] == 13
     assert by_key[("launch", "2027-02-22")]["units"] == 1          # 20 February 2027 is a Saturday
-    assert listing["calendar_basis"] == "entered" and listing["holiday_months"] == [2, 7, 8]
+    assert listing["calendar_basis"] == "statutory" and listing["holiday_months"] == [2, 7, 8]
+    [warning] = listing["calendar_warnings"]
+    assert "法定节假日按《全国年节及纪念日放假办法》推算" in warning and "调休上班日和连休安排待国务院公布" in warning
     human = cli("schedules", "--year", "2027")
     assert human.exit_code == 0 and "2027-09-15T09:00:00+08:00" not in human.output  # Mid-Autumn: moved
+    assert "2027-01-01T" not in human.output and "2027-10-01T" not in human.output  # New Year's and National Day
+    assert "working days: statutory" in human.output and "warning: 2027 年尚无国务院放假安排" in human.output
     assert "showcase" in human.output and "county (13 units)" in human.output
 
 
@@ -181,7 +189,7 @@ def test_administrators_change_schedules_the_change_survives_redeploys_and_the_s
                      for i in huhua.queries.instances(process_key="mh_training_city", limit=50))
     assert started == [("2026-08-05T10:00", "hy"), ("2026-09-03T10:00", "hy"),  # the 3rd working day, 10:00;
                        ("2026-11-04T10:00", "hy"), ("2026-12-03T10:00", "hy"),  # October and February are
-                       ("2027-01-05T10:00", "hy")]  # holidays now (2027: Monday to Friday, nothing entered here)
+                       ("2027-01-06T10:00", "hy")]  # holidays now (2027: 1 January is off by law)
     safety = huhua.queries.instances(process_key="safety_programme", limit=5)
     assert [(i["org_scope"], i["business_key"].split("@")[1][:10]) for i in safety] == [("hy", "2027-02-25")]
     assert huhua.queries.instance(safety[0]["id"])["data"]["year"] == 2027  # rendered from the fire time

@@ -67,9 +67,7 @@ def calendar_set(obj: Context, day: str, kind: str, note: str | None, actor: str
             raise InvalidInput(f"the day's kind must be workday or holiday, not {kind!r}",
                                [Problem("expected workday or holiday", field="kind")])
         result = obj.huhua.execute(SetWorkday(day=day, working=_DAY_KINDS[kind], actor=actor, note=note))
-        emit(as_json, result, lambda r: f"{r['date']} is now a {_kind(r['working'])}"
-              + (f" (official calendar: {_kind(r['official_working'])})" if r["official_working"] is not None
-                 else " (its year is not in the official calendar)"))
+        emit(as_json, result, lambda r: f"{r['date']} is now a {_kind(r['working'])} ({_without_override(r)})")
 
     guard(as_json, run)
 
@@ -85,9 +83,18 @@ def calendar_clear(obj: Context, day: str, actor: str, as_json: bool) -> None:
     def run() -> None:
         result = obj.huhua.execute(ClearWorkday(day=day, actor=actor))
         emit(as_json, result, lambda r: f"{r['date']}: override removed; it is a {_kind(r['working'])} "
-              + ("(official calendar)" if r["official_working"] is not None else "(Monday to Friday)"))
+              f"({_without_override(r)})")
 
     guard(as_json, run)
+
+
+def _without_override(r: dict[str, Any]) -> str:
+    """What decides the date when no administrator does, for a set or clear answer."""
+    if r["official_working"] is not None:
+        return f"official calendar: {_kind(r['official_working'])}"
+    if r["statutory"]:
+        return f"its year is not in the official calendar; statutory day off by law: {r['statutory']}"
+    return "its year is not in the official calendar; no statutory day off"
 
 
 @calendar_group.command("show")
@@ -98,20 +105,26 @@ def calendar_show(obj: Context, year: str, as_json: bool) -> None:
     """List YEAR's holidays, adjusted working days and overrides, and what the year rests on."""
 
     def human(r: dict[str, Any]) -> str:
+        by_law = any(d["statutory"] for d in r["days"])
+        statutory = (f"the statutory days off computed from {r['statutory_source']} (法定节假日按办法推算) and "
+                     "weekends; 调休 not yet published by the State Council")
         heads = {
             "official": f"{r['year']}: official calendar ({r['official_source']})",
             "entered": f"{r['year']}: not in {r['official_source']}; {r['overrides']} day(s) entered by "
-                       "administrators, Monday to Friday otherwise",
+                       f"administrators; otherwise {statutory if by_law else 'Monday to Friday'}",
+            "statutory": f"{r['year']}: not in {r['official_source']}: {statutory}",
             "weekdays": f"{r['year']}: not in {r['official_source']} and nothing entered: Monday to Friday (a guess)",
         }
         lines = [heads[r["basis"]]]
         for d in r["days"]:
-            text = d["name"] or ""
+            text = (d["name"] or "") + (" (statutory, computed)" if d["statutory"] else "")
             if d["override"]:
                 o = d["override"]
                 text = f"override by {o['set_by']}" + (f": {o['note']}" if o["note"] else "")
                 if d["official_working"] is not None and d["official_working"] != d["working"]:
                     text += f" (official: {_kind(d['official_working'])}, {d['name']})"
+                elif d["statutory"] and d["working"]:
+                    text += f" (by law: holiday, {d['name']})"
             lines.append(f"{d['date']} {d['weekday']}  {_kind(d['working']):<7}  {text}")
         return "\n".join(lines if r["days"] else [*lines, "(no holidays or adjusted days)"])
 

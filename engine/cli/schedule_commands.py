@@ -72,9 +72,7 @@ def _year_table(listing: dict[str, Any]) -> str:
         lines.append(f"{o['fire_time']:<26} {o['schedule']:<28} {o['process']:<24} {each}")
     if listing["paused"]:
         lines.append(f"paused: {', '.join(listing['paused'])}")
-    if listing["calendar_basis"] == "weekdays":
-        lines.append(f"warning: {listing['year']} is not in the official calendar yet; working days are Monday to "
-                     "Friday until its holidays are entered (huhua calendar set) or chinese-calendar carries it")
+    lines += [f"warning: {w}" for w in listing["calendar_warnings"]]
     lines += [f"error: {e['schedule']}: {e['error']}" for e in listing["errors"]]
     return "\n".join(lines)
 

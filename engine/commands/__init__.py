@@ -154,7 +154,7 @@ HANDLERS = {
 
 #: Commands nobody waits on: a version conflict is retried with backoff instead of reported.
 RETRY_ON_CONFLICT = frozenset({FireTimer, RecordJobFailure, ClaimDueJobs, RenewLeases, StartScheduledUnits, RunHeldTask,
-                               RunOfficialDocumentStep,
+                               RunOfficialDocumentStep, LoadShippedSchedules,
                                FinishJob, ReceiveWebhook, StartChildren})
 
 __all__ = [

@@ -16,14 +16,15 @@ from engine.commands.instance_state import require_label
 from engine.commands.model import ClearWorkday, SetWorkday
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import InvalidInput, NotFound, Problem
-from engine.org.calendar import official_working, parse_date
+from engine.org.calendar import default_working, official_working, parse_date, statutory_name
 from engine.store import tables
 
 _w = tables.workday_override
 
 
 def set_workday(command: SetWorkday, uow: UnitOfWork) -> dict[str, Any]:
-    """Store the ruling, replacing any earlier one for the same date, and say what the official calendar says."""
+    """Store the ruling, replacing any earlier one for the same date, and say what the official calendar (or, in a
+    year it does not carry, the law) says."""
     day = parse_date(command.day, "day")
     if not isinstance(command.working, bool):
         raise InvalidInput("working must be true (a working day) or false (a holiday)",
@@ -36,7 +37,8 @@ def set_workday(command: SetWorkday, uow: UnitOfWork) -> dict[str, Any]:
     uow.record("workday_set", actor=command.actor, day=day.isoformat(), working=command.working, note=command.note,
                previous=previous)
     return {"date": day.isoformat(), "working": command.working, "note": command.note, "set_by": command.actor,
-            "set_at": uow.now.isoformat(), "official_working": official_working(day), "previous": previous}
+            "set_at": uow.now.isoformat(), "official_working": official_working(day),
+            "statutory": statutory_name(day), "previous": previous}
 
 
 def clear_workday(command: ClearWorkday, uow: UnitOfWork) -> dict[str, Any]:
@@ -47,9 +49,8 @@ def clear_workday(command: ClearWorkday, uow: UnitOfWork) -> dict[str, Any]:
     if previous is None:
         raise NotFound(f"no working-day override is set for {day.isoformat()}")
     uow.record("workday_cleared", actor=command.actor, day=day.isoformat(), previous=previous)
-    official = official_working(day)
-    return {"date": day.isoformat(), "cleared": previous, "official_working": official,
-            "working": official if official is not None else day.weekday() < 5}
+    return {"date": day.isoformat(), "cleared": previous, "official_working": official_working(day),
+            "statutory": statutory_name(day), "working": default_working(day)}
 
 
 def _remove(uow: UnitOfWork, day: date) -> dict[str, Any] | None:

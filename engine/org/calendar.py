@@ -3,9 +3,12 @@
 Deadlines in the programme are counted in working days, and China moves working days around its
 statutory holidays (调休: some weekends become working days). The official schedule comes from the
 ``chinese-calendar`` package, which knows a year only once the State Council has published it and a
-release carries it. An administrator's override of a single date wins over the package, and overrides
-are also how a year the package does not know yet is entered. A year with neither falls back to Monday
-to Friday, and says so (:class:`YearBasis`), rather than failing: a guessed deadline beats a dead timer.
+release carries it. A year it does not carry yet still has the days off the law fixes
+(:mod:`engine.org.statutory_holidays`): those are off, weekends too, and the year's 调休 (weekends worked,
+days bridged) waits for the State Council. An administrator's override of a single date wins over both,
+and overrides are how a published arrangement is entered before a release carries it. A year before the
+law and without data falls back to Monday to Friday. Either fallback says so (:class:`YearBasis`) rather
+than failing: an estimated deadline beats a dead timer.
 
 No I/O here: overrides come from a loader the caller supplies, called at most once per year for the
 life of a :class:`WorkingCalendar`, so counting working days across a year costs one read, not one per
@@ -26,6 +29,7 @@ import chinese_calendar
 
 from engine.clock import BUSINESS_TZ
 from engine.errors import HuhuaError, InvalidInput, Problem
+from engine.org.statutory_holidays import statutory_days_off
 
 #: Where the official schedule comes from, for people reading a calendar answer.
 OFFICIAL_SOURCE = f"chinese-calendar {chinese_calendar.__version__}"
@@ -45,10 +49,18 @@ class YearBasis(StrEnum):
 
     #: The published State Council schedule, as the package carries it (plus any overrides).
     OFFICIAL = "official"
-    #: Not in the package; days an administrator entered, on top of Monday to Friday.
+    #: Not in the package; days an administrator entered, on top of the statutory days off (or, for a year
+    #: before the law, of Monday to Friday).
     ENTERED = "entered"
-    #: Neither: plain Monday to Friday, a guess that will be wrong around the holidays.
+    #: Not in the package and nothing entered: the statutory days off computed from the law, weekends off,
+    #: the year's 调休 (weekends worked, days bridged) unknown until the State Council publishes it.
+    STATUTORY = "statutory"
+    #: None of these (a year before the law): plain Monday to Friday, a guess wrong around every holiday.
     WEEKDAYS = "weekdays"
+
+
+#: The bases that are an estimate, not a ruling: whoever asked is warned.
+ESTIMATED = frozenset({YearBasis.STATUTORY, YearBasis.WEEKDAYS})
 
 
 @dataclass(frozen=True)
@@ -72,6 +84,8 @@ class SpecialDay:
     official_working: bool | None
     official_name: str | None
     override: Override | None
+    #: In a year the official schedule does not know: the statutory day off the law makes of it, if any.
+    statutory_name: str | None = None
 
 
 OverrideLoader = Callable[[int], Iterable[Override]]
@@ -108,6 +122,19 @@ def official_working(day: date) -> bool | None:
     return named[0] if named else day.weekday() < 5
 
 
+def default_working(day: date) -> bool:
+    """Whether ``day`` is a working day when no administrator ruled on it: official, else statutory, else weekday."""
+    official = official_working(day)
+    if official is not None:
+        return official
+    return day not in statutory_days_off(day.year) and day.weekday() < 5
+
+
+def statutory_name(day: date) -> str | None:
+    """The statutory day off ``day`` is, computed from the law, in a year the official schedule does not know."""
+    return None if day.year in official_years() else statutory_days_off(day.year).get(day)
+
+
 def _holiday_name(english: str) -> str:
     try:
         holiday = chinese_calendar.Holiday(english)
@@ -140,12 +167,13 @@ class WorkingCalendar:
         if cached is not None:
             return cached
         overrides = {o.day: o for o in self._load_overrides(year)}
-        stated = {day: working for day, (working, _name) in official_days(year).items()}
-        stated.update((day, o.working) for day, o in overrides.items())
         if year in official_years():
             basis = YearBasis.OFFICIAL
+            stated = {day: working for day, (working, _name) in official_days(year).items()}
         else:
-            basis = YearBasis.ENTERED if overrides else YearBasis.WEEKDAYS
+            stated = dict.fromkeys(statutory_days_off(year), False)
+            basis = YearBasis.ENTERED if overrides else YearBasis.STATUTORY if stated else YearBasis.WEEKDAYS
+        stated.update((day, o.working) for day, o in overrides.items())
         loaded = self._years[year] = _Year(basis, stated, overrides)
         return loaded
 
@@ -159,15 +187,19 @@ class WorkingCalendar:
         return official_years()
 
     def basis(self, year: int) -> YearBasis:
-        """What ``year``'s answers rest on: the official schedule, entered days, or a Monday–Friday guess."""
+        """What ``year``'s answers rest on: the official schedule, entered days, the law, or a Monday–Friday guess."""
         return self._year(year).basis
 
     def is_official(self, year: int) -> bool:
         return self.basis(year) is YearBasis.OFFICIAL
 
+    def warnings(self) -> list[str]:
+        """What is estimated in the years read so far, one line a year, Chinese then English."""
+        return [estimate_warning(year, self._years[year].basis) for year in self.guessed_years()]
+
     def guessed_years(self) -> list[int]:
-        """The years read so far that had to fall back to Monday to Friday: warn whoever asked."""
-        return sorted(y for y, loaded in self._years.items() if loaded.basis is YearBasis.WEEKDAYS)
+        """The years read so far whose answers are an estimate (:data:`ESTIMATED`): warn whoever asked."""
+        return sorted(y for y, loaded in self._years.items() if loaded.basis in ESTIMATED)
 
     def is_working_day(self, day: date) -> bool:
         _require_date(day)
@@ -223,11 +255,11 @@ class WorkingCalendar:
         return day
 
     def special_days(self, year: int) -> list[SpecialDay]:
-        """Every day of ``year`` the official schedule names or an administrator ruled on, in date order."""
+        """Every day of ``year`` the official schedule or the law names or an administrator ruled on, in order."""
         return [self._special(day) for day in sorted(self._year(year).stated)]
 
     def special_day(self, day: date) -> SpecialDay | None:
-        """Why ``day`` is what it is, if the official schedule or an administrator says so; None for a plain day."""
+        """Why ``day`` is what it is, if the official schedule, the law or an administrator says so; else None."""
         _require_date(day)
         return self._special(day) if day in self._year(day.year).stated else None
 
@@ -235,7 +267,22 @@ class WorkingCalendar:
         loaded = self._year(day.year)
         official_working, official_name = official_days(day.year).get(day, (None, None))
         return SpecialDay(day=day, working=loaded.stated[day], official_working=official_working,
-                          official_name=official_name, override=loaded.overrides.get(day))
+                          official_name=official_name, override=loaded.overrides.get(day),
+                          statutory_name=statutory_name(day))
+
+
+def estimate_warning(year: int, basis: YearBasis) -> str:
+    """Why ``year``'s working days are an estimate and what to do, in Chinese and then in English."""
+    if basis is YearBasis.STATUTORY:
+        return (f"{year} 年尚无国务院放假安排（{OFFICIAL_SOURCE} 未收录）：法定节假日按《全国年节及纪念日放假办法》推算"
+                "（含逢周末的补假），周末休息；调休上班日和连休安排待国务院公布后由管理员逐日录入。"
+                f" {year} is not in {OFFICIAL_SOURCE} yet: its statutory days off are computed from the national "
+                "holidays regulation (make-up days for those on a weekend included) and weekends are off, but the "
+                "weekends worked and days bridged (调休) are unknown until the State Council publishes the year's "
+                "arrangement; an administrator then enters them day by day (huhua calendar set).")
+    return (f"{year} 年不在官方数据（{OFFICIAL_SOURCE}）范围内，也未录入任何调整：暂按周一至周五计算，缺少节假日。"
+            f" {year} is not in {OFFICIAL_SOURCE} and no day of it has been entered: its working days are guessed "
+            "as Monday to Friday, missing its holidays; an administrator can enter them day by day")
 
 
 def _require_date(day: object) -> None:

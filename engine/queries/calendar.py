@@ -1,5 +1,5 @@
 """Working days: which days are working days and what date lies n working days on, from the official calendar
-and the administrators' overrides."""
+(or, for a year it does not carry yet, the statutory days off) and the administrators' overrides."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from engine.org.calendar import (
     parse_whole_number,
     parse_year,
 )
+from engine.org.statutory_holidays import STATUTORY_SOURCE
 from engine.queries.rows import iso
 from engine.store.database import Database
 from engine.store.models import WorkdayOverride
@@ -52,7 +53,7 @@ class CalendarQueries:
         calendar = self.working_calendar()
         result = calendar.add_working_days(start, count)
         return {"from": start.isoformat(), "n": count, "date": result.isoformat(),
-                "weekday": _WEEKDAYS[result.weekday()], "warnings": _guess_warnings(calendar)}
+                "weekday": _WEEKDAYS[result.weekday()], "warnings": calendar.warnings()}
 
     def is_working_day(self, day: date | str) -> dict[str, Any]:
         """Whether ``day`` is a working day, and why."""
@@ -62,7 +63,7 @@ class CalendarQueries:
         return {"date": when.isoformat(), "weekday": _WEEKDAYS[when.weekday()],
                 "working": calendar.is_working_day(when), "basis": str(calendar.basis(when.year)),
                 "reason": _reason(special) if special else "weekday" if when.weekday() < 5 else "weekend",
-                "warnings": _guess_warnings(calendar)}
+                "warnings": calendar.warnings()}
 
     def overrides(self, year: int | str) -> list[dict[str, Any]]:
         """The administrators' rulings stored for ``year``, in date order."""
@@ -74,25 +75,23 @@ class CalendarQueries:
         calendar = self.working_calendar()
         days = calendar.special_days(number)
         return {"year": number, "basis": str(calendar.basis(number)), "official_source": OFFICIAL_SOURCE,
+                "statutory_source": STATUTORY_SOURCE,
                 "official_years": [calendar.known_years().start, calendar.known_years().stop - 1],
                 "overrides": sum(1 for d in days if d.override is not None),
-                "warnings": _guess_warnings(calendar),
+                "warnings": calendar.warnings(),
                 "days": [{"date": d.day.isoformat(), "weekday": _WEEKDAYS[d.day.weekday()], "working": d.working,
-                          "official_working": d.official_working, "name": d.official_name,
+                          "official_working": d.official_working, "name": d.official_name or d.statutory_name,
+                          "statutory": d.statutory_name is not None,
                           "override": _override(d.override) if d.override else None} for d in days]}
 
 
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
-def _guess_warnings(calendar: WorkingCalendar) -> list[str]:
-    return [f"{year} is not in {OFFICIAL_SOURCE} and no day of it has been entered: its working days are guessed "
-            "as Monday to Friday, missing its holidays; an administrator can enter them day by day"
-            for year in calendar.guessed_years()]
-
-
 def _reason(day: SpecialDay) -> str:
     if day.override is None:
+        if day.statutory_name:
+            return f"{day.statutory_name} (statutory, computed from {STATUTORY_SOURCE}; 调休 not yet published)"
         return day.official_name or ""
     note = f": {day.override.note}" if day.override.note else ""
     return f"set by {day.override.set_by}{note}"

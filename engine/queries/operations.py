@@ -18,6 +18,7 @@ from engine.access.confidential import RECORD, case_access, withheld_incident
 from engine.access.sensitivity import sensitivity_of
 from engine.clock import BUSINESS_TZ
 from engine.errors import InvalidInput, NotFound, Problem
+from engine.org.calendar import ESTIMATED, estimate_warning
 from engine.org.directory import UNIT_KINDS
 from engine.org.term_calendar import TermCalendar
 from engine.queries.calendar import CalendarQueries
@@ -164,7 +165,9 @@ class OperationsQueries:
                              "units": units.get(schedule.for_each) if schedule.for_each else None}
                             for fire in found]
         occurrences.sort(key=lambda o: (o["fire_time"], o["schedule"]))
-        return {"year": year, "calendar_basis": calendar.basis(year).value,
+        basis = calendar.basis(year)
+        return {"year": year, "calendar_basis": basis.value,
+                "calendar_warnings": [estimate_warning(year, basis)] if basis in ESTIMATED else [],
                 "holiday_months": sorted((term or TermCalendar()).holiday_months),
                 "paused": sorted(s.key for s in schedules if not s.enabled),
                 "occurrences": occurrences, "truncated": truncated, "errors": errors}

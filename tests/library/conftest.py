@@ -5,16 +5,14 @@ from __future__ import annotations
 import pytest
 
 from engine.bootstrap import Huhua
-from engine.commands import CompleteTask, DeployShippedProcesses, LoadDirectory
-from engine.org.profiles import generate
+from engine.commands import CompleteTask
 from workers.job_worker import run_due_jobs
 
 
 @pytest.fixture
-def demo(huhua: Huhua) -> Huhua:
-    """The engine with the demo directory (13 units × 3 schools × 5 class teachers) and the library deployed."""
-    huhua.execute(LoadDirectory(generate("demo"), "admin", source="demo"))
-    huhua.execute(DeployShippedProcesses(str(huhua.settings.processes_dir)))
+def demo(huhua: Huhua, demo_template: None) -> Huhua:
+    """The engine with the demo directory (13 units × 3 schools × 5 class teachers) and the library deployed
+    (the database is a copy of a template where both were loaded once, see tests/conftest.py)."""
     return huhua
 
 

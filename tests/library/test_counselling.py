@@ -192,9 +192,21 @@ def test_each_school_records_its_counselling_room_the_county_checks_it_and_appoi
     assert demo.queries.instance(schools["zhuhui-s001"])["data"]["room_shortfalls"] == []
     complete(demo, "zhuhui-zr", "county_check", {"room_check_result": "pass", "room_check_comment": "达标"},
              "zhuhui-s001")
+    # a school with no room at all (one room per school): the standard says so and its principal rectifies
+    complete(demo, "zhuhui-s002-zr", "record_room", {**room("zhuhui-s002-xl1"), "rooms": [], "opening_hours": []})
+    assert demo.queries.instance(schools["zhuhui-s002"])["data"]["room_shortfalls"] == [
+        "未配备心理咨询室", "每周规定开放时段少于3个"]
+    complete(demo, "zhuhui-zr", "county_check", {"room_check_result": "pass", "room_check_comment": "暂无"},
+             "zhuhui-s002")
+    assert inbox(demo, "zhuhui-s002-xz") == [("rectify", "zhuhui-s002")] and inbox(demo, "zhuhui-s002-zr") == [
+        ("orientation", "zhuhui-s002")]
+    complete(demo, "zhuhui-s002-xz", "rectify", {"room_rectify_measures": "腾出综合楼两间教室建心理咨询室",
+                                                 "room_rectified_on": "2026-09-11"})
     complete(demo, "zhuhui-s002-zr", "record_room", room("zhuhui-s002-xl1"))
     complete(demo, "zhuhui-zr", "county_check", {"room_check_result": "pass", "room_check_comment": "达标"},
              "zhuhui-s002")
+    assert demo.queries.counselling_room("zhuhui-s002-xz", "zhuhui-s002")["registers"][0]["shortfalls"][0] == (
+        "未配备心理咨询室")
 
     # the register is on record for the school's leaders, its mental-health teachers and the bureaus above it
     register = demo.queries.counselling_room("zhuhui-s001-xz", "zhuhui-s001")["registers"][0]

@@ -87,6 +87,8 @@ def test_an_absent_teacher_is_not_covered_until_excused_or_trained_again_and_cre
     # every expert of the pool answers the invitation in a task of their own; each who accepts gives one lecture
     for n in range(1, 7):
         assert inbox(demo, f"zj0{n}") == [("ct_training_expert_lecture", "hy-zjk")]
+    # the invitation names the plan's topics (shown on the expert's form)
+    assert _instance(demo, "ct_training_expert", "hy-zjk")["data"]["topics"] == PLAN["topics"]
     complete(demo, "zj02", "ct_training_expert_lecture", ACCEPT)
     complete(demo, "zj05", "ct_training_expert_lecture",
              ACCEPT | {"reply": ACCEPT["reply"] | {"lecture_topic": "班级突发事件应急处理"}})
@@ -105,6 +107,10 @@ def test_an_absent_teacher_is_not_covered_until_excused_or_trained_again_and_cre
     assert inbox(demo, "zhuhui-zr") == [("ct_training_school_session", "zhuhui-s001-p01")]  # 送培到点
     # before the school trains, its teachers are listed as pending: nobody is covered by being asked
     assert set(_standing(demo, city, "zhuhui-s002").values()) == {(False, "pending", None)}
+    # the city plan's topics reach the county and the school that run their own sessions on them
+    assert _instance(demo, "ct_training_county", "zhuhui")["data"]["topics"] == PLAN["topics"]
+    assert _instance(demo, "ct_training_school", "zhuhui-s002")["data"]["topics"] == PLAN["topics"]
+    assert _instance(demo, "ct_training_school", "zhuhui-s001-p01")["data"]["topics"] == PLAN["topics"]
     complete(demo, "zhuhui-s002-zr", "ct_training_school_session", SESSION)
     for k in range(1, 6):
         assert inbox(demo, f"zhuhui-s002-bzr{k}") == [("ct_training_attend", "zhuhui-s002")]

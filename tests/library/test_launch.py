@@ -13,10 +13,10 @@ from engine.clock import BUSINESS_TZ, VirtualClock
 from engine.commands import ENGINE, CompleteTask, StartInstance
 from engine.errors import Forbidden, InvalidInput
 from tests.library.conftest import complete, inbox
+from tests.library.documents import pdf_text
 from workers.job_worker import run_due_jobs
 
-NOTICE = {"year": 2026, "notice_no": "衡教通〔2026〕41号", "notice_title": "关于印发“心育护花行动”实施方案的通知",
-          "issue_date": "2026-03-02", "group_leader": "局长", "deputy_leader": "分管副局长",
+NOTICE = {"year": 2026, "plan_title": "“心育护花行动”实施方案", "group_leader": "局长", "deputy_leader": "分管副局长",
           "member_departments": ["基础教育科", "组织人事科", "教师工作科", "体卫艺科", "教育科学研究院"],
           "group_office": "基础教育科", "plan_points": "指导思想、工作目标、主要措施、时间安排"}
 SETUP = {"body_name": "“心育护花行动”工作领导小组", "first_responsible": "一把手", "officer_name": "专人",
@@ -48,7 +48,7 @@ def _issue(huhua: Huhua) -> int:
     started = huhua.execute(StartInstance("launch_programme", "scheduler", origin=ENGINE, variables={
         "scheduled_for": "2026-03-02T08:30:00+08:00", "late": False}))
     complete(huhua, "hy-zr", "launch_draft_notice", NOTICE)
-    complete(huhua, "hy-jz", "launch_sign_notice", {"sign_result": "signed"})
+    complete(huhua, "hy-jz", "od_sign", {"od_decision": "signed"})
     return started["id"]
 
 
@@ -61,17 +61,38 @@ def test_each_tier_sets_up_its_body_and_a_returned_plan_loops_back_until_the_tie
     with pytest.raises(InvalidInput):  # the leading group's members must be named
         complete(demo, "hy-zr", "launch_draft_notice", {**NOTICE, "member_departments": []})
     complete(demo, "hy-zr", "launch_draft_notice", NOTICE)
-    assert inbox(demo, "hy-jz") == [("launch_sign_notice", "hy")]  # the bureau head (组长) signs
+    # the notice is an official document: a draft without a number goes to the 局长 (组长) to sign off
+    assert inbox(demo, "hy-jz") == [("od_sign", "hy")]
     assert inbox(demo, "hy-fgjz") == [] and inbox(demo, "hy-zr") == []
-    complete(demo, "hy-jz", "launch_sign_notice", {"sign_result": "returned", "sign_opinion": "补充时间安排"})
-    assert inbox(demo, "hy-zr2") == [("launch_draft_notice", "hy")]  # returned: drafted again
-    complete(demo, "hy-zr2", "launch_draft_notice", NOTICE)
-    complete(demo, "hy-jz", "launch_sign_notice", {"sign_result": "signed"})
+    draft = pdf_text(demo.queries.document(next(d["id"] for d in demo.queries.documents(started["id"])
+                                                if d["name"].endswith(".pdf")))[2]).replace("\n", "")
+    assert "草稿" in draft and "〔2026〕" not in draft and "关于印发《“心育护花行动”实施方案》的通知" in draft
+    sign = demo.queries.tasks(user="hy-jz")[0]
+    with pytest.raises(Forbidden):
+        demo.execute(CompleteTask(sign["id"], "hy-zr", {"od_decision": "signed"}))  # the officer does not sign it
+    complete(demo, "hy-jz", "od_sign", {"od_decision": "returned", "od_comment": "补充时间安排"})
+    assert inbox(demo, "hy-zr2") == [("od_revise", "hy")]  # returned: the office revises it
+    assert demo.queries.instances(process_key="launch_county", limit=50) == []
+    complete(demo, "hy-zr2", "od_revise", {"od_note": "各县市区于3月底前报送工作方案。"})
+    complete(demo, "hy-jz", "od_sign", {"od_decision": "signed", "od_comment": "同意印发"})
     data = demo.queries.instance(started["id"])["data"]
     assert data["notice_status"] == "已印发"
     assert data["leading_group"]["组长"] == "局长" and len(data["leading_group"]["成员科室"]) == 5
+    # numbered only on issue, signed off by the 局长; the issued notice carries the leading group and the revision
+    issued = data["issued_document"]
+    assert issued["number"] == data["notice_no"] == "衡教通〔2026〕1号" and issued["signed_by"] == "hy-jz"
+    notice = pdf_text(demo.queries.document(issued["documents"][0]["id"])[2]).replace("\n", "")
+    for expected in ("衡阳市教育局", "衡教通〔2026〕1号", "关于印发《“心育护花行动”实施方案》的通知",
+                     "各县市区教育局、市直各中小学校：", "领导小组办公室设在基础教育科", "教育科学研究院负责人",
+                     "各县市区于3月底前报送工作方案。"):
+        assert expected in notice, expected
+    assert "草稿" not in notice
     counties = demo.queries.instances(process_key="launch_county", limit=50)
     assert sorted(i["org_scope"] for i in counties) == sorted(u["id"] for u in demo.queries.units(kind="county"))
+    for county in counties:  # each county receives the issued notice: its number and its documents
+        county_data = demo.queries.instance(county["id"])["data"]
+        assert county_data["notice_no"] == "衡教通〔2026〕1号"
+        assert county_data["notice"]["documents"] == issued["documents"]
     assert inbox(demo, "zhuhui-zr") == [("launch_county_setup", "zhuhui")]
     assert inbox(demo, "shizhi-zr") == [("launch_county_setup", "shizhi")]
     assert inbox(demo, "zhuhui-jz") == [] and inbox(demo, "zhuhui-s001-zr") == [] and inbox(demo, "hy-zr") == []
@@ -118,6 +139,7 @@ def test_each_tier_sets_up_its_body_and_a_returned_plan_loops_back_until_the_tie
                   if i["org_scope"] == "zhuhui-s002")
     view = demo.queries.instance(school["id"])
     assert view["state"] == "completed" and view["data"]["plan_status"] == "已通过"
+    assert view["data"]["notice_no"] == "衡教通〔2026〕1号"  # the city's issued notice reaches the school too
     assert [e["element_id"] for e in view["history"] if e["kind"] == "task_completed"] == [
         "launch_school_setup", "launch_school_approve", "launch_school_review",
         "launch_school_setup", "launch_school_approve", "launch_school_review"]

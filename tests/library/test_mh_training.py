@@ -13,7 +13,8 @@ from engine.errors import Forbidden, InvalidInput
 from tests.library.conftest import complete, inbox
 from workers.job_worker import run_due_jobs
 
-PLAN = {"year": 2026, "forms_planned": ["theory", "skills", "observation", "supervision"], "plan_content": "分期分批"}
+PLAN = {"year": 2026, "partner": "湖南省心理卫生协会",
+        "forms_planned": ["theory", "skills", "observation", "supervision"], "plan_content": "分期分批"}
 SESSION = {"session_title": "心理健康教育专题培训", "session_form": "theory", "held_on": "2026-04-10",
            "session_hours": 6, "trainer": "市心理健康教育指导中心", "participants": 30}
 ATTENDANCE = {"attendance": {"city_sessions": 1, "county_sessions": 2, "hours": 18, "forms": ["theory", "supervision"]}}
@@ -64,15 +65,21 @@ def test_counties_train_in_batches_beside_the_city_and_every_teacher_is_counted_
     assert inbox(demo, "zhuhui-zr") == [("mh_training_county_session", "zhuhui")]  # one is not enough: again
     assert demo.queries.instances(process_key="mh_training_school", limit=100) == []
     complete(demo, "zhuhui-zr", "mh_training_county_session",
-             SESSION | {"session_form": "supervision", "held_on": "2026-10-15", "next_step": "finish"})
+             SESSION | {"session_form": "supervision", "held_on": "2026-10-15", "next_step": "finish",
+                        "trainer": "衡阳市第二人民医院心理科"})
     zhuhui = _instance(demo, "mh_training_county", "zhuhui")["data"]
-    assert [s["form"] for s in zhuhui["sessions"]] == ["theory", "supervision"]
+    # the county's ledger names who trained each session, and every school confirms attendance against it
+    assert [(s["form"], s["trainer"]) for s in zhuhui["sessions"]] == [
+        ("theory", "市心理健康教育指导中心"), ("supervision", "衡阳市第二人民医院心理科")]
     assert sorted(i["org_scope"] for i in demo.queries.instances(process_key="mh_training_school", limit=100)) == [
         "zhuhui-s001", "zhuhui-s001-p01", "zhuhui-s002", "zhuhui-s003"]  # while the city still trains
     assert inbox(demo, "hy-zr") == [("mh_training_city_session", "hy")]
     assert inbox(demo, "zhuhui-s001-xl1") == [("mh_training_attend", "zhuhui-s001")]  # full-time
     assert inbox(demo, "zhuhui-s002-xl1") == [("mh_training_attend", "zhuhui-s002")]  # part-time
     assert inbox(demo, "zhuhui-s001-p01-js") == [("mh_training_attend", "zhuhui-s001-p01")]  # the point's teacher
+    for school in ("zhuhui-s001", "zhuhui-s001-p01"):
+        assert [s["trainer"] for s in _instance(demo, "mh_training_school", school)["data"]["county_sessions"]] == [
+            "市心理健康教育指导中心", "衡阳市第二人民医院心理科"]
     for outsider in ("zhuhui-s001-bzr1", "zhuhui-s001-xz", "zhuhui-s001-zr", "yanfeng-s001-xl1"):
         assert inbox(demo, outsider) == [], outsider
 
@@ -114,9 +121,13 @@ def test_counties_train_in_batches_beside_the_city_and_every_teacher_is_counted_
     complete(demo, "zhuhui-jsfz", "mh_training_county_credits", CREDITS)
     assert _instance(demo, "mh_training_county", "zhuhui")["state"] == "completed"
     # the city's own session: one is the minimum, and it may end now
-    complete(demo, "hy-zr", "mh_training_city_session", SESSION | {"next_step": "finish"})
+    complete(demo, "hy-zr", "mh_training_city_session",
+             SESSION | {"next_step": "finish", "trainer": "湖南省心理卫生协会（依托机构）"})
     data = demo.queries.instance(city)["data"]
     assert (data["min_sessions"], data["session_count"], data["finish_refused"]) == (1, 1, False)
+    assert data["partner"] == "湖南省心理卫生协会"  # the plan's partner and the trainer of the city's session
+    assert [(s["title"], s["trainer"]) for s in data["sessions"]] == [
+        ("心理健康教育专题培训", "湖南省心理卫生协会（依托机构）")]
     assert inbox(demo, "hy-zr") == []  # the other counties are still training
 
 

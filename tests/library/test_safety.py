@@ -84,8 +84,8 @@ def test_a_county_semester_with_lessons_every_two_weeks_escalations_and_the_seme
                                          variables={"year": 2026, "lesson_rounds": 2},
                                          origin=ENGINE))  # as safety_programme's fan-out starts it
     run_due_jobs(demo)
-    for school in ("zhuhui-s001", "zhuhui-s003"):
-        complete(demo, f"{school}-zr", "march_report", MARCH)
+    complete(demo, "zhuhui-s001-zr", "march_report", MARCH | {"march_forms": ["class_meeting", "expert_talk", "drill"]})
+    complete(demo, "zhuhui-s003-zr", "march_report", MARCH)
 
     # two weeks (10 working days) later every school reports its lessons; a short one goes to the principal
     at(demo, clock, 2026, 3, 16, 8, 59)
@@ -134,7 +134,7 @@ def test_a_county_semester_with_lessons_every_two_weeks_escalations_and_the_seme
     assert inbox(demo, "zhuhui-s001-zr") == []
     at(demo, clock, 2026, 5, 6, 8, 31)
     assert inbox(demo, "zhuhui-s001-zr") == [("may_report", "zhuhui-s001")]
-    complete(demo, "zhuhui-s001-zr", "may_report", MAY)
+    complete(demo, "zhuhui-s001-zr", "may_report", MAY | {"may_forms": ["parent_meeting", "open_day", "practice"]})
     complete(demo, "zhuhui-s002-zr", "may_report", MAY)
     at(demo, clock, 2026, 5, 27, 17, 31)  # 15 working days from 6 May: zhuhui-s003 has not reported
     assert inbox(demo, "zhuhui-zr") == [("urge_may", "zhuhui-s003")]
@@ -152,6 +152,9 @@ def test_a_county_semester_with_lessons_every_two_weeks_escalations_and_the_seme
 
     assert school_data(demo, "zhuhui-s001")["school_result"] == {
         "school": "zhuhui-s001", "semester": "spring", "march_reported": True, "may_reported": True,
+        # the forms of its March and May activities (主题班会, 讲座, 演练; 家长会, 开放日, 实践活动) are in its report
+        "march_forms": ["class_meeting", "expert_talk", "drill"],
+        "may_forms": ["parent_meeting", "open_day", "practice"],
         "lesson_rounds_reported": 2, "lesson_rounds_rectified": 1, "lesson_average": 100}
     assert [entry["band"] for entry in school_data(demo, "zhuhui-s001")["lesson_log"]] == ["达标", "需整改"]
     assert "school_result" not in school_data(demo, "zhuhui-s003")  # still waiting for its May report

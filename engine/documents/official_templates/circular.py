@@ -1,5 +1,6 @@
-"""Two templates for everyone: ``circular`` (a 通知 or 通报 written from the data as given) and the example
-``programme_notice`` (the February notice that issues the year's implementation plan, 印发实施方案的通知)."""
+"""Two templates for everyone: ``circular`` (a 通知 or 通报 written from the data as given) and
+``programme_notice`` (the February notice ``launch_programme`` issues with the year's implementation plan,
+印发实施方案的通知)."""
 
 from __future__ import annotations
 
