@@ -334,22 +334,26 @@ def flow_order(scope: etree._Element, nodes: list[etree._Element]) -> list[str]:
     ids = [node.get("id") or "" for node in nodes]
     known = set(ids)
     successors: dict[str, list[str]] = {node_id: [] for node_id in ids}
-    incoming: set[str] = set()
     for source, target in flows_of(scope):
         if source in known and target in known:
             successors[source].append(target)
-            incoming.add(target)
     for node in nodes:
         if local(node) == "boundaryEvent" and node.get("attachedToRef") in successors:
             successors[node.get("attachedToRef") or ""].append(node.get("id") or "")
-            incoming.add(node.get("id") or "")
+    return breadth_first(ids, successors)
+
+
+def breadth_first(ids: list[str], successors: dict[str, list[str]]) -> list[str]:
+    """``ids`` in breadth-first order from the nodes nothing leads to (then any left, in file order), so lanes and
+    columns are assigned along the flow the way a reader follows it."""
+    incoming = {target for targets in successors.values() for target in targets}
     order: list[str] = []
     seen: set[str] = set()
     for root in [n for n in ids if n not in incoming] + ids:
         if root in seen:
             continue
-        queue = [root]
         seen.add(root)
+        queue = [root]
         while queue:
             current = queue.pop(0)
             order.append(current)

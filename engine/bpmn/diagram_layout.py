@@ -19,7 +19,7 @@ import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from engine.bpmn.diagram_lanes import back_edges
+from engine.bpmn.diagram_lanes import back_edges, breadth_first
 
 COLUMN = 170  # a task is 100 wide: 70 for the channel between columns
 ROW = 180  # a task is 80 high: room above for a gateway's label, below for boundary events and their labels
@@ -223,7 +223,7 @@ def _rows(nodes: list[Node], links: list[tuple[str, str, bool]], column: dict[st
         if (source, target) not in back:
             predecessors[target].append((source, from_boundary))
         successors[source].append(target)
-    order = _breadth_first([node.id for node in nodes], successors)
+    order = breadth_first([node.id for node in nodes], successors)
     taken: set[tuple[int, int, int]] = set()
     row: dict[str, int] = {}
     for node_id in order:
@@ -246,25 +246,6 @@ def _nearest(wanted: int) -> Iterable[int]:
         if wanted - step >= 0:
             yield wanted - step
         step += 1
-
-
-def _breadth_first(ids: list[str], successors: dict[str, list[str]]) -> list[str]:
-    incoming = {t for targets in successors.values() for t in targets}
-    order: list[str] = []
-    seen: set[str] = set()
-    for root in [n for n in ids if n not in incoming] + ids:
-        if root in seen:
-            continue
-        seen.add(root)
-        queue = [root]
-        while queue:
-            current = queue.pop(0)
-            order.append(current)
-            for following in successors[current]:
-                if following not in seen:
-                    seen.add(following)
-                    queue.append(following)
-    return order
 
 
 def _group(boundaries: list[Boundary], by_id: dict[str, Node]) -> dict[str, list[Boundary]]:
