@@ -4,12 +4,14 @@ rows through the public queries."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from click.testing import Result
 from flask.testing import FlaskClient
+from werkzeug.serving import make_server
 
 from engine.bootstrap import Huhua
 from engine.commands import ENGINE, CreateApiToken, DeployModels, DeployShippedProcesses, LoadDirectory, StartInstance
@@ -68,6 +70,19 @@ def load_demo(huhua: Huhua) -> Huhua:
     huhua.execute(LoadDirectory(generate("demo"), "admin", source="demo"))
     huhua.execute(DeployShippedProcesses(str(huhua.settings.processes_dir)))
     return huhua
+
+
+@contextmanager
+def served_in_thread(huhua: Huhua) -> Iterator[str]:
+    """The app as served (log-in, no trusted user header) on a free 127.0.0.1 port in a thread: its base URL, for
+    the browser tests."""
+    app = create_app(huhua, {"SECRET_KEY": "browser-test", "TRUST_USER_HEADER": False})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
 
 
 @contextmanager

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import shutil
-import threading
 import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
@@ -17,14 +16,12 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import WebDriverWait
-from werkzeug.serving import make_server
 
 from engine.bootstrap import Huhua
 from engine.commands import ENGINE, DeployShippedProcesses, LoadDirectory, SetPassword, StartInstance
 from engine.org.profiles import generate
-from engine.web import create_app
 from tests.conftest import PROJECT
-from tests.helpers import deploy_fixtures
+from tests.helpers import deploy_fixtures, served_in_thread
 from workers.job_worker import run_due_jobs
 
 ARTIFACTS = PROJECT / "artifacts"
@@ -37,14 +34,8 @@ def site(huhua: Huhua) -> Iterator[tuple[Huhua, str]]:
     deploy_fixtures(huhua, "teacher_report.bpmn", "teacher_home_visit.form.json")
     for person in ("zhuhui-s001-bzr1", "zhuhui-s001-bzr2", "admin"):
         huhua.execute(SetPassword(person, PASSWORD, "admin"))
-    app = create_app(huhua, {"SECRET_KEY": "browser-test", "TRUST_USER_HEADER": False})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield huhua, f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
+    with served_in_thread(huhua) as base:
+        yield huhua, base
 
 
 def _browser(width: int, height: int) -> webdriver.Chrome:

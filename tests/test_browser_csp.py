@@ -4,7 +4,6 @@ so the browser's own violation reports are collected from the start of each docu
 
 from __future__ import annotations
 
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -12,13 +11,11 @@ from collections.abc import Iterator
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
-from werkzeug.serving import make_server
 
 from engine.bootstrap import Huhua
 from engine.commands import ENGINE, LoadDirectory, SetPassword, StartInstance
 from engine.org.profiles import generate
-from engine.web import create_app
-from tests.helpers import deploy_fixtures
+from tests.helpers import deploy_fixtures, served_in_thread
 from tests.test_browser import PASSWORD, _browser, _log_in
 
 #: Runs before any script of each document: keeps the page's CSP violation reports where the test can read them.
@@ -33,13 +30,8 @@ def site(huhua: Huhua) -> Iterator[tuple[Huhua, str]]:
     deploy_fixtures(huhua, "score_review.bpmn", "score_band.dmn", "score_confirm.form.json", "teacher_report.bpmn",
                     "teacher_home_visit.form.json")
     huhua.execute(SetPassword("admin", PASSWORD, "admin"))
-    app = create_app(huhua, {"SECRET_KEY": "browser-test", "TRUST_USER_HEADER": False})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield huhua, f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
+    with served_in_thread(huhua) as base:
+        yield huhua, base
 
 
 @pytest.mark.slow

@@ -10,7 +10,6 @@ still opens, laid out on the fly. An instance's page marks its open task on the 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,14 +18,12 @@ from lxml import etree
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import WebDriverWait
-from werkzeug.serving import make_server
 
 from engine.bootstrap import Huhua
 from engine.bpmn import diagram
 from engine.commands import ENGINE, DeployModels, LoadDirectory, SetPassword, StartInstance
 from engine.org.profiles import generate
-from engine.web import create_app
-from tests.helpers import deploy_fixtures
+from tests.helpers import deploy_fixtures, served_in_thread
 from tests.test_browser import ARTIFACTS, PASSWORD, _browser, _log_in
 from tests.test_diagrams import CONSTRUCTS, LANED, NS, SHIPPED
 
@@ -52,14 +49,8 @@ def site(huhua: Huhua) -> Iterator[tuple[Huhua, str]]:
     huhua.execute(DeployModels((("laned.bpmn", diagram.lay_out(LANED, "laned.bpmn")),), "admin", "test"))
     huhua.execute(LoadDirectory(generate("demo"), "admin", source="demo"))
     huhua.execute(SetPassword("admin", PASSWORD, "admin"))
-    app = create_app(huhua, {"SECRET_KEY": "browser-test", "TRUST_USER_HEADER": False})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield huhua, f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
+    with served_in_thread(huhua) as base:
+        yield huhua, base
 
 
 def _diagram(xml: str) -> tuple[dict[str, list[float]], list[str], list[str]]:

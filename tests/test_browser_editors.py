@@ -3,19 +3,16 @@ and its form in the form-js editor, edits, deploys, and sees the new version. Sc
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import WebDriverWait
-from werkzeug.serving import make_server
 
 from engine.bootstrap import Huhua
 from engine.commands import ENGINE, SetPassword, StartInstance
-from engine.web import create_app
-from tests.helpers import deploy_fixtures
+from tests.helpers import deploy_fixtures, served_in_thread
 from tests.test_browser import ARTIFACTS, PASSWORD, _browser, _log_in
 
 FILES = ("score_review.bpmn", "score_band.dmn", "score_confirm.form.json")
@@ -25,14 +22,8 @@ FILES = ("score_review.bpmn", "score_band.dmn", "score_confirm.form.json")
 def site(huhua: Huhua) -> Iterator[tuple[Huhua, str, int]]:
     first = deploy_fixtures(huhua, *FILES)["processes"][0]["definition_id"]
     huhua.execute(SetPassword("admin", PASSWORD, "admin"))
-    app = create_app(huhua, {"SECRET_KEY": "browser-test", "TRUST_USER_HEADER": False})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield huhua, f"http://127.0.0.1:{server.server_port}", first
-    finally:
-        server.shutdown()
+    with served_in_thread(huhua) as base:
+        yield huhua, base, first
 
 
 def _ready(wait: WebDriverWait) -> None:
