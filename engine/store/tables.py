@@ -6,7 +6,7 @@ than the engine step it persists. The ORM classes in :mod:`engine.store.models` 
 
 from sqlalchemy import Table
 
-from engine.store import models
+from engine.store import models, programme_models
 
 deployment: Table = models.Deployment.__table__  # type: ignore[assignment]
 deployment_resource: Table = models.DeploymentResource.__table__  # type: ignore[assignment]
@@ -35,9 +35,9 @@ fan_out: Table = models.FanOut.__table__  # type: ignore[assignment]
 fan_out_child: Table = models.FanOutChild.__table__  # type: ignore[assignment]
 form_definition: Table = models.FormDefinition.__table__  # type: ignore[assignment]
 document: Table = models.Document.__table__  # type: ignore[assignment]
-official_document: Table = models.OfficialDocument.__table__  # type: ignore[assignment]
-document_sequence: Table = models.DocumentSequence.__table__  # type: ignore[assignment]
-document_code: Table = models.DocumentCode.__table__  # type: ignore[assignment]
+official_document: Table = programme_models.OfficialDocument.__table__  # type: ignore[assignment]
+document_sequence: Table = programme_models.DocumentSequence.__table__  # type: ignore[assignment]
+document_code: Table = programme_models.DocumentCode.__table__  # type: ignore[assignment]
 account: Table = models.Account.__table__  # type: ignore[assignment]
 api_token: Table = models.ApiToken.__table__  # type: ignore[assignment]
 account_session: Table = models.AccountSession.__table__  # type: ignore[assignment]
@@ -45,9 +45,9 @@ login_failure: Table = models.LoginFailure.__table__  # type: ignore[assignment]
 task_comment: Table = models.TaskComment.__table__  # type: ignore[assignment]
 definition_artifact: Table = models.DefinitionArtifact.__table__  # type: ignore[assignment]
 instance_figure: Table = models.InstanceFigure.__table__  # type: ignore[assignment]
-training_attendance: Table = models.TrainingAttendance.__table__  # type: ignore[assignment]
+training_attendance: Table = programme_models.TrainingAttendance.__table__  # type: ignore[assignment]
 saved_filter: Table = models.SavedFilter.__table__  # type: ignore[assignment]
 task_attachment: Table = models.TaskAttachment.__table__  # type: ignore[assignment]
 audit_log: Table = models.AuditEntry.__table__  # type: ignore[assignment]
-counselling_room: Table = models.CounsellingRoom.__table__  # type: ignore[assignment]
-teacher_appraisal: Table = models.TeacherAppraisal.__table__  # type: ignore[assignment]
+counselling_room: Table = programme_models.CounsellingRoom.__table__  # type: ignore[assignment]
+teacher_appraisal: Table = programme_models.TeacherAppraisal.__table__  # type: ignore[assignment]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from engine.store import programme_models  # noqa: F401  (its tables join Base.metadata)
 from engine.store.models import Base
 
 config = context.config
