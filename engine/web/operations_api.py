@@ -16,6 +16,7 @@ from engine.documents import XLSX
 from engine.errors import InvalidInput, NotFound, Problem
 from engine.org import spreadsheets
 from engine.org.calendar import parse_year
+from engine.phrases import Phrase
 from engine.web import calls
 
 operations_api = Blueprint("operations_api", __name__, url_prefix="/api/v1")
@@ -169,11 +170,11 @@ def import_directory() -> Any:
     actor = calls.administrator()
     uploads = request.files.getlist("file")
     if not uploads:
-        raise InvalidInput("send the workbook (.xlsx) or the CSV files as multipart field 'file'",
-                           [Problem("missing", field="file")])
+        raise InvalidInput(Phrase("send the workbook (.xlsx) or the CSV files as multipart field 'file'"),
+                           [Problem(Phrase("missing"), field="file")])
     if len(uploads) > MAX_IMPORT_FILES:
-        raise InvalidInput(f"send at most {MAX_IMPORT_FILES} files: a workbook, or a units CSV and a people CSV",
-                           [Problem("too many files", field="file")])
+        raise InvalidInput(Phrase("send at most %(n)s files: a workbook, or a units CSV and a people CSV",
+                                  n=MAX_IMPORT_FILES), [Problem(Phrase("too many files"), field="file")])
     huhua = calls.engine()
     units = people = None
     names = []
@@ -181,8 +182,8 @@ def import_directory() -> Any:
         name = PurePath(upload.filename or "").name or "upload"
         suffix = PurePath(name).suffix.lower()
         if suffix not in (".xlsx", ".csv"):
-            raise InvalidInput(f"{name} is neither an .xlsx workbook nor a .csv file",
-                               [Problem("expected .xlsx or .csv", file=name, field="file")])
+            raise InvalidInput(Phrase("%(file)s is neither an .xlsx workbook nor a .csv file", file=name),
+                               [Problem(Phrase("expected .xlsx or .csv"), file=name, field="file")])
         read = spreadsheets.read_workbook if suffix == ".xlsx" else spreadsheets.read_csv
         found_units, found_people = read(name, upload.read())
         units, people = found_units or units, found_people or people

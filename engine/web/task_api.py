@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, current_app, jsonify, request
 
+from engine.clock import BUSINESS_TZ
 from engine.commands import (
     AddAttachment,
     AddComment,
@@ -21,6 +22,7 @@ from engine.commands import (
 )
 from engine.commands.instance_state import require_json_object
 from engine.errors import InvalidInput, Problem
+from engine.form_dates import with_resolved_ranges
 from engine.task_filters import parse_filter
 from engine.web import calls
 from engine.web.auth import is_administrator
@@ -129,7 +131,9 @@ def get_task_form(task_id: int) -> Any:
     huhua = calls.engine()
     calls.logged_case_read(huhua.queries.task_instance(task_id), "task_form")
     schema = huhua.queries.task_form(task_id)
-    return jsonify({"schema": schema, "data": huhua.queries.task_form_rows(task_id, schema)})
+    today = huhua.clock.now().astimezone(BUSINESS_TZ).date()
+    return jsonify({"schema": with_resolved_ranges(schema, today),
+                    "data": huhua.queries.task_form_rows(task_id, schema)})
 
 
 @task_api.get("/tasks/<int:task_id>/comments")
