@@ -18,6 +18,7 @@ from engine.commands.instance_state import require_label
 from engine.commands.model import AddAttachment, DeleteFilter, SaveFilter
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem, TooLarge
+from engine.phrases import Phrase
 from engine.store import tables
 from engine.task_filters import parse_filter
 
@@ -73,7 +74,7 @@ def add_attachment(command: AddAttachment, uow: UnitOfWork) -> dict[str, Any]:
     name, kind = check_upload(command.filename, command.content)
     task = uow.read(_LOAD_TASK, {"id": command.task_id}).first()
     if task is None or not may_read_task(uow, command.actor, task.id):  # as missing for whoever may not see it
-        raise NotFound(f"task {command.task_id} does not exist")
+        raise NotFound(Phrase("task %(task)s does not exist", task=command.task_id))
     _may_attach(uow, task, command.actor)
     _within_quotas(uow, task.id, command.actor, len(command.content))
     digest = hashlib.sha256(command.content).hexdigest()

@@ -30,6 +30,7 @@ from engine.commands.figures import keep_figures
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, InvalidInput, NotFound, Problem, StaleVersion
 from engine.org.calendar import working_deadline
+from engine.phrases import Phrase
 from engine.runtime.execution import Incident, InvalidAction, OpenWork
 from engine.store import tables
 from engine.store.raw_insert import RawInsert
@@ -113,7 +114,7 @@ def load_instance(uow: UnitOfWork, instance_id: int) -> LoadedInstance:
     """The instance and its workflow, if it can still move (running, or running with an incident)."""
     row = uow.read(_LOAD_INSTANCE, {"id": instance_id}).first()
     if row is None:
-        raise NotFound(f"process instance {instance_id} does not exist")
+        raise NotFound(Phrase("process instance %(id)s does not exist", id=instance_id))
     if row.state not in ACTIVE_STATES or row.workflow_state is None:
         raise Conflict(f"process instance {instance_id} is {row.state}; it cannot be changed now")
     record = InstanceRecord(row.id, row.definition_id, row.process_key, row.business_key, row.org_scope, row.state,

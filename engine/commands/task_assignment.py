@@ -131,7 +131,7 @@ def add_comment(command: AddComment, uow: UnitOfWork) -> dict[str, Any]:
                            [Problem(Phrase("bad length"), field="body")])
     task = uow.read(_LOAD, {"id": command.task_id}).first()
     if task is None or not may_read_task(uow, command.actor, task.id):  # whoever may read the task may remark on it
-        raise NotFound(f"task {command.task_id} does not exist")
+        raise NotFound(Phrase("task %(task)s does not exist", task=command.task_id))
     comment_id = uow.execute(insert(tables.task_comment).values(
         task_id=task.id, instance_id=task.instance_id, author=command.actor, body=body, created_at=uow.now,
     ).returning(tables.task_comment.c.id)).scalar_one()

@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import HuhuaError
@@ -23,10 +24,10 @@ log = logging.getLogger("huhua.web")
 
 
 def install(app: Flask, api_blueprints: frozenset[str]) -> None:
-    def answer(body: dict[str, Any], status: int) -> Any:
+    def answer(body: dict[str, Any], status: int, *, csrf: bool = False) -> Any:
         if _wants_page(api_blueprints):
             try:
-                return _page(status), status
+                return _page(status, csrf=csrf), status
             except Exception:  # the page itself failed (its header reads the database): the plain answer
                 log.exception("the error page could not be drawn")
         return jsonify(localised(body)), status
@@ -38,7 +39,7 @@ def install(app: Flask, api_blueprints: frozenset[str]) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException) -> Any:
         return answer({"error": err.name.lower().replace(" ", "_"), "message": _described(err), "problems": []},
-                      err.code or 500)
+                      err.code or 500, csrf=isinstance(err, CSRFError))
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception) -> Any:
@@ -63,13 +64,16 @@ def _wants_page(api_blueprints: frozenset[str]) -> bool:
     return request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
 
 
-def _page(status: int) -> str:
+def _page(status: int, *, csrf: bool = False) -> str:
     titles = {401: gettext("请先登录"), 403: gettext("没有权限"), 404: gettext("页面不存在"),
               413: gettext("提交的内容过大")}
     texts = {401: gettext("登录已过期或尚未登录，请登录后继续。"),
              403: gettext("您没有权限查看或办理此项内容。如需办理，请联系本单位管理员。"),
              404: gettext("您要找的页面不存在，或您无权查看。请从待办事项进入。"),
              413: gettext("提交的内容超过了允许的大小，请减小后重试。")}
+    if csrf:  # a form kept open past its session, or sent without its token
+        titles[status] = gettext("页面已过期")
+        texts[status] = gettext("页面的安全令牌（CSRF）已失效或缺失。请返回并刷新页面后重试。")
     server_error = status >= 500
     title = titles.get(status, gettext("系统出错了") if server_error else gettext("无法完成请求"))
     text = texts.get(status, gettext("系统出现意外错误，已记录，请稍后重试；如仍出错请联系管理员。") if server_error

@@ -30,6 +30,7 @@ PAGE = 20
 #: The npm packages the pages load, and the folder of each that may be served.
 _MODULES = PROJECT_ROOT / "node_modules"
 VENDOR = {"form-js": _MODULES / "@bpmn-io" / "form-js" / "dist", "bpmn-js": _MODULES / "bpmn-js" / "dist",
+          "flatpickr": _MODULES / "flatpickr" / "dist",  # its Chinese calendar, for the picker inside form-js
           "echarts": _MODULES / "echarts" / "dist", "dmn-js": _MODULES / "dmn-js" / "dist",
           # bpmn-auto-layout draws a diagram for a model written without one, with what it imports
           **{name: _MODULES / name / "dist" for name in ("bpmn-auto-layout", "bpmn-moddle", "moddle", "moddle-xml",
