@@ -4,6 +4,7 @@ chosen, each form problem naming its field; dates outside the form's range refus
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 
@@ -14,6 +15,7 @@ from engine.bootstrap import Huhua
 from engine.commands import LoadDirectory, SetPassword, StartInstance
 from engine.org.profiles import generate
 from engine.web import create_app
+from tests.conftest import PROJECT
 from tests.helpers import deploy_fixtures
 
 TEACHER = "zhuhui-s001-bzr1"
@@ -129,10 +131,39 @@ def test_every_engine_phrase_has_its_chinese() -> None:
     from babel.messages.pofile import read_po
 
     from engine.web.i18n import CATALOGUES
-    from tests.conftest import PROJECT
 
     phrases = {message for _f, _l, message, *_ in extract_from_dir(PROJECT / "engine", [("**.py", "python")],
                                                                    keywords={"Phrase": None})}
     with (CATALOGUES / "zh_Hans_CN" / "LC_MESSAGES" / "errors.po").open("rb") as po:
         chinese = {m.id: m.string for m in read_po(po) if m.id}
     assert len(phrases) > 50 and sorted(p for p in phrases if not chinese.get(p)) == []
+
+
+def test_a_form_with_a_bad_date_range_is_refused_at_deployment(huhua: Huhua) -> None:
+    huhua.execute(LoadDirectory(generate("demo"), "admin", source="demo"))
+    definition = deploy_fixtures(huhua, "rectify_report.bpmn", "rectify_report.form.json")["processes"][0][
+        "definition_id"]
+    app = create_app(huhua, {"SECRET_KEY": "deploy", "TESTING": True})
+    schema = json.loads((PROJECT / "tests" / "fixtures" / "rectify_report.form.json").read_text(encoding="utf-8"))
+    schema["components"][3]["properties"] = {"earliestDate": "soon", "latestDate": "+1y"}
+    with app.test_client() as client:
+        refused = client.post(f"/api/v1/process-definitions/{definition}/forms/rectify_report/deploy?lang=en",
+                              json={"schema": schema}, headers={"X-Huhua-User": "admin"})
+    assert refused.status_code == 422, refused.json
+    assert [p["message"] for p in refused.json["problems"]] == [
+        "properties.earliestDate must be a date (2024-09-01), today, or like +1y or -30d"]
+
+
+def test_an_unexpected_failure_is_a_chinese_page_for_a_browser_and_json_for_a_program(
+        served: tuple[Huhua, FlaskClient, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    huhua, client, _task = served
+
+    def broken(**_: object) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(huhua.queries, "task_page", broken)
+    page = client.get("/inbox", headers=HTML)
+    assert page.status_code == 500 and "系统出错了" in page.get_data(as_text=True)
+    assert "database went away" not in page.get_data(as_text=True)
+    called = client.get("/inbox")
+    assert called.status_code == 500 and called.json["message"] == "系统出现意外错误，已记录，请稍后重试"
