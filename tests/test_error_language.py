@@ -86,6 +86,8 @@ def test_api_refusals_are_chinese_unless_english_is_chosen(served: tuple[Huhua, 
     client.get("/inbox?lang=zh_Hans_CN")
     assert client.get("/api/v1/tasks/987654").json["message"] == "任务 987654 不存在"
     assert client.get("/api/v1/nowhere").json["message"] == "没有这个页面或接口：/api/v1/nowhere"
+    inbox = client.get("/inbox?due=someday&sort=name").get_data(as_text=True)
+    assert "筛选条件有误：due：须为以下之一：" in inbox and "；sort：须为以下之一：" in inbox
 
     client.post("/logout")
     expired = client.post(f"/api/v1/tasks/{task}/complete", json={"data": {}})
