@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 from engine.errors import HuhuaError
 from engine.phrases import Phrase
-from engine.web.error_language import localised
+from engine.web.error_language import localised, say
 
 log = logging.getLogger("huhua.web")
 
@@ -27,7 +27,8 @@ def install(app: Flask, api_blueprints: frozenset[str]) -> None:
     def answer(body: dict[str, Any], status: int, *, csrf: bool = False) -> Any:
         if _wants_page(api_blueprints):
             try:
-                return _page(status, csrf=csrf), status
+                detail = None if csrf or status in (401, 403, 404) or status >= 500 else say(body.get("message"))
+                return _page(status, csrf=csrf, detail=detail), status
             except Exception:  # the page itself failed (its header reads the database): the plain answer
                 log.exception("the error page could not be drawn")
         return jsonify(localised(body)), status
@@ -64,7 +65,8 @@ def _wants_page(api_blueprints: frozenset[str]) -> bool:
     return request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
 
 
-def _page(status: int, *, csrf: bool = False) -> str:
+def _page(status: int, *, csrf: bool = False, detail: str | None = None) -> str:
+    """The page for a status; ``detail`` says what was wrong with the request (a refused input, a conflict)."""
     titles = {401: gettext("请先登录"), 403: gettext("没有权限"), 404: gettext("页面不存在"),
               413: gettext("提交的内容过大")}
     texts = {401: gettext("登录已过期或尚未登录，请登录后继续。"),
@@ -78,5 +80,5 @@ def _page(status: int, *, csrf: bool = False) -> str:
     title = titles.get(status, gettext("系统出错了") if server_error else gettext("无法完成请求"))
     text = texts.get(status, gettext("系统出现意外错误，已记录，请稍后重试；如仍出错请联系管理员。") if server_error
                      else gettext("请求有误，请返回后重试。"))
-    return render_template("error.html", status=status, title=title, text=text,
+    return render_template("error.html", status=status, title=title, text=text, detail=detail,
                            logged_in=bool(current_user and current_user.is_authenticated), back=request.full_path)
