@@ -1,6 +1,7 @@
 """Chinese on every path of the task page, in a real browser (issue 13), desktop and phone: form-js' field errors
 (required, maximum, length, pattern) in Chinese and in English once chosen, a date field with its label that
-refuses 2609, an expired log-in at submit that keeps the draft and comes back to it, and Chinese 403/404 pages.
+refuses 2609, the server's refusal at its field, an expired log-in at submit that keeps the draft and comes back
+to it, and Chinese 403/404 pages.
 
 The browser runs with an en-US locale, as the review's did, so nothing Chinese comes from the browser itself.
 """
@@ -65,6 +66,12 @@ def _log_in(browser: webdriver.Chrome, wait: WebDriverWait) -> None:
     wait.until(lambda b: "/login" not in b.current_url)
 
 
+def _form_shown(wait: WebDriverWait) -> None:
+    """Wait for the form: the page's own buttons come first, form-js renders after fetching the schema."""
+    wait.until(ready.presence_of_element_located((By.XPATH, "//form[contains(@class, 'fjs-form')]//label[starts-with("
+                                                            "normalize-space(.), '整改完成日期')]")))
+
+
 def _input(browser: webdriver.Chrome, label: str) -> object:
     """The input a label names, as a person finds it (re-found each time: the form re-renders)."""
     found = browser.find_element(By.XPATH, f"//label[starts-with(normalize-space(.), '{label}')]")
@@ -112,11 +119,12 @@ def test_field_errors_dates_and_an_expired_log_in_are_chinese_on_the_task_page(
     try:
         browser.get(f"{page}?lang=en")
         _log_in(browser, wait)  # back on the task page, in English (asked for before logging in)
-        wait.until(ready.element_to_be_clickable((By.ID, "submit"))).click()
+        _form_shown(wait)
+        browser.find_element(By.ID, "submit").click()
         _wait_for_errors(wait, {"整改措施": "Required.", "自评分": "Required.", "整改完成日期": "Required."})
 
         browser.get(f"{page}?lang=zh_Hans_CN")
-        wait.until(ready.element_to_be_clickable((By.ID, "submit")))
+        _form_shown(wait)
         date = _input(browser, "整改完成日期")  # the date field has its label
         assert date.is_displayed() and date.get_attribute("placeholder") == "年-月-日"
         date.click()
@@ -139,10 +147,16 @@ def test_field_errors_dates_and_an_expired_log_in_are_chinese_on_the_task_page(
                             "整改完成日期": f"日期须在 2000-01-01 至 {last} 之间"})
         browser.save_screenshot(str(ARTIFACTS / f"task-field-errors-chinese-{screen}.png"))
 
-        _type(browser, "整改措施", "已更换教室灯管")
+        _type(browser, "整改措施", "改" * 50 + "  ")  # form-js trims before counting, the server does not
         _type(browser, "自评分", "95")
         _type(browser, "联系电话", "0734-8123456")
         _type(browser, "整改完成日期", "2026-03-03")
+        _wait_for_errors(wait, {})
+        browser.find_element(By.ID, "submit").click()  # the server's refusal, at its field and in the banner
+        _wait_for_errors(wait, {"整改措施": "整改措施：最多 50 个字符"})
+        assert browser.find_element(By.ID, "message").text == (
+            "表单“整改情况登记”有 1 处需要修改，尚未保存：整改措施：最多 50 个字符")
+        _type(browser, "整改措施", "已更换教室灯管")
         _wait_for_errors(wait, {})
 
         browser.switch_to.new_window("tab")  # the person logs out in another tab
