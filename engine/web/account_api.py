@@ -22,7 +22,8 @@ def list_tokens() -> Any:
     caller = calls.actor()
     whose = request.args.get("user") or caller
     if whose != caller and not is_administrator(caller):
-        raise NotFound(f"no tokens of '{whose}' to show", [Problem("not yours", field="user")])
+        raise NotFound(Phrase("no tokens of '%(whose)s' to show", whose=whose),
+                       [Problem(Phrase("not yours"), field="user")])
     huhua = calls.engine()
     return jsonify(huhua.queries.accounts.api_tokens(huhua.clock.now(), whose))
 

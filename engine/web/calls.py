@@ -74,11 +74,13 @@ def _refuse_lone_surrogates(value: Any, where: str) -> None:
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            raise InvalidInput(f"{where or 'the body'} holds text that is not valid Unicode (a lone surrogate)",
-                               [Problem("not valid Unicode", field=where or None)]) from None
+            raise InvalidInput(Phrase("%(where)s holds text that is not valid Unicode (a lone surrogate)",
+                                      where=where or Phrase("the body")),
+                               [Problem(Phrase("not valid Unicode"), field=where or None)]) from None
         if "\x00" in value:
-            raise InvalidInput(f"{where or 'the body'} holds a NUL character, which no text may hold",
-                               [Problem("NUL character", field=where or None)])
+            raise InvalidInput(Phrase("%(where)s holds a NUL character, which no text may hold",
+                                      where=where or Phrase("the body")),
+                               [Problem(Phrase("NUL character"), field=where or None)])
     elif isinstance(value, dict):
         for key, item in value.items():
             _refuse_lone_surrogates(key, where)

@@ -70,7 +70,8 @@ def change_schedule(key: str) -> Any:
     """Pause or enable a schedule, or change its rule, months, time or start variables (the fields to change)."""
     actor = calls.administrator()
     if key not in {s.key for s in calls.engine().queries.configured_schedules()}:
-        raise NotFound(f"there is no schedule '{key}'", [Problem("no such schedule", field="key")])
+        raise NotFound(Phrase("there is no schedule '%(key)s'", key=key),
+                       [Problem(Phrase("no such schedule"), field="key")])
     return jsonify(calls.engine().execute(ChangeSchedule(schedule_key=key, actor=actor, changes=calls.json_body())))
 
 
@@ -102,7 +103,8 @@ def schedule_fires(key: str) -> Any:
     """The fire log of one schedule, newest first."""
     calls.administrator()
     if key not in {s.key for s in _all_schedules()}:
-        raise NotFound(f"there is no schedule '{key}'", [Problem("no such schedule", field="key")])
+        raise NotFound(Phrase("there is no schedule '%(key)s'", key=key),
+                       [Problem(Phrase("no such schedule"), field="key")])
     return jsonify(calls.engine().queries.operations.schedule_fires(key, limit=calls.int_arg("limit", 50),
                                                               offset=calls.int_arg("offset", 0)))
 
@@ -121,11 +123,11 @@ def set_override(day: str) -> Any:
     body = calls.json_body()
     working = body.get("working")
     if not isinstance(working, bool):
-        raise InvalidInput("working must be true (a working day) or false (a holiday)",
-                           [Problem("expected true or false", field="working")])
+        raise InvalidInput(Phrase("working must be true (a working day) or false (a holiday)"),
+                           [Problem(Phrase("expected true or false"), field="working")])
     note = (calls.str_field(body, "note", required=True) or "").strip()
     if not note:
-        raise InvalidInput("give the reason for the override (note)", [Problem("empty", field="note")])
+        raise InvalidInput(Phrase("give the reason for the override (note)"), [Problem(Phrase("empty"), field="note")])
     return jsonify(calls.engine().execute(SetWorkday(day=day, working=working, actor=actor, note=note)))
 
 
