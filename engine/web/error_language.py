@@ -20,7 +20,7 @@ ERRORS = Domain(domain="errors")
 def say(text: Any) -> Any:
     """``text`` in the request's language when it is a text the catalogue knows; anything else unchanged."""
     if isinstance(text, list | tuple):
-        return ERRORS.gettext("; ").join(str(say(item)) for item in text)
+        return str(say(Phrase("; "))).join(str(say(item)) for item in text)
     if isinstance(text, Phrase):
         values = {name: say(value) for name, value in text.values.items()}
         return ERRORS.gettext(text.template, **values) if values else ERRORS.gettext(text.template)
