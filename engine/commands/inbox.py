@@ -34,9 +34,10 @@ def save_filter(command: SaveFilter, uow: UnitOfWork) -> dict[str, Any]:
     name = command.name.strip() if isinstance(command.name, str) else ""
     if not name or len(name) > MAX_FILTER_NAME or any(ord(c) < 32 or ord(c) == 127 for c in name):
         raise InvalidInput(f"筛选名称须为 1 到 {MAX_FILTER_NAME} 个字，不含控制字符",
-                           [Problem("bad name", field="name")])
+                           [Problem(Phrase("bad name"), field="name")])
     if not isinstance(command.filters, dict):
-        raise InvalidInput("filters must be a JSON object", [Problem("expected an object", field="filters")])
+        raise InvalidInput(Phrase("filters must be a JSON object"),
+                           [Problem(Phrase("expected an object"), field="filters")])
     stored = json.dumps(parse_filter(command.filters).to_dict(), ensure_ascii=False, sort_keys=True)
     existing = uow.read(select(_s.c.id).where(_s.c.owner == command.owner, _s.c.name == name)).scalar()
     if existing is not None:
@@ -60,7 +61,7 @@ def delete_filter(command: DeleteFilter, uow: UnitOfWork) -> dict[str, Any]:
     removed = uow.execute(delete(_s).where(_s.c.id == command.filter_id, _s.c.owner == command.owner)
                           .returning(_s.c.name)).scalar()
     if removed is None:
-        raise NotFound(f"saved filter {command.filter_id} does not exist")
+        raise NotFound(Phrase("saved filter %(id)s does not exist", id=command.filter_id))
     uow.record("filter_deleted", actor=command.owner, to_webhooks=False, filter=command.filter_id, name=removed)
     return {"id": command.filter_id, "deleted": True}
 
@@ -70,7 +71,7 @@ def add_attachment(command: AddAttachment, uow: UnitOfWork) -> dict[str, Any]:
     limit = uow.services.settings.max_attachment_bytes
     if len(command.content) > limit:
         raise TooLarge(f"文件过大（{_size(len(command.content))}），单个附件不能超过 {_size(limit)}",
-                       [Problem("too large", field="file")])
+                       [Problem(Phrase("too large"), field="file")])
     name, kind = check_upload(command.filename, command.content)
     task = uow.read(_LOAD_TASK, {"id": command.task_id}).first()
     if task is None or not may_read_task(uow, command.actor, task.id):  # as missing for whoever may not see it
@@ -100,18 +101,19 @@ def _within_quotas(uow: UnitOfWork, task_id: int, actor: str, size: int) -> None
         count, total = uow.read(select(func.count(), func.coalesce(func.sum(_a.c.size), 0)).where(where)).one()
         if count >= count_limit:
             raise TooLarge(f"{label}的附件已有 {count} 个，最多 {count_limit} 个",
-                           [Problem("too many files", field=field)])
+                           [Problem(Phrase("too many files"), field=field)])
         if total + size > bytes_limit:
             raise TooLarge(f"{label}的附件已共 {_size(total)}，加上此文件将超过 {_size(bytes_limit)} 的上限",
-                           [Problem("too many bytes", field=field)])
+                           [Problem(Phrase("too many bytes"), field=field)])
 
 
 def _may_attach(uow: UnitOfWork, task: Any, actor: str) -> None:
     """Files go to an open task, from whoever holds it or may claim it (or an administrator), not to anyone's."""
     if task.state != "open":
-        raise Conflict("任务已办结，不能再添加附件", [Problem("task is not open", field="task")])
+        raise Conflict("任务已办结，不能再添加附件", [Problem(Phrase("task is not open"), field="task")])
     if not may_work_on_task(uow, task, actor):
-        raise Forbidden("只有任务的办理人（或可认领的人）才能添加附件", [Problem("not the task's", field="task")])
+        raise Forbidden("只有任务的办理人（或可认领的人）才能添加附件",
+                        [Problem(Phrase("not the task's"), field="task")])
 
 
 def _size(n: int) -> str:
