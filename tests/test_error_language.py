@@ -4,6 +4,7 @@ chosen, each form problem naming its field; dates outside the form's range refus
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Iterator
@@ -67,6 +68,12 @@ def test_a_refused_form_names_each_field_in_chinese_and_in_english_once_chosen(
     done = client.post(f"/api/v1/tasks/{task}/complete", json={"data": {
         "measure": "已整改", "score": 90, "phone": "0734-8123456", "done_on": "2026-03-03"}})
     assert done.status_code == 200, done.json
+    again = client.post(f"/api/v1/tasks/{task}/complete", json={"data": {}})
+    assert again.status_code == 409 and again.json["message"].startswith("该任务已由 ")
+    assert again.json["message"].endswith(" 办结")
+    english = client.post(f"/api/v1/tasks/{task}/complete?lang=en", json={"data": {}})
+    assert re.fullmatch(r".+（zhuhui-s001-bzr1） completed this task at \d{4}-\d\d-\d\d \d\d:\d\d",
+                        english.json["message"]), english.json
 
 
 def test_the_task_form_carries_each_date_fields_range(served: tuple[Huhua, FlaskClient, int]) -> None:
@@ -88,6 +95,12 @@ def test_api_refusals_are_chinese_unless_english_is_chosen(served: tuple[Huhua, 
     assert client.get("/api/v1/nowhere").json["message"] == "没有这个页面或接口：/api/v1/nowhere"
     inbox = client.get("/inbox?due=someday&sort=name").get_data(as_text=True)
     assert "筛选条件有误：due：须为以下之一：" in inbox and "；sort：须为以下之一：" in inbox
+
+    upload = {"file": (io.BytesIO(b"#!/bin/sh\n"), "run.sh")}
+    refused = client.post(f"/api/v1/tasks/{task}/attachments?lang=en", data=upload)
+    assert refused.status_code == 400 and refused.json["message"].startswith(
+        "This kind of file is not accepted (run.sh); you can upload: PDF")  # worded in Chinese, said in English
+    client.get("/inbox?lang=zh_Hans_CN")
 
     client.post("/logout")
     expired = client.post(f"/api/v1/tasks/{task}/complete", json={"data": {}})
@@ -127,18 +140,26 @@ def test_a_browser_meets_chinese_pages_for_403_404_and_a_program_keeps_json(
     assert "页面不存在" in anonymous and 'href="/login?next=' in anonymous and "退出" not in anonymous
 
 
-def test_every_engine_phrase_has_its_chinese() -> None:
-    """A refusal worded as a Phrase without its Chinese would reach a Chinese reader in English."""
+def test_every_engine_phrase_has_its_translation() -> None:
+    """A refusal worded as a Phrase in English without its Chinese (or in Chinese without its English) would reach
+    a reader in the other language untranslated."""
     from babel.messages.extract import extract_from_dir
     from babel.messages.pofile import read_po
 
     from engine.web.i18n import CATALOGUES
 
+    def catalogue(language: str) -> dict[str, str]:
+        with (CATALOGUES / language / "LC_MESSAGES" / "errors.po").open("rb") as po:
+            return {m.id: m.string for m in read_po(po) if m.id}
+
+    def chinese(template: str) -> bool:  # worded in Chinese: its first word is
+        return bool(CJK.match(re.sub(r"%\(\w+\)s", "", template).lstrip(" '\"“")[:1]))
+
     phrases = {message for _f, _l, message, *_ in extract_from_dir(PROJECT / "engine", [("**.py", "python")],
                                                                    keywords={"Phrase": None})}
-    with (CATALOGUES / "zh_Hans_CN" / "LC_MESSAGES" / "errors.po").open("rb") as po:
-        chinese = {m.id: m.string for m in read_po(po) if m.id}
-    assert len(phrases) > 50 and sorted(p for p in phrases if not chinese.get(p)) == []
+    zh, en = catalogue("zh_Hans_CN"), catalogue("en")
+    assert len(phrases) > 100
+    assert sorted(p for p in phrases if not (en if chinese(p) else zh).get(p)) == []
 
 
 def test_a_form_with_a_bad_date_range_is_refused_at_deployment(huhua: Huhua) -> None:

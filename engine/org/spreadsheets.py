@@ -105,7 +105,7 @@ def build(units: Sheet | None, people: Sheet | None, current: Directory) -> Dire
                 directory.people.append(seen[person_id])
                 person_lines.append((people.file, line))
             elif row.get("name") and row["name"] != seen[person_id].name:
-                problems.append(Problem(Phrase("工号 %(id)s has another name in an earlier row", id=person_id),
+                problems.append(Problem(Phrase("the 工号 %(id)s has another name in an earlier row", id=person_id),
                                         file=people.file, line=line, field="姓名"))
             for name in (n for n in _SEPARATORS.split(row.get("roles", "")) if n):
                 code = role_code(name)

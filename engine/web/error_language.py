@@ -19,14 +19,21 @@ ERRORS = Domain(domain="errors")
 
 def say(text: Any) -> Any:
     """``text`` in the request's language when it is a text the catalogue knows; anything else unchanged."""
-    if isinstance(text, list | tuple):
-        return str(say(Phrase("; "))).join(str(say(item)) for item in text)
-    if isinstance(text, Phrase):
-        values = {name: say(value) for name, value in text.values.items()}
-        return ERRORS.gettext(text.template, **values) if values else ERRORS.gettext(text.template)
-    if isinstance(text, str) and text:
+    if isinstance(text, Phrase | list | tuple):
+        return _said(text)
+    if isinstance(text, str) and text:  # a message not yet worded as a Phrase, looked up whole
         return ERRORS.gettext(text)
     return text
+
+
+def _said(value: Any) -> Any:
+    """A Phrase, or a list of them, said; any other value (a name, a number, what the caller sent) as it is."""
+    if isinstance(value, list | tuple):
+        return str(_said(Phrase("; "))).join(str(_said(item)) for item in value)
+    if isinstance(value, Phrase):
+        values = {name: _said(inner) for name, inner in value.values.items()}
+        return ERRORS.gettext(value.template, **values) if values else ERRORS.gettext(value.template)
+    return value
 
 
 def localised(body: dict[str, Any]) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from engine.commands import (
 from engine.commands.instance_state import require_json_object
 from engine.errors import InvalidInput, Problem
 from engine.form_dates import with_resolved_ranges
+from engine.phrases import Phrase
 from engine.task_filters import parse_filter
 from engine.web import calls
 from engine.web.auth import is_administrator
@@ -87,7 +88,8 @@ def add_attachment(task_id: int) -> Any:
     task_id = calls.path_id(task_id, "task")
     upload = request.files.get("file")
     if upload is None:
-        raise InvalidInput("请选择要上传的文件（multipart 字段 file）", [Problem("missing", field="file")])
+        raise InvalidInput(Phrase("请选择要上传的文件（multipart 字段 file）"),
+                           [Problem(Phrase("missing"), field="file")])
     content = upload.read()
     return jsonify(calls.engine().execute(AddAttachment(task_id, calls.actor(), upload.filename or "", content))), 201
 
