@@ -160,7 +160,8 @@ def test_a_rule_missing_a_cell_is_refused(client: FlaskClient, first: int) -> No
                           json={"xml": xml})
     assert refused.status_code == 422
     assert {p["element_id"]: p["message"] for p in refused.json["problems"]}["rule_pass"] == (
-        "score_band.dmn，决策“考核等级”（score_band）：第 1 条规则有 0 个输入和 1 个输出单元格，而表有 1 个输入列和 1 个输出列")
+        "score_band.dmn，决策“考核等级”（score_band）：第 1 条规则有 0 个输入和 1 个输出单元格，"
+        "而表有 1 个输入列和 1 个输出列")
     _nothing_deployed(client)
 
 

@@ -40,8 +40,8 @@ def _worded(problem: Problem) -> str | None:
                        decision=at.get("decision_name"), decision_id=at.get("decision_id"))
     if "entry_id" in at:
         column = gettext("输入列") if "input_id" in at else gettext("输出列")
-        decision += gettext("，第 %(rule)s 条规则，%(kind)s“%(column)s”，单元格「%(cell)s」", rule=at.get("rule_number"),
-                            kind=column, column=at.get("column"), cell=at.get("cell"))
+        decision += gettext("，第 %(rule)s 条规则，%(kind)s“%(column)s”，单元格「%(cell)s」",
+                            rule=at.get("rule_number"), kind=column, column=at.get("column"), cell=at.get("cell"))
     return gettext("%(where)s：%(what)s", where=decision, what=words(at))
 
 
@@ -53,7 +53,8 @@ def _unknown_names(at: dict[str, Any]) -> str:
 
 _WORDS: dict[str, Callable[[dict[str, Any]], str]] = {
     dmn_lint.UNKNOWN_NAMES: _unknown_names,
-    dmn_lint.INPUT_SYNTAX: lambda at: gettext("不是一个值（如 \"甲\"、True）、比较（如 >= 60）或对 ? 的区间判断（如 60 <= ? < 80）"),
+    dmn_lint.INPUT_SYNTAX: lambda at: gettext(
+        "不是一个值（如 \"甲\"、True）、比较（如 >= 60）或对 ? 的区间判断（如 60 <= ? < 80）"),
     dmn_lint.OUTPUT_SYNTAX: lambda at: gettext("不是合法的表达式（文字请加英文双引号，如 \"合格\"）"),
     dmn_lint.REFUSED: lambda at: gettext("引擎不允许这样写：%(detail)s", detail=at.get("detail")),
     dmn_lint.INPUT_EXPRESSION: lambda at: gettext("输入列“%(column)s”的输入表达式「%(cell)s」无法求值",
