@@ -50,7 +50,7 @@ def test_a_cell_naming_what_nothing_defines_is_refused_with_its_location_in_chin
     [problem] = answer["problems"]
     assert problem["message"] == (
         "score_band.dmn，决策“考核等级”（score_band），第 1 条规则，输入列“得分”，单元格「>= 九十分」："
-        "九十分 既不是本表的输入，也不是引擎认识的函数；文字请加英文双引号（\"九十分\"），数值请写阿拉伯数字（如 90）")
+        "“九十分”既不是本表的输入，也不是引擎认识的函数；文字请加英文双引号（\"九十分\"），数值请写阿拉伯数字（如 90）")
     assert problem["element_id"] == "rule_pass_score" and problem["file"] == "score_band.dmn"
     assert problem["location"] == {
         "decision_id": "score_band", "decision_name": "考核等级", "rule_id": "rule_pass", "rule_number": 1,
@@ -67,7 +67,7 @@ def test_the_refusal_is_in_english_once_chosen(client: FlaskClient) -> None:
                                  "(1 problem(s)).")
     [problem] = answer["problems"]
     assert problem["message"] == (
-        "score_band.dmn, decision '考核等级' (score_band), rule 2, output column '等级', cell '不合格': 不合格 is "
+        "score_band.dmn, decision '考核等级' (score_band), rule 2, output column '等级', cell '不合格': '不合格' is "
         "neither an input of this table nor a function the engine knows; write text in quotes (\"不合格\") and "
         "numbers as digits (90)")
     assert problem["location"]["output_id"] == "out_band" and problem["location"]["rule_id"] == "rule_fail"

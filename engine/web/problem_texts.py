@@ -47,7 +47,7 @@ def _worded(problem: Problem) -> str | None:
 
 def _unknown_names(at: dict[str, Any]) -> str:
     names = at.get("names") or ["?"]
-    return gettext("%(names)s 既不是本表的输入，也不是引擎认识的函数；文字请加英文双引号（\"%(first)s\"），"
+    return gettext("“%(names)s”既不是本表的输入，也不是引擎认识的函数；文字请加英文双引号（\"%(first)s\"），"
                    "数值请写阿拉伯数字（如 90）", names=gettext("、").join(names), first=names[0])
 
 
