@@ -74,6 +74,7 @@ def test_the_refusal_is_in_english_once_chosen(client: FlaskClient) -> None:
     assert _versions(client) == [1]
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the check stores nothing: one database will do
 @pytest.mark.parametrize(("before", "after", "reason", "element"), [
     ("&gt;= 60", "&gt;= passmark", "dmn_unknown_names", "rule_pass_score"),  # a data name the table has no input for
     ("&gt;= 60", "&gt;= 60 and", "dmn_input_syntax", "rule_pass_score"),
@@ -131,6 +132,7 @@ def test_the_command_line_names_the_cell_and_gives_its_location(cli: Callable[..
     assert huhua.queries.definitions() == []
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_every_library_and_fixture_table_passes(cli: Callable[..., Result]) -> None:
     """What the shipped library and the tests write today (``75 <= ? < 90``, ``False``, ``"甲"``) is not refused."""
     tables = sorted(str(p) for p in (*(PROJECT / "processes").glob("*.dmn"), *FIXTURES.glob("*.dmn")))
