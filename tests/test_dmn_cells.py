@@ -82,6 +82,9 @@ def test_the_refusal_is_in_english_once_chosen(client: FlaskClient) -> None:
     ('"合格"', '"合格" +', "dmn_output_syntax", "rule_pass_band"),
     ('"合格"', "score.__class__", "dmn_refused", "rule_pass_band"),
     ("<text>score</text>", "<text>score +</text>", "dmn_input_expression", "in_score_expr"),
+    ("&gt;= 60", '&gt;= "九十"', "dmn_mistyped", "rule_pass_score"),  # quoted, but a number column: TypeError
+    ("&lt; 60", '"甲"', "dmn_mistyped", "rule_fail_score"),  # would never match a number
+    ('"合格"', "1", "dmn_mistyped", "rule_pass_band"),  # a number in a string column
 ])
 def test_each_kind_of_unevaluable_cell_is_refused_and_located(client: FlaskClient, before: str, after: str,
                                                               reason: str, element: str) -> None:
@@ -91,6 +94,20 @@ def test_each_kind_of_unevaluable_cell_is_refused_and_located(client: FlaskClien
     assert [(p["location"]["reason"], p["element_id"]) for p in answer["problems"]] == [(reason, element)]
     assert "考核等级" in answer["problems"][0]["message"] and "未部署" in answer["message"]
     assert _versions(client) == [1]
+
+
+def test_a_quoted_floor_in_the_monthly_grade_table_is_refused_as_text_in_a_number_column(huhua: Huhua) -> None:
+    """Having learnt to quote, one writes "九十" as 月查等级's floor: the monthly check's script would compare it."""
+    band = (PROJECT / "processes" / "monthly_check_band.dmn").read_text().replace("<text>90</text>", '<text>"九十"</text>')
+    with create_app(huhua, {"TESTING": True}).test_client() as client:
+        refused = client.post("/api/v1/validate?lang=en", headers=AS_ADMIN,
+                              json={"files": [{"name": "monthly_check_band.dmn", "content": band}]})
+    assert refused.status_code == 422
+    [problem] = refused.json["problems"]
+    assert problem["message"].endswith(
+        "rule 1, output column '最低分', cell '\"九十\"': the column holds number values, but '九十' is a text "
+        "value: write numbers without quotes (90) and text in quotes (\"pass\")")
+    assert problem["location"]["output_id"] == "out_floor" and problem["location"]["reason"] == "dmn_mistyped"
 
 
 def test_cells_written_as_the_engine_reads_them_still_deploy_and_evaluate(client: FlaskClient, huhua: Huhua) -> None:

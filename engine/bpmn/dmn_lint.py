@@ -6,7 +6,8 @@ comparison missing its left side (``>= 60``), a test on ``?`` (``60 <= ? < 80``)
 "any"; an output entry is an expression. Each cell is checked as the expression the engine will build
 from it (:func:`input_test`): it must parse, pass the sandbox, and use only names it will find when it
 runs: the table's inputs (names of its input expressions), the evaluator's builtins and helpers. So
-``>= 九十分`` (unquoted text, which raised ``NameError`` in every instance) is refused at deploy.
+``>= 九十分`` (unquoted text, which raised ``NameError`` in every instance) is refused at deploy, and so
+is a literal of the wrong type for its column's typeRef (``>= "九十"`` on a number: ``TypeError``).
 
 Each problem names the file, the decision, the rule (its number, as the editor shows it), the column's
 label and the cell's text, carries the id of the offending element (so the DMN editor can mark it),
@@ -34,6 +35,13 @@ INPUT_VALUE = "dmninputexpr"
 INPUT_EXPRESSION, INPUT_SYNTAX, OUTPUT_SYNTAX = "dmn_input_expression", "dmn_input_syntax", "dmn_output_syntax"
 REFUSED, UNKNOWN_NAMES = "dmn_refused", "dmn_unknown_names"
 OUTPUT_UNNAMED, OUTPUT_NAME_TWICE, CELL_COUNT = "dmn_output_unnamed", "dmn_output_name_twice", "dmn_cell_count"
+MISTYPED = "dmn_mistyped"
+
+#: A column's declared type (typeRef), and the Python types its literal values have.
+_LITERAL_TYPES: dict[str, tuple[type, ...]] = {
+    "number": (int, float), "integer": (int,), "long": (int,), "double": (int, float), "string": (str,),
+    "boolean": (bool,),
+}
 
 
 def lint_dmn(tree: etree._ElementTree, filename: str) -> list[Problem]:
@@ -147,18 +155,68 @@ class _TableCheck:
         elif why is not None:
             self._add(f"{said}: the engine refuses it: {why}", entry, {**cell, "reason": REFUSED, "detail": why})
         else:
-            unknown = sorted(_free_names(ast.parse(evaluated, mode="eval")) - known)
+            tree = ast.parse(evaluated, mode="eval")
+            unknown = sorted(_free_names(tree) - known)
+            declared = _type_ref(column, kind)
+            wrong = _mistyped_literal(tree, declared, kind)
             if unknown:
                 named = ", ".join(f"'{n}'" for n in unknown)
                 self._add(f"{said}: {named} is neither an input of this table nor a function the engine knows; "
                           f"write text in quotes (\"{unknown[0]}\") and numbers as digits (90)", entry,
                           {**cell, "reason": UNKNOWN_NAMES, "names": unknown})
+            elif wrong is not None:
+                value, found = wrong
+                self._add(f"{said}: the column holds {declared} values, but {value} is a {found} value: write numbers "
+                          "without quotes (90) and text in quotes (\"合格\")", entry,
+                          {**cell, "reason": MISTYPED, "type": declared, "value": value, "found": found})
 
     def _add(self, text: str, element: etree._Element, location: dict[str, Any]) -> None:
         decision_id = self.decision.get("id")
         self.found.append(Problem(f"decision '{self.name}' ({decision_id}): {text}", file=self.filename,
                                   line=element.sourceline, element_id=element.get("id"),
                                   location={"decision_id": decision_id, "decision_name": self.name, **location}))
+
+
+def _type_ref(column: etree._Element, kind: str) -> str:
+    """The declared type of a column (an input's is on its input expression), '' when none is declared."""
+    typed = next(iter(_children(column, "inputExpression")), None) if kind == "input" else column
+    return (typed.get("typeRef") or "").strip().lower() if typed is not None else ""
+
+
+def _mistyped_literal(tree: ast.Expression, declared: str, kind: str) -> tuple[str, str] | None:
+    """A literal of a cell that cannot be the column's declared type, as (its text, its kind), or None.
+
+    An output cell that is a literal must have the column's type (``"九十"`` in a number column would fail
+    in the scripts that compare it). In an input cell, a text compared with a number column (or a number
+    with a text column) never matches, and ordered (``>= "90"``) it raises ``TypeError`` in every instance.
+    ``None`` stands for "no value" in any column; boolean input columns are left alone (``True == 1``).
+    """
+    allowed = _LITERAL_TYPES.get(declared)
+    if allowed is None:
+        return None
+    if kind == "output":
+        literals = [tree.body]
+    elif declared == "boolean":
+        return None
+    else:
+        literals = [side for node in ast.walk(tree) if isinstance(node, ast.Compare)
+                    for side in (node.left, *node.comparators)]
+    for literal in literals:
+        value = _literal_value(literal)
+        if value is not None and not (type(value) in allowed or (bool not in allowed and type(value) is bool
+                                                                  and kind == "input")):
+            found = "text" if isinstance(value, str) else "yes/no" if isinstance(value, bool) else "number"
+            return ast.unparse(literal), found
+    return None
+
+
+def _literal_value(node: ast.expr) -> object:
+    """The value of a literal (a constant, or a negative number), else None."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        node = node.operand
+    if isinstance(node, ast.Constant) and isinstance(node.value, (str, int, float, bool)):
+        return node.value
+    return None
 
 
 def _free_names(tree: ast.AST) -> set[str]:

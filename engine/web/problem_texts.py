@@ -51,7 +51,18 @@ def _unknown_names(at: dict[str, Any]) -> str:
                    "数值请写阿拉伯数字（如 90）", names=gettext("、").join(names), first=names[0])
 
 
+def _mistyped(at: dict[str, Any]) -> str:
+    number, text, yes_no = gettext("数值"), gettext("文字"), gettext("是/否")
+    kinds = {"number": number, "integer": number, "long": number, "double": number, "string": text, "text": text,
+             "boolean": yes_no, "yes/no": yes_no}
+    return gettext("本列的类型是%(type)s，而 %(value)s 是%(found)s："
+                   "数值不加引号（如 90），文字加英文双引号（如 \"合格\"）",
+                   type=kinds.get(str(at.get("type")), at.get("type")), value=at.get("value"),
+                   found=kinds.get(str(at.get("found")), at.get("found")))
+
+
 _WORDS: dict[str, Callable[[dict[str, Any]], str]] = {
+    dmn_lint.MISTYPED: _mistyped,
     dmn_lint.UNKNOWN_NAMES: _unknown_names,
     dmn_lint.INPUT_SYNTAX: lambda at: gettext(
         "不是一个值（如 \"甲\"、True）、比较（如 >= 60）或对 ? 的区间判断（如 60 <= ? < 80）"),
