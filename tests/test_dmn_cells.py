@@ -98,7 +98,8 @@ def test_each_kind_of_unevaluable_cell_is_refused_and_located(client: FlaskClien
 
 def test_a_quoted_floor_in_the_monthly_grade_table_is_refused_as_text_in_a_number_column(huhua: Huhua) -> None:
     """Having learnt to quote, one writes "九十" as 月查等级's floor: the monthly check's script would compare it."""
-    band = (PROJECT / "processes" / "monthly_check_band.dmn").read_text().replace("<text>90</text>", '<text>"九十"</text>')
+    band = (PROJECT / "processes" / "monthly_check_band.dmn").read_text()
+    band = band.replace("<text>90</text>", '<text>"九十"</text>')
     with create_app(huhua, {"TESTING": True}).test_client() as client:
         refused = client.post("/api/v1/validate?lang=en", headers=AS_ADMIN,
                               json={"files": [{"name": "monthly_check_band.dmn", "content": band}]})
