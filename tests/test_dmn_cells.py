@@ -96,6 +96,7 @@ def test_each_kind_of_unevaluable_cell_is_refused_and_located(client: FlaskClien
     assert _versions(client) == [1]
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_quoted_floor_in_the_monthly_grade_table_is_refused_as_text_in_a_number_column(huhua: Huhua) -> None:
     """Having learnt to quote, one writes "九十" as 月查等级's floor: the monthly check's script would compare it."""
     band = (PROJECT / "processes" / "monthly_check_band.dmn").read_text()
