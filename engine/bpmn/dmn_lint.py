@@ -158,7 +158,8 @@ class _TableCheck:
             tree = ast.parse(evaluated, mode="eval")
             unknown = sorted(_free_names(tree) - known)
             declared = _type_ref(column, kind)
-            wrong = _mistyped_literal(tree, declared, kind)
+            own = ast.parse(input_test(text, INPUT_VALUE), mode="eval") if kind == "input" else tree  # not its column's
+            wrong = _mistyped_literal(own, declared, kind)
             if unknown:
                 named = ", ".join(f"'{n}'" for n in unknown)
                 self._add(f"{said}: {named} is neither an input of this table nor a function the engine knows; "
