@@ -211,7 +211,6 @@ KINDS: dict[str, str] = {
 }
 #: Pages that are a shell for their script: they load for any id, the script's API calls then answer for it.
 PAGE_SHELLS = {"GET /admin/processes/<int:definition_id>/edit",
-               "GET /admin/processes/<int:definition_id>/decisions/<decision_id>",
                "GET /admin/processes/<int:definition_id>/forms/<form_key>"}
 #: Dashboard calls whose ?county= chooses a county: none, 珠晖区 (own), 雁峰区 (other), one that does not exist.
 COUNTY_FILTERED = {"GET /api/v1/dashboard/monthly-checks", "GET /api/v1/dashboard/monthly-checks/export",

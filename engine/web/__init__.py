@@ -62,9 +62,11 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
 
 
 def _register_error_handlers(app: Flask) -> None:
+    from engine.web import problem_texts
+
     @app.errorhandler(HuhuaError)
     def _huhua_error(err: HuhuaError) -> Any:
-        return jsonify(err.to_dict()), err.status
+        return jsonify(problem_texts.answer(err)), err.status
 
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException) -> Any:

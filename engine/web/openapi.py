@@ -103,7 +103,13 @@ def document() -> dict[str, Any]:
             "schemas": {
                 "Problem": {"type": "object", "properties": {
                     "message": {"type": "string"}, "file": {"type": "string"}, "line": {"type": "integer"},
-                    "element_id": {"type": "string"}, "field": {"type": "string"}}},
+                    "element_id": {"type": "string"}, "field": {"type": "string"},
+                    "location": {"type": "object", "description": (
+                        "Where exactly, for programs, and why (reason): for a DMN cell decision_id, decision_name, "
+                        "rule_id, rule_number (1-based, as the editor shows it), input_id or output_id (the column), "
+                        "entry_id (the cell), column (its label), cell (its text), reason (dmn_unknown_names, "
+                        "dmn_input_syntax, dmn_output_syntax, dmn_refused, ...) and names or detail"),
+                        "additionalProperties": True}}},
                 "Error": {"type": "object", "required": ["error", "message", "problems"], "properties": {
                     "error": {"type": "string"}, "message": {"type": "string"},
                     "problems": {"type": "array", "items": {"$ref": "#/components/schemas/Problem"}}}},
