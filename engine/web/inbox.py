@@ -38,7 +38,15 @@ VENDOR = {"form-js": _MODULES / "@bpmn-io" / "form-js" / "dist", "bpmn-js": _MOD
 
 @inbox.get("/")
 def home() -> Any:
-    return redirect(url_for("inbox.tasks") if current_user.is_authenticated else url_for("auth.login"))
+    """Where a person lands (after logging in too): the dashboard for whoever has one and no open task — a
+    bureau head's work is oversight, and an empty inbox answers nothing —, the inbox for everyone else."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    huhua, me = _huhua(), str(current_user.id)
+    if huhua.queries.has_dashboard(me) and not huhua.queries.task_page(
+            user=me, filters=TaskFilter(), now=huhua.clock.now(), limit=1)["total"]:
+        return redirect(url_for("admin.dashboard_page"))
+    return redirect(url_for("inbox.tasks"))
 
 
 @inbox.get("/inbox")
