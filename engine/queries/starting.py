@@ -71,8 +71,8 @@ class StartingFamily:
 
     def started_next(self, user: str, instance_id: int) -> dict[str, Any]:
         """Where a just-started instance's work went: the first open task ``user`` may work on (``mine``, a task
-        id or None), the name of the unit it runs for, and each open task with whom it is offered to (role and
-        unit names, or people's names).
+        id or None), the name of the unit it runs for, and each open task with whom it is offered to: a role's
+        name, its unit's and its holders' names, or people's names.
 
         Asked only by the page that started the instance, for the person who started it, in the same request:
         having started an instance grants no reading of it afterwards (engine.access.policy)."""
@@ -94,13 +94,22 @@ class StartingFamily:
             units |= {scope} if scope else set()
             unit_names = dict(session.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(units))).all())
             person_names = dict(session.execute(select(Person.id, Person.name).where(Person.id.in_(people))).all())
+            roles = {value.partition("@")[0] for pairs in candidates.values() for kind, value in pairs
+                     if kind == "role"}
+            holders: dict[str, list[str]] = {}
+            for row in session.execute(select(RoleAssignment.role, RoleAssignment.unit_id, Person.name)
+                                       .join(Person, Person.id == RoleAssignment.person_id)
+                                       .where(RoleAssignment.role.in_(roles), RoleAssignment.unit_id.in_(units))
+                                       .order_by(RoleAssignment.id)):
+                holders.setdefault(f"{row.role}@{row.unit_id}", []).append(row.name)
         steps = []
         for task in tasks:
             if task.assignee:
-                who = [person_names.get(task.assignee, task.assignee)]
+                who = [{"people": [person_names.get(task.assignee, task.assignee)]}]
             else:
-                who = [f"{ROLES.get(role, role)} · {unit_names.get(unit, unit)}" if kind == "role"
-                       else person_names.get(value, value)
+                who = [{"role": ROLES.get(role, role), "unit": unit_names.get(unit, unit),
+                        "people": holders.get(value, [])} if kind == "role"
+                       else {"people": [person_names.get(value, value)]}
                        for kind, value in candidates.get(task.id, []) for role, _, unit in [value.partition("@")]]
             steps.append({"task": task.name, "who": who})
         return {"mine": mine, "unit": unit_names.get(scope, "") if scope else "", "steps": steps}

@@ -90,7 +90,9 @@ def start_submit(process_key: str) -> Any:
     following = huhua.queries.started_next(me, int(started["id"]))
     if following["mine"] is not None:
         return jsonify({"location": url_for("inbox.task", task_id=following["mine"])})
-    session[STARTED] = {"name": name, "unit": following["unit"], "steps": following["steps"],
+    steps = [{"task": step["task"], "who": gettext("；").join(_who(each) for each in step["who"])}
+             for step in following["steps"]]
+    session[STARTED] = {"name": name, "unit": following["unit"], "steps": steps,
                         "ended": started.get("state") == "completed"}
     return jsonify({"location": url_for("starting.started")})
 
@@ -116,6 +118,18 @@ def _startable_processes() -> dict[str, Any]:
         return list(g.startable)
 
     return {"startable_processes": startable_processes}
+
+
+def _who(offered: dict[str, Any]) -> str:
+    """Whom a task is offered to, as a person reads it: 专项负责人 · 珠晖区第二小学（李明）, three names of many."""
+    names = offered["people"]
+    people = gettext("、").join(names[:3])
+    if len(names) > 3:
+        people = gettext("%(people)s 等 %(num)s 人", people=people, num=len(names))
+    if "role" not in offered:
+        return people
+    where = f"{offered['role']} · {offered['unit']}"
+    return gettext("%(where)s（%(people)s）", where=where, people=people) if people else where
 
 
 def _startable(process_key: str) -> dict[str, Any] | None:
