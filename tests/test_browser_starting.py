@@ -68,12 +68,16 @@ def test_people_start_their_work_from_the_inbox(site: tuple[Huhua, str], screen:
     try:
         # the counsellor registers an appointment: its first task, 预约登记, is the school's duty counsellors'
         _log_in(browser, wait, base, COUNSELLOR)
+        button = wait.until(ready.visibility_of_element_located((By.ID, "start-button")))
+        assert browser.execute_script("return arguments[0].getBoundingClientRect().bottom <= innerHeight", button)
         _start_from_list(browser, wait, "心理咨询预约登记")
         assert "发起单位：珠晖区第一中学" in browser.find_element(By.TAG_NAME, "main").text
         browser.save_screenshot(str(ARTIFACTS / f"start-appointment-{screen}.png"))
         browser.find_element(By.ID, "start").click()
         wait.until(ready.url_contains("/inbox/tasks/"))
         wait.until(ready.text_to_be_present_in_element((By.TAG_NAME, "h2"), "预约登记"))
+        wait.until(ready.presence_of_element_located((By.CSS_SELECTOR, ".fjs-form input")))  # hers: its form opens
+        browser.save_screenshot(str(ARTIFACTS / f"start-appointment-task-{screen}.png"))
         task = int(browser.current_url.rsplit("/", 1)[1])
         assert huhua.queries.task(task, viewer=COUNSELLOR)["candidate_roles"] == ["duty_counsellor@zhuhui-s001"]
         browser.get(base + "/inbox")

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from engine.bootstrap import Huhua
 from engine.commands import SetPassword
 from engine.web import create_app
+from tests.test_languages import _english
 
 COUNSELLOR, TEACHER, COUNTY, CITY, HEAD = "zhuhui-s001-xl1", "zhuhui-s001-bzr1", "zhuhui-zr", "hy-zr", "hy-jz"
 LogIn = Callable[[str], FlaskClient]
@@ -79,6 +80,9 @@ def test_a_start_leads_to_the_starters_first_task_or_tells_whose_it_is(demo: Huh
     assert answer.status_code == 200
     task = counsellor.get(answer.json["location"])
     assert task.status_code == 200 and "预约登记" in task.get_data(as_text=True)
+    [registration] = demo.queries.tasks(user=COUNSELLOR)
+    assert registration["assignee"] == COUNSELLOR  # claimed for her: the page opens on its form
+    assert 'id="submit"' in task.get_data(as_text=True)
 
     county = log_in(COUNTY)
     refused = county.post("/start/monthly_check_chase", json={"org_scope": "zhuhui-s001",
@@ -118,3 +122,13 @@ def test_heads_with_nothing_open_land_on_the_dashboard_and_headers_name_the_page
         assert log_in(user).get("/").headers["Location"] == "/inbox"
     assert "心育护花 · 看板" in head.get("/admin/dashboard").get_data(as_text=True)
     assert "心育护花 · 发起事项" in log_in(COUNTY).get("/start").get_data(as_text=True)
+
+
+def test_the_pages_come_in_english_once_chosen(demo: Huhua, log_in: LogIn) -> None:
+    county = log_in(COUNTY)
+    data = tuple(name for p in demo.queries.startable(COUNTY)
+                 for name in (p["name"], p["description"], *(u["name"] for u in p["units"])))
+    _english(county.get("/start?lang=en").get_data(as_text=True), "Start work", "County", "May be started for",
+             data=data)
+    _english(county.get("/start/monthly_check_chase").get_data(as_text=True), "Start it for which unit",
+             '"choose_unit": "Choose a unit"', data=data)

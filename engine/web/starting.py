@@ -4,12 +4,13 @@ The list shows what :meth:`~engine.queries.Queries.startable` answers for the pe
 its description, the unit(s) it may be started for and its start form (form-js). Submitting sends the unit and
 the form's data here, and the start goes through the same :class:`~engine.commands.StartInstance` command the
 API and the CLI use, so the start rule and the start form are checked on the server, whatever the page offered.
-The person is then taken to their first task of the new instance, or, when its first step is someone else's, to a
-confirmation saying who has it now.
+The person is then taken to their first task of the new instance (claimed for them, so its form opens), or, when
+its first step is someone else's, to a confirmation saying who has it now.
 """
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 from flask import Blueprint, abort, current_app, g, jsonify, render_template, request, session, url_for
@@ -17,8 +18,8 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from engine.bootstrap import Huhua
-from engine.commands import StartInstance
-from engine.errors import Forbidden, HuhuaError, InvalidInput, NotFound
+from engine.commands import ClaimTask, StartInstance
+from engine.errors import Conflict, Forbidden, HuhuaError, InvalidInput, NotFound
 
 starting = Blueprint("starting", __name__)
 #: Where the confirmation of the last start waits for its page (the session, so a reload shows it again).
@@ -89,6 +90,7 @@ def start_submit(process_key: str) -> Any:
         return _refusal(err.status, gettext("暂时无法发起“%(name)s”，请联系管理员。", name=name))
     following = huhua.queries.started_next(me, int(started["id"]))
     if following["mine"] is not None:
+        _take(huhua, following["mine"], me)
         return jsonify({"location": url_for("inbox.task", task_id=following["mine"])})
     steps = [{"task": step["task"], "who": gettext("；").join(_who(each) for each in step["who"])}
              for step in following["steps"]]
@@ -118,6 +120,13 @@ def _startable_processes() -> dict[str, Any]:
         return list(g.startable)
 
     return {"startable_processes": startable_processes}
+
+
+def _take(huhua: Huhua, task_id: int, me: str) -> None:
+    """The starter's first task is theirs to do now: claimed for them when it is offered to a pool they are in,
+    so the page opens on its form. A colleague who claimed it meanwhile keeps it (the task page then says so)."""
+    with suppress(Conflict, Forbidden):
+        huhua.execute(ClaimTask(task_id, me))
 
 
 def _who(offered: dict[str, Any]) -> str:
