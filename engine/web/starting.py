@@ -24,6 +24,8 @@ from engine.errors import Conflict, Forbidden, HuhuaError, InvalidInput, NotFoun
 starting = Blueprint("starting", __name__)
 #: Where the confirmation of the last start waits for its page (the session, so a reload shows it again).
 STARTED = "started"
+#: The most next steps the confirmation names (the session cookie carries them).
+MAX_STEPS = 10
 
 
 @starting.get("/start")
@@ -93,7 +95,7 @@ def start_submit(process_key: str) -> Any:
         _take(huhua, following["mine"], me)
         return jsonify({"location": url_for("inbox.task", task_id=following["mine"])})
     steps = [{"task": step["task"], "who": gettext("；").join(_who(each) for each in step["who"])}
-             for step in following["steps"]]
+             for step in following["steps"][:MAX_STEPS]]
     session[STARTED] = {"name": name, "unit": following["unit"], "steps": steps,
                         "ended": started.get("state") == "completed"}
     return jsonify({"location": url_for("starting.started")})
@@ -102,10 +104,7 @@ def start_submit(process_key: str) -> Any:
 @starting.get("/start/started")
 def started() -> Any:
     """The confirmation of the person's last start: what was started and who has its first step now."""
-    confirmation = session.get(STARTED)
-    if not confirmation:
-        return render_template("start_done.html", confirmation=None)
-    return render_template("start_done.html", confirmation=confirmation)
+    return render_template("start_done.html", confirmation=session.get(STARTED))
 
 
 @starting.app_context_processor
