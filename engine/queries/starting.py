@@ -8,6 +8,7 @@ decides on every start: this list only spares people a refusal.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -46,28 +47,14 @@ class StartingFamily:
         key, name, description, definition id, start form key, the units it may be started for (id, name, kind)
         and the tier they belong to (``group``: city, county or school)."""
         with self.database.read() as session:
-            administrator = is_administrator(session, user)
-            holdings = [Holding(role, path) for role, path in session.execute(
-                select(RoleAssignment.role, OrgUnit.path).join(OrgUnit, OrgUnit.id == RoleAssignment.unit_id)
-                .where(RoleAssignment.person_id == user))]
-            if not holdings and not administrator:
-                return []
-            found = []
-            for definition, declaration in _newest_declarations(session, process_key):
-                try:
-                    rule = start_rule(declaration.properties, declaration.triggers, declaration.has_none_start)
-                except ValueError:  # a declaration the command would refuse too
-                    continue
-                if rule.started_by is not None or not (administrator or rule.roles & {h.role for h in holdings}):
-                    continue
-                units = _units_in_reach(session, rule, holdings, administrator)
-                if not units and not (administrator and not rule.unit_kinds):
-                    continue
-                found.append({"key": definition.key, "name": definition.name or definition.key,
-                              "description": declaration.description, "definition_id": definition.id,
-                              "form_key": declaration.form_key, "units": units,
-                              "group": _group(units)})
+            found = list(_startable(session, user, process_key))
         return sorted(found, key=lambda p: (GROUP_ORDER.index(p["group"]), p["name"]))
+
+    def may_start_something(self, user: str) -> bool:
+        """Whether ``user`` may start any process by hand (the pages' 发起 entry points): the first one found
+        answers, each with one unit in reach at most."""
+        with self.database.read() as session:
+            return next(iter(_startable(session, user, None, most_units=1)), None) is not None
 
     def started_next(self, user: str, instance_id: int) -> dict[str, Any]:
         """Where a just-started instance's work went: the first open task ``user`` may work on (``mine``, a task
@@ -115,6 +102,30 @@ class StartingFamily:
         return {"mine": mine, "unit": unit_names.get(scope, "") if scope else "", "steps": steps}
 
 
+def _startable(session: Session, user: str, process_key: str | None,
+               most_units: int | None = None) -> Iterator[dict[str, Any]]:
+    """Each process ``user`` may start, found one at a time (see :meth:`StartingFamily.startable`)."""
+    administrator = is_administrator(session, user)
+    holdings = [Holding(role, path) for role, path in session.execute(
+        select(RoleAssignment.role, OrgUnit.path).join(OrgUnit, OrgUnit.id == RoleAssignment.unit_id)
+        .where(RoleAssignment.person_id == user))]
+    if not holdings and not administrator:
+        return
+    for definition, declaration in _newest_declarations(session, process_key):
+        try:
+            rule = start_rule(declaration.properties, declaration.triggers, declaration.has_none_start)
+        except ValueError:  # a declaration the command would refuse too
+            continue
+        if rule.started_by is not None or not (administrator or rule.roles & {h.role for h in holdings}):
+            continue
+        units = _units_in_reach(session, rule, holdings, administrator, most_units)
+        if not units and not (administrator and not rule.unit_kinds):
+            continue
+        yield {"key": definition.key, "name": definition.name or definition.key,
+               "description": declaration.description, "definition_id": definition.id,
+               "form_key": declaration.form_key, "units": units, "group": _group(units)}
+
+
 def _newest_declarations(session: Session, process_key: str | None) -> list[tuple[Any, StartDeclaration]]:
     """The newest version of each deployed process (or of ``process_key``) with its start declaration."""
     d, r = ProcessDefinition, DeploymentResource
@@ -138,10 +149,10 @@ def _newest_declarations(session: Session, process_key: str | None) -> list[tupl
     return found
 
 
-def _units_in_reach(session: Session, rule: StartRule, holdings: list[Holding],
-                    administrator: bool) -> list[dict[str, str]]:
+def _units_in_reach(session: Session, rule: StartRule, holdings: list[Holding], administrator: bool,
+                    most: int | None = None) -> list[dict[str, str]]:
     """The units the person may start a process under ``rule`` for, in directory order (each checked by the same
-    rule the command applies)."""
+    rule the command applies); the first ``most`` of them when given."""
     query = select(OrgUnit.id, OrgUnit.name, OrgUnit.kind, OrgUnit.path)
     if rule.unit_kinds:
         query = query.where(OrgUnit.kind.in_(sorted(rule.unit_kinds)))
@@ -161,6 +172,8 @@ def _units_in_reach(session: Session, rule: StartRule, holdings: list[Holding],
                              scope=Scope(row.id, row.kind, row.path))
         if decision.allowed:
             units.append({"id": row.id, "name": row.name, "kind": row.kind})
+            if most is not None and len(units) >= most:
+                break
     return units
 
 

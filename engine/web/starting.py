@@ -108,17 +108,22 @@ def started() -> Any:
 
 
 @starting.app_context_processor
-def _startable_processes() -> dict[str, Any]:
-    """Pages offer the 发起 entry points (the header's link, the inbox's button and its empty state) to whoever
-    may start something: the processes they may start, asked once per request."""
-    def startable_processes() -> list[dict[str, str]]:
+def _start_entry_points() -> dict[str, Any]:
+    """Pages offer the 发起 entry points to whoever may start something: the header's link and the inbox's button
+    (asked once per request), and the names of what they may start in an empty inbox."""
+    def may_start_something() -> bool:
         if not current_user.is_authenticated:
-            return []
-        if "startable" not in g:
-            g.startable = [{"key": p["key"], "name": p["name"]} for p in _huhua().queries.startable(_me())]
-        return list(g.startable)
+            return False
+        if "may_start" not in g:
+            g.may_start = _huhua().queries.may_start_something(_me())
+        return bool(g.may_start)
 
-    return {"startable_processes": startable_processes}
+    def startable_processes() -> list[dict[str, str]]:
+        if not may_start_something():
+            return []
+        return [{"key": p["key"], "name": p["name"]} for p in _huhua().queries.startable(_me())]
+
+    return {"may_start_something": may_start_something, "startable_processes": startable_processes}
 
 
 def _take(huhua: Huhua, task_id: int, me: str) -> None:
