@@ -116,7 +116,16 @@ def test_people_start_their_work_from_the_inbox(site: tuple[Huhua, str], screen:
         officer = huhua.queries.person_names(["zhuhui-s002-zr"])["zhuhui-s002-zr"]
         assert f"“回复一月一查督办”由 专项负责人 · 珠晖区第二小学（{officer}） 办理" in confirmation
         browser.save_screenshot(str(ARTIFACTS / f"start-chase-started-{screen}.png"))
+        # signed out meanwhile (another tab, an expired session): told so in Chinese, with the way back
+        browser.get(base + "/start/supervision_campaign")
+        start = wait.until(ready.element_to_be_clickable((By.ID, "start")))
+        campaigns = len(huhua.queries.instances(process_key="supervision_campaign"))
         browser.delete_all_cookies()
+        start.click()
+        wait.until(ready.text_to_be_present_in_element((By.ID, "message"), "登录已过期，请重新登录后再发起"))
+        again = browser.find_element(By.LINK_TEXT, "重新登录").get_attribute("href")
+        assert again.endswith("/login?next=/start/supervision_campaign")
+        assert len(huhua.queries.instances(process_key="supervision_campaign")) == campaigns  # nothing started
 
         # a class teacher is offered nothing to start; a start she posts anyway is refused in Chinese
         _log_in(browser, wait, base, TEACHER)
