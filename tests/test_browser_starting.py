@@ -93,7 +93,10 @@ def test_people_start_their_work_from_the_inbox(site: tuple[Huhua, str], screen:
         # and chases a school of his county through the start form: each field is checked before it goes
         browser.get(base + "/start")
         card = "//div[contains(@class,'startable')][.//h3/a[normalize-space(.)='督办学校一月一查']]//button"
-        wait.until(ready.element_to_be_clickable((By.XPATH, card))).click()
+        button = wait.until(ready.element_to_be_clickable((By.XPATH, card)))
+        assert browser.execute_script(NO_SIDEWAYS_SCROLL)
+        browser.save_screenshot(str(ARTIFACTS / f"start-list-county-{screen}.png"))
+        button.click()
         month = wait.until(ready.presence_of_element_located((By.CSS_SELECTOR, ".fjs-form input[type=text]")))
         browser.find_element(By.ID, "start").click()
         wait.until(ready.text_to_be_present_in_element((By.ID, "message"), "请检查表单中标红的内容"))
