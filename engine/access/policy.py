@@ -370,6 +370,12 @@ ROUTES: dict[str, Rule] = {
     # starting and sending: the commands decide who may (start rules, message delivery)
     "api.start_instance": Rule.SIGNED_IN,
     "api.correlate_message": Rule.SIGNED_IN,
+    # 发起事项: the list and each page show only what the person may start (404 for another process's page);
+    # the start itself is the start command's decision (403 when it is not theirs to start there)
+    "starting.start_list": Rule.SIGNED_IN,
+    "starting.start_form": Rule.SIGNED_IN,
+    "starting.start_submit": Rule.SIGNED_IN,
+    "starting.started": Rule.SIGNED_IN,
     "api.receive_webhook": Rule.SIGNED_IN,
     # models: names for everyone signed in, the files themselves for the administrator
     "api.list_definitions": Rule.SIGNED_IN,

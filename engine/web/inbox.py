@@ -36,9 +36,24 @@ VENDOR = {"form-js": _MODULES / "@bpmn-io" / "form-js" / "dist", "bpmn-js": _MOD
                                                          "saxen", "min-dash")}}
 
 
+#: Roles whose work is oversight: a head of the city or a county with nothing open lands on the dashboard.
+OVERSIGHT_ROLES = frozenset({"bureau_head", "deputy_head"})
+
+
 @inbox.get("/")
 def home() -> Any:
-    return redirect(url_for("inbox.tasks") if current_user.is_authenticated else url_for("auth.login"))
+    """Where a person lands (after logging in too): the inbox, except for the heads of the city and the counties
+    (局长, 分管副局长) with no open task, who land on the dashboard — their work is oversight, and an empty inbox
+    answers nothing. Whoever also holds a working role (专项负责人 …) or administers lands on the inbox."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    huhua, me = _huhua(), str(current_user.id)
+    person = huhua.queries.users(ids=[me])
+    roles = {held["role"] for held in person[0]["roles"]} if person else set()
+    if (roles and roles <= OVERSIGHT_ROLES and not current_user.is_admin and huhua.queries.has_dashboard(me)
+            and not huhua.queries.task_page(user=me, filters=TaskFilter(), now=huhua.clock.now(), limit=1)["total"]):
+        return redirect(url_for("admin.dashboard_page"))
+    return redirect(url_for("inbox.tasks"))
 
 
 @inbox.get("/inbox")
