@@ -289,3 +289,30 @@ def test_a_score_no_float_can_hold_is_kept_as_no_score(demo: Huhua, client: Flas
         assert started["state"] == "running"
     answer = client.get("/api/v1/dashboard/monthly-checks", headers=_as("admin"))
     assert answer.status_code == 200 and "Infinity" not in answer.get_data(as_text=True)
+
+
+def test_scores_are_compared_across_counties_with_how_many_each_is_over(checks: Huhua, client: FlaskClient) -> None:
+    newest = client.get("/api/v1/dashboard/monthly-checks", headers=ADMIN).json["comparison"]
+    assert (newest["month"], newest["level"]) == ("2026-04", "counties")  # the newest month with a score
+    assert newest["units"][0]["name"] == "珠晖区教育局" and newest["units"][0]["scored"] == 1
+    march = client.get("/api/v1/dashboard/monthly-checks?month=2026-03", headers=ADMIN).json["comparison"]
+    by_county = {u["unit"]: u for u in march["units"]}
+    assert len(march["units"]) == 13
+    assert {k: by_county["zhuhui"][k] for k in ("scored", "expected", "average", "box", "rank")} == {
+        "scored": 3, "expected": 3, "average": 75.0, "box": [50.0, 65.0, 80.0, 87.5, 95.0], "rank": 1}
+    assert {k: by_county["qidong"][k] for k in ("scored", "expected", "average", "rank")} == {
+        "scored": 1, "expected": 3, "average": 70.0, "rank": 2}  # one school of three: said beside the average
+    assert [u["unit"] for u in march["units"][:2]] == ["zhuhui", "qidong"]  # ranked by average, unscored last
+    assert by_county["leiyang"] == {"unit": "leiyang", "name": "耒阳市教育局", "scored": 0, "expected": 3,
+                                    "average": None, "box": None, "rank": None}
+    schools = client.get("/api/v1/dashboard/monthly-checks?month=2026-03&county=zhuhui",
+                         headers=ADMIN).json["comparison"]
+    assert schools["level"] == "schools"  # per school over its teachers' scores, against the teachers listed
+    assert [(u["unit"], u["scored"], u["expected"], u["average"], u["rank"]) for u in schools["units"]] == [
+        ("zhuhui-s001", 7, 7, 95.0, 1), ("zhuhui-s002", 6, 6, 80.0, 2), ("zhuhui-s003", 6, 6, 50.0, 3)]
+    # a county officer compares their own schools, never another county's
+    own = client.get("/api/v1/dashboard/monthly-checks?month=2026-03", headers=_as("qidong-zr")).json["comparison"]
+    assert own["level"] == "schools" and {u["unit"] for u in own["units"]} == {"qidong-s001", "qidong-s002",
+                                                                                "qidong-s003"}
+    bad = client.get("/api/v1/dashboard/monthly-checks?month=2026-13", headers=ADMIN)
+    assert bad.status_code == 400 and bad.json["problems"][0]["field"] == "month"

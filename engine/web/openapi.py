@@ -171,8 +171,12 @@ def document() -> dict[str, Any]:
             "/dashboard/rollouts/{instance_id}/export": {"get": _export(
                 "That level as an .xlsx workbook", [_INSTANCE, _UNIT])},
             "/dashboard/monthly-checks": {"get": _op(
-                "一月一查 per month: submitted on time, late, missing; bands, box plot and histogram of scores",
-                parameters=[_COUNTY], errors=_DASHBOARD_ERRORS)},
+                "一月一查 per month: submitted on time, late, missing; bands, box plot and histogram of scores; and "
+                "one month's scores compared per county (a county: per school), each box with how many were scored "
+                "of how many expected, ranked by average",
+                parameters=[_COUNTY, _query("month", {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"},
+                                            "the month compared, e.g. 2026-10 (default: the newest scored)")],
+                errors=_DASHBOARD_ERRORS)},
             "/dashboard/monthly-checks/export": {"get": _export("The monthly checks as an .xlsx workbook", [_COUNTY])},
             "/oversight/monthly": {"get": _op(
                 "一月一查 oversight: per county the caller oversees, the month's completion (teachers scored of the "
