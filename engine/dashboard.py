@@ -168,7 +168,7 @@ def rollout_level(database: Database, scope: Scope, instance_id: int, unit: str 
         units = {"total": len(sub), "completed": sum(n["state"] == "completed" for n in sub)}
         submissions = _count_standings(standings.get(n["instance_id"], "not_submitted") for n in [child, *sub])
         if measure == "people":  # a training counts its people: the unit's own completion is no share of it
-            started, percent = all_people > 0, _share(done_people, all_people)
+            started, percent = all_people > 0 or child["state"] == "completed", _share(done_people, all_people)
         else:  # the unit itself and every unit below it, each by how its submission stands
             started = submissions["not_submitted"] < len(sub) + 1 or child["state"] == "completed"
             percent = _share(submissions["submitted"] + submissions["approved"], len(sub) + 1)
