@@ -152,9 +152,9 @@ def rollout_level(database: Database, scope: Scope, instance_id: int, unit: str 
         children = [n for n in nodes.values() if n["parent_instance"] == here_instance and here_instance is not None
                     and scope.allows_path(n["path"])]
         below = _subtree_instances(nodes, children)
-        people_totals = _people_totals(connection, [n["instance_id"] for n in nodes.values()
-                                                    if n["instance_id"] is not None])
-        measure = "people" if any(total for total, _ in people_totals.values()) else "units"
+        people_totals = _people_totals(connection, [i for ids in below.values() for i in ids])
+        everywhere = [n["instance_id"] for n in nodes.values() if n["instance_id"] is not None]
+        measure = "people" if _hands_work_to_people(connection, everywhere) else "units"
         standings = _standings(connection, {n["instance_id"]: n["state"] for n in nodes.values()
                                             if n["instance_id"] is not None}) if measure == "units" else {}
         people = _people(connection, here_instance) if here_instance is not None and \
@@ -257,6 +257,17 @@ def _people_totals(connection: Connection, instances: list[int]) -> dict[int, tu
             if row[0] not in totals:
                 totals[row[0]] = (int(row[1]), int(row[2] or 0))
     return totals
+
+
+def _hands_work_to_people(connection: Connection, instances: list[int]) -> bool:
+    """Whether a rollout counts people (a task per person, or an attendance register, anywhere in it)."""
+    for start in range(0, len(instances), 2000):
+        batch = instances[start:start + 2000]
+        if connection.execute(select(_a.c.instance_id).where(_a.c.instance_id.in_(batch)).limit(1)).first() or \
+                connection.execute(select(_t.c.id).where(_t.c.instance_id.in_(batch), _people_filter())
+                                   .limit(1)).first():
+            return True
+    return False
 
 
 def _people(connection: Connection, instance_id: int) -> list[dict[str, Any]]:
