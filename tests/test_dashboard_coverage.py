@@ -5,9 +5,11 @@ submitted), and the rollout with the newest activity for the reader comes first.
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 from flask.testing import FlaskClient
+from openpyxl import load_workbook
 
 from engine.bootstrap import Huhua
 from engine.clock import VirtualClock
@@ -105,6 +107,12 @@ def test_coverage_says_not_started_counts_people_or_submissions_and_opens_on_the
     assert by_unit["hengshan"]["submissions"] == {"approved": 0, "submitted": 1, "returned": 0, "not_submitted": 0}
     assert by_unit["hengshan"]["percent"] == 100.0  # submitted: counted, though nobody reviewed it yet
     assert not by_unit["qidong"]["started"] and by_unit["qidong"]["percent"] is None
+    sheet = load_workbook(io.BytesIO(client.get(f"/api/v1/dashboard/rollouts/{launch}/export", headers=ADMIN).data),
+                          read_only=True)["单位覆盖"]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][-4:] == ("已通过", "已提交", "已退回", "未提交")
+    assert next(r for r in rows if r[1] == "zhuhui")[-4:] == (1, 1, 1, 1)
+    assert next(r for r in rows if r[1] == "qidong")[2] == "未开始"
     schools = {u["unit"]: u["submissions"] for u in _rollout(client, launch, "zhuhui")["units"]}
     assert schools == {"zhuhui-s001": {"approved": 1, "submitted": 0, "returned": 0, "not_submitted": 0},
                        "zhuhui-s002": {"approved": 0, "submitted": 0, "returned": 1, "not_submitted": 0},
