@@ -155,8 +155,9 @@ def rollout_level(database: Database, scope: Scope, instance_id: int, unit: str 
         people_totals = _people_totals(connection, [i for ids in below.values() for i in ids])
         everywhere = [n["instance_id"] for n in nodes.values() if n["instance_id"] is not None]
         measure = "people" if _hands_work_to_people(connection, everywhere) else "units"
+        shown = {i for ids in below.values() for i in ids}
         standings = _standings(connection, {n["instance_id"]: n["state"] for n in nodes.values()
-                                            if n["instance_id"] is not None}) if measure == "units" else {}
+                                            if n["instance_id"] in shown}) if measure == "units" else {}
         people = _people(connection, here_instance) if here_instance is not None and \
             (unit is not None or scope.counties is None) else []
         names = _definition_names(connection)

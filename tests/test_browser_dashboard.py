@@ -169,7 +169,7 @@ def test_the_dashboard_draws_its_charts_and_drills_from_a_county_bar_to_people(s
                     pagers: charts.filter(id => chart(id).getOption().legend?.some(l => l.type === 'scroll')).length,
                     categories: chart('comparison').getOption().yAxis[0].data.length};""")
         browser.save_screenshot(str(ARTIFACTS / "dashboard" / "phone-top.png"))
-        for card in ("comparison-card", "coverage-card"):
+        for card in ("comparison-card", "coverage-card", "monthly", "overdue"):
             browser.execute_script("document.getElementById(arguments[0]).scrollIntoView()", card)
             browser.save_screenshot(str(ARTIFACTS / "dashboard" / f"phone-{card.removesuffix('-card')}.png"))
         assert layout == {"page": 0, "selects": 0, "broken": [], "pagers": 0, "categories": 13}, layout
