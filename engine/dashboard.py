@@ -542,7 +542,19 @@ def monthly_sheets(figures: dict[str, Any]) -> list[Sheet]:
                m["on_time_rate"], m["scored"], m["average"] if m["average"] is not None else "",
                *(m["bands"][b] for b in BANDS), *(m["box"] or [""] * 5)] for m in figures["months"]]),
             ("分数分布", ["月份", *figures["histogram_bins"]],
-             [[m["month"], *m["histogram"]] for m in figures["months"]])]
+             [[m["month"], *m["histogram"]] for m in figures["months"]]),
+            _comparison_sheet(figures["comparison"])]
+
+
+def _comparison_sheet(comparison: dict[str, Any]) -> Sheet:
+    """The month's scores compared per county (or per school), as ranked."""
+    counties = comparison["level"] == "counties"
+    return ("得分对比", ["月份", "排名", "县市区" if counties else "学校", "单位代码",
+                      "已评分学校" if counties else "已评分教师", "应评分", "平均分", "最低分", "下四分位", "中位数",
+                      "上四分位", "最高分"],
+            [[comparison["month"] or "", u["rank"] or "", u["name"], u["unit"], u["scored"], u["expected"],
+              u["average"] if u["average"] is not None else "", *(u["box"] or [""] * 5)]
+             for u in comparison["units"]])
 
 
 def overdue_sheets(figures: dict[str, Any]) -> list[Sheet]:

@@ -314,5 +314,8 @@ def test_scores_are_compared_across_counties_with_how_many_each_is_over(checks: 
     own = client.get("/api/v1/dashboard/monthly-checks?month=2026-03", headers=_as("qidong-zr")).json["comparison"]
     assert own["level"] == "schools" and {u["unit"] for u in own["units"]} == {"qidong-s001", "qidong-s002",
                                                                                 "qidong-s003"}
+    sheet = _rows(client.get("/api/v1/dashboard/monthly-checks/export?month=2026-03", headers=ADMIN).data, "得分对比")
+    assert sheet[0][:6] == ("月份", "排名", "县市区", "单位代码", "已评分学校", "应评分")
+    assert sheet[1][:7] == ("2026-03", 1, "珠晖区教育局", "zhuhui", 3, 3, 75)
     bad = client.get("/api/v1/dashboard/monthly-checks?month=2026-13", headers=ADMIN)
     assert bad.status_code == 400 and bad.json["problems"][0]["field"] == "month"
