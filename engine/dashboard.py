@@ -1,5 +1,10 @@
 """The figures of the dashboard: rollout coverage drilled down county → school → person, the monthly checks
-month by month (submission and scores), and overdue work per unit and process.
+month by month (submission and scores) and one month compared across counties (engine.score_comparison), and
+overdue work per unit and process.
+
+A rollout's rate counts what the rollout counts, never both: its people where it hands work to people (a
+training: attendance), else its units by how their submissions stand (submitted, approved, returned, not
+submitted: the launch). A unit that nothing has reached yet is "not started", with no rate, not "0 missing".
 
 Every figure is aggregated in SQL from the narrow tables (``fan_out_child``, ``human_task``, ``org_unit``;
 for the checks' months, scores and bands ``instance_figure``, kept by the commands), so the page answers
