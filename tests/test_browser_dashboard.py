@@ -147,6 +147,9 @@ def test_the_dashboard_draws_its_charts_and_drills_from_a_county_bar_to_people(s
         rows = browser.find_elements(By.CSS_SELECTOR, "#coverage-table tr")
         assert len(rows) == 2 and "衡山县教育局" in rows[1].text  # their county, no other
         assert browser.find_element(By.ID, "monthly-table").text.count("2026-03") == 1
+        assert browser.find_element(By.ID, "comparison-title").text == "一月一查：各校得分对比"  # their own schools
+        schools = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "#comparison-table tr")[1:]]
+        assert len(schools) == 3 and all("衡山" in school for school in schools)
     finally:
         browser.quit()
 
