@@ -74,6 +74,8 @@ _PROCESS = _query("process", {"type": "string", "maxLength": 200}, "one process 
 _DASHBOARD_ERRORS = (400, 401, 403, 404)
 _MONTH = _query("month", {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}, "the month, e.g. 2026-10 (default: now)")
 _YEAR = _query("year", {"type": "integer", "minimum": 2000, "maximum": 2100}, "the year (default: this year)")
+_COMPARED_MONTH = _query("month", {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"},
+                         "the month compared, e.g. 2026-10 (default: the newest with a score)")
 _MONTH_NUMBER = _query("month", {"type": "integer", "minimum": 1, "maximum": 12}, "one month; none: the whole year")
 
 
@@ -177,9 +179,13 @@ def document() -> dict[str, Any]:
             "/dashboard/rollouts/{instance_id}/export": {"get": _export(
                 "That level as an .xlsx workbook", [_INSTANCE, _UNIT])},
             "/dashboard/monthly-checks": {"get": _op(
-                "一月一查 per month: submitted on time, late, missing; bands, box plot and histogram of scores",
-                parameters=[_COUNTY], errors=_DASHBOARD_ERRORS)},
-            "/dashboard/monthly-checks/export": {"get": _export("The monthly checks as an .xlsx workbook", [_COUNTY])},
+                "一月一查 per month: submitted on time, late, missing; bands, box plot and histogram of scores; and "
+                "one month's scores compared per county (a county: per school), each box with how many were scored "
+                "of how many expected, ranked by average",
+                parameters=[_COUNTY, _COMPARED_MONTH],
+                errors=_DASHBOARD_ERRORS)},
+            "/dashboard/monthly-checks/export": {"get": _export(
+                "The monthly checks as an .xlsx workbook, with the month's comparison", [_COUNTY, _COMPARED_MONTH])},
             "/oversight/monthly": {"get": _op(
                 "一月一查 oversight: per county the caller oversees, the month's completion (teachers scored of the "
                 "directory's, circulars, summaries, late schools) and the bands and mean of the teachers' scores",
