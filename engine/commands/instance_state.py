@@ -188,7 +188,8 @@ def persist(uow: UnitOfWork, record: InstanceRecord, workflow: BpmnWorkflow, inc
     keep_attendance(uow, record.id, record.process_key, data if isinstance(data, dict) else {}, new=new)
     keep_appraisal(uow, record.id, record.process_key, record.org_scope, data if isinstance(data, dict) else {})
     if work is not None:
-        _Publisher(uow, record).publish(json.loads(record.waits or "{}") if not new else {}, work)
+        _Publisher(uow, record, getattr(workflow, "closed_tasks", None) or {}).publish(
+            json.loads(record.waits or "{}") if not new else {}, work)
     record.state = state
     completed_elements = getattr(workflow, "completed_elements", None)
     if completed_elements:
@@ -225,9 +226,11 @@ def _waits_of(work: OpenWork) -> Waits:
 class _Publisher:
     """Writes the difference between what an instance last published and what it waits for now."""
 
-    def __init__(self, uow: UnitOfWork, record: InstanceRecord) -> None:
+    def __init__(self, uow: UnitOfWork, record: InstanceRecord, closed: dict[str, str] | None = None) -> None:
         self.uow = uow
         self.record = record
+        #: Tasks the engine closed on purpose (an escalation whose work is done), with the reason to record.
+        self.closed = closed or {}
 
     def publish(self, old: Waits, work: OpenWork) -> None:
         old_human = set(old.get("human", ()))
@@ -324,10 +327,12 @@ class _Publisher:
         else:
             query = query.where(_t.c.spiff_task_id.in_(spiff_ids), _t.c.item_group_id.is_(None))
         cancelled = self.uow.execute(query.values(state="cancelled", completed_at=self.uow.now)
-                                     .returning(_t.c.id, _t.c.element_id)).all()
-        close_offers(self.uow, [task_id for task_id, _element in cancelled])
-        for task_id, element_id in cancelled:
-            self.uow.record("task_cancelled", instance_id=self.record.id, element_id=element_id, task_id=task_id)
+                                     .returning(_t.c.id, _t.c.element_id, _t.c.spiff_task_id)).all()
+        close_offers(self.uow, [task_id for task_id, _element, _spiff in cancelled])
+        for task_id, element_id, spiff_id in cancelled:
+            reason = self.closed.get(spiff_id)
+            self.uow.record("task_cancelled", instance_id=self.record.id, element_id=element_id, task_id=task_id,
+                            **({"reason": reason} if reason else {}))
 
     def _close_groups(self, spiff_ids: list[str]) -> None:
         closed = self.uow.execute(
