@@ -18,10 +18,12 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import date, datetime
 from typing import Any
 
 from engine.errors import InvalidModel, Problem
+from engine.form_conditions import UNKNOWN, hide_condition
 
 FORM_SUFFIX = ".form.json"
 #: Components that hold a value, and the JSON types a value may have.
@@ -52,6 +54,12 @@ class Field:
     row_key: str | None = None
     #: A dynamic list's field that, filled in, excuses its row from the required fields (a teacher on sick leave).
     excused_by: str | None = None
+    #: The field's ``conditional.hide`` as a check of the form's data (see :mod:`engine.form_conditions`).
+    hide: Any = dataclass_field(default=None, compare=False)
+
+    def hidden(self, data: dict[str, Any]) -> bool:
+        """Whether form-js hides this field for ``data``: then it is not checked and carries no value."""
+        return self.hide is not None and self.hide is not UNKNOWN and self.hide(data)
 
 
 @dataclass(frozen=True)
@@ -61,8 +69,16 @@ class Form:
     fields: tuple[Field, ...]
 
     def filled(self, data: dict[str, Any]) -> dict[str, Any]:
-        """The submission with the fields it left out set to their default (or None)."""
-        return with_defaults(self, data, {f.key: f.default for f in self.fields})
+        """The submission with the fields it left out set to their default (or None), and hidden fields to None."""
+        hidden = [f for f in self.fields if f.hidden(data)]
+        filled = with_defaults(self, data, {f.key: f.default for f in self.fields})
+        for each in hidden:
+            *groups, last = each.key.split(".")
+            target = filled
+            for part in groups:
+                target = target.get(part) if isinstance(target.get(part), dict) else {}
+            target[last] = None
+        return filled
 
     @property
     def fixed_lists(self) -> tuple[Field, ...]:
@@ -79,6 +95,8 @@ class Form:
                     for key in _leaf_keys(data, known) if key not in known or _spelled_dotted(data, key)]
         for field in self.fields:
             value = _lookup(data, field.key)
+            if field.hidden(data):
+                continue
             if field.rows is None:
                 problems += _check_field(field, value)
                 continue
@@ -175,8 +193,10 @@ def _fields(name: str, components: list[Any], where: str) -> tuple[list[Field], 
         problems += [Problem(p, file=name, field=here) for p in _rule_problems(rules)]
         values = component.get("values")
         options = tuple(v.get("value") for v in values if isinstance(v, dict)) if isinstance(values, list) else None
+        conditional = component.get("conditional")
         fields.append(Field(prefix + field_key, kind, str(component.get("label") or field_key),
-                            bool(rules.get("required")), rules, options, component.get("defaultValue")))
+                            bool(rules.get("required")), rules, options, component.get("defaultValue"),
+                            hide=hide_condition(conditional.get("hide")) if isinstance(conditional, dict) else None))
     keys = [f.key for f in fields]
     problems += [Problem(f"key '{k}' is used by two fields", file=name) for k in sorted(set(keys)) if keys.count(k) > 1]
     return fields, problems

@@ -26,6 +26,7 @@ from engine.store.models import (
     HumanTask,
     Person,
     ProcessInstance,
+    RoleAssignment,
     SavedFilter,
     TaskAttachment,
     TaskCandidate,
@@ -152,6 +153,25 @@ class TaskFamily:
             if task is None:
                 raise NotFound(f"task {task_id} does not exist")
             return without_case_items(session, viewer, tasks_with_candidates(session, [task]))[0]
+
+    def offered_to_several(self, task_id: int) -> bool:
+        """Whether a task has a pool to go back to: offered to more than one person (a group counts as several).
+
+        A task the model gives one person, or offered to a role only one person holds, has none: giving it
+        back (退回待认领) would leave it with the same person or nobody.
+        """
+        with self.database.read() as session:
+            offers = session.execute(select(TaskCandidate.kind, TaskCandidate.value)
+                                     .where(TaskCandidate.task_id == task_id)).all()
+            if any(kind == "group" for kind, _value in offers):
+                return True
+            people = {value for kind, value in offers if kind == "user"}
+            pairs = [value.split("@", 1) for kind, value in offers if kind == "role" and "@" in value]
+            if pairs:
+                people |= set(session.scalars(select(RoleAssignment.person_id).where(or_(*(
+                    and_(RoleAssignment.role == role, RoleAssignment.unit_id == unit) for role, unit in pairs))
+                ).distinct().limit(2)))
+            return len(people) > 1
 
     def task_instance(self, task_id: int) -> int:
         """The instance a task belongs to."""

@@ -101,7 +101,11 @@ def task(task_id: int) -> Any:
     documents = huhua.queries.documents(instance_id) if level in (None, RECORD) else []
     for document in documents:
         document["when"] = _beijing(document.get("issued_at") or document["created_at"])
+    # a personal task is nobody else's to take over; a task without a pool has none to go back to
+    offered = bool(found["candidate_roles"] or found["candidate_users"] or found["candidate_groups"])
+    pooled = offered and found["state"] == "open" and huhua.queries.offered_to_several(task_id)
     return render_template("task.html", task=found, mine=found["assignee"] == current_user.id, names=names,
+                           may_delegate=offered, may_unclaim=pooled,
                            completed_at=_beijing(found["completed_at"]), documents=documents,
                            max_attachment_mb=huhua.settings.max_attachment_bytes // (1024 * 1024))
 
