@@ -179,13 +179,14 @@ def parse_form(name: str, content: bytes) -> Form:
     fields, problems = _fields(name, schema["components"], "components")
     if problems:
         raise InvalidModel(f"{name}: the form cannot be used", problems)
-    shown = frozenset(prefix + str(c.get("path") if c.get("type") == "dynamiclist" else c.get("key"))
-                      for _, prefix, c in _components(schema["components"], "components", "")
-                      if (read_only(c) or shown_list(c)) and (c.get("key") or c.get("path")))
-    both = sorted(shown & {f.key for f in fields})
-    if both:
-        raise InvalidModel(f"{name}: a key is both shown read-only and filled in: {', '.join(both)}",
-                           [Problem(f"key '{key}' is both read-only and editable", file=name) for key in both])
+    listed = [prefix + str(c.get("path") if c.get("type") == "dynamiclist" else c.get("key"))
+              for _, prefix, c in _components(schema["components"], "components", "")
+              if (read_only(c) or shown_list(c)) and (c.get("key") or c.get("path"))]
+    shown = frozenset(listed)
+    twice = sorted({key for key in listed if listed.count(key) > 1} | (shown & {f.key for f in fields}))
+    if twice:  # form-js would refuse to render it ("binding path … is already claimed")
+        raise InvalidModel(f"{name}: a key is shown or filled in by two fields: {', '.join(twice)}",
+                           [Problem(f"key '{key}' is used by two fields", file=name) for key in twice])
     properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
     files_to = properties.get("filesTo")
     if files_to is not None and (not isinstance(files_to, str) or not re.fullmatch(r"[A-Za-z_]\w{0,99}", files_to)

@@ -102,10 +102,11 @@ def test_the_task_page_links_the_files_of_earlier_steps_with_author_and_beijing_
     assert uploader in page
 
 
-def test_a_form_may_not_show_and_take_the_same_key() -> None:
-    form = (b'{"id": "clash", "components": [{"type": "textfield", "key": "plan", "readonly": true},'
-            b' {"type": "textfield", "key": "plan"}]}')
-    with pytest.raises(InvalidModel, match="both shown read-only and filled in: plan"):
+@pytest.mark.parametrize("second", [b'{"type": "textfield", "key": "plan"}',
+                                    b'{"type": "textarea", "key": "plan", "readonly": true}'])
+def test_a_form_may_not_bind_a_key_twice(second: bytes) -> None:
+    form = b'{"id": "clash", "components": [{"type": "textfield", "key": "plan", "readonly": true}, ' + second + b']}'
+    with pytest.raises(InvalidModel, match="shown or filled in by two fields: plan"):
         parse_form("clash.form.json", form)
 
 
