@@ -28,7 +28,7 @@ _NAME = re.compile(r"(?<![\w.])([A-Za-z_]\w*)(?!\s*\(|\w)")
 #: FEEL and feelers words that are not variables.
 _WORDS = frozenset({"if", "then", "else", "for", "in", "return", "some", "every", "satisfies", "and", "or", "not",
                     "true", "false", "null", "between", "instance", "of", "function", "loop", "this", "parent",
-                    "_this_", "_parent_"})
+                    "_this_", "_parent_", "item"})
 
 
 def read_only(component: dict[str, Any]) -> bool:
@@ -44,9 +44,15 @@ def shown_list(component: dict[str, Any]) -> bool:
 
 
 def shown_names(components: Any) -> list[str]:
-    """The process data variables a form names for showing, in the order they first appear."""
+    """The process data variables a form names for showing, in the order they first appear; never one the form
+    fills in itself (a running total's template names the scores being entered, which start empty)."""
     names: dict[str, None] = {}
+    filled: set[str] = set()
     for component, group_path in _walk(components, None):
+        if not read_only(component) and not shown_list(component) \
+                and component.get("type") not in ("group", "text", "html", "table") and (
+                isinstance(component.get("key"), str) or isinstance(component.get("path"), str)):
+            filled.add(group_path or str(component.get("key") or component.get("path")).split(".", 1)[0])
         kind = component.get("type")
         if kind == "expression":
             continue
@@ -58,7 +64,7 @@ def shown_names(components: Any) -> list[str]:
             names.update(dict.fromkeys(template_names("{{" + component["dataSource"].lstrip("=") + "}}")))
         elif kind in _TEMPLATED and isinstance(component.get(_TEMPLATED[kind]), str):
             names.update(dict.fromkeys(template_names(component[_TEMPLATED[kind]])))
-    return list(names)
+    return [name for name in names if name not in filled]
 
 
 def template_names(text: str) -> list[str]:

@@ -1,6 +1,7 @@
 """Context in every task, in a real browser (headless Chromium) on a desktop and on a phone with a touch screen:
 the county officer approving a school's plan sees the plan, the expert scoring a case sees its title and
-downloads its file, the principal rectifying sees the score, the grade and the assessors' opinions. The demo is
+downloads its file, the principal rectifying sees the score, the grade and the assessors' opinions, and the
+school's monthly check shows each teacher's score boxes with a running total. The demo is
 driven through the engine's commands; screenshots of the three task pages go to artifacts/task-pages/."""
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from engine.web import create_app
 from tests.helpers import served_in_thread
 from tests.library.conftest import complete
 from tests.library.test_supervision import ROOM, SELF, _marks
-from tests.test_browser import ARTIFACTS, PASSWORD, _browser, _log_in
+from tests.test_browser import ARTIFACTS, PASSWORD, _browser, _field, _log_in
 from tests.test_inbox import PDF
 from tests.test_task_context import PLAN, SCHOOL, scored_case, submitted_plan
+from workers.job_worker import run_due_jobs
 
 SHOTS = ARTIFACTS / "task-pages"
 #: A phone as the bureau's staff use it: WeCom's browser on Android, touch, 390×844 CSS pixels.
@@ -68,6 +70,15 @@ def _rectification(demo: Huhua) -> int:
     return task
 
 
+def _monthly_sheet(demo: Huhua) -> int:
+    """The school's monthly check of its class teachers, claimed by its 德育处主任."""
+    instance = demo.execute(StartInstance("monthly_school_check", "scheduler", org_scope=SCHOOL, origin=ENGINE))["id"]
+    run_due_jobs(demo)
+    task = next(t["id"] for t in demo.queries.tasks(instance_id=instance) if t["element_id"] == "check_class_teachers")
+    demo.execute(ClaimTask(task, f"{SCHOOL}-dy"))
+    return task
+
+
 @pytest.fixture
 def pages(demo: Huhua, clock: VirtualClock) -> Iterator[tuple[Huhua, str, dict[str, int], str]]:
     """The three task pages, made through the engine's commands, and the app served: (engine, base URL, the
@@ -79,10 +90,12 @@ def pages(demo: Huhua, clock: VirtualClock) -> Iterator[tuple[Huhua, str, dict[s
     scoring = next(t["id"] for t in demo.queries.tasks(user=expert) if t["element_id"] == "expert_review")
     clock.set(datetime(2026, 10, 12, 10, tzinfo=BUSINESS_TZ))
     rectify = _rectification(demo)
-    for person in ("zhuhui-zr", expert, f"{SCHOOL}-xz"):
+    sheet = _monthly_sheet(demo)
+    for person in ("zhuhui-zr", expert, f"{SCHOOL}-xz", f"{SCHOOL}-dy"):
         demo.execute(SetPassword(person, PASSWORD, "admin"))
     with served_in_thread(demo) as base:
-        yield demo, base, {"plan-review": review, "expert-review": scoring, "rectify": rectify}, expert
+        yield demo, base, {"plan-review": review, "expert-review": scoring, "rectify": rectify,
+                                       "monthly-check": sheet}, expert
 
 
 @pytest.mark.slow
@@ -128,5 +141,14 @@ def test_reviewers_scorers_and_rectifiers_see_what_they_judge(
             wait.until(lambda b: b.execute_script(SHOWS_VALUE, "月查台账不全"))
             assert browser.execute_script(NO_SIDEWAYS_SCROLL)
             browser.save_screenshot(str(SHOTS / f"rectify-{screen}.png"))
+            browser.delete_all_cookies()
+
+            # the school's monthly check: every teacher's score boxes, and a running total per teacher
+            _log_in(browser, wait, base, f"{SCHOOL}-dy")
+            browser.get(f"{base}/inbox/tasks/{tasks['monthly-check']}")
+            wait.until(ready.text_to_be_present_in_element((By.ID, "form"), "学期和年度工作计划、总结齐全（15分）"))
+            wait.until(lambda b: _field(b, "学期和年度工作计划、总结齐全（15分）")).send_keys("12")
+            wait.until(ready.text_to_be_present_in_element((By.ID, "form"), "本行合计：12 分"))
+            assert browser.execute_script(NO_SIDEWAYS_SCROLL)
         finally:
             browser.quit()
