@@ -18,6 +18,7 @@ from engine.errors import InvalidModel
 from engine.forms import parse_form
 from engine.web import create_app
 from tests.library.conftest import complete
+from tests.library.test_counselling import COUNSELLOR, at, open_case, record
 from tests.test_inbox import PDF
 from workers.job_worker import run_due_jobs
 
@@ -153,3 +154,16 @@ def test_a_files_to_variable_must_not_be_a_field(demo: Huhua) -> None:
             b' "components": [{"type": "textfield", "key": "title"}]}')
     with pytest.raises(InvalidModel, match="filesTo"):
         demo.execute(DeployModels((("files_clash.form.json", form),), "admin"))
+
+
+def test_a_crisis_report_shows_the_county_the_alias_and_level_and_nothing_of_the_record(
+        demo: Huhua, client: FlaskClient, clock: VirtualClock) -> None:
+    at(demo, clock, 2026, 3, 3, 15)
+    case = open_case(demo, "phone", "parent", "家长电话：孩子近期情绪低落")
+    complete(demo, COUNSELLOR, "session", record("high", ["self_harm"]))
+    notice = _open_task(demo, case, "county_notice")
+    answer = client.get(f"/api/v1/tasks/{notice}/form", headers=_as("zhuhui-zr"))
+    assert answer.status_code == 200
+    assert answer.json["data"] == {"student_alias": "初二学生A", "risk_level": "high", "case_priority": "危机干预"}
+    for outsider in ("zhuhui-s001-bzr1", "zhuhui-s001-zr", "yanfeng-zr"):  # not even that it exists
+        assert client.get(f"/api/v1/tasks/{notice}/form", headers=_as(outsider)).status_code == 404, outsider
