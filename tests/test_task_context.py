@@ -18,7 +18,7 @@ from engine.errors import InvalidModel
 from engine.forms import parse_form
 from engine.web import create_app
 from tests.library.conftest import complete
-from tests.library.test_counselling import COUNSELLOR, at, open_case, record
+from tests.library.test_counselling import COUNSELLOR, at, open_case, record, room
 from tests.test_inbox import PDF
 from workers.job_worker import run_due_jobs
 
@@ -167,3 +167,26 @@ def test_a_crisis_report_shows_the_county_the_alias_and_level_and_nothing_of_the
     assert answer.json["data"] == {"student_alias": "初二学生A", "risk_level": "high", "case_priority": "危机干预"}
     for outsider in ("zhuhui-s001-bzr1", "zhuhui-s001-zr", "yanfeng-zr"):  # not even that it exists
         assert client.get(f"/api/v1/tasks/{notice}/form", headers=_as(outsider)).status_code == 404, outsider
+
+
+def test_the_county_checking_a_counselling_room_sees_the_register_as_rows_it_cannot_edit(
+        demo: Huhua, client: FlaskClient, clock: VirtualClock) -> None:
+    at(demo, clock, 2026, 9, 1, 9)
+    demo.execute(StartInstance("counselling_room_county", "zhuhui-zr", org_scope="zhuhui"))
+    run_due_jobs(demo)
+    complete(demo, f"{SCHOOL}-zr", "record_room", {**room(COUNSELLOR), "rooms": room(COUNSELLOR)["rooms"][1:]})
+    school = next(i["id"] for i in demo.queries.instances(process_key="counselling_room_school")
+                  if i["org_scope"] == SCHOOL)
+    check = _open_task(demo, school, "county_check")
+    answer = client.get(f"/api/v1/tasks/{check}/form", headers=_as("zhuhui-zr"))
+    data = answer.json["data"]
+    assert [r["room_name"] for r in data["rooms"]] == ["团体辅导室"] and len(data["opening_hours"]) == 3
+    assert "缺少沙盘游戏治疗功能" in data["room_shortfalls"]
+    listed = next(c for c in next(c for c in answer.json["schema"]["components"] if c["type"] == "group")["components"]
+                  if c.get("path") == "rooms")
+    assert listed["allowAddRemove"] is False and all(c["readonly"] for c in listed["components"])
+    answer = client.post(f"/api/v1/tasks/{check}/complete", headers=_as("zhuhui-zr"), json={"data": {
+        "room_check_result": "rectify", "room_check_comment": "面积不足", "rooms": [], "parent_access": False}})
+    assert answer.status_code == 200, answer.json
+    kept = demo.queries.instance(school)["data"]
+    assert [r["room_name"] for r in kept["rooms"]] == ["团体辅导室"] and kept["parent_access"] is True
