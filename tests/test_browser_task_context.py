@@ -6,6 +6,7 @@ driven through the engine's commands; screenshots of the three task pages go to 
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -50,6 +51,16 @@ def _phone() -> webdriver.Chrome:
     browser.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 5})
     browser.execute_cdp_cmd("Network.setUserAgentOverride", {"userAgent": PHONE["userAgent"]})
     return browser
+
+
+def _shoot(browser: webdriver.Chrome, name: str) -> None:
+    """The screen as the person sees it, and the whole page (the files of earlier steps are further down)."""
+    browser.save_screenshot(str(SHOTS / f"{name}.png"))
+    width, height = browser.execute_script(
+        "return [window.innerWidth, document.documentElement.scrollHeight]")
+    page = browser.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": {
+        "x": 0, "y": 0, "width": width, "height": height, "scale": 1}})
+    (SHOTS / f"{name}-full.png").write_bytes(base64.b64decode(page["data"]))
 
 
 def _rectification(demo: Huhua) -> int:
@@ -115,7 +126,7 @@ def test_reviewers_scorers_and_rectifiers_see_what_they_judge(
             assert "珠晖区第一中学" in browser.find_element(By.ID, "form").text
             assert "工作方案（盖章）.pdf" in browser.find_element(By.ID, "earlier-files").text
             assert browser.execute_script(NO_SIDEWAYS_SCROLL)
-            browser.save_screenshot(str(SHOTS / f"plan-review-{screen}.png"))
+            _shoot(browser, f"plan-review-{screen}")
             browser.delete_all_cookies()
 
             # the expert sees which case they score, by whom, and downloads its original
@@ -129,7 +140,7 @@ def test_reviewers_scorers_and_rectifiers_see_what_they_judge(
             assert link.text == "从家访开始.pdf"
             assert browser.execute_async_script(DOWNLOAD, link.get_attribute("href")) == [200, len(PDF)]
             assert browser.execute_script(NO_SIDEWAYS_SCROLL)
-            browser.save_screenshot(str(SHOTS / f"expert-review-{screen}.png"))
+            _shoot(browser, f"expert-review-{screen}")
             browser.delete_all_cookies()
 
             # the principal rectifying sees the score, the grade and what the assessors said
@@ -140,7 +151,7 @@ def test_reviewers_scorers_and_rectifiers_see_what_they_judge(
             wait.until(lambda b: b.execute_script(SHOWS_VALUE, "心理咨询室未按时开放，辅导记录缺失"))
             wait.until(lambda b: b.execute_script(SHOWS_VALUE, "月查台账不全"))
             assert browser.execute_script(NO_SIDEWAYS_SCROLL)
-            browser.save_screenshot(str(SHOTS / f"rectify-{screen}.png"))
+            _shoot(browser, f"rectify-{screen}")
             browser.delete_all_cookies()
 
             # the school's monthly check: every teacher's score boxes, and a running total per teacher
