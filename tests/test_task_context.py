@@ -190,3 +190,22 @@ def test_the_county_checking_a_counselling_room_sees_the_register_as_rows_it_can
     assert answer.status_code == 200, answer.json
     kept = demo.queries.instance(school)["data"]
     assert [r["room_name"] for r in kept["rooms"]] == ["团体辅导室"] and kept["parent_access"] is True
+
+
+def test_the_leader_signing_the_commendation_sees_its_draft_and_the_volume_it_comes_from(
+        demo: Huhua, client: FlaskClient, clock: VirtualClock) -> None:
+    scored_case(demo, client, clock)
+    for task in [t for t in demo.queries.tasks(limit=100) if t["element_id"] == "expert_review"]:
+        complete(demo, task["assignee"], "expert_review", {"review": {
+            "conflict": "none", "analysis": 30, "method": 38, "effect": 27, "comment": "好"}})
+    sign = next(t for t in demo.queries.tasks(user="hy-fgjz") if t["element_id"] == "od_sign")
+    data = client.get(f"/api/v1/tasks/{sign['id']}/form", headers=_as("hy-fgjz")).json["data"]
+    assert set(data) == {"od_draft"}  # the draft the called sign-off made, not the collection's data
+    assert data["od_draft"]["title"] == "关于表彰2026年度心育护花优秀案例的通报"
+    demo.execute(SetPassword("hy-fgjz", "correct horse", "admin"))
+    pages = create_app(demo, {"SECRET_KEY": "pages", "TRUST_USER_HEADER": False, "WTF_CSRF_ENABLED": False})\
+        .test_client()
+    pages.post("/login", data={"username": "hy-fgjz", "password": "correct horse"})
+    page = pages.get(f"/inbox/tasks/{sign['id']}").get_data(as_text=True)
+    assert "（草稿）.pdf" in page  # the draft
+    assert "2026年度心育护花优秀案例汇编.pdf" in page  # the volume the collection made, which it commends

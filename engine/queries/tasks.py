@@ -20,6 +20,7 @@ from engine.form_context import shown_names
 from engine.queries.calendar import CalendarQueries
 from engine.queries.case_reading import case_level, without_case_items
 from engine.queries.rows import event_row, iso, page_limit, tasks_with_candidates
+from engine.runtime.task_data import waiting_task_data
 from engine.store.database import Database
 from engine.store.models import (
     DefinitionArtifact,
@@ -270,9 +271,10 @@ class TaskFamily:
         a checking sheet opens with one row per teacher) and the process data it names for showing
         (:mod:`engine.form_context`), and nothing else.
 
-        A multi-instance item's own input (the case an expert scores) comes before the instance's data. Variables
-        the model marks sensitive are filled only for whoever holds the task, and in a confidential case only for
-        a reader of its record.
+        The values are the task's own data (a task inside a called subprocess sees the subprocess's: the draft a
+        leader signs), over the instance's; a multi-instance item's own input (the case an expert scores) first.
+        Variables the model marks sensitive are filled only for whoever holds the task, and in a confidential case
+        only for a reader of its record.
         """
         components = (schema or {}).get("components")
         wanted = {c["path"]: c["properties"]["rowsFrom"] for c in _dynamic_lists(components)}
@@ -281,7 +283,7 @@ class TaskFamily:
             return {}
         with self.database.read() as session:
             row = session.execute(select(ProcessInstance.id, ProcessInstance.definition_id, ProcessInstance.data,
-                                         HumanTask.item_input)
+                                         ProcessInstance.workflow_state, HumanTask.spiff_task_id, HumanTask.item_input)
                                   .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
                                   .where(HumanTask.id == task_id)).first()
             if row is None:
@@ -295,7 +297,9 @@ class TaskFamily:
         data = _json_object(row.data)
         item = _json_object(row.item_input)
         rows = {path: data[name] for path, name in wanted.items() if isinstance(data.get(name), list)}
-        values = {name: value for name, value in {**data, **item}.items() if name in shown and name not in hidden}
+        own = waiting_task_data(row.workflow_state, row.spiff_task_id) if shown else None  # inside a call activity
+        values = {name: value for name, value in {**data, **(own or {}), **item}.items()
+                  if name in shown and name not in hidden}
         return {**values, **rows}
 
     @staticmethod
