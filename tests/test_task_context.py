@@ -6,6 +6,7 @@ file uploaded at the school), and anyone else gets 404; on SQLite and PostgreSQL
 from __future__ import annotations
 
 import io
+import json
 from datetime import datetime
 
 import pytest
@@ -209,3 +210,42 @@ def test_the_leader_signing_the_commendation_sees_its_draft_and_the_volume_it_co
     page = pages.get(f"/inbox/tasks/{sign['id']}").get_data(as_text=True)
     assert "（草稿）.pdf" in page  # the draft
     assert "2026年度心育护花优秀案例汇编.pdf" in page  # the volume the collection made, which it commends
+
+
+SENSITIVE = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="http://huhua.example/t">
+  <bpmn:process id="flag_review" name="关注学生复核" isExecutable="true">
+    <bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="sensitiveVariables" value="student_alias"/>
+      <spiffworkflow:property name="oversight_roles" value="principal@school"/>
+    </spiffworkflow:properties></bpmn:extensionElements>
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="check"/>
+    <bpmn:userTask id="check" name="复核关注学生">
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="candidateRoles" value="programme_officer"/>
+        <spiffworkflow:property name="formKey" value="flag_review"/>
+      </spiffworkflow:properties></bpmn:extensionElements>
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="check" targetRef="end"/>
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+  </bpmn:process>
+</bpmn:definitions>""".encode()
+FLAG_FORM = json.dumps({"id": "flag_review", "components": [
+    {"type": "textfield", "key": "student_alias", "label": "学生化名", "readonly": True},
+    {"type": "textfield", "key": "class_name", "label": "班级", "readonly": True},
+    {"type": "textarea", "key": "note", "label": "复核意见"}]}).encode()
+
+
+def test_a_variable_the_model_marks_sensitive_is_shown_only_to_whoever_holds_the_task(
+        demo: Huhua, client: FlaskClient) -> None:
+    demo.execute(DeployModels((("flag_review.bpmn", SENSITIVE), ("flag_review.form.json", FLAG_FORM)), "admin"))
+    instance = demo.execute(StartInstance("flag_review", "admin", org_scope=SCHOOL, origin=ENGINE, variables={
+        "student_alias": "小林", "class_name": "三年级2班", "concern": "说过不想来学校"}))["id"]
+    task = _open_task(demo, instance, "check")
+    holder = client.get(f"/api/v1/tasks/{task}/form", headers=_as(f"{SCHOOL}-zr")).json["data"]
+    assert holder == {"student_alias": "小林", "class_name": "三年级2班"}  # never the concern: not named
+    overseer = client.get(f"/api/v1/tasks/{task}/form", headers=_as(f"{SCHOOL}-xz"))
+    assert overseer.status_code == 200 and overseer.json["data"] == {"class_name": "三年级2班"}
