@@ -16,6 +16,7 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from engine.access.confidential import RECORD
+from engine.access.policy import file_references
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ
 from engine.commands import RecordCaseRead
@@ -97,17 +98,30 @@ def task(task_id: int) -> Any:
     found = huhua.queries.task(task_id, viewer=me)
     found["due"] = _due(found["due_at"], huhua.clock.now(), huhua.queries.calendar.working_calendar())
     names = huhua.queries.person_names([p for p in (found["assignee"], found["completed_by"]) if p])
-    # the documents its instance made so far (a sign-off task shows its draft); a confidential case's are its record
-    documents = huhua.queries.documents(instance_id) if level in (None, RECORD) else []
+    # the documents its instance and the instances around it made (a sign-off task shows its draft, a step of a
+    # campaign the campaign's notice); a confidential case's are its record
+    documents = huhua.queries.related_documents(instance_id, me) if level in (None, RECORD) else []
     for document in documents:
         document["when"] = _beijing(document.get("issued_at") or document["created_at"])
     # a personal task is nobody else's to take over; a task without a pool has none to go back to
     offered = bool(found["candidate_roles"] or found["candidate_users"] or found["candidate_groups"])
     pooled = offered and found["state"] == "open" and huhua.queries.offered_to_several(task_id)
+    earlier = _earlier_files(huhua, task_id, me) if level in (None, RECORD) else []
     return render_template("task.html", task=found, mine=found["assignee"] == current_user.id, names=names,
                            may_delegate=offered, may_unclaim=pooled,
-                           completed_at=_beijing(found["completed_at"]), documents=documents,
+                           completed_at=_beijing(found["completed_at"]), documents=documents, earlier=earlier,
                            max_attachment_mb=huhua.settings.max_attachment_bytes // (1024 * 1024))
+
+
+def _earlier_files(huhua: Huhua, task_id: int, me: str) -> list[dict[str, Any]]:
+    """The files of earlier steps: of the instance's other tasks, and those the task's form shows (if ``me`` may
+    read them), with Beijing times."""
+    shown = huhua.queries.task_form_data(task_id, huhua.queries.task_form(task_id), me)
+    referenced = [i for i in file_references(shown) if huhua.queries.may_read_attachment(me, i)]
+    files = huhua.queries.earlier_attachments(task_id, referenced)
+    for entry in files:
+        entry["when"] = _beijing(entry["uploaded_at"])
+    return files
 
 
 @inbox.app_context_processor

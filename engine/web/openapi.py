@@ -301,14 +301,18 @@ def document() -> dict[str, Any]:
                                     "type": "object", "required": ["file"], "properties": {
                                         "file": {"type": "string", "format": "binary"}}}}}})},
             "/attachments/{attachment_id}": {"get": {
-                "summary": "An attachment's file", "parameters": [_path("attachment_id", "the attachment")],
+                "summary": "An attachment's file (for whoever may read its task, or an instance above it whose data "
+                           "references it)", "parameters": [_path("attachment_id", "the attachment")],
                 "responses": {"200": {"description": "The file", "content": {
                     "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
                     **{str(code): _ERROR for code in (400, 401, 403, 404)}}}},
             "/tasks/{task_id}/history": {"get": _op("The newest events of the task's instance", parameters=[
                 _TASK, _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "how many")])},
             "/tasks/{task_id}": {"get": _op("One task", parameters=[_TASK])},
-            "/tasks/{task_id}/form": {"get": _op("The task's form-js schema", parameters=[_TASK])},
+            "/tasks/{task_id}/form": {"get": _op(
+                "The task's form-js schema and the data it opens with: exactly the process data the form names for "
+                "showing (read-only fields, shown lists, text templates) and the rows of its fixed lists",
+                parameters=[_TASK])},
             "/tasks/{task_id}/comments": {
                 "get": _op("A task's comments", result=_LIST, parameters=[_TASK]),
                 "post": _op("Comment on a task", ok=201, parameters=[_TASK],
