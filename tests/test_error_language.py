@@ -132,7 +132,7 @@ def test_a_browser_meets_chinese_pages_for_403_404_and_a_program_keeps_json(
         assert f"<title>{title} · 心育护花</title>" in text and "返回我的待办" in text and "我的待办" in text
         assert client.get(path).is_json  # a program that did not ask for HTML
     english = client.get("/nowhere?lang=en", headers=HTML).get_data(as_text=True)
-    assert "Page not found" in english and "Back to my tasks" in english and not CJK.search(
+    assert "Page not found" in english and "Back to My tasks" in english and not CJK.search(
         re.sub(r"<nav\b.*?</nav>|<script.*?</script>", "", english, flags=re.S).replace("中文", ""))
     client.get("/inbox?lang=zh_Hans_CN")
     client.post("/logout")

@@ -32,6 +32,7 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
     from engine.web.inbox import inbox
     from engine.web.monthly import monthly, monthly_api
     from engine.web.operations_api import operations_api
+    from engine.web.starting import starting
     from engine.web.task_api import task_api
 
     # first of the request hooks: a body is bounded before the CSRF check or anything else reads it
@@ -50,6 +51,7 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
     app.register_blueprint(admin)
     app.register_blueprint(account)
     app.register_blueprint(monthly)
+    app.register_blueprint(starting)
     app.add_url_rule("/", "index", lambda: redirect(url_for("inbox.home")))
     error_pages.install(app, guard.API_BLUEPRINTS)
 

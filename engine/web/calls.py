@@ -197,14 +197,10 @@ def task_detail(task_id: int, what: str) -> int:
 
 
 def visible_attachment(attachment_id: int) -> int:
-    """The attachment id, if the caller may read its task; else 404, as for a missing id."""
+    """The attachment id, if the caller may read it (engine.access.policy.may_read_attachment); else 404, as for a
+    missing id."""
     attachment_id = path_id(attachment_id, "attachment")
-    queries = engine().queries
-    try:
-        task_id = queries.attachment_task(attachment_id)
-    except NotFound:
-        task_id = None
-    if task_id is None or not queries.may_read_task(actor(), task_id):
+    if not engine().queries.may_read_attachment(actor(), attachment_id):
         raise NotFound(Phrase("attachment %(id)s does not exist", id=attachment_id))
     return attachment_id
 

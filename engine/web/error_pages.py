@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 from engine.errors import HuhuaError
 from engine.phrases import Phrase
+from engine.web import problem_texts
 from engine.web.error_language import localised, say
 
 log = logging.getLogger("huhua.web")
@@ -35,7 +36,7 @@ def install(app: Flask, api_blueprints: frozenset[str]) -> None:
 
     @app.errorhandler(HuhuaError)
     def _huhua_error(err: HuhuaError) -> Any:
-        return answer(err.to_dict(), err.status)
+        return answer(problem_texts.answer(err), err.status)  # a DMN cell's problems worded there, the rest here
 
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException) -> Any:
