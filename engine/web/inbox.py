@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, send_from_directory, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
@@ -19,7 +19,6 @@ from engine.access.confidential import RECORD
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ
 from engine.commands import RecordCaseRead
-from engine.config import PROJECT_ROOT
 from engine.errors import InvalidInput
 from engine.task_filters import TaskFilter, parse_filter
 from engine.web.admin import AUDIT_PAGE, audit_page
@@ -27,13 +26,6 @@ from engine.web.admin import AUDIT_PAGE, audit_page
 inbox = Blueprint("inbox", __name__)
 PAGE = 20
 
-#: The npm packages the pages load, and the folder of each that may be served.
-_MODULES = PROJECT_ROOT / "node_modules"
-VENDOR = {"form-js": _MODULES / "@bpmn-io" / "form-js" / "dist", "bpmn-js": _MODULES / "bpmn-js" / "dist",
-          "echarts": _MODULES / "echarts" / "dist", "dmn-js": _MODULES / "dmn-js" / "dist",
-          # bpmn-auto-layout draws a diagram for a model written without one, with what it imports
-          **{name: _MODULES / name / "dist" for name in ("bpmn-auto-layout", "bpmn-moddle", "moddle", "moddle-xml",
-                                                         "saxen", "min-dash")}}
 
 
 @inbox.get("/")
@@ -123,14 +115,6 @@ def document_register(unit_id: str) -> Any:
     for entry in register["documents"]:
         entry["issued_on"] = _beijing(entry["issued_at"])
     return render_template("document_register.html", register=register)
-
-
-@inbox.get("/vendor/<package>/<path:filename>")
-def vendor(package: str, filename: str) -> Any:
-    folder = VENDOR.get(package)
-    if folder is None or not folder.is_dir():
-        abort(404)
-    return send_from_directory(folder, filename, max_age=86400)
 
 
 def _due(due_at: str | None, now: datetime, calendar: Any) -> dict[str, Any] | None:
