@@ -184,7 +184,6 @@ function startEntries(settings) {
 }
 
 export default function HuhuaPropertiesProvider(propertiesPanel, translate, settings) {
-  propertiesPanel.registerProvider(500, this);
   this.getGroups = element => groups => {
     const added = [];
     const entries = huhuaEntries(element, settings || {});
@@ -198,5 +197,6 @@ export default function HuhuaPropertiesProvider(propertiesPanel, translate, sett
     groups.splice(general + 1, 0, ...added);
     return groups;
   };
+  propertiesPanel.registerProvider(500, this);
 }
 HuhuaPropertiesProvider.$inject = ['propertiesPanel', 'translate', 'config.huhua'];
