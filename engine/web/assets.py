@@ -18,7 +18,8 @@ import mimetypes
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, abort, current_app, request, send_from_directory, url_for
+from flask import Blueprint, Flask, Response, abort, current_app, request, send_from_directory, url_for
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 
 from engine.config import PROJECT_ROOT
 
@@ -45,6 +46,7 @@ def install(app: Flask, folder: Path = BUILD) -> None:
                            f"after `npm ci`)") from None
     app.extensions["huhua_assets"] = (folder, manifest)
     app.jinja_env.globals["asset_url"] = asset_url
+    app.session_interface = _SessionBesideAssets()
     app.register_blueprint(assets)
 
 
@@ -54,6 +56,15 @@ def asset_url(name: str) -> str:
     if name not in manifest:
         raise KeyError(f"the front-end build has no {name!r} (engine/web/frontend/ makes {', '.join(manifest)})")
     return url_for("assets.asset", filename=manifest[name])
+
+
+class _SessionBesideAssets(SecureCookieSessionInterface):
+    """The session cookie as usual, except on a bundle: the same bytes for everyone, so neither a refreshed cookie
+    nor ``Vary: Cookie`` (which would make a browser fetch it again whenever the cookie changes)."""
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if request.endpoint != "assets.asset":
+            super().save_session(app, session, response)
 
 
 @assets.get("/assets/<path:filename>")
