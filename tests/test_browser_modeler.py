@@ -18,7 +18,7 @@ from engine.clock import BUSINESS_TZ
 from engine.commands import ENGINE, DeployModels, LoadDirectory, SetPassword, StartInstance
 from engine.org.calendar import working_deadline
 from engine.org.profiles import generate
-from tests.helpers import served_client, served_in_thread, token_headers
+from tests.helpers import deploy_fixtures, served_client, served_in_thread, token_headers
 from tests.test_browser import ARTIFACTS, PASSWORD, _browser, _log_in
 
 SCHOOL = "zhuhui-s001"
@@ -127,3 +127,29 @@ def test_an_administrator_sets_the_candidate_role_and_due_days_in_the_panel_and_
     now = huhua.clock.now().astimezone(BUSINESS_TZ).date()
     expected = working_deadline(huhua.queries.calendar.working_calendar(), now, 3)
     assert datetime.fromisoformat(answer[0]["due_at"]) == expected
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_form_editor_speaks_chinese_and_offers_only_what_huhua_forms_hold(
+        huhua: Huhua, browser: webdriver.Chrome) -> None:
+    first = deploy_fixtures(huhua, "score_review.bpmn", "score_band.dmn", "score_confirm.form.json")
+    huhua.execute(SetPassword("admin", PASSWORD, "admin"))
+    wait = WebDriverWait(browser, 30)
+    with served_in_thread(huhua) as base:
+        _log_in(browser, wait, base, "admin")
+        browser.get(f"{base}/admin/processes/{first['processes'][0]['definition_id']}/forms/score_confirm")
+        wait.until(lambda b: b.execute_script("return document.body.dataset.ready === 'yes'"))
+        wait.until(ready.text_to_be_present_in_element((By.CSS_SELECTOR, ".fjs-palette-container"), "单行文本"))
+        palette = browser.find_element(By.CSS_SELECTOR, ".fjs-palette-container")
+        names = set(palette.text.split("\n"))
+        assert {"组件", "输入", "选择", "展示", "多行文本", "下拉选择"} <= names and "操作" not in names, names
+        offered = {e.get_attribute("data-field-type")
+                   for e in palette.find_elements(By.CSS_SELECTOR, ".fjs-palette-field") if e.is_displayed()}
+        assert {"textfield", "datetime", "dynamiclist"} <= offered
+        assert not offered & {"filepicker", "iframe", "button", "documentPreview"}, offered
+        browser.find_element(By.CSS_SELECTOR, ".fjs-form-field[data-id] .fjs-form-field-label, .fjs-form-field").click()
+        wait.until(ready.text_to_be_present_in_element((By.CSS_SELECTOR, ".fjs-properties-container"), "常规"))
+        ARTIFACTS.mkdir(exist_ok=True)
+        browser.save_screenshot(str(ARTIFACTS / "form_editor_chinese.png"))
+        browser.delete_all_cookies()
