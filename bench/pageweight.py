@@ -6,7 +6,7 @@ alternately with the log-in page.
 The figures are the medians over the loads of: the bytes of JavaScript as transferred (Resource Timing
 ``transferSize``: compressed when the server compressed, headers included) beside the same scripts' decoded
 size, and the load time (Navigation Timing ``loadEventEnd``) beside the log-in page's, loaded the same way in the
-same run. Chromium offers brotli only over HTTPS, so over loopback HTTP it gets gzip where gzip is served.
+same run. Chromium treats loopback as a secure origin and offers brotli there as it does over HTTPS.
 """
 
 from __future__ import annotations
