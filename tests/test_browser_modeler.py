@@ -10,12 +10,13 @@ from datetime import datetime
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ
-from engine.commands import ENGINE, DeployModels, LoadDirectory, SetPassword, StartInstance
+from engine.commands import ENGINE, PERSON, DeployModels, LoadDirectory, SetPassword, StartInstance
 from engine.org.calendar import working_deadline
 from engine.org.profiles import generate
 from tests.helpers import deploy_fixtures, served_client, served_in_thread, token_headers
@@ -112,6 +113,17 @@ def test_an_administrator_sets_the_candidate_role_and_due_days_in_the_panel_and_
     wait.until(lambda b: not b.find_elements(By.CSS_SELECTOR, "[data-entry-id=huhua-due].has-error"))
     ARTIFACTS.mkdir(exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "modeler_properties_panel.png"))
+    # nothing selected: the process, and who may start it
+    browser.find_element(By.CSS_SELECTOR, "#canvas svg").click()
+    wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "[data-group-id=group-huhua-start]"))
+    _open_group(browser, wait, "huhua-start")
+    starters = browser.find_element(By.ID, "bio-properties-panel-huhua-start-roles")
+    starters.send_keys("班主任, 县长")
+    wait.until(ready.text_to_be_present_in_element((By.CSS_SELECTOR, "[data-entry-id=huhua-start-roles]"),
+                                                   "“县长”不是通讯录中的角色"))
+    starters.send_keys(Keys.BACKSPACE * 4)
+    wait.until(lambda b: b.execute_script("return modeler.get('canvas').getRootElement().businessObject"
+                                          ".extensionElements?.values[0].properties[0].value") == "班主任")
     browser.find_element(By.ID, "deploy").click()
     wait.until(ready.text_to_be_present_in_element((By.ID, "message"), "班会记录 第 2 版"))
 
@@ -127,6 +139,8 @@ def test_an_administrator_sets_the_candidate_role_and_due_days_in_the_panel_and_
     now = huhua.clock.now().astimezone(BUSINESS_TZ).date()
     expected = working_deadline(huhua.queries.calendar.working_calendar(), now, 3)
     assert datetime.fromisoformat(answer[0]["due_at"]) == expected
+    # the start rule the panel wrote: a class teacher of the school may start it by hand
+    assert huhua.execute(StartInstance("panel_demo", teacher, org_scope=SCHOOL, origin=PERSON))["id"]
 
 
 @pytest.mark.slow
