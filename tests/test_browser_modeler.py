@@ -167,3 +167,21 @@ def test_the_form_editor_speaks_chinese_and_offers_only_what_huhua_forms_hold(
         ARTIFACTS.mkdir(exist_ok=True)
         browser.save_screenshot(str(ARTIFACTS / "form_editor_chinese.png"))
         browser.delete_all_cookies()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_model_with_an_extension_the_editor_does_not_know_is_not_deployed_from_it(
+        huhua: Huhua, browser: webdriver.Chrome) -> None:
+    """Saving would drop the element: the page says so and offers no deploy."""
+    model = MODEL.replace("<spiffworkflow:properties>", "<spiffworkflow:unitTests/><spiffworkflow:properties>")
+    first = huhua.execute(DeployModels((("panel_demo.bpmn", model.encode()),), "admin"))["processes"][0]
+    huhua.execute(SetPassword("admin", PASSWORD, "admin"))
+    wait = WebDriverWait(browser, 30)
+    with served_in_thread(huhua) as base:
+        _log_in(browser, wait, base, "admin")
+        browser.get(f"{base}/admin/processes/{first['definition_id']}/edit")
+        wait.until(lambda b: b.execute_script("return document.body.dataset.ready === 'yes'"))
+        assert "spiffworkflow:UnitTests" in browser.find_element(By.ID, "message").text
+        assert not browser.find_element(By.ID, "deploy").is_enabled()
+        browser.delete_all_cookies()
