@@ -1,5 +1,10 @@
 """The figures of the dashboard: rollout coverage drilled down county → school → person, the monthly checks
-month by month (submission and scores), and overdue work per unit and process.
+month by month (submission and scores) and one month compared across counties (engine.score_comparison), and
+overdue work per unit and process.
+
+A rollout's rate counts what the rollout counts, never both: its people where it hands work to people (a
+training: attendance), else its units by how their submissions stand (submitted, approved, returned, not
+submitted: the launch). A unit that nothing has reached yet is "not started", with no rate, not "0 missing".
 
 Every figure is aggregated in SQL from the narrow tables (``fan_out_child``, ``human_task``, ``org_unit``;
 for the checks' months, scores and bands ``instance_figure``, kept by the commands), so the page answers
@@ -24,6 +29,7 @@ from engine.access.policy import not_on_dashboard
 from engine.clock import BUSINESS_TZ
 from engine.commands.attendance import COVERED
 from engine.errors import NotFound, Problem
+from engine.score_comparison import box_of, compare_scores
 from engine.store import tables
 from engine.store.database import Database
 
@@ -43,8 +49,10 @@ _a = tables.training_attendance
 # --- rollout coverage ---------------------------------------------------------------------------------------------
 
 def rollouts(database: Database, scope: Scope) -> list[dict[str, Any]]:
-    """The tiered rollouts (instances that fanned out and were not themselves fanned out), newest first, with
-    their unit and person completion; a county officer sees those that reach their county, counted there."""
+    """The tiered rollouts (instances that fanned out and were not themselves fanned out), the one with the most
+    recent activity in the caller's counties first, each with its completion by what it counts (``measure``):
+    its people where it hands work to people, else its units by their submissions. A county officer sees those
+    that reach their county, counted there."""
     roots = select(_i.c.id).where(_i.c.id.in_(select(_fo.c.parent_instance_id)), _i.c.parent_instance_id.is_(None))
     base = (select(_fo.c.parent_instance_id.label("root"), _fc.c.unit_id, _fc.c.instance_id, _fc.c.state,
                    literal(0).label("depth"))
@@ -55,10 +63,8 @@ def rollouts(database: Database, scope: Scope) -> list[dict[str, Any]]:
         select(base.c.root, fc2.c.unit_id, fc2.c.instance_id, fc2.c.state, base.c.depth + 1)
         .select_from(base.join(fo2, fo2.c.parent_instance_id == base.c.instance_id)
                      .join(fc2, fc2.c.fan_out_id == fo2.c.id)).where(base.c.depth < 10))
-    done = func.sum(case((trees.c.state == "completed", 1), else_=0))
-    units_query = _in_county(select(trees.c.root, func.count(), done).select_from(trees)
-                             .join(_u, _u.c.id == trees.c.unit_id, isouter=True).group_by(trees.c.root),
-                             None, scope)
+    units_query = _in_county(select(trees.c.root, trees.c.instance_id, trees.c.state).select_from(trees)
+                             .join(_u, _u.c.id == trees.c.unit_id, isouter=True), None, scope)
     finished = func.sum(case((_t.c.state == "completed", 1), else_=0))
     people_query = _in_county(select(trees.c.root, func.count(_t.c.id), finished).select_from(trees)
                               .join(_u, _u.c.id == trees.c.unit_id, isouter=True)
@@ -70,8 +76,14 @@ def rollouts(database: Database, scope: Scope) -> list[dict[str, Any]]:
                                 .join(_u, _u.c.id == trees.c.unit_id, isouter=True)
                                 .join(_a, _a.c.instance_id == trees.c.instance_id)
                                 .group_by(trees.c.root), None, scope)
+    activity_query = _in_county(select(trees.c.root, func.max(_t.c.created_at), func.max(_t.c.completed_at))
+                                .select_from(trees).join(_u, _u.c.id == trees.c.unit_id, isouter=True)
+                                .join(_t, _t.c.instance_id == trees.c.instance_id)
+                                .group_by(trees.c.root), None, scope)
     with database.engine.connect() as connection:
-        units = {row[0]: (int(row[1]), int(row[2] or 0)) for row in connection.execute(units_query)}
+        reached: dict[int, dict[int | None, str]] = defaultdict(dict)
+        for row in connection.execute(units_query):
+            reached[row.root][row.instance_id] = row.state
         people = {row[0]: (int(row[1]), int(row[2] or 0)) for row in connection.execute(people_query)}
         for row in connection.execute(register_query):  # the trainings count attendance, not answers
             total, completed = people.get(row[0], (0, 0))
@@ -82,20 +94,36 @@ def rollouts(database: Database, scope: Scope) -> list[dict[str, Any]]:
                                           .group_by(_t.c.instance_id)):
                 total, completed = people.get(row[0], (0, 0))
                 people[row[0]] = (total + int(row[1]), completed + int(row[2] or 0))
+        activity = {row[0]: max((t for t in row[1:] if t is not None), default=None)
+                    for row in connection.execute(activity_query)}
+        by_units = {root: states for root, states in reached.items() if not people.get(root, (0, 0))[0]}
+        standings = _standings(connection, {i: s for states in by_units.values() for i, s in states.items()})
         found = connection.execute(
             select(_i.c.id, _i.c.process_key, _i.c.business_key, _i.c.state, _i.c.org_scope, _i.c.started_at)
             .where(_i.c.id.in_(roots)).order_by(_i.c.id.desc())).all()
         names = _definition_names(connection)
     listed = []
     for root in found:
-        if root.id not in units:  # nothing of it lies in the caller's counties
+        if root.id not in reached:  # nothing of it lies in the caller's counties
             continue
-        unit_figures = {"total": units[root.id][0], "completed": units[root.id][1]}
-        people_figures = {"total": people.get(root.id, (0, 0))[0], "completed": people.get(root.id, (0, 0))[1]}
+        states = reached[root.id]
+        unit_figures = {"total": len(states), "completed": sum(s == "completed" for s in states.values())}
+        total, completed = people.get(root.id, (0, 0))
+        people_figures = {"total": total, "completed": completed}
+        if total:
+            measure, submissions, percent = "people", None, _share(completed, total)
+        else:
+            submissions = _count_standings(standings.get(i, "not_submitted") for i in states)
+            measure, percent = "units", _share(submissions["submitted"] + submissions["approved"], len(states))
+            if not (submissions["submitted"] or submissions["approved"] or submissions["returned"]):
+                percent = None  # nothing handed in anywhere yet: not started, rather than 0 %
+        last = activity.get(root.id) or root.started_at
         listed.append({"id": root.id, "process_key": root.process_key, "name": names.get(root.process_key),
                        "business_key": root.business_key, "state": root.state, "org_scope": root.org_scope,
-                       "started_at": _local(root.started_at), "units": unit_figures, "people": people_figures,
-                       "percent": _percent(unit_figures, people_figures)})
+                       "started_at": _local(root.started_at), "last_activity": _local(last),
+                       "units": unit_figures, "people": people_figures, "measure": measure,
+                       "submissions": submissions, "percent": percent})
+    listed.sort(key=lambda r: r["last_activity"] or "", reverse=True)  # stable: newest rollout first on a tie
     return listed
 
 
@@ -130,6 +158,11 @@ def rollout_level(database: Database, scope: Scope, instance_id: int, unit: str 
                     and scope.allows_path(n["path"])]
         below = _subtree_instances(nodes, children)
         people_totals = _people_totals(connection, [i for ids in below.values() for i in ids])
+        everywhere = [n["instance_id"] for n in nodes.values() if n["instance_id"] is not None]
+        measure = "people" if _hands_work_to_people(connection, everywhere) else "units"
+        shown = {i for ids in below.values() for i in ids}
+        standings = _standings(connection, {n["instance_id"]: n["state"] for n in nodes.values()
+                                            if n["instance_id"] in shown}) if measure == "units" else {}
         people = _people(connection, here_instance) if here_instance is not None and \
             (unit is not None or scope.counties is None) else []
         names = _definition_names(connection)
@@ -139,18 +172,25 @@ def rollout_level(database: Database, scope: Scope, instance_id: int, unit: str 
         done_people = sum(people_totals.get(i, (0, 0))[1] for i in below[child["unit"]])
         all_people = sum(people_totals.get(i, (0, 0))[0] for i in below[child["unit"]])
         units = {"total": len(sub), "completed": sum(n["state"] == "completed" for n in sub)}
+        submissions = _count_standings(standings.get(n["instance_id"], "not_submitted") for n in [child, *sub])
+        if measure == "people":  # a training counts its people: the unit's own completion is no share of it
+            started, percent = all_people > 0 or child["state"] == "completed", _share(done_people, all_people)
+        else:  # the unit itself and every unit below it, each by how its submission stands
+            started = submissions["not_submitted"] < len(sub) + 1 or child["state"] == "completed"
+            percent = _share(submissions["submitted"] + submissions["approved"], len(sub) + 1)
         rows.append({"unit": child["unit"], "name": child["name"], "kind": child["kind"], "state": child["state"],
-                     "completed_at": _local(child["completed_at"]), "instance_id": child["instance_id"],
+                     "started": started, "completed_at": _local(child["completed_at"]),
+                     "instance_id": child["instance_id"],
                      "units": {**units, "missing": units["total"] - units["completed"]},
                      "people": {"total": all_people, "completed": done_people, "missing": all_people - done_people},
-                     "percent": _percent({"total": units["total"] + 1,  # the unit itself counts too
-                                          "completed": units["completed"] + (child["state"] == "completed")},
-                                         {"total": all_people, "completed": done_people}),
+                     "submissions": submissions if measure == "units" else None,
+                     "percent": percent if started else None,
                      "drillable": bool(sub) or all_people > 0})
     level = "people" if unit is not None and not rows else ("counties" if unit is None else "units")
     return {"instance_id": instance_id, "process_key": root.process_key, "name": names.get(root.process_key),
-            "state": root.state, "unit": unit, "level": level, "breadcrumbs": crumbs, "units": rows,
-            "people": people,
+            "state": root.state, "unit": unit, "level": level, "measure": measure, "breadcrumbs": crumbs,
+            "units": rows, "people": people,
+            "not_started": [r["unit"] for r in rows if not r["started"]],
             "missing_units": [r["unit"] for r in rows if r["state"] != "completed"],
             "missing_people": [p for p in people if not p["done"]]}
 
@@ -225,6 +265,17 @@ def _people_totals(connection: Connection, instances: list[int]) -> dict[int, tu
     return totals
 
 
+def _hands_work_to_people(connection: Connection, instances: list[int]) -> bool:
+    """Whether a rollout counts people (a task per person, or an attendance register, anywhere in it)."""
+    for start in range(0, len(instances), 2000):
+        batch = instances[start:start + 2000]
+        if connection.execute(select(_a.c.instance_id).where(_a.c.instance_id.in_(batch)).limit(1)).first() or \
+                connection.execute(select(_t.c.id).where(_t.c.instance_id.in_(batch), _people_filter())
+                                   .limit(1)).first():
+            return True
+    return False
+
+
 def _people(connection: Connection, instance_id: int) -> list[dict[str, Any]]:
     registered = connection.execute(
         select(_a.c.person_id, _a.c.status, _a.c.reason, _a.c.updated_at, _p.c.name.label("person"), _p.c.phone)
@@ -254,10 +305,45 @@ def _crumbs(nodes: dict[str, dict[str, Any]], unit: str) -> list[dict[str, str]]
     return crumbs[::-1]
 
 
-def _percent(units: dict[str, int], people: dict[str, int]) -> float:
-    """The share done, counting every unit and every person once; 100.0 only when nobody is missing."""
-    whole, done = units["total"] + people["total"], units["completed"] + people["completed"]
+def _share(done: int, whole: int) -> float | None:
+    """The share done in per cent; 100.0 only when nobody is missing, None when there is nothing to count."""
+    if not whole:
+        return None
     return 100.0 if done == whole else min(round(done * 100 / whole, 1), 99.9)
+
+
+#: How a unit's own submission stands (its first task, the report or plan it hands in): the launch's progress.
+STANDINGS_OF_UNITS = ("approved", "submitted", "returned", "not_submitted")
+
+
+def _standings(connection: Connection, instances: dict[int, str]) -> dict[int, str]:
+    """How each unit instance's submission stands: ``approved`` when the instance is done, ``not_submitted``
+    while its first task (what the unit itself hands in) was never completed, ``returned`` when that task was
+    completed and is open again (sent back), else ``submitted`` (awaiting review above)."""
+    tasks: dict[int, list[Any]] = defaultdict(list)
+    ids = list(instances)
+    for start in range(0, len(ids), 2000):
+        for row in connection.execute(
+                select(_t.c.instance_id, _t.c.element_id, _t.c.state)
+                .where(_t.c.instance_id.in_(ids[start:start + 2000]), _t.c.state != "cancelled",
+                       _t.c.item_group_id.is_(None)).order_by(_t.c.id)):
+            tasks[row.instance_id].append(row)
+    found = {}
+    for instance, state in instances.items():
+        rows = tasks.get(instance, [])
+        own = [r for r in rows if r.element_id == rows[0].element_id] if rows else []
+        if state == "completed":
+            found[instance] = "approved"
+        elif not any(r.state == "completed" for r in own):
+            found[instance] = "not_submitted"
+        else:
+            found[instance] = "returned" if own[-1].state == "open" else "submitted"
+    return found
+
+
+def _count_standings(standings: Any) -> dict[str, int]:
+    counted = Counter(standings)
+    return {standing: counted[standing] for standing in STANDINGS_OF_UNITS}
 
 
 def _definition_names(connection: Connection) -> dict[str, str]:
@@ -267,10 +353,12 @@ def _definition_names(connection: Connection) -> dict[str, str]:
 
 # --- monthly checks ------------------------------------------------------------------------------------------------
 
-def monthly_checks(database: Database, scope: Scope, now: datetime, county: str | None = None) -> dict[str, Any]:
+def monthly_checks(database: Database, scope: Scope, now: datetime, county: str | None = None,
+                   compared: str | None = None) -> dict[str, Any]:
     """一月一查 per month: how many schools submitted their class-teacher checking sheet (the school's own check)
     on time, late, not yet (before its due date) or are missing (past it), and the school means' bands, box plot
-    (min, quartiles, max) and histogram."""
+    (min, quartiles, max) and histogram; and one month's scores compared per county, or per school of a county
+    (engine.score_comparison; the newest month with a score unless ``compared`` names one)."""
     if county is not None:
         _require_county(database, scope, county)
     latest = (select(func.max(_t.c.id)).where(_t.c.process_key == MONTHLY_CHECK, _t.c.element_id == SUBMISSION,
@@ -295,6 +383,7 @@ def monthly_checks(database: Database, scope: Scope, now: datetime, county: str 
     with database.engine.connect() as connection:
         rows = [(row.month or _month_of(row.started_at), row)
                 for row in connection.execute(_in_county(query, county, scope))]
+        comparison = compare_scores(connection, scope, county, compared)
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     scores: dict[str, list[float]] = defaultdict(list)
     for key, row in rows:
@@ -312,29 +401,19 @@ def monthly_checks(database: Database, scope: Scope, now: datetime, county: str 
                        "submitted_rate": _rate(c["on_time"] + c["late"], c["schools"]),
                        "on_time_rate": _rate(c["on_time"], c["schools"]),
                        "scored": len(values), "average": round(statistics.fmean(values), 1) if values else None,
-                       "bands": {band: c[band] for band in BANDS}, "box": _box(values)})
+                       "bands": {band: c[band] for band in BANDS}, "box": box_of(values)})
     top = max((m["box"][4] for m in months if m["box"]), default=0.0)
     edges = list(range(0, int(max(top, 100) // HISTOGRAM_WIDTH + 1) * HISTOGRAM_WIDTH + 1, HISTOGRAM_WIDTH))
     for month in months:
         month["histogram"] = _histogram(sorted(scores[month["month"]]), edges)
     return {"as_of": now.astimezone(BUSINESS_TZ).isoformat(), "county": county, "bands": list(BANDS),
             "histogram_bins": [f"{low}–{high}" for low, high in pairwise(edges)],
-            "months": months}
+            "months": months, "comparison": comparison}
 
 
 def _month_of(started_at: datetime) -> str:
     """The month of a check that was not scheduled for one: the month it started, in Shanghai."""
     return started_at.astimezone(BUSINESS_TZ).strftime("%Y-%m")
-
-
-def _box(values: list[float]) -> list[float] | None:
-    """[min, lower quartile, median, upper quartile, max], as ECharts' box plot reads it."""
-    if not values:
-        return None
-    if len(values) == 1:
-        return [values[0]] * 5
-    q1, median, q3 = statistics.quantiles(values, n=4, method="inclusive")
-    return [values[0], round(q1, 1), round(median, 1), round(q3, 1), values[-1]]
 
 
 def _histogram(values: list[float], edges: list[int]) -> list[int]:
@@ -431,20 +510,26 @@ def _local(value: datetime | None) -> str | None:
 # --- the sheets of the .xlsx exports ---------------------------------------------------------------------------------
 
 Sheet = tuple[str, list[str], list[list[Any]]]
-_STATES = {"completed": "已完成", "running": "进行中", "pending": "未开始", "closed": "已截止", "cancelled": "已取消",
-           "failed": "出错"}
+_STATES = {"completed": "已完成", "running": "进行中", "pending": "未开始", "not_started": "未开始", "closed": "已截止",
+           "cancelled": "已取消", "failed": "出错"}
+_STANDING_NAMES = {"approved": "已通过", "submitted": "已提交", "returned": "已退回", "not_submitted": "未提交"}
 
 
 def rollout_sheets(level: dict[str, Any]) -> list[Sheet]:
-    """One level of a rollout as sheets: its units, and (at a school) its people."""
+    """One level of a rollout as sheets: its units (with their submissions where the rollout counts units), and
+    (at a school) its people."""
     where = " / ".join(c["name"] for c in level["breadcrumbs"]) or (level["name"] or level["process_key"])
+    by_units = level["measure"] == "units"
     sheets: list[Sheet] = []
     if level["units"]:
         sheets.append(("单位覆盖", ["单位", "单位代码", "状态", "下级单位数", "下级已完成", "下级未完成", "人数",
-                                 "已完成人数", "未完成人数", "完成率%", "完成时间"],
-                       [[u["name"], u["unit"], _STATES.get(u["state"], u["state"]), u["units"]["total"],
-                         u["units"]["completed"], u["units"]["missing"], u["people"]["total"],
-                         u["people"]["completed"], u["people"]["missing"], u["percent"], u["completed_at"] or ""]
+                                 "已完成人数", "未完成人数", "完成率%", "完成时间",
+                                 *(_STANDING_NAMES.values() if by_units else ())],
+                       [[u["name"], u["unit"], _STATES.get(u["state"] if u["started"] else "not_started", u["state"]),
+                         u["units"]["total"], u["units"]["completed"], u["units"]["missing"], u["people"]["total"],
+                         u["people"]["completed"], u["people"]["missing"],
+                         u["percent"] if u["percent"] is not None else "", u["completed_at"] or "",
+                         *(u["submissions"][k] for k in _STANDING_NAMES if by_units)]
                         for u in level["units"]]))
     if level["people"] or not sheets:
         sheets.append(("人员名单", ["姓名", "工号", "电话", "任务", "是否完成", "完成时间", "截止时间"],
@@ -462,7 +547,19 @@ def monthly_sheets(figures: dict[str, Any]) -> list[Sheet]:
                m["on_time_rate"], m["scored"], m["average"] if m["average"] is not None else "",
                *(m["bands"][b] for b in BANDS), *(m["box"] or [""] * 5)] for m in figures["months"]]),
             ("分数分布", ["月份", *figures["histogram_bins"]],
-             [[m["month"], *m["histogram"]] for m in figures["months"]])]
+             [[m["month"], *m["histogram"]] for m in figures["months"]]),
+            _comparison_sheet(figures["comparison"])]
+
+
+def _comparison_sheet(comparison: dict[str, Any]) -> Sheet:
+    """The month's scores compared per county (or per school), as ranked."""
+    counties = comparison["level"] == "counties"
+    return ("得分对比", ["月份", "排名", "县市区" if counties else "学校", "单位代码",
+                      "已评分学校" if counties else "已评分教师", "应评分", "平均分", "最低分", "下四分位", "中位数",
+                      "上四分位", "最高分"],
+            [[comparison["month"] or "", u["rank"] or "", u["name"], u["unit"], u["scored"], u["expected"],
+              u["average"] if u["average"] is not None else "", *(u["box"] or [""] * 5)]
+             for u in comparison["units"]])
 
 
 def overdue_sheets(figures: dict[str, Any]) -> list[Sheet]:

@@ -18,6 +18,8 @@ class Problem:
     line: int | None = None
     element_id: str | None = None
     field: str | None = None
+    #: Where exactly, for programs (a DMN cell: decision, rule and column ids) and what is wrong (``reason``).
+    location: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}

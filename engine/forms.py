@@ -10,6 +10,12 @@ field naming each row) must come back with exactly those rows, each once, in any
 with one row per teacher of the directory cannot lose a teacher or gain one. ``properties.excusedBy`` names
 a field of the list that, filled in, excuses its row from the required fields (a reason such as 病假).
 ``validate.required``, ``minItems`` and ``maxItems`` on the list bound its length (at most :data:`MAX_ROWS`).
+The form's ``properties.filesTo`` names a variable that, on completion, receives the files attached to the task
+(``[{"attachment_id", "name", "uploaded_by", "uploaded_at"}]``).
+
+Read-only fields, lists that only show rows and computed (``expression``) fields show process data
+(:mod:`engine.form_context`); what a client sends back for them is dropped, so no one overwrites process data
+through a field shown to them.
 """
 
 from __future__ import annotations
@@ -18,10 +24,13 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import date, datetime
 from typing import Any
 
 from engine.errors import InvalidModel, Problem
+from engine.form_conditions import UNKNOWN, hide_condition
+from engine.form_context import read_only, shown_list
 
 FORM_SUFFIX = ".form.json"
 #: Components that hold a value, and the JSON types a value may have.
@@ -52,6 +61,12 @@ class Field:
     row_key: str | None = None
     #: A dynamic list's field that, filled in, excuses its row from the required fields (a teacher on sick leave).
     excused_by: str | None = None
+    #: The field's ``conditional.hide`` as a check of the form's data (see :mod:`engine.form_conditions`).
+    hide: Any = dataclass_field(default=None, compare=False)
+
+    def hidden(self, data: dict[str, Any]) -> bool:
+        """Whether form-js hides this field for ``data``: then it is not checked and carries no value."""
+        return self.hide is not None and self.hide is not UNKNOWN and self.hide(data)
 
 
 @dataclass(frozen=True)
@@ -59,10 +74,28 @@ class Form:
     key: str
     name: str
     fields: tuple[Field, ...]
+    #: The (dotted) keys of the fields that only show process data; a submission's values for them are dropped.
+    read_only: frozenset[str] = frozenset()
+    #: The variable that receives references to the files attached to the task (``properties.filesTo``), so a
+    #: later step can show them: a case's file, uploaded with the case, shown to the expert who scores it.
+    files_to: str | None = None
+
+    def without_read_only(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The submission without what it sent for read-only fields (the process data they show stays as it is);
+        a group left empty by that is dropped too."""
+        return _without(data, self.read_only)
 
     def filled(self, data: dict[str, Any]) -> dict[str, Any]:
-        """The submission with the fields it left out set to their default (or None)."""
-        return with_defaults(self, data, {f.key: f.default for f in self.fields})
+        """The submission with the fields it left out set to their default (or None), and hidden fields to None."""
+        hidden = [f for f in self.fields if f.hidden(data)]
+        filled = with_defaults(self, data, {f.key: f.default for f in self.fields})
+        for each in hidden:
+            *groups, last = each.key.split(".")
+            target = filled
+            for part in groups:
+                target = target.get(part) if isinstance(target.get(part), dict) else {}
+            target[last] = None
+        return filled
 
     @property
     def fixed_lists(self) -> tuple[Field, ...]:
@@ -79,6 +112,8 @@ class Form:
                     for key in _leaf_keys(data, known) if key not in known or _spelled_dotted(data, key)]
         for field in self.fields:
             value = _lookup(data, field.key)
+            if field.hidden(data):
+                continue
             if field.rows is None:
                 problems += _check_field(field, value)
                 continue
@@ -106,6 +141,20 @@ def with_defaults(form: Form, data: dict[str, Any], defaults: dict[str, Any]) ->
                 for inner in field.rows if isinstance(row, dict) else ():
                     row.setdefault(inner.key, inner.default)
     return filled
+
+
+def _without(data: dict[str, Any], keys: frozenset[str]) -> dict[str, Any]:
+    kept: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in keys:
+            continue
+        inner = frozenset(k.split(".", 1)[1] for k in keys if k.startswith(key + "."))
+        if inner and isinstance(value, dict):
+            value = _without(value, inner)
+            if not value:
+                continue
+        kept[key] = value
+    return kept
 
 
 def _spelled_dotted(data: dict[str, Any], key: str) -> bool:
@@ -148,7 +197,21 @@ def parse_form(name: str, content: bytes) -> Form:
     fields, problems = _fields(name, schema["components"], "components")
     if problems:
         raise InvalidModel(f"{name}: the form cannot be used", problems)
-    return Form(key, str(schema.get("name") or key), tuple(fields))
+    listed = [prefix + str(c.get("path") if c.get("type") == "dynamiclist" else c.get("key"))
+              for _, prefix, c in _components(schema["components"], "components", "")
+              if (read_only(c) or shown_list(c)) and (c.get("key") or c.get("path"))]
+    shown = frozenset(listed)
+    twice = sorted({key for key in listed if listed.count(key) > 1} | (shown & {f.key for f in fields}))
+    if twice:  # form-js would refuse to render it ("binding path … is already claimed")
+        raise InvalidModel(f"{name}: a key is shown or filled in by two fields: {', '.join(twice)}",
+                           [Problem(f"key '{key}' is used by two fields", file=name) for key in twice])
+    properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    files_to = properties.get("filesTo")
+    if files_to is not None and (not isinstance(files_to, str) or not re.fullmatch(r"[A-Za-z_]\w{0,99}", files_to)
+                                 or files_to in {f.key.split(".", 1)[0] for f in fields}):
+        raise InvalidModel(f"{name}: properties.filesTo must name a variable that is not a field of the form",
+                           [Problem("bad filesTo", file=name, field="properties.filesTo")])
+    return Form(key, str(schema.get("name") or key), tuple(fields), shown, files_to)
 
 
 def _fields(name: str, components: list[Any], where: str) -> tuple[list[Field], list[Problem]]:
@@ -156,6 +219,8 @@ def _fields(name: str, components: list[Any], where: str) -> tuple[list[Field], 
     fields, problems = [], []
     for here, prefix, component in _components(components, where, ""):
         kind = component.get("type")
+        if read_only(component) or shown_list(component):
+            continue  # shows process data (engine.form_context), takes nothing
         if kind == "dynamiclist" and component.get("path"):
             listed, list_problems = _dynamic_list(name, where, prefix, component)
             fields += [listed] if listed is not None else []
@@ -175,8 +240,10 @@ def _fields(name: str, components: list[Any], where: str) -> tuple[list[Field], 
         problems += [Problem(p, file=name, field=here) for p in _rule_problems(rules)]
         values = component.get("values")
         options = tuple(v.get("value") for v in values if isinstance(v, dict)) if isinstance(values, list) else None
+        conditional = component.get("conditional")
         fields.append(Field(prefix + field_key, kind, str(component.get("label") or field_key),
-                            bool(rules.get("required")), rules, options, component.get("defaultValue")))
+                            bool(rules.get("required")), rules, options, component.get("defaultValue"),
+                            hide=hide_condition(conditional.get("hide")) if isinstance(conditional, dict) else None))
     keys = [f.key for f in fields]
     problems += [Problem(f"key '{k}' is used by two fields", file=name) for k in sorted(set(keys)) if keys.count(k) > 1]
     return fields, problems

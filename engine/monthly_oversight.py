@@ -86,12 +86,7 @@ def _schools(connection: Connection, county_ids: list[str], month: str, now: dat
         _u.c.kind == "school", _u.c.parent_id.in_(county_ids)).order_by(_u.c.parent_id, _u.c.sort_order,
                                                                           _u.c.id)).all()
     ids = [s.id for s in schools]
-    points = dict(connection.execute(select(_u.c.id, _u.c.parent_id).where(
-        _u.c.kind == "teaching_point", _u.c.parent_id.in_(ids))).all()) if ids else {}
-    directory: Counter[str] = Counter()
-    for (unit,) in connection.execute(select(_r.c.unit_id).where(
-            _r.c.role.in_(TEACHER_ROLES), _r.c.unit_id.in_(ids + list(points)))).all() if ids else []:
-        directory[points.get(unit, unit)] += 1  # holders counted per role held: as the sheets list them
+    directory = teachers_listed(connection, ids)
     checks = {row.org_scope: row for row in connection.execute(
         select(_i.c.id, _i.c.org_scope, _i.c.state, _f.c.score, _f.c.band).join(_f, _f.c.instance_id == _i.c.id)
         .where(_i.c.process_key == CHECK, _f.c.period == month, _i.c.org_scope.in_(ids),
@@ -133,6 +128,20 @@ def _schools(connection: Connection, county_ids: list[str], month: str, now: dat
             "bands": {band: sum(1 for row in ledger if row.band == band) for band in BANDS},
             "chases": int(chases.get(school.id, 0))})
     return found
+
+
+def teachers_listed(connection: Connection, school_ids: list[str]) -> Counter[str]:
+    """Per school, the teachers its checking sheets list: its own and its teaching points' holders of a teacher
+    role, counted per role held (as the sheets list them)."""
+    if not school_ids:
+        return Counter()
+    points = dict(connection.execute(select(_u.c.id, _u.c.parent_id).where(
+        _u.c.kind == "teaching_point", _u.c.parent_id.in_(school_ids))).all())
+    directory: Counter[str] = Counter()
+    for (unit,) in connection.execute(select(_r.c.unit_id).where(
+            _r.c.role.in_(TEACHER_ROLES), _r.c.unit_id.in_(school_ids + list(points)))).all():
+        directory[points.get(unit, unit)] += 1
+    return directory
 
 
 def _sum_up(schools: list[dict[str, Any]]) -> dict[str, Any]:

@@ -13,9 +13,10 @@ from the programme's rules, per kind of rule and role — they are not computed 
 - *administrator*: the administrator only; anyone else 403 whatever the id.
 - *dashboard*: the administrator and the officers and heads of the city and the counties; others 403. A county or
   rollout of another county answers 404 for a county's officer, as a missing one does.
-- *signed in*: any signed-in person; *public*: anyone, the same answer for all. A person's own API tokens are
-  theirs alone: someone else's token id answers 404 (the administrator revokes any), and a token cannot make
-  tokens (403: a leaked token must not breed more).
+- *signed in*: any signed-in person (a process's 发起 page only for whoever may start it, 404 for others);
+  *public*: anyone, the same answer for all. A person's own API tokens are theirs alone: someone else's token id
+  answers 404 (the administrator revokes any), and a token cannot make tokens (403: a leaked token must not breed
+  more).
 - *counselling room reader*: a school's counselling room register is read by the administrator, the city's and
   its county's officers and heads, and the school's officer, principal and mental-health teacher (zhuhui-s001-xl1);
   a 雁峰区 school's only by the administrator and the city; no class teacher, no expert. Others 404.
@@ -122,6 +123,10 @@ KINDS: dict[str, str] = {
     "GET /api/v1/documents/<int:document_id>": "document_reader",
     "POST /api/v1/process-instances": "signed_in",
     "POST /api/v1/messages": "signed_in",
+    "GET /start": "signed_in",
+    "GET /start/<process_key>": "signed_in",  # but shown only to whoever may start it (STARTERS)
+    "POST /start/<process_key>": "signed_in",
+    "GET /start/started": "signed_in",
     "POST /api/v1/webhooks/messages/<name>": "signed_in",
     "GET /api/v1/process-definitions": "signed_in",
     "GET /api/v1/process-definitions/<int:definition_id>/xml": "administrator",
@@ -211,7 +216,6 @@ KINDS: dict[str, str] = {
 }
 #: Pages that are a shell for their script: they load for any id, the script's API calls then answer for it.
 PAGE_SHELLS = {"GET /admin/processes/<int:definition_id>/edit",
-               "GET /admin/processes/<int:definition_id>/decisions/<decision_id>",
                "GET /admin/processes/<int:definition_id>/forms/<form_key>"}
 #: Dashboard calls whose ?county= chooses a county: none, 珠晖区 (own), 雁峰区 (other), one that does not exist.
 COUNTY_FILTERED = {"GET /api/v1/dashboard/monthly-checks", "GET /api/v1/dashboard/monthly-checks/export",
@@ -222,6 +226,7 @@ COUNTY_FILTERED = {"GET /api/v1/dashboard/monthly-checks", "GET /api/v1/dashboar
 BODIES: dict[str, dict[str, Any]] = {
     "POST /login": {"data": {"username": "zhuhui-s001-bzr1", "password": "wrong password"}},
     "POST /api/v1/process-instances": {"json": {"process_key": 7}},
+    "POST /start/<process_key>": {"json": {"org_scope": 7}},
     "POST /api/v1/saved-filters": {"json": {"filters": {}}},
     "POST /api/v1/tasks/<int:task_id>/comments": {"json": {"body": 7}},
     "POST /api/v1/tasks/<int:task_id>/complete": {"json": {"data": "not an object"}},
@@ -243,6 +248,9 @@ BODIES: dict[str, dict[str, Any]] = {
 EXACT = {"DELETE /api/v1/saved-filters/<int:filter_id>": {404},
          "POST /api/v1/tokens": {403},  # the table calls the API with tokens, and a token makes no tokens
          }
+#: A process's 发起 page is shown to whoever may start it somewhere and is as missing (404) to everyone else:
+#: monthly_check_chase is started by a county's or the city's programme officer at a school below them.
+STARTERS = {"GET /start/<process_key>": {"admin", "hy-zr", "zhuhui-zr"}}
 #: Someone else's API token (zhuhui-s001-bzr2's, a live one for each row): as missing as none, except to the
 #: administrator, who revokes any (and is asked last, so that everyone else is asked about a token still active).
 FOREIGN_TOKEN = {"DELETE /api/v1/tokens/<int:token_id>", "POST /account/tokens/<int:token_id>/revoke",
@@ -323,6 +331,7 @@ def _set_up(huhua: Huhua) -> Table:
         "key": {"existing": "monthly_check", "missing": "no_such_schedule"},  # config/schedules.toml
         "year": {"-": "2026"}, "day": {"-": "2026-03-07"}, "name": {"-": "plan_submitted"},
         "package": {"-": "form-js"}, "filename": {"-": "no-such-file.js"},
+        "process_key": {"existing": "monthly_check_chase", "missing": "no_such_process"},
     }
     app = create_app(huhua, {"SECRET_KEY": "table", "TRUST_USER_HEADER": False, "WTF_CSRF_ENABLED": False})
     tokens, pages = {}, {}
@@ -396,6 +405,8 @@ def _expected(key: str, kind: str, role: str | None, case: str, method: str) -> 
         if role != "admin" or case == "missing":
             return {404}
         return {302} if page else {200}
+    if key in STARTERS:
+        return allowed if case == "existing" and role in STARTERS[key] else {404}
     if kind == "signed_in":
         return EXACT.get(key, allowed)
     if kind == "mental_health_lead":

@@ -62,7 +62,7 @@ def test_an_administrator_edits_a_decision_table_in_dmn_js_and_deploys_a_new_ver
             modeling.editCell(rows[1].cells[1].businessObject, '不 合格');
         """)
         browser.find_element(By.ID, "deploy").click()
-        wait.until(ready.text_to_be_present_in_element((By.ID, "message"), "rule 2, output '等级'"))
+        wait.until(ready.text_to_be_present_in_element((By.ID, "message"), "第 2 条规则，输出列“等级”"))
         assert browser.find_elements(By.CSS_SELECTOR, "#canvas .huhua-error")
         # the threshold raised to 80, with text in quotes: deployed as version 2
         browser.execute_script("""
@@ -74,6 +74,7 @@ def test_an_administrator_edits_a_decision_table_in_dmn_js_and_deploys_a_new_ver
         """)
         browser.find_element(By.ID, "deploy").click()
         wait.until(ready.text_to_be_present_in_element((By.ID, "message"), "考核评定 第 2 版"))
+        assert browser.find_element(By.ID, "version").text == "考核评定 第 2 版"  # the header follows the deploy
     finally:
         browser.quit()
     assert sorted(d["version"] for d in huhua.queries.definitions(key="score_review")) == [1, 2]

@@ -177,7 +177,8 @@ def checks(demo: Huhua, clock: VirtualClock) -> Huhua:
     return demo
 
 
-def test_monthly_checks_count_submissions_and_scores_per_month(checks: Huhua, client: FlaskClient) -> None:
+def test_monthly_checks_count_submissions_and_scores_per_month_and_compare_the_counties(
+        checks: Huhua, client: FlaskClient) -> None:
     figures = client.get("/api/v1/dashboard/monthly-checks", headers=ADMIN).json
     march, april = figures["months"]
     assert march["month"] == "2026-03"
@@ -208,6 +209,35 @@ def test_monthly_checks_count_submissions_and_scores_per_month(checks: Huhua, cl
     assert rows[0][:6] == ("月份", "应查学校", "按时提交", "逾期提交", "未到期", "逾期未交")
     assert rows[1][:10] == ("2026-03", 5, 3, 1, 0, 1, 80, 60, 4, 73.8)
     assert _rows(export.data, "分数分布")[1][0] == "2026-03"
+
+    # one month's scores compared side by side: per county over its schools, saying over how many of how many
+    newest = figures["comparison"]
+    assert (newest["month"], newest["level"]) == ("2026-04", "counties")  # the newest month with a score
+    assert newest["units"][0]["name"] == "珠晖区教育局" and newest["units"][0]["scored"] == 1
+    compared = client.get("/api/v1/dashboard/monthly-checks?month=2026-03", headers=ADMIN).json["comparison"]
+    by_county = {u["unit"]: u for u in compared["units"]}
+    assert len(compared["units"]) == 13
+    assert {k: by_county["zhuhui"][k] for k in ("scored", "expected", "average", "box", "rank")} == {
+        "scored": 3, "expected": 3, "average": 75.0, "box": [50.0, 65.0, 80.0, 87.5, 95.0], "rank": 1}
+    assert {k: by_county["qidong"][k] for k in ("scored", "expected", "average", "rank")} == {
+        "scored": 1, "expected": 3, "average": 70.0, "rank": 2}  # one school of three: said beside the average
+    assert [u["unit"] for u in compared["units"][:2]] == ["zhuhui", "qidong"]  # ranked by average, unscored last
+    assert by_county["leiyang"] == {"unit": "leiyang", "name": "耒阳市教育局", "scored": 0, "expected": 3,
+                                    "average": None, "box": None, "rank": None}
+    schools = client.get("/api/v1/dashboard/monthly-checks?month=2026-03&county=zhuhui",
+                         headers=ADMIN).json["comparison"]
+    assert schools["level"] == "schools"  # per school over its teachers' scores, against the teachers listed
+    assert [(u["unit"], u["scored"], u["expected"], u["average"], u["rank"]) for u in schools["units"]] == [
+        ("zhuhui-s001", 7, 7, 95.0, 1), ("zhuhui-s002", 6, 6, 80.0, 2), ("zhuhui-s003", 6, 6, 50.0, 3)]
+    # a county officer compares their own schools, never another county's
+    own = client.get("/api/v1/dashboard/monthly-checks?month=2026-03", headers=_as("qidong-zr")).json["comparison"]
+    assert own["level"] == "schools" and {u["unit"] for u in own["units"]} == {"qidong-s001", "qidong-s002",
+                                                                                "qidong-s003"}
+    sheet = _rows(client.get("/api/v1/dashboard/monthly-checks/export?month=2026-03", headers=ADMIN).data, "得分对比")
+    assert sheet[0][:6] == ("月份", "排名", "县市区", "单位代码", "已评分学校", "应评分")
+    assert sheet[1][:7] == ("2026-03", 1, "珠晖区教育局", "zhuhui", 3, 3, 75)
+    bad = client.get("/api/v1/dashboard/monthly-checks?month=2026-13", headers=ADMIN)
+    assert bad.status_code == 400 and bad.json["problems"][0]["field"] == "month"
 
 
 def test_overdue_work_per_county_then_per_school_by_process(checks: Huhua, client: FlaskClient) -> None:
@@ -289,3 +319,4 @@ def test_a_score_no_float_can_hold_is_kept_as_no_score(demo: Huhua, client: Flas
         assert started["state"] == "running"
     answer = client.get("/api/v1/dashboard/monthly-checks", headers=_as("admin"))
     assert answer.status_code == 200 and "Infinity" not in answer.get_data(as_text=True)
+

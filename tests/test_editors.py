@@ -147,8 +147,9 @@ def test_lint_findings_name_the_decision_rule_and_column(client: FlaskClient, fi
                           json={"xml": xml})
     assert refused.status_code == 422
     problems = {p["element_id"]: p["message"] for p in refused.json["problems"]}
-    assert "rule 2, input '得分'" in problems["rule_fail_score"] and "考核等级" in problems["rule_fail_score"]
-    assert "rule 2, output '等级'" in problems["rule_fail_band"]
+    assert "第 2 条规则，输入列“得分”，单元格「less than 60」" in problems["rule_fail_score"]
+    assert "考核等级" in problems["rule_fail_score"]
+    assert "第 2 条规则，输出列“等级”，单元格「不 合格」" in problems["rule_fail_band"]
     _nothing_deployed(client)
 
 
@@ -159,7 +160,8 @@ def test_a_rule_missing_a_cell_is_refused(client: FlaskClient, first: int) -> No
                           json={"xml": xml})
     assert refused.status_code == 422
     assert {p["element_id"]: p["message"] for p in refused.json["problems"]}["rule_pass"] == (
-        "decision '考核等级': rule 1 has 0 input and 1 output cells; the table has 1 input and 1 output columns")
+        "score_band.dmn，决策“考核等级”（score_band）：第 1 条规则有 0 个输入和 1 个输出单元格，"
+        "而表有 1 个输入列和 1 个输出列")
     _nothing_deployed(client)
 
 

@@ -90,7 +90,8 @@ def test_nobody_names_who_does_the_work_of_a_county_process(
     status, started = _start(client, as_("yanfeng-zr"), "burden_supervision", "yanfeng")
     assert status == 201, started
     [task] = demo.queries.tasks(instance_id=started["id"])
-    assert task["candidate_roles"] == ["programme_officer@yanfeng"] and task["assignee"] is None
+    assert task["candidate_roles"] == ["programme_officer@yanfeng"]
+    assert task["assignee"] == "yanfeng-zr"  # the county's only officer, found in the directory
     assert demo.queries.tasks(user=ATTACKER) == []
 
 

@@ -23,6 +23,7 @@ Having started an instance grants nothing. What one may not read answers exactly
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -46,6 +47,7 @@ REGISTER_ROLES = ("programme_officer", "bureau_head", "deputy_head", "principal"
 _a, _i, _t, _c = tables.account, tables.process_instance, tables.human_task, tables.task_candidate
 _u, _r, _p, _d, _dr = (tables.org_unit, tables.role_assignment, tables.person, tables.process_definition,
                        tables.deployment_resource)
+_at = tables.task_attachment
 
 
 def held_roles(reader: Reader, user: str | None) -> list[str]:
@@ -92,6 +94,50 @@ def may_read_task(reader: Reader, user: str | None, task_id: int) -> bool:
     """Whoever may read the task's instance may read the task (False also when it does not exist)."""
     instance_id = read_with(reader, select(_t.c.instance_id).where(_t.c.id == task_id)).scalar()
     return instance_id is not None and may_read_instance(reader, user, instance_id)
+
+
+#: How many instances up a file reference is looked for (a school's case reaches the city in two steps).
+FILE_REFERENCE_DEPTH = 4
+
+
+def may_read_attachment(reader: Reader, user: str | None, attachment_id: int) -> bool:
+    """Whoever may read the attachment's task; or a reader of an instance above it whose data references the file
+    (``{"attachment_id": …}``, copied up by the model: the case file an expert scores), unless the file belongs to
+    a confidential case. False also when it does not exist."""
+    found = read_with(reader, select(_at.c.task_id, _at.c.instance_id).where(_at.c.id == attachment_id)).first()
+    if found is None or not user:
+        return False
+    if may_read_task(reader, user, found.task_id):
+        return True
+    if confidential.is_confidential(as_session(reader), found.instance_id):
+        return False
+    instance_id = found.instance_id
+    for _ in range(FILE_REFERENCE_DEPTH):
+        above = read_with(reader, select(_i.c.parent_instance_id).where(_i.c.id == instance_id)).scalar()
+        if above is None:
+            return False
+        instance_id = above
+        data = read_with(reader, select(_i.c.data).where(_i.c.id == instance_id)).scalar()
+        if attachment_id in file_references(json.loads(data or "{}")) \
+                and may_read_instance(reader, user, instance_id):
+            return True
+    return False
+
+
+def file_references(data: Any) -> list[int]:
+    """The attachment ids a piece of process data references (``{"attachment_id": 12, "name": …}``), in order."""
+    found: list[int] = []
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            reference = value.get("attachment_id")
+            if isinstance(reference, int) and not isinstance(reference, bool) and reference not in found:
+                found.append(reference)
+            stack.extend(reversed(list(value.values())))
+        elif isinstance(value, list):
+            stack.extend(reversed(value))
+    return found
 
 
 def _works_on(reader: Reader, user: str, instance_id: int) -> bool:
@@ -370,6 +416,12 @@ ROUTES: dict[str, Rule] = {
     # starting and sending: the commands decide who may (start rules, message delivery)
     "api.start_instance": Rule.SIGNED_IN,
     "api.correlate_message": Rule.SIGNED_IN,
+    # 发起事项: the list and each page show only what the person may start (404 for another process's page);
+    # the start itself is the start command's decision (403 when it is not theirs to start there)
+    "starting.start_list": Rule.SIGNED_IN,
+    "starting.start_form": Rule.SIGNED_IN,
+    "starting.start_submit": Rule.SIGNED_IN,
+    "starting.started": Rule.SIGNED_IN,
     "api.receive_webhook": Rule.SIGNED_IN,
     # models: names for everyone signed in, the files themselves for the administrator
     "api.list_definitions": Rule.SIGNED_IN,

@@ -17,6 +17,8 @@ from engine.org.directory import TIER_OF_KIND, TIERS, role_code
 from engine.store import tables
 
 _u, _r = tables.org_unit, tables.role_assignment
+#: Why a task was assigned when it was created, as its history says: one person holds the role it is offered to.
+SOLE_HOLDER = "仅一人可办，直接分派，无需认领"
 
 
 def candidates_of(uow: UnitOfWork, org_scope: str | None, properties: dict[str, str],
@@ -44,6 +46,17 @@ def holders(uow: UnitOfWork, role_candidates: list[str]) -> list[str]:
         return []
     query = select(_r.c.person_id).where(_held_as(role_candidates)).distinct().order_by(_r.c.person_id)
     return list(uow.read(query).scalars())
+
+
+def pool_of(uow: UnitOfWork, offered: list[tuple[str, str]]) -> list[str] | None:
+    """Everyone a task offered to roles is offered to: the roles' holders, now.
+
+    None when it is offered to nobody, or also to named users or groups (a list someone wrote out is kept as
+    it was written). A pool of one is assigned at once: there is nobody to claim the task from.
+    """
+    if not offered or any(kind != "role" for kind, _value in offered):
+        return None
+    return holders(uow, [value for _kind, value in offered])
 
 
 def holds_any(uow: UnitOfWork, person: str, role_candidates: list[str]) -> bool:

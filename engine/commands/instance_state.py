@@ -22,7 +22,7 @@ from engine.bpmn.parser import CompiledProcess, ModelFile, compile_process
 from engine.bpmn.timevalues import due_from
 from engine.clock import BUSINESS_TZ
 from engine.commands.appraisal import keep_appraisal
-from engine.commands.assignment import candidates_of, holders
+from engine.commands.assignment import SOLE_HOLDER, candidates_of, pool_of
 from engine.commands.attendance import keep_attendance
 from engine.commands.counselling_rooms import keep_counselling_room
 from engine.commands.fan_out_state import child_changed, close_fan_outs, open_fan_out
@@ -188,7 +188,8 @@ def persist(uow: UnitOfWork, record: InstanceRecord, workflow: BpmnWorkflow, inc
     keep_attendance(uow, record.id, record.process_key, data if isinstance(data, dict) else {}, new=new)
     keep_appraisal(uow, record.id, record.process_key, record.org_scope, data if isinstance(data, dict) else {})
     if work is not None:
-        _Publisher(uow, record).publish(json.loads(record.waits or "{}") if not new else {}, work)
+        _Publisher(uow, record, getattr(workflow, "closed_tasks", None) or {}).publish(
+            json.loads(record.waits or "{}") if not new else {}, work)
     record.state = state
     completed_elements = getattr(workflow, "completed_elements", None)
     if completed_elements:
@@ -225,9 +226,11 @@ def _waits_of(work: OpenWork) -> Waits:
 class _Publisher:
     """Writes the difference between what an instance last published and what it waits for now."""
 
-    def __init__(self, uow: UnitOfWork, record: InstanceRecord) -> None:
+    def __init__(self, uow: UnitOfWork, record: InstanceRecord, closed: dict[str, str] | None = None) -> None:
         self.uow = uow
         self.record = record
+        #: Tasks the engine closed on purpose (an escalation whose work is done), with the reason to record.
+        self.closed = closed or {}
 
     def publish(self, old: Waits, work: OpenWork) -> None:
         old_human = set(old.get("human", ()))
@@ -293,9 +296,12 @@ class _Publisher:
                      group_id: int | None = None, item_key: Any = None, item_input: dict | None = None) -> int:
         uow = self.uow
         assignee = properties.get("assignee") or None
+        offered = candidates_of(uow, self.record.org_scope, properties, lane)
+        pool = None if assignee else pool_of(uow, offered)
+        sole_holder = pool[0] if pool is not None and len(pool) == 1 else None
         task_id = uow.execute(_INSERT_TASK, {
             "instance_id": self.record.id, "spiff_task_id": spiff_id, "element_id": element_id, "name": name,
-            "process_key": self.record.process_key, "state": "open", "assignee": assignee,
+            "process_key": self.record.process_key, "state": "open", "assignee": assignee or sole_holder,
             "org_scope": self.record.org_scope, "form_key": properties.get("formKey") or None,
             "due_at": _due_at(properties, uow), "created_at": uow.now,
             "completed_at": None, "completed_by": None, "item_group_id": group_id,
@@ -303,16 +309,17 @@ class _Publisher:
             "item_input": uow.runtime.codec.data_dumps(item_input) if item_input is not None else None,
             "item_output": None,
         }).scalar_one()
-        offered = candidates_of(uow, self.record.org_scope, properties, lane)
         if offered:
             uow.execute(_INSERT_CANDIDATES, [{"task_id": task_id, "kind": kind, "value": value}
                                              for kind, value in offered])
         uow.record("task_created", instance_id=self.record.id, element_id=element_id, task_id=task_id,
                    name=name, assignee=assignee)
-        roles = [value for kind, value in offered if kind == "role"]
-        if roles and not assignee and len(roles) == len(offered) and not holders(uow, roles):
+        if sole_holder is not None:  # nobody to claim it from: the one person who holds the role has it
+            uow.record("task_assigned", instance_id=self.record.id, element_id=element_id, task_id=task_id,
+                       assignee=sole_holder, reason=SOLE_HOLDER)
+        if pool == []:
             uow.record("task_unstaffed", instance_id=self.record.id, element_id=element_id, task_id=task_id,
-                       roles=roles)
+                       roles=[value for _kind, value in offered])
         return task_id
 
     def _cancel_tasks(self, spiff_ids: list[str], *, group_ids: list[int] | None = None) -> None:
@@ -324,10 +331,12 @@ class _Publisher:
         else:
             query = query.where(_t.c.spiff_task_id.in_(spiff_ids), _t.c.item_group_id.is_(None))
         cancelled = self.uow.execute(query.values(state="cancelled", completed_at=self.uow.now)
-                                     .returning(_t.c.id, _t.c.element_id)).all()
-        close_offers(self.uow, [task_id for task_id, _element in cancelled])
-        for task_id, element_id in cancelled:
-            self.uow.record("task_cancelled", instance_id=self.record.id, element_id=element_id, task_id=task_id)
+                                     .returning(_t.c.id, _t.c.element_id, _t.c.spiff_task_id)).all()
+        close_offers(self.uow, [task_id for task_id, _element, _spiff in cancelled])
+        for task_id, element_id, spiff_id in cancelled:
+            reason = self.closed.get(spiff_id)
+            self.uow.record("task_cancelled", instance_id=self.record.id, element_id=element_id, task_id=task_id,
+                            **({"reason": reason} if reason else {}))
 
     def _close_groups(self, spiff_ids: list[str]) -> None:
         closed = self.uow.execute(

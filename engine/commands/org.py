@@ -2,7 +2,8 @@
 
 A directory that has any bad row is refused with every problem listed and nothing changed, the way
 bureaus expect a spreadsheet import to behave. Loading replaces the directory: people who left
-are gone from it, and tasks already offered to a role find the role's new holders.
+are gone from it, and tasks already offered to a role find the role's new holders (a task assigned to a role's
+sole holder follows the role: :mod:`engine.commands.sole_holders`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from sqlalchemy import delete, insert
 
 from engine.commands.instance_state import require_label
 from engine.commands.model import LoadDirectory
+from engine.commands.sole_holders import follow_sole_holders
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import InvalidInput
 from engine.org.directory import check
@@ -41,7 +43,8 @@ def load_directory(command: LoadDirectory, uow: UnitOfWork) -> dict[str, Any]:
     _insert(uow, tables.role_assignment, [{"person_id": r.person_id, "unit_id": r.unit_id, "role": r.role}
                                           for r in directory.roles])
     counts = {"units": len(directory.units), "people": len(directory.people), "roles": len(directory.roles)}
-    uow.record("directory_loaded", actor=command.actor, source=command.source, **counts)
+    uow.record("directory_loaded", actor=command.actor, source=command.source, **counts,
+               tasks_moved=follow_sole_holders(uow))
     return {"source": command.source, **counts}
 
 

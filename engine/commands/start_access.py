@@ -93,6 +93,7 @@ def _start_variables(uow: UnitOfWork, compiled: CompiledProcess, definition_id: 
                                [Problem(f"'{key}' is not a start variable of {compiled.key}", field=key)
                                 for key in variables])
         return {}
+    variables = form.without_read_only(variables)  # a start form shows nothing of a process not yet begun
     problems = form.check(variables)
     if problems:
         raise InvalidInput(f"the start form {form.name} has {len(problems)} problem(s); nothing was started",

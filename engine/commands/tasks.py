@@ -18,7 +18,7 @@ from engine.forms import parse_form
 from engine.store import tables
 
 _t, _c, _g, _f = tables.human_task, tables.task_candidate, tables.item_group, tables.form_definition
-_a, _i = tables.definition_artifact, tables.process_instance
+_a, _i, _at = tables.definition_artifact, tables.process_instance, tables.task_attachment
 _LOAD_TASK = select(_t).where(_t.c.id == bindparam("id"))
 _CLOSE_TASK = (update(_t).where(_t.c.id == bindparam("task_id"), _t.c.state == "open")
                .values(state="completed", completed_at=bindparam("now"), completed_by=bindparam("actor"),
@@ -37,7 +37,7 @@ def complete_task(command: CompleteTask, uow: UnitOfWork) -> dict[str, Any]:
         raise task_taken(uow, task.id)
     _authorise(uow, task, command.actor)
     if task.form_key:
-        data = _check_form(uow, task.instance_id, task.form_key, data)
+        data = _check_form(uow, task, data)
     if task.item_group_id is not None:
         _close(uow, task, command.actor, data)
         return _complete_item(uow, task, command.actor)
@@ -81,12 +81,14 @@ def _close(uow: UnitOfWork, task: Any, actor: str, data: dict[str, Any]) -> None
                actor=actor, fields=sorted(data))
 
 
-def _check_form(uow: UnitOfWork, instance_id: int, form_key: str, data: dict[str, Any]) -> dict[str, Any]:
-    """The submission checked against the task's form, its left-out fields filled in.
+def _check_form(uow: UnitOfWork, task: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """The submission checked against the task's form, its left-out fields filled in; what it sent for read-only
+    fields dropped; the task's files referenced when the form asks for it (``properties.filesTo``).
 
     The form is the version the instance's process version was deployed with (the newest, for a version
     deployed before its form was); a task whose form key names no deployed form takes the data as it is.
     """
+    instance_id, form_key = task.instance_id, task.form_key
     pinned = uow.read(select(_a.c.form_version).join(_i, _i.c.definition_id == _a.c.definition_id)
                       .where(_i.c.id == instance_id, _a.c.kind == "form", _a.c.artifact_key == form_key)).scalar()
     query = select(_f.c.name, _f.c.content, _f.c.sha256).where(_f.c.form_key == form_key)
@@ -102,10 +104,22 @@ def _check_form(uow: UnitOfWork, instance_id: int, form_key: str, data: dict[str
     if form.fixed_lists:  # a list whose rows the process set: checked against the instance's data
         stored = uow.read(select(_i.c.data).where(_i.c.id == instance_id)).scalar()
         context = json.loads(stored or "{}")
+    data = form.without_read_only(data)
     problems = form.check(data, context if isinstance(context, dict) else {})
     if problems:
         raise InvalidInput(f"the form {form.name} has {len(problems)} problem(s); nothing was saved", problems)
-    return form.filled(data)
+    filled = form.filled(data)
+    if form.files_to:
+        filled[form.files_to] = _file_references(uow, task.id)
+    return filled
+
+
+def _file_references(uow: UnitOfWork, task_id: int) -> list[dict[str, Any]]:
+    """The files attached to a task, as data a later step's form can show (a link to each)."""
+    rows = uow.read(select(_at.c.id, _at.c.name, _at.c.uploaded_by, _at.c.uploaded_at)
+                    .where(_at.c.task_id == task_id).order_by(_at.c.id)).all()
+    return [{"attachment_id": r.id, "name": r.name, "uploaded_by": r.uploaded_by,
+             "uploaded_at": r.uploaded_at.isoformat()} for r in rows]
 
 
 def _authorise(uow: UnitOfWork, task: Any, actor: str) -> None:

@@ -14,6 +14,7 @@ workflow is deserialised here). It mirrors :mod:`engine.commands`: one module pe
 ``dashboard``      the dashboard's scope and figures
 ``monthly``        一月一查 oversight (per county and school of a month) and the teacher appraisal ledger
 ``official_documents``  a unit's register of issued documents (发文登记簿) and who reads it
+``starting``       what a person may start by hand (发起事项), and where a start's work went
 ``calendar``       working days (:class:`CalendarQueries`)
 ``audit``          the audit log
 ``rows``           what the families share: page limits, allowed values, rows as dicts
@@ -51,6 +52,7 @@ from engine.queries.monthly import MonthlyFamily
 from engine.queries.official_documents import OfficialDocumentFamily
 from engine.queries.operations import OperationsFamily, OperationsQueries
 from engine.queries.scheduling import SchedulingFamily
+from engine.queries.starting import StartingFamily
 from engine.queries.tasks import TaskFamily
 from engine.store.database import Database
 
@@ -58,7 +60,8 @@ __all__ = ["CalendarQueries", "Queries"]
 
 
 class Queries(TaskFamily, InstanceFamily, ModelFamily, DirectoryFamily, AccountFamily, SchedulingFamily,
-              OperationsFamily, DashboardFamily, MonthlyFamily, OfficialDocumentFamily, CounsellingRoomFamily):
+              OperationsFamily, DashboardFamily, MonthlyFamily, OfficialDocumentFamily, CounsellingRoomFamily,
+              StartingFamily):
     """Every read-only question of the engine, one method each (see the families above)."""
 
     def __init__(self, database: Database, max_model_bytes: int, schedules_file: Path | None = None) -> None:

@@ -39,9 +39,11 @@ class DashboardFamily:
         """One drill-down level of a rollout's coverage: counties, a county's schools, or a school's people."""
         return dashboard.rollout_level(self.database, self.dashboard_scope(user), instance_id, unit)
 
-    def dashboard_monthly_checks(self, user: str, now: datetime, county: str | None = None) -> dict[str, Any]:
-        """一月一查 per month: submission on time, late and missing, and the scores' distribution."""
-        return dashboard.monthly_checks(self.database, self.dashboard_scope(user), now, county)
+    def dashboard_monthly_checks(self, user: str, now: datetime, county: str | None = None,
+                                 month: str | None = None) -> dict[str, Any]:
+        """一月一查 per month: submission on time, late and missing, and the scores' distribution; and one month's
+        scores compared per county (or per school of a county)."""
+        return dashboard.monthly_checks(self.database, self.dashboard_scope(user), now, county, month)
 
     def dashboard_overdue(self, user: str, now: datetime, county: str | None = None,
                           process: str | None = None) -> dict[str, Any]:

@@ -160,6 +160,25 @@ class InstanceFamily:
         return [{"id": r.id, "name": r.name, "kind": r.kind, "content_type": r.content_type, "size": r.size,
                  "created_at": iso(r.created_at), **official.get(r.id, {})} for r in rows]
 
+    def related_documents(self, instance_id: int, viewer: str) -> list[dict[str, Any]]:
+        """The documents of an instance and of the instances around it that ``viewer`` may read: those above it
+        (the circular a sign-off is for, the campaign a school's step belongs to) and those it called (the draft
+        it sent for signing); a confidential case's documents only for a reader of its record. Each names the
+        instance that made it."""
+        with self.database.read() as session:
+            related, current = [instance_id], instance_id
+            for _ in range(policy.FILE_REFERENCE_DEPTH):
+                current = session.scalar(select(ProcessInstance.parent_instance_id)
+                                         .where(ProcessInstance.id == current))
+                if current is None:
+                    break
+                related.append(current)
+            related += session.scalars(select(ProcessInstance.id).where(
+                ProcessInstance.parent_instance_id == instance_id).order_by(ProcessInstance.id).limit(50)).all()
+            readable = [i for i in related if i == instance_id or (
+                policy.may_read_instance(session, viewer, i) and case_level(session, viewer, i) in (None, RECORD))]
+        return [{**document, "instance_id": i} for i in readable for document in self.documents(i)]
+
     def document_instance(self, document_id: int) -> int | None:
         with self.database.read() as session:
             found = session.execute(select(Document.instance_id).where(Document.id == document_id)).first()
@@ -192,6 +211,11 @@ class InstanceFamily:
         """Whether ``user`` may read the instance (engine.access.policy; False also when it does not exist)."""
         with self.database.read() as session:
             return policy.may_read_instance(session, user, instance_id)
+
+    def may_read_attachment(self, user: str | None, attachment_id: int) -> bool:
+        """Whether ``user`` may download the attachment (engine.access.policy; False also when it does not exist)."""
+        with self.database.read() as session:
+            return policy.may_read_attachment(session, user, attachment_id)
 
     def may_read_task(self, user: str | None, task_id: int) -> bool:
         """Whether ``user`` may read the task (engine.access.policy; False also when it does not exist)."""

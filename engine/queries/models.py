@@ -47,6 +47,14 @@ class ModelFamily:
                      "instances": counts.get(d.id, 0)}
                     for d in session.scalars(query.order_by(ProcessDefinition.key, ProcessDefinition.version))]
 
+    def definition(self, definition_id: int) -> dict[str, Any]:
+        """One deployed version: its id, process key, version and name (the editors' header)."""
+        with self.database.read() as session:
+            found = session.get(ProcessDefinition, definition_id)
+            if found is None:
+                raise NotFound(f"process definition {definition_id} does not exist")
+            return {"id": found.id, "key": found.key, "version": found.version, "name": found.name or found.key}
+
     def process_names(self) -> list[tuple[str, str]]:
         """Each deployed process's key and the name of its newest version (the inbox's process filter)."""
         d = ProcessDefinition

@@ -11,13 +11,16 @@ from sqlalchemy import and_, exists, func, or_, select, true, union
 from sqlalchemy.orm import Session, aliased
 
 from engine.access import policy
-from engine.access.confidential import RECORD, STATUS
+from engine.access.confidential import RECORD, STATUS, at_least
+from engine.access.sensitivity import sensitivity_of
 from engine.clock import BUSINESS_TZ
 from engine.commands.model import ADMIN
 from engine.errors import InvalidInput, NotFound, Problem
+from engine.form_context import shown_names
 from engine.queries.calendar import CalendarQueries
 from engine.queries.case_reading import case_level, without_case_items
 from engine.queries.rows import event_row, iso, page_limit, tasks_with_candidates
+from engine.runtime.task_data import waiting_task_data
 from engine.store.database import Database
 from engine.store.models import (
     DefinitionArtifact,
@@ -26,6 +29,7 @@ from engine.store.models import (
     HumanTask,
     Person,
     ProcessInstance,
+    RoleAssignment,
     SavedFilter,
     TaskAttachment,
     TaskCandidate,
@@ -153,6 +157,25 @@ class TaskFamily:
                 raise NotFound(f"task {task_id} does not exist")
             return without_case_items(session, viewer, tasks_with_candidates(session, [task]))[0]
 
+    def offered_to_several(self, task_id: int) -> bool:
+        """Whether a task has a pool to go back to: offered to more than one person (a group counts as several).
+
+        A task the model gives one person, or offered to a role only one person holds, has none: giving it
+        back (退回待认领) would leave it with the same person or nobody.
+        """
+        with self.database.read() as session:
+            offers = session.execute(select(TaskCandidate.kind, TaskCandidate.value)
+                                     .where(TaskCandidate.task_id == task_id)).all()
+            if any(kind == "group" for kind, _value in offers):
+                return True
+            people = {value for kind, value in offers if kind == "user"}
+            pairs = [value.split("@", 1) for kind, value in offers if kind == "role" and "@" in value]
+            if pairs:
+                people |= set(session.scalars(select(RoleAssignment.person_id).where(or_(*(
+                    and_(RoleAssignment.role == role, RoleAssignment.unit_id == unit) for role, unit in pairs))
+                ).distinct().limit(2)))
+            return len(people) > 1
+
     def task_instance(self, task_id: int) -> int:
         """The instance a task belongs to."""
         with self.database.read() as session:
@@ -188,6 +211,26 @@ class TaskFamily:
             return [{"id": r.id, "task_id": r.task_id, "name": r.name, "content_type": r.content_type,
                      "size": r.size, "sha256": r.sha256, "uploaded_by": r.uploaded_by,
                      "uploaded_at": iso(r.uploaded_at)} for r in rows]
+
+    def earlier_attachments(self, task_id: int, referenced: list[int]) -> list[dict[str, Any]]:
+        """The files of earlier steps shown on a task page: those attached to the instance's other tasks, and those
+        the task's form data references (a case file uploaded at the school, shown to the expert); each with its
+        step's name and its uploader's name."""
+        a = TaskAttachment
+        with self.database.read() as session:
+            instance_id = session.scalar(select(HumanTask.instance_id).where(HumanTask.id == task_id))
+            if instance_id is None:
+                raise NotFound(f"task {task_id} does not exist")
+            rows = session.execute(
+                select(a.id, a.name, a.size, a.uploaded_by, a.uploaded_at, HumanTask.name.label("step"))
+                .join(HumanTask, HumanTask.id == a.task_id)
+                .where(or_(and_(a.instance_id == instance_id, a.task_id != task_id), a.id.in_(referenced or [-1])))
+                .order_by(a.id).limit(200)).all()
+            people = {r.uploaded_by for r in rows}
+            names = dict(session.execute(select(Person.id, Person.name).where(Person.id.in_(people))).all()) \
+                if people else {}
+        return [{"id": r.id, "name": r.name, "size": r.size, "step": r.step, "uploaded_by": r.uploaded_by,
+                 "uploaded_by_name": names.get(r.uploaded_by), "uploaded_at": iso(r.uploaded_at)} for r in rows]
 
     def attachment_task(self, attachment_id: int) -> int:
         """The task an attachment belongs to (whoever may see that task may download it)."""
@@ -243,19 +286,41 @@ class TaskFamily:
             content = session.scalar(self._form_query(session, task.definition_id, task.form_key))
         return json.loads(content) if content else None
 
-    def task_form_rows(self, task_id: int, schema: dict[str, Any] | None) -> dict[str, Any]:
-        """The rows the process set for the form's fixed lists (``properties.rowsFrom``), to show them filled in:
-        a checking sheet opens with one row per teacher."""
-        wanted = {c["path"]: c["properties"]["rowsFrom"] for c in _dynamic_lists((schema or {}).get("components"))}
-        if not wanted:
+    def task_form_data(self, task_id: int, schema: dict[str, Any] | None, viewer: str) -> dict[str, Any]:
+        """The data a task's form opens with: the rows the process set for its fixed lists (``properties.rowsFrom``:
+        a checking sheet opens with one row per teacher) and the process data it names for showing
+        (:mod:`engine.form_context`), and nothing else.
+
+        The values are the task's own data (a task inside a called subprocess sees the subprocess's: the draft a
+        leader signs), over the instance's; a multi-instance item's own input (the case an expert scores) first.
+        Variables the model marks sensitive are filled only for whoever holds the task, and in a confidential case
+        only for a reader of its record.
+        """
+        components = (schema or {}).get("components")
+        wanted = {c["path"]: c["properties"]["rowsFrom"] for c in _dynamic_lists(components)}
+        shown = shown_names(components)
+        if not wanted and not shown:
             return {}
         with self.database.read() as session:
-            stored = session.scalar(select(ProcessInstance.data).join(HumanTask, HumanTask.instance_id
-                                                                       == ProcessInstance.id)
-                                    .where(HumanTask.id == task_id))
-        data = json.loads(stored or "{}")
-        data = data if isinstance(data, dict) else {}
-        return {path: data[name] for path, name in wanted.items() if isinstance(data.get(name), list)}
+            row = session.execute(select(ProcessInstance.id, ProcessInstance.definition_id, ProcessInstance.data,
+                                         ProcessInstance.workflow_state, HumanTask.spiff_task_id, HumanTask.item_input)
+                                  .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
+                                  .where(HumanTask.id == task_id)).first()
+            if row is None:
+                raise NotFound(f"task {task_id} does not exist")
+            sensitivity = sensitivity_of(session, row.definition_id)
+            hidden = sensitivity.variables
+            if sensitivity.confidential:
+                hidden = frozenset() if at_least(case_level(session, viewer, row.id), RECORD) else hidden
+            elif hidden and self.holds_task(viewer, task_id):
+                hidden = frozenset()
+        data = _json_object(row.data)
+        item = _json_object(row.item_input)
+        rows = {path: data[name] for path, name in wanted.items() if isinstance(data.get(name), list)}
+        own = waiting_task_data(row.workflow_state, row.spiff_task_id) if shown else None  # inside a call activity
+        values = {name: value for name, value in {**data, **(own or {}), **item}.items()
+                  if name in shown and name not in hidden}
+        return {**values, **rows}
 
     @staticmethod
     def _form_query(session: Session, definition_id: int, form_key: str) -> Any:
@@ -278,6 +343,11 @@ class TaskFamily:
 
 #: The task table again, for the inbox's id lookups; made once, as building an alias costs more than the query.
 _INNER_TASK = aliased(HumanTask, name="inner_task")
+
+
+def _json_object(text: str | None) -> dict[str, Any]:
+    found = json.loads(text or "{}")
+    return found if isinstance(found, dict) else {}
 
 
 def _sees_all(session: Session, user: str | None) -> bool:

@@ -45,6 +45,7 @@ from engine.runtime.correlation import (
 from engine.runtime.event_subprocesses import ScopedEventManager
 from engine.runtime.script_guards import ScriptLimits
 from engine.runtime.scripting import SERVICE_RESULT, BpmnErrorThrown, HuhuaScriptEngine
+from engine.runtime.settled_urges import close_settled_urges
 from engine.runtime.state_codec import StateCodec
 from engine.runtime.workflow import HuhuaWorkflow
 
@@ -239,7 +240,8 @@ class Runtime:
     def advance(self, workflow: BpmnWorkflow) -> None:
         """Run every READY engine task, deepest subprocess first, until only waiting work is left."""
         while True:
-            ran = self._run_caught_boundary_events(workflow)
+            ran = self._close_settled_urges(workflow)
+            ran = self._run_caught_boundary_events(workflow) or ran
             before = len(workflow.subprocesses)
             for sub in sorted(workflow.get_active_subprocesses(), key=lambda s: s.depth, reverse=True):
                 while self._run_ready(sub, yield_to_boundaries=True):
@@ -257,6 +259,14 @@ class Runtime:
             self.advance(workflow)
             return
         self._check_depth(workflow)
+
+    def _close_settled_urges(self, workflow: BpmnWorkflow) -> bool:
+        """Cancel escalations whose chased work is done, noting why (see :mod:`engine.runtime.settled_urges`)."""
+        closed = self._guarded(lambda: close_settled_urges(workflow), None)
+        noted = getattr(workflow, "closed_tasks", None)
+        if closed and noted is not None:
+            noted.update(closed)
+        return bool(closed)
 
     def _run_ready(self, workflow: Any, *, yield_to_boundaries: bool = False) -> bool:
         ran = False

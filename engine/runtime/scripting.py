@@ -89,7 +89,7 @@ from engine.runtime.script_policy import ScriptRefused
 from engine.runtime.watchdog import MemoryBudgetExceeded, TimeBudgetExceeded, Watchdog
 
 __all__ = ["GuardedEnvironment", "HuhuaScriptEngine", "ScriptLimitExceeded", "ScriptLimits", "ScriptRefused",
-           "check_source", "compile_checked"]
+           "check_source", "compile_checked", "evaluator_names"]
 
 SAFE_BUILTINS: dict[str, Any] = {
     name: getattr(builtins, name)
@@ -122,6 +122,17 @@ def compile_checked(source: str, mode: str) -> CodeType:
         raise ScriptRefused(f"syntax error: {err.msg}", err.lineno) from None
     except (RecursionError, MemoryError):  # CPython's parser and compiler recurse once per nesting level
         raise ScriptRefused("the script is nested too deeply (split long chains of operators)") from None
+
+
+@functools.cache
+def evaluator_names() -> frozenset[str]:
+    """The names an expression may use besides the task data: the allowed builtins and the helpers.
+
+    Taken from the evaluator itself, so a check at deploy time (``engine.bpmn.dmn_lint``) knows exactly
+    what a running expression finds; the size-checked helpers the rewrite calls are not for users.
+    """
+    environment = GuardedEnvironment(SystemClock())
+    return frozenset(name for name in (*environment.builtins, *environment.globals) if not name.startswith("_"))
 
 
 def expression_source(expression: str) -> str:

@@ -23,6 +23,8 @@ class HuhuaWorkflow(BpmnWorkflow):
         self.event_manager = ScopedEventManager(self, self.event_manager)
         #: Element ids completed since the workflow was loaded, in order: the activity history of one move.
         self.completed_elements: list[str] = []
+        #: Tasks the engine closed since the workflow was loaded, with the reason: escalations whose work is done.
+        self.closed_tasks: dict[str, str] = {}
 
     def create_subprocess(self, my_task: Any, spec_name: str) -> Any:
         subprocess = super().create_subprocess(my_task, spec_name)

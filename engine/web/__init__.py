@@ -37,6 +37,7 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
     from engine.web.inbox import inbox
     from engine.web.monthly import monthly, monthly_api
     from engine.web.operations_api import operations_api
+    from engine.web.starting import starting
     from engine.web.task_api import task_api
 
     # first of the request hooks: a body is bounded before the CSRF check or anything else reads it
@@ -56,6 +57,7 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
     app.register_blueprint(admin)
     app.register_blueprint(account)
     app.register_blueprint(monthly)
+    app.register_blueprint(starting)
     app.add_url_rule("/", "index", lambda: redirect(url_for("inbox.home")))
     _register_error_handlers(app)
 
@@ -63,9 +65,11 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
 
 
 def _register_error_handlers(app: Flask) -> None:
+    from engine.web import problem_texts
+
     @app.errorhandler(HuhuaError)
     def _huhua_error(err: HuhuaError) -> Any:
-        return jsonify(err.to_dict()), err.status
+        return jsonify(problem_texts.answer(err)), err.status
 
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException) -> Any:

@@ -102,7 +102,8 @@ def modeler(definition_id: int) -> Any:
 @admin.get("/processes/<int:definition_id>/decisions/<decision_id>")
 def decision_editor(definition_id: int, decision_id: str) -> Any:
     """dmn-js on a decision table of a version; it saves through the API (a new version of its processes)."""
-    return render_template("dmn_editor.html", definition_id=definition_id, decision_id=decision_id)
+    return render_template("dmn_editor.html", definition=_huhua().queries.definition(definition_id),
+                           decision_id=decision_id)
 
 
 @admin.get("/processes/<int:definition_id>/forms/<form_key>")

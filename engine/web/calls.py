@@ -190,14 +190,10 @@ def task_detail(task_id: int, what: str) -> int:
         raise NotFound(f"task {task_id} does not exist")
     return task_id
 def visible_attachment(attachment_id: int) -> int:
-    """The attachment id, if the caller may read its task; else 404, as for a missing id."""
+    """The attachment id, if the caller may read it (engine.access.policy.may_read_attachment); else 404, as for a
+    missing id."""
     attachment_id = path_id(attachment_id, "attachment")
-    queries = engine().queries
-    try:
-        task_id = queries.attachment_task(attachment_id)
-    except NotFound:
-        task_id = None
-    if task_id is None or not queries.may_read_task(actor(), task_id):
+    if not engine().queries.may_read_attachment(actor(), attachment_id):
         raise NotFound(f"attachment {attachment_id} does not exist")
     return attachment_id
 

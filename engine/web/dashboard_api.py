@@ -13,6 +13,7 @@ from engine.dashboard import monthly_sheets, overdue_sheets, rollout_sheets
 from engine.documents import XLSX
 from engine.documents.layout import workbook
 from engine.errors import InvalidInput, Problem
+from engine.monthly_oversight import parse_month
 from engine.web import calls
 
 dashboard_api = Blueprint("dashboard_api", __name__, url_prefix="/api/v1")
@@ -59,17 +60,22 @@ def dashboard_counselling_export() -> Any:
 
 @dashboard_api.get("/dashboard/monthly-checks")
 def dashboard_monthly_checks() -> Any:
-    """一月一查 per month: submission on time, late and missing, bands and scores; ``?county=`` one county."""
-    huhua = calls.engine()
-    return jsonify(huhua.queries.dashboard_monthly_checks(calls.actor(), huhua.clock.now(), _unit_arg("county")))
+    """一月一查 per month: submission on time, late and missing, bands and scores; ``?county=`` one county; and
+    ``?month=`` (YYYY-MM; the newest scored month unless given) compared per county, or per school of a county."""
+    return jsonify(_monthly_checks())
 
 
 @dashboard_api.get("/dashboard/monthly-checks/export")
 def dashboard_monthly_checks_export() -> Any:
+    figures = _monthly_checks()
+    return _xlsx(workbook(monthly_sheets(figures)), f"一月一查-{figures['county'] or '全市'}.xlsx")
+
+
+def _monthly_checks() -> dict[str, Any]:
     huhua = calls.engine()
-    county = _unit_arg("county")
-    figures = huhua.queries.dashboard_monthly_checks(calls.actor(), huhua.clock.now(), county)
-    return _xlsx(workbook(monthly_sheets(figures)), f"一月一查-{county or '全市'}.xlsx")
+    now = huhua.clock.now()
+    month = parse_month(_unit_arg("month"), now) if _unit_arg("month") else None
+    return huhua.queries.dashboard_monthly_checks(calls.actor(), now, _unit_arg("county"), month)
 
 
 @dashboard_api.get("/dashboard/overdue")

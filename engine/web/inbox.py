@@ -16,6 +16,7 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from engine.access.confidential import RECORD
+from engine.access.policy import file_references
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ
 from engine.commands import RecordCaseRead
@@ -28,9 +29,24 @@ PAGE = 20
 
 
 
+#: Roles whose work is oversight: a head of the city or a county with nothing open lands on the dashboard.
+OVERSIGHT_ROLES = frozenset({"bureau_head", "deputy_head"})
+
+
 @inbox.get("/")
 def home() -> Any:
-    return redirect(url_for("inbox.tasks") if current_user.is_authenticated else url_for("auth.login"))
+    """Where a person lands (after logging in too): the inbox, except for the heads of the city and the counties
+    (局长, 分管副局长) with no open task, who land on the dashboard — their work is oversight, and an empty inbox
+    answers nothing. Whoever also holds a working role (专项负责人 …) or administers lands on the inbox."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    huhua, me = _huhua(), str(current_user.id)
+    person = huhua.queries.users(ids=[me])
+    roles = {held["role"] for held in person[0]["roles"]} if person else set()
+    if (roles and roles <= OVERSIGHT_ROLES and not current_user.is_admin and huhua.queries.has_dashboard(me)
+            and not huhua.queries.task_page(user=me, filters=TaskFilter(), now=huhua.clock.now(), limit=1)["total"]):
+        return redirect(url_for("admin.dashboard_page"))
+    return redirect(url_for("inbox.tasks"))
 
 
 @inbox.get("/inbox")
@@ -74,13 +90,30 @@ def task(task_id: int) -> Any:
     found = huhua.queries.task(task_id, viewer=me)
     found["due"] = _due(found["due_at"], huhua.clock.now(), huhua.queries.calendar.working_calendar())
     names = huhua.queries.person_names([p for p in (found["assignee"], found["completed_by"]) if p])
-    # the documents its instance made so far (a sign-off task shows its draft); a confidential case's are its record
-    documents = huhua.queries.documents(instance_id) if level in (None, RECORD) else []
+    # the documents its instance and the instances around it made (a sign-off task shows its draft, a step of a
+    # campaign the campaign's notice); a confidential case's are its record
+    documents = huhua.queries.related_documents(instance_id, me) if level in (None, RECORD) else []
     for document in documents:
         document["when"] = _beijing(document.get("issued_at") or document["created_at"])
+    # a personal task is nobody else's to take over; a task without a pool has none to go back to
+    offered = bool(found["candidate_roles"] or found["candidate_users"] or found["candidate_groups"])
+    pooled = offered and found["state"] == "open" and huhua.queries.offered_to_several(task_id)
+    earlier = _earlier_files(huhua, task_id, me) if level in (None, RECORD) else []
     return render_template("task.html", task=found, mine=found["assignee"] == current_user.id, names=names,
-                           completed_at=_beijing(found["completed_at"]), documents=documents,
+                           may_delegate=offered, may_unclaim=pooled,
+                           completed_at=_beijing(found["completed_at"]), documents=documents, earlier=earlier,
                            max_attachment_mb=huhua.settings.max_attachment_bytes // (1024 * 1024))
+
+
+def _earlier_files(huhua: Huhua, task_id: int, me: str) -> list[dict[str, Any]]:
+    """The files of earlier steps: of the instance's other tasks, and those the task's form shows (if ``me`` may
+    read them), with Beijing times."""
+    shown = huhua.queries.task_form_data(task_id, huhua.queries.task_form(task_id), me)
+    referenced = [i for i in file_references(shown) if huhua.queries.may_read_attachment(me, i)]
+    files = huhua.queries.earlier_attachments(task_id, referenced)
+    for entry in files:
+        entry["when"] = _beijing(entry["uploaded_at"])
+    return files
 
 
 @inbox.app_context_processor

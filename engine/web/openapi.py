@@ -74,6 +74,8 @@ _PROCESS = _query("process", {"type": "string", "maxLength": 200}, "one process 
 _DASHBOARD_ERRORS = (400, 401, 403, 404)
 _MONTH = _query("month", {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}, "the month, e.g. 2026-10 (default: now)")
 _YEAR = _query("year", {"type": "integer", "minimum": 2000, "maximum": 2100}, "the year (default: this year)")
+_COMPARED_MONTH = _query("month", {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"},
+                         "the month compared, e.g. 2026-10 (default: the newest with a score)")
 _MONTH_NUMBER = _query("month", {"type": "integer", "minimum": 1, "maximum": 12}, "one month; none: the whole year")
 
 
@@ -103,7 +105,13 @@ def document() -> dict[str, Any]:
             "schemas": {
                 "Problem": {"type": "object", "properties": {
                     "message": {"type": "string"}, "file": {"type": "string"}, "line": {"type": "integer"},
-                    "element_id": {"type": "string"}, "field": {"type": "string"}}},
+                    "element_id": {"type": "string"}, "field": {"type": "string"},
+                    "location": {"type": "object", "description": (
+                        "Where exactly, for programs, and why (reason): for a DMN cell decision_id, decision_name, "
+                        "rule_id, rule_number (1-based, as the editor shows it), input_id or output_id (the column), "
+                        "entry_id (the cell), column (its label), cell (its text), reason (dmn_unknown_names, "
+                        "dmn_input_syntax, dmn_output_syntax, dmn_refused, ...) and names or detail"),
+                        "additionalProperties": True}}},
                 "Error": {"type": "object", "required": ["error", "message", "problems"], "properties": {
                     "error": {"type": "string"}, "message": {"type": "string"},
                     "problems": {"type": "array", "items": {"$ref": "#/components/schemas/Problem"}}}},
@@ -171,9 +179,13 @@ def document() -> dict[str, Any]:
             "/dashboard/rollouts/{instance_id}/export": {"get": _export(
                 "That level as an .xlsx workbook", [_INSTANCE, _UNIT])},
             "/dashboard/monthly-checks": {"get": _op(
-                "一月一查 per month: submitted on time, late, missing; bands, box plot and histogram of scores",
-                parameters=[_COUNTY], errors=_DASHBOARD_ERRORS)},
-            "/dashboard/monthly-checks/export": {"get": _export("The monthly checks as an .xlsx workbook", [_COUNTY])},
+                "一月一查 per month: submitted on time, late, missing; bands, box plot and histogram of scores; and "
+                "one month's scores compared per county (a county: per school), each box with how many were scored "
+                "of how many expected, ranked by average",
+                parameters=[_COUNTY, _COMPARED_MONTH],
+                errors=_DASHBOARD_ERRORS)},
+            "/dashboard/monthly-checks/export": {"get": _export(
+                "The monthly checks as an .xlsx workbook, with the month's comparison", [_COUNTY, _COMPARED_MONTH])},
             "/oversight/monthly": {"get": _op(
                 "一月一查 oversight: per county the caller oversees, the month's completion (teachers scored of the "
                 "directory's, circulars, summaries, late schools) and the bands and mean of the teachers' scores",
@@ -289,14 +301,18 @@ def document() -> dict[str, Any]:
                                     "type": "object", "required": ["file"], "properties": {
                                         "file": {"type": "string", "format": "binary"}}}}}})},
             "/attachments/{attachment_id}": {"get": {
-                "summary": "An attachment's file", "parameters": [_path("attachment_id", "the attachment")],
+                "summary": "An attachment's file (for whoever may read its task, or an instance above it whose data "
+                           "references it)", "parameters": [_path("attachment_id", "the attachment")],
                 "responses": {"200": {"description": "The file", "content": {
                     "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
                     **{str(code): _ERROR for code in (400, 401, 403, 404)}}}},
             "/tasks/{task_id}/history": {"get": _op("The newest events of the task's instance", parameters=[
                 _TASK, _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "how many")])},
             "/tasks/{task_id}": {"get": _op("One task", parameters=[_TASK])},
-            "/tasks/{task_id}/form": {"get": _op("The task's form-js schema", parameters=[_TASK])},
+            "/tasks/{task_id}/form": {"get": _op(
+                "The task's form-js schema and the data it opens with: exactly the process data the form names for "
+                "showing (read-only fields, shown lists, text templates) and the rows of its fixed lists",
+                parameters=[_TASK])},
             "/tasks/{task_id}/comments": {
                 "get": _op("A task's comments", result=_LIST, parameters=[_TASK]),
                 "post": _op("Comment on a task", ok=201, parameters=[_TASK],

@@ -92,10 +92,13 @@ def add_attachment(task_id: int) -> Any:
 
 @task_api.get("/attachments/<int:attachment_id>")
 def download_attachment(attachment_id: int) -> Any:
-    """An attachment's file, for whoever may see its task, named (in UTF-8) as it was uploaded."""
+    """An attachment's file, for whoever may see its task (or read a later step that references it: the case file
+    an expert scores), named (in UTF-8) as it was uploaded."""
     huhua = calls.engine()
-    attachment_id = calls.path_id(attachment_id, "attachment")
-    calls.task_detail(huhua.queries.attachment_task(attachment_id), "attachment")
+    attachment_id = calls.visible_attachment(attachment_id)
+    task_id = huhua.queries.attachment_task(attachment_id)
+    if huhua.queries.may_read_task(calls.actor(), task_id):  # a confidential case's file: its record's readers
+        calls.task_detail(task_id, "attachment")
     name, content_type, content = huhua.queries.attachment(attachment_id)
     response = current_app.response_class(content, content_type=content_type)
     fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name)
@@ -124,12 +127,12 @@ def get_task(task_id: int) -> Any:
 
 @task_api.get("/tasks/<int:task_id>/form")
 def get_task_form(task_id: int) -> Any:
-    """The task's form-js schema (null when the task has no form), for the browser to render."""
-    task_id = calls.path_id(task_id, "task")
+    """The task's form-js schema (null when the task has no form), for the browser to render, and the data it
+    opens with: exactly the process data the form names for showing (engine.form_context)."""
+    task_id = calls.task_detail(task_id, "task_form")
     huhua = calls.engine()
-    calls.logged_case_read(huhua.queries.task_instance(task_id), "task_form")
     schema = huhua.queries.task_form(task_id)
-    return jsonify({"schema": schema, "data": huhua.queries.task_form_rows(task_id, schema)})
+    return jsonify({"schema": schema, "data": huhua.queries.task_form_data(task_id, schema, calls.actor())})
 
 
 @task_api.get("/tasks/<int:task_id>/comments")

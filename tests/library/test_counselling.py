@@ -107,7 +107,7 @@ def test_a_crisis_goes_to_the_principal_the_same_day_and_the_county_is_informed(
     assert inbox(demo, "zhuhui-jz") == [("crisis_urge", "zhuhui-s001")]
     complete(demo, "zhuhui-s001-xz", "principal_act", {"guardian_notified": True, "safety_measures": "专人陪护",
                                                        "hospital_referral": "yes"})
-    complete(demo, "zhuhui-jz", "crisis_urge", {"crisis_urge_note": "已督促校长落实"})
+    assert inbox(demo, "zhuhui-jz") == []  # the principal has acted: the urge closed itself
     assert inbox(demo, COUNSELLOR) == [("hospital_referral", "zhuhui-s001")]
     complete(demo, COUNSELLOR, "hospital_referral", {"hospital_name": "衡阳市第二人民医院",
                                                      "hospital_referral_date": "2026-03-04",

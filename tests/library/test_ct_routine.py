@@ -78,7 +78,19 @@ def test_each_class_teacher_files_the_semester_routine_and_a_flag_refers_the_stu
     for teacher in TEACHERS:
         assert sorted(inbox(demo, teacher)) == [("records", school_of(teacher)), ("screening", school_of(teacher))]
         complete(demo, teacher, "records", RECORDS)
-        complete(demo, teacher, "screening", register(teacher))
+    # a flag needs the student's alias and what was seen (the form's rows, checked by the server too)
+    screening = next(t for t in demo.queries.tasks(user="zhuhui-s002-bzr4") if t["element_id"] == "screening")
+    for blank in ("student_alias", "observation"):
+        with pytest.raises(InvalidInput):
+            demo.execute(CompleteTask(screening["id"], "zhuhui-s002-bzr4", {"register": register(
+                "zhuhui-s002-bzr4")["register"] | {"students": [FLAGS["zhuhui-s002-bzr4"][0] | {blank: ""}]}}))
+    # 早发现、早疏导: a flag reaches the counselling room as soon as its teacher files, not when the school has
+    complete(demo, "zhuhui-s002-bzr4", "screening", register("zhuhui-s002-bzr4"))
+    assert inbox(demo, "zhuhui-s002-xl1") == [("intake", "zhuhui-s002")]
+    assert ("screening", "zhuhui-s002") in inbox(demo, "zhuhui-s002-bzr1")  # her colleagues have not filed yet
+    for teacher in TEACHERS:
+        if teacher != "zhuhui-s002-bzr4":
+            complete(demo, teacher, "screening", register(teacher))
 
     # each psychological tendency still watched starts a counselling case at the teacher's own school
     cases = demo.queries.instances(process_key="counselling_case", limit=10)

@@ -123,6 +123,10 @@ def test_an_absent_teacher_is_not_covered_until_excused_or_trained_again_and_cre
     complete(demo, "zhuhui-s002-bzr2", "ct_training_attend",
              {"attendance": {"attended": True, "city_session": True, "county_session": True}})
     complete(demo, "zhuhui-s002-bzr3", "ct_training_attend", ATTENDED)
+    mine = demo.queries.tasks(user="zhuhui-s002-bzr4")[0]
+    for silent in ({"attendance": {"attended": False}}, {"attendance": {}}):  # 未参加 needs its reason
+        with pytest.raises(InvalidInput, match="未参加的原因"):
+            demo.execute(CompleteTask(mine["id"], "zhuhui-s002-bzr4", silent))
     complete(demo, "zhuhui-s002-bzr4", "ct_training_attend",
              {"attendance": {"attended": False, "absence_reason": "病假", "absence_note": "住院治疗至五月"}})
     complete(demo, "zhuhui-s002-bzr5", "ct_training_attend", {"attendance": {"attended": False,

@@ -189,8 +189,22 @@ def test_a_late_plan_is_reminded_then_escalated_to_the_tier_above(demo: Huhua, c
     run_due_jobs(demo)
     assert ("launch_county_urge", "qidong") in inbox(demo, "hy-zr")  # the city urges 祁东县
     assert inbox(demo, "qidong-zr") == [("launch_county_setup", "qidong")]  # the plan is still due from the county
-    complete(demo, "hy-zr", "launch_county_urge", {"urge_note": "已电话督办"}, scope="qidong")
+    urge = next(t for t in demo.queries.tasks(user="hy-zr", limit=100)
+                if t["element_id"] == "launch_county_urge" and t["org_scope"] == "qidong")
+    before_approval_due = datetime(2026, 3, 19, 9, tzinfo=BUSINESS_TZ)  # the urge is overdue then, if still open
+
+    def overdue() -> int:
+        units = demo.queries.dashboard_overdue("hy-zr", before_approval_due, process="launch_county")["units"]
+        return sum(u["overdue"] for u in units if u["unit"] == "qidong")
+
+    assert overdue() == 2  # the county's plan, and the urge
     complete(demo, "qidong-zr", "launch_county_setup", SETUP)
+    # the county has submitted: the urge closes itself, says why, and no longer counts as open or overdue
+    assert ("launch_county_urge", "qidong") not in inbox(demo, "hy-zr") and overdue() == 0
+    assert demo.queries.task(urge["id"])["state"] == "cancelled"
+    closed = [e for e in demo.queries.task_history(urge["id"])["events"]
+              if e["kind"] == "task_cancelled" and e["task_id"] == urge["id"]]
+    assert [e["detail"]["reason"] for e in closed] == ["已报送工作方案，督办自动关闭"]
     complete(demo, "qidong-jz", "launch_county_approve", HEAD_APPROVES)
     complete(demo, "hy-zr", "launch_county_review", APPROVE, scope="qidong")
     clock.set(datetime(2026, 3, 30, 17, 31, tzinfo=BUSINESS_TZ))  # 10 working days after 16 March

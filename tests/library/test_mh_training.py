@@ -85,8 +85,12 @@ def test_counties_train_in_batches_beside_the_city_and_every_teacher_is_counted_
 
     # each teacher records the city-wide and county sessions they attended; 0 sessions is an absence
     complete(demo, "zhuhui-s001-xl1", "mh_training_attend", ATTENDANCE)
-    complete(demo, "zhuhui-s002-xl1", "mh_training_attend",
-             {"attendance": {"city_sessions": 0, "county_sessions": 0, "hours": 0, "absence_reason": "产假或哺乳假"}})
+    mine = demo.queries.tasks(user="zhuhui-s002-xl1")[0]
+    with pytest.raises(InvalidInput, match="一次也未参加的原因"):  # no session: an absence, with its reason
+        demo.execute(CompleteTask(mine["id"], "zhuhui-s002-xl1", {"attendance": {"city_sessions": 0,
+                                                                                 "county_sessions": 0}}))
+    complete(demo, "zhuhui-s002-xl1", "mh_training_attend",  # hours only for who attended
+             {"attendance": {"city_sessions": 0, "county_sessions": 0, "absence_reason": "产假或哺乳假"}})
     complete(demo, "zhuhui-s003-xl1", "mh_training_attend",
              {"attendance": {"city_sessions": 1, "county_sessions": 0, "hours": 3}})
     complete(demo, "zhuhui-s001-p01-js", "mh_training_attend",

@@ -124,9 +124,9 @@ def test_a_county_semester_with_lessons_every_two_weeks_escalations_and_the_seme
     assert school_data(demo, "zhuhui-s001")["lesson_problems"] == ["存在过分娱乐化倾向"]
     complete(demo, "zhuhui-s001-xz", "fix_lessons", {"lesson_fix_measures": "教研组听课，调整活动设计",
                                                      "lesson_fix_by": "2026-04-10"})
+    assert inbox(demo, "zhuhui-zr") == [("urge_march", "zhuhui-s002")]  # reported: its urge closed itself
+    complete(demo, "zhuhui-zr", "urge_march", {"urge_note": "已电话督促"}, "zhuhui-s002")  # an urge can be answered
     complete(demo, "zhuhui-s002-zr", "march_report", MARCH)
-    complete(demo, "zhuhui-zr", "urge_lessons", {"urge_note": "已电话督促"}, "zhuhui-s001")
-    complete(demo, "zhuhui-zr", "urge_march", {"urge_note": "已电话督促"}, "zhuhui-s002")
     assert inbox(demo, "zhuhui-s001-zr") == []  # two rounds reported
 
     # May (after the Labour Day holiday): the "我爱我" activity at every school
