@@ -20,7 +20,7 @@ from engine.runtime.execution import FAN_OUT
 
 def _connector_names() -> dict[str, str]:
     """The connectors (config/connectors.toml) and the operators the engine and its workers answer themselves."""
-    return {"http": _("HTTP 调用"), "document": _("生成文书"), FAN_OUT: _("下发子流程（每个单位一个实例）"),
+    return {"http": _("HTTP 调用"), "document": _("生成文书文件"), FAN_OUT: _("下发子流程（每个单位一个实例）"),
             "fan_out_status": _("下发进度"), ROSTER: _("本单位名册"), "official_document": _("公文拟稿与印发"),
             "counselling_room": _("本校心理辅导室登记")}
 
