@@ -3,7 +3,7 @@
 The pages are thin: they list what ``queries.task_page`` answers (filtered and paged in SQL) and call the
 JSON API (with the page's CSRF token) to claim and complete, so the server checks a form's data exactly as it
 checks any API call.
-Front-end packages are served from ``node_modules`` (installed from the npm registry), never copied.
+Front-end packages come from the npm registry, bundled per page (engine/web/assets.py), never copied.
 """
 
 from __future__ import annotations
