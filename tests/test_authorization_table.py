@@ -94,7 +94,7 @@ KINDS: dict[str, str] = {
     "POST /login": "public",
     "POST /logout": "signed_in",
     "GET /": "public",
-    "GET /vendor/<package>/<path:filename>": "public",
+    "GET /assets/<path:filename>": "public",
     "GET /api/v1/health": "public",
     "GET /api/v1/openapi.json": "public",
     "GET /inbox": "signed_in",

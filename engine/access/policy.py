@@ -384,7 +384,7 @@ ROUTES: dict[str, Rule] = {
     "auth.login": Rule.PUBLIC,
     "auth.logout": Rule.SIGNED_IN,
     "inbox.home": Rule.PUBLIC,
-    "inbox.vendor": Rule.PUBLIC,
+    "assets.asset": Rule.PUBLIC,
     "api.health": Rule.PUBLIC,
     "api.openapi_document": Rule.PUBLIC,
     # a person's own work

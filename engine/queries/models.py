@@ -108,6 +108,16 @@ class ModelFamily:
             raise NotFound(f"process definition {definition_id} uses no decision '{decision_id[:200]}'")
         return found.name, bytes(found.content).decode("utf-8")
 
+    def form_names(self) -> list[dict[str, str]]:
+        """Every deployed form's key and the name of its newest version, by key: what a model may name."""
+        with self.database.read() as session:
+            newest = select(FormDefinition.form_key, func.max(FormDefinition.version).label("version")) \
+                .group_by(FormDefinition.form_key).subquery()
+            rows = session.execute(select(FormDefinition.form_key, FormDefinition.name).join(
+                newest, (newest.c.form_key == FormDefinition.form_key) & (newest.c.version == FormDefinition.version))
+                .order_by(FormDefinition.form_key)).all()
+        return [{"key": row.form_key, "name": row.name} for row in rows]
+
     def definition_form(self, definition_id: int, form_key: str) -> dict[str, Any]:
         """A form a process version uses, in the version pinned to it: key, version, name and form-js schema."""
         with self.database.read() as session:

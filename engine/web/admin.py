@@ -29,6 +29,7 @@ from engine.documents import XLSX
 from engine.documents.layout import workbook
 from engine.errors import InvalidInput
 from engine.web import account as account_pages
+from engine.web.modeler_settings import modeler_settings
 
 admin = Blueprint("admin", __name__, url_prefix="/admin")
 #: Lines on one page of the audit log.
@@ -94,7 +95,8 @@ def benchmarks() -> Any:
 
 @admin.get("/processes/<int:definition_id>/edit")
 def modeler(definition_id: int) -> Any:
-    return render_template("modeler.html", definition_id=definition_id)
+    """bpmn-js with its properties panel on a version; it deploys through the API (the engine's checks apply)."""
+    return render_template("modeler.html", definition_id=definition_id, settings=modeler_settings(_huhua()))
 
 
 @admin.get("/processes/<int:definition_id>/decisions/<decision_id>")
