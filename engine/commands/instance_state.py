@@ -31,6 +31,7 @@ from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, InvalidInput, NotFound, Problem, StaleVersion
 from engine.org.calendar import working_deadline
 from engine.runtime.execution import Incident, InvalidAction, OpenWork
+from engine.runtime.task_titles import finish_title
 from engine.store import tables
 from engine.store.raw_insert import RawInsert
 
@@ -228,6 +229,17 @@ class _Publisher:
     def __init__(self, uow: UnitOfWork, record: InstanceRecord) -> None:
         self.uow = uow
         self.record = record
+        self._names: tuple[str | None, str | None] | None = None
+
+    def _unit_and_process_names(self) -> tuple[str | None, str | None]:
+        """The instance's unit's name and its process's name, read once for all the tasks this write creates."""
+        if self._names is None:
+            unit = self.uow.read(select(tables.org_unit.c.name).where(
+                tables.org_unit.c.id == self.record.org_scope)).scalar() if self.record.org_scope else None
+            process = self.uow.read(select(tables.process_definition.c.name).where(
+                tables.process_definition.c.id == self.record.definition_id)).scalar()
+            self._names = (unit, process)
+        return self._names
 
     def publish(self, old: Waits, work: OpenWork) -> None:
         old_human = set(old.get("human", ()))
@@ -293,8 +305,10 @@ class _Publisher:
                      group_id: int | None = None, item_key: Any = None, item_input: dict | None = None) -> int:
         uow = self.uow
         assignee = properties.get("assignee") or None
+        title = finish_title(properties.get("title"), name, *self._unit_and_process_names())
         task_id = uow.execute(_INSERT_TASK, {
             "instance_id": self.record.id, "spiff_task_id": spiff_id, "element_id": element_id, "name": name,
+            "title": title,
             "process_key": self.record.process_key, "state": "open", "assignee": assignee,
             "org_scope": self.record.org_scope, "form_key": properties.get("formKey") or None,
             "due_at": _due_at(properties, uow), "created_at": uow.now,
@@ -308,7 +322,7 @@ class _Publisher:
             uow.execute(_INSERT_CANDIDATES, [{"task_id": task_id, "kind": kind, "value": value}
                                              for kind, value in offered])
         uow.record("task_created", instance_id=self.record.id, element_id=element_id, task_id=task_id,
-                   name=name, assignee=assignee)
+                   name=name, title=title, assignee=assignee)
         roles = [value for kind, value in offered if kind == "role"]
         if roles and not assignee and len(roles) == len(offered) and not holders(uow, roles):
             uow.record("task_unstaffed", instance_id=self.record.id, element_id=element_id, task_id=task_id,

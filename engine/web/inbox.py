@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, send_from_directory, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
@@ -89,6 +89,20 @@ def task(task_id: int) -> Any:
     return render_template("task.html", task=found, mine=found["assignee"] == current_user.id, names=names,
                            completed_at=_beijing(found["completed_at"]), documents=documents,
                            max_attachment_mb=huhua.settings.max_attachment_bytes // (1024 * 1024))
+
+
+@inbox.app_context_processor
+def _signed_in_person() -> dict[str, Any]:
+    """The header names the person and what they are ("班主任 · 珠晖区第一小学"), not their log-in id."""
+    def signed_in() -> dict[str, Any] | None:
+        if not current_user.is_authenticated:
+            return None
+        if "huhua_person" not in g:
+            found = _huhua().queries.users(ids=[str(current_user.id)])
+            g.huhua_person = found[0] if found else None
+        return g.huhua_person
+
+    return {"signed_in": signed_in}
 
 
 @inbox.app_context_processor
