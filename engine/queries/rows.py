@@ -10,7 +10,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput, Problem
-from engine.store.models import Event, HumanTask, OrgUnit, ProcessDefinition, ProcessInstance, TaskCandidate
+from engine.store.models import (
+    Event,
+    HumanTask,
+    OrgUnit,
+    Person,
+    ProcessDefinition,
+    ProcessInstance,
+    TaskCandidate,
+)
 
 MAX_PAGE = 500
 
@@ -50,6 +58,9 @@ def tasks_with_candidates(session: Session, tasks: list[HumanTask] | Any) -> lis
     tasks = list(tasks)
     candidates: dict[int, dict[str, list[str]]] = {}
     units = unit_names(session, {t.org_scope for t in tasks if t.org_scope})
+    assignees = {t.assignee for t in tasks if t.assignee}
+    people = dict(session.execute(select(Person.id, Person.name).where(Person.id.in_(assignees))).all()) \
+        if assignees else {}
     processes = process_names(session, {t.process_key for t in tasks})
     if tasks:
         rows = session.execute(select(TaskCandidate.task_id, TaskCandidate.kind, TaskCandidate.value)
@@ -59,6 +70,7 @@ def tasks_with_candidates(session: Session, tasks: list[HumanTask] | Any) -> lis
     return [{
         "id": t.id, "instance_id": t.instance_id, "process_key": t.process_key, "element_id": t.element_id,
         "name": t.name, "title": t.title or t.name, "state": t.state, "assignee": t.assignee,
+        "assignee_name": people.get(t.assignee or ""),
         "org_scope": t.org_scope, "unit_name": units.get(t.org_scope or ""),
         "process_name": processes.get(t.process_key),
         "candidate_users": candidates.get(t.id, {}).get("user", []),
@@ -69,6 +81,16 @@ def tasks_with_candidates(session: Session, tasks: list[HumanTask] | Any) -> lis
         "item": json.loads(t.item_input) if t.item_input else None,
     } for t in tasks]
 
+
+
+def with_names(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows with a ``process_key`` and ``org_scope`` get the process's and the unit's names beside them."""
+    units = unit_names(session, {row["org_scope"] for row in rows if row.get("org_scope")})
+    processes = process_names(session, {row["process_key"] for row in rows if row.get("process_key")})
+    for row in rows:
+        row["process_name"] = processes.get(row.get("process_key") or "")
+        row["unit_name"] = units.get(row.get("org_scope") or "")
+    return rows
 
 
 def unit_names(session: Session, unit_ids: set[str] | list[str]) -> dict[str, str]:

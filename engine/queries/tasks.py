@@ -258,16 +258,19 @@ class TaskFamily:
                 shown = and_(shown, or_(Event.task_id.is_(None), Event.task_id.not_in(siblings)))
             total = session.scalar(select(func.count()).select_from(Event).where(shown))
             events = session.scalars(select(Event).where(shown).order_by(Event.id.desc()).limit(limit)).all()
-            actors = {e.actor for e in events if e.actor}
+            listed = [{**event_row(e)} for e in events]
+            actors = {e.actor for e in events if e.actor} | {str(row["detail"]["assignee"]) for row in listed
+                                                             if row["detail"].get("assignee")}
             names = dict(session.execute(select(Person.id, Person.name).where(Person.id.in_(actors))).all()) \
                 if actors else {}
             task_ids = {e.task_id for e in events if e.task_id}
             titles = {row.id: row.title or row.name for row in session.execute(
                 select(HumanTask.id, HumanTask.title, HumanTask.name).where(HumanTask.id.in_(task_ids)))} \
                 if task_ids else {}
-            listed = [{**event_row(e), "actor_name": names.get(e.actor or ""),
-                       "by_system": not e.actor or e.actor in SYSTEM_ACTORS,
-                       "task_title": titles.get(e.task_id) if e.task_id else None} for e in events]
+            listed = [{**row, "actor_name": names.get(row["actor"] or ""),
+                       "by_system": not row["actor"] or row["actor"] in SYSTEM_ACTORS,
+                       "assignee_name": names.get(str(row["detail"].get("assignee") or "")),
+                       "task_title": titles.get(row["task_id"]) if row["task_id"] else None} for row in listed]
             if level is not None and level != RECORD:
                 listed = [{**event, "detail": {}} for event in listed]
             return {"instance_id": instance_id, "total": int(total or 0), "shown": len(events), "events": listed}
