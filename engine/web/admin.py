@@ -149,7 +149,7 @@ def jobs() -> Any:
 
 @admin.get("/schedules")
 def schedules() -> Any:
-    return render_template("admin_schedules.html")
+    return render_template("admin_schedules.html", process_names=dict(_huhua().queries.process_names()))
 
 
 @admin.get("/calendar")
@@ -197,7 +197,7 @@ def audit_page(title: str, admin_view: bool, read: Callable[[Huhua, int], dict[s
         entry["at_beijing"] = datetime.fromisoformat(entry["at"]).astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M:%S")
     kept = {k: v for k, v in args.items() if k != "offset" and v}
     return render_template("audit.html", title=title, admin_view=admin_view, page=page, args=args, problem=problem,
-                           schools=page.get("schools", []),
+                           schools=page.get("school_names", page.get("schools", [])),
                            prev_query=urlencode({**kept, "offset": max(0, offset - AUDIT_PAGE)}),
                            next_query=urlencode({**kept, "offset": offset + AUDIT_PAGE}))
 
