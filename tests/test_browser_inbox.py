@@ -49,7 +49,7 @@ def test_a_teacher_saves_and_applies_a_filter_attaches_a_file_and_sees_the_histo
         wait.until(ready.element_to_be_clickable((By.CSS_SELECTOR, ".chip a"))).click()
         wait.until(ready.url_contains("due=none"))
         names = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".task a.name")]
-        assert names == ["阅读100%通知"]
+        assert names == ["阅读100%通知 · 珠晖区第一中学"]  # the task with its unit
         assert browser.execute_script(NO_SIDEWAYS_SCROLL)
         browser.save_screenshot(str(ARTIFACTS / f"inbox-saved-filter-{screen}.png"))
 
@@ -86,7 +86,8 @@ def test_a_task_a_colleague_claimed_meanwhile_is_explained_on_the_page(site: tup
         claim = wait.until(ready.element_to_be_clickable((By.CSS_SELECTOR, "button.claim")))
         huhua.execute(ClaimTask(task, COLLEAGUE))  # while the page is open
         claim.click()
-        wait.until(ready.text_to_be_present_in_element((By.ID, "message"), f"（{COLLEAGUE}） 于 2026-03-02 08:30 认领"))
+        colleague = huhua.queries.person_names([COLLEAGUE])[COLLEAGUE]
+        wait.until(ready.text_to_be_present_in_element((By.ID, "message"), f"该任务已由 {colleague} 于 2026-03-02 08:30 认领"))
         assert browser.find_elements(By.CSS_SELECTOR, "button.claim") == []
         assert browser.execute_script(NO_SIDEWAYS_SCROLL)
     finally:
