@@ -7,14 +7,18 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from engine.bootstrap import Huhua
 from engine.commands import DeployModels, LoadDirectory, SetPassword
 from engine.org.profiles import generate
+from engine.store import migration, tables
+from engine.store.database import Database
 from engine.web import create_app
 from tests.helpers import start_at
 
@@ -140,3 +144,31 @@ def test_a_task_reads_with_its_unit_and_subject_and_is_found_and_handed_on_by_na
     assert client.post(f"/api/v1/tasks/{mine['id']}/complete", json={"data": {}}, headers=_as(ME)).status_code == 200
     [last] = _open(client, ME)
     assert last["title"] == f"归档 · {school['name']}"  # no template: the task and its unit
+
+
+def test_open_tasks_made_before_titles_read_with_their_unit_after_the_upgrade(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    migration.upgrade(database, "0023")
+    with database.engine.begin() as connection:
+        connection.exec_driver_sql("INSERT INTO org_unit (id, name, kind, parent_id, path, sort_order) VALUES "
+                                   "('zhuhui-s001', '珠晖区第一中学', 'school', NULL, '/school:zhuhui-s001/', 0)")
+        connection.exec_driver_sql("INSERT INTO deployment (id, name, source, deployed_by, deployed_at) "
+                                   "VALUES (1, 'old', 'shipped', 'admin', '2026-03-01 00:00:00')")
+        connection.exec_driver_sql(
+            "INSERT INTO process_definition (id, key, version, name, content_hash, deployment_id, resource_name, "
+            "deployed_at) VALUES (1, 'plan_review', 1, '工作方案审核', 'x', 1, 'p.bpmn', '2026-03-01 00:00:00')")
+        connection.exec_driver_sql(
+            "INSERT INTO process_instance (id, definition_id, process_key, org_scope, state, version, started_by, "
+            "started_at, updated_at, data) VALUES (1, 1, 'plan_review', 'zhuhui-s001', 'running', 1, 'admin', "
+            "'2026-03-02 00:30:00', '2026-03-02 00:30:00', '{}')")
+        connection.exec_driver_sql(
+            "INSERT INTO human_task (id, instance_id, spiff_task_id, element_id, name, process_key, state, org_scope, "
+            "created_at) VALUES (1, 1, 'a', 'review', '审核工作方案', 'plan_review', 'open', 'zhuhui-s001', "
+            "'2026-03-02 00:30:00'), (2, 1, 'b', 'draft', '起草', 'plan_review', 'completed', 'zhuhui-s001', "
+            "'2026-03-02 00:30:00'), (3, 1, 'c', 'read', '阅读', 'plan_review', 'open', NULL, '2026-03-02 00:30:00')")
+    migration.upgrade(database)
+    with database.engine.connect() as connection:
+        titles = connection.execute(select(tables.human_task.c.id, tables.human_task.c.title)
+                                    .order_by(tables.human_task.c.id)).all()
+    database.dispose()
+    assert [tuple(row) for row in titles] == [(1, "审核工作方案 · 珠晖区第一中学"), (2, None), (3, "阅读")]
