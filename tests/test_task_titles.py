@@ -108,6 +108,7 @@ def test_a_task_reads_with_its_unit_and_subject_and_is_found_and_handed_on_by_na
     assert "zhuhui-s001" not in page and "plan_review" not in page  # not 班主任@zhuhui-s001, nor the process key
     assert [t["id"] for t in _open(client, ME, unit=school["name"])] == [task["id"]]  # the unit filter takes a name
     assert _open(client, ME, unit="祁东县") == []
+    assert [t["id"] for t in _open(client, ME, q="心育工作方案")] == [task["id"]]  # words of the title find it
     page = pages.get(f"/inbox/tasks/{task['id']}").get_data(as_text=True)
     assert f'id="task-title">{task["title"]}<' in page and ME not in _visible(page)
 

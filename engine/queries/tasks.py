@@ -48,8 +48,8 @@ class TaskFamily:
               limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
         """Tasks in ``state``; for a user, those assigned to them or offering them as a candidate.
 
-        ``filters`` narrows by view, process, unit, due date and words in the name and sets the order; a
-        due filter counts from ``now`` (the engine clock). Everything is done in SQL, one page at a time.
+        ``filters`` narrows by view, process, unit (code or name), due date and words in the name or title and sets
+        the order; a due filter counts from ``now`` (the engine clock). Everything is done in SQL, one page at a time.
         """
         limit = page_limit(limit)
         with self.database.read() as session:
@@ -129,8 +129,8 @@ class TaskFamily:
         if f.unit:  # a unit's code, or its name or part of it as a person types it ("珠晖区第二小学")
             named = select(OrgUnit.id).where(or_(OrgUnit.id == f.unit, OrgUnit.name.contains(f.unit, autoescape=True)))
             query = query.where(t.org_scope.in_(named))
-        for word in f.words():
-            query = query.where(t.name.contains(word, autoescape=True))
+        for word in f.words():  # in the title too: a unit's or a subject's name finds the task
+            query = query.where(or_(t.name.contains(word, autoescape=True), t.title.contains(word, autoescape=True)))
         if f.due:
             query = query.where(*self._due_condition(f, now))
         return query
