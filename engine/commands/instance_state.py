@@ -233,12 +233,12 @@ class _Publisher:
 
     def _unit_and_process_names(self) -> tuple[str | None, str | None]:
         """The instance's unit's name and its process's name, read once for all the tasks this write creates."""
-        if self._names is None:
-            unit = self.uow.read(select(tables.org_unit.c.name).where(
-                tables.org_unit.c.id == self.record.org_scope)).scalar() if self.record.org_scope else None
-            process = self.uow.read(select(tables.process_definition.c.name).where(
-                tables.process_definition.c.id == self.record.definition_id)).scalar()
-            self._names = (unit, process)
+        if self._names is None:  # one round trip for both
+            u, d = tables.org_unit, tables.process_definition
+            row = self.uow.read(select(
+                select(u.c.name).where(u.c.id == (self.record.org_scope or "")).scalar_subquery(),
+                select(d.c.name).where(d.c.id == self.record.definition_id).scalar_subquery())).one()
+            self._names = (row[0], row[1])
         return self._names
 
     def publish(self, old: Waits, work: OpenWork) -> None:
