@@ -111,6 +111,10 @@ def test_a_teacher_hands_her_task_to_a_colleague_picked_by_name(site: tuple[Huhu
         option = wait.until(ready.presence_of_element_located(
             (By.XPATH, f"//select[@id='delegate-to']/option[starts-with(., '{colleague}（')]")))
         assert "班主任 · " in option.text and COLLEAGUE not in option.text  # a name and a role line, not a 工号
+        browser.find_element(By.ID, "comment-body").send_keys("家访时间已约好，请代为登记")
+        browser.find_element(By.ID, "comment").click()
+        me = huhua.queries.person_names([ME])[ME]  # the author by name, the time in Beijing time
+        wait.until(ready.text_to_be_present_in_element((By.ID, "comments"), f"{me}（2026/03/02 08:30）"))
         Select(browser.find_element(By.ID, "delegate-to")).select_by_visible_text(option.text)
         browser.find_element(By.ID, "delegate").click()
         wait.until(ready.text_to_be_present_in_element((By.ID, "message"), f"已转交给 {colleague}"))
