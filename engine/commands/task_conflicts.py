@@ -31,7 +31,7 @@ def task_taken(uow: UnitOfWork, task_id: int) -> TaskTaken:
         verb, state = ("办结", "completed") if task.state == "completed" else ("撤销", "cancelled")
     name = uow.read(select(_p.c.name).where(_p.c.id == by)).scalar() if by else None
     when = at.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M") if at else None
-    who = f"{name}（{by}）" if name else by
+    who = name or by  # a person reads a name; the log-in id stays in ``task.by`` for programs
     message = "该任务已" + (f"由 {who} " if who else "") + (f"于 {when} " if when else "") + verb
     return TaskTaken(message, task={"id": task_id, "state": state, "by": by, "by_name": name,
                                     "at": at.isoformat() if at else None})

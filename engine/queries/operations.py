@@ -22,7 +22,7 @@ from engine.org.calendar import ESTIMATED, estimate_warning
 from engine.org.directory import UNIT_KINDS
 from engine.org.term_calendar import TermCalendar
 from engine.queries.calendar import CalendarQueries
-from engine.queries.rows import iso, one_of, page_limit
+from engine.queries.rows import iso, one_of, page_limit, with_names
 from engine.schedules import MAX_YEAR_OCCURRENCES, Schedule
 from engine.store.database import Database
 from engine.store.models import (
@@ -261,7 +261,7 @@ class OperationsFamily:
                         case_access(session, viewer, row.Incident.instance_id) != RECORD:
                     incident = withheld_incident(incident)
                 found.append(incident)
-            return found
+            return with_names(session, found)
 
 
 

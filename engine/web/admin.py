@@ -55,6 +55,22 @@ def index() -> Any:
 
 
 @admin.app_context_processor
+def _admin_words() -> dict[str, Any]:
+    """Instance and job states and job kinds in the reader's language, for every admin list (never raw codes)."""
+    def admin_words() -> dict[str, dict[str, str]]:
+        return {"states": {"running": gettext("运行中"), "suspended": gettext("已挂起"), "incident": gettext("有故障"),
+                           "completed": gettext("已完成"), "terminated": gettext("已终止"),
+                           "pending": gettext("待执行"), "done": gettext("已完成"), "failed": gettext("已失败"),
+                           "cancelled": gettext("已取消")},
+                "job_kinds": {"timer": gettext("定时器"), "service": gettext("服务调用"),
+                              "continuation": gettext("异步继续"), "child_start": gettext("启动下级实例"),
+                              "fanout_done": gettext("下级均已办结"), "scheduled_start": gettext("按计划启动"),
+                              "webhook": gettext("推送通知"), "fanout": gettext("下发到各单位")}}
+
+    return {"admin_words": admin_words}
+
+
+@admin.app_context_processor
 def _dashboard_link() -> dict[str, Any]:
     """The header offers the dashboard to whoever has one (asked only when a page draws its header)."""
     def may_see_dashboard() -> bool:
@@ -136,7 +152,7 @@ def jobs() -> Any:
 
 @admin.get("/schedules")
 def schedules() -> Any:
-    return render_template("admin_schedules.html")
+    return render_template("admin_schedules.html", process_names=dict(_huhua().queries.process_names()))
 
 
 @admin.get("/calendar")
@@ -184,7 +200,7 @@ def audit_page(title: str, admin_view: bool, read: Callable[[Huhua, int], dict[s
         entry["at_beijing"] = datetime.fromisoformat(entry["at"]).astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M:%S")
     kept = {k: v for k, v in args.items() if k != "offset" and v}
     return render_template("audit.html", title=title, admin_view=admin_view, page=page, args=args, problem=problem,
-                           schools=page.get("schools", []),
+                           schools=page.get("school_names", page.get("schools", [])),
                            prev_query=urlencode({**kept, "offset": max(0, offset - AUDIT_PAGE)}),
                            next_query=urlencode({**kept, "offset": offset + AUDIT_PAGE}))
 

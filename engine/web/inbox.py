@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
@@ -114,6 +114,20 @@ def _earlier_files(huhua: Huhua, task_id: int, me: str) -> list[dict[str, Any]]:
     for entry in files:
         entry["when"] = _beijing(entry["uploaded_at"])
     return files
+
+
+@inbox.app_context_processor
+def _signed_in_person() -> dict[str, Any]:
+    """The header names the person and what they are ("班主任 · 珠晖区第一小学"), not their log-in id."""
+    def signed_in() -> dict[str, Any] | None:
+        if not current_user.is_authenticated:
+            return None
+        if "huhua_person" not in g:
+            found = _huhua().queries.users(ids=[str(current_user.id)])
+            g.huhua_person = found[0] if found else None
+        return g.huhua_person
+
+    return {"signed_in": signed_in}
 
 
 @inbox.app_context_processor
