@@ -8,8 +8,9 @@
 (c) completing one task of a parallel multi-instance activity with N = 10, 100 and 1,000 siblings;
 (d) the monthly check's fan-out to every school of the full profile, with two worker processes
     (bench/fanout.py); (e) the class-teacher training rollout at city scale (bench/rollout.py); (f) the
-    inbox among a million task rows (bench/inbox.py). ``./scripts/bench.sh fanout`` runs (d) alone,
-    ``rollout`` (e), ``inbox`` (f), ``engine`` (a)-(c).
+    inbox among a million task rows (bench/inbox.py); (g) the task page's JavaScript and load time in Chromium
+    (bench/pageweight.py). ``./scripts/bench.sh fanout`` runs (d) alone, ``rollout`` (e), ``inbox`` (f),
+    ``pageweight`` (g), ``engine`` (a)-(c).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from bench.fanout import report_fanout
 from bench.inbox import report_inbox
+from bench.pageweight import report_pageweight
 from bench.rollout import report_rollout
 from engine import bench_results
 from engine.bootstrap import Huhua, bootstrap
@@ -224,13 +226,15 @@ def run_all(label: str, url: str, data_dir: Path, parts: set[str]) -> None:
         report_rollout(url.replace("bench.db", "rollout.db"), data_dir, progress)
     if "inbox" in parts:
         report_inbox(url.replace("bench.db", "inbox.db"), data_dir, progress)
+    if "pageweight" in parts:
+        report_pageweight(url.replace("bench.db", "pageweight.db"), data_dir, progress)
 
 
 def main() -> None:
-    parts = {"engine", "fanout", "rollout", "inbox"}
+    parts = {"engine", "fanout", "rollout", "inbox", "pageweight"}
     chosen = set(sys.argv[1:]) or parts
     if not chosen <= parts:
-        sys.exit("usage: python -m bench [engine] [fanout] [rollout] [inbox]")
+        sys.exit("usage: python -m bench [engine] [fanout] [rollout] [inbox] [pageweight]")
     with tempfile.TemporaryDirectory(prefix="huhua-bench-") as tmp:
         run_all("SQLite (WAL, synchronous=FULL)", f"sqlite:///{tmp}/bench.db", Path(tmp), chosen)
         postgres = os.environ.get("HUHUA_BENCH_POSTGRES_URL")

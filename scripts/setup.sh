@@ -73,6 +73,21 @@ ensure_node_packages() {
             || { tail -30 "$HUHUA_ROOT/node_modules.log" >&2; die "npm ci failed (log: node_modules.log)"; }
         touch "$stamp"
     fi
+    ensure_frontend
+}
+
+ensure_frontend() {
+    # The pages' bundles (build/frontend/, scripts/build_frontend.mjs): rebuilt only when their inputs changed.
+    local inputs stamp
+    inputs="$(cd "$HUHUA_ROOT" && find package-lock.json scripts/build_frontend.mjs engine/web/frontend -type f \
+              -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)"
+    stamp="$HUHUA_ROOT/build/frontend/.inputs-$inputs"
+    if [ ! -f "$stamp" ]; then
+        say "building the pages' scripts and styles into build/frontend (log: frontend-build.log)"
+        (cd "$HUHUA_ROOT" && node scripts/build_frontend.mjs >"$HUHUA_ROOT/frontend-build.log" 2>&1) \
+            || { tail -30 "$HUHUA_ROOT/frontend-build.log" >&2; die "the front-end build failed (log: frontend-build.log)"; }
+        touch "$stamp"
+    fi
 }
 
 ensure_browser() {

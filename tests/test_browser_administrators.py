@@ -38,7 +38,7 @@ def test_a_second_administrator_retries_an_incident_and_loses_the_page_when_revo
         browser.get(base + "/admin/jobs")
         wait.until(lambda b: b.execute_script("return document.body.dataset.ready") == "yes")
         row = browser.find_element(By.CSS_SELECTOR, "#incidents tbody tr")
-        assert "failing_script" in row.text
+        assert "脚本出错" in row.text  # the process by its name
         row.find_element(By.CSS_SELECTOR, "input.variables").send_keys('{"done": 3, "total": 4}')
         row.find_element(By.CSS_SELECTOR, "button.retry").click()
         wait.until(ready.text_to_be_present_in_element((By.ID, "incident-message"), "故障已处理"))

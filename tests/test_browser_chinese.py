@@ -129,8 +129,8 @@ def test_field_errors_dates_and_an_expired_log_in_are_chinese_on_the_task_page(
         assert date.is_displayed() and date.get_attribute("placeholder") == "年-月-日"
         date.click()
         wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, ".flatpickr-calendar.open .flatpickr-weekday"))
-        weekdays = [w.text.strip() for w in browser.find_elements(By.CSS_SELECTOR, ".flatpickr-calendar.open "
-                                                                                   ".flatpickr-weekday")]
+        weekdays = [w.get_attribute("textContent").strip() for w in browser.find_elements(
+            By.CSS_SELECTOR, ".flatpickr-calendar.open .flatpickr-weekday")]
         assert weekdays[:2] == ["周一", "周二"], weekdays  # a Chinese calendar that starts on Monday
         browser.save_screenshot(str(ARTIFACTS / f"task-datepicker-chinese-{screen}.png"))
         date.send_keys(Keys.ESCAPE)

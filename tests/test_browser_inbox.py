@@ -49,7 +49,7 @@ def test_a_teacher_saves_and_applies_a_filter_attaches_a_file_and_sees_the_histo
         wait.until(ready.element_to_be_clickable((By.CSS_SELECTOR, ".chip a"))).click()
         wait.until(ready.url_contains("due=none"))
         names = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".task a.name")]
-        assert names == ["阅读100%通知"]
+        assert names == ["阅读100%通知 · 珠晖区第一中学"]  # the task with its unit
         assert browser.execute_script(NO_SIDEWAYS_SCROLL)
         browser.save_screenshot(str(ARTIFACTS / f"inbox-saved-filter-{screen}.png"))
 
@@ -86,8 +86,38 @@ def test_a_task_a_colleague_claimed_meanwhile_is_explained_on_the_page(site: tup
         claim = wait.until(ready.element_to_be_clickable((By.CSS_SELECTOR, "button.claim")))
         huhua.execute(ClaimTask(task, COLLEAGUE))  # while the page is open
         claim.click()
-        wait.until(ready.text_to_be_present_in_element((By.ID, "message"), f"（{COLLEAGUE}） 于 2026-03-02 08:30 认领"))
+        colleague = huhua.queries.person_names([COLLEAGUE])[COLLEAGUE]
+        wait.until(ready.text_to_be_present_in_element((By.ID, "message"),
+                                                       f"该任务已由 {colleague} 于 2026-03-02 08:30 认领"))
         assert browser.find_elements(By.CSS_SELECTOR, "button.claim") == []
         assert browser.execute_script(NO_SIDEWAYS_SCROLL)
     finally:
         browser.quit()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_teacher_hands_her_task_to_a_colleague_picked_by_name(site: tuple[Huhua, str]) -> None:  # noqa: F811
+    huhua, base = site
+    started = huhua.execute(StartInstance("teacher_report", "admin", org_scope="zhuhui-s001", origin=ENGINE))
+    task = huhua.queries.instance(started["id"])["open_tasks"][0]["id"]
+    huhua.execute(ClaimTask(task, ME))
+    colleague = huhua.queries.person_names([COLLEAGUE])[COLLEAGUE]
+    browser = _browser(390, 844)
+    wait = WebDriverWait(browser, 20)
+    try:
+        _log_in(browser, wait, base, ME)
+        browser.get(f"{base}/inbox/tasks/{task}")
+        option = wait.until(ready.presence_of_element_located(
+            (By.XPATH, f"//select[@id='delegate-to']/option[starts-with(., '{colleague}（')]")))
+        assert "班主任 · " in option.text and COLLEAGUE not in option.text  # a name and a role line, not a 工号
+        browser.find_element(By.ID, "comment-body").send_keys("家访时间已约好，请代为登记")
+        browser.find_element(By.ID, "comment").click()
+        me = huhua.queries.person_names([ME])[ME]  # the author by name, the time in Beijing time
+        wait.until(ready.text_to_be_present_in_element((By.ID, "comments"), f"{me}（2026/03/02 08:30）"))
+        Select(browser.find_element(By.ID, "delegate-to")).select_by_visible_text(option.text)
+        browser.find_element(By.ID, "delegate").click()
+        wait.until(ready.text_to_be_present_in_element((By.ID, "message"), f"已转交给 {colleague}"))
+    finally:
+        browser.quit()
+    assert huhua.queries.task(task)["assignee"] == COLLEAGUE

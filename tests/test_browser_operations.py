@@ -55,7 +55,7 @@ def test_an_administrator_finds_the_failed_instance_and_retries_its_incident(sit
 
         _ready(browser, wait, base + "/admin/jobs")
         row = browser.find_element(By.CSS_SELECTOR, "#incidents tbody tr")
-        assert "divide" in row.text and "failing_script" in row.text
+        assert "divide" in row.text and "脚本出错" in row.text  # the process by its name
         row.find_element(By.CSS_SELECTOR, "input.variables").send_keys('{"done": 3, "total": 4}')
         browser.save_screenshot(str(ARTIFACTS / "admin-incidents.png"))
         row.find_element(By.CSS_SELECTOR, "button.retry").click()

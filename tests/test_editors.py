@@ -50,8 +50,9 @@ def _band(client: FlaskClient, instance_id: int) -> str:
 def test_a_version_lists_the_decisions_and_forms_it_uses(client: FlaskClient, first: int) -> None:
     listed = client.get(f"/api/v1/process-definitions/{first}/artifacts", headers=AS_ADMIN)
     assert listed.status_code == 200
-    assert listed.json == {"decisions": [{"decision_id": "score_band", "resource": "score_band.dmn"}],
-                           "forms": [{"form_key": "score_confirm", "version": 1, "name": "确认评定结果"}]}
+    assert listed.json == {
+        "decisions": [{"decision_id": "score_band", "resource": "score_band.dmn", "name": "考核等级"}],
+        "forms": [{"form_key": "score_confirm", "version": 1, "name": "确认评定结果"}]}
     decision = client.get(f"/api/v1/process-definitions/{first}/decisions/score_band", headers=AS_ADMIN).json
     assert decision["name"] == "score_band.dmn" and 'id="rule_pass"' in decision["xml"]
     form = client.get(f"/api/v1/process-definitions/{first}/forms/score_confirm", headers=AS_ADMIN).json

@@ -37,15 +37,15 @@ def test_the_inbox_lists_ones_tasks_marks_the_overdue_and_filters(
     for school in ("zhuhui-s001", "zhuhui-s001", "zhuhui-s002"):
         huhua.execute(StartInstance("teacher_report", "admin", org_scope=school))
     page = teacher.get("/inbox").get_data(as_text=True)
-    assert _names(page) == ["登记本周家访", "登记本周家访"]  # not zhuhui-s002's
+    assert _names(page) == ["登记本周家访 · 珠晖区第一中学"] * 2  # titled with the unit's name; not zhuhui-s002's
     assert "剩 3 个工作日" in page and "已逾期" not in page
     clock.advance(timedelta(days=10))
     page = teacher.get("/inbox").get_data(as_text=True)
     assert "已逾期" in page
-    assert _names(teacher.get("/inbox?overdue=1").get_data(as_text=True)) == ["登记本周家访"] * 2
+    assert _names(teacher.get("/inbox?overdue=1").get_data(as_text=True)) == ["登记本周家访 · 珠晖区第一中学"] * 2
     assert "没有符合筛选条件的任务" in teacher.get("/inbox?q=不存在的任务").get_data(as_text=True)
     assert _names(teacher.get("/inbox?process=teacher_report&unit=zhuhui-s001").get_data(as_text=True)) == \
-        ["登记本周家访"] * 2
+        ["登记本周家访 · 珠晖区第一中学"] * 2
     assert teacher.get("/inbox?page=abc").status_code == 200
 
 

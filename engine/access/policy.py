@@ -384,7 +384,7 @@ ROUTES: dict[str, Rule] = {
     "auth.login": Rule.PUBLIC,
     "auth.logout": Rule.SIGNED_IN,
     "inbox.home": Rule.PUBLIC,
-    "inbox.vendor": Rule.PUBLIC,
+    "assets.asset": Rule.PUBLIC,
     "api.health": Rule.PUBLIC,
     "api.openapi_document": Rule.PUBLIC,
     # a person's own work
@@ -406,6 +406,7 @@ ROUTES: dict[str, Rule] = {
     "task_api.claim_task": Rule.TASK_ACTOR,
     "task_api.unclaim_task": Rule.TASK_ACTOR,
     "task_api.delegate_task": Rule.TASK_ACTOR,
+    "task_api.delegation_pool": Rule.TASK_READER,
     "task_api.reassign_task": Rule.TASK_ACTOR,
     # instances one reads through a relation to the work
     "api.get_instance": Rule.INSTANCE_READER,

@@ -32,6 +32,7 @@ from engine.errors import Conflict, InvalidInput, NotFound, Problem, StaleVersio
 from engine.org.calendar import working_deadline
 from engine.phrases import Phrase
 from engine.runtime.execution import Incident, InvalidAction, OpenWork
+from engine.runtime.task_titles import finish_title
 from engine.store import tables
 from engine.store.raw_insert import RawInsert
 
@@ -233,6 +234,17 @@ class _Publisher:
         self.record = record
         #: Tasks the engine closed on purpose (an escalation whose work is done), with the reason to record.
         self.closed = closed or {}
+        self._names: tuple[str | None, str | None] | None = None
+
+    def _unit_and_process_names(self) -> tuple[str | None, str | None]:
+        """The instance's unit's name and its process's name, read once for all the tasks this write creates."""
+        if self._names is None:  # one round trip for both
+            u, d = tables.org_unit, tables.process_definition
+            row = self.uow.read(select(
+                select(u.c.name).where(u.c.id == (self.record.org_scope or "")).scalar_subquery(),
+                select(d.c.name).where(d.c.id == self.record.definition_id).scalar_subquery())).one()
+            self._names = (row[0], row[1])
+        return self._names
 
     def publish(self, old: Waits, work: OpenWork) -> None:
         old_human = set(old.get("human", ()))
@@ -301,8 +313,10 @@ class _Publisher:
         offered = candidates_of(uow, self.record.org_scope, properties, lane)
         pool = None if assignee else pool_of(uow, offered)
         sole_holder = pool[0] if pool is not None and len(pool) == 1 else None
+        title = finish_title(properties.get("title"), name, *self._unit_and_process_names())
         task_id = uow.execute(_INSERT_TASK, {
             "instance_id": self.record.id, "spiff_task_id": spiff_id, "element_id": element_id, "name": name,
+            "title": title,
             "process_key": self.record.process_key, "state": "open", "assignee": assignee or sole_holder,
             "org_scope": self.record.org_scope, "form_key": properties.get("formKey") or None,
             "due_at": _due_at(properties, uow), "created_at": uow.now,
@@ -315,7 +329,7 @@ class _Publisher:
             uow.execute(_INSERT_CANDIDATES, [{"task_id": task_id, "kind": kind, "value": value}
                                              for kind, value in offered])
         uow.record("task_created", instance_id=self.record.id, element_id=element_id, task_id=task_id,
-                   name=name, assignee=assignee)
+                   name=name, title=title, assignee=assignee)
         if sole_holder is not None:  # nobody to claim it from: the one person who holds the role has it
             uow.record("task_assigned", instance_id=self.record.id, element_id=element_id, task_id=task_id,
                        assignee=sole_holder, reason=SOLE_HOLDER)

@@ -27,6 +27,7 @@ from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, InvalidInput, InvalidModel, NotFound, Problem, StaleVersion
 from engine.runtime.correlation import variable_names
 from engine.runtime.execution import Incident
+from engine.runtime.migration import element_names
 from engine.store import tables
 
 _d, _i, _j, _m, _u = (tables.process_definition, tables.process_instance, tables.job, tables.message_subscription,
@@ -178,7 +179,7 @@ def fire_timer(command: FireTimer, uow: UnitOfWork) -> dict[str, Any]:
     if uow.execute(_CLAIM_JOB, {"job_id": job.id}).rowcount != 1:  # the first write: claimed after the move
         raise StaleVersion(f"job {job.id} was taken by someone else")
     uow.record("timer_fired", instance_id=loaded.record.id, element_id=job.element_id, actor=command.actor,
-               job_id=job.id, due_at=job.due_at.isoformat())
+               job_id=job.id, due_at=job.due_at.isoformat(), name=element_names(loaded.compiled).get(job.element_id))
     return {"job_id": job.id, "fired": True,
             "instance": persist_and_route(uow, loaded.record, loaded.workflow, incident, command.actor)}
 
@@ -231,6 +232,7 @@ def release_held_job(uow: UnitOfWork, job: Any, loaded: Any, result: Any, actor:
     if uow.execute(_CLAIM_JOB, {"job_id": job.id}).rowcount != 1:
         raise StaleVersion(f"job {job.id} was taken by someone else")
     kind = {"service": "service_called", "continuation": "continuation_ran", "fanout_done": "fan_out_done"}[job.kind]
-    uow.record(kind, instance_id=loaded.record.id, element_id=job.element_id, actor=actor, job_id=job.id)
+    uow.record(kind, instance_id=loaded.record.id, element_id=job.element_id, actor=actor, job_id=job.id,
+               name=element_names(loaded.compiled).get(job.element_id or ""))
     return {"job_id": job.id, "ran": True,
             "instance": persist_and_route(uow, loaded.record, loaded.workflow, incident, actor)}

@@ -32,7 +32,7 @@ def task_taken(uow: UnitOfWork, task_id: int) -> TaskTaken:
         verb, state = (Phrase("办结"), "completed") if task.state == "completed" else (Phrase("撤销"), "cancelled")
     name = uow.read(select(_p.c.name).where(_p.c.id == by)).scalar() if by else None
     when = at.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M") if at else None
-    who = f"{name}（{by}）" if name else by
+    who = name or by  # a person reads a name; the log-in id stays in ``task.by`` for programs
     message = Phrase("该任务已由 %(who)s 于 %(when)s %(verb)s", who=who, when=when, verb=verb) if who and when \
         else Phrase("该任务已由 %(who)s %(verb)s", who=who, verb=verb) if who \
         else Phrase("该任务已于 %(when)s %(verb)s", when=when, verb=verb) if when \

@@ -13,6 +13,7 @@ from engine.access.confidential import led_schools
 from engine.clock import BUSINESS_TZ
 from engine.errors import Forbidden, InvalidInput, Problem
 from engine.org.calendar import parse_date
+from engine.queries.rows import unit_names
 from engine.store.database import Database
 from engine.store.models import AuditEntry, Person
 
@@ -48,11 +49,13 @@ class AuditQueries:
         """Reads of the counselling records of the schools whose mental-health lead ``user`` is (403 for others)."""
         with self.database.read() as session:
             schools = led_schools(session, user)
+            named = unit_names(session, schools)
         if not schools:
             raise Forbidden("the counselling read log is for a school's mental-health lead")
         conditions = _conditions(None, None, None, "read", date_from, date_to)
         conditions.append(AuditEntry.school.in_(schools))
-        return {**self._page(conditions, limit, offset), "schools": schools}
+        return {**self._page(conditions, limit, offset), "schools": schools,
+                "school_names": [named.get(school, school) for school in schools]}
 
     def _page(self, conditions: list[Any], limit: int, offset: int) -> dict[str, Any]:
         if not 1 <= limit <= MAX_PAGE:
@@ -64,9 +67,11 @@ class AuditQueries:
             actors = {r.actor for r in rows}
             names = dict(session.execute(select(Person.id, Person.name).where(Person.id.in_(actors))).all()) \
                 if actors else {}
+            schools = unit_names(session, {r.school for r in rows if r.school})
             entries = [{"id": r.id, "at": r.at.isoformat(), "kind": r.kind, "actor": r.actor,
                         "actor_name": names.get(r.actor), "action": r.action, "resource": r.resource,
-                        "school": r.school, "surface": r.surface, "detail": json.loads(r.detail) if r.detail else {}}
+                        "school": r.school, "school_name": schools.get(r.school or ""), "surface": r.surface,
+                        "detail": json.loads(r.detail) if r.detail else {}}
                        for r in rows]
         return {"total": int(total or 0), "limit": limit, "offset": offset, "entries": entries}
 

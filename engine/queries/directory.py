@@ -48,13 +48,18 @@ class DirectoryFamily:
                                      .limit(page_limit(limit)).offset(offset)).all()
             roles: dict[str, list[dict[str, str]]] = {}
             if people:
-                for row in session.execute(select(RoleAssignment.person_id, RoleAssignment.role, RoleAssignment.unit_id)
+                for row in session.execute(select(RoleAssignment.person_id, RoleAssignment.role, RoleAssignment.unit_id,
+                                                  OrgUnit.name.label("unit_name"))
+                                           .outerjoin(OrgUnit, OrgUnit.id == RoleAssignment.unit_id)
                                            .where(RoleAssignment.person_id.in_([p.id for p in people]))
                                            .order_by(RoleAssignment.id)):
                     roles.setdefault(row.person_id, []).append(
-                        {"role": row.role, "role_name": ROLES[row.role], "unit": row.unit_id})
-            return [{"id": p.id, "name": p.name, "unit": p.unit_id, "phone": p.phone, "roles": roles.get(p.id, [])}
-                    for p in people]
+                        {"role": row.role, "role_name": ROLES[row.role], "unit": row.unit_id,
+                         "unit_name": row.unit_name or row.unit_id})
+            units = dict(session.execute(select(OrgUnit.id, OrgUnit.name).where(
+                OrgUnit.id.in_({p.unit_id for p in people}))).all()) if people else {}
+            return [{"id": p.id, "name": p.name, "unit": p.unit_id, "unit_name": units.get(p.unit_id, p.unit_id),
+                     "phone": p.phone, "roles": roles.get(p.id, [])} for p in people]
 
     def units(self, *, kind: str | None = None, under: str | None = None,
               limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:

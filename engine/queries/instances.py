@@ -20,7 +20,7 @@ from engine.phrases import Phrase
 from engine.queries.case_reading import case_level, without_case_items
 from engine.queries.directory import unit_path
 from engine.queries.official_documents import official_of_documents
-from engine.queries.rows import event_row, instance_row, iso, page_limit, tasks_with_candidates
+from engine.queries.rows import event_row, instance_row, iso, page_limit, tasks_with_candidates, with_names
 from engine.store.database import Database
 from engine.store.models import (
     Document,
@@ -29,6 +29,7 @@ from engine.store.models import (
     Incident,
     Job,
     OrgUnit,
+    Person,
     ProcessDefinition,
     ProcessInstance,
 )
@@ -57,7 +58,7 @@ class InstanceFamily:
             history = session.scalars(select(Event).where(Event.instance_id == instance_id)
                                       .order_by(Event.id).limit(history_limit)).all()
             found = {
-                **instance_row(row),
+                **with_names(session, [instance_row(row)])[0],
                 "definition": {"id": definition.id, "key": definition.key, "version": definition.version,
                                "name": definition.name} if definition else None,
                 "data": json.loads(row.data),
@@ -88,7 +89,10 @@ class InstanceFamily:
             total = session.scalar(select(func.count()).select_from(Event).where(Event.instance_id == instance_id))
             events = session.scalars(select(Event).where(Event.instance_id == instance_id).order_by(Event.id)
                                      .limit(page_limit(limit)).offset(offset)).all()
-            listed = [event_row(e) for e in events]
+            actors = {e.actor for e in events if e.actor}
+            names = dict(session.execute(select(Person.id, Person.name).where(Person.id.in_(actors))).all()) \
+                if actors else {}
+            listed = [{**event_row(e), "actor_name": names.get(e.actor or "")} for e in events]
             if level is not None and level != RECORD:
                 listed = [{**event, "detail": {}} for event in listed]
             return {"total": total or 0, "offset": offset, "events": listed}
@@ -104,7 +108,7 @@ class InstanceFamily:
         query = (select(ProcessInstance).where(*conditions).order_by(ProcessInstance.id.desc())
                  .limit(page_limit(limit)).offset(offset))
         with self.database.read() as session:
-            return [instance_row(row) for row in session.scalars(query)]
+            return with_names(session, [instance_row(row) for row in session.scalars(query)])
 
     def instance_counts(self, *, process_key: str | None = None, state: str | None = None,
                         business_key: str | None = None, org_unit: str | None = None, under: str | None = None,

@@ -7,8 +7,10 @@ import json
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
 
 from engine.bpmn.parser import ModelFile, inspect_models
+from engine.bpmn.safe_xml import parse_xml
 from engine.errors import NotFound
 from engine.queries.rows import iso
 from engine.runtime.script_audit import refuse_unsafe_scripts
@@ -89,10 +91,29 @@ class ModelFamily:
                       for r in rows if r.kind == "form"]
             names = dict(session.execute(select(FormDefinition.form_key, FormDefinition.name)
                                          .where(or_(*pinned))).all()) if pinned else {}
-        return {"decisions": [{"decision_id": r.artifact_key, "resource": r.resource_name}
+            decisions = self._decision_names(session, definition_id,
+                                             {r.resource_name for r in rows if r.kind == "decision"})
+        return {"decisions": [{"decision_id": r.artifact_key, "resource": r.resource_name,
+                               "name": decisions.get(r.artifact_key)}
                               for r in rows if r.kind == "decision"],
                 "forms": [{"form_key": r.artifact_key, "version": r.form_version, "name": names.get(r.artifact_key)}
                           for r in rows if r.kind == "form"]}
+
+    def _decision_names(self, session: Session, definition_id: int, resources: set[str | None]) -> dict[str, str]:
+        """Decision id to its name, from the DMN files a process version was deployed with (for the admin list)."""
+        wanted = sorted(r for r in resources if r)
+        if not wanted:
+            return {}
+        deployment = select(ProcessDefinition.deployment_id).where(ProcessDefinition.id == definition_id)
+        names: dict[str, str] = {}
+        for name, content in session.execute(select(DeploymentResource.name, DeploymentResource.content).where(
+                DeploymentResource.deployment_id == deployment.scalar_subquery(),
+                DeploymentResource.name.in_(wanted))):
+            tree = parse_xml(bytes(content), name, self.max_model_bytes)
+            for decision in tree.iter("{*}decision"):
+                if decision.get("id") and decision.get("name"):
+                    names[decision.get("id")] = decision.get("name")
+        return names
 
     def definition_decision(self, definition_id: int, decision_id: str) -> tuple[str, str]:
         """The file name and DMN XML of a decision a process version uses (as deployed with that version)."""
@@ -107,6 +128,16 @@ class ModelFamily:
         if found is None:
             raise NotFound(f"process definition {definition_id} uses no decision '{decision_id[:200]}'")
         return found.name, bytes(found.content).decode("utf-8")
+
+    def form_names(self) -> list[dict[str, str]]:
+        """Every deployed form's key and the name of its newest version, by key: what a model may name."""
+        with self.database.read() as session:
+            newest = select(FormDefinition.form_key, func.max(FormDefinition.version).label("version")) \
+                .group_by(FormDefinition.form_key).subquery()
+            rows = session.execute(select(FormDefinition.form_key, FormDefinition.name).join(
+                newest, (newest.c.form_key == FormDefinition.form_key) & (newest.c.version == FormDefinition.version))
+                .order_by(FormDefinition.form_key)).all()
+        return [{"key": row.form_key, "name": row.name} for row in rows]
 
     def definition_form(self, definition_id: int, form_key: str) -> dict[str, Any]:
         """A form a process version uses, in the version pinned to it: key, version, name and form-js schema."""

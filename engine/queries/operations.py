@@ -23,7 +23,7 @@ from engine.org.directory import UNIT_KINDS
 from engine.org.term_calendar import TermCalendar
 from engine.phrases import Phrase
 from engine.queries.calendar import CalendarQueries
-from engine.queries.rows import iso, one_of, page_limit
+from engine.queries.rows import iso, one_of, page_limit, with_names
 from engine.schedules import MAX_YEAR_OCCURRENCES, Schedule
 from engine.store.database import Database
 from engine.store.models import (
@@ -262,7 +262,7 @@ class OperationsFamily:
                         case_access(session, viewer, row.Incident.instance_id) != RECORD:
                     incident = withheld_incident(incident)
                 found.append(incident)
-            return found
+            return with_names(session, found)
 
 
 

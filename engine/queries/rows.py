@@ -10,7 +10,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput, Problem
-from engine.store.models import Event, HumanTask, ProcessInstance, TaskCandidate
+from engine.store.models import (
+    Event,
+    HumanTask,
+    OrgUnit,
+    Person,
+    ProcessDefinition,
+    ProcessInstance,
+    TaskCandidate,
+)
 
 MAX_PAGE = 500
 
@@ -45,8 +53,15 @@ def event_row(event: Event) -> dict[str, Any]:
 
 
 def tasks_with_candidates(session: Session, tasks: list[HumanTask] | Any) -> list[dict[str, Any]]:
+    """Tasks as the API and the pages show them: with who is offered each, its title, and the names of its unit
+    and process beside the ids."""
     tasks = list(tasks)
     candidates: dict[int, dict[str, list[str]]] = {}
+    units = unit_names(session, {t.org_scope for t in tasks if t.org_scope})
+    assignees = {t.assignee for t in tasks if t.assignee}
+    people = dict(session.execute(select(Person.id, Person.name).where(Person.id.in_(assignees))).all()) \
+        if assignees else {}
+    processes = process_names(session, {t.process_key for t in tasks})
     if tasks:
         rows = session.execute(select(TaskCandidate.task_id, TaskCandidate.kind, TaskCandidate.value)
                                .where(TaskCandidate.task_id.in_([t.id for t in tasks])))  # plain rows: a page's worth
@@ -54,7 +69,10 @@ def tasks_with_candidates(session: Session, tasks: list[HumanTask] | Any) -> lis
             candidates.setdefault(task_id, {"user": [], "group": [], "role": []})[kind].append(value)
     return [{
         "id": t.id, "instance_id": t.instance_id, "process_key": t.process_key, "element_id": t.element_id,
-        "name": t.name, "state": t.state, "assignee": t.assignee, "org_scope": t.org_scope,
+        "name": t.name, "title": t.title or t.name, "state": t.state, "assignee": t.assignee,
+        "assignee_name": people.get(t.assignee or ""),
+        "org_scope": t.org_scope, "unit_name": units.get(t.org_scope or ""),
+        "process_name": processes.get(t.process_key),
         "candidate_users": candidates.get(t.id, {}).get("user", []),
         "candidate_groups": candidates.get(t.id, {}).get("group", []),
         "candidate_roles": candidates.get(t.id, {}).get("role", []),
@@ -63,3 +81,31 @@ def tasks_with_candidates(session: Session, tasks: list[HumanTask] | Any) -> lis
         "item": json.loads(t.item_input) if t.item_input else None,
     } for t in tasks]
 
+
+
+def with_names(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows with a ``process_key`` and ``org_scope`` get the process's and the unit's names beside them."""
+    units = unit_names(session, {row["org_scope"] for row in rows if row.get("org_scope")})
+    processes = process_names(session, {row["process_key"] for row in rows if row.get("process_key")})
+    for row in rows:
+        row["process_name"] = processes.get(row.get("process_key") or "")
+        row["unit_name"] = units.get(row.get("org_scope") or "")
+    return rows
+
+
+def unit_names(session: Session, unit_ids: set[str] | list[str]) -> dict[str, str]:
+    """The names of the given org units (ids the directory no longer knows are left out)."""
+    ids = sorted({u for u in unit_ids if u})
+    if not ids:
+        return {}
+    return dict(session.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(ids))).all())
+
+
+def process_names(session: Session, keys: set[str] | list[str]) -> dict[str, str]:
+    """The Chinese name of each process key's newest version."""
+    wanted = sorted({k for k in keys if k})
+    if not wanted:
+        return {}
+    d = ProcessDefinition
+    rows = session.execute(select(d.key, d.name).where(d.key.in_(wanted)).order_by(d.key, d.version)).all()
+    return {key: name for key, name in rows if name}  # the newest version comes last and wins

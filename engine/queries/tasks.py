@@ -7,7 +7,7 @@ import json
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, true, union
+from sqlalchemy import and_, exists, false, func, or_, select, true, union
 from sqlalchemy.orm import Session, aliased
 
 from engine.access import policy
@@ -17,6 +17,7 @@ from engine.clock import BUSINESS_TZ
 from engine.commands.model import ADMIN
 from engine.errors import InvalidInput, NotFound, Problem
 from engine.form_context import shown_names
+from engine.org.directory import ROLES
 from engine.phrases import Phrase
 from engine.queries.calendar import CalendarQueries
 from engine.queries.case_reading import case_level, without_case_items
@@ -28,6 +29,7 @@ from engine.store.models import (
     Event,
     FormDefinition,
     HumanTask,
+    OrgUnit,
     Person,
     ProcessInstance,
     RoleAssignment,
@@ -50,8 +52,8 @@ class TaskFamily:
               limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
         """Tasks in ``state``; for a user, those assigned to them or offering them as a candidate.
 
-        ``filters`` narrows by view, process, unit, due date and words in the name and sets the order; a
-        due filter counts from ``now`` (the engine clock). Everything is done in SQL, one page at a time.
+        ``filters`` narrows by view, process, unit (code or name), due date and words in the name or title and sets
+        the order; a due filter counts from ``now`` (the engine clock). Everything is done in SQL, one page at a time.
         """
         limit = page_limit(limit)
         with self.database.read() as session:
@@ -128,10 +130,11 @@ class TaskFamily:
                     query = query.where(t.id.in_(union(mine, offered)))
         if f.process:
             query = query.where(t.process_key == f.process)
-        if f.unit:
-            query = query.where(t.org_scope == f.unit)
-        for word in f.words():
-            query = query.where(t.name.contains(word, autoescape=True))
+        if f.unit:  # a unit's code, or its name or part of it as a person types it ("珠晖区第二小学")
+            named = select(OrgUnit.id).where(or_(OrgUnit.id == f.unit, OrgUnit.name.contains(f.unit, autoescape=True)))
+            query = query.where(t.org_scope.in_(named))
+        for word in f.words():  # in the title too: a unit's or a subject's name finds the task
+            query = query.where(or_(t.name.contains(word, autoescape=True), t.title.contains(word, autoescape=True)))
         if f.due:
             query = query.where(*self._due_condition(f, now))
         return query
@@ -196,21 +199,52 @@ class TaskFamily:
                 HumanTask.id == task_id, or_(HumanTask.assignee == user, HumanTask.completed_by == user,
                                              and_(HumanTask.state == "open", offered)))) is not None
 
+    def delegation_pool(self, task_id: int, *, limit: int = 300) -> list[dict[str, Any]]:
+        """Whom a task may be delegated to, by name: the people it is offered to (by name or a role they hold) and
+        the people of its unit, as :func:`engine.access.policy.may_delegate_to` allows, its assignee left out."""
+        with self.database.read() as session:
+            task = session.get(HumanTask, task_id)
+            if task is None:
+                raise NotFound(f"task {task_id} does not exist")
+            offered = session.execute(select(TaskCandidate.kind, TaskCandidate.value)
+                                      .where(TaskCandidate.task_id == task_id)).all()
+            users = [value for kind, value in offered if kind == "user"]
+            roles = [value.split("@", 1) for kind, value in offered if kind == "role" and "@" in value]
+            holding = [and_(RoleAssignment.role == role, RoleAssignment.unit_id == unit) for role, unit in roles]
+            if task.org_scope:
+                holding.append(RoleAssignment.unit_id == task.org_scope)
+            found = or_(Person.id.in_(users or [""]),
+                        Person.id.in_(select(RoleAssignment.person_id).where(or_(*holding))) if holding else false(),
+                        Person.unit_id == task.org_scope if task.org_scope else false())
+            people = session.execute(select(Person.id, Person.name).where(found, Person.id != (task.assignee or ""))
+                                     .order_by(Person.unit_id, Person.id).limit(page_limit(limit))).all()
+            held: dict[str, list[dict[str, str]]] = {}
+            for row in session.execute(select(RoleAssignment.person_id, RoleAssignment.role, OrgUnit.name)
+                                       .join(OrgUnit, OrgUnit.id == RoleAssignment.unit_id)
+                                       .where(RoleAssignment.person_id.in_([p.id for p in people] or [""]))
+                                       .order_by(RoleAssignment.id)):
+                held.setdefault(row.person_id, []).append({"role_name": ROLES.get(row.role, row.role),
+                                                           "unit_name": row.name})
+        return [{"id": person.id, "name": person.name, "roles": held.get(person.id, [])} for person in people]
+
     def comments(self, task_id: int) -> list[dict[str, Any]]:
         """A task's comments, oldest first."""
         with self.database.read() as session:
-            rows = session.scalars(select(TaskComment).where(TaskComment.task_id == task_id)
-                                   .order_by(TaskComment.id)).all()
-            return [{"id": c.id, "author": c.author, "body": c.body, "created_at": iso(c.created_at)} for c in rows]
+            rows = session.execute(select(TaskComment, Person.name).outerjoin(Person, Person.id == TaskComment.author)
+                                   .where(TaskComment.task_id == task_id).order_by(TaskComment.id)).all()
+            return [{"id": c.id, "author": c.author, "author_name": name, "body": c.body,
+                     "created_at": iso(c.created_at)} for c, name in rows]
 
     def attachments(self, task_id: int) -> list[dict[str, Any]]:
         """A task's attachments (without their bytes), oldest first."""
         a = TaskAttachment
         with self.database.read() as session:
             rows = session.execute(select(a.id, a.task_id, a.name, a.content_type, a.size, a.sha256, a.uploaded_by,
-                                          a.uploaded_at).where(a.task_id == task_id).order_by(a.id)).all()
+                                          a.uploaded_at, Person.name.label("uploader"))
+                                   .outerjoin(Person, Person.id == a.uploaded_by)
+                                   .where(a.task_id == task_id).order_by(a.id)).all()
             return [{"id": r.id, "task_id": r.task_id, "name": r.name, "content_type": r.content_type,
-                     "size": r.size, "sha256": r.sha256, "uploaded_by": r.uploaded_by,
+                     "size": r.size, "sha256": r.sha256, "uploaded_by": r.uploaded_by, "uploaded_by_name": r.uploader,
                      "uploaded_at": iso(r.uploaded_at)} for r in rows]
 
     def earlier_attachments(self, task_id: int, referenced: list[int]) -> list[dict[str, Any]]:
@@ -261,13 +295,25 @@ class TaskFamily:
             level = case_level(session, viewer, instance_id)
             if level == STATUS:
                 return {"instance_id": instance_id, "total": 0, "shown": 0, "events": []}
-            total = session.scalar(select(func.count()).select_from(Event).where(Event.instance_id == instance_id))
-            events = session.scalars(select(Event).where(Event.instance_id == instance_id)
-                                     .order_by(Event.id.desc()).limit(limit)).all()
-            actors = {e.actor for e in events if e.actor}
+            shown = Event.instance_id == instance_id
+            siblings = _sibling_items(session, task_id)
+            if siblings:  # 独立评分: one item of a multi-instance task does not show its siblings' work
+                shown = and_(shown, or_(Event.task_id.is_(None), Event.task_id.not_in(siblings)))
+            total = session.scalar(select(func.count()).select_from(Event).where(shown))
+            events = session.scalars(select(Event).where(shown).order_by(Event.id.desc()).limit(limit)).all()
+            listed = [{**event_row(e)} for e in events]
+            actors = {e.actor for e in events if e.actor} | {str(row["detail"]["assignee"]) for row in listed
+                                                             if row["detail"].get("assignee")}
             names = dict(session.execute(select(Person.id, Person.name).where(Person.id.in_(actors))).all()) \
                 if actors else {}
-            listed = [{**event_row(e), "actor_name": names.get(e.actor or "")} for e in events]
+            task_ids = {e.task_id for e in events if e.task_id}
+            titles = {row.id: row.title or row.name for row in session.execute(
+                select(HumanTask.id, HumanTask.title, HumanTask.name).where(HumanTask.id.in_(task_ids)))} \
+                if task_ids else {}
+            listed = [{**row, "actor_name": names.get(row["actor"] or ""),
+                       "by_system": not row["actor"] or row["actor"] in SYSTEM_ACTORS,
+                       "assignee_name": names.get(str(row["detail"].get("assignee") or "")),
+                       "task_title": titles.get(row["task_id"]) if row["task_id"] else None} for row in listed]
             if level is not None and level != RECORD:
                 listed = [{**event, "detail": {}} for event in listed]
             return {"instance_id": instance_id, "total": int(total or 0), "shown": len(events), "events": listed}
@@ -340,6 +386,19 @@ class TaskFamily:
                                    .order_by(SavedFilter.name, SavedFilter.id)).all()
             return [{"id": r.id, "name": r.name, "filters": json.loads(r.filters), "created_at": iso(r.created_at)}
                     for r in rows]
+
+
+#: Actors that are the engine itself (the worker, the scheduler), shown as 系统 rather than by an id.
+SYSTEM_ACTORS = frozenset({"system", "scheduler"})
+
+
+def _sibling_items(session: Session, task_id: int) -> list[int]:
+    """The other items of the multi-instance task ``task_id`` is an item of (none for a plain task)."""
+    group = session.scalar(select(HumanTask.item_group_id).where(HumanTask.id == task_id))
+    if group is None:
+        return []
+    return list(session.scalars(select(HumanTask.id).where(HumanTask.item_group_id == group,
+                                                             HumanTask.id != task_id)))
 
 
 #: The task table again, for the inbox's id lookups; made once, as building an alias costs more than the query.

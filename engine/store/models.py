@@ -151,6 +151,9 @@ class HumanTask(Base):
     spiff_task_id: Mapped[str] = mapped_column(String(36))
     element_id: Mapped[str] = mapped_column(String(200))
     name: Mapped[str] = mapped_column(String(300))
+    #: What a person reads: the task with its unit and subject named (see engine.runtime.task_titles); None for
+    #: tasks created before titles were kept, shown by name.
+    title: Mapped[str | None] = mapped_column(String(300))
     process_key: Mapped[str] = mapped_column(String(200))
     #: open | completed | cancelled
     state: Mapped[str] = mapped_column(String(20))

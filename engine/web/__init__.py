@@ -21,7 +21,7 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
         app.config.setdefault("TRUST_USER_HEADER", bool(test_config.get("TESTING")))
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
-    from engine.web import auth, error_pages, guard, i18n, request_limits, security_headers
+    from engine.web import assets, auth, error_pages, guard, i18n, request_limits, security_headers
     from engine.web.account import account
     from engine.web.account_api import account_api
     from engine.web.admin import admin
@@ -47,6 +47,7 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
         # header, checked by auth.acting_user), and answers JSON only
         auth.csrf.exempt(blueprint)
         app.register_blueprint(blueprint)
+    assets.install(app, app.config.get("FRONTEND_BUILD", assets.BUILD))  # refuses to start without the build
     app.register_blueprint(inbox)
     app.register_blueprint(admin)
     app.register_blueprint(account)

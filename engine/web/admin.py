@@ -29,6 +29,7 @@ from engine.documents import XLSX
 from engine.documents.layout import workbook
 from engine.errors import InvalidInput
 from engine.web import account as account_pages
+from engine.web.modeler_settings import modeler_settings
 
 admin = Blueprint("admin", __name__, url_prefix="/admin")
 #: Lines on one page of the audit log.
@@ -51,6 +52,22 @@ def index() -> Any:
     artifacts = {p["id"]: huhua.queries.definition_artifacts(p["id"]) for p in processes}
     return render_template("admin_index.html", processes=processes, older=older, artifacts=artifacts,
                            instances=huhua.queries.instances(limit=50))
+
+
+@admin.app_context_processor
+def _admin_words() -> dict[str, Any]:
+    """Instance and job states and job kinds in the reader's language, for every admin list (never raw codes)."""
+    def admin_words() -> dict[str, dict[str, str]]:
+        return {"states": {"running": gettext("运行中"), "suspended": gettext("已挂起"), "incident": gettext("有故障"),
+                           "completed": gettext("已完成"), "terminated": gettext("已终止"),
+                           "pending": gettext("待执行"), "done": gettext("已完成"), "failed": gettext("已失败"),
+                           "cancelled": gettext("已取消")},
+                "job_kinds": {"timer": gettext("定时器"), "service": gettext("服务调用"),
+                              "continuation": gettext("异步继续"), "child_start": gettext("启动下级实例"),
+                              "fanout_done": gettext("下级均已办结"), "scheduled_start": gettext("按计划启动"),
+                              "webhook": gettext("推送通知"), "fanout": gettext("下发到各单位")}}
+
+    return {"admin_words": admin_words}
 
 
 @admin.app_context_processor
@@ -94,7 +111,8 @@ def benchmarks() -> Any:
 
 @admin.get("/processes/<int:definition_id>/edit")
 def modeler(definition_id: int) -> Any:
-    return render_template("modeler.html", definition_id=definition_id)
+    """bpmn-js with its properties panel on a version; it deploys through the API (the engine's checks apply)."""
+    return render_template("modeler.html", definition_id=definition_id, settings=modeler_settings(_huhua()))
 
 
 @admin.get("/processes/<int:definition_id>/decisions/<decision_id>")
@@ -134,7 +152,7 @@ def jobs() -> Any:
 
 @admin.get("/schedules")
 def schedules() -> Any:
-    return render_template("admin_schedules.html")
+    return render_template("admin_schedules.html", process_names=dict(_huhua().queries.process_names()))
 
 
 @admin.get("/calendar")
@@ -182,7 +200,7 @@ def audit_page(title: str, admin_view: bool, read: Callable[[Huhua, int], dict[s
         entry["at_beijing"] = datetime.fromisoformat(entry["at"]).astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M:%S")
     kept = {k: v for k, v in args.items() if k != "offset" and v}
     return render_template("audit.html", title=title, admin_view=admin_view, page=page, args=args, problem=problem,
-                           schools=page.get("schools", []),
+                           schools=page.get("school_names", page.get("schools", [])),
                            prev_query=urlencode({**kept, "offset": max(0, offset - AUDIT_PAGE)}),
                            next_query=urlencode({**kept, "offset": offset + AUDIT_PAGE}))
 

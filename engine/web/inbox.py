@@ -3,7 +3,7 @@
 The pages are thin: they list what ``queries.task_page`` answers (filtered and paged in SQL) and call the
 JSON API (with the page's CSRF token) to claim and complete, so the server checks a form's data exactly as it
 checks any API call.
-Front-end packages are served from ``node_modules`` (installed from the npm registry), never copied.
+Front-end packages come from the npm registry, bundled per page (engine/web/assets.py), never copied.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, send_from_directory, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
@@ -20,7 +20,6 @@ from engine.access.policy import file_references
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ
 from engine.commands import RecordCaseRead
-from engine.config import PROJECT_ROOT
 from engine.errors import InvalidInput
 from engine.task_filters import TaskFilter, parse_filter
 from engine.web.admin import AUDIT_PAGE, audit_page
@@ -29,14 +28,6 @@ from engine.web.error_language import say
 inbox = Blueprint("inbox", __name__)
 PAGE = 20
 
-#: The npm packages the pages load, and the folder of each that may be served.
-_MODULES = PROJECT_ROOT / "node_modules"
-VENDOR = {"form-js": _MODULES / "@bpmn-io" / "form-js" / "dist", "bpmn-js": _MODULES / "bpmn-js" / "dist",
-          "flatpickr": _MODULES / "flatpickr" / "dist",  # its Chinese calendar, for the picker inside form-js
-          "echarts": _MODULES / "echarts" / "dist", "dmn-js": _MODULES / "dmn-js" / "dist",
-          # bpmn-auto-layout draws a diagram for a model written without one, with what it imports
-          **{name: _MODULES / name / "dist" for name in ("bpmn-auto-layout", "bpmn-moddle", "moddle", "moddle-xml",
-                                                         "saxen", "min-dash")}}
 
 
 #: Roles whose work is oversight: a head of the city or a county with nothing open lands on the dashboard.
@@ -127,6 +118,20 @@ def _earlier_files(huhua: Huhua, task_id: int, me: str) -> list[dict[str, Any]]:
 
 
 @inbox.app_context_processor
+def _signed_in_person() -> dict[str, Any]:
+    """The header names the person and what they are ("班主任 · 珠晖区第一小学"), not their log-in id."""
+    def signed_in() -> dict[str, Any] | None:
+        if not current_user.is_authenticated:
+            return None
+        if "huhua_person" not in g:
+            found = _huhua().queries.users(ids=[str(current_user.id)])
+            g.huhua_person = found[0] if found else None
+        return g.huhua_person
+
+    return {"signed_in": signed_in}
+
+
+@inbox.app_context_processor
 def _case_reads_link() -> dict[str, Any]:
     """The header offers a school's mental-health lead the log of reads of its counselling cases."""
     def leads_a_school() -> bool:
@@ -158,14 +163,6 @@ def document_register(unit_id: str) -> Any:
     for entry in register["documents"]:
         entry["issued_on"] = _beijing(entry["issued_at"])
     return render_template("document_register.html", register=register)
-
-
-@inbox.get("/vendor/<package>/<path:filename>")
-def vendor(package: str, filename: str) -> Any:
-    folder = VENDOR.get(package)
-    if folder is None or not folder.is_dir():
-        abort(404)
-    return send_from_directory(folder, filename, max_age=86400)
 
 
 def _due(due_at: str | None, now: datetime, calendar: Any) -> dict[str, Any] | None:

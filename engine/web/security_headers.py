@@ -5,8 +5,8 @@
   ``<base>`` tricks, forms post only here. Styles may be inline: bpmn-js, dmn-js and form-js set them, and
   a style cannot run code. No ``'unsafe-eval'``: none of the editors or ECharts needs it.
 - ``X-Frame-Options: DENY`` (older browsers), ``X-Content-Type-Options: nosniff``, ``Referrer-Policy: same-origin``.
-- ``Cache-Control: no-store`` on everything but the vendored libraries: pages and JSON name people and
-  children and must not stay in a shared computer's cache after log-out.
+- ``Cache-Control: no-store`` on everything but the front-end bundles (engine/web/assets.py): pages and JSON
+  name people and children and must not stay in a shared computer's cache after log-out.
 - ``HUHUA_SECURE_COOKIES=1`` (behind HTTPS) marks the session, remember-me and language cookies Secure.
 """
 
@@ -16,8 +16,8 @@ import secrets
 
 from flask import Flask, Response, g, request
 
-#: Endpoints whose answers are the same for everyone and may be cached (the npm libraries the pages load).
-CACHEABLE_ENDPOINTS = frozenset({"inbox.vendor", "static"})
+#: Endpoints whose answers are the same for everyone and may be cached (the pages' front-end bundles).
+CACHEABLE_ENDPOINTS = frozenset({"assets.asset", "static"})
 
 _POLICY = ("default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
            "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "

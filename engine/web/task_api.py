@@ -178,6 +178,12 @@ def delegate_task(task_id: int) -> Any:
                                                  calls.str_field(body, "reason"))))
 
 
+@task_api.get("/tasks/<int:task_id>/delegates")
+def delegation_pool(task_id: int) -> Any:
+    """Whom the task may be delegated to, with names and role lines, for the page's picker."""
+    return jsonify(calls.engine().queries.delegation_pool(calls.visible_task(task_id)))
+
+
 @task_api.post("/tasks/<int:task_id>/reassign")
 def reassign_task(task_id: int) -> Any:
     body = calls.json_body()
