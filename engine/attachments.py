@@ -15,6 +15,7 @@ import zipfile
 from dataclasses import dataclass
 
 from engine.errors import InvalidInput, Problem
+from engine.phrases import Phrase
 
 MAX_NAME = 200
 
@@ -139,17 +140,18 @@ def check_upload(filename: str, content: bytes) -> tuple[str, Kind]:
     name = safe_filename(filename)
     extension = _extension(name)
     if not content:
-        raise InvalidInput("文件是空的，请重新选择", [Problem("empty file", field="file")])
+        raise InvalidInput(Phrase("文件是空的，请重新选择"), [Problem(Phrase("empty file"), field="file")])
     kind = sniff(content, extension)
     if kind is None:
-        raise InvalidInput(f"不支持此类文件（{filename or '未命名'}）；可上传：{ALLOWED}",
-                           [Problem("file type not allowed", field="file")])
+        raise InvalidInput(Phrase("不支持此类文件（%(file)s）；可上传：%(allowed)s", file=filename or Phrase("未命名"),
+                                  allowed=ALLOWED), [Problem(Phrase("file type not allowed"), field="file")])
     if extension not in kind.extensions:
         if not extension or extension not in {e for k in _all_kinds() for e in k.extensions}:
             name = (name or "附件") + kind.extensions[0]  # a photo from a phone may come without a usable name
         else:
-            raise InvalidInput(f"文件扩展名 {extension} 与内容（{kind.label}）不符，请检查后重新上传",
-                               [Problem("extension does not match the content", field="file")])
+            raise InvalidInput(Phrase("文件扩展名 %(extension)s 与内容（%(kind)s）不符，请检查后重新上传",
+                                      extension=extension, kind=kind.label),
+                               [Problem(Phrase("extension does not match the content"), field="file")])
     return name, kind
 
 

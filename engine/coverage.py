@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from engine.commands.attendance import COVERED
 from engine.errors import NotFound
+from engine.phrases import Phrase
 from engine.store import tables
 from engine.store.database import Database
 
@@ -35,7 +36,7 @@ def coverage(database: Database, instance_id: int, now: datetime, *, missing_onl
         root = connection.execute(select(_i.c.id, _i.c.process_key, _i.c.state, _i.c.org_scope)
                                   .where(_i.c.id == instance_id)).first()
         if root is None:
-            raise NotFound(f"process instance {instance_id} does not exist")
+            raise NotFound(Phrase("process instance %(id)s does not exist", id=instance_id))
         children_of: dict[int, list[Any]] = {}
         frontier, instances = [instance_id], [instance_id]
         while frontier:

@@ -29,6 +29,7 @@ from engine.access.policy import not_on_dashboard
 from engine.clock import BUSINESS_TZ
 from engine.commands.attendance import COVERED
 from engine.errors import NotFound, Problem
+from engine.phrases import Phrase
 from engine.score_comparison import box_of, compare_scores
 from engine.store import tables
 from engine.store.database import Database
@@ -135,7 +136,7 @@ def rollout_level(database: Database, scope: Scope, instance_id: int, unit: str 
         root = connection.execute(select(_i.c.id, _i.c.process_key, _i.c.state, _i.c.org_scope)
                                   .where(_i.c.id == instance_id)).first()
         # a missing instance, one that is no rollout and one outside the caller's counties answer alike
-        missing = NotFound(f"process instance {instance_id} does not exist")
+        missing = NotFound(Phrase("process instance %(id)s does not exist", id=instance_id))
         if root is None:
             raise missing
         nodes = _tree(connection, instance_id)

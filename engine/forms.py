@@ -28,9 +28,12 @@ from dataclasses import field as dataclass_field
 from datetime import date, datetime
 from typing import Any
 
+from engine.clock import BUSINESS_TZ
 from engine.errors import InvalidModel, Problem
 from engine.form_conditions import UNKNOWN, hide_condition
 from engine.form_context import read_only, shown_list
+from engine.form_dates import DateRange, date_of, declared_range, range_problems
+from engine.phrases import Phrase
 
 FORM_SUFFIX = ".form.json"
 #: Components that hold a value, and the JSON types a value may have.
@@ -61,6 +64,8 @@ class Field:
     row_key: str | None = None
     #: A dynamic list's field that, filled in, excuses its row from the required fields (a teacher on sick leave).
     excused_by: str | None = None
+    #: A date field's accepted range (engine.form_dates); None for any other field.
+    dates: DateRange | None = None
     #: The field's ``conditional.hide`` as a check of the form's data (see :mod:`engine.form_conditions`).
     hide: Any = dataclass_field(default=None, compare=False)
 
@@ -102,22 +107,25 @@ class Form:
         """The dynamic lists whose rows the process sets (checked against the instance's data)."""
         return tuple(f for f in self.fields if f.rows is not None and f.rows_from and f.row_key)
 
-    def check(self, data: dict[str, Any], context: dict[str, Any] | None = None) -> list[Problem]:
+    def check(self, data: dict[str, Any], context: dict[str, Any] | None = None,
+              today: date | None = None) -> list[Problem]:
         """Every problem of a submission, each naming the field (key and label); empty when it may be applied.
 
-        ``context`` is the instance's data, against which lists with fixed rows are checked.
+        ``context`` is the instance's data, against which lists with fixed rows are checked; ``today`` (Beijing)
+        places the date fields' ranges.
         """
+        today = today or datetime.now(BUSINESS_TZ).date()
         known = {f.key for f in self.fields}
-        problems = [Problem(f"'{key}' is not a field of the form {self.name}", field=key)
+        problems = [Problem(Phrase("'%(key)s' is not a field of the form %(form)s", key=key, form=self.name), field=key)
                     for key in _leaf_keys(data, known) if key not in known or _spelled_dotted(data, key)]
         for field in self.fields:
             value = _lookup(data, field.key)
             if field.hidden(data):
                 continue
             if field.rows is None:
-                problems += _check_field(field, value)
+                problems += _check_field(field, value, today)
                 continue
-            problems += _check_rows(field, value)
+            problems += _check_rows(field, value, today)
             if field in self.fixed_lists and context is not None and isinstance(value, list):
                 problems += _check_fixed_rows(field, value, context.get(field.rows_from or ""))
         return problems
@@ -240,9 +248,11 @@ def _fields(name: str, components: list[Any], where: str) -> tuple[list[Field], 
         problems += [Problem(p, file=name, field=here) for p in _rule_problems(rules)]
         values = component.get("values")
         options = tuple(v.get("value") for v in values if isinstance(v, dict)) if isinstance(values, list) else None
+        dates = declared_range(component) if kind == "datetime" else None
+        problems += [Problem(p, file=name, field=here) for p in (range_problems(component) if dates else [])]
         conditional = component.get("conditional")
         fields.append(Field(prefix + field_key, kind, str(component.get("label") or field_key),
-                            bool(rules.get("required")), rules, options, component.get("defaultValue"),
+                            bool(rules.get("required")), rules, options, component.get("defaultValue"), dates=dates,
                             hide=hide_condition(conditional.get("hide")) if isinstance(conditional, dict) else None))
     keys = [f.key for f in fields]
     problems += [Problem(f"key '{k}' is used by two fields", file=name) for k in sorted(set(keys)) if keys.count(k) > 1]
@@ -267,8 +277,10 @@ def _dynamic_list(name: str, where: str, prefix: str, component: dict[str, Any])
         problems += [Problem(p, file=name, field=here) for p in _rule_problems(rules)]
         values = inner.get("values")
         options = tuple(v.get("value") for v in values if isinstance(v, dict)) if isinstance(values, list) else None
+        dates = declared_range(inner) if kind == "datetime" else None
+        problems += [Problem(p, file=name, field=here) for p in (range_problems(inner) if dates else [])]
         rows.append(Field(inner["key"], kind, str(inner.get("label") or inner["key"]), bool(rules.get("required")),
-                          rules, options, inner.get("defaultValue")))
+                          rules, options, inner.get("defaultValue"), dates=dates))
     rules = component.get("validate") or {}
     problems += [Problem(p, file=name, field=where) for p in _rule_problems(rules)]
     properties = component.get("properties") if isinstance(component.get("properties"), dict) else {}
@@ -283,29 +295,30 @@ def _dynamic_list(name: str, where: str, prefix: str, component: dict[str, Any])
                  rules, None, None, tuple(rows), rows_from, row_key, excused_by), problems
 
 
-def _check_rows(field: Field, value: Any) -> list[Problem]:
+def _check_rows(field: Field, value: Any, today: date) -> list[Problem]:
     """A dynamic list: a list of rows within its bounds, each with the list's fields only, each field checked;
     a problem names the row (``rooms[1].area``)."""
     if value is None or value == []:
-        return [Problem(f"{field.label}: required", field=field.key)] if field.required else []
+        return [Problem(Phrase("%(label)s: required", label=field.label), field=field.key)] if field.required else []
     if not isinstance(value, list) or not all(isinstance(row, dict) for row in value):
-        return [Problem(f"{field.label}: must be a list of rows", field=field.key)]
+        return [Problem(Phrase("%(label)s: must be a list of rows", label=field.label), field=field.key)]
     least, most = field.rules.get("minItems"), min(int(field.rules.get("maxItems") or MAX_ROWS), MAX_ROWS)
     if least is not None and len(value) < least:
-        return [Problem(f"{field.label}: at least {least} rows", field=field.key)]
+        return [Problem(Phrase("%(label)s: at least %(n)s rows", label=field.label, n=least), field=field.key)]
     if len(value) > most:
-        return [Problem(f"{field.label}: at most {most} rows", field=field.key)]
+        return [Problem(Phrase("%(label)s: at most %(n)s rows", label=field.label, n=most), field=field.key)]
     known = {inner.key for inner in field.rows or ()}
     problems = []
     for number, row in enumerate(value, start=1):
         where = f"{field.key}[{number - 1}]"
         excused = field.excused_by is not None and row.get(field.excused_by) not in (None, "", [])
-        problems += [Problem(f"{field.label}, row {number}: '{key}' is not a field of the list", field=f"{where}.{key}")
-                     for key in row if key not in known]
+        problems += [Problem(Phrase("%(label)s, row %(row)s: '%(key)s' is not a field of the list", label=field.label,
+                                    row=number, key=key), field=f"{where}.{key}") for key in row if key not in known]
         for inner in field.rows or ():
-            labelled = Field(f"{where}.{inner.key}", inner.kind, f"{field.label}, row {number}: {inner.label}",
-                             inner.required and not excused, inner.rules, inner.options)
-            problems += _check_field(labelled, row.get(inner.key))
+            row_label = Phrase("%(label)s, row %(row)s: %(field)s", label=field.label, row=number, field=inner.label)
+            labelled = Field(f"{where}.{inner.key}", inner.kind, row_label,
+                             inner.required and not excused, inner.rules, inner.options, dates=inner.dates)
+            problems += _check_field(labelled, row.get(inner.key), today)
     return problems
 
 
@@ -317,14 +330,17 @@ def _check_fixed_rows(field: Field, value: list[Any], expected: Any) -> list[Pro
     problems = []
     missing = [str(k) for k in wanted if k not in given]
     if missing:
-        problems.append(Problem(f"{field.label}: rows missing for {', '.join(missing[:20])}"
-                                + (f" and {len(missing) - 20} more" if len(missing) > 20 else ""), field=field.key))
+        more = Phrase(" and %(n)s more", n=len(missing) - 20) if len(missing) > 20 else ""
+        problems.append(Problem(Phrase("%(label)s: rows missing for %(rows)s%(more)s", label=field.label,
+                                       rows=", ".join(missing[:20]), more=more), field=field.key))
     extra = sorted({str(k) for k in given if k not in wanted})
     if extra:
-        problems.append(Problem(f"{field.label}: no such rows: {', '.join(extra[:20])}", field=field.key))
+        problems.append(Problem(Phrase("%(label)s: no such rows: %(rows)s", label=field.label,
+                                       rows=", ".join(extra[:20])), field=field.key))
     twice = sorted({str(k) for k in given if given.count(k) > 1})
     if twice:
-        problems.append(Problem(f"{field.label}: rows given twice: {', '.join(twice[:20])}", field=field.key))
+        problems.append(Problem(Phrase("%(label)s: rows given twice: %(rows)s", label=field.label,
+                                       rows=", ".join(twice[:20])), field=field.key))
     return problems
 
 
@@ -341,45 +357,47 @@ def _components(components: list[Any], where: str, prefix: str) -> Iterator[tupl
             yield from _components(component["components"], here + ".components", inner)
 
 
-def _check_field(field: Field, value: Any) -> list[Problem]:
-    def problem(text: str) -> list[Problem]:
-        return [Problem(f"{field.label}: {text}", field=field.key)]
+def _check_field(field: Field, value: Any, today: date) -> list[Problem]:
+    """The first thing wrong with one field's value, said as "label: what" (a Phrase the web says in Chinese)."""
+    def problem(text: Phrase) -> list[Problem]:
+        return [Problem(text, field=field.key)]
 
+    label = field.label
     if value is None or value == "" or value == []:
-        return problem("required") if field.required else []
+        return problem(Phrase("%(label)s: required", label=label)) if field.required else []
     wanted = _VALUE_TYPES[field.kind]
     if (isinstance(value, bool) and bool not in wanted) or not isinstance(value, wanted):
         names = {str: "text", int: "a number", float: "a number", bool: "true or false", list: "a list"}
-        return problem(f"must be {' or '.join(sorted({names[t] for t in wanted}))}, not {type(value).__name__}")
+        kinds = " or ".join(sorted({names[t] for t in wanted}))
+        return problem(Phrase("%(label)s: must be %(kinds)s, not %(given)s", label=label, kinds=kinds,
+                              given=type(value).__name__))
     rules = field.rules
     if isinstance(value, str):
-        if len(value) > min(int(rules.get("maxLength") or MAX_TEXT), MAX_TEXT):
-            return problem(f"at most {min(int(rules.get('maxLength') or MAX_TEXT), MAX_TEXT)} characters")
+        longest = min(int(rules.get("maxLength") or MAX_TEXT), MAX_TEXT)
+        if len(value) > longest:
+            return problem(Phrase("%(label)s: at most %(n)s characters", label=label, n=longest))
         if rules.get("minLength") and len(value) < int(rules["minLength"]):
-            return problem(f"at least {rules['minLength']} characters")
+            return problem(Phrase("%(label)s: at least %(n)s characters", label=label, n=rules["minLength"]))
         if rules.get("pattern") and not re.fullmatch(rules["pattern"], value):
-            return problem("does not have the required format")
+            return problem(Phrase("%(label)s: does not have the required format", label=label))
     if field.kind == "number":
         if rules.get("min") is not None and value < rules["min"]:
-            return problem(f"at least {rules['min']}")
+            return problem(Phrase("%(label)s: at least %(n)s", label=label, n=rules["min"]))
         if rules.get("max") is not None and value > rules["max"]:
-            return problem(f"at most {rules['max']}")
-    if field.kind == "datetime" and not _is_date(value):
-        return problem("must be a date (YYYY-MM-DD) or date-time")
+            return problem(Phrase("%(label)s: at most %(n)s", label=label, n=rules["max"]))
+    if field.kind == "datetime":
+        day = date_of(value)
+        if day is None:
+            return problem(Phrase("%(label)s: must be a date (YYYY-MM-DD) or date-time", label=label))
+        low, high = (field.dates or DateRange(None, None)).resolved(today)
+        if not low <= day <= high:
+            return problem(Phrase("%(label)s: must be a date from %(low)s to %(high)s", label=label,
+                                  low=low.isoformat(), high=high.isoformat()))
     chosen = value if isinstance(value, list) else [value] if field.kind in ("select", "radio") else []
     if field.options is not None and any(v not in field.options for v in chosen):
-        return problem(f"must be one of {', '.join(map(str, field.options))}")
+        return problem(Phrase("%(label)s: must be one of %(options)s", label=label,
+                              options=", ".join(map(str, field.options))))
     return []
-
-
-def _is_date(value: str) -> bool:
-    for parse in (date.fromisoformat, datetime.fromisoformat):
-        try:
-            parse(value)
-            return True
-        except ValueError:
-            continue
-    return False
 
 
 #: A group repeated inside a repeated group, (a+)+: the shape that makes a regular expression take forever.

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from engine.errors import InvalidInput, Problem
+from engine.phrases import Phrase
 
 #: Which of a person's tasks: all open ones theirs or offered to them, only theirs, only those offered to them
 #: (unclaimed, by name or through a role), or those they completed.
@@ -57,21 +58,21 @@ def parse_filter(values: Mapping[str, Any]) -> TaskFilter:
         if value is None:
             return ""
         if not isinstance(value, str):
-            problems.append(Problem("expected a string", field=name))
+            problems.append(Problem(Phrase("expected a string"), field=name))
             return ""
         value = value.strip()
         if any(ord(c) < 32 or ord(c) == 127 for c in value):
-            problems.append(Problem("control characters are not allowed", field=name))
+            problems.append(Problem(Phrase("control characters are not allowed"), field=name))
             return ""
         if len(value) > MAX_TEXT:
-            problems.append(Problem(f"at most {MAX_TEXT} characters", field=name))
+            problems.append(Problem(Phrase("at most %(n)s characters", n=MAX_TEXT), field=name))
             return ""
         return value
 
     def choice(name: str, allowed: tuple[str, ...], default: str) -> str:
         value = text(name) or default
         if value not in allowed:
-            problems.append(Problem(f"must be one of {', '.join(allowed)}", field=name))
+            problems.append(Problem(Phrase("must be one of %(options)s", options=", ".join(allowed)), field=name))
             return default
         return value
 
@@ -80,19 +81,20 @@ def parse_filter(values: Mapping[str, Any]) -> TaskFilter:
     if values.get("overdue") in ("1", "true", True) and not due:  # the inbox's older one-box filter
         due = "overdue"
     if due and due not in DUES:
-        problems.append(Problem(f"must be one of {', '.join(DUES)}", field="due"))
+        problems.append(Problem(Phrase("must be one of %(options)s", options=", ".join(DUES)), field="due"))
         due = ""
     within = values.get("within_days", 3)
     if isinstance(within, str) and within.strip().isdigit():
         within = int(within.strip())
     if isinstance(within, bool) or not isinstance(within, int) or not 1 <= within <= MAX_WITHIN_DAYS:
-        problems.append(Problem(f"a whole number from 1 to {MAX_WITHIN_DAYS}", field="within_days"))
+        problems.append(Problem(Phrase("a whole number from 1 to %(n)s", n=MAX_WITHIN_DAYS),
+                                field="within_days"))
         within = 3
     if due != "within":
         within = 3  # the count only means something with 'due within'
     found = TaskFilter(view=view, process=text("process"), unit=text("unit"), due=due, within_days=within,
                        q=text("q"), sort=choice("sort", SORTS, "due"))
     if problems:
-        raise InvalidInput("the task filter is not valid: " + "; ".join(f"{p.field}: {p.message}" for p in problems),
-                           problems)
+        listed = [Phrase("%(field)s: %(problem)s", field=p.field, problem=p.message) for p in problems]
+        raise InvalidInput(Phrase("the task filter is not valid: %(problems)s", problems=listed), problems)
     return found

@@ -297,7 +297,10 @@ def test_an_administrators_refused_command_is_in_the_audit_log_with_its_refusal(
     started = demo.execute(StartInstance("burden_supervision", "admin", org_scope="qidong"))["id"]
     client.post(f"/api/v1/process-instances/{started}/suspend", headers=as_("admin"), json={"reason": "核实"})
     again = client.post(f"/api/v1/process-instances/{started}/suspend", headers=as_("admin"), json={"reason": "再次"})
-    missing = client.post("/api/v1/process-instances/987654/suspend", headers=as_("admin"), json={"reason": "x"})
+    # the log keeps the engine's own (English) words; the caller reads them in English once chosen
+    missing = client.post("/api/v1/process-instances/987654/suspend?lang=en", headers=as_("admin"),
+                          json={"reason": "x"})
+    client.get("/login?lang=zh_Hans_CN")  # and back to Chinese for the pages below
     assert again.status_code == 409 and missing.status_code == 404
     logged = client.get("/api/v1/audit", headers=as_("admin"),
                         query_string={"action": "SuspendInstance", "kind": "refused"}).json

@@ -108,7 +108,7 @@ def test_rollout_levels_refuse_bad_and_foreign_units(client: FlaskClient, rollou
     school_instance = client.get(f"/api/v1/dashboard/rollouts/{rollout}?unit=hengshan", headers=ADMIN).json
     leaf = school_instance["units"][0]["instance_id"]
     answer = client.get(f"/api/v1/dashboard/rollouts/{leaf}", headers=ADMIN)  # a leaf fanned out to nobody
-    assert answer.status_code == 404 and answer.json["message"] == f"process instance {leaf} does not exist"
+    assert answer.status_code == 404 and answer.json["message"] == f"流程实例 {leaf} 不存在"
     too_long = client.get(f"/api/v1/dashboard/rollouts/{rollout}?unit={'x' * 300}", headers=ADMIN)
     assert too_long.status_code == 400 and too_long.json["problems"][0]["field"] == "unit"
 

@@ -184,7 +184,7 @@ def test_deeply_nested_json_is_refused_cleanly(engine: Huhua, depth: int) -> Non
     started = time.perf_counter()
     answer = client.post("/api/v1/process-instances", data=body, content_type="application/json", headers=auth)
     assert answer.status_code == 400, answer.data[:300]
-    assert answer.json["problems"][0]["field"] == "body" and "nested" in answer.json["message"]
+    assert answer.json["problems"][0]["field"] == "body" and "嵌套" in answer.json["message"]
     assert "Traceback" not in answer.get_data(as_text=True) and time.perf_counter() - started < 2
     nested: list = []
     for _ in range(40):

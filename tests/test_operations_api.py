@@ -202,7 +202,7 @@ def test_an_import_with_a_bad_row_names_it_and_loads_nothing_and_a_good_one_load
                           content_type="multipart/form-data")
     assert refused.status_code == 400
     assert [(p["file"], p["line"], p["field"]) for p in refused.json["problems"]] == [("祁东.xlsx 人员", 3, "角色")]
-    assert "nothing was loaded" in refused.json["message"]
+    assert "未导入任何数据" in refused.json["message"]
     assert client.get("/api/v1/org/units", headers=AS_ADMIN).json["totals"]["people"] == 445  # the demo stands
 
     good = _workbook([["qd-1-xz", "王校长", "qd-1", "校长", ""], ["qd-1-t1", "李老师", "qd-1", "班主任", ""]])
@@ -217,8 +217,8 @@ def test_an_import_with_a_bad_row_names_it_and_loads_nothing_and_a_good_one_load
     assert [row[0] for row in load_workbook(io.BytesIO(exported.data))["单位"].iter_rows(values_only=True)] == \
         ["单位编码", "hy", "qd", "qd-1"]
 
-    for files, message in (({}, "multipart field 'file'"), ({"file": [(io.BytesIO(b"x"), "org.txt")]}, "org.txt"),
-                           ({"file": [(io.BytesIO(b"PK not a zip"), "org.xlsx")]}, "not an Excel workbook")):
+    for files, message in (({}, "multipart 字段 file"), ({"file": [(io.BytesIO(b"x"), "org.txt")]}, "org.txt"),
+                           ({"file": [(io.BytesIO(b"PK not a zip"), "org.xlsx")]}, "不是 Excel 工作簿")):
         answer = client.post("/api/v1/org/imports", data=files, headers=AS_ADMIN, content_type="multipart/form-data")
         assert answer.status_code == 400 and message in answer.json["message"], answer.json
 

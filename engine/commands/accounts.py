@@ -41,6 +41,7 @@ from engine.commands.model import (
 from engine.commands.sessions import check_password, end_sessions, start_session
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Forbidden, InvalidInput, NotFound, Problem
+from engine.phrases import Phrase
 from engine.store import tables
 
 _a, _k, _p, _u = tables.account, tables.api_token, tables.person, tables.org_unit
@@ -224,5 +225,5 @@ def _known(uow: UnitOfWork, username: str) -> None:
     require_label(username, "username", 100)
     if username != ADMIN and uow.read(select(_p.c.id).where(_p.c.id == username)).first() is None \
             and not is_service_account(uow, username):
-        raise InvalidInput(f"'{username}' is not a person of the org directory",
-                           [Problem("unknown person", field="username")])
+        raise InvalidInput(Phrase("'%(person)s' is not a person of the org directory", person=username),
+                           [Problem(Phrase("unknown person"), field="username")])

@@ -18,6 +18,7 @@ from engine.commands.instance_state import require_label
 from engine.commands.model import AddAttachment, DeleteFilter, SaveFilter
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem, TooLarge
+from engine.phrases import Phrase
 from engine.store import tables
 from engine.task_filters import parse_filter
 
@@ -32,10 +33,11 @@ def save_filter(command: SaveFilter, uow: UnitOfWork) -> dict[str, Any]:
     require_label(command.owner, "owner", 100)
     name = command.name.strip() if isinstance(command.name, str) else ""
     if not name or len(name) > MAX_FILTER_NAME or any(ord(c) < 32 or ord(c) == 127 for c in name):
-        raise InvalidInput(f"筛选名称须为 1 到 {MAX_FILTER_NAME} 个字，不含控制字符",
-                           [Problem("bad name", field="name")])
+        raise InvalidInput(Phrase("筛选名称须为 1 到 %(n)s 个字，不含控制字符", n=MAX_FILTER_NAME),
+                           [Problem(Phrase("bad name"), field="name")])
     if not isinstance(command.filters, dict):
-        raise InvalidInput("filters must be a JSON object", [Problem("expected an object", field="filters")])
+        raise InvalidInput(Phrase("filters must be a JSON object"),
+                           [Problem(Phrase("expected an object"), field="filters")])
     stored = json.dumps(parse_filter(command.filters).to_dict(), ensure_ascii=False, sort_keys=True)
     existing = uow.read(select(_s.c.id).where(_s.c.owner == command.owner, _s.c.name == name)).scalar()
     if existing is not None:
@@ -44,7 +46,7 @@ def save_filter(command: SaveFilter, uow: UnitOfWork) -> dict[str, Any]:
     else:
         count = uow.read(select(func.count()).select_from(_s).where(_s.c.owner == command.owner)).scalar() or 0
         if count >= MAX_FILTERS:
-            raise Conflict(f"最多保存 {MAX_FILTERS} 个筛选，请先删除不用的")
+            raise Conflict(Phrase("最多保存 %(n)s 个筛选，请先删除不用的", n=MAX_FILTERS))
         filter_id = uow.execute(insert(_s).values(owner=command.owner, name=name, filters=stored,
                                                   created_at=uow.now).returning(_s.c.id)).scalar_one()
         replaced = False
@@ -59,7 +61,7 @@ def delete_filter(command: DeleteFilter, uow: UnitOfWork) -> dict[str, Any]:
     removed = uow.execute(delete(_s).where(_s.c.id == command.filter_id, _s.c.owner == command.owner)
                           .returning(_s.c.name)).scalar()
     if removed is None:
-        raise NotFound(f"saved filter {command.filter_id} does not exist")
+        raise NotFound(Phrase("saved filter %(id)s does not exist", id=command.filter_id))
     uow.record("filter_deleted", actor=command.owner, to_webhooks=False, filter=command.filter_id, name=removed)
     return {"id": command.filter_id, "deleted": True}
 
@@ -68,12 +70,13 @@ def add_attachment(command: AddAttachment, uow: UnitOfWork) -> dict[str, Any]:
     require_label(command.actor, "actor", 100)
     limit = uow.services.settings.max_attachment_bytes
     if len(command.content) > limit:
-        raise TooLarge(f"文件过大（{_size(len(command.content))}），单个附件不能超过 {_size(limit)}",
-                       [Problem("too large", field="file")])
+        raise TooLarge(Phrase("文件过大（%(size)s），单个附件不能超过 %(limit)s", size=_size(len(command.content)),
+                              limit=_size(limit)),
+                       [Problem(Phrase("too large"), field="file")])
     name, kind = check_upload(command.filename, command.content)
     task = uow.read(_LOAD_TASK, {"id": command.task_id}).first()
     if task is None or not may_read_task(uow, command.actor, task.id):  # as missing for whoever may not see it
-        raise NotFound(f"task {command.task_id} does not exist")
+        raise NotFound(Phrase("task %(task)s does not exist", task=command.task_id))
     _may_attach(uow, task, command.actor)
     _within_quotas(uow, task.id, command.actor, len(command.content))
     digest = hashlib.sha256(command.content).hexdigest()
@@ -93,24 +96,27 @@ def _within_quotas(uow: UnitOfWork, task_id: int, actor: str, size: int) -> None
     settings = uow.services.settings
     for where, field, count_limit, bytes_limit, label in (
             (_a.c.task_id == task_id, "task", settings.max_attachments_per_task,
-             settings.max_attachment_bytes_per_task, "这项任务"),
+             settings.max_attachment_bytes_per_task, Phrase("这项任务")),
             (_a.c.uploaded_by == actor, "uploaded_by", settings.max_attachments_per_person,
-             settings.max_attachment_bytes_per_person, "您")):
+             settings.max_attachment_bytes_per_person, Phrase("您"))):
         count, total = uow.read(select(func.count(), func.coalesce(func.sum(_a.c.size), 0)).where(where)).one()
         if count >= count_limit:
-            raise TooLarge(f"{label}的附件已有 {count} 个，最多 {count_limit} 个",
-                           [Problem("too many files", field=field)])
+            raise TooLarge(Phrase("%(whose)s的附件已有 %(count)s 个，最多 %(n)s 个", whose=label, count=count,
+                                  n=count_limit),
+                           [Problem(Phrase("too many files"), field=field)])
         if total + size > bytes_limit:
-            raise TooLarge(f"{label}的附件已共 {_size(total)}，加上此文件将超过 {_size(bytes_limit)} 的上限",
-                           [Problem("too many bytes", field=field)])
+            raise TooLarge(Phrase("%(whose)s的附件已共 %(total)s，加上此文件将超过 %(limit)s 的上限", whose=label,
+                                  total=_size(total), limit=_size(bytes_limit)),
+                           [Problem(Phrase("too many bytes"), field=field)])
 
 
 def _may_attach(uow: UnitOfWork, task: Any, actor: str) -> None:
     """Files go to an open task, from whoever holds it or may claim it (or an administrator), not to anyone's."""
     if task.state != "open":
-        raise Conflict("任务已办结，不能再添加附件", [Problem("task is not open", field="task")])
+        raise Conflict(Phrase("任务已办结，不能再添加附件"), [Problem(Phrase("task is not open"), field="task")])
     if not may_work_on_task(uow, task, actor):
-        raise Forbidden("只有任务的办理人（或可认领的人）才能添加附件", [Problem("not the task's", field="task")])
+        raise Forbidden(Phrase("只有任务的办理人（或可认领的人）才能添加附件"),
+                        [Problem(Phrase("not the task's"), field="task")])
 
 
 def _size(n: int) -> str:

@@ -16,6 +16,7 @@ from engine.commands.instance_state import close_offers, require_label
 from engine.commands.model import ResumeInstance, SuspendInstance, TerminateInstance
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, NotFound
+from engine.phrases import Phrase
 from engine.store import tables
 
 _i, _t, _j, _m, _g = (tables.process_instance, tables.human_task, tables.job, tables.message_subscription,
@@ -77,7 +78,7 @@ def _change(uow: UnitOfWork, instance_id: int, actor: str, from_states: tuple[st
     require_label(actor, "actor", 100)
     row = uow.read(select(_i.c.state, _i.c.version).where(_i.c.id == instance_id)).first()
     if row is None:
-        raise NotFound(f"process instance {instance_id} does not exist")
+        raise NotFound(Phrase("process instance %(id)s does not exist", id=instance_id))
     if row.state not in from_states:
         if missing_ok:
             return False

@@ -30,6 +30,7 @@ from engine.commands.figures import keep_figures
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, InvalidInput, NotFound, Problem, StaleVersion
 from engine.org.calendar import working_deadline
+from engine.phrases import Phrase
 from engine.runtime.execution import Incident, InvalidAction, OpenWork
 from engine.runtime.task_titles import finish_title
 from engine.store import tables
@@ -114,9 +115,10 @@ def load_instance(uow: UnitOfWork, instance_id: int) -> LoadedInstance:
     """The instance and its workflow, if it can still move (running, or running with an incident)."""
     row = uow.read(_LOAD_INSTANCE, {"id": instance_id}).first()
     if row is None:
-        raise NotFound(f"process instance {instance_id} does not exist")
+        raise NotFound(Phrase("process instance %(id)s does not exist", id=instance_id))
     if row.state not in ACTIVE_STATES or row.workflow_state is None:
-        raise Conflict(f"process instance {instance_id} is {row.state}; it cannot be changed now")
+        raise Conflict(Phrase("process instance %(id)s is %(state)s; it cannot be changed now", id=instance_id,
+                              state=Phrase(row.state)))
     record = InstanceRecord(row.id, row.definition_id, row.process_key, row.business_key, row.org_scope, row.state,
                             row.version, row.waits, row.workflow_state, row.started_by, row.parent_instance_id)
     compiled = compiled_definition(uow, record.definition_id)
@@ -181,8 +183,8 @@ def persist(uow: UnitOfWork, record: InstanceRecord, workflow: BpmnWorkflow, inc
         written = uow.execute(_UPDATE_INSTANCE, {**values, "instance_id": record.id, "expected": record.version,
                                                  "next_version": record.version + 1})
         if written.rowcount != 1:
-            raise StaleVersion(f"process instance {record.id} was changed by someone else at the same time; "
-                               "reload and retry")
+            raise StaleVersion(Phrase("process instance %(id)s was changed by someone else at the same time; "
+                                      "reload and retry", id=record.id))
         record.version += 1
     keep_figures(uow, record.id, record.process_key, data if isinstance(data, dict) else {}, new=new)
     keep_counselling_room(uow, record.id, record.process_key, record.org_scope, data if isinstance(data, dict) else {})
@@ -384,7 +386,8 @@ def _due_at(properties: dict[str, str], uow: UnitOfWork) -> datetime | None:
 def require_json_object(value: Any, what: str) -> dict[str, Any]:
     """Refuse anything but a JSON object whose keys are names a script can use."""
     if not isinstance(value, dict):
-        raise InvalidInput(f"{what} must be a JSON object", [Problem("expected an object", field=what)])
+        raise InvalidInput(Phrase("%(what)s must be a JSON object", what=what),
+                           [Problem(Phrase("expected an object"), field=what)])
     bad = [k for k in value if not isinstance(k, str) or not k.isidentifier() or k.startswith("_")]
     if bad:
         raise InvalidInput(f"{what} has names that scripts cannot use",
@@ -400,4 +403,5 @@ def require_json_object(value: Any, what: str) -> dict[str, Any]:
 def require_label(value: str | None, field: str, longest: int) -> None:
     """Refuse a blank label or one longer than the column that stores it."""
     if value is not None and (not value.strip() or len(value) > longest):
-        raise InvalidInput(f"{field} must be 1 to {longest} characters", [Problem("bad length", field=field)])
+        raise InvalidInput(Phrase("%(field)s must be 1 to %(n)s characters", field=field, n=longest),
+                           [Problem(Phrase("bad length"), field=field)])

@@ -21,6 +21,7 @@ from engine.commands.instance_state import (
 )
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, InvalidInput, NotFound, Problem, StaleVersion
+from engine.phrases import Phrase
 from engine.runtime.migration import element_names, migrate_workflow, plan_migration
 from engine.store import tables
 
@@ -49,7 +50,7 @@ def migrate_instance(command: MigrateInstance, uow: UnitOfWork) -> dict[str, Any
     require_label(command.actor, "actor", 100)
     row = uow.read(select(_i.c.state, _i.c.definition_id).where(_i.c.id == command.instance_id)).first()
     if row is None:
-        raise NotFound(f"process instance {command.instance_id} does not exist")
+        raise NotFound(Phrase("process instance %(id)s does not exist", id=command.instance_id))
     if row.state == "suspended":
         raise Conflict(f"process instance {command.instance_id} is suspended; resume it before migrating it")
     if row.state not in ACTIVE_STATES:

@@ -12,12 +12,14 @@ from sqlalchemy import select
 
 from engine.access.starting import Holding, Reason, Scope, may_start, rule_problems, start_rule, trusted_keys
 from engine.bpmn.parser import CompiledProcess, ProcessSummary
+from engine.clock import BUSINESS_TZ
 from engine.commands.administrators import is_administrator
 from engine.commands.figures import REPORTED
 from engine.commands.model import StartInstance
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Forbidden, InvalidInput, InvalidModel, NotFound, Problem
 from engine.forms import Form, parse_form
+from engine.phrases import Phrase
 from engine.store import tables
 
 _u, _r, _f, _a = tables.org_unit, tables.role_assignment, tables.form_definition, tables.definition_artifact
@@ -94,10 +96,10 @@ def _start_variables(uow: UnitOfWork, compiled: CompiledProcess, definition_id: 
                                 for key in variables])
         return {}
     variables = form.without_read_only(variables)  # a start form shows nothing of a process not yet begun
-    problems = form.check(variables)
+    problems = form.check(variables, today=uow.now.astimezone(BUSINESS_TZ).date())
     if problems:
-        raise InvalidInput(f"the start form {form.name} has {len(problems)} problem(s); nothing was started",
-                           problems)
+        raise InvalidInput(Phrase("the start form %(form)s has %(count)s problem(s); nothing was started",
+                                  form=form.name, count=len(problems)), problems)
     return variables  # fields left out stay out: the model's own default applies (unlike a task's form)
 
 

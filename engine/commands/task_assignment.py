@@ -23,6 +23,7 @@ from engine.commands.model import AddComment, ClaimTask, DelegateTask, ReassignT
 from engine.commands.task_conflicts import task_taken
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
+from engine.phrases import Phrase
 from engine.store import tables
 
 _t, _c, _p = tables.human_task, tables.task_candidate, tables.person
@@ -35,31 +36,37 @@ def claim_task(command: ClaimTask, uow: UnitOfWork) -> dict[str, Any]:
     if task.assignee is not None:
         raise task_taken(uow, task.id)
     if not is_administrator(uow, command.actor) and not is_candidate(uow, task.id, command.actor):
-        raise Forbidden(f"{command.actor} is not among the candidates of task {task.id}")
+        raise Forbidden(Phrase("%(actor)s is not among the candidates of task %(task)s", actor=command.actor,
+                               task=task.id))
     return _assign(uow, task, command.actor, command.actor, "task_claimed", expected=None)
 
 
 def unclaim_task(command: UnclaimTask, uow: UnitOfWork) -> dict[str, Any]:
     task = _open_task(uow, command.task_id, command.actor)
     if task.assignee != command.actor and not is_administrator(uow, command.actor):
-        raise Forbidden(f"only {task.assignee or 'nobody'} may give task {task.id} back")
+        raise Forbidden(Phrase("only %(assignee)s may give task %(task)s back", assignee=task.assignee, task=task.id)
+                        if task.assignee else Phrase("task %(task)s has nobody to give it back", task=task.id))
     if not uow.read(select(_c.c.task_id).where(_c.c.task_id == task.id).limit(1)).first():
-        raise Conflict(f"task {task.id} has no candidates to give it back to; reassign it instead")
+        raise Conflict(Phrase("task %(task)s has no candidates to give it back to; reassign it instead",
+                              task=task.id))
     return _assign(uow, task, command.actor, None, "task_unclaimed", expected=task.assignee)
 
 
 def delegate_task(command: DelegateTask, uow: UnitOfWork) -> dict[str, Any]:
     task = _open_task(uow, command.task_id, command.actor)
     if task.assignee != command.actor:
-        raise Forbidden(f"only the assignee ({task.assignee or 'nobody yet; claim it first'}) may delegate "
-                        f"task {task.id}")
+        raise Forbidden(Phrase("only the assignee (%(assignee)s) may delegate task %(task)s",
+                               assignee=task.assignee, task=task.id) if task.assignee
+                        else Phrase("nobody has claimed task %(task)s yet; claim it before delegating it",
+                                    task=task.id))
     _existing_person(uow, command.to)
     if command.to == command.actor:
-        raise InvalidInput("a task cannot be delegated to its own assignee", [Problem("same person", field="to")])
+        raise InvalidInput(Phrase("a task cannot be delegated to its own assignee"),
+                           [Problem(Phrase("same person"), field="to")])
     if not may_delegate_to(uow, task, command.actor, command.to):
-        raise Forbidden(f"{command.to} is neither offered task {task.id} nor of its unit; delegate within those, "
-                        "or ask the tier above to reassign it", [Problem("outside the task's pool and unit",
-                                                                             field="to")])
+        raise Forbidden(Phrase("%(to)s is neither offered task %(task)s nor of its unit; delegate within those, "
+                               "or ask the tier above to reassign it", to=command.to, task=task.id),
+                        [Problem(Phrase("outside the task's pool and unit"), field="to")])
     return _assign(uow, task, command.actor, command.to, "task_delegated", expected=task.assignee,
                    reason=command.reason)
 
@@ -89,7 +96,7 @@ def _open_task(uow: UnitOfWork, task_id: int, actor: str, *, reassigning: bool =
     require_label(actor, "actor", 100)
     task = uow.read(_LOAD, {"id": task_id}).first()
     if task is None or not (may_read_task(uow, actor, task_id) or (reassigning and may_reassign(uow, task, actor))):
-        raise NotFound(f"task {task_id} does not exist")
+        raise NotFound(Phrase("task %(task)s does not exist", task=task_id))
     if task.state != "open":
         raise task_taken(uow, task.id)
     return task
@@ -111,7 +118,8 @@ def _assign(uow: UnitOfWork, task: Any, actor: str, to: str | None, event: str, 
 def _existing_person(uow: UnitOfWork, person: str) -> None:
     require_label(person, "to", 100)
     if not person or uow.read(select(_p.c.id).where(_p.c.id == person)).first() is None:
-        raise InvalidInput(f"'{person}' is not a person of the org directory", [Problem("unknown person", field="to")])
+        raise InvalidInput(Phrase("'%(person)s' is not a person of the org directory", person=person),
+                           [Problem(Phrase("unknown person"), field="to")])
 
 
 def add_comment(command: AddComment, uow: UnitOfWork) -> dict[str, Any]:
@@ -119,10 +127,11 @@ def add_comment(command: AddComment, uow: UnitOfWork) -> dict[str, Any]:
     require_label(command.actor, "actor", 100)
     body = command.body.strip() if isinstance(command.body, str) else ""
     if not body or len(body) > MAX_COMMENT:
-        raise InvalidInput(f"a comment has 1 to {MAX_COMMENT} characters", [Problem("bad length", field="body")])
+        raise InvalidInput(Phrase("a comment has 1 to %(n)s characters", n=MAX_COMMENT),
+                           [Problem(Phrase("bad length"), field="body")])
     task = uow.read(_LOAD, {"id": command.task_id}).first()
     if task is None or not may_read_task(uow, command.actor, task.id):  # whoever may read the task may remark on it
-        raise NotFound(f"task {command.task_id} does not exist")
+        raise NotFound(Phrase("task %(task)s does not exist", task=command.task_id))
     comment_id = uow.execute(insert(tables.task_comment).values(
         task_id=task.id, instance_id=task.instance_id, author=command.actor, body=body, created_at=uow.now,
     ).returning(tables.task_comment.c.id)).scalar_one()

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from engine.clock import BUSINESS_TZ
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import TaskTaken
+from engine.phrases import Phrase
 from engine.store import tables
 
 _t, _e, _p = tables.human_task, tables.event, tables.person
@@ -23,16 +24,19 @@ def task_taken(uow: UnitOfWork, task_id: int) -> TaskTaken:
     """The conflict for a task that is no longer open, or is now someone else's (read afresh)."""
     task = uow.read(select(_t).where(_t.c.id == task_id)).first()
     if task is None or (task.state == "open" and task.assignee is None):
-        return TaskTaken(f"任务 {task_id} 刚刚被他人改动，请刷新后重试", task={"id": task_id})
+        return TaskTaken(Phrase("任务 %(task)s 刚刚被他人改动，请刷新后重试", task=task_id), task={"id": task_id})
     if task.state == "open":
-        by, at, verb, state = task.assignee, _handed_at(uow, task), "认领", "claimed"
+        by, at, verb, state = task.assignee, _handed_at(uow, task), Phrase("认领"), "claimed"
     else:
         by, at = task.completed_by, task.completed_at
-        verb, state = ("办结", "completed") if task.state == "completed" else ("撤销", "cancelled")
+        verb, state = (Phrase("办结"), "completed") if task.state == "completed" else (Phrase("撤销"), "cancelled")
     name = uow.read(select(_p.c.name).where(_p.c.id == by)).scalar() if by else None
     when = at.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M") if at else None
     who = name or by  # a person reads a name; the log-in id stays in ``task.by`` for programs
-    message = "该任务已" + (f"由 {who} " if who else "") + (f"于 {when} " if when else "") + verb
+    message = Phrase("该任务已由 %(who)s 于 %(when)s %(verb)s", who=who, when=when, verb=verb) if who and when \
+        else Phrase("该任务已由 %(who)s %(verb)s", who=who, verb=verb) if who \
+        else Phrase("该任务已于 %(when)s %(verb)s", when=when, verb=verb) if when \
+        else Phrase("该任务已%(verb)s", verb=verb)
     return TaskTaken(message, task={"id": task_id, "state": state, "by": by, "by_name": name,
                                     "at": at.isoformat() if at else None})
 

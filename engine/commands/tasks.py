@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 
 from engine.access.policy import is_candidate, may_read_task, may_work_on_task
+from engine.clock import BUSINESS_TZ
 from engine.commands.event_routing import persist_and_route
 from engine.commands.instance_state import close_offers, load_instance, require_json_object, require_label, run_step
 from engine.commands.model import CompleteTask
@@ -15,6 +16,7 @@ from engine.commands.task_conflicts import task_taken
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.forms import parse_form
+from engine.phrases import Phrase
 from engine.store import tables
 
 _t, _c, _g, _f = tables.human_task, tables.task_candidate, tables.item_group, tables.form_definition
@@ -32,7 +34,7 @@ def complete_task(command: CompleteTask, uow: UnitOfWork) -> dict[str, Any]:
     require_label(command.actor, "actor", 100)
     task = uow.read(_LOAD_TASK, {"id": command.task_id}).first()
     if task is None or not may_read_task(uow, command.actor, task.id):  # as missing for whoever may not see it
-        raise NotFound(f"task {command.task_id} does not exist")
+        raise NotFound(Phrase("task %(task)s does not exist", task=command.task_id))
     if task.state != "open":
         raise task_taken(uow, task.id)
     _authorise(uow, task, command.actor)
@@ -105,9 +107,10 @@ def _check_form(uow: UnitOfWork, task: Any, data: dict[str, Any]) -> dict[str, A
         stored = uow.read(select(_i.c.data).where(_i.c.id == instance_id)).scalar()
         context = json.loads(stored or "{}")
     data = form.without_read_only(data)
-    problems = form.check(data, context if isinstance(context, dict) else {})
+    problems = form.check(data, context if isinstance(context, dict) else {}, uow.now.astimezone(BUSINESS_TZ).date())
     if problems:
-        raise InvalidInput(f"the form {form.name} has {len(problems)} problem(s); nothing was saved", problems)
+        raise InvalidInput(Phrase("the form %(form)s has %(count)s problem(s); nothing was saved", form=form.name,
+                                  count=len(problems)), problems)
     filled = form.filled(data)
     if form.files_to:
         filled[form.files_to] = _file_references(uow, task.id)
@@ -129,5 +132,6 @@ def _authorise(uow: UnitOfWork, task: Any, actor: str) -> None:
         return
     if is_candidate(uow, task.id, actor):
         raise task_taken(uow, task.id)
-    raise Forbidden(f"{actor} may not complete task {task.id}"
-                    + (f"; it is assigned to {task.assignee}" if task.assignee else ""))
+    raise Forbidden(Phrase("%(actor)s may not complete task %(task)s; it is assigned to %(assignee)s", actor=actor,
+                           task=task.id, assignee=task.assignee) if task.assignee
+                    else Phrase("%(actor)s may not complete task %(task)s", actor=actor, task=task.id))

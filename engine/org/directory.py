@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from engine.errors import Problem
+from engine.phrases import Phrase
 
 #: Unit kinds, with the kind their parent must have (None: a root).
 UNIT_KINDS: dict[str, tuple[str, tuple[str | None, ...]]] = {
@@ -115,18 +116,19 @@ def check(directory: Directory) -> list[Problem]:
         where = f"units row {index}"
         problems += _label(unit.id, f"{where}: id", MAX_ID) + _label(unit.name, f"{where}: name", MAX_NAME)
         if unit.id in units:
-            problems.append(Problem(f"unit id '{unit.id}' appears twice", field=f"{where}: id"))
+            problems.append(Problem(Phrase("unit id '%(id)s' appears twice", id=unit.id), field=f"{where}: id"))
         units[unit.id] = unit
         if unit.kind not in UNIT_KINDS:
-            problems.append(Problem(f"unknown unit kind '{unit.kind}' (one of {', '.join(UNIT_KINDS)})",
-                                    field=f"{where}: kind"))
+            problems.append(Problem(Phrase("unknown unit kind '%(kind)s' (one of %(kinds)s)", kind=unit.kind,
+                                           kinds=", ".join(UNIT_KINDS)), field=f"{where}: kind"))
     for index, unit in enumerate(directory.units, start=1):
         if unit.kind not in UNIT_KINDS:
             continue
         allowed = UNIT_KINDS[unit.kind][1]  # kinds only descend, so a parent chain cannot loop
         parent = units.get(unit.parent_id) if unit.parent_id else None
         if unit.parent_id and parent is None:
-            problems.append(Problem(f"parent '{unit.parent_id}' is not a unit", field=f"units row {index}: parent"))
+            problems.append(Problem(Phrase("parent '%(id)s' is not a unit", id=unit.parent_id),
+                                    field=f"units row {index}: parent"))
         elif (parent.kind if parent else None) not in allowed:
             wanted = " or ".join(k or "no parent" for k in allowed)
             problems.append(Problem(f"a {unit.kind} needs {wanted} as its parent, not "
@@ -136,33 +138,35 @@ def check(directory: Directory) -> list[Problem]:
         where = f"people row {index}"
         problems += _label(person.id, f"{where}: id", MAX_ID) + _label(person.name, f"{where}: name", 100)
         if person.id in people:
-            problems.append(Problem(f"person id '{person.id}' appears twice", field=f"{where}: id"))
+            problems.append(Problem(Phrase("person id '%(id)s' appears twice", id=person.id), field=f"{where}: id"))
         people.add(person.id)
         if person.unit_id not in units:
-            problems.append(Problem(f"unit '{person.unit_id}' is not a unit", field=f"{where}: unit"))
+            problems.append(Problem(Phrase("unit '%(id)s' is not a unit", id=person.unit_id), field=f"{where}: unit"))
         if person.phone is not None and len(person.phone) > 30:
-            problems.append(Problem("a phone number has at most 30 characters", field=f"{where}: phone"))
+            problems.append(Problem(Phrase("a phone number has at most 30 characters"), field=f"{where}: phone"))
     held = set()
     for index, role in enumerate(directory.roles, start=1):
         where = f"roles row {index}"
         if role.person_id not in people:
-            problems.append(Problem(f"person '{role.person_id}' is not a person", field=f"{where}: person"))
+            problems.append(Problem(Phrase("person '%(id)s' is not a person", id=role.person_id),
+                                    field=f"{where}: person"))
         if role.unit_id not in units:
-            problems.append(Problem(f"unit '{role.unit_id}' is not a unit", field=f"{where}: unit"))
+            problems.append(Problem(Phrase("unit '%(id)s' is not a unit", id=role.unit_id), field=f"{where}: unit"))
         if role.role not in ROLES:
-            problems.append(Problem(f"unknown role '{role.role}' (one of {', '.join(ROLES)})", field=f"{where}: role"))
+            problems.append(Problem(Phrase("unknown role '%(role)s' (one of %(roles)s)", role=role.role,
+                                           roles=", ".join(ROLES)), field=f"{where}: role"))
         if (role.person_id, role.unit_id, role.role) in held:
-            problems.append(Problem("the same role is given twice", field=where))
+            problems.append(Problem(Phrase("the same role is given twice"), field=where))
         held.add((role.person_id, role.unit_id, role.role))
     return problems
 
 
 def _label(value: object, where: str, limit: int) -> list[Problem]:
     if not isinstance(value, str) or not value.strip():
-        return [Problem("missing", field=where)]
+        return [Problem(Phrase("missing"), field=where)]
     if len(value) > limit:
-        return [Problem(f"longer than {limit} characters", field=where)]
+        return [Problem(Phrase("longer than %(n)s characters", n=limit), field=where)]
     if value != value.strip() or any(c in value for c in "/\n\r\t"):
-        return [Problem("must not contain '/', line breaks, or leading/trailing spaces", field=where)]
+        return [Problem(Phrase("must not contain '/', line breaks, or leading/trailing spaces"), field=where)]
     return []
 

@@ -20,6 +20,7 @@ from openpyxl import Workbook, load_workbook
 
 from engine.errors import InvalidInput, Problem
 from engine.org.directory import ROLES, UNIT_KINDS, Directory, Person, Role, Unit, check, role_code
+from engine.phrases import Phrase
 from engine.spreadsheet_text import inert_row, restored
 
 UNIT_COLUMNS = {"单位编码": "id", "单位名称": "name", "单位类型": "kind", "上级单位编码": "parent"}
@@ -42,13 +43,14 @@ def read_workbook(name: str, content: bytes) -> tuple[Sheet | None, Sheet | None
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as err:  # openpyxl raises many kinds for a file that is not a workbook
-        raise InvalidInput(f"{name} is not an Excel workbook (.xlsx): {err}", [Problem(str(err), file=name)]) from None
+        raise InvalidInput(Phrase("%(file)s is not an Excel workbook (.xlsx): %(why)s", file=name, why=str(err)),
+                           [Problem(str(err), file=name)]) from None
     sheets = {title.strip(): book[title] for title in book.sheetnames}
     units = sheets.get("单位") or sheets.get("units")
     people = sheets.get("人员") or sheets.get("people")
     if units is None and people is None:
-        raise InvalidInput(f"{name} has neither a 单位 nor a 人员 sheet",
-                           [Problem("sheets named 单位 and 人员 are expected", file=name)])
+        raise InvalidInput(Phrase("%(file)s has neither a 单位 nor a 人员 sheet", file=name),
+                           [Problem(Phrase("sheets named 单位 and 人员 are expected"), file=name)])
     return (_sheet(f"{name} 单位", units.iter_rows(values_only=True), UNIT_COLUMNS) if units else None,
             _sheet(f"{name} 人员", people.iter_rows(values_only=True), PEOPLE_COLUMNS) if people else None)
 
@@ -62,16 +64,17 @@ def read_csv(name: str, content: bytes) -> tuple[Sheet | None, Sheet | None]:
         except UnicodeDecodeError:
             continue
     if text is None:
-        raise InvalidInput(f"{name} is neither UTF-8 nor GBK text", [Problem("cannot decode", file=name)])
+        raise InvalidInput(Phrase("%(file)s is neither UTF-8 nor GBK text", file=name),
+                           [Problem(Phrase("cannot decode"), file=name)])
     rows = list(csv.reader(io.StringIO(text)))
     header = {_field(h, {**UNIT_COLUMNS, **PEOPLE_COLUMNS}) for h in (rows[0] if rows else [])}
     if "kind" in header or "parent" in header:
         return _sheet(name, rows, UNIT_COLUMNS), None
     if "roles" in header or "unit" in header:
         return None, _sheet(name, rows, PEOPLE_COLUMNS)
-    raise InvalidInput(f"{name}: the header is neither a units list (单位编码, 单位名称, 单位类型, 上级单位编码) "
-                       "nor a people list (工号, 姓名, 单位编码, 角色, 手机)",
-                       [Problem("unknown header", file=name, line=1)])
+    raise InvalidInput(Phrase("%(file)s: the header is neither a units list (单位编码, 单位名称, 单位类型, "
+                              "上级单位编码) nor a people list (工号, 姓名, 单位编码, 角色, 手机)", file=name),
+                       [Problem(Phrase("unknown header"), file=name, line=1)])
 
 
 def build(units: Sheet | None, people: Sheet | None, current: Directory) -> Directory:
@@ -83,8 +86,9 @@ def build(units: Sheet | None, people: Sheet | None, current: Directory) -> Dire
         for line, row in units.rows:
             kind = KIND_BY_NAME.get(row.get("kind", ""), row.get("kind", ""))
             if kind not in UNIT_KINDS:
-                problems.append(Problem(f"unknown unit type '{row.get('kind', '')}' (one of "
-                                        f"{', '.join(KIND_BY_NAME)})", file=units.file, line=line, field="单位类型"))
+                problems.append(Problem(Phrase("unknown unit type '%(kind)s' (one of %(kinds)s)",
+                                               kind=row.get("kind", ""), kinds=", ".join(KIND_BY_NAME)),
+                                        file=units.file, line=line, field="单位类型"))
             directory.units.append(Unit(row.get("id", ""), row.get("name", ""), kind, row.get("parent") or None,
                                         len(directory.units)))
             unit_lines.append((units.file, line))
@@ -101,12 +105,13 @@ def build(units: Sheet | None, people: Sheet | None, current: Directory) -> Dire
                 directory.people.append(seen[person_id])
                 person_lines.append((people.file, line))
             elif row.get("name") and row["name"] != seen[person_id].name:
-                problems.append(Problem(f"工号 {person_id} has another name in an earlier row",
+                problems.append(Problem(Phrase("the 工号 %(id)s has another name in an earlier row", id=person_id),
                                         file=people.file, line=line, field="姓名"))
             for name in (n for n in _SEPARATORS.split(row.get("roles", "")) if n):
                 code = role_code(name)
                 if code is None:
-                    problems.append(Problem(f"unknown role '{name}' (one of {'、'.join(ROLES.values())})",
+                    problems.append(Problem(Phrase("unknown role '%(role)s' (one of %(roles)s)", role=name,
+                                                   roles="、".join(ROLES.values())),
                                             file=people.file, line=line, field="角色"))
                     continue
                 directory.roles.append(Role(person_id, unit, code))
@@ -117,8 +122,9 @@ def build(units: Sheet | None, people: Sheet | None, current: Directory) -> Dire
     if problems:
         problems = _deduplicated(problems)
         shown = problems[:MAX_PROBLEMS]
-        more = f" (the first {MAX_PROBLEMS} are listed)" if len(problems) > MAX_PROBLEMS else ""
-        raise InvalidInput(f"{len(problems)} problem(s){more}; nothing was loaded", shown)
+        raise InvalidInput(Phrase("%(count)s problem(s) (the first %(n)s are listed); nothing was loaded",
+                                  count=len(problems), n=MAX_PROBLEMS) if len(problems) > MAX_PROBLEMS
+                           else Phrase("%(count)s problem(s); nothing was loaded", count=len(problems)), shown)
     return directory
 
 
@@ -174,15 +180,18 @@ def _sheet(file: str, rows: Iterable[Sequence[object]], columns: dict[str, str])
     missing = sorted(wanted - set(header))
     if missing:
         names = {v: k for k, v in columns.items()}
-        raise InvalidInput(f"{file}: the header lacks {', '.join(names[m] for m in missing)}",
-                           [Problem(f"missing column {names[m]}", file=file, line=1) for m in missing])
+        raise InvalidInput(Phrase("%(file)s: the header lacks %(columns)s", file=file,
+                                  columns=", ".join(names[m] for m in missing)),
+                           [Problem(Phrase("missing column %(column)s", column=names[m]), file=file, line=1)
+                            for m in missing])
     sheet = Sheet(file)
     for number, values in enumerate(iterator, start=2):
         cells = ["" if v is None else restored(str(v)).strip() for v in values]  # as exported: see export_rows
         if not any(cells):
             continue
         if len(sheet.rows) >= MAX_ROWS:
-            raise InvalidInput(f"{file} has more than {MAX_ROWS} rows", [Problem("too many rows", file=file)])
+            raise InvalidInput(Phrase("%(file)s has more than %(n)s rows", file=file, n=MAX_ROWS),
+                               [Problem(Phrase("too many rows"), file=file)])
         sheet.rows.append((number, {name: cell for name, cell in zip(header, cells, strict=False) if name}))
     return sheet
 
@@ -210,8 +219,9 @@ def _deduplicated(problems: list[Problem]) -> list[Problem]:
             seen.add(key)
             kept.append(problem)
     if unlisted:
-        kept.append(Problem(f"{unlisted} row(s) of the directory as loaded now no longer fit (people at units the "
-                            "file leaves out, say); load the units and the people together"))
+        kept.append(Problem(Phrase("%(count)s row(s) of the directory as loaded now no longer fit (people at units "
+                                   "the file leaves out, say); load the units and the people together",
+                                   count=unlisted)))
     return kept
 
 

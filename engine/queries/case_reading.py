@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from engine.access.confidential import RECORD, at_least, case_access, is_confidential
 from engine.access.sensitivity import sensitivity_of
 from engine.errors import NotFound
+from engine.phrases import Phrase
 from engine.store.models import ProcessInstance
 
 
@@ -21,7 +22,7 @@ def case_level(session: Session, viewer: str | None, instance_id: int) -> str | 
         return None
     level = case_access(session, viewer, instance_id)
     if level is None:
-        raise NotFound(f"process instance {instance_id} does not exist")
+        raise NotFound(Phrase("process instance %(id)s does not exist", id=instance_id))
     return level
 
 

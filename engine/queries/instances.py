@@ -16,6 +16,7 @@ from engine.clock import BUSINESS_TZ
 from engine.coverage import coverage, fan_out_status
 from engine.errors import InvalidInput, NotFound, Problem
 from engine.org.calendar import parse_date
+from engine.phrases import Phrase
 from engine.queries.case_reading import case_level, without_case_items
 from engine.queries.directory import unit_path
 from engine.queries.official_documents import official_of_documents
@@ -47,7 +48,7 @@ class InstanceFamily:
         with self.database.read() as session:
             row = session.get(ProcessInstance, instance_id)
             if row is None:
-                raise NotFound(f"process instance {instance_id} does not exist")
+                raise NotFound(Phrase("process instance %(id)s does not exist", id=instance_id))
             level = case_level(session, viewer, instance_id)
             definition = session.get(ProcessDefinition, row.definition_id)
             open_tasks = session.scalars(select(HumanTask).where(
@@ -81,7 +82,7 @@ class InstanceFamily:
         case's events are for ``viewer`` only as far as they may read it (none on status access)."""
         with self.database.read() as session:
             if session.get(ProcessInstance, instance_id) is None:
-                raise NotFound(f"process instance {instance_id} does not exist")
+                raise NotFound(Phrase("process instance %(id)s does not exist", id=instance_id))
             level = case_level(session, viewer, instance_id)
             if level == STATUS:
                 return {"total": 0, "offset": offset, "events": []}

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from engine.access import policy
 from engine.documents.official import default_code
 from engine.errors import InvalidInput, NotFound, Problem
+from engine.phrases import Phrase
 from engine.queries.rows import iso
 from engine.store import tables
 from engine.store.database import Database
@@ -33,13 +34,14 @@ class OfficialDocumentFamily:
         Reads the register only: titles, numbers, dates and who signed — not the documents' content.
         """
         if not str(year).isdigit() or not 2000 <= int(year) <= 2100:
-            raise InvalidInput(f"year must be a year like 2026, not '{str(year)[:20]}'", [Problem("bad year",
-                                                                                                  field="year")])
+            raise InvalidInput(Phrase("year must be a year like 2026, not '%(year)s'", year=str(year)[:20]),
+                               [Problem(Phrase("bad year"), field="year")])
         with self.database.read() as connection:
             unit = connection.execute(select(_u.c.id, _u.c.name, _u.c.kind, _u.c.path)
                                       .where(_u.c.id == unit_id)).first()
             if unit is None:
-                raise NotFound(f"unit {unit_id[:100]} does not exist", [Problem("no such unit", field="unit")])
+                raise NotFound(Phrase("unit %(unit)s does not exist", unit=unit_id[:100]),
+                               [Problem(Phrase("no such unit"), field="unit")])
             code = connection.execute(select(_k.c.code).where(_k.c.unit_id == unit_id)).scalar()
             if not code:
                 county = connection.execute(select(_u.c.name).where(

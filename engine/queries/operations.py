@@ -21,6 +21,7 @@ from engine.errors import InvalidInput, NotFound, Problem
 from engine.org.calendar import ESTIMATED, estimate_warning
 from engine.org.directory import UNIT_KINDS
 from engine.org.term_calendar import TermCalendar
+from engine.phrases import Phrase
 from engine.queries.calendar import CalendarQueries
 from engine.queries.rows import iso, one_of, page_limit, with_names
 from engine.schedules import MAX_YEAR_OCCURRENCES, Schedule
@@ -208,7 +209,7 @@ class OperationsFamily:
             query = query.where(Job.instance_id == instance_id)
         with self.database.read() as session:
             if instance_id is not None and session.get(ProcessInstance, instance_id) is None:
-                raise NotFound(f"process instance {instance_id} does not exist")
+                raise NotFound(Phrase("process instance %(id)s does not exist", id=instance_id))
             return [{"id": j.id, "kind": j.kind, "instance_id": j.instance_id, "element_id": j.element_id,
                      "due_at": iso(j.due_at), "state": j.state, "attempts": j.attempts, "last_error": j.last_error,
                      "lease_owner": j.lease_owner, "lease_until": iso(j.lease_until),

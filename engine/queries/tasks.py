@@ -18,6 +18,7 @@ from engine.commands.model import ADMIN
 from engine.errors import InvalidInput, NotFound, Problem
 from engine.form_context import shown_names
 from engine.org.directory import ROLES
+from engine.phrases import Phrase
 from engine.queries.calendar import CalendarQueries
 from engine.queries.case_reading import case_level, without_case_items
 from engine.queries.rows import event_row, iso, page_limit, tasks_with_candidates
@@ -157,7 +158,7 @@ class TaskFamily:
         with self.database.read() as session:
             task = session.get(HumanTask, task_id)
             if task is None:
-                raise NotFound(f"task {task_id} does not exist")
+                raise NotFound(Phrase("task %(task)s does not exist", task=task_id))
             return without_case_items(session, viewer, tasks_with_candidates(session, [task]))[0]
 
     def offered_to_several(self, task_id: int) -> bool:
@@ -184,7 +185,7 @@ class TaskFamily:
         with self.database.read() as session:
             instance_id = session.scalar(select(HumanTask.instance_id).where(HumanTask.id == task_id))
         if instance_id is None:
-            raise NotFound(f"task {task_id} does not exist")
+            raise NotFound(Phrase("task %(task)s does not exist", task=task_id))
         return instance_id
 
     def holds_task(self, user: str, task_id: int) -> bool:
@@ -290,7 +291,7 @@ class TaskFamily:
         with self.database.read() as session:
             instance_id = session.scalar(select(HumanTask.instance_id).where(HumanTask.id == task_id))
             if instance_id is None:
-                raise NotFound(f"task {task_id} does not exist")
+                raise NotFound(Phrase("task %(task)s does not exist", task=task_id))
             level = case_level(session, viewer, instance_id)
             if level == STATUS:
                 return {"instance_id": instance_id, "total": 0, "shown": 0, "events": []}

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from flask import Flask, jsonify, redirect, url_for
-from werkzeug.exceptions import HTTPException
+from flask import Flask, redirect, url_for
 
 from engine.bootstrap import Huhua, bootstrap
-from engine.errors import HuhuaError
-
-log = logging.getLogger("huhua.web")
 
 
 def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = None) -> Flask:
@@ -26,7 +21,7 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
         app.config.setdefault("TRUST_USER_HEADER", bool(test_config.get("TESTING")))
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
-    from engine.web import assets, auth, guard, i18n, request_limits, security_headers
+    from engine.web import assets, auth, error_pages, guard, i18n, request_limits, security_headers
     from engine.web.account import account
     from engine.web.account_api import account_api
     from engine.web.admin import admin
@@ -59,25 +54,6 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
     app.register_blueprint(monthly)
     app.register_blueprint(starting)
     app.add_url_rule("/", "index", lambda: redirect(url_for("inbox.home")))
-    _register_error_handlers(app)
+    error_pages.install(app, guard.API_BLUEPRINTS)
 
     return app
-
-
-def _register_error_handlers(app: Flask) -> None:
-    from engine.web import problem_texts
-
-    @app.errorhandler(HuhuaError)
-    def _huhua_error(err: HuhuaError) -> Any:
-        return jsonify(problem_texts.answer(err)), err.status
-
-    @app.errorhandler(HTTPException)
-    def _http_error(err: HTTPException) -> Any:
-        return jsonify({"error": err.name.lower().replace(" ", "_"), "message": err.description,
-                        "problems": []}), err.code
-
-    @app.errorhandler(Exception)
-    def _unexpected(err: Exception) -> Any:
-        log.exception("unhandled error")
-        return jsonify({"error": "internal", "message": "an internal error occurred; it has been logged",
-                        "problems": []}), 500

@@ -9,6 +9,7 @@ from flask import Blueprint, jsonify, request
 
 from engine.commands import CreateApiToken, RevokeApiToken
 from engine.errors import Forbidden, InvalidInput, NotFound, Problem
+from engine.phrases import Phrase
 from engine.web import calls
 from engine.web.auth import by_token, is_administrator
 
@@ -21,7 +22,8 @@ def list_tokens() -> Any:
     caller = calls.actor()
     whose = request.args.get("user") or caller
     if whose != caller and not is_administrator(caller):
-        raise NotFound(f"no tokens of '{whose}' to show", [Problem("not yours", field="user")])
+        raise NotFound(Phrase("no tokens of '%(whose)s' to show", whose=whose),
+                       [Problem(Phrase("not yours"), field="user")])
     huhua = calls.engine()
     return jsonify(huhua.queries.accounts.api_tokens(huhua.clock.now(), whose))
 
@@ -32,12 +34,13 @@ def create_token() -> Any:
     leaked one would outlive its expiry)."""
     caller = calls.actor()
     if by_token():
-        raise Forbidden("log in to make an API token; a token cannot make tokens")
+        raise Forbidden(Phrase("log in to make an API token; a token cannot make tokens"))
     body = calls.json_body()
     name = calls.str_field(body, "name", required=True) or ""
     days = body.get("days")
     if days is not None and (isinstance(days, bool) or not isinstance(days, int)):
-        raise InvalidInput("days must be a whole number", [Problem("expected an integer", field="days")])
+        raise InvalidInput(Phrase("days must be a whole number"),
+                           [Problem(Phrase("expected an integer"), field="days")])
     return jsonify(calls.engine().execute(CreateApiToken(caller, name, caller, days))), 201
 
 

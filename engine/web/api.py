@@ -26,6 +26,7 @@ from engine.commands import (
     TerminateInstance,
 )
 from engine.errors import InvalidInput, NotFound, Problem
+from engine.phrases import Phrase
 from engine.web import calls, openapi
 from engine.web.auth import is_administrator
 
@@ -111,8 +112,8 @@ def deploy_edited_form(definition_id: int, form_key: str) -> Any:
     actor = calls.administrator()
     schema = calls.json_body().get("schema")
     if not isinstance(schema, dict):
-        raise InvalidInput("schema must be a JSON object (a form-js schema)",
-                           [Problem("missing" if schema is None else "not an object", field="schema")])
+        raise InvalidInput(Phrase("schema must be a JSON object (a form-js schema)"),
+                           [Problem(Phrase("missing") if schema is None else Phrase("not an object"), field="schema")])
     definition = calls.path_id(definition_id, "definition")
     result = calls.engine().execute(DeployEditedForm(definition, form_key, schema, actor))
     return jsonify(result), 201 if result["deployment_id"] else 200
@@ -124,13 +125,14 @@ def _uploaded_files() -> tuple[tuple[str, bytes], ...]:
     body = calls.json_body()
     files = body.get("files")
     if not isinstance(files, list) or not files:
-        raise InvalidInput("send the model files as multipart field 'file', or JSON {\"files\": [{name, content}]}")
+        raise InvalidInput(Phrase("send the model files as multipart field 'file', "
+                                  "or JSON {\"files\": [{name, content}]}"))
     parsed = []
     for index, entry in enumerate(files):
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) \
                 or not isinstance(entry.get("content"), str):
-            raise InvalidInput("each file needs a string name and content",
-                               [Problem("expected {name, content}", field=f"files[{index}]")])
+            raise InvalidInput(Phrase("each file needs a string name and content"),
+                               [Problem(Phrase("expected {name, content}"), field=f"files[{index}]")])
         parsed.append((entry["name"], entry["content"].encode("utf-8")))
     return tuple(parsed)
 
@@ -184,7 +186,7 @@ def correlate_message() -> Any:
     body = calls.json_body()
     deliver_to_all = body.get("all", False)
     if not isinstance(deliver_to_all, bool):
-        raise InvalidInput("all must be true or false", [Problem("expected a boolean", field="all")])
+        raise InvalidInput(Phrase("all must be true or false"), [Problem(Phrase("expected a boolean"), field="all")])
     return jsonify(calls.engine().execute(CorrelateMessage(
         message_name=calls.str_field(body, "name", required=True) or "",
         actor=calls.actor(),
@@ -201,7 +203,8 @@ def list_jobs() -> Any:
     huhua = calls.engine()
     due = request.args.get("due")
     if due not in (None, "true", "false"):
-        raise InvalidInput("due must be true or false", [Problem("expected true or false", field="due")])
+        raise InvalidInput(Phrase("due must be true or false"),
+                           [Problem(Phrase("expected true or false"), field="due")])
     return jsonify(huhua.queries.jobs(
         state=request.args.get("state") or None, kind=request.args.get("kind") or None,
         due_before=huhua.clock.now() if due == "true" else None, instance_id=calls.optional_int_arg("instance_id"),
@@ -264,7 +267,7 @@ def download_document(document_id: int) -> Any:
     if instance_id is not None:
         calls.visible_instance(instance_id)
         if calls.logged_case_read(instance_id, "document") not in (None, RECORD):
-            raise NotFound(f"document {document_id} does not exist")
+            raise NotFound(Phrase("document %(id)s does not exist", id=document_id))
     name, content_type, content = huhua.queries.document(document_id)
     response = current_app.response_class(content, mimetype=content_type)
     response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
@@ -312,13 +315,15 @@ def migrate_instance(instance_id: int) -> Any:
     body = calls.json_body()
     target = body.get("target_definition_id")
     if target is None:
-        raise InvalidInput("target_definition_id is required", [Problem("missing", field="target_definition_id")])
+        raise InvalidInput(Phrase("target_definition_id is required"),
+                           [Problem(Phrase("missing"), field="target_definition_id")])
     if isinstance(target, bool) or not isinstance(target, int) or not 0 <= target <= calls.LARGEST_ID:
-        raise InvalidInput("target_definition_id must be a process definition id (a whole number)",
-                           [Problem("expected an id", field="target_definition_id")])
+        raise InvalidInput(Phrase("target_definition_id must be a process definition id (a whole number)"),
+                           [Problem(Phrase("expected an id"), field="target_definition_id")])
     dry_run = body.get("dry_run", False)
     if not isinstance(dry_run, bool):
-        raise InvalidInput("dry_run must be true or false", [Problem("expected a boolean", field="dry_run")])
+        raise InvalidInput(Phrase("dry_run must be true or false"),
+                           [Problem(Phrase("expected a boolean"), field="dry_run")])
     instance = calls.path_id(instance_id, "instance")
     return jsonify(calls.engine().execute(MigrateInstance(instance, target, actor, dry_run)))
 

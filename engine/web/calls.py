@@ -12,6 +12,7 @@ from engine.bootstrap import Huhua
 from engine.commands import RecordCaseRead
 from engine.errors import Forbidden, InvalidInput, NotFound, Problem, Unauthorized
 from engine.json_bounds import MAX_DEPTH, text_depth
+from engine.phrases import Phrase
 from engine.web.auth import acting_user, is_administrator
 
 
@@ -29,11 +30,11 @@ def actor() -> str:
     calling anything but message delivery."""
     caller = acting_user()
     if not caller:
-        raise Unauthorized("log in, or send an API token as 'Authorization: Bearer <token>'",
-                           [Problem("not authenticated", field="Authorization")])
+        raise Unauthorized(Phrase("log in, or send an API token as 'Authorization: Bearer <token>'"),
+                           [Problem(Phrase("not authenticated"), field="Authorization")])
     if request.endpoint not in SERVICE_ENDPOINTS and _is_service_account(caller):
-        raise Forbidden("a service account only delivers messages (POST /api/v1/messages, "
-                        "/api/v1/webhooks/messages/{name})")
+        raise Forbidden(Phrase("a service account only delivers messages (POST /api/v1/messages, "
+                               "/api/v1/webhooks/messages/{name})"))
     return caller
 
 
@@ -47,22 +48,22 @@ def _is_service_account(caller: str) -> bool:
 
 def json_body() -> dict[str, Any]:
     if text_depth(request.get_data(cache=True)) > MAX_DEPTH:  # before parsing: the parser itself recurses
-        raise InvalidInput(f"the request body is nested more than {MAX_DEPTH} levels deep",
-                           [Problem("nested too deeply", field="body")])
+        raise InvalidInput(Phrase("the request body is nested more than %(n)s levels deep", n=MAX_DEPTH),
+                           [Problem(Phrase("nested too deeply"), field="body")])
     try:
         body = request.get_json(silent=True)
     except RecursionError:
-        raise InvalidInput("the request body is nested too deeply") from None
+        raise InvalidInput(Phrase("the request body is nested too deeply")) from None
     if body is None:
         if request.data:
-            raise InvalidInput("the request body is not valid JSON")
+            raise InvalidInput(Phrase("the request body is not valid JSON"))
         return {}
     if not isinstance(body, dict):
-        raise InvalidInput("the request body must be a JSON object")
+        raise InvalidInput(Phrase("the request body must be a JSON object"))
     try:
         _refuse_lone_surrogates(body, "")
     except RecursionError:
-        raise InvalidInput("the request body is nested too deeply") from None
+        raise InvalidInput(Phrase("the request body is nested too deeply")) from None
     return body
 
 
@@ -73,11 +74,13 @@ def _refuse_lone_surrogates(value: Any, where: str) -> None:
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            raise InvalidInput(f"{where or 'the body'} holds text that is not valid Unicode (a lone surrogate)",
-                               [Problem("not valid Unicode", field=where or None)]) from None
+            raise InvalidInput(Phrase("%(where)s holds text that is not valid Unicode (a lone surrogate)",
+                                      where=where or Phrase("the body")),
+                               [Problem(Phrase("not valid Unicode"), field=where or None)]) from None
         if "\x00" in value:
-            raise InvalidInput(f"{where or 'the body'} holds a NUL character, which no text may hold",
-                               [Problem("NUL character", field=where or None)])
+            raise InvalidInput(Phrase("%(where)s holds a NUL character, which no text may hold",
+                                      where=where or Phrase("the body")),
+                               [Problem(Phrase("NUL character"), field=where or None)])
     elif isinstance(value, dict):
         for key, item in value.items():
             _refuse_lone_surrogates(key, where)
@@ -103,17 +106,18 @@ def optional_int_arg(name: str) -> int | None:
     try:
         number = int(value)
     except ValueError:
-        raise InvalidInput(f"query parameter {name} must be a whole number",
-                           [Problem("not an integer", field=name)]) from None
+        raise InvalidInput(Phrase("query parameter %(name)s must be a whole number", name=name),
+                           [Problem(Phrase("not an integer"), field=name)]) from None
     if not 0 <= number <= LARGEST_ID:
-        raise InvalidInput(f"query parameter {name} must be between 0 and {LARGEST_ID}",
-                           [Problem("out of range", field=name)])
+        raise InvalidInput(Phrase("query parameter %(name)s must be between 0 and %(n)s", name=name, n=LARGEST_ID),
+                           [Problem(Phrase("out of range"), field=name)])
     return number
 
 
 def path_id(value: int, what: str) -> int:
     if value > LARGEST_ID:
-        raise InvalidInput(f"{what} {value} is out of range", [Problem("out of range", field=what)])
+        raise InvalidInput(Phrase("%(what)s %(value)s is out of range", what=what, value=value),
+                           [Problem(Phrase("out of range"), field=what)])
     return value
 
 
@@ -121,10 +125,11 @@ def str_field(body: dict[str, Any], name: str, *, required: bool = False) -> str
     value = body.get(name)
     if value is None:
         if required:
-            raise InvalidInput(f"{name} is required", [Problem("missing", field=name)])
+            raise InvalidInput(Phrase("%(name)s is required", name=name), [Problem(Phrase("missing"), field=name)])
         return None
     if not isinstance(value, str):
-        raise InvalidInput(f"{name} must be a string", [Problem("expected a string", field=name)])
+        raise InvalidInput(Phrase("%(name)s must be a string", name=name),
+                           [Problem(Phrase("expected a string"), field=name)])
     return value
 
 
@@ -141,7 +146,7 @@ def administrator() -> str:
     """The caller, if an administrator (who alone runs the engine: instances, jobs, calendar, directory); else 403."""
     caller = actor()
     if not is_administrator(caller):
-        raise Forbidden("only the administrator may do this")
+        raise Forbidden(Phrase("only the administrator may do this"))
     return caller
 
 
@@ -149,14 +154,14 @@ def visible_instance(instance_id: int) -> int:
     """The instance id, if the caller may read it (engine.access.policy); else 404, as for a missing id."""
     instance_id = path_id(instance_id, "instance")
     if not engine().queries.may_read_instance(actor(), instance_id):
-        raise NotFound(f"process instance {instance_id} does not exist")
+        raise NotFound(Phrase("process instance %(id)s does not exist", id=instance_id))
     return instance_id
 
 
 def visible_register(unit_id: str) -> str:
     """The unit id, if the caller may read its register of issued documents; else 404, as for a missing unit."""
     if not engine().queries.may_read_register(actor(), unit_id):
-        raise NotFound(f"unit {unit_id[:100]} does not exist")
+        raise NotFound(Phrase("unit %(unit)s does not exist", unit=unit_id[:100]))
     return unit_id
 
 
@@ -164,7 +169,7 @@ def visible_task(task_id: int) -> int:
     """The task id, if the caller may read the task (and so its instance); else 404, as for a missing id."""
     task_id = path_id(task_id, "task")
     if not engine().queries.may_read_task(actor(), task_id):
-        raise NotFound(f"task {task_id} does not exist")
+        raise NotFound(Phrase("task %(task)s does not exist", task=task_id))
     return task_id
 
 
@@ -187,14 +192,16 @@ def task_detail(task_id: int, what: str) -> int:
     instance_id = huhua.queries.task_instance(task_id)
     level = logged_case_read(instance_id, what)
     if level not in (None, RECORD) and not huhua.queries.holds_task(caller, task_id):
-        raise NotFound(f"task {task_id} does not exist")
+        raise NotFound(Phrase("task %(task)s does not exist", task=task_id))
     return task_id
+
+
 def visible_attachment(attachment_id: int) -> int:
     """The attachment id, if the caller may read it (engine.access.policy.may_read_attachment); else 404, as for a
     missing id."""
     attachment_id = path_id(attachment_id, "attachment")
     if not engine().queries.may_read_attachment(actor(), attachment_id):
-        raise NotFound(f"attachment {attachment_id} does not exist")
+        raise NotFound(Phrase("attachment %(id)s does not exist", id=attachment_id))
     return attachment_id
 
 
@@ -210,5 +217,5 @@ def visible_document(document_id: int) -> int:
     readable = is_administrator(caller) if caller and instance_id is None \
         else caller is not None and instance_id is not None and queries.may_read_instance(caller, instance_id)
     if not readable:
-        raise NotFound(f"document {document_id} does not exist")
+        raise NotFound(Phrase("document %(id)s does not exist", id=document_id))
     return document_id

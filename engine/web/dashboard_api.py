@@ -14,6 +14,7 @@ from engine.documents import XLSX
 from engine.documents.layout import workbook
 from engine.errors import InvalidInput, Problem
 from engine.monthly_oversight import parse_month
+from engine.phrases import Phrase
 from engine.web import calls
 
 dashboard_api = Blueprint("dashboard_api", __name__, url_prefix="/api/v1")
@@ -98,9 +99,11 @@ def _unit_arg(name: str) -> str | None:
     """An optional id-like query parameter (a unit, a process key): empty means not given."""
     value = (request.args.get(name) or "").strip()
     if len(value) > 200:
-        raise InvalidInput(f"query parameter {name} is too long", [Problem("at most 200 characters", field=name)])
+        raise InvalidInput(Phrase("query parameter %(name)s is too long", name=name),
+                           [Problem(Phrase("at most %(n)s characters", n=200), field=name)])
     if any(ord(c) < 32 for c in value):  # PostgreSQL cannot even compare text holding NUL
-        raise InvalidInput(f"query parameter {name} holds control characters", [Problem("not printable", field=name)])
+        raise InvalidInput(Phrase("query parameter %(name)s holds control characters", name=name),
+                           [Problem(Phrase("not printable"), field=name)])
     return value or None
 
 

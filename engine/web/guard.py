@@ -15,6 +15,7 @@ from flask_login import current_user
 
 from engine.access.policy import Rule, route_rule
 from engine.errors import Forbidden, NotFound
+from engine.phrases import Phrase
 from engine.web import calls
 from engine.web.auth import is_administrator, login_manager
 
@@ -34,7 +35,7 @@ def enforce_route_rule() -> Any:
         return None
     rule = route_rule(endpoint)
     if rule is None:
-        raise NotFound(f"there is no page or call at {request.path[:200]}")
+        raise NotFound(Phrase("there is no page or call at %(path)s", path=request.path[:200]))
     if rule is Rule.PUBLIC:
         return None
     if request.blueprint in API_BLUEPRINTS:
@@ -48,11 +49,11 @@ def enforce_route_rule() -> Any:
 
 def _check_call(rule: Rule, user: str, args: dict[str, Any]) -> None:
     if rule is Rule.ADMINISTRATOR and not is_administrator(user):
-        raise Forbidden("only the administrator may do this")
+        raise Forbidden(Phrase("only the administrator may do this"))
     if rule is Rule.DASHBOARD and not _has_dashboard(user):
-        raise Forbidden("the dashboard is for the administrator and the officers of the city and the counties")
+        raise Forbidden(Phrase("the dashboard is for the administrator and the officers of the city and the counties"))
     if rule is Rule.MENTAL_HEALTH_LEAD and not _leads_a_school(user):
-        raise Forbidden("the log of counselling reads is for a school's mental-health lead")
+        raise Forbidden(Phrase("the log of counselling reads is for a school's mental-health lead"))
     _check_reader(rule, args)
 
 
@@ -77,12 +78,12 @@ def _check_reader(rule: Rule, args: dict[str, Any]) -> None:
     elif rule is Rule.DOCUMENT_READER:
         calls.visible_document(args["document_id"])
     elif rule is Rule.LEDGER_READER and not calls.engine().queries.may_read_ledger(calls.actor(), args["school"]):
-        raise NotFound(f"school '{str(args['school'])[:100]}' does not exist")
+        raise NotFound(Phrase("school '%(school)s' does not exist", school=str(args["school"])[:100]))
     elif rule is Rule.REGISTER_READER:
         calls.visible_register(args["unit_id"])
     elif rule is Rule.COUNSELLING_ROOM_READER and not calls.engine().queries.may_read_counselling_room(
             calls.actor(), str(args["unit_id"])):
-        raise NotFound(f"school {str(args['unit_id'])[:100]} does not exist")
+        raise NotFound(Phrase("school %(school)s does not exist", school=str(args["unit_id"])[:100]))
 
 
 def _has_dashboard(user: str) -> bool:

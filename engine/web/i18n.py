@@ -4,8 +4,9 @@ language with a catalogue under ``engine/web/translations`` (English first).
 Chinese needs no catalogue, so a missing or broken one can never blank a page. Pages are in Chinese unless the
 person picks another language with ``?lang=en`` (the switch in the header; kept in a cookie). The browser's
 Accept-Language is not asked: office PCs and headless browsers often send en-US for Chinese staff.
-Catalogues are compiled from their .po files when the app starts, into the data folder, so a plain
-``pip install`` serves them without a build step.
+The engine's refusals (English, from the commands) have a Chinese catalogue of their own, ``errors``
+(:mod:`engine.web.error_language`). Catalogues are compiled from their .po files when the app starts, into the
+data folder, so a plain ``pip install`` serves them without a build step.
 """
 
 from __future__ import annotations
@@ -78,8 +79,9 @@ def _remember(response: Response, offered: list[str]) -> Response:
 
 
 def _compile(into: Path) -> None:
-    """Compile each catalogue whose .mo is missing or older than its .po."""
-    for source in CATALOGUES.glob("*/LC_MESSAGES/messages.po"):
+    """Compile each catalogue (the pages' ``messages``, the engine's ``errors``) whose .mo is missing or older than
+    its .po."""
+    for source in CATALOGUES.glob("*/LC_MESSAGES/*.po"):
         target = into / source.relative_to(CATALOGUES).with_suffix(".mo")
         if target.exists() and target.stat().st_mtime >= source.stat().st_mtime:
             continue

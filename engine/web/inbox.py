@@ -23,6 +23,7 @@ from engine.commands import RecordCaseRead
 from engine.errors import InvalidInput
 from engine.task_filters import TaskFilter, parse_filter
 from engine.web.admin import AUDIT_PAGE, audit_page
+from engine.web.error_language import say
 
 inbox = Blueprint("inbox", __name__)
 PAGE = 20
@@ -58,7 +59,7 @@ def tasks() -> Any:
     try:
         filters, problem = parse_filter(request.args), None
     except InvalidInput as err:
-        filters, problem = TaskFilter(), err.message
+        filters, problem = TaskFilter(), say(err.message)
     page = request.args.get("page", "1")
     page = max(1, min(int(page) if page.isdigit() else 1, 10_000))
     now = huhua.clock.now()

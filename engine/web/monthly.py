@@ -20,6 +20,7 @@ from engine.appraisal_ledger import ledger_sheets
 from engine.documents import XLSX
 from engine.documents.layout import workbook
 from engine.errors import InvalidInput, Problem
+from engine.phrases import Phrase
 from engine.web import calls
 
 monthly = Blueprint("monthly", __name__)
@@ -98,6 +99,6 @@ def _whole(value: str | None, field: str) -> int | None:
     if value is None or value == "":
         return None
     if not value.isdigit() or len(value) > 4:
-        raise InvalidInput(f"{field} must be a whole number, not '{value[:20]}'",
-                           [Problem("not a number", field=field)])
+        raise InvalidInput(Phrase("%(field)s must be a whole number, not '%(value)s'", field=field, value=value[:20]),
+                           [Problem(Phrase("not a number"), field=field)])
     return int(value)

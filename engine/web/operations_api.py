@@ -16,6 +16,7 @@ from engine.documents import XLSX
 from engine.errors import InvalidInput, NotFound, Problem
 from engine.org import spreadsheets
 from engine.org.calendar import parse_year
+from engine.phrases import Phrase
 from engine.web import calls
 
 operations_api = Blueprint("operations_api", __name__, url_prefix="/api/v1")
@@ -69,7 +70,8 @@ def change_schedule(key: str) -> Any:
     """Pause or enable a schedule, or change its rule, months, time or start variables (the fields to change)."""
     actor = calls.administrator()
     if key not in {s.key for s in calls.engine().queries.configured_schedules()}:
-        raise NotFound(f"there is no schedule '{key}'", [Problem("no such schedule", field="key")])
+        raise NotFound(Phrase("there is no schedule '%(key)s'", key=key),
+                       [Problem(Phrase("no such schedule"), field="key")])
     return jsonify(calls.engine().execute(ChangeSchedule(schedule_key=key, actor=actor, changes=calls.json_body())))
 
 
@@ -101,7 +103,8 @@ def schedule_fires(key: str) -> Any:
     """The fire log of one schedule, newest first."""
     calls.administrator()
     if key not in {s.key for s in _all_schedules()}:
-        raise NotFound(f"there is no schedule '{key}'", [Problem("no such schedule", field="key")])
+        raise NotFound(Phrase("there is no schedule '%(key)s'", key=key),
+                       [Problem(Phrase("no such schedule"), field="key")])
     return jsonify(calls.engine().queries.operations.schedule_fires(key, limit=calls.int_arg("limit", 50),
                                                               offset=calls.int_arg("offset", 0)))
 
@@ -120,11 +123,11 @@ def set_override(day: str) -> Any:
     body = calls.json_body()
     working = body.get("working")
     if not isinstance(working, bool):
-        raise InvalidInput("working must be true (a working day) or false (a holiday)",
-                           [Problem("expected true or false", field="working")])
+        raise InvalidInput(Phrase("working must be true (a working day) or false (a holiday)"),
+                           [Problem(Phrase("expected true or false"), field="working")])
     note = (calls.str_field(body, "note", required=True) or "").strip()
     if not note:
-        raise InvalidInput("give the reason for the override (note)", [Problem("empty", field="note")])
+        raise InvalidInput(Phrase("give the reason for the override (note)"), [Problem(Phrase("empty"), field="note")])
     return jsonify(calls.engine().execute(SetWorkday(day=day, working=working, actor=actor, note=note)))
 
 
@@ -169,11 +172,11 @@ def import_directory() -> Any:
     actor = calls.administrator()
     uploads = request.files.getlist("file")
     if not uploads:
-        raise InvalidInput("send the workbook (.xlsx) or the CSV files as multipart field 'file'",
-                           [Problem("missing", field="file")])
+        raise InvalidInput(Phrase("send the workbook (.xlsx) or the CSV files as multipart field 'file'"),
+                           [Problem(Phrase("missing"), field="file")])
     if len(uploads) > MAX_IMPORT_FILES:
-        raise InvalidInput(f"send at most {MAX_IMPORT_FILES} files: a workbook, or a units CSV and a people CSV",
-                           [Problem("too many files", field="file")])
+        raise InvalidInput(Phrase("send at most %(n)s files: a workbook, or a units CSV and a people CSV",
+                                  n=MAX_IMPORT_FILES), [Problem(Phrase("too many files"), field="file")])
     huhua = calls.engine()
     units = people = None
     names = []
@@ -181,8 +184,8 @@ def import_directory() -> Any:
         name = PurePath(upload.filename or "").name or "upload"
         suffix = PurePath(name).suffix.lower()
         if suffix not in (".xlsx", ".csv"):
-            raise InvalidInput(f"{name} is neither an .xlsx workbook nor a .csv file",
-                               [Problem("expected .xlsx or .csv", file=name, field="file")])
+            raise InvalidInput(Phrase("%(file)s is neither an .xlsx workbook nor a .csv file", file=name),
+                               [Problem(Phrase("expected .xlsx or .csv"), file=name, field="file")])
         read = spreadsheets.read_workbook if suffix == ".xlsx" else spreadsheets.read_csv
         found_units, found_people = read(name, upload.read())
         units, people = found_units or units, found_people or people

@@ -13,6 +13,7 @@ from flask import Flask, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from engine.errors import InvalidInput, Problem
+from engine.phrases import Phrase
 
 
 def install(app: Flask, *, max_request_bytes: int) -> None:
@@ -25,11 +26,13 @@ def install(app: Flask, *, max_request_bytes: int) -> None:
     def _no_nul_in_the_address() -> None:
         """A NUL in the path or a query parameter would reach a text column PostgreSQL cannot compare: 400."""
         if "\x00" in request.path:
-            raise InvalidInput("the address holds a NUL character", [Problem("NUL character", field="path")])
+            raise InvalidInput(Phrase("the address holds a NUL character"),
+                               [Problem(Phrase("NUL character"), field="path")])
         for name, value in request.args.items(multi=True):
             if "\x00" in name or "\x00" in value:
-                raise InvalidInput(f"query parameter {name.replace(chr(0), '')!r} holds a NUL character",
-                                   [Problem("NUL character", field=name.replace("\x00", ""))])
+                raise InvalidInput(Phrase("query parameter '%(name)s' holds a NUL character",
+                                          name=name.replace("\x00", "")),
+                                   [Problem(Phrase("NUL character"), field=name.replace("\x00", ""))])
 
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(_err: RequestEntityTooLarge) -> Any:

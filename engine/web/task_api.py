@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, current_app, jsonify, request
 
+from engine.clock import BUSINESS_TZ
 from engine.commands import (
     AddAttachment,
     AddComment,
@@ -21,6 +22,8 @@ from engine.commands import (
 )
 from engine.commands.instance_state import require_json_object
 from engine.errors import InvalidInput, Problem
+from engine.form_dates import with_resolved_ranges
+from engine.phrases import Phrase
 from engine.task_filters import parse_filter
 from engine.web import calls
 from engine.web.auth import is_administrator
@@ -85,7 +88,8 @@ def add_attachment(task_id: int) -> Any:
     task_id = calls.path_id(task_id, "task")
     upload = request.files.get("file")
     if upload is None:
-        raise InvalidInput("请选择要上传的文件（multipart 字段 file）", [Problem("missing", field="file")])
+        raise InvalidInput(Phrase("请选择要上传的文件（multipart 字段 file）"),
+                           [Problem(Phrase("missing"), field="file")])
     content = upload.read()
     return jsonify(calls.engine().execute(AddAttachment(task_id, calls.actor(), upload.filename or "", content))), 201
 
@@ -132,7 +136,9 @@ def get_task_form(task_id: int) -> Any:
     task_id = calls.task_detail(task_id, "task_form")
     huhua = calls.engine()
     schema = huhua.queries.task_form(task_id)
-    return jsonify({"schema": schema, "data": huhua.queries.task_form_data(task_id, schema, calls.actor())})
+    today = huhua.clock.now().astimezone(BUSINESS_TZ).date()
+    return jsonify({"schema": with_resolved_ranges(schema, today),
+                    "data": huhua.queries.task_form_data(task_id, schema, calls.actor())})
 
 
 @task_api.get("/tasks/<int:task_id>/comments")
