@@ -44,7 +44,7 @@ def test_a_cell_the_engine_cannot_evaluate_is_refused_in_chinese_and_marked(demo
             wait.until(ready.url_contains("/inbox"))
             browser.get(base + "/admin/")
             wait.until(ready.element_to_be_clickable(
-                (By.XPATH, "//*[@data-key='monthly_school_check']//a[@class='decision'][.='monthly_check_band.dmn']"))
+                (By.XPATH, "//*[@data-key='monthly_school_check']//a[@class='decision'][.='月查等级']"))
             ).click()
             _ready(wait)
             assert "月查等级" in browser.find_element(By.ID, "decision").text
