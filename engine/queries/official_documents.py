@@ -62,14 +62,18 @@ class OfficialDocumentFamily:
 
 def official_of_documents(connection: Any, instance_id: int) -> dict[int, dict[str, Any]]:
     """For each document of the instance that is an official document or its draft: its 文号, when and by whom it
-    was issued (a draft: ``draft`` True and no number)."""
+    was issued (the signer by id and name) (a draft: ``draft`` True and no number)."""
     found: dict[int, dict[str, Any]] = {}
-    for row in connection.execute(select(_o).where(_o.c.instance_id == instance_id)):
+    signer = tables.person
+    for row in connection.execute(select(_o, signer.c.name.label("signer_name"))
+                                  .outerjoin(signer, signer.c.id == _o.c.signed_by)
+                                  .where(_o.c.instance_id == instance_id)):
         for document_id in json.loads(row.draft_documents or "[]"):
             found[document_id] = {"official": "draft", "title": row.title, "issuer": row.issuer}
         for document_id in json.loads(row.documents or "[]"):
             found[document_id] = {"official": "issued", "title": row.title, "issuer": row.issuer,
-                                  "number": row.number, "issued_at": iso(row.issued_at), "signed_by": row.signed_by}
+                                  "number": row.number, "issued_at": iso(row.issued_at), "signed_by": row.signed_by,
+                                  "signed_by_name": row.signer_name}
     return found
 
 

@@ -9,7 +9,7 @@ const ZH = {
   'Checkbox group': '多选组', 'Radio group': '单选组', 'Select': '下拉选择', 'Tag list': '标签多选',
   'Text view': '文字说明', 'HTML view': 'HTML 内容', 'Image view': '图片', 'Table': '表格', 'Expression': '计算值',
   'Spacer': '空白', 'Separator': '分隔线', 'Group': '分组', 'Dynamic list': '动态列表', 'iFrame': '内嵌网页',
-  'Button': '按钮', 'File picker': '文件上传', 'Document preview': '文档预览',
+  'Button': '按钮', 'File picker': '文件上传', 'Document preview': '文档预览', 'Form': '表单',
   'Build your form': '设计表单', 'Drag and drop components here to start designing.': '把组件拖到这里开始设计。',
   'Drag and drop components here.': '把组件拖到这里。', 'Use the preview window to test your form.': '可在预览中试填表单。',
   // properties panel: groups
@@ -60,6 +60,9 @@ function translateNode(node) {
     return;
   }
   if (node.nodeType !== Node.ELEMENT_NODE || !node.closest(AREAS) && !node.querySelector(AREAS)) return;
+  // the panel header names the selected element by its label or id: the administrator's words, not the editor's
+  node.querySelectorAll('.bio-properties-panel-header-label:not([translate])')
+    .forEach(label => label.setAttribute('translate', 'no'));
   const walker = document.createTreeWalker(node, NodeFilter.SHOW_TEXT);
   for (let text = walker.nextNode(); text; text = walker.nextNode()) translateNode(text);
   for (const element of [node, ...node.querySelectorAll(ATTRIBUTES.map(a => `[${a}]`).join(','))]) {
