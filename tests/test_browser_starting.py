@@ -102,10 +102,10 @@ def test_people_start_their_work_from_the_inbox(site: tuple[Huhua, str], screen:
         wait.until(ready.text_to_be_present_in_element((By.ID, "message"), "请检查表单中标红的内容"))
         Select(browser.find_element(By.ID, "org-scope")).select_by_visible_text("珠晖区第二小学")
         browser.find_element(By.CSS_SELECTOR, ".fjs-form textarea").send_keys("请说明本月检查未完成的原因")
-        month.send_keys("2026-123")  # passes the page's check (it finds 2026-12 in it), not the server's: at the field
+        month.send_keys("2026-123")  # the whole value must match the month's pattern, as on the server: at the field
         browser.find_element(By.ID, "start").click()
-        wait.until(ready.text_to_be_present_in_element((By.ID, "message"), "表单中有 1 处需要修改，未发起。"))
-        wait.until(lambda b: "月份" in b.execute_script(
+        wait.until(ready.text_to_be_present_in_element((By.ID, "message"), "请检查表单中标红的内容"))
+        wait.until(lambda b: "格式不正确" in b.execute_script(
             "const e = document.querySelector('.fjs-has-errors'); return e ? e.textContent : ''"))
         month = browser.find_element(By.CSS_SELECTOR, ".fjs-form input[type=text]")
         month.clear()
