@@ -38,7 +38,8 @@ def site(huhua: Huhua) -> Iterator[tuple[Huhua, str]]:
         yield huhua, base
 
 
-def _browser(width: int, height: int) -> webdriver.Chrome:
+def _browser(width: int, height: int, lang: str = "zh-CN") -> webdriver.Chrome:
+    """Headless Chromium at ``width``×``height`` whose own language (date fields, Accept-Language) is ``lang``."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     driver = shutil.which("chromedriver")
     if not chromium or not driver:
@@ -46,7 +47,7 @@ def _browser(width: int, height: int) -> webdriver.Chrome:
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", f"--window-size={width},{height}",
-                 "--lang=zh-CN"):
+                 f"--lang={lang}"):
         options.add_argument(flag)
     return webdriver.Chrome(service=Service(driver), options=options)
 

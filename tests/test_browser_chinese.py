@@ -8,13 +8,11 @@ The browser runs with an en-US locale, as the review's did, so nothing Chinese c
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 
 import pytest
 from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ready
@@ -26,6 +24,7 @@ from engine.commands import ClaimTask, LoadDirectory, SetPassword, StartInstance
 from engine.org.profiles import generate
 from tests.conftest import PROJECT
 from tests.helpers import deploy_fixtures, served_in_thread
+from tests.test_browser import _browser as browser_at
 
 ARTIFACTS = PROJECT / "artifacts"
 PASSWORD = "correct horse"
@@ -46,16 +45,8 @@ def site(huhua: Huhua) -> Iterator[tuple[Huhua, str, int]]:
 
 
 def _browser(width: int, height: int) -> webdriver.Chrome:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    if not chromium or not driver:
-        pytest.fail("browser tests need Debian's chromium and chromium-driver (scripts/test.sh installs them)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", f"--window-size={width},{height}",
-                 "--lang=en-US"):
-        options.add_argument(flag)
-    return webdriver.Chrome(service=Service(driver), options=options)
+    """An en-US browser: what the page shows must not depend on the browser's own locale."""
+    return browser_at(width, height, lang="en-US")
 
 
 def _log_in(browser: webdriver.Chrome, wait: WebDriverWait) -> None:
