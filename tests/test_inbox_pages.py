@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from flask.testing import FlaskClient
 
 from engine.bootstrap import Huhua
-from engine.clock import VirtualClock
+from engine.clock import BUSINESS_TZ, VirtualClock
 from engine.commands import LoadDirectory, SetPassword, StartInstance
 from engine.org.profiles import generate
 from engine.web import create_app
@@ -47,6 +47,27 @@ def test_the_inbox_lists_ones_tasks_marks_the_overdue_and_filters(
     assert _names(teacher.get("/inbox?process=teacher_report&unit=zhuhui-s001").get_data(as_text=True)) == \
         ["登记本周家访 · 珠晖区第一中学"] * 2
     assert teacher.get("/inbox?page=abc").status_code == 200
+
+
+def test_the_task_page_says_how_long_is_left_as_the_inbox_does(
+        huhua: Huhua, teacher: FlaskClient, clock: VirtualClock) -> None:
+    task = huhua.queries.instance(huhua.execute(StartInstance("teacher_report", "admin", org_scope="zhuhui-s001"))[
+        "id"])["open_tasks"][0]["id"]
+    due = datetime.fromisoformat(huhua.queries.task(task)["due_at"]).astimezone(BUSINESS_TZ)
+
+    def badge() -> str:
+        page = teacher.get(f"/inbox/tasks/{task}").get_data(as_text=True)
+        found = re.findall(r'class="badge [a-z]+">([^<]+)<', page)
+        assert found == re.findall(r'class="badge [a-z]+">([^<]+)<', teacher.get("/inbox").get_data(as_text=True))
+        return found[0]
+
+    assert badge() == "剩 3 个工作日"
+    clock.set(due.replace(hour=9, minute=0))
+    assert badge() == "今天到期"
+    clock.set(due + timedelta(minutes=30))
+    assert badge() == "今日已逾期"
+    clock.set(due + timedelta(days=7))
+    assert badge().startswith("已逾期 ") and badge().endswith(" 个工作日")
 
 
 def test_pages_need_a_log_in_and_admin_pages_an_administrator(teacher: FlaskClient) -> None:
