@@ -46,7 +46,7 @@ def test_a_second_administrator_retries_an_incident_and_loses_the_page_when_revo
 
         cli("accounts", "password", SECOND, "--password", PASSWORD, "--json")  # no --admin: the right goes
         browser.get(base + "/admin/jobs")
-        assert "forbidden" in browser.page_source  # the same session, refused at its next page
+        assert "没有权限" in browser.page_source  # the same session, refused at its next page (a Chinese 403 page)
         browser.get(base + "/inbox")
         wait.until(ready.presence_of_element_located((By.TAG_NAME, "main")))
         assert "流程管理" not in browser.page_source  # still logged in, as a teacher now
