@@ -129,8 +129,8 @@ def _data_seen_by(reader: Reader, user: str, instance_id: int) -> dict[str, Any]
     marks sensitive only for a reader of a confidential case's record or whoever works on the instance (who is
     shown them in a task's form), as a file referenced only there is as sensitive as the rest of it."""
     row = read_with(reader, select(_i.c.data, _i.c.definition_id).where(_i.c.id == instance_id)).first()
-    data = json.loads(row.data or "{}") if row is not None else {}
-    if not isinstance(data, dict):
+    data = json.loads(row.data or "{}") if row is not None else None
+    if row is None or not isinstance(data, dict):
         return {}
     sensitivity = sensitivity_of(as_session(reader), row.definition_id)
     if not sensitivity.variables:
