@@ -115,7 +115,7 @@ KINDS: dict[str, str] = {
     "POST /api/v1/tasks/<int:task_id>/claim": "task_actor",
     "POST /api/v1/tasks/<int:task_id>/unclaim": "task_actor",
     "POST /api/v1/tasks/<int:task_id>/delegate": "task_actor",
-    "GET /api/v1/tasks/<int:task_id>/delegates": "task_reader",
+    "GET /api/v1/tasks/<int:task_id>/delegates": "task_actor",
     "POST /api/v1/tasks/<int:task_id>/reassign": "task_actor",
     "GET /api/v1/process-instances/<int:instance_id>": "instance_reader",
     "GET /api/v1/process-instances/<int:instance_id>/history": "instance_reader",

@@ -111,12 +111,16 @@ def led_schools(session: Any, user: str) -> list[str]:
 
 
 def _tasks_touching(session: Any, instance_id: int, user: str, held: list[str]) -> list[dict[str, Any]]:
-    """The case's tasks ``user`` holds, held or is offered (by name or a role they hold), with their role offers."""
+    """The case's tasks ``user`` holds, held or is offered (by name or a role they hold), with their role offers.
+
+    A task the engine closed (a crisis urge cancelled once the school acted) was never the person's work: having
+    been its assignee then — as a role's sole holder is made at once — leaves no lasting access to the case."""
     offered = select(_c.c.task_id).where(or_(and_(_c.c.kind == "user", _c.c.value == user),
                                              and_(_c.c.kind == "role", _c.c.value.in_(held or [""]))))
     rows = session.execute(select(_t.c.id, _t.c.state, _t.c.assignee).where(
         _t.c.instance_id == instance_id,
-        or_(_t.c.assignee == user, _t.c.completed_by == user, and_(_t.c.state == "open", _t.c.id.in_(offered))),
+        or_(and_(_t.c.assignee == user, _t.c.state != "cancelled"), _t.c.completed_by == user,
+            and_(_t.c.state == "open", _t.c.id.in_(offered))),
     )).all()
     if not rows:
         return []

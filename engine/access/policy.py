@@ -32,6 +32,7 @@ from sqlalchemy import and_, exists, or_, select
 
 from engine.access import confidential
 from engine.access.identity import ADMIN, Reader, as_session, is_administrator, memo_of, read_with
+from engine.access.sensitivity import redact, sensitivity_of
 from engine.bpmn.process_properties import process_properties
 from engine.errors import NotFound, Problem
 from engine.org.directory import TIER_OF_KIND, TIERS, role_code
@@ -117,11 +118,29 @@ def may_read_attachment(reader: Reader, user: str | None, attachment_id: int) ->
         if above is None:
             return False
         instance_id = above
-        data = read_with(reader, select(_i.c.data).where(_i.c.id == instance_id)).scalar()
-        if attachment_id in file_references(json.loads(data or "{}")) \
+        if attachment_id in file_references(_data_seen_by(reader, user, instance_id)) \
                 and may_read_instance(reader, user, instance_id):
             return True
     return False
+
+
+def _data_seen_by(reader: Reader, user: str, instance_id: int) -> dict[str, Any]:
+    """An instance's data as far as ``user`` sees it when looking for file references: the variables its model
+    marks sensitive only for a reader of a confidential case's record or whoever works on the instance (who is
+    shown them in a task's form), as a file referenced only there is as sensitive as the rest of it."""
+    row = read_with(reader, select(_i.c.data, _i.c.definition_id).where(_i.c.id == instance_id)).first()
+    data = json.loads(row.data or "{}") if row is not None else None
+    if row is None or not isinstance(data, dict):
+        return {}
+    sensitivity = sensitivity_of(as_session(reader), row.definition_id)
+    if not sensitivity.variables:
+        return data
+    if sensitivity.confidential:
+        sees = confidential.at_least(confidential.case_access(as_session(reader), user, instance_id),
+                                     confidential.RECORD)
+    else:
+        sees = _works_on(reader, user, instance_id)
+    return data if sees else redact(data, sensitivity)
 
 
 def file_references(data: Any) -> list[int]:
@@ -271,11 +290,19 @@ def may_delegate_to(reader: Reader, task: Any, delegator: str, to: str) -> bool:
     (or holds a role at) the task's unit — without one, a unit the delegator holds a role at."""
     if is_candidate(reader, task.id, to):
         return True
-    units = {task.org_scope} if task.org_scope else {key.split("@", 1)[1] for key in held_roles(reader, delegator)}
+    units = delegation_units(reader, task, delegator)
     if not units:
         return False
     own_unit = read_with(reader, select(_p.c.unit_id).where(_p.c.id == to)).scalar()
     return own_unit in units or any(key.split("@", 1)[1] in units for key in held_roles(reader, to))
+
+
+def delegation_units(reader: Reader, task: Any, delegator: str) -> set[str]:
+    """The units whose people a task may be delegated to besides its candidates: the task's unit, or without one
+    the units the delegator holds a role at (the delegates list offers exactly these)."""
+    if task.org_scope:
+        return {task.org_scope}
+    return {key.split("@", 1)[1] for key in held_roles(reader, delegator)}
 
 
 # --- the dashboard ----------------------------------------------------------------------------------------------
@@ -406,7 +433,7 @@ ROUTES: dict[str, Rule] = {
     "task_api.claim_task": Rule.TASK_ACTOR,
     "task_api.unclaim_task": Rule.TASK_ACTOR,
     "task_api.delegate_task": Rule.TASK_ACTOR,
-    "task_api.delegation_pool": Rule.TASK_READER,
+    "task_api.delegation_pool": Rule.TASK_ACTOR,
     "task_api.reassign_task": Rule.TASK_ACTOR,
     # instances one reads through a relation to the work
     "api.get_instance": Rule.INSTANCE_READER,

@@ -15,14 +15,14 @@ from engine.access.confidential import RECORD, STATUS, at_least
 from engine.access.sensitivity import sensitivity_of
 from engine.clock import BUSINESS_TZ
 from engine.commands.model import ADMIN
-from engine.errors import InvalidInput, NotFound, Problem
+from engine.errors import Forbidden, InvalidInput, NotFound, Problem
 from engine.form_context import shown_names
 from engine.org.directory import ROLES
 from engine.phrases import Phrase
 from engine.queries.calendar import CalendarQueries
 from engine.queries.case_reading import case_level, without_case_items
 from engine.queries.rows import event_row, iso, page_limit, tasks_with_candidates
-from engine.runtime.task_data import waiting_task_data
+from engine.runtime.task_data import waiting_task_data, waiting_task_process
 from engine.store.database import Database
 from engine.store.models import (
     DefinitionArtifact,
@@ -31,6 +31,7 @@ from engine.store.models import (
     HumanTask,
     OrgUnit,
     Person,
+    ProcessDefinition,
     ProcessInstance,
     RoleAssignment,
     SavedFilter,
@@ -199,24 +200,38 @@ class TaskFamily:
                 HumanTask.id == task_id, or_(HumanTask.assignee == user, HumanTask.completed_by == user,
                                              and_(HumanTask.state == "open", offered)))) is not None
 
-    def delegation_pool(self, task_id: int, *, limit: int = 300) -> list[dict[str, Any]]:
-        """Whom a task may be delegated to, by name: the people it is offered to (by name or a role they hold) and
-        the people of its unit, as :func:`engine.access.policy.may_delegate_to` allows, its assignee left out."""
+    def delegation_pool(self, task_id: int, delegator: str, *, limit: int = 300) -> list[dict[str, Any]]:
+        """Whom ``delegator`` may delegate a task to, by name: the people it is offered to (by name or a role they
+        hold) and the people of the units :func:`engine.access.policy.delegation_units` names, exactly as
+        :func:`engine.access.policy.may_delegate_to` allows, the delegator and the assignee left out.
+
+        Only for whoever may act on the open task (its assignee, or a candidate who may claim it): a list of a
+        unit's staff is no business of an overseer or an earlier step's person (403: they read the task, not act
+        on it). A closed task goes to nobody."""
         with self.database.read() as session:
             task = session.get(HumanTask, task_id)
             if task is None:
-                raise NotFound(f"task {task_id} does not exist")
+                raise NotFound(Phrase("task %(task)s does not exist", task=task_id))
+            if task.state != "open":
+                return []
+            if not policy.may_work_on_task(session, task, delegator):
+                raise Forbidden(Phrase("only the assignee (%(assignee)s) may delegate task %(task)s",
+                                       assignee=task.assignee, task=task_id) if task.assignee
+                                else Phrase("%(actor)s is not among the candidates of task %(task)s",
+                                            actor=delegator, task=task_id))
             offered = session.execute(select(TaskCandidate.kind, TaskCandidate.value)
                                       .where(TaskCandidate.task_id == task_id)).all()
             users = [value for kind, value in offered if kind == "user"]
             roles = [value.split("@", 1) for kind, value in offered if kind == "role" and "@" in value]
+            units = policy.delegation_units(session, task, delegator)
             holding = [and_(RoleAssignment.role == role, RoleAssignment.unit_id == unit) for role, unit in roles]
-            if task.org_scope:
-                holding.append(RoleAssignment.unit_id == task.org_scope)
+            if units:
+                holding.append(RoleAssignment.unit_id.in_(units))
             found = or_(Person.id.in_(users or [""]),
                         Person.id.in_(select(RoleAssignment.person_id).where(or_(*holding))) if holding else false(),
-                        Person.unit_id == task.org_scope if task.org_scope else false())
-            people = session.execute(select(Person.id, Person.name).where(found, Person.id != (task.assignee or ""))
+                        Person.unit_id.in_(units) if units else false())
+            left_out = {delegator, task.assignee or delegator}
+            people = session.execute(select(Person.id, Person.name).where(found, Person.id.not_in(left_out))
                                      .order_by(Person.unit_id, Person.id).limit(page_limit(limit))).all()
             held: dict[str, list[dict[str, str]]] = {}
             for row in session.execute(select(RoleAssignment.person_id, RoleAssignment.role, OrgUnit.name)
@@ -256,10 +271,13 @@ class TaskFamily:
             instance_id = session.scalar(select(HumanTask.instance_id).where(HumanTask.id == task_id))
             if instance_id is None:
                 raise NotFound(f"task {task_id} does not exist")
+            # 独立评分: the files of the other items of a multi-instance task (another expert's) are not earlier steps
+            others = [task_id, *_sibling_items(session, task_id)]
             rows = session.execute(
                 select(a.id, a.name, a.size, a.uploaded_by, a.uploaded_at, HumanTask.name.label("step"))
                 .join(HumanTask, HumanTask.id == a.task_id)
-                .where(or_(and_(a.instance_id == instance_id, a.task_id != task_id), a.id.in_(referenced or [-1])))
+                .where(or_(and_(a.instance_id == instance_id, a.task_id.not_in(others)),
+                           a.id.in_(referenced or [-1])))
                 .order_by(a.id).limit(200)).all()
             people = {r.uploaded_by for r in rows}
             names = dict(session.execute(select(Person.id, Person.name).where(Person.id.in_(people))).all()) \
@@ -315,7 +333,8 @@ class TaskFamily:
                        "assignee_name": names.get(str(row["detail"].get("assignee") or "")),
                        "task_title": titles.get(row["task_id"]) if row["task_id"] else None} for row in listed]
             if level is not None and level != RECORD:
-                listed = [{**event, "detail": {}} for event in listed]
+                # what the detail said is wiped, and whom a task went to with it (the assignee's name)
+                listed = [{**event, "detail": {}, "assignee_name": None} for event in listed]
             return {"instance_id": instance_id, "total": int(total or 0), "shown": len(events), "events": listed}
 
     def task_form(self, task_id: int) -> dict[str, Any] | None:
@@ -356,14 +375,17 @@ class TaskFamily:
             if row is None:
                 raise NotFound(f"task {task_id} does not exist")
             sensitivity = sensitivity_of(session, row.definition_id)
-            hidden = sensitivity.variables
+            # a task inside a called process shows that process's data: its sensitive variables are hidden too
+            hidden = sensitivity.variables | _called_sensitive_variables(session, row.definition_id,
+                                                                         row.workflow_state, row.spiff_task_id)
             if sensitivity.confidential:
                 hidden = frozenset() if at_least(case_level(session, viewer, row.id), RECORD) else hidden
             elif hidden and self.holds_task(viewer, task_id):
                 hidden = frozenset()
         data = _json_object(row.data)
         item = _json_object(row.item_input)
-        rows = {path: data[name] for path, name in wanted.items() if isinstance(data.get(name), list)}
+        rows = {path: data[name] for path, name in wanted.items()
+                if isinstance(data.get(name), list) and name not in hidden}
         own = waiting_task_data(row.workflow_state, row.spiff_task_id) if shown else None  # inside a call activity
         values = {name: value for name, value in {**data, **(own or {}), **item}.items()
                   if name in shown and name not in hidden}
@@ -399,6 +421,19 @@ def _sibling_items(session: Session, task_id: int) -> list[int]:
         return []
     return list(session.scalars(select(HumanTask.id).where(HumanTask.item_group_id == group,
                                                              HumanTask.id != task_id)))
+
+
+def _called_sensitive_variables(session: Session, definition_id: int, state: str | None,
+                                spiff_task_id: str) -> frozenset[str]:
+    """The variables marked sensitive by the process a task waits in when that is a called one (deployed with
+    the instance's own process, or else its newest version); none for a task of the instance's own process."""
+    called = waiting_task_process(state, spiff_task_id)
+    if called is None:
+        return frozenset()
+    deployment = select(ProcessDefinition.deployment_id).where(ProcessDefinition.id == definition_id)
+    found = session.scalar(select(ProcessDefinition.id).where(ProcessDefinition.key == called).order_by(
+        ProcessDefinition.deployment_id.in_(deployment).desc(), ProcessDefinition.version.desc()).limit(1))
+    return sensitivity_of(session, found).variables if found is not None else frozenset()
 
 
 #: The task table again, for the inbox's id lookups; made once, as building an alias costs more than the query.

@@ -25,6 +25,20 @@ def waiting_task_data(state: str | None, task_id: str) -> dict[str, Any] | None:
     return None
 
 
+def waiting_task_process(state: str | None, task_id: str) -> str | None:
+    """The name of the subprocess task ``task_id`` waits in (a called process's key), or None for the top
+    workflow's own tasks and a task not in ``state``."""
+    try:
+        stored = json.loads(state or "{}")
+    except ValueError:
+        return None
+    for sub in (stored.get("subprocesses") or {}).values() if isinstance(stored, dict) else ():
+        if isinstance(sub, dict) and isinstance(sub.get("tasks"), dict) and task_id in sub["tasks"]:
+            spec = sub.get("spec")
+            return spec if isinstance(spec, str) else None
+    return None
+
+
 def _task_maps(stored: dict[str, Any]) -> list[dict[str, Any]]:
     """The task tables of the workflow and of each of its subprocesses."""
     maps = [stored.get("tasks")]

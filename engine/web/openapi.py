@@ -324,7 +324,8 @@ def document() -> dict[str, Any]:
             "/tasks/{task_id}/delegate": {"post": _op("Delegate one's task", parameters=[_TASK], body=_body(
                 {"to": {"type": "string"}, "reason": {"type": "string"}}, ["to"]))},
             "/tasks/{task_id}/delegates": {"get": _op(
-                "Whom one may delegate the task to, by name: the people it is offered to and the people of its unit",
+                "Whom one may delegate the task to, by name: the people it is offered to and the people of its unit "
+                "(its assignee, or a candidate who may claim it; 403 for other readers)",
                 result=_LIST, parameters=[_TASK])},
             "/tasks/{task_id}/reassign": {"post": _op("Reassign a task (a tier above, or the administrator)",
                                                       parameters=[_TASK], body=_body(

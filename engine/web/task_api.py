@@ -180,8 +180,9 @@ def delegate_task(task_id: int) -> Any:
 
 @task_api.get("/tasks/<int:task_id>/delegates")
 def delegation_pool(task_id: int) -> Any:
-    """Whom the task may be delegated to, with names and role lines, for the page's picker."""
-    return jsonify(calls.engine().queries.delegation_pool(calls.visible_task(task_id)))
+    """Whom the caller may delegate the task to, with names and role lines, for the page's picker: only for its
+    assignee or a candidate who may claim it (403 for anyone else who reads the task)."""
+    return jsonify(calls.engine().queries.delegation_pool(calls.visible_task(task_id), calls.actor()))
 
 
 @task_api.post("/tasks/<int:task_id>/reassign")
