@@ -22,7 +22,7 @@ say "pytest"
 set +e
 # Two workers, a test file each at a time (its fixtures stay together): on a busy 2-core machine the suite's
 # waits on PostgreSQL, the browser and subprocesses overlap (HUHUA_TEST_WORKERS=0 runs in one process).
-"$VENV/bin/python" -m pytest -n "${HUHUA_TEST_WORKERS:-2}" --dist loadfile "$@"
+"$VENV/bin/python" -m pytest -n "${HUHUA_TEST_WORKERS:-2}" --dist loadfile --durations=30 "$@"
 status=$?
 set -e
 if [ "$status" -eq 5 ]; then
