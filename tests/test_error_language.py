@@ -83,6 +83,16 @@ def test_the_task_form_carries_each_date_fields_range(served: tuple[Huhua, Flask
     assert date["properties"] == {"earliestDate": "2000-01-01", "latestDate": "2031-12-31"}
 
 
+def test_a_date_time_at_the_ends_of_the_calendar_is_out_of_range_not_an_error(
+        served: tuple[Huhua, FlaskClient, int]) -> None:
+    """In Beijing time these instants fall before year 1 or after 9999: refused at the field like any far date."""
+    _huhua, client, task = served
+    for moment in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00"):
+        refused = _complete(client, task, {"measure": "已整改", "score": 90, "done_on": moment})
+        assert refused["problems"] == [
+            {"field": "done_on", "message": "整改完成日期：日期须在 2000-01-01 至 2031-12-31 之间"}]
+
+
 def test_api_refusals_are_chinese_unless_english_is_chosen(served: tuple[Huhua, FlaskClient, int]) -> None:
     _huhua, client, task = served
     unknown = client.post(f"/api/v1/tasks/{task}/delegate", json={"to": "田霞海"})
