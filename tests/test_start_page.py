@@ -5,8 +5,10 @@ Heads of the city and the counties with nothing open land on the dashboard."""
 
 from __future__ import annotations
 
+import base64
 import json
 import re
+import zlib
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -47,6 +49,14 @@ def _groups(page: str) -> dict[str, list[str]]:
                                   page, re.S):
         found[title] = re.findall(r'<h3><a href="/start/\w+">([^<]+)</a></h3>', body)
     return found
+
+
+def _session_cookie(client: FlaskClient) -> str:
+    """What the session cookie says to whoever holds it (signed, not encrypted; compressed when it starts with .)."""
+    value = client.get_cookie("session").value
+    payload = value.lstrip(".").split(".")[0]
+    raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    return json.dumps(json.loads(zlib.decompress(raw) if value.startswith(".") else raw), ensure_ascii=False)
 
 
 def _text(page: str) -> str:
@@ -118,6 +128,7 @@ def test_a_start_leads_to_the_starters_first_task_or_tells_whose_it_is(demo: Huh
     assert "已为珠晖区第一中学发起“督办学校一月一查”。" in confirmation
     officer = demo.queries.person_names(["zhuhui-s001-zr"])["zhuhui-s001-zr"]
     assert f"“回复一月一查督办”由 {officer} 办理，已进入其待办" in confirmation  # the only officer: hers at once
+    assert officer not in _session_cookie(county)  # a signed cookie is readable: it keeps ids, names are looked up
     assert [t["name"] for t in demo.queries.tasks(user="zhuhui-s001-zr")] == ["回复一月一查督办"]
 
     # the city launches the year's 印发与组织: its first step, drafting the plan, is the city officer's own

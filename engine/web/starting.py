@@ -28,7 +28,7 @@ from engine.web.error_language import say
 starting = Blueprint("starting", __name__)
 #: Where the confirmation of the last start waits for its page (the session, so a reload shows it again).
 STARTED = "started"
-#: The most next steps the confirmation names (the session cookie carries them).
+#: The most next steps the confirmation names (the session cookie carries them, by id).
 MAX_STEPS = 10
 
 
@@ -82,7 +82,7 @@ def start_submit(process_key: str) -> Any:
     if not isinstance(variables, dict):
         return _refusal(400, gettext("表单数据有误，未发起。"))
     huhua, me = _huhua(), _me()
-    name = next((name for key, name in huhua.queries.process_names() if key == process_key), process_key)
+    name = _process_name(huhua, process_key)
     try:
         started = huhua.execute(StartInstance(process_key, me, variables=variables, org_scope=org_scope or None))
     except Forbidden as err:
@@ -104,17 +104,26 @@ def start_submit(process_key: str) -> Any:
     if following["mine"] is not None:
         _take(huhua, following["mine"], me)
         return jsonify({"location": url_for("inbox.task", task_id=following["mine"])})
-    steps = [{"task": step["task"], "who": gettext("；").join(_who(each) for each in step["who"])}
-             for step in following["steps"][:MAX_STEPS]]
-    session[STARTED] = {"name": name, "unit": following["unit"], "steps": steps,
-                        "ended": started.get("state") == "completed"}
+    session[STARTED] = {"process": process_key, "unit": following["unit"],
+                        "steps": following["steps"][:MAX_STEPS], "ended": started.get("state") == "completed"}
     return jsonify({"location": url_for("starting.started")})
 
 
 @starting.get("/start/started")
 def started() -> Any:
-    """The confirmation of the person's last start: what was started and who has its first step now."""
-    return render_template("start_done.html", confirmation=session.get(STARTED))
+    """The confirmation of the person's last start: what was started and who has its first step now.
+
+    The session (a signed, readable cookie) keeps ids only; the names of units and people are looked up here."""
+    kept = session.get(STARTED)
+    if not isinstance(kept, dict) or "process" not in kept:  # none yet, or kept by an older version of this page
+        return render_template("start_done.html", confirmation=None)
+    huhua = _huhua()
+    named = huhua.queries.offered_names(kept["unit"], kept["steps"])
+    name = _process_name(huhua, kept["process"])
+    steps = [{"task": step["task"], "who": gettext("；").join(_who(each) for each in step["who"])}
+             for step in named["steps"]]
+    return render_template("start_done.html", confirmation={"name": name, "unit": named["unit"], "steps": steps,
+                                                            "ended": kept["ended"]})
 
 
 @starting.app_context_processor
@@ -153,6 +162,10 @@ def _who(offered: dict[str, Any]) -> str:
         return people
     where = f"{offered['role']} · {offered['unit']}"
     return gettext("%(where)s（%(people)s）", where=where, people=people) if people else where
+
+
+def _process_name(huhua: Huhua, process_key: str) -> str:
+    return next((name for key, name in huhua.queries.process_names() if key == process_key), process_key)
 
 
 def _form_field(field: str) -> str:
