@@ -173,6 +173,32 @@ def test_every_engine_phrase_has_its_translation() -> None:
     assert sorted(p for p in phrases if not (en if chinese(p) else zh).get(p)) == []
 
 
+def test_each_translation_keeps_the_values_its_text_names() -> None:
+    """A translation that drops a %(name)s hides what the reader needs (msgfmt -c refuses it too)."""
+    from babel.messages.pofile import read_po
+
+    from engine.web.i18n import CATALOGUES
+
+    dropped = []
+    for po in sorted(CATALOGUES.glob("*/LC_MESSAGES/*.po")):
+        with po.open("rb") as source:
+            for message in read_po(source):
+                if not isinstance(message.id, str) or not message.string:  # plural forms: none here
+                    continue
+                if set(re.findall(r"%\((\w+)\)s", message.id)) != set(re.findall(r"%\((\w+)\)s", message.string)):
+                    dropped.append((po.parent.parent.name, po.name, message.id))
+    assert dropped == []
+
+
+def test_a_value_of_the_wrong_kind_is_named_in_the_readers_language(served: tuple[Huhua, FlaskClient, int]) -> None:
+    _huhua, client, task = served
+    refused = _complete(client, task, {"measure": "已整改", "score": "九十", "done_on": "2026-03-03"})
+    assert refused["problems"] == [{"field": "score", "message": "自评分：须为数字，不能是文字"}]
+    english = _complete(client, task, {"measure": ["已整改"], "score": 90, "done_on": "2026-03-03"}, "?lang=en")
+    assert english["problems"] == [{"field": "measure", "message": "整改措施: must be text, not a list"}]
+    client.get("/inbox?lang=zh_Hans_CN")
+
+
 def test_a_form_with_a_bad_date_range_is_refused_at_deployment(huhua: Huhua) -> None:
     huhua.execute(LoadDirectory(generate("demo"), "admin", source="demo"))
     definition = deploy_fixtures(huhua, "rectify_report.bpmn", "rectify_report.form.json")["processes"][0][
