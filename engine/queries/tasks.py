@@ -205,7 +205,7 @@ class TaskFamily:
         with self.database.read() as session:
             task = session.get(HumanTask, task_id)
             if task is None:
-                raise NotFound(f"task {task_id} does not exist")
+                raise NotFound(Phrase("task %(task)s does not exist", task=task_id))
             offered = session.execute(select(TaskCandidate.kind, TaskCandidate.value)
                                       .where(TaskCandidate.task_id == task_id)).all()
             users = [value for kind, value in offered if kind == "user"]
@@ -255,7 +255,7 @@ class TaskFamily:
         with self.database.read() as session:
             instance_id = session.scalar(select(HumanTask.instance_id).where(HumanTask.id == task_id))
             if instance_id is None:
-                raise NotFound(f"task {task_id} does not exist")
+                raise NotFound(Phrase("task %(task)s does not exist", task=task_id))
             rows = session.execute(
                 select(a.id, a.name, a.size, a.uploaded_by, a.uploaded_at, HumanTask.name.label("step"))
                 .join(HumanTask, HumanTask.id == a.task_id)
@@ -272,7 +272,7 @@ class TaskFamily:
         with self.database.read() as session:
             task_id = session.scalar(select(TaskAttachment.task_id).where(TaskAttachment.id == attachment_id))
         if task_id is None:
-            raise NotFound(f"attachment {attachment_id} does not exist")
+            raise NotFound(Phrase("attachment %(id)s does not exist", id=attachment_id))
         return task_id
 
     def attachment(self, attachment_id: int) -> tuple[str, str, bytes]:
@@ -281,7 +281,7 @@ class TaskFamily:
         with self.database.read() as session:
             row = session.execute(select(a.name, a.content_type, a.content).where(a.id == attachment_id)).first()
         if row is None:
-            raise NotFound(f"attachment {attachment_id} does not exist")
+            raise NotFound(Phrase("attachment %(id)s does not exist", id=attachment_id))
         return row.name, row.content_type, bytes(row.content)
 
     def task_history(self, task_id: int, *, limit: int = 50, viewer: str | None = None) -> dict[str, Any]:
@@ -354,7 +354,7 @@ class TaskFamily:
                                   .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
                                   .where(HumanTask.id == task_id)).first()
             if row is None:
-                raise NotFound(f"task {task_id} does not exist")
+                raise NotFound(Phrase("task %(task)s does not exist", task=task_id))
             sensitivity = sensitivity_of(session, row.definition_id)
             hidden = sensitivity.variables
             if sensitivity.confidential:
