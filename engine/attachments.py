@@ -53,7 +53,7 @@ _ODF_MIMETYPE = {"application/vnd.oasis.opendocument.text": ".odt",
 _LEGACY_OFFICE = {".doc": Kind("application/msword", (".doc",), "Word 97-2003 文档"),
                   ".xls": Kind("application/vnd.ms-excel", (".xls",), "Excel 97-2003 表格"),
                   ".ppt": Kind("application/vnd.ms-powerpoint", (".ppt",), "PowerPoint 97-2003 演示文稿")}
-ALLOWED = "PDF、图片（PNG/JPEG/GIF/WebP/HEIC）、Word/Excel/PowerPoint、OpenDocument、文本（TXT/CSV）"
+ALLOWED = Phrase("PDF、图片（PNG/JPEG/GIF/WebP/HEIC）、Word/Excel/PowerPoint、OpenDocument、文本（TXT/CSV）")
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
 #: An archive with more parts than any office document has is refused before it is read further.
 MAX_ZIP_ENTRIES = 10_000

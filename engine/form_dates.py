@@ -59,7 +59,12 @@ def date_of(value: str) -> date | None:
         moment = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return moment.astimezone(BUSINESS_TZ).date() if moment.tzinfo else moment.date()
+    if moment.tzinfo is None:
+        return moment.date()
+    try:
+        return moment.astimezone(BUSINESS_TZ).date()
+    except OverflowError:  # 0001-01-01T00:00+14:00 is in year 0 in Beijing: its own date is out of range too
+        return moment.date()
 
 
 def _bound(value: str, today: date) -> date:

@@ -41,6 +41,8 @@ _VALUE_TYPES: dict[str, tuple[type, ...]] = {
     "textfield": (str,), "textarea": (str,), "number": (int, float), "checkbox": (bool,), "radio": (str, int),
     "select": (str, int), "checklist": (list,), "taglist": (list,), "datetime": (str,), "dynamiclist": (list,),
 }
+#: How a refusal names a JSON value's type (each, and each "x or y" of _VALUE_TYPES, is in the errors catalogue).
+_KIND_NAMES: dict[type, str] = {str: "text", int: "a number", float: "a number", bool: "true or false", list: "a list"}
 _LAYOUT = frozenset({"text", "html", "image", "spacer", "separator", "button", "iframe", "table", "expression"})
 _CONTAINERS = frozenset({"group"})
 MAX_TEXT = 10_000
@@ -367,10 +369,9 @@ def _check_field(field: Field, value: Any, today: date) -> list[Problem]:
         return problem(Phrase("%(label)s: required", label=label)) if field.required else []
     wanted = _VALUE_TYPES[field.kind]
     if (isinstance(value, bool) and bool not in wanted) or not isinstance(value, wanted):
-        names = {str: "text", int: "a number", float: "a number", bool: "true or false", list: "a list"}
-        kinds = " or ".join(sorted({names[t] for t in wanted}))
-        return problem(Phrase("%(label)s: must be %(kinds)s, not %(given)s", label=label, kinds=kinds,
-                              given=type(value).__name__))
+        kinds, given = " or ".join(sorted({_KIND_NAMES[t] for t in wanted})), _KIND_NAMES.get(type(value), "an object")
+        return problem(Phrase("%(label)s: must be %(kinds)s, not %(given)s", label=label, kinds=Phrase(kinds),
+                              given=Phrase(given)))
     rules = field.rules
     if isinstance(value, str):
         longest = min(int(rules.get("maxLength") or MAX_TEXT), MAX_TEXT)

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, func, select
 from engine.access.policy import DashboardScope, not_on_dashboard
 from engine.clock import BUSINESS_TZ
 from engine.errors import InvalidInput, Problem
+from engine.phrases import Phrase
 from engine.store import tables
 from engine.store.database import Database
 
@@ -41,7 +42,8 @@ def parse_month(value: str | None, now: datetime) -> str:
         return now.astimezone(BUSINESS_TZ).strftime("%Y-%m")
     if len(value) != 7 or value[4] != "-" or not (value[:4].isdigit() and value[5:].isdigit()) \
             or not 1 <= int(value[5:]) <= 12:
-        raise InvalidInput(f"month must look like 2026-10, not '{value[:20]}'", [Problem("bad month", field="month")])
+        raise InvalidInput(Phrase("month must look like 2026-10, not '%(value)s'", value=value[:20]),
+                           [Problem(Phrase("bad month"), field="month")])
     return value
 
 

@@ -20,7 +20,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ
-from engine.commands import ClaimTask, LoadDirectory, SetPassword, StartInstance
+from engine.commands import ClaimTask, DelegateTask, LoadDirectory, SetPassword, StartInstance
 from engine.org.profiles import generate
 from tests.conftest import PROJECT
 from tests.helpers import deploy_fixtures, served_in_thread
@@ -28,7 +28,7 @@ from tests.test_browser import _browser as browser_at
 
 ARTIFACTS = PROJECT / "artifacts"
 PASSWORD = "correct horse"
-TEACHER = "zhuhui-s001-bzr1"
+TEACHER, COLLEAGUE = "zhuhui-s001-bzr1", "zhuhui-s001-bzr2"
 
 
 @pytest.fixture
@@ -39,7 +39,8 @@ def site(huhua: Huhua) -> Iterator[tuple[Huhua, str, int]]:
     instance = huhua.execute(StartInstance("rectify_report", "admin", org_scope="zhuhui-s001"))["id"]
     task = huhua.queries.instance(instance)["open_tasks"][0]["id"]
     huhua.execute(ClaimTask(task, TEACHER))
-    huhua.execute(SetPassword(TEACHER, PASSWORD, "admin"))
+    for person in (TEACHER, COLLEAGUE):
+        huhua.execute(SetPassword(person, PASSWORD, "admin"))
     with served_in_thread(huhua) as base:
         yield huhua, base, task
 
@@ -49,9 +50,9 @@ def _browser(width: int, height: int) -> webdriver.Chrome:
     return browser_at(width, height, lang="en-US")
 
 
-def _log_in(browser: webdriver.Chrome, wait: WebDriverWait) -> None:
+def _log_in(browser: webdriver.Chrome, wait: WebDriverWait, person: str = TEACHER) -> None:
     """Fill in the log-in form on the page shown and wait until it has gone."""
-    wait.until(ready.presence_of_element_located((By.NAME, "username"))).send_keys(TEACHER)
+    wait.until(ready.presence_of_element_located((By.NAME, "username"))).send_keys(person)
     browser.find_element(By.NAME, "password").send_keys(PASSWORD)
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     wait.until(lambda b: "/login" not in b.current_url)
@@ -161,6 +162,15 @@ def test_field_errors_dates_and_an_expired_log_in_are_chinese_on_the_task_page(
         wait.until(ready.text_to_be_present_in_element((By.ID, "message"), "登录已过期"))
         browser.save_screenshot(str(ARTIFACTS / f"task-session-expired-{screen}.png"))
         wait.until(ready.element_to_be_clickable((By.ID, "log-in-again"))).click()
+        huhua.execute(DelegateTask(task, TEACHER, COLLEAGUE))  # meanwhile hers: she logs in next in this tab
+        _log_in(browser, wait, COLLEAGUE)
+        _form_shown(wait)  # the draft is the teacher's: her colleague opens the form as the server has it
+        wait.until(lambda b: _input(b, "整改措施").get_attribute("value") == "")
+        assert "已恢复" not in browser.find_element(By.ID, "message").text
+        huhua.execute(DelegateTask(task, COLLEAGUE, TEACHER))
+        wait.until(ready.element_to_be_clickable((By.XPATH, "//header//button[@type='submit']"))).click()
+        wait.until(ready.url_contains("/login"))
+        browser.get(page)
         _log_in(browser, wait)
         wait.until(ready.text_to_be_present_in_element((By.ID, "message"), "已恢复您上次未提交的内容"))
         assert browser.current_url.split("?")[0] == page

@@ -237,7 +237,8 @@ def test_monthly_checks_count_submissions_and_scores_per_month_and_compare_the_c
     assert sheet[0][:6] == ("月份", "排名", "县市区", "单位代码", "已评分学校", "应评分")
     assert sheet[1][:7] == ("2026-03", 1, "珠晖区教育局", "zhuhui", 3, 3, 75)
     bad = client.get("/api/v1/dashboard/monthly-checks?month=2026-13", headers=ADMIN)
-    assert bad.status_code == 400 and bad.json["problems"][0]["field"] == "month"
+    assert bad.status_code == 400 and bad.json["problems"] == [{"field": "month", "message": "月份格式不对"}]
+    assert bad.json["message"] == "月份须形如 2026-10，不能是“2026-13”"  # in the reader's language
 
 
 def test_overdue_work_per_county_then_per_school_by_process(checks: Huhua, client: FlaskClient) -> None:

@@ -197,6 +197,17 @@ def test_only_the_administrator_deploys_edits(client: FlaskClient, first: int) -
     _nothing_deployed(client)
 
 
+def test_what_a_version_does_not_have_is_not_found_in_chinese(client: FlaskClient, first: int) -> None:
+    answers = {path: client.get(path, headers=AS_ADMIN) for path in (
+        f"/api/v1/process-definitions/{first}/decisions/nope", f"/api/v1/process-definitions/{first}/forms/nope",
+        "/api/v1/process-definitions/987654/decisions/score_band", "/api/v1/attachments/987654")}
+    assert {path: (answer.status_code, answer.json["message"]) for path, answer in answers.items()} == {
+        f"/api/v1/process-definitions/{first}/decisions/nope": (404, f"流程版本 {first} 未使用决策表“nope”"),
+        f"/api/v1/process-definitions/{first}/forms/nope": (404, f"流程版本 {first} 未使用表单“nope”"),
+        "/api/v1/process-definitions/987654/decisions/score_band": (404, "流程版本 987654 未使用决策表“score_band”"),
+        "/api/v1/attachments/987654": (404, "附件 987654 不存在")}
+
+
 def test_a_changed_shipped_form_or_table_reaches_new_instances_of_the_processes_using_it(
         huhua: Huhua, tmp_path: Path) -> None:
     for name in FILES:

@@ -83,6 +83,16 @@ def test_the_task_form_carries_each_date_fields_range(served: tuple[Huhua, Flask
     assert date["properties"] == {"earliestDate": "2000-01-01", "latestDate": "2031-12-31"}
 
 
+def test_a_date_time_at_the_ends_of_the_calendar_is_out_of_range_not_an_error(
+        served: tuple[Huhua, FlaskClient, int]) -> None:
+    """In Beijing time these instants fall before year 1 or after 9999: refused at the field like any far date."""
+    _huhua, client, task = served
+    for moment in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00"):
+        refused = _complete(client, task, {"measure": "已整改", "score": 90, "done_on": moment})
+        assert refused["problems"] == [
+            {"field": "done_on", "message": "整改完成日期：日期须在 2000-01-01 至 2031-12-31 之间"}]
+
+
 def test_api_refusals_are_chinese_unless_english_is_chosen(served: tuple[Huhua, FlaskClient, int]) -> None:
     _huhua, client, task = served
     unknown = client.post(f"/api/v1/tasks/{task}/delegate", json={"to": "田霞海"})
@@ -161,6 +171,32 @@ def test_every_engine_phrase_has_its_translation() -> None:
     zh, en = catalogue("zh_Hans_CN"), catalogue("en")
     assert len(phrases) > 100
     assert sorted(p for p in phrases if not (en if chinese(p) else zh).get(p)) == []
+
+
+def test_each_translation_keeps_the_values_its_text_names() -> None:
+    """A translation that drops a %(name)s hides what the reader needs (msgfmt -c refuses it too)."""
+    from babel.messages.pofile import read_po
+
+    from engine.web.i18n import CATALOGUES
+
+    dropped = []
+    for po in sorted(CATALOGUES.glob("*/LC_MESSAGES/*.po")):
+        with po.open("rb") as source:
+            for message in read_po(source):
+                if not isinstance(message.id, str) or not message.string:  # plural forms: none here
+                    continue
+                if set(re.findall(r"%\((\w+)\)s", message.id)) != set(re.findall(r"%\((\w+)\)s", message.string)):
+                    dropped.append((po.parent.parent.name, po.name, message.id))
+    assert dropped == []
+
+
+def test_a_value_of_the_wrong_kind_is_named_in_the_readers_language(served: tuple[Huhua, FlaskClient, int]) -> None:
+    _huhua, client, task = served
+    refused = _complete(client, task, {"measure": "已整改", "score": "九十", "done_on": "2026-03-03"})
+    assert refused["problems"] == [{"field": "score", "message": "自评分：须为数字，不能是文字"}]
+    english = _complete(client, task, {"measure": ["已整改"], "score": 90, "done_on": "2026-03-03"}, "?lang=en")
+    assert english["problems"] == [{"field": "measure", "message": "整改措施: must be text, not a list"}]
+    client.get("/inbox?lang=zh_Hans_CN")
 
 
 def test_a_form_with_a_bad_date_range_is_refused_at_deployment(huhua: Huhua) -> None:

@@ -119,6 +119,14 @@ def test_pages_and_json_carry_the_security_headers_and_every_inline_script_its_n
     _assert_guarded(library, stored=True)
 
 
+def test_an_administration_page_for_an_id_beyond_64_bits_is_not_found(engine: Huhua) -> None:
+    """No row has such an id and the database cannot be asked about one: 404, as for any missing id."""
+    admin, beyond = _browser(engine, "admin"), 2**63
+    for path in (f"/admin/processes/{beyond}/decisions/score_band", f"/admin/instances/{beyond}",
+                 f"/admin/processes/{beyond}/edit"):
+        assert admin.get(path).status_code == 404, path
+
+
 def engine_client(huhua: Huhua) -> FlaskClient:
     return create_app(huhua, {"SECRET_KEY": "limits", "TRUST_USER_HEADER": False}).test_client()
 

@@ -5,15 +5,20 @@ Heads of the city and the counties with nothing open land on the dashboard."""
 
 from __future__ import annotations
 
+import base64
+import json
 import re
+import zlib
 from collections.abc import Callable, Iterator
 
 import pytest
 from flask.testing import FlaskClient
 
 from engine.bootstrap import Huhua
-from engine.commands import SetPassword
+from engine.clock import BUSINESS_TZ
+from engine.commands import DeployModels, SetPassword
 from engine.web import create_app
+from tests.helpers import FIXTURES
 from tests.test_languages import _english
 
 COUNSELLOR, TEACHER, COUNTY, CITY, HEAD = "zhuhui-s001-xl1", "zhuhui-s001-bzr1", "zhuhui-zr", "hy-zr", "hy-jz"
@@ -44,6 +49,14 @@ def _groups(page: str) -> dict[str, list[str]]:
                                   page, re.S):
         found[title] = re.findall(r'<h3><a href="/start/\w+">([^<]+)</a></h3>', body)
     return found
+
+
+def _session_cookie(client: FlaskClient) -> str:
+    """What the session cookie says to whoever holds it (signed, not encrypted; compressed when it starts with .)."""
+    value = client.get_cookie("session").value
+    payload = value.lstrip(".").split(".")[0]
+    raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    return json.dumps(json.loads(zlib.decompress(raw) if value.startswith(".") else raw), ensure_ascii=False)
 
 
 def _text(page: str) -> str:
@@ -115,6 +128,7 @@ def test_a_start_leads_to_the_starters_first_task_or_tells_whose_it_is(demo: Huh
     assert "已为珠晖区第一中学发起“督办学校一月一查”。" in confirmation
     officer = demo.queries.person_names(["zhuhui-s001-zr"])["zhuhui-s001-zr"]
     assert f"“回复一月一查督办”由 {officer} 办理，已进入其待办" in confirmation  # the only officer: hers at once
+    assert officer not in _session_cookie(county)  # a signed cookie is readable: it keeps ids, names are looked up
     assert [t["name"] for t in demo.queries.tasks(user="zhuhui-s001-zr")] == ["回复一月一查督办"]
 
     # the city launches the year's 印发与组织: its first step, drafting the plan, is the city officer's own
@@ -128,7 +142,7 @@ def test_a_class_teacher_cannot_start_what_she_is_not_offered(demo: Huhua, log_i
     teacher = log_in(TEACHER)
     assert teacher.get("/start/counselling_appointment").status_code == 404
     refused = teacher.post("/start/counselling_appointment", json={"org_scope": "zhuhui-s001"})
-    assert refused.status_code == 403 and refused.json["message"] == "您无权发起“心理咨询预约登记”，未发起。"
+    assert refused.status_code == 404 and refused.json["message"] == "找不到该事项，未发起。"  # as the page answers
     missing = teacher.post("/start/no_such_process", json={"org_scope": "zhuhui-s001"})
     assert missing.status_code == 404 and missing.json["message"] == "找不到该事项，未发起。"
     assert demo.queries.instances(process_key="counselling_appointment", limit=10) == []
@@ -142,3 +156,32 @@ def test_heads_with_nothing_open_land_on_the_dashboard_and_headers_name_the_page
     assert "心育护花 · 看板" in head.get("/admin/dashboard").get_data(as_text=True)
     assert "心育护花 · 发起事项" in log_in(COUNTY).get("/start").get_data(as_text=True)
 
+
+
+def test_a_malformed_start_is_refused_as_the_api_refuses_it(demo: Huhua, log_in: LogIn) -> None:
+    """Too deep, a NUL or half a UTF-16 pair: a 400 naming what and where, not a 500; nothing is started."""
+    county = log_in(COUNTY)
+    deep = county.post("/start/monthly_check_chase", data="[" * 5000 + "]" * 5000,
+                       content_type="application/json")
+    assert deep.status_code == 400 and deep.json["message"].startswith("请求格式有误（")
+    nul = county.post("/start/monthly_check_chase", json={"org_scope": "zhuhui-s001\x00"})
+    assert nul.status_code == 400 and nul.json["problems"][0]["field"] == "org_scope"
+    surrogate = county.post("/start/monthly_check_chase", data='{"org_scope": "zhuhui-s001", "variables": '
+                            '{"chase_month": "2026-03", "chase_note": "\\ud800"}}', content_type="application/json")
+    assert surrogate.status_code == 400 and surrogate.json["problems"][0]["field"] == "chase_note"
+    assert county.post("/start/monthly_check_chase").status_code == 400
+    assert demo.queries.instances(process_key="monthly_check_chase", limit=10) == []
+
+
+def test_the_start_form_carries_each_date_fields_range_resolved(demo: Huhua, log_in: LogIn) -> None:
+    """The browser compares ISO dates; a declared ``+1y`` reaches it as the date it means, as on the task page."""
+    form = {"type": "default", "id": "dated_start", "schemaVersion": 16, "components": [
+        {"type": "datetime", "key": "visit_on", "subtype": "date", "dateLabel": "走访日期",
+         "properties": {"earliestDate": "today", "latestDate": "+1y"}}]}
+    model = (FIXTURES / "review.bpmn").read_text().replace('value="review_start"', 'value="dated_start"')
+    demo.execute(DeployModels(files=(("review.bpmn", model.encode()),
+                                     ("dated_start.form.json", json.dumps(form).encode())), actor="admin"))
+    page = log_in("admin").get("/start/review").get_data(as_text=True)
+    today = demo.clock.now().astimezone(BUSINESS_TZ).date()
+    resolved = {"earliestDate": today.isoformat(), "latestDate": today.replace(year=today.year + 1).isoformat()}
+    assert f'"properties": {json.dumps(resolved)}' in page

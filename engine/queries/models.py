@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from engine.bpmn.parser import ModelFile, inspect_models
 from engine.bpmn.safe_xml import parse_xml
 from engine.errors import NotFound
+from engine.phrases import Phrase
 from engine.queries.rows import iso
 from engine.runtime.script_audit import refuse_unsafe_scripts
 from engine.store.database import Database
@@ -54,7 +55,7 @@ class ModelFamily:
         with self.database.read() as session:
             found = session.get(ProcessDefinition, definition_id)
             if found is None:
-                raise NotFound(f"process definition {definition_id} does not exist")
+                raise NotFound(Phrase("process definition %(id)s does not exist", id=definition_id))
             return {"id": found.id, "key": found.key, "version": found.version, "name": found.name or found.key}
 
     def process_names(self) -> list[tuple[str, str]]:
@@ -75,14 +76,14 @@ class ModelFamily:
                       & (ProcessDefinition.resource_name == DeploymentResource.name))
                 .where(ProcessDefinition.id == definition_id)).first()
         if found is None:
-            raise NotFound(f"process definition {definition_id} does not exist")
+            raise NotFound(Phrase("process definition %(id)s does not exist", id=definition_id))
         return found.name, bytes(found.content).decode("utf-8")
 
     def definition_artifacts(self, definition_id: int) -> dict[str, Any]:
         """The DMN decisions (with their file) and the forms (with the pinned version) a process version uses."""
         with self.database.read() as session:
             if session.get(ProcessDefinition, definition_id) is None:
-                raise NotFound(f"process definition {definition_id} does not exist")
+                raise NotFound(Phrase("process definition %(id)s does not exist", id=definition_id))
             rows = session.execute(select(DefinitionArtifact.kind, DefinitionArtifact.artifact_key,
                                           DefinitionArtifact.form_version, DefinitionArtifact.resource_name)
                                    .where(DefinitionArtifact.definition_id == definition_id)
@@ -126,7 +127,8 @@ class ModelFamily:
                 .where(ProcessDefinition.id == definition_id, DefinitionArtifact.kind == "decision",
                        DefinitionArtifact.artifact_key == decision_id)).first()
         if found is None:
-            raise NotFound(f"process definition {definition_id} uses no decision '{decision_id[:200]}'")
+            raise NotFound(Phrase("process definition %(id)s uses no decision '%(decision)s'", id=definition_id,
+                                  decision=decision_id[:200]))
         return found.name, bytes(found.content).decode("utf-8")
 
     def form_names(self) -> list[dict[str, str]]:
@@ -149,5 +151,6 @@ class ModelFamily:
                                   .where(FormDefinition.form_key == form_key, FormDefinition.version == pinned)
                                   ).first() if pinned is not None else None
         if row is None:
-            raise NotFound(f"process definition {definition_id} uses no form '{form_key[:200]}'")
+            raise NotFound(Phrase("process definition %(id)s uses no form '%(form)s'", id=definition_id,
+                                  form=form_key[:200]))
         return {"form_key": form_key, "version": row.version, "name": row.name, "schema": json.loads(row.content)}

@@ -57,9 +57,10 @@ class StartingFamily:
             return next(iter(_startable(session, user, None, most_units=1)), None) is not None
 
     def started_next(self, user: str, instance_id: int) -> dict[str, Any]:
-        """Where a just-started instance's work went: the first open task ``user`` may work on (``mine``, a task
-        id or None), the name of the unit it runs for, and each open task with whom it is offered to: a role's
-        name, its unit's and its holders' names, or people's names.
+        """Where a just-started instance's work went, by ids: the first open task ``user`` may work on (``mine``,
+        a task id or None), the unit it runs for (``unit``, an id or None), and each open task's name with whom
+        it is offered to (``offered``: ``[kind, value]`` pairs, a ``user`` id or a ``role`` as role@unit).
+        :meth:`offered_names` names them when the confirmation is shown.
 
         Asked only by the page that started the instance, for the person who started it, in the same request:
         having started an instance grants no reading of it afterwards (engine.access.policy)."""
@@ -68,38 +69,44 @@ class StartingFamily:
                 HumanTask.instance_id == instance_id, HumanTask.state == "open").order_by(HumanTask.id)).all()
             mine = next((t.id for t in tasks if t.assignee == user or (
                 t.assignee is None and policy.is_candidate(session, t.id, user))), None)
-            candidates: dict[int, list[tuple[str, str]]] = {}
+            candidates: dict[int, list[list[str]]] = {}
             for row in session.execute(select(TaskCandidate.task_id, TaskCandidate.kind, TaskCandidate.value)
                                        .where(TaskCandidate.task_id.in_([t.id for t in tasks]))
                                        .order_by(TaskCandidate.kind, TaskCandidate.value)):
-                candidates.setdefault(row.task_id, []).append((row.kind, row.value))
-            units = {u for pairs in candidates.values() for kind, value in pairs if kind == "role"
-                     for u in [value.partition("@")[2]]}
-            people = {value for pairs in candidates.values() for kind, value in pairs if kind == "user"}
-            people |= {t.assignee for t in tasks if t.assignee}
+                candidates.setdefault(row.task_id, []).append([row.kind, row.value])
             scope = session.scalar(select(ProcessInstance.org_scope).where(ProcessInstance.id == instance_id))
-            units |= {scope} if scope else set()
+        steps = [{"task": t.name, "offered": [["user", t.assignee]] if t.assignee else candidates.get(t.id, [])}
+                 for t in tasks]
+        return {"mine": mine, "unit": scope or None, "steps": steps}
+
+    def offered_names(self, unit: str | None, steps: list[dict[str, Any]]) -> dict[str, Any]:
+        """The unit's name and each step of :meth:`started_next` with whom it is offered to as people read it
+        (``who``): a role's name, its unit's and its holders' names, or a person's name. Looked up when shown,
+        so the confirmation carries no one's name in the session."""
+        offered = [(kind, value) for step in steps for kind, value in step["offered"]]
+        roles = {value for kind, value in offered if kind == "role"}
+        units = {value.partition("@")[2] for value in roles} | ({unit} if unit else set())
+        people = {value for kind, value in offered if kind == "user"}
+        with self.database.read() as session:
             unit_names = dict(session.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(units))).all())
             person_names = dict(session.execute(select(Person.id, Person.name).where(Person.id.in_(people))).all())
-            roles = {value.partition("@")[0] for pairs in candidates.values() for kind, value in pairs
-                     if kind == "role"}
             holders: dict[str, list[str]] = {}
             for row in session.execute(select(RoleAssignment.role, RoleAssignment.unit_id, Person.name)
                                        .join(Person, Person.id == RoleAssignment.person_id)
-                                       .where(RoleAssignment.role.in_(roles), RoleAssignment.unit_id.in_(units))
+                                       .where(RoleAssignment.role.in_({r.partition("@")[0] for r in roles}),
+                                              RoleAssignment.unit_id.in_(units))
                                        .order_by(RoleAssignment.id)):
                 holders.setdefault(f"{row.role}@{row.unit_id}", []).append(row.name)
-        steps = []
-        for task in tasks:
-            if task.assignee:
-                who = [{"people": [person_names.get(task.assignee, task.assignee)]}]
-            else:
-                who = [{"role": ROLES.get(role, role), "unit": unit_names.get(unit, unit),
-                        "people": holders.get(value, [])} if kind == "role"
-                       else {"people": [person_names.get(value, value)]}
-                       for kind, value in candidates.get(task.id, []) for role, _, unit in [value.partition("@")]]
-            steps.append({"task": task.name, "who": who})
-        return {"mine": mine, "unit": unit_names.get(scope, "") if scope else "", "steps": steps}
+
+        def who(kind: str, value: str) -> dict[str, Any]:
+            if kind != "role":
+                return {"people": [person_names.get(value, value)]}
+            role, _, at = value.partition("@")
+            return {"role": ROLES.get(role, role), "unit": unit_names.get(at, at), "people": holders.get(value, [])}
+
+        return {"unit": unit_names.get(unit, "") if unit else "",
+                "steps": [{"task": step["task"], "who": [who(kind, value) for kind, value in step["offered"]]}
+                          for step in steps]}
 
 
 def _startable(session: Session, user: str, process_key: str | None,

@@ -270,7 +270,7 @@ class TaskFamily:
         with self.database.read() as session:
             instance_id = session.scalar(select(HumanTask.instance_id).where(HumanTask.id == task_id))
             if instance_id is None:
-                raise NotFound(f"task {task_id} does not exist")
+                raise NotFound(Phrase("task %(task)s does not exist", task=task_id))
             # 独立评分: the files of the other items of a multi-instance task (another expert's) are not earlier steps
             others = [task_id, *_sibling_items(session, task_id)]
             rows = session.execute(
@@ -290,7 +290,7 @@ class TaskFamily:
         with self.database.read() as session:
             task_id = session.scalar(select(TaskAttachment.task_id).where(TaskAttachment.id == attachment_id))
         if task_id is None:
-            raise NotFound(f"attachment {attachment_id} does not exist")
+            raise NotFound(Phrase("attachment %(id)s does not exist", id=attachment_id))
         return task_id
 
     def attachment(self, attachment_id: int) -> tuple[str, str, bytes]:
@@ -299,7 +299,7 @@ class TaskFamily:
         with self.database.read() as session:
             row = session.execute(select(a.name, a.content_type, a.content).where(a.id == attachment_id)).first()
         if row is None:
-            raise NotFound(f"attachment {attachment_id} does not exist")
+            raise NotFound(Phrase("attachment %(id)s does not exist", id=attachment_id))
         return row.name, row.content_type, bytes(row.content)
 
     def task_history(self, task_id: int, *, limit: int = 50, viewer: str | None = None) -> dict[str, Any]:
@@ -373,7 +373,7 @@ class TaskFamily:
                                   .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
                                   .where(HumanTask.id == task_id)).first()
             if row is None:
-                raise NotFound(f"task {task_id} does not exist")
+                raise NotFound(Phrase("task %(task)s does not exist", task=task_id))
             sensitivity = sensitivity_of(session, row.definition_id)
             # a task inside a called process shows that process's data: its sensitive variables are hidden too
             hidden = sensitivity.variables | _called_sensitive_variables(session, row.definition_id,

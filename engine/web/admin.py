@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 
@@ -29,9 +29,18 @@ from engine.documents import XLSX
 from engine.documents.layout import workbook
 from engine.errors import InvalidInput
 from engine.web import account as account_pages
+from engine.web.calls import LARGEST_ID
 from engine.web.modeler_settings import modeler_settings
 
 admin = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@admin.url_value_preprocessor
+def _ids_the_database_can_hold(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """An id in the path beyond 64 bits names nothing (the database cannot even be asked): 404, as for any
+    id that does not exist."""
+    if any(isinstance(value, int) and value > LARGEST_ID for value in (values or {}).values()):
+        abort(404)
 #: Lines on one page of the audit log.
 AUDIT_PAGE = 50
 

@@ -18,13 +18,17 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from engine.bootstrap import Huhua
+from engine.clock import BUSINESS_TZ
 from engine.commands import ClaimTask, StartInstance
 from engine.errors import Conflict, Forbidden, HuhuaError, InvalidInput, NotFound
+from engine.form_dates import with_resolved_ranges
+from engine.web import calls
+from engine.web.error_language import say
 
 starting = Blueprint("starting", __name__)
 #: Where the confirmation of the last start waits for its page (the session, so a reload shows it again).
 STARTED = "started"
-#: The most next steps the confirmation names (the session cookie carries them).
+#: The most next steps the confirmation names (the session cookie carries them, by id).
 MAX_STEPS = 10
 
 
@@ -52,7 +56,8 @@ def start_form(process_key: str) -> Any:
             schema = _huhua().queries.definition_form(process["definition_id"], process["form_key"])["schema"]
         except NotFound:  # named by the model but never deployed: the command takes no variables either
             schema = None
-    return render_template("start_form.html", process=process, schema=schema)
+    today = _huhua().clock.now().astimezone(BUSINESS_TZ).date()  # date ranges as ISO dates, as on the task page
+    return render_template("start_form.html", process=process, schema=with_resolved_ranges(schema, today))
 
 
 @starting.post("/start/<process_key>")
@@ -60,11 +65,16 @@ def start_submit(process_key: str) -> Any:
     """Start the process for the chosen unit with the start form's data (JSON ``{org_scope, variables}``).
 
     Answers ``{location}`` — the person's first task, else the confirmation — or the refusal, in Chinese: 403
-    when the person may not start it there, 404 for a process or unit that does not exist, 400 with each problem
-    at its field (``problems[].field``) when the form's data is refused. Nothing is started on a refusal.
+    when the person may not start it for that unit, 404 for a process they may not start (as the page answers),
+    or a process or unit that does not exist, 400 with each problem at its field (``problems[].field``) when
+    the body or the form's data is refused. Nothing is started on a refusal.
     """
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
+    try:  # the API's checks: too deep, not JSON, NUL or lone surrogates are refused before anything is read
+        body = calls.json_body()
+    except InvalidInput as err:
+        problems = [{"field": _form_field(p.field), "message": say(p.message)} for p in err.problems if p.field]
+        return _refusal(400, gettext("请求格式有误（%(reason)s），未发起。", reason=say(err.message)), problems)
+    if not request.get_data(cache=True):
         return _refusal(400, gettext("请求格式有误，未发起。"))
     org_scope, variables = body.get("org_scope"), body.get("variables", {})
     if org_scope is not None and not isinstance(org_scope, str):
@@ -72,13 +82,13 @@ def start_submit(process_key: str) -> Any:
     if not isinstance(variables, dict):
         return _refusal(400, gettext("表单数据有误，未发起。"))
     huhua, me = _huhua(), _me()
-    name = next((name for key, name in huhua.queries.process_names() if key == process_key), process_key)
+    name = _process_name(huhua, process_key)
     try:
         started = huhua.execute(StartInstance(process_key, me, variables=variables, org_scope=org_scope or None))
     except Forbidden as err:
-        at_unit = any(p.field == "org_scope" for p in err.problems)
-        return _refusal(403, gettext("您不能为该单位发起“%(name)s”，未发起。", name=name) if at_unit
-                        else gettext("您无权发起“%(name)s”，未发起。", name=name))
+        if not any(p.field == "org_scope" for p in err.problems):  # not theirs to start: unseen, as on GET
+            return _refusal(404, gettext("找不到该事项，未发起。"))
+        return _refusal(403, gettext("您不能为该单位发起“%(name)s”，未发起。", name=name))
     except NotFound as err:
         if any(p.field == "org_scope" for p in err.problems):
             return _refusal(404, gettext("找不到该单位，未发起。"),
@@ -94,17 +104,26 @@ def start_submit(process_key: str) -> Any:
     if following["mine"] is not None:
         _take(huhua, following["mine"], me)
         return jsonify({"location": url_for("inbox.task", task_id=following["mine"])})
-    steps = [{"task": step["task"], "who": gettext("；").join(_who(each) for each in step["who"])}
-             for step in following["steps"][:MAX_STEPS]]
-    session[STARTED] = {"name": name, "unit": following["unit"], "steps": steps,
-                        "ended": started.get("state") == "completed"}
+    session[STARTED] = {"process": process_key, "unit": following["unit"],
+                        "steps": following["steps"][:MAX_STEPS], "ended": started.get("state") == "completed"}
     return jsonify({"location": url_for("starting.started")})
 
 
 @starting.get("/start/started")
 def started() -> Any:
-    """The confirmation of the person's last start: what was started and who has its first step now."""
-    return render_template("start_done.html", confirmation=session.get(STARTED))
+    """The confirmation of the person's last start: what was started and who has its first step now.
+
+    The session (a signed, readable cookie) keeps ids only; the names of units and people are looked up here."""
+    kept = session.get(STARTED)
+    if not isinstance(kept, dict) or "process" not in kept:  # none yet, or kept by an older version of this page
+        return render_template("start_done.html", confirmation=None)
+    huhua = _huhua()
+    named = huhua.queries.offered_names(kept["unit"], kept["steps"])
+    name = _process_name(huhua, kept["process"])
+    steps = [{"task": step["task"], "who": gettext("；").join(_who(each) for each in step["who"])}
+             for step in named["steps"]]
+    return render_template("start_done.html", confirmation={"name": name, "unit": named["unit"], "steps": steps,
+                                                            "ended": kept["ended"]})
 
 
 @starting.app_context_processor
@@ -143,6 +162,15 @@ def _who(offered: dict[str, Any]) -> str:
         return people
     where = f"{offered['role']} · {offered['unit']}"
     return gettext("%(where)s（%(people)s）", where=where, people=people) if people else where
+
+
+def _process_name(huhua: Huhua, process_key: str) -> str:
+    return next((name for key, name in huhua.queries.process_names() if key == process_key), process_key)
+
+
+def _form_field(field: str) -> str:
+    """A field of the body as the page names it: the start form's fields without ``variables.``."""
+    return field.removeprefix("variables.")
 
 
 def _startable(process_key: str) -> dict[str, Any] | None:
