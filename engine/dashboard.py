@@ -64,8 +64,8 @@ def rollouts(database: Database, scope: Scope) -> list[dict[str, Any]]:
         select(base.c.root, fc2.c.unit_id, fc2.c.instance_id, fc2.c.state, base.c.depth + 1)
         .select_from(base.join(fo2, fo2.c.parent_instance_id == base.c.instance_id)
                      .join(fc2, fc2.c.fan_out_id == fo2.c.id)).where(base.c.depth < 10))
-    units_query = _in_county(select(trees.c.root, trees.c.instance_id, trees.c.state).select_from(trees)
-                             .join(_u, _u.c.id == trees.c.unit_id, isouter=True), None, scope)
+    units_query = _in_county(select(trees.c.root, trees.c.unit_id, trees.c.instance_id, trees.c.state)
+                             .select_from(trees).join(_u, _u.c.id == trees.c.unit_id, isouter=True), None, scope)
     finished = func.sum(case((_t.c.state == "completed", 1), else_=0))
     people_query = _in_county(select(trees.c.root, func.count(_t.c.id), finished).select_from(trees)
                               .join(_u, _u.c.id == trees.c.unit_id, isouter=True)
@@ -82,9 +82,10 @@ def rollouts(database: Database, scope: Scope) -> list[dict[str, Any]]:
                                 .join(_t, _t.c.instance_id == trees.c.instance_id)
                                 .group_by(trees.c.root), None, scope)
     with database.engine.connect() as connection:
-        reached: dict[int, dict[int | None, str]] = defaultdict(dict)
+        # by unit: a unit whose instance has not started yet (pending, no instance id) counts on its own
+        reached: dict[int, dict[str, tuple[int | None, str]]] = defaultdict(dict)
         for row in connection.execute(units_query):
-            reached[row.root][row.instance_id] = row.state
+            reached[row.root][row.unit_id] = (row.instance_id, row.state)
         people = {row[0]: (int(row[1]), int(row[2] or 0)) for row in connection.execute(people_query)}
         for row in connection.execute(register_query):  # the trainings count attendance, not answers
             total, completed = people.get(row[0], (0, 0))
@@ -98,7 +99,8 @@ def rollouts(database: Database, scope: Scope) -> list[dict[str, Any]]:
         activity = {row[0]: max((t for t in row[1:] if t is not None), default=None)
                     for row in connection.execute(activity_query)}
         by_units = {root: states for root, states in reached.items() if not people.get(root, (0, 0))[0]}
-        standings = _standings(connection, {i: s for states in by_units.values() for i, s in states.items()})
+        standings = _standings(connection, {i: s for states in by_units.values() for i, s in states.values()
+                                            if i is not None})
         found = connection.execute(
             select(_i.c.id, _i.c.process_key, _i.c.business_key, _i.c.state, _i.c.org_scope, _i.c.started_at)
             .where(_i.c.id.in_(roots)).order_by(_i.c.id.desc())).all()
@@ -108,13 +110,13 @@ def rollouts(database: Database, scope: Scope) -> list[dict[str, Any]]:
         if root.id not in reached:  # nothing of it lies in the caller's counties
             continue
         states = reached[root.id]
-        unit_figures = {"total": len(states), "completed": sum(s == "completed" for s in states.values())}
+        unit_figures = {"total": len(states), "completed": sum(s == "completed" for _, s in states.values())}
         total, completed = people.get(root.id, (0, 0))
         people_figures = {"total": total, "completed": completed}
         if total:
             measure, submissions, percent = "people", None, _share(completed, total)
         else:
-            submissions = _count_standings(standings.get(i, "not_submitted") for i in states)
+            submissions = _count_standings(standings.get(i, "not_submitted") for i, _ in states.values())
             measure, percent = "units", _share(submissions["submitted"] + submissions["approved"], len(states))
             if not (submissions["submitted"] or submissions["approved"] or submissions["returned"]):
                 percent = None  # nothing handed in anywhere yet: not started, rather than 0 %

@@ -10,7 +10,10 @@ A form author decides what a person sees by naming process data in the form itse
 - an ``expression`` field (a running total) is computed in the browser and never taken back either.
 
 The server fills the form's data with exactly these variables and nothing else; everything the form does not
-name stays on the server.
+name stays on the server. A ``text`` component's template is markdown once filled: the text in the variables it
+names is sent with markdown's link, image, HTML and code characters backslash-escaped (:func:`markdown_safe`), so a
+file named ``x](https://…) (`` or a case titled ``[点此](…)`` reads as typed instead of becoming a link. The paths
+a value field shows keep their text as it is (a field is not markdown).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from typing import Any
 _TEMPLATED = {"text": "text", "html": "content"}
 _TEMPLATE = re.compile(r"\{\{(.*?)\}\}", re.S)
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+#: What makes markdown out of plain text: links and images, inline HTML, code; escaped in values a text shows.
+_MARKDOWN = re.compile(r"([\\`\[\]()<>!])")
 #: A name at the start of a path (not after a dot), not called as a function.
 _NAME = re.compile(r"(?<![\w.])([A-Za-z_]\w*)(?!\s*\(|\w)")
 #: FEEL and feelers words that are not variables.
@@ -88,6 +93,44 @@ def template_names(text: str) -> list[str]:
 def shown_values(components: Any, data: dict[str, Any]) -> dict[str, Any]:
     """The values of the variables the form names, taken from ``data`` (those it lacks are left out)."""
     return {name: data[name] for name in shown_names(components) if name in data}
+
+
+def markdown_safe(components: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with every text in the variables a ``text`` template names escaped for markdown, but at the paths
+    a value field or list shows."""
+    templated = {name for component, _ in _walk(components, None) if component.get("type") == "text"
+                 and isinstance(component.get("text"), str) for name in template_names(component["text"])}
+    plain = set(_field_paths(components, ""))
+    return {name: _escaped(value, name, plain) if name in templated else value for name, value in values.items()}
+
+
+def _escaped(value: Any, path: str, plain: set[str]) -> Any:
+    if path in plain:
+        return value
+    if isinstance(value, str):
+        return _MARKDOWN.sub(r"\\\1", value)
+    if isinstance(value, dict):
+        return {key: _escaped(inner, f"{path}.{key}", plain) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [_escaped(inner, path, plain) for inner in value]
+    return value
+
+
+def _field_paths(components: Any, prefix: str) -> Iterator[str]:
+    """The data paths value fields, lists and tables show: their text is not markdown."""
+    for component in components if isinstance(components, list) else []:
+        if not isinstance(component, dict):
+            continue
+        kind = component.get("type")
+        if kind == "group":
+            path = component.get("path")
+            yield from _field_paths(component.get("components"), f"{prefix}{path}." if path else prefix)
+        elif kind == "table" and isinstance(component.get("dataSource"), str):
+            yield component["dataSource"].lstrip("=").strip()
+        elif kind not in _TEMPLATED:
+            key = component.get("path") if kind == "dynamiclist" else component.get("key")
+            if isinstance(key, str) and key:
+                yield prefix + key
 
 
 def _walk(components: Any, group_path: str | None) -> Iterator[tuple[dict[str, Any], str | None]]:

@@ -15,11 +15,14 @@ The form's ``properties.filesTo`` names a variable that, on completion, receives
 
 Read-only fields, lists that only show rows and computed (``expression``) fields show process data
 (:mod:`engine.form_context`); what a client sends back for them is dropped, so no one overwrites process data
-through a field shown to them.
+through a field shown to them. A read-only field inside a list a person fills in (a teacher's name beside the
+scores) keeps the process's value for its row (the row named by ``rowKey``), or none. A ``conditional.hide`` is
+read, as form-js reads it, over the shown values with the submission on top.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Iterator
@@ -31,7 +34,7 @@ from typing import Any
 from engine.clock import BUSINESS_TZ
 from engine.errors import InvalidModel, Problem
 from engine.form_conditions import UNKNOWN, hide_condition
-from engine.form_context import read_only, shown_list
+from engine.form_context import read_only, shown_list, shown_names
 from engine.form_dates import DateRange, date_of, declared_range, range_problems
 from engine.phrases import Phrase
 
@@ -70,6 +73,8 @@ class Field:
     dates: DateRange | None = None
     #: The field's ``conditional.hide`` as a check of the form's data (see :mod:`engine.form_conditions`).
     hide: Any = dataclass_field(default=None, compare=False)
+    #: A field of a dynamic list's rows that only shows (read-only): its value is the process's, never the client's.
+    only_shows: bool = False
 
     def hidden(self, data: dict[str, Any]) -> bool:
         """Whether form-js hides this field for ``data``: then it is not checked and carries no value."""
@@ -86,15 +91,29 @@ class Form:
     #: The variable that receives references to the files attached to the task (``properties.filesTo``), so a
     #: later step can show them: a case's file, uploaded with the case, shown to the expert who scores it.
     files_to: str | None = None
+    #: The process data variables the form opens with (:func:`engine.form_context.shown_names`).
+    shows: frozenset[str] = frozenset()
 
-    def without_read_only(self, data: dict[str, Any]) -> dict[str, Any]:
+    def without_read_only(self, data: dict[str, Any], context: dict[str, Any] | None = None) -> dict[str, Any]:
         """The submission without what it sent for read-only fields (the process data they show stays as it is);
-        a group left empty by that is dropped too."""
-        return _without(data, self.read_only)
+        a group left empty by that is dropped too. In a list's rows a read-only field takes the value of the
+        process's row with the same key (``context``: the instance's data), or none."""
+        kept = copy.deepcopy(_without(data, self.read_only))
+        for field in self.fields:
+            rows = _lookup(kept, field.key)
+            if field.rows is not None and isinstance(rows, list):
+                _rows_as_the_process_set(field, rows, (context or {}).get(field.rows_from or ""))
+        return kept
 
-    def filled(self, data: dict[str, Any]) -> dict[str, Any]:
-        """The submission with the fields it left out set to their default (or None), and hidden fields to None."""
-        hidden = [f for f in self.fields if f.hidden(data)]
+    def hides(self) -> bool:
+        """Whether any field has a hide condition (which may read the values the form shows)."""
+        return any(f.hide is not None for f in self.fields)
+
+    def filled(self, data: dict[str, Any], shown: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The submission with the fields it left out set to their default (or None), and hidden fields to None
+        (hidden as form-js decides it, over the values the form showed, ``shown``, and the submission)."""
+        seen = _overlay(shown, data)
+        hidden = [f for f in self.fields if f.hidden(seen)]
         filled = with_defaults(self, data, {f.key: f.default for f in self.fields})
         for each in hidden:
             *groups, last = each.key.split(".")
@@ -110,19 +129,21 @@ class Form:
         return tuple(f for f in self.fields if f.rows is not None and f.rows_from and f.row_key)
 
     def check(self, data: dict[str, Any], context: dict[str, Any] | None = None,
-              today: date | None = None) -> list[Problem]:
+              today: date | None = None, shown: dict[str, Any] | None = None) -> list[Problem]:
         """Every problem of a submission, each naming the field (key and label); empty when it may be applied.
 
         ``context`` is the instance's data, against which lists with fixed rows are checked; ``today`` (Beijing)
-        places the date fields' ranges.
+        places the date fields' ranges; ``shown`` are the values the form opened with, which hide conditions read
+        as form-js does.
         """
         today = today or datetime.now(BUSINESS_TZ).date()
+        seen = _overlay(shown, data)
         known = {f.key for f in self.fields}
         problems = [Problem(Phrase("'%(key)s' is not a field of the form %(form)s", key=key, form=self.name), field=key)
                     for key in _leaf_keys(data, known) if key not in known or _spelled_dotted(data, key)]
         for field in self.fields:
             value = _lookup(data, field.key)
-            if field.hidden(data):
+            if field.hidden(seen):
                 continue
             if field.rows is None:
                 problems += _check_field(field, value, today)
@@ -151,6 +172,36 @@ def with_defaults(form: Form, data: dict[str, Any], defaults: dict[str, Any]) ->
                 for inner in field.rows if isinstance(row, dict) else ():
                     row.setdefault(inner.key, inner.default)
     return filled
+
+
+def _overlay(under: dict[str, Any] | None, over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` on top of ``under``, group by group: what the form holds once a person has filled it in."""
+    merged = dict(under or {})
+    for key, value in over.items():
+        below = merged.get(key)
+        merged[key] = _overlay(below, value) if isinstance(value, dict) and isinstance(below, dict) else value
+    return merged
+
+
+def _rows_as_the_process_set(field: Field, rows: list[Any], process_rows: Any) -> None:
+    """Each row's read-only fields set to those of the process's row with the same key, or removed."""
+    shows = [inner.key for inner in field.rows or () if inner.only_shows and inner.key != field.row_key]
+    if not shows:
+        return
+    by_key = {_hashable(row.get(field.row_key)): row for row in process_rows or ()
+              if isinstance(row, dict)} if field.row_key and isinstance(process_rows, list) else {}
+    for row in rows:
+        if not isinstance(row, dict):
+            continue
+        source = by_key.get(_hashable(row.get(field.row_key or "")))
+        for key in shows:
+            row.pop(key, None)
+            if source is not None and key in source:
+                row[key] = source[key]
+
+
+def _hashable(value: Any) -> Any:
+    return value if isinstance(value, str | int | float | bool) or value is None else json.dumps(value)
 
 
 def _without(data: dict[str, Any], keys: frozenset[str]) -> dict[str, Any]:
@@ -221,7 +272,8 @@ def parse_form(name: str, content: bytes) -> Form:
                                  or files_to in {f.key.split(".", 1)[0] for f in fields}):
         raise InvalidModel(f"{name}: properties.filesTo must name a variable that is not a field of the form",
                            [Problem("bad filesTo", file=name, field="properties.filesTo")])
-    return Form(key, str(schema.get("name") or key), tuple(fields), shown, files_to)
+    return Form(key, str(schema.get("name") or key), tuple(fields), shown, files_to,
+                frozenset(shown_names(schema["components"])))
 
 
 def _fields(name: str, components: list[Any], where: str) -> tuple[list[Field], list[Problem]]:
@@ -282,7 +334,7 @@ def _dynamic_list(name: str, where: str, prefix: str, component: dict[str, Any])
         dates = declared_range(inner) if kind == "datetime" else None
         problems += [Problem(p, file=name, field=here) for p in (range_problems(inner) if dates else [])]
         rows.append(Field(inner["key"], kind, str(inner.get("label") or inner["key"]), bool(rules.get("required")),
-                          rules, options, inner.get("defaultValue"), dates=dates))
+                          rules, options, inner.get("defaultValue"), dates=dates, only_shows=read_only(inner)))
     rules = component.get("validate") or {}
     problems += [Problem(p, file=name, field=where) for p in _rule_problems(rules)]
     properties = component.get("properties") if isinstance(component.get("properties"), dict) else {}

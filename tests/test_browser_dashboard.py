@@ -10,9 +10,11 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import Select, WebDriverWait
+from sqlalchemy import update
 
 from engine.bootstrap import Huhua
 from engine.commands import ENGINE, CompleteTask, DeployShippedProcesses, SetPassword, StartInstance
+from engine.store import tables
 from tests import test_browser
 from tests.helpers import deploy_fixtures
 from tests.library.conftest import complete
@@ -80,6 +82,10 @@ def test_the_dashboard_draws_its_charts_and_drills_from_a_county_bar_to_people(s
     complete(huhua, "hy-zr", "launch_draft_notice", NOTICE)
     complete(huhua, "hy-jz", "od_sign", {"od_decision": "signed"})
     huhua.execute(SetPassword("hengshan-zr", PASSWORD, "admin"))
+    marked = next(u for u in huhua.queries.units(kind="county") if u["id"] not in ("zhuhui", "qidong", "hengshan"))
+    with huhua.services.database.engine.begin() as connection:  # a name that reads as markup, shown as the text it is
+        connection.execute(update(tables.org_unit).where(tables.org_unit.c.id == marked["id"])
+                           .values(name=marked["name"] + "<img>"))
     (ARTIFACTS / "dashboard").mkdir(parents=True, exist_ok=True)
     browser = _browser(1366, 1400)
     wait = WebDriverWait(browser, 30)
@@ -103,6 +109,11 @@ def test_the_dashboard_draws_its_charts_and_drills_from_a_county_bar_to_people(s
             "const option = echarts.getInstanceByDom(document.getElementById('comparison')).getOption();"
             "return [option.yAxis[0].data, option.series[0].data.filter(box => box[0] !== '-').length]")
         assert len(boxes[0]) == 13 and boxes[0][0] == "珠晖区教育局\n已评分 3/3" and boxes[1] == 2
+        tooltip = browser.execute_script(
+            "const option = echarts.getInstanceByDom(document.getElementById('comparison')).getOption();"
+            "const index = option.yAxis[0].data.findIndex(name => name.includes('<img>'));"
+            "return option.tooltip[0].formatter({dataIndex: index})")
+        assert tooltip.startswith(marked["name"] + "&lt;img&gt;<br>")  # the tooltip is HTML: the name escaped
         browser.find_element(By.CSS_SELECTOR, "#comparison-table th").click()  # rank, the other way round
         wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "#comparison-table tr")[1].text.startswith("2 祁东"))
         browser.save_screenshot(str(ARTIFACTS / "dashboard" / "desktop.png"))

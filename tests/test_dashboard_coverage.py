@@ -16,7 +16,7 @@ from engine.clock import VirtualClock
 from engine.commands import ENGINE, CompleteTask, StartInstance
 from engine.web import create_app
 from tests.library.conftest import complete
-from workers.job_worker import run_due_jobs
+from workers.job_worker import JobWorker, run_due_jobs
 
 ADMIN = {"X-Huhua-User": "admin"}
 PLAN = {"year": 2026, "course": "班主任素养提升", "topics": ["班主任良好心理品质和心育能力"], "city_date": "2026-03-10"}
@@ -124,3 +124,21 @@ def test_coverage_says_not_started_counts_people_or_submissions_and_opens_on_the
     own = client.get("/api/v1/dashboard/rollouts", headers={"X-Huhua-User": "qidong-zr"}).json
     assert [r["id"] for r in own] == [training, launch]
     assert own[1]["percent"] is None  # the launch has not started in 祁东
+
+
+def test_coverage_counts_each_unit_whose_instance_has_not_started_yet(demo: Huhua) -> None:
+    """While the fan-out's children wait to be started (no instance yet), every county still counts: 13 of 13
+    not submitted, not one lump of them."""
+    client = create_app(demo, {"TESTING": True}).test_client()
+    launch = demo.execute(StartInstance("launch_programme", "scheduler", origin=ENGINE, variables={
+        "scheduled_for": "2026-04-01T08:30:00+08:00", "late": False}))["id"]
+    complete(demo, "hy-zr", "launch_draft_notice", NOTICE)
+    sign = next(t for t in demo.queries.tasks(user="hy-jz", limit=50) if t["element_id"] == "od_sign")
+    demo.execute(CompleteTask(sign["id"], "hy-jz", {"od_decision": "signed"}))
+    worker = JobWorker(demo, "inline")
+    while not (listed := [r for r in client.get("/api/v1/dashboard/rollouts", headers=ADMIN).json
+                          if r["id"] == launch]):
+        assert worker.run_once()  # up to the fan-out: the children's starts wait as jobs
+    listed = listed[0]
+    assert listed["units"] == {"total": 13, "completed": 0}
+    assert listed["submissions"] == {"approved": 0, "submitted": 0, "returned": 0, "not_submitted": 13}

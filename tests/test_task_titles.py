@@ -173,3 +173,16 @@ def test_open_tasks_made_before_titles_read_with_their_unit_after_the_upgrade(tm
                                     .order_by(tables.human_task.c.id)).all()
     database.dispose()
     assert [tuple(row) for row in titles] == [(1, "审核工作方案 · 珠晖区第一中学"), (2, None), (3, "阅读")]
+
+
+def test_a_title_is_filled_once_and_as_text(huhua: Huhua, client: FlaskClient) -> None:
+    """Braces a person typed into a filled-in value stay as typed (filled once, never read as a template again),
+    and a title that starts with '=' is text, not an expression."""
+    literal = _MODEL.replace('id="plan_review" name="工作方案审核"', 'id="plan_literal" name="字面标题"').replace(
+        'value="审核 {unit} 工作方案：{plan.title}{nowhere}"', 'value="=2*3 {unit}"')
+    huhua.execute(DeployModels((("plan_literal.bpmn", literal.encode()),), "admin"))
+    school = huhua.queries.units(kind="school", under="zhuhui")[0]["name"]
+    start_at(huhua, "plan_review", "zhuhui-s001", plan={"title": "{unit} 与 {other}"}, cases=[])
+    start_at(huhua, "plan_literal", "zhuhui-s001", cases=[])
+    titles = {t["process_key"]: t["title"] for t in _open(client, ME)}
+    assert titles == {"plan_review": f"审核 {school} 工作方案：{{unit}} 与 {{other}}", "plan_literal": f"=2*3 {school}"}

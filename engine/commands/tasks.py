@@ -17,6 +17,7 @@ from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.forms import parse_form
 from engine.phrases import Phrase
+from engine.runtime.task_data import waiting_task_data
 from engine.store import tables
 
 _t, _c, _g, _f = tables.human_task, tables.task_candidate, tables.item_group, tables.form_definition
@@ -102,19 +103,33 @@ def _check_form(uow: UnitOfWork, task: Any, data: dict[str, Any]) -> dict[str, A
     form = cache.get(row.sha256)
     if form is None:
         form = cache[row.sha256] = parse_form(f"{form_key}.form.json", row.content.encode("utf-8"))
-    context = None
-    if form.fixed_lists:  # a list whose rows the process set: checked against the instance's data
-        stored = uow.read(select(_i.c.data).where(_i.c.id == instance_id)).scalar()
-        context = json.loads(stored or "{}")
-    data = form.without_read_only(data)
-    problems = form.check(data, context if isinstance(context, dict) else {}, uow.now.astimezone(BUSINESS_TZ).date())
+    context: dict[str, Any] = {}
+    shown: dict[str, Any] | None = None
+    if form.fixed_lists or (form.shows and form.hides()):  # lists the process set; conditions on shown values
+        row = uow.read(select(_i.c.data, _i.c.workflow_state).where(_i.c.id == instance_id)).first()
+        stored = json.loads(row.data or "{}") if row is not None else {}
+        context = stored if isinstance(stored, dict) else {}
+        if form.shows and form.hides():
+            shown = _shown_values(form.shows, context, row.workflow_state if row is not None else None, task)
+    data = form.without_read_only(data, context)
+    problems = form.check(data, context, uow.now.astimezone(BUSINESS_TZ).date(), shown)
     if problems:
         raise InvalidInput(Phrase("the form %(form)s has %(count)s problem(s); nothing was saved", form=form.name,
                                   count=len(problems)), problems)
-    filled = form.filled(data)
+    filled = form.filled(data, shown)
     if form.files_to:
         filled[form.files_to] = _file_references(uow, task.id)
     return filled
+
+
+def _shown_values(names: frozenset[str], data: dict[str, Any], workflow_state: str | None,
+                  task: Any) -> dict[str, Any]:
+    """The values the task's form opened with, as the form's data query fills them: the task's own data (inside a
+    called subprocess) over the instance's, an item's input first."""
+    own = waiting_task_data(workflow_state, task.spiff_task_id) or {}
+    item = json.loads(task.item_input or "{}") if task.item_input else {}
+    merged = {**data, **own, **(item if isinstance(item, dict) else {})}
+    return {name: value for name, value in merged.items() if name in names}
 
 
 def _file_references(uow: UnitOfWork, task_id: int) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from engine.access.sensitivity import sensitivity_of
 from engine.clock import BUSINESS_TZ
 from engine.commands.model import ADMIN
 from engine.errors import Forbidden, InvalidInput, NotFound, Problem
-from engine.form_context import shown_names
+from engine.form_context import markdown_safe, shown_names
 from engine.org.directory import ROLES
 from engine.phrases import Phrase
 from engine.queries.calendar import CalendarQueries
@@ -389,7 +389,7 @@ class TaskFamily:
         own = waiting_task_data(row.workflow_state, row.spiff_task_id) if shown else None  # inside a call activity
         values = {name: value for name, value in {**data, **(own or {}), **item}.items()
                   if name in shown and name not in hidden}
-        return {**values, **rows}
+        return {**markdown_safe(components, values), **rows}
 
     @staticmethod
     def _form_query(session: Session, definition_id: int, form_key: str) -> Any:

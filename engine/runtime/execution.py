@@ -47,7 +47,7 @@ from engine.runtime.script_guards import ScriptLimits
 from engine.runtime.scripting import SERVICE_RESULT, BpmnErrorThrown, HuhuaScriptEngine
 from engine.runtime.settled_urges import close_settled_urges
 from engine.runtime.state_codec import StateCodec
-from engine.runtime.task_titles import fill_from_data
+from engine.runtime.task_titles import fill_from_data, is_expression
 from engine.runtime.workflow import HuhuaWorkflow
 
 #: SpiffWorkflow's TaskIterator stops descending at this depth.
@@ -438,18 +438,18 @@ class Runtime:
     def _item(self, task: Task, spec: Any, child: Any, key: Any, item: Any) -> tuple[Any, dict, dict | None]:
         data = spec.item_data(item)
         raw = (getattr(child, "extensions", None) or {}).get("properties") or {}
-        per_item = (any(str(v).startswith("=") for v in raw.values()) or "{" in str(raw.get("title", ""))) and data
+        per_item = (any(is_expression(k, str(v)) for k, v in raw.items()) or "{" in str(raw.get("title", ""))) and data
         return key, data, self._properties(task, child, data) if per_item else None
 
     def _properties(self, task: Task, spec: Any, item: dict[str, Any] | None = None) -> dict[str, str]:
         """A task's ``spiffworkflow:properties``; a value starting with '=' is an expression on the task's data
-        (and, for one item of a multi-instance task, on its item: ``=teacher["id"]``); a ``title`` template's
-        placeholders are filled from the same data (see :mod:`.task_titles`)."""
+        (and, for one item of a multi-instance task, on its item: ``=teacher["id"]``); a ``title`` is never one:
+        its template's placeholders are filled from the same data, as text (see :mod:`.task_titles`)."""
         extensions = getattr(spec, "extensions", None) or {}
         properties = {}
         for name, value in (extensions.get("properties") or {}).items():
             value = str(value)
-            if value.startswith("="):
+            if is_expression(name, value):
                 result = self._guarded(lambda v=value: self.script_engine.evaluate(task, v[1:], item), task)
                 value = ",".join(map(str, result)) if isinstance(result, list) else "" if result is None \
                     else str(result)

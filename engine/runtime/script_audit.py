@@ -22,6 +22,7 @@ from engine.bpmn.parser import CompiledProcess, ModelFile, ProcessSummary, compi
 from engine.bpmn.task_specs import timer_value
 from engine.errors import InvalidModel, Problem
 from engine.runtime.scripting import ScriptRefused, check_source, expression_source
+from engine.runtime.task_titles import is_expression
 
 SCRIPT, EXPRESSION = "exec", "eval"
 
@@ -110,7 +111,7 @@ def _scripts_of_task(spec: Any, process: Any) -> Iterator[ScriptSource]:
             yield from _scripts_of_event(element, each)
     properties = (getattr(spec, "extensions", None) or {}).get("properties") or {}
     for name, value in properties.items():
-        if isinstance(value, str) and value.startswith("="):
+        if is_expression(name, value):
             yield ScriptSource(element, f"property '{name}'", value[1:], EXPRESSION)
     for name, parameter in (getattr(spec, "operation_params", None) or {}).items():
         value = parameter.get("value") if isinstance(parameter, dict) else None

@@ -5,8 +5,9 @@ A model gives a task a ``title`` property, a template with ``{placeholders}``: `
 runtime fills names from the task's data (an item's own data first; ``{nominee.name}`` reads into a dict), and
 the command that stores the task fills ``{unit}`` (the unit's name) and ``{process}`` (the process's name), which
 the data never shadows. A placeholder nothing fills is dropped, so no raw ``{name}`` reaches a reader.
-Filling is plain substitution: a title cannot run code. Without a template the title is
-"<task name> · <unit name>".
+Filling is plain substitution, once: a value filled in is never read as a template again (a case titled
+``{unit}`` stays so), and a title cannot run code (one starting with ``=`` is text, not an expression).
+Without a template the title is "<task name> · <unit name>".
 """
 
 from __future__ import annotations
@@ -20,6 +21,13 @@ RESERVED = ("unit", "process")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\}")
 #: As long as the stored column allows.
 LONGEST = 300
+#: Braces of a value filled from data, kept out of the second step's placeholders (private-use characters).
+_OPEN, _CLOSE = "\ue000", "\ue001"
+
+
+def is_expression(name: str, value: Any) -> bool:
+    """Whether a task property's value is an expression (``=`` first); a title never is: it is text."""
+    return name != "title" and isinstance(value, str) and value.startswith("=")
 
 
 def fill_from_data(template: str, *sources: Mapping[str, Any] | None) -> str:
@@ -31,7 +39,7 @@ def fill_from_data(template: str, *sources: Mapping[str, Any] | None) -> str:
         for source in sources:
             found = _lookup(source, path)
             if found is not None:
-                return found
+                return found.replace("{", _OPEN).replace("}", _CLOSE)
         return match.group(0)
 
     return _PLACEHOLDER.sub(value, template)
@@ -44,7 +52,8 @@ def finish_title(template: str | None, task_name: str, unit_name: str | None, pr
         title = f"{task_name} · {unit_name}" if unit_name else task_name
     else:
         named = {"unit": unit_name or "", "process": process_name or ""}
-        title = _PLACEHOLDER.sub(lambda m: named.get(m.group(1), ""), template)
+        title = _PLACEHOLDER.sub(lambda m: named.get(m.group(1), ""), template).replace(_OPEN, "{") \
+            .replace(_CLOSE, "}")
         title = re.sub(r"\s{2,}", " ", title).strip() or task_name
     return title if len(title) <= LONGEST else title[:LONGEST - 1] + "…"
 
