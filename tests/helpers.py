@@ -11,6 +11,9 @@ from pathlib import Path
 
 from click.testing import Result
 from flask.testing import FlaskClient
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import make_server
 
 from engine.bootstrap import Huhua
@@ -116,3 +119,9 @@ def start_at(huhua: Huhua, process: str, unit: str, origin: str = ENGINE, **vari
     scheduler, a fan-out); with ``origin=PERSON`` by hand."""
     return int(huhua.execute(StartInstance(process, "admin", org_scope=unit, variables=variables,
                                            origin=origin))["id"])
+
+
+def page_wait(browser: WebDriver, seconds: float) -> WebDriverWait:
+    """A wait for a page condition that finds its elements afresh at each try: an element the page re-rendered
+    between finding and reading it (StaleElementReferenceException) means "not yet", not a failure."""
+    return WebDriverWait(browser, seconds, ignored_exceptions=(StaleElementReferenceException,))

@@ -8,13 +8,13 @@ import pytest
 from flask.testing import FlaskClient
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
-from selenium.webdriver.support.ui import WebDriverWait
 
 from engine import bench_results
 from engine.bootstrap import Huhua
 from engine.commands import LoadDirectory, SetPassword
 from engine.org.profiles import generate
 from engine.web import create_app
+from tests.helpers import page_wait
 from tests.test_browser import ARTIFACTS, PASSWORD, _browser, _log_in, site  # noqa: F401  (site is a fixture)
 
 
@@ -73,7 +73,7 @@ def test_the_figures_are_drawn_as_a_chart(site: tuple[Huhua, str]) -> None:  # n
     huhua, base = site
     _a_bench_run(huhua)
     browser = _browser(1366, 900)
-    wait = WebDriverWait(browser, 30)
+    wait = page_wait(browser, 30)
     try:
         _log_in(browser, wait, base, "admin")
         wait.until(ready.url_contains("/inbox"))

@@ -21,7 +21,7 @@ from engine.bootstrap import Huhua
 from engine.commands import ENGINE, DeployShippedProcesses, LoadDirectory, SetPassword, StartInstance
 from engine.org.profiles import generate
 from tests.conftest import PROJECT
-from tests.helpers import deploy_fixtures, served_in_thread
+from tests.helpers import deploy_fixtures, page_wait, served_in_thread
 from workers.job_worker import run_due_jobs
 
 ARTIFACTS = PROJECT / "artifacts"
@@ -76,7 +76,7 @@ def test_a_class_teacher_claims_and_completes_a_task_through_its_form(
     huhua, base = site
     started = huhua.execute(StartInstance("teacher_report", "admin", org_scope="zhuhui-s001", origin=ENGINE))
     browser = _browser(width, height)
-    wait = WebDriverWait(browser, 20)
+    wait = page_wait(browser, 20)
     ARTIFACTS.mkdir(exist_ok=True)
     try:
         browser.get(base + "/inbox")
@@ -109,7 +109,7 @@ def test_a_class_teacher_claims_and_completes_a_task_through_its_form(
 def test_a_wrong_password_and_a_missing_csrf_token_are_refused_in_the_browser(site: tuple[Huhua, str]) -> None:
     _huhua, base = site
     browser = _browser(1366, 900)
-    wait = WebDriverWait(browser, 20)
+    wait = page_wait(browser, 20)
     try:
         _log_in(browser, wait, base, "zhuhui-s001-bzr1", "not the password")
         wait.until(ready.text_to_be_present_in_element((By.CSS_SELECTOR, ".error"), "用户名或密码错误"))
@@ -133,7 +133,7 @@ def test_an_administrator_adds_a_task_in_the_modeler_and_sees_the_instance_on_it
     started = huhua.execute(StartInstance("teacher_report", "admin", org_scope="zhuhui-s001", origin=ENGINE))
     first = huhua.queries.definitions(key="teacher_report")[0]
     browser = _browser(1366, 900)
-    wait = WebDriverWait(browser, 30)
+    wait = page_wait(browser, 30)
     ARTIFACTS.mkdir(exist_ok=True)
     try:
         _log_in(browser, wait, base, "admin")
@@ -175,7 +175,7 @@ def test_the_dashboard_charts_the_monthly_checks_and_overdue_work(site: tuple[Hu
     run_due_jobs(huhua)  # each school's two checking sheets open
     huhua.services.clock.advance(timedelta(days=30))  # and are overdue now
     browser = _browser(1366, 900)
-    wait = WebDriverWait(browser, 30)
+    wait = page_wait(browser, 30)
     try:
         _log_in(browser, wait, base, "admin")
         wait.until(ready.url_contains("/inbox"))

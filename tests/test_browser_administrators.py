@@ -10,11 +10,10 @@ import pytest
 from click.testing import Result
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
-from selenium.webdriver.support.ui import WebDriverWait
 
 from engine.bootstrap import Huhua
 from engine.commands import ENGINE, StartInstance
-from tests.helpers import cli_json, deploy_fixtures
+from tests.helpers import cli_json, deploy_fixtures, page_wait
 from tests.test_browser import ARTIFACTS, PASSWORD, _browser, _log_in, site  # noqa: F401  (site is a fixture)
 
 SECOND = "zhuhui-s001-bzr2"
@@ -30,7 +29,7 @@ def test_a_second_administrator_retries_an_incident_and_loses_the_page_when_revo
     made = cli_json(cli("accounts", "password", SECOND, "--password", PASSWORD, "--admin", "--json"))
     assert made == {"username": SECOND, "is_admin": True}
     browser = _browser(1366, 900)
-    wait = WebDriverWait(browser, 20)
+    wait = page_wait(browser, 20)
     ARTIFACTS.mkdir(exist_ok=True)
     try:
         _log_in(browser, wait, base, SECOND)

@@ -8,11 +8,10 @@ from collections.abc import Iterator
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
-from selenium.webdriver.support.ui import WebDriverWait
 
 from engine.bootstrap import Huhua
 from engine.commands import ENGINE, CompleteTask, SetPassword, StartInstance
-from tests.helpers import served_in_thread
+from tests.helpers import page_wait, served_in_thread
 from tests.test_browser import ARTIFACTS, PASSWORD, _browser, _log_in
 
 SCHOOL, TEACHER = "zhuhui-s002", "zhuhui-s002-bzr4"
@@ -41,7 +40,7 @@ def test_a_teacher_who_missed_the_training_says_so_with_a_reason(site: tuple[Huh
     task = huhua.queries.tasks(user=TEACHER)[0]
     assert task["assignee"] == TEACHER  # hers, nothing to claim
     browser = _browser(390, 844)
-    wait = WebDriverWait(browser, 20)
+    wait = page_wait(browser, 20)
     ARTIFACTS.mkdir(exist_ok=True)
     try:
         _log_in(browser, wait, base, TEACHER)

@@ -23,7 +23,7 @@ from engine.clock import BUSINESS_TZ
 from engine.commands import ClaimTask, DelegateTask, LoadDirectory, SetPassword, StartInstance
 from engine.org.profiles import generate
 from tests.conftest import PROJECT
-from tests.helpers import deploy_fixtures, served_in_thread
+from tests.helpers import deploy_fixtures, page_wait, served_in_thread
 from tests.test_browser import _browser as browser_at
 
 ARTIFACTS = PROJECT / "artifacts"
@@ -105,7 +105,7 @@ def test_field_errors_dates_and_an_expired_log_in_are_chinese_on_the_task_page(
     huhua, base, task = site
     last = f"{huhua.clock.now().astimezone(BUSINESS_TZ).year + 5}-12-31"
     browser = _browser(width, height)
-    wait = WebDriverWait(browser, 20)
+    wait = page_wait(browser, 20)
     ARTIFACTS.mkdir(exist_ok=True)
     page = f"{base}/inbox/tasks/{task}"
     try:

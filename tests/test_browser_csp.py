@@ -10,12 +10,11 @@ from collections.abc import Iterator
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 
 from engine.bootstrap import Huhua
 from engine.commands import ENGINE, LoadDirectory, SetPassword, StartInstance
 from engine.org.profiles import generate
-from tests.helpers import deploy_fixtures, served_in_thread
+from tests.helpers import deploy_fixtures, page_wait, served_in_thread
 from tests.test_browser import PASSWORD, _browser, _log_in
 
 #: Runs before any script of each document: keeps the page's CSP violation reports where the test can read them.
@@ -43,7 +42,7 @@ def test_every_page_runs_under_the_policy_without_a_violation(site: tuple[Huhua,
     task = huhua.queries.instance(report["id"])["open_tasks"][0]["id"]
     browser = _browser(1366, 900)
     browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": _LISTEN})
-    wait = WebDriverWait(browser, 30)
+    wait = page_wait(browser, 30)
     try:
         _log_in(browser, wait, base, "admin")
         browser.get(base + "/admin/")

@@ -9,14 +9,14 @@ import pytest
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 from sqlalchemy import update
 
 from engine.bootstrap import Huhua
 from engine.commands import ENGINE, CompleteTask, DeployShippedProcesses, SetPassword, StartInstance
 from engine.store import tables
 from tests import test_browser
-from tests.helpers import deploy_fixtures
+from tests.helpers import deploy_fixtures, page_wait
 from tests.library.conftest import complete
 from tests.test_browser import ARTIFACTS, PASSWORD, _browser, _log_in
 from tests.test_dashboard import _check, _submit_and_score
@@ -88,7 +88,7 @@ def test_the_dashboard_draws_its_charts_and_drills_from_a_county_bar_to_people(s
                            .values(name=marked["name"] + "<img>"))
     (ARTIFACTS / "dashboard").mkdir(parents=True, exist_ok=True)
     browser = _browser(1366, 1400)
-    wait = WebDriverWait(browser, 30)
+    wait = page_wait(browser, 30)
     try:
         _log_in(browser, wait, base, "admin")
         wait.until(ready.url_contains("/inbox"))
@@ -151,7 +151,7 @@ def test_the_dashboard_draws_its_charts_and_drills_from_a_county_bar_to_people(s
 
     browser = _browser(1366, 900)
     try:
-        _log_in(browser, wait := WebDriverWait(browser, 30), base, "hengshan-zr")
+        _log_in(browser, wait := page_wait(browser, 30), base, "hengshan-zr")
         wait.until(ready.url_contains("/inbox"))
         browser.get(base + "/admin/dashboard")
         wait.until(_ready)
@@ -166,7 +166,7 @@ def test_the_dashboard_draws_its_charts_and_drills_from_a_county_bar_to_people(s
 
     browser = _browser(390, 844)  # a phone
     try:
-        _log_in(browser, wait := WebDriverWait(browser, 30), base, "admin")
+        _log_in(browser, wait := page_wait(browser, 30), base, "admin")
         wait.until(ready.url_contains("/inbox"))
         browser.get(base + "/admin/dashboard")
         wait.until(_ready)

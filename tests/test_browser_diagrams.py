@@ -17,13 +17,12 @@ import pytest
 from lxml import etree
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
-from selenium.webdriver.support.ui import WebDriverWait
 
 from engine.bootstrap import Huhua
 from engine.bpmn import diagram
 from engine.commands import ENGINE, DeployModels, LoadDirectory, SetPassword, StartInstance
 from engine.org.profiles import generate
-from tests.helpers import deploy_fixtures, served_in_thread
+from tests.helpers import deploy_fixtures, page_wait, served_in_thread
 from tests.test_browser import ARTIFACTS, PASSWORD, _browser, _log_in
 from tests.test_diagrams import CONSTRUCTS, LANED, NS, SHIPPED
 
@@ -75,7 +74,7 @@ def test_every_shipped_process_opens_as_drawn_and_the_modeler_keeps_its_layout(s
     laned = _newest(huhua, "laned")
     plain = deploy_fixtures(huhua, "teacher_report.bpmn")["processes"][0]["definition_id"]
     browser = _browser(1366, 900)
-    wait = WebDriverWait(browser, 30)
+    wait = page_wait(browser, 30)
 
     def open_modeler(definition_id: int) -> dict[str, Any]:
         browser.get(f"{base}/admin/processes/{definition_id}/edit")

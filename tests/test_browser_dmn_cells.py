@@ -9,11 +9,10 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ready
-from selenium.webdriver.support.ui import WebDriverWait
 
 from engine.bootstrap import Huhua
 from engine.commands import SetPassword
-from tests.helpers import served_in_thread
+from tests.helpers import page_wait, served_in_thread
 from tests.test_browser import ARTIFACTS, PASSWORD, _browser, _log_in
 from tests.test_browser_editors import _ready
 
@@ -38,7 +37,7 @@ def test_a_cell_the_engine_cannot_evaluate_is_refused_in_chinese_and_marked(demo
     shots.mkdir(parents=True, exist_ok=True)
     with served_in_thread(demo) as base:
         browser = _browser(1366, 900)
-        wait = WebDriverWait(browser, 30)
+        wait = page_wait(browser, 30)
         try:
             _log_in(browser, wait, base, "admin")
             wait.until(ready.url_contains("/inbox"))

@@ -6,11 +6,10 @@ from __future__ import annotations
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
-from selenium.webdriver.support.ui import WebDriverWait
 
 from engine.bootstrap import Huhua
 from engine.commands import DeployModels
-from tests.helpers import FIXTURES
+from tests.helpers import FIXTURES, page_wait
 from tests.test_browser import ARTIFACTS, _browser, _log_in
 from tests.test_browser_editors import _ready, site  # noqa: F401  (the fixture)
 
@@ -22,7 +21,7 @@ def test_deploying_from_a_version_that_is_no_longer_the_newest_links_to_the_newe
         site: tuple[Huhua, str, int], editor: str) -> None:  # noqa: F811
     huhua, base, first = site
     browser = _browser(1366, 900)
-    wait = WebDriverWait(browser, 30)
+    wait = page_wait(browser, 30)
     ARTIFACTS.mkdir(exist_ok=True)
     try:
         _log_in(browser, wait, base, "admin")

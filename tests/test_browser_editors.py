@@ -12,7 +12,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from engine.bootstrap import Huhua
 from engine.commands import ENGINE, SetPassword, StartInstance
-from tests.helpers import deploy_fixtures, served_in_thread
+from tests.helpers import deploy_fixtures, page_wait, served_in_thread
 from tests.test_browser import ARTIFACTS, PASSWORD, _browser, _log_in
 
 FILES = ("score_review.bpmn", "score_band.dmn", "score_confirm.form.json")
@@ -37,7 +37,7 @@ def test_an_administrator_edits_a_decision_table_in_dmn_js_and_deploys_a_new_ver
     huhua, base, first = site
     old = huhua.execute(StartInstance("score_review", "admin", variables={"score": 70}, origin=ENGINE))
     browser = _browser(1366, 900)
-    wait = WebDriverWait(browser, 30)
+    wait = page_wait(browser, 30)
     ARTIFACTS.mkdir(exist_ok=True)
     try:
         _log_in(browser, wait, base, "admin")
@@ -90,7 +90,7 @@ def test_an_administrator_adds_a_field_in_the_form_editor_and_deploys_a_new_vers
         site: tuple[Huhua, str, int]) -> None:
     huhua, base, first = site
     browser = _browser(1366, 900)
-    wait = WebDriverWait(browser, 30)
+    wait = page_wait(browser, 30)
     ARTIFACTS.mkdir(exist_ok=True)
     try:
         _log_in(browser, wait, base, "admin")

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
 from engine.bootstrap import Huhua
 from engine.commands import ENGINE, ClaimTask, DeployModels, StartInstance
+from tests.helpers import page_wait
 from tests.test_browser import ARTIFACTS, _browser, _log_in, site  # noqa: F401  (site is a fixture)
 from tests.test_inbox import COLLEAGUE, ME, NOTICE, PDF
 
@@ -31,7 +32,7 @@ def test_a_teacher_saves_and_applies_a_filter_attaches_a_file_and_sees_the_histo
     scan = tmp_path / "家访记录.pdf"
     scan.write_bytes(PDF)
     browser = _browser(width, height)
-    wait = WebDriverWait(browser, 20)
+    wait = page_wait(browser, 20)
     ARTIFACTS.mkdir(exist_ok=True)
     try:
         _log_in(browser, wait, base, ME)
@@ -80,7 +81,7 @@ def test_a_task_a_colleague_claimed_meanwhile_is_explained_on_the_page(site: tup
     started = huhua.execute(StartInstance("teacher_report", "admin", org_scope="zhuhui-s001", origin=ENGINE))
     task = huhua.queries.instance(started["id"])["open_tasks"][0]["id"]
     browser = _browser(390, 844)
-    wait = WebDriverWait(browser, 20)
+    wait = page_wait(browser, 20)
     try:
         _log_in(browser, wait, base, ME)
         claim = wait.until(ready.element_to_be_clickable((By.CSS_SELECTOR, "button.claim")))
@@ -104,7 +105,7 @@ def test_a_teacher_hands_her_task_to_a_colleague_picked_by_name(site: tuple[Huhu
     huhua.execute(ClaimTask(task, ME))
     colleague = huhua.queries.person_names([COLLEAGUE])[COLLEAGUE]
     browser = _browser(390, 844)
-    wait = WebDriverWait(browser, 20)
+    wait = page_wait(browser, 20)
     try:
         _log_in(browser, wait, base, ME)
         browser.get(f"{base}/inbox/tasks/{task}")

@@ -20,14 +20,13 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 from selenium.common.exceptions import TimeoutException
-from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import MapAdapter
 
 from engine.bootstrap import Huhua
 from engine.commands import ENGINE, SetPassword, StartInstance
 from engine.web import create_app
-from tests.helpers import served_in_thread, token_headers
+from tests.helpers import page_wait, served_in_thread, token_headers
 from tests.library.conftest import complete
 from tests.library.test_ct_training import PLAN as TRAINING_PLAN
 from tests.library.test_launch import APPROVE, HEAD_APPROVES, NOTICE, SETUP
@@ -115,7 +114,7 @@ def test_every_page_each_role_reaches_reads_chinese_with_names_not_ids(driven: t
     huhua, base = driven
     routes = create_app(huhua, {"SECRET_KEY": "routes"}).url_map.bind("localhost")
     browser = _browser(1366, 900)
-    wait = WebDriverWait(browser, 15)
+    wait = page_wait(browser, 15)
     found: dict[str, list[str]] = {}
     walked: list[str] = []
     everyones: set[str] = set()  # pages the same for every role but the header: walked for the first role only

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
-from selenium.webdriver.support.ui import WebDriverWait
 
 from engine.bootstrap import Huhua
 from engine.commands import ENGINE, StartInstance
+from tests.helpers import page_wait
 from tests.test_browser import ARTIFACTS, PASSWORD, _browser, site  # noqa: F401  (site is a fixture)
 
 
@@ -19,7 +19,7 @@ def test_a_teacher_switches_to_english_and_back_to_chinese(site: tuple[Huhua, st
     huhua, base = site
     huhua.execute(StartInstance("teacher_report", "admin", org_scope="zhuhui-s001", origin=ENGINE))
     browser = _browser(1280, 900)
-    wait = WebDriverWait(browser, 20)
+    wait = page_wait(browser, 20)
     ARTIFACTS.mkdir(exist_ok=True)
     try:
         browser.get(base + "/login")

@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
-from selenium.webdriver.support.ui import WebDriverWait
 
 from engine.bootstrap import Huhua
 from engine.commands import ENGINE, StartInstance
-from tests.helpers import deploy_fixtures
+from tests.helpers import deploy_fixtures, page_wait
 from tests.test_browser import ARTIFACTS, _browser, _log_in, site  # noqa: F401 (site is a fixture)
 
 
@@ -22,7 +21,7 @@ def test_an_administrator_sees_an_instance_and_migrates_it_to_version_2(site: tu
     started = huhua.execute(StartInstance("leave", "admin", variables={"days": 3, "note": long_note}, origin=ENGINE))
     deploy_fixtures(huhua, "migration/leave_v2.bpmn")
     browser = _browser(1366, 900)
-    wait = WebDriverWait(browser, 30)
+    wait = page_wait(browser, 30)
     ARTIFACTS.mkdir(exist_ok=True)
     try:
         _log_in(browser, wait, base, "admin")

@@ -19,7 +19,7 @@ from engine.clock import BUSINESS_TZ
 from engine.commands import ENGINE, PERSON, DeployModels, LoadDirectory, SetPassword, StartInstance
 from engine.org.calendar import working_deadline
 from engine.org.profiles import generate
-from tests.helpers import deploy_fixtures, served_client, served_in_thread, token_headers
+from tests.helpers import deploy_fixtures, page_wait, served_client, served_in_thread, token_headers
 from tests.test_browser import ARTIFACTS, PASSWORD, _browser, _log_in
 
 SCHOOL = "zhuhui-s001"
@@ -56,7 +56,7 @@ def modeler(huhua: Huhua, browser: webdriver.Chrome) -> Iterator[tuple[Huhua, We
     huhua.execute(LoadDirectory(generate("demo"), "admin", source="demo"))
     first = huhua.execute(DeployModels((("panel_demo.bpmn", MODEL.encode()),), "admin"))["processes"][0]
     huhua.execute(SetPassword("admin", PASSWORD, "admin"))
-    wait = WebDriverWait(browser, 30)
+    wait = page_wait(browser, 30)
     with served_in_thread(huhua) as base:
         _log_in(browser, wait, base, "admin")
         browser.get(f"{base}/admin/processes/{first['definition_id']}/edit")
@@ -149,7 +149,7 @@ def test_the_form_editor_speaks_chinese_and_offers_only_what_huhua_forms_hold(
         huhua: Huhua, browser: webdriver.Chrome) -> None:
     first = deploy_fixtures(huhua, "score_review.bpmn", "score_band.dmn", "score_confirm.form.json")
     huhua.execute(SetPassword("admin", PASSWORD, "admin"))
-    wait = WebDriverWait(browser, 30)
+    wait = page_wait(browser, 30)
     with served_in_thread(huhua) as base:
         _log_in(browser, wait, base, "admin")
         browser.get(f"{base}/admin/processes/{first['processes'][0]['definition_id']}/forms/score_confirm")
@@ -177,7 +177,7 @@ def test_a_model_with_an_extension_the_editor_does_not_know_is_not_deployed_from
     model = MODEL.replace("<spiffworkflow:properties>", "<spiffworkflow:unitTests/><spiffworkflow:properties>")
     first = huhua.execute(DeployModels((("panel_demo.bpmn", model.encode()),), "admin"))["processes"][0]
     huhua.execute(SetPassword("admin", PASSWORD, "admin"))
-    wait = WebDriverWait(browser, 30)
+    wait = page_wait(browser, 30)
     with served_in_thread(huhua) as base:
         _log_in(browser, wait, base, "admin")
         browser.get(f"{base}/admin/processes/{first['definition_id']}/edit")

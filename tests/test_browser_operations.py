@@ -13,7 +13,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from engine.bootstrap import Huhua
 from engine.commands import ENGINE, StartInstance
-from tests.helpers import deploy_fixtures
+from tests.helpers import deploy_fixtures, page_wait
 from tests.test_browser import ARTIFACTS, _browser, _log_in, site  # noqa: F401  (site is a fixture)
 
 
@@ -38,7 +38,7 @@ def test_an_administrator_finds_the_failed_instance_and_retries_its_incident(sit
         huhua.execute(StartInstance("teacher_report", "admin", org_scope=school, origin=ENGINE))
     failed = huhua.execute(StartInstance("failing_script", "admin", org_scope="zhuhui-s002", origin=ENGINE))
     browser = _browser(1366, 900)
-    wait = WebDriverWait(browser, 30)
+    wait = page_wait(browser, 30)
     ARTIFACTS.mkdir(exist_ok=True)
     try:
         _log_in(browser, wait, base, "admin")
@@ -71,7 +71,7 @@ def test_an_administrator_finds_the_failed_instance_and_retries_its_incident(sit
 def test_an_administrator_rules_on_a_calendar_day_and_reads_the_schedules(site: tuple[Huhua, str]) -> None:  # noqa: F811
     huhua, base = site
     browser = _browser(1366, 900)
-    wait = WebDriverWait(browser, 30)
+    wait = page_wait(browser, 30)
     try:
         _log_in(browser, wait, base, "admin")
         _ready(browser, wait, base + "/admin/calendar?year=2026")
@@ -148,7 +148,7 @@ def test_an_administrator_imports_the_directory_and_sees_each_bad_row(
         site: tuple[Huhua, str], tmp_path: Path) -> None:  # noqa: F811
     huhua, base = site
     browser = _browser(1366, 900)
-    wait = WebDriverWait(browser, 30)
+    wait = page_wait(browser, 30)
     try:
         _log_in(browser, wait, base, "admin")
         _ready(browser, wait, base + "/admin/org")

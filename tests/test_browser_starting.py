@@ -19,7 +19,7 @@ from engine.clock import VirtualClock
 from engine.commands import SetPassword
 from engine.config import Settings
 from tests.conftest import PROJECT, START
-from tests.helpers import load_demo, served_in_thread
+from tests.helpers import load_demo, page_wait, served_in_thread
 from tests.test_browser import ARTIFACTS, PASSWORD, _browser, _log_in
 
 COUNSELLOR, COUNTY, TEACHER, HEAD = "zhuhui-s001-xl1", "zhuhui-zr", "zhuhui-s001-bzr1", "hy-jz"
@@ -64,7 +64,7 @@ def test_people_start_their_work_from_the_inbox(site: tuple[Huhua, str], screen:
     huhua, base = site
     ARTIFACTS.mkdir(exist_ok=True)
     browser = _browser(width, height)
-    wait = WebDriverWait(browser, 20)
+    wait = page_wait(browser, 20)
     try:
         # the counsellor registers an appointment: its first task, 预约登记, is the school's duty counsellors'
         _log_in(browser, wait, base, COUNSELLOR)

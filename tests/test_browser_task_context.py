@@ -15,13 +15,12 @@ from flask.testing import FlaskClient
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
-from selenium.webdriver.support.ui import WebDriverWait
 
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ, VirtualClock
 from engine.commands import ENGINE, ClaimTask, SetPassword, StartInstance
 from engine.web import create_app
-from tests.helpers import served_in_thread
+from tests.helpers import page_wait, served_in_thread
 from tests.library.conftest import complete
 from tests.library.test_supervision import ROOM, SELF, _marks
 from tests.test_browser import ARTIFACTS, PASSWORD, _browser, _field, _log_in
@@ -122,7 +121,7 @@ def test_reviewers_scorers_and_rectifiers_see_what_they_judge(
     _, base, tasks, expert = pages
     SHOTS.mkdir(parents=True, exist_ok=True)
     for screen, browser in (("desktop", _browser(1366, 900)), ("phone", _phone())):
-        wait = WebDriverWait(browser, 20)
+        wait = page_wait(browser, 20)
         try:
             # the county officer approving the school's plan reads the plan, read-only, and its scan
             _log_in(browser, wait, base, "zhuhui-zr")
