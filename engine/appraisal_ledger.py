@@ -19,6 +19,7 @@ from sqlalchemy import Connection, or_, select
 from engine.access.identity import is_administrator
 from engine.access.policy import DASHBOARD_ROLES
 from engine.errors import InvalidInput, NotFound, Problem
+from engine.phrases import Phrase
 from engine.store import tables
 from engine.store.database import Database
 
@@ -34,9 +35,11 @@ def ledger(database: Database, user: str | None, school: str, year: int, month: 
     """A school's ledger for ``year`` (or one ``month`` of it): a row per teacher and month, and per teacher the
     year's months scored, total and average; 404 for a school the caller may not read."""
     if not 2000 <= year <= 2100:
-        raise InvalidInput(f"year must be a year like 2026, not {year}", [Problem("out of range", field="year")])
+        raise InvalidInput(Phrase("year must be a year like 2026, not '%(year)s'", year=year),
+                           [Problem("out of range", field="year")])
     if month is not None and not 1 <= month <= 12:
-        raise InvalidInput(f"month must be 1 to 12, not {month}", [Problem("out of range", field="month")])
+        raise InvalidInput(Phrase("month must be 1 to 12, not %(month)s", month=month),
+                           [Problem("out of range", field="month")])
     with database.engine.connect() as connection:
         unit = connection.execute(select(_u.c.id, _u.c.name, _u.c.kind, _u.c.path).where(_u.c.id == school)).first()
         if unit is None or unit.kind != "school" or not _may_read(connection, user, unit.path):

@@ -104,7 +104,7 @@ def test_an_administrator_rules_on_a_calendar_day_and_reads_the_schedules(site: 
         assert "补假（国庆节）" in make_up.get_attribute("title")
         year.clear()
         year.send_keys("1800\n")
-        wait.until(ready.text_to_be_present_in_element((By.ID, "message"), "year must be"))
+        wait.until(ready.text_to_be_present_in_element((By.ID, "message"), "年份须为 1900 至 2199 之间的整数"))
 
         _ready(browser, wait, base + "/admin/schedules")  # config/schedules.toml's, in Beijing time
         monthly = browser.find_element(By.CSS_SELECTOR, "#schedules tr[data-key=monthly_check]")

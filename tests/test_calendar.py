@@ -275,7 +275,7 @@ def test_clearing_a_date_without_an_override_is_reported(huhua: Huhua) -> None:
     (["set", "2026-10-09", "day-off"], "must be workday or holiday"),
     (["set", "tomorrow", "holiday"], "day must be a date as YYYY-MM-DD"),
     (["clear", "2026-10-09"], "no working-day override is set for 2026-10-09"),
-    (["show", "twenty"], "year must be a whole number from 1900 to 2199"),
+    (["show", "twenty"], "a year must be a whole number from 1900 to 2199"),
 ])
 def test_cli_bad_input_exits_2_with_a_message(cli, args: list[str], expected: str) -> None:  # type: ignore[no-untyped-def]
     result = cli(*args)

@@ -30,6 +30,7 @@ import chinese_calendar
 from engine.clock import BUSINESS_TZ
 from engine.errors import HuhuaError, InvalidInput, Problem
 from engine.org.statutory_holidays import statutory_days_off
+from engine.phrases import Phrase
 
 #: Where the official schedule comes from, for people reading a calendar answer.
 OFFICIAL_SOURCE = f"chinese-calendar {chinese_calendar.__version__}"
@@ -308,21 +309,27 @@ def parse_date(value: object, field: str) -> date:
     return day
 
 
-def parse_whole_number(value: object, field: str, low: int, high: int) -> int:
-    """A whole number from ``low`` to ``high``, given as an int or as decimal digits."""
+#: How a number out of its range is refused (a Phrase: the web layer says it in the reader's language).
+WHOLE_NUMBER = "%(field)s must be a whole number from %(low)s to %(high)s, not %(value)s"
+
+
+def parse_whole_number(value: object, field: str, low: int, high: int, template: str = WHOLE_NUMBER) -> int:
+    """A whole number from ``low`` to ``high``, given as an int or as decimal digits (refused with ``template``, a
+    Phrase the web layer says in the reader's language)."""
     number: int | None = None
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
     elif isinstance(value, str) and re.fullmatch(r"[+-]?\d{1,9}", value.strip()):
         number = int(value.strip())
     if number is None or not low <= number <= high:
-        raise _bad(field, f"{field} must be a whole number from {low} to {high}, not {value!r}",
+        raise _bad(field, Phrase(template, field=field, low=low, high=high, value=repr(value)[:40]),
                    f"expected {low}..{high}")
     return number
 
 
 def parse_year(value: object, field: str = "year") -> int:
-    return parse_whole_number(value, field, FIRST_DAY.year, LAST_DAY.year)
+    return parse_whole_number(value, field, FIRST_DAY.year, LAST_DAY.year,
+                              "a year must be a whole number from %(low)s to %(high)s, not %(value)s")
 
 
 def _bad(field: str, message: str, problem: str) -> InvalidInput:
