@@ -27,14 +27,13 @@ _ONE_TASK = """<?xml version="1.0" encoding="UTF-8"?>
     xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="http://huhua.example/t">
   <bpmn:process id="{process}" name="{name}" isExecutable="true">{declaration}
     <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="read"/>
-    <bpmn:userTask id="read" name="{task}">
-      <bpmn:extensionElements><spiffworkflow:properties>
-        <spiffworkflow:property name="{assignment}" value="{value}"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="{task_id}"/>
+    <bpmn:userTask id="{task_id}" name="{task}">
+      <bpmn:extensionElements><spiffworkflow:properties>{properties}
       </spiffworkflow:properties></bpmn:extensionElements>
       <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
     </bpmn:userTask>
-    <bpmn:sequenceFlow id="f2" sourceRef="read" targetRef="end"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="{task_id}" targetRef="end"/>
     <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
   </bpmn:process>
 </bpmn:definitions>"""
@@ -61,11 +60,21 @@ def cli_json(result: Result) -> object:
     return json.loads(result.stdout)
 
 
-def one_task_model(process: str, name: str, task: str, assignment: str, value: str, declaration: str = "") -> str:
-    """A process of one user task ``read`` offered by ``assignment`` (candidateUsers, candidateRoles …) = ``value``;
-    ``declaration`` is XML placed first inside the process (its extension elements)."""
-    return _ONE_TASK.format(process=process, name=name, task=task, assignment=assignment, value=value,
-                            declaration=declaration)
+def one_task_model(process: str, name: str, task: str, assignment: str, value: str, declaration: str = "", *,
+                   task_id: str = "read", task_properties: dict[str, str] | None = None,
+                   process_properties: dict[str, str] | None = None) -> str:
+    """A process of one user task ``task_id`` offered by ``assignment`` (candidateUsers, candidateRoles, assignee …)
+    = ``value``, with more ``task_properties`` (formKey …); ``declaration`` is XML placed first inside the process
+    (its extension elements), or ``process_properties`` make it."""
+    def listed(properties: dict[str, str]) -> str:
+        return "".join(f'\n        <spiffworkflow:property name="{key}" value="{value}"/>'
+                       for key, value in properties.items())
+
+    if process_properties:
+        declaration = (f"\n    <bpmn:extensionElements><spiffworkflow:properties>{listed(process_properties)}"
+                       "\n    </spiffworkflow:properties></bpmn:extensionElements>")
+    return _ONE_TASK.format(process=process, name=name, task=task, task_id=task_id, declaration=declaration,
+                            properties=listed({assignment: value, **(task_properties or {})}))
 
 
 def load_demo(huhua: Huhua) -> Huhua:

@@ -19,26 +19,11 @@ from engine.clock import BUSINESS_TZ
 from engine.commands import ENGINE, PERSON, DeployModels, LoadDirectory, SetPassword, StartInstance
 from engine.org.calendar import working_deadline
 from engine.org.profiles import generate
-from tests.helpers import deploy_fixtures, page_wait, served_client, served_in_thread, token_headers
+from tests.helpers import deploy_fixtures, one_task_model, page_wait, served_client, served_in_thread, token_headers
 from tests.test_browser import ARTIFACTS, PASSWORD, _browser, _log_in
 
 SCHOOL = "zhuhui-s001"
-MODEL = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="http://huhua.example/t">
-  <bpmn:process id="panel_demo" name="班会记录" isExecutable="true">
-    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="record"/>
-    <bpmn:userTask id="record" name="填写班会记录">
-      <bpmn:extensionElements><spiffworkflow:properties>
-        <spiffworkflow:property name="candidateRoles" value="principal"/>
-      </spiffworkflow:properties></bpmn:extensionElements>
-      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-    </bpmn:userTask>
-    <bpmn:sequenceFlow id="f2" sourceRef="record" targetRef="end"/>
-    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-  </bpmn:process>
-</bpmn:definitions>"""
+MODEL = one_task_model("panel_demo", "班会记录", "填写班会记录", "candidateRoles", "principal", task_id="record")
 
 
 @pytest.fixture(scope="module")

@@ -14,26 +14,11 @@ from engine.bootstrap import Huhua
 from engine.commands import DeployModels, LoadDirectory
 from engine.org.profiles import generate
 from engine.web import create_app
-from tests.helpers import start_at
+from tests.helpers import one_task_model, start_at
 
 TEACHER = "zhuhui-s001-bzr1"
-_MODEL = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="http://huhua.example/t">
-  <bpmn:process id="shown_review" name="复核" isExecutable="true">
-    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review"/>
-    <bpmn:userTask id="review" name="复核">
-      <bpmn:extensionElements><spiffworkflow:properties>
-        <spiffworkflow:property name="candidateRoles" value="class_teacher"/>
-        <spiffworkflow:property name="formKey" value="shown_review"/>
-      </spiffworkflow:properties></bpmn:extensionElements>
-      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-    </bpmn:userTask>
-    <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end"/>
-    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-  </bpmn:process>
-</bpmn:definitions>"""
+_MODEL = one_task_model("shown_review", "复核", "复核", "candidateRoles", "class_teacher", task_id="review",
+                        task_properties={"formKey": "shown_review"})
 _FORM = {"id": "shown_review", "type": "default", "components": [
     {"type": "text", "text": "### 《{{case.title}}》 {{verdict}}\n\n{{#loop case.files}}原稿：[{{name}}]"
                              "(/api/v1/attachments/{{attachment_id}}){{/loop}}"},

@@ -23,7 +23,7 @@ from engine.commands import ENGINE, DeployModels, LoadDirectory, SetPassword, St
 from engine.org.profiles import generate
 from engine.store import tables
 from engine.web import create_app
-from tests.helpers import served_client, start_at, token_cache
+from tests.helpers import one_task_model, served_client, start_at, token_cache
 from tests.library.conftest import complete
 from tests.test_confidential import COUNSELLOR, PRINCIPAL, _open_case
 from tests.test_inbox import PDF
@@ -55,15 +55,7 @@ REVIEW = (_HEAD + """  <bpmn:process id="paired_review" name="案例互评" isEx
     review=_PROPS.format('<spiffworkflow:property name="candidateRoles" value="class_teacher"/>'),
     score=_PROPS.format('<spiffworkflow:property name="assignee" value="=reader"/>')).encode()
 #: One task for a named person, started with no unit.
-UNSCOPED = (_HEAD + """  <bpmn:process id="unscoped_task" name="无单位事项" isExecutable="true">
-    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="do"/>
-    <bpmn:userTask id="do" name="办理">{props}<bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-    </bpmn:userTask>
-    <bpmn:sequenceFlow id="f2" sourceRef="do" targetRef="end"/>
-    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-  </bpmn:process>
-</bpmn:definitions>""").format(props=_PROPS.format(f'<spiffworkflow:property name="assignee" value="{ME}"/>')).encode()
+UNSCOPED = one_task_model("unscoped_task", "无单位事项", "办理", "assignee", ME, task_id="do").encode()
 
 
 def _as(user: str) -> dict[str, str]:

@@ -18,6 +18,7 @@ from engine.commands import ENGINE, DeployModels, SetPassword, StartInstance
 from engine.errors import InvalidModel
 from engine.forms import parse_form
 from engine.web import create_app
+from tests.helpers import one_task_model
 from tests.library.conftest import complete
 from tests.library.test_counselling import COUNSELLOR, at, open_case, record, room
 from tests.test_inbox import PDF
@@ -212,27 +213,10 @@ def test_the_leader_signing_the_commendation_sees_its_draft_and_the_volume_it_co
     assert "2026年度心育护花优秀案例汇编.pdf" in page  # the volume the collection made, which it commends
 
 
-SENSITIVE = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="http://huhua.example/t">
-  <bpmn:process id="flag_review" name="关注学生复核" isExecutable="true">
-    <bpmn:extensionElements><spiffworkflow:properties>
-      <spiffworkflow:property name="sensitiveVariables" value="student_alias"/>
-      <spiffworkflow:property name="oversight_roles" value="principal@school"/>
-    </spiffworkflow:properties></bpmn:extensionElements>
-    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="check"/>
-    <bpmn:userTask id="check" name="复核关注学生">
-      <bpmn:extensionElements><spiffworkflow:properties>
-        <spiffworkflow:property name="candidateRoles" value="programme_officer"/>
-        <spiffworkflow:property name="formKey" value="flag_review"/>
-      </spiffworkflow:properties></bpmn:extensionElements>
-      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-    </bpmn:userTask>
-    <bpmn:sequenceFlow id="f2" sourceRef="check" targetRef="end"/>
-    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-  </bpmn:process>
-</bpmn:definitions>""".encode()
+SENSITIVE = one_task_model(
+    "flag_review", "关注学生复核", "复核关注学生", "candidateRoles", "programme_officer", task_id="check",
+    task_properties={"formKey": "flag_review"},
+    process_properties={"sensitiveVariables": "student_alias", "oversight_roles": "principal@school"}).encode()
 FLAG_FORM = json.dumps({"id": "flag_review", "components": [
     {"type": "textfield", "key": "student_alias", "label": "学生化名", "readonly": True},
     {"type": "textfield", "key": "class_name", "label": "班级", "readonly": True},
