@@ -11,6 +11,7 @@ from engine.commands import HANDLERS, RETRY_ON_CONFLICT
 from engine.commands.bus import CommandBus
 from engine.commands.unit_of_work import Services
 from engine.config import Settings, load_settings
+from engine.notifications.settings import load_notification_settings
 from engine.outbound import OutboundPolicy
 from engine.queries import Queries
 from engine.runtime.execution import Runtime
@@ -53,7 +54,8 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None, u
     limits = ScriptLimits(seconds=settings.script_seconds, max_elements=settings.script_max_elements,
                           max_memory_bytes=settings.script_max_memory_mb * 2**20)
     services = Services(settings=settings, database=database, clock=clock, runtime=Runtime(clock, limits),
-                        specs=SpecCache(), outbound=OutboundPolicy.from_allow(settings.outbound_allow))
+                        specs=SpecCache(), outbound=OutboundPolicy.from_allow(settings.outbound_allow),
+                        notifications=load_notification_settings(settings.notifications_file))
     bus = CommandBus(services, HANDLERS, RETRY_ON_CONFLICT)
     return Huhua(services=services, bus=bus, queries=Queries(database, settings.max_model_bytes,
                                                                   settings.schedules_file))

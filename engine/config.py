@@ -47,6 +47,8 @@ class Settings:
     virtual_clock_start: datetime | None = None
     #: What service tasks may call (see config/connectors.toml).
     connectors_file: Path = PROJECT_ROOT / "config" / "connectors.toml"
+    #: How people are told: e-mail, group robots, SMS, quiet hours (see config/notifications.toml).
+    notifications_file: Path = PROJECT_ROOT / "config" / "notifications.toml"
     #: Task attachments larger than this are refused (``HUHUA_MAX_ATTACHMENT_BYTES``).
     max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES
     #: Addresses or networks outbound requests may reach although not public (``HUHUA_OUTBOUND_ALLOW``, comma-
@@ -95,6 +97,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         virtual_clock_start=_virtual_clock_start(env.get("HUHUA_VIRTUAL_CLOCK")),
         schedules_file=Path(env.get("HUHUA_SCHEDULES", PROJECT_ROOT / "config" / "schedules.toml")).resolve(),
         connectors_file=Path(env.get("HUHUA_CONNECTORS", PROJECT_ROOT / "config" / "connectors.toml")).resolve(),
+        notifications_file=Path(env.get("HUHUA_NOTIFICATIONS",
+                                        PROJECT_ROOT / "config" / "notifications.toml")).resolve(),
         max_attachment_bytes=int(env.get("HUHUA_MAX_ATTACHMENT_BYTES", DEFAULT_MAX_ATTACHMENT_BYTES)),
         max_request_bytes=int(env.get("HUHUA_MAX_REQUEST_BYTES", DEFAULT_MAX_REQUEST_BYTES)),
         max_variables_bytes=int(env.get("HUHUA_MAX_VARIABLES_BYTES", DEFAULT_MAX_VARIABLES_BYTES)),

@@ -22,6 +22,7 @@ from engine.bpmn.spec_cache import SpecCache
 from engine.clock import Clock
 from engine.commands.webhook_outbox import SubscriptionCache, webhook_jobs
 from engine.config import Settings
+from engine.notifications.settings import NotificationSettings
 from engine.org.calendar import Override, WorkingCalendar
 from engine.outbound import OutboundPolicy
 from engine.runtime.execution import Runtime
@@ -50,6 +51,8 @@ class Services:
     forms: dict[str, Any] = field(default_factory=dict)
     #: Which addresses webhooks and service tasks may reach (built from ``settings.outbound_allow``).
     outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
+    #: How people are told (see config/notifications.toml): channels, robots, quiet hours.
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)
 
 
 @dataclass

@@ -390,7 +390,9 @@ class Person(Base):
     id: Mapped[str] = mapped_column(String(100), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     unit_id: Mapped[str] = mapped_column(String(100))
+    #: The mobile number: SMS, and the @-mention in a WeCom or DingTalk group.
     phone: Mapped[str | None] = mapped_column(String(30))
+    email: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, server_default="1")
 
 

@@ -6,7 +6,7 @@ than the engine step it persists. The ORM classes in :mod:`engine.store.models` 
 
 from sqlalchemy import Table
 
-from engine.store import models, programme_models
+from engine.store import models, notification_models, programme_models
 
 deployment: Table = models.Deployment.__table__  # type: ignore[assignment]
 deployment_resource: Table = models.DeploymentResource.__table__  # type: ignore[assignment]
@@ -51,3 +51,9 @@ task_attachment: Table = models.TaskAttachment.__table__  # type: ignore[assignm
 audit_log: Table = models.AuditEntry.__table__  # type: ignore[assignment]
 counselling_room: Table = programme_models.CounsellingRoom.__table__  # type: ignore[assignment]
 teacher_appraisal: Table = programme_models.TeacherAppraisal.__table__  # type: ignore[assignment]
+notification: Table = notification_models.Notification.__table__  # type: ignore[assignment]
+notification_delivery: Table = notification_models.NotificationDelivery.__table__  # type: ignore[assignment]
+notification_delivery_item: Table = notification_models.NotificationDeliveryItem.__table__  # type: ignore[assignment]
+notification_preference: Table = notification_models.NotificationPreference.__table__  # type: ignore[assignment]
+notification_role_default: Table = notification_models.NotificationRoleDefault.__table__  # type: ignore[assignment]
+notification_quiet_hours: Table = notification_models.NotificationQuietHours.__table__  # type: ignore[assignment]

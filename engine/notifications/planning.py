@@ -1,0 +1,184 @@
+"""Telling people: one call turns an occasion into notifications and the deliveries that carry them.
+
+:func:`notify` runs inside a command's transaction, so a notification exists exactly when the change that caused
+it does. For each recipient it writes one row to the in-app centre (once per occasion: ``dedupe_key``), then,
+for the outside channels the person chose (:func:`channels_for`), one delivery each with a ``notify_send`` job;
+group robots get one delivery per unit and minute that carries every notification of that minute. Quiet hours
+and rest days move a delivery's time, never drop it; urgent kinds go at once.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert, select
+
+from engine.clock import BUSINESS_TZ
+from engine.notifications.kinds import EMAIL, GROUP_CHANNELS, INBOX, KINDS, SMS, parse_channels
+from engine.notifications.settings import NotificationSettings
+from engine.store import tables
+
+if TYPE_CHECKING:
+    from engine.commands.unit_of_work import UnitOfWork
+
+_n, _d, _di = tables.notification, tables.notification_delivery, tables.notification_delivery_item
+_p, _r = tables.person, tables.role_assignment
+#: The job kind that sends one delivery.
+SEND_JOB = "notify_send"
+
+
+@dataclass(frozen=True)
+class Occasion:
+    """What to tell: the kind, the words, where it leads, and the key that makes it once per person."""
+
+    kind: str
+    subject: str
+    #: Markdown; rendered safely in the centre.
+    body: str
+    dedupe_key: str
+    link: str | None = None
+    task_id: int | None = None
+    instance_id: int | None = None
+    unit_id: str | None = None
+    #: None: as the kind says.
+    urgent: bool | None = None
+
+
+@dataclass(frozen=True)
+class Told:
+    """What :func:`notify` did: the notifications written (new ones only) and the deliveries they joined."""
+
+    notifications: dict[str, int]
+    deliveries: list[int]
+
+
+def notify(uow: UnitOfWork, occasion: Occasion, people: list[str] | tuple[str, ...]) -> Told:
+    """Tell ``people`` (person ids; inactive or unknown ones are skipped) of ``occasion``, once each."""
+    kind = KINDS[occasion.kind]
+    urgent = kind.urgent if occasion.urgent is None else occasion.urgent
+    wanted = sorted(set(people))
+    if not wanted:
+        return Told({}, [])
+    persons = {row.id: row for row in uow.read(
+        select(_p.c.id, _p.c.name, _p.c.unit_id, _p.c.phone, _p.c.email)
+        .where(_p.c.id.in_(wanted), _p.c.active.is_(True))).all()}
+    told_before = set(uow.read(select(_n.c.person_id).where(
+        _n.c.dedupe_key == occasion.dedupe_key, _n.c.person_id.in_(list(persons)))).scalars())
+    fresh = [person for person in wanted if person in persons and person not in told_before]
+    if not fresh:
+        return Told({}, [])
+    chosen = channels_for(uow, fresh, occasion.kind)
+    settings: NotificationSettings = uow.services.notifications
+    now = uow.now
+    ids: dict[str, int] = {}
+    deliveries: list[int] = []
+    for person_id in fresh:
+        person = persons[person_id]
+        ids[person_id] = uow.execute(insert(_n).values(
+            person_id=person_id, kind=occasion.kind, subject=occasion.subject[:300], body=occasion.body,
+            link=occasion.link, task_id=occasion.task_id, instance_id=occasion.instance_id,
+            unit_id=occasion.unit_id, urgent=urgent, dedupe_key=occasion.dedupe_key[:300], created_at=now,
+            read_at=None if INBOX in chosen[person_id] else now).returning(_n.c.id)).scalar_one()
+        due = now if urgent else undisturbed_from(uow, settings, person_id, now)
+        for channel in chosen[person_id]:
+            target = _target(settings, channel, person)
+            if target is None:
+                continue  # the channel is not set up here, or the person has no address for it
+            deliveries.append(_deliver(uow, channel, target, ids[person_id], due))
+    return Told(ids, deliveries)
+
+
+def channels_for(uow: UnitOfWork, people: list[str], kind: str) -> dict[str, tuple[str, ...]]:
+    """Each person's channels for ``kind``: their own choice, else their roles' defaults, else the kind's."""
+    pref = tables.notification_preference
+    own = dict(uow.read(select(pref.c.person_id, pref.c.channels)
+                        .where(pref.c.kind == kind, pref.c.person_id.in_(people))).all())
+    default = tables.notification_role_default
+    by_role = dict(uow.read(select(default.c.role, default.c.channels).where(default.c.kind == kind)).all())
+    roles: dict[str, set[str]] = {}
+    if by_role:
+        for person_id, role in uow.read(select(_r.c.person_id, _r.c.role)
+                                        .where(_r.c.person_id.in_(people), _r.c.role.in_(list(by_role)))).all():
+            roles.setdefault(person_id, set()).add(role)
+    chosen = {}
+    for person_id in people:
+        if person_id in own:
+            chosen[person_id] = parse_channels(own[person_id])
+        elif person_id in roles:
+            union = ",".join(by_role[role] for role in sorted(roles[person_id]))
+            chosen[person_id] = parse_channels(union)
+        else:
+            chosen[person_id] = KINDS[kind].channels
+    return chosen
+
+
+def undisturbed_from(uow: UnitOfWork, settings: NotificationSettings, person_id: str, now: datetime) -> datetime:
+    """The first moment from ``now`` outside the person's quiet hours and, if held, on a working day."""
+    quiet = tables.notification_quiet_hours
+    own = uow.read(select(quiet.c.starts, quiet.c.ends).where(quiet.c.person_id == person_id)).first()
+    hours = (own.starts, own.ends) if own is not None else settings.quiet_hours
+    local = now.astimezone(BUSINESS_TZ)
+    for _ in range(40):  # a quiet night, then a holiday of up to a few weeks: each step moves forward
+        moved = local
+        if hours is not None and hours[0] != hours[1]:
+            moved = _after_quiet(moved, _at(hours[0]), _at(hours[1]))
+        if settings.hold_on_rest_days and not uow.calendar.is_working_day(moved.date()):
+            day = uow.calendar.next_working_day(moved.date())
+            moved = datetime.combine(day, _at(settings.morning), BUSINESS_TZ)
+        if moved == local:
+            break
+        local = moved
+    return local.astimezone(now.tzinfo)
+
+
+def _after_quiet(local: datetime, starts: time, ends: time) -> datetime:
+    clock = local.timetz().replace(tzinfo=None)
+    if starts < ends:  # 12:00-14:00
+        inside = starts <= clock < ends
+        return datetime.combine(local.date(), ends, BUSINESS_TZ) if inside else local
+    if clock >= starts:  # 22:00-07:00, late evening: tomorrow morning
+        return datetime.combine(local.date() + timedelta(days=1), ends, BUSINESS_TZ)
+    if clock < ends:  # early morning: this morning
+        return datetime.combine(local.date(), ends, BUSINESS_TZ)
+    return local
+
+
+def _at(text: str) -> time:
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+def _target(settings: NotificationSettings, channel: str, person: Any) -> str | None:
+    if channel == EMAIL:
+        return person.email if settings.email is not None and person.email else None
+    if channel == SMS:
+        return person.phone if settings.sms is not None and person.phone else None
+    if channel in GROUP_CHANNELS:
+        return person.unit_id if settings.robot(channel, person.unit_id) is not None else None
+    return None
+
+
+def _deliver(uow: UnitOfWork, channel: str, target: str, notification_id: int, due: datetime) -> int:
+    """Add the notification to a delivery: its own (e-mail, SMS) or its unit's for the minute (group robots)."""
+    if channel in GROUP_CHANNELS:
+        minute = (due + timedelta(minutes=1)).replace(second=0, microsecond=0)  # still open when later ones join
+        key = f"{channel}:{target}:{minute.isoformat()}"
+        existing = uow.read(select(_d.c.id).where(_d.c.batch_key == key, _d.c.state == "pending")).scalar()
+        if existing is not None:
+            uow.execute(insert(_di).values(delivery_id=existing, notification_id=notification_id))
+            return int(existing)
+        due = minute
+    else:
+        key = f"{channel}:{notification_id}"
+    delivery_id = uow.execute(insert(_d).values(
+        channel=channel, target=target, batch_key=key, message_id=uuid.uuid4().hex, state="pending", attempts=0,
+        due_at=due, created_at=uow.now).returning(_d.c.id)).scalar_one()
+    uow.execute(insert(_di).values(delivery_id=delivery_id, notification_id=notification_id))
+    uow.execute(insert(tables.job).values(
+        kind=SEND_JOB, instance_id=None, spiff_task_id=None, element_id=None, due_at=due, state="pending",
+        attempts=0, created_at=uow.now, payload=json.dumps({"delivery": delivery_id})))
+    return int(delivery_id)
