@@ -78,9 +78,9 @@ class NotificationQueries:
                 held = sorted(by_role[kind.code])
                 channels, source, because = parse_channels(",".join(by_role[kind.code][r] for r in held)), "role", held
             else:
-                channels, source, because = kind.channels, "kind", []
+                channels, source, because = parse_channels(",".join(kind.channels)), "kind", []
             kinds.append({"kind": kind.code, "urgent": kind.urgent, "channels": list(channels), "source": source,
-                          "roles": because, "default": list(kind.channels)})
+                          "roles": because, "default": list(parse_channels(",".join(kind.channels)))})
         if quiet is None:
             hours, quiet_source = settings.quiet_hours, "server"
         elif quiet.starts == quiet.ends:

@@ -51,7 +51,7 @@ def save_own_choices() -> Any:
             kind = row["kind"]
             kept = {c for c in row["channels"] if c in locked[kind]}  # disabled boxes keep what they were
             chosen = [c for c in CHANNELS if c in set(form.getlist(f"channels-{kind}")) | kept]
-            if chosen != row["channels"]:
+            if set(chosen) != set(row["channels"]):
                 choices[kind] = chosen
         command = SetNotificationChoices(me, choices, _quiet_hours(form))
     try:
@@ -80,7 +80,7 @@ def _choices_page(*, error: str | None, saved: bool, posted: MultiDict[str, str]
         quiet = {**quiet, "source": {"default": "server"}.get(posted.get("quiet_mode", ""),
                                                              posted.get("quiet_mode", "server")),
                  "hours": [posted.get("quiet_from", ""), posted.get("quiet_until", "")]}
-    return render_template("notification_choices.html", person=found and found["person"], rows=rows,
+    return render_template("notification_choices.html", contact=found and found["person"], rows=rows,
                            channels=[(c, channel_label(c)) for c in CHANNELS], quiet=quiet, error=error,
                            saved=saved, every_kind=EVERY_KIND)
 
@@ -105,7 +105,8 @@ def _source_text(row: dict[str, Any]) -> str:
 
 
 def _channel_list(channels: list[str] | tuple[str, ...]) -> str:
-    return gettext("、").join(channel_label(c) for c in channels) or gettext("不通知")
+    """The channels named in the pages' order, or 不通知."""
+    return gettext("、").join(channel_label(c) for c in CHANNELS if c in channels) or gettext("不通知")
 
 
 def _quiet_hours(form: MultiDict[str, str]) -> str | None:
@@ -138,7 +139,7 @@ def save_role_defaults() -> Any:
         defaults = {}
         for kind in KINDS.values():
             chosen = [c for c in CHANNELS if c in set(form.getlist(f"channels-{kind.code}"))]
-            wanted = None if chosen == list(kind.channels) else chosen
+            wanted = None if set(chosen) == set(kind.channels) else chosen
             if wanted != current.get(kind.code):
                 defaults[kind.code] = wanted
     try:
