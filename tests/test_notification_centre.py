@@ -237,9 +237,10 @@ def test_a_teacher_chooses_her_channels_and_quiet_hours_and_notify_follows_them(
     assert "weinaxiu@zhuhui-s001.example" in page and "13800000001" in page  # on file, read only
     assert 'name="email"' not in page and 'name="phone"' not in page
     assigned = _row(page, "task_assigned")
-    assert "系统默认" in assigned and "系统默认：在站内、邮件、企业微信群、钉钉群" in assigned
+    assert '<td class="source">系统默认</td>' in assigned
     assert re.search(r'value="dingtalk"[^>]* disabled title="您所在单位尚未配置群机器人"', assigned)
     assert re.search(r'value="sms"[^>]* disabled title="此类通知没有短信模板"', assigned)
+    assert "<li>钉钉群：您所在单位尚未配置群机器人</li>" in page and "<li>短信：灰色的通知类型没有短信模板</li>" in page
     assert not re.search(r'value="sms"[^>]* disabled', _row(page, "task_overdue"))  # it has a template
     assert "紧急通知不受免打扰时段限制" in _row(page, "crisis")
     assert "紧急通知不受免打扰时段限制" not in assigned
@@ -254,6 +255,7 @@ def test_a_teacher_chooses_her_channels_and_quiet_hours_and_notify_follows_them(
     assert saved.status_code == 302 and saved.headers["Location"] == "/account/notifications?saved=1"
     page = client.get(saved.headers["Location"]).get_data(as_text=True)
     assert "通知设置已保存" in page and "我的选择" in _row(page, "task_assigned")
+    assert "系统默认：在站内、邮件、企业微信群、钉钉群" in _row(page, "task_assigned")  # what 恢复默认 goes back to
     assert "我的选择" not in _row(page, "task_offered")  # untouched kinds keep following the defaults
     assert 'value="08:00"' in page and 'value="10:00"' in page
 

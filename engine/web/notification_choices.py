@@ -75,6 +75,9 @@ def _choices_page(*, error: str | None, saved: bool, posted: MultiDict[str, str]
                          "cells": [{"channel": c, "ticked": c in ticked or (c in locked[kind] and c in row["channels"]),
                                     "why_not": unavailable_reason(locked[kind][c]) if c in locked[kind] else None}
                                    for c in CHANNELS]})
+    legend = [(channel_label(c), unavailable_reason(why)) for c, why in found["unavailable"].items()] if found else []
+    if found and SMS not in found["unavailable"] and any(SMS in locked[row["kind"]] for row in found["kinds"]):
+        legend.append((channel_label(SMS), gettext("灰色的通知类型没有短信模板")))
     quiet = found["quiet_hours"] if found else None
     if posted is not None and quiet is not None:  # a refused form shows what was typed, to correct it
         quiet = {**quiet, "source": {"default": "server"}.get(posted.get("quiet_mode", ""),
@@ -82,7 +85,7 @@ def _choices_page(*, error: str | None, saved: bool, posted: MultiDict[str, str]
                  "hours": [posted.get("quiet_from", ""), posted.get("quiet_until", "")]}
     return render_template("notification_choices.html", contact=found and found["person"], rows=rows,
                            channels=[(c, channel_label(c)) for c in CHANNELS], quiet=quiet, error=error,
-                           saved=saved, every_kind=EVERY_KIND)
+                           saved=saved, every_kind=EVERY_KIND, legend=legend)
 
 
 def _locked(found: dict[str, Any]) -> dict[str, dict[str, str]]:
