@@ -14,7 +14,8 @@ from the programme's rules, per kind of rule and role — they are not computed 
 - *dashboard*: the administrator and the officers and heads of the city and the counties; others 403. A county or
   rollout of another county answers 404 for a county's officer, as a missing one does.
 - *signed in*: any signed-in person (a process's 发起 page only for whoever may start it, 404 for others);
-  *public*: anyone, the same answer for all. A person's own API tokens are theirs alone: someone else's token id
+  *public*: anyone, the same answer for all. A person's notifications are theirs alone: someone else's answers
+  404 to everyone, the administrator too. A person's own API tokens are theirs alone: someone else's token id
   answers 404 (the administrator revokes any), and a token cannot make tokens (403: a leaked token must not breed
   more).
 - *counselling room reader*: a school's counselling room register is read by the administrator, the city's and
@@ -54,6 +55,7 @@ from engine.commands import (
     CreateApiToken,
     DeployShippedProcesses,
     LoadDirectory,
+    NotifyPeople,
     SaveFilter,
     SetPassword,
     SetWorkday,
@@ -214,6 +216,17 @@ KINDS: dict[str, str] = {
     "GET /documents/<unit_id>": "register_reader",
     "GET /api/v1/counselling-rooms/<unit_id>": "counselling_room_reader",
     "GET /api/v1/counselling-rooms": "dashboard",
+    "GET /notifications": "signed_in",
+    "POST /notifications/<int:notification_id>/open": "signed_in",  # but only one's own (NOTIFICATIONS)
+    "POST /notifications/read-all": "signed_in",
+    "GET /api/v1/notifications": "signed_in",
+    "GET /api/v1/notifications/unread-count": "signed_in",
+    "POST /api/v1/notifications/<int:notification_id>/read": "signed_in",  # but only one's own
+    "POST /api/v1/notifications/read-all": "signed_in",
+    "GET /account/notifications": "signed_in",
+    "POST /account/notifications": "signed_in",
+    "GET /admin/notifications/defaults": "administrator",
+    "POST /admin/notifications/defaults": "administrator",
 }
 #: Pages that are a shell for their script: they load for any id, the script's API calls then answer for it.
 PAGE_SHELLS = {"GET /admin/processes/<int:definition_id>/edit",
@@ -244,10 +257,15 @@ BODIES: dict[str, dict[str, Any]] = {
     "PUT /api/v1/term-calendar": {"json": {"holiday_months": "thirteen"}},
     "POST /account/password": {"data": {"current_password": "x", "new_password": "short", "confirm_password": "x"}},
     "POST /account/tokens": {"data": {"name": ""}},
+    "POST /account/notifications": {"data": {"quiet_mode": "own", "quiet_from": "25:00", "quiet_until": "07:00"}},
+    "POST /admin/notifications/defaults": {"data": {"role": "no_such_role"}},
 }
 #: Signed-in calls whose answer is the same for everyone: another person's saved filter is as missing as none.
 EXACT = {"DELETE /api/v1/saved-filters/<int:filter_id>": {404},
          "POST /api/v1/tokens": {403},  # the table calls the API with tokens, and a token makes no tokens
+         # another person's notification (zhuhui-s001-bzr2's) is as missing as none, to everyone
+         "POST /notifications/<int:notification_id>/open": {404},
+         "POST /api/v1/notifications/<int:notification_id>/read": {404},
          }
 #: A process's 发起 page is shown to whoever may start it somewhere and is as missing (404) to everyone else:
 #: monthly_check_chase is started by a county's or the city's programme officer at a school below them.
@@ -309,6 +327,8 @@ def _set_up(huhua: Huhua) -> Table:
             for name, instance in (("own", own), ("other", other))}
     subscription = huhua.execute(AddWebhook("http://127.0.0.1:9/hooks", "admin", "task_created"))["id"]
     foreign_filter = huhua.execute(SaveFilter("zhuhui-s001-bzr2", "逾期", {"due": "overdue"}))["id"]
+    foreign_notification = huhua.execute(NotifyPeople("admin", "message", "别人的通知", "正文",
+                                                      ("zhuhui-s001-bzr2",)))["notifications"]["zhuhui-s001-bzr2"]
     foreign_tokens = {key: huhua.execute(CreateApiToken("zhuhui-s001-bzr2", "别人的令牌", "admin"))["id"]
                       for key in sorted(FOREIGN_TOKEN)}
     definition = next(d["id"] for d in huhua.queries.definitions(key="monthly_school_check"))
@@ -327,6 +347,7 @@ def _set_up(huhua: Huhua) -> Table:
         "form_key": {"existing": "monthly_check_class_teachers", "missing": "no_such_form"},
         "subscription_id": {"existing": subscription, "missing": MISSING_ID},
         "filter_id": {"existing": foreign_filter, "missing": MISSING_ID},  # another person's filter: as missing
+        "notification_id": {"existing": foreign_notification, "missing": MISSING_ID},  # another's: as missing
         **{f"token_id {key}": {"existing": token, "missing": MISSING_ID}  # another person's token: as missing
            for key, token in foreign_tokens.items()},
         "key": {"existing": "monthly_check", "missing": "no_such_schedule"},  # config/schedules.toml

@@ -544,6 +544,19 @@ ROUTES: dict[str, Rule] = {
     # schools' counselling room registers (§四.5): a school's own readers; a county's list, its dashboard holders
     "counselling_room_api.school_counselling_rooms": Rule.COUNSELLING_ROOM_READER,
     "counselling_room_api.county_counselling_rooms": Rule.DASHBOARD,
+    # the notification centre and one's choices: only one's own (another person's notification answers 404);
+    # the defaults per role are the administrator's
+    "notification_centre.centre": Rule.SIGNED_IN,
+    "notification_centre.open_notification": Rule.SIGNED_IN,
+    "notification_centre.read_all": Rule.SIGNED_IN,
+    "notification_api.list_notifications": Rule.SIGNED_IN,
+    "notification_api.unread_count": Rule.SIGNED_IN,
+    "notification_api.mark_read": Rule.SIGNED_IN,
+    "notification_api.mark_all_read": Rule.SIGNED_IN,
+    "notification_choices.own_choices": Rule.SIGNED_IN,
+    "notification_choices.save_own_choices": Rule.SIGNED_IN,
+    "notification_choices.role_defaults": Rule.ADMINISTRATOR,
+    "notification_choices.save_role_defaults": Rule.ADMINISTRATOR,
 }
 
 

@@ -58,7 +58,9 @@ from engine.commands.model import (
     LoadShippedSchedules,
     LogIn,
     LogOut,
+    MarkNotificationsRead,
     MarkSchedulesChecked,
+    NotifyPeople,
     ReassignTask,
     ReceiveWebhook,
     RecordCaseRead,
@@ -73,7 +75,9 @@ from engine.commands.model import (
     SaveFilter,
     SetAccountActive,
     SetDocumentCode,
+    SetNotificationChoices,
     SetPassword,
+    SetRoleNotificationDefaults,
     SetServiceAccount,
     SetTermCalendar,
     SetWorkday,
@@ -85,6 +89,12 @@ from engine.commands.model import (
     TouchApiToken,
     UnclaimTask,
     UnlockLogIn,
+)
+from engine.commands.notifications import (
+    mark_notifications_read,
+    notify_people,
+    set_notification_choices,
+    set_role_notification_defaults,
 )
 from engine.commands.official_documents import run_official_document_step, set_document_code
 from engine.commands.org import load_directory
@@ -150,6 +160,10 @@ HANDLERS = {
     LoadShippedSchedules: load_shipped_schedules,
     ChangeSchedule: change_schedule,
     SetTermCalendar: set_term_calendar,
+    SetNotificationChoices: set_notification_choices,
+    SetRoleNotificationDefaults: set_role_notification_defaults,
+    MarkNotificationsRead: mark_notifications_read,
+    NotifyPeople: notify_people,
 }
 
 #: Commands nobody waits on: a version conflict is retried with backoff instead of reported.
@@ -188,8 +202,10 @@ __all__ = [
     "LoadShippedSchedules",
     "LogIn",
     "LogOut",
+    "MarkNotificationsRead",
     "MarkSchedulesChecked",
     "MigrateInstance",
+    "NotifyPeople",
     "ReassignTask",
     "ReceiveWebhook",
     "RecordCaseRead",
@@ -204,7 +220,9 @@ __all__ = [
     "SaveFilter",
     "SetAccountActive",
     "SetDocumentCode",
+    "SetNotificationChoices",
     "SetPassword",
+    "SetRoleNotificationDefaults",
     "SetServiceAccount",
     "SetTermCalendar",
     "SetWorkday",

@@ -522,3 +522,48 @@ class RecordCaseRead:
     surface: str
     what: str
     access: str | None = None
+
+
+@dataclass(frozen=True)
+class SetNotificationChoices:
+    """A person's own choices (``actor``'s, nobody else's): channels per kind of notification, and quiet hours."""
+
+    actor: str
+    #: kind → the channels chosen (engine.notifications.kinds.CHANNELS), or None to follow the defaults again
+    #: (the administrator's for the person's roles, else the kind's); kinds not named keep what they had.
+    choices: dict[str, Any] = field(default_factory=dict)
+    #: None: unchanged; ``"default"``: the server's; ``"none"``: never quiet; ``"22:00-07:00"``: from–until
+    #: (Beijing time, may span midnight).
+    quiet_hours: str | None = None
+
+
+@dataclass(frozen=True)
+class SetRoleNotificationDefaults:
+    """The administrator's default channels for holders of ``role``, per kind (None: the kind's own default)."""
+
+    actor: str
+    role: str
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MarkNotificationsRead:
+    """Mark one of ``actor``'s notifications read, or (``notification_id`` None) all of them."""
+
+    actor: str
+    notification_id: int | None = None
+
+
+@dataclass(frozen=True)
+class NotifyPeople:
+    """Tell people something by hand (the administrator): a notification of ``kind`` through their channels."""
+
+    actor: str
+    kind: str
+    subject: str
+    body: str
+    people: tuple[str, ...]
+    link: str | None = None
+    task_id: int | None = None
+    #: Tells each person once per key; None: a new key each time.
+    dedupe_key: str | None = None

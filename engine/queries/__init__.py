@@ -29,9 +29,9 @@ sub-objects with delegating methods: callers ask ``huhua.queries.tasks(...)`` an
 and delegation would write every signature and docstring twice; the families share no state but the
 ``database`` (and the task family the working calendar), which each mixin declares as an attribute it reads.
 No mixin calls another's method: what two families share is a function in ``rows``, ``case_reading`` or
-``directory.unit_path``. The four objects reached by attribute (``.calendar``, ``.operations``, ``.accounts``,
-``.audit``) stay the sub-objects they were. Imports run one way: ``__init__`` imports the families, the
-families import ``rows`` and their helpers, never ``engine.queries`` itself.
+``directory.unit_path``. The objects reached by attribute (``.calendar``, ``.operations``, ``.accounts``,
+``.audit``, ``.notifications``) stay the sub-objects they were. Imports run one way: ``__init__`` imports the
+families, the families import ``rows`` and their helpers, never ``engine.queries`` itself.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ from engine.queries.directory import DirectoryFamily
 from engine.queries.instances import InstanceFamily
 from engine.queries.models import ModelFamily
 from engine.queries.monthly import MonthlyFamily
+from engine.queries.notifications import NotificationQueries
 from engine.queries.official_documents import OfficialDocumentFamily
 from engine.queries.operations import OperationsFamily, OperationsQueries
 from engine.queries.scheduling import SchedulingFamily
@@ -74,6 +75,8 @@ class Queries(TaskFamily, InstanceFamily, ModelFamily, DirectoryFamily, AccountF
         #: Sessions and tokens (engine.queries.accounts).
         self.accounts = AccountQueries(database)
         self.audit = AuditQueries(database)
+        #: The notification centre, a person's choices, the role defaults (engine.queries.notifications).
+        self.notifications = NotificationQueries(database)
 
     def working_days_after(self, day: date | str, n: int | str) -> dict[str, Any]:
         """The date ``n`` working days after ``day``, on the official calendar with administrators' overrides."""

@@ -31,6 +31,9 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
     from engine.web.dashboard_api import dashboard_api
     from engine.web.inbox import inbox
     from engine.web.monthly import monthly, monthly_api
+    from engine.web.notification_api import notification_api
+    from engine.web.notification_centre import notification_centre
+    from engine.web.notification_choices import notification_choices
     from engine.web.operations_api import operations_api
     from engine.web.starting import starting
     from engine.web.task_api import task_api
@@ -42,7 +45,7 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
     i18n.install(app, app.extensions["huhua"].settings.data_dir)
     security_headers.install(app, secure_cookies=app.extensions["huhua"].settings.secure_cookies)
     for blueprint in (api, task_api, dashboard_api, operations_api, account_api, audit_api, counselling_room_api,
-                      monthly_api):
+                      monthly_api, notification_api):
         # the API authenticates each call by token or session (a session's changes carry its CSRF token in a
         # header, checked by auth.acting_user), and answers JSON only
         auth.csrf.exempt(blueprint)
@@ -53,6 +56,8 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
     app.register_blueprint(account)
     app.register_blueprint(monthly)
     app.register_blueprint(starting)
+    app.register_blueprint(notification_centre)
+    app.register_blueprint(notification_choices)
     app.add_url_rule("/", "index", lambda: redirect(url_for("inbox.home")))
     error_pages.install(app, guard.API_BLUEPRINTS)
 

@@ -422,6 +422,18 @@ def document() -> dict[str, Any]:
             "/tokens/{token_id}": {"delete": _op(
                 "Revoke one's own API token (the administrator: anyone's); someone else's answers 404",
                 parameters=[_path("token_id", "the token")], errors=(400, 401, 404))},
+            "/notifications": {"get": _op(
+                "The caller's notifications, newest first (the total in X-Total-Count)", result=_LIST,
+                parameters=[_query("unread", {"type": "string", "enum": ["true", "false"]}, "unread ones only"),
+                            *_PAGE], errors=(400, 401))},
+            "/notifications/unread-count": {"get": _op(
+                "How many of the caller's notifications are unread, counted up to 100 (more: 100 or more)",
+                result={"type": "object", "properties": {"unread": {"type": "integer"}, "more": {"type": "boolean"}}},
+                errors=(401,))},
+            "/notifications/{notification_id}/read": {"post": _op(
+                "Mark one of the caller's notifications read; someone else's answers 404",
+                parameters=[_path("notification_id", "the notification")], errors=(400, 401, 404))},
+            "/notifications/read-all": {"post": _op("Mark all the caller's notifications read", errors=(401,))},
             "/webhooks/{subscription_id}": {"delete": _op("Unsubscribe (administrator)",
                                                           parameters=[_path("subscription_id", "the subscription")])},
             "/webhooks/messages/{name}": {"post": {
