@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from engine import connectors, documents, roster
@@ -125,9 +126,9 @@ class JobWorker:
     def _deliver_webhook(self, job_id: int) -> FinishJob:
         """POST the event to its subscriber; a subscription removed meanwhile is simply not delivered to."""
         work = self.huhua.queries.job_payload(job_id)
-        target = self.huhua.queries.webhook_target(int(work["subscription"]))
-        if target is not None:
-            delivery.deliver(*target, work["body"], self.huhua.services.outbound)
+        target = self.huhua.queries.webhook_target(int(work["subscription"]), self.huhua.clock.now())
+        if target is not None:  # signed at the wall clock's second: the receiver checks it against its own
+            delivery.deliver(*target, work["body"], self.huhua.services.outbound, datetime.now(UTC))
         return FinishJob(job_id)
 
     def run_forever(self, poll_seconds: float = 1.0) -> None:

@@ -474,6 +474,7 @@ ROUTES: dict[str, Rule] = {
     "api.list_webhooks": Rule.ADMINISTRATOR,
     "api.add_webhook": Rule.ADMINISTRATOR,
     "api.remove_webhook": Rule.ADMINISTRATOR,
+    "api.rotate_webhook_secret": Rule.ADMINISTRATOR,
     "operations_api.instance_summary": Rule.ADMINISTRATOR,
     "operations_api.job_summary": Rule.ADMINISTRATOR,
     "operations_api.list_incidents": Rule.ADMINISTRATOR,

@@ -424,6 +424,12 @@ def document() -> dict[str, Any]:
                 parameters=[_path("token_id", "the token")], errors=(400, 401, 404))},
             "/webhooks/{subscription_id}": {"delete": _op("Unsubscribe (administrator)",
                                                           parameters=[_path("subscription_id", "the subscription")])},
+            "/webhooks/{subscription_id}/rotate-secret": {"post": _op(
+                "A new whsec_ secret (given, or made and shown in this answer only); the old one also signs "
+                "deliveries for grace_hours (default 24), then stops (administrator)",
+                parameters=[_path("subscription_id", "the subscription")], body=_body({
+                    "secret": {"type": "string", "description": "whsec_ + base64 of 24 to 64 bytes"},
+                    "grace_hours": {"type": "number", "minimum": 0, "maximum": 744}}))},
             "/webhooks/messages/{name}": {"post": {
                 **_op("Deliver a message once per caller's Idempotency-Key (the same callers as /messages)",
                       body=_body({
