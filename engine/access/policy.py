@@ -490,6 +490,7 @@ ROUTES: dict[str, Rule] = {
     "operations_api.unit_children": Rule.ADMINISTRATOR,
     "operations_api.unit_detail": Rule.ADMINISTRATOR,
     "operations_api.search_people": Rule.ADMINISTRATOR,
+    "operations_api.correct_contact": Rule.ADMINISTRATOR,
     "operations_api.import_directory": Rule.ADMINISTRATOR,
     "operations_api.export_directory": Rule.ADMINISTRATOR,
     "admin.index": Rule.ADMINISTRATOR,

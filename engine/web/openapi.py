@@ -393,6 +393,11 @@ def document() -> dict[str, Any]:
                 _query("unit", {"type": "string"}, "holding a role at this unit"),
                 _query("under", {"type": "string"}, "holding a role at this unit or below it"),
                 _query("role", {"type": "string"}, "role code or Chinese name"), *_PAGE])},
+            "/org/people/{person_id}": {"patch": _op(
+                "Correct one person's e-mail address and mobile number (administrator); a field left out stays, "
+                "an empty one is removed", parameters=[_text_path("person_id", "the person (工号)")],
+                body=_body({"email": {"type": "string", "maxLength": 200},
+                            "phone": {"type": "string", "maxLength": 30}}))},
             "/org/imports": {"post": {
                 **_op("Load the directory from an .xlsx workbook or CSV files; any bad row: nothing loaded "
                       "(administrator)", ok=201),
