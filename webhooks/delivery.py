@@ -15,7 +15,7 @@ from __future__ import annotations
 import http.client
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from standardwebhooks import Webhook
@@ -35,12 +35,15 @@ def signatures(secrets: Sequence[str], delivery_id: str, sent_at: datetime, body
     return " ".join(Webhook(key(secret)).sign(delivery_id, sent_at, body) for secret in secrets)
 
 
-def deliver(url: str, secrets: Sequence[str], body: dict[str, Any], policy: OutboundPolicy, sent_at: datetime,
+def deliver(url: str, secrets: Sequence[str], body: dict[str, Any], policy: OutboundPolicy,
             timeout: float = TIMEOUT_SECONDS) -> int:
     """POST ``body`` to ``url`` signed with each of ``secrets``; returns the HTTP status, or raises DeliveryFailed.
 
-    ``sent_at`` is the wall-clock time of this attempt: the receiver compares ``webhook-timestamp`` with its own
-    clock (five minutes either way), whatever clock the engine's schedule runs on."""
+    The timestamp is the wall clock's, not the engine's (which may be virtual): the receiver compares
+    ``webhook-timestamp`` with its own clock, five minutes either way."""
+    if isinstance(secrets, str):
+        raise TypeError("secrets is a list of secrets, newest first")
+    sent_at = datetime.now(UTC)
     data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
     delivery_id = str(body.get("delivery"))
     headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "huhua-webhooks",

@@ -16,7 +16,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
 from engine import connectors, documents, roster
@@ -127,8 +126,8 @@ class JobWorker:
         """POST the event to its subscriber; a subscription removed meanwhile is simply not delivered to."""
         work = self.huhua.queries.job_payload(job_id)
         target = self.huhua.queries.webhook_target(int(work["subscription"]), self.huhua.clock.now())
-        if target is not None:  # signed at the wall clock's second: the receiver checks it against its own
-            delivery.deliver(*target, work["body"], self.huhua.services.outbound, datetime.now(UTC))
+        if target is not None:
+            delivery.deliver(*target, work["body"], self.huhua.services.outbound)
         return FinishJob(job_id)
 
     def run_forever(self, poll_seconds: float = 1.0) -> None:
