@@ -180,3 +180,44 @@ def test_an_administrator_imports_the_directory_and_sees_each_bad_row(
     finally:
         browser.quit()
     assert [p["id"] for p in huhua.queries.users(limit=500)] == ["qd-1-t1", "qd-1-xz"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_administrator_corrects_a_teachers_mobile_and_e_mail_on_the_directory_page(
+        site: tuple[Huhua, str]) -> None:  # noqa: F811
+    huhua, base = site
+    teacher = "zhuhui-s001-bzr1"
+    browser = _browser(1366, 900)
+    wait = page_wait(browser, 30)
+    try:
+        _log_in(browser, wait, base, "admin")
+        _ready(browser, wait, base + "/admin/org")
+        browser.find_element(By.NAME, "q").send_keys(teacher + "\n")
+        wait.until(ready.presence_of_element_located((By.CSS_SELECTOR, "#found a.unit-link"))).click()
+        row = f"#people tr[data-person='{teacher}']"
+        wait.until(ready.text_to_be_present_in_element((By.CSS_SELECTOR, row), f"{teacher}@school.example"))
+        browser.find_element(By.CSS_SELECTOR, f"{row} button.edit-contact").click()
+        email = browser.find_element(By.CSS_SELECTOR, f"{row} input[name=email]")
+        email.clear()
+        email.send_keys("陈老师")
+        browser.find_element(By.CSS_SELECTOR, f"{row} button.save-contact").click()
+        wait.until(ready.text_to_be_present_in_element((By.ID, "contact-message"), "不是电子邮箱地址"))
+        assert "未能更新" in browser.find_element(By.ID, "contact-message").text
+        browser.save_screenshot(str(ARTIFACTS / "admin-org-contact-refused.png"))
+
+        email = browser.find_element(By.CSS_SELECTOR, f"{row} input[name=email]")
+        email.clear()
+        email.send_keys("chen.laoshi@zhuhui-s001.school.example")
+        phone = browser.find_element(By.CSS_SELECTOR, f"{row} input[name=phone]")
+        phone.clear()
+        phone.send_keys("139 0073 4567")
+        browser.find_element(By.CSS_SELECTOR, f"{row} button.save-contact").click()
+        wait.until(ready.text_to_be_present_in_element((By.ID, "contact-message"), "已更新"))
+        wait.until(ready.text_to_be_present_in_element((By.CSS_SELECTOR, f"{row} td.phone"), "13900734567"))
+        assert browser.find_element(By.CSS_SELECTOR, f"{row} td.email").text == "chen.laoshi@zhuhui-s001.school.example"
+        browser.save_screenshot(str(ARTIFACTS / "admin-org-contact.png"))
+    finally:
+        browser.quit()
+    (person,) = huhua.queries.users(ids=[teacher])
+    assert (person["email"], person["phone"]) == ("chen.laoshi@zhuhui-s001.school.example", "13900734567")

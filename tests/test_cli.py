@@ -98,5 +98,9 @@ def test_org_directory_schedules_and_webhooks_from_the_command_line(cli) -> None
 
     added = cli_json(cli("webhooks", "add", "http://127.0.0.1:9/hook", "--events", "task_created", "--json"))
     assert [w["url"] for w in cli_json(cli("webhooks", "list", "--json"))] == ["http://127.0.0.1:9/hook"]
+    rotated = cli("webhooks", "rotate", str(added["id"]), "--grace-hours", "2")
+    assert rotated.exit_code == 0 and "new signing secret whsec_" in rotated.output
+    assert "also signs until" in rotated.output
+    assert cli("webhooks", "rotate", str(added["id"]), "--secret", "not-a-whsec-secret").exit_code == 2
     assert cli_json(cli("webhooks", "remove", str(added["id"]), "--json"))["active"] is False
     assert cli("webhooks", "remove", str(added["id"])).exit_code == 2

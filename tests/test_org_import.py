@@ -24,7 +24,7 @@ def test_an_exported_workbook_loads_back_and_an_edit_to_it_takes_effect(cli, tmp
     assert (exported["units"], exported["people"], exported["files"]) == (72, 445, [str(target)])
     book = load_workbook(target)
     assert [c.value for c in book["单位"][1]] == ["单位编码", "单位名称", "单位类型", "上级单位编码"]
-    assert [c.value for c in book["人员"][1]] == ["工号", "姓名", "单位编码", "角色", "手机"]
+    assert [c.value for c in book["人员"][1]] == ["工号", "姓名", "单位编码", "角色", "手机", "邮箱"]
     book["人员"].append(["zhuhui-s001-bzr6", "欧阳春", "zhuhui-s001", "班主任、任课教师", "13800000000"])
     book.save(target)
     loaded = cli_json(cli("org", "load", str(target), "--json"))
@@ -34,7 +34,7 @@ def test_an_exported_workbook_loads_back_and_an_edit_to_it_takes_effect(cli, tmp
     again = tmp_path / "again.xlsx"
     cli_json(cli("org", "export", str(again), "--json"))
     rows = [[c for c in row] for row in load_workbook(again)["人员"].iter_rows(values_only=True)]
-    assert ["zhuhui-s001-bzr6", "欧阳春", "zhuhui-s001", "班主任、任课教师", "13800000000"] in rows
+    assert ["zhuhui-s001-bzr6", "欧阳春", "zhuhui-s001", "班主任、任课教师", "13800000000", None] in rows
 
 
 def test_every_bad_row_is_named_and_nothing_is_loaded(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

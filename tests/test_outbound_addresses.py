@@ -50,7 +50,7 @@ def test_delivery_and_connectors_refuse_them_before_connecting(host: str) -> Non
     with pytest.raises(RefusedAddress):
         policy.target(f"http://{host}:8080/x")
     with pytest.raises(DeliveryFailed, match="not delivered"):
-        deliver(f"http://{host}/x", "s" * 32, {"event": "task_created"}, policy, timeout=0.5)
+        deliver(f"http://{host}/x", ["s" * 32], {"event": "task_created"}, policy, timeout=0.5)
 
 
 def test_the_allow_list_lets_a_receiver_on_this_machine_in_but_never_the_metadata_service() -> None:
@@ -99,12 +99,12 @@ def test_the_connection_goes_to_the_checked_address_with_the_name_as_host() -> N
     policy = OutboundPolicy.from_allow(["127.0.0.1"], resolver=once_loopback_then_metadata)
     with http_receiver() as receiver:
         port = receiver.url.rsplit(":", 1)[1]
-        assert deliver(f"http://hooks.pinned.test:{port}/in", "s" * 32, {"event": "task_created"}, policy) == 200
+        assert deliver(f"http://hooks.pinned.test:{port}/in", ["s" * 32], {"event": "task_created"}, policy) == 200
         assert calls == ["hooks.pinned.test"]  # resolved once: the connection did not ask again
         assert receiver.requests[0].headers["Host"] == f"hooks.pinned.test:{port}"
         assert receiver.requests[0].path == "/in"
         with pytest.raises(DeliveryFailed, match="metadata"):  # the next delivery checks again, and refuses
-            deliver(f"http://hooks.pinned.test:{port}/in", "s" * 32, {"event": "task_created"}, policy)
+            deliver(f"http://hooks.pinned.test:{port}/in", ["s" * 32], {"event": "task_created"}, policy)
         assert len(receiver.requests) == 1
 
 
@@ -146,8 +146,8 @@ def test_https_goes_to_the_checked_address_with_the_name_for_sni_and_the_certifi
     policy = replace(OutboundPolicy.from_allow(["127.0.0.1"], resolver=lambda host, port: ["127.0.0.1"]), tls=trusted)
     with http_receiver(tls=server) as receiver:
         port = receiver.url.rsplit(":", 1)[1]
-        assert deliver(f"https://hooks.pinned.test:{port}/in", "s" * 32, {"event": "task_created"}, policy) == 200
+        assert deliver(f"https://hooks.pinned.test:{port}/in", ["s" * 32], {"event": "task_created"}, policy) == 200
         assert names == ["hooks.pinned.test"] and receiver.requests[0].headers["Host"] == f"hooks.pinned.test:{port}"
         with pytest.raises(DeliveryFailed, match="certificate"):  # the certificate is checked against the name
-            deliver(f"https://other.pinned.test:{port}/in", "s" * 32, {"event": "task_created"}, policy)
+            deliver(f"https://other.pinned.test:{port}/in", ["s" * 32], {"event": "task_created"}, policy)
         assert len(receiver.requests) == 1

@@ -1,21 +1,27 @@
-"""Delivering one outbound webhook: a signed JSON POST, which the receiver can check and de-duplicate.
+"""Delivering one outbound webhook: a JSON POST signed as Standard Webhooks specifies (standardwebhooks.com).
 
-Headers: ``X-Huhua-Event`` (the event kind), ``X-Huhua-Delivery`` (the same on every retry of one
-delivery), ``X-Huhua-Signature: sha256=<hex>``, the HMAC-SHA256 of the body under the subscription's
-secret. Any answer outside 2xx, a refused connection or a timeout is a failure, and the job retries.
-The address is checked again at every delivery (a name may point elsewhere since the subscription was
+Headers: ``webhook-id`` (the delivery's id, the same on every retry, so the receiver can de-duplicate),
+``webhook-timestamp`` (seconds since the epoch of this attempt) and ``webhook-signature`` (``v1,<base64>``, the
+HMAC-SHA256 of ``{id}.{timestamp}.{body}`` under the subscription's key; during a rotation's grace period one
+such signature per valid secret, space-separated), so ``standardwebhooks.Webhook(secret).verify(body, headers)``
+checks a delivery. ``X-Huhua-Event`` names the event kind; ``X-Huhua-Delivery`` repeats ``webhook-id`` for
+receivers written before. Any answer outside 2xx, a refused connection or a timeout is a failure, and the job
+retries. The address is checked again at every delivery (a name may point elsewhere since the subscription was
 added) and the POST goes to exactly that address (see :mod:`engine.outbound`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import http.client
 import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
+from standardwebhooks import Webhook
+
 from engine.outbound import OutboundPolicy, RefusedAddress, request
+from engine.webhook_secrets import key
 
 TIMEOUT_SECONDS = 10.0
 
@@ -24,17 +30,26 @@ class DeliveryFailed(Exception):
     """The receiver did not take the delivery; the job is tried again later."""
 
 
-def signature(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def signatures(secrets: Sequence[str], delivery_id: str, sent_at: datetime, body: bytes) -> str:
+    """The ``webhook-signature`` header: one ``v1,…`` per secret, the newest first."""
+    return " ".join(Webhook(key(secret)).sign(delivery_id, sent_at, body) for secret in secrets)
 
 
-def deliver(url: str, secret: str, body: dict[str, Any], policy: OutboundPolicy,
+def deliver(url: str, secrets: Sequence[str], body: dict[str, Any], policy: OutboundPolicy,
             timeout: float = TIMEOUT_SECONDS) -> int:
-    """POST ``body`` to ``url``; returns the HTTP status, or raises DeliveryFailed."""
+    """POST ``body`` to ``url`` signed with each of ``secrets``; returns the HTTP status, or raises DeliveryFailed.
+
+    The timestamp is the wall clock's, not the engine's (which may be virtual): the receiver compares
+    ``webhook-timestamp`` with its own clock, five minutes either way."""
+    if isinstance(secrets, str):
+        raise TypeError("secrets is a list of secrets, newest first")
+    sent_at = datetime.now(UTC)
     data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    delivery_id = str(body.get("delivery"))
     headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "huhua-webhooks",
-               "X-Huhua-Event": str(body.get("event")), "X-Huhua-Delivery": str(body.get("delivery")),
-               "X-Huhua-Signature": signature(secret, data)}
+               "webhook-id": delivery_id, "webhook-timestamp": str(int(sent_at.timestamp())),
+               "webhook-signature": signatures(secrets, delivery_id, sent_at, data),
+               "X-Huhua-Event": str(body.get("event")), "X-Huhua-Delivery": delivery_id}
     try:
         answer = request(policy, "POST", url, body=data, headers=headers, timeout=timeout, max_bytes=2000)
     except RefusedAddress as err:

@@ -125,7 +125,7 @@ class JobWorker:
     def _deliver_webhook(self, job_id: int) -> FinishJob:
         """POST the event to its subscriber; a subscription removed meanwhile is simply not delivered to."""
         work = self.huhua.queries.job_payload(job_id)
-        target = self.huhua.queries.webhook_target(int(work["subscription"]))
+        target = self.huhua.queries.webhook_target(int(work["subscription"]), self.huhua.clock.now())
         if target is not None:
             delivery.deliver(*target, work["body"], self.huhua.services.outbound)
         return FinishJob(job_id)

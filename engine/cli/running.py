@@ -176,7 +176,7 @@ def jobs(obj: Context, due: bool, failed: bool, limit: int, as_json: bool) -> No
 
 @main.group("webhooks")
 def webhooks_group() -> None:
-    """Outside systems subscribed to engine events (signed JSON POSTs, delivered by workers)."""
+    """Outside systems subscribed to engine events (JSON POSTs signed as Standard Webhooks, delivered by workers)."""
 
 
 @webhooks_group.command("add")
@@ -218,6 +218,26 @@ def webhooks_remove(obj: Context, subscription_id: int, actor: str, as_json: boo
 
     guard(as_json, lambda: emit(as_json, obj.huhua.execute(RemoveWebhook(subscription_id, actor)),
                                   lambda r: f"webhook {r['id']} removed"))
+
+
+@webhooks_group.command("rotate")
+@click.argument("subscription_id", type=int)
+@click.option("--secret", help="The new whsec_ secret (default: a new random one, printed once).")
+@click.option("--grace-hours", default=24.0, show_default=True, type=float,
+              help="Hours the old secret still signs deliveries, beside the new one.")
+@click.option("--actor", default="admin", show_default=True)
+@json_option
+@click.pass_obj
+def webhooks_rotate(obj: Context, subscription_id: int, secret: str | None, grace_hours: float, actor: str,
+                    as_json: bool) -> None:
+    """Give a subscription a new signing secret; the old one keeps signing for the grace period."""
+    from engine.commands import RotateWebhookSecret
+
+    guard(as_json, lambda: emit(as_json, obj.huhua.execute(RotateWebhookSecret(subscription_id, actor, secret,
+                                                                               grace_hours)),
+                                  lambda r: f"webhook {r['id']}: new signing secret {r['secret']}"
+                                  + (f"; the old one also signs until {r['previous_secret_valid_until']}"
+                                     if r["previous_secret_valid_until"] else "; the old one no longer signs")))
 
 
 @main.command()

@@ -70,6 +70,7 @@ from engine.commands.model import (
     ResumeInstance,
     RetryIncidents,
     RevokeApiToken,
+    RotateWebhookSecret,
     RunHeldTask,
     RunOfficialDocumentStep,
     SaveFilter,
@@ -77,6 +78,7 @@ from engine.commands.model import (
     SetDocumentCode,
     SetNotificationChoices,
     SetPassword,
+    SetPersonContact,
     SetRoleNotificationDefaults,
     SetServiceAccount,
     SetTermCalendar,
@@ -97,14 +99,14 @@ from engine.commands.notifications import (
     set_role_notification_defaults,
 )
 from engine.commands.official_documents import run_official_document_step, set_document_code
-from engine.commands.org import load_directory
+from engine.commands.org import load_directory, set_person_contact
 from engine.commands.schedule_admin import change_schedule, load_shipped_schedules
 from engine.commands.schedules import fire_schedule, mark_schedules_checked, start_scheduled_units
 from engine.commands.sessions import log_in, log_out
 from engine.commands.task_assignment import add_comment, claim_task, delegate_task, reassign_task, unclaim_task
 from engine.commands.tasks import complete_task
 from engine.commands.term_calendar import set_term_calendar
-from engine.commands.webhooks import add_webhook, finish_job, receive_webhook, remove_webhook
+from engine.commands.webhooks import add_webhook, finish_job, receive_webhook, remove_webhook, rotate_webhook_secret
 
 HANDLERS = {
     DeployModels: deploy_models,
@@ -129,6 +131,8 @@ HANDLERS = {
     SetDocumentCode: set_document_code,
     AddWebhook: add_webhook,
     RemoveWebhook: remove_webhook,
+    RotateWebhookSecret: rotate_webhook_secret,
+    SetPersonContact: set_person_contact,
     FinishJob: finish_job,
     ReceiveWebhook: receive_webhook,
     StartChildren: start_children,
@@ -215,6 +219,7 @@ __all__ = [
     "ResumeInstance",
     "RetryIncidents",
     "RevokeApiToken",
+    "RotateWebhookSecret",
     "RunHeldTask",
     "RunOfficialDocumentStep",
     "SaveFilter",
@@ -222,6 +227,7 @@ __all__ = [
     "SetDocumentCode",
     "SetNotificationChoices",
     "SetPassword",
+    "SetPersonContact",
     "SetRoleNotificationDefaults",
     "SetServiceAccount",
     "SetTermCalendar",

@@ -28,7 +28,8 @@ SURFACES = ("api", "page", "cli")
 _RESOURCE_FIELDS = (("instance_id", "instance"), ("task_id", "task"), ("definition_id", "definition"),
                     ("subscription_id", "webhook"), ("token_id", "token"), ("filter_id", "filter"),
                     ("username", "account"), ("process_key", "process"), ("message_name", "message"),
-                    ("day", "calendar"), ("url", "webhook"), ("schedule_key", "schedule"))
+                    ("day", "calendar"), ("url", "webhook"), ("schedule_key", "schedule"),
+                    ("person_id", "person"))
 #: Fields never copied into the log: secrets, file contents and what could carry a child's data.
 _WITHHELD = {"actor", "password", "content", "xml", "schema", "secret", "directory", "files"}
 _MAX_TEXT = 200

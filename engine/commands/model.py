@@ -277,6 +277,26 @@ class RemoveWebhook:
 
 
 @dataclass(frozen=True)
+class RotateWebhookSecret:
+    """Give a subscription a new secret (made if none given); the old one still signs for ``grace_hours``."""
+
+    subscription_id: int
+    actor: str
+    secret: str | None = None
+    grace_hours: float = 24.0
+
+
+@dataclass(frozen=True)
+class SetPersonContact:
+    """Correct one person's e-mail address and mobile number in the directory (None or '': none)."""
+
+    person_id: str
+    actor: str
+    email: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
 class FinishJob:
     """Mark a job done whose work happened outside the engine (a webhook was delivered)."""
 

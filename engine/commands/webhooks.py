@@ -8,7 +8,8 @@ first answer again and the message is delivered once.
 from __future__ import annotations
 
 import json
-import secrets
+import math
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,14 +18,25 @@ from sqlalchemy import bindparam, insert, select, update
 from engine.commands.administrators import is_administrator
 from engine.commands.instance_state import require_label
 from engine.commands.instances import correlate_message
-from engine.commands.model import AddWebhook, CorrelateMessage, FinishJob, ReceiveWebhook, RemoveWebhook
+from engine.commands.model import (
+    AddWebhook,
+    CorrelateMessage,
+    FinishJob,
+    ReceiveWebhook,
+    RemoveWebhook,
+    RotateWebhookSecret,
+)
 from engine.commands.unit_of_work import UnitOfWork
 from engine.commands.webhook_outbox import parse_events
 from engine.errors import Forbidden, InvalidInput, NotFound, Problem, StaleVersion
 from engine.outbound import RefusedAddress
+from engine.phrases import Phrase
 from engine.store import tables
+from engine.webhook_secrets import checked, new_secret
 
 _s, _j, _in = tables.webhook_subscription, tables.job, tables.inbound_webhook
+#: The longest a replaced secret may keep signing: a month is time enough to update any receiver.
+MAX_GRACE_HOURS = 24 * 31
 _FINISH = (update(_j).where(_j.c.id == bindparam("job_id"), _j.c.state == "pending")
            .values(state="done", attempts=_j.c.attempts + 1))
 
@@ -43,9 +55,7 @@ def add_webhook(command: AddWebhook, uow: UnitOfWork) -> dict[str, Any]:
                                          if k.strip() and k.strip() != "*"):
         raise InvalidInput("events must be '*' or a comma-separated list of event kinds such as task_created",
                            [Problem("bad event list", field="events")])
-    secret = command.secret or secrets.token_hex(32)
-    if not 16 <= len(secret) <= 200:
-        raise InvalidInput("a secret has 16 to 200 characters", [Problem("bad length", field="secret")])
+    secret = checked(command.secret) if command.secret else new_secret()
     subscription_id = uow.execute(insert(_s).values(
         url=command.url, events=command.events.strip() or "*", secret=secret, active=True,
         created_by=command.actor, created_at=uow.now).returning(_s.c.id)).scalar_one()
@@ -66,6 +76,34 @@ def remove_webhook(command: RemoveWebhook, uow: UnitOfWork) -> dict[str, Any]:
     uow.record("webhook_removed", actor=command.actor, subscription=command.subscription_id)
     uow.services.webhooks.forget()
     return {"id": command.subscription_id, "active": False}
+
+
+def rotate_webhook_secret(command: RotateWebhookSecret, uow: UnitOfWork) -> dict[str, Any]:
+    """A new secret now; the one it replaces keeps signing (beside it) until the grace period ends.
+
+    Rotating again within a grace period replaces the previous secret with the one current until then: two
+    secrets at most are ever valid at once."""
+    _administrator(uow, command.actor)
+    grace = command.grace_hours
+    if isinstance(grace, bool) or not isinstance(grace, int | float) or not math.isfinite(grace) \
+            or not 0 <= grace <= MAX_GRACE_HOURS:
+        raise InvalidInput(Phrase("grace_hours is a number of hours from 0 to %(n)s", n=MAX_GRACE_HOURS),
+                           [Problem(Phrase("out of range"), field="grace_hours")])
+    secret = checked(command.secret) if command.secret else new_secret()
+    current = uow.read(select(_s.c.secret).where(_s.c.id == command.subscription_id, _s.c.active.is_(True))
+                       ).scalar_one_or_none()
+    if current is None:
+        raise NotFound(Phrase("no active webhook subscription %(id)s", id=command.subscription_id))
+    if secret == current:
+        raise InvalidInput(Phrase("the new secret must differ from the current one"),
+                           [Problem(Phrase("unchanged"), field="secret")])
+    until = uow.now + timedelta(hours=grace)
+    uow.execute(update(_s).where(_s.c.id == command.subscription_id).values(
+        secret=secret, previous_secret=current if grace else None, previous_secret_until=until if grace else None))
+    uow.record("webhook_secret_rotated", actor=command.actor, subscription=command.subscription_id,
+               grace_hours=grace)
+    return {"id": command.subscription_id, "secret": secret,
+            "previous_secret_valid_until": until.isoformat() if grace else None}
 
 
 def finish_job(command: FinishJob, uow: UnitOfWork) -> dict[str, Any]:

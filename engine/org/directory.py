@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from engine.errors import Problem
+from engine.org.contacts import BadContact, email, mobile
 from engine.phrases import Phrase
 
 #: Unit kinds, with the kind their parent must have (None: a root).
@@ -69,6 +70,7 @@ class Person:
     name: str
     unit_id: str
     phone: str | None = None
+    email: str | None = None
 
 
 @dataclass(frozen=True)
@@ -142,8 +144,11 @@ def check(directory: Directory) -> list[Problem]:
         people.add(person.id)
         if person.unit_id not in units:
             problems.append(Problem(Phrase("unit '%(id)s' is not a unit", id=person.unit_id), field=f"{where}: unit"))
-        if person.phone is not None and len(person.phone) > 30:
-            problems.append(Problem(Phrase("a phone number has at most 30 characters"), field=f"{where}: phone"))
+        for name, normal, value in (("phone", mobile, person.phone), ("email", email, person.email)):
+            try:
+                normal(value)
+            except BadContact as bad:
+                problems.append(Problem(bad.phrase, field=f"{where}: {name}"))
     held = set()
     for index, role in enumerate(directory.roles, start=1):
         where = f"roles row {index}"

@@ -4,11 +4,13 @@ Both follow the programme's org chart (MISSION.md): 衡阳市教育局 with its 
 county bureaus and 市直, their schools and teaching points, and the people who hold the roles the
 processes offer work to. ``full`` uses the sizing assumption (about 2,600 schools and teaching points,
 40,000 class teachers, 3,000 mental-health teachers). Generation is deterministic: the same profile
-gives the same ids and names every time, so a reload changes nothing.
+gives the same ids, names, mobiles and e-mail addresses every time, so a reload changes nothing. Contacts are
+fictitious: mobiles in the 1380013xxxx test range, addresses at ``school.example`` and ``bureau.example``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,6 +31,7 @@ _SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁
 _GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍鹏辉玲红燕建文凤林雪梅春晓云海波宁"
 _DIGITS = "零一二三四五六七八九"
 _SCHOOL_KINDS = ("中学", "小学", "实验学校")
+_IN_SCHOOL = re.compile(r"-s\d{3}(?:-|$)")  # a school's id (zhuhui-s001) or its teaching point's
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,8 @@ def generate(profile: str) -> Directory:
     names = _Names()
 
     def person(person_id: str, unit_id: str, *roles: str, role_unit: str | None = None) -> None:
-        directory.people.append(Person(person_id, names.next(), unit_id))
+        directory.people.append(Person(person_id, names.next(), unit_id, *_contacts(len(directory.people),
+                                                                                     person_id, unit_id)))
         directory.roles.extend(Role(person_id, role_unit or unit_id, role) for role in roles)
 
     city_id, city_name = CITY
@@ -117,6 +121,13 @@ def _oversight_people(person: Callable[..., None], sizing: Sizing) -> None:
     for county_id, _ in COUNTIES:
         person(f"{county_id}-jys", county_id, "researcher")
         person(f"{county_id}-jjjc", county_id, "inspector")
+
+
+def _contacts(n: int, person_id: str, unit_id: str) -> tuple[str | None, str]:
+    """The ``n``-th person's mobile (1380013xxxx, the range Chinese test data uses: ten thousand numbers, so the
+    ``full`` profile's later people have none) and e-mail address at a reserved example domain."""
+    domain = "school.example" if _IN_SCHOOL.search(unit_id) else "bureau.example"
+    return (f"1380013{n:04d}" if n < 10_000 else None), f"{person_id}@{domain}"
 
 
 def _spread(total: int, over: int) -> list[int]:

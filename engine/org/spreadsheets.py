@@ -1,11 +1,12 @@
 """The org directory as bureaus keep it: a workbook (单位 and 人员 sheets) or CSV files, in and out.
 
-单位 (units): 单位编码, 单位名称, 单位类型, 上级单位编码. 人员 (people): 工号, 姓名, 单位编码, 角色, 手机 —
+单位 (units): 单位编码, 单位名称, 单位类型, 上级单位编码. 人员 (people): 工号, 姓名, 单位编码, 角色, 手机, 邮箱 —
 角色 lists the roles held at that unit (Chinese names or codes, separated by 、 or ,); a person with roles
 at a second unit has a second row with the same 工号. Column headers may also be the English field
-names. Reading reports every bad row with its file, row number, column and reason; nothing is loaded
-unless every row is good. A CSV file holds one sheet: units or people, told apart by its header; the
-other part of the directory is then kept as it is.
+names. 手机 is a mainland mobile (11 digits) or + and a country code, 邮箱 an e-mail address; a file without
+one of these columns keeps what the directory holds for each person. Reading reports every bad row with its
+file, row number, column and reason; nothing is loaded unless every row is good. A CSV file holds one sheet:
+units or people, told apart by its header; the other part of the directory is then kept as it is.
 """
 
 from __future__ import annotations
@@ -13,18 +14,21 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from openpyxl import Workbook, load_workbook
 
 from engine.errors import InvalidInput, Problem
+from engine.org import contacts
 from engine.org.directory import ROLES, UNIT_KINDS, Directory, Person, Role, Unit, check, role_code
 from engine.phrases import Phrase
 from engine.spreadsheet_text import inert_row, restored
 
 UNIT_COLUMNS = {"单位编码": "id", "单位名称": "name", "单位类型": "kind", "上级单位编码": "parent"}
-PEOPLE_COLUMNS = {"工号": "id", "姓名": "name", "单位编码": "unit", "角色": "roles", "手机": "phone"}
+PEOPLE_COLUMNS = {"工号": "id", "姓名": "name", "单位编码": "unit", "角色": "roles", "手机": "phone", "邮箱": "email"}
+#: Columns a file may leave out: no parent (a root), no roles, and contacts kept as they are.
+OPTIONAL = {"parent", "roles", "phone", "email"}
 KIND_BY_NAME = {name: kind for kind, (name, _) in UNIT_KINDS.items()}
 MAX_ROWS = 200_000
 MAX_PROBLEMS = 500
@@ -37,6 +41,7 @@ class Sheet:
 
     file: str
     rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    columns: set[str] = field(default_factory=set)
 
 
 def read_workbook(name: str, content: bytes) -> tuple[Sheet | None, Sheet | None]:
@@ -73,7 +78,7 @@ def read_csv(name: str, content: bytes) -> tuple[Sheet | None, Sheet | None]:
     if "roles" in header or "unit" in header:
         return None, _sheet(name, rows, PEOPLE_COLUMNS)
     raise InvalidInput(Phrase("%(file)s: the header is neither a units list (单位编码, 单位名称, 单位类型, "
-                              "上级单位编码) nor a people list (工号, 姓名, 单位编码, 角色, 手机)", file=name),
+                              "上级单位编码) nor a people list (工号, 姓名, 单位编码, 角色, 手机, 邮箱)", file=name),
                        [Problem(Phrase("unknown header"), file=name, line=1)])
 
 
@@ -98,10 +103,16 @@ def build(units: Sheet | None, people: Sheet | None, current: Directory) -> Dire
     role_lines: list[tuple[str, int]] = []
     if people is not None:
         seen: dict[str, Person] = {}
+        kept = {p.id: p for p in current.people}
         for line, row in people.rows:
             person_id, unit = row.get("id", ""), row.get("unit", "")
             if person_id not in seen:
-                seen[person_id] = Person(person_id, row.get("name", ""), unit, row.get("phone") or None)
+                before = kept.get(person_id)
+                phone = _contact(contacts.mobile, row.get("phone")) if "phone" in people.columns else (
+                    before.phone if before else None)
+                email = _contact(contacts.email, row.get("email")) if "email" in people.columns else (
+                    before.email if before else None)
+                seen[person_id] = Person(person_id, row.get("name", ""), unit, phone, email)
                 directory.people.append(seen[person_id])
                 person_lines.append((people.file, line))
             elif row.get("name") and row["name"] != seen[person_id].name:
@@ -139,7 +150,8 @@ def export_rows(directory: Directory) -> tuple[list[list[str]], list[list[str]]]
     for person in directory.people:
         roles = held.get(person.id, {})
         for unit in [person.unit_id, *sorted(set(roles) - {person.unit_id})]:
-            people.append([person.id, person.name, unit, "、".join(roles.get(unit, [])), person.phone or ""])
+            people.append([person.id, person.name, unit, "、".join(roles.get(unit, [])), person.phone or "",
+                           person.email or ""])
     return units, people
 
 
@@ -164,8 +176,8 @@ def export_workbook(directory: Directory) -> bytes:
     people = book.create_sheet("人员")
     for row in people_rows:
         people.append(inert_row(row))
-    for sheet, widths in ((units, (22, 28, 14, 22)), (people, (24, 10, 22, 36, 16))):
-        for column, width in zip("ABCDE", widths, strict=False):
+    for sheet, widths in ((units, (22, 28, 14, 22)), (people, (24, 10, 22, 36, 16, 30))):
+        for column, width in zip("ABCDEF", widths, strict=False):
             sheet.column_dimensions[column].width = width
         sheet.freeze_panes = "A2"
     out = io.BytesIO()
@@ -176,7 +188,7 @@ def export_workbook(directory: Directory) -> bytes:
 def _sheet(file: str, rows: Iterable[Sequence[object]], columns: dict[str, str]) -> Sheet:
     iterator = iter(rows)
     header = [_field(str(h or ""), columns) for h in next(iterator, [])]
-    wanted = set(columns.values()) - {"parent", "phone", "roles"}
+    wanted = set(columns.values()) - OPTIONAL
     missing = sorted(wanted - set(header))
     if missing:
         names = {v: k for k, v in columns.items()}
@@ -184,7 +196,7 @@ def _sheet(file: str, rows: Iterable[Sequence[object]], columns: dict[str, str])
                                   columns=", ".join(names[m] for m in missing)),
                            [Problem(Phrase("missing column %(column)s", column=names[m]), file=file, line=1)
                             for m in missing])
-    sheet = Sheet(file)
+    sheet = Sheet(file, columns=set(header) - {""})
     for number, values in enumerate(iterator, start=2):
         cells = ["" if v is None else restored(str(v)).strip() for v in values]  # as exported: see export_rows
         if not any(cells):
@@ -196,6 +208,14 @@ def _sheet(file: str, rows: Iterable[Sequence[object]], columns: dict[str, str])
     return sheet
 
 
+def _contact(normal: Callable[[str | None], str | None], text: str | None) -> str | None:
+    """The contact as stored; a bad one as written, for the directory check to report with its row and column."""
+    try:
+        return normal(text)
+    except contacts.BadContact:
+        return text
+
+
 def _field(header: str, columns: dict[str, str]) -> str:
     header = header.strip()
     return columns.get(header) or (header if header in columns.values() else "")
@@ -203,7 +223,7 @@ def _field(header: str, columns: dict[str, str]) -> str:
 
 _WHERE = re.compile(r"^(units|people|roles) row (\d+)(?:: (\w+))?$")
 _COLUMN = {"units": {"id": "单位编码", "name": "单位名称", "kind": "单位类型", "parent": "上级单位编码"},
-           "people": {"id": "工号", "name": "姓名", "unit": "单位编码", "phone": "手机"},
+           "people": {"id": "工号", "name": "姓名", "unit": "单位编码", "phone": "手机", "email": "邮箱"},
            "roles": {"person": "工号", "unit": "单位编码", "role": "角色"}}
 
 

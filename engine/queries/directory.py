@@ -59,7 +59,7 @@ class DirectoryFamily:
             units = dict(session.execute(select(OrgUnit.id, OrgUnit.name).where(
                 OrgUnit.id.in_({p.unit_id for p in people}))).all()) if people else {}
             return [{"id": p.id, "name": p.name, "unit": p.unit_id, "unit_name": units.get(p.unit_id, p.unit_id),
-                     "phone": p.phone, "roles": roles.get(p.id, [])} for p in people]
+                     "phone": p.phone, "email": p.email, "roles": roles.get(p.id, [])} for p in people]
 
     def units(self, *, kind: str | None = None, under: str | None = None,
               limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
@@ -79,7 +79,7 @@ class DirectoryFamily:
         with self.database.read() as session:
             units = [OrgUnitRow(u.id, u.name, u.kind, u.parent_id, u.sort_order)
                      for u in session.scalars(select(OrgUnit).order_by(OrgUnit.path))]
-            people = [PersonRow(p.id, p.name, p.unit_id, p.phone)
+            people = [PersonRow(p.id, p.name, p.unit_id, p.phone, p.email)
                       for p in session.scalars(select(Person).order_by(Person.unit_id, Person.id))]
             roles = [RoleRow(r.person_id, r.unit_id, r.role)
                      for r in session.scalars(select(RoleAssignment).order_by(RoleAssignment.id))]

@@ -193,7 +193,8 @@ class OperationsFamily:
             rows = session.scalars(select(WebhookSubscription).where(WebhookSubscription.active.is_(True))
                                    .order_by(WebhookSubscription.id))
             return [{"id": w.id, "url": w.url, "events": w.events, "created_by": w.created_by,
-                     "created_at": iso(w.created_at)} for w in rows]
+                     "created_at": iso(w.created_at), "previous_secret_valid_until": iso(w.previous_secret_until)}
+                    for w in rows]
 
     def jobs(self, *, state: str | None = None, kind: str | None = None, due_before: datetime | None = None,
              instance_id: int | None = None, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:

@@ -104,9 +104,15 @@ class SchedulingFamily:
             payload = session.scalar(select(Job.payload).where(Job.id == job_id))
         return json.loads(payload) if payload else {}
 
-    def webhook_target(self, subscription_id: int) -> tuple[str, str] | None:
-        """URL and secret of an active subscription (for the worker delivering to it), or None."""
+    def webhook_target(self, subscription_id: int, now: datetime) -> tuple[str, list[str]] | None:
+        """URL and the secrets valid at ``now`` (newest first) of an active subscription, for the worker
+        delivering to it; None when it was removed."""
         with self.database.read() as session:
-            row = session.execute(select(WebhookSubscription.url, WebhookSubscription.secret).where(
+            row = session.execute(select(WebhookSubscription.url, WebhookSubscription.secret,
+                                         WebhookSubscription.previous_secret,
+                                         WebhookSubscription.previous_secret_until).where(
                 WebhookSubscription.id == subscription_id, WebhookSubscription.active.is_(True))).first()
-        return (row.url, row.secret) if row else None
+        if row is None:
+            return None
+        in_grace = row.previous_secret and row.previous_secret_until and row.previous_secret_until > now
+        return row.url, [row.secret, row.previous_secret] if in_grace else [row.secret]

@@ -418,8 +418,11 @@ class WebhookSubscription(Base):
     url: Mapped[str] = mapped_column(String(1000))
     #: '*' or a comma-separated list of event kinds.
     events: Mapped[str] = mapped_column(String(1000))
-    #: Signs each delivery (HMAC-SHA256), so the receiver knows it came from this engine.
+    #: Signs each delivery (Standard Webhooks: ``whsec_`` + base64 key), so the receiver knows it came from us.
     secret: Mapped[str] = mapped_column(String(200))
+    #: The secret before the last rotation: deliveries carry its signature too until ``previous_secret_until``.
+    previous_secret: Mapped[str | None] = mapped_column(String(200))
+    previous_secret_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     active: Mapped[bool] = mapped_column(Boolean, server_default="1")
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())

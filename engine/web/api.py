@@ -21,6 +21,7 @@ from engine.commands import (
     RemoveWebhook,
     ResumeInstance,
     RetryIncidents,
+    RotateWebhookSecret,
     StartInstance,
     SuspendInstance,
     TerminateInstance,
@@ -238,6 +239,19 @@ def add_webhook() -> Any:
 @api.delete("/webhooks/<int:subscription_id>")
 def remove_webhook(subscription_id: int) -> Any:
     return jsonify(calls.engine().execute(RemoveWebhook(calls.path_id(subscription_id, "webhook"), calls.actor())))
+
+
+@api.post("/webhooks/<int:subscription_id>/rotate-secret")
+def rotate_webhook_secret(subscription_id: int) -> Any:
+    """A new secret for the subscription (returned once); the old one also signs for ``grace_hours`` (24)."""
+    body = calls.json_body()
+    grace = body.get("grace_hours", 24)
+    if isinstance(grace, bool) or not isinstance(grace, int | float):
+        raise InvalidInput(Phrase("grace_hours must be a number"), [Problem(Phrase("expected a number"),
+                                                                            field="grace_hours")])
+    return jsonify(calls.engine().execute(RotateWebhookSecret(
+        calls.path_id(subscription_id, "webhook"), calls.actor(), secret=calls.str_field(body, "secret"),
+        grace_hours=float(grace))))
 
 
 @api.get("/process-instances/<int:instance_id>/coverage")

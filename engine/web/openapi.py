@@ -393,6 +393,11 @@ def document() -> dict[str, Any]:
                 _query("unit", {"type": "string"}, "holding a role at this unit"),
                 _query("under", {"type": "string"}, "holding a role at this unit or below it"),
                 _query("role", {"type": "string"}, "role code or Chinese name"), *_PAGE])},
+            "/org/people/{person_id}": {"patch": _op(
+                "Correct one person's e-mail address and mobile number (administrator); a field left out stays, "
+                "an empty one is removed", parameters=[_text_path("person_id", "the person (工号)")],
+                body=_body({"email": {"type": "string", "maxLength": 200},
+                            "phone": {"type": "string", "maxLength": 30}}))},
             "/org/imports": {"post": {
                 **_op("Load the directory from an .xlsx workbook or CSV files; any bad row: nothing loaded "
                       "(administrator)", ok=201),
@@ -436,6 +441,12 @@ def document() -> dict[str, Any]:
             "/notifications/read-all": {"post": _op("Mark all the caller's notifications read", errors=(401,))},
             "/webhooks/{subscription_id}": {"delete": _op("Unsubscribe (administrator)",
                                                           parameters=[_path("subscription_id", "the subscription")])},
+            "/webhooks/{subscription_id}/rotate-secret": {"post": _op(
+                "A new whsec_ secret (given, or made and shown in this answer only); the old one also signs "
+                "deliveries for grace_hours (default 24), then stops (administrator)",
+                parameters=[_path("subscription_id", "the subscription")], body=_body({
+                    "secret": {"type": "string", "description": "whsec_ + base64 of 24 to 64 bytes"},
+                    "grace_hours": {"type": "number", "minimum": 0, "maximum": 744}}))},
             "/webhooks/messages/{name}": {"post": {
                 **_op("Deliver a message once per caller's Idempotency-Key (the same callers as /messages)",
                       body=_body({

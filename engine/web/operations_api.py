@@ -11,7 +11,14 @@ from urllib.parse import quote
 from flask import Blueprint, current_app, jsonify, request
 
 from engine.clock import BUSINESS_TZ
-from engine.commands.model import ChangeSchedule, ClearWorkday, LoadDirectory, SetTermCalendar, SetWorkday
+from engine.commands.model import (
+    ChangeSchedule,
+    ClearWorkday,
+    LoadDirectory,
+    SetPersonContact,
+    SetTermCalendar,
+    SetWorkday,
+)
 from engine.documents import XLSX
 from engine.errors import InvalidInput, NotFound, Problem
 from engine.org import spreadsheets
@@ -164,6 +171,15 @@ def search_people() -> Any:
         search=request.args.get("q"), unit=request.args.get("unit") or None,
         under=request.args.get("under") or None, role=request.args.get("role") or None,
         limit=calls.int_arg("limit", 100), offset=calls.int_arg("offset", 0)))
+
+
+@operations_api.patch("/org/people/<person_id>")
+def correct_contact(person_id: str) -> Any:
+    """Correct one person's e-mail and mobile (a field left out stays as it is; an empty one is removed)."""
+    actor = calls.administrator()
+    body = calls.json_body()
+    return jsonify(calls.engine().execute(SetPersonContact(
+        person_id, actor, email=calls.str_field(body, "email"), phone=calls.str_field(body, "phone"))))
 
 
 @operations_api.post("/org/imports")
