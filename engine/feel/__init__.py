@@ -1,0 +1,114 @@
+"""FEEL, DMN's expression language: compile a text once, evaluate it many times against a scope.
+
+    expression = compile_expression("if age >= 18 then \\"adult\\" else \\"minor\\"")
+    expression.evaluate({"age": Decimal(20)})          # "adult"
+    tests = compile_unary_tests('"甲","乙"')              # a decision-table input entry
+    tests.matches("乙")                                  # True
+
+Values are FEEL's: ``Decimal`` numbers, ``str``, ``bool``, ``None`` (null), ``list``, ``dict`` (contexts),
+``datetime.date`` / ``time`` / ``datetime``, and the ``YearsMonthsDuration`` / ``DaysTimeDuration`` / ``Range`` /
+``Function`` types below. An evaluation never raises for bad data: what the specification makes null is
+``None``, with the reason appended to ``warnings`` when a list is given. A text that does not parse raises
+``FeelSyntaxError`` (with ``line`` and ``column``) when compiled.
+
+Names with spaces or symbols (``Monthly Salary``, ``Applicant's age``) are resolved against the names given to
+``compile_*(…, names=…)``, plus the built-ins and what the text itself declares; words not known still join
+into one name (``Monthly Salary`` works unannounced, ``Loan-to-value`` needs announcing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from engine.feel.builtins import BUILTINS
+from engine.feel.calls import invoke
+from engine.feel.compiler import compile_tests, compile_tree, parse, root_scope
+from engine.feel.errors import FeelSyntaxError
+from engine.feel.scope import Run
+from engine.feel.semantics import to_text
+from engine.feel.values import DaysTimeDuration, Function, Range, YearsMonthsDuration
+
+__all__ = [
+    "BUILTINS", "DaysTimeDuration", "Expression", "FeelSyntaxError", "Function", "Range", "UnaryTests",
+    "YearsMonthsDuration", "call_function", "compile_expression", "compile_unary_tests", "to_text",
+]
+
+
+class Expression:
+    """A compiled FEEL expression."""
+
+    __slots__ = ("text", "_node")
+
+    def __init__(self, text: str, names: Iterable[str] = ()) -> None:
+        self.text = text
+        self._node = compile_tree(parse(text, "start", names))
+
+    def evaluate(self, scope: Mapping[str, Any] | None = None, warnings: list[str] | None = None,
+                 now: datetime | None = None) -> Any:
+        """The value of the expression with ``scope``'s names; ``now`` fixes ``now()`` and ``today()``."""
+        run = Run(warnings, now)
+        try:
+            return self._node(root_scope(scope or {}, run))
+        except RecursionError:
+            run.warn("the evaluation nested too deeply")
+            return None
+
+
+class UnaryTests:
+    """A compiled decision-table input entry (``-``, ``< 5``, ``[1..10]``, ``"a","b"``, ``not(…)``, ``? > 3``)."""
+
+    __slots__ = ("text", "_test", "_negated", "_any")
+
+    def __init__(self, text: str, names: Iterable[str] = ()) -> None:
+        self.text = text
+        tree = parse(text, "unary_start", names)
+        self._any = tree.data == "any_input"
+        self._negated = False
+        if self._any:
+            return
+        tests = tree.children[0]
+        only = tests.children[0] if len(tests.children) == 1 else None
+        if only is not None and only.data == "test_expression" and getattr(only.children[0], "data", "") == "negation":
+            self._negated, tests = True, only.children[0].children[0]
+        self._test = compile_tests(tests)
+
+    def matches(self, value: Any, scope: Mapping[str, Any] | None = None, warnings: list[str] | None = None,
+                now: datetime | None = None) -> bool | None:
+        """Whether ``value`` satisfies the tests: True, False, or None when FEEL cannot tell."""
+        if self._any:
+            return True
+        run = Run(warnings, now)
+        try:
+            result = self._test(value, root_scope({**(scope or {}), "?": value}, run))
+        except RecursionError:
+            run.warn("the evaluation nested too deeply")
+            return None
+        if self._negated and result is not None:
+            return not result
+        return result
+
+
+def compile_expression(text: str, names: Iterable[str] = ()) -> Expression:
+    """``text`` compiled; ``names`` are names in scope that hold spaces or symbols. Raises ``FeelSyntaxError``."""
+    return Expression(text, names)
+
+
+def compile_unary_tests(text: str, names: Iterable[str] = ()) -> UnaryTests:
+    """A decision-table input entry compiled; raises ``FeelSyntaxError``."""
+    return UnaryTests(text, names)
+
+
+def call_function(function: Function, arguments: list[Any] | Mapping[str, Any],
+                  warnings: list[str] | None = None) -> Any:
+    """Invokes a FEEL function value (a BKM, a ``function(…)`` result) with positional or named arguments;
+    null (and a warning) when it fails."""
+    run = Run(warnings)
+    try:
+        if isinstance(arguments, Mapping):
+            return invoke(function, run, (), dict(arguments))
+        return invoke(function, run, list(arguments))
+    except Exception as error:  # noqa: BLE001 - FeelNull and its kin: null, as FEEL says
+        run.warn(str(error))
+        return None

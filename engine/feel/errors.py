@@ -1,0 +1,21 @@
+"""The two ways a FEEL text can fail: it does not parse (an exception, at compile time), or a step of its
+evaluation has no value (FEEL says null; the reason is kept as a warning, never raised to the caller)."""
+
+from __future__ import annotations
+
+
+class FeelSyntaxError(ValueError):
+    """A FEEL text that does not parse; ``line`` and ``column`` count from 1."""
+
+    def __init__(self, message: str, text: str, line: int, column: int) -> None:
+        self.message, self.text, self.line, self.column = message, text, line, column
+        super().__init__(f"{message} (line {line}, column {column})")
+
+
+class FeelNull(Exception):  # noqa: N818 - a signal, not an error the caller sees
+    """Raised inside evaluation where the specification says the result is null; caught where the value is
+    used, turned into ``None`` and a warning."""
+
+
+class FeelLimitExceeded(FeelNull):
+    """An evaluation went past a bound (depth, list size, string size): null, like any other error."""

@@ -1,0 +1,156 @@
+"""FEEL's dates, times, date-times and durations: reading their literal forms, writing them back, and the
+calendar arithmetic DMN defines (months added by clamping to the month's last day)."""
+
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from engine.feel.errors import FeelNull
+from engine.feel.values import DaysTimeDuration, YearsMonthsDuration
+
+_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_TIME = re.compile(r"(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:(Z)|([+-])(\d{2}):(\d{2})(?::(\d{2}))?|@([A-Za-z_/+\-0-9]+))?")
+_DURATION = re.compile(r"(-)?P(?!$)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?")
+
+
+def parse_date(text: str) -> date:
+    match = _DATE.fullmatch(text)
+    if not match:
+        raise FeelNull(f"{text!r} is not a date (YYYY-MM-DD)")
+    try:
+        return date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError as error:
+        raise FeelNull(f"{text!r} is not a date: {error}") from None
+
+
+def parse_time(text: str) -> time:
+    match = _TIME.fullmatch(text)
+    if not match:
+        raise FeelNull(f"{text!r} is not a time (hh:mm:ss)")
+    hour, minute, second = int(match[1]), int(match[2]), int(match[3])
+    micros = int((match[4] or "0")[:6].ljust(6, "0"))
+    if hour > 23 or minute > 59 or second > 59:
+        raise FeelNull(f"{text!r} is not a time")
+    return time(hour, minute, second, micros, tzinfo=_zone(match))
+
+
+def parse_date_time(text: str) -> datetime:
+    if "T" not in text:
+        return datetime.combine(parse_date(text), time())
+    day, _, clock = text.partition("T")
+    moment = parse_time(clock)
+    return datetime.combine(parse_date(day), moment.replace(tzinfo=None), tzinfo=moment.tzinfo)
+
+
+def _zone(match: re.Match[str]) -> tzinfo | None:
+    if match[5]:
+        return UTC
+    if match[6]:
+        hours, minutes = int(match[7]), int(match[8])
+        if hours > 14 or minutes > 59:
+            raise FeelNull(f"{match[0]!r} has an offset out of range")
+        offset = timedelta(hours=hours, minutes=minutes, seconds=int(match[9] or 0))
+        return timezone(-offset if match[6] == "-" else offset)
+    if match[10]:
+        return zone(match[10])
+    return None
+
+
+def zone(name: str) -> tzinfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise FeelNull(f"{name!r} is not a time zone") from None
+
+
+def parse_duration(text: str) -> YearsMonthsDuration | DaysTimeDuration:
+    match = _DURATION.fullmatch(text)
+    if not match:
+        raise FeelNull(f"{text!r} is not a duration")
+    sign = -1 if match[1] else 1
+    years, months, days, hours, minutes = (int(part or 0) for part in match.groups()[1:6])
+    seconds = Decimal(match[7] or 0)
+    if (years or months) and not (match[4] or match[5] or match[6] or match[7]):
+        return YearsMonthsDuration(sign * (years * 12 + months))
+    if match[2] or match[3]:
+        raise FeelNull(f"{text!r} mixes years or months with days or time")
+    delta = timedelta(days=days, hours=hours, minutes=minutes, microseconds=int(seconds * 1_000_000))
+    return DaysTimeDuration(delta if sign > 0 else -delta)
+
+
+def format_time(value: time) -> str:
+    text = value.strftime("%H:%M:%S") + (f".{value.microsecond:06d}".rstrip("0") if value.microsecond else "")
+    return text + _format_zone(value.tzinfo, value.utcoffset() if not isinstance(value.tzinfo, ZoneInfo) else None)
+
+
+def format_date(value: date) -> str:
+    return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+
+
+def format_date_time(value: datetime) -> str:
+    clock = value.strftime("%H:%M:%S") + (f".{value.microsecond:06d}".rstrip("0") if value.microsecond else "")
+    return format_date(value) + "T" + clock + _format_zone(value.tzinfo, value.utcoffset())
+
+
+def _format_zone(zone_info: tzinfo | None, offset: timedelta | None) -> str:
+    if zone_info is None:
+        return ""
+    if isinstance(zone_info, ZoneInfo):
+        return "@" + zone_info.key
+    if offset is None:
+        return ""
+    if offset == timedelta(0):
+        return "Z"
+    sign = "-" if offset < timedelta(0) else "+"
+    minutes = abs(offset) // timedelta(minutes=1)
+    seconds = abs(offset).seconds % 60
+    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}" + (f":{seconds:02d}" if seconds else "")
+
+
+def add_months(value: date, months: int) -> date:
+    """``value`` moved by whole months, the day clamped to the target month's length (Jan 31 + 1M = Feb 28)."""
+    total = value.year * 12 + value.month - 1 + months
+    year, month = divmod(total, 12)
+    if not 1 <= year <= 9999:
+        raise FeelNull("a date out of range")
+    day = min(value.day, calendar.monthrange(year, month + 1)[1])
+    return value.replace(year=year, month=month + 1, day=day)
+
+
+def months_between(start: date, end: date) -> int:
+    """Whole months from ``start`` to ``end`` (negative when ``end`` is earlier), as ``years and months
+    duration(from, to)`` counts them."""
+    months = (end.year - start.year) * 12 + end.month - start.month
+    start_rest = (start.day, start.time() if isinstance(start, datetime) else time())
+    end_rest = (end.day, end.time() if isinstance(end, datetime) else time())
+    if months > 0 and end_rest < start_rest:
+        months -= 1
+    elif months < 0 and end_rest > start_rest:
+        months += 1
+    return months
+
+
+def utc_offset_of_time(value: time) -> timedelta | None:
+    """A time's offset; a time in a named zone takes the zone's offset today (DST makes it ambiguous)."""
+    if value.tzinfo is None:
+        return None
+    if isinstance(value.tzinfo, ZoneInfo):
+        return datetime.combine(date.today(), value).utcoffset()
+    return value.utcoffset()
+
+
+def time_seconds(value: time) -> Decimal:
+    """Seconds since midnight UTC (or local midnight for a time with no offset), for comparing times."""
+    seconds = Decimal(value.hour * 3600 + value.minute * 60 + value.second) + Decimal(value.microsecond) / 1_000_000
+    offset = utc_offset_of_time(value)
+    if offset is not None:
+        seconds -= Decimal(offset // timedelta(microseconds=1)) / 1_000_000
+    return seconds % 86400
+
+
+def days_time(delta: timedelta) -> DaysTimeDuration:
+    return DaysTimeDuration(delta)
