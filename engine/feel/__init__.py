@@ -81,7 +81,7 @@ class UnaryTests:
             return True
         run = Run(warnings, now)
         try:
-            result = self._test(value, root_scope({**(scope or {}), "?": value}, run))
+            result = self._test(value, root_scope(scope or {}, run).child({"?": value}))
         except RecursionError:
             run.warn("the evaluation nested too deeply")
             return None
