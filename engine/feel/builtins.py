@@ -799,8 +799,8 @@ def _range(text: Any) -> Any:
         if operator == "=":
             return Range(True, value, value, True)
         if operator.startswith("<"):
-            return Range(False, None, value, operator == "<=")
-        return Range(operator == ">=", value, None, False)
+            return Range(False, None, value, operator == "<=", unbounded=True)
+        return Range(operator == ">=", value, None, False, unbounded=True)
     match = re.fullmatch(r"([\[(\]])(.*?)\.\.(.*?)([\])\[])", text)
     if not match:
         raise FeelNull(f"{text!r} is not a range")
@@ -810,7 +810,7 @@ def _range(text: Any) -> Any:
         raise FeelNull("a range needs at least one end")
     if start is not None and end is not None and semantics.kind(start) != semantics.kind(end):
         raise FeelNull("a range's ends must be of one kind")
-    return Range(match[1] == "[", start, end, match[4] == "]")
+    return Range(match[1] == "[", start, end, match[4] == "]", unbounded=True)
 
 
 def _endpoint(text: str) -> Any:

@@ -158,9 +158,11 @@ def _context(*entries: Tree | None) -> Node:
         result: dict[str, Any] = {}
         inner = scope.child(result)
         for key, node in compiled:
+            if key in result:
+                raise FeelNull(f"the context has two entries named {key!r}")
             result[key] = node(inner)
         return result
-    return context
+    return _guard(context)
 
 
 def _closed_range(start: Tree, end: Tree, closing: Tree) -> Node:
@@ -180,6 +182,24 @@ def _range(start_included: bool, start: Tree, end: Tree, closing: Tree) -> Node:
         if low is not None and high is not None and semantics.kind(low) != semantics.kind(high):
             raise FeelNull("a range's ends must be of one kind")
         return Range(start_included, low, high, end_included)
+    return _guard(interval)
+
+
+def _unary_range(operator: Tree, endpoint: Tree) -> Node:
+    """``(< 10)``: the range of values that satisfy the comparison."""
+    symbol, node = operator.children[0].value, compile_tree(endpoint)
+
+    def interval(scope: Scope) -> Any:
+        value = node(scope)
+        if value is None:
+            raise FeelNull("a range's end must not be null")
+        if symbol == "=":
+            return Range(True, value, value, True)
+        if symbol in ("<", "<="):
+            return Range(False, None, value, symbol == "<=", unbounded=True)
+        if symbol in (">", ">="):
+            return Range(symbol == ">=", value, None, False, unbounded=True)
+        raise FeelNull(f"({symbol} …) is not a range")
     return _guard(interval)
 
 
@@ -353,12 +373,15 @@ def matches_value(value: Any, target: Any) -> bool | None:
     if isinstance(target, list) and not isinstance(value, list):
         found: bool | None = False
         for item in target:
-            result = matches_value(value, item) if isinstance(item, Range) else semantics.equal(value, item)
+            if isinstance(item, Range):
+                result = matches_value(value, item)
+                if result is None:
+                    found = None
+            else:
+                result = semantics.equal(value, item)
             if result:
                 return True
-            if result is None:
-                found = None
-        return found
+        return None if value is None and found is not None and any(item is None for item in target) else found
     result = semantics.equal(value, target)
     if result is not True and isinstance(target, list):
         return True if any(semantics.equal(value, item) for item in target) else result
@@ -553,7 +576,7 @@ _COMPILERS: dict[str, Callable[..., Node]] = {
     "start": compile_tree,
     "number": _number, "string": _string, "true": lambda: _constant(True), "false": lambda: _constant(False),
     "null": lambda: _constant(None), "at_literal": _at_literal, "variable": _variable,
-    "list": _list, "context": _context, "closed_range": _closed_range, "open_range": _open_range, "path": _path, "filter": _filter,
+    "list": _list, "context": _context, "closed_range": _closed_range, "unary_range": _unary_range, "open_range": _open_range, "path": _path, "filter": _filter,
     "add": _binary(semantics.add), "sub": _binary(semantics.subtract), "mul": _binary(semantics.multiply),
     "div": _binary(semantics.divide), "pow": _binary(semantics.power), "neg": _neg,
     "and_": _and, "or_": _or, "compare": _compare, "between": _between, "in_": _in,

@@ -10,6 +10,7 @@ Words not known are ordinary ``NAME`` tokens; the grammar joins adjacent ones in
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from collections.abc import Iterable, Iterator
 
 from lark import Token
@@ -38,22 +39,23 @@ MAX_NESTING = 64
 
 def tokens(text: str, names: Iterable[str] = ()) -> list[Token]:
     """The tokens of ``text``; ``names`` are the multi-word or symbol-bearing names it may use."""
+    names = frozenset(names)
     first = list(_scan(text, _index(names), lenient=True))
     declared = _declared_names(text, first)
-    return list(_scan(text, _index([*names, *declared]), lenient=False))
+    return list(_scan(text, _index(names | frozenset(declared)) if declared else _index(names), lenient=False))
 
 
-def _index(names: Iterable[str]) -> dict[str, list[str]]:
-    index: dict[str, list[str]] = {}
-    for name in set(names):
-        if name and (not _WORD.fullmatch(name) or name in KEYWORDS):
-            index.setdefault(name[0], []).append(name)
-    for group in index.values():
-        group.sort(key=len, reverse=True)
-    return index
+@lru_cache(maxsize=256)
+def _index(names: frozenset[str]) -> re.Pattern[str] | None:
+    """One pattern matching any of the names that need it, longest first, any whitespace between words."""
+    needed = sorted({name.strip() for name in names if name and name.strip() and (
+        not _WORD.fullmatch(name.strip()) or name.strip() in KEYWORDS)}, key=len, reverse=True)
+    if not needed:
+        return None
+    return re.compile("|".join(r"\s+".join(map(re.escape, name.split())) for name in needed) + r"(?![\w])")
 
 
-def _scan(text: str, known: dict[str, list[str]], lenient: bool) -> Iterator[Token]:
+def _scan(text: str, known: re.Pattern[str] | None, lenient: bool) -> Iterator[Token]:
     position, line, column, depth = 0, 1, 1, 0
     # whether a `..` was seen in each open bracket: then `[` may close a range (`]1..10[`)
     ranges: list[bool] = []
@@ -69,11 +71,10 @@ def _scan(text: str, known: dict[str, list[str]], lenient: bool) -> Iterator[Tok
             position = space.end()
             continue
         char, start, produced = text[position], position, None
-        for name in known.get(char, ()):
-            end = start + len(name)
-            if text.startswith(name, start) and not (end < len(text) and (text[end].isalnum() or text[end] == "_")):
-                produced = token("NAME", name, start)
-                break
+        known_name = known.match(text, start) if known is not None and (char.isalpha() or char in "_?") else None
+        if known_name:
+            produced = token("NAME", " ".join(known_name.group().split()), start)
+            produced.end_pos = known_name.end()
         if produced is None:
             if char == '"':
                 value, end = _string(text, start, line, column)
@@ -92,7 +93,7 @@ def _scan(text: str, known: dict[str, list[str]], lenient: bool) -> Iterator[Tok
             if not lenient:
                 raise FeelSyntaxError(f"unexpected character {char!r}", text, line, column)
             produced = token("OTHER", char, start)
-        if produced.type == "_RSQB" and previous in _EXPRESSION_STARTS:
+        if produced.type == "_RSQB" and previous in _EXPRESSION_STARTS and previous != "_LSQB":
             produced.type = "RANGE_OPEN_OUTWARD"
         elif produced.type == "_LSQB" and ranges and ranges[-1] and _closes(text, start + 1):
             produced.type = "RANGE_CLOSE_OUTWARD"
@@ -108,7 +109,7 @@ def _scan(text: str, known: dict[str, list[str]], lenient: bool) -> Iterator[Tok
         elif produced.type == "_DOTDOT" and ranges:
             ranges[-1] = True
         previous = produced.type
-        end = produced.end_pos if produced.type == "STRING" else start + len(produced.value)
+        end = produced.end_pos if produced.end_pos is not None else start + len(produced.value)
         yield produced
         line, column = _advance(text, start, end, line, column)
         position = end
@@ -117,7 +118,7 @@ def _scan(text: str, known: dict[str, list[str]], lenient: bool) -> Iterator[Tok
 _EXPRESSION_STARTS = {None, "_LPAR", "_LSQB", "_LBRACE", "_COMMA", "_COLON", "_IN", "_IF", "_THEN", "_ELSE",
                       "_RETURN", "_SATISFIES", "_AND", "_OR", "_BETWEEN", "_NOT", "EQ", "NE", "LT", "LE", "GT", "GE",
                       "_PLUS", "_MINUS", "_STAR", "_SLASH", "_POW", "RANGE_OPEN_OUTWARD"}
-_AFTER_RANGE = re.compile(r"\s*(?:$|[,)\]}]|(?:and|or|then|else|return|satisfies)\b)")
+_AFTER_RANGE = re.compile(r"\s*(?:$|[,)\]}=<>!+*/]|\.(?!\d)|-(?!\s*\d)|(?:and|or|then|else|return|satisfies|in|between)\b)")
 
 
 def _closes(text: str, position: int) -> bool:
@@ -156,7 +157,9 @@ def _string(text: str, start: int, line: int, column: int) -> tuple[str, int]:
                         position += 6
                     out.append(chr(code))
                     continue
-            raise FeelSyntaxError(f"unknown escape \\{escape} in a string", text, line, column)
+            out.append("\\")
+            position += 1
+            continue
         out.append(char)
         position += 1
     raise FeelSyntaxError("a string is not closed", text, line, column)

@@ -250,6 +250,8 @@ def _arith(operation: Any, left: Decimal, right: Decimal) -> Decimal:
 
 def in_range(value: Any, interval: Range) -> bool | None:
     """Whether ``value`` lies in ``interval``; null when the kinds do not compare."""
+    if not interval.unbounded and (interval.start is None or interval.end is None):
+        return None
     try:
         if interval.start is not None:
             order = compare(value, interval.start)

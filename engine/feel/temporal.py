@@ -74,7 +74,7 @@ def parse_duration(text: str) -> YearsMonthsDuration | DaysTimeDuration:
     sign = -1 if match[1] else 1
     years, months, days, hours, minutes = (int(part or 0) for part in match.groups()[1:6])
     seconds = Decimal(match[7] or 0)
-    if (years or months) and not (match[4] or match[5] or match[6] or match[7]):
+    if (match[2] or match[3]) and not (match[4] or match[5] or match[6] or match[7]):
         return YearsMonthsDuration(sign * (years * 12 + months))
     if match[2] or match[3]:
         raise FeelNull(f"{text!r} mixes years or months with days or time")

@@ -43,5 +43,5 @@ def type_check(tree: Tree, name_of: Callable[[Tree], str]) -> Check:
               for field in tree.children[1:] if isinstance(field, Tree)]
     if name == "context":
         return lambda value: isinstance(value, dict) and all(
-            key in value and check(value[key]) for key, check in fields)
+            key in value and (value[key] is None or check(value[key])) for key, check in fields)
     return lambda value: False

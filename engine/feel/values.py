@@ -67,12 +67,14 @@ class DaysTimeDuration:
 
 @dataclass(frozen=True)
 class Range:
-    """An interval; an absent ``start`` or ``end`` is unbounded (``< 10`` is a range with no start)."""
+    """An interval. ``(< 10)`` has no start (``unbounded``): only its end is compared. A null end written
+    out (``(null..10]``) equals it but makes membership unknown."""
 
     start_included: bool
     start: Any
     end: Any
     end_included: bool
+    unbounded: bool = field(default=False, compare=False)
 
 
 @dataclass(eq=False)
