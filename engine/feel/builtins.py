@@ -792,25 +792,13 @@ _ENDPOINT = re.compile(r'\s*(?:(-?\d+(?:\.\d+)?)|"([^"]*)"|@"([^"]*)"|(date and 
 @builtin("range", "from")
 def _range(text: Any) -> Any:
     text = _text(text).strip()
-    comparison = re.fullmatch(r"(<=|>=|<|>|=)(.*)", text)
-    if comparison:
-        value = _endpoint(comparison[2])
-        operator = comparison[1]
-        if operator == "=":
-            return Range(True, value, value, True)
-        if operator.startswith("<"):
-            return Range(False, None, value, operator == "<=", unbounded=True)
-        return Range(operator == ">=", value, None, False, unbounded=True)
     match = re.fullmatch(r"([\[(\]])(.*?)\.\.(.*?)([\])\[])", text)
     if not match:
         raise FeelNull(f"{text!r} is not a range")
-    start = _endpoint(match[2]) if match[2].strip() else None
-    end = _endpoint(match[3]) if match[3].strip() else None
-    if start is None and end is None:
-        raise FeelNull("a range needs at least one end")
-    if start is not None and end is not None and semantics.kind(start) != semantics.kind(end):
-        raise FeelNull("a range's ends must be of one kind")
-    return Range(match[1] == "[", start, end, match[4] == "]", unbounded=True)
+    start, end = _endpoint(match[2]), _endpoint(match[3])
+    if semantics.kind(start) != semantics.kind(end) or semantics.compare(start, end) > 0:
+        raise FeelNull("a range's ends must be of one kind, the start not after the end")
+    return Range(match[1] == "[", start, end, match[4] == "]")
 
 
 def _endpoint(text: str) -> Any:

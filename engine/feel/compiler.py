@@ -4,6 +4,7 @@ scope, so an evaluation walks no syntax tree and never reaches Python objects be
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -118,17 +119,16 @@ def _string(token: Token) -> Node:
 
 
 def _at_literal(token: Token) -> Node:
-    text = token.value
+    """``@"2026-09-01"``, ``@"10:30:00@Asia/Shanghai"``, ``@"P1D"``: read once; an unreadable one is null."""
     try:
-        if text.startswith(("P", "-P")):
-            return _constant(temporal.parse_duration(text))
-        if "T" in text:
-            return _constant(temporal.parse_date_time(text))
-        if ":" in text:
-            return _constant(temporal.parse_time(text))
-        return _constant(temporal.parse_date(text))
+        value = temporal.parse_literal(token.value)
     except FeelNull as error:
-        raise FeelSyntaxError(str(error), text, token.line, token.column) from None
+        message = str(error)
+
+        def unreadable(scope: Scope) -> Any:
+            raise FeelNull(message)
+        return _guard(unreadable)
+    return _constant(value)
 
 
 def _variable(name_tree: Tree) -> Node:
@@ -194,7 +194,7 @@ def _unary_range(operator: Tree, endpoint: Tree) -> Node:
         if value is None:
             raise FeelNull("a range's end must not be null")
         if symbol == "=":
-            return Range(True, value, value, True)
+            return Range(True, value, value, True, unbounded=True)
         if symbol in ("<", "<="):
             return Range(False, None, value, symbol == "<=", unbounded=True)
         if symbol in (">", ">="):
@@ -230,8 +230,7 @@ def _filter(target: Tree, condition: Tree) -> Node:
         items = value if isinstance(value, list) else [value]
         result = []
         for index, item in enumerate(items):
-            names = dict(item) if isinstance(item, dict) else {}
-            names["item"] = item
+            names = {"item": item, **item} if isinstance(item, dict) else {"item": item}
             outcome = test(scope.child(names))
             if index == 0 and isinstance(outcome, Decimal):
                 return _index(items, outcome)
@@ -459,15 +458,21 @@ def _domain(scope: Scope, source: Node, end: Node | None) -> list[Any]:
     if end is not None:
         return _integers(start, end(scope))
     if isinstance(start, Range):
-        if not (isinstance(start.start, Decimal) and isinstance(start.end, Decimal)):
-            raise FeelNull("only ranges of numbers can be iterated")
+        if not (isinstance(start.start, Decimal) and isinstance(start.end, Decimal)) or start.start > start.end:
+            raise FeelNull("only ascending ranges of numbers can be iterated")
         low = start.start if start.start_included else start.start + 1
         high = start.end if start.end_included else start.end - 1
         return _integers(low, high)
     return start if isinstance(start, list) else [start]
 
 
-def _integers(low: Any, high: Any) -> list[Decimal]:
+def _integers(low: Any, high: Any) -> list[Any]:
+    if isinstance(low, date) and not isinstance(low, datetime) and type(high) is type(low):
+        days = (high - low).days
+        if abs(days) >= semantics.MAX_ITEMS:
+            raise FeelNull(f"a range of more than {semantics.MAX_ITEMS} days")
+        step = 1 if days >= 0 else -1
+        return [low + timedelta(days=offset) for offset in range(0, days + step, step)]
     low, high = semantics.number(low), semantics.number(high)
     if low != low.to_integral_value() or high != high.to_integral_value():
         raise FeelNull("a range to iterate must have whole-number ends")

@@ -138,6 +138,8 @@ def subtract(left: Any, right: Any) -> Any:
     if isinstance(left, DaysTimeDuration) and isinstance(right, DaysTimeDuration):
         return DaysTimeDuration(left.delta - right.delta)
     if isinstance(left, date) and isinstance(right, date):
+        if isinstance(left, datetime) != isinstance(right, datetime):
+            raise FeelNull("cannot subtract a date and a date and time")
         return DaysTimeDuration(_instant(left, right) - _instant(right, left))
     if isinstance(left, time) and isinstance(right, time):
         seconds = temporal.time_seconds(left) - temporal.time_seconds(right)
@@ -224,8 +226,6 @@ def _micros(micros: Decimal) -> DaysTimeDuration:
 
 def power(left: Any, right: Any) -> Any:
     base, exponent = number(left), number(right)
-    if exponent != exponent.to_integral_value():
-        raise FeelNull("an exponent must be a whole number")
     if abs(exponent) > 999_999_999:
         raise FeelNull("exponent out of range")
     return _arith(CONTEXT.power, base, exponent)
@@ -252,6 +252,8 @@ def in_range(value: Any, interval: Range) -> bool | None:
     """Whether ``value`` lies in ``interval``; null when the kinds do not compare."""
     if not interval.unbounded and (interval.start is None or interval.end is None):
         return None
+    if interval.unbounded and interval.start is interval.end:
+        return equal(value, interval.start)
     try:
         if interval.start is not None:
             order = compare(value, interval.start)

@@ -7,6 +7,7 @@ import calendar
 import re
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.feel.errors import FeelNull
@@ -33,6 +34,8 @@ def parse_time(text: str) -> time:
         raise FeelNull(f"{text!r} is not a time (hh:mm:ss)")
     hour, minute, second = int(match[1]), int(match[2]), int(match[3])
     micros = int((match[4] or "0")[:6].ljust(6, "0"))
+    if hour == 24 and minute == second == micros == 0:
+        hour = 0  # XML Schema's end of day
     if hour > 23 or minute > 59 or second > 59:
         raise FeelNull(f"{text!r} is not a time")
     return time(hour, minute, second, micros, tzinfo=_zone(match))
@@ -43,7 +46,8 @@ def parse_date_time(text: str) -> datetime:
         return datetime.combine(parse_date(text), time())
     day, _, clock = text.partition("T")
     moment = parse_time(clock)
-    return datetime.combine(parse_date(day), moment.replace(tzinfo=None), tzinfo=moment.tzinfo)
+    result = datetime.combine(parse_date(day), moment.replace(tzinfo=None), tzinfo=moment.tzinfo)
+    return result + timedelta(days=1) if clock.startswith("24") else result
 
 
 def _zone(match: re.Match[str]) -> tzinfo | None:
@@ -80,6 +84,17 @@ def parse_duration(text: str) -> YearsMonthsDuration | DaysTimeDuration:
         raise FeelNull(f"{text!r} mixes years or months with days or time")
     delta = timedelta(days=days, hours=hours, minutes=minutes, microseconds=int(seconds * 1_000_000))
     return DaysTimeDuration(delta if sign > 0 else -delta)
+
+
+def parse_literal(text: str) -> Any:
+    """The value of an ``@"…"`` literal: a duration, date and time, time or date."""
+    if text.startswith(("P", "-P")):
+        return parse_duration(text)
+    if re.match(r"-?\d{4,}-\d\d-\d\dT", text):
+        return parse_date_time(text)
+    if re.match(r"\d\d:", text):
+        return parse_time(text)
+    return parse_date(text)
 
 
 def format_time(value: time) -> str:

@@ -67,14 +67,14 @@ class DaysTimeDuration:
 
 @dataclass(frozen=True)
 class Range:
-    """An interval. ``(< 10)`` has no start (``unbounded``): only its end is compared. A null end written
-    out (``(null..10]``) equals it but makes membership unknown."""
+    """An interval. ``(< 10)`` has no start (``unbounded``): only its end is compared; ``(= 10)`` holds one
+    value. A null end written out (``(null..10]``) makes membership unknown."""
 
     start_included: bool
     start: Any
     end: Any
     end_included: bool
-    unbounded: bool = field(default=False, compare=False)
+    unbounded: bool = False
 
 
 @dataclass(eq=False)
