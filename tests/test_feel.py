@@ -8,7 +8,12 @@ from decimal import Decimal
 import pytest
 
 from engine.feel import (
-    DaysTimeDuration, FeelSyntaxError, Range, YearsMonthsDuration, call_function, compile_expression,
+    DaysTimeDuration,
+    FeelSyntaxError,
+    Range,
+    YearsMonthsDuration,
+    call_function,
+    compile_expression,
     compile_unary_tests,
 )
 

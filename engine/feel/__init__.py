@@ -24,7 +24,7 @@ from typing import Any
 
 from engine.feel.builtins import BUILTINS
 from engine.feel.calls import invoke
-from engine.feel.compiler import compile_tests, compile_tree, parse, root_scope
+from engine.feel.compiler import compile_tests, compile_tree, is_constant, parse, root_scope
 from engine.feel.errors import FeelSyntaxError
 from engine.feel.scope import Run
 from engine.feel.semantics import to_text
@@ -36,10 +36,13 @@ __all__ = [
 ]
 
 
+_NO_SCOPE = root_scope({}, Run())
+
+
 class Expression:
     """A compiled FEEL expression."""
 
-    __slots__ = ("text", "_node")
+    __slots__ = ("_node", "text")
 
     def __init__(self, text: str, names: Iterable[str] = ()) -> None:
         self.text = text
@@ -59,7 +62,7 @@ class Expression:
 class UnaryTests:
     """A compiled decision-table input entry (``-``, ``< 5``, ``[1..10]``, ``"a","b"``, ``not(…)``, ``? > 3``)."""
 
-    __slots__ = ("text", "_test", "_negated", "_any")
+    __slots__ = ("_any", "_negated", "_static", "_test", "text")
 
     def __init__(self, text: str, names: Iterable[str] = ()) -> None:
         self.text = text
@@ -73,12 +76,16 @@ class UnaryTests:
         if only is not None and only.data == "test_expression" and getattr(only.children[0], "data", "") == "negation":
             self._negated, tests = True, only.children[0].children[0]
         self._test = compile_tests(tests)
+        self._static = is_constant(tests)
 
     def matches(self, value: Any, scope: Mapping[str, Any] | None = None, warnings: list[str] | None = None,
                 now: datetime | None = None) -> bool | None:
         """Whether ``value`` satisfies the tests: True, False, or None when FEEL cannot tell."""
         if self._any:
             return True
+        if self._static:  # constant cells need no scope and cannot recurse
+            result = self._test(value, _NO_SCOPE)
+            return (not result if result is not None else None) if self._negated else result
         run = Run(warnings, now)
         try:
             result = self._test(value, root_scope(scope or {}, run).child({"?": value}))
@@ -109,6 +116,6 @@ def call_function(function: Function, arguments: list[Any] | Mapping[str, Any],
         if isinstance(arguments, Mapping):
             return invoke(function, run, (), dict(arguments))
         return invoke(function, run, list(arguments))
-    except Exception as error:  # noqa: BLE001 - FeelNull and its kin: null, as FEEL says
+    except Exception as error:
         run.warn(str(error))
         return None

@@ -209,7 +209,7 @@ def _code_points(text: str) -> list[str]:
 @builtin("substring", "string, start position, length", required=2)
 def _substring(text: Any, start: Any, length: Any = None) -> Any:
     text, begin = _text(text), _integer(start)
-    if begin == 0 or abs(begin) > len(text) and begin < 0:
+    if begin == 0 or (abs(begin) > len(text) and begin < 0):
         raise FeelNull("start position out of range")
     index = begin - 1 if begin > 0 else len(text) + begin
     if length is None:
@@ -786,7 +786,8 @@ _range_function("started by", "range1, range2", lambda a, b: _starts_range(b, a)
 _range_function("coincides", "range1, range2", _coincides)
 
 
-_ENDPOINT = re.compile(r'\s*(?:(-?\d+(?:\.\d+)?)|"([^"]*)"|@"([^"]*)"|(date and time|date|time|duration)\("([^"]*)"\))\s*')
+_ENDPOINT = re.compile(
+    r'\s*(?:(-?\d+(?:\.\d+)?)|"([^"]*)"|@"([^"]*)"|(date and time|date|time|duration)\("([^"]*)"\))\s*')
 
 
 @builtin("range", "from")
@@ -864,8 +865,8 @@ def _context_merge(contexts: Any) -> Any:
     return result
 
 
-MULTI_WORD_NAMES = sorted(name for name in BUILTINS if " " in name) + [
-    "days and time duration", "years and months duration", "date and time", "start included", "end included",
-    "time offset"]
+MULTI_WORD_NAMES = [*sorted(name for name in BUILTINS if " " in name),
+                    "days and time duration", "years and months duration", "date and time", "start included",
+                    "end included", "time offset"]
 
 __all__ = ["BUILTINS", "MULTI_WORD_NAMES", "math", "timedelta"]

@@ -3,6 +3,7 @@ scope, so an evaluation walks no syntax tree and never reaches Python objects be
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -90,7 +91,38 @@ def compile_tree(tree: Tree) -> Node:
     compiler = _COMPILERS.get(tree.data)
     if compiler is None:
         raise FeelSyntaxError(f"unsupported construct {tree.data}", "", 1, 1)
-    return compiler(*tree.children)
+    node = compiler(*tree.children)
+    if tree.data not in _LEAVES and is_constant(tree):
+        return _fold(node)
+    return node
+
+
+#: nodes that are constants already, or whose value depends on more than their text
+_LEAVES = {"number", "string", "true", "false", "null", "at_literal", "function", "start"}
+
+
+def is_constant(tree: Tree) -> bool:
+    """Whether ``tree`` reads no names (no variables, no calls, no ``?``): its value is fixed at compile time."""
+    return not any(node.data in ("name", "function", "negation") for node in tree.iter_subtrees())
+
+
+def _fold(node: Node) -> Node:
+    """A constant subtree evaluated once; one that warns is left to warn at each evaluation."""
+    run = Run()
+    value = node(Scope({}, None, run))
+    if run.warnings:
+        return node
+    folded = _constant(value)
+    return folded
+
+
+def constant_value(node: Node) -> tuple[bool, Any]:
+    """Whether a compiled node is a constant, and its value."""
+    value = getattr(node, "constant", _NOT_CONSTANT)
+    return value is not _NOT_CONSTANT, value
+
+
+_NOT_CONSTANT = object()
 
 
 def _guard(function: Callable[[Scope], Any]) -> Node:
@@ -107,7 +139,10 @@ def _guard(function: Callable[[Scope], Any]) -> Node:
 # ---- literals and names ----------------------------------------------------------------------------------
 
 def _constant(value: Any) -> Node:
-    return lambda scope: value
+    def constant(scope: Scope) -> Any:
+        return value
+    constant.constant = value  # type: ignore[attr-defined]
+    return constant
 
 
 def _number(token: Token) -> Node:
@@ -301,6 +336,9 @@ def _or(left: Tree, right: Tree) -> Node:
     return disjunction
 
 
+_ORDERED_PLAIN = (Decimal, str)
+_FAST: dict[str, Callable[[Any, Any], bool]] = {
+    "=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 _ORDER_TESTS: dict[str, Callable[[int], bool]] = {
     "<": lambda order: order < 0, "<=": lambda order: order <= 0,
     ">": lambda order: order > 0, ">=": lambda order: order >= 0,
@@ -309,6 +347,8 @@ _ORDER_TESTS: dict[str, Callable[[int], bool]] = {
 
 def comparison(operator: str, left: Any, right: Any) -> bool | None:
     """``left <operator> right`` with FEEL's null rules."""
+    if type(left) is type(right) and type(left) in _ORDERED_PLAIN:
+        return _FAST[operator](left, right)
     if operator == "=":
         return semantics.equal(left, right)
     if operator == "!=":
@@ -350,9 +390,17 @@ def compile_test(tree: Tree) -> Test:
     if tree.data == "test_compare":
         operator, endpoint = tree.children
         symbol, node = operator.children[0].value, compile_tree(endpoint)
+        fixed, target = constant_value(node)
+        if fixed:
+            return lambda value, scope: comparison(symbol, value, target)
         return lambda value, scope: comparison(symbol, value, node(scope))
     expression = tree.children[0]
     node = compile_tree(expression)
+    fixed, target = constant_value(node)
+    if fixed and isinstance(target, Range):
+        return lambda value, scope: None if value is None else semantics.in_range(value, target)
+    if fixed:
+        return lambda value, scope: matches_value(value, target)
     if uses_input(expression):
         def condition(value: Any, scope: Scope) -> Any:
             result = node(scope.child({"?": value}))
@@ -387,9 +435,26 @@ def matches_value(value: Any, target: Any) -> bool | None:
     return result
 
 
+def _one_of(targets: list[Any]) -> Test:
+    """``"甲","乙"``: membership in a list of plain constants."""
+    def one_of(value: Any, scope: Scope) -> Any:
+        if value is None:
+            return False
+        if type(value) not in _ORDERED_PLAIN:
+            return matches_value(value, targets)
+        comparable = [target for target in targets if type(target) is type(value)]
+        return value in comparable if comparable else None
+    return one_of
+
+
 def compile_tests(tree: Tree) -> Test:
     """Comma-separated positive unary tests: true when any is true."""
     tests = [compile_test(child) for child in tree.children]
+    if len(tests) == 1:
+        return tests[0]
+    plain = [child.children[0] for child in tree.children if child.data == "test_expression"]
+    if len(plain) == len(tests) and all(child.data in ("string", "number") for child in plain):
+        return _one_of([constant_value(compile_tree(child))[1] for child in plain])
 
     def any_of(value: Any, scope: Scope) -> Any:
         outcome: bool | None = False
@@ -489,7 +554,7 @@ def _for(*trees: Tree) -> Node:
         results: list[Any] = []
         names: dict[str, Any] = {"partial": results}
         inner = scope.child(names)
-        for bindings in _bindings(inner, iterations, names):
+        for _ in _bindings(inner, iterations, names):
             if len(results) >= semantics.MAX_ITEMS:
                 raise FeelNull("a for loop made too many items")
             results.append(body(inner))
@@ -581,7 +646,8 @@ _COMPILERS: dict[str, Callable[..., Node]] = {
     "start": compile_tree,
     "number": _number, "string": _string, "true": lambda: _constant(True), "false": lambda: _constant(False),
     "null": lambda: _constant(None), "at_literal": _at_literal, "variable": _variable,
-    "list": _list, "context": _context, "closed_range": _closed_range, "unary_range": _unary_range, "open_range": _open_range, "path": _path, "filter": _filter,
+    "list": _list, "context": _context, "closed_range": _closed_range, "unary_range": _unary_range,
+    "open_range": _open_range, "path": _path, "filter": _filter,
     "add": _binary(semantics.add), "sub": _binary(semantics.subtract), "mul": _binary(semantics.multiply),
     "div": _binary(semantics.divide), "pow": _binary(semantics.power), "neg": _neg,
     "and_": _and, "or_": _or, "compare": _compare, "between": _between, "in_": _in,

@@ -12,7 +12,7 @@ class FeelSyntaxError(ValueError):
         super().__init__(f"{message} (line {line}, column {column})")
 
 
-class FeelNull(Exception):  # noqa: N818 - a signal, not an error the caller sees
+class FeelNull(Exception):
     """Raised inside evaluation where the specification says the result is null; caught where the value is
     used, turned into ``None`` and a warning."""
 

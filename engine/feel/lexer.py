@@ -10,8 +10,8 @@ Words not known are ordinary ``NAME`` tokens; the grammar joins adjacent ones in
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 
 from lark import Token
 
@@ -118,7 +118,8 @@ def _scan(text: str, known: re.Pattern[str] | None, lenient: bool) -> Iterator[T
 _EXPRESSION_STARTS = {None, "_LPAR", "_LSQB", "_LBRACE", "_COMMA", "_COLON", "_IN", "_IF", "_THEN", "_ELSE",
                       "_RETURN", "_SATISFIES", "_AND", "_OR", "_BETWEEN", "_NOT", "EQ", "NE", "LT", "LE", "GT", "GE",
                       "_PLUS", "_MINUS", "_STAR", "_SLASH", "_POW", "RANGE_OPEN_OUTWARD"}
-_AFTER_RANGE = re.compile(r"\s*(?:$|[,)\]}=<>!+*/]|\.(?!\d)|-(?!\s*\d)|(?:and|or|then|else|return|satisfies|in|between)\b)")
+_AFTER_RANGE = re.compile(
+    r"\s*(?:$|[,)\]}=<>!+*/]|\.(?!\d)|-(?!\s*\d)|(?:and|or|then|else|return|satisfies|in|between)\b)")
 
 
 def _closes(text: str, position: int) -> bool:
@@ -178,8 +179,10 @@ def _declared_names(text: str, scanned: list[Token]) -> list[str]:
         end = index + 1
         while end < len(scanned) and scanned[end].type in _NAME_PART:
             end += 1
-        if end > index + 1 and end < len(scanned) and scanned[index + 1].type in ("NAME", "OTHER") and (
-                scanned[end].type == "_COLON" or (scanned[end].type in ("_COMMA", "_RPAR") and _is_parameter(scanned, index))):
+        if end == index + 1 or end >= len(scanned) or scanned[index + 1].type not in ("NAME", "OTHER"):
+            continue
+        closing = scanned[end].type
+        if closing == "_COLON" or (closing in ("_COMMA", "_RPAR") and _is_parameter(scanned, index)):
             declared.append(text[scanned[index + 1].start_pos:scanned[end - 1].start_pos + len(scanned[end - 1].value)])
     return declared
 

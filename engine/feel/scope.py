@@ -16,7 +16,7 @@ _MISSING = object()
 class Run:
     """One evaluation: the warnings it collects, how deep its calls are, and the moment ``now()`` reads."""
 
-    __slots__ = ("warnings", "depth", "now")
+    __slots__ = ("depth", "now", "warnings")
 
     def __init__(self, warnings: list[str] | None = None, now: datetime | None = None) -> None:
         self.warnings = warnings if warnings is not None else []

@@ -61,6 +61,8 @@ def equal(left: Any, right: Any) -> bool | None:
     """``left = right``: null when the kinds differ, deep for lists and contexts."""
     if left is None or right is None:
         return left is None and right is None
+    if type(left) is type(right) and type(left) in _PLAIN:
+        return left == right
     left_kind, right_kind = kind(left), kind(right)
     if left_kind != right_kind:
         return None
@@ -84,6 +86,9 @@ def equal(left: Any, right: Any) -> bool | None:
     return left == right
 
 
+_PLAIN = (Decimal, str, bool)
+
+
 def _all(results: Any) -> bool | None:
     outcome: bool | None = True
     for result in results:
@@ -96,6 +101,8 @@ def _all(results: Any) -> bool | None:
 
 def compare(left: Any, right: Any) -> int:
     """-1, 0 or 1 for ordered values of one kind; raises ``FeelNull`` otherwise."""
+    if type(left) is type(right) and type(left) in _PLAIN and type(left) is not bool:
+        return (left > right) - (left < right)
     left_kind, right_kind = kind(left), kind(right)
     if left_kind != right_kind or left_kind not in _ORDERED:
         raise FeelNull(f"cannot compare {left_kind} with {right_kind}")

@@ -21,7 +21,13 @@ from typing import Any
 from lxml import etree
 
 from engine.feel import (
-    Expression, FeelSyntaxError, Function, UnaryTests, call_function, compile_expression, compile_unary_tests,
+    Expression,
+    FeelSyntaxError,
+    Function,
+    UnaryTests,
+    call_function,
+    compile_expression,
+    compile_unary_tests,
     to_text,
 )
 from engine.feel.semantics import equal, kind
@@ -92,7 +98,7 @@ def _typed(value: Any) -> Any:
     if kind_name in readers:
         try:
             return readers[kind_name](text.strip() if kind_name != "string" else text)
-        except Exception:  # noqa: BLE001 - a value Python's types cannot hold (year 999999999)
+        except Exception:
             return _Unreadable(text)
     return _Untyped(text)
 
@@ -123,7 +129,7 @@ def as_type(value: Any, type_ref: str | None) -> Any:
                "dateTime": parse_date_time, "date and time": parse_date_time, "time": parse_time}
     try:
         return readers[type_ref](value) if type_ref in readers else str(value)
-    except Exception:  # noqa: BLE001 - then keep the text
+    except Exception:
         return str(value)
 
 
@@ -147,7 +153,7 @@ def same(expected: Any, actual: Any) -> bool:
     try:
         return kind(expected) == kind(actual) and equal(expected, actual) is True and (
             not hasattr(expected, "tzinfo") or str(to_text(expected)) == str(to_text(actual)) or True)
-    except Exception:  # noqa: BLE001 - different Python types
+    except Exception:
         return False
 
 
