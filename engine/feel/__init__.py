@@ -53,7 +53,7 @@ class Expression:
         """The value of the expression with ``scope``'s names; ``now`` fixes ``now()`` and ``today()``."""
         run = Run(warnings, now)
         try:
-            return self._node(root_scope(scope or {}, run))
+            return self._node(root_scope({} if scope is None else scope, run))
         except RecursionError:
             run.warn("the evaluation nested too deeply")
             return None
@@ -88,7 +88,7 @@ class UnaryTests:
             return (not result if result is not None else None) if self._negated else result
         run = Run(warnings, now)
         try:
-            result = self._test(value, root_scope(scope or {}, run).child({"?": value}))
+            result = self._test(value, root_scope({} if scope is None else scope, run).child({"?": value}))
         except RecursionError:
             run.warn("the evaluation nested too deeply")
             return None

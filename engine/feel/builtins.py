@@ -56,10 +56,8 @@ def _list(value: Any) -> list[Any]:
 
 
 def _integer(value: Any, what: str = "argument") -> int:
-    number = _number(value, what)
-    if number != number.to_integral_value():
-        raise FeelNull(f"{what} must be a whole number")
-    return int(number)
+    """A whole-number argument; a fraction is truncated, as the TCK's engines do (``substring("ab", 1, 1.5)``)."""
+    return int(_number(value, what))
 
 
 def _items(arguments: tuple[Any, ...]) -> list[Any]:
@@ -191,8 +189,8 @@ def _not(value: Any) -> Any:
     return not value if isinstance(value, bool) else None
 
 
-@builtin("is", "value1, value2")
-def _is(left: Any, right: Any) -> Any:
+@builtin("is", "value1, value2", required=0)
+def _is(left: Any = None, right: Any = None) -> Any:
     if semantics.kind(left) != semantics.kind(right):
         return False
     if isinstance(left, (time, datetime)):
@@ -499,7 +497,10 @@ def _remove(items: Any, position: Any) -> Any:
 def _list_replace(run: Run, items: Any, position: Any, item: Any) -> Any:
     items = list(_list(items))
     if isinstance(position, Function):
-        return [item if invoke(position, run, [old, item]) is True else old for old in items]
+        matches = [invoke(position, run, [old, item]) for old in items]
+        if any(not isinstance(match, bool) for match in matches):
+            raise FeelNull("list replace()'s match function must return true or false")
+        return [item if match else old for old, match in zip(items, matches, strict=True)]
     items[_position(items, position)] = item
     return items
 
@@ -579,7 +580,10 @@ def _scaled(number: Any, scale: Any, rounding: str) -> Any:
     value, places = _number(number), _integer(scale, "scale")
     if not -6111 <= places <= 6176:
         raise FeelNull("scale out of range")
-    return value.quantize(Decimal(1).scaleb(-places), rounding=rounding, context=CONTEXT)
+    try:
+        return value.quantize(Decimal(1).scaleb(-places), rounding=rounding, context=CONTEXT)
+    except decimal.InvalidOperation:
+        return value  # more places than 34 digits hold: already exact at that scale
 
 
 @builtin("decimal", "n, scale")

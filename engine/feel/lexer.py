@@ -30,7 +30,7 @@ PUNCTUATION = [
 TOKEN_TYPES = sorted({"NUMBER", "STRING", "NAME", *KEYWORDS.values(), *(kind for _, kind in PUNCTUATION)})
 
 _NUMBER = re.compile(r"(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][+-]?\d+)?")
-_WORD = re.compile(r"[^\W\d]\w*|\?", re.UNICODE)
+_WORD = re.compile(r"(?:[^\W\d]|[\U00010000-\U000EFFFF])(?:\w|[\U00010000-\U000EFFFF])*|\?", re.UNICODE)
 _SPACE = re.compile(r"(?:\s+|//[^\n]*|/\*.*?\*/)+", re.DOTALL)
 _ESCAPES = {'"': '"', "'": "'", "\\": "\\", "n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f"}
 #: nesting deeper than this is refused at compile time (bounds the evaluator's recursion)
@@ -71,7 +71,7 @@ def _scan(text: str, known: re.Pattern[str] | None, lenient: bool) -> Iterator[T
             position = space.end()
             continue
         char, start, produced = text[position], position, None
-        known_name = known.match(text, start) if known is not None and (char.isalpha() or char in "_?") else None
+        known_name = known.match(text, start) if known is not None and _WORD.match(char) else None
         if known_name:
             produced = token("NAME", " ".join(known_name.group().split()), start)
             produced.end_pos = known_name.end()

@@ -17,7 +17,7 @@ _DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _TIME = re.compile(r"(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?"
                    r"(?:(Z)|([+-])(\d{2}):(\d{2})(?::(\d{2}))?|@([A-Za-z_/+\-0-9]+))?")
 _DURATION = re.compile(r"(-)?P(?!$)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?"
-                       r"(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?")
+                       r"(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d*)?)S)?)?")
 
 
 def parse_date(text: str) -> date:
@@ -142,11 +142,9 @@ def months_between(start: date, end: date) -> int:
     """Whole months from ``start`` to ``end`` (negative when ``end`` is earlier), as ``years and months
     duration(from, to)`` counts them."""
     months = (end.year - start.year) * 12 + end.month - start.month
-    start_rest = (start.day, start.time() if isinstance(start, datetime) else time())
-    end_rest = (end.day, end.time() if isinstance(end, datetime) else time())
-    if months > 0 and end_rest < start_rest:
+    if months > 0 and end.day < start.day:
         months -= 1
-    elif months < 0 and end_rest > start_rest:
+    elif months < 0 and end.day > start.day:
         months += 1
     return months
 
