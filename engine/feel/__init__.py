@@ -18,7 +18,8 @@ into one name (``Monthly Salary`` works unannounced, ``Loan-to-value`` needs ann
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -27,12 +28,28 @@ from engine.feel.calls import invoke
 from engine.feel.compiler import compile_tests, compile_tree, is_constant, parse, root_scope
 from engine.feel.errors import FeelSyntaxError
 from engine.feel.scope import Run
-from engine.feel.semantics import to_text
+from engine.feel.semantics import kind, to_text
+from engine.feel.types import NAMED_TYPES
 from engine.feel.values import DaysTimeDuration, Function, Range, YearsMonthsDuration
 
+#: a named type: whether a value conforms to it
+TypeCheck = Callable[[Any], bool]
+
 __all__ = [
-    "BUILTINS", "DaysTimeDuration", "Expression", "FeelSyntaxError", "Function", "Range", "UnaryTests",
-    "YearsMonthsDuration", "call_function", "compile_expression", "compile_unary_tests", "to_text",
+    "BUILTINS",
+    "DaysTimeDuration",
+    "Expression",
+    "FeelSyntaxError",
+    "Function",
+    "Range",
+    "TypeCheck",
+    "UnaryTests",
+    "YearsMonthsDuration",
+    "call_function",
+    "compile_expression",
+    "compile_unary_tests",
+    "kind",
+    "to_text",
 ]
 
 
@@ -44,9 +61,10 @@ class Expression:
 
     __slots__ = ("_node", "text")
 
-    def __init__(self, text: str, names: Iterable[str] = ()) -> None:
+    def __init__(self, text: str, names: Iterable[str] = (), types: Mapping[str, TypeCheck] | None = None) -> None:
         self.text = text
-        self._node = compile_tree(parse(text, "start", names))
+        with _named_types(types):
+            self._node = compile_tree(parse(text, "start", names))
 
     def evaluate(self, scope: Mapping[str, Any] | None = None, warnings: list[str] | None = None,
                  now: datetime | None = None) -> Any:
@@ -64,7 +82,7 @@ class UnaryTests:
 
     __slots__ = ("_any", "_negated", "_static", "_test", "text")
 
-    def __init__(self, text: str, names: Iterable[str] = ()) -> None:
+    def __init__(self, text: str, names: Iterable[str] = (), types: Mapping[str, TypeCheck] | None = None) -> None:
         self.text = text
         tree = parse(text, "unary_start", names)
         self._any = tree.data == "any_input"
@@ -75,7 +93,8 @@ class UnaryTests:
         only = tests.children[0] if len(tests.children) == 1 else None
         if only is not None and only.data == "test_expression" and getattr(only.children[0], "data", "") == "negation":
             self._negated, tests = True, only.children[0].children[0]
-        self._test = compile_tests(tests)
+        with _named_types(types):
+            self._test = compile_tests(tests)
         self._static = is_constant(tests)
 
     def matches(self, value: Any, scope: Mapping[str, Any] | None = None, warnings: list[str] | None = None,
@@ -97,14 +116,27 @@ class UnaryTests:
         return result
 
 
-def compile_expression(text: str, names: Iterable[str] = ()) -> Expression:
-    """``text`` compiled; ``names`` are names in scope that hold spaces or symbols. Raises ``FeelSyntaxError``."""
-    return Expression(text, names)
+def compile_expression(text: str, names: Iterable[str] = (), types: Mapping[str, TypeCheck] | None = None
+                       ) -> Expression:
+    """``text`` compiled; ``names`` are names in scope that hold spaces or symbols; ``types`` are named types
+    (a DMN model's item definitions) as predicates, for ``instance of`` and typed parameters. Raises
+    ``FeelSyntaxError``."""
+    return Expression(text, names, types)
 
 
-def compile_unary_tests(text: str, names: Iterable[str] = ()) -> UnaryTests:
+def compile_unary_tests(text: str, names: Iterable[str] = (), types: Mapping[str, TypeCheck] | None = None
+                        ) -> UnaryTests:
     """A decision-table input entry compiled; raises ``FeelSyntaxError``."""
-    return UnaryTests(text, names)
+    return UnaryTests(text, names, types)
+
+
+@contextmanager
+def _named_types(types: Mapping[str, TypeCheck] | None) -> Iterator[None]:
+    token = NAMED_TYPES.set(types or {})
+    try:
+        yield
+    finally:
+        NAMED_TYPES.reset(token)
 
 
 def call_function(function: Function, arguments: list[Any] | Mapping[str, Any],

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from types import MappingProxyType
 from typing import Any
 
 from lark import Tree
@@ -11,6 +13,9 @@ from engine.feel import semantics
 from engine.feel.values import Function, Range
 
 Check = Callable[[Any], bool]
+
+#: types named by the caller while a text compiles (a DMN model's item definitions)
+NAMED_TYPES: ContextVar[Mapping[str, Check]] = ContextVar("NAMED_TYPES", default=MappingProxyType({}))
 
 _SIMPLE = {"number", "string", "boolean", "date", "time", "date and time", "days and time duration",
            "years and months duration", "list", "context", "function", "range"}
@@ -30,6 +35,9 @@ def type_check(tree: Tree, name_of: Callable[[Tree], str]) -> Check:
             return lambda value: value is None
         if name in _SIMPLE:
             return lambda value: value is not None and semantics.kind(value) == name
+        named = NAMED_TYPES.get().get(name)
+        if named is not None:
+            return lambda value: value is not None and named(value)
         return lambda value: False
     if tree.data == "generic_type":
         inner = [type_check(child, name_of) for child in tree.children[1:] if isinstance(child, Tree)]

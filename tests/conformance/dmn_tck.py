@@ -213,16 +213,71 @@ class Model:
                         self.knowledge[name] = element
                     else:
                         self.services[name] = element
-        self.item_types = {}
         self.names.discard("")
+        self.definitions = {element.get("name"): element for path in paths
+                            for element in etree.parse(str(path), PARSER).getroot()
+                            if isinstance(element.tag, str) and _local(element) == "itemDefinition"}
+        self.checks: dict[str, Any] = {}
+        for name in self.definitions:
+            self.checks[name] = self._definition_check(self.definitions[name], set())
+
+    def _definition_check(self, element: Any, seen: set[str]) -> Any:
+        """An item definition as a predicate: its base type or components, its allowed values, collection."""
+        components = _children(element, "itemComponent")
+        type_ref = _child(element, "typeRef")
+        if components:
+            fields = [(component.get("name"), self._definition_check(component, seen)) for component in components]
+
+            def single(value: Any) -> bool:
+                return isinstance(value, dict) and all(
+                    key in value and (value[key] is None or check(value[key])) for key, check in fields)
+        elif type_ref is not None:
+            single = self.type_check((type_ref.text or "").strip(), seen)
+        else:
+            single = lambda value: True  # noqa: E731 - no type: anything
+        allowed = _child(element, "allowedValues")
+        if allowed is not None:
+            tests, base = self.tests(_text_of(allowed)), single
+            single = lambda value: base(value) and tests.matches(value) is True  # noqa: E731
+        if element.get("isCollection") == "true":
+            return lambda value: isinstance(value, list) and all(item is None or single(item) for item in value)
+        return single
+
+    def type_check(self, type_ref: str, seen: set[str] | None = None) -> Any:
+        """The predicate for a type reference: a FEEL base type or an item definition."""
+        name = _BASE_TYPES.get(type_ref.removeprefix("feel:"), type_ref)
+        if name == "Any":
+            return lambda value: True
+        if name in _BASE_TYPES.values():
+            return lambda value: value is not None and kind(value) == name
+        if name in self.definitions and name not in (seen or set()):
+            return lambda value: self.checks[name](value)
+        return lambda value: True
+
+    def coerce(self, value: Any, type_ref: str | None) -> Any:
+        """A value as a declared type: as is when it conforms, a singleton list's item, a lone item in a list
+        for a collection type, or null."""
+        if not type_ref or value is None:
+            return value
+        name = _BASE_TYPES.get(type_ref.removeprefix("feel:"), type_ref)
+        if name not in _BASE_TYPES.values() and name not in self.definitions:
+            return value
+        check = self.type_check(type_ref)
+        if check(value):
+            return value
+        if isinstance(value, list) and len(value) == 1 and check(value[0]):
+            return value[0]
+        if not isinstance(value, list) and check([value]):
+            return [value]
+        return None
 
     @functools.cache  # noqa: B019 - one model per folder, kept for the run
     def expression(self, text: str) -> Expression:
-        return compile_expression(text, self.names)
+        return compile_expression(text, self.names, self.checks)
 
     @functools.cache  # noqa: B019
     def tests(self, text: str) -> UnaryTests:
-        return compile_unary_tests(text, self.names)
+        return compile_unary_tests(text, self.names, getattr(self, "checks", None))
 
 
 class Evaluation(Mapping[str, Any]):
@@ -280,7 +335,7 @@ def evaluate_decision(model: Model, decision: Any, scope: Mapping[str, Any]) -> 
         return None
     variable = _child(decision, "variable")
     value = evaluate_boxed(model, logic, scope)
-    return _conform(value, variable.get("typeRef") if variable is not None else None)
+    return model.coerce(value, variable.get("typeRef") if variable is not None else None)
 
 
 def _logic(element: Any) -> Any:
@@ -290,24 +345,17 @@ def _logic(element: Any) -> Any:
     return None
 
 
-def _conform(value: Any, type_ref: str | None) -> Any:
-    """A decision's value against its declared base type: a singleton list of the type is its item, and a value
-    of another base type is null."""
-    simple = {"number": "number", "string": "string", "boolean": "boolean", "date": "date",
-              "dateTime": "date and time", "date and time": "date and time", "time": "time",
-              "dayTimeDuration": "days and time duration", "days and time duration": "days and time duration",
-              "yearMonthDuration": "years and months duration",
-              "years and months duration": "years and months duration"}
-    wanted = simple.get((type_ref or "").removeprefix("feel:"))
-    if wanted is None or value is None:
-        return value
-    if isinstance(value, list) and len(value) == 1 and kind(value[0]) == wanted:
-        return value[0]
-    return value if kind(value) == wanted else None
+_BASE_TYPES = {"number": "number", "string": "string", "boolean": "boolean", "date": "date",
+               "dateTime": "date and time", "date and time": "date and time", "time": "time",
+               "dayTimeDuration": "days and time duration", "days and time duration": "days and time duration",
+               "yearMonthDuration": "years and months duration",
+               "years and months duration": "years and months duration", "context": "context", "list": "list",
+               "function": "function", "Any": "Any"}
 
 
 def evaluate_boxed(model: Model, element: Any, scope: Mapping[str, Any]) -> Any:
-    return _BOXED[_local(element)](model, element, scope)
+    value = _BOXED[_local(element)](model, element, scope)
+    return model.coerce(value, element.get("typeRef"))
 
 
 def _literal(model: Model, element: Any, scope: Mapping[str, Any]) -> Any:
@@ -351,11 +399,14 @@ def _invocation(model: Model, element: Any, scope: Mapping[str, Any]) -> Any:
 
 
 def _function_definition(model: Model, element: Any, scope: Mapping[str, Any]) -> Any:
-    params = [parameter.get("name") for parameter in _children(element, "formalParameter")]
+    formal = _children(element, "formalParameter")
+    params = [parameter.get("name") for parameter in formal]
+    types = [parameter.get("typeRef") for parameter in formal]
     body = _logic(element)
 
     def call(run: Any, *arguments: Any) -> Any:
-        local = dict(zip(params, arguments, strict=False))
+        local = {name: model.coerce(argument, type_ref)
+                 for name, type_ref, argument in zip(params, types, arguments, strict=False)}
         return evaluate_boxed(model, body, _Layered(local, scope)) if body is not None else None
     return Function("function", params, call)
 
@@ -528,7 +579,8 @@ def run_folder(level: int, path: Path) -> Folder:
 
 
 def _run_case(folder: str, model: Model, case: Any) -> CaseResult:
-    inputs = {node.get("name"): as_type(read_value(node), model.inputs.get(node.get("name")))
+    inputs = {node.get("name"): model.coerce(as_type(read_value(node), model.inputs.get(node.get("name"))),
+                                             model.inputs.get(node.get("name")))
               for node in _children(case, "inputNode")}
     try:
         if case.get("type") == "decisionService":
