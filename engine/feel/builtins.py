@@ -15,6 +15,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+import regex
+
 from engine.feel import semantics, temporal
 from engine.feel.calls import invoke
 from engine.feel.errors import FeelNull
@@ -247,29 +249,81 @@ def _after(text: Any, match: Any) -> Any:
     return "" if index < 0 else text[index + len(match):]
 
 
-def _regex(pattern: Any, flags: Any = None) -> re.Pattern[str]:
-    """An XML Schema / XPath regular expression as Python's ``re``."""
+#: seconds one regular-expression call may take (a pathological pattern is null, not a hung worker)
+REGEX_TIMEOUT = 1.0
+
+
+def _regex(pattern: Any, flags: Any = None) -> regex.Pattern[str]:
+    """An XML Schema / XPath regular expression (``matches``, ``replace``, ``split``) as a ``regex`` pattern."""
     pattern = _text(pattern, "pattern")
-    options = 0
-    for flag in _text(flags, "flags") if flags is not None else "":
-        if flag not in "smix q":
-            raise FeelNull(f"unknown regular expression flag {flag!r}")
-        options |= {"s": re.DOTALL, "m": re.MULTILINE, "i": re.IGNORECASE, "x": re.VERBOSE}.get(flag, 0)
-    if flags is not None and "q" in flags:
-        pattern = re.escape(pattern)
-    else:
-        pattern = re.sub(r"\\p\{(\w+)\}", lambda m: _CLASSES.get(m[1], m[0]), pattern)
-        if "(?" in pattern:
-            raise FeelNull("the pattern uses a construct XPath does not have")
+    flags = "" if flags is None else _text(flags, "flags")
     if len(pattern) > 10_000:
         raise FeelNull("the pattern is too long")
+    options = regex.V1
+    for flag in flags:
+        if flag not in "smixq":
+            raise FeelNull(f"unknown regular expression flag {flag!r}")
+        options |= {"s": regex.DOTALL, "m": regex.MULTILINE, "i": regex.IGNORECASE}.get(flag, 0)
+    translated = regex.escape(pattern) if "q" in flags else _xpath_pattern(pattern, "x" in flags, "s" in flags)
     try:
-        return re.compile(pattern, options)
-    except re.error as error:
+        return regex.compile(translated, options)
+    except (regex.error, ValueError) as error:
         raise FeelNull(f"invalid pattern: {error}") from None
 
 
-_CLASSES = {"L": r"[^\W\d_]", "Lu": r"[A-Z]", "Ll": r"[a-z]", "N": r"\d", "Nd": r"\d"}
+def _without_spaces(pattern: str) -> str:
+    """The ``x`` flag: whitespace outside character classes removed before the pattern is read."""
+    out, depth = [], 0
+    for char in pattern:
+        if char == "[":
+            depth += 1
+        elif char == "]" and depth:
+            depth -= 1
+        elif char.isspace() and not depth:
+            continue
+        out.append(char)
+    return "".join(out)
+
+
+def _xpath_pattern(pattern: str, free_spacing: bool, dot_all: bool) -> str:
+    r"""XPath's dialect in ``regex``'s: ``.`` stops at CR and LF, ``[a-z-[aeiou]]`` subtracts, ``\p{IsBlock}``
+    names a block, the ``x`` flag drops whitespace, and Perl's ``(?…)`` groups and back-references inside
+    classes are errors."""
+    if free_spacing:
+        pattern = _without_spaces(pattern)
+    out, depth, index = [], 0, 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\" and index + 1 < len(pattern):
+            escape = pattern[index + 1]
+            if depth and escape.isdigit():
+                raise FeelNull("a back-reference inside a character class")
+            if escape in "pP" and pattern.startswith("{", index + 2):
+                end = pattern.find("}", index)
+                if end < 0:
+                    raise FeelNull("an unclosed \\p{…}")
+                name = "".join(pattern[index + 3:end].split()) if free_spacing else pattern[index + 3:end]
+                out.append(f"\\{escape}{{{'In' + name[2:] if name.startswith('Is') else name}}}")
+                index = end + 1
+                continue
+            out.append(pattern[index:index + 2])
+            index += 2
+            continue
+        if depth == 0 and pattern.startswith("(?", index):
+            raise FeelNull("the pattern uses a construct XPath does not have")
+        if char == "[":
+            if depth and out and out[-1] == "-":
+                out[-1] = "--"
+            depth += 1
+        elif char == "]" and depth:
+            depth -= 1
+        elif char == "." and depth == 0 and not dot_all:
+            out.append("[^\\n\\r]")
+            index += 1
+            continue
+        out.append(char)
+        index += 1
+    return "".join(out)
 
 
 @builtin("replace", "input, pattern, replacement, flags", required=3)
@@ -280,7 +334,14 @@ def _replace(text: Any, pattern: Any, replacement: Any, flags: Any = None) -> An
         template = replacement.replace("\\", "\\\\")
     else:
         template = re.sub(r"\$(\d)", r"\\g<\1>", replacement)
-    return compiled.sub(template, _text(text))
+    return _timed(lambda: compiled.sub(template, _text(text), timeout=REGEX_TIMEOUT))
+
+
+def _timed(call: Callable[[], Any]) -> Any:
+    try:
+        return call()
+    except TimeoutError:
+        raise FeelNull(f"the regular expression took longer than {REGEX_TIMEOUT} s") from None
 
 
 @builtin("contains", "string, match")
@@ -300,12 +361,14 @@ def _ends_with(text: Any, match: Any) -> Any:
 
 @builtin("matches", "input, pattern, flags", required=2)
 def _matches(text: Any, pattern: Any, flags: Any = None) -> Any:
-    return _regex(pattern, flags).search(_text(text)) is not None
+    compiled, subject = _regex(pattern, flags), _text(text)
+    return _timed(lambda: compiled.search(subject, timeout=REGEX_TIMEOUT)) is not None
 
 
 @builtin("split", "string, delimiter")
 def _split(text: Any, delimiter: Any) -> Any:
-    return _regex(delimiter).split(_text(text))
+    compiled, subject = _regex(delimiter), _text(text)
+    return _timed(lambda: compiled.split(subject, timeout=REGEX_TIMEOUT))
 
 
 @builtin("string join", "list, delimiter", required=1)

@@ -145,8 +145,6 @@ def subtract(left: Any, right: Any) -> Any:
     if isinstance(left, DaysTimeDuration) and isinstance(right, DaysTimeDuration):
         return DaysTimeDuration(left.delta - right.delta)
     if isinstance(left, date) and isinstance(right, date):
-        if isinstance(left, datetime) != isinstance(right, datetime):
-            raise FeelNull("cannot subtract a date and a date and time")
         return DaysTimeDuration(_instant(left, right) - _instant(right, left))
     if isinstance(left, time) and isinstance(right, time):
         seconds = temporal.time_seconds(left) - temporal.time_seconds(right)
@@ -155,18 +153,15 @@ def subtract(left: Any, right: Any) -> Any:
 
 
 def _instant(value: date, other: date) -> datetime:
-    """A date or date-time as a date-time comparable with ``other`` (a date is midnight UTC)."""
+    """A date or date-time to subtract from or with ``other``: two dates are midnights; a date beside a
+    date-time is midnight UTC, and a date-time without a zone cannot meet one with a zone (or a date)."""
     if not isinstance(value, datetime):
-        value = datetime.combine(value, time())
-        if isinstance(other, datetime) and other.tzinfo is not None:
-            value = value.replace(tzinfo=temporal.UTC)
-        return value
+        midnight = datetime.combine(value, time())
+        return midnight if not isinstance(other, datetime) else midnight.replace(tzinfo=temporal.UTC)
+    if value.tzinfo is None and (not isinstance(other, datetime) or other.tzinfo is not None):
+        raise FeelNull("cannot subtract a date and time without a zone and one with a zone")
     if value.tzinfo is not None and isinstance(other, datetime) and other.tzinfo is None:
-        raise FeelNull("cannot subtract a date and time without a zone from one with a zone")
-    if value.tzinfo is None and isinstance(other, datetime) and other.tzinfo is not None:
-        raise FeelNull("cannot subtract a date and time with a zone from one without")
-    if value.tzinfo is not None and not isinstance(other, datetime):
-        return value
+        raise FeelNull("cannot subtract a date and time with a zone and one without")
     return value
 
 
