@@ -39,13 +39,20 @@ def builtin(name: str, params: str, required: int | None = None, variadic: bool 
     return register
 
 
+def _single(value: Any) -> Any:
+    """A singleton list where one value is wanted is that value (DMN 1.5, 10.3.2.9.4)."""
+    return value[0] if isinstance(value, list) and len(value) == 1 else value
+
+
 def _number(value: Any, what: str = "argument") -> Decimal:
+    value = _single(value)
     if not isinstance(value, Decimal):
         raise FeelNull(f"{what} must be a number")
     return value
 
 
 def _text(value: Any, what: str = "argument") -> str:
+    value = _single(value)
     if not isinstance(value, str):
         raise FeelNull(f"{what} must be a string")
     return value

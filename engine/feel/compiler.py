@@ -171,7 +171,25 @@ def _variable(name_tree: Tree) -> Node:
 
     def variable(scope: Scope) -> Any:
         return scope.lookup(name)
+    if "." in name:
+        return _guard(_dotted(name, variable))
     return _guard(variable)
+
+
+def _dotted(name: str, variable: Node) -> Node:
+    """A known name with a dot (a parameter ``Person.Name``) where it is not in scope is a path into
+    ``Person``: the lexer knows the model's names, not which of them are in scope here."""
+    head, *path = name.split(".")
+
+    def dotted(scope: Scope) -> Any:
+        if scope.defines(name):
+            return variable(scope)
+        value = scope.lookup(head.strip())
+        for part in path:
+            value = [_member(item, part.strip()) for item in value] if isinstance(value, list) else \
+                _member(value, part.strip())
+        return value
+    return dotted
 
 
 # ---- structures ------------------------------------------------------------------------------------------

@@ -218,10 +218,13 @@ class Model:
                             for element in etree.parse(str(path), PARSER).getroot()
                             if isinstance(element.tag, str) and _local(element) == "itemDefinition"}
         self.checks: dict[str, Any] = {}
+        #: ``instance of`` reads the type without its allowed values (``256 instance of t255`` is true)
+        self.kinds: dict[str, Any] = {}
         for name in self.definitions:
             self.checks[name] = self._definition_check(self.definitions[name], set())
+            self.kinds[name] = self._definition_check(self.definitions[name], set(), bare=True)
 
-    def _definition_check(self, element: Any, seen: set[str]) -> Any:
+    def _definition_check(self, element: Any, seen: set[str], bare: bool = False) -> Any:
         """An item definition as a predicate: its base type or components, its allowed values, collection."""
         components = _children(element, "itemComponent")
         type_ref = _child(element, "typeRef")
@@ -236,7 +239,7 @@ class Model:
         else:
             single = lambda value: True  # noqa: E731 - no type: anything
         allowed = _child(element, "allowedValues")
-        if allowed is not None:
+        if allowed is not None and not bare:
             tests, base = self.tests(_text_of(allowed)), single
             single = lambda value: base(value) and tests.matches(value) is True  # noqa: E731
         if element.get("isCollection") == "true":
@@ -273,11 +276,11 @@ class Model:
 
     @functools.cache  # noqa: B019 - one model per folder, kept for the run
     def expression(self, text: str) -> Expression:
-        return compile_expression(text, self.names, self.checks)
+        return compile_expression(text, self.names, self.kinds)
 
     @functools.cache  # noqa: B019
     def tests(self, text: str) -> UnaryTests:
-        return compile_unary_tests(text, self.names, getattr(self, "checks", None))
+        return compile_unary_tests(text, self.names, getattr(self, "kinds", None))
 
 
 class Evaluation(Mapping[str, Any]):
@@ -407,6 +410,9 @@ def _function_definition(model: Model, element: Any, scope: Mapping[str, Any]) -
     def call(run: Any, *arguments: Any) -> Any:
         local = {name: model.coerce(argument, type_ref)
                  for name, type_ref, argument in zip(params, types, arguments, strict=False)}
+        if any(local[name] is None and argument is not None for name, argument in zip(params, arguments,
+                                                                                      strict=False)):
+            return None  # an argument of the wrong type: the invocation fails
         return evaluate_boxed(model, body, _Layered(local, scope)) if body is not None else None
     return Function("function", params, call)
 
@@ -421,13 +427,22 @@ def knowledge_function(model: Model, knowledge: Any, scope: Mapping[str, Any]) -
 def service_function(model: Model, service: Any) -> Function:
     def ref(element: Any) -> str:
         return model.elements[element.get("href").split("#")[-1]].get("name")
-    input_names = [ref(item) for item in _children(service, "inputData") + _children(service, "inputDecision")]
+    def type_of(element: Any) -> str | None:
+        variable = _child(model.elements[element.get("href").split("#")[-1]], "variable")
+        return variable.get("typeRef") if variable is not None else None
+    references = _children(service, "inputData") + _children(service, "inputDecision")
+    input_names, input_types = [ref(item) for item in references], [type_of(item) for item in references]
     outputs = [ref(item) for item in _children(service, "outputDecision")]
+    variable = _child(service, "variable")
+    result_type = variable.get("typeRef") if variable is not None else None
 
     def call(run: Any, *arguments: Any) -> Any:
-        evaluation = Evaluation(model, dict(zip(input_names, arguments, strict=True)))
-        values = {name: evaluation[name] for name in outputs}
-        return values[outputs[0]] if len(outputs) == 1 else values
+        values = [model.coerce(argument, type_ref) for argument, type_ref in zip(arguments, input_types, strict=True)]
+        if any(value is None and argument is not None for value, argument in zip(values, arguments, strict=True)):
+            return None  # an argument of the wrong type
+        evaluation = Evaluation(model, dict(zip(input_names, values, strict=True)))
+        results = {name: evaluation[name] for name in outputs}
+        return model.coerce(results[outputs[0]] if len(outputs) == 1 else results, result_type)
     return Function(service.get("name"), input_names, call)
 
 
