@@ -26,7 +26,7 @@ from typing import Any
 from engine.feel.builtins import BUILTINS
 from engine.feel.calls import invoke
 from engine.feel.compiler import compile_tests, compile_tree, is_constant, parse, root_scope
-from engine.feel.errors import FeelSyntaxError
+from engine.feel.errors import FeelLimitExceeded, FeelNull, FeelSyntaxError
 from engine.feel.scope import Run
 from engine.feel.semantics import kind, to_text
 from engine.feel.types import NAMED_TYPES
@@ -72,8 +72,8 @@ class Expression:
         run = Run(warnings, now)
         try:
             return self._node(root_scope({} if scope is None else scope, run))
-        except RecursionError:
-            run.warn("the evaluation nested too deeply")
+        except (RecursionError, FeelLimitExceeded) as error:
+            run.warn(str(error) if isinstance(error, FeelLimitExceeded) else "the evaluation nested too deeply")
             return None
 
 
@@ -108,8 +108,8 @@ class UnaryTests:
         run = Run(warnings, now)
         try:
             result = self._test(value, root_scope({} if scope is None else scope, run).child({"?": value}))
-        except RecursionError:
-            run.warn("the evaluation nested too deeply")
+        except (RecursionError, FeelLimitExceeded) as error:
+            run.warn(str(error) if isinstance(error, FeelLimitExceeded) else "the evaluation nested too deeply")
             return None
         if self._negated and result is not None:
             return not result
@@ -148,6 +148,6 @@ def call_function(function: Function, arguments: list[Any] | Mapping[str, Any],
         if isinstance(arguments, Mapping):
             return invoke(function, run, (), dict(arguments))
         return invoke(function, run, list(arguments))
-    except Exception as error:
+    except (FeelNull, FeelLimitExceeded, RecursionError) as error:
         run.warn(str(error))
         return None

@@ -283,6 +283,7 @@ def _filter(target: Tree, condition: Tree) -> Node:
         items = value if isinstance(value, list) else [value]
         result = []
         for index, item in enumerate(items):
+            scope.run.step()
             names = {"item": item, **item} if isinstance(item, dict) else {"item": item}
             outcome = test(scope.child(names))
             if index == 0 and isinstance(outcome, Decimal):
@@ -589,6 +590,7 @@ def _bindings(scope: Scope, iterations: list[tuple[str, Node, Node | None]], nam
         return
     name, source, end = iterations[depth]
     for value in _domain(scope, source, end):
+        scope.run.step()
         names[name] = value
         yield from _bindings(scope, iterations, names, depth + 1)
 

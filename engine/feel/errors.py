@@ -17,5 +17,6 @@ class FeelNull(Exception):
     used, turned into ``None`` and a warning."""
 
 
-class FeelLimitExceeded(FeelNull):
-    """An evaluation went past a bound (depth, list size, string size): null, like any other error."""
+class FeelLimitExceeded(Exception):
+    """An evaluation went past a bound (call depth, steps): the whole evaluation is null. Not a ``FeelNull``,
+    so that no inner expression turns it into a local null and carries on."""

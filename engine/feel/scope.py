@@ -8,26 +8,35 @@ from typing import Any
 
 from engine.feel.errors import FeelLimitExceeded, FeelNull
 
-#: user-defined function calls nested deeper than this evaluate to null
+#: user-defined function calls nested deeper than this make the evaluation null
 MAX_CALL_DEPTH = 48
+#: loop iterations and function calls one evaluation may take
+MAX_STEPS = 2_000_000
 _MISSING = object()
 
 
 class Run:
     """One evaluation: the warnings it collects, how deep its calls are, and the moment ``now()`` reads."""
 
-    __slots__ = ("depth", "now", "warnings")
+    __slots__ = ("depth", "now", "steps", "warnings")
 
     def __init__(self, warnings: list[str] | None = None, now: datetime | None = None) -> None:
         self.warnings = warnings if warnings is not None else []
         self.depth = 0
+        self.steps = 0
         self.now = now
+
+    def step(self) -> None:
+        self.steps += 1
+        if self.steps > MAX_STEPS:
+            raise FeelLimitExceeded(f"the evaluation took more than {MAX_STEPS} steps")
 
     def warn(self, message: str) -> None:
         if len(self.warnings) < 100:
             self.warnings.append(message)
 
     def enter(self) -> None:
+        self.step()
         self.depth += 1
         if self.depth > MAX_CALL_DEPTH:
             self.depth -= 1
