@@ -11,7 +11,7 @@ from engine.feel.errors import FeelLimitExceeded, FeelNull
 #: user-defined function calls nested deeper than this make the evaluation null
 MAX_CALL_DEPTH = 48
 #: loop iterations and function calls one evaluation may take
-MAX_STEPS = 2_000_000
+MAX_STEPS = 1_000_000
 _MISSING = object()
 
 
