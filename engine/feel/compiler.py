@@ -18,7 +18,7 @@ from lark.lexer import Lexer
 from engine.feel import semantics, temporal
 from engine.feel.builtins import BUILTINS, MULTI_WORD_NAMES
 from engine.feel.calls import invoke
-from engine.feel.errors import FeelNull, FeelSyntaxError
+from engine.feel.errors import FeelLimitExceeded, FeelNull, FeelSyntaxError
 from engine.feel.lexer import tokens
 from engine.feel.properties import property_of
 from engine.feel.scope import Run, Scope
@@ -92,12 +92,14 @@ def compile_tree(tree: Tree) -> Node:
     if compiler is None:
         raise FeelSyntaxError(f"unsupported construct {tree.data}", "", 1, 1)
     node = compiler(*tree.children)
-    if tree.data not in _LEAVES and is_constant(tree):
+    if tree.data not in _LEAVES and is_constant(tree) and not any(
+            sub.data in _LOOPS for sub in tree.iter_subtrees()):
         return _fold(node)
     return node
 
 
 #: nodes that are constants already, or whose value depends on more than their text
+_LOOPS = {"for_expr", "quantified", "filter"}
 _LEAVES = {"number", "string", "true", "false", "null", "at_literal", "function", "start"}
 
 
@@ -109,7 +111,10 @@ def is_constant(tree: Tree) -> bool:
 def _fold(node: Node) -> Node:
     """A constant subtree evaluated once; one that warns is left to warn at each evaluation."""
     run = Run()
-    value = node(Scope({}, None, run))
+    try:
+        value = node(Scope({}, None, run))
+    except (FeelLimitExceeded, RecursionError):
+        return node
     if run.warnings:
         return node
     folded = _constant(value)
