@@ -14,6 +14,24 @@ Values are FEEL's: ``Decimal`` numbers, ``str``, ``bool``, ``None`` (null), ``li
 Names with spaces or symbols (``Monthly Salary``, ``Applicant's age``) are resolved against the names given to
 ``compile_*(…, names=…)``, plus the built-ins and what the text itself declares; words not known still join
 into one name (``Monthly Salary`` works unannounced, ``Loan-to-value`` needs announcing).
+
+For a DMN layer (decisions, knowledge models, decision tables):
+
+- compile every literal expression and cell once per deployed version with ``names`` = the model's names
+  (decisions, input data, knowledge models, context entries, parameters, item components) and ``types`` = its
+  item definitions as predicates (for ``instance of`` and typed parameters); a ``FeelSyntaxError`` then names
+  the line and column for the deploy-time message;
+- evaluate with any ``Mapping`` as the scope (a lazy one that evaluates required decisions on first read works:
+  only ``get`` is called); ``warnings`` collects why something became null; ``now`` pins ``now()``/``today()``;
+- put knowledge models and decision services into the scope as ``Function(name, params, call)`` values, where
+  ``call(run, *arguments)`` receives an opaque ``run`` first; FEEL calls them by position or by name, and
+  ``call_function`` calls FEEL functions (a context's ``function(…)`` entry) from Python;
+- an input entry is ``compile_unary_tests(cell).matches(input_value, scope)``: ``True`` is a hit, ``False`` and
+  ``None`` are not (cells of constants need no scope and take under a microsecond).
+
+Bounds: nesting deeper than 64 brackets or 160 syntax levels is refused when compiling; at run time a list
+or range of more than a million items, more than a million loop steps or calls, calls nested deeper than 48,
+and a regular expression running past a second make the result null.
 """
 
 from __future__ import annotations
