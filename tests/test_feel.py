@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from engine.bootstrap import Huhua
 from engine.feel import (
     DaysTimeDuration,
     FeelSyntaxError,
@@ -194,7 +195,7 @@ def test_python_objects_are_out_of_reach() -> None:
 
 
 def test_deep_nesting_is_refused_at_compile_time() -> None:
-    with pytest.raises(FeelSyntaxError, match="nesting"):
+    with pytest.raises(FeelSyntaxError, match="nest deeper"):
         compile_expression("(" * 500 + "1" + ")" * 500)
     with pytest.raises(FeelSyntaxError, match="deeper"):
         compile_expression("1" + " + 1" * 5000)
@@ -224,3 +225,16 @@ def test_function_values_can_be_called_from_python() -> None:
     assert call_function(function, [Decimal(3), Decimal(4)]) == Decimal(12)
     assert call_function(function, {"b": Decimal(2), "a": Decimal(5)}) == Decimal(10)
     assert call_function(function, [Decimal(3)]) is None
+
+
+def test_syntax_errors_read_in_chinese_by_default_and_in_english_once_chosen(huhua: Huhua) -> None:
+    from engine.web import create_app
+    from engine.web.error_language import say
+
+    with pytest.raises(FeelSyntaxError) as raised:
+        compile_expression("1 + * 2")
+    app = create_app(huhua, {"SECRET_KEY": "feel", "TRUST_USER_HEADER": False})
+    with app.test_request_context("/"):
+        assert str(say(raised.value.phrase)) == "此处不应出现 '*'（第 1 行第 5 列）"
+    with app.test_request_context("/?lang=en"):
+        assert str(say(raised.value.phrase)) == "unexpected '*' (line 1, column 5)"

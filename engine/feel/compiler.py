@@ -24,6 +24,7 @@ from engine.feel.properties import property_of
 from engine.feel.scope import Run, Scope
 from engine.feel.types import type_check
 from engine.feel.values import Function, Range
+from engine.phrases import Phrase
 
 Node = Callable[[Scope], Any]
 #: syntax trees deeper than this are refused (bounds recursion when compiling and evaluating)
@@ -48,7 +49,7 @@ def _parser() -> Lark:
 def parse(text: str, start: str, names: Iterable[str] = ()) -> Tree:
     """The syntax tree of ``text``; ``start`` is ``start`` (an expression) or ``unary_start``."""
     if not text.strip():
-        raise FeelSyntaxError("empty expression", text, 1, 1)
+        raise FeelSyntaxError(Phrase("the expression is empty"), text, 1, 1)
     try:
         tree = _parser().parse((text, [*MULTI_WORD_NAMES, *names]), start=start)
     except FeelSyntaxError:
@@ -56,7 +57,8 @@ def parse(text: str, start: str, names: Iterable[str] = ()) -> Tree:
     except (UnexpectedToken, UnexpectedCharacters, UnexpectedEOF) as error:
         raise _syntax_error(text, error) from None
     except UnexpectedInput as error:  # pragma: no cover - other lark failures
-        raise FeelSyntaxError(str(error), text, 1, 1) from None
+        raise FeelSyntaxError(Phrase("the expression does not parse: %(reason)s", reason=str(error)), text, 1,
+                              1) from None
     _check_depth(tree, text)
     return tree
 
@@ -65,8 +67,8 @@ def _syntax_error(text: str, error: UnexpectedInput) -> FeelSyntaxError:
     token = getattr(error, "token", None)
     if token is None or token.type == "$END" or getattr(token, "line", None) is None:
         lines = text.split("\n")
-        return FeelSyntaxError("the expression ends too early", text, len(lines), len(lines[-1]) + 1)
-    return FeelSyntaxError(f"unexpected {token.value!r}", text, token.line, token.column)
+        return FeelSyntaxError(Phrase("the expression ends too early"), text, len(lines), len(lines[-1]) + 1)
+    return FeelSyntaxError(Phrase("unexpected %(token)s", token=repr(token.value)), text, token.line, token.column)
 
 
 def _check_depth(tree: Tree, text: str) -> None:
@@ -74,7 +76,8 @@ def _check_depth(tree: Tree, text: str) -> None:
     while stack:
         node, depth = stack.pop()
         if depth > MAX_DEPTH:
-            raise FeelSyntaxError(f"the expression nests deeper than {MAX_DEPTH} levels", text, 1, 1)
+            raise FeelSyntaxError(Phrase("the expression nests deeper than %(limit)s levels", limit=MAX_DEPTH),
+                                  text, 1, 1)
         stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
 
 
@@ -90,7 +93,7 @@ def uses_input(tree: Tree) -> bool:
 def compile_tree(tree: Tree) -> Node:
     compiler = _COMPILERS.get(tree.data)
     if compiler is None:
-        raise FeelSyntaxError(f"unsupported construct {tree.data}", "", 1, 1)
+        raise FeelSyntaxError(Phrase("the expression does not parse: %(reason)s", reason=tree.data), "", 1, 1)
     node = compiler(*tree.children)
     if tree.data not in _LEAVES and is_constant(tree) and not any(
             sub.data in _LOOPS for sub in tree.iter_subtrees()):
@@ -644,7 +647,7 @@ def _call(target: Tree, arguments: Tree | None) -> Node:
 def _function(*children: Any) -> Node:
     *parameters, external, body = children
     if external is not None:
-        raise FeelSyntaxError("external functions are not supported", "", external.line, external.column)
+        raise FeelSyntaxError(Phrase("external functions are not supported"), "", external.line, external.column)
     names, checks = [], []
     for parameter in parameters:
         if parameter is None:

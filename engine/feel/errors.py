@@ -3,13 +3,18 @@ evaluation has no value (FEEL says null; the reason is kept as a warning, never 
 
 from __future__ import annotations
 
+from engine.phrases import Phrase
+
 
 class FeelSyntaxError(ValueError):
-    """A FEEL text that does not parse; ``line`` and ``column`` count from 1."""
+    """A FEEL text that does not parse; ``line`` and ``column`` count from 1. ``message`` and ``phrase`` are
+    Phrases, so the web layer can say them in the reader's language."""
 
-    def __init__(self, message: str, text: str, line: int, column: int) -> None:
+    def __init__(self, message: Phrase, text: str, line: int, column: int) -> None:
         self.message, self.text, self.line, self.column = message, text, line, column
-        super().__init__(f"{message} (line {line}, column {column})")
+        self.phrase = Phrase("%(message)s (line %(line)s, column %(column)s)", message=message, line=line,
+                             column=column)
+        super().__init__(self.phrase)
 
 
 class FeelNull(Exception):

@@ -16,6 +16,7 @@ from functools import lru_cache
 from lark import Token
 
 from engine.feel.errors import FeelSyntaxError
+from engine.phrases import Phrase
 
 KEYWORDS = {word: word.upper() if word in ("some", "every", "external") else "_" + word.upper() for word in (
     "and", "or", "not", "if", "then", "else", "for", "in", "return", "some", "every", "satisfies", "between",
@@ -91,7 +92,7 @@ def _scan(text: str, known: re.Pattern[str] | None, lenient: bool) -> Iterator[T
                         break
         if produced is None:
             if not lenient:
-                raise FeelSyntaxError(f"unexpected character {char!r}", text, line, column)
+                raise FeelSyntaxError(Phrase("unexpected character %(char)s", char=repr(char)), text, line, column)
             produced = token("OTHER", char, start)
         if produced.type == "_RSQB" and previous in _EXPRESSION_STARTS and previous != "_LSQB":
             produced.type = "RANGE_OPEN_OUTWARD"
@@ -101,7 +102,8 @@ def _scan(text: str, known: re.Pattern[str] | None, lenient: bool) -> Iterator[T
             ranges.append(False)
             depth += 1
             if depth > MAX_NESTING and not lenient:
-                raise FeelSyntaxError(f"nesting deeper than {MAX_NESTING} levels", text, line, column)
+                raise FeelSyntaxError(Phrase("brackets nest deeper than %(limit)s levels", limit=MAX_NESTING), text,
+                                      line, column)
         elif produced.type in ("_RPAR", "_RSQB", "_RBRACE", "RANGE_CLOSE_OUTWARD"):
             depth -= 1
             if ranges:
@@ -163,7 +165,7 @@ def _string(text: str, start: int, line: int, column: int) -> tuple[str, int]:
             continue
         out.append(char)
         position += 1
-    raise FeelSyntaxError("a string is not closed", text, line, column)
+    raise FeelSyntaxError(Phrase("a string is not closed"), text, line, column)
 
 
 _NAME_PART = {"NAME", "OTHER", "_DOT", "_SLASH", "_MINUS", "_PLUS", "_STAR", "NUMBER", *KEYWORDS.values()}
