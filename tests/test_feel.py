@@ -112,6 +112,9 @@ def test_names_with_spaces_resolve_against_scope_and_text() -> None:
     assert compile_expression("loan-to-value").evaluate({"loan": Decimal(5), "to": Decimal(1),
                                                          "value": Decimal(1)}) == Decimal(3)
     assert evaluate("{first name: \"Li\", greeting: \"hi \" + first name}.greeting") == "hi Li"
+    # a name holding a keyword is found when announced
+    assert evaluate("for day in days in weekend return upper case(day)", **{"days in weekend": ["sat"]}) == ["SAT"]
+    assert evaluate("some x in values in a list satisfies x > 2", **{"values in a list": [Decimal(3)]}) is True
 
 
 def test_errors_become_null_with_a_warning() -> None:
@@ -218,6 +221,8 @@ def test_runaway_evaluations_are_bounded() -> None:
     assert compile_expression("{f: function(n) if n = 0 then 0 else 1 + f(n - 1), r: f(20)}.r").evaluate(
         {}) == Decimal(20)
     assert compile_expression("10 ** 999999999").evaluate({}) is None
+    grown = 'replace(string join(for i in 1..100000 return "aaaaaaaaaa"), "a", string join(for i in 1..100 return "b"))'
+    assert compile_expression(grown).evaluate({}) is None  # 10^6 matches x 100 characters: refused, not built
 
 
 def test_function_values_can_be_called_from_python() -> None:

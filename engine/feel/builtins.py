@@ -341,7 +341,12 @@ def _replace(text: Any, pattern: Any, replacement: Any, flags: Any = None) -> An
         template = replacement.replace("\\", "\\\\")
     else:
         template = re.sub(r"\$(\d)", r"\\g<\1>", replacement)
-    return _timed(lambda: compiled.sub(template, _text(text), timeout=REGEX_TIMEOUT))
+    subject = _text(text)
+    if len(replacement) > 1:  # bound the result before building it
+        found = _timed(lambda: len(compiled.findall(subject, timeout=REGEX_TIMEOUT)))
+        if len(subject) + found * len(replacement) > semantics.MAX_STRING:
+            raise FeelNull("the replaced string would be too long")
+    return _timed(lambda: compiled.sub(template, subject, timeout=REGEX_TIMEOUT))
 
 
 def _timed(call: Callable[[], Any]) -> Any:
