@@ -7,11 +7,10 @@ kind of argument, an index out of range) it raises ``FeelNull`` and the call eva
 from __future__ import annotations
 
 import decimal
-import math
 import re
 import statistics
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -948,4 +947,4 @@ MULTI_WORD_NAMES = [*sorted(name for name in BUILTINS if " " in name),
                     "days and time duration", "years and months duration", "date and time", "start included",
                     "end included", "time offset"]
 
-__all__ = ["BUILTINS", "MULTI_WORD_NAMES", "math", "timedelta"]
+__all__ = ["BUILTINS", "MULTI_WORD_NAMES"]

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -56,5 +56,3 @@ def _temporal(value: date | time, name: str) -> Any:
 def _unknown(value: Any, name: str) -> Any:
     raise FeelNull(f"no property {name!r} on {type(value).__name__}")
 
-
-__all__ = ["property_of", "timedelta"]

@@ -30,6 +30,7 @@ from engine.feel import (
     compile_unary_tests,
     to_text,
 )
+from engine.feel.errors import FeelNull
 from engine.feel.semantics import equal, kind
 from engine.feel.temporal import parse_date, parse_date_time, parse_duration, parse_time
 
@@ -151,9 +152,8 @@ def same(expected: Any, actual: Any) -> bool:
     if isinstance(expected, Decimal) and isinstance(actual, Decimal):
         return expected == actual or _close(expected, actual) or _binary_close(expected, actual)
     try:
-        return kind(expected) == kind(actual) and equal(expected, actual) is True and (
-            not hasattr(expected, "tzinfo") or str(to_text(expected)) == str(to_text(actual)) or True)
-    except Exception:
+        return kind(expected) == kind(actual) and equal(expected, actual) is True
+    except FeelNull:  # a value that is not FEEL's
         return False
 
 
