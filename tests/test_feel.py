@@ -243,3 +243,11 @@ def test_syntax_errors_read_in_chinese_by_default_and_in_english_once_chosen(huh
         assert str(say(raised.value.phrase)) == "此处不应出现 '*'（第 1 行第 5 列）"
     with app.test_request_context("/?lang=en"):
         assert str(say(raised.value.phrase)) == "unexpected '*' (line 1, column 5)"
+
+
+def test_each_evaluation_returns_its_own_lists_and_contexts() -> None:
+    expression = compile_expression('{grades: ["甲", "乙"]}')
+    first = expression.evaluate({})
+    first["grades"].append("丙")
+    first["extra"] = True
+    assert expression.evaluate({}) == {"grades": ["甲", "乙"]}

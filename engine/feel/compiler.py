@@ -120,8 +120,12 @@ def _fold(node: Node) -> Node:
         return node
     if run.warnings:
         return node
-    folded = _constant(value)
-    return folded
+    if isinstance(value, (list, dict)):
+        # a caller may change a list or context it was given: build a fresh one each time, but let unary
+        # tests (which only read it) use the value computed here
+        node.constant = value  # type: ignore[attr-defined]
+        return node
+    return _constant(value)
 
 
 def constant_value(node: Node) -> tuple[bool, Any]:
