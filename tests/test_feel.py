@@ -16,6 +16,7 @@ from engine.feel import (
     call_function,
     compile_expression,
     compile_unary_tests,
+    from_python,
 )
 
 
@@ -251,3 +252,11 @@ def test_each_evaluation_returns_its_own_lists_and_contexts() -> None:
     first["grades"].append("丙")
     first["extra"] = True
     assert expression.evaluate({}) == {"grades": ["甲", "乙"]}
+
+
+def test_python_numbers_from_task_data_are_feel_numbers() -> None:
+    assert compile_unary_tests("[60..80)").matches(75) is True  # an int from JSON, as a task's data holds it
+    assert compile_unary_tests("< 0.3").matches(0.1 + 0.1) is True
+    data = from_python({"score": 75, "weights": (0.5, 1), "name": "李"})
+    assert data == {"score": Decimal(75), "weights": [Decimal("0.5"), Decimal(1)], "name": "李"}
+    assert compile_expression("score * weights[1]").evaluate(data) == Decimal("37.5")

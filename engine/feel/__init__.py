@@ -21,6 +21,7 @@ For a DMN layer (decisions, knowledge models, decision tables):
   (decisions, input data, knowledge models, context entries, parameters, item components) and ``types`` = its
   item definitions as predicates (for ``instance of`` and typed parameters); a ``FeelSyntaxError`` then names
   the line and column for the deploy-time message;
+- convert task data with ``from_python`` (JSON's ints and floats become ``Decimal``); then
 - evaluate with any ``Mapping`` as the scope (a lazy one that evaluates required decisions on first read works:
   only ``get`` is called); ``warnings`` collects why something became null; ``now`` pins ``now()``/``today()``;
 - put knowledge models and decision services into the scope as ``Function(name, params, call)`` values, where
@@ -48,7 +49,7 @@ from engine.feel.errors import FeelLimitExceeded, FeelNull, FeelSyntaxError
 from engine.feel.scope import Run
 from engine.feel.semantics import kind, to_text
 from engine.feel.types import NAMED_TYPES
-from engine.feel.values import DaysTimeDuration, Function, Range, YearsMonthsDuration
+from engine.feel.values import DaysTimeDuration, Function, Range, YearsMonthsDuration, from_python
 
 #: a named type: whether a value conforms to it
 TypeCheck = Callable[[Any], bool]
@@ -66,6 +67,7 @@ __all__ = [
     "call_function",
     "compile_expression",
     "compile_unary_tests",
+    "from_python",
     "kind",
     "to_text",
 ]
@@ -120,6 +122,8 @@ class UnaryTests:
         """Whether ``value`` satisfies the tests: True, False, or None when FEEL cannot tell."""
         if self._any:
             return True
+        if type(value) in (int, float, tuple):
+            value = from_python(value)
         if self._static:  # constant cells need no scope and cannot recurse
             result = self._test(value, _NO_SCOPE)
             return (not result if result is not None else None) if self._negated else result

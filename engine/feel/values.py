@@ -98,3 +98,19 @@ class Function:
 
 def _sign(value: int) -> int:
     return -1 if value < 0 else 1
+
+
+def from_python(value: Any) -> Any:
+    """A Python value (task data read from JSON: ``int``, ``float``, tuples) as a FEEL value; FEEL values pass
+    through. A float is read by its shortest repr (``0.1`` is 0.1, not its binary neighbour)."""
+    if value is None or isinstance(value, (bool, str, decimal.Decimal)):
+        return value
+    if isinstance(value, int):
+        return decimal.Decimal(value)
+    if isinstance(value, float):
+        return decimal.Decimal(repr(value)) if value == value and abs(value) != float("inf") else None
+    if isinstance(value, (list, tuple)):
+        return [from_python(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): from_python(item) for key, item in value.items()}
+    return value
