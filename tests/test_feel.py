@@ -260,3 +260,29 @@ def test_python_numbers_from_task_data_are_feel_numbers() -> None:
     data = from_python({"score": 75, "weights": (0.5, 1), "name": "李"})
     assert data == {"score": Decimal(75), "weights": [Decimal("0.5"), Decimal(1)], "name": "李"}
     assert compile_expression("score * weights[1]").evaluate(data) == Decimal("37.5")
+
+
+def test_no_text_or_value_makes_compiling_or_evaluating_raise_anything_but_a_syntax_error() -> None:
+    """Random texts from FEEL's pieces, and values that are not FEEL's in the scope: a syntax error at compile
+    time, otherwise a value or null, never another exception (a deploy check or a decision would crash)."""
+    import random
+
+    pieces = ["1", '"a"', "x", "y", "(", ")", "[", "]", "{", "}", ",", ":", ".", "..", "+", "-", "*", "/", "**",
+              "<", ">=", "=", "!=", "and", "or", "not", "if", "then", "else", "for", "in", "return", "some",
+              "satisfies", "between", "instance", "of", "function", "true", "null", "?", '@"2020-01-01"',
+              "date and time", "list<number>", "@", '"', "\\", "/*", "\n", "]1..2[", "->", "item", "sum", "date"]
+    chooser = random.Random(2026)
+    for _ in range(3000):
+        text = " ".join(chooser.choice(pieces) for _ in range(chooser.randint(1, 8)))
+        try:
+            expression = compile_expression(text)
+        except FeelSyntaxError:
+            pass
+        else:
+            expression.evaluate({"x": 1, "y": object()})
+        try:
+            tests = compile_unary_tests(text)
+        except FeelSyntaxError:
+            pass
+        else:
+            tests.matches(object(), {"x": 1.5})

@@ -92,8 +92,8 @@ class Expression:
         run = Run(warnings, now)
         try:
             return self._node(root_scope({} if scope is None else scope, run))
-        except (RecursionError, FeelLimitExceeded) as error:
-            run.warn(str(error) if isinstance(error, FeelLimitExceeded) else "the evaluation nested too deeply")
+        except (RecursionError, FeelLimitExceeded, FeelNull) as error:
+            run.warn("the evaluation nested too deeply" if isinstance(error, RecursionError) else str(error))
             return None
 
 
@@ -124,14 +124,14 @@ class UnaryTests:
             return True
         if type(value) in (int, float, tuple):
             value = from_python(value)
-        if self._static:  # constant cells need no scope and cannot recurse
-            result = self._test(value, _NO_SCOPE)
-            return (not result if result is not None else None) if self._negated else result
         run = Run(warnings, now)
         try:
-            result = self._test(value, root_scope({} if scope is None else scope, run).child({"?": value}))
-        except (RecursionError, FeelLimitExceeded) as error:
-            run.warn(str(error) if isinstance(error, FeelLimitExceeded) else "the evaluation nested too deeply")
+            if self._static:  # constant cells need no scope
+                result = self._test(value, _NO_SCOPE)
+            else:
+                result = self._test(value, root_scope({} if scope is None else scope, run).child({"?": value}))
+        except (RecursionError, FeelLimitExceeded, FeelNull) as error:
+            run.warn("the evaluation nested too deeply" if isinstance(error, RecursionError) else str(error))
             return None
         if self._negated and result is not None:
             return not result

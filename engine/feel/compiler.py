@@ -23,7 +23,7 @@ from engine.feel.lexer import tokens
 from engine.feel.properties import property_of
 from engine.feel.scope import Run, Scope
 from engine.feel.types import type_check
-from engine.feel.values import Function, Range
+from engine.feel.values import Function, Range, from_python
 from engine.phrases import Phrase
 
 Node = Callable[[Scope], Any]
@@ -182,10 +182,14 @@ def _variable(name_tree: Tree) -> Node:
     name = name_of(name_tree)
 
     def variable(scope: Scope) -> Any:
-        return scope.lookup(name)
+        value = scope.lookup(name)
+        return from_python(value) if type(value) in _PYTHON_NUMBERS else value
     if "." in name:
         return _guard(_dotted(name, variable))
     return _guard(variable)
+
+
+_PYTHON_NUMBERS = (int, float, tuple)
 
 
 def _dotted(name: str, variable: Node) -> Node:
