@@ -44,7 +44,7 @@ from typing import Any
 
 from engine.feel.builtins import BUILTINS
 from engine.feel.calls import invoke
-from engine.feel.compiler import compile_tests, compile_tree, is_constant, parse, root_scope
+from engine.feel.compiler import compile_tests, compile_tree, is_static, parse, root_scope
 from engine.feel.errors import FeelLimitExceeded, FeelNull, FeelSyntaxError
 from engine.feel.scope import Run
 from engine.feel.semantics import kind, to_text
@@ -115,7 +115,7 @@ class UnaryTests:
             self._negated, tests = True, only.children[0].children[0]
         with _named_types(types):
             self._test = compile_tests(tests)
-        self._static = is_constant(tests)
+        self._static = is_static(tests)
 
     def matches(self, value: Any, scope: Mapping[str, Any] | None = None, warnings: list[str] | None = None,
                 now: datetime | None = None) -> bool | None:
@@ -124,12 +124,16 @@ class UnaryTests:
             return True
         if type(value) in (int, float, tuple):
             value = from_python(value)
+        if self._static:  # constant cells need no scope nor bookkeeping
+            try:
+                result = self._test(value, _NO_SCOPE)
+            except FeelNull as error:
+                Run(warnings).warn(str(error))
+                return None
+            return (not result if result is not None else None) if self._negated else result
         run = Run(warnings, now)
         try:
-            if self._static:  # constant cells need no scope
-                result = self._test(value, _NO_SCOPE)
-            else:
-                result = self._test(value, root_scope({} if scope is None else scope, run).child({"?": value}))
+            result = self._test(value, root_scope({} if scope is None else scope, run).child({"?": value}))
         except (RecursionError, FeelLimitExceeded, FeelNull) as error:
             run.warn("the evaluation nested too deeply" if isinstance(error, RecursionError) else str(error))
             return None

@@ -95,8 +95,7 @@ def compile_tree(tree: Tree) -> Node:
     if compiler is None:
         raise FeelSyntaxError(Phrase("the expression does not parse: %(reason)s", reason=tree.data), "", 1, 1)
     node = compiler(*tree.children)
-    if tree.data not in _LEAVES and is_constant(tree) and not any(
-            sub.data in _LOOPS for sub in tree.iter_subtrees()):
+    if tree.data not in _LEAVES and is_static(tree):
         return _fold(node)
     return node
 
@@ -109,6 +108,11 @@ _LEAVES = {"number", "string", "true", "false", "null", "at_literal", "function"
 def is_constant(tree: Tree) -> bool:
     """Whether ``tree`` reads no names (no variables, no calls, no ``?``): its value is fixed at compile time."""
     return not any(node.data in ("name", "function", "negation") for node in tree.iter_subtrees())
+
+
+def is_static(tree: Tree) -> bool:
+    """Constant and loop-free: cheap to compute once, and safe to evaluate without an evaluation's bookkeeping."""
+    return is_constant(tree) and not any(node.data in _LOOPS for node in tree.iter_subtrees())
 
 
 def _fold(node: Node) -> Node:
