@@ -286,3 +286,19 @@ def test_no_text_or_value_makes_compiling_or_evaluating_raise_anything_but_a_syn
             pass
         else:
             tests.matches(object(), {"x": 1.5})
+
+
+def test_dates_beyond_pythons_calendar() -> None:
+    import pickle
+
+    assert evaluate('string(date("-0044-03-15") + duration("P1D"))') == "-0044-03-16"
+    assert evaluate('string(date(12026, 9, 1))') == "12026-09-01"
+    assert evaluate('date(12026, 9, 1).year') == Decimal(12026)
+    assert evaluate('date("12026-09-01") > date("2026-09-01")') is True
+    assert evaluate('day of week(date("12026-09-01"))') == evaluate('day of week(date("2426-09-01"))')
+    assert evaluate('date("2426-09-01") - date("2026-09-01")') == DaysTimeDuration(timedelta(days=146097))
+    assert evaluate('date("12026-09-01") - date("2026-09-01")') == DaysTimeDuration(timedelta(days=25 * 146097))
+    far = evaluate('date and time("-2021-01-01T10:10:10@Asia/Shanghai")')
+    assert str(far) == "-2021-01-01T10:10:10@Asia/Shanghai"
+    assert pickle.loads(pickle.dumps(far)) == far
+    assert evaluate('date("01211-12-31")') is None  # no leading zero past four digits

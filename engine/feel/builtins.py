@@ -86,14 +86,14 @@ def _date(*arguments: Any) -> Any:
         if isinstance(value, str):
             return temporal.parse_date(value)
         if isinstance(value, datetime):
-            return value.date()
+            return temporal.with_cycles(value.date(), temporal.cycles_of(value))
         if isinstance(value, date):
             return value
         raise FeelNull("date() needs a string or a date and time")
     if len(arguments) != 3:
         raise FeelNull("date() takes one or three arguments")
     year, month, day = (_integer(part) for part in arguments)
-    return date(year, month, day)
+    return temporal.make_date(year, month, day)
 
 
 @builtin("time", "from", required=1, variadic=True, overloads=["hour, minute, second, offset"])
@@ -134,9 +134,8 @@ def _date_and_time(*arguments: Any) -> Any:
     day, clock = arguments
     if not isinstance(day, date) or not isinstance(clock, time):
         raise FeelNull("date and time(date, time) needs a date and a time")
-    if isinstance(day, datetime):
-        day = day.date()
-    return datetime.combine(day, clock.replace(tzinfo=None), tzinfo=clock.tzinfo)
+    combined = datetime.combine(day, clock.replace(tzinfo=None), tzinfo=clock.tzinfo)
+    return temporal.with_cycles(combined, temporal.cycles_of(day))
 
 
 @builtin("duration", "from")

@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine.feel.errors import FeelNull
+from engine.feel.temporal import year_of
 from engine.feel.values import DaysTimeDuration, Range, YearsMonthsDuration
 
 
@@ -37,7 +38,9 @@ def property_of(value: Any, name: str) -> Any:
 
 
 def _temporal(value: date | time, name: str) -> Any:
-    if isinstance(value, date) and name in ("year", "month", "day"):
+    if isinstance(value, date) and name == "year":
+        return Decimal(year_of(value))
+    if isinstance(value, date) and name in ("month", "day"):
         return Decimal(getattr(value, name))
     if isinstance(value, date) and name == "weekday":
         return Decimal(value.isoweekday())

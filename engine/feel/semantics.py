@@ -80,7 +80,9 @@ def equal(left: Any, right: Any) -> bool | None:
     if left_kind == "date and time":
         if (left.tzinfo is None) != (right.tzinfo is None):
             return False
-        return left == right
+        return temporal.instant_key(left) == temporal.instant_key(right)
+    if left_kind == "date":
+        return temporal.instant_key(left) == temporal.instant_key(right)
     if left_kind == "function":
         return left is right
     return left == right
@@ -110,6 +112,8 @@ def compare(left: Any, right: Any) -> int:
         left, right = temporal.time_seconds(left), temporal.time_seconds(right)
     elif left_kind == "date and time" and (left.tzinfo is None) != (right.tzinfo is None):
         raise FeelNull("cannot compare a date and time with a zone to one without")
+    if left_kind in ("date", "date and time"):
+        left, right = temporal.instant_key(left), temporal.instant_key(right)
     return (left > right) - (left < right)
 
 
@@ -145,7 +149,12 @@ def subtract(left: Any, right: Any) -> Any:
     if isinstance(left, DaysTimeDuration) and isinstance(right, DaysTimeDuration):
         return DaysTimeDuration(left.delta - right.delta)
     if isinstance(left, date) and isinstance(right, date):
-        return DaysTimeDuration(_instant(left, right) - _instant(right, left))
+        cycles = temporal.cycles_of(left) - temporal.cycles_of(right)
+        try:
+            return DaysTimeDuration(_instant(left, right) - _instant(right, left)
+                                    + timedelta(days=cycles * temporal.CYCLE_DAYS))
+        except OverflowError:
+            raise FeelNull("a duration out of range") from None
     if isinstance(left, time) and isinstance(right, time):
         seconds = temporal.time_seconds(left) - temporal.time_seconds(right)
         return DaysTimeDuration(timedelta(microseconds=int(seconds * 1_000_000)))
@@ -158,6 +167,7 @@ def _instant(value: date, other: date) -> datetime:
     if not isinstance(value, datetime):
         midnight = datetime.combine(value, time())
         return midnight if not isinstance(other, datetime) else midnight.replace(tzinfo=temporal.UTC)
+    value = temporal.with_cycles(value, 0)  # the held date-time; the caller adds the cycles
     if value.tzinfo is None and (not isinstance(other, datetime) or other.tzinfo is not None):
         raise FeelNull("cannot subtract a date and time without a zone and one with a zone")
     if value.tzinfo is not None and isinstance(other, datetime) and other.tzinfo is None:
@@ -176,10 +186,10 @@ def _shift(value: Any, duration: Any, sign: int) -> Any:
             if isinstance(value, date):
                 return temporal.add_months(value, sign * duration.months)
         elif isinstance(value, datetime):
-            return value + sign * duration.delta
+            return temporal.with_cycles(value + sign * duration.delta, temporal.cycles_of(value))
         elif isinstance(value, date):
             moved = datetime.combine(value, time()) + sign * duration.delta
-            return moved.date()
+            return temporal.with_cycles(moved.date(), temporal.cycles_of(value))
         elif isinstance(value, time):
             moved = datetime.combine(date(2000, 1, 1), value) + sign * duration.delta
             return moved.timetz()

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from engine.feel.errors import FeelNull
 from engine.feel.values import DaysTimeDuration, YearsMonthsDuration
 
-_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_DATE = re.compile(r"(-?(?:[1-9]\d{4,8}|\d{4}))-(\d{2})-(\d{2})")  # XML Schema: no leading zero past 4 digits
 _TIME = re.compile(r"(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?"
                    r"(?:(Z)|([+-])(\d{2}):(\d{2})(?::(\d{2}))?|@([A-Za-z_/+\-0-9]+))?")
 _DURATION = re.compile(r"(-)?P(?!$)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?"
@@ -24,10 +24,87 @@ def parse_date(text: str) -> date:
     match = _DATE.fullmatch(text)
     if not match:
         raise FeelNull(f"{text!r} is not a date (YYYY-MM-DD)")
+    return make_date(int(match[1]), int(match[2]), int(match[3]))
+
+
+# Python's calendar ends at the years 1 and 9999; FEEL's does not. The Gregorian calendar repeats every 400
+# years (146,097 days, weekdays included), so a date beyond Python's years is held as the date whole cycles
+# away inside them, with the number of cycles: arithmetic and weekdays work on the held date unchanged.
+CYCLE_YEARS, CYCLE_DAYS = 400, 146_097
+
+
+class FarDate(date):
+    """A date beyond Python's years: ``year`` is the held year, ``cycles`` how many 400 years to add
+    (``year_of`` gives the year it stands for; ``str`` and ``repr`` show it)."""
+
+    __slots__ = ("cycles",)
+
+    def __str__(self) -> str:
+        return format_date(self)
+
+    def __repr__(self) -> str:
+        return f"FarDate({format_date(self)!r})"
+
+    def __reduce__(self) -> Any:
+        return parse_date, (format_date(self),)
+
+
+class FarDateTime(datetime):
+    """A date and time beyond Python's years (see ``FarDate``)."""
+
+    __slots__ = ("cycles",)
+
+    def __str__(self) -> str:
+        return format_date_time(self)
+
+    def __repr__(self) -> str:
+        return f"FarDateTime({format_date_time(self)!r})"
+
+    def __reduce__(self) -> Any:
+        return parse_date_time, (format_date_time(self),)
+
+
+def make_date(year: int, month: int, day: int) -> date:
+    """A FEEL date of any year (``-2017-12-31``, ``999999999-12-31``)."""
+    if abs(year) > 999_999_999:
+        raise FeelNull(f"the year {year} is beyond FEEL's calendar")
+    cycles = 0 if 1 <= year <= 9999 else (year - 2000) // CYCLE_YEARS
     try:
-        return date(int(match[1]), int(match[2]), int(match[3]))
+        return with_cycles(date(year - cycles * CYCLE_YEARS, month, day), cycles)
     except ValueError as error:
-        raise FeelNull(f"{text!r} is not a date: {error}") from None
+        raise FeelNull(f"{year:04d}-{month:02d}-{day:02d} is not a date: {error}") from None
+
+
+def cycles_of(value: date) -> int:
+    return getattr(value, "cycles", 0)
+
+
+def year_of(value: date) -> int:
+    """The year a date or date-time stands for."""
+    return value.year + cycles_of(value) * CYCLE_YEARS
+
+
+def with_cycles(value: Any, cycles: int) -> Any:
+    """``value`` (a Python date or date-time) standing ``cycles`` × 400 years later; plain when no cycles."""
+    if isinstance(value, datetime):
+        made: Any = (FarDateTime if cycles else datetime)(
+            value.year, value.month, value.day, value.hour, value.minute, value.second, value.microsecond,
+            tzinfo=value.tzinfo, fold=value.fold)
+    else:
+        made = (FarDate if cycles else date)(value.year, value.month, value.day)
+    if cycles:
+        made.cycles = cycles
+    return made
+
+
+def instant_key(value: date) -> tuple[int, ...]:
+    """A date or date-time as a tuple that orders like the instants (a zoned date-time counted in UTC)."""
+    cycles = cycles_of(value)
+    if isinstance(value, datetime):
+        moment = value.astimezone(UTC) if value.tzinfo is not None else value
+        return (moment.year + cycles * CYCLE_YEARS, moment.month, moment.day, moment.hour, moment.minute,
+                moment.second, moment.microsecond)
+    return (value.year + cycles * CYCLE_YEARS, value.month, value.day)
 
 
 def parse_time(text: str) -> time:
@@ -47,9 +124,11 @@ def parse_date_time(text: str) -> datetime:
     if "T" not in text:
         return datetime.combine(parse_date(text), time())
     day, _, clock = text.partition("T")
-    moment = parse_time(clock)
-    result = datetime.combine(parse_date(day), moment.replace(tzinfo=None), tzinfo=moment.tzinfo)
-    return result + timedelta(days=1) if clock.startswith("24") else result
+    moment, held = parse_time(clock), parse_date(day)
+    result = datetime.combine(held, moment.replace(tzinfo=None), tzinfo=moment.tzinfo)
+    if clock.startswith("24"):
+        result += timedelta(days=1)
+    return with_cycles(result, cycles_of(held))
 
 
 def _zone(match: re.Match[str]) -> tzinfo | None:
@@ -105,7 +184,8 @@ def format_time(value: time) -> str:
 
 
 def format_date(value: date) -> str:
-    return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+    year = year_of(value)
+    return ("-" if year < 0 else "") + f"{abs(year):04d}-{value.month:02d}-{value.day:02d}"
 
 
 def format_date_time(value: datetime) -> str:
@@ -135,13 +215,13 @@ def add_months(value: date, months: int) -> date:
     if not 1 <= year <= 9999:
         raise FeelNull("a date out of range")
     day = min(value.day, calendar.monthrange(year, month + 1)[1])
-    return value.replace(year=year, month=month + 1, day=day)
+    return with_cycles(value.replace(year=year, month=month + 1, day=day), cycles_of(value))
 
 
 def months_between(start: date, end: date) -> int:
     """Whole months from ``start`` to ``end`` (negative when ``end`` is earlier), as ``years and months
     duration(from, to)`` counts them."""
-    months = (end.year - start.year) * 12 + end.month - start.month
+    months = (year_of(end) - year_of(start)) * 12 + end.month - start.month
     if months > 0 and end.day < start.day:
         months -= 1
     elif months < 0 and end.day > start.day:
