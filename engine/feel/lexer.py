@@ -53,7 +53,8 @@ def _index(names: frozenset[str]) -> re.Pattern[str] | None:
         not _WORD.fullmatch(name.strip()) or name.strip() in KEYWORDS)}, key=len, reverse=True)
     if not needed:
         return None
-    return re.compile("|".join(r"\s+".join(map(re.escape, name.split())) for name in needed) + r"(?![\w])")
+    alternatives = "|".join(r"\s+".join(map(re.escape, name.split())) for name in needed)
+    return re.compile(f"(?:{alternatives})(?!\\w)")
 
 
 def _scan(text: str, known: re.Pattern[str] | None, lenient: bool) -> Iterator[Token]:
