@@ -74,13 +74,14 @@ def equal(left: Any, right: Any) -> bool | None:
         if left.keys() != right.keys():
             return False
         return _all(equal(left[key], right[key]) for key in left)
+    # equality of times and date-times is to the second, as DMN's value of a time counts seconds
     if left_kind == "time":
-        return temporal.time_seconds(left) == temporal.time_seconds(right) and (
+        return int(temporal.time_seconds(left)) == int(temporal.time_seconds(right)) and (
             (left.tzinfo is None) == (right.tzinfo is None))
     if left_kind == "date and time":
         if (left.tzinfo is None) != (right.tzinfo is None):
             return False
-        return temporal.instant_key(left) == temporal.instant_key(right)
+        return temporal.instant_key(left)[:-1] == temporal.instant_key(right)[:-1]
     if left_kind == "date":
         return temporal.instant_key(left) == temporal.instant_key(right)
     if left_kind == "function":
