@@ -10,7 +10,8 @@
     (bench/fanout.py); (e) the class-teacher training rollout at city scale (bench/rollout.py); (f) the
     inbox among a million task rows (bench/inbox.py); (g) the task page's JavaScript and load time in Chromium
     (bench/pageweight.py). ``./scripts/bench.sh fanout`` runs (d) alone, ``rollout`` (e), ``inbox`` (f),
-    ``pageweight`` (g), ``engine`` (a)-(c).
+    ``pageweight`` (g), ``engine`` (a)-(c); ``feel`` (h) a 100-rule FEEL decision table beside SpiffWorkflow's
+    DMN engine (bench/feel.py, no database).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 
 from bench.fanout import report_fanout
+from bench.feel import report_feel
 from bench.inbox import report_inbox
 from bench.pageweight import report_pageweight
 from bench.rollout import report_rollout
@@ -231,17 +233,22 @@ def run_all(label: str, url: str, data_dir: Path, parts: set[str]) -> None:
 
 
 def main() -> None:
-    parts = {"engine", "fanout", "rollout", "inbox", "pageweight"}
+    parts = {"engine", "fanout", "rollout", "inbox", "pageweight", "feel"}
     chosen = set(sys.argv[1:]) or parts
     if not chosen <= parts:
-        sys.exit("usage: python -m bench [engine] [fanout] [rollout] [inbox] [pageweight]")
-    with tempfile.TemporaryDirectory(prefix="huhua-bench-") as tmp:
-        run_all("SQLite (WAL, synchronous=FULL)", f"sqlite:///{tmp}/bench.db", Path(tmp), chosen)
-        postgres = os.environ.get("HUHUA_BENCH_POSTGRES_URL")
-        if postgres:
-            for part in sorted(chosen):  # a fresh database for each part
-                with scratch_database(postgres) as url:
-                    run_all("PostgreSQL", url, Path(tmp), {part})
+        sys.exit("usage: python -m bench [engine] [fanout] [rollout] [inbox] [pageweight] [feel]")
+    if "feel" in chosen:
+        bench_results.on_database("—")
+        report_feel()
+        chosen.discard("feel")
+    if chosen:
+        with tempfile.TemporaryDirectory(prefix="huhua-bench-") as tmp:
+            run_all("SQLite (WAL, synchronous=FULL)", f"sqlite:///{tmp}/bench.db", Path(tmp), chosen)
+            postgres = os.environ.get("HUHUA_BENCH_POSTGRES_URL")
+            if postgres:
+                for part in sorted(chosen):  # a fresh database for each part
+                    with scratch_database(postgres) as url:
+                        run_all("PostgreSQL", url, Path(tmp), {part})
     saved = bench_results.save(load_settings().data_dir)
     if saved:
         print(f"\nfigures saved to {saved}; the administrators' page /admin/benchmarks draws them")
