@@ -59,6 +59,7 @@ from engine.commands.model import (
     LogIn,
     LogOut,
     MarkSchedulesChecked,
+    PlanNotificationSweep,
     ReassignTask,
     ReceiveWebhook,
     RecordCaseRead,
@@ -81,11 +82,14 @@ from engine.commands.model import (
     StartInstance,
     StartScheduledUnits,
     SuspendInstance,
+    SweepNotifications,
+    TellOfEvents,
     TerminateInstance,
     TouchApiToken,
     UnclaimTask,
     UnlockLogIn,
 )
+from engine.commands.notification_sweep import plan_notification_sweep, sweep_notifications
 from engine.commands.official_documents import run_official_document_step, set_document_code
 from engine.commands.org import load_directory
 from engine.commands.schedule_admin import change_schedule, load_shipped_schedules
@@ -93,6 +97,7 @@ from engine.commands.schedules import fire_schedule, mark_schedules_checked, sta
 from engine.commands.sessions import log_in, log_out
 from engine.commands.task_assignment import add_comment, claim_task, delegate_task, reassign_task, unclaim_task
 from engine.commands.tasks import complete_task
+from engine.commands.telling import tell_of_events
 from engine.commands.term_calendar import set_term_calendar
 from engine.commands.webhooks import add_webhook, finish_job, receive_webhook, remove_webhook
 
@@ -150,12 +155,16 @@ HANDLERS = {
     LoadShippedSchedules: load_shipped_schedules,
     ChangeSchedule: change_schedule,
     SetTermCalendar: set_term_calendar,
+    TellOfEvents: tell_of_events,
+    PlanNotificationSweep: plan_notification_sweep,
+    SweepNotifications: sweep_notifications,
 }
 
 #: Commands nobody waits on: a version conflict is retried with backoff instead of reported.
 RETRY_ON_CONFLICT = frozenset({FireTimer, RecordJobFailure, ClaimDueJobs, RenewLeases, StartScheduledUnits, RunHeldTask,
                                RunOfficialDocumentStep, LoadShippedSchedules,
-                               FinishJob, ReceiveWebhook, StartChildren})
+                               FinishJob, ReceiveWebhook, StartChildren,
+                               TellOfEvents, PlanNotificationSweep, SweepNotifications})
 
 __all__ = [
     "ENGINE",
@@ -190,6 +199,7 @@ __all__ = [
     "LogOut",
     "MarkSchedulesChecked",
     "MigrateInstance",
+    "PlanNotificationSweep",
     "ReassignTask",
     "ReceiveWebhook",
     "RecordCaseRead",
@@ -212,6 +222,8 @@ __all__ = [
     "StartInstance",
     "StartScheduledUnits",
     "SuspendInstance",
+    "SweepNotifications",
+    "TellOfEvents",
     "TerminateInstance",
     "TouchApiToken",
     "UnclaimTask",
