@@ -69,7 +69,7 @@ class _Teller:
         self._pools: dict[int, list[str]] | None = None
 
     def tell(self, position: int, event: dict[str, Any]) -> None:
-        kind, detail = event["kind"], event.get("detail") or {}
+        kind, detail = event["kind"], json.loads(event["detail"]) if event.get("detail") else {}
         if kind == "document_issued":
             self._document_issued(event, detail)
             return

@@ -18,8 +18,6 @@ EVENT_JOB = "notify_event"
 #: reassigned; a document issued.
 TELLING = frozenset({"task_created", "task_assigned", "task_claimed", "task_unclaimed", "task_delegated",
                      "task_reassigned", "document_issued"})
-#: The detail an event keeps in the job: who it concerns, and what a document is called (not its files).
-_KEPT = ("assignee", "previous", "title", "name", "number", "register_id")
 
 
 def outbox_job(events: list[dict[str, Any]], now: datetime) -> dict[str, Any] | None:
@@ -27,12 +25,9 @@ def outbox_job(events: list[dict[str, Any]], now: datetime) -> dict[str, Any] | 
     telling = [event for event in events if event["kind"] in TELLING]
     if not telling:
         return None
-    kept = []
-    for event in telling:
-        detail = json.loads(event["detail"]) if event["detail"] else {}
-        kept.append({"kind": event["kind"], "instance_id": event["instance_id"], "task_id": event["task_id"],
-                     "element_id": event["element_id"], "actor": event["actor"],
-                     "detail": {key: detail[key] for key in _KEPT if detail.get(key) is not None}})
+    kept = [{"kind": event["kind"], "instance_id": event["instance_id"], "task_id": event["task_id"],
+             "element_id": event["element_id"], "actor": event["actor"], "detail": event["detail"]}
+            for event in telling]  # the detail stays the JSON text it is: read by the worker, not here
     return {"kind": EVENT_JOB, "instance_id": None, "spiff_task_id": None, "element_id": None, "due_at": now,
             "state": "pending", "attempts": 0, "created_at": now,
             "payload": json.dumps({"events": kept}, ensure_ascii=False)}
