@@ -20,6 +20,7 @@ from engine.bootstrap import Huhua
 from engine.commands import ENGINE, CreateApiToken, DeployModels, DeployShippedProcesses, LoadDirectory, StartInstance
 from engine.org.profiles import generate
 from engine.web import create_app
+from workers.job_worker import run_due_jobs
 
 FIXTURES = Path(__file__).parent / "fixtures"
 _ONE_TASK = """<?xml version="1.0" encoding="UTF-8"?>
@@ -128,6 +129,14 @@ def start_at(huhua: Huhua, process: str, unit: str, origin: str = ENGINE, **vari
     scheduler, a fan-out); with ``origin=PERSON`` by hand."""
     return int(huhua.execute(StartInstance(process, "admin", org_scope=unit, variables=variables,
                                            origin=origin))["id"])
+
+
+def fired_timers(huhua: Huhua) -> int:
+    """Run every due job, as a worker would; how many timers fired (the jobs that tell people of the tasks they
+    create, engine.notifications, are not counted)."""
+    before = len(huhua.queries.jobs(kind="timer", state="done", limit=500))
+    run_due_jobs(huhua)
+    return len(huhua.queries.jobs(kind="timer", state="done", limit=500)) - before
 
 
 def page_wait(browser: WebDriver, seconds: float) -> WebDriverWait:

@@ -10,8 +10,7 @@ from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ, VirtualClock
 from engine.commands import ENGINE, CompleteTask, CorrelateMessage, DeployModels, StartInstance
 from engine.errors import Conflict, InvalidInput, NotFound
-from tests.helpers import FIXTURES, deploy_fixtures, history_kinds, only_task
-from workers.timer_runner import fire_due_timers
+from tests.helpers import FIXTURES, deploy_fixtures, fired_timers, history_kinds, only_task
 
 
 def test_straight_through_instance_completes_on_the_right_branch(huhua: Huhua) -> None:
@@ -93,12 +92,12 @@ def test_messages_are_correlated_by_business_key(huhua: Huhua) -> None:
 def test_boundary_timer_fires_on_the_engine_clock(huhua: Huhua, clock: VirtualClock) -> None:
     deploy_fixtures(huhua, "deadline.bpmn")
     started = huhua.execute(StartInstance("deadline", "admin"))
-    assert [j["element_id"] for j in huhua.queries.jobs(state="pending")] == ["overdue"]
+    assert [j["element_id"] for j in huhua.queries.jobs(state="pending", kind="timer")] == ["overdue"]
     clock.advance(timedelta(days=1, hours=23))
-    assert fire_due_timers(huhua) == 0
+    assert fired_timers(huhua) == 0
     assert only_task(huhua, started["id"])["name"] == "报送材料"
     clock.advance(timedelta(hours=2))
-    assert fire_due_timers(huhua) == 1
+    assert fired_timers(huhua) == 1
     assert only_task(huhua, started["id"])["name"] == "上级督办"
     assert [t["name"] for t in huhua.queries.tasks(instance_id=started["id"], state="cancelled")] == ["报送材料"]
     assert "timer_fired" in history_kinds(huhua, started["id"])
@@ -108,9 +107,9 @@ def test_completing_before_the_deadline_cancels_the_timer(huhua: Huhua, clock: V
     deploy_fixtures(huhua, "deadline.bpmn")
     started = huhua.execute(StartInstance("deadline", "admin"))
     huhua.execute(CompleteTask(only_task(huhua, started["id"])["id"], "admin"))
-    assert huhua.queries.jobs(state="pending") == []
+    assert huhua.queries.jobs(state="pending", kind="timer") == []
     clock.advance(timedelta(days=5))
-    assert fire_due_timers(huhua) == 0
+    assert fired_timers(huhua) == 0
     assert huhua.queries.instance(started["id"])["state"] == "completed"
 
 
@@ -227,7 +226,7 @@ def test_a_failing_timer_job_does_not_hold_up_the_others(huhua: Huhua, clock: Vi
         connection.execute(update(tables.process_instance).where(tables.process_instance.c.id == broken["id"])
                            .values(workflow_state="{not json"))
     clock.advance(timedelta(days=3))
-    fire_due_timers(huhua)
+    fired_timers(huhua)
     assert only_task(huhua, healthy["id"])["name"] == "上级督办"
     failed = [j for j in huhua.queries.jobs() if j["instance_id"] == broken["id"]]
     assert failed[0]["attempts"] == 1 and failed[0]["state"] == "pending" and failed[0]["last_error"]
@@ -264,7 +263,7 @@ def test_an_event_based_gateway_whose_timer_fired_is_saved_and_a_p_named_variabl
                                           origin=ENGINE))
     assert [j["due_at"] for j in huhua.queries.jobs(state="pending")] == ["2026-03-09T09:30:00+00:00"]
     clock.set(datetime(2026, 3, 9, 17, 31, tzinfo=BUSINESS_TZ))
-    fire_due_timers(huhua)
+    fired_timers(huhua)
     assert [t["element_id"] for t in huhua.queries.instance(started["id"])["open_tasks"]] == ["ut"]
 
 

@@ -25,8 +25,7 @@ from engine.commands import (
 )
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.web import create_app
-from tests.helpers import cli_json, deploy_fixtures, history_kinds, only_task
-from workers.timer_runner import fire_due_timers
+from tests.helpers import cli_json, deploy_fixtures, fired_timers, history_kinds, only_task
 
 AS_ADMIN = {"X-Huhua-User": "admin"}
 AS_WANG = {"X-Huhua-User": "wang"}
@@ -97,7 +96,7 @@ def test_a_pending_timer_job_survives_the_move_and_fires_on_the_new_version(huhu
     assert [(j["id"], j["element_id"], j["due_at"]) for j in after] == \
         [(j["id"], j["element_id"], j["due_at"]) for j in before]
     clock.advance(timedelta(days=2, hours=1))
-    assert fire_due_timers(huhua) == 1
+    assert fired_timers(huhua) == 1
     assert only_task(huhua, instance_id)["element_id"] == "escalate"
     assert [t["element_id"] for t in huhua.queries.tasks(instance_id=instance_id, state="cancelled")] == ["fill"]
 
@@ -184,7 +183,7 @@ def test_a_waiting_timer_event_moves_and_fires_into_the_new_flow(huhua: Huhua, c
     report = huhua.execute(MigrateInstance(started, _versions(huhua, "quick_timer")[2], "admin"))
     assert report["at_elements"] == ["wait"]
     clock.advance(timedelta(seconds=2))
-    assert fire_due_timers(huhua) == 1
+    assert fired_timers(huhua) == 1
     assert only_task(huhua, started)["element_id"] == "confirm"
     assert huhua.queries.instance(started)["data"]["reminded"] is True
 

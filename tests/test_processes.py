@@ -13,8 +13,7 @@ from engine.commands import CompleteTask, DeployShippedProcesses, LoadDirectory,
 from engine.errors import Forbidden, InvalidInput
 from engine.org.profiles import generate
 from tests.conftest import PROJECT
-from tests.helpers import deploy_fixtures, history_kinds, only_task
-from workers.timer_runner import fire_due_timers
+from tests.helpers import deploy_fixtures, fired_timers, history_kinds, only_task
 
 PROCESSES = PROJECT / "processes"
 
@@ -33,7 +32,7 @@ def test_work_plan_review_with_a_return_and_a_reminder(huhua: Huhua, clock: Virt
         huhua.execute(CompleteTask(submit["id"], "hy-zr", {"plan": "x"}))
 
     clock.advance(timedelta(days=7, minutes=1))  # no submission for a week: the reminder fires, the task stays
-    assert fire_due_timers(huhua) == 1
+    assert fired_timers(huhua) == 1
     assert only_task(huhua, started["id"])["id"] == submit["id"]
 
     with pytest.raises(InvalidInput):  # its form says what a submission holds: no verdict slipped in with it

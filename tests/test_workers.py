@@ -37,6 +37,7 @@ def test_a_claimed_job_is_not_claimed_again_until_its_lease_ends(huhua: Huhua, c
 def test_two_jobs_of_one_instance_are_never_leased_together(huhua: Huhua, clock: VirtualClock) -> None:
     deploy_fixtures(huhua, "deadline.bpmn")
     started = huhua.execute(StartInstance("deadline", "admin"))
+    run_due_jobs(huhua)  # the task's people are told (a job of no instance); the timer waits
     with huhua.services.database.engine.begin() as connection:  # a second due job for the same instance
         connection.execute(tables.job.insert().values(
             kind="timer", instance_id=started["id"], spiff_task_id="x", element_id="extra", state="pending",

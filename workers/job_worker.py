@@ -30,6 +30,8 @@ from engine.commands import (
     RunOfficialDocumentStep,
     StartChildren,
     StartScheduledUnits,
+    SweepNotifications,
+    TellOfEvents,
 )
 from engine.errors import HuhuaError
 from webhooks import delivery
@@ -40,6 +42,8 @@ log = logging.getLogger("huhua.worker")
 STARTS_PER_COMMIT = 25
 BATCHED: dict[str, Callable[[tuple[int, ...]], Any]] = {"scheduled_start": StartScheduledUnits,
                                                         "child_start": StartChildren}
+#: Jobs that tell people (engine.notifications): a commit's events, the working morning's sweep.
+TELLING: dict[str, Callable[[int], Any]] = {"notify_event": TellOfEvents, "notify_sweep": SweepNotifications}
 
 
 def default_worker_name() -> str:
@@ -89,6 +93,8 @@ class JobWorker:
                 self._run(job_id, lambda j=job_id: RunHeldTask(j))
             elif kind == "webhook":
                 self._run(job_id, lambda j=job_id: self._deliver_webhook(j))
+            elif kind in TELLING:
+                self._run(job_id, lambda j=job_id, c=TELLING[kind]: c(j))
             else:
                 self._run(job_id, lambda j=job_id: FireTimer(j))
             ran += 1

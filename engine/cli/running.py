@@ -100,7 +100,15 @@ def _scheduler_thread(huhua: Huhua, as_json: bool) -> Any:
         huhua.execute(LoadShippedSchedules(str(huhua.settings.schedules_file)))
     except HuhuaError as err:
         fail(err, as_json)
+    _plan_notification_sweep(huhua)
     return SchedulerThread(huhua)
+
+
+def _plan_notification_sweep(huhua: Huhua) -> None:
+    """Make sure the working morning's reminders and digests are planned (one sweep waits, however many start)."""
+    from engine.commands import PlanNotificationSweep
+
+    huhua.execute(PlanNotificationSweep())
 
 
 @main.command()
@@ -148,6 +156,7 @@ def worker(obj: Context, name: str | None, batch: int, lease_seconds: int, poll:
     """Run due jobs until SIGTERM or Ctrl-C; several workers may run at once on PostgreSQL."""
     from workers.job_worker import JobWorker
 
+    _plan_notification_sweep(obj.huhua)
     job_worker = JobWorker(obj.huhua, name, batch=batch, lease_seconds=lease_seconds)
     job_worker.stop_on_signals()
     click.echo(f"worker {job_worker.name} running (Ctrl-C or SIGTERM to stop after the current job)", err=True)

@@ -61,6 +61,7 @@ from engine.commands.model import (
     MarkNotificationsRead,
     MarkSchedulesChecked,
     NotifyPeople,
+    PlanNotificationSweep,
     ReassignTask,
     ReceiveWebhook,
     RecordCaseRead,
@@ -87,6 +88,8 @@ from engine.commands.model import (
     StartInstance,
     StartScheduledUnits,
     SuspendInstance,
+    SweepNotifications,
+    TellOfEvents,
     TerminateInstance,
     TouchApiToken,
     UnclaimTask,
@@ -98,6 +101,7 @@ from engine.commands.notifications import (
     set_notification_choices,
     set_role_notification_defaults,
 )
+from engine.commands.notification_sweep import plan_notification_sweep, sweep_notifications
 from engine.commands.official_documents import run_official_document_step, set_document_code
 from engine.commands.org import load_directory, set_person_contact
 from engine.commands.schedule_admin import change_schedule, load_shipped_schedules
@@ -105,6 +109,7 @@ from engine.commands.schedules import fire_schedule, mark_schedules_checked, sta
 from engine.commands.sessions import log_in, log_out
 from engine.commands.task_assignment import add_comment, claim_task, delegate_task, reassign_task, unclaim_task
 from engine.commands.tasks import complete_task
+from engine.commands.telling import tell_of_events
 from engine.commands.term_calendar import set_term_calendar
 from engine.commands.webhooks import add_webhook, finish_job, receive_webhook, remove_webhook, rotate_webhook_secret
 
@@ -168,12 +173,16 @@ HANDLERS = {
     SetRoleNotificationDefaults: set_role_notification_defaults,
     MarkNotificationsRead: mark_notifications_read,
     NotifyPeople: notify_people,
+    TellOfEvents: tell_of_events,
+    PlanNotificationSweep: plan_notification_sweep,
+    SweepNotifications: sweep_notifications,
 }
 
 #: Commands nobody waits on: a version conflict is retried with backoff instead of reported.
 RETRY_ON_CONFLICT = frozenset({FireTimer, RecordJobFailure, ClaimDueJobs, RenewLeases, StartScheduledUnits, RunHeldTask,
                                RunOfficialDocumentStep, LoadShippedSchedules,
-                               FinishJob, ReceiveWebhook, StartChildren})
+                               FinishJob, ReceiveWebhook, StartChildren,
+                               TellOfEvents, PlanNotificationSweep, SweepNotifications})
 
 __all__ = [
     "ENGINE",
@@ -210,6 +219,7 @@ __all__ = [
     "MarkSchedulesChecked",
     "MigrateInstance",
     "NotifyPeople",
+    "PlanNotificationSweep",
     "ReassignTask",
     "ReceiveWebhook",
     "RecordCaseRead",
@@ -236,6 +246,8 @@ __all__ = [
     "StartInstance",
     "StartScheduledUnits",
     "SuspendInstance",
+    "SweepNotifications",
+    "TellOfEvents",
     "TerminateInstance",
     "TouchApiToken",
     "UnclaimTask",

@@ -587,3 +587,29 @@ class NotifyPeople:
     task_id: int | None = None
     #: Tells each person once per key; None: a new key each time.
     dedupe_key: str | None = None
+
+
+@dataclass(frozen=True)
+class TellOfEvents:
+    """Tell the people a ``notify_event`` job's events concern (a task offered, assigned, claimed, returned; a
+    document issued), once each however often the job runs."""
+
+    job_id: int
+    actor: str = SYSTEM_ACTOR
+
+
+@dataclass(frozen=True)
+class PlanNotificationSweep:
+    """Make sure exactly one morning sweep (due reminders, digests) is waiting: ``huhua serve``, ``worker`` and
+    ``scheduler`` ask for it when they start."""
+
+    actor: str = SYSTEM_ACTOR
+
+
+@dataclass(frozen=True)
+class SweepNotifications:
+    """The working morning's sweep (a ``notify_sweep`` job): due-tomorrow, due-today and overdue reminders, the
+    daily digest, on the week's first working day the leaders' weekly digest; then the next morning's sweep."""
+
+    job_id: int
+    actor: str = SYSTEM_ACTOR

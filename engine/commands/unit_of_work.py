@@ -22,6 +22,7 @@ from engine.bpmn.spec_cache import SpecCache
 from engine.clock import Clock
 from engine.commands.webhook_outbox import SubscriptionCache, webhook_jobs
 from engine.config import Settings
+from engine.notifications.outbox import outbox_job
 from engine.notifications.settings import NotificationSettings
 from engine.org.calendar import Override, WorkingCalendar
 from engine.outbound import OutboundPolicy
@@ -32,6 +33,8 @@ from engine.store.raw_insert import RawInsert
 
 _INSERT_EVENTS = RawInsert(insert(tables.event), ["instance_id", "at", "kind", "element_id", "task_id", "actor",
                                                   "detail"])
+_INSERT_JOB = RawInsert(insert(tables.job), ["kind", "instance_id", "spiff_task_id", "element_id", "due_at", "state",
+                                             "attempts", "created_at", "payload"])
 
 
 @dataclass
@@ -132,6 +135,9 @@ class UnitOfWork:
         if self._events:
             deliver = [event.pop("deliver", True) for event in self._events]
             self.insert(_INSERT_EVENTS, self._events)
+            telling = outbox_job(self._events, self.now)  # who is told is worked out later, by a worker
+            if telling is not None:
+                self.insert(_INSERT_JOB, [telling])
             subscriptions = self.services.webhooks.current(self.read)
             if subscriptions:
                 wanted = [event for event, flag in zip(self._events, deliver, strict=True) if flag]

@@ -24,6 +24,7 @@ class Notification(Base):
     __table_args__ = (
         UniqueConstraint("person_id", "dedupe_key", name="uq_notification_occasion"),
         Index("ix_notification_person", "person_id", "read_at", "id"),
+        Index("ix_notification_task", "task_id", "kind"),  # the morning sweep: reminded of this rule already?
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     person_id: Mapped[str] = mapped_column(String(100))
