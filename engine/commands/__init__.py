@@ -95,13 +95,13 @@ from engine.commands.model import (
     UnclaimTask,
     UnlockLogIn,
 )
+from engine.commands.notification_sweep import plan_notification_sweep, sweep_notifications
 from engine.commands.notifications import (
     mark_notifications_read,
     notify_people,
     set_notification_choices,
     set_role_notification_defaults,
 )
-from engine.commands.notification_sweep import plan_notification_sweep, sweep_notifications
 from engine.commands.official_documents import run_official_document_step, set_document_code
 from engine.commands.org import load_directory, set_person_contact
 from engine.commands.schedule_admin import change_schedule, load_shipped_schedules
