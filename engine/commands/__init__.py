@@ -69,6 +69,7 @@ from engine.commands.model import (
     RetryIncidents,
     RevokeApiToken,
     RunHeldTask,
+    RunNotifyStep,
     RunOfficialDocumentStep,
     SaveFilter,
     SetAccountActive,
@@ -86,6 +87,7 @@ from engine.commands.model import (
     UnclaimTask,
     UnlockLogIn,
 )
+from engine.commands.notify_step import run_notify_step
 from engine.commands.official_documents import run_official_document_step, set_document_code
 from engine.commands.org import load_directory
 from engine.commands.schedule_admin import change_schedule, load_shipped_schedules
@@ -116,6 +118,7 @@ HANDLERS = {
     MarkSchedulesChecked: mark_schedules_checked,
     RunHeldTask: run_held_task,
     RunOfficialDocumentStep: run_official_document_step,
+    RunNotifyStep: run_notify_step,
     SetDocumentCode: set_document_code,
     AddWebhook: add_webhook,
     RemoveWebhook: remove_webhook,
@@ -154,7 +157,7 @@ HANDLERS = {
 
 #: Commands nobody waits on: a version conflict is retried with backoff instead of reported.
 RETRY_ON_CONFLICT = frozenset({FireTimer, RecordJobFailure, ClaimDueJobs, RenewLeases, StartScheduledUnits, RunHeldTask,
-                               RunOfficialDocumentStep, LoadShippedSchedules,
+                               RunOfficialDocumentStep, RunNotifyStep, LoadShippedSchedules,
                                FinishJob, ReceiveWebhook, StartChildren})
 
 __all__ = [
@@ -200,6 +203,7 @@ __all__ = [
     "RetryIncidents",
     "RevokeApiToken",
     "RunHeldTask",
+    "RunNotifyStep",
     "RunOfficialDocumentStep",
     "SaveFilter",
     "SetAccountActive",
