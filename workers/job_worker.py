@@ -27,6 +27,7 @@ from engine.commands import (
     RecordJobFailure,
     RenewLeases,
     RunHeldTask,
+    RunNotifyStep,
     RunOfficialDocumentStep,
     StartChildren,
     StartScheduledUnits,
@@ -34,6 +35,7 @@ from engine.commands import (
     TellOfEvents,
 )
 from engine.errors import HuhuaError
+from engine.notifications import operator as notify_operator
 from webhooks import delivery
 
 log = logging.getLogger("huhua.worker")
@@ -108,7 +110,7 @@ class JobWorker:
             self._claimed_at = time.monotonic()
         return job_id in self._ours
 
-    def _call_service(self, job_id: int) -> RunHeldTask | RunOfficialDocumentStep:
+    def _call_service(self, job_id: int) -> RunHeldTask | RunOfficialDocumentStep | RunNotifyStep:
         """Call the job's connector (or render its documents), outside any transaction; a failure retries the job."""
         work = self.huhua.queries.job_payload(job_id)
         connector, params = str(work.get("connector")), work.get("params") or {}
@@ -119,6 +121,8 @@ class JobWorker:
             return RunHeldTask(job_id, roster.roster(self.huhua.services.database, job_id, params))
         if connector == "official_document":  # drafted or issued inside the command: the 文号 needs one transaction
             return RunOfficialDocumentStep(job_id)
+        if connector == notify_operator.OPERATOR:  # told inside the command: the notification exists with the step
+            return RunNotifyStep(job_id)
         if connector == "counselling_room":  # the engine's own: the register of the instance's own school
             return RunHeldTask(job_id, self.huhua.queries.counselling_room_for_job(job_id))
         if connector == "document":

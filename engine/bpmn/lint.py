@@ -154,7 +154,8 @@ error-ref (a thrown error names its error), loop-maximum and loop-cardinality (n
 called-element (a call activity names what it calls; in this file, something callable),
 no-credentials-in-models (HUHUA.CRED.1: a service task's parameters set no credential header, and neither
 they nor a script hold a literal token, password or ``Bearer …`` value; credentials come from
-config/connectors.toml).
+config/connectors.toml), notify-task (HUHUA.NOTIFY.1: a ``notify`` service task has a known kind, recipients,
+roles of the directory, user tasks of its process and templates that parse; see engine.notifications.operator).
 
 Left to the XSD, which already refuses them: EXT.014 and EXT.060 (URIs), EXT.039 and EXT.040
 (resource assignments), EXT.041, EXT.054 and EXT.055 (two loop markers), EXT.078 (properties).

@@ -73,6 +73,7 @@ from engine.commands.model import (
     RevokeApiToken,
     RotateWebhookSecret,
     RunHeldTask,
+    RunNotifyStep,
     RunOfficialDocumentStep,
     SaveFilter,
     SetAccountActive,
@@ -102,6 +103,7 @@ from engine.commands.notifications import (
     set_notification_choices,
     set_role_notification_defaults,
 )
+from engine.commands.notify_step import run_notify_step
 from engine.commands.official_documents import run_official_document_step, set_document_code
 from engine.commands.org import load_directory, set_person_contact
 from engine.commands.schedule_admin import change_schedule, load_shipped_schedules
@@ -133,6 +135,7 @@ HANDLERS = {
     MarkSchedulesChecked: mark_schedules_checked,
     RunHeldTask: run_held_task,
     RunOfficialDocumentStep: run_official_document_step,
+    RunNotifyStep: run_notify_step,
     SetDocumentCode: set_document_code,
     AddWebhook: add_webhook,
     RemoveWebhook: remove_webhook,
@@ -180,7 +183,7 @@ HANDLERS = {
 
 #: Commands nobody waits on: a version conflict is retried with backoff instead of reported.
 RETRY_ON_CONFLICT = frozenset({FireTimer, RecordJobFailure, ClaimDueJobs, RenewLeases, StartScheduledUnits, RunHeldTask,
-                               RunOfficialDocumentStep, LoadShippedSchedules,
+                               RunOfficialDocumentStep, RunNotifyStep, LoadShippedSchedules,
                                FinishJob, ReceiveWebhook, StartChildren,
                                TellOfEvents, PlanNotificationSweep, SweepNotifications})
 
@@ -231,6 +234,7 @@ __all__ = [
     "RevokeApiToken",
     "RotateWebhookSecret",
     "RunHeldTask",
+    "RunNotifyStep",
     "RunOfficialDocumentStep",
     "SaveFilter",
     "SetAccountActive",

@@ -212,6 +212,14 @@ class RunOfficialDocumentStep:
 
 
 @dataclass(frozen=True)
+class RunNotifyStep:
+    """Run a ``notify`` service task: tell its recipients and release the task, in one transaction."""
+
+    job_id: int
+    actor: str = SYSTEM_ACTOR
+
+
+@dataclass(frozen=True)
 class SetDocumentCode:
     """Set a unit's 发文机关代字 (衡教通); the unit's next issued document is numbered under it."""
 

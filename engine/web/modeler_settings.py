@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 
 from engine.bootstrap import Huhua
 from engine.connectors import CONNECTORS
+from engine.notifications.operator import OPERATOR as NOTIFY
 from engine.org.directory import ROLES, UNIT_KINDS
 from engine.roster import OPERATOR as ROSTER
 from engine.runtime.execution import FAN_OUT
@@ -22,7 +23,7 @@ def _connector_names() -> dict[str, str]:
     """The connectors (config/connectors.toml) and the operators the engine and its workers answer themselves."""
     return {"http": _("HTTP 调用"), "document": _("生成文书文件"), FAN_OUT: _("下发子流程（每个单位一个实例）"),
             "fan_out_status": _("下发进度"), ROSTER: _("本单位名册"), "official_document": _("公文拟稿与印发"),
-            "counselling_room": _("本校心理辅导室登记")}
+            "counselling_room": _("本校心理辅导室登记"), NOTIFY: _("发送通知（催办、督办、危机）")}
 
 
 def modeler_settings(huhua: Huhua) -> dict[str, Any]:
