@@ -74,7 +74,8 @@ def _deploy(huhua: Huhua, key: str, **parameters: str) -> None:
 def _told(huhua: Huhua, instance_id: int) -> list[dict[str, Any]]:
     n = tables.notification
     with huhua.services.database.engine.connect() as connection:
-        rows = connection.execute(select(n).where(n.c.instance_id == instance_id).order_by(n.c.person_id)).all()
+        rows = connection.execute(select(n).where(n.c.instance_id == instance_id, n.c.kind.in_(MODEL_KINDS))
+                                     .order_by(n.c.person_id)).all()
     return [dict(row._mapping) for row in rows]
 
 
