@@ -544,6 +544,13 @@ ROUTES: dict[str, Rule] = {
     # schools' counselling room registers (§四.5): a school's own readers; a county's list, its dashboard holders
     "counselling_room_api.school_counselling_rooms": Rule.COUNSELLING_ROOM_READER,
     "counselling_room_api.county_counselling_rooms": Rule.DASHBOARD,
+    # notifications that leave the app: how each delivery went, replaying one, the administrator's notices
+    "delivery_api.list_deliveries": Rule.ADMINISTRATOR,
+    "delivery_api.replay_delivery": Rule.ADMINISTRATOR,
+    "delivery_api.send_notice": Rule.ADMINISTRATOR,
+    "admin.notifications": Rule.ADMINISTRATOR,
+    "admin.replay_notification_delivery": Rule.ADMINISTRATOR,
+    "admin.send_notice": Rule.ADMINISTRATOR,
 }
 
 

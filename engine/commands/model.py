@@ -577,6 +577,8 @@ class SendNotice:
     subject: str
     body: str = ""
     link: str | None = None
+    #: Send through these channels (besides the in-app centre) whatever people chose; empty: as each chose.
+    channels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -119,9 +119,14 @@ def send_notice(command: SendNotice, uow: UnitOfWork) -> dict[str, Any]:
     if link is not None and (not link.startswith("/") or link.startswith("//") or len(link) > LINK_CHARS):
         raise InvalidInput(Phrase("link must be a path inside the web app, such as /tasks/42"),
                            [Problem(Phrase("not a path inside the web app"), field="link")])
+    unknown = [channel for channel in command.channels if channel not in CHANNELS]
+    if unknown:
+        raise InvalidInput(Phrase("channels must be among %(options)s", options=", ".join(CHANNELS)),
+                           [Problem(Phrase("unknown channel"), field="channels")])
     people = _recipients(uow, command.recipients)
     key = f"notice:{uuid.uuid4().hex}"
-    told = notify(uow, Occasion("message", subject, body, key, link=link), people)
+    told = notify(uow, Occasion("message", subject, body, key, link=link, channels=command.channels or None),
+                  people)
     uow.record("notice_sent", actor=command.actor, notice=key, subject=subject, people=len(told.notifications),
                to_webhooks=False)
     return {"notice": key, "people": sorted(told.notifications), "notifications": len(told.notifications),

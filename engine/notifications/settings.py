@@ -8,7 +8,8 @@ Environment (each overrides the file):
 
 - ``HUHUA_PUBLIC_URL`` — the address people open the web app at; links in messages start with it.
 - ``HUHUA_SMTP_URL`` — ``smtp://user:password@host:587`` (STARTTLS), ``smtps://…:465`` (TLS from the start), or
-  ``smtp+plain://host:25`` (no TLS: a relay on the same machine only); ``HUHUA_SMTP_FROM`` the sender.
+  ``smtp+plain://host:25`` (no TLS: a relay on the same machine only); ``HUHUA_SMTP_FROM`` the sender;
+  ``HUHUA_SMTP_CA_FILE`` certificates to trust for the server (PEM) instead of the system's.
 - ``HUHUA_WECOM_URL`` / ``HUHUA_DINGTALK_URL`` — the provider's robot address (the key or access token is added);
   ``HUHUA_WECOM_ROBOTS="unit=key,unit=key"`` and ``HUHUA_DINGTALK_ROBOTS="unit=token:secret,…"`` the groups.
 - ``HUHUA_SMS_URL``, ``HUHUA_SMS_KEY``, ``HUHUA_SMS_SECRET``, ``HUHUA_SMS_SIGN`` — the SMS gateway.
@@ -40,6 +41,8 @@ class SmtpSettings:
     timeout_seconds: float = 10.0
     #: At most this many e-mails a minute (more wait for the next minute; 0: no limit).
     per_minute: int = 120
+    #: Certificates (PEM) to trust for the server instead of the system's: a bureau's own mail server and CA.
+    ca_file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -127,7 +130,17 @@ def _smtp(path: Path, section: dict[str, Any], env: Mapping[str, str]) -> SmtpSe
     return SmtpSettings(parts.hostname, port, security, unquote(parts.username) if parts.username else None,
                         unquote(parts.password) if parts.password else None, str(sender),
                         _number(path, "email.timeout_seconds", section.get("timeout_seconds", 10.0), float, 0.1),
-                        _number(path, "email.per_minute", section.get("per_minute", 120), int, 0))
+                        _number(path, "email.per_minute", section.get("per_minute", 120), int, 0),
+                        _ca_file(path, env.get("HUHUA_SMTP_CA_FILE") or section.get("ca_file")))
+
+
+def _ca_file(path: Path, value: Any) -> str | None:
+    if not value:
+        return None
+    where = (path.parent / str(value)).resolve()
+    if not where.is_file():
+        raise _refuse(path, "email.ca_file", f"'{value}' is not a file")
+    return str(where)
 
 
 def _robots(path: Path, name: str, section: dict[str, Any], env: Mapping[str, str], *,

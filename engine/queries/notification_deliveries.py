@@ -41,11 +41,15 @@ class NotificationDeliveryFamily:
                 .where(_di.c.delivery_id == delivery_id).order_by(_n.c.id)).mappings().all()
         return {**delivery._asdict(), "items": [dict(item) for item in items]}
 
-    def deliveries_sent_since(self, channel: str, since: datetime) -> tuple[int, datetime | None]:
-        """How many deliveries of ``channel`` went out from ``since`` on, and when the first of them did."""
+    def deliveries_sent_since(self, channel: str, since: datetime,
+                              target: str | None = None) -> tuple[int, datetime | None]:
+        """How many deliveries of ``channel`` (to ``target``, if given) went out from ``since`` on, and when the
+        first of them did."""
+        query = select(func.count(), func.min(_d.c.sent_at)).where(_d.c.channel == channel, _d.c.sent_at >= since)
+        if target is not None:
+            query = query.where(_d.c.target == target)
         with self.database.read() as session:
-            count, first = session.execute(select(func.count(), func.min(_d.c.sent_at)).where(
-                _d.c.channel == channel, _d.c.sent_at >= since)).one()
+            count, first = session.execute(query).one()
         return int(count), first
 
     def notification_deliveries(self, *, state: str | None = None, channel: str | None = None, limit: int = 100,

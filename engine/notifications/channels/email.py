@@ -34,7 +34,8 @@ def send(outgoing: Outgoing, settings: NotificationSettings, policy: OutboundPol
         address = str(policy.target(f"http://{_bracketed(smtp.host)}:{smtp.port}/").address)
     except RefusedAddress as err:
         raise ChannelError(f"SMTP server: not sent: {err}") from None
-    context = policy.tls or ssl.create_default_context()
+    context = ssl.create_default_context(cafile=smtp.ca_file) if smtp.ca_file else (
+        policy.tls or ssl.create_default_context())
     try:
         if smtp.security == "ssl":
             client: smtplib.SMTP = _PinnedSMTPSSL(address, smtp.host, smtp.port, timeout=smtp.timeout_seconds,
