@@ -206,6 +206,7 @@ def smtp_server(directory: Path, *, security: str, users: dict[str, str]) -> Ite
 
     options: dict[str, Any] = {"authenticator": authenticate, "auth_required": True, "auth_require_tls": True}
     if security == "ssl":
+        options["auth_require_tls"] = False  # aiosmtpd counts only STARTTLS as TLS; this connection is TLS throughout
         controller = Controller(Handler(), hostname="127.0.0.1", port=port, ssl_context=context,
                                 server_hostname="localhost", **options)
     else:

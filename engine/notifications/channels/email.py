@@ -10,6 +10,7 @@ delivery's message id, the same on every retry.
 
 from __future__ import annotations
 
+import base64
 import smtplib
 import socket
 import ssl
@@ -46,7 +47,7 @@ def send(outgoing: Outgoing, settings: NotificationSettings, policy: OutboundPol
             if smtp.security == "starttls":
                 client.starttls(context=context)
             if smtp.username:
-                client.login(smtp.username, smtp.password or "")
+                _login(client, smtp.username, smtp.password or "")
             refused = client.send_message(message)
             code, answer = client.noop()
     except smtplib.SMTPAuthenticationError as err:
@@ -63,6 +64,21 @@ def send(outgoing: Outgoing, settings: NotificationSettings, policy: OutboundPol
     if refused:
         raise ChannelError(f"SMTP server refused {', '.join(refused)}", str(refused))
     return shorten(f"250 accepted for {outgoing.target} ({code} {_said(answer)})")
+
+
+def _login(client: smtplib.SMTP, username: str, password: str) -> None:
+    """smtplib's login takes ASCII only; a password with other characters goes as UTF-8 in AUTH PLAIN
+    (RFC 4616), which servers that take such passwords accept."""
+    if (username + password).isascii():
+        client.login(username, password)
+        return
+    client.ehlo_or_helo_if_needed()
+    if not client.has_extn("auth") or "PLAIN" not in client.esmtp_features.get("auth", "").upper().split():
+        raise smtplib.SMTPException("the server offers no AUTH PLAIN, which a password beyond ASCII needs")
+    token = base64.b64encode(b"\0" + username.encode() + b"\0" + password.encode()).decode()
+    code, said = client.docmd("AUTH", f"PLAIN {token}")
+    if code != 235:
+        raise smtplib.SMTPAuthenticationError(code, said)
 
 
 def build_message(outgoing: Outgoing, smtp: SmtpSettings) -> EmailMessage:
