@@ -52,10 +52,17 @@ class NotificationDeliveryFamily:
             count, first = session.execute(query).one()
         return int(count), first
 
+    def notification_delivery(self, delivery_id: int) -> dict[str, Any] | None:
+        """One delivery as the administrators' list shows it, or None."""
+        found = self.notification_deliveries(delivery_id=delivery_id, limit=1)
+        return found[0] if found else None
+
     def notification_deliveries(self, *, state: str | None = None, channel: str | None = None, limit: int = 100,
-                                offset: int = 0) -> list[dict[str, Any]]:
+                                offset: int = 0, delivery_id: int | None = None) -> list[dict[str, Any]]:
         """Deliveries, newest first, with the notifications each carried; mobile numbers partly masked."""
         query = select(_d)
+        if delivery_id is not None:
+            query = query.where(_d.c.id == delivery_id)
         if state:
             query = query.where(_d.c.state == _allowed(state, DELIVERY_STATES, "state"))
         if channel:
