@@ -10,7 +10,8 @@
     (bench/fanout.py); (e) the class-teacher training rollout at city scale (bench/rollout.py); (f) the
     inbox among a million task rows (bench/inbox.py); (g) the task page's JavaScript and load time in Chromium
     (bench/pageweight.py). ``./scripts/bench.sh fanout`` runs (d) alone, ``rollout`` (e), ``inbox`` (f),
-    ``pageweight`` (g), ``engine`` (a)-(c).
+    ``pageweight`` (g), ``engine`` (a)-(c); (h) 10,000 notifications by SMS to a local gateway with 1 and 2
+    workers beside as many webhook deliveries (bench/notifications.py), ``notifications``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from bench.fanout import report_fanout
 from bench.inbox import report_inbox
+from bench.notifications import report_notifications
 from bench.pageweight import report_pageweight
 from bench.rollout import report_rollout
 from engine import bench_results
@@ -228,13 +230,15 @@ def run_all(label: str, url: str, data_dir: Path, parts: set[str]) -> None:
         report_inbox(url.replace("bench.db", "inbox.db"), data_dir, progress)
     if "pageweight" in parts:
         report_pageweight(url.replace("bench.db", "pageweight.db"), data_dir, progress)
+    if "notifications" in parts:
+        report_notifications(url.replace("bench.db", "notifications.db"), data_dir, progress)
 
 
 def main() -> None:
-    parts = {"engine", "fanout", "rollout", "inbox", "pageweight"}
+    parts = {"engine", "fanout", "rollout", "inbox", "pageweight", "notifications"}
     chosen = set(sys.argv[1:]) or parts
     if not chosen <= parts:
-        sys.exit("usage: python -m bench [engine] [fanout] [rollout] [inbox] [pageweight]")
+        sys.exit("usage: python -m bench [engine] [fanout] [rollout] [inbox] [pageweight] [notifications]")
     with tempfile.TemporaryDirectory(prefix="huhua-bench-") as tmp:
         run_all("SQLite (WAL, synchronous=FULL)", f"sqlite:///{tmp}/bench.db", Path(tmp), chosen)
         postgres = os.environ.get("HUHUA_BENCH_POSTGRES_URL")

@@ -307,5 +307,7 @@ def test_settings_name_the_field_they_refuse(tmp_path: Path) -> None:
         with pytest.raises(InvalidInput) as refused:
             load_notification_settings(path, environ={})
         assert refused.value.problems[0].field == field, toml
+    shipped = load_notification_settings(PROJECT / "config" / "notifications.toml", environ={})
+    assert (shipped.email, shipped.wecom, shipped.dingtalk, shipped.sms) == (None, None, None, None)
     path.write_text('[email]\nurl = "smtp://h:25"\nper_minute = 10\n', encoding="utf-8")
     assert load_notification_settings(path, environ={}).email.per_minute == 10  # type: ignore[union-attr]
