@@ -311,3 +311,51 @@ def test_settings_name_the_field_they_refuse(tmp_path: Path) -> None:
     assert (shipped.email, shipped.wecom, shipped.dingtalk, shipped.sms) == (None, None, None, None)
     path.write_text('[email]\nurl = "smtp://h:25"\nper_minute = 10\n', encoding="utf-8")
     assert load_notification_settings(path, environ={}).email.per_minute == 10  # type: ignore[union-attr]
+
+
+def test_the_administrators_page_lists_deliveries_masked_replays_one_and_sends_a_notice(
+        engine_with: Engine) -> None:
+    from engine.commands import SetPassword
+    from engine.web import create_app
+
+    with sms_gateway("AK", "SK") as gateway:
+        huhua = engine_with(f'[sms]\nurl = "{gateway.url}/sms/send"\nkey = "AK"\nsecret = "SK"\n'
+                            '[sms.templates]\ndefault = "SMS_1"\n')
+        load_school(huhua, 3)
+        huhua.execute(SendNotice("admin", ("t001",), "家长会通知", channels=("sms",)))
+        run_due_jobs(huhua)
+        huhua.execute(SetPassword("admin", "correct horse", "admin"))
+        app = create_app(huhua, {"SECRET_KEY": "pages", "TRUST_USER_HEADER": False, "WTF_CSRF_ENABLED": False})
+        with app.test_client() as client:
+            client.post("/login", data={"username": "admin", "password": "correct horse"})
+            page = client.get("/admin/notifications?channel=sms").get_data(as_text=True)
+            [delivery] = _deliveries(huhua)
+            assert "139****0001" in page and mobile("t001") not in page and "家长会通知 → 老师001" in page
+            assert client.post(f"/admin/notifications/{delivery['id']}/replay").status_code == 302
+            assert _deliveries(huhua)[0]["state"] == "pending"
+            again = client.post(f"/admin/notifications/{delivery['id']}/replay")  # still pending: refused, said why
+            assert again.status_code == 409 and "仍在等待发送" in again.get_data(as_text=True)
+            run_due_jobs(huhua)
+            refused = client.post("/admin/notifications/notice", data={"recipients": "nobody", "subject": "会议"})
+            assert refused.status_code == 400 and "找不到在职人员 nobody" in refused.get_data(as_text=True)
+            sent = client.post("/admin/notifications/notice", data={
+                "recipients": "t002, t003", "subject": "会议", "channels": "sms"}, follow_redirects=True)
+            assert "通知已发给 2 人" in sent.get_data(as_text=True)
+            run_due_jobs(huhua)
+    assert gateway.message_ids.count(delivery["message_id"]) == 2  # the replay went with the same message id
+    assert len(gateway.accepted) == 4 and {r.json()["phone"] for r in gateway.accepted} == {
+        mobile("t001"), mobile("t002"), mobile("t003")}
+
+
+def test_a_group_robot_hears_only_that_a_crisis_notice_exists_never_its_words() -> None:
+    from engine.notifications.channels.compose import compose
+
+    item = {"notification_id": 1, "kind": "crisis", "subject": "学生张某危机干预", "body": "详情：……",
+            "link": "/tasks/9", "person_id": "t001", "person_name": "老师001", "phone": mobile("t001")}
+    group = compose({"id": 1, "channel": "wecom", "target": SCHOOL, "message_id": "m", "items": [item]},
+                    "https://h.example.cn")
+    personal = compose({"id": 2, "channel": "email", "target": "t@x.cn", "message_id": "n", "items": [item]},
+                       "https://h.example.cn")
+    assert "张某" not in group.text + group.markdown and "/tasks/9" not in group.text
+    assert group.mentions == (mobile("t001"),)  # the person is still called to look
+    assert "学生张某危机干预" in personal.text and "https://h.example.cn/tasks/9" in personal.text

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from engine.errors import InvalidInput, Problem
-from engine.notifications.kinds import CHANNELS, INBOX
+from engine.notifications.channels.compose import PRIVATE_KINDS
+from engine.notifications.kinds import CHANNELS, INBOX, KINDS
 from engine.phrases import Phrase
 from engine.queries.rows import iso, page_limit
 from engine.store import tables
@@ -77,8 +78,10 @@ class NotificationDeliveryFamily:
                                _p.c.name.label("person_name"))
                         .join(_n, _n.c.id == _di.c.notification_id).outerjoin(_p, _p.c.id == _n.c.person_id)
                         .where(_di.c.delivery_id.in_([d.id for d in deliveries])).order_by(_n.c.id)):
-                    carried.setdefault(row.delivery_id, []).append({
-                        "id": row.id, "kind": row.kind, "subject": row.subject, "person_id": row.person_id,
+                    carried.setdefault(row.delivery_id, []).append({  # a child's case: its kind, not its words
+                        "id": row.id, "kind": row.kind,
+                        "subject": KINDS[row.kind].label if row.kind in PRIVATE_KINDS else row.subject,
+                        "person_id": row.person_id,
                         "person_name": row.person_name})
         return [{"id": d.id, "channel": d.channel, "target": masked(d.channel, d.target), "state": d.state,
                  "attempts": d.attempts, "last_error": d.last_error, "answer": _masked_text(d.answer),

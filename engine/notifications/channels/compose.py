@@ -16,6 +16,9 @@ from engine.notifications.kinds import KINDS
 PRODUCT = "心育护花"
 #: At most this many people are named on one robot line (the rest are counted).
 NAMES_PER_LINE = 12
+#: Kinds about a child's counselling case: a group robot (read by the whole group) gets only that there is one.
+PRIVATE_KINDS = frozenset({"crisis"})
+GROUP_WORDING = "有一条需要您本人及时查看的紧急通知，请登录系统查看"
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,10 @@ def compose(delivery: dict[str, Any], public_url: str) -> Outgoing:
     """``delivery`` as :meth:`engine.queries.notification_deliveries.NotificationDeliveryFamily.delivery_to_send`
     answers it: its channel, target, message id and items (each notification with its person)."""
     lines: dict[tuple[str, str, str, str | None], list[Person]] = {}
+    group = delivery["channel"] in ("wecom", "dingtalk")
     for item in delivery["items"]:
+        if group and item["kind"] in PRIVATE_KINDS:
+            item = {**item, "subject": GROUP_WORDING, "body": "", "link": None}
         link = absolute(public_url, item["link"])
         person = Person(item["person_id"], item["person_name"] or item["person_id"], item["phone"])
         people = lines.setdefault((item["kind"], item["subject"], item["body"], link), [])
