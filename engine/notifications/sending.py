@@ -37,12 +37,16 @@ def attempt(huhua: Huhua, job_id: int, delivery_id: int, *, limited: bool = True
         wait = _over_limit(huhua, delivery["channel"], delivery["target"])
         if wait is not None:
             return DeferDelivery(job_id, delivery_id, wait), None
-    outgoing = compose(delivery, settings.public_url)
+    outgoing = None
     try:
+        outgoing = compose(delivery, settings.public_url)
         answer = send(outgoing, settings, huhua.services.outbound)
     except ChannelError as err:
-        log.warning("delivery %s (%s) failed: %s", delivery_id, outgoing.channel, err)
+        log.warning("delivery %s (%s) failed: %s", delivery_id, delivery["channel"], err)
         return RecordDeliveryFailure(job_id, delivery_id, str(err), err.answer), outgoing
+    except Exception as err:  # a fault of ours, not the provider's: the delivery shows it too, and is retried
+        log.exception("delivery %s (%s) failed", delivery_id, delivery["channel"])
+        return RecordDeliveryFailure(job_id, delivery_id, f"{type(err).__name__}: {err}"), outgoing
     return FinishDelivery(job_id, delivery_id, answer, outgoing.notification_ids), outgoing
 
 
