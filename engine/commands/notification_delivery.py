@@ -44,20 +44,23 @@ SUBJECT_CHARS, BODY_CHARS, LINK_CHARS = 200, 4000, 500
 def finish_delivery(command: FinishDelivery, uow: UnitOfWork) -> dict[str, Any]:
     uow.execute(update(_j).where(_j.c.id == command.job_id, _j.c.state == "pending")
                 .values(state="done", attempts=_j.c.attempts + 1, lease_owner=None, lease_until=None))
-    delivery = uow.read(select(_d).where(_d.c.id == command.delivery_id)).first()
-    if delivery is None or delivery.state != "pending":  # sent meanwhile by a worker whose lease had lapsed
-        return {"delivery": command.delivery_id, "state": delivery.state if delivery else None, "moved": 0}
-    uow.execute(update(_d).where(_d.c.id == delivery.id).values(
-        state="sent", answer=command.answer[:2000], sent_at=uow.now, attempts=delivery.attempts + 1,
-        last_error=None, batch_key=_spent_key(delivery)))
-    carried = set(uow.read(select(_di.c.notification_id).where(_di.c.delivery_id == delivery.id)).scalars())
+    # one statement for the common case: still pending (else a worker whose lease had lapsed sent it already)
+    sent = uow.execute(update(_d).where(_d.c.id == command.delivery_id, _d.c.state == "pending").values(
+        state="sent", answer=command.answer[:2000], sent_at=uow.now, attempts=_d.c.attempts + 1, last_error=None)
+        .returning(_d.c.id, _d.c.channel, _d.c.target, _d.c.batch_key)).first()
+    if sent is None:
+        return {"delivery": command.delivery_id, "state": "not pending", "moved": 0}
+    if sent.channel not in GROUP_CHANNELS:  # an e-mail or SMS carries its one notification, nothing joins later
+        return {"delivery": sent.id, "state": "sent", "moved": 0}
+    uow.execute(update(_d).where(_d.c.id == sent.id).values(batch_key=_spent_key(sent)))
+    carried = set(uow.read(select(_di.c.notification_id).where(_di.c.delivery_id == sent.id)).scalars())
     joined_late = sorted(carried - set(command.notification_ids))
     if joined_late:  # joined the batch after the worker read it: they go in a message of their own
-        key = f"{delivery.batch_key}+{uuid.uuid4().hex[:12]}"
-        rest, _job = _new_delivery(uow, delivery.channel, delivery.target, key, uow.now)
-        uow.execute(update(_di).where(_di.c.delivery_id == delivery.id, _di.c.notification_id.in_(joined_late))
+        key = f"{sent.batch_key}+{uuid.uuid4().hex[:12]}"
+        rest, _job = _new_delivery(uow, sent.channel, sent.target, key, uow.now)
+        uow.execute(update(_di).where(_di.c.delivery_id == sent.id, _di.c.notification_id.in_(joined_late))
                     .values(delivery_id=rest))
-    return {"delivery": delivery.id, "state": "sent", "moved": len(joined_late)}
+    return {"delivery": sent.id, "state": "sent", "moved": len(joined_late)}
 
 
 def record_delivery_failure(command: RecordDeliveryFailure, uow: UnitOfWork) -> dict[str, Any]:
