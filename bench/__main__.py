@@ -11,7 +11,8 @@
     inbox among a million task rows (bench/inbox.py); (g) the task page's JavaScript and load time in Chromium
     (bench/pageweight.py). ``./scripts/bench.sh fanout`` runs (d) alone, ``rollout`` (e), ``inbox`` (f),
     ``pageweight`` (g), ``engine`` (a)-(c); ``feel`` (h) a 100-rule FEEL decision table beside SpiffWorkflow's
-    DMN engine (bench/feel.py, no database).
+    DMN engine (bench/feel.py, no database); ``notifications`` (i) 10,000 notifications by SMS to a local gateway
+    with 1 and 2 workers beside as many webhook deliveries (bench/notifications.py).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from SpiffWorkflow.util.task import TaskState
 from bench.fanout import report_fanout
 from bench.feel import report_feel
 from bench.inbox import report_inbox
+from bench.notifications import report_notifications
 from bench.pageweight import report_pageweight
 from bench.rollout import report_rollout
 from engine import bench_results
@@ -230,13 +232,15 @@ def run_all(label: str, url: str, data_dir: Path, parts: set[str]) -> None:
         report_inbox(url.replace("bench.db", "inbox.db"), data_dir, progress)
     if "pageweight" in parts:
         report_pageweight(url.replace("bench.db", "pageweight.db"), data_dir, progress)
+    if "notifications" in parts:
+        report_notifications(url.replace("bench.db", "notifications.db"), data_dir, progress)
 
 
 def main() -> None:
-    parts = {"engine", "fanout", "rollout", "inbox", "pageweight", "feel"}
+    parts = {"engine", "fanout", "rollout", "inbox", "pageweight", "feel", "notifications"}
     chosen = set(sys.argv[1:]) or parts
     if not chosen <= parts:
-        sys.exit("usage: python -m bench [engine] [fanout] [rollout] [inbox] [pageweight] [feel]")
+        sys.exit("usage: python -m bench [engine] [fanout] [rollout] [inbox] [pageweight] [feel] [notifications]")
     if "feel" in chosen:
         bench_results.on_database("—")
         report_feel()

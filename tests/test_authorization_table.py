@@ -150,6 +150,9 @@ KINDS: dict[str, str] = {
     "GET /api/v1/process-instances/<int:instance_id>/jobs": "administrator",
     "GET /api/v1/jobs": "administrator",
     "GET /api/v1/webhooks": "administrator",
+    "GET /api/v1/notification-deliveries": "administrator",
+    "POST /api/v1/notification-deliveries/<int:delivery_id>/replay": "administrator",
+    "POST /api/v1/notifications": "administrator",
     "POST /api/v1/webhooks": "administrator",
     "DELETE /api/v1/webhooks/<int:subscription_id>": "administrator",
     "POST /api/v1/webhooks/<int:subscription_id>/rotate-secret": "administrator",
@@ -179,6 +182,9 @@ KINDS: dict[str, str] = {
     "GET /admin/instances/<int:instance_id>": "administrator",
     "GET /admin/instances": "administrator",
     "GET /admin/jobs": "administrator",
+    "GET /admin/notifications": "administrator",
+    "POST /admin/notifications/<int:delivery_id>/replay": "administrator",
+    "POST /admin/notifications/notice": "administrator",
     "GET /admin/schedules": "administrator",
     "GET /admin/calendar": "administrator",
     "GET /admin/org": "administrator",
@@ -256,6 +262,8 @@ BODIES: dict[str, dict[str, Any]] = {
     "POST /api/v1/webhooks": {"json": {"url": 7}},
     "POST /api/v1/webhooks/<int:subscription_id>/rotate-secret": {"json": {"secret": 7}},
     "PATCH /api/v1/org/people/<person_id>": {"json": {"email": 7}},
+    "POST /api/v1/notifications": {"json": {"recipients": 7}},
+    "POST /admin/notifications/notice": {"data": {"recipients": "", "subject": ""}},
     "PUT /api/v1/calendar/overrides/<day>": {"json": {"working": "yes"}},
     "PUT /api/v1/schedules/<key>": {"json": {"enabled": "yes"}},
     "PUT /api/v1/term-calendar": {"json": {"holiday_months": "thirteen"}},
@@ -329,6 +337,11 @@ def _set_up(huhua: Huhua) -> Table:
             instance_id=instance, name="通报.pdf", kind="circular", content_type="application/pdf", size=4,
             content=b"%PDF", created_at=datetime(2026, 3, 2, tzinfo=UTC)).returning(tables.document.c.id)).scalar_one()
             for name, instance in (("own", own), ("other", other))}
+    with huhua.services.database.engine.begin() as connection:  # an e-mail that failed, for the administrator to replay
+        delivery = connection.execute(insert(tables.notification_delivery).values(
+            channel="email", target="someone@example.cn", batch_key="email:table", message_id="m" * 32,
+            state="failed", attempts=5, due_at=datetime(2026, 3, 2, tzinfo=UTC),
+            created_at=datetime(2026, 3, 2, tzinfo=UTC)).returning(tables.notification_delivery.c.id)).scalar_one()
     subscription = huhua.execute(AddWebhook("http://127.0.0.1:9/hooks", "admin", "task_created"))["id"]
     foreign_filter = huhua.execute(SaveFilter("zhuhui-s001-bzr2", "逾期", {"due": "overdue"}))["id"]
     foreign_notification = huhua.execute(NotifyPeople("admin", "message", "别人的通知", "正文",
@@ -351,6 +364,7 @@ def _set_up(huhua: Huhua) -> Table:
         "decision_id": {"existing": "monthly_check_items", "missing": "no_such_decision"},
         "form_key": {"existing": "monthly_check_class_teachers", "missing": "no_such_form"},
         "subscription_id": {"existing": subscription, "missing": MISSING_ID},
+        "delivery_id": {"existing": delivery, "missing": MISSING_ID},
         "filter_id": {"existing": foreign_filter, "missing": MISSING_ID},  # another person's filter: as missing
         "notification_id": {"existing": foreign_notification, "missing": MISSING_ID},  # another's: as missing
         **{f"token_id {key}": {"existing": token, "missing": MISSING_ID}  # another person's token: as missing

@@ -15,6 +15,7 @@ from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ, VirtualClock
 from engine.commands import ClaimTask, DeployModels, RetryIncidents
 from engine.errors import InvalidModel
+from engine.notifications.operator import MODEL_KINDS
 from engine.notifications.settings import NotificationSettings, SmtpSettings
 from engine.store import tables
 from tests.helpers import start_at

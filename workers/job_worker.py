@@ -36,6 +36,8 @@ from engine.commands import (
 )
 from engine.errors import HuhuaError
 from engine.notifications import operator as notify_operator
+from engine.notifications import sending
+from engine.notifications.planning import SEND_JOB
 from webhooks import delivery
 
 log = logging.getLogger("huhua.worker")
@@ -97,6 +99,8 @@ class JobWorker:
                 self._run(job_id, lambda j=job_id: self._deliver_webhook(j))
             elif kind in TELLING:
                 self._run(job_id, lambda j=job_id, c=TELLING[kind]: c(j))
+            elif kind == SEND_JOB:
+                self._run(job_id, lambda j=job_id: self._send_notification(j))
             else:
                 self._run(job_id, lambda j=job_id: FireTimer(j))
             ran += 1
@@ -139,6 +143,11 @@ class JobWorker:
         if target is not None:
             delivery.deliver(*target, work["body"], self.huhua.services.outbound)
         return FinishJob(job_id)
+
+    def _send_notification(self, job_id: int) -> sending.Outcome:
+        """Send one notification delivery (e-mail, robot, SMS); its outcome, failures too, is the command."""
+        work = self.huhua.queries.job_payload(job_id)
+        return sending.attempt(self.huhua, job_id, int(work["delivery"]))[0]
 
     def run_forever(self, poll_seconds: float = 1.0) -> None:
         """Run batches until :meth:`stop`; sleeps ``poll_seconds`` whenever nothing was due."""

@@ -559,6 +559,13 @@ ROUTES: dict[str, Rule] = {
     "notification_choices.save_own_choices": Rule.SIGNED_IN,
     "notification_choices.role_defaults": Rule.ADMINISTRATOR,
     "notification_choices.save_role_defaults": Rule.ADMINISTRATOR,
+    # notifications that leave the app: how each delivery went, replaying one, the administrator's notices
+    "delivery_api.list_deliveries": Rule.ADMINISTRATOR,
+    "delivery_api.replay_delivery": Rule.ADMINISTRATOR,
+    "delivery_api.send_notice": Rule.ADMINISTRATOR,
+    "admin.notifications": Rule.ADMINISTRATOR,
+    "admin.replay_notification_delivery": Rule.ADMINISTRATOR,
+    "admin.send_notice": Rule.ADMINISTRATOR,
 }
 
 

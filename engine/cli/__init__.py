@@ -8,6 +8,7 @@ from engine.cli import (  # noqa: F401 (they register the verbs)
     calendar_commands,
     diagrams,
     directory,
+    notify_commands,
     processes,
     running,
     schedule_commands,

@@ -44,6 +44,7 @@ from engine.commands.model import (
     CompleteTask,
     CorrelateMessage,
     CreateApiToken,
+    DeferDelivery,
     DelegateTask,
     DeleteFilter,
     DeployEditedDecision,
@@ -51,6 +52,7 @@ from engine.commands.model import (
     DeployEditedProcess,
     DeployModels,
     DeployShippedProcesses,
+    FinishDelivery,
     FinishJob,
     FireSchedule,
     FireTimer,
@@ -65,9 +67,11 @@ from engine.commands.model import (
     ReassignTask,
     ReceiveWebhook,
     RecordCaseRead,
+    RecordDeliveryFailure,
     RecordJobFailure,
     RemoveWebhook,
     RenewLeases,
+    ReplayDelivery,
     ResumeInstance,
     RetryIncidents,
     RevokeApiToken,
@@ -76,6 +80,8 @@ from engine.commands.model import (
     RunNotifyStep,
     RunOfficialDocumentStep,
     SaveFilter,
+    SendNotice,
+    SendTestNotification,
     SetAccountActive,
     SetDocumentCode,
     SetNotificationChoices,
@@ -95,6 +101,14 @@ from engine.commands.model import (
     TouchApiToken,
     UnclaimTask,
     UnlockLogIn,
+)
+from engine.commands.notification_delivery import (
+    defer_delivery,
+    finish_delivery,
+    record_delivery_failure,
+    replay_delivery,
+    send_notice,
+    send_test_notification,
 )
 from engine.commands.notification_sweep import plan_notification_sweep, sweep_notifications
 from engine.commands.notifications import (
@@ -179,13 +193,20 @@ HANDLERS = {
     TellOfEvents: tell_of_events,
     PlanNotificationSweep: plan_notification_sweep,
     SweepNotifications: sweep_notifications,
+    FinishDelivery: finish_delivery,
+    RecordDeliveryFailure: record_delivery_failure,
+    DeferDelivery: defer_delivery,
+    ReplayDelivery: replay_delivery,
+    SendNotice: send_notice,
+    SendTestNotification: send_test_notification,
 }
 
 #: Commands nobody waits on: a version conflict is retried with backoff instead of reported.
 RETRY_ON_CONFLICT = frozenset({FireTimer, RecordJobFailure, ClaimDueJobs, RenewLeases, StartScheduledUnits, RunHeldTask,
                                RunOfficialDocumentStep, RunNotifyStep, LoadShippedSchedules,
                                FinishJob, ReceiveWebhook, StartChildren,
-                               TellOfEvents, PlanNotificationSweep, SweepNotifications})
+                               TellOfEvents, PlanNotificationSweep, SweepNotifications,
+                               FinishDelivery, RecordDeliveryFailure, DeferDelivery})
 
 __all__ = [
     "ENGINE",
@@ -203,6 +224,7 @@ __all__ = [
     "CompleteTask",
     "CorrelateMessage",
     "CreateApiToken",
+    "DeferDelivery",
     "DelegateTask",
     "DeleteFilter",
     "DeployEditedDecision",
@@ -210,6 +232,7 @@ __all__ = [
     "DeployEditedProcess",
     "DeployModels",
     "DeployShippedProcesses",
+    "FinishDelivery",
     "FinishJob",
     "FireSchedule",
     "FireTimer",
@@ -226,9 +249,11 @@ __all__ = [
     "ReassignTask",
     "ReceiveWebhook",
     "RecordCaseRead",
+    "RecordDeliveryFailure",
     "RecordJobFailure",
     "RemoveWebhook",
     "RenewLeases",
+    "ReplayDelivery",
     "ResumeInstance",
     "RetryIncidents",
     "RevokeApiToken",
@@ -237,6 +262,8 @@ __all__ = [
     "RunNotifyStep",
     "RunOfficialDocumentStep",
     "SaveFilter",
+    "SendNotice",
+    "SendTestNotification",
     "SetAccountActive",
     "SetDocumentCode",
     "SetNotificationChoices",

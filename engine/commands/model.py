@@ -621,3 +621,70 @@ class SweepNotifications:
 
     job_id: int
     actor: str = SYSTEM_ACTOR
+
+
+@dataclass(frozen=True)
+class FinishDelivery:
+    """A notification delivery went out: mark it sent with the provider's answer, and its job done.
+
+    ``notification_ids`` are those the worker sent; any added to a robot batch after it was read move to a new
+    delivery, so none is lost."""
+
+    job_id: int
+    delivery_id: int
+    answer: str
+    notification_ids: tuple[int, ...]
+    actor: str = SYSTEM_ACTOR
+
+
+@dataclass(frozen=True)
+class RecordDeliveryFailure:
+    """Sending a delivery failed (or the provider refused it): note why, and retry its job with backoff."""
+
+    job_id: int
+    delivery_id: int
+    error: str
+    answer: str | None = None
+    actor: str = SYSTEM_ACTOR
+
+
+@dataclass(frozen=True)
+class DeferDelivery:
+    """The channel's per-minute limit is reached: send this delivery at ``until`` instead (not a failure)."""
+
+    job_id: int
+    delivery_id: int
+    until: datetime
+    actor: str = SYSTEM_ACTOR
+
+
+@dataclass(frozen=True)
+class ReplayDelivery:
+    """Send a failed or sent delivery again (administrator): pending with a new job, the same message id."""
+
+    delivery_id: int
+    actor: str
+
+
+@dataclass(frozen=True)
+class SendNotice:
+    """The administrator's notice (kind ``message``) to people by id or to holders of a role at a unit
+    (``role@unit``), through the channels each chose."""
+
+    actor: str
+    recipients: tuple[str, ...]
+    subject: str
+    body: str = ""
+    link: str | None = None
+    #: Send through these channels (besides the in-app centre) whatever people chose; empty: as each chose.
+    channels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SendTestNotification:
+    """A test message to one person through one channel now (``huhua notify test``): the notification, and for an
+    outside channel a delivery whose job the caller runs at once (leased to ``actor`` so no worker takes it)."""
+
+    person_id: str
+    channel: str
+    actor: str

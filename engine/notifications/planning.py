@@ -46,6 +46,8 @@ class Occasion:
     unit_id: str | None = None
     #: None: as the kind says.
     urgent: bool | None = None
+    #: These channels for everyone (an administrator's notice that must go by SMS, say); None: as each chose.
+    channels: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,8 @@ def notify(uow: UnitOfWork, occasion: Occasion, people: list[str] | tuple[str, .
     fresh = [person for person in wanted if person in persons and person not in told_before]
     if not fresh:
         return Told({}, [])
-    chosen = channels_for(uow, fresh, occasion.kind)
+    chosen = channels_for(uow, fresh, occasion.kind) if occasion.channels is None else {
+        person: (INBOX, *(c for c in occasion.channels if c != INBOX)) for person in fresh}
     settings: NotificationSettings = uow.services.notifications
     now = uow.now
     ids: dict[str, int] = {}

@@ -8,7 +8,8 @@ Environment (each overrides the file):
 
 - ``HUHUA_PUBLIC_URL`` — the address people open the web app at; links in messages start with it.
 - ``HUHUA_SMTP_URL`` — ``smtp://user:password@host:587`` (STARTTLS), ``smtps://…:465`` (TLS from the start), or
-  ``smtp+plain://host:25`` (no TLS: a relay on the same machine only); ``HUHUA_SMTP_FROM`` the sender.
+  ``smtp+plain://host:25`` (no TLS: a relay on the same machine only); ``HUHUA_SMTP_FROM`` the sender;
+  ``HUHUA_SMTP_CA_FILE`` certificates to trust for the server (PEM) instead of the system's.
 - ``HUHUA_WECOM_URL`` / ``HUHUA_DINGTALK_URL`` — the provider's robot address (the key or access token is added);
   ``HUHUA_WECOM_ROBOTS="unit=key,unit=key"`` and ``HUHUA_DINGTALK_ROBOTS="unit=token:secret,…"`` the groups.
 - ``HUHUA_SMS_URL``, ``HUHUA_SMS_KEY``, ``HUHUA_SMS_SECRET``, ``HUHUA_SMS_SIGN`` — the SMS gateway.
@@ -38,6 +39,10 @@ class SmtpSettings:
     password: str | None
     sender: str
     timeout_seconds: float = 10.0
+    #: At most this many e-mails a minute (more wait for the next minute; 0: no limit).
+    per_minute: int = 120
+    #: Certificates (PEM) to trust for the server instead of the system's: a bureau's own mail server and CA.
+    ca_file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,8 @@ class SmsSettings:
     sign: str
     #: notification kind → the approved template id; a kind without a template is not sent by SMS.
     templates: dict[str, str] = field(default_factory=dict)
+    #: At most this many messages a minute (more wait for the next minute; 0: no limit).
+    per_minute: int = 60
 
 
 @dataclass(frozen=True)
@@ -122,7 +129,18 @@ def _smtp(path: Path, section: dict[str, Any], env: Mapping[str, str]) -> SmtpSe
     sender = env.get("HUHUA_SMTP_FROM") or section.get("sender") or f"心育护花 <noreply@{parts.hostname}>"
     return SmtpSettings(parts.hostname, port, security, unquote(parts.username) if parts.username else None,
                         unquote(parts.password) if parts.password else None, str(sender),
-                        float(section.get("timeout_seconds", 10.0)))
+                        _number(path, "email.timeout_seconds", section.get("timeout_seconds", 10.0), float, 0.1),
+                        _number(path, "email.per_minute", section.get("per_minute", 120), int, 0),
+                        _ca_file(path, env.get("HUHUA_SMTP_CA_FILE") or section.get("ca_file")))
+
+
+def _ca_file(path: Path, value: Any) -> str | None:
+    if not value:
+        return None
+    where = (path.parent / str(value)).resolve()
+    if not where.is_file():
+        raise _refuse(path, "email.ca_file", f"'{value}' is not a file")
+    return str(where)
 
 
 def _robots(path: Path, name: str, section: dict[str, Any], env: Mapping[str, str], *,
@@ -139,7 +157,7 @@ def _robots(path: Path, name: str, section: dict[str, Any], env: Mapping[str, st
         return None
     if not url:
         raise _refuse(path, f"{name}.url", "robots are listed but the provider's robot address is not set")
-    return RobotSettings(str(url), robots, int(section.get("per_minute", 20)))
+    return RobotSettings(str(url), robots, _number(path, f"{name}.per_minute", section.get("per_minute", 20), int, 1))
 
 
 def _robot(path: Path, where: str, value: Any, with_secret: bool) -> Robot:
@@ -162,7 +180,17 @@ def _sms(path: Path, section: dict[str, Any], env: Mapping[str, str]) -> SmsSett
         raise _refuse(path, "sms.key", "the SMS gateway needs its key and secret (HUHUA_SMS_KEY, HUHUA_SMS_SECRET)")
     templates = {str(kind): str(template) for kind, template in (section.get("templates") or {}).items()}
     return SmsSettings(str(url), str(key), str(secret), str(env.get("HUHUA_SMS_SIGN") or section.get("sign") or
-                                                            "心育护花"), templates)
+                                                            "心育护花"), templates,
+                       _number(path, "sms.per_minute", section.get("per_minute", 60), int, 0))
+
+
+def _number(path: Path, where: str, value: Any, kind: type[int] | type[float], least: float) -> Any:
+    """``value`` as a whole number (``int``) or a number (``float``) of at least ``least``; else refused by name."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or (kind is int and not isinstance(value, int)):
+        raise _refuse(path, where, f"'{value}' is not {'a whole number' if kind is int else 'a number'}")
+    if value < least:
+        raise _refuse(path, where, f"{value} is less than {least:g}")
+    return kind(value)
 
 
 def _quiet(path: Path, value: Any) -> tuple[str, str] | None:

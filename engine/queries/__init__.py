@@ -19,6 +19,7 @@ workflow is deserialised here). It mirrors :mod:`engine.commands`: one module pe
 ``audit``          the audit log
 ``rows``           what the families share: page limits, allowed values, rows as dicts
 ``case_reading``   how much of a confidential or sensitive case a viewer may read
+``notification_deliveries``  notification deliveries: what a worker sends, per-minute counts, the admin list
 =================  =====================================================================================
 
 ``counselling_rooms`` answers for schools' counselling room registers (§四.5): a school's, a county's list, and
@@ -49,6 +50,7 @@ from engine.queries.directory import DirectoryFamily
 from engine.queries.instances import InstanceFamily
 from engine.queries.models import ModelFamily
 from engine.queries.monthly import MonthlyFamily
+from engine.queries.notification_deliveries import NotificationDeliveryFamily
 from engine.queries.notifications import NotificationQueries
 from engine.queries.official_documents import OfficialDocumentFamily
 from engine.queries.operations import OperationsFamily, OperationsQueries
@@ -62,7 +64,7 @@ __all__ = ["CalendarQueries", "Queries"]
 
 class Queries(TaskFamily, InstanceFamily, ModelFamily, DirectoryFamily, AccountFamily, SchedulingFamily,
               OperationsFamily, DashboardFamily, MonthlyFamily, OfficialDocumentFamily, CounsellingRoomFamily,
-              StartingFamily):
+              StartingFamily, NotificationDeliveryFamily):
     """Every read-only question of the engine, one method each (see the families above)."""
 
     def __init__(self, database: Database, max_model_bytes: int, schedules_file: Path | None = None) -> None:

@@ -58,6 +58,8 @@ class NotificationDelivery(Base):
     __table_args__ = (
         UniqueConstraint("batch_key", name="uq_notification_delivery_batch"),
         Index("ix_notification_delivery_state", "state", "id"),
+        #: the per-minute limits count what went out in the last minute (migration 0033)
+        Index("ix_notification_delivery_sent", "channel", "sent_at"),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     #: email | wecom | dingtalk | sms

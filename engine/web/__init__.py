@@ -29,6 +29,7 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
     from engine.web.audit_api import audit_api
     from engine.web.counselling_room_api import counselling_room_api
     from engine.web.dashboard_api import dashboard_api
+    from engine.web.delivery_api import delivery_api
     from engine.web.inbox import inbox
     from engine.web.monthly import monthly, monthly_api
     from engine.web.notification_api import notification_api
@@ -45,7 +46,7 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
     i18n.install(app, app.extensions["huhua"].settings.data_dir)
     security_headers.install(app, secure_cookies=app.extensions["huhua"].settings.secure_cookies)
     for blueprint in (api, task_api, dashboard_api, operations_api, account_api, audit_api, counselling_room_api,
-                      monthly_api, notification_api):
+                      monthly_api, notification_api, delivery_api):
         # the API authenticates each call by token or session (a session's changes carry its CSRF token in a
         # header, checked by auth.acting_user), and answers JSON only
         auth.csrf.exempt(blueprint)

@@ -10,6 +10,7 @@ before the view runs (the administrator, or for the dashboard whoever has one).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -23,13 +24,16 @@ from engine import bench_results
 from engine.access.confidential import RECORD
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ
-from engine.commands import RecordCaseRead
+from engine.commands import RecordCaseRead, ReplayDelivery, SendNotice
 from engine.dashboard import monthly_sheets, overdue_sheets
 from engine.documents import XLSX
 from engine.documents.layout import workbook
-from engine.errors import InvalidInput
+from engine.errors import Conflict, InvalidInput
+from engine.notifications.kinds import CHANNELS, KINDS
+from engine.queries.notification_deliveries import DELIVERY_CHANNELS
 from engine.web import account as account_pages
 from engine.web.calls import LARGEST_ID
+from engine.web.error_language import say
 from engine.web.modeler_settings import modeler_settings
 
 admin = Blueprint("admin", __name__, url_prefix="/admin")
@@ -43,6 +47,8 @@ def _ids_the_database_can_hold(_endpoint: str | None, values: dict[str, Any] | N
         abort(404)
 #: Lines on one page of the audit log.
 AUDIT_PAGE = 50
+#: Deliveries on one page of the notifications page.
+DELIVERY_PAGE = 50
 
 
 @admin.get("/")
@@ -194,6 +200,61 @@ def audit() -> Any:
         actor=args.get("actor") or None, action=args.get("action") or None, resource=args.get("resource") or None,
         kind=args.get("kind") or None, date_from=args.get("from") or None, date_to=args.get("to") or None,
         limit=AUDIT_PAGE, offset=offset))
+
+
+@admin.get("/notifications")
+def notifications() -> Any:
+    """How each notification went out (e-mail, robots, SMS): filter, replay, and the notice form."""
+    return _notifications_page()
+
+
+def _notifications_page(error: str | None = None, status: int = 200) -> Any:
+    args = request.args
+    state, channel = args.get("state") or None, args.get("channel") or None
+    offset = int(args["offset"]) if args.get("offset", "").isdigit() else 0
+    problem = None
+    try:
+        deliveries = _huhua().queries.notification_deliveries(state=state, channel=channel, limit=DELIVERY_PAGE,
+                                                              offset=offset)
+    except InvalidInput as err:
+        deliveries, problem = [], say(err.message)
+    for delivery in deliveries:
+        for at in ("created_at", "sent_at", "due_at"):
+            delivery[f"{at}_beijing"] = _beijing(delivery[at])
+    kept = {k: v for k, v in args.items() if k in ("state", "channel") and v}
+    return render_template(
+        "admin_notifications.html", deliveries=deliveries, state=state or "", channel=channel or "", problem=problem,
+        channels=DELIVERY_CHANNELS, all_channels=CHANNELS, kinds=KINDS, offset=offset, page=DELIVERY_PAGE,
+        prev_query=urlencode({**kept, "offset": max(0, offset - DELIVERY_PAGE)}),
+        next_query=urlencode({**kept, "offset": offset + DELIVERY_PAGE}),
+        replayed=args.get("replayed"), told=args.get("told"), error=error, form=request.form), status
+
+
+@admin.post("/notifications/<int:delivery_id>/replay")
+def replay_notification_delivery(delivery_id: int) -> Any:
+    try:
+        _huhua().execute(ReplayDelivery(delivery_id, str(current_user.id)))
+    except (InvalidInput, Conflict) as err:
+        return _notifications_page(say(err.message), 409 if isinstance(err, Conflict) else 400)
+    return redirect(url_for("admin.notifications", replayed=delivery_id))
+
+
+@admin.post("/notifications/notice")
+def send_notice() -> Any:
+    """The notice form: recipients one per line or separated by commas (person ids or role@unit)."""
+    form = request.form
+    recipients = tuple(part for part in re.split(r"[\s,，、]+", form.get("recipients", "")) if part)
+    try:
+        told = _huhua().execute(SendNotice(
+            str(current_user.id), recipients, form.get("subject", ""), form.get("body", ""),
+            form.get("link") or None, tuple(form.getlist("channels"))))
+    except InvalidInput as err:
+        return _notifications_page(say(err.message), 400)
+    return redirect(url_for("admin.notifications", told=told["notifications"]))
+
+
+def _beijing(iso: str | None) -> str:
+    return datetime.fromisoformat(iso).astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M:%S") if iso else ""
 
 
 def audit_page(title: str, admin_view: bool, read: Callable[[Huhua, int], dict[str, Any]]) -> Any:

@@ -21,7 +21,8 @@ from engine.web.auth import is_administrator, login_manager
 
 #: The blueprints that answer JSON to programs; the others are pages.
 API_BLUEPRINTS = frozenset({"api", "task_api", "dashboard_api", "operations_api", "account_api", "audit_api",
-                            "counselling_room_api", "monthly_api", "notification_api"})
+                            "counselling_room_api", "monthly_api", "notification_api",
+                            "delivery_api"})
 
 
 def install(app: Flask) -> None:

@@ -415,6 +415,27 @@ def document() -> dict[str, Any]:
                 "post": _op("Subscribe a URL to engine events (administrator)", ok=201, body=_body({
                     "url": {"type": "string"}, "events": {"type": "string"}, "secret": {"type": "string"}}, ["url"])),
             },
+            "/notification-deliveries": {"get": _op(
+                "Notification deliveries (e-mail, WeCom, DingTalk, SMS) newest first, with the notifications each "
+                "carried; mobile numbers partly masked (administrator)", result=_LIST, parameters=[
+                    _query("state", {"type": "string", "enum": ["pending", "sent", "failed"]}, "only these"),
+                    _query("channel", {"type": "string", "enum": ["email", "wecom", "dingtalk", "sms"]}, "only these"),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "at most this many"),
+                    _query("offset", {"type": "integer", "minimum": 0}, "skip this many")])},
+            "/notification-deliveries/{delivery_id}/replay": {"post": _op(
+                "Send a sent or failed delivery again with the same message id (administrator)",
+                parameters=[_path("delivery_id", "the delivery")])},
+            "/notifications": {"get": _op(
+                "The caller's notifications, newest first (the total in X-Total-Count)", result=_LIST,
+                parameters=[_query("unread", {"type": "string", "enum": ["true", "false"]}, "unread ones only"),
+                            *_PAGE], errors=(400, 401)), "post": _op(
+                "Send a notice (kind message) to people by id or to holders of a role at a unit, role@unit "
+                "(administrator)", ok=201, body=_body({
+                    "recipients": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 5000},
+                    "subject": {"type": "string", "minLength": 1, "maxLength": 200},
+                    "body": {"type": "string", "maxLength": 4000}, "link": {"type": "string", "maxLength": 500},
+                    "channels": {"type": "array", "items": {"type": "string", "enum": [
+                        "inbox", "email", "wecom", "dingtalk", "sms"]}}}, ["recipients", "subject"]))},
             "/tokens": {
                 "get": _op("The caller's API tokens, newest first, never the tokens themselves (the administrator: "
                            "?user='s); someone else's answers 404", result=_LIST, parameters=[
@@ -427,10 +448,6 @@ def document() -> dict[str, Any]:
             "/tokens/{token_id}": {"delete": _op(
                 "Revoke one's own API token (the administrator: anyone's); someone else's answers 404",
                 parameters=[_path("token_id", "the token")], errors=(400, 401, 404))},
-            "/notifications": {"get": _op(
-                "The caller's notifications, newest first (the total in X-Total-Count)", result=_LIST,
-                parameters=[_query("unread", {"type": "string", "enum": ["true", "false"]}, "unread ones only"),
-                            *_PAGE], errors=(400, 401))},
             "/notifications/unread-count": {"get": _op(
                 "How many of the caller's notifications are unread, counted up to 100 (more: 100 or more)",
                 result={"type": "object", "properties": {"unread": {"type": "integer"}, "more": {"type": "boolean"}}},
