@@ -69,7 +69,7 @@ class _Layered(Mapping[str, Any]):
 
 
 def evaluate_decision(model: Model, decision: Any, scope: Mapping[str, Any]) -> Any:
-    logic = _logic(decision)
+    logic = logic_of(decision)
     if logic is None:
         return None
     variable = child(decision, "variable")
@@ -77,7 +77,7 @@ def evaluate_decision(model: Model, decision: Any, scope: Mapping[str, Any]) -> 
     return model.coerce(value, variable.get("typeRef") if variable is not None else None)
 
 
-def _logic(element: Any) -> Any:
+def logic_of(element: Any) -> Any:
     for part in element:
         if local(part) in _BOXED:
             return part
@@ -100,7 +100,7 @@ def _context(model: Model, element: Any, scope: Mapping[str, Any]) -> Any:
     result: dict[str, Any] = {}
     inner = _Layered(result, scope)
     for entry in children(element, "contextEntry"):
-        variable, logic = child(entry, "variable"), _logic(entry)
+        variable, logic = child(entry, "variable"), logic_of(entry)
         value = evaluate_boxed(model, logic, inner) if logic is not None else None
         if variable is None:
             return value
@@ -118,10 +118,10 @@ def _relation(model: Model, element: Any, scope: Mapping[str, Any]) -> Any:
 
 
 def _invocation(model: Model, element: Any, scope: Mapping[str, Any]) -> Any:
-    callee = evaluate_boxed(model, _logic(element), scope)
+    callee = evaluate_boxed(model, logic_of(element), scope)
     arguments = {}
     for binding in children(element, "binding"):
-        logic = _logic(binding)
+        logic = logic_of(binding)
         arguments[child(binding, "parameter").get("name")] = (
             evaluate_boxed(model, logic, scope) if logic is not None else None)
     if not isinstance(callee, Function):
@@ -133,7 +133,7 @@ def _function_definition(model: Model, element: Any, scope: Mapping[str, Any]) -
     formal = children(element, "formalParameter")
     params = [parameter.get("name") for parameter in formal]
     types = [parameter.get("typeRef") for parameter in formal]
-    body = _logic(element)
+    body = logic_of(element)
 
     def call(run: Any, *arguments: Any) -> Any:
         own = {name: model.coerce(argument, type_ref)
@@ -175,7 +175,7 @@ def service_function(model: Model, service: Any) -> Function:
 
 
 def _conditional(model: Model, element: Any, scope: Mapping[str, Any]) -> Any:
-    parts = {local(part): _logic(part) for part in element}
+    parts = {local(part): logic_of(part) for part in element}
     condition = evaluate_boxed(model, parts["if"], scope)
     if condition is not None and not isinstance(condition, bool):
         return None
@@ -183,7 +183,7 @@ def _conditional(model: Model, element: Any, scope: Mapping[str, Any]) -> Any:
 
 
 def _filter(model: Model, element: Any, scope: Mapping[str, Any]) -> Any:
-    parts = {local(part): _logic(part) for part in element}
+    parts = {local(part): logic_of(part) for part in element}
     items = evaluate_boxed(model, parts["in"], scope)
     if items is None:
         return None
@@ -203,7 +203,7 @@ def _filter(model: Model, element: Any, scope: Mapping[str, Any]) -> Any:
 def _iterator(model: Model, element: Any, scope: Mapping[str, Any]) -> Any:
     tag = local(element)
     variable = element.get("iteratorVariable")
-    parts = {local(part): _logic(part) for part in element}
+    parts = {local(part): logic_of(part) for part in element}
     items = evaluate_boxed(model, parts["in"], scope)
     if items is None:
         return None
