@@ -9,6 +9,7 @@ from typing import Any
 from lxml import etree
 
 from engine.dmn.boxed import Evaluation
+from engine.dmn.tables import CompiledTable, compile_table
 from engine.dmn.types import BASE_TYPES, base_check
 from engine.dmn.xml import PARSER, child, children, local, text_of
 from engine.feel import Expression, UnaryTests, compile_expression, compile_unary_tests
@@ -34,6 +35,8 @@ class Model:
         self.names.discard("")
         self._expressions: dict[str, Expression] = {}
         self._tests: dict[str, UnaryTests] = {}
+        #: a decision table's element → (the element, kept so lxml keeps its proxy, and) the table compiled
+        self._tables: dict[Any, tuple[Any, CompiledTable]] = {}
         self.checks: dict[str, Callable[[Any], bool]] = {}
         #: ``instance of`` reads the type without its allowed values (``256 instance of t255`` is true)
         self.kinds: dict[str, Callable[[Any], bool]] = {}
@@ -134,6 +137,13 @@ class Model:
         if found is None:
             found = self._tests[text] = compile_unary_tests(text, self.names, getattr(self, "kinds", None))
         return found
+
+    def table(self, element: Any) -> CompiledTable:
+        """Decision table ``element`` compiled once for this model."""
+        found = self._tables.get(element)
+        if found is None:
+            found = self._tables[element] = (element, compile_table(self, element))
+        return found[1]
 
     # ---- evaluating -----------------------------------------------------------------------------------------
 

@@ -52,30 +52,53 @@ class Hits:
         return rows
 
 
+@dataclass
+class CompiledTable:
+    """A table's texts compiled, read from its XML once per model."""
+
+    policy: str
+    aggregation: str | None
+    outputs: list[Any]
+    names: list[str]
+    inputs: list[Any]
+    #: per rule: its number, the tests of its input entries, the expressions of its output entries (None: empty)
+    rules: list[tuple[int, list[Any], list[Any]]]
+    defaults: list[Any] | None
+
+
+def compile_table(model: Model, element: Any) -> CompiledTable:
+    outputs = children(element, "output")
+    defaults = [child(output, "defaultOutputEntry") for output in outputs]
+    rules = []
+    for number, rule in enumerate(children(element, "rule"), 1):
+        rules.append((number, [model.tests(text_of(entry).strip() or "-") for entry in children(rule, "inputEntry")],
+                      [model.expression(text_of(entry)) if text_of(entry).strip() else None
+                       for entry in children(rule, "outputEntry")]))
+    return CompiledTable(
+        (element.get("hitPolicy") or "UNIQUE").upper(), element.get("aggregation"), outputs,
+        [output.get("name") or "" for output in outputs],
+        [model.expression(text_of(child(column, "inputExpression"))) for column in children(element, "input")],
+        rules, [model.expression(text_of(default)) if default is not None else None for default in defaults]
+        if any(default is not None for default in defaults) else None)
+
+
 def hits(model: Model, element: Any, scope: Mapping[str, Any]) -> Hits:
     """The rules of decision table ``element`` that match in ``scope``, as its hit policy keeps them."""
-    inputs = [model.expression(text_of(child(column, "inputExpression"))).evaluate(scope)
-              for column in children(element, "input")]
-    outputs = children(element, "output")
-    policy = (element.get("hitPolicy") or "UNIQUE").upper()
-    found = Hits(policy, [output.get("name") or "" for output in outputs], aggregation=element.get("aggregation"))
+    table = model.table(element)
+    inputs = [expression.evaluate(scope) for expression in table.inputs]
+    policy = table.policy
+    found = Hits(policy, table.names, aggregation=table.aggregation)
     matched = []
-    for number, rule in enumerate(children(element, "rule"), 1):
-        entries = children(rule, "inputEntry")
-        if all(model.tests(text_of(entry).strip() or "-").matches(value, scope) is True
-               for entry, value in zip(entries, inputs, strict=False)):
-            matched.append((number, [model.expression(text_of(entry)).evaluate(scope)
-                                     if text_of(entry).strip() else None
-                                     for entry in children(rule, "outputEntry")]))
+    for number, tests, results in table.rules:
+        if all(test.matches(value, scope) is True for test, value in zip(tests, inputs, strict=False)):
+            matched.append((number, [result.evaluate(scope) if result is not None else None for result in results]))
     if not matched:
-        defaults = [child(output, "defaultOutputEntry") for output in outputs]
-        if any(default is not None for default in defaults):
+        if table.defaults is not None:
             found.defaulted = True
-            found.rows = [[model.expression(text_of(default)).evaluate(scope) if default is not None else None
-                           for default in defaults]]
+            found.rows = [[default.evaluate(scope) if default is not None else None for default in table.defaults]]
         return found
     if policy in ("PRIORITY", "OUTPUT ORDER"):
-        matched = sorted(matched, key=lambda hit: _priority(model, outputs, hit[1], scope))
+        matched = sorted(matched, key=lambda hit: _priority(model, table.outputs, hit[1], scope))
     rows = [row for _, row in matched]
     if policy == "UNIQUE" and len(rows) > 1:
         found.conflict = f"rules {', '.join(str(number) for number, _ in matched)} all match a UNIQUE table"
