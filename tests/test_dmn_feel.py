@@ -153,3 +153,14 @@ def test_a_cell_that_is_not_feel_is_refused_at_deploy(huhua: Huhua) -> None:
     [problem] = refused.value.problems
     assert problem.element_id == "rule_0_in_0" and problem.location["reason"] == "dmn_input_syntax"
     assert huhua.queries.definitions() == []
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(("dmn", "reason"), [
+    (table(GRADE, [("band", "string")], [(['"甲"'], ['"优"'])], "FIRST", "SUM"), "dmn_hit_policy"),  # C+ only
+    (table(GRADE, [("band", "string")], [(['"甲"'], ['"优"'])], language="javascript"), "dmn_language"),
+])
+def test_a_hit_policy_or_language_dmn_does_not_have_is_refused(huhua: Huhua, dmn: str, reason: str) -> None:
+    with pytest.raises(InvalidModel) as refused:
+        decide(huhua, dmn, grade="甲")
+    assert [problem.location["reason"] for problem in refused.value.problems] == [reason]
