@@ -175,6 +175,8 @@ from lxml import etree
 from engine.bpmn import schema
 from engine.bpmn.dmn_lint import lint_dmn
 from engine.bpmn.lint_rules import RULES, LintModel
+from engine.dmn.check import check_dmn
+from engine.dmn.dialect import PYTHON, dialect
 from engine.errors import Problem
 
 
@@ -186,7 +188,7 @@ def lint(tree: etree._ElementTree, filename: str) -> list[Problem]:
     documents are left alone, but for DMN decision tables (see :mod:`engine.bpmn.dmn_lint`).
     """
     if schema.is_dmn(tree):
-        return lint_dmn(tree, filename)
+        return lint_dmn(tree, filename) if dialect(tree.getroot()) == PYTHON else check_dmn(tree, filename)
     if not schema.is_bpmn(tree):
         return []
     model = LintModel(tree, filename)

@@ -36,6 +36,8 @@ from engine.bpmn.mi_behaviour import MultiInstanceBehaviourParser
 from engine.bpmn.normalise import normalise, restore_reserved_ids
 from engine.bpmn.safe_xml import parse_xml
 from engine.bpmn.task_specs import ExternalParallelMultiInstanceTask, clock_aware
+from engine.dmn.dialect import PYTHON, dialect
+from engine.dmn.task import FeelDecision
 from engine.errors import InvalidModel, Problem
 from engine.schedules import check_timer
 
@@ -80,9 +82,28 @@ class HuhuaBpmnParser(SpiffBpmnParser):
     }
     PROCESS_PARSER_CLASS = compensation.CompensationProcessParser
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: decisions in FEEL by id (``engine.dmn``); files declaring Python go to SpiffWorkflow's DMN parser
+        self.feel_decisions: dict[str, FeelDecision] = {}
+
     def add_bpmn_xml(self, bpmn: Any, filename: str | None = None) -> None:
         normalise(bpmn)
         super().add_bpmn_xml(bpmn, filename)
+
+    def add_dmn_xml(self, node: Any, filename: str | None = None) -> None:
+        if dialect(node) == PYTHON:
+            super().add_dmn_xml(node, filename)
+            return
+        content = etree.tostring(node)
+        for decision in node:
+            if isinstance(decision.tag, str) and etree.QName(decision).localname == "decision":
+                self.feel_decisions[decision.get("id")] = FeelDecision(content, decision.get("id"))
+
+    def get_engine(self, decision_ref: str, node: Any) -> Any:
+        if decision_ref in self.feel_decisions:
+            return self.feel_decisions[decision_ref]
+        return super().get_engine(decision_ref, node)
 
     for _tag in ACTIVITY_TAGS:
         _parser, _spec = OVERRIDE_PARSER_CLASSES[schema.bpmn_tag(_tag)]
@@ -270,7 +291,7 @@ def _load(files: list[ModelFile], max_bytes: int) -> tuple[HuhuaBpmnParser, dict
         try:
             if schema.is_dmn(tree):
                 decisions = [e for e in tree.getroot() if etree.QName(e).localname == "decision"]
-                if len(decisions) != 1:
+                if len(decisions) != 1 and (dialect(tree.getroot()) == PYTHON or not decisions):
                     problems.append(Problem(
                         f"a DMN file must hold exactly one decision, this one holds {len(decisions)}; "
                         "put each decision in a file of its own", file=model.name,

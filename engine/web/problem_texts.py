@@ -14,6 +14,7 @@ from typing import Any
 from flask_babel import gettext
 
 from engine.bpmn import dmn_lint
+from engine.dmn import check as dmn_check
 from engine.errors import HuhuaError, Problem
 
 
@@ -62,6 +63,12 @@ def _mistyped(at: dict[str, Any]) -> str:
 
 
 _WORDS: dict[str, Callable[[dict[str, Any]], str]] = {
+    dmn_check.LANGUAGE: lambda at: gettext(
+        "文件声明的表达式语言无法识别或混用了 FEEL 与 Python；请用 FEEL（默认），或在 definitions 上声明 "
+        "expressionLanguage=\"python\""),
+    dmn_check.LITERAL_SYNTAX: lambda at: gettext("表达式「%(cell)s」不是合法的 FEEL：%(detail)s",
+                                                 cell=at.get("cell"), detail=at.get("detail")),
+    dmn_check.HIT_POLICY: lambda at: gettext("命中策略“%(detail)s”不是 DMN 的命中策略", detail=at.get("detail")),
     dmn_lint.MISTYPED: _mistyped,
     dmn_lint.UNKNOWN_NAMES: _unknown_names,
     dmn_lint.INPUT_SYNTAX: lambda at: gettext(
