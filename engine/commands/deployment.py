@@ -263,7 +263,7 @@ def _deploy(uow: UnitOfWork, files: list[ModelFile], actor: str, source: str, na
         latest = uow.read(select(_d.c.id, _d.c.version, _d.c.content_hash).where(_d.c.key == summary.key)
                              .order_by(_d.c.version.desc()).limit(1)).first()
         used = {k for f in summary.dependency_files for k in uses[f].forms if k in bound}
-        plan.append((summary, latest, _with_forms(summary.content_hash, {k: bound[k] for k in used})))
+        plan.append((summary, latest, with_forms(summary.content_hash, {k: bound[k] for k in used})))
 
     def entry(summary: Any, definition_id: int, version: int, changed: bool) -> dict[str, Any]:
         return {"key": summary.key, "name": summary.name, "version": version, "definition_id": definition_id,
@@ -324,7 +324,7 @@ def _newest_forms(uow: UnitOfWork, keys: set[str]) -> dict[str, tuple[int, str]]
     return newest
 
 
-def _with_forms(content_hash: str, forms: dict[str, tuple[int, str]]) -> str:
+def with_forms(content_hash: str, forms: dict[str, tuple[int, str]]) -> str:
     """A process's content hash extended by the forms its tasks show: a changed form makes a new version."""
     if not forms:
         return content_hash
