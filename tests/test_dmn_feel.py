@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from engine.bootstrap import Huhua
-from engine.commands import ENGINE, DeployModels, StartInstance
+from engine.commands import ENGINE, DeployEditedDecision, DeployModels, StartInstance
 from engine.errors import InvalidModel
 from tests.helpers import FIXTURES
 
@@ -192,3 +192,27 @@ def test_only_what_is_read_is_required_and_built_in_functions_are_not_inputs(huh
     assert decide(huhua, dmn, score=85)["data"]["band"] == 8  # 'bonus' is read only for 90 and more
     failed = decide(huhua, dmn, score=95)
     assert failed["state"] == "incident" and "reads 'bonus'" in failed["incidents"][0]["message"]
+
+
+TWO_DECISIONS = ('<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="defs" name="n" namespace="x">'
+                 '<decision id="bonus" name="bonus"><variable name="bonus"/>'
+                 '<literalExpression><text>if count(awards) &gt; 0 then 10 else 0</text></literalExpression>'
+                 '</decision><decision id="score_band" name="考核等级"><variable name="band"/>'
+                 '<informationRequirement id="r"><requiredDecision href="#bonus"/></informationRequirement>'
+                 '<literalExpression><text>if score + bonus &gt;= 90 then "优秀" else "合格"</text></literalExpression>'
+                 "</decision></definitions>")
+
+
+def test_the_decision_a_task_calls_is_found_in_a_file_of_several_and_opens_for_editing(huhua: Huhua) -> None:
+    assert decide(huhua, TWO_DECISIONS, score=85, awards=["市级"])["data"]["band"] == "优秀"
+    [definition] = huhua.queries.definitions(key="score_review")
+    artifacts = huhua.queries.definition_artifacts(definition["id"])["decisions"]
+    assert artifacts == [{"decision_id": "score_band", "resource": "score_band.dmn", "name": "考核等级"}]
+    name, xml = huhua.queries.definition_decision(definition["id"], "score_band")  # what the DMN editor opens
+    assert name == "score_band.dmn" and xml == TWO_DECISIONS
+    edited = xml.replace("then 10 else 0", "then 3 else 0")
+    saved = huhua.execute(DeployEditedDecision(definition["id"], "score_band", edited, "admin"))
+    assert [(p["key"], p["version"], p["changed"]) for p in saved["processes"]] == [("score_review", 2, True)]
+    started = huhua.execute(StartInstance("score_review", "admin", variables={"score": 85, "awards": ["市级"]},
+                                          origin=ENGINE))
+    assert huhua.queries.instance(started["id"])["data"]["band"] == "合格"
