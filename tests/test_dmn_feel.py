@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from engine.bootstrap import Huhua
-from engine.commands import ENGINE, DeployModels, StartInstance
+from engine.commands import ENGINE, DeployEditedDecision, DeployModels, StartInstance
 from engine.errors import InvalidModel
 from tests.helpers import FIXTURES
 
@@ -164,3 +164,55 @@ def test_a_hit_policy_or_language_dmn_does_not_have_is_refused(huhua: Huhua, dmn
     with pytest.raises(InvalidModel) as refused:
         decide(huhua, dmn, grade="甲")
     assert [problem.location["reason"] for problem in refused.value.problems] == [reason]
+
+
+def test_an_input_missing_from_the_data_is_an_incident_naming_the_decision_and_the_input(huhua: Huhua) -> None:
+    dmn = table(SCORE, [("band", "string")], [(["> 60"], ['"合格"']), (["-"], ['"其他"'])], "FIRST")
+    failed = decide(huhua, dmn, points=95)  # a misnamed field: without the check, '-' would answer "其他"
+    assert failed["state"] == "incident" and "band" not in failed["data"]
+    [incident] = failed["incidents"]
+    assert incident["element_id"] == "band"
+    assert "decision '考核等级' (score_band) reads 'score', which the task's data do not hold" in incident["message"]
+
+
+def test_an_input_given_as_null_or_tested_for_null_may_be_empty(huhua: Huhua) -> None:
+    dmn = table(SCORE, [("band", "string")], [(["> 60"], ['"合格"']), (["-"], ['"其他"'])], "FIRST")
+    assert decide(huhua, dmn, score=None)["data"]["band"] == "其他"
+    tested = table(SCORE, [("band", "string")], [(["null"], ['"未评"']), (["> 60"], ['"合格"']), (["-"], ['"其他"'])],
+                   "FIRST")
+    assert decide(huhua, tested)["data"]["band"] == "未评"
+    assert decide(huhua, tested, score=70)["data"]["band"] == "合格"
+
+
+def test_only_what_is_read_is_required_and_built_in_functions_are_not_inputs(huhua: Huhua) -> None:
+    dmn = ('<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="defs" name="n" namespace="x">'
+           '<decision id="score_band" name="band"><variable name="band"/><literalExpression><text>'
+           'if score &gt;= 90 then bonus + count([1, 2]) else floor(score / 10)</text></literalExpression></decision>'
+           "</definitions>")
+    assert decide(huhua, dmn, score=85)["data"]["band"] == 8  # 'bonus' is read only for 90 and more
+    failed = decide(huhua, dmn, score=95)
+    assert failed["state"] == "incident" and "reads 'bonus'" in failed["incidents"][0]["message"]
+
+
+TWO_DECISIONS = ('<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="defs" name="n" namespace="x">'
+                 '<decision id="bonus" name="bonus"><variable name="bonus"/>'
+                 '<literalExpression><text>if count(awards) &gt; 0 then 10 else 0</text></literalExpression>'
+                 '</decision><decision id="score_band" name="考核等级"><variable name="band"/>'
+                 '<informationRequirement id="r"><requiredDecision href="#bonus"/></informationRequirement>'
+                 '<literalExpression><text>if score + bonus &gt;= 90 then "优秀" else "合格"</text></literalExpression>'
+                 "</decision></definitions>")
+
+
+def test_the_decision_a_task_calls_is_found_in_a_file_of_several_and_opens_for_editing(huhua: Huhua) -> None:
+    assert decide(huhua, TWO_DECISIONS, score=85, awards=["市级"])["data"]["band"] == "优秀"
+    [definition] = huhua.queries.definitions(key="score_review")
+    artifacts = huhua.queries.definition_artifacts(definition["id"])["decisions"]
+    assert artifacts == [{"decision_id": "score_band", "resource": "score_band.dmn", "name": "考核等级"}]
+    name, xml = huhua.queries.definition_decision(definition["id"], "score_band")  # what the DMN editor opens
+    assert name == "score_band.dmn" and xml == TWO_DECISIONS
+    edited = xml.replace("then 10 else 0", "then 3 else 0")
+    saved = huhua.execute(DeployEditedDecision(definition["id"], "score_band", edited, "admin"))
+    assert [(p["key"], p["version"], p["changed"]) for p in saved["processes"]] == [("score_review", 2, True)]
+    started = huhua.execute(StartInstance("score_review", "admin", variables={"score": 85, "awards": ["市级"]},
+                                          origin=ENGINE))
+    assert huhua.queries.instance(started["id"])["data"]["band"] == "合格"

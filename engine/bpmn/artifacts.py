@@ -42,11 +42,11 @@ def model_uses(name: str, content: bytes, max_bytes: int) -> Uses:
     return Uses(frozenset(forms), frozenset(decisions))
 
 
-def decision_id(name: str, content: bytes, max_bytes: int) -> str | None:
-    """The id of the one decision of a DMN file (None for other files)."""
+def decision_ids(name: str, content: bytes, max_bytes: int) -> tuple[str, ...]:
+    """The ids of the decisions of a DMN file, in the file's order (none for other files): a FEEL file may hold
+    several, and a business rule task may call any of them."""
     tree = parse_xml(content, name, max_bytes)
     if not schema.is_dmn(tree):
-        return None
-    found = next((e for e in tree.getroot() if isinstance(e.tag, str) and etree.QName(e).localname == "decision"),
-                 None)
-    return found.get("id") if found is not None else None
+        return ()
+    return tuple(e.get("id") for e in tree.getroot()
+                 if isinstance(e.tag, str) and etree.QName(e).localname == "decision" and e.get("id"))

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
-from engine.bpmn.artifacts import Uses, decision_id, model_uses
+from engine.bpmn.artifacts import Uses, decision_ids, model_uses
 from engine.bpmn.parser import ModelFile, ProcessSummary, inspect_models
 from engine.commands.instance_state import require_label
 from engine.commands.model import (
@@ -78,8 +78,9 @@ def deploy_edited_decision(command: DeployEditedDecision, uow: UnitOfWork) -> di
     _newest_base(uow, command.definition_id)
     resource = _artifact(uow, command.definition_id, "decision", command.decision_id).resource_name
     content = command.xml.encode("utf-8")
-    found = decision_id(resource, content, uow.services.settings.max_model_bytes)
-    if found != command.decision_id:
+    held = decision_ids(resource, content, uow.services.settings.max_model_bytes)
+    if command.decision_id not in held:
+        found = held[0] if held else None
         what = f"holds decision '{found}'" if found else "is not a DMN document"
         raise InvalidInput(f"the edited file {what}; it must keep the decision id '{command.decision_id}', "
                            "by which the processes call it", [Problem("decision id changed", file=resource,
@@ -248,7 +249,7 @@ def _deploy(uow: UnitOfWork, files: list[ModelFile], actor: str, source: str, na
     max_bytes = uow.services.settings.max_model_bytes
     summaries = inspect_models(files, max_bytes)
     uses = {f.name: model_uses(f.name, f.content, max_bytes) for f in files}
-    decisions = {found: f.name for f in files if (found := decision_id(f.name, f.content, max_bytes))}
+    decisions = {found: f.name for f in files for found in decision_ids(f.name, f.content, max_bytes)}
     if only_files is not None:
         changed_forms = {form.key for form, file in zip(forms, form_files, strict=True) if file.name in only_files}
         summaries = _selected(summaries, uses, only_files, changed_forms,
@@ -263,7 +264,7 @@ def _deploy(uow: UnitOfWork, files: list[ModelFile], actor: str, source: str, na
         latest = uow.read(select(_d.c.id, _d.c.version, _d.c.content_hash).where(_d.c.key == summary.key)
                              .order_by(_d.c.version.desc()).limit(1)).first()
         used = {k for f in summary.dependency_files for k in uses[f].forms if k in bound}
-        plan.append((summary, latest, _with_forms(summary.content_hash, {k: bound[k] for k in used})))
+        plan.append((summary, latest, with_forms(summary.content_hash, {k: bound[k] for k in used})))
 
     def entry(summary: Any, definition_id: int, version: int, changed: bool) -> dict[str, Any]:
         return {"key": summary.key, "name": summary.name, "version": version, "definition_id": definition_id,
@@ -324,7 +325,7 @@ def _newest_forms(uow: UnitOfWork, keys: set[str]) -> dict[str, tuple[int, str]]
     return newest
 
 
-def _with_forms(content_hash: str, forms: dict[str, tuple[int, str]]) -> str:
+def with_forms(content_hash: str, forms: dict[str, tuple[int, str]]) -> str:
     """A process's content hash extended by the forms its tasks show: a changed form makes a new version."""
     if not forms:
         return content_hash

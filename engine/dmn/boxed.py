@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.dmn.tables import decision_table
 from engine.dmn.xml import child, children, local, text_of
-from engine.feel import Function, call_function
+from engine.feel import BUILTINS, Function, call_function
 
 if TYPE_CHECKING:
     from engine.dmn.model import Model
@@ -18,12 +18,14 @@ if TYPE_CHECKING:
 
 class Evaluation(Mapping[str, Any]):
     """The names a decision sees: input data, decisions (evaluated when first read), knowledge models and
-    decision services as functions."""
+    decision services as functions. ``missing`` collects the names read that none of these defines (FEEL reads
+    them as null; a business rule task refuses them, :mod:`engine.dmn.task`)."""
 
     def __init__(self, model: Model, inputs: Mapping[str, Any]) -> None:
         self.model, self.inputs = model, inputs
         self.values: dict[str, Any] = {}
         self.running: set[str] = set()
+        self.missing: set[str] = set()
 
     def __getitem__(self, name: str) -> Any:
         if name in self.values:
@@ -41,7 +43,16 @@ class Evaluation(Mapping[str, Any]):
             return knowledge_function(self.model, self.model.knowledge[name], self)
         if name in self.model.services:
             return service_function(self.model, self.model.services[name])
+        if name not in BUILTINS:  # a function's name is looked up here before among the built-ins
+            self.missing.add(name)
         raise KeyError(name)
+
+    def __contains__(self, name: object) -> bool:  # asking is not reading: not recorded as missing
+        if not isinstance(name, str):
+            return False
+        model = self.model
+        return (name in self.values or name in self.inputs or (name in model.decisions and name not in self.running)
+                or name in model.knowledge or name in model.services)
 
     def __iter__(self) -> Iterator[str]:
         return iter({**dict.fromkeys(self.inputs), **self.values})
@@ -60,6 +71,9 @@ class _Layered(Mapping[str, Any]):
         if name in self.local:
             return self.local[name]
         return self.outer[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.local or name in self.outer
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.local)

@@ -4,6 +4,7 @@ COUNT)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -115,6 +116,24 @@ def decision_table(model: Model, element: Any, scope: Mapping[str, Any]) -> Any:
     if not found.rows and not found.single and not found.aggregation:
         return []
     return found.value()
+
+
+def null_tested_inputs(model: Model) -> frozenset[str]:
+    """The names a table tests for null by hand: a column whose input expression is just the name, with a cell
+    that says ``null`` (``null``, ``not(null)``, ``? = null``). Such a name may be absent from a task's data."""
+    found = set()
+    for root in model.roots:
+        for table in root.iter("{*}decisionTable"):
+            columns = [text_of(child(column, "inputExpression")).strip() for column in children(table, "input")]
+            for rule in children(table, "rule"):
+                for name, entry in zip(columns, children(rule, "inputEntry"), strict=False):
+                    if name and _NULL.search(_STRING.sub('""', text_of(entry))):
+                        found.add(name)
+    return frozenset(found)
+
+
+_NULL = re.compile(r"(?<![\w.])null(?![\w.])")
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
 def shape(row: list[Any], names: list[str]) -> Any:

@@ -7,6 +7,12 @@ them, so processes read them alike: a single-hit table's outputs as values; COLL
 ORDER tables' as one list per output; an aggregation's as its value. Another decision logic's value goes
 under the decision's variable name. A UNIQUE table with several matching rules (an ANY table with different
 outputs) has no answer: the task fails with the rules named, rather than take one silently.
+
+A name the decision reads that the task's data do not hold (and the model does not define) fails the task
+too, naming the decision and the name: FEEL would read it as null, and a table would answer as if the value
+were empty when it was never given (a field misnamed, a step skipped). The Python-cell engine failed alike. An
+input that may be empty is given as null (``None``) by the process, or its table tests it for null in a column
+of its own (a cell ``null``, see :func:`engine.dmn.tables.null_tested_inputs`): then absent reads as null.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from typing import Any
 from engine.dmn.boxed import Evaluation, evaluate_decision, logic_of
 from engine.dmn.cache import compiled
 from engine.dmn.results import to_python
-from engine.dmn.tables import aggregate, hits
+from engine.dmn.tables import aggregate, hits, null_tested_inputs
 from engine.dmn.xml import child, local
 from engine.feel import from_python
 
@@ -53,7 +59,8 @@ class FeelDecision:
 
     def __init__(self, content: bytes, decision_id: str) -> None:
         self.content, self.decision_id = content, decision_id
-        compiled(content)  # compiled when the process is built, not on the first instance
+        #: compiled when the process is built, not on the first instance
+        self.may_be_absent = null_tested_inputs(compiled(content))
 
     def result(self, task: Any) -> dict[str, Any]:
         return self.evaluate(task.data)
@@ -68,8 +75,11 @@ class FeelDecision:
         if logic is None or local(logic) != "decisionTable":
             variable = child(decision, "variable")
             key = (variable.get("name") if variable is not None else None) or name
-            return _nested(key, to_python(evaluate_decision(model, decision, scope)))
+            value = evaluate_decision(model, decision, scope)
+            self._refuse_missing(name, scope)
+            return _nested(key, to_python(value))
         found = hits(model, logic, scope)
+        self._refuse_missing(name, scope)
         if found.conflict is not None:
             raise DecisionFailed(f"decision '{name}': {found.conflict}")
         names = [output or name for output in found.names]
@@ -85,6 +95,15 @@ class FeelDecision:
             for column, key in enumerate(names):
                 result = _merged(result, _nested(key, [to_python(row[column]) for row in found.rows]))
         return result
+
+
+    def _refuse_missing(self, name: str, scope: Evaluation) -> None:
+        missing = sorted(scope.missing - self.may_be_absent)
+        if missing:
+            listed = ", ".join(f"'{each}'" for each in missing)
+            raise DecisionFailed(
+                f"decision '{name}' ({self.decision_id}) reads {listed}, which the task's data do not hold; give "
+                f"{'it' if len(missing) == 1 else 'them'} a value (null when it may be empty) before this task")
 
 
 def _nested(key: str, value: Any) -> dict[str, Any]:
