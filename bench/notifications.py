@@ -165,7 +165,9 @@ def report_notifications(url: str, data_dir: Path, say: Callable[[str], None]) -
     gateway = _Gateway()
     with _receiver(gateway) as receiver:
         toml = data_dir / "bench-notifications.toml"
-        toml.write_text(f'[sms]\nurl = "{receiver}/sms"\nkey = "{KEY}"\nsecret = "{SECRET}"\nper_minute = 0\n'
+        # workers run on the wall clock: without quiet hours and rest days, the bench runs the same at any hour
+        toml.write_text('quiet_hours = ""\nhold_on_rest_days = false\n'
+                        f'[sms]\nurl = "{receiver}/sms"\nkey = "{KEY}"\nsecret = "{SECRET}"\nper_minute = 0\n'
                         '[sms.templates]\ndefault = "SMS_BENCH"\n', encoding="utf-8")
         settings = Settings(database_url=url, data_dir=data_dir, processes_dir=PROJECT_ROOT / "processes",
                             node_name="bench", notifications_file=toml, outbound_allow=("127.0.0.1",))

@@ -14,7 +14,7 @@ import ssl
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -97,11 +97,14 @@ def http_robot(decide: Decide, on_request: Callable[[Received], None] | None = N
         server.server_close()
 
 
-def wecom_robot(key: str, on_request: Callable[[Received], None] | None = None) -> Any:
-    """A WeCom group robot: ``?key=`` must be the group's key; the message must be text or markdown."""
+def wecom_robot(key: str | Collection[str], on_request: Callable[[Received], None] | None = None) -> Any:
+    """A WeCom group robot (or several groups' robots: one key each): ``?key=`` must be a group's key; the message
+    must be text or markdown."""
+    keys = {key} if isinstance(key, str) else set(key)
+
     def decide(request: Received) -> tuple[int, dict[str, Any]]:
         query = parse_qs(urlsplit(request.path).query)
-        if query.get("key") != [key]:
+        if len(query.get("key", [])) != 1 or query["key"][0] not in keys:
             return 200, {"errcode": 93000, "errmsg": "invalid webhook url"}
         message = request.json()
         if message.get("msgtype") not in ("text", "markdown") or not message[message["msgtype"]].get("content"):
@@ -138,7 +141,8 @@ def dingtalk_robot(token: str, secret: str) -> Any:
     return http_robot(decide)
 
 
-def sms_gateway(key: str, secret: str, path: str = "/sms/send") -> Any:
+def sms_gateway(key: str, secret: str, path: str = "/sms/send",
+                on_request: Callable[[Received], None] | None = None) -> Any:
     """The SMS gateway of config/notifications.toml: checks the key, the HMAC signature and the template call."""
     def decide(request: Received) -> tuple[int, dict[str, Any]]:
         if urlsplit(request.path).path != path:
@@ -156,7 +160,7 @@ def sms_gateway(key: str, secret: str, path: str = "/sms/send") -> Any:
             return 400, {"code": "MissingParameter"}
         return 200, {"code": "OK", "message": "OK", "biz_id": f"biz-{len(request.body)}"}
 
-    return http_robot(decide)
+    return http_robot(decide, on_request)
 
 
 @dataclass

@@ -273,7 +273,9 @@ def test_a_worker_killed_between_sending_and_recording_is_retried_and_the_receiv
             workers[0].wait(10)
 
     with wecom_robot("key-s1", on_request=kill_the_first_sender) as robot:
-        huhua = engine_with(f'[wecom]\nurl = "{robot.url}/send"\n[wecom.robots]\n{SCHOOL} = "key-s1"\n')
+        # the workers run on the wall clock: no quiet hours or rest days, or at night they would rightly wait
+        huhua = engine_with(f'quiet_hours = ""\nhold_on_rest_days = false\n[wecom]\nurl = "{robot.url}/send"\n'
+                            f'[wecom.robots]\n{SCHOOL} = "key-s1"\n')
         load_school(huhua, 3)
         huhua.execute(SendNotice("admin", ("class_teacher@s1",), "请查收", channels=("wecom",)))
         toml = tmp_path / "notifications.toml"

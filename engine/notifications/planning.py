@@ -20,6 +20,7 @@ from sqlalchemy import insert, select
 from engine.clock import BUSINESS_TZ
 from engine.notifications.kinds import EMAIL, GROUP_CHANNELS, INBOX, KINDS, SMS, parse_channels
 from engine.notifications.settings import NotificationSettings
+from engine.org.calendar import WorkingCalendar
 from engine.store import tables
 
 if TYPE_CHECKING:
@@ -124,13 +125,20 @@ def undisturbed_from(uow: UnitOfWork, settings: NotificationSettings, person_id:
     quiet = tables.notification_quiet_hours
     own = uow.read(select(quiet.c.starts, quiet.c.ends).where(quiet.c.person_id == person_id)).first()
     hours = (own.starts, own.ends) if own is not None else settings.quiet_hours
+    return settle(now, hours, settings, uow.calendar)
+
+
+def settle(now: datetime, hours: tuple[str, str] | None, settings: NotificationSettings,
+           calendar: WorkingCalendar) -> datetime:
+    """The first moment from ``now`` outside quiet ``hours`` and, if the settings hold them, rest days (planning
+    uses it, and sending again: a worker that was down must not send yesterday's messages at night)."""
     local = now.astimezone(BUSINESS_TZ)
     for _ in range(40):  # a quiet night, then a holiday of up to a few weeks: each step moves forward
         moved = local
         if hours is not None and hours[0] != hours[1]:
             moved = _after_quiet(moved, _at(hours[0]), _at(hours[1]))
-        if settings.hold_on_rest_days and not uow.calendar.is_working_day(moved.date()):
-            day = uow.calendar.next_working_day(moved.date())
+        if settings.hold_on_rest_days and not calendar.is_working_day(moved.date()):
+            day = calendar.next_working_day(moved.date())
             moved = datetime.combine(day, _at(settings.morning), BUSINESS_TZ)
         if moved == local:
             break

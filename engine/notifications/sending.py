@@ -1,5 +1,5 @@
-"""One attempt at a delivery, outside any transaction: read it, keep to the channel's per-minute limit, send it,
-and say which command records the outcome (the worker and ``huhua notify test`` both run it).
+"""One attempt at a delivery, outside any transaction: read it, keep to quiet hours and the channel's per-minute
+limit, send it, and say which command records the outcome (the worker and ``huhua notify test`` both run it).
 
 Per-minute limits: a group robot takes about 20 messages a minute, so :func:`~.planning.notify` already batches
 a unit's notifications into one message a minute, and ``wecom.per_minute`` / ``dingtalk.per_minute`` only hold
@@ -19,6 +19,7 @@ from engine.commands.model import DeferDelivery, FinishDelivery, FinishJob, Reco
 from engine.notifications.channels import ChannelError, send
 from engine.notifications.channels.compose import Outgoing, compose
 from engine.notifications.kinds import GROUP_CHANNELS
+from engine.notifications.planning import settle
 
 if TYPE_CHECKING:
     from engine.bootstrap import Huhua
@@ -34,7 +35,7 @@ def attempt(huhua: Huhua, job_id: int, delivery_id: int, *, limited: bool = True
         return FinishJob(job_id), None  # replayed, sent by another worker, or nothing left to say
     settings = huhua.services.notifications
     if limited:
-        wait = _over_limit(huhua, delivery["channel"], delivery["target"])
+        wait = _held_until(huhua, delivery) or _over_limit(huhua, delivery["channel"], delivery["target"])
         if wait is not None:
             return DeferDelivery(job_id, delivery_id, wait), None
     outgoing = None
@@ -48,6 +49,23 @@ def attempt(huhua: Huhua, job_id: int, delivery_id: int, *, limited: bool = True
         log.exception("delivery %s (%s) failed", delivery_id, delivery["channel"])
         return RecordDeliveryFailure(job_id, delivery_id, f"{type(err).__name__}: {err}"), outgoing
     return FinishDelivery(job_id, delivery_id, answer, outgoing.notification_ids), outgoing
+
+
+def _held_until(huhua: Huhua, delivery: dict) -> datetime | None:
+    """When a delivery that is not urgent may go, if now is inside quiet hours or on a held rest day; None when it
+    may go now. Planning already chose a quiet-free time; this holds what falls due otherwise: the backlog of a
+    worker that was down, a retry's backoff or a robot's next minute that ran into the night. A group robot's
+    message keeps the deployment's quiet hours (a whole group hears it), an e-mail or SMS its person's."""
+    if any(item["urgent"] for item in delivery["items"]):
+        return None
+    settings = huhua.services.notifications
+    hours = settings.quiet_hours
+    first = delivery["items"][0]
+    if delivery["channel"] not in GROUP_CHANNELS and first["quiet_starts"] is not None:
+        hours = (first["quiet_starts"], first["quiet_ends"])
+    now = huhua.clock.now()
+    settled = settle(now, hours, settings, huhua.queries.calendar.working_calendar())
+    return settled if settled > now else None
 
 
 def _over_limit(huhua: Huhua, channel: str, target: str) -> datetime | None:

@@ -19,6 +19,7 @@ from engine.store.database import Database
 
 _d, _di, _n, _p = (tables.notification_delivery, tables.notification_delivery_item, tables.notification,
                    tables.person)
+_q = tables.notification_quiet_hours
 #: A mainland mobile number inside a text.
 _MOBILE = re.compile(r"(?<!\d)(1\d{2})\d{4}(\d{4})(?!\d)")
 DELIVERY_STATES = ("pending", "sent", "failed")
@@ -29,16 +30,18 @@ class NotificationDeliveryFamily:
     database: Database
 
     def delivery_to_send(self, delivery_id: int) -> dict[str, Any] | None:
-        """A delivery with each notification it carries and that notification's person (name, mobile); None if
-        there is no such delivery."""
+        """A delivery with each notification it carries and that notification's person (name, mobile, own quiet
+        hours: ``quiet_starts``/``quiet_ends``, None when they keep everyone's); None if there is no such delivery."""
         with self.database.read() as session:
             delivery = session.execute(select(_d).where(_d.c.id == delivery_id)).first()
             if delivery is None:
                 return None
             items = session.execute(
-                select(_n.c.id.label("notification_id"), _n.c.kind, _n.c.subject, _n.c.body, _n.c.link,
-                       _n.c.person_id, _p.c.name.label("person_name"), _p.c.phone)
+                select(_n.c.id.label("notification_id"), _n.c.kind, _n.c.subject, _n.c.body, _n.c.link, _n.c.urgent,
+                       _n.c.person_id, _p.c.name.label("person_name"), _p.c.phone,
+                       _q.c.starts.label("quiet_starts"), _q.c.ends.label("quiet_ends"))
                 .join(_di, _di.c.notification_id == _n.c.id).outerjoin(_p, _p.c.id == _n.c.person_id)
+                .outerjoin(_q, _q.c.person_id == _n.c.person_id)
                 .where(_di.c.delivery_id == delivery_id).order_by(_n.c.id)).mappings().all()
         return {**delivery._asdict(), "items": [dict(item) for item in items]}
 

@@ -75,6 +75,8 @@ def compose(delivery: dict[str, Any], public_url: str) -> Outgoing:
             people.append(person)
     said = tuple(Line(kind, subject, body, link, tuple(people))
                  for (kind, subject, body, link), people in lines.items())
+    if group:
+        said = _alike_merged(said, public_url)
     if not said:
         raise ValueError(f"delivery {delivery['id']} carries nothing")
     mentions = tuple(dict.fromkeys(p.phone for line in said for p in line.people if p.phone))
@@ -84,6 +86,21 @@ def compose(delivery: dict[str, Any], public_url: str) -> Outgoing:
         message_id=delivery["message_id"], kind=said[0].kind, subject=subject, lines=said,
         text=_text(said, delivery["channel"]), markdown=_markdown(said), mentions=mentions,
         notification_ids=tuple(int(item["notification_id"]) for item in delivery["items"]))
+
+
+def _alike_merged(lines: tuple[Line, ...], public_url: str) -> tuple[Line, ...]:
+    """A group hears tasks alike (forty rosters offered to the same people at once) as one line that counts them
+    and leads to the inbox, so a message of the minute stays within the robot's size and names every one."""
+    alike: dict[tuple[str, str, tuple[Person, ...]], list[Line]] = {}
+    for line in lines:
+        alike.setdefault((line.kind, line.subject, line.people), []).append(line)
+    merged = []
+    for (kind, subject, people), group in alike.items():
+        if len(group) == 1:
+            merged.append(group[0])
+        else:
+            merged.append(Line(kind, f"{subject}（共 {len(group)} 项）", "", absolute(public_url, "/inbox"), people))
+    return tuple(merged)
 
 
 def absolute(public_url: str, link: str | None) -> str | None:

@@ -11,6 +11,7 @@ delivery's message id, the same on every retry.
 from __future__ import annotations
 
 import base64
+import functools
 import smtplib
 import socket
 import ssl
@@ -35,8 +36,7 @@ def send(outgoing: Outgoing, settings: NotificationSettings, policy: OutboundPol
         address = str(policy.target(f"http://{_bracketed(smtp.host)}:{smtp.port}/").address)
     except RefusedAddress as err:
         raise ChannelError(f"SMTP server: not sent: {err}") from None
-    context = ssl.create_default_context(cafile=smtp.ca_file) if smtp.ca_file else (
-        policy.tls or ssl.create_default_context())
+    context = _context(smtp.ca_file) if smtp.ca_file else (policy.tls or _context(None))
     try:
         if smtp.security == "ssl":
             client: smtplib.SMTP = _PinnedSMTPSSL(address, smtp.host, smtp.port, timeout=smtp.timeout_seconds,
@@ -64,6 +64,13 @@ def send(outgoing: Outgoing, settings: NotificationSettings, policy: OutboundPol
     if refused:
         raise ChannelError(f"SMTP server refused {', '.join(refused)}", str(refused))
     return shorten(f"250 accepted for {outgoing.target} ({code} {_said(answer)})")
+
+
+@functools.cache
+def _context(ca_file: str | None) -> ssl.SSLContext:
+    """The TLS context for SMTP servers (the system's certificates, or ``ca_file``'s), made once: loading the
+    certificates takes tens of milliseconds, more than sending an e-mail on a local network."""
+    return ssl.create_default_context(cafile=ca_file)
 
 
 def _login(client: smtplib.SMTP, username: str, password: str) -> None:
