@@ -75,9 +75,9 @@ class OutboundPolicy:
         try:
             port = parts.port or (443 if parts.scheme == "https" else 80)
         except ValueError:
-            raise RefusedAddress(f"'{url}' has a bad port") from None
+            raise RefusedAddress(f"'{shown_url(url)}' has a bad port") from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise RefusedAddress(f"'{url}' is not an http(s) URL")
+            raise RefusedAddress(f"'{shown_url(url)}' is not an http(s) URL")
         host = parts.hostname.rstrip(".")  # 'a.b.' is 'a.b' to the resolver
         literal = numeric_address(host)
         candidates = [literal] if literal is not None else [_parse(a) for a in self.resolver(host, port)]
@@ -124,6 +124,14 @@ class Answer:
     status: int
     content_type: str
     body: bytes
+
+
+def shown_url(url: str) -> str:
+    """``url`` as messages may show it: no query, fragment or credentials, which may carry a key or token."""
+    parts = urlsplit(url)
+    host = (parts.netloc.rpartition("@")[2] or "") if parts.netloc else ""
+    shown = f"{parts.scheme}://{host}{parts.path}" if parts.scheme or host else parts.path
+    return shown + ("?…" if parts.query or parts.fragment else "")
 
 
 def numeric_address(host: str) -> Address | None:

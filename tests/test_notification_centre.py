@@ -264,7 +264,8 @@ def test_a_teacher_chooses_her_channels_and_quiet_hours_and_notify_follows_them(
     assert set(delivered) == {"wecom"}  # no e-mail for this kind any more
     escalation = _deliveries(huhua, _tell(huhua, TEACHER, "督办", kind="escalation"))
     assert escalation["email"] == datetime(2026, 3, 2, 10, 0, tzinfo=BUSINESS_TZ)  # 08:30 is in her quiet hours
-    assert delivered["wecom"] == datetime(2026, 3, 2, 10, 1, tzinfo=BUSINESS_TZ)  # the robot's minute after them
+    # the school's group is not hers alone: its robot keeps the server's quiet hours (22:00-07:00), not hers
+    assert delivered["wecom"] == datetime(2026, 3, 2, 8, 31, tzinfo=BUSINESS_TZ)
     crisis = _deliveries(huhua, _tell(huhua, TEACHER, "危机", kind="crisis"))
     assert crisis["email"] == clock.now().astimezone(BUSINESS_TZ)  # urgent: at once
 
@@ -278,6 +279,7 @@ def test_a_teacher_chooses_her_channels_and_quiet_hours_and_notify_follows_them(
     clock.set(datetime(2026, 3, 2, 23, 0, tzinfo=BUSINESS_TZ))
     at_night = _deliveries(huhua, _tell(huhua, TEACHER, "夜间", kind="escalation"))
     assert at_night["email"] == datetime(2026, 3, 2, 23, 0, tzinfo=BUSINESS_TZ)  # she wants no quiet hours
+    assert at_night["wecom"] == datetime(2026, 3, 3, 7, 1, tzinfo=BUSINESS_TZ)  # but her colleagues in the group do
     client.post("/account/notifications", data={**_form(page), "quiet_mode": "default"})
     clock.advance(timedelta(minutes=5))
     server_default = _deliveries(huhua, _tell(huhua, TEACHER, "夜间二", kind="escalation"))

@@ -4,6 +4,7 @@ with backoff; administrators see every delivery and replay one."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -15,12 +16,14 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from engine.bootstrap import Huhua
 from engine.clock import VirtualClock
 from engine.commands import ReplayDelivery, SendNotice
 from engine.config import Settings
 from engine.errors import Conflict, Forbidden, InvalidInput
+from engine.store import tables
 from tests.conftest import PROJECT
 from tests.helpers import served_client, token_headers
 from tests.notification_receivers import certificate, dingtalk_robot, sms_gateway, smtp_server, wecom_robot
@@ -100,9 +103,19 @@ def test_a_wrong_smtp_password_is_recorded_and_retried_until_the_last_attempt(
             clock.advance(timedelta(minutes=1))
             run_due_jobs(huhua)
         [delivery] = _deliveries(huhua)
-        assert (delivery["state"], delivery["attempts"]) == ("failed", 5)
-        assert box.messages == [] and len(box.logins) >= 5 and not any(ok for _, ok in box.logins)  # smtplib tries
-        # each mechanism the server offers (PLAIN, LOGIN) at every attempt
+        assert delivery["state"] == "pending"  # ten minutes of refusals (an outage, a rate limit): still trying
+        waits = []
+        while delivery["state"] == "pending":
+            due = datetime.fromisoformat(delivery["due_at"])
+            waits.append(due - clock.now())
+            clock.set(due)
+            run_due_jobs(huhua)
+            [delivery] = _deliveries(huhua)
+        assert (delivery["state"], delivery["attempts"]) == ("failed", 12)
+        assert waits == sorted(waits) and waits[-1] == timedelta(hours=3)  # growing to hours, then capped
+        assert sum(waits, timedelta()) > timedelta(hours=10)
+        assert box.messages == [] and len(box.logins) >= 12 and not any(ok for _, ok in box.logins)  # smtplib
+        # tries each mechanism the server offers (PLAIN, LOGIN) at every attempt
 
         right = engine_with(f'[email]\nurl = "smtps://huhua:right@{box.host}:{box.port}"\nca_file = "{cert}"\n')
         right.execute(ReplayDelivery(delivery["id"], "admin"))
@@ -126,10 +139,10 @@ def test_dingtalk_refuses_a_wrong_signature_the_engine_retries_with_backoff_and_
         assert (refused["state"], refused["attempts"]) == ("pending", 1)
         assert "errcode 310000" in refused["last_error"] and "sign not match" in refused["answer"]
         assert datetime.fromisoformat(refused["due_at"]) > clock.now()
-        clock.advance(timedelta(seconds=3))
+        clock.advance(timedelta(seconds=30))
         run_due_jobs(wrong)
         assert _deliveries(wrong)[0]["attempts"] == 2  # refused again, still retried
-        assert datetime.fromisoformat(_deliveries(wrong)[0]["due_at"]) - clock.now() > timedelta(seconds=3)
+        assert datetime.fromisoformat(_deliveries(wrong)[0]["due_at"]) - clock.now() > timedelta(seconds=30)
 
         right = engine_with(f'[dingtalk]\nurl = "{robot.url}/robot/send"\n[dingtalk.robots.{SCHOOL}]\n'
                             'token = "tok-s1"\nsecret = "SECright"\n')
@@ -333,8 +346,10 @@ def test_the_administrators_page_lists_deliveries_masked_replays_one_and_sends_a
             page = client.get("/admin/notifications?channel=sms").get_data(as_text=True)
             [delivery] = _deliveries(huhua)
             assert "139****0001" in page and mobile("t001") not in page and "家长会通知 → 老师001" in page
+            assert "换用新的消息编号" in page  # the page says what a replay does to the message id
             assert client.post(f"/admin/notifications/{delivery['id']}/replay").status_code == 302
-            assert _deliveries(huhua)[0]["state"] == "pending"
+            [replayed] = _deliveries(huhua)
+            assert replayed["state"] == "pending" and replayed["message_id"] != delivery["message_id"]
             again = client.post(f"/admin/notifications/{delivery['id']}/replay")  # still pending: refused, said why
             assert again.status_code == 409 and "仍在等待发送" in again.get_data(as_text=True)
             run_due_jobs(huhua)
@@ -344,7 +359,14 @@ def test_the_administrators_page_lists_deliveries_masked_replays_one_and_sends_a
                 "recipients": "t002, t003", "subject": "会议", "channels": "sms"}, follow_redirects=True)
             assert "通知已发给 2 人" in sent.get_data(as_text=True)
             run_due_jobs(huhua)
-    assert gateway.message_ids.count(delivery["message_id"]) == 2  # the replay went with the same message id
+    # a sent delivery replayed goes under a new message id: a receiver that dedupes shows it again
+    assert gateway.message_ids.count(delivery["message_id"]) == 1
+    assert gateway.message_ids.count(replayed["message_id"]) == 1
+    with huhua.services.database.engine.connect() as connection:  # the audit trail keeps the old id
+        [detail] = connection.execute(select(tables.event.c.detail).where(
+            tables.event.c.kind == "notification_delivery_replayed")).scalars()
+    assert (json.loads(detail)["previous_message_id"], json.loads(detail)["message_id"]) == (
+        delivery["message_id"], replayed["message_id"])
     assert len(gateway.accepted) == 4 and {r.json()["phone"] for r in gateway.accepted} == {
         mobile("t001"), mobile("t002"), mobile("t003")}
 

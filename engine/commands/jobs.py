@@ -11,19 +11,53 @@ at the same time.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, exists, insert, select, update
 from sqlalchemy.orm import aliased
 
-from engine.commands.model import ClaimDueJobs, RecordJobFailure, RenewLeases
+from engine.commands.model import ClaimDueJobs, PlanNotificationSweep, RecordJobFailure, RenewLeases
+from engine.commands.notification_sweep import SWEEP_JOB, plan_notification_sweep
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import InvalidInput, NotFound, Problem
 from engine.store import tables
 
 #: Attempts before a failing job is marked failed (and an incident raised) instead of retried.
 MAX_JOB_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often a kind of job is tried and how long it waits between tries: ``first`` seconds after the first
+    failure, doubling each time, at most ``longest``."""
+
+    attempts: int
+    first: float
+    longest: float
+
+    def delay(self, attempts: int) -> timedelta:
+        """The wait after the ``attempts``-th failure."""
+        return timedelta(seconds=min(self.first * 2 ** (attempts - 1), self.longest))
+
+
+#: Steps of a process: a model's fault shows soon, as an incident (2, 4, 8, 16 s).
+DEFAULT_RETRY = RetryPolicy(MAX_JOB_ATTEMPTS, 2, 3600)
+#: Messages to people outlive a provider's outage or rate limit (DingTalk's 130101, WeCom's 45009): 30 s,
+#: 1, 2, 4 … minutes, then every 3 hours, about half a day of tries before the delivery shows as failed.
+DELIVERY_RETRY = RetryPolicy(12, 30, 3 * 3600)
+#: Working out who is told (a commit's events, the morning's sweep): the database being away a while must not
+#: lose them; every 10 minutes at most.
+TELLING_RETRY = RetryPolicy(10, 5, 600)
+RETRY_POLICIES = {"notify_send": DELIVERY_RETRY, "notify_event": TELLING_RETRY, "notify_sweep": TELLING_RETRY}
+#: Job kinds whose failures stay out of webhooks: their errors name recipients (an SMTP refusal quotes the
+#: address), and a failing delivery must not beget deliveries.
+_KEPT_FROM_WEBHOOKS = frozenset({"webhook", "notify_send", "notify_event", "notify_sweep"})
+
+
+def retry_policy(kind: str) -> RetryPolicy:
+    return RETRY_POLICIES.get(kind, DEFAULT_RETRY)
 
 _j = tables.job
 _other = aliased(_j)
@@ -68,10 +102,11 @@ def record_job_failure(command: RecordJobFailure, uow: UnitOfWork) -> dict[str, 
     if job is None:
         raise NotFound(f"job {command.job_id} does not exist")
     attempts = job.attempts + 1
-    failed = attempts >= MAX_JOB_ATTEMPTS
+    policy = retry_policy(job.kind)
+    failed = attempts >= policy.attempts
     recorded = uow.execute(update(_j).where(_j.c.id == job.id, _j.c.state == "pending").values(
         attempts=attempts, last_error=command.error[:4000], state="failed" if failed else "pending",
-        due_at=uow.now + timedelta(seconds=2 ** attempts), lease_owner=None, lease_until=None)).rowcount
+        due_at=uow.now + policy.delay(attempts), lease_owner=None, lease_until=None)).rowcount
     if not recorded:  # another worker finished it after this one's lease ran out: its failure is moot
         return {"job_id": job.id, "attempts": job.attempts, "state": job.state}
     if failed and job.instance_id is not None:
@@ -80,8 +115,11 @@ def record_job_failure(command: RecordJobFailure, uow: UnitOfWork) -> dict[str, 
             message=f"{job.kind} job failed {attempts} times: {command.error[:1000]}", created_at=uow.now))
     elif failed and job.kind == "child_start":
         _child_never_started(uow, job, command.error)
+    elif failed and job.kind == SWEEP_JOB:  # the sweep plans its successor when it runs: failing, it must too
+        plan_notification_sweep(PlanNotificationSweep(command.actor), uow)
     uow.record("job_failed" if failed else "job_retry_scheduled", instance_id=job.instance_id,
-               element_id=job.element_id, actor=command.actor, to_webhooks=job.kind != "webhook", job_id=job.id,
+               element_id=job.element_id, actor=command.actor, to_webhooks=job.kind not in _KEPT_FROM_WEBHOOKS,
+               job_id=job.id,
                job_kind=job.kind, attempts=attempts, error=command.error[:500])
     return {"job_id": job.id, "attempts": attempts, "state": "failed" if failed else "pending"}
 

@@ -660,7 +660,8 @@ class DeferDelivery:
 
 @dataclass(frozen=True)
 class ReplayDelivery:
-    """Send a failed or sent delivery again (administrator): pending with a new job, the same message id."""
+    """Send a failed or sent delivery again (administrator): pending with a new job. A failed one keeps its message
+    id (a receiver drops it if an unrecorded attempt got through); a sent one gets a new id, so it shows again."""
 
     delivery_id: int
     actor: str

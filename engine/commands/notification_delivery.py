@@ -101,12 +101,16 @@ def replay_delivery(command: ReplayDelivery, uow: UnitOfWork) -> dict[str, Any]:
     if delivery.state == "pending":
         raise Conflict(Phrase("notification delivery %(id)s is still pending; only a sent or failed one is replayed",
                               id=delivery.id))
+    # A sent message is sent again on purpose: a new message id, or receivers that dedupe would drop it. A failed
+    # one may have reached the receiver unrecorded: the same id lets the receiver drop it if so.
+    message_id = uuid.uuid4().hex if delivery.state == "sent" else delivery.message_id
     uow.execute(update(_d).where(_d.c.id == delivery.id).values(
-        state="pending", attempts=0, last_error=None, due_at=uow.now, sent_at=None))
+        state="pending", attempts=0, last_error=None, due_at=uow.now, sent_at=None, message_id=message_id))
     job_id = _send_job(uow, delivery.id, uow.now)
     uow.record("notification_delivery_replayed", actor=command.actor, delivery=delivery.id, channel=delivery.channel,
-               was=delivery.state, job_id=job_id)
-    return {"id": delivery.id, "state": "pending", "message_id": delivery.message_id, "job_id": job_id}
+               was=delivery.state, job_id=job_id, message_id=message_id, previous_message_id=delivery.message_id)
+    return {"id": delivery.id, "state": "pending", "message_id": message_id,
+            "previous_message_id": delivery.message_id, "job_id": job_id}
 
 
 def send_notice(command: SendNotice, uow: UnitOfWork) -> dict[str, Any]:

@@ -3,8 +3,9 @@
 :func:`notify` runs inside a command's transaction, so a notification exists exactly when the change that caused
 it does. For each recipient it writes one row to the in-app centre (once per occasion: ``dedupe_key``), then,
 for the outside channels the person chose (:func:`channels_for`), one delivery each with a ``notify_send`` job;
-group robots get one delivery per unit and minute that carries every notification of that minute. Quiet hours
-and rest days move a delivery's time, never drop it; urgent kinds go at once.
+group robots get one delivery per unit and minute that carries every notification of that minute (concurrent
+commands join the same one). Quiet hours and rest days move a delivery's time, never drop it; a group robot
+keeps the server's quiet hours, as it speaks to a whole group; urgent kinds go at once.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from engine.clock import BUSINESS_TZ
 from engine.notifications.kinds import EMAIL, GROUP_CHANNELS, INBOX, KINDS, SMS, parse_channels
@@ -80,6 +83,7 @@ def notify(uow: UnitOfWork, occasion: Occasion, people: list[str] | tuple[str, .
     now = uow.now
     ids: dict[str, int] = {}
     deliveries: list[int] = []
+    group_due = undisturbed_from(uow, settings, None, now)
     for person_id in fresh:
         person = persons[person_id]
         ids[person_id] = uow.execute(insert(_n).values(
@@ -89,10 +93,12 @@ def notify(uow: UnitOfWork, occasion: Occasion, people: list[str] | tuple[str, .
             read_at=None if INBOX in chosen[person_id] else now).returning(_n.c.id)).scalar_one()
         due = now if urgent else undisturbed_from(uow, settings, person_id, now)
         for channel in chosen[person_id]:
-            target = _target(settings, channel, person)
+            target = _target(settings, channel, occasion.kind, person)
             if target is None:
                 continue  # the channel is not set up here, or the person has no address for it
-            deliveries.append(_deliver(uow, channel, target, ids[person_id], due))
+            # a group robot speaks to the whole group: the server's quiet hours, not one member's
+            when = due if urgent or channel not in GROUP_CHANNELS else group_due
+            deliveries.append(_deliver(uow, channel, target, ids[person_id], when))
     return Told(ids, deliveries)
 
 
@@ -120,10 +126,13 @@ def channels_for(uow: UnitOfWork, people: list[str], kind: str) -> dict[str, tup
     return chosen
 
 
-def undisturbed_from(uow: UnitOfWork, settings: NotificationSettings, person_id: str, now: datetime) -> datetime:
-    """The first moment from ``now`` outside the person's quiet hours and, if held, on a working day."""
+def undisturbed_from(uow: UnitOfWork, settings: NotificationSettings, person_id: str | None,
+                     now: datetime) -> datetime:
+    """The first moment from ``now`` outside the person's quiet hours (None: the server's) and, if held, on a
+    working day."""
     quiet = tables.notification_quiet_hours
-    own = uow.read(select(quiet.c.starts, quiet.c.ends).where(quiet.c.person_id == person_id)).first()
+    own = None if person_id is None else uow.read(
+        select(quiet.c.starts, quiet.c.ends).where(quiet.c.person_id == person_id)).first()
     hours = (own.starts, own.ends) if own is not None else settings.quiet_hours
     return settle(now, hours, settings, uow.calendar)
 
@@ -163,11 +172,12 @@ def _at(text: str) -> time:
     return time(int(hours), int(minutes))
 
 
-def _target(settings: NotificationSettings, channel: str, person: Any) -> str | None:
+def _target(settings: NotificationSettings, channel: str, kind: str, person: Any) -> str | None:
     if channel == EMAIL:
         return person.email if settings.email is not None and person.email else None
-    if channel == SMS:
-        return person.phone if settings.sms is not None and person.phone else None
+    if channel == SMS:  # providers send approved templates only: a kind without one does not go by SMS
+        usable = settings.sms is not None and settings.sms.template(kind) is not None
+        return person.phone if usable and person.phone else None
     if channel in GROUP_CHANNELS:
         return person.unit_id if settings.robot(channel, person.unit_id) is not None else None
     return None
@@ -175,20 +185,47 @@ def _target(settings: NotificationSettings, channel: str, person: Any) -> str | 
 
 def _deliver(uow: UnitOfWork, channel: str, target: str, notification_id: int, due: datetime) -> int:
     """Add the notification to a delivery: its own (e-mail, SMS) or its unit's for the minute (group robots)."""
-    if channel in GROUP_CHANNELS:
-        minute = (due + timedelta(minutes=1)).replace(second=0, microsecond=0)  # still open when later ones join
-        key = f"{channel}:{target}:{minute.isoformat()}"
-        existing = uow.read(select(_d.c.id).where(_d.c.batch_key == key, _d.c.state == "pending")).scalar()
-        if existing is not None:
-            uow.execute(insert(_di).values(delivery_id=existing, notification_id=notification_id))
-            return int(existing)
-        due = minute
+    if channel not in GROUP_CHANNELS:  # a notification's own key: new with it, never taken
+        delivery_id = _new_delivery(uow, channel, target, f"{channel}:{notification_id}", due)
+        if delivery_id is None:
+            raise RuntimeError(f"notification {notification_id} already has its {channel} delivery")
     else:
-        key = f"{channel}:{notification_id}"
-    delivery_id = uow.execute(insert(_d).values(
-        channel=channel, target=target, batch_key=key, message_id=uuid.uuid4().hex, state="pending", attempts=0,
-        due_at=due, created_at=uow.now).returning(_d.c.id)).scalar_one()
+        minute = (due + timedelta(minutes=1)).replace(second=0, microsecond=0)  # still open when later ones join
+        delivery_id = _join_batch(uow, channel, target, f"{channel}:{target}:{minute.isoformat()}", minute)
     uow.execute(insert(_di).values(delivery_id=delivery_id, notification_id=notification_id))
+    return delivery_id
+
+
+def _join_batch(uow: UnitOfWork, channel: str, target: str, key: str, due: datetime) -> int:
+    """The unit's pending robot delivery of the minute, made if there is none, and locked until this commits.
+
+    Two commands may plan the same minute at once: the second one's insert meets the first one's key (PostgreSQL
+    waits for the first to commit), does nothing, and joins the first one's delivery. The lock (``FOR UPDATE``)
+    orders joining against a worker finishing the delivery: either the worker's ``FinishDelivery`` sees this
+    notification (and moves it to a message of its own) or this command sees the delivery sent (its key spent) and
+    starts a new one; SQLite has one writer, so both happen in turn anyway.
+    """
+    pending = select(_d.c.id).where(_d.c.batch_key == key, _d.c.state == "pending").with_for_update()
+    for _ in range(3):  # a batch found gone (sent meanwhile) frees its key: the insert then makes the new one
+        existing = uow.read(pending).scalar()
+        if existing is not None:
+            return int(existing)
+        made = _new_delivery(uow, channel, target, key, due)
+        if made is not None:
+            return made
+    raise RuntimeError(f"robot batch {key} kept changing while notifications joined it")
+
+
+def _new_delivery(uow: UnitOfWork, channel: str, target: str, key: str, due: datetime) -> int | None:
+    """A pending delivery under ``key`` and its ``notify_send`` job; None if ``key`` is taken (by a batch another
+    command just made)."""
+    insert_ = (sqlite_insert if uow.services.database.is_sqlite else postgres_insert)(_d)
+    delivery_id = uow.execute(insert_.values(
+        channel=channel, target=target, batch_key=key, message_id=uuid.uuid4().hex, state="pending", attempts=0,
+        due_at=due, created_at=uow.now).on_conflict_do_nothing(index_elements=[_d.c.batch_key])
+        .returning(_d.c.id)).scalar()
+    if delivery_id is None:
+        return None
     uow.execute(insert(tables.job).values(
         kind=SEND_JOB, instance_id=None, spiff_task_id=None, element_id=None, due_at=due, state="pending",
         attempts=0, created_at=uow.now, payload=json.dumps({"delivery": delivery_id})))

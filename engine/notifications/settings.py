@@ -13,11 +13,18 @@ Environment (each overrides the file):
 - ``HUHUA_WECOM_URL`` / ``HUHUA_DINGTALK_URL`` — the provider's robot address (the key or access token is added);
   ``HUHUA_WECOM_ROBOTS="unit=key,unit=key"`` and ``HUHUA_DINGTALK_ROBOTS="unit=token:secret,…"`` the groups.
 - ``HUHUA_SMS_URL``, ``HUHUA_SMS_KEY``, ``HUHUA_SMS_SECRET``, ``HUHUA_SMS_SIGN`` — the SMS gateway.
-- ``HUHUA_QUIET_HOURS="22:00-07:00"`` — everyone's quiet hours unless they set their own.
+- ``HUHUA_QUIET_HOURS="22:00-07:00"`` — everyone's quiet hours unless they set their own (and always a group
+  robot's: a group has no one member's hours).
+- ``HUHUA_HOLD_ON_REST_DAYS=true|false`` — hold messages that are not urgent from rest days.
+
+A robot address is ``http(s)://host/path`` without a query: the key or access token goes in ``robots``, so that
+it never shows in an error message. SMS goes only for kinds with a template (``sms.templates``, or ``default``);
+an urgent kind without one is warned of at load, as its SMS would never go.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import tomllib
 from collections.abc import Mapping
@@ -27,6 +34,9 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from engine.errors import InvalidInput, Problem
+from engine.notifications.kinds import KINDS
+
+log = logging.getLogger("huhua.notifications")
 
 
 @dataclass(frozen=True)
@@ -75,6 +85,10 @@ class SmsSettings:
     #: At most this many messages a minute (more wait for the next minute; 0: no limit).
     per_minute: int = 60
 
+    def template(self, kind: str) -> str | None:
+        """The approved template for ``kind`` (or the ``default`` one); None: this kind is not sent by SMS."""
+        return self.templates.get(kind) or self.templates.get("default") or None
+
 
 @dataclass(frozen=True)
 class NotificationSettings:
@@ -112,7 +126,8 @@ def load_notification_settings(path: Path, environ: Mapping[str, str] | None = N
         dingtalk=_robots(path, "dingtalk", data.get("dingtalk") or {}, env, with_secret=True),
         sms=_sms(path, data.get("sms") or {}, env),
         quiet_hours=_quiet(path, quiet),
-        hold_on_rest_days=bool(data.get("hold_on_rest_days", True)),
+        hold_on_rest_days=_flag(path, "hold_on_rest_days",
+                                env.get("HUHUA_HOLD_ON_REST_DAYS", data.get("hold_on_rest_days", True))),
         morning=_clock_time(path, "morning", str(data.get("morning", "08:00"))),
     )
 
@@ -143,6 +158,17 @@ def _ca_file(path: Path, value: Any) -> str | None:
     return str(where)
 
 
+def _flag(path: Path, where: str, value: Any) -> bool:
+    """A TOML boolean, or its spelling in the environment (true/false, yes/no, 1/0); anything else is refused."""
+    if isinstance(value, bool):
+        return value
+    spelled = {"true": True, "yes": True, "1": True, "on": True, "false": False, "no": False, "0": False,
+               "off": False}.get(str(value).strip().lower())
+    if spelled is None:
+        raise _refuse(path, where, f"'{value}' is neither true nor false")
+    return spelled
+
+
 def _robots(path: Path, name: str, section: dict[str, Any], env: Mapping[str, str], *,
             with_secret: bool) -> RobotSettings | None:
     url = env.get(f"HUHUA_{name.upper()}_URL") or section.get("url")
@@ -157,7 +183,22 @@ def _robots(path: Path, name: str, section: dict[str, Any], env: Mapping[str, st
         return None
     if not url:
         raise _refuse(path, f"{name}.url", "robots are listed but the provider's robot address is not set")
+    _robot_url(path, f"{name}.url", str(url))
     return RobotSettings(str(url), robots, _number(path, f"{name}.per_minute", section.get("per_minute", 20), int, 1))
+
+
+def _robot_url(path: Path, where: str, url: str) -> None:
+    """``http(s)://host[:port]/path`` and nothing after it: a key in the query would show in every error."""
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - reading it checks it
+    except ValueError:
+        raise _refuse(path, where, "has a port that is not a number from 1 to 65535") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _refuse(path, where, "is not an http:// or https:// address with a host")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise _refuse(path, where, "must not carry a query, fragment or credentials: the robot's key or access "
+                                   "token goes in the robots section")
 
 
 def _robot(path: Path, where: str, value: Any, with_secret: bool) -> Robot:
@@ -179,6 +220,10 @@ def _sms(path: Path, section: dict[str, Any], env: Mapping[str, str]) -> SmsSett
     if not key or not secret:
         raise _refuse(path, "sms.key", "the SMS gateway needs its key and secret (HUHUA_SMS_KEY, HUHUA_SMS_SECRET)")
     templates = {str(kind): str(template) for kind, template in (section.get("templates") or {}).items()}
+    for kind in sorted(code for code, known in KINDS.items() if known.urgent):
+        if not (templates.get(kind) or templates.get("default")):
+            log.warning("%s: sms.templates has no template for the urgent kind '%s' (nor a 'default' one): "
+                        "it is never sent by SMS", path.name, kind)
     return SmsSettings(str(url), str(key), str(secret), str(env.get("HUHUA_SMS_SIGN") or section.get("sign") or
                                                             "心育护花"), templates,
                        _number(path, "sms.per_minute", section.get("per_minute", 60), int, 0))

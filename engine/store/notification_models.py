@@ -83,8 +83,8 @@ class NotificationDeliveryItem(Base):
     """Which notifications one delivery carries (one for e-mail and SMS, all of a unit's minute for a robot)."""
 
     __tablename__ = "notification_delivery_item"
-    delivery_id: Mapped[int] = mapped_column(ForeignKey("notification_delivery.id"), primary_key=True)
-    notification_id: Mapped[int] = mapped_column(ForeignKey("notification.id"), primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(Id, ForeignKey("notification_delivery.id"), primary_key=True)
+    notification_id: Mapped[int] = mapped_column(Id, ForeignKey("notification.id"), primary_key=True)
 
 
 class NotificationPreference(Base):

@@ -7,7 +7,8 @@ and the message @-mentions each of them by mobile number. Links are absolute (``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from engine.notifications.kinds import KINDS
@@ -101,6 +102,41 @@ def _alike_merged(lines: tuple[Line, ...], public_url: str) -> tuple[Line, ...]:
         else:
             merged.append(Line(kind, f"{subject}（共 {len(group)} 项）", "", absolute(public_url, "/inbox"), people))
     return tuple(merged)
+#: Where a robot message that cannot carry every line sends people for the rest: the notification centre.
+CENTRE = "/notifications"
+
+
+def divided(outgoing: Outgoing, fits: Callable[[Outgoing], bool], most: int, public_url: str) -> list[Outgoing]:
+    """``outgoing`` as at most ``most`` messages that each ``fits`` the provider's size limit, lines kept whole
+    and in order; lines beyond the last message are counted in a closing line that links to the notification
+    centre and mentions their people, so nothing is dropped unsaid."""
+    if fits(outgoing):
+        return [outgoing]
+    numbered = replace(outgoing, subject=f"{outgoing.subject}（00/00）")  # as long as the pieces' subjects
+    pieces: list[list[Line]] = [[]]
+    for index, line in enumerate(outgoing.lines):
+        if pieces[-1] and not fits(_piece(numbered, (*pieces[-1], line))):
+            if len(pieces) == most:
+                rest = outgoing.lines[index:]
+                while pieces[-1] and not fits(_piece(numbered, (*pieces[-1], _rest_line(rest, public_url)))):
+                    rest = (pieces[-1].pop(), *rest)
+                pieces[-1].append(_rest_line(rest, public_url))
+                break
+            pieces.append([])
+        pieces[-1].append(line)
+    return [replace(_piece(outgoing, tuple(lines)), subject=f"{outgoing.subject}（{n}/{len(pieces)}）")
+            for n, lines in enumerate(pieces, 1)]
+
+
+def _piece(outgoing: Outgoing, lines: tuple[Line, ...]) -> Outgoing:
+    return replace(outgoing, lines=lines, text=_text(lines, outgoing.channel), markdown=_markdown(lines),
+                   mentions=tuple(dict.fromkeys(p.phone for line in lines for p in line.people if p.phone)))
+
+
+def _rest_line(rest: tuple[Line, ...], public_url: str) -> Line:
+    people = tuple(dict.fromkeys(person for line in rest for person in line.people))
+    return Line("message", f"另有 {len(rest)} 条通知未在群内列出，请登录系统查看", "", absolute(public_url, CENTRE),
+                people)
 
 
 def absolute(public_url: str, link: str | None) -> str | None:

@@ -40,7 +40,7 @@ def send(outgoing: Outgoing, settings: NotificationSettings, policy: OutboundPol
     sms = settings.sms
     if sms is None:
         raise ChannelError("SMS is not set up (sms.url in config/notifications.toml, or HUHUA_SMS_URL)")
-    template = sms.templates.get(outgoing.kind) or sms.templates.get("default")
+    template = sms.template(outgoing.kind)
     if not template:
         raise ChannelError(f"no SMS template for kind '{outgoing.kind}' (sms.templates in config/notifications.toml)")
     line = outgoing.lines[0]
