@@ -159,6 +159,11 @@ def test_the_administrator_corrects_one_persons_contacts(huhua: Huhua, client: F
 
     logged = huhua.queries.audit.entries(action="SetPersonContact", kind="command")["entries"]
     assert [e["resource"] for e in logged] == [f"person:{TEACHER}"] * 2  # the two changes made
+    refusals = huhua.queries.audit.entries(action="SetPersonContact", kind="refused")["entries"]
+    assert refusals  # the refused correction is logged too
+    for entry in logged + refusals:  # which person, never the address or the number (the log keeps them for good)
+        assert "person_id" in entry["detail"] and not {"email", "phone"} & set(entry["detail"])
+        assert not re.search(r"chen\.laoshi|13900734567", str(entry["detail"]))
     with pytest.raises(Forbidden):
         huhua.execute(SetPersonContact(TEACHER, "zhuhui-zr", email="x@school.example"))
     with pytest.raises(NotFound):
