@@ -20,6 +20,7 @@ from sqlalchemy import insert, select
 from engine.clock import BUSINESS_TZ
 from engine.notifications.kinds import EMAIL, GROUP_CHANNELS, INBOX, KINDS, SMS, parse_channels
 from engine.notifications.settings import NotificationSettings
+from engine.org.contacts import is_mobile
 from engine.store import tables
 
 if TYPE_CHECKING:
@@ -159,7 +160,7 @@ def _target(settings: NotificationSettings, channel: str, person: Any) -> str | 
     if channel == EMAIL:
         return person.email if settings.email is not None and person.email else None
     if channel == SMS:
-        return person.phone if settings.sms is not None and person.phone else None
+        return person.phone if settings.sms is not None and is_mobile(person.phone) else None
     if channel in GROUP_CHANNELS:
         return person.unit_id if settings.robot(channel, person.unit_id) is not None else None
     return None

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.notifications.kinds import KINDS
+from engine.org.contacts import is_mobile
 
 #: The product's name, as messages sign off with it.
 PRODUCT = "心育护花"
@@ -77,7 +78,7 @@ def compose(delivery: dict[str, Any], public_url: str) -> Outgoing:
                  for (kind, subject, body, link), people in lines.items())
     if not said:
         raise ValueError(f"delivery {delivery['id']} carries nothing")
-    mentions = tuple(dict.fromkeys(p.phone for line in said for p in line.people if p.phone))
+    mentions = tuple(dict.fromkeys(p.phone for line in said for p in line.people if is_mobile(p.phone)))
     subject = said[0].subject if len(said) == 1 else f"{said[0].subject} 等 {len(said)} 条通知"
     return Outgoing(
         delivery_id=int(delivery["id"]), channel=delivery["channel"], target=delivery["target"],
