@@ -65,7 +65,8 @@ sender = "心育护花 <noreply@edu.example.cn>"
 ca_file = "{cert}"
 """)
         load_school(huhua, 2)
-        told = huhua.execute(SendNotice("admin", ("t001",), "关于<开展>心理健康月的通知", "请各位班主任\n按时填报。",
+        told = huhua.execute(SendNotice("admin", ("t001",), "关于<开展>心理健康月的通知",
+                                        "请各位班主任\n**按时**填报，见[填报说明](https://huhua.edu.example.cn/help)。",
                                         "/inbox", ("email",)))
         assert told["notifications"] == 1
         assert run_due_jobs(huhua) == 1
@@ -74,9 +75,12 @@ ca_file = "{cert}"
     assert message["Subject"] == "【心育护花】关于<开展>心理健康月的通知"  # decoded from RFC 2047
     assert message["To"] == "t001@school.example.cn"
     text = _plain(message)
-    assert "请各位班主任\n按时填报。" in text and "https://huhua.edu.example.cn/inbox" in text
+    assert "https://huhua.edu.example.cn/inbox" in text
+    assert "请各位班主任\n按时填报，见填报说明 (https://huhua.edu.example.cn/help)。" in text  # no raw markdown
     html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert "关于&lt;开展&gt;心理健康月的通知" in html and 'href="https://huhua.edu.example.cn/inbox"' in html
+    assert "<strong>按时</strong>" in html and '<a href="https://huhua.edu.example.cn/help"' in html
+    assert "**" not in text + html
     [delivery] = _deliveries(huhua)
     assert message["Message-ID"].startswith(f"<{delivery['message_id']}@")
     assert (delivery["state"], delivery["attempts"], delivery["channel"]) == ("sent", 1, "email")

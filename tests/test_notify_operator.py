@@ -18,7 +18,7 @@ from engine.errors import InvalidModel
 from engine.notifications.operator import MODEL_KINDS
 from engine.notifications.settings import NotificationSettings, SmtpSettings
 from engine.store import tables
-from engine.web.safe_markdown import render as render_markdown
+from engine.safe_markdown import render as render_markdown
 from tests.helpers import start_at
 from workers.job_worker import run_due_jobs
 

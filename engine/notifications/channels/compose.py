@@ -12,6 +12,7 @@ from typing import Any
 
 from engine.notifications.kinds import KINDS
 from engine.org.contacts import is_mobile
+from engine.safe_markdown import plain_text
 
 #: The product's name, as messages sign off with it.
 PRODUCT = "心育护花"
@@ -52,7 +53,7 @@ class Outgoing:
     kind: str
     subject: str
     lines: tuple[Line, ...]
-    #: Everything as plain text (e-mail, the robot's text message).
+    #: Everything as plain text, bodies without their markdown (e-mail, the robot's text message).
     text: str
     #: The same as markdown (robots).
     markdown: str
@@ -111,7 +112,7 @@ def _text(lines: tuple[Line, ...], channel: str) -> str:
     for line in lines:
         words = [f"【{kind_label(line.kind)}】{line.subject}"]
         if line.body and not group:
-            words.append(line.body)
+            words.append(plain_text(line.body))
         if group:
             words.append(f"致：{_names(line.people)}")
         if line.link:
