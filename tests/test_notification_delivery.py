@@ -15,12 +15,14 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from sqlalchemy import insert
 
 from engine.bootstrap import Huhua
 from engine.clock import VirtualClock
-from engine.commands import ReplayDelivery, SendNotice, SetPersonContact
+from engine.commands import NotifyPeople, ReplayDelivery, SendNotice, SetPersonContact
 from engine.config import Settings
 from engine.errors import Conflict, Forbidden, InvalidInput
+from engine.store import tables
 from tests.conftest import PROJECT
 from tests.helpers import served_client, token_headers
 from tests.notification_receivers import certificate, dingtalk_robot, sms_gateway, smtp_server, wecom_robot
@@ -354,15 +356,50 @@ def test_the_administrators_page_lists_deliveries_masked_replays_one_and_sends_a
         mobile("t001"), mobile("t002"), mobile("t003")}
 
 
-def test_a_group_robot_hears_only_that_a_crisis_notice_exists_never_its_words() -> None:
-    from engine.notifications.channels.compose import compose
-
-    item = {"notification_id": 1, "kind": "crisis", "subject": "学生张某危机干预", "body": "详情：……",
-            "link": "/tasks/9", "person_id": "t001", "person_name": "老师001", "phone": mobile("t001")}
-    group = compose({"id": 1, "channel": "wecom", "target": SCHOOL, "message_id": "m", "items": [item]},
-                    "https://h.example.cn")
-    personal = compose({"id": 2, "channel": "email", "target": "t@x.cn", "message_id": "n", "items": [item]},
-                       "https://h.example.cn")
-    assert "张某" not in group.text + group.markdown and "/tasks/9" not in group.text
-    assert group.mentions == (mobile("t001"),)  # the person is still called to look
-    assert "学生张某危机干预" in personal.text and "https://h.example.cn/tasks/9" in personal.text
+def test_a_crisis_says_its_words_only_in_the_centre_e_mail_and_sms_are_neutral_and_no_group_hears_of_it(
+        engine_with: Engine, tmp_path: Path, clock: VirtualClock) -> None:
+    cert, _key = certificate(tmp_path)
+    with smtp_server(tmp_path, security="starttls", users={"huhua": "pw"}) as box, \
+            sms_gateway("AK", "sms-secret") as gateway, wecom_robot("key-s1") as robot:
+        huhua = engine_with(f"""
+public_url = "https://huhua.edu.example.cn"
+[email]
+url = "smtp://huhua:pw@{box.host}:{box.port}"
+ca_file = "{cert}"
+[sms]
+url = "{gateway.url}/sms/send"
+key = "AK"
+secret = "sms-secret"
+[sms.templates]
+default = "SMS_1"
+[wecom]
+url = "{robot.url}/cgi-bin/webhook/send"
+[wecom.robots]
+{SCHOOL} = "key-s1"
+""")
+        load_school(huhua, 2)
+        with huhua.services.database.engine.begin() as connection:  # a choice stored before the rules: group only
+            connection.execute(insert(tables.notification_preference).values(
+                person_id="t002", kind="crisis", channels="inbox,wecom"))
+        told = huhua.execute(NotifyPeople("admin", "crisis", "危机个案：初二学生A", "个案 初二学生A 评估为 危机干预。",
+                                          ("t001", "t002")))
+        forced = huhua.execute(SendNotice("admin", ("t001",), "会议", channels=("wecom",)))  # a notice may go there
+        clock.advance(timedelta(minutes=1))
+        run_due_jobs(huhua)
+        centre = huhua.queries.notifications.page("t001")
+    # each by e-mail and SMS: t002's group-only choice gets the kind's personal channels and no group
+    assert len(told["notifications"]) == 2 and len(told["deliveries"]) == 4
+    assert sorted(d["channel"] for d in _deliveries(huhua)) == ["email", "email", "sms", "sms", "wecom"]
+    assert len(box.messages) == 2 and len(gateway.accepted) == 2
+    for message in box.messages:
+        words = _plain(message) + message.get_body(("html",)).get_content() + message["Subject"]  # type: ignore[union-attr]
+        assert "初二学生A" not in words and "危机干预" not in words  # neither the alias nor the level leaves
+        assert "请登录系统查看" in words and "https://huhua.edu.example.cn/notifications" in words
+    for call in gateway.accepted:
+        sms = call.json()["template_params"]
+        assert "初二学生A" not in str(sms) and sms["link"] == "https://huhua.edu.example.cn/notifications"
+    [group] = robot.requests  # the notice, and nothing of the crisis
+    assert "会议" in group.json()["text"]["content"] and "危机" not in str(group.json())
+    assert forced["deliveries"]
+    crisis = next(n for n in centre["notifications"] if n["kind"] == "crisis")
+    assert "初二学生A" in crisis["subject"] + crisis["body"]  # the recipient reads it in the centre

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, select
 
 from engine.clock import BUSINESS_TZ
-from engine.notifications.kinds import EMAIL, GROUP_CHANNELS, INBOX, KINDS, SMS, parse_channels
+from engine.notifications.kinds import EMAIL, GROUP_CHANNELS, INBOX, KINDS, SMS, allowed_channels, parse_channels
 from engine.notifications.settings import NotificationSettings
 from engine.org.contacts import is_mobile
 from engine.store import tables
@@ -75,7 +75,7 @@ def notify(uow: UnitOfWork, occasion: Occasion, people: list[str] | tuple[str, .
     if not fresh:
         return Told({}, [])
     chosen = channels_for(uow, fresh, occasion.kind) if occasion.channels is None else {
-        person: (INBOX, *(c for c in occasion.channels if c != INBOX)) for person in fresh}
+        person: allowed_channels(kind, (INBOX, *(c for c in occasion.channels if c != INBOX))) for person in fresh}
     settings: NotificationSettings = uow.services.notifications
     now = uow.now
     ids: dict[str, int] = {}
@@ -117,6 +117,7 @@ def channels_for(uow: UnitOfWork, people: list[str], kind: str) -> dict[str, tup
             chosen[person_id] = parse_channels(union)
         else:
             chosen[person_id] = KINDS[kind].channels
+        chosen[person_id] = allowed_channels(KINDS[kind], chosen[person_id])
     return chosen
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from engine.notifications.kinds import KINDS
+from engine.notifications.kinds import KINDS, PRIVATE_KINDS
 from engine.org.contacts import is_mobile
 from engine.safe_markdown import plain_text
 
@@ -18,9 +18,13 @@ from engine.safe_markdown import plain_text
 PRODUCT = "心育护花"
 #: At most this many people are named on one robot line (the rest are counted).
 NAMES_PER_LINE = 12
-#: Kinds about a child's counselling case: a group robot (read by the whole group) gets only that there is one.
-PRIVATE_KINDS = frozenset({"crisis"})
+#: What a group robot says of a private kind, should one carry it (planning sends none to a group).
 GROUP_WORDING = "有一条需要您本人及时查看的紧急通知，请登录系统查看"
+#: What e-mail and SMS say of a private kind: its words stay in the notification centre (see :mod:`..kinds`).
+PRIVATE_SUBJECT = "紧急通知：请登录系统查看"
+PRIVATE_BODY = "您有一条紧急通知，详情仅在系统的通知中心显示。请登录系统查看并及时处理。"
+#: Where a private notification without a link of its own leads: the centre.
+CENTRE_LINK = "/notifications"
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,8 @@ def compose(delivery: dict[str, Any], public_url: str) -> Outgoing:
     for item in delivery["items"]:
         if group and item["kind"] in PRIVATE_KINDS:
             item = {**item, "subject": GROUP_WORDING, "body": "", "link": None}
+        elif item["kind"] in PRIVATE_KINDS:
+            item = {**item, "subject": PRIVATE_SUBJECT, "body": PRIVATE_BODY, "link": item["link"] or CENTRE_LINK}
         link = absolute(public_url, item["link"])
         person = Person(item["person_id"], item["person_name"] or item["person_id"], item["phone"])
         people = lines.setdefault((item["kind"], item["subject"], item["body"], link), [])
