@@ -17,8 +17,8 @@ from engine.commands import ClaimTask, DeployModels, RetryIncidents
 from engine.errors import InvalidModel
 from engine.notifications.operator import MODEL_KINDS
 from engine.notifications.settings import NotificationSettings, SmtpSettings
-from engine.store import tables
 from engine.safe_markdown import render as render_markdown
+from engine.store import tables
 from tests.helpers import start_at
 from workers.job_worker import run_due_jobs
 
