@@ -317,6 +317,23 @@ def test_a_bad_choice_is_refused_in_chinese_naming_the_field_and_nothing_is_save
         huhua.execute(SetNotificationChoices(TEACHER, {"task_assigned": "inbox"}))
     assert text.value.problems[0].field == "choices.task_assigned"
 
+    # a crisis cannot be switched off, nor sent to a group; the page says so, naming the kind
+    form = _form(client.get("/account/notifications").get_data(as_text=True))
+    assert re.search(r'value="wecom"[^>]* disabled title="涉及学生个案的紧急通知不发到群"', _row(
+        client.get("/account/notifications").get_data(as_text=True), "crisis"))
+    off = client.post("/account/notifications", data={**form, "channels-crisis": []})
+    assert off.status_code == 400
+    assert "危机个案紧急通知不能关闭：须保留站内通知，并至少保留邮件或短信之一" in off.get_data(as_text=True)
+    for channels in ([], ["email", "sms"], ["inbox"], ["inbox", "email", "wecom"]):
+        with pytest.raises(InvalidInput) as crisis:
+            huhua.execute(SetNotificationChoices(TEACHER, {"crisis": channels}))
+        assert crisis.value.problems[0].field == "choices.crisis"
+    with pytest.raises(InvalidInput) as by_role:
+        huhua.execute(SetRoleNotificationDefaults("admin", "class_teacher", {"crisis": ["inbox", "dingtalk"]}))
+    assert by_role.value.problems[0].field == "defaults.crisis" and "never sent to a group" in by_role.value.message
+    huhua.execute(SetNotificationChoices(TEACHER, {"crisis": ["inbox", "sms"]}))  # one personal channel will do
+    assert set(_deliveries(huhua, _tell(huhua, TEACHER, "危机", kind="crisis"))) == {"sms"}
+
 
 def test_the_administrator_sets_a_roles_defaults_and_its_holders_follow_them(
         office: tuple[Huhua, Callable[..., FlaskClient]]) -> None:

@@ -16,11 +16,11 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from engine.bootstrap import Huhua
 from engine.clock import VirtualClock
-from engine.commands import ReplayDelivery, SendNotice
+from engine.commands import NotifyPeople, ReplayDelivery, SendNotice, SetPersonContact
 from engine.config import Settings
 from engine.errors import Conflict, Forbidden, InvalidInput
 from engine.store import tables
@@ -68,7 +68,8 @@ sender = "心育护花 <noreply@edu.example.cn>"
 ca_file = "{cert}"
 """)
         load_school(huhua, 2)
-        told = huhua.execute(SendNotice("admin", ("t001",), "关于<开展>心理健康月的通知", "请各位班主任\n按时填报。",
+        told = huhua.execute(SendNotice("admin", ("t001",), "关于<开展>心理健康月的通知",
+                                        "请各位班主任\n**按时**填报，见[填报说明](https://huhua.edu.example.cn/help)。",
                                         "/inbox", ("email",)))
         assert told["notifications"] == 1
         assert run_due_jobs(huhua) == 1
@@ -77,9 +78,12 @@ ca_file = "{cert}"
     assert message["Subject"] == "【心育护花】关于<开展>心理健康月的通知"  # decoded from RFC 2047
     assert message["To"] == "t001@school.example.cn"
     text = _plain(message)
-    assert "请各位班主任\n按时填报。" in text and "https://huhua.edu.example.cn/inbox" in text
+    assert "https://huhua.edu.example.cn/inbox" in text
+    assert "请各位班主任\n按时填报，见填报说明 (https://huhua.edu.example.cn/help)。" in text  # no raw markdown
     html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert "关于&lt;开展&gt;心理健康月的通知" in html and 'href="https://huhua.edu.example.cn/inbox"' in html
+    assert "<strong>按时</strong>" in html and '<a href="https://huhua.edu.example.cn/help"' in html
+    assert "**" not in text + html
     [delivery] = _deliveries(huhua)
     assert message["Message-ID"].startswith(f"<{delivery['message_id']}@")
     assert (delivery["state"], delivery["attempts"], delivery["channel"]) == ("sent", 1, "email")
@@ -163,6 +167,7 @@ def test_forty_notices_to_a_school_reach_its_wecom_group_as_one_message_mentioni
     with wecom_robot("key-s1") as robot:
         huhua = engine_with(f'[wecom]\nurl = "{robot.url}/cgi-bin/webhook/send"\n[wecom.robots]\n{SCHOOL} = "key-s1"\n')
         people = load_school(huhua, 40)
+        huhua.execute(SetPersonContact("t040", "admin", phone="0734-8123456"))  # an office landline: no @
         with served_client(huhua) as client:
             answer = client.post("/api/v1/notifications", headers=token_headers(huhua, "admin"), json={
                 "recipients": [f"class_teacher@{SCHOOL}"], "subject": "心理健康月活动安排", "link": "/inbox"})
@@ -175,7 +180,7 @@ def test_forty_notices_to_a_school_reach_its_wecom_group_as_one_message_mentioni
     [request] = robot.requests
     message = request.json()
     assert message["msgtype"] == "text"
-    assert message["text"]["mentioned_mobile_list"] == [mobile(p) for p in people]
+    assert message["text"]["mentioned_mobile_list"] == [mobile(p) for p in people[:-1]]
     assert message["text"]["content"].count("心理健康月活动安排") == 1  # one line for the same notice to all
     assert "http://127.0.0.1:8000/inbox" in message["text"]["content"]
     [delivery] = listed
@@ -194,8 +199,10 @@ sign = "心育护花"
 [sms.templates]
 message = "SMS_100200"
 """)
-        load_school(huhua, 1)
-        huhua.execute(SendNotice("admin", ("t001",), "明天上午九点召开班主任会议", link="/inbox", channels=("sms",)))
+        load_school(huhua, 2)
+        huhua.execute(SetPersonContact("t002", "admin", phone="(0734) 8123456"))  # a landline gets no SMS
+        huhua.execute(SendNotice("admin", ("t001", "t002"), "明天上午九点召开班主任会议", link="/inbox",
+                                 channels=("sms",)))
         run_due_jobs(huhua)
         [delivery] = _deliveries(huhua)
     [call] = gateway.accepted
@@ -371,15 +378,50 @@ def test_the_administrators_page_lists_deliveries_masked_replays_one_and_sends_a
         mobile("t001"), mobile("t002"), mobile("t003")}
 
 
-def test_a_group_robot_hears_only_that_a_crisis_notice_exists_never_its_words() -> None:
-    from engine.notifications.channels.compose import compose
-
-    item = {"notification_id": 1, "kind": "crisis", "subject": "学生张某危机干预", "body": "详情：……",
-            "link": "/tasks/9", "person_id": "t001", "person_name": "老师001", "phone": mobile("t001")}
-    group = compose({"id": 1, "channel": "wecom", "target": SCHOOL, "message_id": "m", "items": [item]},
-                    "https://h.example.cn")
-    personal = compose({"id": 2, "channel": "email", "target": "t@x.cn", "message_id": "n", "items": [item]},
-                       "https://h.example.cn")
-    assert "张某" not in group.text + group.markdown and "/tasks/9" not in group.text
-    assert group.mentions == (mobile("t001"),)  # the person is still called to look
-    assert "学生张某危机干预" in personal.text and "https://h.example.cn/tasks/9" in personal.text
+def test_a_crisis_says_its_words_only_in_the_centre_e_mail_and_sms_are_neutral_and_no_group_hears_of_it(
+        engine_with: Engine, tmp_path: Path, clock: VirtualClock) -> None:
+    cert, _key = certificate(tmp_path)
+    with smtp_server(tmp_path, security="starttls", users={"huhua": "pw"}) as box, \
+            sms_gateway("AK", "sms-secret") as gateway, wecom_robot("key-s1") as robot:
+        huhua = engine_with(f"""
+public_url = "https://huhua.edu.example.cn"
+[email]
+url = "smtp://huhua:pw@{box.host}:{box.port}"
+ca_file = "{cert}"
+[sms]
+url = "{gateway.url}/sms/send"
+key = "AK"
+secret = "sms-secret"
+[sms.templates]
+default = "SMS_1"
+[wecom]
+url = "{robot.url}/cgi-bin/webhook/send"
+[wecom.robots]
+{SCHOOL} = "key-s1"
+""")
+        load_school(huhua, 2)
+        with huhua.services.database.engine.begin() as connection:  # a choice stored before the rules: group only
+            connection.execute(insert(tables.notification_preference).values(
+                person_id="t002", kind="crisis", channels="inbox,wecom"))
+        told = huhua.execute(NotifyPeople("admin", "crisis", "危机个案：初二学生A", "个案 初二学生A 评估为 危机干预。",
+                                          ("t001", "t002")))
+        forced = huhua.execute(SendNotice("admin", ("t001",), "会议", channels=("wecom",)))  # a notice may go there
+        clock.advance(timedelta(minutes=1))
+        run_due_jobs(huhua)
+        centre = huhua.queries.notifications.page("t001")
+    # each by e-mail and SMS: t002's group-only choice gets the kind's personal channels and no group
+    assert len(told["notifications"]) == 2 and len(told["deliveries"]) == 4
+    assert sorted(d["channel"] for d in _deliveries(huhua)) == ["email", "email", "sms", "sms", "wecom"]
+    assert len(box.messages) == 2 and len(gateway.accepted) == 2
+    for message in box.messages:
+        words = _plain(message) + message.get_body(("html",)).get_content() + message["Subject"]  # type: ignore[union-attr]
+        assert "初二学生A" not in words and "危机干预" not in words  # neither the alias nor the level leaves
+        assert "请登录系统查看" in words and "https://huhua.edu.example.cn/notifications" in words
+    for call in gateway.accepted:
+        sms = call.json()["template_params"]
+        assert "初二学生A" not in str(sms) and sms["link"] == "https://huhua.edu.example.cn/notifications"
+    [group] = robot.requests  # the notice, and nothing of the crisis
+    assert "会议" in group.json()["text"]["content"] and "危机" not in str(group.json())
+    assert forced["deliveries"]
+    crisis = next(n for n in centre["notifications"] if n["kind"] == "crisis")
+    assert "初二学生A" in crisis["subject"] + crisis["body"]  # the recipient reads it in the centre

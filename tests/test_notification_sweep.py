@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
+import pytest
+
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ, VirtualClock
-from engine.commands import CompleteTask, DeployModels, PlanNotificationSweep, SweepNotifications
+from engine.commands import CompleteTask, DeployModels, PlanNotificationSweep, SweepNotifications, notification_sweep
 from tests.helpers import one_task_model, only_task, start_at
 from tests.notified import notifications, told
 from workers.job_worker import run_due_jobs
@@ -126,3 +128,29 @@ def test_the_weekly_digest_tells_leaders_how_their_units_did_last_week_on_its_fi
                                                                    date(2026, 3, 5), date(2026, 3, 6),
                                                                    date(2026, 3, 9), date(2026, 3, 10)]
     assert _days_told(demo, "digest_daily", "zhuhui-s001-xz") == []  # done on the Monday: nothing to tell
+
+
+def test_the_first_sweep_tells_only_of_lately_overdue_tasks_and_a_big_morning_goes_in_short_passes(
+        demo: Huhua, clock: VirtualClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock.set(datetime(2026, 9, 14, 7, 30, tzinfo=BUSINESS_TZ))  # go-live: a Monday, before the morning sweep
+    _deploy_due(demo, "june_report", "2026-06-30T17:30:00+08:00")  # overdue for months: stale, not re-told
+    _deploy_due(demo, "week_report", "2026-09-10T17:30:00+08:00")  # overdue since Thursday: within the week
+    schools = ["zhuhui-s001", "zhuhui-s002", "zhuhui-s003"]
+    stale = [only_task(demo, start_at(demo, "june_report", school))["id"] for school in schools]
+    late = [only_task(demo, start_at(demo, "week_report", school))["id"] for school in schools]
+    monkeypatch.setattr(notification_sweep, "TASKS_PER_PASS", 2)  # what 500 tasks do, with three
+    demo.execute(PlanNotificationSweep())
+    clock.set(datetime(2026, 9, 14, 8, 0, tzinfo=BUSINESS_TZ))
+    [job] = demo.queries.jobs(kind="notify_sweep", state="pending")
+    passes = []
+    while demo.queries.jobs(kind="notify_sweep", state="pending")[0]["id"] == job["id"]:
+        passes.append(demo.execute(SweepNotifications(job["id"])))
+        assert len(passes) < 5
+    assert [p.get("more", False) for p in passes] == [True, False]  # two tasks, then the third and the digests
+    assert [p["told"]["reminders"] for p in passes] == [2, 1] and "daily_digests" not in passes[0]["told"]
+    assert sorted(n.task_id for n in notifications(demo, kind="task_overdue")) == late
+    assert not {n.task_id for n in notifications(demo)} & set(stale)
+    assert _days_told(demo, "digest_daily", "zhuhui-s001-xz") == [date(2026, 9, 14)]  # once, though in passes
+    overdue_digest = notifications(demo, kind="digest_daily", person="zhuhui-s001-xz")[0]
+    assert "已逾期 2 项" in overdue_digest.body  # the stale task is still counted where it belongs
+    assert [j["state"] for j in demo.queries.jobs(kind="notify_sweep")] == ["done", "pending"]

@@ -17,6 +17,7 @@ from engine.commands import ClaimTask, DeployModels, RetryIncidents
 from engine.errors import InvalidModel
 from engine.notifications.operator import MODEL_KINDS
 from engine.notifications.settings import NotificationSettings, SmtpSettings
+from engine.safe_markdown import render as render_markdown
 from engine.store import tables
 from tests.helpers import start_at
 from workers.job_worker import run_due_jobs
@@ -148,6 +149,12 @@ def test_an_e_mail_is_planned_for_a_person_with_an_address(monday: Huhua, clock:
     "'{% for i in range(1000) %}{% for j in range(1000) %}{{ i }}{% endfor %}{% endfor %}'",
     "'{{ \"x\" * 100000000 }}'",
     "'{{ not_a_variable }}'",
+    # a value that doubles at each step (the first ones would take 64 MB before the bound, then far more)
+    "'{% set s = \"ab\" %}" + "{% set s = s ~ s %}" * 25 + "{{ s|length }}'",
+    "'{% set s = [1] %}" + "{% set s = s + s %}" * 22 + "{{ s|length }}'",
+    "'{% set s = \"a\" %}" + "{% set s = s|replace(\"a\", \"aaaaaaaaaa\") %}" * 7 + "{{ s|length }}'",
+    "'{% set s = \"ab\" %}" + "{% set s = [s, s, s, s]|join %}" * 11 + "{{ s|length }}'",
+    "'{% set s = \"ab\" %}" + "{% set s = [s, s, s, s] %}" * 12 + "{{ s|string|length }}'",
 ])
 def test_a_template_that_reaches_too_far_fails_into_an_incident_of_the_step(
         monday: Huhua, clock: VirtualClock, template: str) -> None:
@@ -159,6 +166,21 @@ def test_a_template_that_reaches_too_far_fails_into_an_incident_of_the_step(
     assert [(i["kind"], i["element_id"]) for i in instance["incidents"]] == [("notify_failed", "tell")]
     assert _told(huhua, started) == []
     assert [j["state"] for j in huhua.queries.jobs(state="failed") if j["instance_id"] == started] == ["failed"]
+
+
+def test_task_data_is_written_into_a_body_as_literal_text_never_as_markdown(
+        monday: Huhua, clock: VirtualClock) -> None:
+    """A form field is the data of whoever filled it in: in somebody else's notification it cannot become a link."""
+    huhua = monday
+    _deploy(huhua, "notify_literal", to_roles="'principal'", subject="'催办：{{ plan_name }}'",
+            body="'**方案**：{{ plan_name }}'")
+    started = start_at(huhua, "notify_literal", SCHOOL, plan_name="[点此](https://evil.example) *要紧*")
+    _run_reminder(huhua, clock)
+    [told] = _told(huhua, started)
+    shown = render_markdown(told["body"])
+    assert "<strong>方案</strong>" in shown  # the author's markdown stays markdown
+    assert "href" not in shown and "<em>" not in shown and "[点此](https://evil.example) *要紧*" in shown
+    assert told["subject"] == "催办：[点此](https://evil.example) *要紧*"  # a subject is plain text: as written
 
 
 def test_a_fixed_step_runs_again_when_its_incident_is_retried(monday: Huhua, clock: VirtualClock) -> None:
@@ -181,6 +203,8 @@ def test_a_fixed_step_runs_again_when_its_incident_is_retried(monday: Huhua, clo
     ({"to_task_holders": "'nowhere'"}, "names 'nowhere', which is not a user task of this process"),
     ({"to_roles": "'principal'", "subject": "'{{ unit_name '"}, "the template of parameter 'subject' is refused"),
     ({"to_roles": "'principal'", "body": None}, "needs the parameter 'body'"),
+    ({"to_roles": "'principal'", "body": "'{% macro m() %}x{% endmacro %}{{ m() }}'"}, "macros"),
+    ({"to_roles": "'principal'", "body": "'{% for x in [] recursive %}{{ loop(x) }}{% endfor %}'"}, "recursive"),
 ])
 def test_an_unusable_notify_task_is_refused_at_deployment_naming_the_element(
         monday: Huhua, parameters: dict[str, str | None], refusal: str) -> None:

@@ -100,7 +100,7 @@ def _workbook(people: list[list[str]]) -> io.BytesIO:
     return content
 
 
-def test_a_bad_mobile_or_address_is_named_by_row_and_column_in_chinese_and_nothing_loads(
+def test_a_bad_phone_number_or_address_is_named_by_row_and_column_in_chinese_and_nothing_loads(
         client: FlaskClient) -> None:
     rows = [["qd-1-xz", "王校长", "qd-1", "校长", "13800138000", "wang@qd-1.school.example"],
             ["qd-1-t1", "李老师", "qd-1", "班主任", "0734-8123456", "li@qd-1.school.example"],
@@ -114,20 +114,21 @@ def test_a_bad_mobile_or_address_is_named_by_row_and_column_in_chinese_and_nothi
         return answer.json
 
     problems = {(p["line"], p["field"]): p["message"] for p in imported()["problems"]}
-    assert problems == {
-        (3, "手机"): "“0734-8123456”不是手机号码：应为以 1 开头的 11 位数字，或“+”加国家码的号码",
-        (4, "手机"): "“1380013800”不是手机号码：应为以 1 开头的 11 位数字，或“+”加国家码的号码",
+    assert problems == {  # an office landline with its area code is a phone number (row 3)
+        (4, "手机"): "“1380013800”不是电话号码：应为手机号码（以 1 开头的 11 位数字，或“+”加国家码的号码）"
+                     "或带区号的固定电话（如 0734-8123456）",
         (4, "邮箱"): "“zhao.school.example”不是电子邮箱地址（格式应为 名称@域名）",
         (5, "邮箱"): "“qian@@school.example”不是电子邮箱地址（格式应为 名称@域名）"}
     english = {(p["line"], p["field"]): p["message"] for p in imported("?lang=en")["problems"]}
     assert english[(4, "邮箱")] == "'zhao.school.example' is not an e-mail address (name@domain)"
     assert client.get("/api/v1/org/units", headers=AS_ADMIN).json["totals"]["people"] == 445  # the demo stands
 
-    rows[1:] = [["qd-1-t3", "钱老师", "qd-1", "班主任", "+86 138 0013 8003", ""]]
+    rows[2:] = [["qd-1-t3", "钱老师", "qd-1", "班主任", "+86 138 0013 8003", ""]]
     loaded = client.post("/api/v1/org/imports", data={"file": [(_workbook(rows), "祁东.xlsx")]}, headers=AS_ADMIN,
                          content_type="multipart/form-data")
     assert loaded.status_code == 201
     assert _person(client, "qd-1-t3")["phone"] == "+8613800138003"
+    assert _person(client, "qd-1-t1")["phone"] == "0734-8123456"  # re-importing a list with landlines works
     exported = load_workbook(io.BytesIO(client.get("/api/v1/org/export.xlsx", headers=AS_ADMIN).data))["人员"]
     assert ["qd-1-xz", "王校长", "qd-1", "校长", "13800138000", "wang@qd-1.school.example"] in [
         list(r) for r in exported.iter_rows(values_only=True)]
@@ -159,6 +160,11 @@ def test_the_administrator_corrects_one_persons_contacts(huhua: Huhua, client: F
 
     logged = huhua.queries.audit.entries(action="SetPersonContact", kind="command")["entries"]
     assert [e["resource"] for e in logged] == [f"person:{TEACHER}"] * 2  # the two changes made
+    refusals = huhua.queries.audit.entries(action="SetPersonContact", kind="refused")["entries"]
+    assert refusals  # the refused correction is logged too
+    for entry in logged + refusals:  # which person, never the address or the number (the log keeps them for good)
+        assert "person_id" in entry["detail"] and not {"email", "phone"} & set(entry["detail"])
+        assert not re.search(r"chen\.laoshi|13900734567", str(entry["detail"]))
     with pytest.raises(Forbidden):
         huhua.execute(SetPersonContact(TEACHER, "zhuhui-zr", email="x@school.example"))
     with pytest.raises(NotFound):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -65,7 +67,7 @@ def test_subscribers_get_signed_events_and_nothing_that_was_rolled_back(
         assert request.headers["webhook-id"] == request.json()["delivery"] == request.headers["X-Huhua-Delivery"]
         assert request.headers["webhook-signature"].startswith("v1,")
         assert " " not in request.headers["webhook-signature"]  # one secret, one signature
-        assert "X-Huhua-Signature" not in request.headers  # the scheme before Standard Webhooks is gone
+        assert "X-Huhua-Signature" not in request.headers  # a whsec_ secret: only Standard Webhooks
     assert created.json()["instance_id"] == started["id"] and created.json()["element_id"] == task["element_id"]
     assert completed.json()["event"] == "instance_completed"
     assert failed.headers["webhook-id"] == completed.headers["webhook-id"]  # a retry of one delivery
@@ -209,7 +211,7 @@ def test_a_rotation_without_grace_retires_the_old_secret_at_once_and_a_given_sec
 
 
 def test_a_subscription_from_before_standard_webhooks_signs_under_its_old_secret_text(
-        huhua: Huhua, client: FlaskClient) -> None:
+        huhua: Huhua, clock: VirtualClock, client: FlaskClient) -> None:
     """Its receiver keeps its secret: the key is the text's bytes (``Webhook(old.encode())``)."""
     deploy_fixtures(huhua, "straight.bpmn")
     old_secret = "5f0c" * 16  # the 64 hex digits the engine used to make
@@ -227,9 +229,16 @@ def test_a_subscription_from_before_standard_webhooks_signs_under_its_old_secret
                               headers={"X-Huhua-User": "admin"})
         huhua.execute(StartInstance("straight", "admin"))
         run_due_jobs(huhua)
-    before, during = receiver.requests
+        clock.advance(timedelta(hours=25))  # the grace period is over: only the whsec_ secret signs
+        huhua.execute(StartInstance("straight", "admin"))
+        run_due_jobs(huhua)
+    before, during, after = receiver.requests
     assert verifies(old_secret.encode(), before)
     assert verifies("whsec_" + base64.b64encode(old_secret.encode()).decode(), before)  # the same key
     assert refused.status_code == 400 and refused.json["problems"][0]["field"] == "grace_hours"
     assert rotated.status_code == 200
     assert verifies(old_secret.encode(), during) and verifies(rotated.json["secret"], during)
+    for request in (before, during):  # its receiver, written before, still checks the deprecated header
+        expected = hmac.new(old_secret.encode(), request.body, hashlib.sha256).hexdigest()
+        assert request.headers["X-Huhua-Signature"] == f"sha256={expected}"
+    assert verifies(rotated.json["secret"], after) and "X-Huhua-Signature" not in after.headers

@@ -30,8 +30,9 @@ _RESOURCE_FIELDS = (("instance_id", "instance"), ("task_id", "task"), ("definiti
                     ("username", "account"), ("process_key", "process"), ("message_name", "message"),
                     ("day", "calendar"), ("url", "webhook"), ("schedule_key", "schedule"),
                     ("person_id", "person"))
-#: Fields never copied into the log: secrets, file contents and what could carry a child's data.
-_WITHHELD = {"actor", "password", "content", "xml", "schema", "secret", "directory", "files"}
+#: Fields never copied into the log: secrets, file contents, what could carry a child's data, and how a person is
+#: reached (an append-only log would keep an address or a number for good; the event names which one changed).
+_WITHHELD = {"actor", "password", "content", "xml", "schema", "secret", "directory", "files", "email", "phone"}
 _MAX_TEXT = 200
 _MAX_REFUSAL = 1000
 

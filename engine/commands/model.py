@@ -296,7 +296,8 @@ class RotateWebhookSecret:
 
 @dataclass(frozen=True)
 class SetPersonContact:
-    """Correct one person's e-mail address and mobile number in the directory (None or '': none)."""
+    """Correct one person's e-mail address and phone number (a mobile or a landline) in the directory (None or
+    '': none)."""
 
     person_id: str
     actor: str

@@ -30,6 +30,7 @@ from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from engine.notifications.kinds import CHANNELS, EMAIL, GROUP_CHANNELS, INBOX, SMS
 from engine.notifications.planning import SEND_JOB, Occasion, notify
+from engine.org.contacts import is_mobile
 from engine.phrases import Phrase
 from engine.store import tables
 
@@ -177,7 +178,7 @@ def _test_target(uow: UnitOfWork, channel: str, person: Any) -> str | None:
         target = person.email
     elif channel == SMS:
         missing = settings.sms is None and Phrase("SMS is not set up (sms.url, HUHUA_SMS_URL)")
-        target = person.phone
+        target = person.phone if is_mobile(person.phone) else None  # a landline gets no SMS
     else:
         missing = settings.robot(channel, person.unit_id) is None and Phrase(
             "unit %(unit)s has no %(channel)s robot (%(channel)s.robots)", unit=person.unit_id, channel=channel)

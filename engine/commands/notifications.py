@@ -2,7 +2,9 @@
 hours, the administrator's defaults per role, marking notifications read, and telling people by hand.
 
 A refusal names the field (``choices.task_assigned``, ``quiet_hours``, ``role``) and nothing is saved: every check
-runs before the first write. :func:`engine.notifications.planning.notify` reads what is stored here.
+runs before the first write. An urgent kind (crisis) keeps the centre and e-mail or SMS; a private one goes to no
+group robot (see :mod:`engine.notifications.kinds`). :func:`engine.notifications.planning.notify` reads what is
+stored here.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from engine.commands.model import (
 )
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Forbidden, InvalidInput, NotFound, Problem
-from engine.notifications.kinds import CHANNELS, KINDS
+from engine.notifications.kinds import CHANNELS, GROUP_CHANNELS, INBOX, KINDS, PERSONAL_CHANNELS
 from engine.notifications.planning import Occasion, notify
 from engine.org.directory import ROLES
 from engine.phrases import Phrase
@@ -130,8 +132,28 @@ def _channels_by_kind(given: Any, field: str) -> dict[str, str | None]:
         if kind not in KINDS:
             raise InvalidInput(Phrase("unknown kind of notification '%(kind)s'", kind=str(kind)[:40]),
                                [Problem(Phrase("not a kind of notification"), field=where)])
-        checked[kind] = None if channels is None else ",".join(_known_channels(channels, where, KINDS[kind].label))
+        if channels is None:
+            checked[kind] = None
+            continue
+        names = _known_channels(channels, where, KINDS[kind].label)
+        _kind_rules(kind, names, where)
+        checked[kind] = ",".join(names)
     return checked
+
+
+def _kind_rules(kind: str, names: list[str], where: str) -> None:
+    """A private kind names no group channel; an urgent one keeps the centre and a personal outside channel."""
+    described = KINDS[kind]
+    group = [name for name in names if name in GROUP_CHANNELS]
+    if described.private and group:
+        raise InvalidInput(Phrase("%(kind)s is never sent to a group (%(channel)s): the whole group would learn of a "
+                                  "child's case", kind=described.label, channel=group[0]),
+                           [Problem(Phrase("not for a group channel"), field=where)])
+    if described.urgent and (INBOX not in names or not any(name in PERSONAL_CHANNELS for name in names)):
+        raise InvalidInput(Phrase("%(kind)s cannot be switched off: keep the notification centre and e-mail or SMS",
+                                  kind=described.label),
+                           [Problem(Phrase("an urgent notification needs the centre and e-mail or SMS"),
+                                    field=where)])
 
 
 def _known_channels(channels: Any, where: str, label: str) -> list[str]:

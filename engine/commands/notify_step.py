@@ -53,7 +53,7 @@ def run_notify_step(command: RunNotifyStep, uow: UnitOfWork) -> dict[str, Any]:
         people = _recipients(uow, record.org_scope, record.id, request)
         context = {**_facts(uow, record.org_scope, about), **data}
         subject = render(request.subject, context, MAX_SUBJECT_CHARS)
-        body = render(request.body, context, MAX_BODY_CHARS)
+        body = render(request.body, context, MAX_BODY_CHARS, markdown=True)
     except (NotifyRefused, TemplateFailure) as err:
         return _fail(uow, job, f"notify task {job.element_id}: {err}", command.actor)
     if sensitivity.confidential:

@@ -18,7 +18,7 @@ from engine.commands.model import LoadDirectory, SetPersonContact
 from engine.commands.sole_holders import follow_sole_holders
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Forbidden, InvalidInput, NotFound, Problem
-from engine.org.contacts import BadContact, email, mobile
+from engine.org.contacts import BadContact, email, phone_number
 from engine.org.directory import check
 from engine.phrases import Phrase
 from engine.store import tables
@@ -41,7 +41,7 @@ def load_directory(command: LoadDirectory, uow: UnitOfWork) -> dict[str, Any]:
         uow.execute(delete(table))
     _insert(uow, tables.org_unit, [{"id": u.id, "name": u.name, "kind": u.kind, "parent_id": u.parent_id,
                                     "path": paths[u.id], "sort_order": u.sort_order} for u in directory.units])
-    _insert(uow, tables.person, [{"id": p.id, "name": p.name, "unit_id": p.unit_id, "phone": mobile(p.phone),
+    _insert(uow, tables.person, [{"id": p.id, "name": p.name, "unit_id": p.unit_id, "phone": phone_number(p.phone),
                                   "email": email(p.email), "active": True} for p in directory.people])
     _insert(uow, tables.role_assignment, [{"person_id": r.person_id, "unit_id": r.unit_id, "role": r.role}
                                           for r in directory.roles])
@@ -52,7 +52,7 @@ def load_directory(command: LoadDirectory, uow: UnitOfWork) -> dict[str, Any]:
 
 
 def set_person_contact(command: SetPersonContact, uow: UnitOfWork) -> dict[str, Any]:
-    """Correct one person's e-mail address and mobile (None: left as it is; empty: removed) until the next import.
+    """Correct one person's e-mail address and phone number (None: left as it is; empty: removed) until the next import.
 
     The audit log and webhook subscribers learn which of them changed, never the address or number itself."""
     if not is_administrator(uow, command.actor):
@@ -62,7 +62,7 @@ def set_person_contact(command: SetPersonContact, uow: UnitOfWork) -> dict[str, 
     if person is None:
         raise NotFound(Phrase("person '%(id)s' is not a person", id=command.person_id))
     changes: dict[str, str | None] = {}
-    for name, normal, value in (("email", email, command.email), ("phone", mobile, command.phone)):
+    for name, normal, value in (("email", email, command.email), ("phone", phone_number, command.phone)):
         if value is None:
             continue
         try:

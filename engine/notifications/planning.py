@@ -21,9 +21,10 @@ from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from engine.clock import BUSINESS_TZ
-from engine.notifications.kinds import EMAIL, GROUP_CHANNELS, INBOX, KINDS, SMS, parse_channels
+from engine.notifications.kinds import EMAIL, GROUP_CHANNELS, INBOX, KINDS, SMS, allowed_channels, parse_channels
 from engine.notifications.settings import NotificationSettings
 from engine.org.calendar import WorkingCalendar
+from engine.org.contacts import is_mobile
 from engine.store import tables
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ def notify(uow: UnitOfWork, occasion: Occasion, people: list[str] | tuple[str, .
     if not fresh:
         return Told({}, [])
     chosen = channels_for(uow, fresh, occasion.kind) if occasion.channels is None else {
-        person: (INBOX, *(c for c in occasion.channels if c != INBOX)) for person in fresh}
+        person: allowed_channels(kind, (INBOX, *(c for c in occasion.channels if c != INBOX))) for person in fresh}
     settings: NotificationSettings = uow.services.notifications
     now = uow.now
     ids: dict[str, int] = {}
@@ -123,6 +124,7 @@ def channels_for(uow: UnitOfWork, people: list[str], kind: str) -> dict[str, tup
             chosen[person_id] = parse_channels(union)
         else:
             chosen[person_id] = KINDS[kind].channels
+        chosen[person_id] = allowed_channels(KINDS[kind], chosen[person_id])
     return chosen
 
 
@@ -177,7 +179,7 @@ def _target(settings: NotificationSettings, channel: str, kind: str, person: Any
         return person.email if settings.email is not None and person.email else None
     if channel == SMS:  # providers send approved templates only: a kind without one does not go by SMS
         usable = settings.sms is not None and settings.sms.template(kind) is not None
-        return person.phone if usable and person.phone else None
+        return person.phone if usable and is_mobile(person.phone) else None
     if channel in GROUP_CHANNELS:
         return person.unit_id if settings.robot(channel, person.unit_id) is not None else None
     return None

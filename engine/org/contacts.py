@@ -1,8 +1,11 @@
-"""How people are reached outside the product: an e-mail address and a mobile number, each checked on the way in.
+"""How people are reached outside the product: an e-mail address and a phone number, each checked on the way in.
 
-A mobile is a mainland number of 11 digits (1[3-9]…), or any number written with its ``+`` country code (+86 or
-another; 8 to 15 digits, as E.164 allows). Spaces and hyphens people type between groups of digits are taken
-out, so ``138 0013 8000`` is stored as ``13800138000``. An e-mail address is checked for its form only (a
+The directory's 手机 column holds a phone number: a mobile — a mainland number of 11 digits (1[3-9]…), or any
+number written with its ``+`` country code (+86 or another; 8 to 15 digits, as E.164 allows) — or, as many
+schools' lists have it, an office landline with its area code (``0734-8123456``, an extension after 转 or -).
+Spaces and hyphens people type between groups of digits are taken out, so ``138 0013 8000`` is stored as
+``13800138000``; a landline is stored as ``0734-8123456`` (``0734-8123456转123``). Only a mobile gets SMS and
+robot @-mentions (:func:`is_mobile`). An e-mail address is checked for its form only (a
 local part, ``@``, a domain of dotted labels): whether the mailbox exists is the mail server's answer.
 """
 
@@ -16,6 +19,10 @@ MAX_EMAIL = 200  # person.email
 MAX_PHONE = 30  # person.phone
 _MAINLAND = re.compile(r"1[3-9]\d{9}")
 _INTERNATIONAL = re.compile(r"\+[1-9]\d{7,14}")
+_MAINLAND_PLUS = re.compile(r"\+861[3-9]\d{9}")
+#: Area code (0 and 2 or 3 digits, perhaps in brackets), the local number, perhaps an extension.
+_LANDLINE = re.compile(r"[(（]?(0\d{2,3})[)）]?[\s-]*(\d{7,8})(?:\s*(?:转|-|#|ext\.?)\s*(\d{1,6}))?",
+                       re.IGNORECASE)
 _SEPARATORS = re.compile(r"[\s\-()（）]")
 _LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 _LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
@@ -38,6 +45,35 @@ def mobile(text: str | None) -> str | None:
         return number
     raise BadContact(Phrase("'%(value)s' is not a mobile number: 11 digits starting with 1, or + and the "
                             "country code", value=text.strip()[:40]))
+
+
+def phone_number(text: str | None) -> str | None:
+    """A mobile (as :func:`mobile` stores it) or a landline (``0734-8123456``); None for an empty one;
+    BadContact when it is neither."""
+    if text is None or not text.strip():
+        return None
+    landline = _LANDLINE.fullmatch(text.strip())
+    if landline is not None:
+        area, number, extension = landline.groups()
+        return f"{area}-{number}" + (f"转{extension}" if extension else "")
+    try:
+        return mobile(text)
+    except BadContact:
+        raise BadContact(Phrase("'%(value)s' is not a phone number: a mobile (11 digits starting with 1, or + and "
+                                "the country code) or a landline with its area code (0734-8123456)",
+                                value=text.strip()[:40])) from None
+
+
+def is_mobile(number: str | None) -> bool:
+    """Whether a stored phone number reaches a mobile (SMS, @-mentions): not a landline, not a mainland number
+    with +86 that is no mobile."""
+    if not number:
+        return False
+    if _MAINLAND.fullmatch(number):
+        return True
+    if number.startswith("+86"):
+        return _MAINLAND_PLUS.fullmatch(number) is not None
+    return _INTERNATIONAL.fullmatch(number) is not None
 
 
 def email(text: str | None) -> str | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from engine.errors import Problem
-from engine.org.contacts import BadContact, email, mobile
+from engine.org.contacts import BadContact, email, phone_number
 from engine.phrases import Phrase
 
 #: Unit kinds, with the kind their parent must have (None: a root).
@@ -144,7 +144,7 @@ def check(directory: Directory) -> list[Problem]:
         people.add(person.id)
         if person.unit_id not in units:
             problems.append(Problem(Phrase("unit '%(id)s' is not a unit", id=person.unit_id), field=f"{where}: unit"))
-        for name, normal, value in (("phone", mobile, person.phone), ("email", email, person.email)):
+        for name, normal, value in (("phone", phone_number, person.phone), ("email", email, person.email)):
             try:
                 normal(value)
             except BadContact as bad:

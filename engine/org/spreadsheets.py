@@ -3,7 +3,8 @@
 单位 (units): 单位编码, 单位名称, 单位类型, 上级单位编码. 人员 (people): 工号, 姓名, 单位编码, 角色, 手机, 邮箱 —
 角色 lists the roles held at that unit (Chinese names or codes, separated by 、 or ,); a person with roles
 at a second unit has a second row with the same 工号. Column headers may also be the English field
-names. 手机 is a mainland mobile (11 digits) or + and a country code, 邮箱 an e-mail address; a file without
+names. 手机 is a phone number — a mobile (11 digits, or + and a country code) or a landline with its area code
+(only a mobile gets SMS) — 邮箱 an e-mail address; a file without
 one of these columns keeps what the directory holds for each person. Reading reports every bad row with its
 file, row number, column and reason; nothing is loaded unless every row is good. A CSV file holds one sheet:
 units or people, told apart by its header; the other part of the directory is then kept as it is.
@@ -108,7 +109,7 @@ def build(units: Sheet | None, people: Sheet | None, current: Directory) -> Dire
             person_id, unit = row.get("id", ""), row.get("unit", "")
             if person_id not in seen:
                 before = kept.get(person_id)
-                phone = _contact(contacts.mobile, row.get("phone")) if "phone" in people.columns else (
+                phone = _contact(contacts.phone_number, row.get("phone")) if "phone" in people.columns else (
                     before.phone if before else None)
                 email = _contact(contacts.email, row.get("email")) if "email" in people.columns else (
                     before.email if before else None)

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from engine.notifications.kinds import DINGTALK, EMAIL, KINDS, SMS, WECOM, parse_channels
 from engine.notifications.settings import NotificationSettings
+from engine.org.contacts import is_mobile
 from engine.queries.rows import iso, page_limit
 from engine.store import tables
 from engine.store.database import Database
@@ -118,6 +119,6 @@ def unavailable_channels(settings: NotificationSettings, person: Any) -> dict[st
             why[channel] = "no_robot"
     if settings.sms is None:
         why[SMS] = "not_set_up"
-    elif not person.phone:
+    elif not is_mobile(person.phone):
         why[SMS] = "no_phone"
     return why

@@ -20,9 +20,9 @@ from engine.commands import MarkNotificationsRead
 from engine.commands.notifications import is_local_path
 from engine.errors import NotFound
 from engine.queries.notifications import COUNT_CAP
+from engine.safe_markdown import render
 from engine.web.calls import LARGEST_ID
 from engine.web.notification_words import kind_label
-from engine.web.safe_markdown import render
 
 notification_centre = Blueprint("notification_centre", __name__)
 PAGE = 20

@@ -19,7 +19,7 @@ from werkzeug.datastructures import MultiDict
 from engine.bootstrap import Huhua
 from engine.commands import SetNotificationChoices, SetRoleNotificationDefaults
 from engine.errors import HuhuaError
-from engine.notifications.kinds import CHANNELS, KINDS, SMS
+from engine.notifications.kinds import CHANNELS, GROUP_CHANNELS, KINDS, SMS
 from engine.org.directory import ROLES
 from engine.web.error_language import say
 from engine.web.notification_words import channel_label, kind_label, role_label, unavailable_reason
@@ -95,6 +95,8 @@ def _locked(found: dict[str, Any]) -> dict[str, dict[str, str]]:
         why = dict(found["unavailable"])
         if SMS not in why and row["kind"] not in found["sms_templates"]:
             why[SMS] = "no_template"
+        if KINDS[row["kind"]].private:
+            why.update({channel: "private_kind" for channel in GROUP_CHANNELS})
         locked[row["kind"]] = why
     return locked
 

@@ -41,4 +41,5 @@ def unavailable_reason(code: str) -> str:
     """Why a channel cannot reach the person (engine.queries.notifications.unavailable_channels)."""
     return {"not_set_up": gettext("本系统尚未开通"), "no_robot": gettext("您所在单位尚未配置群机器人"),
             "no_email": gettext("通讯录中没有您的邮箱"), "no_phone": gettext("通讯录中没有您的手机号"),
-            "no_template": gettext("此类通知没有短信模板")}.get(code, code)
+            "no_template": gettext("此类通知没有短信模板"),
+            "private_kind": gettext("涉及学生个案的紧急通知不发到群")}.get(code, code)

@@ -11,15 +11,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from engine.notifications.kinds import KINDS
+from engine.notifications.kinds import KINDS, PRIVATE_KINDS
+from engine.org.contacts import is_mobile
+from engine.safe_markdown import plain_text
 
 #: The product's name, as messages sign off with it.
 PRODUCT = "心育护花"
 #: At most this many people are named on one robot line (the rest are counted).
 NAMES_PER_LINE = 12
-#: Kinds about a child's counselling case: a group robot (read by the whole group) gets only that there is one.
-PRIVATE_KINDS = frozenset({"crisis"})
+#: What a group robot says of a private kind, should one carry it (planning sends none to a group).
 GROUP_WORDING = "有一条需要您本人及时查看的紧急通知，请登录系统查看"
+#: What e-mail and SMS say of a private kind: its words stay in the notification centre (see :mod:`..kinds`).
+PRIVATE_SUBJECT = "紧急通知：请登录系统查看"
+PRIVATE_BODY = "您有一条紧急通知，详情仅在系统的通知中心显示。请登录系统查看并及时处理。"
+#: Where a private notification without a link of its own leads: the centre.
+CENTRE_LINK = "/notifications"
 
 
 @dataclass(frozen=True)
@@ -52,7 +58,7 @@ class Outgoing:
     kind: str
     subject: str
     lines: tuple[Line, ...]
-    #: Everything as plain text (e-mail, the robot's text message).
+    #: Everything as plain text, bodies without their markdown (e-mail, the robot's text message).
     text: str
     #: The same as markdown (robots).
     markdown: str
@@ -69,6 +75,8 @@ def compose(delivery: dict[str, Any], public_url: str) -> Outgoing:
     for item in delivery["items"]:
         if group and item["kind"] in PRIVATE_KINDS:
             item = {**item, "subject": GROUP_WORDING, "body": "", "link": None}
+        elif item["kind"] in PRIVATE_KINDS:
+            item = {**item, "subject": PRIVATE_SUBJECT, "body": PRIVATE_BODY, "link": item["link"] or CENTRE_LINK}
         link = absolute(public_url, item["link"])
         person = Person(item["person_id"], item["person_name"] or item["person_id"], item["phone"])
         people = lines.setdefault((item["kind"], item["subject"], item["body"], link), [])
@@ -80,7 +88,7 @@ def compose(delivery: dict[str, Any], public_url: str) -> Outgoing:
         said = _alike_merged(said, public_url)
     if not said:
         raise ValueError(f"delivery {delivery['id']} carries nothing")
-    mentions = tuple(dict.fromkeys(p.phone for line in said for p in line.people if p.phone))
+    mentions = tuple(dict.fromkeys(p.phone for line in said for p in line.people if is_mobile(p.phone)))
     subject = said[0].subject if len(said) == 1 else f"{said[0].subject} 等 {len(said)} 条通知"
     return Outgoing(
         delivery_id=int(delivery["id"]), channel=delivery["channel"], target=delivery["target"],
@@ -163,7 +171,7 @@ def _text(lines: tuple[Line, ...], channel: str) -> str:
     for line in lines:
         words = [f"【{kind_label(line.kind)}】{line.subject}"]
         if line.body and not group:
-            words.append(line.body)
+            words.append(plain_text(line.body))
         if group:
             words.append(f"致：{_names(line.people)}")
         if line.link:

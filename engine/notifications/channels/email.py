@@ -4,7 +4,8 @@ The server's address is checked by the same :class:`~engine.outbound.OutboundPol
 and the connection goes to exactly that address, with the server's name kept for TLS (SNI and the
 certificate). AUTH when a username is set (never over a connection that is not encrypted, unless the
 configuration says ``smtp+plain``, meant for a relay on the same machine). The message is UTF-8 (subject
-encoded as RFC 2047), a plain text part and an HTML alternative, with ``Message-ID`` built from the
+encoded as RFC 2047), a plain text part (bodies without their markdown) and an HTML alternative (bodies rendered
+by :mod:`engine.safe_markdown`, as the notification centre shows them), with ``Message-ID`` built from the
 delivery's message id, the same on every retry.
 """
 
@@ -25,6 +26,7 @@ from engine.notifications.channels.compose import PRODUCT, Outgoing, kind_label
 from engine.notifications.channels.errors import ChannelError, shorten
 from engine.notifications.settings import NotificationSettings, SmtpSettings
 from engine.outbound import OutboundPolicy, RefusedAddress
+from engine.safe_markdown import render as render_markdown
 
 
 def send(outgoing: Outgoing, settings: NotificationSettings, policy: OutboundPolicy) -> str:
@@ -105,7 +107,7 @@ def build_message(outgoing: Outgoing, smtp: SmtpSettings) -> EmailMessage:
 def _html(outgoing: Outgoing) -> str:
     parts = []
     for line in outgoing.lines:
-        body = "".join(f"<p>{escape(paragraph)}</p>" for paragraph in line.body.split("\n") if paragraph.strip())
+        body = render_markdown(line.body) if line.body.strip() else ""
         link = (f'<p><a href="{escape(line.link, quote=True)}">{escape("打开办理")}</a> '
                 f'<span style="color:#888">{escape(line.link)}</span></p>') if line.link else ""
         parts.append(f"<h3>【{escape(kind_label(line.kind))}】{escape(line.subject)}</h3>{body}{link}")

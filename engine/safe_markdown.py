@@ -2,7 +2,8 @@
 only to a path of this site or an http(s) address (``javascript:``, ``data:``, ``mailto:`` … stay plain text).
 
 Notification bodies are markdown (a model's template filled with task variables, a robot reads the same text), so
-the centre renders them with markdown-it-py rather than a hand-written escaper.
+the centre and the HTML part of an e-mail render them with markdown-it-py rather than a hand-written escaper, and
+the plain-text part of an e-mail shows them without their markup (:func:`plain_text`).
 """
 
 from __future__ import annotations
@@ -44,3 +45,34 @@ _MARKDOWN = _build()
 def render(text: str | None) -> Markup:
     """``text`` as HTML that can go into a page as it is."""
     return Markup(_MARKDOWN.render(text or ""))  # markdown-it escapes the text; raw HTML is off
+
+
+def plain_text(text: str | None) -> str:
+    """``text`` without its markdown, as a plain-text e-mail shows it: words, line breaks, list items as ``·``,
+    a link as its words and its address (once, if the words are the address)."""
+    out: list[str] = []
+    for token in _MARKDOWN.parse(text or ""):
+        if token.type == "inline":
+            _inline_text(token.children or [], out)
+        elif token.type in ("fence", "code_block"):
+            out.append(token.content.rstrip("\n") + "\n\n")
+        elif token.type == "list_item_open":
+            out.append("· ")
+        elif token.type in ("paragraph_close", "heading_close"):
+            out.append("\n" if token.hidden else "\n\n")  # a tight list's items: one line each
+    return re.sub(r"\n{3,}", "\n\n", "".join(out)).strip()
+
+
+def _inline_text(children: list[Any], out: list[str]) -> None:
+    href, start = None, 0
+    for child in children:
+        if child.type in ("text", "code_inline"):
+            out.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            out.append("\n")
+        elif child.type == "link_open":
+            href, start = str(child.attrGet("href") or ""), len(out)
+        elif child.type == "link_close" and href:
+            if "".join(out[start:]).strip() != href:
+                out.append(f" ({href})")
+            href = None
