@@ -26,7 +26,7 @@ from tests.conftest import PROJECT
 TEACHER, COLLEAGUE = "zhuhui-s001-bzr1", "zhuhui-s001-bzr2"
 PASSWORD = "correct horse"
 #: The server's channels: e-mail, a WeCom robot for the teacher's school (none for DingTalk), an SMS gateway with a
-#: template for overdue tasks only. Nothing is sent here: these tests read the deliveries notify() plans.
+#: template for overdue tasks and crises only. Nothing is sent here: these tests read the deliveries notify() plans.
 NOTIFICATIONS_TOML = """
 public_url = "http://127.0.0.1:8000"
 quiet_hours = "22:00-07:00"
@@ -39,7 +39,7 @@ robots = { "zhuhui-s001" = "school-key" }
 url = "http://127.0.0.1:9/sms"
 key = "k"
 secret = "s"
-templates = { task_overdue = "SMS_001" }
+templates = { task_overdue = "SMS_001", crisis = "SMS_002" }
 """
 
 
