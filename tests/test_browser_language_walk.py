@@ -42,7 +42,9 @@ ALLOWED_WORDS = frozenset({"Excel", "PDF", "BPMN", "DMN", "API", "Huhua", "Engli
                            "JSON", "FEEL", "ID", "csv", "CSV", "pdf", "docx", "doc", "xls", "png", "jpg",
                            # the language the decision cells are written in, and DMN's names of hit policies
                            "Python", "HTML", "UNIQUE", "FIRST", "PRIORITY", "ANY", "COLLECT", "RULE", "OUTPUT",
-                           "ORDER"})
+                           "ORDER",
+                           # the notation a notice's body is written in
+                           "Markdown"})
 #: Pages (endpoints) not walked, with why.
 SKIPPED: dict[str, str] = {}
 #: Pages that differ between roles only in the header.

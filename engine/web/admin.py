@@ -80,7 +80,9 @@ def _admin_words() -> dict[str, Any]:
                 "job_kinds": {"timer": gettext("定时器"), "service": gettext("服务调用"),
                               "continuation": gettext("异步继续"), "child_start": gettext("启动下级实例"),
                               "fanout_done": gettext("下级均已办结"), "scheduled_start": gettext("按计划启动"),
-                              "webhook": gettext("推送通知"), "fanout": gettext("下发到各单位")}}
+                              "webhook": gettext("推送通知"), "fanout": gettext("下发到各单位"),
+                              "notify_event": gettext("生成提醒"), "notify_send": gettext("发送提醒"),
+                              "notify_sweep": gettext("巡查到期提醒")}}
 
     return {"admin_words": admin_words}
 

@@ -19,6 +19,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, Response, current_app, request
 from flask_babel import Babel
+from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 
 CATALOGUES = Path(__file__).parent / "translations"
@@ -42,6 +43,12 @@ def install(app: Flask, data_dir: Path) -> None:
     app.after_request(lambda response: _remember(response, offered))
     app.jinja_env.globals["html_lang"] = lambda: _tag(_chosen(offered))
     app.jinja_env.globals["language_choices"] = lambda: _choices(offered)
+    app.jinja_env.globals["sample"] = sample
+
+
+def sample(text: str) -> Markup:
+    """What a person types, quoted inside a translated sentence: shown as code and left as it is by translation."""
+    return Markup('<code translate="no">%s</code>') % escape(text)
 
 
 def _choices(offered: list[str]) -> list[dict[str, object]]:
