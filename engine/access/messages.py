@@ -12,16 +12,24 @@ A waiting instance the caller may not deliver to is treated as if it were not wa
 delivery and a missing receiver get the same answer (404), and a reply names no instance the caller may not
 see. A person's or administrator's reply names the instances delivered to (they take part in them); a service
 account's reply gives only how many were delivered to, since a system reads no instance.
+
+A **signal** thrown from outside (``huhua signal``, ``POST /api/v1/signals``) follows the same rules: it reaches
+the waiting instances the caller may deliver it to (a service account's ``messages`` name the signals it may
+throw too), and it starts a process that starts with the signal only where the caller may start it
+(:func:`signal_may_start`): the administrator anywhere, a service account allowed the signal at its unit or below,
+a person as if they started the process by hand (its ``start_roles``, ``start_tier`` and ``start_units``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Executable, and_, exists, false, func, or_, select, true
 
 from engine.access.identity import SERVICE
+from engine.access.starting import Holding, Scope, StartRule, may_start
 from engine.store import tables
 
 
@@ -93,3 +101,24 @@ def deliverable(uow: Reader, sender: MessageSender, message_name: str) -> Column
         and_(_c.c.kind == "role", _c.c.value.in_(held)) if held else false()))
     return exists().where(_t.c.instance_id == _i.c.id, _t.c.state == "open",
                           or_(_t.c.assignee == sender.name, and_(_t.c.assignee.is_(None), offered)))
+
+
+def signal_may_start(sender: MessageSender, signal_name: str, rule: StartRule, scope: Scope | None,
+                     holdings: Iterable[Holding]) -> bool:
+    """Whether ``sender``'s signal ``signal_name`` from outside may start a process governed by ``rule`` at ``scope``.
+
+    A signal start is the engine's way in, so the rule is read as if the process were started by hand: the
+    administrator wherever its ``start_units`` allow; a service account allowed the signal at its own unit or
+    one below it (anywhere, without a unit), within the same ``start_units``; a person by its ``start_roles``.
+    """
+    by_hand = replace(rule, started_by=None)
+    if sender.administrator:
+        return may_start(by_hand, administrator=True, holdings=(), scope=scope).allowed
+    if sender.service:
+        if signal_name not in sender.messages:
+            return False
+        outside = scope is None or sender.scope_path is None or not scope.path.startswith(sender.scope_path)
+        if sender.scope_unit is not None and outside:
+            return False
+        return may_start(by_hand, administrator=True, holdings=(), scope=scope).allowed
+    return may_start(by_hand, administrator=False, holdings=holdings, scope=scope).allowed

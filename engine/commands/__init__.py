@@ -98,6 +98,7 @@ from engine.commands.model import (
     SweepNotifications,
     TellOfEvents,
     TerminateInstance,
+    ThrowSignal,
     TouchApiToken,
     UnclaimTask,
     UnlockLogIn,
@@ -123,6 +124,7 @@ from engine.commands.org import load_directory, set_person_contact
 from engine.commands.schedule_admin import change_schedule, load_shipped_schedules
 from engine.commands.schedules import fire_schedule, mark_schedules_checked, start_scheduled_units
 from engine.commands.sessions import log_in, log_out
+from engine.commands.signals import throw_signal
 from engine.commands.task_assignment import add_comment, claim_task, delegate_task, reassign_task, unclaim_task
 from engine.commands.tasks import complete_task
 from engine.commands.telling import tell_of_events
@@ -138,6 +140,7 @@ HANDLERS = {
     StartInstance: start_instance,
     CompleteTask: complete_task,
     CorrelateMessage: correlate_message,
+    ThrowSignal: throw_signal,
     FireTimer: fire_timer,
     ClaimDueJobs: claim_due_jobs,
     FireSchedule: fire_schedule,
@@ -280,6 +283,7 @@ __all__ = [
     "SweepNotifications",
     "TellOfEvents",
     "TerminateInstance",
+    "ThrowSignal",
     "TouchApiToken",
     "UnclaimTask",
     "UnlockLogIn",

@@ -159,34 +159,49 @@ def _start_by(uow: UnitOfWork, source: InstanceRecord, kind: str, name: str, eve
     The new instance runs at the sender's org scope with the sender's business key. A message without a key starts
     only a process whose start event declares ``keylessMessages="true"``.
     """
-    newest = (select(_d.c.key, func.max(_d.c.version).label("version")).group_by(_d.c.key).subquery())
-    triggers = uow.read(
-        select(_s.c.definition_id, _s.c.process_key, _s.c.element_id)
-        .join(_d, _d.c.id == _s.c.definition_id)
-        .join(newest, (newest.c.key == _d.c.key) & (newest.c.version == _d.c.version))
-        .where(_s.c.kind == kind, _s.c.name == name).order_by(_s.c.process_key, _s.c.id)).all()
+    triggers = newest_start_triggers(uow, kind, name)
     if kind == "message" and key is None:
         triggers = [t for t in triggers if _takes_keyless(uow, t.definition_id, t.element_id)]
     if first_only:
         triggers = triggers[:1]
     for trigger in triggers:
-        compiled = compiled_definition(uow, trigger.definition_id)
-        workflow = uow.runtime.create(compiled, {})
-        incident = run_step(lambda w=workflow: uow.runtime.advance(w))
-        if incident is None and not uow.runtime.waits_at_start(workflow, trigger.element_id):
+        started = start_through(uow, trigger, event, actor, business_key=source.business_key,
+                                org_scope=source.org_scope, hops=hops + 1)
+        if started is None:
             # SpiffWorkflow runs a none start event of the same process first and cancels the message start:
             # the sender must not fail for it, so the start is skipped and said so in the sender's history.
             uow.record("message_start_skipped", instance_id=source.id, actor=actor, process_key=trigger.process_key,
                        element_id=trigger.element_id, reason="the process also has a none start event")
-            continue
-        if incident is None:
-            incident = run_step(lambda w=workflow, t=trigger: uow.runtime.deliver_start_event(w, t.element_id, event))
-        record = InstanceRecord(id=0, definition_id=trigger.definition_id, process_key=trigger.process_key,
-                                business_key=source.business_key,
-                                org_scope=source.org_scope, state="running", version=0, waits=None,
-                                workflow_state=None, started_by=actor, parent_instance_id=None)
-        persist_and_route(uow, record, workflow, incident, actor, new=True, hops=hops + 1)
     return bool(triggers)
+
+
+def newest_start_triggers(uow: UnitOfWork, kind: str, name: str) -> list[Any]:
+    """The ``kind`` (message or signal) start events named ``name`` of each process's newest version:
+    ``definition_id``, ``process_key`` and ``element_id``, by process key."""
+    newest = (select(_d.c.key, func.max(_d.c.version).label("version")).group_by(_d.c.key).subquery())
+    return list(uow.read(
+        select(_s.c.definition_id, _s.c.process_key, _s.c.element_id)
+        .join(_d, _d.c.id == _s.c.definition_id)
+        .join(newest, (newest.c.key == _d.c.key) & (newest.c.version == _d.c.version))
+        .where(_s.c.kind == kind, _s.c.name == name).order_by(_s.c.process_key, _s.c.id)).all())
+
+
+def start_through(uow: UnitOfWork, trigger: Any, event: Any, actor: str, *, business_key: str | None,
+                  org_scope: str | None, hops: int) -> dict[str, Any] | None:
+    """Start an instance of ``trigger``'s process version through its start event with ``event`` (its
+    ``payload`` joins the start data), and route what it throws; None when it cannot start that way (the process
+    also has a none start event, which SpiffWorkflow runs first)."""
+    compiled = compiled_definition(uow, trigger.definition_id)
+    workflow = uow.runtime.create(compiled, {})
+    incident = run_step(lambda: uow.runtime.advance(workflow))
+    if incident is None and not uow.runtime.waits_at_start(workflow, trigger.element_id):
+        return None
+    if incident is None:
+        incident = run_step(lambda: uow.runtime.deliver_start_event(workflow, trigger.element_id, event))
+    record = InstanceRecord(id=0, definition_id=trigger.definition_id, process_key=trigger.process_key,
+                            business_key=business_key, org_scope=org_scope, state="running", version=0, waits=None,
+                            workflow_state=None, started_by=actor, parent_instance_id=None)
+    return persist_and_route(uow, record, workflow, incident, actor, new=True, hops=hops)
 
 
 def _takes_keyless(uow: UnitOfWork, definition_id: int, element_id: str) -> bool:

@@ -10,14 +10,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.commands.model import CompleteTask, CorrelateMessage, ReceiveWebhook, RetryIncidents, StartInstance
+from engine.commands.model import (
+    CompleteTask,
+    CorrelateMessage,
+    ReceiveWebhook,
+    RetryIncidents,
+    StartInstance,
+    ThrowSignal,
+)
 from engine.config import Settings
 from engine.errors import InvalidInput, Problem, TooLarge
 from engine.json_bounds import MAX_DEPTH, json_size, value_depth
 
 #: The commands that take variables from a caller, and the field that holds them.
 BOUNDED_FIELDS: dict[type, str] = {StartInstance: "variables", CompleteTask: "data", CorrelateMessage: "variables",
-                                   ReceiveWebhook: "variables", RetryIncidents: "variables"}
+                                   ReceiveWebhook: "variables", RetryIncidents: "variables", ThrowSignal: "variables"}
 
 
 def check_input(command: Any, settings: Settings) -> None:

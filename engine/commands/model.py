@@ -106,6 +106,17 @@ class CorrelateMessage:
 
 
 @dataclass(frozen=True)
+class ThrowSignal:
+    """Throw a named signal from outside: it reaches every waiting instance ``actor`` may deliver it to, and starts
+    each process that starts with it where ``actor`` may start it (engine.access.messages), at ``org_scope``."""
+
+    signal_name: str
+    actor: str
+    variables: dict[str, Any] = field(default_factory=dict)
+    org_scope: str | None = None
+
+
+@dataclass(frozen=True)
 class FireSchedule:
     """Start the work of one occurrence of a schedule, unless that occurrence already started."""
 

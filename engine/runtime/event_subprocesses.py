@@ -10,13 +10,17 @@ the scope completes when the event sub-process does.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+from uuid import UUID, uuid5
 
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     ErrorEventDefinition,
     EscalationEventDefinition,
     SignalEventDefinition,
 )
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.util.event import EventManager
 from SpiffWorkflow.util.task import TaskState
 
@@ -86,3 +90,57 @@ def _ancestors(task: Any) -> list[Any]:
         task = task.parent
         found.append(task)
     return found
+
+
+# -- event sub-processes waiting for a message or signal from another instance or from outside ---------------------
+
+#: Names the synthetic ids of event sub-process starts (below): stable across loads, unlike a task of their own.
+_WAITING_START = UUID("6f1c2b0e-8d4a-4c1e-9b57-3e2f0d6a9c41")
+
+
+@dataclass(frozen=True)
+class WaitingStart:
+    """A top-level event sub-process that a message or signal would start now: it has no waiting task of its own
+    (SpiffWorkflow makes one only when the event comes), so it is found by this id, its start event and spec."""
+
+    task_id: str
+    start: Any
+    definition: Any
+
+
+def waiting_starts(workflow: Any) -> list[WaitingStart]:
+    """The message and signal starts of the workflow's top-level event sub-processes that may start now: while the
+    workflow runs, a non-interrupting one any number of times, an interrupting one until it has started."""
+    if workflow.is_completed():
+        return []
+    started = {sub.spec.name for sub in workflow.subprocesses.values()}
+    found = []
+    for name in workflow.spec.start.trigger_specs:
+        sub_spec = workflow.subprocess_specs.get(name)
+        if sub_spec is None:
+            continue
+        for start in sub_spec.bpmn_start_events:
+            definition = start.event_definition
+            if not isinstance(definition, MessageEventDefinition | SignalEventDefinition):
+                continue
+            if getattr(start, "interrupting", True) and name in started:
+                continue
+            task_id = str(uuid5(_WAITING_START, f"{workflow.task_tree.id}/{start.bpmn_id}"))
+            found.append(WaitingStart(task_id, start, definition))
+    return found
+
+
+def start_waiting(workflow: Any, task_id: str, payload: dict[str, Any]) -> bool:
+    """Start the event sub-process whose :class:`WaitingStart` has ``task_id`` with an event carrying ``payload``
+    (the payload joins the sub-process's data); False when no such start waits."""
+    waiting = next((w for w in waiting_starts(workflow) if w.task_id == task_id), None)
+    if waiting is None:
+        return False
+    before = set(workflow.subprocesses)
+    workflow.catch(BpmnEvent(waiting.definition, payload=dict(payload), correlations=dict(workflow.correlations)))
+    if getattr(waiting.definition, "message_var", None) is None:
+        for key in set(workflow.subprocesses) - before:
+            for task in workflow.subprocesses[key].tasks.values():
+                if task.task_spec.name == waiting.start.name:
+                    task.data.update(payload)
+    return True

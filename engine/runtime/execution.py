@@ -42,7 +42,7 @@ from engine.runtime.correlation import (
     message_variables,
     property_key,
 )
-from engine.runtime.event_subprocesses import ScopedEventManager
+from engine.runtime.event_subprocesses import ScopedEventManager, start_waiting, waiting_starts
 from engine.runtime.script_guards import ScriptLimits
 from engine.runtime.scripting import SERVICE_RESULT, BpmnErrorThrown, HuhuaScriptEngine
 from engine.runtime.settled_urges import close_settled_urges
@@ -190,7 +190,11 @@ class Runtime:
         self.advance(workflow)
 
     def deliver_message(self, workflow: BpmnWorkflow, task_id: str, payload: dict[str, Any]) -> None:
-        """Give a message or signal to the catching task ``task_id`` (found by the caller's correlation)."""
+        """Give a message or signal to the catching task ``task_id`` (found by the caller's correlation), or to
+        the event sub-process start of that id (:func:`~engine.runtime.event_subprocesses.waiting_starts`)."""
+        if self._guarded(lambda: start_waiting(workflow, task_id, payload), None):
+            self.advance(workflow)
+            return
         task = self._task(workflow, task_id)
         definition = _waited_definition(task)
         if task.state != TaskState.WAITING or definition is None:
@@ -372,6 +376,8 @@ class Runtime:
             elif state == TaskState.READY and (kind := _held_kind(task)) is not None:
                 payload = self._guarded(lambda t=task: _service_call(t), task) if kind != "continuation" else {}
                 work.held[str(task.id)] = HeldWork(str(task.id), spec.bpmn_id, kind, payload)
+        for waiting in waiting_starts(workflow):
+            work.messages[waiting.task_id] = self._start_wait(waiting.task_id, waiting.start, waiting.definition)
         return work
 
     def retry_failed(self, workflow: BpmnWorkflow, data: dict[str, Any]) -> int:
@@ -409,6 +415,17 @@ class Runtime:
                     work.timers[str(task.id)] = TimerWait(str(task.id), spec.bpmn_id, due)
             elif isinstance(definition, MessageEventDefinition | SignalEventDefinition):
                 work.messages[str(task.id)] = self._event_wait(task, definition)
+
+    @staticmethod
+    def _start_wait(task_id: str, start: Any, definition: Any) -> EventWait:
+        """What an event sub-process's start waits for; correlated like a start event (by business key)."""
+        try:
+            keyless, senders = catch_rules(start)
+        except CorrelationError as err:
+            raise Incident(str(err), start.bpmn_id, kind="correlation") from None
+        kind = "message" if isinstance(definition, MessageEventDefinition) else "signal"
+        return EventWait(task_id, start.bpmn_id, kind, definition.name, None, keyless, senders,
+                         message_variables(start))
 
     def _event_wait(self, task: Task, definition: Any) -> EventWait:
         spec = task.task_spec
