@@ -126,6 +126,7 @@ KINDS: dict[str, str] = {
     "GET /api/v1/documents/<int:document_id>": "document_reader",
     "POST /api/v1/process-instances": "signed_in",
     "POST /api/v1/messages": "signed_in",
+    "POST /api/v1/signals": "signed_in",
     "GET /start": "signed_in",
     "GET /start/<process_key>": "signed_in",  # but shown only to whoever may start it (STARTERS)
     "POST /start/<process_key>": "signed_in",
@@ -258,6 +259,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "POST /api/v1/process-instances/<int:instance_id>/terminate": {"json": {"reason": 7}},
     "POST /api/v1/process-instances/<int:instance_id>/retry": {"json": {"variables": "not an object"}},
     "POST /api/v1/messages": {"json": {"name": 7}},
+    "POST /api/v1/signals": {"json": {"name": 7}},
     "POST /api/v1/webhooks/messages/<name>": {"json": {"correlation_key": 7}},
     "POST /api/v1/webhooks": {"json": {"url": 7}},
     "POST /api/v1/webhooks/<int:subscription_id>/rotate-secret": {"json": {"secret": 7}},

@@ -444,6 +444,8 @@ ROUTES: dict[str, Rule] = {
     # starting and sending: the commands decide who may (start rules, message delivery)
     "api.start_instance": Rule.SIGNED_IN,
     "api.correlate_message": Rule.SIGNED_IN,
+    # a signal from outside: the instances one may deliver it to, the processes one may start (engine.access.messages)
+    "api.throw_signal": Rule.SIGNED_IN,
     # 发起事项: the list and each page show only what the person may start (404 for another process's page);
     # the start itself is the start command's decision (403 when it is not theirs to start there)
     "starting.start_list": Rule.SIGNED_IN,

@@ -19,7 +19,15 @@ from engine.cli.base import (
     model_files,
 )
 from engine.clock import BUSINESS_TZ
-from engine.commands import CompleteTask, CorrelateMessage, DeployModels, RecordCaseRead, SetDocumentCode, StartInstance
+from engine.commands import (
+    CompleteTask,
+    CorrelateMessage,
+    DeployModels,
+    RecordCaseRead,
+    SetDocumentCode,
+    StartInstance,
+    ThrowSignal,
+)
 from engine.commands.model import ADMIN
 from engine.errors import InvalidInput, Problem
 from engine.task_filters import DUES, SORTS, VIEWS, parse_filter
@@ -248,6 +256,26 @@ def message(obj: Context, name: str, correlation_key: str | None, variables: str
                                                     deliver_to_all=deliver_to_all))
         emit(as_json, result, lambda r: "delivered to " + ", ".join(
             f"instance {i['id']} ({i['state']})" for i in r["delivered_to"]))
+
+    guard(as_json, run)
+
+
+@main.command()
+@click.argument("name")
+@click.option("--data", "variables", help="The signal's payload as a JSON object (what its receivers take).")
+@click.option("--unit", "org_scope", help="Reach only instances at this unit or below; started instances run for it.")
+@click.option("--as", "actor", default="admin", show_default=True)
+@json_option
+@click.pass_obj
+def signal(obj: Context, name: str, variables: str | None, org_scope: str | None, actor: str, as_json: bool) -> None:
+    """Throw a signal: every instance waiting for it catches it, every process starting with it starts."""
+
+    def run() -> None:
+        result = obj.huhua.execute(ThrowSignal(signal_name=name, actor=actor, org_scope=org_scope,
+                                               variables=json_object(variables, "--data")))
+        emit(as_json, result, lambda r: f"signal {r['signal']}: reached {r['reached']} waiting instance(s), "
+                                        f"started {r['started']}" + "".join(
+            f"\n  instance {i['id']} ({i['state']})" for i in r["reached_instances"] + r["started_instances"]))
 
     guard(as_json, run)
 

@@ -25,6 +25,7 @@ from engine.commands import (
     StartInstance,
     SuspendInstance,
     TerminateInstance,
+    ThrowSignal,
 )
 from engine.errors import InvalidInput, NotFound, Problem
 from engine.phrases import Phrase
@@ -194,6 +195,18 @@ def correlate_message() -> Any:
         correlation_key=calls.str_field(body, "correlation_key"),
         variables=body.get("variables", {}),
         deliver_to_all=deliver_to_all,
+    )))
+
+
+@api.post("/signals")
+def throw_signal() -> Any:
+    """Throw a signal from outside: it reaches the waiting instances and starts the processes the caller may."""
+    body = calls.json_body()
+    return jsonify(calls.engine().execute(ThrowSignal(
+        signal_name=calls.str_field(body, "name", required=True) or "",
+        actor=calls.actor(),
+        variables=body.get("variables", {}),
+        org_scope=calls.str_field(body, "org_scope"),
     )))
 
 

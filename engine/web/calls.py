@@ -22,7 +22,7 @@ def engine() -> Huhua:
 
 
 #: The only calls a service account (a system that sends messages, engine.access.messages) may make.
-SERVICE_ENDPOINTS = frozenset({"api.correlate_message", "api.receive_webhook"})
+SERVICE_ENDPOINTS = frozenset({"api.correlate_message", "api.receive_webhook", "api.throw_signal"})
 
 
 def actor() -> str:
@@ -33,8 +33,8 @@ def actor() -> str:
         raise Unauthorized(Phrase("log in, or send an API token as 'Authorization: Bearer <token>'"),
                            [Problem(Phrase("not authenticated"), field="Authorization")])
     if request.endpoint not in SERVICE_ENDPOINTS and _is_service_account(caller):
-        raise Forbidden(Phrase("a service account only delivers messages (POST /api/v1/messages, "
-                               "/api/v1/webhooks/messages/{name})"))
+        raise Forbidden(Phrase("a service account only delivers messages and signals (POST /api/v1/messages, "
+                               "/api/v1/webhooks/messages/{name}, /api/v1/signals)"))
     return caller
 
 

@@ -334,6 +334,11 @@ def document() -> dict[str, Any]:
                                       "service account allowed it; a person with an open task there)", body=_body({
                 "name": {"type": "string"}, "correlation_key": {"type": "string"}, "variables": _OBJECT,
                 "all": {"type": "boolean"}}, ["name"]))},
+            "/signals": {"post": _op("Throw a signal: it reaches the waiting instances and starts the processes that "
+                                     "start with it, within what the caller may (administrator; a service account "
+                                     "allowed it; a person with an open task there, or who may start the process); "
+                                     "org_scope narrows it to a unit and below", body=_body({
+                "name": {"type": "string"}, "variables": _OBJECT, "org_scope": {"type": "string"}}, ["name"]))},
             "/process-instances/summary": {"get": _op(
                 "How many instances match the filters, and per state (administrator)",
                 parameters=_INSTANCE_FILTERS)},
