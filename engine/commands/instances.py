@@ -22,9 +22,11 @@ from engine.commands.instance_state import (
     run_step,
 )
 from engine.commands.model import ENGINE, PERSON, CorrelateMessage, FireTimer, RunHeldTask, StartInstance
+from engine.commands.payload_correlation import PayloadCorrelation, payload_correlation
 from engine.commands.start_access import authorise_start
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, InvalidInput, InvalidModel, NotFound, Problem, StaleVersion
+from engine.phrases import Phrase
 from engine.runtime.correlation import variable_names
 from engine.runtime.execution import Incident
 from engine.runtime.migration import element_names
@@ -98,34 +100,41 @@ def begin_instance(uow: UnitOfWork, command: StartInstance, *, timer_start: str 
 def correlate_message(command: CorrelateMessage, uow: UnitOfWork) -> dict[str, Any]:
     """Deliver a message from outside to the waiting instance(s) found through the subscription index.
 
-    Correlation is exact: with a key, only subscriptions with that key; without one, only catches that declare
-    ``keylessMessages``. Only instances the caller may deliver to count (:mod:`engine.access.messages`); the
-    others are as if they did not wait, so a refusal changes nothing and reveals nothing.
+    Correlation is exact: with a key, only subscriptions with that key; without one, by the model's correlation
+    properties read from the payload (:mod:`engine.commands.payload_correlation`) when its catches declare them,
+    else only catches that declare ``keylessMessages``. Only instances the caller may deliver to count
+    (:mod:`engine.access.messages`); the others are as if they did not wait, so a refusal changes nothing and
+    reveals nothing.
     """
     variables = require_json_object(command.variables, "variables")
     require_label(command.actor, "actor", 100)
     sender = message_sender(uow, command.actor, administrator=is_administrator(uow, command.actor))
-    query = (select(_m.c.instance_id, _m.c.spiff_task_id, _m.c.element_id, _m.c.accepts)
-             .join(_i, _i.c.id == _m.c.instance_id).outerjoin(_u, _u.c.id == _i.c.org_scope)
-             .where(_m.c.kind == "message", _m.c.message_name == command.message_name,
-                    deliverable(uow, sender, command.message_name)))
+    waiting = (select(_m.c.instance_id, _m.c.spiff_task_id, _m.c.element_id, _m.c.accepts, _m.c.correlation_key,
+                      _i.c.definition_id)
+               .join(_i, _i.c.id == _m.c.instance_id).outerjoin(_u, _u.c.id == _i.c.org_scope)
+               .where(_m.c.kind == "message", _m.c.message_name == command.message_name,
+                      deliverable(uow, sender, command.message_name)))
+    by_payload = payload_correlation(uow, waiting, variables) if command.correlation_key is None else None
     if command.correlation_key is not None:
-        query = query.where(_m.c.correlation_key == command.correlation_key)
+        query = waiting.where(_m.c.correlation_key == command.correlation_key)
+    elif by_payload is not None and by_payload.keys:
+        query = waiting.where(_m.c.correlation_key.in_(sorted(set(by_payload.keys.values()))))
     else:
-        query = query.where(_m.c.keyless.is_(True))
+        query = waiting.where(_m.c.keyless.is_(True))
     subscriptions = uow.read(query.order_by(_m.c.id).limit(MAX_DELIVERIES + 1)).all()
+    if by_payload is not None and by_payload.keys:
+        subscriptions = [s for s in subscriptions if by_payload.matches(s)]
     if not subscriptions:
-        key = f" with key '{command.correlation_key}'" if command.correlation_key is not None \
-            else " without a key (give a correlation key)"
-        raise NotFound(f"no instance waits for message '{command.message_name}'{key}")
+        _refuse_unmatched(command, by_payload)
     if len(subscriptions) > MAX_DELIVERIES:
         raise Conflict(f"more than {MAX_DELIVERIES} waiting tasks match message '{command.message_name}'; "
                        "give a correlation key")
     if len(subscriptions) > 1 and not command.deliver_to_all:
         raise Conflict(f"{len(subscriptions)} waiting tasks match message '{command.message_name}'; "
                        "give a correlation key, or deliver to all")
+    correlating = by_payload.names if by_payload is not None and by_payload.keys else frozenset()
     _refuse_trusted_keys(uow, variables, {subscription.instance_id for subscription in subscriptions})
-    _refuse_undeclared_keys(variables, subscriptions)
+    _refuse_undeclared_keys({k: v for k, v in variables.items() if k not in correlating}, subscriptions)
     delivered = []
     seen: set[int] = set()
     for subscription in subscriptions:
@@ -133,13 +142,32 @@ def correlate_message(command: CorrelateMessage, uow: UnitOfWork) -> dict[str, A
             continue  # one delivery per instance; its other subscriptions are re-read after the move
         seen.add(subscription.instance_id)
         loaded = load_instance(uow, subscription.instance_id)
+        omit = correlating - set(variable_names(subscription.accepts or ""))
         uow.record("message_received", instance_id=loaded.record.id, element_id=subscription.element_id,
-                   actor=command.actor, message=command.message_name, correlation_key=command.correlation_key)
-        incident = run_step(lambda s=subscription, w=loaded.workflow: uow.runtime.deliver_message(
-            w, s.spiff_task_id, variables))
+                   actor=command.actor, message=command.message_name,
+                   correlation_key=command.correlation_key if by_payload is None else subscription.correlation_key)
+        incident = run_step(lambda s=subscription, w=loaded.workflow, o=omit: uow.runtime.deliver_message(
+            w, s.spiff_task_id, variables, omit=o))
         delivered.append(persist_and_route(uow, loaded.record, loaded.workflow, incident, command.actor))
     return {"message": command.message_name, "delivered": len(delivered),
             "delivered_to": delivered if sender.names_instances else []}
+
+
+def _refuse_unmatched(command: CorrelateMessage, by_payload: PayloadCorrelation | None) -> None:
+    """The answer when no waiting instance matches: which key was looked for, or what the payload lacks."""
+    name = command.message_name
+    if command.correlation_key is not None:
+        raise NotFound(f"no instance waits for message '{name}' with key '{command.correlation_key}'")
+    if by_payload is not None and by_payload.keys:
+        raise NotFound(Phrase("no instance waits for message '%(name)s' whose correlation properties match the "
+                              "payload (%(keys)s)", name=name, keys=by_payload.described()),
+                       [Problem(Phrase("no waiting instance has these values"), field="variables")])
+    if by_payload is not None and by_payload.problems:
+        raise InvalidInput(Phrase("message '%(name)s' is correlated by its correlation properties, and the payload "
+                                  "does not give them: %(problems)s", name=name, problems=list(by_payload.problems)),
+                           [Problem(Phrase("give the correlation properties' values (or a correlation key)"),
+                                    field="variables")])
+    raise NotFound(f"no instance waits for message '{name}' without a key (give a correlation key)")
 
 
 def _refuse_trusted_keys(uow: UnitOfWork, variables: dict[str, Any], instance_ids: set[int]) -> None:

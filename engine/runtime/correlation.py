@@ -25,6 +25,7 @@ say in its ``spiffworkflow:properties``:
 
 from __future__ import annotations
 
+import ast
 import json
 from typing import Any
 
@@ -61,6 +62,20 @@ def variable_names(text: str) -> tuple[str, ...]:
 def declares_properties(definition: Any) -> bool:
     """Whether a message definition is correlated by its own properties (rather than by business key)."""
     return bool(getattr(definition, "correlation_properties", None))
+
+
+def property_names(definition: Any) -> frozenset[str]:
+    """The payload variables a message's correlation properties read (the names their retrieval expressions use):
+    a message from outside may carry them to choose its receiver, whatever its catch takes."""
+    names: set[str] = set()
+    for prop in getattr(definition, "correlation_properties", None) or ():
+        try:
+            tree = ast.parse(str(prop.retrieval_expression or ""), mode="eval")
+        except SyntaxError:
+            continue
+        names.update(node.id for node in ast.walk(tree)
+                     if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load))
+    return frozenset(names)
 
 
 def property_key(definition: Any, environment: Any, context: dict[str, Any]) -> str:

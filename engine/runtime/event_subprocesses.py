@@ -130,9 +130,9 @@ def waiting_starts(workflow: Any) -> list[WaitingStart]:
     return found
 
 
-def start_waiting(workflow: Any, task_id: str, payload: dict[str, Any]) -> bool:
+def start_waiting(workflow: Any, task_id: str, payload: dict[str, Any], data: dict[str, Any]) -> bool:
     """Start the event sub-process whose :class:`WaitingStart` has ``task_id`` with an event carrying ``payload``
-    (the payload joins the sub-process's data); False when no such start waits."""
+    (``data``, what of it the receiver keeps, joins the sub-process's data); False when no such start waits."""
     waiting = next((w for w in waiting_starts(workflow) if w.task_id == task_id), None)
     if waiting is None:
         return False
@@ -142,5 +142,5 @@ def start_waiting(workflow: Any, task_id: str, payload: dict[str, Any]) -> bool:
         for key in set(workflow.subprocesses) - before:
             for task in workflow.subprocesses[key].tasks.values():
                 if task.task_spec.name == waiting.start.name:
-                    task.data.update(payload)
+                    task.data.update(data)
     return True

@@ -9,7 +9,7 @@ for exactly that case and raises :class:`Incident` instead of letting a false co
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -41,6 +41,7 @@ from engine.runtime.correlation import (
     declares_properties,
     message_variables,
     property_key,
+    property_names,
 )
 from engine.runtime.event_subprocesses import ScopedEventManager, start_waiting, waiting_starts
 from engine.runtime.script_guards import ScriptLimits
@@ -189,20 +190,29 @@ class Runtime:
         self._guarded(workflow.refresh_timers, None)
         self.advance(workflow)
 
-    def deliver_message(self, workflow: BpmnWorkflow, task_id: str, payload: dict[str, Any]) -> None:
+    def deliver_message(self, workflow: BpmnWorkflow, task_id: str, payload: dict[str, Any], *,
+                        omit: Collection[str] = ()) -> None:
         """Give a message or signal to the catching task ``task_id`` (found by the caller's correlation), or to
-        the event sub-process start of that id (:func:`~engine.runtime.event_subprocesses.waiting_starts`)."""
-        if self._guarded(lambda: start_waiting(workflow, task_id, payload), None):
+        the event sub-process start of that id (:func:`~engine.runtime.event_subprocesses.waiting_starts`).
+
+        The whole payload goes with the event (SpiffWorkflow reads the correlation properties from it); the
+        variables named in ``omit`` (read only to correlate) stay out of the receiver's data.
+        """
+        kept = {k: v for k, v in payload.items() if k not in omit}
+        if self._guarded(lambda: start_waiting(workflow, task_id, payload, kept), None):
             self.advance(workflow)
             return
         task = self._task(workflow, task_id)
         definition = _waited_definition(task)
         if task.state != TaskState.WAITING or definition is None:
             raise InvalidAction(f"task {task_id} is not waiting for a message or signal")
-        event = BpmnEvent(definition, payload=dict(payload), correlations=dict(workflow.correlations))
+        # A message matched by its key may lack the properties SpiffWorkflow reads again: they are the receiver's.
+        own = {name: task.data[name] for name in property_names(definition)
+               if name not in payload and name in task.data}
+        event = BpmnEvent(definition, payload={**own, **payload}, correlations=dict(workflow.correlations))
         self._guarded(lambda: workflow.catch(event), task)
         if getattr(definition, "message_var", None) is None and isinstance(payload, dict):
-            task.data.update(payload)
+            task.data.update(kept)
         self.advance(workflow)
 
     def waits_at_start(self, workflow: BpmnWorkflow, element_id: str) -> bool:
@@ -446,6 +456,26 @@ class Runtime:
             return None
         return property_key(definition, self.script_engine.environment,
                             event.payload if isinstance(event.payload, dict) else {})
+
+    def payload_key(self, definition: Any, payload: dict[str, Any]) -> str | None:
+        """The key a message from outside carries by the correlation properties ``definition`` declares, read from
+        its ``payload`` (None: it declares none); CorrelationError when the payload does not give them."""
+        if not declares_properties(definition):
+            return None
+        return property_key(definition, self.script_engine.environment, payload)
+
+    @staticmethod
+    def caught_message(compiled: CompiledProcess, element_id: str) -> Any:
+        """The message definition the catching element ``element_id`` of a compiled process waits for (None: none)."""
+        for spec in (compiled.spec, *compiled.subprocess_specs.values()):
+            for task_spec in spec.task_specs.values():
+                if getattr(task_spec, "bpmn_id", None) != element_id:
+                    continue
+                definition = getattr(task_spec, "event_definition", None)
+                for candidate in getattr(definition, "event_definitions", None) or [definition]:
+                    if isinstance(candidate, MessageEventDefinition):
+                        return candidate
+        return None
 
     @staticmethod
     def start_rules(compiled: CompiledProcess, element_id: str) -> tuple[bool, str]:
