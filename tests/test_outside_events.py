@@ -104,6 +104,16 @@ def test_a_payload_that_matches_no_waiting_instance_or_lacks_the_properties_is_a
     assert _instance(org, waiting)["state"] == "completed"
 
 
+def test_a_reply_reaches_the_instance_whose_earlier_message_fixed_the_correlation_values(org: Huhua) -> None:
+    # each sent a request with {"order_id": number}; their data has no order_id, the conversation fixes it
+    five, six = _start(org, "request_payment", number=5), _start(org, "request_payment", number=6)
+    assert "message_unrouted" in history_kinds(org, five)  # nobody takes the request in this test
+    paid = org.execute(CorrelateMessage("order_paid", "admin", variables={"order_id": 6, "amount": 60}))
+    assert [i["id"] for i in paid["delivered_to"]] == [six]
+    assert _instance(org, six)["data"] == {"number": 6, "amount": 60}  # order_id only chose the receiver
+    assert _instance(org, five)["state"] == "running"
+
+
 # --- signals ---------------------------------------------------------------------------------------------------
 
 def test_a_signal_from_the_cli_reaches_every_waiting_catch_and_starts_the_signal_start_process(

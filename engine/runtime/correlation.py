@@ -78,13 +78,24 @@ def property_names(definition: Any) -> frozenset[str]:
     return frozenset(names)
 
 
-def property_key(definition: Any, environment: Any, context: dict[str, Any]) -> str:
-    """The key made of a message's correlation properties, evaluated on ``context`` (a payload or task data)."""
+def property_key(definition: Any, environment: Any, context: dict[str, Any],
+                 established: dict[str, dict[str, Any]] | None = None) -> str:
+    """The key made of a message's correlation properties, evaluated on ``context`` (a payload or task data).
+
+    A property the context cannot give is taken from ``established``, the values an instance's earlier messages
+    fixed (SpiffWorkflow's ``workflow.correlations``, by ``bpmn:correlationKey`` name): a process that sent a
+    request with ``{"order_id": id}`` waits for the reply to that order even if its own data names it otherwise.
+    """
     values: dict[str, Any] = {}
     for prop in definition.correlation_properties:
         try:
             values[prop.name] = environment.evaluate(prop.retrieval_expression, dict(context))
         except Exception as err:
+            fixed = [established[key][prop.name] for key in getattr(prop, "correlation_keys", None) or ()
+                     if prop.name in (established or {}).get(key, {})]
+            if fixed:
+                values[prop.name] = fixed[0]
+                continue
             raise CorrelationError(f"correlation property '{prop.name}' of message '{definition.name}' "
                                    f"cannot be read ({prop.retrieval_expression}): {err}") from None
     if len(values) == 1:

@@ -441,7 +441,8 @@ class Runtime:
         spec = task.task_spec
         try:
             keyless, senders = catch_rules(spec)
-            key = property_key(definition, self.script_engine.environment, task.data) \
+            established = {**task.workflow.top_workflow.correlations, **task.workflow.correlations}
+            key = property_key(definition, self.script_engine.environment, task.data, established) \
                 if isinstance(definition, MessageEventDefinition) and declares_properties(definition) else None
         except CorrelationError as err:
             raise Incident(str(err), _element_id(task), kind="correlation") from None
