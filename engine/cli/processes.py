@@ -240,7 +240,8 @@ def instance(obj: Context, instance_id: int, as_json: bool) -> None:
 
 @main.command()
 @click.argument("name")
-@click.option("--key", "correlation_key", help="Correlation key (the waiting instance's business key).")
+@click.option("--key", "correlation_key", help="Correlation key (the waiting instance's business key); without it, "
+              "the message's correlation properties are read from --vars.")
 @click.option("--vars", "variables", help="Message payload as a JSON object.")
 @click.option("--all", "deliver_to_all", is_flag=True, help="Deliver to every waiting instance that matches.")
 @click.option("--as", "actor", default="admin", show_default=True)
