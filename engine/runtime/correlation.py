@@ -4,8 +4,9 @@ A message is correlated by a *key*, one string compared for equality in the subs
 
 - when the message declares BPMN correlation properties (``bpmn:correlationProperty`` with a
   ``correlationPropertyRetrievalExpression`` for the message, as SpiffWorkflow parses them), the key is made of
-  their values: evaluated on the payload for the thrower, on the waiting task's own data for the receiver.
-  One property gives its value as text (``zhuhui-s001``); several give a JSON object sorted by name;
+  their values: evaluated on the payload for the thrower (an instance, or a message from outside), on the waiting
+  task's own data for the receiver (or, when its data cannot give one, the value its instance's earlier messages
+  fixed). One property gives its value as text (``zhuhui-s001``); several give a JSON object sorted by name;
 - otherwise it is the instance's business key (for the thrower and the receiver alike).
 
 A catching element (message or signal start event, intermediate or boundary catch event, receive task) may
