@@ -111,7 +111,7 @@ class WaitingStart:
 def waiting_starts(workflow: Any) -> list[WaitingStart]:
     """The message and signal starts of the workflow's top-level event sub-processes that may start now: while the
     workflow runs, a non-interrupting one any number of times, an interrupting one until it has started."""
-    if workflow.is_completed():
+    if not workflow.spec.start.trigger_specs or workflow.is_completed():
         return []
     started = {sub.spec.name for sub in workflow.subprocesses.values()}
     found = []
