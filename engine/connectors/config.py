@@ -192,6 +192,10 @@ def _proxy(path: Path, section: object, env: Mapping[str, str]) -> ProxySettings
                           "(or HUHUA_CONNECTOR_PROXY_URL)")
         return None
     parts = urlsplit(str(url))
+    try:
+        _ = parts.port
+    except ValueError:
+        raise _refuse(path, "proxy.url", f"'{shown_url(str(url))}' has a bad port") from None
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
         raise _refuse(path, "proxy.url", f"'{shown_url(str(url))}' is not the http(s) address of a connector proxy")
     if parts.username or parts.password:
