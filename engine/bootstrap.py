@@ -11,6 +11,7 @@ from engine.commands import HANDLERS, RETRY_ON_CONFLICT
 from engine.commands.bus import CommandBus
 from engine.commands.unit_of_work import Services
 from engine.config import Settings, load_settings
+from engine.connectors import load_connector_settings
 from engine.notifications.settings import load_notification_settings
 from engine.outbound import OutboundPolicy
 from engine.queries import Queries
@@ -55,7 +56,9 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None, u
                           max_memory_bytes=settings.script_max_memory_mb * 2**20)
     services = Services(settings=settings, database=database, clock=clock, runtime=Runtime(clock, limits),
                         specs=SpecCache(), outbound=OutboundPolicy.from_allow(settings.outbound_allow),
-                        notifications=load_notification_settings(settings.notifications_file))
+                        notifications=load_notification_settings(settings.notifications_file),
+                        connectors=load_connector_settings(settings.connectors_file))
     bus = CommandBus(services, HANDLERS, RETRY_ON_CONFLICT)
     return Huhua(services=services, bus=bus, queries=Queries(database, settings.max_model_bytes,
-                                                                  settings.schedules_file))
+                                                                  settings.schedules_file,
+                                                                  services.connectors.registry))

@@ -39,11 +39,15 @@ class RefusedAddress(Exception):
     """The URL may not be called; the message names the host and why."""
 
 
+class Unresolved(RefusedAddress):
+    """The host's name did not resolve, which may pass (a resolver away for a moment), unlike a refusal."""
+
+
 def system_resolver(host: str, port: int) -> list[str]:
     try:
         answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as err:
-        raise RefusedAddress(f"host '{host}' does not resolve: {err}") from None
+        raise Unresolved(f"host '{host}' does not resolve: {err}") from None
     return [str(info[4][0]) for info in answers]
 
 
@@ -82,7 +86,7 @@ class OutboundPolicy:
         literal = numeric_address(host)
         candidates = [literal] if literal is not None else [_parse(a) for a in self.resolver(host, port)]
         if not candidates:
-            raise RefusedAddress(f"host '{host}' does not resolve")
+            raise Unresolved(f"host '{host}' does not resolve")
         for address in candidates:  # every address the name has must be fine: the resolver picks any of them
             reason = self.refusal(address)
             if reason:

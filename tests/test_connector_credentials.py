@@ -214,14 +214,10 @@ def test_an_unset_variable_fails_the_call_naming_the_variable_and_no_value(
     ('host = "127.0.0.1"\nheader = "Content-Length"\nenv = "HUHUA_X"', "http.credentials[1].header"),
     ('host = "127.0.0.1"\nheader = "Authorization"\nenv = "NOT A NAME"', "http.credentials[1].env"),
 ])
-def test_a_wrong_credentials_entry_stops_the_worker_naming_file_and_field(
+def test_a_wrong_credentials_entry_stops_the_engine_naming_file_and_field(
         settings: Settings, clock: VirtualClock, tmp_path: Path, entry: str, field: str) -> None:
-    engine = _with_connectors(settings, clock, tmp_path, f"\n[[http.credentials]]\n{entry}\n")
-    try:
-        with pytest.raises(InvalidInput) as refused:
-            run_due_jobs(engine)
-    finally:
-        engine.close()
+    with pytest.raises(InvalidInput) as refused:  # read when the engine starts: deployments need it too
+        _with_connectors(settings, clock, tmp_path, f"\n[[http.credentials]]\n{entry}\n").close()
     assert "connectors.toml" in str(refused.value) and field in str(refused.value)
     assert [p.field for p in refused.value.problems] == [field]
     assert SECRET not in str(refused.value)

@@ -63,8 +63,7 @@ class JobWorker:
         self.stopping = threading.Event()
         self._claimed_at = 0.0
         self._ours: set[int] = set()
-        self.connector_settings = replace(connectors.load_connector_settings(huhua.settings.connectors_file),
-                                          outbound=huhua.services.outbound)
+        self.connector_settings = replace(huhua.services.connectors, outbound=huhua.services.outbound)
 
     def run_once(self) -> int:
         """Claim one batch of due jobs and run them; returns how many ran (successfully or not)."""
@@ -176,7 +175,8 @@ class JobWorker:
             log.warning("job %s failed: %s", job_id, err,
                         exc_info=not isinstance(err, HuhuaError | connectors.ConnectorError | delivery.DeliveryFailed
                                                      | documents.DocumentError))
-            self.huhua.execute(RecordJobFailure(job_id, f"{type(err).__name__}: {err}"))
+            permanent = isinstance(err, connectors.ConnectorError) and err.permanent  # retrying would not help
+            self.huhua.execute(RecordJobFailure(job_id, f"{type(err).__name__}: {err}", permanent=permanent))
 
 
 def run_due_jobs(huhua: Huhua, *, max_rounds: int = 1000) -> int:

@@ -155,7 +155,9 @@ called-element (a call activity names what it calls; in this file, something cal
 no-credentials-in-models (HUHUA.CRED.1: a service task's parameters set no credential header, and neither
 they nor a script hold a literal token, password or ``Bearer …`` value; credentials come from
 config/connectors.toml), notify-task (HUHUA.NOTIFY.1: a ``notify`` service task has a known kind, recipients,
-roles of the directory, user tasks of its process and templates that parse; see engine.notifications.operator).
+roles of the directory, user tasks of its process and templates that parse; see engine.notifications.operator),
+known-connector (HUHUA.CONN.1: a service task names a connector the engine knows, its own or an operator of the
+configured connector proxy; see engine.connectors.registry).
 
 Left to the XSD, which already refuses them: EXT.014 and EXT.060 (URIs), EXT.039 and EXT.040
 (resource assignments), EXT.041, EXT.054 and EXT.055 (two loop markers), EXT.078 (properties).
@@ -175,23 +177,25 @@ from lxml import etree
 from engine.bpmn import schema
 from engine.bpmn.dmn_lint import lint_dmn
 from engine.bpmn.lint_rules import RULES, LintModel
+from engine.connectors.registry import ConnectorRegistry
 from engine.dmn.check import check_dmn
 from engine.dmn.dialect import PYTHON, dialect
 from engine.errors import Problem
 
 
-def lint(tree: etree._ElementTree, filename: str) -> list[Problem]:
+def lint(tree: etree._ElementTree, filename: str, *, connectors: ConnectorRegistry | None = None) -> list[Problem]:
     """Every semantic problem of the BPMN document ``tree`` (empty when it has none), in document order.
 
     Call it on a tree that passed XSD validation: rules rely on the schema's structure (a sequence
     flow has a ``sourceRef``, a timer at most one value) and do not repeat its checks. Non-BPMN
     documents are left alone, but for DMN decision tables (see :mod:`engine.bpmn.dmn_lint`).
+    ``connectors`` are those a service task may name (None: not checked, as for a version deployed before).
     """
     if schema.is_dmn(tree):
         return lint_dmn(tree, filename) if dialect(tree.getroot()) == PYTHON else check_dmn(tree, filename)
     if not schema.is_bpmn(tree):
         return []
-    model = LintModel(tree, filename)
+    model = LintModel(tree, filename, connectors)
     problems: list[Problem] = []
     seen: set[tuple[str, int | None, str | None]] = set()
     for rule in RULES:

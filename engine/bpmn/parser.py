@@ -36,6 +36,7 @@ from engine.bpmn.mi_behaviour import MultiInstanceBehaviourParser
 from engine.bpmn.normalise import normalise, restore_reserved_ids
 from engine.bpmn.safe_xml import parse_xml
 from engine.bpmn.task_specs import ExternalParallelMultiInstanceTask, clock_aware
+from engine.connectors.registry import ConnectorRegistry
 from engine.dmn.dialect import PYTHON, dialect
 from engine.dmn.task import FeelDecision
 from engine.errors import InvalidModel, Problem
@@ -169,10 +170,15 @@ class CompiledProcess:
         return any(isinstance(t, StartEvent) and _is_none_start(t) for t in self.spec.task_specs.values())
 
 
-def inspect_models(files: Iterable[ModelFile], max_bytes: int) -> list[ProcessSummary]:
-    """Check ``files`` as one deployment; return its executable processes or raise :class:`InvalidModel`."""
+def inspect_models(files: Iterable[ModelFile], max_bytes: int, *,
+                   connectors: ConnectorRegistry | None = None) -> list[ProcessSummary]:
+    """Check ``files`` as one deployment; return its executable processes or raise :class:`InvalidModel`.
+
+    ``connectors`` are the ones service tasks may name (a deployment or a check refuses others); None leaves
+    them unchecked, for versions deployed before (their unknown connector is an incident when it runs).
+    """
     files = list(files)
-    parser, by_name = _load(files, max_bytes)
+    parser, by_name = _load(files, max_bytes, connectors)
     problems: list[Problem] = []
     summaries: list[ProcessSummary] = []
     dmn_hashes = sorted(f.sha256 for f in files if schema.is_dmn(by_name[f.name]))
@@ -257,7 +263,8 @@ def _is_none_start(task_spec: Any) -> bool:
     return type(task_spec.event_definition).__name__ == "NoneEventDefinition"
 
 
-def _load(files: list[ModelFile], max_bytes: int) -> tuple[HuhuaBpmnParser, dict[str, etree._ElementTree]]:
+def _load(files: list[ModelFile], max_bytes: int,
+          connectors: ConnectorRegistry | None = None) -> tuple[HuhuaBpmnParser, dict[str, etree._ElementTree]]:
     if not files:
         raise InvalidModel("no files were given")
     if len(files) > MAX_FILES:
@@ -281,7 +288,7 @@ def _load(files: list[ModelFile], max_bytes: int) -> tuple[HuhuaBpmnParser, dict
             raise InvalidModel(f"the files hold more than {MAX_TOTAL_ELEMENTS} XML elements together; deploy them "
                                "in several parts", [Problem("too many elements", file=model.name)])
         found = schema.validate(tree, model.name)
-        problems.extend(found or lint(tree, model.name))
+        problems.extend(found or lint(tree, model.name, connectors=connectors))
         trees[model.name] = tree
     if problems:
         raise InvalidModel("the model was refused; nothing was deployed", problems)

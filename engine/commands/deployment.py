@@ -247,7 +247,7 @@ def _deploy(uow: UnitOfWork, files: list[ModelFile], actor: str, source: str, na
         stored = _store_forms(uow, forms, form_files, only_files, actor)
         return {"deployment_id": None, "processes": [], "forms": stored}
     max_bytes = uow.services.settings.max_model_bytes
-    summaries = inspect_models(files, max_bytes)
+    summaries = inspect_models(files, max_bytes, connectors=uow.services.connectors.registry)
     uses = {f.name: model_uses(f.name, f.content, max_bytes) for f in files}
     decisions = {found: f.name for f in files for found in decision_ids(f.name, f.content, max_bytes)}
     if only_files is not None:

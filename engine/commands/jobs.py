@@ -103,7 +103,7 @@ def record_job_failure(command: RecordJobFailure, uow: UnitOfWork) -> dict[str, 
         raise NotFound(f"job {command.job_id} does not exist")
     attempts = job.attempts + 1
     policy = retry_policy(job.kind)
-    failed = attempts >= policy.attempts
+    failed = command.permanent or attempts >= policy.attempts
     recorded = uow.execute(update(_j).where(_j.c.id == job.id, _j.c.state == "pending").values(
         attempts=attempts, last_error=command.error[:4000], state="failed" if failed else "pending",
         due_at=uow.now + policy.delay(attempts), lease_owner=None, lease_until=None)).rowcount
@@ -112,7 +112,8 @@ def record_job_failure(command: RecordJobFailure, uow: UnitOfWork) -> dict[str, 
     if failed and job.instance_id is not None:
         uow.execute(insert(tables.incident).values(
             instance_id=job.instance_id, element_id=job.element_id, kind="job_failed",
-            message=f"{job.kind} job failed {attempts} times: {command.error[:1000]}", created_at=uow.now))
+            message=(f"{job.kind} job failed for good, not retried: {command.error[:1000]}" if command.permanent
+                     else f"{job.kind} job failed {attempts} times: {command.error[:1000]}"), created_at=uow.now))
     elif failed and job.kind == "child_start":
         _child_never_started(uow, job, command.error)
     elif failed and job.kind == SWEEP_JOB:  # the sweep plans its successor when it runs: failing, it must too
@@ -120,7 +121,7 @@ def record_job_failure(command: RecordJobFailure, uow: UnitOfWork) -> dict[str, 
     uow.record("job_failed" if failed else "job_retry_scheduled", instance_id=job.instance_id,
                element_id=job.element_id, actor=command.actor, to_webhooks=job.kind not in _KEPT_FROM_WEBHOOKS,
                job_id=job.id,
-               job_kind=job.kind, attempts=attempts, error=command.error[:500])
+               job_kind=job.kind, attempts=attempts, error=command.error[:500], permanent=command.permanent)
     return {"job_id": job.id, "attempts": attempts, "state": "failed" if failed else "pending"}
 
 

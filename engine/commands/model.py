@@ -199,11 +199,13 @@ class RenewLeases:
 
 @dataclass(frozen=True)
 class RecordJobFailure:
-    """Note that running a job failed: retry it later with backoff, or give up after the last attempt."""
+    """Note that running a job failed: retry it later with backoff, or give up after the last attempt — at once
+    when the failure is ``permanent`` (it would come again: an unknown connector, a 4xx answer, a refused address)."""
 
     job_id: int
     error: str
     actor: str = SYSTEM_ACTOR
+    permanent: bool = False
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from engine.bpmn.spec_cache import SpecCache
 from engine.clock import Clock
 from engine.commands.webhook_outbox import SubscriptionCache, webhook_jobs
 from engine.config import Settings
+from engine.connectors.config import ConnectorSettings
 from engine.notifications.outbox import outbox_job
 from engine.notifications.settings import NotificationSettings
 from engine.org.calendar import Override, WorkingCalendar
@@ -56,6 +57,8 @@ class Services:
     outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
     #: How people are told (see config/notifications.toml): channels, robots, quiet hours.
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
+    #: What service tasks may call (see config/connectors.toml): the hosts, the connector proxy and its operators.
+    connectors: ConnectorSettings = field(default_factory=ConnectorSettings)
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Connector settings (``config/connectors.toml``) and the error every connector raises."""
+"""Connector settings (``config/connectors.toml``, the proxy's also from the environment) and the error every
+connector raises."""
 
 from __future__ import annotations
 
@@ -9,13 +10,27 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from engine.connectors.registry import BUILT_IN, OPERATOR_PATTERN, ConnectorRegistry
 from engine.errors import InvalidInput, Problem
-from engine.outbound import OutboundPolicy
+from engine.outbound import OutboundPolicy, shown_url
 
 
 class ConnectorError(Exception):
-    """The call failed (refused, timed out, answered with an error); the job is tried again later."""
+    """The call failed. A temporary failure (no connection, a timeout, 5xx, 429) is tried again later with
+    backoff; a ``permanent`` one (an unknown connector, a bad parameter, a refused address, another 4xx) would
+    fail the same way every time, so it becomes an incident at once."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+def temporary_status(status: int) -> bool:
+    """Whether a failing HTTP answer ``status`` may be different next time: 5xx, 408 (timeout) and 429 (too many
+    requests). Any other failing answer, a redirect (never followed) or a 4xx, would come again: it is permanent."""
+    return status >= 500 or status in (408, 429)
 
 
 #: A header name as HTTP allows it (RFC 9110 token).
@@ -49,9 +64,32 @@ class HttpCredential:
         if not found:
             raise ConnectorError(f"the credential for host '{self.host}' ({self.header}) is not set: the environment "
                                  f"variable {self.env} is unset or empty on the worker (config/connectors.toml, "
-                                 "http.credentials)")
+                                 "http.credentials)", permanent=True)
         if any(c in found for c in "\r\n\0"):
-            raise ConnectorError(f"the environment variable {self.env} holds a line break, which no header may carry")
+            raise ConnectorError(f"the environment variable {self.env} holds a line break, which no header may carry",
+                                 permanent=True)
+        return found
+
+
+@dataclass(frozen=True)
+class ProxySettings:
+    """A connector proxy speaking spiff-arena's protocol (``[proxy]``; see :mod:`engine.connectors.proxy`)."""
+
+    #: Where it listens; ``/v1/do/<operator>`` is called below it.
+    url: str
+    #: The operators it serves that models may name: exact ids or patterns (``aws/*``, ``*``).
+    operators: tuple[str, ...] = ()
+    timeout_seconds: float = 30.0
+    max_response_bytes: int = 1_000_000
+    #: The environment variable whose value goes in ``Spiff-Connector-Proxy-Api-Key`` (never the file's).
+    api_key_env: str = "HUHUA_CONNECTOR_PROXY_API_KEY"
+
+    def api_key(self, environ: Mapping[str, str] | None = None) -> str:
+        """The proxy's API key from the worker's environment, or "" when none is set."""
+        found = (os.environ if environ is None else environ).get(self.api_key_env) or ""
+        if any(c in found for c in "\r\n\0"):
+            raise ConnectorError(f"the environment variable {self.api_key_env} holds a line break, which no "
+                                 "header may carry", permanent=True)
         return found
 
 
@@ -65,20 +103,29 @@ class ConnectorSettings:
     http_credentials: tuple[HttpCredential, ...] = ()
     #: Which addresses the allowed hosts may resolve to (public only unless ``HUHUA_OUTBOUND_ALLOW`` says more).
     outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
+    #: The connector proxy, when one is configured.
+    proxy: ProxySettings | None = None
+
+    @property
+    def registry(self) -> ConnectorRegistry:
+        """The connectors a service task may name with these settings."""
+        return ConnectorRegistry(self.proxy.operators if self.proxy else ())
 
     def credential_for(self, host: str) -> HttpCredential | None:
         """The first ``http.credentials`` entry whose host pattern matches ``host``."""
         return next((entry for entry in self.http_credentials if entry.matches(host)), None)
 
 
-def load_connector_settings(path: Path) -> ConnectorSettings:
-    """Read ``config/connectors.toml`` (a missing file means the defaults: this machine only)."""
-    if not path.exists():
-        return ConnectorSettings()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as err:
-        raise InvalidInput(f"{path.name} is not valid TOML: {err}", [Problem(str(err), file=str(path))]) from None
+def load_connector_settings(path: Path, environ: Mapping[str, str] | None = None) -> ConnectorSettings:
+    """Read ``config/connectors.toml`` (a missing file means the defaults: this machine only); the proxy's
+    settings may come from the environment too, which overrides the file."""
+    env = os.environ if environ is None else environ
+    data: dict = {}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as err:
+            raise InvalidInput(f"{path.name} is not valid TOML: {err}", [Problem(str(err), file=str(path))]) from None
     http = data.get("http", {})
     allow = http.get("allow", [])
     timeout = http.get("timeout_seconds", 10)
@@ -90,7 +137,7 @@ def load_connector_settings(path: Path) -> ConnectorSettings:
                            [Problem("out of range", file=str(path), field="http.timeout_seconds")])
     credentials = _credentials(path, http.get("credentials", []))
     return ConnectorSettings(http_allow=tuple(allow), http_timeout_seconds=float(timeout),
-                             http_credentials=credentials)
+                             http_credentials=credentials, proxy=_proxy(path, data.get("proxy", {}), env))
 
 
 def _refuse(path: Path, field_name: str, message: str) -> InvalidInput:
@@ -118,3 +165,52 @@ def _credentials(path: Path, entries: object) -> tuple[HttpCredential, ...]:
             raise _refuse(path, f"{where}.env", f"'{env}' is not an environment variable name (letters, digits, _)")
         checked.append(HttpCredential(host=host, header=header, env=env))
     return tuple(checked)
+
+
+_PROXY_FIELDS = ("url", "operators", "timeout_seconds")
+
+
+def _proxy(path: Path, section: object, env: Mapping[str, str]) -> ProxySettings | None:
+    """The checked ``[proxy]`` table with ``HUHUA_CONNECTOR_PROXY_URL`` / ``…_OPERATORS`` / ``…_TIMEOUT_SECONDS``
+    over it; None when no URL is given. Its API key is only ever read from ``HUHUA_CONNECTOR_PROXY_API_KEY``."""
+    if not isinstance(section, dict):
+        raise _refuse(path, "proxy", "must be a table ([proxy])")
+    extra = sorted(set(section) - set(_PROXY_FIELDS))
+    if extra:
+        raise _refuse(path, f"proxy.{extra[0]}", "is not a setting of the proxy (url, operators, timeout_seconds); "
+                      "its API key goes in the environment variable HUHUA_CONNECTOR_PROXY_API_KEY, never this file")
+    url = env.get("HUHUA_CONNECTOR_PROXY_URL") or section.get("url")
+    given = env.get("HUHUA_CONNECTOR_PROXY_OPERATORS")
+    operators = given.split(",") if given is not None else section.get("operators", [])
+    timeout: object = env.get("HUHUA_CONNECTOR_PROXY_TIMEOUT_SECONDS") or section.get("timeout_seconds", 30)
+    if not isinstance(operators, list) or not all(isinstance(name, str) for name in operators):
+        raise _refuse(path, "proxy.operators", "must be a list of operator ids (\"http/GetRequestV2\", \"aws/*\")")
+    operators = [name.strip() for name in operators if name.strip()]
+    if not url:
+        if operators:
+            raise _refuse(path, "proxy.url", "is missing: the operators listed need the proxy that serves them "
+                          "(or HUHUA_CONNECTOR_PROXY_URL)")
+        return None
+    parts = urlsplit(str(url))
+    try:
+        _ = parts.port
+    except ValueError:
+        raise _refuse(path, "proxy.url", f"'{shown_url(str(url))}' has a bad port") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise _refuse(path, "proxy.url", f"'{shown_url(str(url))}' is not the http(s) address of a connector proxy")
+    if parts.username or parts.password:
+        raise _refuse(path, "proxy.url", "carries credentials; the proxy's API key goes in the environment variable "
+                      "HUHUA_CONNECTOR_PROXY_API_KEY")
+    for name in operators:
+        if name in BUILT_IN:
+            raise _refuse(path, "proxy.operators", f"names '{name}', which is one of the engine's own connectors")
+        if not OPERATOR_PATTERN.match(name):
+            raise _refuse(path, "proxy.operators", f"'{name}' is not an operator id (segments of letters, digits, "
+                          "_ - . separated by /, or a pattern with *)")
+    try:
+        seconds = float(str(timeout)) if isinstance(timeout, str) else timeout
+    except ValueError:
+        seconds = None
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 < seconds <= 300:
+        raise _refuse(path, "proxy.timeout_seconds", "must be a number of seconds between 0 and 300")
+    return ProxySettings(url=str(url).rstrip("/"), operators=tuple(operators), timeout_seconds=float(seconds))

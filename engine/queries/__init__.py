@@ -41,6 +41,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from engine.connectors.registry import ConnectorRegistry
 from engine.queries.accounts import AccountFamily, AccountQueries
 from engine.queries.audit import AuditQueries
 from engine.queries.calendar import CalendarQueries
@@ -67,9 +68,12 @@ class Queries(TaskFamily, InstanceFamily, ModelFamily, DirectoryFamily, AccountF
               StartingFamily, NotificationDeliveryFamily):
     """Every read-only question of the engine, one method each (see the families above)."""
 
-    def __init__(self, database: Database, max_model_bytes: int, schedules_file: Path | None = None) -> None:
+    def __init__(self, database: Database, max_model_bytes: int, schedules_file: Path | None = None,
+                 connectors: ConnectorRegistry | None = None) -> None:
         self.database = database
         self.max_model_bytes = max_model_bytes
+        #: The connectors a service task may name (checking a model refuses others, as deploying it does).
+        self.connectors = connectors or ConnectorRegistry()
         #: The shipped schedules (config/schedules.toml), shown until the scheduler first loads them.
         self.schedules_file = schedules_file
         self.calendar = CalendarQueries(database)

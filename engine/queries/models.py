@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from engine.bpmn.parser import ModelFile, inspect_models
 from engine.bpmn.safe_xml import parse_xml
+from engine.connectors.registry import ConnectorRegistry
 from engine.errors import NotFound
 from engine.phrases import Phrase
 from engine.queries.rows import iso
@@ -30,11 +31,12 @@ class ModelFamily:
 
     database: Database
     max_model_bytes: int
+    connectors: ConnectorRegistry
 
     def validate_models(self, files: tuple[tuple[str, bytes], ...]) -> list[dict[str, Any]]:
         """Check model files as a deployment would, storing nothing; raises InvalidModel with every problem."""
         models = [ModelFile(name, content) for name, content in files]
-        summaries = inspect_models(models, self.max_model_bytes)
+        summaries = inspect_models(models, self.max_model_bytes, connectors=self.connectors)
         refuse_unsafe_scripts(models, summaries, self.max_model_bytes)
         return [{"key": s.key, "name": s.name, "file": s.filename} for s in summaries]
 

@@ -12,7 +12,7 @@ from typing import Any
 from flask_babel import gettext as _
 
 from engine.bootstrap import Huhua
-from engine.connectors import CONNECTORS
+from engine.connectors import BUILT_IN
 from engine.notifications.operator import OPERATOR as NOTIFY
 from engine.org.directory import ROLES, UNIT_KINDS
 from engine.roster import OPERATOR as ROSTER
@@ -26,12 +26,18 @@ def _connector_names() -> dict[str, str]:
             "counselling_room": _("本校心理辅导室登记"), NOTIFY: _("发送通知（催办、督办、危机）")}
 
 
+def _offered(huhua: Huhua, names: dict[str, str]) -> list[str]:
+    """The engine's own connectors, then the connector proxy's operators named exactly (a pattern is no choice)."""
+    proxied = [name for name in huhua.services.connectors.registry.proxy_operators if not set("*?") & set(name)]
+    return sorted(set(names) | BUILT_IN) + sorted(set(proxied) - BUILT_IN - set(names))
+
+
 def modeler_settings(huhua: Huhua) -> dict[str, Any]:
     names = _connector_names()
     return {
         "roles": [{"value": code, "name": name} for code, name in ROLES.items()],
         "forms": [{"value": form["key"], "label": f"{form['name']}（{form['key']}）"}
                   for form in huhua.queries.form_names()],
-        "connectors": [{"value": key, "label": names.get(key, key)} for key in sorted(set(names) | set(CONNECTORS))],
+        "connectors": [{"value": key, "label": names.get(key, key)} for key in _offered(huhua, names)],
         "unitKinds": [{"value": kind, "name": name} for kind, (name, _parents) in UNIT_KINDS.items()],
     }

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from engine.bpmn.lint_rules import (
     activities,
     collaboration,
+    connectors,
     credentials,
     data,
     events,
@@ -71,6 +72,7 @@ RULES: tuple[Rule, ...] = (
     data.check_loop_data,
     data.check_data_state_names,
     interfaces.check_service_tasks,
+    connectors.check_connectors,
     credentials.check_service_task_credentials,
     credentials.check_script_credentials,
     notify.check_notify_tasks,

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from lxml import etree
 
 from engine.bpmn.schema import BPMN_NS
+from engine.connectors.registry import ConnectorRegistry
 from engine.errors import Problem
 
 Element = etree._Element
@@ -72,8 +73,10 @@ def text_of(element: Element | None) -> str:
 class LintModel:
     """Everything the rules need to know about one BPMN document, computed once."""
 
-    def __init__(self, tree: etree._ElementTree, filename: str) -> None:
+    def __init__(self, tree: etree._ElementTree, filename: str, connectors: ConnectorRegistry | None = None) -> None:
         self.filename = filename
+        #: The connectors service tasks may name; None when they are not checked (see engine.bpmn.lint).
+        self.connectors = connectors
         self.root = tree.getroot()
         self.target_namespace = self.root.get("targetNamespace")
         self.elements: list[Element] = []
