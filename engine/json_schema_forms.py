@@ -1,0 +1,293 @@
+"""Task forms written as JSON Schema, as spiff-arena models have them: checked at deployment, enforced on completion.
+
+A user task names its form in its ``spiffworkflow:properties``: ``formJsonSchemaFilename`` (the JSON Schema of the
+data it asks for) and ``formUiSchemaFilename`` (how RJSF lays it out), both files of the model's folder
+(``<name>-schema.json``, ``<name>-uischema.json``). A deployment keeps them with the process version
+(``deployment_resource``, bound through ``definition_artifact``), refuses a task naming a file that is missing, not
+JSON or not a JSON Schema, and a completion is checked with :mod:`jsonschema` against the version's schema: every
+wrong field named (by its ``title``, the person's word for it), nothing applied. A key the schema does not know is
+refused as it is for form-js forms, so nobody sets process data through a form that does not ask for it.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from jsonschema import ValidationError, validators
+from jsonschema.exceptions import SchemaError
+
+from engine.bpmn import schema as bpmn_schema
+from engine.bpmn.safe_xml import parse_xml
+from engine.errors import InvalidModel, Problem
+from engine.forms import pattern_problem
+from engine.phrases import Phrase
+
+SCHEMA_PROPERTY = "formJsonSchemaFilename"
+UI_SCHEMA_PROPERTY = "formUiSchemaFilename"
+#: definition_artifact kinds: the JSON Schema a task's completion is checked against, and its layout for RJSF.
+SCHEMA_KIND, UI_SCHEMA_KIND = "jsonschema", "uischema"
+_SPIFF = "{http://spiffworkflow.org/bpmn/schema/1.0/core}"
+_TASKS = ("userTask", "manualTask")
+#: How a refusal names a JSON Schema type (each is in the errors catalogue).
+_TYPE_NAMES = {"string": "text", "integer": "a whole number", "number": "a number", "boolean": "true or false",
+               "array": "a list", "object": "an object", "null": "empty"}
+#: Subschemas whose properties a submission may also hold (RJSF's dependencies and conditional fields).
+_ALTERNATIVES = ("allOf", "anyOf", "oneOf")
+
+
+@dataclass(frozen=True)
+class SchemaUse:
+    """A task naming a JSON file: which task (file, element id, line), which property and which file."""
+
+    bpmn_file: str
+    element_id: str
+    line: int | None
+    property: str
+    filename: str
+
+
+def schema_uses(name: str, content: bytes, max_bytes: int) -> list[SchemaUse]:
+    """The JSON files the user and manual tasks of a BPMN file name (none for other files)."""
+    tree = parse_xml(content, name, max_bytes)
+    if not bpmn_schema.is_bpmn(tree):
+        return []
+    uses = []
+    for element in tree.iter(*(bpmn_schema.bpmn_tag(kind) for kind in _TASKS)):
+        for prop in element.iterfind(f"{bpmn_schema.bpmn_tag('extensionElements')}/{_SPIFF}properties/"
+                                     f"{_SPIFF}property"):
+            prop_name, value = prop.get("name"), (prop.get("value") or "").strip()
+            if prop_name in (SCHEMA_PROPERTY, UI_SCHEMA_PROPERTY) and value:
+                uses.append(SchemaUse(name, element.get("id") or "", prop.sourceline, prop_name, value))
+    return uses
+
+
+def resolve(use: SchemaUse, available: Iterable[str]) -> str | None:
+    """The deployed file a task means: beside its BPMN file (spiff-arena's model folder), else the one file of
+    the deployment with that name; None when there is none or several."""
+    names = set(available)
+    beside = posixpath.normpath(posixpath.join(posixpath.dirname(use.bpmn_file), use.filename))
+    if beside in names:
+        return beside
+    same = [n for n in names if posixpath.basename(n) == posixpath.basename(use.filename)]
+    return same[0] if len(same) == 1 else None
+
+
+@dataclass(frozen=True)
+class Binding:
+    """The JSON files a deployment's tasks use: by BPMN file, ``(kind, name as the task writes it, deployed file)``."""
+
+    by_file: dict[str, tuple[tuple[str, str, str], ...]]
+
+    def used(self, bpmn_files: Iterable[str]) -> dict[tuple[str, str], str]:
+        """(kind, name) → deployed file, for the tasks of ``bpmn_files`` (a process and the ones it calls)."""
+        return {(kind, key): resource for f in bpmn_files for kind, key, resource in self.by_file.get(f, ())}
+
+
+def bind_json_forms(bpmn_files: list[tuple[str, bytes]], json_files: dict[str, bytes], max_bytes: int) -> Binding:
+    """Which deployed JSON file each task's form names; InvalidModel naming the task (file, element, line) when a
+    file is missing, is not JSON, or is not a JSON Schema (a UI schema: not a JSON object)."""
+    problems: list[Problem] = []
+    by_file: dict[str, list[tuple[str, str, str]]] = {}
+    checked: dict[tuple[str, str], str | None] = {}
+    for name, content in bpmn_files:
+        for use in schema_uses(name, content, max_bytes):
+            kind = SCHEMA_KIND if use.property == SCHEMA_PROPERTY else UI_SCHEMA_KIND
+            resource = resolve(use, json_files)
+            if resource is None:
+                problems.append(Problem(f"{use.property} names '{use.filename}', which is not among the deployed "
+                                        f"files: deploy it beside {posixpath.basename(use.bpmn_file)}",
+                                        file=use.bpmn_file, line=use.line, element_id=use.element_id))
+                continue
+            if (kind, resource) not in checked:
+                checked[(kind, resource)] = _file_problem(kind, resource, json_files[resource])
+            wrong = checked[(kind, resource)]
+            if wrong is not None:
+                problems.append(Problem(f"{use.property} names '{use.filename}': {wrong}", file=use.bpmn_file,
+                                        line=use.line, element_id=use.element_id))
+                continue
+            entries = by_file.setdefault(name, [])
+            clash = next((r for k, key, r in entries if (k, key) == (kind, use.filename) and r != resource), None)
+            if clash is not None:
+                problems.append(Problem(f"'{use.filename}' names both {clash} and {resource}; give them different "
+                                        "names", file=use.bpmn_file, line=use.line, element_id=use.element_id))
+            elif (kind, use.filename, resource) not in entries:
+                entries.append((kind, use.filename, resource))
+    if problems:
+        raise InvalidModel("a task's JSON-schema form cannot be used; nothing was deployed", problems)
+    return Binding({name: tuple(entries) for name, entries in by_file.items()})
+
+
+def _file_problem(kind: str, name: str, content: bytes) -> str | None:
+    try:
+        document = json.loads(content.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as err:
+        return f"{name} is not a JSON document ({err})"
+    if not isinstance(document, dict):
+        return f"{name} is not a JSON object"
+    if kind == UI_SCHEMA_KIND:
+        return None
+    try:
+        JsonSchemaForm.of(name, document)
+    except InvalidModel as err:
+        return str(err)
+    return None
+
+
+class JsonSchemaForm:
+    """A task's JSON Schema, ready to check submissions (made once per content, see the unit of work's cache)."""
+
+    def __init__(self, name: str, schema: dict[str, Any]) -> None:
+        self.name = str(schema.get("title") or name)
+        self.schema = schema
+        self._validator = validators.validator_for(schema)(schema)
+        self._known = frozenset(_property_names(schema))
+        self._open = schema.get("additionalProperties", False) is not False
+
+    @classmethod
+    def of(cls, name: str, schema: Any) -> JsonSchemaForm:
+        """The form of a schema; InvalidModel when it is not a JSON Schema for an object of fields."""
+        if not isinstance(schema, dict):
+            raise InvalidModel(f"{name} is not a JSON object", [Problem("not an object", file=name)])
+        if schema.get("type", "object") != "object" and "properties" not in schema:
+            raise InvalidModel(f"{name} is not the JSON Schema of a form: its type must be \"object\" with "
+                               "\"properties\"", [Problem("not an object schema", file=name)])
+        validator = validators.validator_for(schema)
+        try:
+            validator.check_schema(schema)
+        except SchemaError as err:
+            where = "/".join(map(str, err.absolute_path)) or "the top"
+            raise InvalidModel(f"{name} is not a valid JSON Schema at {where}: {err.message}",
+                               [Problem(err.message, file=name, field=where)]) from None
+        bad = [p for p in (pattern_problem(pattern) for pattern in _patterns(schema)) if p]
+        if bad:
+            raise InvalidModel(f"{name}: {bad[0]}", [Problem(p, file=name) for p in bad])
+        return cls(name, schema)
+
+    @classmethod
+    def parse(cls, name: str, content: bytes) -> JsonSchemaForm:
+        try:
+            schema = json.loads(content.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as err:
+            raise InvalidModel(f"{name} is not a JSON document: {err}", [Problem(str(err), file=name)]) from None
+        return cls.of(name, schema)
+
+    def check(self, data: dict[str, Any]) -> list[Problem]:
+        """Every field the submission gets wrong, each once, named by its title (key and path as ``field``)."""
+        problems: list[Problem] = []
+        if not self._open:
+            problems += [Problem(Phrase("'%(key)s' is not a field of the form %(form)s", key=key, form=self.name),
+                                 field=key) for key in data if key not in self._known]
+        named = {p.field for p in problems}
+        for error in sorted(self._validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
+            for problem in _problems(error, self.schema):
+                if problem.field not in named:
+                    named.add(problem.field)
+                    problems.append(problem)
+        return problems
+
+
+def _property_names(schema: dict[str, Any]) -> Iterator[str]:
+    """The fields a submission may hold: the schema's properties, its dependencies' and alternatives'."""
+    yield from schema.get("properties") or {}
+    parts: list[Any] = [schema.get("if"), schema.get("then"), schema.get("else")]
+    for key in _ALTERNATIVES:
+        parts += schema.get(key) or []
+    dependencies = schema.get("dependencies") or {}
+    parts += list(dependencies.values()) if isinstance(dependencies, dict) else []
+    parts += list((schema.get("dependentSchemas") or {}).values())
+    for part in parts:
+        if isinstance(part, dict):
+            yield from _property_names(part)
+
+
+def _patterns(schema: Any) -> Iterator[str]:
+    if isinstance(schema, dict):
+        if isinstance(schema.get("pattern"), str):
+            yield schema["pattern"]
+        if isinstance(schema.get("patternProperties"), dict):
+            yield from (k for k in schema["patternProperties"] if isinstance(k, str))
+        for value in schema.values():
+            yield from _patterns(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            yield from _patterns(value)
+
+
+def _field(path: Iterable[Any]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _title(schema: dict[str, Any], path: list[Any]) -> str | None:
+    """The ``title`` of the field at ``path`` (through properties and array items), if the schema gives one."""
+    here: Any = schema
+    for part in path:
+        if not isinstance(here, dict):
+            return None
+        here = here.get("items") if isinstance(part, int) else (here.get("properties") or {}).get(part)
+    return str(here["title"]) if isinstance(here, dict) and here.get("title") else None
+
+
+def _problems(error: ValidationError, schema: dict[str, Any]) -> list[Problem]:
+    """One jsonschema error as Problems in the form's words (a Phrase the web says in Chinese)."""
+    path = list(error.absolute_path)
+    if error.validator in ("anyOf", "oneOf") and error.context:  # the closest alternative says what is wrong
+        deepest = max(error.context, key=lambda e: len(e.absolute_path))
+        if len(deepest.absolute_path) > len(path):
+            return _problems(deepest, schema)
+    if error.validator == "required":
+        missing = [name for name in error.validator_value if isinstance(error.instance, dict)
+                   and name not in error.instance]
+        return [Problem(Phrase("%(label)s: required", label=_title(schema, [*path, name]) or name),
+                        field=_field([*path, name])) for name in missing]
+    field = _field(path) or None
+    label = _title(schema, path) or (str(path[-1]) if path else "")
+    value = error.validator_value
+    wording = {
+        "type": lambda: Phrase("%(label)s: must be %(kinds)s, not %(given)s", label=label, kinds=_kinds(value),
+                               given=Phrase(_kind_of(error.instance))),
+        "enum": lambda: Phrase("%(label)s: must be one of %(options)s", label=label,
+                               options=", ".join(map(str, value))),
+        "minimum": lambda: Phrase("%(label)s: at least %(n)s", label=label, n=value),
+        "maximum": lambda: Phrase("%(label)s: at most %(n)s", label=label, n=value),
+        "minLength": lambda: Phrase("%(label)s: at least %(n)s characters", label=label, n=value),
+        "maxLength": lambda: Phrase("%(label)s: at most %(n)s characters", label=label, n=value),
+        "pattern": lambda: Phrase("%(label)s: does not have the required format", label=label),
+        "minItems": lambda: Phrase("%(label)s: at least %(n)s rows", label=label, n=value),
+        "maxItems": lambda: Phrase("%(label)s: at most %(n)s rows", label=label, n=value),
+    }
+    if error.validator == "minLength" and value == 1:
+        return [Problem(Phrase("%(label)s: required", label=label), field=field)]
+    made = wording.get(str(error.validator))
+    text = made() if made else Phrase("%(label)s: %(problem)s", label=label, problem=error.message[:300])
+    return [Problem(text, field=field)]
+
+
+def _kinds(value: Any) -> Phrase:
+    names = value if isinstance(value, list) else [value]
+    return Phrase(" or ".join(sorted({_TYPE_NAMES.get(str(n), str(n)) for n in names})))
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    return "empty" if value is None else "an object"
+
+
+def ui_schema(content: bytes) -> dict[str, Any]:
+    """A deployed UI schema (checked at deployment to be a JSON object)."""
+    found = json.loads(content.decode("utf-8"))
+    return found if isinstance(found, dict) else {}
+
