@@ -262,7 +262,7 @@ def _problems(error: ValidationError, schema: dict[str, Any]) -> list[Problem]:
         "minItems": lambda: Phrase("%(label)s: at least %(n)s rows", label=label, n=value),
         "maxItems": lambda: Phrase("%(label)s: at most %(n)s rows", label=label, n=value),
     }
-    if error.validator == "minLength" and value == 1:
+    if (error.validator == "minLength" and value == 1) or (error.validator == "type" and error.instance is None):
         return [Problem(Phrase("%(label)s: required", label=label), field=field)]
     made = wording.get(str(error.validator))
     text = made() if made else Phrase("%(label)s: %(problem)s", label=label, problem=error.message[:300])

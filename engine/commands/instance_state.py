@@ -105,7 +105,8 @@ def compiled_definition(uow: UnitOfWork, definition_id: int) -> CompiledProcess:
         definition = uow.read(select(d.c.key, d.c.deployment_id).where(d.c.id == definition_id)).first()
         if definition is None:
             raise NotFound(f"process definition {definition_id} does not exist")
-        resources = uow.read(select(r.c.name, r.c.content).where(r.c.deployment_id == definition.deployment_id))
+        resources = uow.read(select(r.c.name, r.c.content).where(  # the models, not the JSON-schema forms kept
+            r.c.deployment_id == definition.deployment_id, r.c.name.not_like("%.json")))
         files = [ModelFile(row.name, bytes(row.content)) for row in resources]
         return compile_process(files, definition.key, uow.services.settings.max_model_bytes)
 
