@@ -271,7 +271,8 @@ def _problems(error: ValidationError, schema: dict[str, Any]) -> list[Problem]:
 
 def _kinds(value: Any) -> Phrase:
     names = value if isinstance(value, list) else [value]
-    return Phrase(" or ".join(sorted({_TYPE_NAMES.get(str(n), str(n)) for n in names})))
+    joined = " or ".join(sorted({_TYPE_NAMES.get(str(n), str(n)) for n in names}))
+    return Phrase(joined)
 
 
 def _kind_of(value: Any) -> str:
