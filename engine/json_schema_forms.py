@@ -48,6 +48,8 @@ class SchemaUse:
     line: int | None
     property: str
     filename: str
+    #: The JSON Schema the same task names (a UI schema is kept as that schema's layout).
+    schema_filename: str | None = None
 
 
 def schema_uses(name: str, content: bytes, max_bytes: int) -> list[SchemaUse]:
@@ -57,11 +59,12 @@ def schema_uses(name: str, content: bytes, max_bytes: int) -> list[SchemaUse]:
         return []
     uses = []
     for element in tree.iter(*(bpmn_schema.bpmn_tag(kind) for kind in _TASKS)):
-        for prop in element.iterfind(f"{bpmn_schema.bpmn_tag('extensionElements')}/{_SPIFF}properties/"
-                                     f"{_SPIFF}property"):
-            prop_name, value = prop.get("name"), (prop.get("value") or "").strip()
-            if prop_name in (SCHEMA_PROPERTY, UI_SCHEMA_PROPERTY) and value:
-                uses.append(SchemaUse(name, element.get("id") or "", prop.sourceline, prop_name, value))
+        named = [(prop, prop.get("name"), (prop.get("value") or "").strip()) for prop in element.iterfind(
+            f"{bpmn_schema.bpmn_tag('extensionElements')}/{_SPIFF}properties/{_SPIFF}property")]
+        schema_filename = next((value for _p, prop_name, value in named if prop_name == SCHEMA_PROPERTY and value),
+                               None)
+        uses += [SchemaUse(name, element.get("id") or "", prop.sourceline, prop_name, value, schema_filename)
+                 for prop, prop_name, value in named if prop_name in (SCHEMA_PROPERTY, UI_SCHEMA_PROPERTY) and value]
     return uses
 
 
@@ -78,7 +81,8 @@ def resolve(use: SchemaUse, available: Iterable[str]) -> str | None:
 
 @dataclass(frozen=True)
 class Binding:
-    """The JSON files a deployment's tasks use: by BPMN file, ``(kind, name as the task writes it, deployed file)``."""
+    """The JSON files a deployment's tasks use: by BPMN file, ``(kind, name, deployed file)``; the name is the one
+    the task writes for its JSON Schema (also for the UI schema that lays it out)."""
 
     by_file: dict[str, tuple[tuple[str, str, str], ...]]
 
@@ -110,12 +114,9 @@ def bind_json_forms(bpmn_files: list[tuple[str, bytes]], json_files: dict[str, b
                                         line=use.line, element_id=use.element_id))
                 continue
             entries = by_file.setdefault(name, [])
-            clash = next((r for k, key, r in entries if (k, key) == (kind, use.filename) and r != resource), None)
-            if clash is not None:
-                problems.append(Problem(f"'{use.filename}' names both {clash} and {resource}; give them different "
-                                        "names", file=use.bpmn_file, line=use.line, element_id=use.element_id))
-            elif (kind, use.filename, resource) not in entries:
-                entries.append((kind, use.filename, resource))
+            key = use.filename if kind == SCHEMA_KIND else use.schema_filename
+            if key is not None and not any((k, known) == (kind, key) for k, known, _r in entries):
+                entries.append((kind, key, resource))
     if problems:
         raise InvalidModel("a task's JSON-schema form cannot be used; nothing was deployed", problems)
     return Binding({name: tuple(entries) for name, entries in by_file.items()})
@@ -174,6 +175,13 @@ class JsonSchemaForm:
         except (UnicodeDecodeError, ValueError) as err:
             raise InvalidModel(f"{name} is not a JSON document: {err}", [Problem(str(err), file=name)]) from None
         return cls.of(name, schema)
+
+    @staticmethod
+    def answered(data: dict[str, Any]) -> dict[str, Any]:
+        """The submission without the fields left empty (None or ""), as RJSF sends it: a required one is then
+        missing, an optional one absent rather than of the wrong type."""
+        return {key: JsonSchemaForm.answered(value) if isinstance(value, dict) else value
+                for key, value in data.items() if value is not None and value != ""}
 
     def check(self, data: dict[str, Any]) -> list[Problem]:
         """Every field the submission gets wrong, each once, named by its title (key and path as ``field``)."""
@@ -292,3 +300,83 @@ def ui_schema(content: bytes) -> dict[str, Any]:
     found = json.loads(content.decode("utf-8"))
     return found if isinstance(found, dict) else {}
 
+
+
+def as_form_js(form_key: str, schema: dict[str, Any], ui: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A form-js form showing the fields a JSON Schema asks for, so the task page can offer them as it offers form-js
+    forms (and posts them the same way): text, numbers (whole numbers as such), yes/no, choices (``enum``, or
+    ``oneOf`` of ``const`` with ``title``), dates (``format: date``), lists of choices, and groups for nested
+    objects; labels are the fields' titles, required ones marked. The UI schema's ``ui:order``, ``ui:widget:
+    textarea``, ``ui:help`` and ``ui:readonly`` are followed. A field of another kind is left out, for the API to
+    fill in; the server checks every submission against the JSON Schema itself."""
+    return {"id": form_key, "type": "default", "schemaVersion": 16,
+            "components": _components_of(schema, ui or {}, "")}
+
+
+def _components_of(schema: dict[str, Any], ui: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
+    properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    order = ui.get("ui:order") if isinstance(ui.get("ui:order"), list) else []
+    names = [n for n in order if n in properties] + [n for n in properties if n not in order]
+    required = set(schema.get("required") or [])
+    components = []
+    for name in names:
+        field, field_ui = properties[name], ui.get(name) if isinstance(ui.get(name), dict) else {}
+        if isinstance(field, dict):
+            made = _component(str(name), field, field_ui, name in required, prefix)
+            components += [made] if made is not None else []
+    return components
+
+
+def _component(key: str, field: dict[str, Any], ui: dict[str, Any], required: bool,
+               prefix: str) -> dict[str, Any] | None:
+    kind = field.get("type")
+    label = str(field.get("title") or key)
+    made: dict[str, Any] = {"key": key, "label": label, "id": f"Field_{prefix}{key}".replace(".", "_")}
+    rules: dict[str, Any] = {"required": True} if required else {}
+    options = _options(field)
+    if kind == "object":
+        inner = _components_of(field, ui, f"{prefix}{key}.")
+        return {"type": "group", "label": label, "path": key, "id": made["id"], "components": inner} if inner else None
+    if options is not None:
+        made.update(type="radio" if ui.get("ui:widget") == "radio" else "select", values=options)
+    elif kind == "array" and isinstance(field.get("items"), dict) and _options(field["items"]) is not None:
+        made.update(type="checklist", values=_options(field["items"]))
+    elif kind == "boolean":
+        made["type"] = "checkbox"
+        rules = {}  # an unticked box is an answer (false), not a missing one
+    elif kind in ("integer", "number"):
+        made["type"] = "number"
+        made.update({"decimalDigits": 0} if kind == "integer" else {})
+        rules.update({"min": field["minimum"]} if isinstance(field.get("minimum"), int | float) else {})
+        rules.update({"max": field["maximum"]} if isinstance(field.get("maximum"), int | float) else {})
+    elif kind == "string" and field.get("format") == "date":
+        made.update(type="datetime", subtype="date", dateLabel=label)
+        del made["label"]
+    elif kind == "string":
+        made["type"] = "textarea" if ui.get("ui:widget") == "textarea" else "textfield"
+        for name in ("minLength", "maxLength"):
+            rules.update({name: field[name]} if isinstance(field.get(name), int) else {})
+    else:
+        return None
+    if field.get("default") is not None:
+        made["defaultValue"] = field["default"]
+    help_text = ui.get("ui:help") or field.get("description")
+    if isinstance(help_text, str) and help_text:
+        made["description"] = help_text
+    if ui.get("ui:readonly") is True or field.get("readOnly") is True:
+        made["disabled"] = True
+    if rules:
+        made["validate"] = rules
+    return made
+
+
+def _options(field: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """A field's choices as form-js values (label, value), from ``enum`` (with RJSF's ``enumNames``) or ``oneOf``."""
+    if isinstance(field.get("enum"), list):
+        labels = field.get("enumNames") if isinstance(field.get("enumNames"), list) else []
+        return [{"label": str(labels[i]) if i < len(labels) else str(value), "value": value}
+                for i, value in enumerate(field["enum"]) if value is not None]
+    choices = field.get("oneOf") or field.get("anyOf")
+    if isinstance(choices, list) and choices and all(isinstance(c, dict) and "const" in c for c in choices):
+        return [{"label": str(c.get("title") or c["const"]), "value": c["const"]} for c in choices]
+    return None

@@ -220,3 +220,24 @@ def test_the_schema_files_are_kept_with_the_process_version(cli: Any, tmp_path: 
     [task] = huhua.queries.tasks(instance_id=started["id"])
     refused = cli("complete", str(task["id"]), "--as", CLERK, "--data", '{"amount": 50, "reason": "x"}')
     assert refused.exit_code == 2 and "amount" in refused.stderr  # version 2's maximum
+
+
+def test_the_task_page_gets_a_form_of_the_fields_the_schema_asks_for(cli: Any, tmp_path: Path, huhua: Huhua) -> None:
+    client, instance, task = _started(cli, tmp_path, huhua)
+    answer = client.get(f"/api/v1/tasks/{task}/form", headers=_as_clerk()).json
+    assert answer["json_schema"] == {"schema": SCHEMA, "ui_schema": UI_SCHEMA}
+    fields = {c["key"]: c for c in answer["schema"]["components"]}
+    assert list(fields) == ["amount", "reason", "kind", "urgent"]  # in the UI schema's order
+    assert (fields["amount"]["type"], fields["amount"]["label"], fields["amount"]["decimalDigits"],
+            fields["amount"]["validate"]) == ("number", "金额", 0, {"required": True, "min": 1})
+    assert (fields["reason"]["type"], fields["reason"]["validate"]["required"]) == ("textfield", True)
+    assert fields["kind"]["type"] == "select" and [v["value"] for v in fields["kind"]["values"]] == ["差旅", "办公"]
+    assert fields["urgent"]["type"] == "checkbox" and "validate" not in fields["urgent"]
+    # what form-js posts for fields left empty counts as not answered: optional ones pass, required ones are named
+    empty = client.post(f"/api/v1/tasks/{task}/complete", headers=_as_clerk(),
+                        json={"data": {"amount": 4, "reason": "", "kind": None, "urgent": False}})
+    assert [p["field"] for p in empty.json["problems"]] == ["reason"]
+    done = client.post(f"/api/v1/tasks/{task}/complete", headers=_as_clerk(),
+                       json={"data": {"amount": 4, "reason": "出差", "kind": None, "urgent": False}})
+    assert done.status_code == 200, done.json
+    assert "kind" not in huhua.queries.instance(instance)["data"]

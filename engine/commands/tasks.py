@@ -96,6 +96,7 @@ def _check_form(uow: UnitOfWork, task: Any, data: dict[str, Any]) -> dict[str, A
     instance_id, form_key = task.instance_id, task.form_key
     json_form = _json_schema_form(uow, instance_id, form_key)
     if json_form is not None:
+        data = json_form.answered(data)
         problems = json_form.check(data)
         if problems:
             raise InvalidInput(Phrase("the form %(form)s has %(count)s problem(s); nothing was saved",

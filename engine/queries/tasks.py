@@ -18,6 +18,7 @@ from engine.commands.model import ADMIN
 from engine.end_user_instructions import rendered_instructions
 from engine.errors import Forbidden, InvalidInput, NotFound, Problem
 from engine.form_context import markdown_safe, shown_names
+from engine.json_schema_forms import SCHEMA_KIND, UI_SCHEMA_KIND, as_form_js, ui_schema
 from engine.org.directory import ROLES
 from engine.phrases import Phrase
 from engine.queries.calendar import CalendarQueries
@@ -28,6 +29,7 @@ from engine.runtime.task_data import waiting_task_data, waiting_task_process
 from engine.store.database import Database
 from engine.store.models import (
     DefinitionArtifact,
+    DeploymentResource,
     Event,
     FormDefinition,
     HumanTask,
@@ -369,7 +371,9 @@ class TaskFamily:
             return {"instance_id": instance_id, "total": int(total or 0), "shown": len(events), "events": listed}
 
     def task_form(self, task_id: int) -> dict[str, Any] | None:
-        """The form-js schema of a task's form, or None when the task has no form.
+        """The form-js schema of a task's form, or None when the task has no form. A task whose form is a JSON
+        Schema (``formJsonSchemaFilename``) gets a form-js form of the fields it asks for
+        (:func:`engine.json_schema_forms.as_form_js`).
 
         The version is the one the instance's process version was deployed with (the newest, for a
         version deployed before its form was): a running instance keeps its forms.
@@ -380,8 +384,38 @@ class TaskFamily:
                                    .where(HumanTask.id == task_id)).first()
             if task is None or task.form_key is None:
                 return None
+            json_schema = self._json_schema_files(session, task.definition_id, task.form_key)
+            if json_schema is not None:
+                return as_form_js(task.form_key, *json_schema)
             content = session.scalar(self._form_query(session, task.definition_id, task.form_key))
         return json.loads(content) if content else None
+
+    def task_json_schema(self, task_id: int) -> dict[str, Any] | None:
+        """A task's JSON-schema form as its process version keeps it: ``schema`` and ``ui_schema`` (for a renderer
+        such as RJSF); None when the task's form is not one."""
+        with self.database.read() as session:
+            task = session.execute(select(HumanTask.form_key, ProcessInstance.definition_id)
+                                   .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+                                   .where(HumanTask.id == task_id)).first()
+            found = None if task is None or task.form_key is None else \
+                self._json_schema_files(session, task.definition_id, task.form_key)
+        return None if found is None else {"schema": found[0], "ui_schema": found[1]}
+
+    @staticmethod
+    def _json_schema_files(session: Session, definition_id: int,
+                           name: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The JSON Schema named ``name`` that the process version keeps, and its UI schema ({} without one)."""
+        rows = dict(session.execute(
+            select(DefinitionArtifact.kind, DeploymentResource.content)
+            .join(ProcessDefinition, ProcessDefinition.id == DefinitionArtifact.definition_id)
+            .join(DeploymentResource, (DeploymentResource.deployment_id == ProcessDefinition.deployment_id)
+                  & (DeploymentResource.name == DefinitionArtifact.resource_name))
+            .where(DefinitionArtifact.definition_id == definition_id, DefinitionArtifact.artifact_key == name,
+                   DefinitionArtifact.kind.in_((SCHEMA_KIND, UI_SCHEMA_KIND)))).all())
+        if SCHEMA_KIND not in rows:
+            return None
+        ui = rows.get(UI_SCHEMA_KIND)
+        return json.loads(bytes(rows[SCHEMA_KIND])), ui_schema(bytes(ui)) if ui is not None else {}
 
     def task_form_data(self, task_id: int, schema: dict[str, Any] | None, viewer: str) -> dict[str, Any]:
         """The data a task's form opens with: the rows the process set for its fixed lists (``properties.rowsFrom``:
