@@ -144,7 +144,9 @@ class JsonSchemaForm:
     def __init__(self, name: str, schema: dict[str, Any]) -> None:
         self.name = str(schema.get("title") or name)
         self.schema = schema
-        self._validator = validators.validator_for(schema)(schema)
+        #: The variables whose lists give choices (``options_from_task_data_var:…``): none, usually.
+        self.choices_from = frozenset(choice_variables(schema))
+        self._validator = validators.validator_for(schema)(with_choices(schema, None))
         self._known = frozenset(_property_names(schema))
         self._open = schema.get("additionalProperties", False) is not False
 
@@ -158,7 +160,7 @@ class JsonSchemaForm:
                                "\"properties\"", [Problem("not an object schema", file=name)])
         validator = validators.validator_for(schema)
         try:
-            validator.check_schema(schema)
+            validator.check_schema(with_choices(schema, None))
         except SchemaError as err:
             where = "/".join(map(str, err.absolute_path)) or "the top"
             raise InvalidModel(f"{name} is not a valid JSON Schema at {where}: {err.message}",
@@ -183,19 +185,71 @@ class JsonSchemaForm:
         return {key: JsonSchemaForm.answered(value) if isinstance(value, dict) else value
                 for key, value in data.items() if value is not None and value != ""}
 
-    def check(self, data: dict[str, Any]) -> list[Problem]:
-        """Every field the submission gets wrong, each once, named by its title (key and path as ``field``)."""
+    def check(self, data: dict[str, Any], context: dict[str, Any] | None = None) -> list[Problem]:
+        """Every field the submission gets wrong, each once, named by its title (key and path as ``field``);
+        ``context``: the task's data, from which choices named ``options_from_task_data_var:…`` come."""
+        validator = self._validator
+        if self.choices_from:
+            validator = validators.validator_for(self.schema)(with_choices(self.schema, context or {}))
         problems: list[Problem] = []
         if not self._open:
             problems += [Problem(Phrase("'%(key)s' is not a field of the form %(form)s", key=key, form=self.name),
                                  field=key) for key in data if key not in self._known]
         named = {p.field for p in problems}
-        for error in sorted(self._validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
+        for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
             for problem in _problems(error, self.schema):
                 if problem.field not in named:
                     named.add(problem.field)
                     problems.append(problem)
         return problems
+
+
+#: spiff-arena's way of taking a field's choices from the task's data: ``"anyOf": ["options_from_task_data_var:x"]``.
+CHOICES_FROM = "options_from_task_data_var:"
+
+
+def choice_variables(schema: Any) -> Iterator[str]:
+    """The task data variables a schema takes choices from (``options_from_task_data_var:…``)."""
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            if key in ("anyOf", "items") and _placeholder(value):
+                yield value[0].removeprefix(CHOICES_FROM)
+            else:
+                yield from choice_variables(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            yield from choice_variables(value)
+
+
+def _placeholder(value: Any) -> bool:
+    return isinstance(value, list) and len(value) == 1 and isinstance(value[0], str) and \
+        value[0].startswith(CHOICES_FROM)
+
+
+def with_choices(schema: Any, data: dict[str, Any] | None) -> Any:
+    """``schema`` with each ``options_from_task_data_var:x`` replaced by the choices the list ``x`` of ``data``
+    holds (``{"value", "label"}`` entries become ``{"enum": [value], "title": label}``, as spiff-arena makes them);
+    a placeholder whose list is not there (or no ``data``: at deployment) accepts any value."""
+    if isinstance(schema, dict):
+        made = {}
+        for key, value in schema.items():
+            if key in ("anyOf", "items") and _placeholder(value):
+                listed = (data or {}).get(value[0].removeprefix(CHOICES_FROM))
+                made[key] = _choices(listed, key)
+            else:
+                made[key] = with_choices(value, data)
+        return made
+    if isinstance(schema, list):
+        return [with_choices(value, data) for value in schema]
+    return schema
+
+
+def _choices(listed: Any, key: str) -> Any:
+    if not isinstance(listed, list) or not listed or not all(isinstance(entry, dict) for entry in listed):
+        return [{}] if key == "anyOf" else {}
+    if all("value" in entry and "label" in entry for entry in listed):
+        listed = [{"enum": [entry["value"]], "title": str(entry["label"])} for entry in listed]
+    return listed if key == "anyOf" else {"anyOf": listed}
 
 
 def _property_names(schema: dict[str, Any]) -> Iterator[str]:
@@ -245,6 +299,12 @@ def _title(schema: dict[str, Any], path: list[Any]) -> str | None:
 def _problems(error: ValidationError, schema: dict[str, Any]) -> list[Problem]:
     """One jsonschema error as Problems in the form's words (a Phrase the web says in Chinese)."""
     path = list(error.absolute_path)
+    choices = _options(error.schema) if error.validator in ("anyOf", "oneOf") and \
+        isinstance(error.schema, dict) else None
+    if choices is not None:
+        return [Problem(Phrase("%(label)s: must be one of %(options)s", label=_title(schema, path) or
+                               (str(path[-1]) if path else ""), options=", ".join(str(c["label"]) for c in choices)),
+                        field=_field(path) or None)]
     if error.validator in ("anyOf", "oneOf") and error.context:  # the closest alternative says what is wrong
         deepest = max(error.context, key=lambda e: len(e.absolute_path))
         if len(deepest.absolute_path) > len(path):
@@ -302,18 +362,35 @@ def ui_schema(content: bytes) -> dict[str, Any]:
 
 
 
-def as_form_js(form_key: str, schema: dict[str, Any], ui: dict[str, Any] | None = None) -> dict[str, Any]:
+def as_form_js(form_key: str, schema: dict[str, Any], ui: dict[str, Any] | None = None,
+               data: dict[str, Any] | None = None) -> dict[str, Any]:
     """A form-js form showing the fields a JSON Schema asks for, so the task page can offer them as it offers form-js
     forms (and posts them the same way): text, numbers (whole numbers as such), yes/no, choices (``enum``, or
     ``oneOf`` of ``const`` with ``title``), dates (``format: date``), lists of choices, and groups for nested
     objects; labels are the fields' titles, required ones marked. The UI schema's ``ui:order``, ``ui:widget:
     textarea``, ``ui:help`` and ``ui:readonly`` are followed. A field of another kind is left out, for the API to
-    fill in; the server checks every submission against the JSON Schema itself."""
+    fill in; the server checks every submission against the JSON Schema itself. ``data``: the task's data, where
+    choices named ``options_from_task_data_var:…`` come from."""
+    root = with_choices(schema, data or {})
     return {"id": form_key, "type": "default", "schemaVersion": 16,
-            "components": _components_of(schema, ui or {}, "")}
+            "components": _components_of(root, ui or {}, "", root)}
 
 
-def _components_of(schema: dict[str, Any], ui: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
+def _resolved(field: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    """A field with its local ``$ref`` (``#/definitions/…``, ``#/$defs/…``) followed, its own keys on top."""
+    ref = field.get("$ref")
+    if not isinstance(ref, str) or not ref.startswith("#/"):
+        return field
+    target: Any = root
+    for part in ref[2:].split("/"):
+        target = target.get(part) if isinstance(target, dict) else None
+    if not isinstance(target, dict) or target is field:
+        return field
+    return {**_resolved(target, root), **{k: v for k, v in field.items() if k != "$ref"}}
+
+
+def _components_of(schema: dict[str, Any], ui: dict[str, Any], prefix: str,
+                   root: dict[str, Any]) -> list[dict[str, Any]]:
     properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
     order = ui.get("ui:order") if isinstance(ui.get("ui:order"), list) else []
     names = [n for n in order if n in properties] + [n for n in properties if n not in order]
@@ -322,20 +399,20 @@ def _components_of(schema: dict[str, Any], ui: dict[str, Any], prefix: str) -> l
     for name in names:
         field, field_ui = properties[name], ui.get(name) if isinstance(ui.get(name), dict) else {}
         if isinstance(field, dict):
-            made = _component(str(name), field, field_ui, name in required, prefix)
+            made = _component(str(name), _resolved(field, root), field_ui, name in required, prefix, root)
             components += [made] if made is not None else []
     return components
 
 
-def _component(key: str, field: dict[str, Any], ui: dict[str, Any], required: bool,
-               prefix: str) -> dict[str, Any] | None:
-    kind = field.get("type")
+def _component(key: str, field: dict[str, Any], ui: dict[str, Any], required: bool, prefix: str,
+               root: dict[str, Any]) -> dict[str, Any] | None:
+    kind = field.get("type", "object" if isinstance(field.get("properties"), dict) else None)
     label = str(field.get("title") or key)
     made: dict[str, Any] = {"key": key, "label": label, "id": f"Field_{prefix}{key}".replace(".", "_")}
     rules: dict[str, Any] = {"required": True} if required else {}
     options = _options(field)
     if kind == "object":
-        inner = _components_of(field, ui, f"{prefix}{key}.")
+        inner = _components_of(field, ui, f"{prefix}{key}.", root)
         return {"type": "group", "label": label, "path": key, "id": made["id"], "components": inner} if inner else None
     if options is not None:
         made.update(type="radio" if ui.get("ui:widget") == "radio" else "select", values=options)
@@ -377,6 +454,13 @@ def _options(field: dict[str, Any]) -> list[dict[str, Any]] | None:
         return [{"label": str(labels[i]) if i < len(labels) else str(value), "value": value}
                 for i, value in enumerate(field["enum"]) if value is not None]
     choices = field.get("oneOf") or field.get("anyOf")
-    if isinstance(choices, list) and choices and all(isinstance(c, dict) and "const" in c for c in choices):
-        return [{"label": str(c.get("title") or c["const"]), "value": c["const"]} for c in choices]
-    return None
+    if not isinstance(choices, list) or not choices or not all(isinstance(c, dict) for c in choices):
+        return None
+    values = [c["const"] if "const" in c else c["enum"][0] if isinstance(c.get("enum"), list) and len(c["enum"]) == 1
+              else _NO_CHOICE for c in choices]
+    if any(v is _NO_CHOICE for v in values):
+        return None
+    return [{"label": str(c.get("title") or v), "value": v} for c, v in zip(choices, values, strict=True)]
+
+
+_NO_CHOICE = object()

@@ -63,11 +63,11 @@ def _escaped(text: str) -> str:
 
 
 def _folder(tmp_path: Path, *, instructions: str = INSTRUCTIONS, schema: Any = SCHEMA,
-            schema_file: str = "expense-schema.json", write_schema: bool = True) -> Path:
+            schema_file: str = "expense-schema.json", write_schema: bool = True, script: str = SCRIPT) -> Path:
     """A spiff-arena model folder: the BPMN, the form's JSON Schema and UI schema beside it."""
     folder = tmp_path / "expense-request"
     folder.mkdir(exist_ok=True)
-    model = _MODEL.format(schema=schema_file, instructions=_escaped(instructions), script=_escaped(SCRIPT))
+    model = _MODEL.format(schema=schema_file, instructions=_escaped(instructions), script=_escaped(script))
     (folder / "expense-request.bpmn").write_text(model, encoding="utf-8")
     if write_schema:
         content = schema if isinstance(schema, str) else json.dumps(schema, ensure_ascii=False)
@@ -241,3 +241,20 @@ def test_the_task_page_gets_a_form_of_the_fields_the_schema_asks_for(cli: Any, t
                        json={"data": {"amount": 4, "reason": "出差", "kind": None, "urgent": False}})
     assert done.status_code == 200, done.json
     assert "kind" not in huhua.queries.instance(instance)["data"]
+
+
+def test_choices_from_the_task_data_offered_and_enforced(cli: Any, tmp_path: Path, huhua: Huhua) -> None:
+    """spiff-arena's ``"anyOf": ["options_from_task_data_var:x"]``: the choices are the list ``x`` the task holds."""
+    schema = {"title": "颜色", "type": "object", "required": ["color"], "definitions": {
+                  "Color": {"type": "string", "title": "颜色", "anyOf": ["options_from_task_data_var:colors"]}},
+              "properties": {"color": {"$ref": "#/definitions/Color", "title": "选择颜色"}}}
+    script = SCRIPT + "\ncolors = [{'value': 'blue', 'label': '蓝'}, {'value': 'green', 'label': '绿'}]"
+    client, _instance, task = _started(cli, tmp_path, huhua, schema=schema, script=script)
+    [field] = client.get(f"/api/v1/tasks/{task}/form", headers=_as_clerk()).json["schema"]["components"]
+    assert (field["type"], field["label"], field["values"]) == ("select", "选择颜色", [
+        {"label": "蓝", "value": "blue"}, {"label": "绿", "value": "green"}])
+    refused = client.post(f"/api/v1/tasks/{task}/complete", headers=_as_clerk(), json={"data": {"color": "red"}})
+    assert refused.status_code == 400
+    assert [(p["field"], "蓝, 绿" in p["message"]) for p in refused.json["problems"]] == [("color", True)]
+    done = client.post(f"/api/v1/tasks/{task}/complete", headers=_as_clerk(), json={"data": {"color": "green"}})
+    assert done.status_code == 200, done.json

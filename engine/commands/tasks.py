@@ -97,7 +97,13 @@ def _check_form(uow: UnitOfWork, task: Any, data: dict[str, Any]) -> dict[str, A
     json_form = _json_schema_form(uow, instance_id, form_key)
     if json_form is not None:
         data = json_form.answered(data)
-        problems = json_form.check(data)
+        context = None
+        if json_form.choices_from:  # choices the task's data holds (options_from_task_data_var)
+            row = uow.read(select(_i.c.data, _i.c.workflow_state).where(_i.c.id == instance_id)).first()
+            stored = json.loads(row.data or "{}") if row is not None else {}
+            context = _shown_values(json_form.choices_from, stored if isinstance(stored, dict) else {},
+                                    row.workflow_state if row is not None else None, task)
+        problems = json_form.check(data, context)
         if problems:
             raise InvalidInput(Phrase("the form %(form)s has %(count)s problem(s); nothing was saved",
                                       form=json_form.name, count=len(problems)), problems)

@@ -18,7 +18,7 @@ from engine.commands.model import ADMIN
 from engine.end_user_instructions import rendered_instructions
 from engine.errors import Forbidden, InvalidInput, NotFound, Problem
 from engine.form_context import markdown_safe, shown_names
-from engine.json_schema_forms import SCHEMA_KIND, UI_SCHEMA_KIND, as_form_js, ui_schema
+from engine.json_schema_forms import SCHEMA_KIND, UI_SCHEMA_KIND, as_form_js, choice_variables, ui_schema
 from engine.org.directory import ROLES
 from engine.phrases import Phrase
 from engine.queries.calendar import CalendarQueries
@@ -386,7 +386,7 @@ class TaskFamily:
                 return None
             json_schema = self._json_schema_files(session, task.definition_id, task.form_key)
             if json_schema is not None:
-                return as_form_js(task.form_key, *json_schema)
+                return as_form_js(task.form_key, *json_schema, data=self._choices_data(session, task_id, *json_schema))
             content = session.scalar(self._form_query(session, task.definition_id, task.form_key))
         return json.loads(content) if content else None
 
@@ -400,6 +400,21 @@ class TaskFamily:
             found = None if task is None or task.form_key is None else \
                 self._json_schema_files(session, task.definition_id, task.form_key)
         return None if found is None else {"schema": found[0], "ui_schema": found[1]}
+
+    @staticmethod
+    def _choices_data(session: Session, task_id: int, schema: dict[str, Any], _ui: dict[str, Any]) -> dict[str, Any]:
+        """The lists of the task's data a JSON-schema form takes its choices from (none the model marks sensitive)."""
+        names = set(choice_variables(schema))
+        if not names:
+            return {}
+        row = session.execute(select(ProcessInstance.definition_id, ProcessInstance.data,
+                                     ProcessInstance.workflow_state, HumanTask.spiff_task_id, HumanTask.item_input)
+                              .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
+                              .where(HumanTask.id == task_id)).one()
+        names -= sensitivity_of(session, row.definition_id).variables
+        own = waiting_task_data(row.workflow_state, row.spiff_task_id) or {}
+        data = {**_json_object(row.data), **own, **_json_object(row.item_input)}
+        return {name: value for name, value in data.items() if name in names}
 
     @staticmethod
     def _json_schema_files(session: Session, definition_id: int,
