@@ -18,7 +18,8 @@ from engine.commands.model import ADMIN
 from engine.end_user_instructions import rendered_instructions
 from engine.errors import Forbidden, InvalidInput, NotFound, Problem
 from engine.form_context import markdown_safe, shown_names
-from engine.json_schema_forms import SCHEMA_KIND, UI_SCHEMA_KIND, as_form_js, choice_variables, ui_schema
+from engine.json_schema_form_js import as_form_js
+from engine.json_schema_forms import SCHEMA_KIND, UI_SCHEMA_KIND, choice_variables, ui_schema
 from engine.org.directory import ROLES
 from engine.phrases import Phrase
 from engine.queries.calendar import CalendarQueries
