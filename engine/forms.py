@@ -470,13 +470,19 @@ def _rule_problems(rules: Any) -> list[str]:
             problems.append(f"validate.{name} must be a whole number")
     pattern = rules.get("pattern")
     if pattern is not None:
-        if not isinstance(pattern, str) or len(pattern) > 200:
-            problems.append("validate.pattern must be text of at most 200 characters")
-        elif _NESTED_REPEAT.search(pattern):
-            problems.append("validate.pattern repeats a repeated group (like (a+)+), which can take forever to check")
-        else:
-            try:
-                re.compile(pattern)
-            except re.error as err:
-                problems.append(f"bad pattern: {err}")
+        wrong = pattern_problem(pattern)
+        problems += [f"validate.{wrong}" if wrong.startswith("pattern ") else wrong] if wrong else []
     return problems
+
+
+def pattern_problem(pattern: Any) -> str | None:
+    """What makes a form's regular expression unusable (too long, one that can take forever, not parsing)."""
+    if not isinstance(pattern, str) or len(pattern) > 200:
+        return "pattern must be text of at most 200 characters"
+    if _NESTED_REPEAT.search(pattern):
+        return "pattern repeats a repeated group (like (a+)+), which can take forever to check"
+    try:
+        re.compile(pattern)
+    except re.error as err:
+        return f"bad pattern: {err}"
+    return None

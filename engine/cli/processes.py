@@ -30,6 +30,7 @@ from engine.commands import (
 )
 from engine.commands.model import ADMIN
 from engine.errors import InvalidInput, Problem
+from engine.safe_markdown import plain_text
 from engine.task_filters import DUES, SORTS, VIEWS, parse_filter
 
 
@@ -100,11 +101,13 @@ def start(obj: Context, key: str, variables: str | None, scope: str | None, busi
 @click.option("--sort", type=click.Choice(SORTS), help="due (default), due_desc, newest.")
 @click.option("--limit", default=50, show_default=True)
 @click.option("--offset", default=0, show_default=True)
+@click.option("--instructions", "with_instructions", is_flag=True,
+              help="Show each task's instructions (instructionsForEndUser), rendered over its data.")
 @json_option
 @click.pass_obj
 def tasks(obj: Context, user: str | None, instance_id: int | None, state: str, view: str | None,
           process: str | None, unit: str | None, due: str | None, within_days: int | None, words: str | None,
-          sort: str | None, limit: int, offset: int, as_json: bool) -> None:
+          sort: str | None, limit: int, offset: int, with_instructions: bool, as_json: bool) -> None:
     """List human tasks, with the inbox's filters."""
 
     def run() -> None:
@@ -113,12 +116,50 @@ def tasks(obj: Context, user: str | None, instance_id: int | None, state: str, v
         filters = parse_filter({k: v for k, v in given.items() if v is not None})
         result = obj.huhua.queries.tasks(user=user, instance_id=instance_id, state=state, filters=filters,
                                          now=obj.huhua.clock.now(), limit=limit, offset=offset)
+        if with_instructions:
+            for row in result:
+                row["instructions"] = obj.huhua.queries.task_instructions(row["id"], user or ADMIN)
         emit(as_json, result, lambda rows: "\n".join(
             f"{t['id']:>6}  {t['state']:<9} {t['name']}  (instance {t['instance_id']}"
             + (f", assignee {t['assignee']}" if t["assignee"] else "")
-            + (f", due {t['due_at']}" if t["due_at"] else "") + ")" for t in rows) or "no tasks")
+            + (f", due {t['due_at']}" if t["due_at"] else "") + ")" + _instructions_text(t.get("instructions"))
+            for t in rows) or "no tasks")
 
     guard(as_json, run)
+
+
+@main.command()
+@click.argument("task_id", type=int)
+@json_option
+@click.pass_obj
+def task(obj: Context, task_id: int, as_json: bool) -> None:
+    """Show a human task: who has it, its form, and its instructions rendered over its data."""
+
+    def human(t: dict[str, Any]) -> str:
+        lines = [f"task {t['id']} {t['state']}: {t['title'] or t['name']}  (instance {t['instance_id']}, "
+                 f"{t['process_key']} {t['element_id']})"]
+        lines += [f"assignee: {t['assignee']}"] if t["assignee"] else []
+        lines += [f"due: {t['due_at']}"] if t["due_at"] else []
+        lines += [f"form: {t['form_key']}"] if t["form_key"] else []
+        return "\n".join(lines) + _instructions_text(t.get("instructions"))
+
+    def read() -> dict[str, Any]:
+        instance_id = obj.huhua.queries.task_instance(task_id)
+        level = obj.huhua.queries.case_access(ADMIN, instance_id)  # the command line is the administrator's
+        if level is not None:
+            obj.huhua.execute(RecordCaseRead(instance_id, ADMIN, "cli", "task", level))
+        return obj.huhua.queries.task(task_id, viewer=ADMIN)
+
+    guard(as_json, lambda: emit(as_json, read(), human))
+
+
+def _instructions_text(instructions: dict[str, Any] | None) -> str:
+    """A task's rendered instructions as indented plain text under its line ("" when it has none)."""
+    if not instructions:
+        return ""
+    text = plain_text(instructions["markdown"]) if instructions["error"] is None else \
+        f"(the instructions cannot be shown: {instructions['error']})"
+    return "\n" + "\n".join(["  instructions:", *(f"    {line}" for line in text.splitlines())])
 
 
 @main.command()

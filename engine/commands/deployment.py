@@ -23,18 +23,20 @@ from engine.commands.start_access import refuse_bad_start_rules
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import InvalidInput, NotFound, NotNewestVersion, Problem
 from engine.forms import FORM_SUFFIX, Form, parse_form
+from engine.json_schema_forms import Binding, bind_json_forms
 from engine.runtime.script_audit import refuse_unsafe_scripts
 from engine.store import tables
 
 MODEL_SUFFIXES = (".bpmn", ".dmn")
-#: Files a deployment carries: models, and the forms of their tasks.
-DEPLOYED_SUFFIXES = (*MODEL_SUFFIXES, FORM_SUFFIX)
+#: Files a deployment carries: models, and the forms of their tasks (form-js forms, JSON Schemas and UI schemas:
+#: a JSON file no task names is not kept).
+DEPLOYED_SUFFIXES = (*MODEL_SUFFIXES, FORM_SUFFIX, ".json")
 _d, _s, _f = tables.process_definition, tables.shipped_file, tables.form_definition
 _a = tables.definition_artifact
 
 
 def model_files_in(directory: Path) -> list[tuple[str, bytes]]:
-    """Every .bpmn, .dmn and .form.json file below ``directory``, named by its path relative to it."""
+    """Every .bpmn, .dmn and .json file below ``directory``, named by its path relative to it."""
     paths = sorted(p for p in directory.rglob("*") if p.name.endswith(DEPLOYED_SUFFIXES) and p.is_file())
     return [(p.relative_to(directory).as_posix(), p.read_bytes()) for p in paths]
 
@@ -242,12 +244,14 @@ def _deploy(uow: UnitOfWork, files: list[ModelFile], actor: str, source: str, na
     """Store what changed; ``only_keys`` / ``skip_keys`` keep an edit from versioning processes it must not touch."""
     form_files = [f for f in files if f.name.endswith(FORM_SUFFIX)]
     forms = [parse_form(f.name, f.content) for f in form_files]  # all checked before anything is stored
-    files = [f for f in files if not f.name.endswith(FORM_SUFFIX)]
+    json_files = {f.name: f.content for f in files if f.name.endswith(".json") and not f.name.endswith(FORM_SUFFIX)}
+    files = [f for f in files if not f.name.endswith(".json")]
     if not files:
         stored = _store_forms(uow, forms, form_files, only_files, actor)
         return {"deployment_id": None, "processes": [], "forms": stored}
     max_bytes = uow.services.settings.max_model_bytes
     summaries = inspect_models(files, max_bytes, connectors=uow.services.connectors.registry)
+    json_forms = bind_json_forms([(f.name, f.content) for f in files], json_files, max_bytes)
     uses = {f.name: model_uses(f.name, f.content, max_bytes) for f in files}
     decisions = {found: f.name for f in files for found in decision_ids(f.name, f.content, max_bytes)}
     if only_files is not None:
@@ -264,7 +268,9 @@ def _deploy(uow: UnitOfWork, files: list[ModelFile], actor: str, source: str, na
         latest = uow.read(select(_d.c.id, _d.c.version, _d.c.content_hash).where(_d.c.key == summary.key)
                              .order_by(_d.c.version.desc()).limit(1)).first()
         used = {k for f in summary.dependency_files for k in uses[f].forms if k in bound}
-        plan.append((summary, latest, with_forms(summary.content_hash, {k: bound[k] for k in used})))
+        schemas = {f"{kind}:{key}": (0, ModelFile(name, json_files[name]).sha256)
+                   for (kind, key), name in json_forms.used(summary.dependency_files).items()}
+        plan.append((summary, latest, with_forms(summary.content_hash, {**{k: bound[k] for k in used}, **schemas})))
 
     def entry(summary: Any, definition_id: int, version: int, changed: bool) -> dict[str, Any]:
         return {"key": summary.key, "name": summary.name, "version": version, "definition_id": definition_id,
@@ -277,8 +283,10 @@ def _deploy(uow: UnitOfWork, files: list[ModelFile], actor: str, source: str, na
     deployment_id = uow.execute(insert(tables.deployment).values(
         name=name or ", ".join(f.name for f in files)[:200], source=source, deployed_by=actor, deployed_at=uow.now,
     ).returning(tables.deployment.c.id)).scalar_one()
+    kept = sorted({name for entries in json_forms.by_file.values() for _kind, _key, name in entries})
+    files_kept = [*files, *(ModelFile(name, json_files[name]) for name in kept)]
     uow.execute(insert(tables.deployment_resource), [
-        {"deployment_id": deployment_id, "name": f.name, "content": f.content, "sha256": f.sha256} for f in files])
+        {"deployment_id": deployment_id, "name": f.name, "content": f.content, "sha256": f.sha256} for f in files_kept])
     processes = []
     for summary, latest, digest in plan:
         if latest is not None and latest.content_hash == digest:
@@ -293,7 +301,7 @@ def _deploy(uow: UnitOfWork, files: list[ModelFile], actor: str, source: str, na
             uow.execute(insert(tables.start_trigger), [
                 {"definition_id": definition_id, "process_key": summary.key, "kind": kind, "name": trigger_name,
                  "element_id": element_id} for kind, trigger_name, element_id in summary.start_triggers])
-        _bind_artifacts(uow, definition_id, summary, uses, bound, decisions)
+        _bind_artifacts(uow, definition_id, summary, uses, bound, decisions, json_forms)
         uow.record("process_deployed", actor=actor, process_key=summary.key, version=version,
                    definition_id=definition_id, deployment_id=deployment_id)
         processes.append(entry(summary, definition_id, version, True))
@@ -336,14 +344,17 @@ def with_forms(content_hash: str, forms: dict[str, tuple[int, str]]) -> str:
 
 
 def _bind_artifacts(uow: UnitOfWork, definition_id: int, summary: ProcessSummary, uses: dict[str, Uses],
-                    bound: dict[str, tuple[int, str]], decisions: dict[str, str]) -> None:
-    """Record the form versions and decision files a new process version uses (see ``definition_artifact``)."""
+                    bound: dict[str, tuple[int, str]], decisions: dict[str, str], json_forms: Binding) -> None:
+    """Record the form versions, decision files and JSON-schema form files a new process version uses (see
+    ``definition_artifact``)."""
     forms = {k for f in summary.dependency_files for k in uses[f].forms if k in bound}
     called = {k for f in summary.dependency_files for k in uses[f].decisions if k in decisions}
     rows = [{"definition_id": definition_id, "kind": "form", "artifact_key": k, "form_version": bound[k][0],
              "resource_name": None} for k in sorted(forms)]
     rows += [{"definition_id": definition_id, "kind": "decision", "artifact_key": k, "form_version": None,
               "resource_name": decisions[k]} for k in sorted(called)]
+    rows += [{"definition_id": definition_id, "kind": kind, "artifact_key": key, "form_version": None,
+              "resource_name": name} for (kind, key), name in sorted(json_forms.used(summary.dependency_files).items())]
     if rows:
         uow.execute(insert(tables.definition_artifact), rows)
 

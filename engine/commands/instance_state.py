@@ -29,6 +29,7 @@ from engine.commands.fan_out_state import child_changed, close_fan_outs, open_fa
 from engine.commands.figures import keep_figures
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, InvalidInput, NotFound, Problem, StaleVersion
+from engine.json_schema_forms import SCHEMA_PROPERTY
 from engine.org.calendar import working_deadline
 from engine.phrases import Phrase
 from engine.runtime.execution import Incident, InvalidAction, OpenWork
@@ -104,7 +105,8 @@ def compiled_definition(uow: UnitOfWork, definition_id: int) -> CompiledProcess:
         definition = uow.read(select(d.c.key, d.c.deployment_id).where(d.c.id == definition_id)).first()
         if definition is None:
             raise NotFound(f"process definition {definition_id} does not exist")
-        resources = uow.read(select(r.c.name, r.c.content).where(r.c.deployment_id == definition.deployment_id))
+        resources = uow.read(select(r.c.name, r.c.content).where(  # the models, not the JSON-schema forms kept
+            r.c.deployment_id == definition.deployment_id, r.c.name.not_like("%.json")))
         files = [ModelFile(row.name, bytes(row.content)) for row in resources]
         return compile_process(files, definition.key, uow.services.settings.max_model_bytes)
 
@@ -318,7 +320,8 @@ class _Publisher:
             "instance_id": self.record.id, "spiff_task_id": spiff_id, "element_id": element_id, "name": name,
             "title": title,
             "process_key": self.record.process_key, "state": "open", "assignee": assignee or sole_holder,
-            "org_scope": self.record.org_scope, "form_key": properties.get("formKey") or None,
+            "org_scope": self.record.org_scope,
+            "form_key": properties.get("formKey") or properties.get(SCHEMA_PROPERTY) or None,  # form-js, or JSON Schema
             "due_at": _due_at(properties, uow), "created_at": uow.now,
             "completed_at": None, "completed_by": None, "item_group_id": group_id,
             "item_key": json.dumps(item_key, ensure_ascii=False) if group_id is not None else None,

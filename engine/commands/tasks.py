@@ -16,12 +16,14 @@ from engine.commands.task_conflicts import task_taken
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.forms import parse_form
+from engine.json_schema_forms import SCHEMA_KIND, JsonSchemaForm
 from engine.phrases import Phrase
 from engine.runtime.task_data import waiting_task_data
 from engine.store import tables
 
 _t, _c, _g, _f = tables.human_task, tables.task_candidate, tables.item_group, tables.form_definition
 _a, _i, _at = tables.definition_artifact, tables.process_instance, tables.task_attachment
+_d, _r = tables.process_definition, tables.deployment_resource
 _LOAD_TASK = select(_t).where(_t.c.id == bindparam("id"))
 _CLOSE_TASK = (update(_t).where(_t.c.id == bindparam("task_id"), _t.c.state == "open")
                .values(state="completed", completed_at=bindparam("now"), completed_by=bindparam("actor"),
@@ -92,6 +94,20 @@ def _check_form(uow: UnitOfWork, task: Any, data: dict[str, Any]) -> dict[str, A
     deployed before its form was); a task whose form key names no deployed form takes the data as it is.
     """
     instance_id, form_key = task.instance_id, task.form_key
+    json_form = _json_schema_form(uow, instance_id, form_key)
+    if json_form is not None:
+        data = json_form.answered(data)
+        context = None
+        if json_form.choices_from:  # choices the task's data holds (options_from_task_data_var)
+            row = uow.read(select(_i.c.data, _i.c.workflow_state).where(_i.c.id == instance_id)).first()
+            stored = json.loads(row.data or "{}") if row is not None else {}
+            context = _shown_values(json_form.choices_from, stored if isinstance(stored, dict) else {},
+                                    row.workflow_state if row is not None else None, task)
+        problems = json_form.check(data, context)
+        if problems:
+            raise InvalidInput(Phrase("the form %(form)s has %(count)s problem(s); nothing was saved",
+                                      form=json_form.name, count=len(problems)), problems)
+        return data
     pinned = uow.read(select(_a.c.form_version).join(_i, _i.c.definition_id == _a.c.definition_id)
                       .where(_i.c.id == instance_id, _a.c.kind == "form", _a.c.artifact_key == form_key)).scalar()
     query = select(_f.c.name, _f.c.content, _f.c.sha256).where(_f.c.form_key == form_key)
@@ -120,6 +136,22 @@ def _check_form(uow: UnitOfWork, task: Any, data: dict[str, Any]) -> dict[str, A
     if form.files_to:
         filled[form.files_to] = _file_references(uow, task.id)
     return filled
+
+
+def _json_schema_form(uow: UnitOfWork, instance_id: int, name: str) -> JsonSchemaForm | None:
+    """The JSON Schema the task's form names (``formJsonSchemaFilename``), as its process version keeps it; None
+    when the task's form is not one."""
+    row = uow.read(select(_r.c.content, _r.c.sha256).select_from(_i)
+                   .join(_a, _a.c.definition_id == _i.c.definition_id)
+                   .join(_d, _d.c.id == _i.c.definition_id)
+                   .join(_r, (_r.c.deployment_id == _d.c.deployment_id) & (_r.c.name == _a.c.resource_name))
+                   .where(_i.c.id == instance_id, _a.c.kind == SCHEMA_KIND, _a.c.artifact_key == name)).first()
+    if row is None:
+        return None
+    cache, key = uow.services.forms, f"{SCHEMA_KIND}:{row.sha256}"
+    if key not in cache:
+        cache[key] = JsonSchemaForm.parse(name, bytes(row.content))
+    return cache[key]
 
 
 def _shown_values(names: frozenset[str], data: dict[str, Any], workflow_state: str | None,

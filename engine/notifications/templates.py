@@ -185,10 +185,11 @@ _ENVIRONMENT = _environment(_written)
 _MARKDOWN_ENVIRONMENT = _environment(_written_literally)
 
 
-def check(source: str) -> None:
-    """Refuse a template that is too long, does not parse or nests loops too deep (at deployment, and at run)."""
-    if len(source) > MAX_TEMPLATE_CHARS:
-        raise TemplateFailure(f"the template has {len(source)} characters; at most {MAX_TEMPLATE_CHARS}")
+def check(source: str, longest: int = MAX_TEMPLATE_CHARS) -> None:
+    """Refuse a template that is too long (``longest`` characters: a message's, unless said), does not parse or
+    nests loops too deep (at deployment, and at run)."""
+    if len(source) > longest:
+        raise TemplateFailure(f"the template has {len(source)} characters; at most {longest}")
     try:
         tree = _ENVIRONMENT.parse(source)
     except TemplateError as err:
@@ -203,11 +204,13 @@ def check(source: str) -> None:
         raise TemplateFailure("a recursive loop is not allowed in a message template")
 
 
-def render(source: str, data: Mapping[str, Any], limit: int, *, markdown: bool = False) -> str:
+def render(source: str, data: Mapping[str, Any], limit: int, *, markdown: bool = False,
+           longest: int = MAX_TEMPLATE_CHARS) -> str:
     """``source`` over ``data``, at most ``limit`` characters; any failure is a :class:`TemplateFailure`.
 
-    ``markdown``: the result is markdown (a body), so each value ``{{ }}`` writes is escaped to literal text."""
-    check(source)
+    ``markdown``: the result is markdown (a body), so each value ``{{ }}`` writes is escaped to literal text.
+    ``longest``: the longest source accepted (a message's, unless said: a task's instructions may be longer)."""
+    check(source, longest)
     environment = _MARKDOWN_ENVIRONMENT if markdown else _ENVIRONMENT
     budget = [RANGE_BUDGET]
 

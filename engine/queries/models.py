@@ -13,6 +13,7 @@ from engine.bpmn.parser import ModelFile, inspect_models
 from engine.bpmn.safe_xml import parse_xml
 from engine.connectors.registry import ConnectorRegistry
 from engine.errors import NotFound
+from engine.json_schema_forms import bind_json_forms
 from engine.phrases import Phrase
 from engine.queries.rows import iso
 from engine.runtime.script_audit import refuse_unsafe_scripts
@@ -35,9 +36,11 @@ class ModelFamily:
 
     def validate_models(self, files: tuple[tuple[str, bytes], ...]) -> list[dict[str, Any]]:
         """Check model files as a deployment would, storing nothing; raises InvalidModel with every problem."""
-        models = [ModelFile(name, content) for name, content in files]
+        models = [ModelFile(name, content) for name, content in files if not name.endswith(".json")]
         summaries = inspect_models(models, self.max_model_bytes, connectors=self.connectors)
         refuse_unsafe_scripts(models, summaries, self.max_model_bytes)
+        bind_json_forms([(f.name, f.content) for f in models],
+                        {name: content for name, content in files if name.endswith(".json")}, self.max_model_bytes)
         return [{"key": s.key, "name": s.name, "file": s.filename} for s in summaries]
 
     def definitions(self, *, key: str | None = None) -> list[dict[str, Any]]:

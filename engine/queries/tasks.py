@@ -15,17 +15,22 @@ from engine.access.confidential import RECORD, STATUS, at_least
 from engine.access.sensitivity import sensitivity_of
 from engine.clock import BUSINESS_TZ
 from engine.commands.model import ADMIN
+from engine.end_user_instructions import rendered_instructions
 from engine.errors import Forbidden, InvalidInput, NotFound, Problem
 from engine.form_context import markdown_safe, shown_names
+from engine.json_schema_form_js import as_form_js
+from engine.json_schema_forms import SCHEMA_KIND, UI_SCHEMA_KIND, choice_variables, ui_schema
 from engine.org.directory import ROLES
 from engine.phrases import Phrase
 from engine.queries.calendar import CalendarQueries
 from engine.queries.case_reading import case_level, without_case_items
+from engine.queries.instructions import instructions_of
 from engine.queries.rows import event_row, iso, page_limit, tasks_with_candidates
 from engine.runtime.task_data import waiting_task_data, waiting_task_process
 from engine.store.database import Database
 from engine.store.models import (
     DefinitionArtifact,
+    DeploymentResource,
     Event,
     FormDefinition,
     HumanTask,
@@ -156,11 +161,40 @@ class TaskFamily:
         return [t.due_at >= start, t.due_at < end]
 
     def task(self, task_id: int, *, viewer: str | None = None) -> dict[str, Any]:
+        """One task, with its instructions for the person doing it rendered over its data (see
+        :meth:`task_instructions`)."""
         with self.database.read() as session:
             task = session.get(HumanTask, task_id)
             if task is None:
                 raise NotFound(Phrase("task %(task)s does not exist", task=task_id))
-            return without_case_items(session, viewer, tasks_with_candidates(session, [task]))[0]
+            found = without_case_items(session, viewer, tasks_with_candidates(session, [task]))[0]
+        found["instructions"] = self.task_instructions(task_id, viewer or ADMIN)
+        return found
+
+    def task_instructions(self, task_id: int, viewer: str) -> dict[str, Any] | None:
+        """The task's ``instructionsForEndUser`` rendered over the data it holds (its own, inside a called process,
+        over the instance's; an item's input first), as ``markdown`` and safe ``html``, or an ``error`` saying why
+        they cannot be shown; None when the model gives none, or in a confidential case for a viewer who may not
+        read its record. Variables the model marks sensitive are left out for whoever does not hold the task."""
+        with self.database.read() as session:
+            row = session.execute(select(ProcessInstance.id, ProcessInstance.definition_id, ProcessInstance.data,
+                                         ProcessInstance.workflow_state, HumanTask.spiff_task_id,
+                                         HumanTask.item_input, HumanTask.element_id)
+                                  .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
+                                  .where(HumanTask.id == task_id)).first()
+            if row is None:
+                raise NotFound(Phrase("task %(task)s does not exist", task=task_id))
+            called = waiting_task_process(row.workflow_state, row.spiff_task_id)
+            source = instructions_of(session, row.definition_id, called, row.element_id)
+            if source is None:
+                return None
+            if sensitivity_of(session, row.definition_id).confidential and \
+                    not at_least(case_level(session, viewer, row.id), RECORD):
+                return None
+            hidden = self._hidden_variables(session, row, viewer, task_id)
+        own = waiting_task_data(row.workflow_state, row.spiff_task_id) or {}
+        data = {**_json_object(row.data), **own, **_json_object(row.item_input)}
+        return rendered_instructions(source, {k: v for k, v in data.items() if k not in hidden})
 
     def offered_to_several(self, task_id: int) -> bool:
         """Whether a task has a pool to go back to: offered to more than one person (a group counts as several).
@@ -338,7 +372,9 @@ class TaskFamily:
             return {"instance_id": instance_id, "total": int(total or 0), "shown": len(events), "events": listed}
 
     def task_form(self, task_id: int) -> dict[str, Any] | None:
-        """The form-js schema of a task's form, or None when the task has no form.
+        """The form-js schema of a task's form, or None when the task has no form. A task whose form is a JSON
+        Schema (``formJsonSchemaFilename``) gets a form-js form of the fields it asks for
+        (:func:`engine.json_schema_forms.as_form_js`).
 
         The version is the one the instance's process version was deployed with (the newest, for a
         version deployed before its form was): a running instance keeps its forms.
@@ -349,8 +385,53 @@ class TaskFamily:
                                    .where(HumanTask.id == task_id)).first()
             if task is None or task.form_key is None:
                 return None
+            json_schema = self._json_schema_files(session, task.definition_id, task.form_key)
+            if json_schema is not None:
+                return as_form_js(task.form_key, *json_schema, data=self._choices_data(session, task_id, *json_schema))
             content = session.scalar(self._form_query(session, task.definition_id, task.form_key))
         return json.loads(content) if content else None
+
+    def task_json_schema(self, task_id: int) -> dict[str, Any] | None:
+        """A task's JSON-schema form as its process version keeps it: ``schema`` and ``ui_schema`` (for a renderer
+        such as RJSF); None when the task's form is not one."""
+        with self.database.read() as session:
+            task = session.execute(select(HumanTask.form_key, ProcessInstance.definition_id)
+                                   .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+                                   .where(HumanTask.id == task_id)).first()
+            found = None if task is None or task.form_key is None else \
+                self._json_schema_files(session, task.definition_id, task.form_key)
+        return None if found is None else {"schema": found[0], "ui_schema": found[1]}
+
+    @staticmethod
+    def _choices_data(session: Session, task_id: int, schema: dict[str, Any], _ui: dict[str, Any]) -> dict[str, Any]:
+        """The lists of the task's data a JSON-schema form takes its choices from (none the model marks sensitive)."""
+        names = set(choice_variables(schema))
+        if not names:
+            return {}
+        row = session.execute(select(ProcessInstance.definition_id, ProcessInstance.data,
+                                     ProcessInstance.workflow_state, HumanTask.spiff_task_id, HumanTask.item_input)
+                              .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
+                              .where(HumanTask.id == task_id)).one()
+        names -= sensitivity_of(session, row.definition_id).variables
+        own = waiting_task_data(row.workflow_state, row.spiff_task_id) or {}
+        data = {**_json_object(row.data), **own, **_json_object(row.item_input)}
+        return {name: value for name, value in data.items() if name in names}
+
+    @staticmethod
+    def _json_schema_files(session: Session, definition_id: int,
+                           name: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The JSON Schema named ``name`` that the process version keeps, and its UI schema ({} without one)."""
+        rows = dict(session.execute(
+            select(DefinitionArtifact.kind, DeploymentResource.content)
+            .join(ProcessDefinition, ProcessDefinition.id == DefinitionArtifact.definition_id)
+            .join(DeploymentResource, (DeploymentResource.deployment_id == ProcessDefinition.deployment_id)
+                  & (DeploymentResource.name == DefinitionArtifact.resource_name))
+            .where(DefinitionArtifact.definition_id == definition_id, DefinitionArtifact.artifact_key == name,
+                   DefinitionArtifact.kind.in_((SCHEMA_KIND, UI_SCHEMA_KIND)))).all())
+        if SCHEMA_KIND not in rows:
+            return None
+        ui = rows.get(UI_SCHEMA_KIND)
+        return json.loads(bytes(rows[SCHEMA_KIND])), ui_schema(bytes(ui)) if ui is not None else {}
 
     def task_form_data(self, task_id: int, schema: dict[str, Any] | None, viewer: str) -> dict[str, Any]:
         """The data a task's form opens with: the rows the process set for its fixed lists (``properties.rowsFrom``:
@@ -374,14 +455,7 @@ class TaskFamily:
                                   .where(HumanTask.id == task_id)).first()
             if row is None:
                 raise NotFound(Phrase("task %(task)s does not exist", task=task_id))
-            sensitivity = sensitivity_of(session, row.definition_id)
-            # a task inside a called process shows that process's data: its sensitive variables are hidden too
-            hidden = sensitivity.variables | _called_sensitive_variables(session, row.definition_id,
-                                                                         row.workflow_state, row.spiff_task_id)
-            if sensitivity.confidential:
-                hidden = frozenset() if at_least(case_level(session, viewer, row.id), RECORD) else hidden
-            elif hidden and self.holds_task(viewer, task_id):
-                hidden = frozenset()
+            hidden = self._hidden_variables(session, row, viewer, task_id)
         data = _json_object(row.data)
         item = _json_object(row.item_input)
         rows = {path: data[name] for path, name in wanted.items()
@@ -390,6 +464,20 @@ class TaskFamily:
         values = {name: value for name, value in {**data, **(own or {}), **item}.items()
                   if name in shown and name not in hidden}
         return {**markdown_safe(components, values), **rows}
+
+    def _hidden_variables(self, session: Session, row: Any, viewer: str, task_id: int) -> frozenset[str]:
+        """The variables ``viewer`` may not see of a task's data (``row``: its instance id, definition, stored state
+        and spiff task id): those the model marks sensitive, for anyone but the task's holder, and in a confidential
+        case for anyone but a reader of its record."""
+        sensitivity = sensitivity_of(session, row.definition_id)
+        # a task inside a called process shows that process's data: its sensitive variables are hidden too
+        hidden = sensitivity.variables | _called_sensitive_variables(session, row.definition_id,
+                                                                     row.workflow_state, row.spiff_task_id)
+        if sensitivity.confidential:
+            return frozenset() if at_least(case_level(session, viewer, row.id), RECORD) else hidden
+        if hidden and self.holds_task(viewer, task_id):
+            return frozenset()
+        return hidden
 
     @staticmethod
     def _form_query(session: Session, definition_id: int, form_key: str) -> Any:

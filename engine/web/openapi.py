@@ -308,7 +308,9 @@ def document() -> dict[str, Any]:
                     **{str(code): _ERROR for code in (400, 401, 403, 404)}}}},
             "/tasks/{task_id}/history": {"get": _op("The newest events of the task's instance", parameters=[
                 _TASK, _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "how many")])},
-            "/tasks/{task_id}": {"get": _op("One task", parameters=[_TASK])},
+            "/tasks/{task_id}": {"get": _op(
+                "One task, with its instructions (instructionsForEndUser) rendered over its data: markdown and safe "
+                "html, or an error saying why they cannot be shown", parameters=[_TASK])},
             "/tasks/{task_id}/form": {"get": _op(
                 "The task's form-js schema and the data it opens with: exactly the process data the form names for "
                 "showing (read-only fields, shown lists, text templates) and the rows of its fixed lists",

@@ -132,13 +132,16 @@ def get_task(task_id: int) -> Any:
 @task_api.get("/tasks/<int:task_id>/form")
 def get_task_form(task_id: int) -> Any:
     """The task's form-js schema (null when the task has no form), for the browser to render, and the data it
-    opens with: exactly the process data the form names for showing (engine.form_context)."""
+    opens with: exactly the process data the form names for showing (engine.form_context). A task whose form is a
+    JSON Schema (spiff-arena's formJsonSchemaFilename) also gets it as ``json_schema`` (schema and UI schema),
+    the form-js schema then showing the fields it asks for."""
     task_id = calls.task_detail(task_id, "task_form")
     huhua = calls.engine()
     schema = huhua.queries.task_form(task_id)
     today = huhua.clock.now().astimezone(BUSINESS_TZ).date()
     return jsonify({"schema": with_resolved_ranges(schema, today),
-                    "data": huhua.queries.task_form_data(task_id, schema, calls.actor())})
+                    "data": huhua.queries.task_form_data(task_id, schema, calls.actor()),
+                    "json_schema": huhua.queries.task_json_schema(task_id)})
 
 
 @task_api.get("/tasks/<int:task_id>/comments")

@@ -18,6 +18,7 @@ from engine.bpmn.lint_rules import (
     expressions,
     flows,
     gateways,
+    instructions,
     interfaces,
     notify,
     reachability,
@@ -89,6 +90,7 @@ RULES: tuple[Rule, ...] = (
     expressions.check_conditions_are_boolean,
     expressions.check_scripts,
     expressions.check_text_formats,
+    instructions.check_end_user_instructions,
 )
 
 __all__ = ["RULES", "LintModel", "Rule"]

@@ -1,0 +1,48 @@
+"""A spiff-arena task in a real browser (headless Chromium): its instructions shown above the form, the fields its
+JSON Schema asks for offered as a form (Chinese labels from the titles), a wrong answer refused by the server with
+the field named, a right one completing the task with the types the schema asks for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ready
+
+from engine.bootstrap import Huhua
+from engine.commands import SetPassword
+from tests.helpers import page_wait, served_in_thread
+from tests.test_browser import PASSWORD, _browser, _field, _log_in
+from tests.test_spiff_task_forms import CLERK, _started
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.usefixtures("demo_template")
+def test_a_schema_form_with_instructions_is_done_in_the_browser(cli: Any, tmp_path: Path, huhua: Huhua) -> None:
+    _client, instance, task = _started(cli, tmp_path, huhua)
+    huhua.execute(SetPassword(CLERK, PASSWORD, "admin"))
+    with served_in_thread(huhua) as base:
+        browser = _browser(1366, 900)
+        wait = page_wait(browser, 20)
+        try:
+            _log_in(browser, wait, base, CLERK)
+            browser.get(f"{base}/inbox/tasks/{task}")
+            wait.until(ready.presence_of_element_located((By.CSS_SELECTOR, ".fjs-form input")))
+            instructions = browser.find_element(By.ID, "instructions")
+            assert "金额上限：500 元" in instructions.text and "<script>alert(1)</script>" in instructions.text
+            assert not browser.find_elements(By.CSS_SELECTOR, "#instructions script, #instructions a")
+            _field(browser, "金额").send_keys("0")
+            _field(browser, "事由").send_keys("出差")
+            browser.find_element(By.ID, "submit").click()  # form-js checks the minimum too; the server does anyway
+            wait.until(lambda b: b.find_element(By.ID, "message").text)
+            _field(browser, "金额").clear()
+            _field(browser, "金额").send_keys("3")
+            browser.find_element(By.ID, "submit").click()
+            wait.until(ready.text_to_be_present_in_element((By.ID, "message"), "已提交"))
+        finally:
+            browser.quit()
+    data = huhua.queries.instance(instance)["data"]
+    assert (data["amount"], data["reason"]) == (3, "出差") and huhua.queries.instance(instance)["state"] == "completed"
