@@ -155,7 +155,9 @@ called-element (a call activity names what it calls; in this file, something cal
 no-credentials-in-models (HUHUA.CRED.1: a service task's parameters set no credential header, and neither
 they nor a script hold a literal token, password or ``Bearer …`` value; credentials come from
 config/connectors.toml), notify-task (HUHUA.NOTIFY.1: a ``notify`` service task has a known kind, recipients,
-roles of the directory, user tasks of its process and templates that parse; see engine.notifications.operator).
+roles of the directory, user tasks of its process and templates that parse; see engine.notifications.operator),
+called-decision (a business rule task names its decision as <spiffworkflow:calledDecisionId>; older forms are
+named with the line to write instead).
 
 Left to the XSD, which already refuses them: EXT.014 and EXT.060 (URIs), EXT.039 and EXT.040
 (resource assignments), EXT.041, EXT.054 and EXT.055 (two loop markers), EXT.078 (properties).
