@@ -63,8 +63,8 @@ UNOFFERED: dict[str, str] = {
 REPLACED_ATTRIBUTES: dict[str, str] = {
     "utcnow": "datetime.utcnow() is not available (it reads the wall clock and drops the zone); "
               "write now() or datetime.now(): the engine's clock, in Beijing time with its zone",
-    "utcfromtimestamp": "datetime.utcfromtimestamp() is not available (it drops the zone); "
-                        "write datetime.fromtimestamp(seconds) after checking the number",
+    "utcfromtimestamp": "datetime.utcfromtimestamp() is not available (it drops the zone); write now() for the "
+                        "engine's time, and keep times as ISO text (datetime.fromisoformat)",
     "today": "'.today' is not available (it reads the wall clock); write today(): the engine's date",
     "sleep": "time.sleep() is not available: a script cannot wait; model the wait with a timer event",
     "monotonic": "time.monotonic() is not available; write time.time() (the engine's clock)",

@@ -187,7 +187,7 @@ def _refusal(node: ast.AST, mode: str, called: set[int], helpers: set[int]) -> s
             return unoffered_name_refusal(node.id)
         return refused
     if isinstance(node, ast.Attribute):
-        return _attribute_refusal(node, mode, called)
+        return _attribute_refusal(node, mode, called, helpers)
     if isinstance(node, ast.arg | ast.keyword) and (node.arg or "").startswith("_"):
         return f"name '{node.arg}' is not allowed (names starting with '_' are reserved)"
     if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store) and isinstance(node.slice, ast.Slice):
@@ -219,7 +219,7 @@ def _name_refusal(name: str) -> str | None:
     return None
 
 
-def _attribute_refusal(node: ast.Attribute, mode: str, called: set[int]) -> str | None:
+def _attribute_refusal(node: ast.Attribute, mode: str, called: set[int], helpers: set[int]) -> str | None:
     name = node.attr
     if name.startswith("_"):
         return f"attribute '{name}' is not allowed (names starting with '_' are reserved)"
@@ -233,6 +233,10 @@ def _attribute_refusal(node: ast.Attribute, mode: str, called: set[int]) -> str 
         replaced = replaced_attribute_refusal(name)
         if replaced is not None:
             return replaced
+        if isinstance(node.value, ast.Name) and id(node.value) in helpers:  # ``random.randint``: say what random is
+            unoffered = unoffered_name_refusal(node.value.id)
+            if unoffered is not None:
+                return unoffered
         if isinstance(node.value, ast.Name | ast.Subscript | ast.Attribute):
             return dict_key_refusal(node.value, name)
         return f"attribute '.{name}' is not available in scripts"
