@@ -5,6 +5,7 @@ with the element; timers written as Python objects are refused at deploy; the XS
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
@@ -225,3 +226,12 @@ def test_the_refusals_are_chinese_through_the_api(huhua: Huhua) -> None:
         assert "ISO 8601" in timer and "PT30S" in timer and "计时器表达式" in timer
         dotted = refused("dot.bpmn", script_model("dot", "amount = payload.amount"))
         assert "payload['amount']" in dotted and "脚本" in dotted
+
+
+def test_huhua_validate_names_the_timer_and_what_to_write(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    model = tmp_path / "waiting.bpmn"
+    model.write_bytes(timer_model("waiting", "timedelta(minutes=90)"))
+    result = cli("validate", str(model))
+    assert result.exit_code == 2
+    assert "waiting.bpmn, element wait: the timer expression 'timedelta(minutes=90)' gives a timedelta, not ISO 8601 " \
+           "text; write the duration as text: PT1H30M" in result.stderr

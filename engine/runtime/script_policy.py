@@ -146,7 +146,10 @@ def parse(source: str, mode: str) -> ast.AST:
 def check_tree(tree: ast.AST, mode: str) -> None:
     """Raise :class:`ScriptRefused` at the first construct outside the allowed subset."""
     called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
-    reached = called | {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+    # A name called, or read an attribute from that no data has (``json.loads``), is a helper or module: task
+    # data cannot be called, and a form's ``calendar`` dict may still be read with ``calendar.get('x')``.
+    reached = called | {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Attribute)
+                        and node.attr not in METHOD_ATTRIBUTES and node.attr not in VALUE_ATTRIBUTES}
     assigned = _assigned_names(tree)
     helpers = {id(node) for node in ast.walk(tree) if isinstance(node, ast.Name) and id(node) in reached
                and node.id not in assigned}

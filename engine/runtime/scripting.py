@@ -14,7 +14,10 @@ What scripts may use
     dict divmod enumerate filter float frozenset int isinstance len list map max min range reversed
     round set sorted str sum tuple zip`` and a few exception classes. Helpers: ``now()`` and
     ``today()`` (the engine clock, in Asia/Shanghai), ``date``, ``datetime``, ``timedelta``,
-    ``floor``, ``ceil``. Methods of strings, lists, dicts, sets, numbers and dates from a fixed list
+    ``floor``, ``ceil``; for models written for spiff-arena, ``time.time()``, ``datetime.now()`` (the
+    engine clock too), ``Decimal``, ``get_current_user()`` and ``get_env()`` (see
+    ``engine.runtime.script_environment``; what it lacks is refused naming the replacement, see
+    ``engine.runtime.script_hints``). Methods of strings, lists, dicts, sets, numbers and dates from a fixed list
     (``upper strip split startswith join replace get items append update isoformat strftime ...``,
     see ``script_policy.METHOD_ATTRIBUTES``), called where they are named, and value attributes such
     as ``.year`` or ``.days``. An expression is the same language in a single expression, and may
