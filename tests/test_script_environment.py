@@ -18,7 +18,8 @@ from engine.web import create_app
 from tests.conftest import START
 from tests.test_sandbox import script_model, timer_model
 
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+#: The behaviour does not depend on the database's dialect: SQLite only.
+SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 TEACHER = "zhuhui-s001-bzr1"
 
@@ -72,6 +73,7 @@ def _refusal(huhua: Huhua, content: bytes, name: str = "model.bpmn") -> tuple[st
     return problem.element_id, str(problem.message)
 
 
+@SQLITE
 def test_spiff_arena_helpers_read_the_engine_clock_and_know_who_acts(demo: Huhua, clock: VirtualClock) -> None:
     _deploy(demo, "helpers.bpmn", _asked_then_scripted("helpers", HELPERS))
     started = demo.execute(StartInstance("helpers", "admin", origin=ENGINE))
@@ -90,6 +92,7 @@ def test_spiff_arena_helpers_read_the_engine_clock_and_know_who_acts(demo: Huhua
     assert data["env"] == "production"  # HUHUA_ENV unset
 
 
+@SQLITE
 def test_a_step_the_engine_runs_has_no_current_user_and_the_environment_is_configured(
         huhua: Huhua, settings: object, clock: VirtualClock) -> None:
     from dataclasses import replace
@@ -126,6 +129,7 @@ REPLACED = [
 ]
 
 
+@SQLITE
 @pytest.mark.parametrize("script, says", REPLACED)
 def test_each_refused_construct_names_its_replacement_at_deploy(huhua: Huhua, script: str, says: str) -> None:
     element, message = _refusal(huhua, script_model("arena", script))
@@ -133,6 +137,7 @@ def test_each_refused_construct_names_its_replacement_at_deploy(huhua: Huhua, sc
     assert says in message and message.startswith("script"), message
 
 
+@SQLITE
 def test_a_name_only_known_at_run_time_fails_naming_the_replacement_on_its_element(huhua: Huhua) -> None:
     """``payload`` given by the data, not the model: an incident on the script task says to write payload['count']."""
     _deploy(huhua, "late.bpmn", script_model("late", "n = payload.count('x')\nm = 1"))
@@ -142,12 +147,14 @@ def test_a_name_only_known_at_run_time_fails_naming_the_replacement_on_its_eleme
     assert [i["element_id"] for i in huhua.queries.instance(started["id"])["incidents"]] == ["hostile"]
 
 
+@SQLITE
 def test_a_decimal_left_in_the_task_data_is_refused_saying_what_to_keep(huhua: Huhua) -> None:
     _deploy(huhua, "money.bpmn", script_model("money", "total = Decimal('1.10') * 3"))
     started = huhua.execute(StartInstance("money", "admin", origin=ENGINE))
     assert started["state"] == "incident" and "keep float(x) or str(x)" in started["incident"]
 
 
+@SQLITE
 @pytest.mark.parametrize("expression, says", [
     pytest.param("timedelta(seconds=30)", "gives a timedelta, not ISO 8601 text; write the duration as text: PT30S",
                  id="timedelta"),
@@ -163,6 +170,7 @@ def test_a_timer_that_cannot_give_iso_8601_is_refused_at_deploy_naming_the_eleme
     assert element == "wait" and says in message, message
 
 
+@SQLITE
 def test_timer_expressions_that_compute_iso_text_still_run(huhua: Huhua) -> None:
     for index, expression in enumerate(("'PT%sS' % seconds", "f'PT{seconds}S'", "'PT' + str(seconds * 2) + 'S'")):
         _deploy(huhua, f"timer{index}.bpmn", timer_model(f"timer{index}", expression))
@@ -170,6 +178,7 @@ def test_timer_expressions_that_compute_iso_text_still_run(huhua: Huhua) -> None
         assert started["state"] == "running", started
 
 
+@SQLITE
 def test_a_timer_expression_that_gives_no_text_at_run_time_is_an_incident_on_its_element(huhua: Huhua) -> None:
     _deploy(huhua, "late_timer.bpmn", timer_model("late_timer", "wait_for"))
     started = huhua.execute(StartInstance("late_timer", "admin", variables={"wait_for": 30}, origin=ENGINE))
@@ -196,6 +205,7 @@ OLD_DECISION = (_HEAD.format(key="grading") + """
 </bpmn:process></bpmn:definitions>""").encode()
 
 
+@SQLITE
 def test_a_duplicate_id_is_said_as_such_with_both_lines(huhua: Huhua) -> None:
     element, message = _refusal(huhua, DUPLICATE_ID)
     assert element == "step"
@@ -203,6 +213,7 @@ def test_a_duplicate_id_is_said_as_such_with_both_lines(huhua: Huhua) -> None:
     assert "xs:ID" not in message
 
 
+@SQLITE
 def test_an_old_called_decision_form_is_named_with_what_to_write(huhua: Huhua) -> None:
     element, message = _refusal(huhua, OLD_DECISION)
     assert element == "grade" and "None" not in message
@@ -211,6 +222,7 @@ def test_an_old_called_decision_form_is_named_with_what_to_write(huhua: Huhua) -
     assert "write <spiffworkflow:calledDecisionId>score_band</spiffworkflow:calledDecisionId>" in message
 
 
+@SQLITE
 def test_the_refusals_are_chinese_through_the_api(huhua: Huhua) -> None:
     app = create_app(huhua, {"SECRET_KEY": "arena", "TESTING": True})
     with app.test_client() as client:
@@ -228,6 +240,7 @@ def test_the_refusals_are_chinese_through_the_api(huhua: Huhua) -> None:
         assert "payload['amount']" in dotted and "脚本" in dotted
 
 
+@SQLITE
 def test_huhua_validate_names_the_timer_and_what_to_write(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     model = tmp_path / "waiting.bpmn"
     model.write_bytes(timer_model("waiting", "timedelta(minutes=90)"))
@@ -235,3 +248,17 @@ def test_huhua_validate_names_the_timer_and_what_to_write(cli, tmp_path: Path) -
     assert result.exit_code == 2
     assert "waiting.bpmn, element wait: the timer expression 'timedelta(minutes=90)' gives a timedelta, not ISO 8601 " \
            "text; write the duration as text: PT1H30M" in result.stderr
+
+
+def test_every_replacement_a_refusal_names_has_its_chinese() -> None:
+    """The hints are Phrases made from a table, which the catalogue's extraction cannot see: checked here."""
+    from babel.messages.pofile import read_po
+
+    from engine.runtime import script_hints
+    from engine.web.i18n import CATALOGUES
+
+    with (CATALOGUES / "zh_Hans_CN" / "LC_MESSAGES" / "errors.po").open("rb") as po:
+        chinese = {m.id: m.string for m in read_po(po) if m.id}
+    hints = [*script_hints.UNOFFERED.values(), *script_hints.REPLACED_ATTRIBUTES.values(),
+             "a date-time", "a timedelta", "a number", "True or False", "a list or dict"]
+    assert [hint for hint in hints if not chinese.get(hint)] == []
