@@ -163,6 +163,8 @@ def test_a_decimal_left_in_the_task_data_is_refused_saying_what_to_keep(huhua: H
                  "gives a date-time, not ISO 8601 text; write the date-time as text: "
                  "(datetime.now() + timedelta(hours=1)).isoformat()", id="datetime"),
     pytest.param("30 * 60", "gives a number", id="number"),
+    pytest.param("'PT30'", "the timer's value 'PT30' is not an ISO 8601 duration; write a duration such as 'PT30S'",
+                 id="not-iso-text"),
 ])
 def test_a_timer_that_cannot_give_iso_8601_is_refused_at_deploy_naming_the_element(
         huhua: Huhua, expression: str, says: str) -> None:
@@ -172,7 +174,8 @@ def test_a_timer_that_cannot_give_iso_8601_is_refused_at_deploy_naming_the_eleme
 
 @SQLITE
 def test_timer_expressions_that_compute_iso_text_still_run(huhua: Huhua) -> None:
-    for index, expression in enumerate(("'PT%sS' % seconds", "f'PT{seconds}S'", "'PT' + str(seconds * 2) + 'S'")):
+    for index, expression in enumerate(("'PT%sS' % seconds", "f'PT{seconds}S'", "'PT' + str(seconds * 2) + 'S'",
+                                        '"PT30S"')):
         _deploy(huhua, f"timer{index}.bpmn", timer_model(f"timer{index}", expression))
         started = huhua.execute(StartInstance(f"timer{index}", "admin", variables={"seconds": 30}, origin=ENGINE))
         assert started["state"] == "running", started
@@ -254,11 +257,12 @@ def test_every_replacement_a_refusal_names_has_its_chinese() -> None:
     """The hints are Phrases made from a table, which the catalogue's extraction cannot see: checked here."""
     from babel.messages.pofile import read_po
 
-    from engine.runtime import script_hints
+    from engine.runtime import script_hints, timer_expressions
     from engine.web.i18n import CATALOGUES
 
     with (CATALOGUES / "zh_Hans_CN" / "LC_MESSAGES" / "errors.po").open("rb") as po:
         chinese = {m.id: m.string for m in read_po(po) if m.id}
     hints = [*script_hints.UNOFFERED.values(), *script_hints.REPLACED_ATTRIBUTES.values(),
-             "a date-time", "a timedelta", "a number", "True or False", "a list or dict"]
+             "a date-time", "a timedelta", "a number", "True or False", "a list or dict", "duration", "date-time",
+             "cycle", *(example for _valid, example in timer_expressions._ISO_VALUES.values())]
     assert [hint for hint in hints if not chinese.get(hint)] == []

@@ -14,7 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask, StandardLoopTask
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
 
@@ -29,6 +34,9 @@ from engine.runtime.timer_expressions import timer_expression_refusal
 SCRIPT, EXPRESSION = "exec", "eval"
 #: The purpose of a timer's expression, which is also checked to give ISO 8601 text (``timer_expressions``).
 TIMER_EXPRESSION = Phrase("timer expression")
+#: The kind of value each timer definition needs (see ``timer_expressions``).
+_TIMER_KINDS = ((DurationTimerEventDefinition, "duration"), (TimeDateEventDefinition, "date-time"),
+                (CycleTimerEventDefinition, "cycle"))
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,8 @@ class ScriptSource:
     purpose: str
     source: str
     mode: str
+    #: For a timer's expression, the kind of ISO 8601 value it must give: duration, date-time or cycle.
+    timer_kind: str | None = None
 
 
 def refuse_unsafe_scripts(files: list[ModelFile], summaries: Iterable[ProcessSummary], max_bytes: int) -> None:
@@ -79,7 +89,7 @@ def audit_process(compiled: CompiledProcess, filename: str | None = None) -> lis
                 problems.append(Problem(Phrase("%(where)s: %(reason)s", where=where, reason=refused.reason),
                                         file=file, element_id=found.element_id))
                 continue
-            if found.purpose is TIMER_EXPRESSION and (refusal := timer_expression_refusal(source)) is not None:
+            if found.timer_kind and (refusal := timer_expression_refusal(source, found.timer_kind)) is not None:
                 problems.append(Problem(refusal, file=file, element_id=found.element_id))
     return problems
 
@@ -143,7 +153,8 @@ def _scripts_of_event(element: str, definition: Any) -> Iterator[ScriptSource]:
     if isinstance(definition, TimerEventDefinition):
         expression = _evaluated_timer_expression(definition.expression)
         if expression is not None:
-            yield ScriptSource(element, TIMER_EXPRESSION, expression, EXPRESSION)
+            kind = next((kind for cls, kind in _TIMER_KINDS if isinstance(definition, cls)), "duration")
+            yield ScriptSource(element, TIMER_EXPRESSION, expression, EXPRESSION, kind)
         return
     expression = getattr(definition, "expression", None)
     if isinstance(definition, ConditionalEventDefinition) and expression:

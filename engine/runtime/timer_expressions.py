@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import datetime as dt
 
+from engine.bpmn.lint_rules.timers import is_cycle, is_date_time, is_duration
 from engine.phrases import Phrase
 
 _DATE_TIME, _DURATION, _NUMBER, _TRUTH, _COLLECTION = "a date-time", "a timedelta", "a number", "True or False", \
@@ -29,18 +30,30 @@ _METHOD_RESULTS = {"now": _DATE_TIME, "fromisoformat": _DATE_TIME, "strptime": _
                    "astimezone": _DATE_TIME, "date": _DATE_TIME, "total_seconds": _NUMBER, "timestamp": _NUMBER,
                    "time": _NUMBER}
 _MAX_SHOWN = 80
+#: How each kind of timer value is recognised, and an example of one.
+_ISO_VALUES = {"duration": (is_duration, "a duration such as 'PT30S' or 'P2D'"),
+               "date-time": (is_date_time, "a date-time such as '2026-09-01T08:00:00'"),
+               "cycle": (is_cycle, "a repetition such as 'R3/PT1H'")}
 
 
-def timer_expression_refusal(source: str) -> Phrase | None:
-    """Why the timer expression ``source`` cannot give ISO 8601 text, naming what to write; None if it may."""
+def timer_expression_refusal(source: str, kind: str = "duration") -> Phrase | None:
+    """Why the expression ``source`` of a timer that needs a ``kind`` (duration, date-time, cycle) value cannot
+    give one as ISO 8601 text, naming what to write; None if it may."""
     try:
         tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError:
         return None  # the sandbox's own check names the syntax error
-    found = _certain_kind(tree.body)
+    shown = source.strip() if len(source.strip()) <= _MAX_SHOWN else source.strip()[:_MAX_SHOWN - 1] + "…"
+    body = tree.body
+    if isinstance(body, ast.Constant) and isinstance(body.value, str):
+        valid, example = _ISO_VALUES[kind]
+        if valid(body.value.strip()):
+            return None
+        return Phrase("the timer's value '%(value)s' is not an ISO 8601 %(kind)s; write %(example)s",
+                      value=body.value, kind=Phrase(kind), example=Phrase(example))
+    found = _certain_kind(body)
     if found is None:
         return None
-    shown = source.strip() if len(source.strip()) <= _MAX_SHOWN else source.strip()[:_MAX_SHOWN - 1] + "…"
     return Phrase("the timer expression '%(expression)s' gives %(kind)s, not ISO 8601 text; %(instead)s",
                   expression=shown, kind=Phrase(found), instead=_instead(tree.body, found))
 
