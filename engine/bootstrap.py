@@ -54,7 +54,8 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None, u
         clock = VirtualClock(settings.virtual_clock_start) if settings.virtual_clock_start else SystemClock()
     limits = ScriptLimits(seconds=settings.script_seconds, max_elements=settings.script_max_elements,
                           max_memory_bytes=settings.script_max_memory_mb * 2**20)
-    services = Services(settings=settings, database=database, clock=clock, runtime=Runtime(clock, limits),
+    runtime = Runtime(clock, limits, settings.environment)
+    services = Services(settings=settings, database=database, clock=clock, runtime=runtime,
                         specs=SpecCache(), outbound=OutboundPolicy.from_allow(settings.outbound_allow),
                         notifications=load_notification_settings(settings.notifications_file),
                         connectors=load_connector_settings(settings.connectors_file))

@@ -74,6 +74,8 @@ class Settings:
     #: name, ``HUHUA_LOGIN_ADDRESS_LIMIT`` from an address (a school's network may put hundreds behind one).
     login_account_limit: int = DEFAULT_LOGIN_ACCOUNT_LIMIT
     login_address_limit: int = DEFAULT_LOGIN_ADDRESS_LIMIT
+    #: The name of this deployment (``HUHUA_ENV``: production, demo, test, ...), what scripts' ``get_env()`` answers.
+    environment: str = "production"
 
     @property
     def is_sqlite(self) -> bool:
@@ -112,6 +114,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         token_max_days=int(env.get("HUHUA_TOKEN_MAX_DAYS", DEFAULT_TOKEN_MAX_DAYS)),
         login_account_limit=int(env.get("HUHUA_LOGIN_ACCOUNT_LIMIT", DEFAULT_LOGIN_ACCOUNT_LIMIT)),
         login_address_limit=int(env.get("HUHUA_LOGIN_ADDRESS_LIMIT", DEFAULT_LOGIN_ADDRESS_LIMIT)),
+        environment=env.get("HUHUA_ENV", "").strip() or "production",
     )
 
 

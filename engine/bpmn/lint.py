@@ -157,7 +157,8 @@ they nor a script hold a literal token, password or ``Bearer …`` value; creden
 config/connectors.toml), notify-task (HUHUA.NOTIFY.1: a ``notify`` service task has a known kind, recipients,
 roles of the directory, user tasks of its process and templates that parse; see engine.notifications.operator),
 known-connector (HUHUA.CONN.1: a service task names a connector the engine knows, its own or an operator of the
-configured connector proxy; see engine.connectors.registry).
+configured connector proxy; see engine.connectors.registry), called-decision (a business rule task names its
+decision as <spiffworkflow:calledDecisionId>; older forms are named with the line to write instead).
 
 Left to the XSD, which already refuses them: EXT.014 and EXT.060 (URIs), EXT.039 and EXT.040
 (resource assignments), EXT.041, EXT.054 and EXT.055 (two loop markers), EXT.078 (properties).

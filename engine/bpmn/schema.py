@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import XSD_PATH as BPMN_XSD
@@ -15,6 +16,7 @@ from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
 from SpiffWorkflow.spiff.parser.process import SPIFF_XSD
 
 from engine.errors import Problem
+from engine.phrases import Phrase
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
@@ -74,9 +76,29 @@ def validate(tree: etree._ElementTree, filename: str) -> list[Problem]:
         return []
     problems = []
     for entry in list(schema.error_log)[:_MAX_REPORTED]:
-        problems.append(Problem(entry.message, file=filename, line=entry.line,
-                                element_id=_element_id(tree, entry.path, entry.line)))
+        problems.append(Problem(_id_message(tree, entry.message, entry.line) or entry.message, file=filename,
+                                line=entry.line, element_id=_element_id(tree, entry.path, entry.line)))
     return problems
+
+
+_NOT_AN_ID = re.compile(r"attribute 'id': '(.*)' is not a valid value of the atomic type 'xs:ID'")
+
+
+def _id_message(tree: etree._ElementTree, message: str, line: int | None) -> Phrase | None:
+    """lxml's "not a valid value of the atomic type 'xs:ID'" in words: an id used twice, or not a valid id."""
+    found = _NOT_AN_ID.search(message)
+    if found is None:
+        return None
+    identifier = found.group(1)
+    lines = [el.sourceline for el in tree.iter() if isinstance(el.tag, str) and el.get("id") == identifier]
+    if len(lines) == 2:
+        return Phrase("the id %(id)s is used twice (lines %(first)s and %(second)s); give each element an id of "
+                      "its own", id=identifier, first=lines[0], second=lines[1])
+    if len(lines) > 2:
+        return Phrase("the id %(id)s is used %(count)s times (lines %(lines)s); give each element an id of its own",
+                      id=identifier, count=len(lines), lines=", ".join(map(str, lines)))
+    return Phrase("'%(id)s' is not a valid id: an id starts with a letter or '_' and holds only letters, digits, "
+                  "'-', '_' and '.'", id=identifier)
 
 
 def _element_id(tree: etree._ElementTree, path: str | None, line: int | None) -> str | None:

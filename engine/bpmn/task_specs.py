@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     DurationTimerEventDefinition,
@@ -45,7 +46,12 @@ def timer_value(my_task: Any, expression: str) -> Any:
     text = (expression or "").strip()
     if _ISO_LITERAL.fullmatch(text):
         return text
-    return my_task.workflow.script_engine.evaluate(my_task, text)
+    value = my_task.workflow.script_engine.evaluate(my_task, text)
+    if not isinstance(value, str):  # a timedelta or datetime: SpiffWorkflow would fail later, naming no element
+        raise WorkflowTaskException(
+            f"the timer expression '{text}' gave {type(value).__name__} {value!r}, not ISO 8601 text; write a duration "
+            "such as 'PT30S', or a date-time as text (x.isoformat())", task=my_task)
+    return value
 
 
 def engine_now(my_task: Any) -> datetime:
@@ -122,6 +128,7 @@ class ClockTimeDate(TimeDateEventDefinition):
         event_value = my_task._get_internal_data("event_value")
         if event_value is None:
             event_value = timer_value(my_task, self.expression)
+            _read_timer(my_task, event_value, parse_instant)
             my_task._set_internal_data(event_value=event_value)
         if parse_instant(event_value) <= engine_now(my_task):
             my_task._set_internal_data(event_fired=True)
@@ -134,7 +141,7 @@ class ClockDuration(DurationTimerEventDefinition):
         event_value = my_task._get_internal_data("event_value")
         if event_value is None:
             expression = timer_value(my_task, self.expression)
-            parsed = TimerEventDefinition.parse_iso_duration(expression)
+            parsed = _read_timer(my_task, expression, TimerEventDefinition.parse_iso_duration)
             event_value = (now + TimerEventDefinition.get_timedelta_from_start(parsed, now)).isoformat()
             my_task._set_internal_data(event_value=event_value)
         if parse_instant(event_value) <= now:
@@ -148,7 +155,7 @@ class ClockCycle(CycleTimerEventDefinition):
         event_value = my_task._get_internal_data("event_value")
         if event_value is None:
             expression = timer_value(my_task, self.expression)
-            cycles, start, duration = _recurring_interval(expression, now)
+            cycles, start, duration = _read_timer(my_task, expression, lambda text: _recurring_interval(text, now))
             event_value = {"cycles": cycles, "next": start.isoformat(), "duration": duration.total_seconds()}
         ready = False
         if event_value["cycles"] != 0:
@@ -162,6 +169,14 @@ class ClockCycle(CycleTimerEventDefinition):
             my_task.internal_data["event_fired"] = True
         my_task._set_internal_data(event_value=event_value)
         return ready
+
+
+def _read_timer(my_task: Any, text: str, read: Any) -> Any:
+    """``read(text)``; a value it cannot read fails on the timer's element, saying what it got."""
+    try:
+        return read(text)
+    except Exception as err:  # SpiffWorkflow raises a bare Exception for a bad duration
+        raise WorkflowTaskException(f"the timer's value '{text}' is not ISO 8601 ({err})", task=my_task) from None
 
 
 def _recurring_interval(expression: str, now: datetime) -> tuple[int, datetime, timedelta]:

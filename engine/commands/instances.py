@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 
 from engine.access.messages import deliverable, message_sender
 from engine.access.starting import trusted_keys
+from engine.commands.acting import acting_person_of
 from engine.commands.administrators import is_administrator
 from engine.commands.event_routing import persist_and_route
 from engine.commands.fan_out_state import fan_out_result
@@ -30,6 +31,7 @@ from engine.phrases import Phrase
 from engine.runtime.correlation import variable_names
 from engine.runtime.execution import Incident
 from engine.runtime.migration import element_names
+from engine.runtime.script_environment import acting_person
 from engine.store import tables
 
 _d, _i, _j, _m, _u = (tables.process_definition, tables.process_instance, tables.job, tables.message_subscription,
@@ -85,10 +87,12 @@ def begin_instance(uow: UnitOfWork, command: StartInstance, *, timer_start: str 
     except Incident as failure:
         raise InvalidModel(f"process '{command.process_key}' cannot start: {failure.message}",
                            [Problem(failure.message, element_id=failure.element_id)]) from None
-    if timer_start is not None:
-        incident = run_step(lambda: runtime.fire_start_timer(workflow, timer_start))
-    else:
-        incident = run_step(lambda: runtime.advance(workflow))
+    person = acting_person_of(uow, command.actor) if command.origin != ENGINE else None
+    with acting_person(person):  # a person's start: scripts of the first steps see them in get_current_user()
+        if timer_start is not None:
+            incident = run_step(lambda: runtime.fire_start_timer(workflow, timer_start))
+        else:
+            incident = run_step(lambda: runtime.advance(workflow))
     record = InstanceRecord(id=0, definition_id=definition_id, process_key=command.process_key,
                             business_key=command.business_key, org_scope=command.org_scope, state="running",
                             version=0, waits=None, workflow_state=None, started_by=command.actor,

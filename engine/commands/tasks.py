@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, select, update
 
 from engine.access.policy import is_candidate, may_read_task, may_work_on_task
 from engine.clock import BUSINESS_TZ
+from engine.commands.acting import acting_person_of
 from engine.commands.event_routing import persist_and_route
 from engine.commands.instance_state import close_offers, load_instance, require_json_object, require_label, run_step
 from engine.commands.model import CompleteTask
@@ -18,6 +19,7 @@ from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.forms import parse_form
 from engine.json_schema_forms import SCHEMA_KIND, JsonSchemaForm
 from engine.phrases import Phrase
+from engine.runtime.script_environment import acting_person
 from engine.runtime.task_data import waiting_task_data
 from engine.store import tables
 
@@ -47,7 +49,8 @@ def complete_task(command: CompleteTask, uow: UnitOfWork) -> dict[str, Any]:
         _close(uow, task, command.actor, data)
         return _complete_item(uow, task, command.actor)
     loaded = load_instance(uow, task.instance_id)
-    incident = run_step(lambda: uow.runtime.complete_human_task(loaded.workflow, task.spiff_task_id, data))
+    with acting_person(acting_person_of(uow, command.actor)):
+        incident = run_step(lambda: uow.runtime.complete_human_task(loaded.workflow, task.spiff_task_id, data))
     _close(uow, task, command.actor, data)  # the guarded write: a concurrent completion fails here
     instance = persist_and_route(uow, loaded.record, loaded.workflow, incident, command.actor)
     return {"task_id": task.id, "state": "completed", "instance": instance}

@@ -45,7 +45,7 @@ from engine.runtime.correlation import (
 )
 from engine.runtime.event_subprocesses import ScopedEventManager, start_waiting, waiting_starts
 from engine.runtime.script_guards import ScriptLimits
-from engine.runtime.scripting import SERVICE_RESULT, BpmnErrorThrown, HuhuaScriptEngine
+from engine.runtime.scripting import DEFAULT_ENVIRONMENT, SERVICE_RESULT, BpmnErrorThrown, HuhuaScriptEngine
 from engine.runtime.settled_urges import close_settled_urges
 from engine.runtime.state_codec import StateCodec
 from engine.runtime.task_titles import fill_from_data, is_expression
@@ -145,9 +145,10 @@ class OpenWork:
 class Runtime:
     """Creates, advances and (de)serialises workflows; one per engine, shared by threads."""
 
-    def __init__(self, clock: Clock, script_limits: ScriptLimits | None = None) -> None:
+    def __init__(self, clock: Clock, script_limits: ScriptLimits | None = None,
+                 environment_name: str = DEFAULT_ENVIRONMENT) -> None:
         self.clock = clock
-        self.script_engine = HuhuaScriptEngine(clock, script_limits)
+        self.script_engine = HuhuaScriptEngine(clock, script_limits, environment_name)
         self.codec = StateCodec()
 
     # -- creating and storing -------------------------------------------------------------------

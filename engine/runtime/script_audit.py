@@ -14,17 +14,29 @@ from dataclasses import dataclass
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask, StandardLoopTask
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
 
 from engine.bpmn.parser import CompiledProcess, ModelFile, ProcessSummary, compile_processes
 from engine.bpmn.task_specs import timer_value
 from engine.errors import InvalidModel, Problem
+from engine.phrases import Phrase
 from engine.runtime.scripting import ScriptRefused, check_source, expression_source
 from engine.runtime.task_titles import is_expression
+from engine.runtime.timer_expressions import timer_expression_refusal
 
 SCRIPT, EXPRESSION = "exec", "eval"
+#: The purpose of a timer's expression, which is also checked to give ISO 8601 text (``timer_expressions``).
+TIMER_EXPRESSION = Phrase("timer expression")
+#: The kind of value each timer definition needs (see ``timer_expressions``).
+_TIMER_KINDS = ((DurationTimerEventDefinition, "duration"), (TimeDateEventDefinition, "date-time"),
+                (CycleTimerEventDefinition, "cycle"))
 
 
 @dataclass(frozen=True)
@@ -32,9 +44,12 @@ class ScriptSource:
     """One piece of user code in a model: where it is, what it is for, and how it is evaluated."""
 
     element_id: str
+    #: What the code is for, in words (a Phrase: "script", "condition of the flow to 'x'", ...).
     purpose: str
     source: str
     mode: str
+    #: For a timer's expression, the kind of ISO 8601 value it must give: duration, date-time or cycle.
+    timer_kind: str | None = None
 
 
 def refuse_unsafe_scripts(files: list[ModelFile], summaries: Iterable[ProcessSummary], max_bytes: int) -> None:
@@ -61,15 +76,21 @@ def audit_process(compiled: CompiledProcess, filename: str | None = None) -> lis
             continue
         for found in scripts_in_process(process):
             source = found.source if found.mode == SCRIPT else expression_source(found.source)
+            file = getattr(process, "file", None) or filename
             try:
                 check_source(source, found.mode)
             except ScriptRefused as refused:
                 if "\n" in source.strip():
-                    where = f"{found.purpose}, line {refused.line}" if refused.line else found.purpose
+                    where = Phrase("%(purpose)s, line %(line)s", purpose=found.purpose, line=refused.line) \
+                        if refused.line else found.purpose
                 else:
-                    where = f"{found.purpose} ({_shortened(source.strip())})"
-                problems.append(Problem(f"{where}: {refused.reason}", file=getattr(process, "file", None) or filename,
-                                        element_id=found.element_id))
+                    where = Phrase("%(purpose)s (%(source)s)", purpose=found.purpose,
+                                   source=_shortened(source.strip()))
+                problems.append(Problem(Phrase("%(where)s: %(reason)s", where=where, reason=refused.reason),
+                                        file=file, element_id=found.element_id))
+                continue
+            if found.timer_kind and (refusal := timer_expression_refusal(source, found.timer_kind)) is not None:
+                problems.append(Problem(refusal, file=file, element_id=found.element_id))
     return problems
 
 
@@ -81,7 +102,7 @@ def scripts_in_process(process: Any) -> Iterator[ScriptSource]:
     """Every script and expression of one process spec (not of the processes it calls)."""
     completion = getattr(process, "completion_condition", None)  # an ad-hoc subprocess
     if isinstance(completion, str):
-        yield ScriptSource(process.name, "completion condition", completion, EXPRESSION)
+        yield ScriptSource(process.name, Phrase("completion condition"), completion, EXPRESSION)
     for spec in process.task_specs.values():
         yield from _scripts_of_task(spec, process)
 
@@ -89,22 +110,23 @@ def scripts_in_process(process: Any) -> Iterator[ScriptSource]:
 def _scripts_of_task(spec: Any, process: Any) -> Iterator[ScriptSource]:
     element = _element_id(spec)
     if isinstance(spec, ScriptTask) and spec.script:
-        yield ScriptSource(element, "script", spec.script, SCRIPT)
-    for attribute, purpose in (("prescript", "pre-script"), ("postscript", "post-script")):
+        yield ScriptSource(element, Phrase("script"), spec.script, SCRIPT)
+    for attribute, purpose in (("prescript", Phrase("pre-script")), ("postscript", Phrase("post-script"))):
         script = getattr(spec, attribute, None)
         if script:
             yield ScriptSource(element, purpose, script, SCRIPT)
     for condition, target in getattr(spec, "cond_task_specs", None) or ():
         if condition is not None and getattr(condition, "args", None):
             target_id = _element_id(process.task_specs[target]) if target in process.task_specs else target
-            yield ScriptSource(element, f"condition of the flow to '{target_id}'", condition.args[0], EXPRESSION)
+            yield ScriptSource(element, Phrase("condition of the flow to '%(target)s'", target=target_id),
+                               condition.args[0], EXPRESSION)
     if isinstance(spec, StandardLoopTask) and spec.condition:
-        yield ScriptSource(element, "loop condition", spec.condition, EXPRESSION)
+        yield ScriptSource(element, Phrase("loop condition"), spec.condition, EXPRESSION)
     if isinstance(spec, MultiInstanceTask):
         if spec.cardinality:
-            yield ScriptSource(element, "loop cardinality", spec.cardinality, EXPRESSION)
+            yield ScriptSource(element, Phrase("loop cardinality"), spec.cardinality, EXPRESSION)
         if spec.condition:
-            yield ScriptSource(element, "completion condition", spec.condition, EXPRESSION)
+            yield ScriptSource(element, Phrase("completion condition"), spec.condition, EXPRESSION)
     definition = getattr(spec, "event_definition", None)
     if definition is not None:
         for each in _event_definitions(definition):
@@ -112,11 +134,11 @@ def _scripts_of_task(spec: Any, process: Any) -> Iterator[ScriptSource]:
     properties = (getattr(spec, "extensions", None) or {}).get("properties") or {}
     for name, value in properties.items():
         if is_expression(name, value):
-            yield ScriptSource(element, f"property '{name}'", value[1:], EXPRESSION)
+            yield ScriptSource(element, Phrase("property '%(name)s'", name=name), value[1:], EXPRESSION)
     for name, parameter in (getattr(spec, "operation_params", None) or {}).items():
         value = parameter.get("value") if isinstance(parameter, dict) else None
         if isinstance(value, str):
-            yield ScriptSource(element, f"service parameter '{name}'", value, EXPRESSION)
+            yield ScriptSource(element, Phrase("service parameter '%(name)s'", name=name), value, EXPRESSION)
     yield from _scripts_of_decision(element, spec)
 
 
@@ -131,19 +153,22 @@ def _scripts_of_event(element: str, definition: Any) -> Iterator[ScriptSource]:
     if isinstance(definition, TimerEventDefinition):
         expression = _evaluated_timer_expression(definition.expression)
         if expression is not None:
-            yield ScriptSource(element, "timer expression", expression, EXPRESSION)
+            kind = next((kind for cls, kind in _TIMER_KINDS if isinstance(definition, cls)), "duration")
+            yield ScriptSource(element, TIMER_EXPRESSION, expression, EXPRESSION, kind)
         return
     expression = getattr(definition, "expression", None)
     if isinstance(definition, ConditionalEventDefinition) and expression:
-        yield ScriptSource(element, "event condition", expression, EXPRESSION)
+        yield ScriptSource(element, Phrase("event condition"), expression, EXPRESSION)
     elif isinstance(expression, str) and expression:  # the payload of a message, signal, error or escalation
-        yield ScriptSource(element, f"payload of '{name}'" if name else "payload", expression, EXPRESSION)
+        yield ScriptSource(element, Phrase("payload of '%(name)s'", name=name) if name else Phrase("payload"),
+                          expression, EXPRESSION)
     properties = [*(getattr(definition, "correlation_properties", None) or ()),
                   *(getattr(definition, "process_correlations", None) or ())]
     for prop in properties:
         retrieval = getattr(prop, "retrieval_expression", None)
         if isinstance(retrieval, str) and retrieval:
-            yield ScriptSource(element, f"correlation property '{prop.name}'", retrieval, EXPRESSION)
+            yield ScriptSource(element, Phrase("correlation property '%(name)s'", name=prop.name), retrieval,
+                              EXPRESSION)
 
 
 class _ExpressionRecorder:
@@ -173,15 +198,17 @@ def _scripts_of_decision(element: str, spec: Any) -> Iterator[ScriptSource]:
         return
     for column in getattr(table, "inputs", ()):
         if getattr(column, "expression", None):
-            yield ScriptSource(element, f"decision input '{column.label or column.id}'", column.expression, EXPRESSION)
+            yield ScriptSource(element, Phrase("decision input '%(name)s'", name=column.label or column.id),
+                              column.expression, EXPRESSION)
     for rule in getattr(table, "rules", ()):
         for entry in rule.inputEntries:
             for cell in entry.lhs:
                 if cell:
-                    yield ScriptSource(element, f"decision rule '{rule.id}'", _as_match_expression(cell), EXPRESSION)
+                    yield ScriptSource(element, Phrase("decision rule '%(name)s'", name=rule.id),
+                                      _as_match_expression(cell), EXPRESSION)
         for entry in rule.outputEntries:
             if entry.text:
-                yield ScriptSource(element, f"decision rule '{rule.id}'", entry.text, EXPRESSION)
+                yield ScriptSource(element, Phrase("decision rule '%(name)s'", name=rule.id), entry.text, EXPRESSION)
 
 
 def _as_match_expression(cell: str) -> str:

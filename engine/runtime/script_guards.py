@@ -18,7 +18,10 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
+
+from engine.runtime.script_environment import EngineTime
 
 #: Names the rewriter calls; they start with '_' so that scripts cannot name (or shadow) them.
 ADD, MUL, POW, LSHIFT, MOD = "_huhua_add", "_huhua_mul", "_huhua_pow", "_huhua_lshift", "_huhua_mod"
@@ -242,7 +245,10 @@ def _measure(items: Any, depth: int, sizes: dict[int, int], budget: int, where: 
                 known = len(item) + _measure(item.values() if kind is dict else item, depth + 1, sizes, budget, where)
                 sizes[id(item)] = known
             total += known
-        elif isinstance(item, Iterator | range) or callable(item):
+        elif kind is Decimal:
+            raise ScriptLimitExceeded(f"{where} holds the Decimal {item}, which is for computing and cannot be "
+                                      "stored; keep float(x) or str(x)")
+        elif isinstance(item, Iterator | range | EngineTime) or callable(item):
             raise ScriptLimitExceeded(f"{where} holds a {kind.__name__}, which is not data; turn it into a list first")
         if total > budget:
             break

@@ -18,6 +18,7 @@ import ast
 import math
 import re
 
+from engine.runtime.script_environment import CLOCK_NOW
 from engine.runtime.script_guards import (
     ADD,
     GROWING_METHODS,
@@ -30,12 +31,18 @@ from engine.runtime.script_guards import (
     MUL,
     POW,
 )
+from engine.runtime.script_hints import (
+    dict_key_refusal,
+    import_refusal,
+    replaced_attribute_refusal,
+    unoffered_name_refusal,
+)
 
 
 class ScriptRefused(Exception):
     """A script uses a construct that scripts may not use; raised before it runs."""
 
-    def __init__(self, message: str, line: int | None = None) -> None:
+    def __init__(self, message: str, line: int | None = None) -> None:  # message: a str or a Phrase
         super().__init__(message if line is None else f"line {line}: {message}")
         self.reason = message
         self.line = line
@@ -69,10 +76,12 @@ METHOD_ATTRIBUTES = MUTATING_METHODS | frozenset({
     "symmetric_difference", "issubset", "issuperset", "isdisjoint",
     # numbers
     "bit_length", "is_integer", "conjugate", "as_integer_ratio",
-    # date, datetime, time, timedelta (not today()/now(): scripts read the engine clock through now())
-    "weekday", "isoweekday", "isocalendar", "isoformat", "strftime", "strptime", "fromisoformat",
+    # date, datetime, time, timedelta; ``x.now()`` is rewritten to read the engine clock, ``.today()`` is refused
+    "now", "weekday", "isoweekday", "isocalendar", "isoformat", "strftime", "strptime", "fromisoformat",
     "fromordinal", "toordinal", "date", "time", "timetz", "astimezone", "timestamp",
     "combine", "total_seconds", "utcoffset", "dst", "tzname",
+    # time (the engine clock's, see script_environment.EngineTime), Decimal
+    "time_ns", "quantize", "normalize",
 })
 
 #: Attributes refused with a reason of their own (everything not allowed above is refused anyway).
@@ -101,8 +110,6 @@ _PARTS = (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop)
 _ALLOWED = _STATEMENTS + _EXPRESSIONS + _PARTS
 
 _REFUSED_NODES: dict[type, str] = {
-    ast.Import: "imports are not allowed",
-    ast.ImportFrom: "imports are not allowed",
     ast.Global: "'global' is not allowed",
     ast.Nonlocal: "'nonlocal' is not allowed",
     ast.FunctionDef: "'def' is not allowed; write plain statements, or a lambda for a sort key",
@@ -139,9 +146,18 @@ def parse(source: str, mode: str) -> ast.AST:
 def check_tree(tree: ast.AST, mode: str) -> None:
     """Raise :class:`ScriptRefused` at the first construct outside the allowed subset."""
     called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
-    refusals = [(node, reason) for node in ast.walk(tree) if (reason := _refusal(node, mode, called)) is not None]
+    # A name called, or read an attribute from that no data has (``json.loads``), is a helper or module: task
+    # data cannot be called, and a form's ``calendar`` dict may still be read with ``calendar.get('x')``.
+    reached = called | {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Attribute)
+                        and node.attr not in METHOD_ATTRIBUTES and node.attr not in VALUE_ATTRIBUTES}
+    assigned = _assigned_names(tree)
+    helpers = {id(node) for node in ast.walk(tree) if isinstance(node, ast.Name) and id(node) in reached
+               and node.id not in assigned}
+    refusals = [(node, reason) for node in ast.walk(tree)
+                if (reason := _refusal(node, mode, called, helpers)) is not None]
     if refusals:  # the first in reading order: in ``a._b.c``, '_b' rather than 'c'
-        node, reason = min(refusals, key=lambda found: _position(found[0]))
+        # a construct refused outright before a helper spiff-arena has and scripts here lack: ``random._os``
+        node, reason = min(refusals, key=lambda found: (_is_hint(found[0], helpers), _position(found[0])))
         raise ScriptRefused(reason, getattr(node, "lineno", None))
 
 
@@ -150,13 +166,31 @@ def _position(node: ast.AST) -> tuple[float, int, int]:
     return getattr(node, "lineno", math.inf), getattr(node, "col_offset", 0), getattr(node, "end_col_offset", 0)
 
 
-def _refusal(node: ast.AST, mode: str, called: set[int]) -> str | None:
+def _is_hint(node: ast.AST, helpers: set[int]) -> bool:
+    """Whether ``node`` is refused only as a helper that scripts here lack (see ``script_hints.UNOFFERED``)."""
+    return isinstance(node, ast.Name) and id(node) in helpers and _name_refusal(node.id) is None
+
+
+def _assigned_names(tree: ast.AST) -> set[str]:
+    """Names the source itself gives a value to (a variable, a loop or lambda variable, an exception)."""
+    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load)}
+    names |= {node.arg for node in ast.walk(tree) if isinstance(node, ast.arg)}
+    return names | {node.name for node in ast.walk(tree) if isinstance(node, ast.ExceptHandler) and node.name}
+
+
+def _refusal(node: ast.AST, mode: str, called: set[int], helpers: set[int]) -> str | None:
+    """Why ``node`` is refused, or None; ``helpers`` are the names used as functions or modules."""
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        return import_refusal(node)
     if not isinstance(node, _ALLOWED):
         return _REFUSED_NODES.get(type(node), f"'{type(node).__name__}' is not allowed in scripts")
     if isinstance(node, ast.Name):
-        return _name_refusal(node.id)
+        refused = _name_refusal(node.id)
+        if refused is None and id(node) in helpers:
+            return unoffered_name_refusal(node.id)
+        return refused
     if isinstance(node, ast.Attribute):
-        return _attribute_refusal(node, mode, called)
+        return _attribute_refusal(node, mode, called, helpers)
     if isinstance(node, ast.arg | ast.keyword) and (node.arg or "").startswith("_"):
         return f"name '{node.arg}' is not allowed (names starting with '_' are reserved)"
     if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store) and isinstance(node.slice, ast.Slice):
@@ -188,7 +222,7 @@ def _name_refusal(name: str) -> str | None:
     return None
 
 
-def _attribute_refusal(node: ast.Attribute, mode: str, called: set[int]) -> str | None:
+def _attribute_refusal(node: ast.Attribute, mode: str, called: set[int], helpers: set[int]) -> str | None:
     name = node.attr
     if name.startswith("_"):
         return f"attribute '{name}' is not allowed (names starting with '_' are reserved)"
@@ -199,6 +233,15 @@ def _attribute_refusal(node: ast.Attribute, mode: str, called: set[int]) -> str 
     if name in VALUE_ATTRIBUTES:
         return None
     if name not in METHOD_ATTRIBUTES:
+        replaced = replaced_attribute_refusal(name)
+        if replaced is not None:
+            return replaced
+        if isinstance(node.value, ast.Name) and id(node.value) in helpers:  # ``random.randint``: say what random is
+            unoffered = unoffered_name_refusal(node.value.id)
+            if unoffered is not None:
+                return unoffered
+        if isinstance(node.value, ast.Name | ast.Subscript | ast.Attribute):
+            return dict_key_refusal(node.value, name)
         return f"attribute '.{name}' is not available in scripts"
     if id(node) not in called:
         return f"method '.{name}' must be called where it is named; for a sort key write 'lambda x: ...'"
@@ -254,6 +297,10 @@ def _guarded(node: ast.AST) -> ast.AST:
             item = _call(INPLACE_ITEM, [_located(ast.Constant(inplace), node), target.value, target.slice, node.value])
             return _located(ast.Expr(_located(item, node)), node)
         return node  # attribute targets were refused by check_tree
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "now":
+        receiver = node.func  # ``datetime.now()`` reads the engine clock (see script_environment.clock_now)
+        return _located(ast.Call(_located(ast.Name(CLOCK_NOW, ast.Load()), node), [receiver.value, *node.args],
+                                 node.keywords), node)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in GROWING_METHODS:
         receiver = node.func
         arguments = [receiver.value, _located(ast.Constant(receiver.attr), receiver), *node.args]

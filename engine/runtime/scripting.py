@@ -14,7 +14,10 @@ What scripts may use
     dict divmod enumerate filter float frozenset int isinstance len list map max min range reversed
     round set sorted str sum tuple zip`` and a few exception classes. Helpers: ``now()`` and
     ``today()`` (the engine clock, in Asia/Shanghai), ``date``, ``datetime``, ``timedelta``,
-    ``floor``, ``ceil``. Methods of strings, lists, dicts, sets, numbers and dates from a fixed list
+    ``floor``, ``ceil``; for models written for spiff-arena, ``time.time()``, ``datetime.now()`` (the
+    engine clock too), ``Decimal``, ``get_current_user()`` and ``get_env()`` (see
+    ``engine.runtime.script_environment``; what it lacks is refused naming the replacement, see
+    ``engine.runtime.script_hints``). Methods of strings, lists, dicts, sets, numbers and dates from a fixed list
     (``upper strip split startswith join replace get items append update isoformat strftime ...``,
     see ``script_policy.METHOD_ATTRIBUTES``), called where they are named, and value attributes such
     as ``.year`` or ``.days``. An expression is the same language in a single expression, and may
@@ -61,6 +64,7 @@ from __future__ import annotations
 import ast
 import builtins
 import datetime as dt
+import decimal
 import functools
 import json
 import math
@@ -76,6 +80,13 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from engine.clock import BUSINESS_TZ, Clock, SystemClock
 from engine.org.calendar import MAX_WORKING_DAYS, calendar_in_effect, working_deadline
 from engine.runtime import script_policy
+from engine.runtime.script_environment import (
+    CLOCK_NOW,
+    COMPATIBILITY_NAMES,
+    DECIMALS,
+    clock_now,
+    compatibility_helpers,
+)
 from engine.runtime.script_guards import (
     DATA_LEAVES,
     BudgetExceeded,
@@ -85,6 +96,7 @@ from engine.runtime.script_guards import (
     check_data,
     guards,
 )
+from engine.runtime.script_hints import explained_attribute_error, explained_decimal_error, explained_name_error
 from engine.runtime.script_policy import ScriptRefused
 from engine.runtime.watchdog import MemoryBudgetExceeded, TimeBudgetExceeded, Watchdog
 
@@ -100,6 +112,9 @@ SAFE_BUILTINS: dict[str, Any] = {
         "ZeroDivisionError",
     )
 }
+
+#: What ``get_env()`` answers when configuration names no environment (``HUHUA_ENV``).
+DEFAULT_ENVIRONMENT = "production"
 
 #: One watchdog thread for the whole process, started on the first evaluation.
 WATCHDOG = Watchdog()
@@ -158,11 +173,13 @@ def throw_error(code: str) -> None:
 class GuardedEnvironment(BasePythonScriptEngineEnvironment):
     """Runs checked, cached code with whitelisted builtins and helpers, inside the time and size budget."""
 
-    def __init__(self, clock: Clock, limits: ScriptLimits | None = None, watchdog: Watchdog | None = None) -> None:
+    def __init__(self, clock: Clock, limits: ScriptLimits | None = None, watchdog: Watchdog | None = None,
+                 environment_name: str = DEFAULT_ENVIRONMENT) -> None:
         self.clock = clock
         self.limits = limits or ScriptLimits()
         self.watchdog = watchdog or WATCHDOG
-        self.builtins: dict[str, Any] = {**SAFE_BUILTINS, **guards(self.limits)}
+        self.environment_name = environment_name
+        self.builtins: dict[str, Any] = {**SAFE_BUILTINS, **guards(self.limits), CLOCK_NOW: clock_now(clock)}
         super().__init__(self._helpers())
 
     def _helpers(self) -> dict[str, Any]:
@@ -183,19 +200,29 @@ class GuardedEnvironment(BasePythonScriptEngineEnvironment):
             "now": now, "today": today, "throw_error": throw_error, "date": dt.date, "datetime": dt.datetime,
             "timedelta": dt.timedelta, "floor": math.floor, "ceil": math.ceil,
             "working_days_later": working_days_later,
+            **compatibility_helpers(self.clock, self.environment_name),
         }
 
     def evaluate(self, expression: str | None, context: dict[str, Any], external_context: dict | None = None) -> Any:
         if expression is None:
             return None  # an absent condition (an ad-hoc sub-process without completionCondition) never holds
-        code = compile_checked(expression_source(expression), "eval")
+        source = expression_source(expression)
+        code = compile_checked(source, "eval")
         scope = {"__builtins__": self.builtins, **self.globals, **(external_context or {}), **context}
-        return self._within_budget(self._evaluated, code, scope)
+        try:
+            return self._within_budget(self._evaluated, code, scope)
+        except (NameError, AttributeError, decimal.DecimalException) as failure:
+            explained = _explained(failure, source)
+            if explained is failure:
+                raise
+            raise explained from failure
 
     def execute(self, script: str, context: dict[str, Any], external_context: dict | None = None) -> bool:
         """Run ``script`` on the task data ``context``; if it fails, its top-level assignments are undone."""
         code = compile_checked(script, "exec")
         injected = {"__builtins__": self.builtins, **self.globals, **(external_context or {})}
+        for name in COMPATIBILITY_NAMES.intersection(context):  # added later: data of that name keeps it
+            del injected[name]
         clash = set(injected).intersection(context) - {"__builtins__"}
         if clash:
             raise ValueError(f"data names shadow built-in helpers: {', '.join(sorted(clash))}")
@@ -220,6 +247,9 @@ class GuardedEnvironment(BasePythonScriptEngineEnvironment):
             if damaged:
                 raise ScriptLimitExceeded(f"{failure}; removed from the task data, which the script changed in place "
                                           f"beyond repair: {', '.join(damaged)}") from failure
+            explained = _explained(failure, script)
+            if explained is not failure:
+                raise explained from failure
             raise
         finally:
             if "__builtins__" in context:  # removed last: still there if a stop cut the first removal short
@@ -252,7 +282,8 @@ class GuardedEnvironment(BasePythonScriptEngineEnvironment):
         watch = watchdog.watch(self.limits.seconds, self.limits.max_memory_bytes)
         try:
             try:
-                result = action(*arguments)
+                with decimal.localcontext(DECIMALS):  # a script's Decimals stay within bounded digits
+                    result = action(*arguments)
             finally:
                 fired = watchdog.release(watch)
             if fired is not None:  # sent while the action was finishing, and cancelled before delivery
@@ -279,9 +310,10 @@ SERVICE_RESULT = "huhua_service_result"
 class HuhuaScriptEngine(PythonScriptEngine):
     """SpiffWorkflow's script engine on the guarded environment, carrying the engine clock."""
 
-    def __init__(self, clock: Clock | None = None, limits: ScriptLimits | None = None) -> None:
+    def __init__(self, clock: Clock | None = None, limits: ScriptLimits | None = None,
+                 environment_name: str = DEFAULT_ENVIRONMENT) -> None:
         self.clock = clock or SystemClock()
-        super().__init__(environment=GuardedEnvironment(self.clock, limits))
+        super().__init__(environment=GuardedEnvironment(self.clock, limits, environment_name=environment_name))
 
     def call_service(self, task: Any, **_kwargs: Any) -> str:
         """A service task's result: a worker already called the connector, outside the engine's transaction."""
@@ -309,6 +341,17 @@ class HuhuaScriptEngine(PythonScriptEngine):
 def _shortened(text: str, limit: int = 200) -> str:
     text = text.strip()
     return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _explained(failure: Exception, source: str) -> Exception:
+    """A NameError or AttributeError reworded to name what to write instead (``payload['x']``, ...)."""
+    if isinstance(failure, NameError):
+        return explained_name_error(failure)
+    if isinstance(failure, AttributeError):
+        return explained_attribute_error(failure, source)
+    if isinstance(failure, decimal.DecimalException):
+        return explained_decimal_error(failure)
+    return failure
 
 
 def _remove_injected(context: dict[str, Any], injected: dict[str, Any]) -> None:

@@ -65,6 +65,7 @@ RULES: tuple[Rule, ...] = (
     activities.check_choreography_in_processes,
     activities.check_called_processes_start,
     activities.check_public_processes,
+    activities.check_called_decisions,
     data.check_collection_flags,
     data.check_sub_process_io,
     data.check_association_directions,

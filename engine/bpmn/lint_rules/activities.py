@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from lxml import etree
+
 from engine.bpmn.lint_rules.model import (
     ACTIVITIES,
     CHOREOGRAPHY_ACTIVITIES,
@@ -18,6 +20,7 @@ from engine.bpmn.lint_rules.model import (
     text_of,
 )
 from engine.errors import Problem
+from engine.phrases import Phrase
 
 _INTEGER = re.compile(r"^[+-]?\d+$")
 
@@ -120,3 +123,49 @@ def check_public_processes(model: LintModel) -> Iterator[Problem]:
             yield model.problem(process, f"{model.describe(process)} is a public process marked executable; a "
                                 "public process only shows the interactions with a partner",
                                 "public-process (EXT.035)")
+
+
+_SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+
+
+def check_called_decisions(model: LintModel) -> Iterator[Problem]:
+    """called-decision: a business rule task names its DMN decision as SpiffWorkflow reads it.
+
+    That is ``<spiffworkflow:calledDecisionId>`` in its extensionElements. Other tools' forms
+    (``calledDecision decisionId="…"`` of older spiff-arena and Zeebe models, ``camunda:decisionRef``) would
+    otherwise reach the parser as a decision called "None".
+    """
+    for element in model.by_kind.get("businessRuleTask", ()):
+        written = [e for e in element.iter() if isinstance(e.tag, str) and (e.text or "").strip()
+                   and etree.QName(e).localname == "calledDecisionId" and etree.QName(e).namespace == _SPIFF_NS]
+        if written:
+            continue
+        old = next((e for e in element.iter() if isinstance(e.tag, str)
+                    and etree.QName(e).localname == "calledDecision" and e.get("decisionId")), None)
+        reference = next((v for k, v in element.attrib.items() if etree.QName(k).localname == "decisionRef"), None)
+        if old is not None:
+            message = Phrase("%(task)s names its decision in the old form <%(form)s decisionId=\"%(decision)s\"/>, "
+                             "which is not read; write <spiffworkflow:calledDecisionId>%(decision)s"
+                             "</spiffworkflow:calledDecisionId> in its extensionElements instead",
+                             task=model.describe(element), form=_prefixed(old), decision=old.get("decisionId"))
+            at = old
+        elif reference:
+            message = Phrase("%(task)s names its decision as decisionRef=\"%(decision)s\", which is not read; write "
+                             "<spiffworkflow:calledDecisionId>%(decision)s</spiffworkflow:calledDecisionId> in its "
+                             "extensionElements instead", task=model.describe(element), decision=reference)
+            at = element
+        else:
+            message = Phrase("%(task)s names no decision; write <spiffworkflow:calledDecisionId>the id of a DMN "
+                             "decision</spiffworkflow:calledDecisionId> in its extensionElements",
+                             task=model.describe(element))
+            at = element
+        found = model.problem(at, "", "called-decision")
+        yield Problem(Phrase("%(message)s [rule: %(rule)s]", message=message, rule="called-decision"), file=found.file,
+                      line=found.line, element_id=found.element_id)
+
+
+def _prefixed(element: etree._Element) -> str:
+    """``spiffworkflow:calledDecision``: an element's name with the prefix its document gives its namespace."""
+    qname = etree.QName(element)
+    prefix = next((p for p, ns in (element.nsmap or {}).items() if ns == qname.namespace and p), None)
+    return f"{prefix}:{qname.localname}" if prefix else qname.localname
