@@ -17,8 +17,10 @@ from engine.commands.model import (
     DeployEditedForm,
     DeployEditedProcess,
     DeployModels,
+    DeployProcessModel,
     DeployShippedProcesses,
 )
+from engine.commands.process_models import check_process_model, own_processes, record_process_model
 from engine.commands.start_access import refuse_bad_start_rules
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import InvalidInput, NotFound, NotNewestVersion, Problem
@@ -29,6 +31,8 @@ from engine.store import tables
 MODEL_SUFFIXES = (".bpmn", ".dmn")
 #: Files a deployment carries: models, and the forms of their tasks.
 DEPLOYED_SUFFIXES = (*MODEL_SUFFIXES, FORM_SUFFIX)
+#: Other files a process model folder carries (JSON schemas, data): stored with its deployment, never parsed here.
+ATTACHMENT_SUFFIX = ".json"
 _d, _s, _f = tables.process_definition, tables.shipped_file, tables.form_definition
 _a = tables.definition_artifact
 
@@ -48,6 +52,28 @@ def deploy_models(command: DeployModels, uow: UnitOfWork) -> dict[str, Any]:
                                                                       for n in bad_names])
     files = [ModelFile(name, content) for name, content in command.files]
     return _deploy(uow, files, command.actor, command.source, command.name, command.only_files)
+
+
+def deploy_process_model(command: DeployProcessModel, uow: UnitOfWork) -> dict[str, Any]:
+    """A spiff-arena process model folder, deployed under its folder's identity (see engine.commands.process_models).
+
+    Its own files are stored under ``<path>/<name>``; the other models' files it calls go along as context. Only
+    processes of its own files get versions, and none whose id another folder owns: then nothing is stored.
+    """
+    check_process_model(command)
+    own = [ModelFile(f"{command.path}/{name}", content) for name, content in command.files]
+    context = [ModelFile(name, content) for name, content in command.context if not name.startswith(f"{command.path}/")]
+    bad_names = [f.name for f in [*own, *context] if len(f.name) > 300]
+    if bad_names:
+        raise InvalidInput("a file name must be 1 to 300 characters", [Problem("bad length", file=n[:300])
+                                                                      for n in bad_names])
+    largest = uow.services.settings.max_model_bytes
+    too_large = [f.name for f in own if f.name.endswith(ATTACHMENT_SUFFIX) and len(f.content) > largest]
+    if too_large:
+        raise InvalidInput(f"a file of the folder is larger than {largest} bytes, the largest accepted",
+                           [Problem("too large", file=n) for n in too_large])
+    return _deploy(uow, [*own, *context], command.actor, command.source, command.display_name[:200],
+                   frozenset(f.name for f in own), model=command)
 
 
 def deploy_edited_process(command: DeployEditedProcess, uow: UnitOfWork) -> dict[str, Any]:
@@ -238,12 +264,16 @@ def deploy_shipped_processes(command: DeployShippedProcesses, uow: UnitOfWork) -
 
 def _deploy(uow: UnitOfWork, files: list[ModelFile], actor: str, source: str, name: str | None,
             only_files: frozenset[str] | None, *, only_keys: frozenset[str] | None = None,
-            skip_keys: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """Store what changed; ``only_keys`` / ``skip_keys`` keep an edit from versioning processes it must not touch."""
+            skip_keys: frozenset[str] = frozenset(), model: DeployProcessModel | None = None) -> dict[str, Any]:
+    """Store what changed; ``only_keys`` / ``skip_keys`` keep an edit from versioning processes it must not touch.
+
+    With ``model`` (a process model folder) only its own processes get versions, and they are its.
+    """
     form_files = [f for f in files if f.name.endswith(FORM_SUFFIX)]
     forms = [parse_form(f.name, f.content) for f in form_files]  # all checked before anything is stored
-    files = [f for f in files if not f.name.endswith(FORM_SUFFIX)]
-    if not files:
+    attachments = [f for f in files if f.name.endswith(ATTACHMENT_SUFFIX) and not f.name.endswith(FORM_SUFFIX)]
+    files = [f for f in files if not f.name.endswith(ATTACHMENT_SUFFIX)]
+    if not files and model is None:
         stored = _store_forms(uow, forms, form_files, only_files, actor)
         return {"deployment_id": None, "processes": [], "forms": stored}
     max_bytes = uow.services.settings.max_model_bytes
@@ -255,39 +285,49 @@ def _deploy(uow: UnitOfWork, files: list[ModelFile], actor: str, source: str, na
         summaries = _selected(summaries, uses, only_files, changed_forms,
                               {key for key, file in decisions.items() if file in only_files})
     summaries = [s for s in summaries if s.key not in skip_keys and (only_keys is None or s.key in only_keys)]
+    if model is not None:
+        summaries = own_processes(uow, model, summaries)
     refuse_unsafe_scripts(files, summaries, max_bytes)
     refuse_bad_start_rules(summaries)
     stored_forms = _store_forms(uow, forms, form_files, only_files, actor)  # first: versions bind the newest forms
+    recorded = {"model": record_process_model(uow, model)} if model is not None else {}
     bound = _newest_forms(uow, {k for s in summaries for f in s.dependency_files for k in uses[f].forms})
     plan = []
     for summary in summaries:
-        latest = uow.read(select(_d.c.id, _d.c.version, _d.c.content_hash).where(_d.c.key == summary.key)
-                             .order_by(_d.c.version.desc()).limit(1)).first()
+        latest = uow.read(select(_d.c.id, _d.c.version, _d.c.content_hash, _d.c.model_path)
+                          .where(_d.c.key == summary.key).order_by(_d.c.version.desc()).limit(1)).first()
         used = {k for f in summary.dependency_files for k in uses[f].forms if k in bound}
-        plan.append((summary, latest, with_forms(summary.content_hash, {k: bound[k] for k in used})))
+        digest = with_attachments(with_forms(summary.content_hash, {k: bound[k] for k in used}), attachments)
+        plan.append((summary, latest, digest))
 
     def entry(summary: Any, definition_id: int, version: int, changed: bool) -> dict[str, Any]:
         return {"key": summary.key, "name": summary.name, "version": version, "definition_id": definition_id,
                 "changed": changed}
 
-    if all(latest is not None and latest.content_hash == digest for _s, latest, digest in plan):
-        return {"deployment_id": None, "forms": stored_forms,
+    def unchanged(latest: Any, digest: str) -> bool:  # a folder taking over a process of loose files versions it
+        return latest is not None and latest.content_hash == digest and (model is None
+                                                                          or latest.model_path == model.path)
+
+    if all(unchanged(latest, digest) for _s, latest, digest in plan):
+        return {"deployment_id": None, "forms": stored_forms, **recorded,
                 "processes": [entry(s, latest.id, latest.version, False) for s, latest, _h in plan]}
 
     deployment_id = uow.execute(insert(tables.deployment).values(
         name=name or ", ".join(f.name for f in files)[:200], source=source, deployed_by=actor, deployed_at=uow.now,
     ).returning(tables.deployment.c.id)).scalar_one()
     uow.execute(insert(tables.deployment_resource), [
-        {"deployment_id": deployment_id, "name": f.name, "content": f.content, "sha256": f.sha256} for f in files])
+        {"deployment_id": deployment_id, "name": f.name, "content": f.content, "sha256": f.sha256}
+        for f in [*files, *attachments]])
     processes = []
     for summary, latest, digest in plan:
-        if latest is not None and latest.content_hash == digest:
+        if unchanged(latest, digest):
             processes.append(entry(summary, latest.id, latest.version, False))
             continue
         version = (latest.version if latest is not None else 0) + 1
+        owner = model.path if model is not None else latest.model_path if latest is not None else None
         definition_id = uow.execute(insert(_d).values(
             key=summary.key, version=version, name=summary.name, content_hash=digest,
-            deployment_id=deployment_id, resource_name=summary.filename, deployed_at=uow.now,
+            deployment_id=deployment_id, resource_name=summary.filename, deployed_at=uow.now, model_path=owner,
         ).returning(_d.c.id)).scalar_one()
         if summary.start_triggers:
             uow.execute(insert(tables.start_trigger), [
@@ -295,9 +335,9 @@ def _deploy(uow: UnitOfWork, files: list[ModelFile], actor: str, source: str, na
                  "element_id": element_id} for kind, trigger_name, element_id in summary.start_triggers])
         _bind_artifacts(uow, definition_id, summary, uses, bound, decisions)
         uow.record("process_deployed", actor=actor, process_key=summary.key, version=version,
-                   definition_id=definition_id, deployment_id=deployment_id)
+                   definition_id=definition_id, deployment_id=deployment_id, **({"model": owner} if owner else {}))
         processes.append(entry(summary, definition_id, version, True))
-    return {"deployment_id": deployment_id, "processes": processes, "forms": stored_forms}
+    return {"deployment_id": deployment_id, "processes": processes, "forms": stored_forms, **recorded}
 
 
 def _selected(summaries: list[ProcessSummary], uses: dict[str, Uses], only_files: frozenset[str],
@@ -332,6 +372,16 @@ def with_forms(content_hash: str, forms: dict[str, tuple[int, str]]) -> str:
     digest = hashlib.sha256(content_hash.encode())
     for key in sorted(forms):
         digest.update(f"{key}:{forms[key][1]}".encode())
+    return digest.hexdigest()
+
+
+def with_attachments(content_hash: str, attachments: list[ModelFile]) -> str:
+    """A content hash extended by the JSON files a model folder carries (its forms' schemas): a change is a version."""
+    if not attachments:
+        return content_hash
+    digest = hashlib.sha256(content_hash.encode())
+    for attachment in sorted(attachments, key=lambda f: f.name):
+        digest.update(f"{attachment.name}:{attachment.sha256}".encode())
     return digest.hexdigest()
 
 
