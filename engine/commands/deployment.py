@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 
 from engine.bpmn.artifacts import Uses, decision_ids, model_uses
-from engine.bpmn.parser import ModelFile, ProcessSummary, inspect_models
+from engine.bpmn.parser import ModelFile, ProcessSummary, inspect_models, is_attachment
 from engine.commands.instance_state import require_label
 from engine.commands.model import (
     DeployEditedDecision,
@@ -31,8 +31,6 @@ from engine.store import tables
 MODEL_SUFFIXES = (".bpmn", ".dmn")
 #: Files a deployment carries: models, and the forms of their tasks.
 DEPLOYED_SUFFIXES = (*MODEL_SUFFIXES, FORM_SUFFIX)
-#: Other files a process model folder carries (JSON schemas, data): stored with its deployment, never parsed here.
-ATTACHMENT_SUFFIX = ".json"
 _d, _s, _f = tables.process_definition, tables.shipped_file, tables.form_definition
 _a = tables.definition_artifact
 
@@ -68,7 +66,7 @@ def deploy_process_model(command: DeployProcessModel, uow: UnitOfWork) -> dict[s
         raise InvalidInput("a file name must be 1 to 300 characters", [Problem("bad length", file=n[:300])
                                                                       for n in bad_names])
     largest = uow.services.settings.max_model_bytes
-    too_large = [f.name for f in own if f.name.endswith(ATTACHMENT_SUFFIX) and len(f.content) > largest]
+    too_large = [f.name for f in own if is_attachment(f.name) and len(f.content) > largest]
     if too_large:
         raise InvalidInput(f"a file of the folder is larger than {largest} bytes, the largest accepted",
                            [Problem("too large", file=n) for n in too_large])
@@ -271,8 +269,8 @@ def _deploy(uow: UnitOfWork, files: list[ModelFile], actor: str, source: str, na
     """
     form_files = [f for f in files if f.name.endswith(FORM_SUFFIX)]
     forms = [parse_form(f.name, f.content) for f in form_files]  # all checked before anything is stored
-    attachments = [f for f in files if f.name.endswith(ATTACHMENT_SUFFIX) and not f.name.endswith(FORM_SUFFIX)]
-    files = [f for f in files if not f.name.endswith(ATTACHMENT_SUFFIX)]
+    attachments = [f for f in files if is_attachment(f.name) and not f.name.endswith(FORM_SUFFIX)]
+    files = [f for f in files if not is_attachment(f.name)]
     if not files and model is None:
         stored = _store_forms(uow, forms, form_files, only_files, actor)
         return {"deployment_id": None, "processes": [], "forms": stored}

@@ -18,7 +18,7 @@ from typing import Any
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from sqlalchemy import bindparam, delete, insert, select, true, update
 
-from engine.bpmn.parser import CompiledProcess, ModelFile, compile_process
+from engine.bpmn.parser import CompiledProcess, ModelFile, compile_process, is_attachment
 from engine.bpmn.timevalues import due_from
 from engine.clock import BUSINESS_TZ
 from engine.commands.appraisal import keep_appraisal
@@ -105,7 +105,7 @@ def compiled_definition(uow: UnitOfWork, definition_id: int) -> CompiledProcess:
         if definition is None:
             raise NotFound(f"process definition {definition_id} does not exist")
         resources = uow.read(select(r.c.name, r.c.content).where(r.c.deployment_id == definition.deployment_id))
-        files = [ModelFile(row.name, bytes(row.content)) for row in resources]
+        files = [ModelFile(row.name, bytes(row.content)) for row in resources if not is_attachment(row.name)]
         return compile_process(files, definition.key, uow.services.settings.max_model_bytes)
 
     return uow.services.specs.get(definition_id, build)
