@@ -120,6 +120,12 @@ def test_a_group_deploys_each_model_under_its_folder_path_with_its_names(huhua: 
     started = huhua.execute(StartInstance("first_process", "admin", origin=ENGINE))
     instance = huhua.queries.instance(started["id"])
     assert (instance["state"], instance["data"]["greeting"]) == ("completed", "你好")
+    with huhua.services.database.engine.connect() as connection:
+        logged = [json.loads(d) for d in connection.execute(select(tables.audit_log.c.detail).where(
+            tables.audit_log.c.action == "DeployProcessModel").order_by(tables.audit_log.c.id)).scalars()]
+    assert [(d["path"], d["files"], d["context"]) for d in logged] == [  # names, never contents
+        ("team/first", ["first-schema.json", "first.bpmn"], ["team/second/second.bpmn"]),
+        ("team/second", ["second.bpmn"], [])]
 
 
 @SQLITE
