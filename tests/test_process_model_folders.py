@@ -221,9 +221,13 @@ def test_a_model_whose_process_model_json_does_not_fit_its_files_is_refused_by_f
 
 
 @SQLITE
-def test_folders_and_loose_files_go_to_separate_deploys(cli, tree: Path) -> None:
+def test_folders_and_loose_files_go_to_separate_deploys(huhua: Huhua, cli, tree: Path) -> None:
     mixed = cli("deploy", str(tree / "team"), str(tree / "team" / "second" / "second.bpmn"))
     assert mixed.exit_code == 2 and "separate deploys" in mixed.stderr
+    with pytest.raises(InvalidInput) as loose:  # JSON is a model folder's; alone it would belong to nobody
+        huhua.execute(DeployModels(files=(("second.bpmn", (tree / "team" / "second" / "second.bpmn").read_bytes()),
+                                          ("schema.json", b"{}")), actor="admin"))
+    assert [(p.file, p.message) for p in loose.value.problems] == [("schema.json", "not a model file")]
 
 
 def test_migration_0038_adds_the_model_table_and_column_and_goes_back(huhua: Huhua, tree: Path, cli) -> None:

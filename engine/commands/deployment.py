@@ -25,6 +25,7 @@ from engine.commands.start_access import refuse_bad_start_rules
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import InvalidInput, NotFound, NotNewestVersion, Problem
 from engine.forms import FORM_SUFFIX, Form, parse_form
+from engine.phrases import Phrase
 from engine.runtime.script_audit import refuse_unsafe_scripts
 from engine.store import tables
 
@@ -48,6 +49,12 @@ def deploy_models(command: DeployModels, uow: UnitOfWork) -> dict[str, Any]:
     if bad_names:
         raise InvalidInput("a file name must be 1 to 300 characters", [Problem("bad length", file=n[:300])
                                                                       for n in bad_names])
+    loose = [name for name, _ in command.files if is_attachment(name) and not name.endswith(FORM_SUFFIX)]
+    if loose:  # JSON beside the models is a process model folder's (DeployProcessModel), which says whose it is
+        raise InvalidInput(Phrase("%(file)s is not a model: deploy BPMN (.bpmn), DMN (.dmn) and form (.form.json) "
+                                  "files, or the process model folder (with process_model.json) the JSON belongs to",
+                                  file=loose[0][:300]), [Problem(Phrase("not a model file"), file=n[:300])
+                                                         for n in loose])
     files = [ModelFile(name, content) for name, content in command.files]
     return _deploy(uow, files, command.actor, command.source, command.name, command.only_files)
 
