@@ -47,6 +47,14 @@ from engine.schedules import check_timer
 MAX_FILES = 200
 MAX_TOTAL_ELEMENTS = 10_000
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+#: Files a deployment may hold besides its models: a process model folder's JSON (form schemas, data). They are
+#: stored with the deployment for the engine's other parts and never parsed as models.
+ATTACHMENT_SUFFIX = ".json"
+
+
+def is_attachment(name: str) -> bool:
+    """Whether a deployment's file ``name`` is an attachment (see :data:`ATTACHMENT_SUFFIX`), not a model."""
+    return name.endswith(ATTACHMENT_SUFFIX)
 
 
 class _HumanTaskParser(UserTaskParser):

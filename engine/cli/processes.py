@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import click
 
 from engine.cli.base import (
+    BAD_INPUT,
     Context,
     emit,
     guard,
@@ -29,7 +31,8 @@ from engine.commands import (
     ThrowSignal,
 )
 from engine.commands.model import ADMIN
-from engine.errors import InvalidInput, Problem
+from engine.errors import HuhuaError, InvalidInput, Problem
+from engine.model_folders import commands_for, holds_process_models
 from engine.safe_markdown import plain_text
 from engine.task_filters import DUES, SORTS, VIEWS, parse_filter
 
@@ -40,12 +43,62 @@ from engine.task_filters import DUES, SORTS, VIEWS, parse_filter
 @json_option
 @click.pass_obj
 def deploy(obj: Context, paths: tuple[str, ...], actor: str, as_json: bool) -> None:
-    """Deploy BPMN/DMN files (or every model in a directory) as one deployment."""
+    """Deploy BPMN/DMN files (or every model in a directory) as one deployment.
+
+    A spiff-arena process model folder (with process_model.json), or a group of them, is deployed model by model,
+    each under its folder path; a refused model is named and the others still go in (exit code 2)."""
 
     def run() -> None:
+        folders = [Path(p) for p in paths if holds_process_models(Path(p))]
+        if folders:
+            if len(folders) != len(paths):
+                raise InvalidInput("give process model folders (with process_model.json) and other model files to "
+                                   "separate deploys", [Problem("mixed", file=p) for p in paths
+                                                        if not holds_process_models(Path(p))])
+            _deploy_model_folders(obj, folders, actor, as_json)
+            return
         result = obj.huhua.execute(DeployModels(files=model_files(paths), actor=actor, source="cli"))
         emit(as_json, result, lambda r: "\n".join(
             f"{p['key']}: version {p['version']}" + ("" if p["changed"] else " (unchanged)") for p in r["processes"]))
+
+    guard(as_json, run)
+
+
+def _deploy_model_folders(obj: Context, folders: list[Path], actor: str, as_json: bool) -> None:
+    """Each process model below ``folders`` in its own deployment; the refused ones named, exit code 2 if any."""
+    deployed, refused = [], []
+    for folder in folders:
+        for path, command in commands_for(folder, actor, obj.huhua.services.settings.max_model_bytes):
+            try:
+                if isinstance(command, HuhuaError):
+                    raise command
+                deployed.append({"path": path, **obj.huhua.execute(command)})
+            except HuhuaError as err:
+                refused.append({"path": path, **err.to_dict()})
+                if not as_json:
+                    click.echo(f"refused {path}: {err}", err=True)
+    emit(as_json, {"models": deployed, "refused": refused}, lambda r: "\n".join(
+        f"{m['path']} «{m['model']['display_name']}»: " + ", ".join(
+            f"{p['key']} version {p['version']}" + ("" if p["changed"] else " (unchanged)") for p in m["processes"])
+        for m in r["models"]) or "no model deployed")
+    if refused:
+        sys.exit(BAD_INPUT)
+
+
+@main.command("processes")
+@click.option("--key", help="Only this process.")
+@json_option
+@click.pass_obj
+def processes_command(obj: Context, key: str | None, as_json: bool) -> None:
+    """List the deployed processes: each one's newest version, name, process model folder and description."""
+
+    def run() -> None:
+        newest: dict[str, dict[str, Any]] = {}
+        for definition in obj.huhua.queries.definitions(key=key):
+            newest[definition["key"]] = definition  # versions come oldest first
+        emit(as_json, list(newest.values()), lambda rows: "\n".join(
+            f"{d['key']}  v{d['version']}  {d['name']}" + (f"  [{d['model']}]" if d["model"] else "")
+            + (f"\n    {d['description']}" if d["description"] else "") for d in rows) or "no processes")
 
     guard(as_json, run)
 

@@ -21,6 +21,7 @@ from engine.commands.deployment import (
     deploy_edited_form,
     deploy_edited_process,
     deploy_models,
+    deploy_process_model,
     deploy_shipped_processes,
 )
 from engine.commands.fan_out import start_children
@@ -51,6 +52,7 @@ from engine.commands.model import (
     DeployEditedForm,
     DeployEditedProcess,
     DeployModels,
+    DeployProcessModel,
     DeployShippedProcesses,
     FinishDelivery,
     FinishJob,
@@ -137,6 +139,7 @@ HANDLERS = {
     DeployEditedForm: deploy_edited_form,
     DeployEditedProcess: deploy_edited_process,
     DeployShippedProcesses: deploy_shipped_processes,
+    DeployProcessModel: deploy_process_model,
     StartInstance: start_instance,
     CompleteTask: complete_task,
     CorrelateMessage: correlate_message,
@@ -234,6 +237,7 @@ __all__ = [
     "DeployEditedForm",
     "DeployEditedProcess",
     "DeployModels",
+    "DeployProcessModel",
     "DeployShippedProcesses",
     "FinishDelivery",
     "FinishJob",

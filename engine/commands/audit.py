@@ -32,7 +32,8 @@ _RESOURCE_FIELDS = (("instance_id", "instance"), ("task_id", "task"), ("definiti
                     ("person_id", "person"))
 #: Fields never copied into the log: secrets, file contents, what could carry a child's data, and how a person is
 #: reached (an append-only log would keep an address or a number for good; the event names which one changed).
-_WITHHELD = {"actor", "password", "content", "xml", "schema", "secret", "directory", "files", "email", "phone"}
+_WITHHELD = {"actor", "password", "content", "xml", "schema", "secret", "directory", "files", "context", "email",
+             "phone"}
 _MAX_TEXT = 200
 _MAX_REFUSAL = 1000
 
@@ -85,8 +86,8 @@ def _summary(command: Any) -> dict[str, Any]:
     for field in dataclasses.fields(command):
         value = getattr(command, field.name)
         if field.name in _WITHHELD:
-            if field.name == "files" and isinstance(value, tuple):
-                summary["files"] = [str(item[0])[:_MAX_TEXT] for item in value]
+            if field.name in ("files", "context") and isinstance(value, tuple):  # (name, content): the names
+                summary[field.name] = [str(item[0])[:_MAX_TEXT] for item in value]
             continue
         if isinstance(value, dict):
             summary[field.name] = sorted(str(key)[:_MAX_TEXT] for key in value)[:50]

@@ -10,20 +10,23 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 
 from engine.bpmn.artifacts import Uses, decision_ids, model_uses
-from engine.bpmn.parser import ModelFile, ProcessSummary, inspect_models
+from engine.bpmn.parser import ModelFile, ProcessSummary, inspect_models, is_attachment
 from engine.commands.instance_state import require_label
 from engine.commands.model import (
     DeployEditedDecision,
     DeployEditedForm,
     DeployEditedProcess,
     DeployModels,
+    DeployProcessModel,
     DeployShippedProcesses,
 )
+from engine.commands.process_models import check_process_model, own_processes, record_process_model
 from engine.commands.start_access import refuse_bad_start_rules
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import InvalidInput, NotFound, NotNewestVersion, Problem
 from engine.forms import FORM_SUFFIX, Form, parse_form
 from engine.json_schema_forms import Binding, bind_json_forms
+from engine.phrases import Phrase
 from engine.runtime.script_audit import refuse_unsafe_scripts
 from engine.store import tables
 
@@ -50,6 +53,28 @@ def deploy_models(command: DeployModels, uow: UnitOfWork) -> dict[str, Any]:
                                                                       for n in bad_names])
     files = [ModelFile(name, content) for name, content in command.files]
     return _deploy(uow, files, command.actor, command.source, command.name, command.only_files)
+
+
+def deploy_process_model(command: DeployProcessModel, uow: UnitOfWork) -> dict[str, Any]:
+    """A spiff-arena process model folder, deployed under its folder's identity (see engine.commands.process_models).
+
+    Its own files are stored under ``<path>/<name>``; the other models' files it calls go along as context. Only
+    processes of its own files get versions, and none whose id another folder owns: then nothing is stored.
+    """
+    check_process_model(command)
+    own = [ModelFile(f"{command.path}/{name}", content) for name, content in command.files]
+    context = [ModelFile(name, content) for name, content in command.context if not name.startswith(f"{command.path}/")]
+    bad_names = [f.name for f in [*own, *context] if len(f.name) > 300]
+    if bad_names:
+        raise InvalidInput("a file name must be 1 to 300 characters", [Problem("bad length", file=n[:300])
+                                                                      for n in bad_names])
+    largest = uow.services.settings.max_model_bytes
+    too_large = [f.name for f in own if is_attachment(f.name) and len(f.content) > largest]
+    if too_large:
+        raise InvalidInput(f"a file of the folder is larger than {largest} bytes, the largest accepted",
+                           [Problem("too large", file=n) for n in too_large])
+    return _deploy(uow, [*own, *context], command.actor, command.source, command.display_name[:200],
+                   frozenset(f.name for f in own), model=command)
 
 
 def deploy_edited_process(command: DeployEditedProcess, uow: UnitOfWork) -> dict[str, Any]:
@@ -240,18 +265,25 @@ def deploy_shipped_processes(command: DeployShippedProcesses, uow: UnitOfWork) -
 
 def _deploy(uow: UnitOfWork, files: list[ModelFile], actor: str, source: str, name: str | None,
             only_files: frozenset[str] | None, *, only_keys: frozenset[str] | None = None,
-            skip_keys: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """Store what changed; ``only_keys`` / ``skip_keys`` keep an edit from versioning processes it must not touch."""
+            skip_keys: frozenset[str] = frozenset(), model: DeployProcessModel | None = None) -> dict[str, Any]:
+    """Store what changed; ``only_keys`` / ``skip_keys`` keep an edit from versioning processes it must not touch.
+
+    With ``model`` (a process model folder) only its own processes get versions, and they are its.
+    """
     form_files = [f for f in files if f.name.endswith(FORM_SUFFIX)]
     forms = [parse_form(f.name, f.content) for f in form_files]  # all checked before anything is stored
-    json_files = {f.name: f.content for f in files if f.name.endswith(".json") and not f.name.endswith(FORM_SUFFIX)}
-    files = [f for f in files if not f.name.endswith(".json")]
-    if not files:
+    attachments = [f for f in files if is_attachment(f.name) and not f.name.endswith(FORM_SUFFIX)]
+    json_files = {f.name: f.content for f in attachments}
+    files = [f for f in files if not is_attachment(f.name)]
+    if not files and model is None:
         stored = _store_forms(uow, forms, form_files, only_files, actor)
         return {"deployment_id": None, "processes": [], "forms": stored}
     max_bytes = uow.services.settings.max_model_bytes
     summaries = inspect_models(files, max_bytes, connectors=uow.services.connectors.registry)
-    json_forms = bind_json_forms([(f.name, f.content) for f in files], json_files, max_bytes)
+    own = [f for f in files if model is None or f.name.startswith(f"{model.path}/")]  # not the called models' files
+    json_forms = bind_json_forms([(f.name, f.content) for f in own], json_files, max_bytes)
+    if model is None:
+        _refuse_unnamed_json(json_files, json_forms)
     uses = {f.name: model_uses(f.name, f.content, max_bytes) for f in files}
     decisions = {found: f.name for f in files for found in decision_ids(f.name, f.content, max_bytes)}
     if only_files is not None:
@@ -259,43 +291,53 @@ def _deploy(uow: UnitOfWork, files: list[ModelFile], actor: str, source: str, na
         summaries = _selected(summaries, uses, only_files, changed_forms,
                               {key for key, file in decisions.items() if file in only_files})
     summaries = [s for s in summaries if s.key not in skip_keys and (only_keys is None or s.key in only_keys)]
+    if model is not None:
+        summaries = own_processes(uow, model, summaries)
     refuse_unsafe_scripts(files, summaries, max_bytes)
     refuse_bad_start_rules(summaries)
     stored_forms = _store_forms(uow, forms, form_files, only_files, actor)  # first: versions bind the newest forms
+    recorded = {"model": record_process_model(uow, model)} if model is not None else {}
     bound = _newest_forms(uow, {k for s in summaries for f in s.dependency_files for k in uses[f].forms})
     plan = []
     for summary in summaries:
-        latest = uow.read(select(_d.c.id, _d.c.version, _d.c.content_hash).where(_d.c.key == summary.key)
-                             .order_by(_d.c.version.desc()).limit(1)).first()
+        latest = uow.read(select(_d.c.id, _d.c.version, _d.c.content_hash, _d.c.model_path)
+                          .where(_d.c.key == summary.key).order_by(_d.c.version.desc()).limit(1)).first()
         used = {k for f in summary.dependency_files for k in uses[f].forms if k in bound}
         schemas = {f"{kind}:{key}": (0, ModelFile(name, json_files[name]).sha256)
                    for (kind, key), name in json_forms.used(summary.dependency_files).items()}
-        plan.append((summary, latest, with_forms(summary.content_hash, {**{k: bound[k] for k in used}, **schemas})))
+        digest = with_forms(summary.content_hash, {**{k: bound[k] for k in used}, **schemas})
+        plan.append((summary, latest, with_attachments(digest, attachments) if model is not None else digest))
 
     def entry(summary: Any, definition_id: int, version: int, changed: bool) -> dict[str, Any]:
         return {"key": summary.key, "name": summary.name, "version": version, "definition_id": definition_id,
                 "changed": changed}
 
-    if all(latest is not None and latest.content_hash == digest for _s, latest, digest in plan):
-        return {"deployment_id": None, "forms": stored_forms,
+    def unchanged(latest: Any, digest: str) -> bool:  # a folder taking over a process of loose files versions it
+        return latest is not None and latest.content_hash == digest and (model is None
+                                                                          or latest.model_path == model.path)
+
+    if all(unchanged(latest, digest) for _s, latest, digest in plan):
+        return {"deployment_id": None, "forms": stored_forms, **recorded,
                 "processes": [entry(s, latest.id, latest.version, False) for s, latest, _h in plan]}
 
     deployment_id = uow.execute(insert(tables.deployment).values(
         name=name or ", ".join(f.name for f in files)[:200], source=source, deployed_by=actor, deployed_at=uow.now,
     ).returning(tables.deployment.c.id)).scalar_one()
     kept = sorted({name for entries in json_forms.by_file.values() for _kind, _key, name in entries})
-    files_kept = [*files, *(ModelFile(name, json_files[name]) for name in kept)]
+    # a model folder keeps all its JSON (spiff-arena's); a plain deploy the JSON its tasks name
+    files_kept = [*files, *(attachments if model is not None else (ModelFile(n, json_files[n]) for n in kept))]
     uow.execute(insert(tables.deployment_resource), [
         {"deployment_id": deployment_id, "name": f.name, "content": f.content, "sha256": f.sha256} for f in files_kept])
     processes = []
     for summary, latest, digest in plan:
-        if latest is not None and latest.content_hash == digest:
+        if unchanged(latest, digest):
             processes.append(entry(summary, latest.id, latest.version, False))
             continue
         version = (latest.version if latest is not None else 0) + 1
+        owner = model.path if model is not None else latest.model_path if latest is not None else None
         definition_id = uow.execute(insert(_d).values(
             key=summary.key, version=version, name=summary.name, content_hash=digest,
-            deployment_id=deployment_id, resource_name=summary.filename, deployed_at=uow.now,
+            deployment_id=deployment_id, resource_name=summary.filename, deployed_at=uow.now, model_path=owner,
         ).returning(_d.c.id)).scalar_one()
         if summary.start_triggers:
             uow.execute(insert(tables.start_trigger), [
@@ -303,9 +345,9 @@ def _deploy(uow: UnitOfWork, files: list[ModelFile], actor: str, source: str, na
                  "element_id": element_id} for kind, trigger_name, element_id in summary.start_triggers])
         _bind_artifacts(uow, definition_id, summary, uses, bound, decisions, json_forms)
         uow.record("process_deployed", actor=actor, process_key=summary.key, version=version,
-                   definition_id=definition_id, deployment_id=deployment_id)
+                   definition_id=definition_id, deployment_id=deployment_id, **({"model": owner} if owner else {}))
         processes.append(entry(summary, definition_id, version, True))
-    return {"deployment_id": deployment_id, "processes": processes, "forms": stored_forms}
+    return {"deployment_id": deployment_id, "processes": processes, "forms": stored_forms, **recorded}
 
 
 def _selected(summaries: list[ProcessSummary], uses: dict[str, Uses], only_files: frozenset[str],
@@ -340,6 +382,27 @@ def with_forms(content_hash: str, forms: dict[str, tuple[int, str]]) -> str:
     digest = hashlib.sha256(content_hash.encode())
     for key in sorted(forms):
         digest.update(f"{key}:{forms[key][1]}".encode())
+    return digest.hexdigest()
+
+
+def _refuse_unnamed_json(json_files: dict[str, bytes], json_forms: Binding) -> None:
+    """A JSON file beside loose models must be a form a task names: any other belongs to a process model folder."""
+    named = {name for entries in json_forms.by_file.values() for _kind, _key, name in entries}
+    loose = sorted(set(json_files) - named)
+    if loose:
+        raise InvalidInput(Phrase("%(file)s is not a model: deploy BPMN (.bpmn), DMN (.dmn) and form (.form.json) "
+                                  "files, or the process model folder (with process_model.json) the JSON belongs to",
+                                  file=loose[0][:300]), [Problem(Phrase("not a model file"), file=n[:300])
+                                                         for n in loose])
+
+
+def with_attachments(content_hash: str, attachments: list[ModelFile]) -> str:
+    """A content hash extended by the JSON files a model folder carries (its forms' schemas): a change is a version."""
+    if not attachments:
+        return content_hash
+    digest = hashlib.sha256(content_hash.encode())
+    for attachment in sorted(attachments, key=lambda f: f.name):
+        digest.update(f"{attachment.name}:{attachment.sha256}".encode())
     return digest.hexdigest()
 
 

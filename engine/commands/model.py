@@ -33,6 +33,27 @@ class DeployModels:
 
 
 @dataclass(frozen=True)
+class DeployProcessModel:
+    """Deploy one spiff-arena process model (a folder holding ``process_model.json``) under its folder's identity.
+
+    ``path`` is the folder's path below the group root (``misc/category_number_one/hello_world``): the model's
+    identity, which owns the ids of the processes its files define. ``files`` are the folder's own BPMN, DMN and
+    JSON files by their name in it; ``context`` holds other models' files its call activities and business rule
+    tasks need, by their path from the root (deployed alongside, but no versions of theirs are made here).
+    """
+
+    path: str
+    display_name: str
+    description: str
+    primary_file_name: str
+    primary_process_id: str
+    files: tuple[tuple[str, bytes], ...]
+    actor: str
+    context: tuple[tuple[str, bytes], ...] = ()
+    source: str = "cli"
+
+
+@dataclass(frozen=True)
 class DeployEditedProcess:
     """Deploy a process version's BPMN file as edited in the modeler: its deployment's other files go along."""
 

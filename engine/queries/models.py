@@ -24,7 +24,20 @@ from engine.store.models import (
     FormDefinition,
     ProcessDefinition,
     ProcessInstance,
+    ProcessModel,
 )
+
+
+def shown_name(key: str, name: str | None, model: ProcessModel | None) -> str:
+    """A process's name where processes are listed: its model's display name for a model's primary process."""
+    if model is not None and model.primary_process_id == key:
+        return model.display_name
+    return name or key
+
+
+def model_description(key: str, model: ProcessModel | None) -> str:
+    """The description a process model gives its primary process (empty for any other)."""
+    return model.description if model is not None and model.primary_process_id == key else ""
 
 
 class ModelFamily:
@@ -44,16 +57,20 @@ class ModelFamily:
         return [{"key": s.key, "name": s.name, "file": s.filename} for s in summaries]
 
     def definitions(self, *, key: str | None = None) -> list[dict[str, Any]]:
-        query = select(ProcessDefinition)
+        """Every deployed version, oldest first per process, with its process model folder (``model``, None for
+        files deployed on their own) and description; a model's primary process is named by its display name."""
+        query = select(ProcessDefinition, ProcessModel).outerjoin(
+            ProcessModel, ProcessModel.path == ProcessDefinition.model_path)
         if key:
             query = query.where(ProcessDefinition.key == key)
         with self.database.read() as session:
             counts = dict(session.execute(
                 select(ProcessInstance.definition_id, func.count()).group_by(ProcessInstance.definition_id)).all())
-            return [{"id": d.id, "key": d.key, "version": d.version, "name": d.name, "resource": d.resource_name,
-                     "deployment_id": d.deployment_id, "deployed_at": iso(d.deployed_at),
-                     "instances": counts.get(d.id, 0)}
-                    for d in session.scalars(query.order_by(ProcessDefinition.key, ProcessDefinition.version))]
+            return [{"id": d.id, "key": d.key, "version": d.version, "name": shown_name(d.key, d.name, m),
+                     "resource": d.resource_name, "deployment_id": d.deployment_id, "deployed_at": iso(d.deployed_at),
+                     "instances": counts.get(d.id, 0), "model": d.model_path,
+                     "description": model_description(d.key, m)}
+                    for d, m in session.execute(query.order_by(ProcessDefinition.key, ProcessDefinition.version))]
 
     def definition(self, definition_id: int) -> dict[str, Any]:
         """One deployed version: its id, process key, version and name (the editors' header)."""
@@ -68,9 +85,10 @@ class ModelFamily:
         d = ProcessDefinition
         newest = select(d.key, func.max(d.version).label("version")).group_by(d.key).subquery()
         with self.database.read() as session:
-            return [(row.key, row.name or row.key) for row in session.execute(
-                select(d.key, d.name).join(newest, (newest.c.key == d.key) & (newest.c.version == d.version))
-                .order_by(d.key))]
+            return [(row.key, shown_name(row.key, row.name, row.ProcessModel)) for row in session.execute(
+                select(d.key, d.name, ProcessModel).join(newest, (newest.c.key == d.key)
+                                                         & (newest.c.version == d.version))
+                .outerjoin(ProcessModel, ProcessModel.path == d.model_path).order_by(d.key))]
 
     def definition_model(self, definition_id: int) -> tuple[str, str]:
         """The file name and BPMN XML of a deployed process version (for the modeler and the instance view)."""

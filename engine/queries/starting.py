@@ -19,6 +19,7 @@ from engine.access.identity import is_administrator
 from engine.access.starting import Holding, Scope, StartRule, may_start, start_rule
 from engine.bpmn.start_declaration import StartDeclaration, start_declaration
 from engine.org.directory import ROLES, TIER_OF_KIND
+from engine.queries.models import model_description, shown_name
 from engine.store.database import Database
 from engine.store.models import (
     DeploymentResource,
@@ -27,6 +28,7 @@ from engine.store.models import (
     Person,
     ProcessDefinition,
     ProcessInstance,
+    ProcessModel,
     RoleAssignment,
     TaskCandidate,
 )
@@ -128,8 +130,10 @@ def _startable(session: Session, user: str, process_key: str | None,
         units = _units_in_reach(session, rule, holdings, administrator, most_units)
         if not units and not (administrator and not rule.unit_kinds):
             continue
-        yield {"key": definition.key, "name": definition.name or definition.key,
-               "description": declaration.description, "definition_id": definition.id,
+        model = session.get(ProcessModel, definition.model_path) if definition.model_path else None
+        yield {"key": definition.key, "name": shown_name(definition.key, definition.name, model),
+               "description": declaration.description or model_description(definition.key, model),
+               "definition_id": definition.id,
                "form_key": declaration.form_key, "units": units, "group": _group(units)}
 
 
@@ -141,7 +145,7 @@ def _newest_declarations(session: Session, process_key: str | None) -> list[tupl
         newest = newest.where(d.key == process_key)
     newest_versions = newest.subquery()
     rows = session.execute(
-        select(d.id, d.key, d.name, r.sha256, r.name.label("resource"), r.id.label("resource_id"))
+        select(d.id, d.key, d.name, d.model_path, r.sha256, r.name.label("resource"), r.id.label("resource_id"))
         .join(newest_versions, (newest_versions.c.key == d.key) & (newest_versions.c.version == d.version))
         .join(r, (r.deployment_id == d.deployment_id) & (r.name == d.resource_name))).all()
     found = []

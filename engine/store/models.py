@@ -82,7 +82,8 @@ class ProcessDefinition(Base):
     """One version of one process. Instances keep the version they started on."""
 
     __tablename__ = "process_definition"
-    __table_args__ = (UniqueConstraint("key", "version", name="uq_process_definition_key_version"),)
+    __table_args__ = (UniqueConstraint("key", "version", name="uq_process_definition_key_version"),
+                      Index("ix_process_definition_model_path", "model_path"))
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     key: Mapped[str] = mapped_column(String(200))
     version: Mapped[int] = mapped_column(Integer)
@@ -90,6 +91,25 @@ class ProcessDefinition(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id"))
     resource_name: Mapped[str] = mapped_column(String(300))
+    deployed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    #: The process model (:class:`ProcessModel`) the process belongs to; None for files deployed on their own.
+    model_path: Mapped[str | None] = mapped_column(String(300))
+
+
+class ProcessModel(Base):
+    """A spiff-arena process model: a folder with ``process_model.json``, known by its path below the group root.
+
+    Its process ids are its own: a folder deploying a process id of another folder is refused. The names and the
+    primary process are the newest deployment's (like spiff-arena, the display name is not versioned).
+    """
+
+    __tablename__ = "process_model"
+    path: Mapped[str] = mapped_column(String(300), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text)
+    primary_file_name: Mapped[str] = mapped_column(String(300))
+    primary_process_id: Mapped[str] = mapped_column(String(200))
+    deployed_by: Mapped[str] = mapped_column(String(100))
     deployed_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 

@@ -11,6 +11,7 @@ from engine.store import models, notification_models, programme_models
 deployment: Table = models.Deployment.__table__  # type: ignore[assignment]
 deployment_resource: Table = models.DeploymentResource.__table__  # type: ignore[assignment]
 process_definition: Table = models.ProcessDefinition.__table__  # type: ignore[assignment]
+process_model: Table = models.ProcessModel.__table__  # type: ignore[assignment]
 shipped_file: Table = models.ShippedFile.__table__  # type: ignore[assignment]
 process_instance: Table = models.ProcessInstance.__table__  # type: ignore[assignment]
 human_task: Table = models.HumanTask.__table__  # type: ignore[assignment]
