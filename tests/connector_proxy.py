@@ -9,14 +9,13 @@ a JSON object, answering ``{"command_response": {"body", "mimetype", "http_statu
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tests.receiver import Received
+from tests.receiver import Received, serving
 
 #: A command: the parameters it was given -> (HTTP status, JSON answer).
 Command = Callable[[dict[str, Any]], tuple[int, Any]]
@@ -87,10 +86,5 @@ def connector_proxy(commands: dict[str, Command], api_key: str = "proxy-key-for-
             pass
 
     server.RequestHandlerClass = Handler
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield proxy
-    finally:
-        server.shutdown()
-        server.server_close()

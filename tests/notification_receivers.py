@@ -27,7 +27,7 @@ from urllib.parse import parse_qs, quote_plus, urlsplit
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from tests.receiver import Received
+from tests.receiver import Received, serving
 
 
 @dataclass
@@ -88,13 +88,8 @@ def http_robot(decide: Decide, on_request: Callable[[Received], None] | None = N
             pass
 
     server.RequestHandlerClass = Handler
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield robot
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def wecom_robot(key: str | Collection[str], on_request: Callable[[Received], None] | None = None) -> Any:

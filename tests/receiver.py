@@ -33,6 +33,18 @@ class Receiver:
 
 
 @contextmanager
+def serving(server: ThreadingHTTPServer) -> Iterator[None]:
+    """``server`` answering on a thread of its own while the block runs, then shut and closed."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
 def http_receiver(tls: ssl.SSLContext | None = None) -> Iterator[Receiver]:
     """A receiver on 127.0.0.1; with ``tls`` (a server context holding its certificate) it speaks https."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
@@ -58,10 +70,5 @@ def http_receiver(tls: ssl.SSLContext | None = None) -> Iterator[Receiver]:
             pass
 
     server.RequestHandlerClass = Handler
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield receiver
-    finally:
-        server.shutdown()
-        server.server_close()
