@@ -126,6 +126,22 @@ def test_instructions_are_rendered_over_the_task_data_with_its_values_literal(cl
     assert listed.exit_code == 0 and "金额上限：500 元" in listed.output
 
 
+def test_instructions_walk_a_mappings_items_as_spiff_arenas_do_and_reach_no_other_attribute(
+        cli: Any, tmp_path: Path, huhua: Huhua) -> None:
+    loop = "{% for name, hex in colours.items() %}- {{ name }}: {{ hex }}\n{% endfor %}\n红：{{ colours.get('红') }}"
+    script = "colours = {'红': '#ff0000', '绿': '#00ff00'}"
+    client, _instance, task = _started(cli, tmp_path, huhua, instructions=loop, script=script)
+    instructions = client.get(f"/api/v1/tasks/{task}", headers=_as_clerk()).json["instructions"]
+    assert instructions["error"] is None, instructions
+    assert "<li>红: #ff0000</li>" in instructions["html"] and "<p>红：#ff0000</p>" in instructions["html"]
+
+    reaching = "{{ colours.__class__ }}{{ '红'.ljust(9) }}"
+    (tmp_path / "again").mkdir()
+    client, _instance, task = _started(cli, tmp_path / "again", huhua, instructions=reaching, script=script)
+    instructions = client.get(f"/api/v1/tasks/{task}", headers=_as_clerk()).json["instructions"]
+    assert instructions["html"] is None and "unsafe" in instructions["error"]
+
+
 def test_a_template_error_is_shown_in_words_and_the_page_still_works(cli: Any, tmp_path: Path, huhua: Huhua) -> None:
     client, _instance, task = _started(cli, tmp_path, huhua, instructions="请核对 {{ missing_variable }}")
     instructions = client.get(f"/api/v1/tasks/{task}", headers=_as_clerk()).json["instructions"]

@@ -2,10 +2,11 @@
 
 A model's author writes ``subject`` and ``body`` as Jinja templates (``{{ school_name }}：请于{{ task_due }}前报送``).
 They run in Jinja's :class:`~jinja2.sandbox.SandboxedEnvironment`, narrowed further because a model is data, not
-code: no attribute of anything but a mapping (so no ``''.__class__`` and no string methods such as ``ljust``), a
-short list of filters, no ``lipsum``/``cycler``/``namespace`` globals, a ``range`` with one budget for the whole
-render, no ``%`` formatting and bounded ``*``/``**``, loops nested at most :data:`MAX_LOOP_DEPTH` deep, no macros,
-call blocks or recursive loops, and the output cut off (an error, not a truncation) past its limit.
+code: no attribute but a mapping's ``items``/``keys``/``values``/``get`` (so no ``''.__class__`` and no string
+methods such as ``ljust``), a short list of filters, no ``lipsum``/``cycler``/``namespace`` globals, a ``range``
+with one budget for the whole render, no ``%`` formatting and bounded ``*``/``**``, loops nested at most
+:data:`MAX_LOOP_DEPTH` deep, no macros, call blocks or recursive loops, and the output cut off (an error, not a
+truncation) past its limit.
 
 Memory is bounded too, since a text can double at each step (``{% set s = s ~ s %}`` forty times): every value
 that ``~``, ``+`` or a filter makes, and every value a filter takes or ``{{ }}`` writes, weighs at most
@@ -43,6 +44,7 @@ _MAX_EXPONENT = 64
 _MAX_BITS = 4_096
 #: The most a value made or used in a render may weigh (see :func:`_weight`).
 MAX_VALUE_WEIGHT = 100_000
+_MAPPING_READS = frozenset({"items", "keys", "values", "get"})
 _FILTERS = ("default", "d", "join", "length", "count", "upper", "lower", "title", "capitalize", "trim", "truncate",
             "round", "int", "float", "string", "first", "last", "sort", "list", "replace", "abs", "min", "max",
             "sum", "unique", "reverse", "e", "escape", "map", "select", "reject", "selectattr", "rejectattr",
@@ -139,7 +141,9 @@ class _MessageEnvironment(SandboxedEnvironment):
         return "".join(texts)
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
-        return False  # data is reached by item (``a.b`` on a mapping falls back to ``a['b']``), never by attribute
+        # data is reached by item (``a.b`` on a mapping falls back to ``a['b']``); of attributes, only a mapping's
+        # read-only views, which hand out what the data already holds (``{% for k, v in d.items() %}``)
+        return isinstance(obj, Mapping) and attr in _MAPPING_READS
 
     def call_binop(self, context: Any, operator_name: str, left: Any, right: Any) -> Any:
         if operator_name == "%":
