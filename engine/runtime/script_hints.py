@@ -50,7 +50,9 @@ UNOFFERED: dict[str, str] = {
     "json": "the task data is already data: read d['key'] and build dicts and lists directly",
     "pytz": "now() and datetime.now() already give Beijing time with its zone",
     "timezone": "now() and datetime.now() already give Beijing time with its zone",
-    "random": "scripts give the same result when run again; there is no random",
+    "random": "scripts give the same result when run again, so there is no random: for an identifier use the "
+              "instance's business key, for a choice take it from a form field or a service task",
+    "spiffworkflow_backend": "spiff-arena's own modules are not there; " + _INSTANCE,
     "uuid": "scripts give the same result when run again; use the instance's business key or a form field",
     "re": "use the methods of texts: split, startswith, endswith, replace, isdigit",
     "calendar": "use date methods: d.weekday(), d.isocalendar(), and timedelta for arithmetic",

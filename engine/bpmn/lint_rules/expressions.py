@@ -56,7 +56,8 @@ def check_formal_expressions_have_a_body(model: LintModel) -> Iterator[Problem]:
             if is_formal(expression) and not text_of(expression) and not _is_conditional_event_condition(expression):
                 owner = _owner(expression)
                 yield model.problem(expression, f"{model.describe(owner)} has an empty {kind}; a formal expression "
-                                    "needs a body", "expression-body (EXT.013)")
+                                    f"needs a body: write the expression inside <bpmn:{kind}>…</bpmn:{kind}>",
+                                    "expression-body (EXT.013)")
 
 
 def _is_conditional_event_condition(expression: Element) -> bool:
