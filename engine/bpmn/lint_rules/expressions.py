@@ -105,7 +105,8 @@ def check_scripts(model: LintModel) -> Iterator[Problem]:
         if problem:
             message, line = problem
             yield model.problem(script, f"the script of {model.describe(task)} is not valid Python ({message}); "
-                                "Huhua runs scripts as Python", "script-syntax (EXT.053)", line=line)
+                                "Huhua runs scripts as Python 3: correct the script at this line",
+                                "script-syntax (EXT.053)", line=line)
 
 
 def _python_syntax_problem(script: Element) -> tuple[str, int | None] | None:
