@@ -103,6 +103,34 @@ ESCALATION = _HEAD + """
 """
 
 
+def _looping(task_id: str, incoming: str, outgoing: str, script: str) -> str:
+    return f"""<bpmn:scriptTask id="{task_id}"><bpmn:incoming>{incoming}</bpmn:incoming>
+      <bpmn:outgoing>{outgoing}</bpmn:outgoing>
+      <bpmn:multiInstanceLoopCharacteristics isSequential="true">
+        <bpmn:loopDataInputRef>numbers</bpmn:loopDataInputRef>
+        <bpmn:loopDataOutputRef>{task_id}_results</bpmn:loopDataOutputRef>
+        <bpmn:inputDataItem id="number" name="number"/>
+        <bpmn:outputDataItem id="result" name="result"/>
+      </bpmn:multiInstanceLoopCharacteristics>
+      <bpmn:script>{script}</bpmn:script></bpmn:scriptTask>"""
+
+
+#: Two multi-instance activities whose data items have the same ids: spiff-arena's modeler names an item by its
+#: variable, and SpiffWorkflow reads the id as the variable.
+SAME_ITEMS = _HEAD + f"""
+  <bpmn:process id="twice" isExecutable="true">
+    <bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="doubled"/>
+    {_looping("doubled", "f1", "f2", "result = number * 2")}
+    <bpmn:sequenceFlow id="f2" sourceRef="doubled" targetRef="squared"/>
+    {_looping("squared", "f2", "f3", "result = number * number")}
+    <bpmn:sequenceFlow id="f3" sourceRef="squared" targetRef="e"/>
+    <bpmn:endEvent id="e"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
 def _one_step(step: str, before: str = "", after: str = "", process_attributes: str = "") -> str:
     """A process start → ``step`` (id 'step', flows f1 in and f2 out) → end, with ``before``/``after`` around it."""
     return _HEAD + f"""{before}
@@ -147,6 +175,16 @@ def test_an_escalation_catch_with_the_modelers_error_ref_runs_as_spiffworkflow_r
 
     instance = huhua.queries.instance(started["id"])
     assert (instance["state"], instance["data"].get("escalated")) == ("completed", True)
+
+
+def test_multi_instance_items_named_alike_in_two_activities_deploy_and_loop_over_their_variables(
+        huhua: Huhua) -> None:
+    huhua.execute(DeployModels(files=(("twice.bpmn", SAME_ITEMS.encode()),), actor="admin"))
+
+    started = huhua.execute(StartInstance("twice", "admin", variables={"numbers": [1, 2, 3]}, origin=ENGINE))
+
+    data = huhua.queries.instance(started["id"])["data"]
+    assert (data["doubled_results"], data["squared_results"]) == ([2, 4, 6], [1, 4, 9])
 
 
 def test_a_start_events_message_ref_without_a_message_definition_is_refused_saying_where_to_write_it(

@@ -8,6 +8,11 @@ top of the file, and an empty retrieval expression beside one with a body in a c
 skips it: the property is not read from that message). They change nothing that runs, so they are removed and the
 file is checked as if it never held them; the stored file is not touched.
 
+The modeler also names a multi-instance activity's ``inputDataItem`` and ``outputDataItem`` by the variable they
+stand for, and SpiffWorkflow reads that id as the variable: two activities that loop over items of the same name
+hold the same id, which the schema refuses. Such a repeated id is set aside under :data:`VARIABLE` for the checks
+and given back by :func:`restore_data_item_ids` before SpiffWorkflow parses the file.
+
 What looks meaningful but would be silently ignored is refused instead, with the change to make: a start event
 whose ``messageRef`` names a message while it has no message event definition (SpiffWorkflow would start it as a
 none start event), an escalation's ``errorCode`` (SpiffWorkflow reads only ``escalationCode``), and a
@@ -24,6 +29,9 @@ from engine.errors import Problem
 from engine.phrases import Phrase
 
 _BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+#: The attribute that keeps a repeated data item id (its variable) while the file is checked.
+VARIABLE = "{urn:huhua:settled}variable"
+_DATA_ITEMS = (f"{{{_BPMN_NS}}}inputDataItem", f"{{{_BPMN_NS}}}outputDataItem")
 _BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
 
 #: A JavaScript object written as text: what bpmn-js saves for a property it could not serialise.
@@ -55,7 +63,29 @@ def settle_editor_attributes(tree: etree._ElementTree, filename: str) -> list[Pr
                 problems += _escalation_error_code(element, filename)
     problems += _top_level_correlation_keys(tree.getroot(), filename)
     _drop_empty_retrieval_expressions(tree.getroot())
+    _set_aside_repeated_data_item_ids(tree.getroot())
     return problems
+
+
+def _set_aside_repeated_data_item_ids(root: etree._Element) -> None:
+    holders: dict[str, list[etree._Element]] = {}
+    for element in root.iter():
+        if isinstance(element.tag, str) and element.get("id"):
+            holders.setdefault(element.get("id"), []).append(element)
+    for identifier, elements in holders.items():
+        if len(elements) < 2 or any(e.tag not in _DATA_ITEMS for e in elements):
+            continue
+        for number, element in enumerate(elements[1:], 2):
+            element.set(VARIABLE, identifier)
+            element.set("id", f"{identifier}__{number}")
+
+
+def restore_data_item_ids(root: etree._Element) -> None:
+    """Give each data item set aside by :func:`settle_editor_attributes` its own id (its variable) back."""
+    for element in root.iter(*_DATA_ITEMS):
+        variable = element.attrib.pop(VARIABLE, None)
+        if variable is not None:
+            element.set("id", variable)
 
 
 def _drop_empty_retrieval_expressions(root: etree._Element) -> None:
@@ -73,6 +103,7 @@ def _start_event_message_ref(event: etree._Element, filename: str) -> list[Probl
     if has_definition or _UNSERIALISED.fullmatch(value) or not value.strip():
         del event.attrib["messageRef"]  # its messageEventDefinition names the message
         return []
+    del event.attrib["messageRef"]  # said here; the schema need not say it again
     return [Problem(Phrase(
         "start event %(event)s has messageRef=\"%(message)s\" but no message event definition, so nothing would "
         "start it by that message; write <bpmn:messageEventDefinition messageRef=\"%(message)s\"/> inside the start "
@@ -85,6 +116,7 @@ def _escalation_error_code(escalation: etree._Element, filename: str) -> list[Pr
     if escalation.get("escalationCode") is not None or not code.strip():
         del escalation.attrib["errorCode"]  # escalationCode is the one read
         return []
+    del escalation.attrib["errorCode"]  # said here; the schema need not say it again
     return [Problem(Phrase(
         "escalation %(escalation)s gives its code as errorCode=\"%(code)s\", an attribute of errors that is not "
         "read for an escalation; write escalationCode=\"%(code)s\" instead", escalation=_named(escalation),
@@ -103,6 +135,7 @@ def _top_level_correlation_keys(root: etree._Element, filename: str) -> list[Pro
         elif collaboration is not None:
             _place_in_collaboration(collaboration, key)
         else:
+            root.remove(key)  # said here; the schema need not say it again
             problems.append(Problem(Phrase(
                 "correlation key %(key)s stands at the top of the file, where BPMN 2.0 does not allow it; move it "
                 "into a <bpmn:collaboration> (the one whose participants exchange its messages)", key=_named(key)),
