@@ -284,3 +284,11 @@ def test_an_empty_dmn_input_expression_is_refused_naming_the_decision_the_column
     assert checked.exit_code != 0
     assert "grade.dmn:6, element score_expression: decision '评级' (grade): input column '分数' has no input " \
            "expression; write the value its rules test" in checked.output
+
+
+def test_a_process_id_two_files_define_is_refused_naming_both_files_and_the_change(huhua: Huhua) -> None:
+    problem = _refused(huhua, ("old.bpmn", _one_step(_script("x = 1"))), ("new.bpmn", _one_step(_script("x = 2"))))
+
+    assert (problem.file, problem.element_id) == ("new.bpmn", "p")
+    assert problem.message.startswith("the process id p is defined in old.bpmn and again in new.bpmn; give one of "
+                                      "them another id")
