@@ -121,8 +121,8 @@ def _id_message(tree: etree._ElementTree, message: str, line: int | None) -> Phr
     if len(lines) > 2:
         return Phrase("the id %(id)s is used %(count)s times (lines %(lines)s); give each element an id of its own",
                       id=identifier, count=len(lines), lines=", ".join(map(str, lines)))
-    return Phrase("'%(id)s' is not a valid id: an id starts with a letter or '_' and holds only letters, digits, "
-                  "'-', '_' and '.'", id=identifier)
+    return Phrase("'%(id)s' is not a valid id: write one that starts with a letter or '_' and holds only letters, "
+                  "digits, '-', '_' and '.'", id=identifier)
 
 
 def _element_id(tree: etree._ElementTree, path: str | None, line: int | None) -> str | None:
