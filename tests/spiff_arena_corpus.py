@@ -8,8 +8,10 @@ whose process no other file calls). Each model is loaded with plain SpiffWorkflo
 files and the files its calls need from other models) and deployed with Huhua into a throw-away SQLite
 database, model by model in path order as ``huhua deploy PATH`` does. The table counts what loads and deploys,
 and the refusals by cause: the first problem's lint rule, or its message with names and numbers taken out, and
-whether it names the element. With ``--alone`` each model goes into a database of its own, as spiff-arena's
-backend tests load them one at a time (their folders reuse process ids freely, which one database refuses).
+whether it names the element and the change to make (judged by its wording: an instruction such as "write …",
+"remove …" or "deploy it beside …" after the diagnosis). With ``--alone`` each model goes into a database of its
+own, as spiff-arena's backend tests load them one at a time (their folders reuse process ids freely, which one
+database refuses).
 """
 
 from __future__ import annotations
