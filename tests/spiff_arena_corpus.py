@@ -8,8 +8,10 @@ whose process no other file calls). Each model is loaded with plain SpiffWorkflo
 files and the files its calls need from other models) and deployed with Huhua into a throw-away SQLite
 database, model by model in path order as ``huhua deploy PATH`` does. The table counts what loads and deploys,
 and the refusals by cause: the first problem's lint rule, or its message with names and numbers taken out, and
-whether it names the element. With ``--alone`` each model goes into a database of its own, as spiff-arena's
-backend tests load them one at a time (their folders reuse process ids freely, which one database refuses).
+whether it names the element and the change to make (judged by its wording: an instruction such as "write …",
+"remove …" or "deploy it beside …" after the diagnosis). With ``--alone`` each model goes into a database of its
+own, as spiff-arena's backend tests load them one at a time (their folders reuse process ids freely, which one
+database refuses).
 """
 
 from __future__ import annotations
@@ -174,6 +176,17 @@ def _settings(scratch: str, database: Path) -> Settings:
     return load_settings({"HUHUA_DATA_DIR": scratch, "HUHUA_DATABASE_URL": f"sqlite:///{database}"})
 
 
+#: Words with which a refusal tells its reader what to do ("write escalationCode=…", "remove …", "deploy it beside …").
+_CHANGE = re.compile(r"(?:[;:(]|, or|\bor|\bthen|\be\.g\.)\s*(?:write|remove|use|give|deploy|model|name|draw|"
+                     r"correct|move|add|keep|pass|assign|read|build|put|take|list|set|leave|configure|connect|let|"
+                     r"make)\b|\binstead\b")
+
+
+def names_change(said: str) -> bool:
+    """Whether a refusal says what to change (an instruction after its diagnosis), judged by its wording."""
+    return bool(_CHANGE.search(said))
+
+
 def report(outcomes: list[Outcome], listing: bool) -> str:
     total = len(outcomes)
     spiff = sum(o.spiff is None for o in outcomes)
@@ -183,14 +196,14 @@ def report(outcomes: list[Outcome], listing: bool) -> str:
              f"| deploy in Huhua | {huhua} |", f"| load in SpiffWorkflow and deploy in Huhua | {both} |",
              f"| load in SpiffWorkflow, refused by Huhua | {spiff - both} |",
              f"| refused by SpiffWorkflow, deployed by Huhua | {huhua - both} |", "",
-             "| Huhua refuses because (first problem) | models | of them load in SpiffWorkflow | name the element |",
-             "|---|---:|---:|---:|"]
+             "| Huhua refuses because (first problem) | models | of them load in SpiffWorkflow | name the element "
+             "| name the change |", "|---|---:|---:|---:|---:|"]
     refused = [o for o in outcomes if o.huhua is not None]
     by_cause = Counter(o.huhua for o in refused)
     for why, count in by_cause.most_common():
         same = [o for o in refused if o.huhua == why]
         lines.append(f"| {why} | {count} | {sum(o.spiff is None for o in same)} | "
-                     f"{sum(o.names_element for o in same)} |")
+                     f"{sum(o.names_element for o in same)} | {sum(names_change(o.detail) for o in same)} |")
     spiff_causes = Counter(o.spiff for o in outcomes if o.spiff is not None)
     lines += ["", "| SpiffWorkflow fails because | models |", "|---|---:|"]
     lines += [f"| {why} | {count} |" for why, count in spiff_causes.most_common()]

@@ -33,6 +33,7 @@ INPUT_VALUE = "dmninputexpr"
 
 #: ``reason`` codes of the problems (see ``engine.web.problem_texts``).
 INPUT_EXPRESSION, INPUT_SYNTAX, OUTPUT_SYNTAX = "dmn_input_expression", "dmn_input_syntax", "dmn_output_syntax"
+INPUT_EMPTY = "dmn_input_empty"
 REFUSED, UNKNOWN_NAMES = "dmn_refused", "dmn_unknown_names"
 OUTPUT_UNNAMED, OUTPUT_NAME_TWICE, CELL_COUNT = "dmn_output_unnamed", "dmn_output_name_twice", "dmn_cell_count"
 MISTYPED = "dmn_mistyped"

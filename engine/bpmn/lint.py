@@ -158,7 +158,9 @@ config/connectors.toml), notify-task (HUHUA.NOTIFY.1: a ``notify`` service task 
 roles of the directory, user tasks of its process and templates that parse; see engine.notifications.operator),
 known-connector (HUHUA.CONN.1: a service task names a connector the engine knows, its own or an operator of the
 configured connector proxy; see engine.connectors.registry), called-decision (a business rule task names its
-decision as <spiffworkflow:calledDecisionId>; older forms are named with the line to write instead).
+decision as <spiffworkflow:calledDecisionId>; older forms are named with the line to write instead), data-stores
+(a bpmn:dataStore is refused saying what to use instead: Huhua implements no data store, spiff-arena's
+JSONDataStore, KKVDataStore and the like live in its backend).
 
 Left to the XSD, which already refuses them: EXT.014 and EXT.060 (URIs), EXT.039 and EXT.040
 (resource assignments), EXT.041, EXT.054 and EXT.055 (two loop markers), EXT.078 (properties).

@@ -14,6 +14,9 @@
 * Diagrams: the BPMN DI is dropped. It draws the model and never changes what runs (SpiffWorkflow would order
   a node's outgoing flows by their targets' height on the diagram; without it they keep the file's order, so
   moving a shape or laying a model out again changes nothing), and parsing does not search through it.
+* Data items: a multi-instance activity's input or output data item whose id (its variable, as spiff-arena's
+  modeler writes it) another activity's item repeats gets that id back (engine.bpmn.editor_attributes set it
+  aside so that the schema, which wants ids unique, could check the file).
 * Lane roles: a lane whose ``role`` property names the role its tasks go to (engine.bpmn.lane_roles) is
   named by that role, since SpiffWorkflow hands the engine a task's lane by name; the name a reader sees
   (县市区专项负责人) stays on the diagram.
@@ -27,6 +30,7 @@ import copy
 
 from lxml import etree
 
+from engine.bpmn.editor_attributes import restore_data_item_ids
 from engine.bpmn.lane_roles import lane_role
 from engine.bpmn.schema import BPMN_NS, BPMNDI_NS, bpmn_tag
 
@@ -41,6 +45,7 @@ RESERVED_IDS = frozenset({"Start", "End"})
 
 def normalise(tree: etree._ElementTree) -> None:
     """Apply every rewrite in place."""
+    restore_data_item_ids(tree.getroot())
     rename_reserved_ids(tree.getroot())
     inline_event_definition_refs(tree.getroot())
     connect_link_events(tree.getroot())

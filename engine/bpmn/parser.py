@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -40,6 +41,7 @@ from engine.connectors.registry import ConnectorRegistry
 from engine.dmn.dialect import PYTHON, dialect
 from engine.dmn.task import FeelDecision
 from engine.errors import InvalidModel, Problem
+from engine.phrases import Phrase
 from engine.schedules import check_timer
 
 #: Files one deployment (or check) may hold, and their XML elements together (not counting their diagrams, which
@@ -317,7 +319,7 @@ def _load(files: list[ModelFile], max_bytes: int,
             else:
                 parser.add_bpmn_xml(tree, filename=model.name)
         except ValidationException as err:
-            problems.append(_problem_from_spiff(err, model.name))
+            problems.append(_duplicate_process(err, parser, model.name) or _problem_from_spiff(err, model.name))
         except Exception as err:
             problems.append(Problem(f"cannot read the model: {err}", file=model.name))
     if problems:
@@ -376,6 +378,24 @@ def _timer_start_problems(triggers: tuple[tuple[str, str, str], ...], filename: 
 
 def _content(files: list[ModelFile], name: str) -> bytes:
     return next(f.content for f in files if f.name == name)
+
+
+def _duplicate_process(err: ValidationException, parser: HuhuaBpmnParser, filename: str) -> Problem | None:
+    """SpiffWorkflow's "Duplicate process ID" naming both places and what to change; None for other errors."""
+    found = re.fullmatch(r"Duplicate process ID: (\S+?)\.?", (str(err).splitlines() or [""])[0].strip())
+    if found is None:
+        return None
+    process_id = found.group(1)
+    first = parser.process_parsers.get(process_id)
+    where = _problem_from_spiff(err, filename)
+    if first is None or first.filename == filename:
+        said = Phrase("the process id %(id)s is defined twice in %(file)s; give one of the processes another id",
+                      id=process_id, file=filename)
+    else:
+        said = Phrase("the process id %(id)s is defined in %(first)s and again in %(file)s; give one of them another "
+                      "id (and name that id in the call activities that mean it), or deploy the two files apart",
+                      id=process_id, first=first.filename, file=filename)
+    return Problem(said, file=filename, line=where.line, element_id=process_id)
 
 
 def _problem_from_spiff(err: ValidationException, default_file: str | None) -> Problem:

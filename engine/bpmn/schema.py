@@ -15,6 +15,7 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import XSD_PATH as BPMN_XSD
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
 from SpiffWorkflow.spiff.parser.process import SPIFF_XSD
 
+from engine.bpmn.editor_attributes import settle_editor_attributes
 from engine.errors import Problem
 from engine.phrases import Phrase
 
@@ -60,9 +61,15 @@ def is_bpmn(tree: etree._ElementTree) -> bool:
 
 
 def validate(tree: etree._ElementTree, filename: str) -> list[Problem]:
-    """Return every schema violation in ``tree`` (empty when valid)."""
+    """Return every schema violation in ``tree`` (empty when valid).
+
+    What spiff-arena's modeler writes beyond the schema is settled first (:mod:`engine.bpmn.editor_attributes`):
+    the harmless removed from ``tree``, the rest returned as problems that say what to write.
+    """
+    settled: list[Problem] = []
     if is_bpmn(tree):
         _normalise_correlation_expressions(tree)
+        settled = settle_editor_attributes(tree, filename)
         schema = _bpmn_schema()
     elif is_dmn(tree):
         schema = _dmn_schema(etree.QName(tree.getroot()).namespace)
@@ -73,12 +80,29 @@ def validate(tree: etree._ElementTree, filename: str) -> list[Problem]:
             file=filename, line=tree.getroot().sourceline,
         )]
     if schema is None or schema.validate(tree):
-        return []
-    problems = []
+        return settled
+    problems = settled
     for entry in list(schema.error_log)[:_MAX_REPORTED]:
-        problems.append(Problem(_id_message(tree, entry.message, entry.line) or entry.message, file=filename,
-                                line=entry.line, element_id=_element_id(tree, entry.path, entry.line)))
+        said = _id_message(tree, entry.message, entry.line) or _attribute_message(entry.message) or entry.message
+        problems.append(Problem(said, file=filename, line=entry.line,
+                                element_id=_element_id(tree, entry.path, entry.line)))
     return problems
+
+
+_NOT_ALLOWED = re.compile(r"Element '(?:\{([^}]*)\})?(\w+)', attribute '(?:\{[^}]*\})?([\w.-]+)': "
+                          r"The attribute '[^']*' is not allowed")
+_PREFIXES = {BPMN_NS: "bpmn:", BPMNDI_NS: "bpmndi:"}
+
+
+def _attribute_message(message: str) -> Phrase | None:
+    """lxml's "The attribute 'x' is not allowed" with the change to make: the attribute is removed."""
+    found = _NOT_ALLOWED.search(message)
+    if found is None:
+        return None
+    element = _PREFIXES.get(found.group(1) or "", "") + found.group(2)
+    return Phrase("BPMN 2.0 does not allow the attribute %(attribute)s on <%(element)s>; remove %(attribute)s=\"…\" "
+                  "from the element (an extension goes into its extensionElements, or into an attribute of its own "
+                  "namespace)", attribute=found.group(3), element=element)
 
 
 _NOT_AN_ID = re.compile(r"attribute 'id': '(.*)' is not a valid value of the atomic type 'xs:ID'")
@@ -97,8 +121,8 @@ def _id_message(tree: etree._ElementTree, message: str, line: int | None) -> Phr
     if len(lines) > 2:
         return Phrase("the id %(id)s is used %(count)s times (lines %(lines)s); give each element an id of its own",
                       id=identifier, count=len(lines), lines=", ".join(map(str, lines)))
-    return Phrase("'%(id)s' is not a valid id: an id starts with a letter or '_' and holds only letters, digits, "
-                  "'-', '_' and '.'", id=identifier)
+    return Phrase("'%(id)s' is not a valid id: write one that starts with a letter or '_' and holds only letters, "
+                  "digits, '-', '_' and '.'", id=identifier)
 
 
 def _element_id(tree: etree._ElementTree, path: str | None, line: int | None) -> str | None:

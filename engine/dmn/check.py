@@ -100,6 +100,12 @@ class _DecisionCheck:
         for column in inputs:
             expression = child(column, "inputExpression")
             text = text_of(expression).strip() if expression is not None else ""
+            if not text:
+                self._add(f"input column '{_label(column)}' has no input expression; write the value its rules "
+                          "test, e.g. the name of a task data variable (amount) or an expression (order.total)",
+                          expression if expression is not None else column,
+                          {"input_id": column.get("id"), "column": _label(column), "reason": dmn_lint.INPUT_EMPTY})
+                continue
             try:
                 known |= free_names(parse(text, "start", self.model.names))
             except FeelSyntaxError as error:

@@ -17,16 +17,18 @@ from engine.phrases import Phrase
 from engine.runtime.script_environment import MAX_DECIMAL_EXPONENT
 
 _DIRECTORY = "people and groups are not read from scripts; give the task to a lane, a role or candidateGroups"
-_LINKS = "links to tasks are made by the inbox and the notifications, not by scripts"
+_LINKS = ("links to tasks are made by the inbox and the notifications, not by scripts; remove the call (each task "
+          "is linked to its page there)")
 _INSTANCE = "scripts see the task data only; pass what they need in as data (a form field, a call activity's input)"
-_ADMIN = "administration is done with the huhua command or the operations pages, not by scripts"
+_ADMIN = ("administration is done with the huhua command or the operations pages, not by scripts; remove the call "
+          "and do it there")
 
 #: spiff-arena helpers and modules (by the name scripts use) that are not offered here, and what to write instead.
 UNOFFERED: dict[str, str] = {
     "get_secret": "secrets are not given to scripts (the task data would keep them); a service task's connector "
                   "takes its credentials from config/connectors.toml",
     "set_secret": "secrets are kept in configuration (config/connectors.toml), not set by scripts",
-    "get_localtime": "now() and datetime.now() already give Beijing time with its zone",
+    "get_localtime": "write now() instead: now() and datetime.now() already give Beijing time with its zone",
     "get_frontend_url": _LINKS, "get_url_for_task": _LINKS, "get_url_for_task_with_bpmn_identifier": _LINKS,
     "markdown_file_download_link": _LINKS,
     "get_group_members": _DIRECTORY, "get_groups_for_user": _DIRECTORY, "get_user": _DIRECTORY,
@@ -44,13 +46,15 @@ UNOFFERED: dict[str, str] = {
     "times_executed_by_user": _INSTANCE, "user_has_started_instance": _INSTANCE,
     "refresh_permissions": _ADMIN, "get_all_permissions": _ADMIN, "set_feature_flags": _ADMIN,
     "delete_process_instances_with_criteria": _ADMIN, "create_unique_kkv_top_level_key": _ADMIN,
-    "fact_service": _ADMIN,
+    "fact_service": "a service is called by a service task through a connector; move the call into one",
     "generate_markdown_table": "build the text with an f-string and '\\n'.join(...)",
     "decimal": "write Decimal('1.5') (Decimal is there without an import)",
     "json": "the task data is already data: read d['key'] and build dicts and lists directly",
     "pytz": "now() and datetime.now() already give Beijing time with its zone",
     "timezone": "now() and datetime.now() already give Beijing time with its zone",
-    "random": "scripts give the same result when run again; there is no random",
+    "random": "scripts give the same result when run again, so there is no random: use the instance's business key "
+              "for an identifier, or take a choice from a form field or a service task",
+    "spiffworkflow_backend": "spiff-arena's own modules are not there; " + _INSTANCE,
     "uuid": "scripts give the same result when run again; use the instance's business key or a form field",
     "re": "use the methods of texts: split, startswith, endswith, replace, isdigit",
     "calendar": "use date methods: d.weekday(), d.isocalendar(), and timedelta for arithmetic",

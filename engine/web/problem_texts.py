@@ -78,6 +78,9 @@ _WORDS: dict[str, Callable[[dict[str, Any]], str]] = {
     dmn_lint.INPUT_EXPRESSION: lambda at: gettext("输入列“%(column)s”的输入表达式「%(cell)s」无法求值",
                                                   column=at.get("column"), cell=at.get("cell"))
     + (gettext("（引擎不允许这样写：%(detail)s）", detail=at["detail"]) if at.get("detail") else ""),
+    dmn_lint.INPUT_EMPTY: lambda at: gettext("输入列“%(column)s”没有输入表达式：请写出其规则检验的值，"
+                                             "如任务数据中的变量名（amount）或表达式（order.total）",
+                                             column=at.get("column")),
     dmn_lint.OUTPUT_UNNAMED: lambda at: gettext("输出列 %(number)s“%(column)s”需要名称（结果写入的变量名）",
                                                 number=at.get("column_number"), column=at.get("column")),
     dmn_lint.OUTPUT_NAME_TWICE: lambda at: gettext("输出列 %(number)s 的名称 %(name)s 与另一输出列相同",

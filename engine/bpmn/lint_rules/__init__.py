@@ -73,6 +73,7 @@ RULES: tuple[Rule, ...] = (
     data.check_io_sets,
     data.check_loop_data,
     data.check_data_state_names,
+    data.check_data_stores,
     interfaces.check_service_tasks,
     connectors.check_connectors,
     credentials.check_service_task_credentials,

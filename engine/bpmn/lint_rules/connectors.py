@@ -36,7 +36,8 @@ def check_connectors(model: LintModel) -> Iterator[Problem]:
                                  task=shown, known=known, rule=_RULE)
             else:
                 message = Phrase("the service task %(task)s calls the connector '%(connector)s', which this engine "
-                                 "does not know; known are %(known)s (a connector proxy's operators are listed in "
-                                 "config/connectors.toml, [proxy]) [rule: %(rule)s]",
+                                 "does not know; name one it knows (%(known)s), or, when a connector proxy offers "
+                                 "it, list it among the proxy's operators in config/connectors.toml, [proxy] "
+                                 "[rule: %(rule)s]",
                                  task=shown, connector=name, known=known, rule=_RULE)
             yield Problem(message, file=model.filename, line=operator.sourceline, element_id=task.get("id"))

@@ -198,3 +198,22 @@ def check_data_state_names(model: LintModel) -> Iterator[Problem]:
                                 f"object, but {model.describe(data_object)} in the state "
                                 f"'{(state.get('name') or '').strip()}' is labelled '{expected}'",
                                 "data-state-name (EXT.076)")
+
+
+#: The data stores spiff-arena's backend implements (SpiffWorkflow itself implements none).
+SPIFF_ARENA_DATA_STORES = frozenset({"JSONDataStore", "JSONFileDataStore", "KKVDataStore", "TypeaheadDataStore"})
+
+
+def check_data_stores(model: LintModel) -> Iterator[Problem]:
+    """A data store is refused naming what to use instead: SpiffWorkflow runs a data store only through an
+    implementation registered by its name, and Huhua registers none (spiff-arena's live in its backend)."""
+    for store in model.by_kind["dataStore"]:
+        name = " ".join((store.get("name") or "").split())
+        whose = f" is spiff-arena's {name}, and" if name in SPIFF_ARENA_DATA_STORES else ":"
+        references = [r.get("id") or "?" for r in model.by_kind["dataStoreReference"]
+                      if model.local_ref(r, r.get("dataStoreRef")) == store.get("id")]
+        drawn = f" and its references ({', '.join(references)})" if references else ""
+        yield model.problem(store, f"{model.describe(store)}{whose} Huhua offers no data stores; keep the data in "
+                            "the instance (a data object, or the task data a form or script writes) or read and "
+                            "write it with a service task through a connector, and remove the data store"
+                            f"{drawn}", "data-stores")

@@ -56,7 +56,8 @@ def check_formal_expressions_have_a_body(model: LintModel) -> Iterator[Problem]:
             if is_formal(expression) and not text_of(expression) and not _is_conditional_event_condition(expression):
                 owner = _owner(expression)
                 yield model.problem(expression, f"{model.describe(owner)} has an empty {kind}; a formal expression "
-                                    "needs a body", "expression-body (EXT.013)")
+                                    f"needs a body: write the expression inside <bpmn:{kind}>…</bpmn:{kind}>",
+                                    "expression-body (EXT.013)")
 
 
 def _is_conditional_event_condition(expression: Element) -> bool:
@@ -104,7 +105,8 @@ def check_scripts(model: LintModel) -> Iterator[Problem]:
         if problem:
             message, line = problem
             yield model.problem(script, f"the script of {model.describe(task)} is not valid Python ({message}); "
-                                "Huhua runs scripts as Python", "script-syntax (EXT.053)", line=line)
+                                "Huhua runs scripts as Python 3: correct the script at this line",
+                                "script-syntax (EXT.053)", line=line)
 
 
 def _python_syntax_problem(script: Element) -> tuple[str, int | None] | None:

@@ -101,18 +101,23 @@ def check_declared_flows(model: LintModel) -> Iterator[Problem]:
                     continue
                 if flow is None or kind_of(flow) != "sequenceFlow":
                     yield model.problem(node, f"{model.describe(node)} lists '{reference}' as an {child_kind} flow, "
-                                        "but that is not a sequence flow of this file", "declared-flows (EXT.023)")
+                                        "but that is not a sequence flow of this file; remove "
+                                        f"<bpmn:{child_kind}>{reference}</bpmn:{child_kind}> from it (the sequence "
+                                        "flows' sourceRef and targetRef say what is connected)",
+                                        "declared-flows (EXT.023)")
                 elif model.local_ref(flow, flow.get(end_attribute)) != node.get("id"):
                     yield model.problem(node, f"{model.describe(node)} lists {model.describe(flow)} as an "
-                                        f"{child_kind} flow, but that flow does not {_verb(child_kind)} it",
-                                        "declared-flows (EXT.023)")
+                                        f"{child_kind} flow, but that flow does not {_verb(child_kind)} it; remove "
+                                        f"<bpmn:{child_kind}>{reference}</bpmn:{child_kind}> from it, or set the "
+                                        f"flow's {end_attribute} to {node.get('id')}", "declared-flows (EXT.023)")
             if not lists_flows:
                 continue
             listed = {model.local_ref(node, reference) for reference in declared}
             for flow in actual:
                 if flow.get("id") not in listed:
                     yield model.problem(node, f"{model.describe(node)} does not list {model.describe(flow)} among "
-                                        f"its {child_kind} flows although the flow {_verb(child_kind)}s it",
+                                        f"its {child_kind} flows although the flow {_verb(child_kind)}s it; add "
+                                        f"<bpmn:{child_kind}>{flow.get('id')}</bpmn:{child_kind}> to it",
                                         "declared-flows (EXT.023)")
 
 

@@ -33,7 +33,9 @@ def check_gateway_directions(model: LintModel) -> Iterator[Problem]:
                                     "gateway has several of each", "gateway-direction (EXT.019)")
             if incoming < 2 and outgoing < 2:
                 yield model.problem(gateway, f"{model.describe(gateway)} has {counts}; a gateway must join several "
-                                    "flows or split into several", "gateway-joins-or-splits (EXT.135)")
+                                    "flows or split into several: remove it and let its incoming flow lead straight "
+                                    "on, or give it the flows it is to choose between",
+                                    "gateway-joins-or-splits (EXT.135)")
 
 
 def check_default_flows(model: LintModel) -> Iterator[Problem]:

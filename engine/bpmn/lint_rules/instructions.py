@@ -23,4 +23,6 @@ def check_end_user_instructions(model: LintModel) -> Iterator[Problem]:
                     check_instructions("".join(element.itertext()).strip())
                 except TemplateFailure as err:
                     yield model.problem(task, f"{model.describe(task)}: its spiffworkflow:instructionsForEndUser "
-                                              f"is refused: {err}", _RULE, line=element.sourceline)
+                                              f"is refused: {err}; correct the Jinja template there "
+                                              "({{ name }} shows a value, {% if … %}…{% endif %} chooses what to "
+                                              "show)", _RULE, line=element.sourceline)

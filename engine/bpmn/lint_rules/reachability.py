@@ -83,11 +83,12 @@ def check_reachable_from_start(model: LintModel) -> Iterator[Problem]:
                 explained |= _walk(model, [node], pending, nodes_by_id, boundary_events, links)
                 if needs_no_incoming:
                     message = (f"{model.describe(node)} has no incoming sequence flow, so no start event of "
-                               f"{model.describe(container)} reaches it and it would never run")
+                               f"{model.describe(container)} reaches it and it would never run; draw a sequence "
+                               "flow into it from the step it follows, or remove it")
                 else:
                     message = (f"{model.describe(node)} cannot be reached from any start event of "
                                f"{model.describe(container)} (it is only entered from a loop that nothing leads "
-                               "into)")
+                               "into); draw a sequence flow into the loop from the step it follows, or remove it")
                 yield model.problem(node, message, "reachable-from-start (EXT.150)")
 
 
