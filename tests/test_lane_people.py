@@ -3,10 +3,20 @@ refusals that say which lane a task is in and who may act on it (engine.commands
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from engine.bootstrap import Huhua
-from engine.commands import ClaimTask, CompleteTask, DeployModels, LoadDirectory, RetryIncidents, StartInstance
+from engine.commands import (
+    ClaimTask,
+    CompleteTask,
+    DeployModels,
+    DeployProcessModel,
+    LoadDirectory,
+    RetryIncidents,
+    StartInstance,
+)
 from engine.errors import Forbidden, NotFound
 from engine.org.directory import Directory, Person, Role, Unit
 from tests.helpers import served_client, token_cache
@@ -138,3 +148,20 @@ def test_the_initiators_task_is_theirs_alone_and_a_refusal_in_english_names_the_
         school.execute(CompleteTask(approve["id"], "alice", {}))
     assert str(refused.value) == (f"alice may not complete task {approve['id']}: it is in lane 'Finance' and is "
                                   "offered to 白会计 (bob)")
+
+
+def test_a_spiff_arena_models_task_in_no_lane_is_the_initiators_as_in_spiff_arena(school: Huhua) -> None:
+    laneless = re.sub(r"<bpmn:collaboration.*?</bpmn:collaboration>|<bpmn:laneSet.*?</bpmn:laneSet>", "", _LANED,
+                      flags=re.DOTALL).replace("expenses", "claim")
+    school.execute(DeployProcessModel("finance/claim", "Claim", "", "claim.bpmn", "claim",
+                                      (("claim.bpmn", laneless.encode()),), "admin"))
+    instance = school.execute(StartInstance("claim", "alice", org_scope="s1"))["id"]
+    assert [_inbox(school, who) for who in ("alice", "bob")] == [["ask"], []]
+    school.execute(CompleteTask(_open(school, instance)["id"], "alice", {"approvers": ["bob"]}))
+    assert [_inbox(school, who) for who in ("alice", "bob")] == [["approve"], []]  # lane_owners names no lane here
+
+    # a model deployed on its own keeps Huhua's rule: a task that names nobody, in no lane, is offered to nobody
+    school.execute(DeployModels(files=(("loose.bpmn", laneless.replace("claim", "loose").encode()),),
+                                actor="admin"))
+    loose = school.execute(StartInstance("loose", "alice", org_scope="s1"))["id"]
+    assert _inbox(school, "alice") == ["approve"] and _open(school, loose)["element_id"] == "ask"

@@ -10,7 +10,8 @@ the lane's ``role`` property, written like a task's ``candidateRoles`` (``progra
       …
 
 A lane without a ``role`` property offers its tasks to the role its name spells, as before
-(``专项负责人@county``, ``校长``). :func:`display_name` turns a role into the words a bureau officer reads.
+(``专项负责人@county``, ``校长``). :func:`display_name` turns a role into the words a bureau officer reads. A lane
+that names no role is the initiator's or a group's (engine.commands.lane_people).
 """
 
 from __future__ import annotations

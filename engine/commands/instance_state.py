@@ -27,7 +27,7 @@ from engine.commands.attendance import keep_attendance
 from engine.commands.counselling_rooms import keep_counselling_room
 from engine.commands.fan_out_state import child_changed, close_fan_outs, open_fan_out
 from engine.commands.figures import keep_figures
-from engine.commands.lane_people import offer_of
+from engine.commands.lane_people import SPIFF_ARENA_INITIATOR, names_own_performer, offer_of
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, InvalidInput, NotFound, Problem, StaleVersion
 from engine.json_schema_forms import SCHEMA_PROPERTY
@@ -271,6 +271,7 @@ class _Publisher:
         #: Tasks the engine closed on purpose (an escalation whose work is done), with the reason to record.
         self.closed = closed or {}
         self._names: tuple[str | None, str | None] | None = None
+        self._model_folder: bool | None = None
 
     def _unit_and_process_names(self) -> tuple[str | None, str | None]:
         """The instance's unit's name and its process's name, read once for all the tasks this write creates."""
@@ -281,6 +282,14 @@ class _Publisher:
                 select(d.c.name).where(d.c.id == self.record.definition_id).scalar_subquery())).one()
             self._names = (row[0], row[1])
         return self._names
+
+    def _from_model_folder(self) -> bool:
+        """Whether the instance's process came from a spiff-arena process-model folder (read once per write)."""
+        if self._model_folder is None:
+            d = tables.process_definition
+            self._model_folder = self.uow.read(select(d.c.model_path).where(
+                d.c.id == self.record.definition_id)).scalar() is not None
+        return self._model_folder
 
     def publish(self, old: Waits, work: OpenWork) -> None:
         old_human = set(old.get("human", ()))
@@ -347,6 +356,8 @@ class _Publisher:
                      group_id: int | None = None, item_key: Any = None, item_input: dict | None = None) -> int:
         uow = self.uow
         assignee = properties.get("assignee") or None
+        if not lane and not names_own_performer(properties) and self._from_model_folder():
+            lane = SPIFF_ARENA_INITIATOR  # spiff-arena offers a task in no lane to whoever started the instance
         offered = offer_of(uow, self.record.org_scope, self.record.started_by, properties, lane, owners).candidates
         pool = None if assignee else pool_of(uow, offered)
         sole_holder = pool[0] if pool is not None and len(pool) == 1 else None

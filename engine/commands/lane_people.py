@@ -6,7 +6,8 @@ A lane names one of three things (a task's own ``candidateUsers``, ``candidateGr
 - **a role** (:mod:`engine.bpmn.lane_roles`: its ``role`` property, or a name that spells a role): the role's
   holders at the instance's unit, or at the tier it names, as before;
 - **the person who started the instance**: a lane named ``Process Initiator`` as spiff-arena names it (any case;
-  a space, ``_``, ``-`` or nothing between the words) or ``流程发起人`` / ``发起人``;
+  a space, ``_``, ``-`` or nothing between the words) or ``流程发起人`` / ``发起人``; and, in a model deployed from a
+  spiff-arena process-model folder, a task drawn in no lane (spiff-arena's default);
 - **a group**: any other lane. The org directory has roles, not groups, so a group's people are whoever the
   task's data names for it in ``lane_owners`` when the task opens (spiff-arena's convention)::
 
@@ -39,6 +40,8 @@ from engine.store import tables
 _p = tables.person
 #: The initiator's lane, as spiff-arena spells it (``Process Initiator``, ``process_initiator``), or in Chinese.
 INITIATOR_LANE = re.compile(r"process[ _-]?initiator|(流程)?发起人", re.IGNORECASE)
+#: The lane spiff-arena gives a task drawn in no lane: a process-model folder's task in no lane is the initiator's.
+SPIFF_ARENA_INITIATOR = "process_initiator"
 #: An entry of ``lane_owners`` naming a role rather than a person.
 GROUP_PREFIX = "group:"
 _PERFORMERS = ("candidateUsers", "candidateGroups", "candidateRoles", "assignee")
