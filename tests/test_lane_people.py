@@ -9,6 +9,7 @@ import pytest
 
 from engine.bootstrap import Huhua
 from engine.commands import (
+    ENGINE,
     ClaimTask,
     CompleteTask,
     DeployModels,
@@ -17,7 +18,7 @@ from engine.commands import (
     RetryIncidents,
     StartInstance,
 )
-from engine.errors import Forbidden, NotFound
+from engine.errors import Forbidden, NotFound, TaskTaken
 from engine.org.directory import Directory, Person, Role, Unit
 from tests.helpers import served_client, token_cache
 
@@ -30,6 +31,7 @@ _LANED = """<?xml version="1.0" encoding="UTF-8"?>
   <bpmn:process id="expenses" name="报销" isExecutable="true">
     <bpmn:extensionElements><spiffworkflow:properties>
       <spiffworkflow:property name="start_roles" value="校长"/>
+      <spiffworkflow:property name="oversight_roles" value="校长"/>
     </spiffworkflow:properties></bpmn:extensionElements>
     <bpmn:laneSet id="lanes">
       <bpmn:lane id="lane_initiator" name="Process Initiator">
@@ -135,6 +137,11 @@ def test_an_unknown_name_in_lane_owners_is_an_incident_naming_it_and_a_retry_wit
     school.execute(RetryIncidents(instance, "admin", {"lane_owners": {"Finance": ["dave", "group:校长"]}}))
     assert school.queries.instance(instance)["state"] == "running"
     assert [_inbox(school, who) for who in ("alice", "bob", "dave")] == [["approve"], [], ["approve"]]
+    approve = _open(school, instance)
+    school.execute(ClaimTask(approve["id"], "dave"))
+    with pytest.raises(TaskTaken) as taken:  # alice, the principal, was offered it too: she is told who took it
+        school.execute(CompleteTask(approve["id"], "alice", {}))
+    assert "邓老师" in str(taken.value)
 
 
 def test_the_initiators_task_is_theirs_alone_and_a_refusal_in_english_names_the_lane(school: Huhua) -> None:
@@ -148,6 +155,22 @@ def test_the_initiators_task_is_theirs_alone_and_a_refusal_in_english_names_the_
         school.execute(CompleteTask(approve["id"], "alice", {}))
     assert str(refused.value) == (f"alice may not complete task {approve['id']}: it is in lane 'Finance' and is "
                                   "offered to 白会计 (bob)")
+
+    # the principal oversees the school's claims, so she reads carol's, and is told whose its first task is
+    theirs = school.execute(StartInstance("expenses", "carol", org_scope="s1", origin=ENGINE))["id"]
+    ask = _open(school, theirs)
+    assert _inbox(school, "carol") == ["ask"]
+    with pytest.raises(Forbidden) as refused:
+        school.execute(CompleteTask(ask["id"], "alice", {}))
+    assert str(refused.value) == (f"alice may not complete task {ask['id']}: it is in lane 'Process Initiator' and "
+                                  "is offered to the person who started the instance, 蔡出纳 (carol)")
+    with pytest.raises(NotFound):
+        school.execute(CompleteTask(ask["id"], "dave", {}))
+    school.execute(ClaimTask(ask["id"], "carol"))
+    with pytest.raises(Forbidden) as refused:
+        school.execute(CompleteTask(ask["id"], "alice", {}))
+    assert str(refused.value) == (f"alice may not complete task {ask['id']}: it is in lane 'Process Initiator' and "
+                                  "is assigned to carol")
 
 
 def test_a_spiff_arena_models_task_in_no_lane_is_the_initiators_as_in_spiff_arena(school: Huhua) -> None:
