@@ -188,3 +188,20 @@ def test_a_spiff_arena_models_task_in_no_lane_is_the_initiators_as_in_spiff_aren
                                 actor="admin"))
     loose = school.execute(StartInstance("loose", "alice", org_scope="s1"))["id"]
     assert _inbox(school, "alice") == ["approve"] and _open(school, loose)["element_id"] == "ask"
+
+
+def test_a_deployment_says_which_lanes_are_groups_without_a_warning(huhua: Huhua, cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    model = tmp_path / "expenses.bpmn"
+    model.write_text(_LANED, encoding="utf-8")
+    said = cli("deploy", str(model))
+    assert said.exit_code == 0 and said.stderr == ""
+    assert said.stdout.splitlines() == [
+        "expenses: version 1",
+        "  lane 'Finance' is a group: its tasks go to the people lane_owners names for it when they open"]
+    # the initiator's lane is none, nor a lane whose tasks name their own people
+    own = ('<bpmn:extensionElements><spiffworkflow:properties><spiffworkflow:property name="candidateRoles" '
+           'value="校长"/></spiffworkflow:properties></bpmn:extensionElements>')
+    assigned = _LANED.replace('<bpmn:userTask id="approve" name="Approve">',
+                              f'<bpmn:userTask id="approve" name="Approve">{own}')
+    again = huhua.execute(DeployModels(files=(("expenses.bpmn", assigned.encode()),), actor="admin"))
+    assert "group_lanes" not in again["processes"][0] and again["processes"][0]["version"] == 2

@@ -5,8 +5,9 @@ A lane names one of three things (a task's own ``candidateUsers``, ``candidateGr
 
 - **a role** (:mod:`engine.bpmn.lane_roles`: its ``role`` property, or a name that spells a role): the role's
   holders at the instance's unit, or at the tier it names, as before;
-- **the person who started the instance**: a lane named ``Process Initiator`` as spiff-arena names it (any case;
-  a space, ``_``, ``-`` or nothing between the words) or ``流程发起人`` / ``发起人``; and, in a model deployed from a
+- **the person who started the instance**: a lane named ``Process Initiator`` as spiff-arena names it
+  (:data:`engine.bpmn.lane_roles.INITIATOR_LANE`: any case, ``process_initiator``, ``ProcessInitiator``) or
+  ``流程发起人`` / ``发起人``; and, in a model deployed from a
   spiff-arena process-model folder, a task drawn in no lane (spiff-arena's default);
 - **a group**: any other lane. The org directory has roles, not groups, so a group's people are whoever the
   task's data names for it in ``lane_owners`` when the task opens (spiff-arena's convention)::
@@ -16,7 +17,8 @@ A lane names one of three things (a task's own ``candidateUsers``, ``candidateGr
   Each entry is a person id (the log-in name) or an e-mail address of an active person of the directory, or
   ``group:ROLE`` (``group:principal``, ``group:专项负责人@county``): that role, reached as a lane naming it would
   be. A group lane the data names nobody for is offered to nobody, as before (the administrator assigns it);
-  this is the documented rule, not a deployment warning, since the people arrive with the data.
+  this is the documented rule, not a deployment warning, since the people arrive with the data (a deployment
+  lists such lanes as the process's ``group_lanes``).
 
 ``lane_owners`` may set the people of a role lane too (for that one task); it never changes the initiator's
 lane. An entry that names nobody, an empty list, or a value that is not a list of names is an incident naming
@@ -25,12 +27,12 @@ the lane and the entries: the task waits, held back, until the incident is retri
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, or_, select
 
+from engine.bpmn.lane_roles import is_initiator_lane
 from engine.commands.assignment import candidates_of, split
 from engine.commands.unit_of_work import UnitOfWork
 from engine.org.directory import role_code
@@ -38,8 +40,6 @@ from engine.phrases import Phrase
 from engine.store import tables
 
 _p = tables.person
-#: The initiator's lane, as spiff-arena spells it (``Process Initiator``, ``process_initiator``), or in Chinese.
-INITIATOR_LANE = re.compile(r"process[ _-]?initiator|(流程)?发起人", re.IGNORECASE)
 #: The lane spiff-arena gives a task drawn in no lane: a process-model folder's task in no lane is the initiator's.
 SPIFF_ARENA_INITIATOR = "process_initiator"
 #: An entry of ``lane_owners`` naming a role rather than a person.
@@ -53,10 +53,6 @@ class LaneOffer:
 
     candidates: list[tuple[str, str]] = field(default_factory=list)
     problem: Phrase | None = None
-
-
-def is_initiator_lane(lane: str | None) -> bool:
-    return bool(lane) and INITIATOR_LANE.fullmatch((lane or "").strip()) is not None
 
 
 def names_own_performer(properties: dict[str, str]) -> bool:

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import select
 
 from engine.bpmn import lane_roles
+from engine.bpmn.lane_roles import is_initiator_lane
 from engine.commands.instance_state import compiled_definition
-from engine.commands.lane_people import is_initiator_lane
 from engine.commands.unit_of_work import UnitOfWork
 from engine.org.directory import ROLES, TIER_OF_KIND
 from engine.phrases import Phrase
