@@ -205,3 +205,18 @@ def test_a_deployment_says_which_lanes_are_groups_without_a_warning(huhua: Huhua
                               f'<bpmn:userTask id="approve" name="Approve">{own}')
     again = huhua.execute(DeployModels(files=(("expenses.bpmn", assigned.encode()),), actor="admin"))
     assert "group_lanes" not in again["processes"][0] and again["processes"][0]["version"] == 2
+
+
+def test_each_item_of_a_multi_instance_task_in_a_group_lane_goes_to_its_lane_owners(school: Huhua) -> None:
+    each = _LANED.replace('<bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>',
+                          '<bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>'
+                          '<bpmn:multiInstanceLoopCharacteristics><bpmn:loopDataInputRef>claims</bpmn:loopDataInputRef>'
+                          '<bpmn:inputDataItem id="claim" name="claim"/></bpmn:multiInstanceLoopCharacteristics>')
+    school.execute(DeployModels(files=(("expenses.bpmn", each.encode()),), actor="admin"))
+    instance = school.execute(StartInstance("expenses", "alice", org_scope="s1"))["id"]
+    school.execute(CompleteTask(_open(school, instance)["id"], "alice",
+                                {"approvers": ["carol", "nobody-here"], "claims": ["taxi", "lunch"]}))
+    assert [_inbox(school, who) for who in ("alice", "bob", "carol")] == [[], [], ["approve", "approve"]]
+    found = school.queries.instance(instance)
+    assert found["state"] == "incident" and found["incidents"][0]["element_id"] == "approve"
+    assert "nobody-here" in found["incidents"][0]["message"]

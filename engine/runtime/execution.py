@@ -383,10 +383,11 @@ class Runtime:
                     child = task.workflow.spec.task_specs[spec.task_spec]
                     each = [self._item(task, spec, child, key, item) for key, item in items]
                     shared = next((own for _, _, own in each if own is not None), None)  # the group's, by item one
+                    lane = spec.lane or child.lane  # SpiffWorkflow gives the lane to the items' spec
                     work.new_items.append(ItemsWork(
                         str(task.id), spec.bpmn_id, child.bpmn_name or spec.bpmn_name or spec.bpmn_id,
-                        spec.lane, shared if shared is not None else self._properties(task, child) if each else {},
-                        each, lane_owners_of(task.data, spec.lane)))
+                        lane, shared if shared is not None else self._properties(task, child) if each else {},
+                        each, lane_owners_of(task.data, lane)))
             elif state == TaskState.WAITING and isinstance(spec, CatchingEvent):
                 self._read_wait(task, work)
             elif state == TaskState.READY and (kind := _held_kind(task)) is not None:
