@@ -35,7 +35,8 @@ BUREAU_ROLES = frozenset({"programme_officer", "bureau_head", "deputy_head", "de
 #: The initiator's lane, as spiff-arena spells it (its test is ``re.match(r"(process.?)initiator", lane, re.I)``:
 #: ``Process Initiator``, ``process_initiator``, ``ProcessInitiator``), or in Chinese: 流程发起人, 发起人.
 INITIATOR_LANE = re.compile(r"process.?initiator|(流程)?发起人", re.IGNORECASE)
-_PERFORMERS = frozenset({"candidateUsers", "candidateGroups", "candidateRoles", "assignee"})
+#: A task's own performers: any of them set, its lane offers it to nobody (engine.commands.assignment).
+PERFORMERS = ("candidateUsers", "candidateGroups", "candidateRoles", "assignee")
 _HUMAN = frozenset({"userTask", "manualTask"})
 _TIER_WORDS = {"school": "学校", "county": "县市区", "city": "市"}
 _ABOVE = {"school": "county", "county": "city"}
@@ -74,7 +75,7 @@ def group_lanes(process: etree._Element) -> tuple[str, ...]:
 
 def _names_performer(node: etree._Element) -> bool:
     path = f"{{{BPMN_NS}}}extensionElements/{{{SPIFF_NS}}}properties/{{{SPIFF_NS}}}property"
-    return any(p.get("name") in _PERFORMERS and (p.get("value") or "").strip() for p in node.iterfind(path))
+    return any(p.get("name") in PERFORMERS and (p.get("value") or "").strip() for p in node.iterfind(path))
 
 
 def split(value: str | None) -> list[str]:

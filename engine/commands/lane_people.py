@@ -7,8 +7,8 @@ A lane names one of three things (a task's own ``candidateUsers``, ``candidateGr
   holders at the instance's unit, or at the tier it names, as before;
 - **the person who started the instance**: a lane named ``Process Initiator`` as spiff-arena names it
   (:data:`engine.bpmn.lane_roles.INITIATOR_LANE`: any case, ``process_initiator``, ``ProcessInitiator``) or
-  ``流程发起人`` / ``发起人``; and, in a model deployed from a
-  spiff-arena process-model folder, a task drawn in no lane (spiff-arena's default);
+  ``流程发起人`` / ``发起人``; and, in a model deployed from a spiff-arena process-model folder, a task drawn in no
+  lane (spiff-arena's default);
 - **a group**: any other lane. The org directory has roles, not groups, so a group's people are whoever the
   task's data names for it in ``lane_owners`` when the task opens (spiff-arena's convention)::
 
@@ -32,7 +32,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
-from engine.bpmn.lane_roles import is_initiator_lane
+from engine.bpmn.lane_roles import PERFORMERS, is_initiator_lane
 from engine.commands.assignment import candidates_of, split
 from engine.commands.unit_of_work import UnitOfWork
 from engine.org.directory import role_code
@@ -44,7 +44,6 @@ _p = tables.person
 SPIFF_ARENA_INITIATOR = "process_initiator"
 #: An entry of ``lane_owners`` naming a role rather than a person.
 GROUP_PREFIX = "group:"
-_PERFORMERS = ("candidateUsers", "candidateGroups", "candidateRoles", "assignee")
 
 
 @dataclass
@@ -57,7 +56,7 @@ class LaneOffer:
 
 def names_own_performer(properties: dict[str, str]) -> bool:
     """Whether the task says itself whom it is offered to (then its lane offers nothing)."""
-    return any(split(properties.get(key)) for key in _PERFORMERS)
+    return any(split(properties.get(key)) for key in PERFORMERS)
 
 
 def offer_of(uow: UnitOfWork, org_scope: str | None, started_by: str, properties: dict[str, str],
