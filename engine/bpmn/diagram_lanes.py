@@ -13,7 +13,8 @@ event) the nearest node that has a lane; a boundary event goes to its host's lan
 
 The plan changes no behaviour: a task with its own performer ignores its lane (engine.commands.assignment),
 the lanes a plan adds carry the role of their tasks as the ``role`` property (engine.bpmn.lane_roles), and
-lanes without a role (系统（自动）, 指定人员, 未指定办理人) offer nothing to anyone.
+lanes without a role (系统（自动）, 指定人员, 未指定办理人) offer nothing to anyone unless a task's data names their
+people (``lane_owners``, engine.commands.lane_people).
 """
 
 from __future__ import annotations

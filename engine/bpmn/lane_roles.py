@@ -10,11 +10,13 @@ the lane's ``role`` property, written like a task's ``candidateRoles`` (``progra
       …
 
 A lane without a ``role`` property offers its tasks to the role its name spells, as before
-(``专项负责人@county``, ``校长``). :func:`display_name` turns a role into the words a bureau officer reads.
+(``专项负责人@county``, ``校长``). :func:`display_name` turns a role into the words a bureau officer reads. A lane
+that names no role is the initiator's or a group's (engine.commands.lane_people).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from lxml import etree
@@ -30,6 +32,12 @@ SCHOOL_ROLES = frozenset({"principal", "class_teacher", "mh_teacher_full", "mh_t
                           "duty_counsellor"})
 #: Roles of an education bureau: at the city they are the 市教育局's.
 BUREAU_ROLES = frozenset({"programme_officer", "bureau_head", "deputy_head", "department_head"})
+#: The initiator's lane, as spiff-arena spells it (its test is ``re.match(r"(process.?)initiator", lane, re.I)``:
+#: ``Process Initiator``, ``process_initiator``, ``ProcessInitiator``), or in Chinese: 流程发起人, 发起人.
+INITIATOR_LANE = re.compile(r"process.?initiator|(流程)?发起人", re.IGNORECASE)
+#: A task's own performers: any of them set, its lane offers it to nobody (engine.commands.assignment).
+PERFORMERS = ("candidateUsers", "candidateGroups", "candidateRoles", "assignee")
+_HUMAN = frozenset({"userTask", "manualTask"})
 _TIER_WORDS = {"school": "学校", "county": "县市区", "city": "市"}
 _ABOVE = {"school": "county", "county": "city"}
 
@@ -41,6 +49,33 @@ def lane_role(lane: etree._Element) -> str | None:
             return (prop.get("value") or "").strip()
     name = (lane.get("name") or "").strip()
     return name if name and all(parse_role(part) for part in split(name)) else None
+
+
+def is_initiator_lane(name: str | None) -> bool:
+    """Whether a lane is the initiator's: its tasks go to whoever started the instance."""
+    return INITIATOR_LANE.match((name or "").strip()) is not None
+
+
+def group_lanes(process: etree._Element) -> tuple[str, ...]:
+    """The lanes of a process that name neither a role nor the initiator and hold a human task naming nobody
+    itself: groups, whose people only the task's data can give (``lane_owners``, engine.commands.lane_people)."""
+    found: list[str] = []
+    nodes = {node.get("id"): node for node in process.iter() if isinstance(node.tag, str) and node.get("id")}
+    for lane in process.iter(f"{{{BPMN_NS}}}lane"):
+        name = (lane.get("name") or "").strip()
+        if not name or lane_role(lane) is not None or is_initiator_lane(name) or name in found:
+            continue
+        for ref in lane.iterfind(f"{{{BPMN_NS}}}flowNodeRef"):
+            node = nodes.get((ref.text or "").strip())
+            if node is not None and etree.QName(node).localname in _HUMAN and not _names_performer(node):
+                found.append(name)
+                break
+    return tuple(found)
+
+
+def _names_performer(node: etree._Element) -> bool:
+    path = f"{{{BPMN_NS}}}extensionElements/{{{SPIFF_NS}}}properties/{{{SPIFF_NS}}}property"
+    return any(p.get("name") in PERFORMERS and (p.get("value") or "").strip() for p in node.iterfind(path))
 
 
 def split(value: str | None) -> list[str]:

@@ -32,6 +32,7 @@ from engine.bpmn import compensation, events, schema
 from engine.bpmn.complex_gateway import ComplexGateway, ComplexGatewayParser
 from engine.bpmn.data_associations import DataAssociationsParser
 from engine.bpmn.flows import OutgoingFlowsParser
+from engine.bpmn.lane_roles import group_lanes
 from engine.bpmn.lint import lint
 from engine.bpmn.mi_behaviour import MultiInstanceBehaviourParser
 from engine.bpmn.normalise import normalise, restore_reserved_ids
@@ -147,6 +148,8 @@ class ProcessSummary:
     dependency_files: tuple[str, ...] = ()
     #: The ``spiffworkflow:properties`` of its ``bpmn:process`` element (its start declaration, engine/access).
     properties: dict[str, str] = field(default_factory=dict)
+    #: Lanes of groups, whose tasks reach only the people ``lane_owners`` names (engine.bpmn.lane_roles).
+    group_lanes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -218,7 +221,7 @@ def inspect_models(files: Iterable[ModelFile], max_bytes: int, *,
         problems += _timer_start_problems(triggers, process_parser.filename)
         summaries.append(ProcessSummary(key, process_parser.get_name() or key, process_parser.filename,
                                         digest.hexdigest(), triggers, tuple(sorted(dependency_files)),
-                                        process_properties(process_parser.node)))
+                                        process_properties(process_parser.node), group_lanes(process_parser.node)))
     if problems:
         raise InvalidModel("the model was refused; nothing was deployed", problems)
     if not summaries and not dmn_hashes:

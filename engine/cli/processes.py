@@ -59,7 +59,8 @@ def deploy(obj: Context, paths: tuple[str, ...], actor: str, as_json: bool) -> N
             return
         result = obj.huhua.execute(DeployModels(files=model_files(paths), actor=actor, source="cli"))
         emit(as_json, result, lambda r: "\n".join(
-            f"{p['key']}: version {p['version']}" + ("" if p["changed"] else " (unchanged)") for p in r["processes"]))
+            f"{p['key']}: version {p['version']}" + ("" if p["changed"] else " (unchanged)") + _group_lanes(p)
+            for p in r["processes"]))
 
     guard(as_json, run)
 
@@ -79,10 +80,18 @@ def _deploy_model_folders(obj: Context, folders: list[Path], actor: str, as_json
                     click.echo(f"refused {path}: {err}", err=True)
     emit(as_json, {"models": deployed, "refused": refused}, lambda r: "\n".join(
         f"{m['path']} «{m['model']['display_name']}»: " + ", ".join(
-            f"{p['key']} version {p['version']}" + ("" if p["changed"] else " (unchanged)") for p in m["processes"])
+            f"{p['key']} version {p['version']}" + ("" if p["changed"] else " (unchanged)") + _group_lanes(p)
+            for p in m["processes"])
         for m in r["models"]) or "no model deployed")
     if refused:
         sys.exit(BAD_INPUT)
+
+
+def _group_lanes(process: dict) -> str:
+    """A note (not a warning) on lanes whose people only ``lane_owners`` gives (engine.commands.lane_people)."""
+    lanes = process.get("group_lanes") or []
+    return "".join(f"\n  lane '{lane}' is a group: its tasks go to the people lane_owners names for it when they "
+                   "open" for lane in lanes)
 
 
 @main.command("processes")

@@ -309,8 +309,11 @@ def _deploy(uow: UnitOfWork, files: list[ModelFile], actor: str, source: str, na
         plan.append((summary, latest, with_attachments(digest, attachments) if model is not None else digest))
 
     def entry(summary: Any, definition_id: int, version: int, changed: bool) -> dict[str, Any]:
-        return {"key": summary.key, "name": summary.name, "version": version, "definition_id": definition_id,
-                "changed": changed}
+        found = {"key": summary.key, "name": summary.name, "version": version, "definition_id": definition_id,
+                 "changed": changed}
+        if summary.group_lanes:  # said, not warned: their people come with the data (engine.commands.lane_people)
+            found["group_lanes"] = list(summary.group_lanes)
+        return found
 
     def unchanged(latest: Any, digest: str) -> bool:  # a folder taking over a process of loose files versions it
         return latest is not None and latest.content_hash == digest and (model is None

@@ -22,11 +22,12 @@ from engine.bpmn.parser import CompiledProcess, ModelFile, compile_process
 from engine.bpmn.timevalues import due_from
 from engine.clock import BUSINESS_TZ
 from engine.commands.appraisal import keep_appraisal
-from engine.commands.assignment import SOLE_HOLDER, candidates_of, pool_of
+from engine.commands.assignment import SOLE_HOLDER, pool_of
 from engine.commands.attendance import keep_attendance
 from engine.commands.counselling_rooms import keep_counselling_room
 from engine.commands.fan_out_state import child_changed, close_fan_outs, open_fan_out
 from engine.commands.figures import keep_figures
+from engine.commands.lane_people import SPIFF_ARENA_INITIATOR, names_own_performer, offer_of
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, InvalidInput, NotFound, Problem, StaleVersion
 from engine.json_schema_forms import SCHEMA_PROPERTY
@@ -157,6 +158,9 @@ def persist(uow: UnitOfWork, record: InstanceRecord, workflow: BpmnWorkflow, inc
             work = runtime.open_work(workflow, check_completion=False)
         except Incident:
             work = None  # the open work itself cannot be read: keep what was published until the incident is fixed
+    if work is not None:
+        refused = _hold_back_unoffered(uow, record, workflow, work, set() if new else _published_human(record))
+        incident = incident or refused
     completed = work is not None and work.completed and incident is None
     state = "incident" if incident is not None else "completed" if completed else "running"
     waits = {} if completed else _waits_of(work) if work is not None else json.loads(record.waits or "{}")
@@ -213,6 +217,36 @@ def persist(uow: UnitOfWork, record: InstanceRecord, workflow: BpmnWorkflow, inc
             "incident": incident.message if incident is not None else None}
 
 
+def _published_human(record: InstanceRecord) -> set[str]:
+    return set(json.loads(record.waits or "{}").get("human", ()))
+
+
+def _hold_back_unoffered(uow: UnitOfWork, record: InstanceRecord, workflow: BpmnWorkflow, work: OpenWork,
+                         published: set[str]) -> Incident | None:
+    """The incident of the first new task whose ``lane_owners`` names nobody the directory knows (see
+    :mod:`engine.commands.lane_people`); such a task is held back (in error) rather than offered to fewer people.
+
+    Items of a multi-instance task cannot be held back one by one: they go to the people who are known, and the
+    incident says who was not.
+    """
+    found: Incident | None = None
+    for spiff_id, human in list(work.human.items()):
+        if spiff_id in published or human.lane_owners is None:
+            continue
+        offer = offer_of(uow, record.org_scope, record.started_by, human.properties, human.lane, human.lane_owners)
+        if offer.problem is not None:
+            uow.runtime.hold_back(workflow, spiff_id)
+            del work.human[spiff_id]
+            found = found or Incident(offer.problem, human.element_id, kind="lane_owners")
+    for items in work.new_items:
+        if items.lane_owners is None:
+            continue
+        offer = offer_of(uow, record.org_scope, record.started_by, items.properties, items.lane, items.lane_owners)
+        if offer.problem is not None:
+            found = found or Incident(offer.problem, items.element_id, kind="lane_owners")
+    return found
+
+
 def _waits_of(work: OpenWork) -> Waits:
     waits: Waits = {}
     if work.human:
@@ -237,6 +271,7 @@ class _Publisher:
         #: Tasks the engine closed on purpose (an escalation whose work is done), with the reason to record.
         self.closed = closed or {}
         self._names: tuple[str | None, str | None] | None = None
+        self._model_folder: bool | None = None
 
     def _unit_and_process_names(self) -> tuple[str | None, str | None]:
         """The instance's unit's name and its process's name, read once for all the tasks this write creates."""
@@ -248,11 +283,20 @@ class _Publisher:
             self._names = (row[0], row[1])
         return self._names
 
+    def _from_model_folder(self) -> bool:
+        """Whether the instance's process came from a spiff-arena process-model folder (read once per write)."""
+        if self._model_folder is None:
+            d = tables.process_definition
+            self._model_folder = self.uow.read(select(d.c.model_path).where(
+                d.c.id == self.record.definition_id)).scalar() is not None
+        return self._model_folder
+
     def publish(self, old: Waits, work: OpenWork) -> None:
         old_human = set(old.get("human", ()))
         for spiff_id, human in work.human.items():
             if spiff_id not in old_human:
-                self._insert_task(spiff_id, human.element_id, human.name, human.properties, human.lane)
+                self._insert_task(spiff_id, human.element_id, human.name, human.properties, human.lane,
+                                  owners=human.lane_owners)
         self._cancel_tasks(sorted(old_human - set(work.human)))
 
         gone_groups = sorted(set(old.get("items", ())) - work.item_parents)
@@ -264,7 +308,7 @@ class _Publisher:
                 "done": 0, "state": "open"}).scalar_one()
             for key, data, own in items.items:
                 self._insert_task(items.task_id, items.element_id, items.name, own or items.properties, items.lane,
-                                  group_id=group_id, item_key=key, item_input=data)
+                                  owners=items.lane_owners, group_id=group_id, item_key=key, item_input=data)
 
         old_timers: dict[str, str] = old.get("timers", {})
         stale = [s for s, due in old_timers.items() if s not in work.timers or work.timers[s].due_at.isoformat() != due]
@@ -308,11 +352,13 @@ class _Publisher:
                 "created_at": self.uow.now} for w in fresh])
 
     def _insert_task(self, spiff_id: str, element_id: str, name: str, properties: dict[str, str],
-                     lane: str | None, *,
+                     lane: str | None, *, owners: Any = None,
                      group_id: int | None = None, item_key: Any = None, item_input: dict | None = None) -> int:
         uow = self.uow
         assignee = properties.get("assignee") or None
-        offered = candidates_of(uow, self.record.org_scope, properties, lane)
+        if not lane and not names_own_performer(properties) and self._from_model_folder():
+            lane = SPIFF_ARENA_INITIATOR  # spiff-arena offers a task in no lane to whoever started the instance
+        offered = offer_of(uow, self.record.org_scope, self.record.started_by, properties, lane, owners).candidates
         pool = None if assignee else pool_of(uow, offered)
         sole_holder = pool[0] if pool is not None and len(pool) == 1 else None
         title = finish_title(properties.get("title"), name, *self._unit_and_process_names())

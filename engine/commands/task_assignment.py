@@ -21,6 +21,7 @@ from engine.access.policy import is_administrator, is_candidate, may_delegate_to
 from engine.commands.instance_state import require_label
 from engine.commands.model import AddComment, ClaimTask, DelegateTask, ReassignTask, UnclaimTask
 from engine.commands.task_conflicts import task_taken
+from engine.commands.task_refusals import not_a_candidate
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from engine.phrases import Phrase
@@ -36,8 +37,7 @@ def claim_task(command: ClaimTask, uow: UnitOfWork) -> dict[str, Any]:
     if task.assignee is not None:
         raise task_taken(uow, task.id)
     if not is_administrator(uow, command.actor) and not is_candidate(uow, task.id, command.actor):
-        raise Forbidden(Phrase("%(actor)s is not among the candidates of task %(task)s", actor=command.actor,
-                               task=task.id))
+        raise Forbidden(not_a_candidate(uow, task, command.actor))
     return _assign(uow, task, command.actor, command.actor, "task_claimed", expected=None)
 
 

@@ -14,6 +14,7 @@ from engine.commands.event_routing import persist_and_route
 from engine.commands.instance_state import close_offers, load_instance, require_json_object, require_label, run_step
 from engine.commands.model import CompleteTask
 from engine.commands.task_conflicts import task_taken
+from engine.commands.task_refusals import may_not_complete
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.forms import parse_form
@@ -177,11 +178,9 @@ def _file_references(uow: UnitOfWork, task_id: int) -> list[dict[str, Any]]:
 
 def _authorise(uow: UnitOfWork, task: Any, actor: str) -> None:
     """Who may complete is the access policy's answer (engine.access.policy.may_work_on_task); a candidate
-    beaten to it by a colleague's claim is told who took it."""
+    beaten to it by a colleague's claim is told who took it; anyone else, the task's lane and who may act."""
     if may_work_on_task(uow, task, actor):
         return
     if is_candidate(uow, task.id, actor):
         raise task_taken(uow, task.id)
-    raise Forbidden(Phrase("%(actor)s may not complete task %(task)s; it is assigned to %(assignee)s", actor=actor,
-                           task=task.id, assignee=task.assignee) if task.assignee
-                    else Phrase("%(actor)s may not complete task %(task)s", actor=actor, task=task.id))
+    raise Forbidden(may_not_complete(uow, task, actor))

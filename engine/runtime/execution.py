@@ -78,6 +78,8 @@ class HumanWork:
     name: str
     lane: str | None
     properties: dict[str, str]
+    #: What the task's data says of its lane's people (``lane_owners[lane]``), unchecked; None: it says nothing.
+    lane_owners: Any = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,8 @@ class ItemsWork:
     properties: dict[str, str]
     #: (key, the item's start data, the item's own properties when they depend on the item)
     items: list[tuple[Any, dict[str, Any], dict[str, str] | None]]
+    #: As :attr:`HumanWork.lane_owners`, from the multi-instance task's data.
+    lane_owners: Any = None
 
 
 @dataclass(frozen=True)
@@ -369,7 +373,8 @@ class Runtime:
             state = task.state
             if state == TaskState.READY and spec.manual:
                 work.human[str(task.id)] = HumanWork(str(task.id), spec.bpmn_id, spec.bpmn_name or spec.bpmn_id,
-                                                     spec.lane, self._properties(task, spec))
+                                                     spec.lane, self._properties(task, spec),
+                                                     lane_owners_of(task.data, spec.lane))
             elif state == TaskState.STARTED and isinstance(spec, ExternalParallelMultiInstanceTask) \
                     and EXTERNAL_PENDING in task.internal_data:
                 work.item_parents.add(str(task.id))
@@ -378,10 +383,11 @@ class Runtime:
                     child = task.workflow.spec.task_specs[spec.task_spec]
                     each = [self._item(task, spec, child, key, item) for key, item in items]
                     shared = next((own for _, _, own in each if own is not None), None)  # the group's, by item one
+                    lane = spec.lane or child.lane  # SpiffWorkflow gives the lane to the items' spec
                     work.new_items.append(ItemsWork(
                         str(task.id), spec.bpmn_id, child.bpmn_name or spec.bpmn_name or spec.bpmn_id,
-                        spec.lane, shared if shared is not None else self._properties(task, child) if each else {},
-                        each))
+                        lane, shared if shared is not None else self._properties(task, child) if each else {},
+                        each, lane_owners_of(task.data, lane)))
             elif state == TaskState.WAITING and isinstance(spec, CatchingEvent):
                 self._read_wait(task, work)
             elif state == TaskState.READY and (kind := _held_kind(task)) is not None:
@@ -399,6 +405,13 @@ class Runtime:
             task._set_state(TaskState.READY)
         self.advance(workflow)
         return len(failed)
+
+    def hold_back(self, workflow: BpmnWorkflow, task_id: str) -> None:
+        """Put a waiting human task in error: it cannot be offered as its data says (``lane_owners`` names people
+        the directory does not know), so it waits for the incident's retry, which may bring corrected data."""
+        task = self._task(workflow, task_id)
+        if task.state == TaskState.READY and task.task_spec.manual:
+            task._set_state(TaskState.ERROR)
 
     def holds(self, workflow: BpmnWorkflow, task_id: str) -> bool:
         """Whether task ``task_id`` still waits for its job (an interrupt may have ended it meanwhile)."""
@@ -592,6 +605,25 @@ def _is_uuid(text: str) -> bool:
     except (ValueError, TypeError):
         return False
     return True
+
+
+#: The task data variable that names a lane's people, as spiff-arena writes it: ``{"Finance": ["alice", "bob"]}``.
+LANE_OWNERS = "lane_owners"
+
+
+def lane_owners_of(data: Any, lane: str | None) -> Any:
+    """``data["lane_owners"][lane]`` as the task's data has it (unchecked); None when it names no people for it.
+
+    ``lane_owners`` that is not an object is returned whole, for the engine to refuse it as it would a bad entry.
+    """
+    if not lane or not isinstance(data, dict) or LANE_OWNERS not in data:
+        return None
+    owners = data[LANE_OWNERS]
+    if owners is None:
+        return None
+    if not isinstance(owners, dict):
+        return owners
+    return owners.get(lane)
 
 
 #: The service-task operator the engine runs itself: one child instance per org unit.
