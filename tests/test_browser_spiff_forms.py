@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ready
 
 from engine.bootstrap import Huhua
@@ -38,10 +40,16 @@ def test_a_schema_form_with_instructions_is_done_in_the_browser(cli: Any, tmp_pa
             _field(browser, "事由").send_keys("出差")
             browser.find_element(By.ID, "submit").click()  # form-js checks the minimum too; the server does anyway
             wait.until(lambda b: b.find_element(By.ID, "message").text)
-            _field(browser, "金额").clear()
+            assert "已提交" not in browser.find_element(By.ID, "message").text
+            _field(browser, "金额").send_keys(Keys.CONTROL, "a")
             _field(browser, "金额").send_keys("3")
+            # the form takes a typed value a moment later: its mark on the field goes once it has the 3
+            wait.until(lambda b: not b.find_elements(By.CSS_SELECTOR, ".fjs-form-field-error"))
             browser.find_element(By.ID, "submit").click()
-            wait.until(ready.text_to_be_present_in_element((By.ID, "message"), "已提交"))
+            try:
+                wait.until(ready.text_to_be_present_in_element((By.ID, "message"), "已提交"))
+            except TimeoutException:
+                raise AssertionError(f"not submitted: {browser.find_element(By.ID, 'message').text!r}") from None
         finally:
             browser.quit()
     data = huhua.queries.instance(instance)["data"]
