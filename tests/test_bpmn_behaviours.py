@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from engine.bootstrap import Huhua
-from engine.commands import ENGINE, StartInstance
-from tests.helpers import deploy_fixtures
+from engine.clock import VirtualClock
+from engine.commands import ENGINE, DeployModels, StartInstance
+from engine.errors import InvalidModel
+from tests.helpers import FIXTURES, deploy_fixtures
+from workers.job_worker import run_due_jobs
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -27,3 +32,43 @@ def test_a_complex_behaviour_condition_throws_its_event_and_completes_the_multi_
     completed = _completed(huhua, started["id"])
     assert completed.count("inspect") == 2
     assert completed.count("notify") == 1 and completed.count("report") == 1  # the signal was caught, once
+
+
+def test_activities_with_a_duration_are_busy_at_the_same_time_on_the_engine_clock(
+        huhua: Huhua, clock: VirtualClock) -> None:
+    deploy_fixtures(huhua, "busy_activities.bpmn")
+    started = huhua.execute(StartInstance("busy_in_parallel", "admin", origin=ENGINE))["id"]
+    jobs = {j["element_id"]: j for j in huhua.queries.jobs(instance_id=started, kind="continuation")}
+    # Both were reached at once and each is busy for its own duration.
+    assert {e: (j["created_at"], j["due_at"]) for e, j in jobs.items()} == {
+        "print": (clock.now().isoformat(), (clock.now() + timedelta(hours=2)).isoformat()),
+        "bind": (clock.now().isoformat(), (clock.now() + timedelta(hours=1)).isoformat())}
+    run_due_jobs(huhua)
+    assert _completed(huhua, started) == ["Start", "fork"]  # neither is done before its time
+    clock.advance(timedelta(hours=1))
+    run_due_jobs(huhua)
+    assert "bind" in _completed(huhua, started) and "print" not in _completed(huhua, started)
+    clock.advance(timedelta(hours=1))
+    run_due_jobs(huhua)
+    view = huhua.queries.instance(started)
+    assert view["state"] == "completed" and view["data"]["printed"] and view["data"]["bound"]
+
+
+def test_a_boundary_timer_interrupts_an_activity_still_busy_with_its_duration(huhua: Huhua,
+                                                                              clock: VirtualClock) -> None:
+    deploy_fixtures(huhua, "busy_activities.bpmn")
+    started = huhua.execute(StartInstance("busy_past_deadline", "admin", origin=ENGINE))["id"]
+    clock.advance(timedelta(hours=1))
+    run_due_jobs(huhua)
+    view = huhua.queries.instance(started)
+    assert view["state"] == "completed" and view["data"]["late"] is True
+    assert "visit" not in _completed(huhua, started)
+    assert [j["state"] for j in huhua.queries.jobs(instance_id=started, kind="continuation")] == ["cancelled"]
+
+
+def test_a_duration_that_is_not_iso_8601_is_refused_at_deploy_naming_the_element(huhua: Huhua) -> None:
+    model = (FIXTURES / "busy_activities.bpmn").read_bytes().replace(b'value="PT3H"', b'value="3 hours"')
+    with pytest.raises(InvalidModel) as refused:
+        huhua.execute(DeployModels(files=(("busy_activities.bpmn", model),), actor="admin"))
+    problem = next(p for p in refused.value.problems if p.element_id == "visit")
+    assert "'3 hours' is not an ISO 8601 duration" in str(problem.message)

@@ -29,6 +29,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
+from engine.bpmn.lint_rules.timers import is_duration
 from engine.bpmn.parser import CompiledProcess
 from engine.bpmn.task_specs import EXTERNAL_ITEMS, EXTERNAL_PENDING, ExternalParallelMultiInstanceTask
 from engine.bpmn.timevalues import due_from, parse_instant
@@ -127,6 +128,8 @@ class HeldWork:
     element_id: str
     kind: str  # service | continuation
     payload: dict[str, Any]
+    #: When the job falls due; None: at once. An activity with a ``duration`` is busy until then.
+    due_at: datetime | None = None
 
 
 @dataclass
@@ -386,10 +389,22 @@ class Runtime:
                 self._read_wait(task, work)
             elif state == TaskState.READY and (kind := _held_kind(task)) is not None:
                 payload = self._guarded(lambda t=task: _service_call(t), task) if kind != "continuation" else {}
-                work.held[str(task.id)] = HeldWork(str(task.id), spec.bpmn_id, kind, payload)
+                due = self._guarded(lambda t=task: self._busy_until(t), task)
+                work.held[str(task.id)] = HeldWork(str(task.id), spec.bpmn_id, kind, payload, due)
         for waiting in waiting_starts(workflow):
             work.messages[waiting.task_id] = self._start_wait(waiting.task_id, waiting.start, waiting.definition)
         return work
+
+    def _busy_until(self, task: Task) -> datetime | None:
+        """When an activity with a ``duration`` is done: that long after the engine's clock first found it reached
+        (noted on the task, so that reading the instance again does not move it)."""
+        duration = activity_duration(task.task_spec)
+        if duration is None:
+            return None
+        if not is_duration(duration):
+            raise ValueError(f"the duration '{duration}' is not an ISO 8601 duration such as PT10S")
+        since = task.internal_data.setdefault(BUSY_SINCE, self.clock.now().isoformat())
+        return due_from(duration, datetime.fromisoformat(since))
 
     def retry_failed(self, workflow: BpmnWorkflow, data: dict[str, Any]) -> int:
         """Run again every task that failed (with ``data`` added to it, the fix), and move on; how many were retried."""
@@ -598,18 +613,32 @@ def _is_uuid(text: str) -> bool:
 FAN_OUT = "fan_out"
 #: Marks a held task whose job ran: the engine may run it now.
 RELEASED = "huhua_released"
+#: When the engine's clock found an activity with a ``duration`` reached (ISO 8601).
+BUSY_SINCE = "huhua_busy_since"
+#: The property giving how long an activity's work takes on the engine's clock (an ISO 8601 duration).
+DURATION = "duration"
 _TRUE = ("true", "yes", "1")
 
 
+def activity_duration(spec: Any) -> str | None:
+    """The ``duration`` property of an activity (``PT10S``): its work takes that long on the engine's clock."""
+    if isinstance(spec, LoopTask):
+        return None  # each instance takes it, not the loop around them
+    properties = (getattr(spec, "extensions", None) or {}).get("properties") or {}
+    value = str(properties.get(DURATION) or "").strip()
+    return value or None
+
+
 def _held_kind(task: Task) -> str | None:
-    """``service`` for a service task, ``continuation`` for an activity marked ``async``; None to run it now."""
+    """``service`` for a service task, ``continuation`` for an activity marked ``async`` or taking a ``duration``
+    (it goes on when its job runs: at once, or once the duration has passed); None to run it now."""
     if task.internal_data.get(RELEASED):
         return None
     spec = task.task_spec
     if isinstance(spec, SpiffServiceTask):
         return "fanout" if spec.operation_name == FAN_OUT else "service"
     properties = (getattr(spec, "extensions", None) or {}).get("properties") or {}
-    if str(properties.get("async", "")).strip().lower() in _TRUE:
+    if str(properties.get("async", "")).strip().lower() in _TRUE or activity_duration(spec) is not None:
         return "continuation"
     return None
 
