@@ -8,7 +8,7 @@ import pytest
 
 from engine.bootstrap import Huhua
 from engine.clock import VirtualClock
-from engine.commands import ENGINE, DeployModels, StartInstance
+from engine.commands import ENGINE, CompleteTask, DeployModels, StartInstance
 from engine.errors import InvalidModel
 from tests.helpers import FIXTURES, deploy_fixtures
 from workers.job_worker import run_due_jobs
@@ -72,3 +72,27 @@ def test_a_duration_that_is_not_iso_8601_is_refused_at_deploy_naming_the_element
         huhua.execute(DeployModels(files=(("busy_activities.bpmn", model),), actor="admin"))
     problem = next(p for p in refused.value.problems if p.element_id == "visit")
     assert "'3 hours' is not an ISO 8601 duration" in str(problem.message)
+
+
+def test_a_non_interrupting_conditional_start_fires_each_time_its_condition_turns_true(huhua: Huhua) -> None:
+    deploy_fixtures(huhua, "conditional_starts.bpmn")
+    # score is not set at first: the condition cannot hold yet, which is no error.
+    started = huhua.execute(StartInstance("watch_scores", "admin", origin=ENGINE))["id"]
+    view = huhua.queries.instance(started)
+    assert view["state"] == "running" and [t["element_id"] for t in view["open_tasks"]] == ["review"]
+    # 95 turned it true (an alert); 98 kept it true (none); 60 turned it false.
+    assert _completed(huhua, started).count("alert") == 1
+    # A person's answer is a change of data too: 99 turns it true again.
+    huhua.execute(CompleteTask(view["open_tasks"][0]["id"], "admin", {"score": 99}))
+    assert _completed(huhua, started).count("alert") == 2
+    assert huhua.queries.instance(started)["state"] == "completed"
+
+
+def test_an_interrupting_conditional_start_cancels_the_rest_of_its_sub_process(huhua: Huhua) -> None:
+    deploy_fixtures(huhua, "conditional_starts.bpmn")
+    started = huhua.execute(StartInstance("withdraw_on_condition", "admin", origin=ENGINE,
+                                          variables={"withdrawn": False}))["id"]
+    view = huhua.queries.instance(started)
+    assert view["state"] == "completed" and view["open_tasks"] == []
+    completed = _completed(huhua, started)
+    assert "archive" in completed and "handle" not in completed and "End2" in completed

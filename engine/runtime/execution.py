@@ -35,6 +35,7 @@ from engine.bpmn.task_specs import EXTERNAL_ITEMS, EXTERNAL_PENDING, ExternalPar
 from engine.bpmn.timevalues import due_from, parse_instant
 from engine.clock import Clock
 from engine.org.directory import UNIT_KINDS
+from engine.runtime.conditional_starts import start_conditional_event_subprocesses
 from engine.runtime.correlation import (
     SENDER_RULES,
     CorrelationError,
@@ -279,6 +280,13 @@ class Runtime:
             return
         self._check_depth(workflow)
 
+    def _start_conditional_event_subprocesses(self, task: Task) -> None:
+        """Start the event sub-processes whose conditions ``task`` has made true, interrupting their scopes if so."""
+        started = self._guarded(lambda: start_conditional_event_subprocesses(task), task)
+        manager = task.workflow.top_workflow.event_manager
+        if started and isinstance(manager, ScopedEventManager):
+            self._guarded(manager.apply_interrupts, task)
+
     def _close_settled_urges(self, workflow: BpmnWorkflow) -> bool:
         """Cancel escalations whose chased work is done, noting why (see :mod:`engine.runtime.settled_urges`)."""
         closed = self._guarded(lambda: close_settled_urges(workflow), None)
@@ -332,6 +340,7 @@ class Runtime:
             self._guarded(manager.apply_interrupts, task)
         else:
             self._guarded(task.run, task)
+        self._start_conditional_event_subprocesses(task)  # its data may have changed
         element_id = task.task_spec.bpmn_id
         # A loop or multi-instance wrapper shares its element id with the instances that do the work.
         if element_id is not None and task.state == TaskState.COMPLETED and not isinstance(task.task_spec, LoopTask):
