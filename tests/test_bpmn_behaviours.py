@@ -96,3 +96,13 @@ def test_an_interrupting_conditional_start_cancels_the_rest_of_its_sub_process(h
     assert view["state"] == "completed" and view["open_tasks"] == []
     completed = _completed(huhua, started)
     assert "archive" in completed and "handle" not in completed and "End2" in completed
+
+
+def test_a_transactions_cancel_end_event_compensates_its_activities_before_the_cancel_boundary_event(
+        huhua: Huhua) -> None:
+    deploy_fixtures(huhua, "cancelled_booking.bpmn")
+    started = huhua.execute(StartInstance("cancelled_booking", "admin", origin=ENGINE))["id"]
+    assert huhua.queries.instance(started)["state"] == "completed"
+    completed = _completed(huhua, started)
+    assert "confirm" not in completed and completed.count("release_room") == 1
+    assert completed.index("book_room") < completed.index("release_room") < completed.index("tell")

@@ -40,11 +40,13 @@ class StartEventParser(SpiffStartEventParser):
 
 
 class EndEventParser(CompensatingEndEventParser):
-    """End events, including signal and compensation end events."""
+    """End events, including signal, compensation and (compensating) cancel end events."""
 
     def create_task(self) -> Any:
         if self.node.find(".//{http://www.omg.org/spec/BPMN/20100524/MODEL}compensateEventDefinition") is not None:
             return super().create_task()
+        if self.node.find("{http://www.omg.org/spec/BPMN/20100524/MODEL}cancelEventDefinition") is not None:
+            return self.cancel_task()
         task = self._create_task(self.get_event_definition(END_DEFINITIONS))
         task.connect(self.spec.end)
         return task

@@ -29,6 +29,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
+from engine.bpmn.compensation import compensating
 from engine.bpmn.lint_rules.timers import is_duration
 from engine.bpmn.parser import CompiledProcess
 from engine.bpmn.task_specs import EXTERNAL_ITEMS, EXTERNAL_PENDING, ExternalParallelMultiInstanceTask
@@ -298,7 +299,8 @@ class Runtime:
     def _run_ready(self, workflow: Any, *, yield_to_boundaries: bool = False) -> bool:
         ran = False
         for task in list(workflow.tasks.values()):
-            if task.state == TaskState.READY and not task.task_spec.manual and _held_kind(task) is None:
+            if task.state == TaskState.READY and not task.task_spec.manual and _held_kind(task) is None \
+                    and not _waits_for_compensation(task):
                 self._run(task)
                 ran = True
                 if yield_to_boundaries and isinstance(task.task_spec, ThrowingEvent) \
@@ -584,7 +586,14 @@ def _bpmn_error_in(err: BaseException) -> BpmnErrorThrown | None:
 
 
 def _caught_boundary_events(workflow: BpmnWorkflow) -> list[Task]:
-    return [t for t in _all_tasks(workflow) if t.state == TaskState.READY and isinstance(t.task_spec, BoundaryEvent)]
+    """Boundary events that caught their event and may interrupt now (not while their activity compensates)."""
+    return [t for t in _all_tasks(workflow) if t.state == TaskState.READY and isinstance(t.task_spec, BoundaryEvent)
+            and not _waits_for_compensation(t)]
+
+
+def _waits_for_compensation(task: Task) -> bool:
+    """A caught boundary event whose activity is still running compensation handlers (a cancelled transaction)."""
+    return isinstance(task.task_spec, BoundaryEvent) and compensating(task.workflow.top_workflow, task)
 
 
 def _waited_definition(task: Task) -> Any:
