@@ -106,3 +106,15 @@ def test_a_transactions_cancel_end_event_compensates_its_activities_before_the_c
     completed = _completed(huhua, started)
     assert "confirm" not in completed and completed.count("release_room") == 1
     assert completed.index("book_room") < completed.index("release_room") < completed.index("tell")
+
+
+def test_a_completed_sub_process_is_compensated_by_its_compensation_event_sub_process(huhua: Huhua) -> None:
+    deploy_fixtures(huhua, "compensated_enrolment.bpmn")
+    started = huhua.execute(StartInstance("compensated_enrolment", "admin", origin=ENGINE))["id"]
+    assert huhua.queries.instance(started)["state"] == "completed"
+    completed = _completed(huhua, started)
+    # The event sub-process ran once, inside the completed sub-process, and its throw compensated the seat there;
+    # the sub-process did not end a second time.
+    assert completed.count("note_undo") == 1 and completed.count("free_seat") == 1
+    assert completed.index("take_seat") < completed.index("note_undo") < completed.index("free_seat")
+    assert completed.count("enrol") == 1 and completed.count("End") == 1, str(completed)

@@ -29,7 +29,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from engine.bpmn.compensation import compensating
+from engine.bpmn.compensation import close_compensated_scopes, compensating
 from engine.bpmn.lint_rules.timers import is_duration
 from engine.bpmn.parser import CompiledProcess
 from engine.bpmn.task_specs import EXTERNAL_ITEMS, EXTERNAL_PENDING, ExternalParallelMultiInstanceTask
@@ -269,12 +269,13 @@ class Runtime:
                     ran = True
                     if self._run_caught_boundary_events(workflow):
                         break
-                if sub.parent_task_id is not None:
-                    parent = workflow.get_task_from_id(sub.parent_task_id)
+                parent = workflow.get_task_from_id(sub.parent_task_id) if sub.parent_task_id is not None else None
+                if parent is not None and not parent.has_state(TaskState.FINISHED_MASK):  # a compensating one is done
                     self._guarded(lambda p=parent: p.task_spec._update(p), parent)
             ran = self._run_ready(workflow) or ran
             if not ran and len(workflow.subprocesses) == before:
                 break
+        self._guarded(lambda: close_compensated_scopes(workflow), None)
         self._guarded(workflow.refresh_timers, None)
         if self._run_ready(workflow):
             self.advance(workflow)
