@@ -118,3 +118,12 @@ def test_a_completed_sub_process_is_compensated_by_its_compensation_event_sub_pr
     assert completed.count("note_undo") == 1 and completed.count("free_seat") == 1
     assert completed.index("take_seat") < completed.index("note_undo") < completed.index("free_seat")
     assert completed.count("enrol") == 1 and completed.count("End") == 1, str(completed)
+
+
+def test_a_complex_behaviour_condition_outside_the_sandbox_is_refused_at_deploy(huhua: Huhua) -> None:
+    model = (FIXTURES / "complex_behaviour.bpmn").read_bytes().replace(
+        b"inspected &gt;= 2", b"__import__('os').getpid() &gt; 0")
+    with pytest.raises(InvalidModel) as refused:
+        huhua.execute(DeployModels(files=(("complex_behaviour.bpmn", model),), actor="admin"))
+    problem = next(p for p in refused.value.problems if p.element_id == "inspect")
+    assert "complex behaviour condition" in str(problem.message)

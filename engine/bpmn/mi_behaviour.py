@@ -100,6 +100,7 @@ class MultiInstanceBehaviourParser:
             definitions = [(c, s) for c, s in definitions if c]
             if definitions:
                 self.task.__class__ = _completing_on_complex_behaviour(type(self.task))  # type: ignore[attr-defined]
+                self.task.complex_conditions = [c for c, _ in definitions]  # type: ignore[attr-defined]  # audited
                 instance_spec.completed_event.connect(ComplexBehaviour(definitions))
             return
         ref = loop_characteristics.get(_REF_ATTRIBUTE[behaviour]) if behaviour in _REF_ATTRIBUTE else None

@@ -134,6 +134,8 @@ def _scripts_of_task(spec: Any, process: Any) -> Iterator[ScriptSource]:
             yield ScriptSource(element, Phrase("loop cardinality"), spec.cardinality, EXPRESSION)
         if spec.condition:
             yield ScriptSource(element, Phrase("completion condition"), spec.condition, EXPRESSION)
+        for condition in getattr(spec, "complex_conditions", None) or ():
+            yield ScriptSource(element, Phrase("complex behaviour condition"), condition, EXPRESSION)
     definition = getattr(spec, "event_definition", None)
     if definition is not None:
         for each in _event_definitions(definition):
