@@ -25,7 +25,7 @@ from engine.bpmn.schema import bpmn_tag
 _COMPENSATE = bpmn_tag("compensateEventDefinition")
 _HAS_COMPENSATE = "bpmn:compensateEventDefinition"
 COMPENSATED = "compensated"
-#: Marks a compensation handler started by a throw (see :func:`compensating`).
+#: Marks a compensation handler (or event sub-process) started by a throw, with the throwing task's id.
 COMPENSATING = "compensating"
 #: Marks the root of a completed sub-process reopened to run its compensation (see :func:`_reopen`).
 REOPENED = "reopened_for_compensation"
@@ -40,7 +40,7 @@ class CompensateEventDefinition(EventDefinition):
         self.outer = outer
 
     def throw(self, my_task: Any) -> None:
-        compensate(my_task.workflow.parent_workflow if self.outer else my_task.workflow, self.handlers)
+        compensate(my_task.workflow.parent_workflow if self.outer else my_task.workflow, self.handlers, my_task)
 
 
 class CompensationStartDefinition(EventDefinition):
@@ -59,14 +59,15 @@ class CompensatingCancelEventDefinition(EventDefinition):
         self.handlers = handlers
 
     def throw(self, my_task: Any, **kwargs: Any) -> None:
-        compensate(my_task.workflow, self.handlers)
+        compensate(my_task.workflow, self.handlers, my_task)
         event = BpmnEvent(CancelEventDefinition(description="Cancel"), target=my_task.workflow.parent_workflow)
         my_task.workflow.top_workflow.catch(event)
 
 
-def compensate(scope: Any, handlers: dict[str, str]) -> None:
+def compensate(scope: Any, handlers: dict[str, str], thrower: Any) -> None:
     """Start the handler of every completed activity of ``scope`` that ``handlers`` names, and the compensation
-    event sub-process of every completed sub-process that has one; most recently completed first."""
+    event sub-process of every completed sub-process that has one; most recently completed first. What follows the
+    ``thrower`` waits until they are done (:func:`awaits_compensation`)."""
     subprocesses = scope.top_workflow.subprocesses
     _reopen(scope)
     done = [t for t in scope.tasks.values() if t.state == TaskState.COMPLETED and not t.internal_data.get(COMPENSATED)
@@ -76,10 +77,10 @@ def compensate(scope: Any, handlers: dict[str, str]) -> None:
         if task.task_spec.bpmn_id in handlers:
             handler = scope.spec.task_specs[handlers[task.task_spec.bpmn_id]]
             started = scope.task_tree._add_child(handler, TaskState.READY)  # a branch of its own, ending nowhere
-            started.internal_data[COMPENSATING] = True
+            started.internal_data[COMPENSATING] = str(thrower.id)
             started.data = deepcopy(task.data)  # it undoes that activity: it sees the data as the activity left it
         else:
-            _start_compensation_event_subprocess(subprocesses[task.id])
+            _start_compensation_event_subprocess(subprocesses[task.id], thrower)
 
 
 def _compensation_start(sub: Any) -> tuple[str, Any] | None:
@@ -94,7 +95,7 @@ def _compensation_start(sub: Any) -> tuple[str, Any] | None:
     return None
 
 
-def _start_compensation_event_subprocess(sub: Any) -> None:
+def _start_compensation_event_subprocess(sub: Any, thrower: Any) -> None:
     """Run the compensation event sub-process inside the completed ``sub``, with its data as it ended. Its task there
     leads nowhere when it is done (it is not joined to the sub-process's end), so the sub-process does not end
     again."""
@@ -102,7 +103,7 @@ def _start_compensation_event_subprocess(sub: Any) -> None:
     _reopen(sub)
     keeper = sub.task_tree._add_child(sub.spec.task_specs[name], TaskState.FUTURE)
     keeper.triggered = True
-    keeper.internal_data[COMPENSATING] = True
+    keeper.internal_data[COMPENSATING] = str(thrower.id)
     keeper.data = deepcopy(sub.data)
     keeper.task_spec._update(keeper)
     event_subprocess = sub.top_workflow.subprocesses.get(keeper.id)
@@ -236,3 +237,17 @@ class EndEventParser(_CompensationThrowing, SpiffEndEventParser):
 def _is_compensation_event_subprocess(node: Any) -> bool:
     return node.tag == bpmn_tag("subProcess") and node.get("triggeredByEvent") == "true" and any(
         start.find(_COMPENSATE) is not None for start in node.findall(bpmn_tag("startEvent")))
+
+
+def awaits_compensation(task: Any) -> bool:
+    """Whether ``task`` follows a compensation throw whose handlers are still running: BPMN's throw waits for the
+    compensation to complete before the flow goes on."""
+    parent = task.parent
+    definition = getattr(parent.task_spec, "event_definition", None) if parent is not None else None
+    if not isinstance(definition, CompensateEventDefinition):
+        return False
+    thrower = str(parent.id)
+    top = task.workflow.top_workflow
+    return any(t.internal_data.get(COMPENSATING) == thrower and t.state & TaskState.NOT_FINISHED_MASK
+               and t.state != TaskState.FUTURE
+               for scope in (top, *top.subprocesses.values()) for t in scope.tasks.values())

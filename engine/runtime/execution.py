@@ -29,7 +29,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from engine.bpmn.compensation import close_compensated_scopes, compensating
+from engine.bpmn.compensation import awaits_compensation, close_compensated_scopes, compensating
 from engine.bpmn.lint_rules.timers import is_duration
 from engine.bpmn.parser import CompiledProcess
 from engine.bpmn.task_specs import EXTERNAL_ITEMS, EXTERNAL_PENDING, ExternalParallelMultiInstanceTask
@@ -593,8 +593,11 @@ def _caught_boundary_events(workflow: BpmnWorkflow) -> list[Task]:
 
 
 def _waits_for_compensation(task: Task) -> bool:
-    """A caught boundary event whose activity is still running compensation handlers (a cancelled transaction)."""
-    return isinstance(task.task_spec, BoundaryEvent) and compensating(task.workflow.top_workflow, task)
+    """A caught boundary event whose activity is still running compensation handlers (a cancelled transaction), or
+    a task after a compensation throw whose handlers are still running."""
+    if isinstance(task.task_spec, BoundaryEvent):
+        return compensating(task.workflow.top_workflow, task)
+    return awaits_compensation(task)
 
 
 def _waited_definition(task: Task) -> Any:
