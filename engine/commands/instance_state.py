@@ -335,7 +335,7 @@ class _Publisher:
         if fresh_held:
             self.uow.execute(_INSERT_JOB, [{
                 "kind": h.kind, "instance_id": self.record.id, "spiff_task_id": h.task_id, "element_id": h.element_id,
-                "due_at": self.uow.now, "state": "pending", "attempts": 0, "created_at": self.uow.now,
+                "due_at": h.due_at or self.uow.now, "state": "pending", "attempts": 0, "created_at": self.uow.now,
                 "payload": json.dumps(h.payload, ensure_ascii=False)} for h in fresh_held])
 
         old_messages = set(old.get("messages", ()))

@@ -60,19 +60,28 @@ class ScopedEventManager(EventManager):
             for start in sub_spec.bpmn_start_events:
                 if start.event_definition != event.event_definition:
                     continue
-                task_id = scope.spec.start.trigger_wf(scope.task_tree, name)
-                keeper = scope.get_task_from_id(task_id)
-                # Predict the path after it (the scope's end), which trigger_wf leaves out.
-                keeper.task_spec._predict(keeper, mask=TaskState.NOT_FINISHED_MASK)
-                subprocess = top.subprocesses[task_id]
-                waiting = subprocess.get_next_task(state=TaskState.WAITING, spec_name=start.name)
-                if waiting is not None:
-                    waiting.task_spec.catch(waiting, event)
-                    waiting.task_spec._update(waiting)
-                if getattr(start, "interrupting", True):
-                    self.pending_interrupts.append((scope, keeper))
+                self.start_event_subprocess(scope, name, start, event)
                 return True
         return False
+
+    def start_event_subprocess(self, scope: Any, name: str, start: Any, event: Any,
+                               data: dict[str, Any] | None = None) -> None:
+        """Start the event sub-process ``name`` of ``scope`` through its start event ``start`` with ``event``;
+        ``data``, the scope's data as it is now, is given to the scope's root first (the event sub-process
+        inherits it). An interrupting start then cancels the rest of the scope (:meth:`apply_interrupts`)."""
+        if data:
+            scope.task_tree.data.update(data)  # what the event sub-process's tasks inherit their data from
+        task_id = scope.spec.start.trigger_wf(scope.task_tree, name)
+        keeper = scope.get_task_from_id(task_id)
+        # Predict the path after it (the scope's end), which trigger_wf leaves out.
+        keeper.task_spec._predict(keeper, mask=TaskState.NOT_FINISHED_MASK)
+        subprocess = self.workflow.subprocesses[task_id]
+        waiting = subprocess.get_next_task(state=TaskState.WAITING, spec_name=start.name)
+        if waiting is not None:
+            waiting.task_spec.catch(waiting, event)
+            waiting.task_spec._update(waiting)
+        if getattr(start, "interrupting", True):
+            self.pending_interrupts.append((scope, keeper))
 
     def apply_interrupts(self) -> None:
         """Cancel the rest of each scope whose interrupting event sub-process has started."""

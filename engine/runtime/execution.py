@@ -29,11 +29,14 @@ from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
+from engine.bpmn.compensation import awaits_compensation, close_compensated_scopes, compensating
+from engine.bpmn.lint_rules.timers import is_duration
 from engine.bpmn.parser import CompiledProcess
 from engine.bpmn.task_specs import EXTERNAL_ITEMS, EXTERNAL_PENDING, ExternalParallelMultiInstanceTask
 from engine.bpmn.timevalues import due_from, parse_instant
 from engine.clock import Clock
 from engine.org.directory import UNIT_KINDS
+from engine.runtime.conditional_starts import start_conditional_event_subprocesses
 from engine.runtime.correlation import (
     SENDER_RULES,
     CorrelationError,
@@ -131,6 +134,8 @@ class HeldWork:
     element_id: str
     kind: str  # service | continuation
     payload: dict[str, Any]
+    #: When the job falls due; None: at once. An activity with a ``duration`` is busy until then.
+    due_at: datetime | None = None
 
 
 @dataclass
@@ -268,17 +273,25 @@ class Runtime:
                     ran = True
                     if self._run_caught_boundary_events(workflow):
                         break
-                if sub.parent_task_id is not None:
-                    parent = workflow.get_task_from_id(sub.parent_task_id)
+                parent = workflow.get_task_from_id(sub.parent_task_id) if sub.parent_task_id is not None else None
+                if parent is not None and not parent.has_state(TaskState.FINISHED_MASK):  # a compensating one is done
                     self._guarded(lambda p=parent: p.task_spec._update(p), parent)
             ran = self._run_ready(workflow) or ran
             if not ran and len(workflow.subprocesses) == before:
                 break
+        self._guarded(lambda: close_compensated_scopes(workflow), None)
         self._guarded(workflow.refresh_timers, None)
         if self._run_ready(workflow):
             self.advance(workflow)
             return
         self._check_depth(workflow)
+
+    def _start_conditional_event_subprocesses(self, task: Task) -> None:
+        """Start the event sub-processes whose conditions ``task`` has made true, interrupting their scopes if so."""
+        started = self._guarded(lambda: start_conditional_event_subprocesses(task), task)
+        manager = task.workflow.top_workflow.event_manager
+        if started and isinstance(manager, ScopedEventManager):
+            self._guarded(manager.apply_interrupts, task)
 
     def _close_settled_urges(self, workflow: BpmnWorkflow) -> bool:
         """Cancel escalations whose chased work is done, noting why (see :mod:`engine.runtime.settled_urges`)."""
@@ -291,7 +304,8 @@ class Runtime:
     def _run_ready(self, workflow: Any, *, yield_to_boundaries: bool = False) -> bool:
         ran = False
         for task in list(workflow.tasks.values()):
-            if task.state == TaskState.READY and not task.task_spec.manual and _held_kind(task) is None:
+            if task.state == TaskState.READY and not task.task_spec.manual and _held_kind(task) is None \
+                    and not _waits_for_compensation(task):
                 self._run(task)
                 ran = True
                 if yield_to_boundaries and isinstance(task.task_spec, ThrowingEvent) \
@@ -333,6 +347,7 @@ class Runtime:
             self._guarded(manager.apply_interrupts, task)
         else:
             self._guarded(task.run, task)
+        self._start_conditional_event_subprocesses(task)  # its data may have changed
         element_id = task.task_spec.bpmn_id
         # A loop or multi-instance wrapper shares its element id with the instances that do the work.
         if element_id is not None and task.state == TaskState.COMPLETED and not isinstance(task.task_spec, LoopTask):
@@ -392,10 +407,22 @@ class Runtime:
                 self._read_wait(task, work)
             elif state == TaskState.READY and (kind := _held_kind(task)) is not None:
                 payload = self._guarded(lambda t=task: _service_call(t), task) if kind != "continuation" else {}
-                work.held[str(task.id)] = HeldWork(str(task.id), spec.bpmn_id, kind, payload)
+                due = self._guarded(lambda t=task: self._busy_until(t), task)
+                work.held[str(task.id)] = HeldWork(str(task.id), spec.bpmn_id, kind, payload, due)
         for waiting in waiting_starts(workflow):
             work.messages[waiting.task_id] = self._start_wait(waiting.task_id, waiting.start, waiting.definition)
         return work
+
+    def _busy_until(self, task: Task) -> datetime | None:
+        """When an activity with a ``duration`` is done: that long after the engine's clock first found it reached
+        (noted on the task, so that reading the instance again does not move it)."""
+        duration = activity_duration(task.task_spec)
+        if duration is None:
+            return None
+        if not is_duration(duration):
+            raise ValueError(f"the duration '{duration}' is not an ISO 8601 duration such as PT10S")
+        since = task.internal_data.setdefault(BUSY_SINCE, self.clock.now().isoformat())
+        return due_from(duration, datetime.fromisoformat(since))
 
     def retry_failed(self, workflow: BpmnWorkflow, data: dict[str, Any]) -> int:
         """Run again every task that failed (with ``data`` added to it, the fix), and move on; how many were retried."""
@@ -573,7 +600,17 @@ def _bpmn_error_in(err: BaseException) -> BpmnErrorThrown | None:
 
 
 def _caught_boundary_events(workflow: BpmnWorkflow) -> list[Task]:
-    return [t for t in _all_tasks(workflow) if t.state == TaskState.READY and isinstance(t.task_spec, BoundaryEvent)]
+    """Boundary events that caught their event and may interrupt now (not while their activity compensates)."""
+    return [t for t in _all_tasks(workflow) if t.state == TaskState.READY and isinstance(t.task_spec, BoundaryEvent)
+            and not _waits_for_compensation(t)]
+
+
+def _waits_for_compensation(task: Task) -> bool:
+    """A caught boundary event whose activity is still running compensation handlers (a cancelled transaction), or
+    a task after a compensation throw whose handlers are still running."""
+    if isinstance(task.task_spec, BoundaryEvent):
+        return compensating(task.workflow.top_workflow, task)
+    return awaits_compensation(task)
 
 
 def _waited_definition(task: Task) -> Any:
@@ -630,18 +667,32 @@ def lane_owners_of(data: Any, lane: str | None) -> Any:
 FAN_OUT = "fan_out"
 #: Marks a held task whose job ran: the engine may run it now.
 RELEASED = "huhua_released"
+#: When the engine's clock found an activity with a ``duration`` reached (ISO 8601).
+BUSY_SINCE = "huhua_busy_since"
+#: The property giving how long an activity's work takes on the engine's clock (an ISO 8601 duration).
+DURATION = "duration"
 _TRUE = ("true", "yes", "1")
 
 
+def activity_duration(spec: Any) -> str | None:
+    """The ``duration`` property of an activity (``PT10S``): its work takes that long on the engine's clock."""
+    if isinstance(spec, LoopTask):
+        return None  # each instance takes it, not the loop around them
+    properties = (getattr(spec, "extensions", None) or {}).get("properties") or {}
+    value = str(properties.get(DURATION) or "").strip()
+    return value or None
+
+
 def _held_kind(task: Task) -> str | None:
-    """``service`` for a service task, ``continuation`` for an activity marked ``async``; None to run it now."""
+    """``service`` for a service task, ``continuation`` for an activity marked ``async`` or taking a ``duration``
+    (it goes on when its job runs: at once, or once the duration has passed); None to run it now."""
     if task.internal_data.get(RELEASED):
         return None
     spec = task.task_spec
     if isinstance(spec, SpiffServiceTask):
         return "fanout" if spec.operation_name == FAN_OUT else "service"
     properties = (getattr(spec, "extensions", None) or {}).get("properties") or {}
-    if str(properties.get("async", "")).strip().lower() in _TRUE:
+    if str(properties.get("async", "")).strip().lower() in _TRUE or activity_duration(spec) is not None:
         return "continuation"
     return None
 

@@ -23,10 +23,12 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask, StandardLoopTask
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
 
+from engine.bpmn.lint_rules.timers import is_duration
 from engine.bpmn.parser import CompiledProcess, ModelFile, ProcessSummary, compile_processes
 from engine.bpmn.task_specs import timer_value
 from engine.errors import InvalidModel, Problem
 from engine.phrases import Phrase
+from engine.runtime.execution import activity_duration
 from engine.runtime.scripting import ScriptRefused, check_source, expression_source
 from engine.runtime.task_titles import is_expression
 from engine.runtime.timer_expressions import timer_expression_refusal
@@ -91,6 +93,11 @@ def audit_process(compiled: CompiledProcess, filename: str | None = None) -> lis
                 continue
             if found.timer_kind and (refusal := timer_expression_refusal(source, found.timer_kind)) is not None:
                 problems.append(Problem(refusal, file=file, element_id=found.element_id))
+        for spec in process.task_specs.values():
+            duration = activity_duration(spec)
+            if duration is not None and not is_duration(duration):
+                problems.append(Problem(Phrase("the duration '%(value)s' is not an ISO 8601 duration such as PT10S",
+                                               value=duration), file=file, element_id=_element_id(spec)))
     return problems
 
 
@@ -127,6 +134,8 @@ def _scripts_of_task(spec: Any, process: Any) -> Iterator[ScriptSource]:
             yield ScriptSource(element, Phrase("loop cardinality"), spec.cardinality, EXPRESSION)
         if spec.condition:
             yield ScriptSource(element, Phrase("completion condition"), spec.condition, EXPRESSION)
+        for condition in getattr(spec, "complex_conditions", None) or ():
+            yield ScriptSource(element, Phrase("complex behaviour condition"), condition, EXPRESSION)
     definition = getattr(spec, "event_definition", None)
     if definition is not None:
         for each in _event_definitions(definition):

@@ -4,7 +4,8 @@ and message catches marked as taking keyless messages.
 betsy writes engine-neutral placeholders in script tasks and Java/JUEL conditions; every engine's
 adapter rewrites them (betsy's own adapters do the same for Camunda, jBPM, …). The trace itself is not
 written by scripts: the harness reads it from the engine's activity history, so placeholders that
-only log become no-ops here.
+only log become no-ops here. betsy's ten-second waits become a ``duration`` of PT10S: the task takes that long on
+the engine's clock.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from lxml import etree
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 MESSAGE_CATCHES = ("startEvent", "intermediateCatchEvent", "boundaryEvent", "receiveTask")
-LOGGING_ONLY = {"CREATE_LOG_FILE", "CREATE_MARKER_FILE", "CREATE_TIMESTAMP_LOG_1", "CREATE_TIMESTAMP_LOG_2",
-                "WAIT_TEN_SECONDS", "dummyScript"}
+LOGGING_ONLY = {"CREATE_LOG_FILE", "CREATE_MARKER_FILE", "dummyScript"}
+#: Placeholders whose task takes ten seconds: on the engine's clock, by the activity's ``duration`` property.
+TEN_SECONDS = {"CREATE_TIMESTAMP_LOG_1", "CREATE_TIMESTAMP_LOG_2", "WAIT_TEN_SECONDS"}
 INCREMENT = "integerVariable = integerVariable + 1"
 CONDITION_TAGS = ("conditionExpression", "loopCondition", "completionCondition", "condition", "loopCardinality",
                   "activationCondition")
@@ -35,7 +37,10 @@ def adapt(content: bytes) -> bytes:
     for task in root.iter(f"{{{BPMN}}}scriptTask", f"{{{BPMN}}}globalScriptTask"):
         script = task.find(f"{{{BPMN}}}script")
         if script is not None:
-            script.text = _script_for(task, placeholder_of(task))
+            placeholder = placeholder_of(task)
+            script.text = _script_for(task, placeholder)
+            if placeholder in TEN_SECONDS:
+                _set_property(task, "duration", "PT10S")
     for tag in CONDITION_TAGS:
         for element in root.iter(f"{{{BPMN}}}{tag}"):
             if element.text and element.text.strip():
@@ -48,18 +53,23 @@ def adapt(content: bytes) -> bytes:
 
 def _take_keyless_messages(catch: etree._Element) -> None:
     """betsy's collaborations correlate messages by name alone (no key); in Huhua a catch must say it takes that."""
-    extensions = catch.find(f"{{{BPMN}}}extensionElements")
+    _set_property(catch, "keylessMessages", "true")
+
+
+def _set_property(element: etree._Element, name: str, value: str) -> None:
+    """Give ``element`` the ``spiffworkflow:property`` ``name`` = ``value``."""
+    extensions = element.find(f"{{{BPMN}}}extensionElements")
     if extensions is None:
         extensions = etree.Element(f"{{{BPMN}}}extensionElements")
-        catch.insert(1 if catch.find(f"{{{BPMN}}}documentation") is not None else 0, extensions)
+        element.insert(1 if element.find(f"{{{BPMN}}}documentation") is not None else 0, extensions)
     properties = extensions.find(f"{{{SPIFF}}}properties")
     if properties is None:
         properties = etree.SubElement(extensions, f"{{{SPIFF}}}properties")
-    etree.SubElement(properties, f"{{{SPIFF}}}property", name="keylessMessages", value="true")
+    etree.SubElement(properties, f"{{{SPIFF}}}property", name=name, value=value)
 
 
 def _script_for(task: etree._Element, placeholder: str) -> str:
-    if placeholder in LOGGING_ONLY or placeholder.startswith("SCRIPT_task"):
+    if placeholder in LOGGING_ONLY or placeholder in TEN_SECONDS or placeholder.startswith("SCRIPT_task"):
         return "pass"
     if placeholder.startswith("INCREMENT_INTEGER_VARIABLE"):
         return INCREMENT

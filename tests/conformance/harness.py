@@ -145,10 +145,25 @@ def _read_trace(huhua: Huhua, original: bytes, trace: Trace) -> None:
             trace.note = view["incidents"][0]["message"][:200]
     if marker:
         trace.lines.append("MARKER_exists")
+    if _overlapping(huhua, placeholders):
+        trace.lines.append("EXECUTION_parallel")
     if data_correct:
         trace.lines.append("DATA_correct")
     if incident and "ERROR_runtime" not in trace.lines:
         trace.lines.append("ERROR_runtime")
+
+
+def _overlapping(huhua: Huhua, placeholders: dict[str, str]) -> bool:
+    """Whether a CREATE_TIMESTAMP_LOG_1 task and a _2 task were busy at the same time: each from when its
+    duration's job was made (the task reached) to when it fell due (the task done)."""
+    spans: dict[str, list[tuple[datetime, datetime]]] = {"CREATE_TIMESTAMP_LOG_1": [], "CREATE_TIMESTAMP_LOG_2": []}
+    for job in huhua.queries.jobs(kind="continuation", state="done", limit=500):
+        placeholder = placeholders.get(job["element_id"], "")
+        if placeholder in spans:
+            spans[placeholder].append((datetime.fromisoformat(job["created_at"]),
+                                       datetime.fromisoformat(job["due_at"])))
+    return any(start_1 < end_2 and start_2 < end_1 for start_1, end_1 in spans["CREATE_TIMESTAMP_LOG_1"]
+               for start_2, end_2 in spans["CREATE_TIMESTAMP_LOG_2"])
 
 
 def summarise(results: list[CaseResult]) -> tuple[str, dict[str, int]]:
