@@ -8,10 +8,11 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from click.testing import Result
 from flask.testing import FlaskClient
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import make_server
@@ -141,5 +142,23 @@ def fired_timers(huhua: Huhua) -> int:
 
 def page_wait(browser: WebDriver, seconds: float) -> WebDriverWait:
     """A wait for a page condition that finds its elements afresh at each try: an element the page re-rendered
-    between finding and reading it (StaleElementReferenceException) means "not yet", not a failure."""
-    return WebDriverWait(browser, seconds, ignored_exceptions=(StaleElementReferenceException,))
+    between finding and reading it means "not yet", not a failure. Chromium says so either as a
+    StaleElementReferenceException or, when the node went while it was being read, as an inspector error that the
+    node "does not belong to the document"."""
+    return _PageWait(browser, seconds, ignored_exceptions=(StaleElementReferenceException,))
+
+
+def _re_rendered(error: WebDriverException) -> bool:
+    return isinstance(error, StaleElementReferenceException) or "does not belong to the document" in (error.msg or "")
+
+
+class _PageWait(WebDriverWait):
+    def until(self, method: Callable[[Any], Any], message: str = "") -> Any:
+        def tolerant(driver: Any) -> Any:
+            try:
+                return method(driver)
+            except WebDriverException as error:
+                if _re_rendered(error):
+                    return False
+                raise
+        return super().until(tolerant, message)
