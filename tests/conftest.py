@@ -110,6 +110,17 @@ def demo_template() -> None:
     same commands, the same virtual clock; the library tests alone did it a hundred times)."""
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A module's ``DATABASES`` narrows the databases its tests run on (its comment says why the others add
+    nothing); a test's own ``parametrize("database_url", …)`` still wins. Added as the test's own mark, before
+    pytest reads the marks, so that the fixture's two databases are not applied as well."""
+    databases = getattr(metafunc.module, "DATABASES", None)
+    own = any(mark.args and mark.args[0] == "database_url" for mark in metafunc.definition.iter_markers("parametrize"))
+    if databases and "database_url" in metafunc.fixturenames and not own:
+        metafunc.definition.add_marker(pytest.mark.parametrize("database_url", databases, indirect=True))
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, migrated database of each kind (with the demo loaded when the test's fixtures ask for it)."""

@@ -27,6 +27,9 @@ from engine.web import create_app
 from tests.receiver import http_receiver
 from workers.job_worker import run_due_jobs
 
+#: One database: credentials are checked in the model and the worker, not in SQL.
+DATABASES = ("sqlite",)
+
 SECRET = "s3cr3t-platform-token-2026"
 _MODEL = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"

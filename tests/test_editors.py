@@ -19,6 +19,9 @@ from engine.commands import ENGINE, DeployShippedProcesses, StartInstance
 from engine.web import create_app
 from tests.helpers import FIXTURES, deploy_fixtures, only_task
 
+#: One database: the editors' pages and checks; their storage is test_deployment's, on both.
+DATABASES = ("sqlite",)
+
 AS_ADMIN = {"X-Huhua-User": "admin"}
 AS_WANG = {"X-Huhua-User": "wang"}
 FILES = ("score_review.bpmn", "score_band.dmn", "score_confirm.form.json")

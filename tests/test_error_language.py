@@ -19,6 +19,9 @@ from engine.web import create_app
 from tests.conftest import PROJECT
 from tests.helpers import deploy_fixtures
 
+#: One database: the wording of refusals, not where they were stored.
+DATABASES = ("sqlite",)
+
 TEACHER = "zhuhui-s001-bzr1"
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 CJK = re.compile(r"[\u4e00-\u9fff]")

@@ -31,6 +31,9 @@ from tests.library.documents import documents_of
 from tests.library.monthly_checks import CLASS_ITEMS, MH_ITEMS, marks
 from workers.job_worker import run_due_jobs
 
+#: One database: what a spreadsheet cell may hold, decided while writing the workbook.
+DATABASES = ("sqlite",)
+
 HOSTILE = ['=HYPERLINK("http://x","y")', "=1+1", "@SUM(1)", "+1", "-1", "\t=1+1", "\r=1+1", "'=1+1"]
 #: Names the directory accepts (no '/', no surrounding white space), each like a formula.
 UNITS = {"zhuhui": '=HYPERLINK("x","y")', "zhuhui-s001": "=1+1", "zhuhui-s002": "@SUM(1)", "yanfeng-s001": "'=1+1"}

@@ -22,6 +22,9 @@ from engine.store import tables
 from tests.helpers import start_at
 from workers.job_worker import run_due_jobs
 
+#: One database: templates and recipients of a notify step; delivery is tested on both.
+DATABASES = ("sqlite",)
+
 SCHOOL = "zhuhui-s001"
 
 _MODEL = """<?xml version="1.0" encoding="UTF-8"?>

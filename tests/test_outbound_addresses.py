@@ -25,6 +25,9 @@ from tests.receiver import http_receiver
 from webhooks.delivery import DeliveryFailed, deliver
 from workers.job_worker import run_due_jobs
 
+#: One database: the outbound-address policy decides before any request.
+DATABASES = ("sqlite",)
+
 #: Every spelling of the cloud metadata address, then loopback, private, link-local, multicast, reserved, …
 REFUSED = ["169.254.169.254", "2852039166", "0xA9FEA9FE", "0251.0376.0251.0376", "0xa9.0xfe.0xa9.0xfe",
            "169.254.43518", "[::ffff:169.254.169.254]", "[::ffff:a9fe:a9fe]", "169.254.169.254.",

@@ -17,6 +17,9 @@ from engine.runtime.script_guards import ScriptLimitExceeded, ScriptLimits
 from engine.runtime.scripting import GuardedEnvironment
 from tests.helpers import deploy_fixtures
 
+#: One database: the script sandbox decides before any database is asked.
+DATABASES = ("sqlite",)
+
 #: Refusals and incidents must come well within this; the time budget itself is 1 s.
 DEADLINE_SECONDS = 2.0
 

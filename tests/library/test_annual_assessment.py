@@ -15,6 +15,10 @@ from tests.library.test_burden import NO_FINDINGS, SELF_REPORT
 from tests.library.test_supervision import _marks
 from workers.job_worker import run_due_jobs
 
+#: One database: a scenario of the library; the engine's own tests hold its contract with each database, and
+#: test_launch and test_ct_training run the library on PostgreSQL too.
+DATABASES = ("sqlite",)
+
 SESSION = {"session_title": "心理危机识别与干预", "session_form": "skills", "session_hours": 6, "trainer": "市心理学会",
            "participants": 40}
 

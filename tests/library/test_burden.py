@@ -17,6 +17,10 @@ from tests.library.conftest import complete, inbox
 from tests.library.documents import documents_of, pdf_text, sheet_rows
 from workers.job_worker import run_due_jobs
 
+#: One database: a scenario of the library; the engine's own tests hold its contract with each database, and
+#: test_launch and test_ct_training run the library on PostgreSQL too.
+DATABASES = ("sqlite",)
+
 SELF_REPORT = {"self_report": {"homework_minutes": 60, "exams_per_term": 2, "exam_subjects_ok": True,
                                "no_paid_classes": True, "competitions": 1, "pe_minutes": 60, "sleep_hours": 9,
                                "evaluation_ok": True, "materials_ok": True, "after_school_ok": True},

@@ -18,6 +18,10 @@ from tests.library.conftest import complete, inbox
 from tests.library.documents import documents_of, pdf_text, sheet_rows
 from workers.job_worker import run_due_jobs
 
+#: One database: a scenario of the library; the engine's own tests hold its contract with each database, and
+#: test_launch and test_ct_training run the library on PostgreSQL too.
+DATABASES = ("sqlite",)
+
 TEACHER_CASE, MH_CASE = "班主任工作案例", "心理健康教育与辅导案例"
 
 

@@ -13,6 +13,10 @@ from engine.errors import Forbidden, InvalidInput, NotFound
 from tests.library.conftest import complete, inbox
 from workers.job_worker import run_due_jobs
 
+#: One database: a scenario of the library; the engine's own tests hold its contract with each database, and
+#: test_launch and test_ct_training run the library on PostgreSQL too.
+DATABASES = ("sqlite",)
+
 COUNSELLOR = "zhuhui-s001-xl1"  # 专职心理健康教育教师 and 值班辅导教师 of zhuhui-s001
 #: people who must never see a counselling case of zhuhui-s001 outside a crisis
 OUTSIDERS = ("zhuhui-s001-bzr1", "zhuhui-s001-xz", "zhuhui-s001-zr", "zhuhui-s002-xl1", "zhuhui-s001-p01-js",

@@ -13,6 +13,10 @@ from engine.errors import Forbidden, InvalidInput
 from tests.library.conftest import complete, inbox
 from workers.job_worker import run_due_jobs
 
+#: One database: a scenario of the library; the engine's own tests hold its contract with each database, and
+#: test_launch and test_ct_training run the library on PostgreSQL too.
+DATABASES = ("sqlite",)
+
 SCHOOLS = ("zhuhui-s001", "zhuhui-s002", "zhuhui-s003")
 TEACHERS = [f"{school}-bzr{k}" for school in SCHOOLS for k in range(1, 6)] + ["zhuhui-s001-p01-js"]
 PLAN = {"plan": {"class_name": "七年级2班", "plan_text": "以生命与心理健康为主题，每月一次主题班会",

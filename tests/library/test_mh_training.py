@@ -13,6 +13,10 @@ from engine.errors import Forbidden, InvalidInput
 from tests.library.conftest import complete, inbox
 from workers.job_worker import run_due_jobs
 
+#: One database: a scenario of the library; the engine's own tests hold its contract with each database, and
+#: test_launch and test_ct_training run the library on PostgreSQL too.
+DATABASES = ("sqlite",)
+
 PLAN = {"year": 2026, "partner": "湖南省心理卫生协会",
         "forms_planned": ["theory", "skills", "observation", "supervision"], "plan_content": "分期分批"}
 SESSION = {"session_title": "心理健康教育专题培训", "session_form": "theory", "held_on": "2026-04-10",

@@ -13,6 +13,10 @@ from engine.errors import NotFound
 from tests.library.conftest import complete, inbox
 from workers.job_worker import run_due_jobs
 
+#: One database: a scenario of the library; the engine's own tests hold its contract with each database, and
+#: test_launch and test_ct_training run the library on PostgreSQL too.
+DATABASES = ("sqlite",)
+
 MARCH = {"march_theme": "珍爱生命 安全第一", "march_forms": ["class_meeting", "drill"], "march_date": "2026-03-13",
          "march_classes": 30, "march_students": 1350, "march_textbook": "yes",
          "march_textbook_use": "各年级每周1课时使用《生命与健康常识》",

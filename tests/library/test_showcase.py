@@ -19,6 +19,10 @@ from tests.library.conftest import complete, inbox
 from tests.library.documents import documents_of, pdf_text, sheet_rows
 from workers.job_worker import run_due_jobs
 
+#: One database: a scenario of the library; the engine's own tests hold its contract with each database, and
+#: test_launch and test_ct_training run the library on PostgreSQL too.
+DATABASES = ("sqlite",)
+
 EXPERTS = [f"zj{n:02d}" for n in range(1, 7)]
 KEY = "showcase-2026"
 TEACHER, INDIVIDUAL, UNIT = "excellent_class_teacher", "advanced_individual", "advanced_unit"

@@ -19,6 +19,10 @@ from engine.errors import InvalidInput, NotFound
 from tests.library.conftest import complete, inbox
 from tests.library.documents import documents_of, pdf_text, sheet_rows
 
+#: One database: a scenario of the library; the engine's own tests hold its contract with each database, and
+#: test_launch and test_ct_training run the library on PostgreSQL too.
+DATABASES = ("sqlite",)
+
 FORMS = Path(__file__).resolve().parents[2] / "processes" / "forms"
 SELF = {"self_scores": {"class_teacher": 28}, "self_summary": "台账齐全"}
 ROOM = {"rooms": 1, "area": 24, "functions": ["counselling", "assessment", "sandplay"],
