@@ -169,6 +169,38 @@ def test_deploying_the_whole_root_deploys_the_good_models_and_names_the_clash(hu
 
 
 @SQLITE
+def test_validating_folders_checks_each_model_as_deploying_would_and_stores_nothing(
+        huhua: Huhua, cli, tree: Path) -> None:
+    fine = cli_json(cli("validate", str(tree / "team"), "--json"))
+    assert fine["valid"] is True and fine["refused"] == []
+    assert [(m["path"], [p["key"] for p in m["processes"]]) for m in fine["models"]] == [
+        ("team/first", ["first_process"]), ("team/second", ["second_process"])]
+    assert _counts(huhua) == (0, 0, 0)
+    text = cli("validate", str(tree / "team"))
+    assert text.exit_code == 0 and "valid: team/first «第一个模型»: first_process" in text.output
+
+    cli_json(cli("deploy", str(tree / "team"), "--json"))  # now first_process is team/first's
+    before = _counts(huhua)
+    checked = cli("validate", str(tree), "--json")
+    assert checked.exit_code == 2
+    answer = json.loads(checked.stdout)
+    assert answer["valid"] is False and [m["path"] for m in answer["models"]] == ["team/first", "team/second"]
+    [clash] = answer["refused"]
+    assert (clash["path"], clash["problems"][0]["element_id"]) == ("variants/copy_of_first", "first_process")
+    assert "team/first" in clash["problems"][0]["message"]
+    words = cli("validate", str(tree / "variants"))
+    assert words.exit_code == 2 and "refused variants/copy_of_first" in words.stderr
+    assert "no model is valid" in words.output
+
+    model = tree / "team" / "second" / "process_model.json"
+    model.write_text(json.dumps({**json.loads(model.read_text(encoding="utf-8")),
+                                 "primary_process_id": "no_such_process"}), encoding="utf-8")
+    wrong = json.loads(cli("validate", str(tree / "team" / "second"), "--json").stdout)
+    assert wrong["refused"][0]["problems"][0]["field"] == "primary_process_id"
+    assert _counts(huhua) == before
+
+
+@SQLITE
 def test_the_same_folder_deployed_again_makes_version_two(huhua: Huhua, cli, tree: Path) -> None:
     cli_json(cli("deploy", str(tree / "team" / "second"), "--json"))
     unchanged = cli_json(cli("deploy", str(tree / "team" / "second"), "--json"))
@@ -223,7 +255,7 @@ def test_a_model_whose_process_model_json_does_not_fit_its_files_is_refused_by_f
 @SQLITE
 def test_folders_and_loose_files_go_to_separate_deploys(huhua: Huhua, cli, tree: Path) -> None:
     mixed = cli("deploy", str(tree / "team"), str(tree / "team" / "second" / "second.bpmn"))
-    assert mixed.exit_code == 2 and "separate deploys" in mixed.stderr
+    assert mixed.exit_code == 2 and "separate commands" in mixed.stderr
     with pytest.raises(InvalidInput) as loose:  # JSON is a model folder's; alone it would belong to nobody
         huhua.execute(DeployModels(files=(("second.bpmn", (tree / "team" / "second" / "second.bpmn").read_bytes()),
                                           ("schema.json", b"{}")), actor="admin"))

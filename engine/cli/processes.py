@@ -51,10 +51,7 @@ def deploy(obj: Context, paths: tuple[str, ...], actor: str, as_json: bool) -> N
     def run() -> None:
         folders = [Path(p) for p in paths if holds_process_models(Path(p))]
         if folders:
-            if len(folders) != len(paths):
-                raise InvalidInput("give process model folders (with process_model.json) and other model files to "
-                                   "separate deploys", [Problem("mixed", file=p) for p in paths
-                                                        if not holds_process_models(Path(p))])
+            _refuse_mixed(paths, folders)
             _deploy_model_folders(obj, folders, actor, as_json)
             return
         result = obj.huhua.execute(DeployModels(files=model_files(paths), actor=actor, source="cli"))
@@ -117,14 +114,50 @@ def processes_command(obj: Context, key: str | None, as_json: bool) -> None:
 @json_option
 @click.pass_obj
 def validate(obj: Context, paths: tuple[str, ...], as_json: bool) -> None:
-    """Check BPMN/DMN files without deploying them."""
+    """Check BPMN/DMN files without deploying them.
+
+    Process model folders (with process_model.json), or groups of them, are checked model by model as deploy would
+    check them, against what is deployed (a process id another folder owns); a refused model is named and the
+    others are still checked (exit code 2)."""
 
     def run() -> None:
+        folders = [Path(p) for p in paths if holds_process_models(Path(p))]
+        if folders:
+            _refuse_mixed(paths, folders)
+            _validate_model_folders(obj, folders, as_json)
+            return
         result = obj.huhua.queries.validate_models(model_files(paths))
         emit(as_json, {"valid": True, "processes": result},
               lambda r: "valid: " + ", ".join(p["key"] for p in r["processes"]))
 
     guard(as_json, run)
+
+
+def _refuse_mixed(paths: tuple[str, ...], folders: list[Path]) -> None:
+    if len(folders) != len(paths):
+        raise InvalidInput("give process model folders (with process_model.json) and other model files to "
+                           "separate commands", [Problem("mixed", file=p) for p in paths
+                                                 if not holds_process_models(Path(p))])
+
+
+def _validate_model_folders(obj: Context, folders: list[Path], as_json: bool) -> None:
+    """Each process model below ``folders`` checked on its own; the refused ones named, exit code 2 if any."""
+    valid, refused = [], []
+    for folder in folders:
+        for path, command in commands_for(folder, "admin", obj.huhua.services.settings.max_model_bytes):
+            try:
+                if isinstance(command, HuhuaError):
+                    raise command
+                valid.append(obj.huhua.queries.validate_process_model(command))
+            except HuhuaError as err:
+                refused.append({"path": path, **err.to_dict()})
+                if not as_json:
+                    click.echo(f"refused {path}: {err}", err=True)
+    emit(as_json, {"valid": not refused, "models": valid, "refused": refused}, lambda r: "\n".join(
+        f"valid: {m['path']} «{m['display_name']}»: " + ", ".join(p["key"] for p in m["processes"])
+        for m in r["models"]) or "no model is valid")
+    if refused:
+        sys.exit(BAD_INPUT)
 
 
 @main.command()

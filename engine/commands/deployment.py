@@ -292,7 +292,7 @@ def _deploy(uow: UnitOfWork, files: list[ModelFile], actor: str, source: str, na
                               {key for key, file in decisions.items() if file in only_files})
     summaries = [s for s in summaries if s.key not in skip_keys and (only_keys is None or s.key in only_keys)]
     if model is not None:
-        summaries = own_processes(uow, model, summaries)
+        summaries = own_processes(uow.read, model, summaries)
     refuse_unsafe_scripts(files, summaries, max_bytes)
     refuse_bad_start_rules(summaries)
     stored_forms = _store_forms(uow, forms, form_files, only_files, actor)  # first: versions bind the newest forms

@@ -9,9 +9,10 @@ their own (no folder) is owned by nobody; the first folder that deploys its id t
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Executable, insert, select, update
 
 from engine.bpmn.parser import ProcessSummary
 from engine.commands.instance_state import require_label
@@ -52,11 +53,13 @@ def check_process_model(command: DeployProcessModel) -> None:
                            [Problem(Phrase("no such file in the folder"), file=where, field="primary_file_name")])
 
 
-def own_processes(uow: UnitOfWork, model: DeployProcessModel, summaries: list[ProcessSummary]) -> list[ProcessSummary]:
+def own_processes(read: Callable[[Executable], Any], model: DeployProcessModel,
+                  summaries: list[ProcessSummary]) -> list[ProcessSummary]:
     """The processes defined in the model's own files, once its primary process is found and no id is another's.
 
     Raises :class:`InvalidModel` naming the folder, the file and the process id of every clash, and the folder
-    that owns the id, so nothing of the folder is deployed.
+    that owns the id, so nothing of the folder is deployed. ``read`` runs a select (a unit of work's, when
+    deploying; a read session's, when only validating).
     """
     own = [s for s in summaries if s.filename.startswith(f"{model.path}/")]
     primary_file = f"{model.path}/{model.primary_file_name}"
@@ -67,7 +70,7 @@ def own_processes(uow: UnitOfWork, model: DeployProcessModel, summaries: list[Pr
                    primary=model.primary_file_name[:300]),
             [Problem(Phrase("no such executable process in the primary file"), file=f"{model.path}/{MODEL_FILE}",
                      field="primary_process_id")])
-    owners = _owners(uow, [s.key for s in own])
+    owners = _owners(read, [s.key for s in own])
     problems = [Problem(Phrase("process id '%(process)s' belongs to the process model '%(owner)s'; the folder "
                                "'%(folder)s' cannot reuse it: give one of them another id",
                                process=s.key, owner=owners[s.key], folder=model.path),
@@ -81,10 +84,10 @@ def own_processes(uow: UnitOfWork, model: DeployProcessModel, summaries: list[Pr
     return own
 
 
-def _owners(uow: UnitOfWork, keys: list[str]) -> dict[str, str | None]:
+def _owners(read: Callable[[Executable], Any], keys: list[str]) -> dict[str, str | None]:
     """The model folder of the newest version of each process id already deployed (None: files on their own)."""
     owners: dict[str, str | None] = {}
-    for row in uow.read(select(_d.c.key, _d.c.model_path).where(_d.c.key.in_(sorted(set(keys))))
+    for row in read(select(_d.c.key, _d.c.model_path).where(_d.c.key.in_(sorted(set(keys))))
                         .order_by(_d.c.key, _d.c.version)):
         owners[row.key] = row.model_path
     return owners

@@ -9,8 +9,10 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from engine.bpmn.parser import ModelFile, inspect_models
+from engine.bpmn.parser import ModelFile, inspect_models, is_attachment
 from engine.bpmn.safe_xml import parse_xml
+from engine.commands.model import DeployProcessModel
+from engine.commands.process_models import check_process_model, own_processes
 from engine.connectors.registry import ConnectorRegistry
 from engine.errors import NotFound
 from engine.json_schema_forms import bind_json_forms
@@ -55,6 +57,23 @@ class ModelFamily:
         bind_json_forms([(f.name, f.content) for f in models],
                         {name: content for name, content in files if name.endswith(".json")}, self.max_model_bytes)
         return [{"key": s.key, "name": s.name, "file": s.filename} for s in summaries]
+
+    def validate_process_model(self, model: DeployProcessModel) -> dict[str, Any]:
+        """Check a process model folder as deploying it would (its ``process_model.json``, its files, its primary
+        process, and that no process id of it is another folder's), storing nothing; raises InvalidInput or
+        InvalidModel naming what is wrong."""
+        check_process_model(model)
+        own = [(f"{model.path}/{name}", content) for name, content in model.files]
+        context = [(name, content) for name, content in model.context if not name.startswith(f"{model.path}/")]
+        files = [ModelFile(name, content) for name, content in [*own, *context] if not is_attachment(name)]
+        summaries = inspect_models(files, self.max_model_bytes, connectors=self.connectors)
+        refuse_unsafe_scripts(files, summaries, self.max_model_bytes)
+        bind_json_forms([(name, content) for name, content in own if not is_attachment(name)],
+                        {name: content for name, content in own if is_attachment(name)}, self.max_model_bytes)
+        with self.database.read() as session:
+            mine = own_processes(session.execute, model, summaries)
+        return {"path": model.path, "display_name": model.display_name,
+                "processes": [{"key": s.key, "name": s.name, "file": s.filename} for s in mine]}
 
     def definitions(self, *, key: str | None = None) -> list[dict[str, Any]]:
         """Every deployed version, oldest first per process, with its process model folder (``model``, None for
