@@ -14,7 +14,6 @@ from engine.bootstrap import Huhua
 from engine.commands import (
     ENGINE,
     CorrelateMessage,
-    CreateApiToken,
     LoadDirectory,
     SetServiceAccount,
     StartInstance,
@@ -23,7 +22,7 @@ from engine.commands import (
 from engine.errors import InvalidInput, NotFound
 from engine.org.profiles import generate
 from engine.web import create_app
-from tests.helpers import deploy_fixtures, history_kinds
+from tests.helpers import deploy_fixtures, history_kinds, token_headers
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -40,9 +39,6 @@ def client(org: Huhua) -> Iterator[FlaskClient]:
     with create_app(org, {"TESTING": True}).test_client() as client:
         yield client
 
-
-def _token(huhua: Huhua, user: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {huhua.execute(CreateApiToken(user, f'{user} 的程序', 'admin'))['token']}"}
 
 
 def _start(huhua: Huhua, process: str, scope: str = "zhuhui-s001", **variables: object) -> int:
@@ -77,7 +73,7 @@ def test_a_message_from_outside_goes_to_the_instance_whose_correlation_propertie
     assert _instance(org, second)["data"] == {"order_id": 2, "amount": 30}
 
     by_api = client.post("/api/v1/messages", json={"name": "order_paid", "variables": {"order_id": 1, "amount": 12}},
-                         headers=_token(org, "admin"))
+                         headers=token_headers(org, "admin"))
     assert by_api.status_code == 200 and [i["id"] for i in by_api.json["delivered_to"]] == [first]
     assert _instance(org, first)["data"] == {"order_id": 1, "amount": 12}
     assert "message_received" in history_kinds(org, first)
@@ -94,7 +90,7 @@ def test_a_payload_that_matches_no_waiting_instance_or_lacks_the_properties_is_a
     assert "correlation property 'order_id'" in lacking.value.message
     assert lacking.value.problems[0].field == "variables"
     by_api = client.post("/api/v1/messages", json={"name": "order_paid", "variables": {"order_id": 9}},
-                         headers=_token(org, "admin"))
+                         headers=token_headers(org, "admin"))
     assert by_api.status_code == 404 and "'9'" in by_api.json["message"]
     assert _instance(org, waiting)["state"] == "running"  # nothing moved
 
@@ -145,14 +141,14 @@ def test_a_signal_from_the_api_reaches_what_the_caller_may_and_nothing_else(org:
     signal = {"name": "fire_drill", "variables": {"drill_note": "演练"}}
 
     # a person without an open task in any waiting instance reaches nothing, as if nothing waited
-    stranger = client.post("/api/v1/signals", json=signal, headers=_token(org, "yanfeng-s001-xz"))
+    stranger = client.post("/api/v1/signals", json=signal, headers=token_headers(org, "yanfeng-s001-xz"))
     missing = client.post("/api/v1/signals", json={**signal, "name": "no_such_signal"},
-                          headers=_token(org, "yanfeng-s001-xz"))
+                          headers=token_headers(org, "yanfeng-s001-xz"))
     assert stranger.status_code == missing.status_code == 404
     assert stranger.json["message"] == missing.json["message"].replace("no_such_signal", "fire_drill")
     # a person reaches the instances in which they act now (the model gives both 准备 tasks to this teacher), and
     # starts no process they could not start by hand
-    teacher = client.post("/api/v1/signals", json=signal, headers=_token(org, "zhuhui-s001-bzr1"))
+    teacher = client.post("/api/v1/signals", json=signal, headers=token_headers(org, "zhuhui-s001-bzr1"))
     assert teacher.status_code == 200
     assert (teacher.json["reached"], teacher.json["started"]) == (2, 0)
     assert [i["id"] for i in teacher.json["reached_instances"]] == [own["drill_interrupts"], other["drill_interrupts"]]
@@ -162,8 +158,8 @@ def test_a_signal_from_the_api_reaches_what_the_caller_may_and_nothing_else(org:
     # a service account throws only its signals, within its unit, and reads no instance
     org.execute(SetServiceAccount("zhuhui-alarm", ("fire_drill",), "admin", scope_unit="zhuhui"))
     org.execute(SetServiceAccount("hotline", ("counselling_appointment",), "admin"))
-    assert client.post("/api/v1/signals", json=signal, headers=_token(org, "hotline")).status_code == 404
-    alarm = client.post("/api/v1/signals", json=signal, headers=_token(org, "zhuhui-alarm"))
+    assert client.post("/api/v1/signals", json=signal, headers=token_headers(org, "hotline")).status_code == 404
+    alarm = client.post("/api/v1/signals", json=signal, headers=token_headers(org, "zhuhui-alarm"))
     assert alarm.status_code == 200 and (alarm.json["reached"], alarm.json["started"]) == (2, 1)
     assert alarm.json["reached_instances"] == alarm.json["started_instances"] == []
     assert _instance(org, own["drill_catch"])["state"] == "completed"
@@ -172,11 +168,12 @@ def test_a_signal_from_the_api_reaches_what_the_caller_may_and_nothing_else(org:
     assert [(i["org_scope"], i["state"]) for i in started] == [("zhuhui", "running")]
 
     # the administrator reaches the rest; a unit narrows the broadcast
-    admin = client.post("/api/v1/signals", json={**signal, "org_scope": "yanfeng-s001"}, headers=_token(org, "admin"))
+    admin = client.post("/api/v1/signals", json={**signal, "org_scope": "yanfeng-s001"},
+                        headers=token_headers(org, "admin"))
     assert admin.status_code == 200 and (admin.json["reached"], admin.json["started"]) == (2, 1)
     assert _instance(org, other["drill_catch"])["state"] == "completed"
     bad = client.post("/api/v1/signals", json={"name": "fire_drill", "variables": {"secret": 1}},
-                      headers=_token(org, "admin"))
+                      headers=token_headers(org, "admin"))
     assert bad.status_code == 400 and bad.json["problems"][0]["field"] == "variables.secret"
     unauthenticated = client.post("/api/v1/signals", json=signal)
     assert unauthenticated.status_code == 401
