@@ -267,8 +267,12 @@ def test_an_event_based_gateway_whose_timer_fired_is_saved_and_a_p_named_variabl
     assert [t["element_id"] for t in huhua.queries.instance(started["id"])["open_tasks"]] == ["ut"]
 
 
-def test_a_message_to_a_process_that_also_has_a_plain_start_does_not_fail_its_sender(huhua: Huhua) -> None:
+def test_a_message_to_a_process_that_also_has_a_plain_start_starts_it_through_the_message_start(
+        huhua: Huhua) -> None:
     deploy_fixtures(huhua, "two_starts.bpmn")
     sent = huhua.execute(StartInstance("refer", "admin"))
     assert sent["state"] == "completed"
-    assert "message_start_skipped" in [e["kind"] for e in huhua.queries.instance(sent["id"])["history"]]
+    [started] = huhua.queries.instances(process_key="two_starts")
+    assert started["state"] == "completed"
+    activities = [e["detail"] for e in huhua.queries.instance(started["id"])["history"]]
+    assert "by_message" in str(activities) and "plain" not in str(activities)

@@ -14,6 +14,7 @@ from engine.bootstrap import Huhua
 from engine.commands import (
     ENGINE,
     CorrelateMessage,
+    DeployModels,
     LoadDirectory,
     SetServiceAccount,
     StartInstance,
@@ -184,3 +185,73 @@ def test_a_signal_thrown_by_an_instance_starts_an_event_sub_process_of_another(o
     reached = org.execute(ThrowSignal("fire_drill", "admin", {"drill_note": "一"}, org_scope="zhuhui-s001"))
     assert reached["reached"] == 1 and _instance(org, side)["data"]["drill_note"] == "一"
     assert "signal_received" in history_kinds(org, side)
+
+
+#: A process started by a message, as spiff-arena models it: the whole payload goes into one variable
+#: (messageVariable), and a none start event stands beside the message start for starting it by hand.
+_INTAKE = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="http://huhua.example/t">
+  <bpmn:message id="referral_in" name="referral_in"/>
+  <bpmn:process id="referral_intake" name="接收转介" isExecutable="true">
+    <bpmn:startEvent id="by_hand"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sequenceFlow id="f0" sourceRef="by_hand" targetRef="manual_entry"/>
+    <bpmn:scriptTask id="manual_entry"><bpmn:incoming>f0</bpmn:incoming><bpmn:outgoing>f1</bpmn:outgoing>
+      <bpmn:script>route = "by hand"</bpmn:script></bpmn:scriptTask>
+    <bpmn:sequenceFlow id="f1" sourceRef="manual_entry" targetRef="end_by_hand"/>
+    <bpmn:endEvent id="end_by_hand"><bpmn:incoming>f1</bpmn:incoming></bpmn:endEvent>
+    <bpmn:startEvent id="by_message"><bpmn:outgoing>m1</bpmn:outgoing>
+      <bpmn:messageEventDefinition messageRef="referral_in">
+        <bpmn:extensionElements><spiffworkflow:messageVariable>referral</spiffworkflow:messageVariable>
+        </bpmn:extensionElements>
+      </bpmn:messageEventDefinition>
+    </bpmn:startEvent>
+    <bpmn:sequenceFlow id="m1" sourceRef="by_message" targetRef="file"/>
+    <bpmn:scriptTask id="file"><bpmn:incoming>m1</bpmn:incoming><bpmn:outgoing>m2</bpmn:outgoing>
+      <bpmn:script>route = "message"
+case_number = referral["case"]</bpmn:script></bpmn:scriptTask>
+    <bpmn:sequenceFlow id="m2" sourceRef="file" targetRef="end_by_message"/>
+    <bpmn:endEvent id="end_by_message"><bpmn:incoming>m2</bpmn:incoming></bpmn:endEvent>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_a_message_no_instance_waits_for_starts_the_process_whose_start_event_catches_it(
+        org: Huhua, client: FlaskClient) -> None:
+    deploy = org.execute(DeployModels(files=(("intake.bpmn", _INTAKE.encode()),), actor="admin"))
+    assert deploy["processes"]
+    message = {"name": "referral_in", "variables": {"case": "Z-17"}, "correlation_key": "Z-17"}
+
+    # a service account not allowed the message starts nothing, and is told only that nothing waits
+    org.execute(SetServiceAccount("hotline", ("counselling_appointment",), "admin"))
+    refused = client.post("/api/v1/messages", json=message, headers=token_headers(org, "hotline"))
+    assert refused.status_code == 404 and org.queries.instances(process_key="referral_intake") == []
+
+    # one that is starts one instance through the message start event (not the none start beside it), the key
+    # its business key, the payload in the start event's variable; as a system it reads no instance back
+    org.execute(SetServiceAccount("referrals", ("referral_in",), "admin"))
+    sent = client.post("/api/v1/messages", json=message, headers=token_headers(org, "referrals"))
+    assert sent.status_code == 200, sent.json
+    assert (sent.json["delivered"], sent.json["started"], sent.json["started_instances"]) == (0, 1, [])
+    [started] = org.queries.instances(process_key="referral_intake")
+    instance = _instance(org, started["id"])
+    assert (instance["state"], instance["business_key"]) == ("completed", "Z-17")
+    assert (instance["data"]["route"], instance["data"]["case_number"]) == ("message", "Z-17")
+    assert "message_received" in history_kinds(org, started["id"])
+
+    # the administrator's start names the instance; a message nobody starts with or waits for is still 404
+    again = client.post("/api/v1/messages", json={**message, "correlation_key": "Z-18"},
+                        headers=token_headers(org, "admin"))
+    assert again.status_code == 200 and again.json["started_instances"][0]["state"] == "completed"
+    nobody = client.post("/api/v1/messages", json={**message, "name": "no_such_message"},
+                         headers=token_headers(org, "admin"))
+    assert nobody.status_code == 404
+
+
+def test_the_message_command_says_which_instance_a_message_started(org: Huhua, cli) -> None:  # type: ignore[no-untyped-def]
+    org.execute(DeployModels(files=(("intake.bpmn", _INTAKE.encode()),), actor="admin"))
+
+    said = cli("message", "referral_in", "--key", "Z-19", "--vars", '{"case": "Z-19"}')
+
+    [started] = org.queries.instances(process_key="referral_intake")
+    assert said.exit_code == 0 and said.output.strip() == f"started instance {started['id']} (completed)"

@@ -11,7 +11,7 @@ import pytest
 from click.testing import Result
 
 from engine.bootstrap import Huhua
-from engine.commands import ENGINE, DeployModels, StartInstance
+from engine.commands import ENGINE, CompleteTask, DeployModels, StartInstance
 from engine.errors import InvalidModel, Problem
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -292,3 +292,87 @@ def test_a_process_id_two_files_define_is_refused_naming_both_files_and_the_chan
     assert (problem.file, problem.element_id) == ("new.bpmn", "p")
     assert problem.message.startswith("the process id p is defined in old.bpmn and again in new.bpmn; give one of "
                                       "them another id")
+
+
+#: A script task drawn and never given a script (spiff-arena's modeler saves none), then one that has one.
+UNSCRIPTED = _one_step('<bpmn:scriptTask id="step"><bpmn:incoming>f1</bpmn:incoming>'
+                       '<bpmn:outgoing>f2</bpmn:outgoing></bpmn:scriptTask>')
+
+
+def test_a_script_task_without_a_script_does_nothing_and_the_instance_goes_on(huhua: Huhua) -> None:
+    huhua.execute(DeployModels(files=(("p.bpmn", UNSCRIPTED.encode()),), actor="admin"))
+
+    started = huhua.execute(StartInstance("p", "admin", variables={"kept": 1}, origin=ENGINE))
+
+    instance = huhua.queries.instance(started["id"])
+    assert (instance["state"], instance["data"]) == ("completed", {"kept": 1})
+
+
+#: A parallel multi-instance manual task whose items carry a pre-script (what each item's page shows) and a
+#: post-script (what each item hands back): spiff-arena's modeler writes scriptsOnInstances for that.
+ITEM_SCRIPTS = _one_step("""<bpmn:manualTask id="step" name="逐项确认">
+      <bpmn:extensionElements>
+        <spiffworkflow:preScript>label = "第" + str(room) + "室"</spiffworkflow:preScript>
+        <spiffworkflow:postScript>checked = label + "：" + note</spiffworkflow:postScript>
+      </bpmn:extensionElements>
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:multiInstanceLoopCharacteristics spiffworkflow:scriptsOnInstances="true">
+        <bpmn:loopDataInputRef>rooms</bpmn:loopDataInputRef>
+        <bpmn:loopDataOutputRef>checks</bpmn:loopDataOutputRef>
+        <bpmn:inputDataItem id="room" name="room"/>
+        <bpmn:outputDataItem id="checked" name="checked"/>
+      </bpmn:multiInstanceLoopCharacteristics>
+    </bpmn:manualTask>""")
+
+
+def test_the_items_of_a_multi_instance_human_task_run_its_pre_and_post_scripts(huhua: Huhua) -> None:
+    huhua.execute(DeployModels(files=(("p.bpmn", ITEM_SCRIPTS.encode()),), actor="admin"))
+    started = huhua.execute(StartInstance("p", "admin", variables={"rooms": [101, 102]}, origin=ENGINE))
+
+    items = huhua.queries.tasks(instance_id=started["id"])
+    assert [task["item"]["label"] for task in items] == ["第101室", "第102室"]
+    for task, note in zip(items, ("已查", "待修"), strict=True):
+        huhua.execute(CompleteTask(task["id"], "admin", {"note": note}))
+
+    instance = huhua.queries.instance(started["id"])
+    assert (instance["state"], instance["data"]["checks"]) == ("completed", ["第101室：已查", "第102室：待修"])
+
+
+#: A data object written by a script and read by a sub-process through the placeholder property bpmn-js draws as
+#: the association's target (spiff-arena's multi-instance sub-processes read their input so).
+PLACEHOLDER_INPUT = _HEAD + """
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:dataObject id="rooms" name="rooms"/>
+    <bpmn:dataObjectReference id="rooms_out" dataObjectRef="rooms"/>
+    <bpmn:dataObjectReference id="rooms_in" dataObjectRef="rooms"/>
+    <bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="list"/>
+    <bpmn:scriptTask id="list"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:dataOutputAssociation id="out"><bpmn:targetRef>rooms_out</bpmn:targetRef></bpmn:dataOutputAssociation>
+      <bpmn:script>rooms = [101, 102, 103]</bpmn:script></bpmn:scriptTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="list" targetRef="count_all"/>
+    <bpmn:subProcess id="count_all"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>
+      <bpmn:property id="placeholder" name="__targetRef_placeholder"/>
+      <bpmn:dataInputAssociation id="in"><bpmn:sourceRef>rooms_in</bpmn:sourceRef>
+        <bpmn:targetRef>placeholder</bpmn:targetRef></bpmn:dataInputAssociation>
+      <bpmn:startEvent id="inner_s"><bpmn:outgoing>i1</bpmn:outgoing></bpmn:startEvent>
+      <bpmn:sequenceFlow id="i1" sourceRef="inner_s" targetRef="count"/>
+      <bpmn:scriptTask id="count"><bpmn:incoming>i1</bpmn:incoming><bpmn:outgoing>i2</bpmn:outgoing>
+        <bpmn:script>room_count = len(rooms)</bpmn:script></bpmn:scriptTask>
+      <bpmn:sequenceFlow id="i2" sourceRef="count" targetRef="inner_e"/>
+      <bpmn:endEvent id="inner_e"><bpmn:incoming>i2</bpmn:incoming></bpmn:endEvent>
+    </bpmn:subProcess>
+    <bpmn:sequenceFlow id="f3" sourceRef="count_all" targetRef="e"/>
+    <bpmn:endEvent id="e"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_data_object_read_through_the_modelers_placeholder_property_keeps_its_own_name(huhua: Huhua) -> None:
+    huhua.execute(DeployModels(files=(("p.bpmn", PLACEHOLDER_INPUT.encode()),), actor="admin"))
+
+    started = huhua.execute(StartInstance("p", "admin", origin=ENGINE))
+
+    instance = huhua.queries.instance(started["id"])
+    assert (instance["state"], instance["incidents"], instance["data"].get("room_count")) == ("completed", [], 3)

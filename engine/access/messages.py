@@ -16,8 +16,9 @@ account's reply gives only how many were delivered to, since a system reads no i
 A **signal** thrown from outside (``huhua signal``, ``POST /api/v1/signals``) follows the same rules: it reaches
 the waiting instances the caller may deliver it to (a service account's ``messages`` name the signals it may
 throw too), and it starts a process that starts with the signal only where the caller may start it
-(:func:`signal_may_start`): the administrator anywhere, a service account allowed the signal at its unit or below,
-a person as if they started the process by hand (its ``start_roles``, ``start_tier`` and ``start_units``).
+(:func:`event_may_start`; so does a message that no instance waits for and a process starts with): the
+administrator anywhere, a service account allowed the event at its unit or below, a person as if they started
+the process by hand (its ``start_roles``, ``start_tier`` and ``start_units``).
 """
 
 from __future__ import annotations
@@ -103,11 +104,12 @@ def deliverable(uow: Reader, sender: MessageSender, message_name: str) -> Column
                           or_(_t.c.assignee == sender.name, and_(_t.c.assignee.is_(None), offered)))
 
 
-def signal_may_start(sender: MessageSender, signal_name: str, rule: StartRule, scope: Scope | None,
-                     holdings: Iterable[Holding]) -> bool:
-    """Whether ``sender``'s signal ``signal_name`` from outside may start a process governed by ``rule`` at ``scope``.
+def event_may_start(sender: MessageSender, event_name: str, rule: StartRule, scope: Scope | None,
+                    holdings: Iterable[Holding]) -> bool:
+    """Whether ``sender``'s message or signal ``event_name`` from outside may start a process governed by ``rule``
+    at ``scope``.
 
-    A signal start is the engine's way in, so the rule is read as if the process were started by hand: the
+    A start by an event is a way in, so the rule is read as if the process were started by hand: the
     administrator wherever its ``start_units`` allow; a service account allowed the signal at its own unit or
     one below it (anywhere, without a unit), within the same ``start_units``; a person by its ``start_roles``.
     """
@@ -115,7 +117,7 @@ def signal_may_start(sender: MessageSender, signal_name: str, rule: StartRule, s
     if sender.administrator:
         return may_start(by_hand, administrator=True, holdings=(), scope=scope).allowed
     if sender.service:
-        if signal_name not in sender.messages:
+        if event_name not in sender.messages:
             return False
         outside = scope is None or sender.scope_path is None or not scope.path.startswith(sender.scope_path)
         if sender.scope_unit is not None and outside:

@@ -3,7 +3,9 @@
 SpiffWorkflow reads a data object into task data under the data object's own id, and writes back
 whatever task data holds under that id, ignoring the other end of the association. BPMN maps the
 two ends: a ``dataInputAssociation`` copies the data object into the named ``dataInput`` and a
-``dataOutputAssociation`` copies the named ``dataOutput`` into the data object.
+``dataOutputAssociation`` copies the named ``dataOutput`` into the data object. An association whose target is
+the ``__targetRef_placeholder`` property that bpmn-js and spiff-arena's modeler draw (no input of the task's own)
+reads the data object under its own id, as SpiffWorkflow does.
 """
 
 from __future__ import annotations
@@ -52,7 +54,9 @@ class DataAssociationsParser:
     def parse_incoming_data_references(self) -> list[Any]:
         specs = super().parse_incoming_data_references()  # type: ignore[misc]
         targets = [a.findtext("{*}targetRef") for a in self.xpath("./bpmn:dataInputAssociation")]  # type: ignore
-        return [MappedDataInput(spec, target.strip()) if isinstance(spec, DataObject) and target else spec
+        placeholders = {p.get("id") for p in self.xpath("./bpmn:property[@name='__targetRef_placeholder']")}  # type: ignore
+        return [MappedDataInput(spec, target.strip())
+                if isinstance(spec, DataObject) and target and target.strip() not in placeholders else spec
                 for spec, target in zip(specs, targets, strict=False)]
 
     def parse_outgoing_data_references(self) -> list[Any]:

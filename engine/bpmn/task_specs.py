@@ -102,8 +102,12 @@ class ExternalParallelMultiInstanceTask(ParallelMultiInstanceTask):
         return {self.input_item.bpmn_id: item} if self.input_item is not None else {}
 
     def finish_external(self, my_task: Any, results: list[tuple[Any, dict[str, Any]]]) -> None:
-        """Merge every item's result into this task, in item order, and let the task complete."""
+        """Merge every item's result into this task, in item order, and let the task complete (each item's
+        post-script first, as SpiffWorkflow runs it when an item in the tree completes)."""
+        post = getattr(my_task.workflow.spec.task_specs[self.task_spec], "postscript", None)
         for key_or_index, data in results:
+            if post:
+                run_item_script(my_task, post, data)
             if self.data_output is not None and self.output_item is not None:
                 name = self.output_item.bpmn_id
                 if name not in data:
@@ -121,6 +125,12 @@ class ExternalParallelMultiInstanceTask(ParallelMultiInstanceTask):
 
     def _updates_in_place(self, my_task: Any) -> bool:
         return self.data_input is not None and self.data_input.get(my_task) is self.data_output.get(my_task)
+
+
+def run_item_script(my_task: Any, script: str, data: dict[str, Any]) -> None:
+    """Run an item's pre- or post-script on its own ``data``, seeing the activity's data it does not shadow."""
+    around = {name: value for name, value in my_task.data.items() if name not in data}
+    my_task.workflow.script_engine.environment.execute(script, data, around)
 
 
 class ClockTimeDate(TimeDateEventDefinition):

@@ -385,14 +385,16 @@ def instance(obj: Context, instance_id: int, as_json: bool) -> None:
 @click.pass_obj
 def message(obj: Context, name: str, correlation_key: str | None, variables: str | None, deliver_to_all: bool,
             actor: str, as_json: bool) -> None:
-    """Correlate a message to the instance(s) waiting for it."""
+    """Correlate a message to the instance(s) waiting for it; when none waits, it starts a process whose start
+    event catches it."""
 
     def run() -> None:
         result = obj.huhua.execute(CorrelateMessage(message_name=name, actor=actor, correlation_key=correlation_key,
                                                     variables=json_object(variables, "--vars"),
                                                     deliver_to_all=deliver_to_all))
-        emit(as_json, result, lambda r: "delivered to " + ", ".join(
-            f"instance {i['id']} ({i['state']})" for i in r["delivered_to"]))
+        emit(as_json, result, lambda r: "started " + ", ".join(
+            f"instance {i['id']} ({i['state']})" for i in r["started_instances"]) if r.get("started") else
+            "delivered to " + ", ".join(f"instance {i['id']} ({i['state']})" for i in r["delivered_to"]))
 
     guard(as_json, run)
 

@@ -165,13 +165,8 @@ def _start_by(uow: UnitOfWork, source: InstanceRecord, kind: str, name: str, eve
     if first_only:
         triggers = triggers[:1]
     for trigger in triggers:
-        started = start_through(uow, trigger, event, actor, business_key=source.business_key,
-                                org_scope=source.org_scope, hops=hops + 1)
-        if started is None:
-            # SpiffWorkflow runs a none start event of the same process first and cancels the message start:
-            # the sender must not fail for it, so the start is skipped and said so in the sender's history.
-            uow.record("message_start_skipped", instance_id=source.id, actor=actor, process_key=trigger.process_key,
-                       element_id=trigger.element_id, reason="the process also has a none start event")
+        start_through(uow, trigger, event, actor, business_key=source.business_key, org_scope=source.org_scope,
+                      hops=hops + 1)
     return bool(triggers)
 
 
@@ -187,16 +182,17 @@ def newest_start_triggers(uow: UnitOfWork, kind: str, name: str) -> list[Any]:
 
 
 def start_through(uow: UnitOfWork, trigger: Any, event: Any, actor: str, *, business_key: str | None,
-                  org_scope: str | None, hops: int) -> dict[str, Any] | None:
+                  org_scope: str | None, hops: int) -> dict[str, Any]:
     """Start an instance of ``trigger``'s process version through its start event with ``event`` (its
-    ``payload`` joins the start data), and route what it throws; None when it cannot start that way (the process
-    also has a none start event, which SpiffWorkflow runs first)."""
+    ``payload`` joins the start data), and route what it throws. A process that also has a none start event,
+    which SpiffWorkflow would run first, is started with the event caught before it first moves."""
     compiled = compiled_definition(uow, trigger.definition_id)
     workflow = uow.runtime.create(compiled, {})
     incident = run_step(lambda: uow.runtime.advance(workflow))
     if incident is None and not uow.runtime.waits_at_start(workflow, trigger.element_id):
-        return None
-    if incident is None:
+        workflow = uow.runtime.create(compiled, {})
+        incident = run_step(lambda: uow.runtime.start_with_event(workflow, trigger.element_id, event))
+    elif incident is None:
         incident = run_step(lambda: uow.runtime.deliver_start_event(workflow, trigger.element_id, event))
     record = InstanceRecord(id=0, definition_id=trigger.definition_id, process_key=trigger.process_key,
                             business_key=business_key, org_scope=org_scope, state="running", version=0, waits=None,

@@ -7,11 +7,11 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
 
-from engine.access.messages import deliverable, message_sender
+from engine.access.messages import MessageSender, deliverable, message_sender
 from engine.access.starting import trusted_keys
 from engine.commands.acting import acting_person_of
 from engine.commands.administrators import is_administrator
-from engine.commands.event_routing import persist_and_route
+from engine.commands.event_routing import persist_and_route, start_through
 from engine.commands.fan_out_state import fan_out_result
 from engine.commands.figures import REPORTED
 from engine.commands.instance_state import (
@@ -23,6 +23,7 @@ from engine.commands.instance_state import (
     run_step,
 )
 from engine.commands.model import ENGINE, PERSON, CorrelateMessage, FireTimer, RunHeldTask, StartInstance
+from engine.commands.outside_starts import OutsideEvent, own_unit, refuse_outside_variables, startable
 from engine.commands.payload_correlation import PayloadCorrelation, payload_correlation
 from engine.commands.start_access import authorise_start
 from engine.commands.unit_of_work import UnitOfWork
@@ -102,7 +103,8 @@ def begin_instance(uow: UnitOfWork, command: StartInstance, *, timer_start: str 
 
 
 def correlate_message(command: CorrelateMessage, uow: UnitOfWork) -> dict[str, Any]:
-    """Deliver a message from outside to the waiting instance(s) found through the subscription index.
+    """Deliver a message from outside to the waiting instance(s) found through the subscription index, or, when
+    none waits, start a process that starts with it (:func:`_start_by_message`).
 
     Correlation is exact: with a key, only subscriptions with that key; without one, by the model's correlation
     properties read from the payload (:mod:`engine.commands.payload_correlation`) when its catches declare them,
@@ -129,6 +131,9 @@ def correlate_message(command: CorrelateMessage, uow: UnitOfWork) -> dict[str, A
     if by_payload is not None and by_payload.keys:
         subscriptions = [s for s in subscriptions if by_payload.matches(s)]
     if not subscriptions:
+        started = _start_by_message(uow, command, sender, variables)
+        if started is not None:
+            return started
         _refuse_unmatched(command, by_payload)
     if len(subscriptions) > MAX_DELIVERIES:
         raise Conflict(f"more than {MAX_DELIVERIES} waiting tasks match message '{command.message_name}'; "
@@ -155,6 +160,24 @@ def correlate_message(command: CorrelateMessage, uow: UnitOfWork) -> dict[str, A
         delivered.append(persist_and_route(uow, loaded.record, loaded.workflow, incident, command.actor))
     return {"message": command.message_name, "delivered": len(delivered),
             "delivered_to": delivered if sender.names_instances else []}
+
+
+def _start_by_message(uow: UnitOfWork, command: CorrelateMessage, sender: MessageSender,
+                      variables: dict[str, Any]) -> dict[str, Any] | None:
+    """A message no instance waits for starts the newest version of a process whose start event catches it, where
+    the caller may start that process (the first by process key: a message has one receiver); its correlation key
+    becomes the business key. None when no such process is in the caller's reach."""
+    starts = startable(uow, sender, "message", command.message_name, own_unit(uow, sender))[:1]
+    if not starts:
+        return None
+    refuse_outside_variables(uow, variables, [], starts, "message")
+    trigger, org_scope = starts[0]
+    instance = start_through(uow, trigger, OutsideEvent(dict(variables)), command.actor,
+                             business_key=command.correlation_key, org_scope=org_scope, hops=1)
+    uow.record("message_received", instance_id=instance["id"], element_id=trigger.element_id, actor=command.actor,
+               message=command.message_name)
+    return {"message": command.message_name, "delivered": 0, "delivered_to": [], "started": 1,
+            "started_instances": [instance] if sender.names_instances else []}
 
 
 def _refuse_unmatched(command: CorrelateMessage, by_payload: PayloadCorrelation | None) -> None:

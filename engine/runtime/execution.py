@@ -21,6 +21,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent, ThrowingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent as StartEventMixin
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -32,7 +33,12 @@ from SpiffWorkflow.util.task import TaskState
 from engine.bpmn.compensation import awaits_compensation, close_compensated_scopes, compensating
 from engine.bpmn.lint_rules.timers import is_duration
 from engine.bpmn.parser import CompiledProcess
-from engine.bpmn.task_specs import EXTERNAL_ITEMS, EXTERNAL_PENDING, ExternalParallelMultiInstanceTask
+from engine.bpmn.task_specs import (
+    EXTERNAL_ITEMS,
+    EXTERNAL_PENDING,
+    ExternalParallelMultiInstanceTask,
+    run_item_script,
+)
 from engine.bpmn.timevalues import due_from, parse_instant
 from engine.clock import Clock
 from engine.org.directory import UNIT_KINDS
@@ -234,6 +240,23 @@ class Runtime:
         start = _waiting_start(workflow, element_id)
         definition = _waited_definition(start)
         self._guarded(lambda: workflow.catch(BpmnEvent(definition, payload=event.payload)), start)
+        if isinstance(event.payload, dict) and getattr(definition, "message_var", None) is None:
+            start.data.update(event.payload)
+        self.advance(workflow)
+
+    def start_with_event(self, workflow: BpmnWorkflow, element_id: str, event: Any) -> None:
+        """Start a fresh workflow that also has a none start event through its start event ``element_id``: the
+        other start events are cancelled and the event caught before the workflow first moves, as spiff-arena
+        starts such a process by a message. Call instead of :meth:`advance` on a new workflow."""
+        starts = workflow.get_tasks(spec_class=StartEventMixin)
+        start = next((t for t in starts if t.task_spec.bpmn_id == element_id), None)
+        definition = _waited_definition(start) if start is not None else None
+        if start is None or definition is None:
+            raise InvalidAction(f"the process has no message or signal start event {element_id}")
+        for other in starts:
+            if other is not start:
+                other.cancel()
+        self._guarded(lambda: definition.catch(start, BpmnEvent(definition, payload=event.payload)), start)
         if isinstance(event.payload, dict) and getattr(definition, "message_var", None) is None:
             start.data.update(event.payload)
         self.advance(workflow)
@@ -526,6 +549,8 @@ class Runtime:
 
     def _item(self, task: Task, spec: Any, child: Any, key: Any, item: Any) -> tuple[Any, dict, dict | None]:
         data = spec.item_data(item)
+        if getattr(child, "prescript", None):
+            self._guarded(lambda: run_item_script(task, child.prescript, data), task)
         raw = (getattr(child, "extensions", None) or {}).get("properties") or {}
         per_item = (any(is_expression(k, str(v)) for k, v in raw.items()) or "{" in str(raw.get("title", ""))) and data
         return key, data, self._properties(task, child, data) if per_item else None

@@ -218,7 +218,10 @@ class GuardedEnvironment(BasePythonScriptEngineEnvironment):
             raise explained from failure
 
     def execute(self, script: str, context: dict[str, Any], external_context: dict | None = None) -> bool:
-        """Run ``script`` on the task data ``context``; if it fails, its top-level assignments are undone."""
+        """Run ``script`` on the task data ``context``; if it fails, its top-level assignments are undone. A script
+        task drawn without a script (spiff-arena's modeler saves none) does nothing, as an empty one would."""
+        if script is None:
+            return True
         code = compile_checked(script, "exec")
         injected = {"__builtins__": self.builtins, **self.globals, **(external_context or {})}
         for name in COMPATIBILITY_NAMES.intersection(context):  # added later: data of that name keeps it
