@@ -168,6 +168,10 @@ class JsonSchemaForm:
         bad = [p for p in (pattern_problem(pattern) for pattern in _patterns(schema)) if p]
         if bad:
             raise InvalidModel(f"{name}: {bad[0]}", [Problem(p, file=name) for p in bad])
+        unnamed = [field for field in dict.fromkeys(_property_names(schema)) if not _variable_name(field)]
+        if unnamed:
+            raise InvalidModel(f"{name}: {_unnamed_problem(unnamed[0])}",
+                               [Problem(_unnamed_problem(field), file=name, field=field) for field in unnamed])
         return cls(name, schema)
 
     @classmethod
@@ -264,6 +268,21 @@ def _property_names(schema: dict[str, Any]) -> Iterator[str]:
     for part in parts:
         if isinstance(part, dict):
             yield from _property_names(part)
+
+
+def _variable_name(field: str) -> bool:
+    """Whether a form field's name can be a variable of the task data (what scripts and conditions read)."""
+    return field.isidentifier() and not field.startswith("_")
+
+
+def _unnamed_problem(field: str) -> str:
+    """Why a field name cannot be a variable, and what to write instead (spiff-arena keeps 'a.b' as one key)."""
+    if "." in field:
+        head, _, rest = field.partition(".")
+        return (f"the field '{field}' would be a variable scripts cannot name; nest it instead: "
+                f"\"{head}\": {{\"type\": \"object\", \"properties\": {{\"{rest}\": …}}}} gives {head}['{rest}']")
+    return f"the field '{field}' would be a variable scripts cannot name; give it a name of letters, digits and _ " \
+           "that does not start with a digit or _"
 
 
 def _patterns(schema: Any) -> Iterator[str]:

@@ -208,7 +208,11 @@ def test_a_missing_or_wrong_schema_file_is_refused_at_deployment_naming_the_task
     cases = [({"write_schema": False}, "not among the deployed files"),
              ({"schema": "{not json"}, "not a JSON document"),
              ({"schema": {"type": "object", "properties": {"amount": {"type": "whole"}}}}, "not a valid JSON Schema"),
-             ({"schema": {"type": "string"}}, "not the JSON Schema of a form")]
+             ({"schema": {"type": "string"}}, "not the JSON Schema of a form"),
+             # spiff-arena keeps "invoice.amount" as one key, which no script can name: nesting is the change
+             ({"schema": {"type": "object", "properties": {"invoice.amount": {"type": "integer"}}}},
+              "the field 'invoice.amount' would be a variable scripts cannot name; nest it instead: \"invoice\": "
+              "{\"type\": \"object\", \"properties\": {\"amount\": …}} gives invoice['amount']")]
     for number, (folder, words) in enumerate(cases):
         place = tmp_path / str(number)
         place.mkdir()
