@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import insert, select
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import insert, inspect, select
 
 from engine.bootstrap import Huhua, bootstrap
 from engine.clock import VirtualClock
@@ -16,6 +20,7 @@ from engine.errors import InvalidModel
 from engine.org.profiles import generate
 from engine.store import migration, tables
 from engine.store.database import Database
+from engine.store.models import Base
 from tests.conftest import START
 from tests.helpers import FIXTURES, deploy_fixtures, history_kinds
 
@@ -84,6 +89,25 @@ def test_a_thrown_message_goes_only_to_the_same_key_never_to_any_waiting_instanc
     keyless = _send(org, "send_notice", "zhuhui", text="c")
     assert _state(org, other_key) == "running"  # a message without a key is only for catches that take one
     assert "message_unrouted" in history_kinds(org, keyless["id"])
+
+
+def test_a_message_thrown_before_its_receiver_waits_is_kept_until_one_in_reach_does(
+        org: Huhua, clock: VirtualClock) -> None:
+    early = _send(org, "send_notice", "zhuhui", "k7", text="早到的通知")
+    [unrouted] = [e for e in org.queries.instance(early["id"])["history"] if e["kind"] == "message_unrouted"]
+    assert unrouted["detail"]["kept_until"] == (START + timedelta(days=30)).isoformat()
+
+    out_of_reach = _waiter(org, "wait_notice", "yanfeng-s001", "k7")  # another county: never the district's
+    other_key = _waiter(org, "wait_notice", "zhuhui-s001", "k1")
+    receiver = _waiter(org, "wait_notice", "zhuhui-s001", "k7")
+    assert (_state(org, out_of_reach), _state(org, other_key), _state(org, receiver)) == (
+        "running", "running", "completed")
+    assert org.queries.instance(receiver)["data"]["text"] == "早到的通知"
+    assert _state(org, _waiter(org, "wait_notice", "zhuhui-s001", "k7")) == "running"  # delivered once only
+
+    _send(org, "send_notice", "zhuhui", "k8", text="过期的通知")
+    clock.advance(timedelta(days=30, seconds=1))
+    assert _state(org, _waiter(org, "wait_notice", "zhuhui-s001", "k8")) == "running"  # kept 30 days, no longer
 
 
 def test_a_keyless_message_reaches_a_catch_that_declares_it_takes_one(org: Huhua) -> None:
@@ -171,3 +195,18 @@ def _fresh_database(database_url: str, postgres) -> str:  # type: ignore[no-unty
     with psycopg.connect(postgres.admin_url, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
     return database_url.rsplit("/", 1)[0] + "/" + name
+
+
+def test_migration_0039_makes_the_kept_messages_table_as_the_model_says_and_goes_back(huhua: Huhua) -> None:
+    database = Database(huhua.services.settings.database_url)
+    try:
+        command.downgrade(migration.alembic_config(database), "0038")
+        assert "kept_message" not in inspect(database.engine).get_table_names()
+        migration.upgrade(database)
+        with database.engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            differences = [d for d in compare_metadata(context, Base.metadata) if "kept_message" in repr(d)]
+        assert "ix_kept_message_lookup" in {i["name"] for i in inspect(database.engine).get_indexes("kept_message")}
+        assert differences == []
+    finally:
+        database.engine.dispose()

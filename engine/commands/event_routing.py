@@ -28,6 +28,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from sqlalchemy import ColumnElement, and_, false, func, literal, or_, select
 
+from engine.commands import kept_messages
 from engine.commands.instance_state import (
     InstanceRecord,
     compiled_definition,
@@ -60,6 +61,10 @@ def persist_and_route(uow: UnitOfWork, record: InstanceRecord, workflow: Any, in
         else:
             for event in thrown:
                 _route(uow, record, workflow, event, actor, hops)
+    if hops < MAX_HOPS:
+        for kept in kept_messages.waiting_for_kept(uow, record.id, lambda scope: receivers_in_reach(uow, scope)):
+            if kept_messages.take(uow, kept):
+                _deliver_kept(uow, kept, actor, hops)
     return result
 
 
@@ -74,8 +79,10 @@ def _route(uow: UnitOfWork, source: InstanceRecord, workflow: Any, event: Any, a
         key = source.business_key if key is None else key  # no correlation properties: the business key is the key
         if not _deliver_message(uow, source, event, key, actor, hops) and not _start_by(
                 uow, source, "message", definition.name, event, key, actor, hops, first_only=True):
+            kept_until = None if key is None else kept_messages.keep(
+                uow, definition.name, key, event.payload, source.id, source.org_scope)
             uow.record("message_unrouted", instance_id=source.id, actor=actor, message=definition.name,
-                       correlation_key=key)
+                       correlation_key=key, kept_until=kept_until)
     elif isinstance(definition, SignalEventDefinition):
         _broadcast_signal(uow, source, event, actor, hops)
         _start_by(uow, source, "signal", definition.name, event, source.business_key, actor, hops, first_only=False)
@@ -149,6 +156,15 @@ def _deliver(uow: UnitOfWork, subscription: Any, event: Any, actor: str, hops: i
                instance_id=loaded.record.id, element_id=subscription.element_id, actor=actor, name=definition.name)
     payload = event.payload if isinstance(event.payload, dict) else {}
     incident = run_step(lambda: uow.runtime.deliver_message(loaded.workflow, subscription.spiff_task_id, payload))
+    persist_and_route(uow, loaded.record, loaded.workflow, incident, actor, hops=hops + 1)
+
+
+def _deliver_kept(uow: UnitOfWork, kept: kept_messages.KeptDelivery, actor: str, hops: int) -> None:
+    """Deliver a message that was kept until this instance came to wait for it (:mod:`.kept_messages`)."""
+    loaded = load_instance(uow, kept.instance_id)
+    uow.record("message_received", instance_id=kept.instance_id, element_id=kept.element_id, actor=actor,
+               name=kept.message_name, kept=True)
+    incident = run_step(lambda: uow.runtime.deliver_message(loaded.workflow, kept.spiff_task_id, kept.payload))
     persist_and_route(uow, loaded.record, loaded.workflow, incident, actor, hops=hops + 1)
 
 

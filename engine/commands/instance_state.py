@@ -27,6 +27,7 @@ from engine.commands.attendance import keep_attendance
 from engine.commands.counselling_rooms import keep_counselling_room
 from engine.commands.fan_out_state import child_changed, close_fan_outs, open_fan_out
 from engine.commands.figures import keep_figures
+from engine.commands.kept_messages import note_fresh_waits
 from engine.commands.lane_people import SPIFF_ARENA_INITIATOR, names_own_performer, offer_of
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, InvalidInput, NotFound, Problem, StaleVersion
@@ -343,6 +344,8 @@ class _Publisher:
         if gone:
             self.uow.execute(delete(_m).where(_m.c.instance_id == self.record.id, _m.c.spiff_task_id.in_(gone)))
         fresh = [w for s, w in work.messages.items() if s not in old_messages]
+        if any(w.kind == "message" for w in fresh):
+            note_fresh_waits(self.uow, self.record.id)  # a message kept for it may be waiting (.kept_messages)
         if fresh:
             self.uow.execute(_INSERT_SUBSCRIPTION, [{
                 "instance_id": self.record.id, "spiff_task_id": w.task_id, "element_id": w.element_id,

@@ -271,6 +271,25 @@ class MessageSubscription(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class KeptMessage(Base):
+    """A message an instance threw with a key before any instance waited for it: kept until one does (or it
+    expires), as spiff-arena and Zeebe keep them, so a reply that outruns its receiver is not lost."""
+
+    __tablename__ = "kept_message"
+    __table_args__ = (Index("ix_kept_message_lookup", "message_name", "correlation_key"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    message_name: Mapped[str] = mapped_column(String(200))
+    correlation_key: Mapped[str] = mapped_column(String(200))
+    #: The message's payload (JSON).
+    payload: Mapped[str] = mapped_column(Text)
+    #: The instance that threw it (kept for the record; the instance may be gone by the time it is delivered).
+    sender_instance_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    #: The sender's org scope: a kept message reaches only receivers in its reach, as a delivered one does.
+    sender_scope: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class StartTrigger(Base):
     """A message or signal start event of a deployed process: what starts a new instance when it arrives."""
 

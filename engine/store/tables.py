@@ -19,6 +19,7 @@ task_candidate: Table = models.TaskCandidate.__table__  # type: ignore[assignmen
 item_group: Table = models.ItemGroup.__table__  # type: ignore[assignment]
 job: Table = models.Job.__table__  # type: ignore[assignment]
 message_subscription: Table = models.MessageSubscription.__table__  # type: ignore[assignment]
+kept_message: Table = models.KeptMessage.__table__  # type: ignore[assignment]
 start_trigger: Table = models.StartTrigger.__table__  # type: ignore[assignment]
 incident: Table = models.Incident.__table__  # type: ignore[assignment]
 event: Table = models.Event.__table__  # type: ignore[assignment]
