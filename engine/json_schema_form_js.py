@@ -12,8 +12,9 @@ def as_form_js(form_key: str, schema: dict[str, Any], ui: dict[str, Any] | None 
                data: dict[str, Any] | None = None) -> dict[str, Any]:
     """A form-js form showing the fields a JSON Schema asks for, so the task page can offer them as it offers form-js
     forms (and posts them the same way): text, numbers (whole numbers as such), yes/no, choices (``enum``, or
-    ``oneOf`` of ``const`` with ``title``), dates (``format: date``), lists of choices, and groups for nested
-    objects; labels are the fields' titles, required ones marked. The UI schema's ``ui:order``, ``ui:widget:
+    ``oneOf`` of ``const`` with ``title``), dates (``format: date``), lists of choices, groups for nested
+    objects and lists of such objects (a row per item, rows added and removed by the person); labels are the
+    fields' titles, required ones marked. The UI schema's ``ui:order``, ``ui:widget:
     textarea``, ``ui:help`` and ``ui:readonly`` are followed. A field of another kind is left out, for the API to
     fill in; the server checks every submission against the JSON Schema itself. ``data``: the task's data, where
     choices named ``options_from_task_data_var:…`` come from."""
@@ -60,6 +61,8 @@ def _component(key: str, field: dict[str, Any], ui: dict[str, Any], required: bo
     if kind == "object":
         inner = _components_of(field, ui, f"{prefix}{key}.", root)
         return {"type": "group", "label": label, "path": key, "id": made["id"], "components": inner} if inner else None
+    if kind == "array" and isinstance(field.get("items"), dict) and _object_items(field["items"], root):
+        return _row_list(key, label, made["id"], field, ui, prefix, root, required)
     if options is not None:
         made.update(type="radio" if ui.get("ui:widget") == "radio" else "select", values=options)
     elif kind == "array" and isinstance(field.get("items"), dict) and choice_options(field["items"]) is not None:
@@ -91,3 +94,24 @@ def _component(key: str, field: dict[str, Any], ui: dict[str, Any], required: bo
     if rules:
         made["validate"] = rules
     return made
+
+
+def _object_items(items: dict[str, Any], root: dict[str, Any]) -> bool:
+    resolved = _resolved(items, root)
+    return resolved.get("type", "object") == "object" and isinstance(resolved.get("properties"), dict)
+
+
+def _row_list(key: str, label: str, component_id: str, field: dict[str, Any], ui: dict[str, Any], prefix: str,
+              root: dict[str, Any], required: bool) -> dict[str, Any] | None:
+    """A list of objects as form-js' dynamic list: one row of the item's fields per item, as many rows as
+    ``minItems`` asks for to begin with (one for a required list, none for an optional one, which an empty row
+    would otherwise make the person fill or remove), rows added and removed by the person; ``maxItems`` and the
+    rest are checked by the server. Rows are never folded away, so every answer stays in sight."""
+    items_ui = ui.get("items") if isinstance(ui.get("items"), dict) else {}
+    inner = _components_of(_resolved(field["items"], root), items_ui, f"{prefix}{key}.", root)
+    if not inner:
+        return None
+    least = field.get("minItems") if isinstance(field.get("minItems"), int) else 0
+    return {"type": "dynamiclist", "label": label, "path": key, "id": component_id, "components": inner,
+            "isRepeating": True, "allowAddRemove": ui.get("ui:options", {}).get("addable", True) is not False,
+            "defaultRepetitions": max(1 if required else 0, least), "disableCollapse": True, "showOutline": True}

@@ -185,9 +185,8 @@ class JsonSchemaForm:
     @staticmethod
     def answered(data: dict[str, Any]) -> dict[str, Any]:
         """The submission without the fields left empty (None or ""), as RJSF sends it: a required one is then
-        missing, an optional one absent rather than of the wrong type."""
-        return {key: JsonSchemaForm.answered(value) if isinstance(value, dict) else value
-                for key, value in data.items() if value is not None and value != ""}
+        missing, an optional one absent rather than of the wrong type (in nested objects and list rows too)."""
+        return {key: _answered_value(value) for key, value in data.items() if value is not None and value != ""}
 
     def check(self, data: dict[str, Any], context: dict[str, Any] | None = None) -> list[Problem]:
         """Every field the submission gets wrong, each once, named by its title (key and path as ``field``);
@@ -210,6 +209,14 @@ class JsonSchemaForm:
 
 #: spiff-arena's way of taking a field's choices from the task's data: ``"anyOf": ["options_from_task_data_var:x"]``.
 CHOICES_FROM = "options_from_task_data_var:"
+
+
+def _answered_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        return JsonSchemaForm.answered(value)
+    if isinstance(value, list):
+        return [JsonSchemaForm.answered(row) if isinstance(row, dict) else row for row in value]
+    return value
 
 
 def choice_variables(schema: Any) -> Iterator[str]:

@@ -19,6 +19,31 @@ from tests.helpers import page_wait, served_in_thread
 from tests.test_browser import PASSWORD, _browser, _field, _log_in
 from tests.test_spiff_task_forms import CLERK, _started
 
+ADD_ROW = ".fjs-repeat-render-add"
+
+
+def _inputs_of(label: str) -> str:
+    """The inputs of the fields a label names, in every row of a list (XPath)."""
+    return f"//label[starts-with(normalize-space(.), '{label}')]/following::input[1]"
+
+
+def _type_into_last(wait: Any, label: str, text: str) -> None:
+    """Type into the last row's field, again until the form has kept it (a row just added may be drawn anew
+    while its first keys arrive, as a person would see their typing vanish and type again), then leave the field
+    as a person moves on (form-js takes typing a moment later, or at once when the field is left: a click on the
+    next button before then would land on a form being drawn anew)."""
+
+    def typed(browser: Any) -> bool:
+        field = browser.find_elements(By.XPATH, _inputs_of(label))[-1]
+        if field.get_attribute("value") == text:
+            field.send_keys(Keys.TAB)
+            return True
+        field.clear()
+        field.send_keys(text)
+        return False
+
+    wait.until(typed)
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -42,15 +67,30 @@ def test_a_schema_form_with_instructions_is_done_in_the_browser(cli: Any, tmp_pa
             wait.until(lambda b: b.find_element(By.ID, "message").text)
             assert "已提交" not in browser.find_element(By.ID, "message").text
             _field(browser, "金额").send_keys(Keys.CONTROL, "a")
-            _field(browser, "金额").send_keys("3")
+            _field(browser, "金额").send_keys("3", Keys.TAB)
+            # the optional list of trips: no row to begin with; two added with the list's own (Chinese) button, the
+            # second's optional number left empty
+            for count, (city, days) in enumerate((("衡阳", "2"), ("长沙", "")), start=1):
+                wait.until(lambda b: b.find_element(By.CSS_SELECTOR, ADD_ROW).text.strip() == "添加一项")
+                browser.find_element(By.CSS_SELECTOR, ADD_ROW).click()
+                wait.until(lambda b, n=count: len(b.find_elements(By.XPATH, _inputs_of("城市"))) == n)
+                _type_into_last(wait, "城市", city)
+                if days:
+                    _type_into_last(wait, "天数", days)
+            assert [b.get_attribute("aria-label") for b in browser.find_elements(
+                By.CSS_SELECTOR, "button.fjs-repeat-row-remove")] == ["删除第 1 项", "删除第 2 项"]
             # the form takes a typed value a moment later: its mark on the field goes once it has the 3
             wait.until(lambda b: not b.find_elements(By.CSS_SELECTOR, ".fjs-form-field-error"))
             browser.find_element(By.ID, "submit").click()
             try:
                 wait.until(ready.text_to_be_present_in_element((By.ID, "message"), "已提交"))
             except TimeoutException:
-                raise AssertionError(f"not submitted: {browser.find_element(By.ID, 'message').text!r}") from None
+                errors = [(e.find_element(By.XPATH, "./ancestor::div[contains(@class,'fjs-form-field')][1]").text)
+                          for e in browser.find_elements(By.CSS_SELECTOR, ".fjs-form-field-error")]
+                said = browser.find_element(By.ID, "message").text
+                raise AssertionError(f"not submitted: {said!r} {errors}") from None
         finally:
             browser.quit()
     data = huhua.queries.instance(instance)["data"]
     assert (data["amount"], data["reason"]) == (3, "出差") and huhua.queries.instance(instance)["state"] == "completed"
+    assert data["trips"] == [{"city": "衡阳", "days": 2}, {"city": "长沙"}]

@@ -52,8 +52,12 @@ SCHEMA = {"title": "报销单", "type": "object", "required": ["amount", "reason
           "properties": {"amount": {"type": "integer", "title": "金额", "minimum": 1},
                          "reason": {"type": "string", "title": "事由", "minLength": 1},
                          "kind": {"type": "string", "title": "类别", "enum": ["差旅", "办公"]},
-                         "urgent": {"type": "boolean", "title": "加急"}}}
-UI_SCHEMA = {"ui:order": ["amount", "reason", "kind", "urgent"]}
+                         "urgent": {"type": "boolean", "title": "加急"},
+                         "trips": {"type": "array", "title": "行程", "maxItems": 3, "items": {
+                             "type": "object", "required": ["city"],
+                             "properties": {"city": {"type": "string", "title": "城市"},
+                                            "days": {"type": "integer", "title": "天数", "minimum": 1}}}}}}
+UI_SCHEMA = {"ui:order": ["amount", "reason", "kind", "urgent", "trips"]}
 STUDENT = "<script>alert(1)</script>[点此](javascript:alert(2))"
 SCRIPT = f"student = {STUDENT!r}\nlimit = 500\nitems = [{{'name': '火车票'}}, {{'name': '<b>住宿</b>'}}]"
 
@@ -246,13 +250,22 @@ def test_the_task_page_gets_a_form_of_the_fields_the_schema_asks_for(cli: Any, t
     client, instance, task = _started(cli, tmp_path, huhua)
     answer = client.get(f"/api/v1/tasks/{task}/form", headers=_as_clerk()).json
     assert answer["json_schema"] == {"schema": SCHEMA, "ui_schema": UI_SCHEMA}
-    fields = {c["key"]: c for c in answer["schema"]["components"]}
-    assert list(fields) == ["amount", "reason", "kind", "urgent"]  # in the UI schema's order
+    fields = {c.get("key") or c["path"]: c for c in answer["schema"]["components"]}
+    assert list(fields) == ["amount", "reason", "kind", "urgent", "trips"]  # in the UI schema's order
     assert (fields["amount"]["type"], fields["amount"]["label"], fields["amount"]["decimalDigits"],
             fields["amount"]["validate"]) == ("number", "金额", 0, {"required": True, "min": 1})
     assert (fields["reason"]["type"], fields["reason"]["validate"]["required"]) == ("textfield", True)
     assert fields["kind"]["type"] == "select" and [v["value"] for v in fields["kind"]["values"]] == ["差旅", "办公"]
     assert fields["urgent"]["type"] == "checkbox" and "validate" not in fields["urgent"]
+    # a list of objects: a row of the item's fields per item, rows added and removed, never folded away
+    trips = fields["trips"]
+    assert (trips["type"], trips["label"], trips["path"], trips["defaultRepetitions"], trips["allowAddRemove"],
+            trips["disableCollapse"]) == ("dynamiclist", "行程", "trips", 0, True, True)  # optional: no row yet
+    assert [(c["key"], c["type"], c.get("validate")) for c in trips["components"]] == [
+        ("city", "textfield", {"required": True}), ("days", "number", {"min": 1})]
+    too_many = client.post(f"/api/v1/tasks/{task}/complete", headers=_as_clerk(), json={"data": {
+        "amount": 4, "reason": "出差", "trips": [{"city": "衡阳"}] * 4}})
+    assert too_many.status_code == 400 and [p["field"] for p in too_many.json["problems"]] == ["trips"]
     # what form-js posts for fields left empty counts as not answered: optional ones pass, required ones are named
     empty = client.post(f"/api/v1/tasks/{task}/complete", headers=_as_clerk(),
                         json={"data": {"amount": 4, "reason": "", "kind": None, "urgent": False}})
