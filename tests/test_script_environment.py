@@ -92,6 +92,26 @@ def test_spiff_arena_helpers_read_the_engine_clock_and_know_who_acts(demo: Huhua
     assert data["env"] == "production"  # HUHUA_ENV unset
 
 
+WHO = """
+initiator = get_process_initiator_user()["username"]
+completer = get_last_user_completing_task("who", "ask")["username"]
+never = get_last_user_completing_task("who", "compute")
+"""
+
+
+@SQLITE
+def test_scripts_know_who_started_the_instance_and_who_completed_a_task_of_it(demo: Huhua) -> None:
+    _deploy(demo, "who.bpmn", _asked_then_scripted("who", WHO))
+    started = demo.execute(StartInstance("who", "admin", origin=ENGINE))
+    task = demo.queries.tasks(instance_id=started["id"])[0]
+
+    demo.execute(CompleteTask(task["id"], TEACHER, {}))  # a later command: both are kept with the instance
+
+    data = demo.queries.instance(started["id"])["data"]
+    assert (data["initiator"], data["completer"], data["never"]) == ("admin", TEACHER, None)
+    assert not {"huhua_initiator", "huhua_completed_by"} & set(data)  # kept with the workflow, not as data
+
+
 @SQLITE
 def test_a_step_the_engine_runs_has_no_current_user_and_the_environment_is_configured(
         huhua: Huhua, settings: object, clock: VirtualClock) -> None:

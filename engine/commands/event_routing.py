@@ -29,6 +29,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from sqlalchemy import ColumnElement, and_, false, func, literal, or_, select
 
 from engine.commands import kept_messages
+from engine.commands.acting import acting_person_of
 from engine.commands.instance_state import (
     InstanceRecord,
     compiled_definition,
@@ -38,6 +39,7 @@ from engine.commands.instance_state import (
 )
 from engine.commands.unit_of_work import UnitOfWork
 from engine.runtime.correlation import CorrelationError
+from engine.runtime.script_environment import remember_initiator
 from engine.store import tables
 
 MAX_HOPS = 20
@@ -203,10 +205,13 @@ def start_through(uow: UnitOfWork, trigger: Any, event: Any, actor: str, *, busi
     ``payload`` joins the start data), and route what it throws. A process that also has a none start event,
     which SpiffWorkflow would run first, is started with the event caught before it first moves."""
     compiled = compiled_definition(uow, trigger.definition_id)
+    initiator = acting_person_of(uow, actor)
     workflow = uow.runtime.create(compiled, {})
+    remember_initiator(workflow, initiator)
     incident = run_step(lambda: uow.runtime.advance(workflow))
     if incident is None and not uow.runtime.waits_at_start(workflow, trigger.element_id):
         workflow = uow.runtime.create(compiled, {})
+        remember_initiator(workflow, initiator)
         incident = run_step(lambda: uow.runtime.start_with_event(workflow, trigger.element_id, event))
     elif incident is None:
         incident = run_step(lambda: uow.runtime.deliver_start_event(workflow, trigger.element_id, event))

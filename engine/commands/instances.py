@@ -32,7 +32,7 @@ from engine.phrases import Phrase
 from engine.runtime.correlation import variable_names
 from engine.runtime.execution import Incident
 from engine.runtime.migration import element_names
-from engine.runtime.script_environment import acting_person
+from engine.runtime.script_environment import acting_person, remember_initiator
 from engine.store import tables
 
 _d, _i, _j, _m, _u = (tables.process_definition, tables.process_instance, tables.job, tables.message_subscription,
@@ -89,6 +89,7 @@ def begin_instance(uow: UnitOfWork, command: StartInstance, *, timer_start: str 
         raise InvalidModel(f"process '{command.process_key}' cannot start: {failure.message}",
                            [Problem(failure.message, element_id=failure.element_id)]) from None
     person = acting_person_of(uow, command.actor) if command.origin != ENGINE else None
+    remember_initiator(workflow, person or acting_person_of(uow, command.actor))
     with acting_person(person):  # a person's start: scripts of the first steps see them in get_current_user()
         if timer_start is not None:
             incident = run_step(lambda: runtime.fire_start_timer(workflow, timer_start))

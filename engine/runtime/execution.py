@@ -53,6 +53,7 @@ from engine.runtime.correlation import (
     property_names,
 )
 from engine.runtime.event_subprocesses import ScopedEventManager, start_waiting, waiting_starts
+from engine.runtime.script_environment import remember_completion
 from engine.runtime.script_guards import ScriptLimits
 from engine.runtime.scripting import DEFAULT_ENVIRONMENT, SERVICE_RESULT, BpmnErrorThrown, HuhuaScriptEngine
 from engine.runtime.settled_urges import close_settled_urges
@@ -190,6 +191,7 @@ class Runtime:
         if task.state != TaskState.READY or not task.task_spec.manual:
             raise InvalidAction(f"task {task_id} is not waiting for a person (state {TaskState.get_name(task.state)})")
         task.data.update(data)
+        remember_completion(task)
         self._run(task)
         self.advance(workflow)
 

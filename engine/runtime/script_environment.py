@@ -17,6 +17,11 @@ for, and nothing that reaches outside the task data:
     itself (a timer, a message, a worker).
 ``get_env()``
     The name of the deployment from configuration (``HUHUA_ENV``: production, demo, test, ...).
+``get_process_initiator_user()``
+    The person who started the instance, in the same shape, in every step of it (and of what it calls); the
+    engine's own starts (the scheduler, a fan-out) give the account they ran as.
+``get_last_user_completing_task(process_id, task_id)``
+    The person who last completed that task of this instance (its post-script already sees its own), or None.
 
 Secrets are deliberately not offered: whatever a script reads is kept in the task data, which
 people read. Connectors take their credentials from configuration instead.
@@ -37,7 +42,12 @@ from engine.clock import BUSINESS_TZ, Clock
 #: The rewriter turns every ``x.now(...)`` into a call of this helper (see ``script_policy``).
 CLOCK_NOW = "_huhua_clock_now"
 #: The helpers of :func:`compatibility_helpers`: task data of the same name (a form's ``time`` field) wins.
-COMPATIBILITY_NAMES = frozenset({"time", "Decimal", "get_current_user", "get_env"})
+COMPATIBILITY_NAMES = frozenset({"time", "Decimal", "get_current_user", "get_env", "get_process_initiator_user",
+                                 "get_last_user_completing_task"})
+#: Where a workflow keeps who started it and who completed its tasks: its root task's internal data (stored with
+#: the workflow, never shown as data).
+INITIATOR = "huhua_initiator"
+COMPLETED_BY = "huhua_completed_by"
 #: A Decimal's exponent stays within ±this: about the 100,000 bits integers may have in scripts.
 MAX_DECIMAL_EXPONENT = 30_000
 #: The arithmetic scripts' Decimals follow: Python's default precision, a bounded exponent, errors raised.
@@ -60,6 +70,7 @@ class ActingPerson:
 
 
 _ACTING: ContextVar[ActingPerson | None] = ContextVar("huhua_acting_person", default=None)
+_RUNNING: ContextVar[Any] = ContextVar("huhua_running_task", default=None)
 
 
 @contextmanager
@@ -70,6 +81,43 @@ def acting_person(person: ActingPerson | None) -> Iterator[None]:
         yield
     finally:
         _ACTING.reset(token)
+
+
+@contextmanager
+def running_task(task: Any) -> Iterator[None]:
+    """Scripts and expressions run inside this block belong to SpiffWorkflow task ``task`` (its instance)."""
+    token = _RUNNING.set(task)
+    try:
+        yield
+    finally:
+        _RUNNING.reset(token)
+
+
+def remember_initiator(workflow: Any, person: ActingPerson) -> None:
+    """Keep, with a new workflow, who started it (read by ``get_process_initiator_user()``)."""
+    workflow.task_tree.internal_data[INITIATOR] = person.as_dict()
+
+
+def remember_completion(task: Any) -> None:
+    """Keep who completes human task ``task`` now (the acting person), for ``get_last_user_completing_task``."""
+    person = _ACTING.get()
+    if person is not None:
+        kept = _root(task).internal_data.setdefault(COMPLETED_BY, {})
+        kept[f"{task.workflow.spec.name}/{task.task_spec.bpmn_id}"] = person.as_dict()
+
+
+def _root(task: Any) -> Any:
+    return getattr(task.workflow, "top_workflow", task.workflow).task_tree
+
+
+def _kept(name: str, key: str | None = None) -> dict[str, Any] | None:
+    task = _RUNNING.get()
+    if task is None:
+        return None
+    found = _root(task).internal_data.get(name)
+    if key is not None:
+        found = found.get(key) if isinstance(found, dict) else None
+    return dict(found) if isinstance(found, dict) else None
 
 
 class EngineTime:
@@ -114,8 +162,17 @@ def compatibility_helpers(clock: Clock, environment_name: str) -> dict[str, Any]
         """The deployment's name from configuration (``HUHUA_ENV``)."""
         return environment_name
 
+    def get_process_initiator_user() -> dict[str, Any] | None:
+        """The person who started this instance (None for an instance started before Huhua kept it)."""
+        return _kept(INITIATOR)
+
+    def get_last_user_completing_task(process_id: str, task_id: str) -> dict[str, Any] | None:
+        """The person who last completed task ``task_id`` of process ``process_id`` in this instance."""
+        return _kept(COMPLETED_BY, f"{process_id}/{task_id}")
+
     return {"time": EngineTime(clock), "Decimal": script_decimal, "get_current_user": get_current_user,
-            "get_env": get_env}
+            "get_env": get_env, "get_process_initiator_user": get_process_initiator_user,
+            "get_last_user_completing_task": get_last_user_completing_task}
 
 
 def clock_now(clock: Clock) -> Callable[..., dt.datetime]:

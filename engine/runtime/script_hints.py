@@ -34,10 +34,6 @@ UNOFFERED: dict[str, str] = {
     "get_group_members": _DIRECTORY, "get_groups_for_user": _DIRECTORY, "get_user": _DIRECTORY,
     "get_user_properties": _DIRECTORY, "set_user_properties": _DIRECTORY, "get_task_potential_owners": _DIRECTORY,
     "get_users_assigned_to_task": _DIRECTORY,
-    "get_process_initiator_user": "the person who started the instance is get_current_user() in the steps of the "
-                                  "start; keep it there: initiator = get_current_user()",
-    "get_last_user_completing_task": "get_current_user() is the person completing the task now; keep it in the "
-                                     "task data (completed_by = get_current_user()) to know it later",
     "get_current_task_info": _INSTANCE, "get_current_task_data": _INSTANCE, "get_task_data_value": _INSTANCE,
     "get_toplevel_process_info": _INSTANCE, "get_process_info": _INSTANCE, "get_data_sizes": _INSTANCE,
     "get_encoded_file_data": "attachments are kept with the task, not in the task data",

@@ -86,6 +86,7 @@ from engine.runtime.script_environment import (
     DECIMALS,
     clock_now,
     compatibility_helpers,
+    running_task,
 )
 from engine.runtime.script_guards import (
     DATA_LEAVES,
@@ -329,10 +330,16 @@ class HuhuaScriptEngine(PythonScriptEngine):
         ast.parse(expression)
         check_source(expression, "exec")
 
+    def execute(self, task: Any, script: str, external_context: dict | None = None) -> bool:
+        """As SpiffWorkflow does, with the task known to the helpers that read its instance."""
+        with running_task(task):
+            return super().execute(task, script, external_context)
+
     def evaluate(self, task: Any, expression: str, external_context: dict | None = None) -> Any:
         """As SpiffWorkflow does, but the reason (a budget stop, a NameError) is part of the message."""
         try:
-            return self.environment.evaluate(expression, task.data, external_context)
+            with running_task(task):
+                return self.environment.evaluate(expression, task.data, external_context)
         except SpiffWorkflowException as err:
             err.add_note(f"Error evaluating expression '{_shortened(expression)}'")
             raise
