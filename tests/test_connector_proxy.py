@@ -169,6 +169,46 @@ def test_a_permanent_failure_is_an_incident_after_one_attempt_with_the_answers_m
     assert len(proxy.calls(operator)) == 1  # never tried again on its own
 
 
+#: The model with the service task's failures caught: a boundary error event per code, each to its own step.
+_END = '<bpmn:endEvent id="end"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>'
+_CAUGHT = _MODEL.replace(_END, _END + """
+    <bpmn:boundaryEvent id="refused" attachedToRef="store"><bpmn:outgoing>r1</bpmn:outgoing>
+      <bpmn:errorEventDefinition errorRef="validation"/></bpmn:boundaryEvent>
+    <bpmn:sequenceFlow id="r1" sourceRef="refused" targetRef="fix"/>
+    <bpmn:scriptTask id="fix" name="退回修改"><bpmn:incoming>r1</bpmn:incoming><bpmn:outgoing>r2</bpmn:outgoing>
+      <bpmn:script>outcome = "refused"</bpmn:script></bpmn:scriptTask>
+    <bpmn:sequenceFlow id="r2" sourceRef="fix" targetRef="fixed"/>
+    <bpmn:endEvent id="fixed"><bpmn:incoming>r2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:boundaryEvent id="forbidden" attachedToRef="store"><bpmn:outgoing>h1</bpmn:outgoing>
+      <bpmn:errorEventDefinition errorRef="http403"/></bpmn:boundaryEvent>
+    <bpmn:sequenceFlow id="h1" sourceRef="forbidden" targetRef="renew"/>
+    <bpmn:scriptTask id="renew" name="更新凭据"><bpmn:incoming>h1</bpmn:incoming><bpmn:outgoing>h2</bpmn:outgoing>
+      <bpmn:script>outcome = "forbidden"</bpmn:script></bpmn:scriptTask>
+    <bpmn:sequenceFlow id="h2" sourceRef="renew" targetRef="renewed"/>
+    <bpmn:endEvent id="renewed"><bpmn:incoming>h2</bpmn:incoming></bpmn:endEvent>""").replace(
+    '  <bpmn:process id="register_school"', '  <bpmn:error id="validation" errorCode="ValidationException"/>\n'
+    '  <bpmn:error id="http403" errorCode="ServiceTaskHttpError403"/>\n  <bpmn:process id="register_school"')
+
+
+@ON_SQLITE
+@pytest.mark.parametrize(("operator", "outcome"), [("aws/RefusedItem", "refused"),
+                                                    ("aws/UpstreamSays403", "forbidden")])
+def test_a_failure_whose_code_the_model_catches_takes_the_error_path_instead_of_an_incident(
+        proxied: tuple[Huhua, Proxy], operator: str, outcome: str) -> None:
+    huhua, proxy = proxied
+    huhua.execute(DeployModels(files=(("register_school.bpmn", _CAUGHT.replace("OPERATOR", operator).encode()),),
+                               actor="admin"))
+    instance_id = huhua.execute(StartInstance("register_school", "admin", origin=ENGINE, variables={
+        "school": "", "pupils": 0}))["id"]
+
+    run_due_jobs(huhua)
+
+    instance = huhua.queries.instance(instance_id)
+    assert (instance["state"], instance["incidents"], instance["data"]["outcome"]) == ("completed", [], outcome)
+    assert "service_error_caught" in [e["kind"] for e in instance["history"]]
+    assert huhua.queries.jobs(state="failed") == [] and len(proxy.calls(operator)) == 1
+
+
 @ON_SQLITE
 @pytest.mark.parametrize("status", [503, 429])
 def test_a_busy_proxy_is_tried_again_with_backoff(proxied: tuple[Huhua, Proxy], clock: VirtualClock,

@@ -24,6 +24,7 @@ from engine.commands import (
     ClaimDueJobs,
     FinishJob,
     FireTimer,
+    RaiseServiceError,
     RecordJobFailure,
     RenewLeases,
     RunHeldTask,
@@ -176,6 +177,9 @@ class JobWorker:
                         exc_info=not isinstance(err, HuhuaError | connectors.ConnectorError | delivery.DeliveryFailed
                                                      | documents.DocumentError))
             permanent = isinstance(err, connectors.ConnectorError) and err.permanent  # retrying would not help
+            if permanent and err.error_code and self.huhua.execute(  # type: ignore[union-attr]
+                    RaiseServiceError(job_id, err.error_code, err.details))["caught"]:  # type: ignore[union-attr]
+                return  # the model handles this failure itself (an error boundary event with its code)
             self.huhua.execute(RecordJobFailure(job_id, f"{type(err).__name__}: {err}", permanent=permanent))
 
 

@@ -28,7 +28,13 @@ from engine.commands.fan_out import start_children
 from engine.commands.inbox import add_attachment, delete_filter, save_filter
 from engine.commands.incidents import retry_incidents
 from engine.commands.instance_control import resume_instance, suspend_instance, terminate_instance
-from engine.commands.instances import correlate_message, fire_timer, run_held_task, start_instance
+from engine.commands.instances import (
+    correlate_message,
+    fire_timer,
+    raise_service_error,
+    run_held_task,
+    start_instance,
+)
 from engine.commands.jobs import claim_due_jobs, record_job_failure, renew_leases
 from engine.commands.migration import IncompatibleMigration, MigrateInstance, migrate_instance
 from engine.commands.model import (
@@ -66,6 +72,7 @@ from engine.commands.model import (
     MarkSchedulesChecked,
     NotifyPeople,
     PlanNotificationSweep,
+    RaiseServiceError,
     ReassignTask,
     ReceiveWebhook,
     RecordCaseRead,
@@ -154,6 +161,7 @@ HANDLERS = {
     StartScheduledUnits: start_scheduled_units,
     MarkSchedulesChecked: mark_schedules_checked,
     RunHeldTask: run_held_task,
+    RaiseServiceError: raise_service_error,
     RunOfficialDocumentStep: run_official_document_step,
     RunNotifyStep: run_notify_step,
     SetDocumentCode: set_document_code,
@@ -209,6 +217,7 @@ HANDLERS = {
 
 #: Commands nobody waits on: a version conflict is retried with backoff instead of reported.
 RETRY_ON_CONFLICT = frozenset({FireTimer, RecordJobFailure, ClaimDueJobs, RenewLeases, StartScheduledUnits, RunHeldTask,
+                               RaiseServiceError,
                                RunOfficialDocumentStep, RunNotifyStep, LoadShippedSchedules,
                                FinishJob, ReceiveWebhook, StartChildren,
                                TellOfEvents, PlanNotificationSweep, SweepNotifications,
@@ -253,6 +262,7 @@ __all__ = [
     "MigrateInstance",
     "NotifyPeople",
     "PlanNotificationSweep",
+    "RaiseServiceError",
     "ReassignTask",
     "ReceiveWebhook",
     "RecordCaseRead",

@@ -22,7 +22,15 @@ from engine.commands.instance_state import (
     require_label,
     run_step,
 )
-from engine.commands.model import ENGINE, PERSON, CorrelateMessage, FireTimer, RunHeldTask, StartInstance
+from engine.commands.model import (
+    ENGINE,
+    PERSON,
+    CorrelateMessage,
+    FireTimer,
+    RaiseServiceError,
+    RunHeldTask,
+    StartInstance,
+)
 from engine.commands.outside_starts import OutsideEvent, own_unit, refuse_outside_variables, startable
 from engine.commands.payload_correlation import PayloadCorrelation, payload_correlation
 from engine.commands.start_access import authorise_start
@@ -254,6 +262,24 @@ def run_held_task(command: RunHeldTask, uow: UnitOfWork) -> dict[str, Any]:
         uow.record("documents_made", instance_id=job.instance_id, element_id=job.element_id, actor=command.actor,
                    documents=stored)
     return release_held_job(uow, job, loaded, result, command.actor)
+
+
+def raise_service_error(command: RaiseServiceError, uow: UnitOfWork) -> dict[str, Any]:
+    """Throw a service task's connector failure as the BPMN error of its code, where the model catches it."""
+    held = held_job(uow, command.job_id, command.actor)
+    if isinstance(held, dict):
+        return {**held, "caught": False}
+    job, loaded = held
+    if job.kind != "service" or not uow.runtime.catches_error(loaded.workflow, job.spiff_task_id, command.error_code):
+        return {"job_id": job.id, "caught": False}
+    incident = run_step(lambda: uow.runtime.throw_error(loaded.workflow, job.spiff_task_id, command.error_code,
+                                                        command.details))
+    if uow.execute(_CLAIM_JOB, {"job_id": job.id}).rowcount != 1:
+        raise StaleVersion(f"job {job.id} was taken by someone else")
+    uow.record("service_error_caught", instance_id=loaded.record.id, element_id=job.element_id, actor=command.actor,
+               job_id=job.id, error_code=command.error_code, message=str(command.details.get("message", ""))[:500])
+    return {"job_id": job.id, "caught": True,
+            "instance": persist_and_route(uow, loaded.record, loaded.workflow, incident, command.actor)}
 
 
 def held_job(uow: UnitOfWork, job_id: int, actor: str) -> tuple[Any, Any] | dict[str, Any]:

@@ -276,6 +276,18 @@ class RunHeldTask:
 
 
 @dataclass(frozen=True)
+class RaiseServiceError:
+    """A service task's connector failed for good with ``error_code``: throw it as that BPMN error at the task
+    when the model catches it (an error boundary event, an enclosing sub-process's); else change nothing and
+    answer ``caught: False`` (the failure then becomes an incident)."""
+
+    job_id: int
+    error_code: str
+    details: dict[str, Any] = field(default_factory=dict)
+    actor: str = SYSTEM_ACTOR
+
+
+@dataclass(frozen=True)
 class SetWorkday:
     """Make one date a working day or a holiday, whatever the official calendar says (replaces an earlier ruling)."""
 

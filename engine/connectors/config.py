@@ -10,6 +10,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from engine.connectors.registry import BUILT_IN, OPERATOR_PATTERN, ConnectorRegistry
@@ -20,11 +21,16 @@ from engine.outbound import OutboundPolicy, shown_url
 class ConnectorError(Exception):
     """The call failed. A temporary failure (no connection, a timeout, 5xx, 429) is tried again later with
     backoff; a ``permanent`` one (an unknown connector, a bad parameter, a refused address, another 4xx) would
-    fail the same way every time, so it becomes an incident at once."""
+    fail the same way every time, so it becomes an incident at once, unless the model catches its
+    ``error_code`` (a connector proxy's ``error.error_code``, or ``ServiceTaskHttpError404`` for the service's
+    own status) with an error boundary event: then it is thrown as that BPMN error, with ``details``."""
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    def __init__(self, message: str, *, permanent: bool = False, error_code: str | None = None,
+                 details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.error_code = error_code
+        self.details = details or {}
 
 
 def temporary_status(status: int) -> bool:

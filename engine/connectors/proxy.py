@@ -91,10 +91,12 @@ def _result(operator: str, status: int, text: str) -> Any:
         parsed = parsed["api_response"]
     response = parsed.get("command_response")
     versioned = isinstance(response, dict) and _version(parsed) > 1
-    failure, failing_status = _failure(parsed, status, response if versioned else None)
+    failure, failing_status, code = _failure(parsed, status, response if versioned else None)
     if failure is not None:
+        details = {"error_code": code, "message": failure[:2000], "operator_identifier": operator,
+                   "status_code": failing_status}
         raise ConnectorError(f"connector '{operator}' failed (HTTP {failing_status}): {failure}"[:2000],
-                             permanent=not temporary_status(failing_status))
+                             permanent=not temporary_status(failing_status), error_code=code, details=details)
     if status == 202:
         raise ConnectorError(f"connector '{operator}' answered 202 Accepted, to answer later by a callback, which "
                              "this engine does not take; use a connector that answers at once", permanent=True)
@@ -106,19 +108,22 @@ def _version(parsed: dict[str, Any]) -> int:
     return version if isinstance(version, int) and not isinstance(version, bool) else 0
 
 
-def _failure(parsed: dict[str, Any], status: int, response: dict[str, Any] | None) -> tuple[str | None, int]:
-    """What went wrong and the status that judges it (the service's behind the proxy when it failed), or None."""
-    failure, failing_status = None, status
+def _failure(parsed: dict[str, Any], status: int,
+             response: dict[str, Any] | None) -> tuple[str | None, int, str | None]:
+    """What went wrong, the status that judges it (the service's behind the proxy when it failed) and the error
+    code a model may catch (as spiff-arena names them), or None."""
+    failure, failing_status, code = None, status, None
     upstream = response.get("http_status") if response is not None else None
     if isinstance(upstream, int) and not isinstance(upstream, bool) and upstream >= 300:
-        failing_status = upstream
+        failing_status, code = upstream, f"ServiceTaskHttpError{upstream}"
         failure = f"the service behind the proxy answered HTTP {upstream}: {_shown(response.get('body'))}"
     error = parsed.get("error")
     if isinstance(error, dict) and error.get("error_code"):
+        code = str(error["error_code"])[:200]
         failure = f"{error['error_code']}: {_shown(error.get('message', ''))}"
     elif failure is None and status >= 300:
         failure = _shown(error) if error else _shown(parsed)
-    return failure, failing_status
+    return failure, failing_status, code
 
 
 def _shown(value: Any) -> str:
