@@ -12,8 +12,12 @@ _p = tables.person
 
 
 def acting_person_of(uow: UnitOfWork, username: str) -> ActingPerson:
-    """The person ``username`` with the name and e-mail the directory holds (an account outside it: its name)."""
-    row = uow.read(select(_p.c.name, _p.c.email).where(_p.c.id == username)).first()
-    if row is None:
-        return ActingPerson(username, username)
-    return ActingPerson(username, row.name or username, row.email)
+    """The person ``username`` with the name and e-mail the directory holds (an account outside it: its name);
+    read once per command (a fan-out starts hundreds of instances for the same person)."""
+    key = f"acting_person:{username}"
+    if key not in uow.memo:
+        row = uow.read(select(_p.c.name, _p.c.email).where(_p.c.id == username)).first()
+        uow.memo[key] = ActingPerson(username, username) if row is None else ActingPerson(
+            username, row.name or username, row.email)
+    person: ActingPerson = uow.memo[key]
+    return person
