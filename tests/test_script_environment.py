@@ -96,6 +96,9 @@ WHO = """
 initiator = get_process_initiator_user()["username"]
 completer = get_last_user_completing_task("who", "ask")["username"]
 never = get_last_user_completing_task("who", "compute")
+seen = get_current_task_data()
+seen["never"] = "changed"
+step = get_current_task_info()
 """
 
 
@@ -105,10 +108,13 @@ def test_scripts_know_who_started_the_instance_and_who_completed_a_task_of_it(de
     started = demo.execute(StartInstance("who", "admin", origin=ENGINE))
     task = demo.queries.tasks(instance_id=started["id"])[0]
 
-    demo.execute(CompleteTask(task["id"], TEACHER, {}))  # a later command: both are kept with the instance
+    demo.execute(CompleteTask(task["id"], TEACHER, {"note": "好"}))  # a later command: both are kept with it
 
     data = demo.queries.instance(started["id"])["data"]
     assert (data["initiator"], data["completer"], data["never"]) == ("admin", TEACHER, None)
+    assert data["seen"] == {"note": "好", "initiator": "admin", "completer": TEACHER, "never": "changed"}  # a copy
+    assert (data["step"]["task_spec"], data["step"]["id"]) == ("compute", data["step"]["id"])
+    assert isinstance(data["step"]["id"], str) and data["step"]["children"] and "data" not in data["step"]
     assert not {"huhua_initiator", "huhua_completed_by"} & set(data)  # kept with the workflow, not as data
 
 

@@ -22,6 +22,11 @@ for, and nothing that reaches outside the task data:
     engine's own starts (the scheduler, a fan-out) give the account they ran as.
 ``get_last_user_completing_task(process_id, task_id)``
     The person who last completed that task of this instance (its post-script already sees its own), or None.
+``get_current_task_data()``
+    A copy of the running task's data, as a dict (what the script reads anyway, by name).
+``get_current_task_info()``
+    The running task as SpiffWorkflow describes it, without its data: ``id``, ``parent``, ``children``,
+    ``state``, ``task_spec``, ``last_state_change``, ``triggered``.
 
 Secrets are deliberately not offered: whatever a script reads is kept in the task data, which
 people read. Connectors take their credentials from configuration instead.
@@ -29,6 +34,7 @@ people read. Connectors take their credentials from configuration instead.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import decimal
 from collections.abc import Callable, Iterator
@@ -43,7 +49,7 @@ from engine.clock import BUSINESS_TZ, Clock
 CLOCK_NOW = "_huhua_clock_now"
 #: The helpers of :func:`compatibility_helpers`: task data of the same name (a form's ``time`` field) wins.
 COMPATIBILITY_NAMES = frozenset({"time", "Decimal", "get_current_user", "get_env", "get_process_initiator_user",
-                                 "get_last_user_completing_task"})
+                                 "get_last_user_completing_task", "get_current_task_data", "get_current_task_info"})
 #: Where a workflow keeps who started it and who completed its tasks: its root task's internal data (stored with
 #: the workflow, never shown as data).
 INITIATOR = "huhua_initiator"
@@ -172,7 +178,33 @@ def compatibility_helpers(clock: Clock, environment_name: str) -> dict[str, Any]
 
     return {"time": EngineTime(clock), "Decimal": script_decimal, "get_current_user": get_current_user,
             "get_env": get_env, "get_process_initiator_user": get_process_initiator_user,
-            "get_last_user_completing_task": get_last_user_completing_task}
+            "get_last_user_completing_task": get_last_user_completing_task,
+            "get_current_task_data": current_task_data, "get_current_task_info": current_task_info}
+
+
+#: What task data holds (a running script's namespace also holds its helpers and modules, which are not data).
+_DATA_TYPES = (dict, list, tuple, str, int, float, bool, type(None), dt.date, dt.time, dt.timedelta, decimal.Decimal)
+
+
+def current_task_data() -> dict[str, Any]:
+    """``get_current_task_data()``: a copy of the running task's data (empty outside a task)."""
+    task = _RUNNING.get()
+    if task is None:
+        return {}
+    return copy.deepcopy({name: value for name, value in task.data.items()
+                          if not name.startswith("_") and isinstance(value, _DATA_TYPES)})
+
+
+def current_task_info() -> dict[str, Any]:
+    """``get_current_task_info()``: the running task's description, as SpiffWorkflow's serializer gives it (ids as
+    text), without its data or the engine's internal notes (empty outside a task)."""
+    task = _RUNNING.get()
+    if task is None:
+        return {}
+    return {"id": str(task.id), "parent": str(task.parent.id) if task.parent is not None else None,
+            "children": [str(child.id) for child in task.children], "state": task.state,
+            "task_spec": task.task_spec.name, "last_state_change": task.last_state_change,
+            "triggered": bool(getattr(task, "triggered", False))}
 
 
 def clock_now(clock: Clock) -> Callable[..., dt.datetime]:

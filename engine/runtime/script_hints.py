@@ -34,7 +34,7 @@ UNOFFERED: dict[str, str] = {
     "get_group_members": _DIRECTORY, "get_groups_for_user": _DIRECTORY, "get_user": _DIRECTORY,
     "get_user_properties": _DIRECTORY, "set_user_properties": _DIRECTORY, "get_task_potential_owners": _DIRECTORY,
     "get_users_assigned_to_task": _DIRECTORY,
-    "get_current_task_info": _INSTANCE, "get_current_task_data": _INSTANCE, "get_task_data_value": _INSTANCE,
+    "get_task_data_value": _INSTANCE,
     "get_toplevel_process_info": _INSTANCE, "get_process_info": _INSTANCE, "get_data_sizes": _INSTANCE,
     "get_encoded_file_data": "attachments are kept with the task, not in the task data",
     "update_task_data_with_dictionary": "assign the values: data['key'] = value",
