@@ -141,6 +141,7 @@ KINDS: dict[str, str] = {
     "POST /api/v1/process-definitions/<int:definition_id>/decisions/<decision_id>/deploy": "administrator",
     "POST /api/v1/process-definitions/<int:definition_id>/forms/<form_key>/deploy": "administrator",
     "POST /api/v1/deployments": "administrator",
+    "POST /api/v1/process-models": "administrator",
     "POST /api/v1/validate": "administrator",
     "GET /api/v1/process-instances": "administrator",
     "POST /api/v1/process-instances/<int:instance_id>/retry": "administrator",
@@ -511,7 +512,8 @@ def test_the_table(table: Table) -> None:
 
 def _call(table: Table, role: str | None, method: str, path: str, key: str) -> Any:
     body = dict(BODIES.get(key, {}))
-    if key.startswith(("POST /api/v1/deployments", "POST /api/v1/validate", "POST /api/v1/org/imports",
+    if key.startswith(("POST /api/v1/deployments", "POST /api/v1/process-models", "POST /api/v1/validate",
+                       "POST /api/v1/org/imports",
                        "POST /api/v1/tasks/<int:task_id>/attachments")):
         body = {"data": {"nothing": (io.BytesIO(b""), "x.txt")}, "content_type": "multipart/form-data"}
     if path.startswith("/api/"):

@@ -4,8 +4,11 @@ with nothing of the refused folder stored, and the same folder deployed again ma
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
@@ -281,3 +284,59 @@ def test_migration_0038_adds_the_model_table_and_column_and_goes_back(huhua: Huh
                                       ).all() == [("second_process", None)]
     finally:
         database.engine.dispose()
+
+
+def _zipped(folder: Path, inside: str = "", extra: dict[str, bytes] | None = None) -> bytes:
+    """``folder`` as a zip archive, its files under ``inside`` (as zipping the folder itself names them)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, f"{inside}{path.relative_to(folder).as_posix()}")
+        for name, content in (extra or {}).items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def _upload(client: Any, content: bytes, name: str = "team.zip", user: str = "admin") -> Any:
+    return client.post("/api/v1/process-models", headers={"X-Huhua-User": user},
+                       data={"file": (io.BytesIO(content), name)}, content_type="multipart/form-data")
+
+
+@SQLITE
+def test_a_zip_of_model_folders_uploaded_over_http_deploys_them_as_the_cli_does(huhua: Huhua, tree: Path) -> None:
+    (tree / "team" / "README.md").write_text("# 团队的模型", encoding="utf-8")
+    with create_app(huhua, {"TESTING": True}).test_client() as client:
+        # the group folder zipped as itself (team/…), a model refused among others named, the README skipped
+        both = _upload(client, _zipped(tree, extra={"variants/copy_of_first/notes.txt": b"x"}), "models.zip")
+        assert both.status_code == 201, both.json
+        assert [m["path"] for m in both.json["models"]] == ["team/first", "team/second"]
+        [refused] = both.json["refused"]
+        assert refused["path"] == "variants/copy_of_first" and "team/first" in refused["message"]  # whose id it is
+        assert sorted(both.json["skipped"]) == ["team/README.md", "variants/copy_of_first/notes.txt"]
+        # a group's contents zipped (process_group.json at the top): named after the archive, a new version
+        again = _upload(client, _zipped(tree / "team"), "team.zip")
+        assert again.status_code == 201
+        assert [(m["path"], [p["version"] for p in m["processes"]]) for m in again.json["models"]] == [
+            ("team/first", [1]), ("team/second", [1])]  # unchanged files: the same versions
+        refused_only = _upload(client, _zipped(tree / "variants"), "variants.zip")
+        assert refused_only.status_code == 422 and refused_only.json["models"] == []
+        assert huhua.queries.instances() == [] and _counts(huhua)[2] == 2
+        assert _upload(client, _zipped(tree), user="zhuhui-s001-bzr1").status_code == 403
+
+
+@SQLITE
+@pytest.mark.parametrize(("entry", "content", "said"), [
+    ("../evil.bpmn", b"<x/>", "条目“../evil.bpmn”指向压缩包之外"),
+    ("/etc/evil.bpmn", b"<x/>", "条目“/etc/evil.bpmn”指向压缩包之外"),
+    ("team/huge.bpmn", b" " * (6 * 1024 * 1024), "条目“team/huge.bpmn”超过模型文件的大小上限"),  # 6 KiB zipped
+])
+def test_an_archive_that_reaches_outside_or_inflates_is_refused_naming_the_entry_and_nothing_is_deployed(
+        huhua: Huhua, tree: Path, entry: str, content: bytes, said: str) -> None:
+    with create_app(huhua, {"TESTING": True}).test_client() as client:
+        answer = _upload(client, _zipped(tree / "team", "team/", {entry: content}))
+        assert answer.status_code == 400 and said in answer.json["message"], answer.json
+        assert answer.json["problems"][0]["field"] == f"file:{entry}"
+        not_zip = _upload(client, b"<bpmn/>", "model.bpmn")
+        assert not_zip.status_code == 400 and not_zip.json["problems"][0]["field"] == "file"
+    assert _counts(huhua) == (0, 0, 0)

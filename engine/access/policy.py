@@ -463,6 +463,7 @@ ROUTES: dict[str, Rule] = {
     "api.deploy_edited_decision": Rule.ADMINISTRATOR,
     "api.deploy_edited_form": Rule.ADMINISTRATOR,
     "api.deploy": Rule.ADMINISTRATOR,
+    "api.deploy_process_models": Rule.ADMINISTRATOR,
     "api.validate": Rule.ADMINISTRATOR,
     # running the engine
     "api.list_instances": Rule.ADMINISTRATOR,

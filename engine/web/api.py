@@ -27,10 +27,13 @@ from engine.commands import (
     TerminateInstance,
     ThrowSignal,
 )
-from engine.errors import InvalidInput, NotFound, Problem
+from engine.errors import HuhuaError, InvalidInput, NotFound, Problem
+from engine.model_archives import unpacked_archive
+from engine.model_folders import commands_for
 from engine.phrases import Phrase
-from engine.web import calls, openapi
+from engine.web import calls, openapi, problem_texts
 from engine.web.auth import is_administrator
+from engine.web.error_language import localised
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -146,6 +149,33 @@ def deploy() -> Any:
     result = calls.engine().execute(DeployModels(files=_uploaded_files(), actor=actor, source="api",
                                                  name=request.args.get("name")))
     return jsonify(result), 201 if result["deployment_id"] else 200
+
+
+@api.post("/process-models")
+def deploy_process_models() -> Any:
+    """Deploy a zip of spiff-arena process model folders (a model, or a process group), model by model as
+    ``huhua deploy DIR`` does: each under its folder path; the refused ones named, the others deployed."""
+    actor = calls.administrator()
+    uploads = request.files.getlist("file")
+    if len(uploads) != 1:
+        raise InvalidInput(Phrase("send one zip archive as multipart field 'file'"),
+                           [Problem(Phrase("expected one file"), field="file")])
+    huhua = calls.engine()
+    deployed, refused = [], []
+    with unpacked_archive(uploads[0].read(), uploads[0].filename or "models.zip",
+                          huhua.services.settings.max_model_bytes) as archive:
+        for path, command in commands_for(archive.directory, actor, huhua.services.settings.max_model_bytes, "api"):
+            try:
+                if isinstance(command, HuhuaError):
+                    raise command
+                deployed.append({"path": path, **huhua.execute(command)})
+            except HuhuaError as err:
+                refused.append({"path": path, **localised(problem_texts.answer(err))})
+    if not deployed and not refused:
+        raise InvalidInput(Phrase("the archive holds no process model (no process_model.json)"),
+                           [Problem(Phrase("no process_model.json"), field="file")])
+    status = 201 if deployed else 422
+    return jsonify({"models": deployed, "refused": refused, "skipped": list(archive.skipped)}), status
 
 
 @api.post("/validate")

@@ -154,6 +154,12 @@ def document() -> dict[str, Any]:
                                              "type": "object", "properties": {"name": {"type": "string"},
                                                                               "content": {"type": "string"}}}}}),
                                          errors=(400, 401, 403, 409, 422))},
+            "/process-models": {"post": _op(
+                "Deploy a zip of spiff-arena process model folders, model by model (administrator); 422 when none "
+                "deploys", ok=201, body={"required": True, "content": {"multipart/form-data": {"schema": {
+                    "type": "object", "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}}}}}},
+                errors=(400, 401, 403, 413, 422))},
             "/validate": {"post": _op("Check models without deploying (administrator)",
                                       body=_body({"files": {"type": "array"}}), errors=(400, 401, 403, 413, 422))},
             "/process-instances": {
