@@ -44,7 +44,9 @@ ALLOWED_WORDS = frozenset({"Excel", "PDF", "BPMN", "DMN", "API", "Huhua", "Engli
                            "Python", "HTML", "UNIQUE", "FIRST", "PRIORITY", "ANY", "COLLECT", "RULE", "OUTPUT",
                            "ORDER",
                            # the notation a notice's body is written in
-                           "Markdown"})
+                           "Markdown",
+                           # the archive kind and the product whose process model folders are uploaded as one
+                           "zip", "spiff-arena"})
 #: Pages (endpoints) not walked, with why.
 SKIPPED: dict[str, str] = {}
 #: Pages that differ between roles only in the header.

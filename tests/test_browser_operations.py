@@ -15,6 +15,7 @@ from engine.bootstrap import Huhua
 from engine.commands import ENGINE, StartInstance
 from tests.helpers import deploy_fixtures, page_wait
 from tests.test_browser import ARTIFACTS, _browser, _log_in, site  # noqa: F401  (site is a fixture)
+from tests.test_process_model_folders import _bpmn, _group, _model, _script, _zipped
 
 
 def _ready(browser, wait: WebDriverWait, url: str) -> None:  # type: ignore[no-untyped-def]
@@ -221,3 +222,35 @@ def test_an_administrator_corrects_a_teachers_mobile_and_e_mail_on_the_directory
         browser.quit()
     (person,) = huhua.queries.users(ids=[teacher])
     assert (person["email"], person["phone"]) == ("chen.laoshi@zhuhui-s001.school.example", "13900734567")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_administrator_uploads_a_zip_of_spiff_arena_models_and_reads_what_was_deployed(
+        site: tuple[Huhua, str], tmp_path: Path) -> None:  # noqa: F811
+    huhua, base = site
+    _group(tmp_path / "hr", "人事")
+    _model(tmp_path / "hr" / "greet", "问候", "greet.bpmn", "greet_process",
+           {"greet.bpmn": _bpmn("greet_process", "greet", _script('greeting = "你好"'))})
+    _model(tmp_path / "hr" / "broken", "坏模型", "broken.bpmn", "missing_process",
+           {"broken.bpmn": _bpmn("other_process", "other", _script("x = 1"))})
+    archive = tmp_path / "hr.zip"
+    archive.write_bytes(_zipped(tmp_path / "hr", "hr/"))
+    browser = _browser(1366, 900)
+    wait = page_wait(browser, 30)
+    try:
+        _log_in(browser, wait, base, "admin")
+        browser.get(base + "/admin/")
+        upload = wait.until(ready.presence_of_element_located((By.CSS_SELECTOR, "#models-form input[type=file]")))
+        upload.send_keys(str(archive))
+        browser.find_element(By.CSS_SELECTOR, "#models-form button[type=submit]").click()
+        wait.until(ready.presence_of_element_located((By.CSS_SELECTOR, "#models-message li.refused")))
+        said = browser.find_element(By.ID, "models-message").text
+        assert "已部署 hr/greet「问候」：greet_process 第 1 版" in said
+        assert "未部署 hr/broken：" in said and "missing_process" in said
+        browser.save_screenshot(str(ARTIFACTS / "admin-models-upload.png"))
+        browser.find_element(By.ID, "models-reload").click()
+        wait.until(ready.presence_of_element_located((By.CSS_SELECTOR, ".process[data-key=greet_process]")))
+    finally:
+        browser.quit()
+    assert huhua.queries.definitions(key="greet_process")[0]["model"] == "hr/greet"
