@@ -242,6 +242,27 @@ def test_a_duplicate_id_is_said_as_such_with_both_lines(huhua: Huhua) -> None:
     assert "xs:ID" not in message
 
 
+MISPLACED = (_HEAD.format(key="misplaced") + """
+<bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="step"/>
+<bpmn:manualTask id="step"><bpmn:incoming>f1</bpmn:incoming>
+<bpmn:extensionElements><spiffworkflow:preScript>x = 1</spiffworkflow:preScript></bpmn:extensionElements>
+<bpmn:outgoing>f2</bpmn:outgoing></bpmn:manualTask>
+<bpmn:sequenceFlow id="f2" sourceRef="step" targetRef="end"/>
+<bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+</bpmn:process></bpmn:definitions>""").encode()
+
+
+@SQLITE
+def test_a_child_out_of_order_is_said_as_such_with_what_comes_there(huhua: Huhua) -> None:
+    element, message = _refusal(huhua, MISPLACED)
+    assert element == "step" and "This element is not expected" not in message
+    assert message.startswith("<bpmn:extensionElements> is out of place inside <bpmn:manualTask>: BPMN 2.0 fixes "
+                              "the order of an element's children, and at this point it expects <bpmn:incoming>, "
+                              "<bpmn:outgoing>")
+    assert "move <bpmn:extensionElements> to its place (documentation first, then extensionElements" in message
+
+
 @SQLITE
 def test_an_old_called_decision_form_is_named_with_what_to_write(huhua: Huhua) -> None:
     element, message = _refusal(huhua, OLD_DECISION)

@@ -83,7 +83,8 @@ def validate(tree: etree._ElementTree, filename: str) -> list[Problem]:
         return settled
     problems = settled
     for entry in list(schema.error_log)[:_MAX_REPORTED]:
-        said = _id_message(tree, entry.message, entry.line) or _attribute_message(entry.message) or entry.message
+        said = (_id_message(tree, entry.message, entry.line) or _attribute_message(entry.message)
+                or _order_message(tree, entry.message, entry.path) or entry.message)
         problems.append(Problem(said, file=filename, line=entry.line,
                                 element_id=_element_id(tree, entry.path, entry.line)))
     return problems
@@ -103,6 +104,33 @@ def _attribute_message(message: str) -> Phrase | None:
     return Phrase("BPMN 2.0 does not allow the attribute %(attribute)s on <%(element)s>; remove %(attribute)s=\"…\" "
                   "from the element (an extension goes into its extensionElements, or into an attribute of its own "
                   "namespace)", attribute=found.group(3), element=element)
+
+
+_NOT_EXPECTED = re.compile(r"Element '(?:\{([^}]*)\})?(\w+)': This element is not expected\. Expected is (?:one of )?"
+                           r"\( ?([^)]*?) ?\)")
+
+
+def _prefixed(qualified: str) -> str:
+    """``{namespace}name`` as the file writes it (``bpmn:name``, or the bare name for another namespace)."""
+    found = re.match(r"(?:\{([^}]*)\})?(\w+)", qualified.strip())
+    return (_PREFIXES.get(found.group(1) or "", "") + found.group(2)) if found else qualified.strip()
+
+
+def _order_message(tree: etree._ElementTree, message: str, path: str | None) -> Phrase | None:
+    """lxml's "This element is not expected. Expected is one of (…)" in words: BPMN fixes the order of an
+    element's children, so the child is most often only out of place (spiff-arena's own files put
+    extensionElements first; a hand edit may not)."""
+    found = _NOT_EXPECTED.search(message)
+    if found is None:
+        return None
+    child = _PREFIXES.get(found.group(1) or "", "") + found.group(2)
+    expected = ", ".join(f"<{_prefixed(name)}>" for name in found.group(3).split(",") if name.strip())
+    parent = path.rsplit("/", 2)[-2] if path and path.count("/") >= 2 else ""
+    parent_name = re.sub(r"\[\d+\]$", "", parent.split(":")[-1]) if parent else ""
+    return Phrase("<%(child)s> is out of place inside <bpmn:%(parent)s>: BPMN 2.0 fixes the order of an element's "
+                  "children, and at this point it expects %(expected)s; move <%(child)s> to its place (documentation "
+                  "first, then extensionElements, then incoming and outgoing, then the rest), or remove it if it "
+                  "does not belong there", child=child, parent=parent_name or "…", expected=expected)
 
 
 _NOT_AN_ID = re.compile(r"attribute 'id': '(.*)' is not a valid value of the atomic type 'xs:ID'")
