@@ -32,7 +32,7 @@ from engine.errors import Conflict, NotFound, Problem
 from engine.phrases import Phrase
 from engine.store import tables
 
-_m, _i, _u, _r = tables.message_subscription, tables.process_instance, tables.org_unit, tables.role_assignment
+_m, _i, _u = tables.message_subscription, tables.process_instance, tables.org_unit
 
 
 def throw_signal(command: ThrowSignal, uow: UnitOfWork) -> dict[str, Any]:
