@@ -112,6 +112,7 @@ def _row_list(key: str, label: str, component_id: str, field: dict[str, Any], ui
     if not inner:
         return None
     least = field.get("minItems") if isinstance(field.get("minItems"), int) else 0
+    options = ui.get("ui:options") if isinstance(ui.get("ui:options"), dict) else {}
     return {"type": "dynamiclist", "label": label, "path": key, "id": component_id, "components": inner,
-            "isRepeating": True, "allowAddRemove": ui.get("ui:options", {}).get("addable", True) is not False,
+            "isRepeating": True, "allowAddRemove": options.get("addable", True) is not False,
             "defaultRepetitions": max(1 if required else 0, least), "disableCollapse": True, "showOutline": True}

@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
@@ -210,3 +211,16 @@ def commands_for(directory: Path, actor: str, max_bytes: int, source: str = "cli
         found = folder(path)
         name = path.resolve().relative_to(root).as_posix()
         yield name, found if isinstance(found, HuhuaError) else found.command(actor, index.context_for(found), source)
+
+
+def deploy_each(execute: Callable[[DeployProcessModel], dict[str, Any]], directory: Path, actor: str,
+                max_bytes: int, source: str = "cli") -> Iterator[tuple[str, dict[str, Any] | HuhuaError]]:
+    """Deploy every model at or below ``directory``, each in its own deployment: (model path, what the deployment
+    answered or why the model was refused). A refused model does not stop the others."""
+    for path, command in commands_for(directory, actor, max_bytes, source):
+        try:
+            if isinstance(command, HuhuaError):
+                raise command
+            yield path, execute(command)
+        except HuhuaError as err:
+            yield path, err

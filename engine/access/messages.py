@@ -110,7 +110,7 @@ def event_may_start(sender: MessageSender, event_name: str, rule: StartRule, sco
     at ``scope``.
 
     A start by an event is a way in, so the rule is read as if the process were started by hand: the
-    administrator wherever its ``start_units`` allow; a service account allowed the signal at its own unit or
+    administrator wherever its ``start_units`` allow; a service account allowed the event at its own unit or
     one below it (anywhere, without a unit), within the same ``start_units``; a person by its ``start_roles``.
     """
     by_hand = replace(rule, started_by=None)

@@ -32,7 +32,7 @@ from engine.commands import (
 )
 from engine.commands.model import ADMIN
 from engine.errors import HuhuaError, InvalidInput, Problem
-from engine.model_folders import commands_for, holds_process_models
+from engine.model_folders import commands_for, deploy_each, holds_process_models
 from engine.safe_markdown import plain_text
 from engine.task_filters import DUES, SORTS, VIEWS, parse_filter
 
@@ -66,15 +66,13 @@ def _deploy_model_folders(obj: Context, folders: list[Path], actor: str, as_json
     """Each process model below ``folders`` in its own deployment; the refused ones named, exit code 2 if any."""
     deployed, refused = [], []
     for folder in folders:
-        for path, command in commands_for(folder, actor, obj.huhua.services.settings.max_model_bytes):
-            try:
-                if isinstance(command, HuhuaError):
-                    raise command
-                deployed.append({"path": path, **obj.huhua.execute(command)})
-            except HuhuaError as err:
-                refused.append({"path": path, **err.to_dict()})
+        for path, outcome in deploy_each(obj.huhua.execute, folder, actor, obj.huhua.services.settings.max_model_bytes):
+            if isinstance(outcome, HuhuaError):
+                refused.append({"path": path, **outcome.to_dict()})
                 if not as_json:
-                    click.echo(f"refused {path}: {err}", err=True)
+                    click.echo(f"refused {path}: {outcome}", err=True)
+            else:
+                deployed.append({"path": path, **outcome})
     emit(as_json, {"models": deployed, "refused": refused}, lambda r: "\n".join(
         f"{m['path']} «{m['model']['display_name']}»: " + ", ".join(
             f"{p['key']} version {p['version']}" + ("" if p["changed"] else " (unchanged)") + _group_lanes(p)

@@ -29,7 +29,7 @@ from engine.commands import (
 )
 from engine.errors import HuhuaError, InvalidInput, NotFound, Problem
 from engine.model_archives import unpacked_archive
-from engine.model_folders import commands_for
+from engine.model_folders import deploy_each
 from engine.phrases import Phrase
 from engine.web import calls, openapi, problem_texts
 from engine.web.auth import is_administrator
@@ -162,15 +162,13 @@ def deploy_process_models() -> Any:
                            [Problem(Phrase("expected one file"), field="file")])
     huhua = calls.engine()
     deployed, refused = [], []
-    with unpacked_archive(uploads[0].read(), uploads[0].filename or "models.zip",
-                          huhua.services.settings.max_model_bytes) as archive:
-        for path, command in commands_for(archive.directory, actor, huhua.services.settings.max_model_bytes, "api"):
-            try:
-                if isinstance(command, HuhuaError):
-                    raise command
-                deployed.append({"path": path, **huhua.execute(command)})
-            except HuhuaError as err:
-                refused.append({"path": path, **localised(problem_texts.answer(err))})
+    max_bytes = huhua.services.settings.max_model_bytes
+    with unpacked_archive(uploads[0].read(), uploads[0].filename or "models.zip", max_bytes) as archive:
+        for path, outcome in deploy_each(huhua.execute, archive.directory, actor, max_bytes, "api"):
+            if isinstance(outcome, HuhuaError):
+                refused.append({"path": path, **localised(problem_texts.answer(outcome))})
+            else:
+                deployed.append({"path": path, **outcome})
     if not deployed and not refused:
         raise InvalidInput(Phrase("the archive holds no process model (no process_model.json)"),
                            [Problem(Phrase("no process_model.json"), field="file")])
