@@ -1,4 +1,4 @@
-"""Twenty of spiff-arena's own test models driven to their end through Huhua's API (a developer's check, issue 16).
+"""spiff-arena's own test models (26 of them) driven to their end through Huhua's API (a developer's check, issue 16).
 
     PYTHONPATH=. .venv/bin/python -m tests.spiff_arena_drive PATH_TO_SPIFF_ARENA/spiffworkflow-backend/tests/data
 
