@@ -205,16 +205,14 @@ def start_through(uow: UnitOfWork, trigger: Any, event: Any, actor: str, *, busi
     ``payload`` joins the start data), and route what it throws. A process that also has a none start event,
     which SpiffWorkflow would run first, is started with the event caught before it first moves."""
     compiled = compiled_definition(uow, trigger.definition_id)
-    initiator = acting_person_of(uow, actor)
     workflow = uow.runtime.create(compiled, {})
-    remember_initiator(workflow, initiator)
-    incident = run_step(lambda: uow.runtime.advance(workflow))
-    if incident is None and not uow.runtime.waits_at_start(workflow, trigger.element_id):
-        workflow = uow.runtime.create(compiled, {})
-        remember_initiator(workflow, initiator)
+    remember_initiator(workflow, acting_person_of(uow, actor))
+    if compiled.has_none_start:  # SpiffWorkflow would run it first: the event is caught before anything moves
         incident = run_step(lambda: uow.runtime.start_with_event(workflow, trigger.element_id, event))
-    elif incident is None:
-        incident = run_step(lambda: uow.runtime.deliver_start_event(workflow, trigger.element_id, event))
+    else:
+        incident = run_step(lambda: uow.runtime.advance(workflow))
+        if incident is None:
+            incident = run_step(lambda: uow.runtime.deliver_start_event(workflow, trigger.element_id, event))
     record = InstanceRecord(id=0, definition_id=trigger.definition_id, process_key=trigger.process_key,
                             business_key=business_key, org_scope=org_scope, state="running", version=0, waits=None,
                             workflow_state=None, started_by=actor, parent_instance_id=None)

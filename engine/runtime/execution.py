@@ -16,7 +16,6 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition as BpmnErrorEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
@@ -60,6 +59,7 @@ from engine.runtime.scripting import DEFAULT_ENVIRONMENT, SERVICE_RESULT, BpmnEr
 from engine.runtime.settled_urges import close_settled_urges
 from engine.runtime.state_codec import StateCodec
 from engine.runtime.task_titles import fill_from_data, is_expression
+from engine.runtime.thrown_errors import error_catchers
 from engine.runtime.workflow import HuhuaWorkflow
 
 #: SpiffWorkflow's TaskIterator stops descending at this depth.
@@ -483,33 +483,17 @@ class Runtime:
         self.advance(workflow)
 
     def catches_error(self, workflow: BpmnWorkflow, task_id: str, code: str) -> bool:
-        """Whether an element in reach of task ``task_id`` catches BPMN error ``code`` (as spiff-arena looks: the
-        task's own (sub-)workflow first, then the whole instance)."""
-        return bool(self._error_catchers(workflow, task_id, code)[1])
+        """Whether an element in reach of task ``task_id`` catches BPMN error ``code`` (:mod:`.thrown_errors`)."""
+        return bool(error_catchers(workflow, self._task(workflow, task_id), code)[1])
 
     def throw_error(self, workflow: BpmnWorkflow, task_id: str, code: str, payload: dict[str, Any]) -> None:
         """Throw BPMN error ``code`` with ``payload`` from task ``task_id`` (a held service task whose connector
         failed) to the element that catches it, and move on."""
-        event, catchers = self._error_catchers(workflow, task_id, code, payload)
+        event, catchers = error_catchers(workflow, self._task(workflow, task_id), code, payload)
         if not catchers:
             raise InvalidAction(f"nothing catches error '{code}' thrown at task {task_id}")
         workflow.catch(event)
         self.advance(workflow)
-
-    def _error_catchers(self, workflow: BpmnWorkflow, task_id: str, code: str,
-                        payload: dict[str, Any] | None = None) -> tuple[BpmnEvent, list[Task]]:
-        task = self._task(workflow, task_id)
-        event = BpmnEvent(ErrorEventDefinition(code, code=code))
-        for kind in (ErrorEventDefinition, BpmnErrorEventDefinition):  # as the model's parser made its catches
-            definition = kind(code, code=code)
-            event = BpmnEvent(definition, payload=payload or {}, target=task.workflow)
-            catchers = task.workflow.get_tasks(catches_event=event, state=TaskState.NOT_FINISHED_MASK)
-            if not catchers:
-                event = BpmnEvent(definition, payload=payload or {})
-                catchers = workflow.get_tasks(catches_event=event, state=TaskState.NOT_FINISHED_MASK)
-            if catchers:
-                return event, catchers
-        return event, []
 
     def _read_wait(self, task: Task, work: OpenWork) -> None:
         spec = task.task_spec
