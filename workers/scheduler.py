@@ -67,12 +67,13 @@ class ScheduleRunner:
         calendar = self.huhua.queries.calendar.working_calendar()
         term = self.huhua.queries.term_calendar()
         fired, checked = [], {}
+        watermarks = self.huhua.queries.schedules_checked_until()
         for schedule in self.all_schedules():
             if not schedule.enabled:
                 checked[schedule.key] = now  # paused: what it skips now is not caught up when it resumes
                 continue
             try:
-                last = self.huhua.queries.schedule_checked_until(schedule.key)
+                last = watermarks.get(schedule.key)
                 after = last if last is not None else now - self.grace
                 due = list(schedule.occurrences(after, now, calendar, term))
                 variables = schedule.start_variables(due[-1], term) if due else {}

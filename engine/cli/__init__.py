@@ -12,6 +12,7 @@ from engine.cli import (  # noqa: F401 (they register the verbs)
     processes,
     running,
     schedule_commands,
+    simulation,
 )
 from engine.cli.base import main
 

@@ -68,12 +68,20 @@ class SchedulingFamily:
 
     def schedule_checked_until(self, schedule_key: str) -> datetime | None:
         """How far the scheduler has looked at a schedule: its watermark, or its newest fire (None: never)."""
+        return self.schedules_checked_until().get(schedule_key)
+
+    def schedules_checked_until(self) -> dict[str, datetime]:
+        """How far the scheduler has looked at each schedule it ever looked at, in two reads for all of them (a tick
+        asks for every schedule: one read each made the scheduler's own work grow with the schedules)."""
+        found: dict[str, datetime] = {}
         with self.database.read() as session:
-            fired = session.scalar(select(func.max(ScheduleFire.fire_time))
-                                   .where(ScheduleFire.schedule_key == schedule_key))
-            checked = session.scalar(select(ScheduleWatermark.checked_until)
-                                     .where(ScheduleWatermark.schedule_key == schedule_key))
-        return max((t for t in (fired, checked) if t is not None), default=None)
+            fired = session.execute(select(ScheduleFire.schedule_key, func.max(ScheduleFire.fire_time))
+                                    .group_by(ScheduleFire.schedule_key)).all()
+            checked = session.execute(select(ScheduleWatermark.schedule_key, ScheduleWatermark.checked_until)).all()
+        for key, instant in [*fired, *checked]:
+            if instant is not None and (key not in found or instant > found[key]):
+                found[key] = instant
+        return found
 
     def timer_schedules(self) -> list[Schedule]:
         """A schedule for each timer start event of the newest version of every process."""
