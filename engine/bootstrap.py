@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.bpmn.spec_cache import SpecCache
-from engine.clock import Clock, SystemClock, VirtualClock
+from engine.clock import Clock, SharedVirtualClock, SystemClock, VirtualClock
 from engine.commands import HANDLERS, RETRY_ON_CONFLICT
 from engine.commands.bus import CommandBus
 from engine.commands.unit_of_work import Services
@@ -50,6 +50,8 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None, u
     database = Database(settings.database_url)
     if upgrade:
         migration.upgrade(database)
+    if clock is None and settings.virtual_clock_file is not None:
+        clock = SharedVirtualClock(settings.virtual_clock_file)
     if clock is None:
         clock = VirtualClock(settings.virtual_clock_start) if settings.virtual_clock_start else SystemClock()
     limits = ScriptLimits(seconds=settings.script_seconds, max_elements=settings.script_max_elements,

@@ -45,6 +45,9 @@ class Settings:
     schedules_file: Path = PROJECT_ROOT / "config" / "schedules.toml"
     #: None for the wall clock; an aware instant to run on a virtual clock that starts there (simulations).
     virtual_clock_start: datetime | None = None
+    #: A virtual clock shared with other processes on this machine (``HUHUA_VIRTUAL_CLOCK_FILE``): the workers of
+    #: a simulation read the simulator's time there (engine.clock.SharedVirtualClock).
+    virtual_clock_file: Path | None = None
     #: What service tasks may call (see config/connectors.toml).
     connectors_file: Path = PROJECT_ROOT / "config" / "connectors.toml"
     #: How people are told: e-mail, group robots, SMS, quiet hours (see config/notifications.toml).
@@ -97,6 +100,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         script_max_elements=int(env.get("HUHUA_SCRIPT_MAX_ELEMENTS", 10_000_000)),
         script_max_memory_mb=int(env.get("HUHUA_SCRIPT_MAX_MEMORY_MB", 1024)),
         virtual_clock_start=_virtual_clock_start(env.get("HUHUA_VIRTUAL_CLOCK")),
+        virtual_clock_file=Path(env["HUHUA_VIRTUAL_CLOCK_FILE"]).resolve() if env.get("HUHUA_VIRTUAL_CLOCK_FILE")
+        else None,
         schedules_file=Path(env.get("HUHUA_SCHEDULES", PROJECT_ROOT / "config" / "schedules.toml")).resolve(),
         connectors_file=Path(env.get("HUHUA_CONNECTORS", PROJECT_ROOT / "config" / "connectors.toml")).resolve(),
         notifications_file=Path(env.get("HUHUA_NOTIFICATIONS",

@@ -1,7 +1,8 @@
 """``huhua simulate``: the library's year on the virtual clock with simulated people, through the real scheduler,
 workers and commands. January of the demo profile is enough to see the whole mechanism: the monthly check starts at
 every school by the scheduler, the people act late or never or send work back, the chase and the spot check follow;
-the same seed gives the same outcome on SQLite and on PostgreSQL."""
+the same seed gives the same outcome on SQLite in one process and on PostgreSQL with three ``huhua worker``
+processes running the jobs on the simulator's shared virtual clock."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def empty_postgres(postgres: pg_server.PostgresServer, postgres_template: str) -
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-def test_a_simulated_january_runs_the_monthly_check_everywhere_and_repeats_on_postgresql(
+def test_a_simulated_january_runs_the_check_everywhere_and_repeats_on_postgresql_with_worker_processes(
         tmp_path: Path, empty_postgres: str) -> None:
     on_sqlite = _simulate(tmp_path / "sqlite")
     outcome = on_sqlite["outcome"]
@@ -70,8 +71,8 @@ def test_a_simulated_january_runs_the_monthly_check_everywhere_and_repeats_on_po
     assert page.count("<svg") >= 3 and "一月一查" in page
     assert json.loads((tmp_path / "sqlite" / "report.json").read_text(encoding="utf-8"))["outcome"] == outcome
 
-    on_postgres = _simulate(tmp_path / "postgresql", "--database", empty_postgres)
-    assert on_postgres["cost"]["database"] == "postgresql"
+    on_postgres = _simulate(tmp_path / "postgresql", "--database", empty_postgres, "--workers", "3")
+    assert on_postgres["cost"]["database"] == "postgresql" and on_postgres["cost"]["worker_processes"] == 3
     assert on_postgres["outcome"] == outcome
 
     # a database that already holds work is never simulated on

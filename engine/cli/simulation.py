@@ -24,9 +24,11 @@ from engine.errors import HuhuaError
 @click.option("--database", help="An EMPTY database to run on (default: a new SQLite file in --out).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Where the report goes (default: ./simulation-YEAR-PROFILE-SEED).")
+@click.option("--workers", default=0, show_default=True, type=click.IntRange(0, 16),
+              help="Run the jobs in this many `huhua worker` processes (0: in the simulator).")
 @json_option
 def simulate(year: int, profile: str, seed: int, until: datetime | None, database: str | None, out_dir: Path | None,
-             as_json: bool) -> None:
+             workers: int, as_json: bool) -> None:
     """Run the programme's whole year on the virtual clock: the scheduler, workers and commands as in production,
     simulated people acting on their tasks (some late, some never, some sending work back); then report."""
     from engine.clock import BUSINESS_TZ
@@ -43,7 +45,8 @@ def simulate(year: int, profile: str, seed: int, until: datetime | None, databas
         out_dir.mkdir(parents=True, exist_ok=True)
         database = f"sqlite:///{path.resolve()}"
     try:
-        settings = replace(load_settings(), database_url=normalise_database_url(database))
+        settings = replace(load_settings(), database_url=normalise_database_url(database),
+                           data_dir=out_dir.resolve())
     except ValueError as err:
         click.echo(f"error: configuration: {err}", err=True)
         raise SystemExit(BAD_INPUT) from None
@@ -59,7 +62,7 @@ def simulate(year: int, profile: str, seed: int, until: datetime | None, databas
         click.echo(f"error: --until must fall within {year}", err=True)
         raise SystemExit(BAD_INPUT)
     try:
-        report = run_year(settings, year, profile, seed, progress, end)
+        report = run_year(settings, year, profile, seed, progress, end, workers)
     except HuhuaError as err:
         fail(err, as_json)
         return

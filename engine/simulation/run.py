@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from datetime import datetime
 from pathlib import Path
@@ -13,21 +14,33 @@ from engine.config import Settings
 from engine.simulation.rendering import html_page
 from engine.simulation.report import year_report
 from engine.simulation.setup import prepared
+from engine.simulation.workers import WorkerPool
 from engine.simulation.year import Progress, Year
 
 
 def simulate(settings: Settings, year: int, profile: str, seed: int, progress: Progress | None = None,
-             until: datetime | None = None) -> dict[str, Any]:
+             until: datetime | None = None, workers: int = 0) -> dict[str, Any]:
     """Run ``year`` on ``settings``' (empty) database and return the report; ``until`` ends it early (a test's
-    month or two)."""
+    month or two). With ``workers``, that many ``huhua worker`` processes run the jobs (on a clock they share
+    through a file beside the data), as in production; without, the simulator runs them itself."""
     started = time.perf_counter()
-    huhua, clock, stopwatch = prepared(settings, year, profile)
+    clock_file = settings.data_dir / f"simulation-clock-{os.getpid()}" if workers else None
+    if clock_file is not None:
+        clock_file.parent.mkdir(parents=True, exist_ok=True)
+    huhua, clock, stopwatch = prepared(settings, year, profile, clock_file)
+    pool = WorkerPool(huhua, workers, settings.database_url, clock_file) if clock_file is not None else None
     try:
-        tally = Year(huhua, clock, seed, stopwatch).run(until or datetime(year + 1, 1, 1, tzinfo=BUSINESS_TZ),
-                                                        progress)
-        return year_report(huhua, year, profile, seed, tally, stopwatch, time.perf_counter() - started)
+        year_run = Year(huhua, clock, seed, stopwatch, pool.settle if pool is not None else None)
+        tally = year_run.run(until or datetime(year + 1, 1, 1, tzinfo=BUSINESS_TZ), progress)
+        report = year_report(huhua, year, profile, seed, tally, stopwatch, time.perf_counter() - started)
+        report["cost"]["worker_processes"] = workers
+        return report
     finally:
+        if pool is not None:
+            pool.stop()
         huhua.close()
+        if clock_file is not None:
+            clock_file.unlink(missing_ok=True)
 
 
 def write_report(report: dict[str, Any], directory: Path) -> dict[str, Path]:

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from engine.bootstrap import Huhua
-from engine.clock import BUSINESS_TZ, VirtualClock
+from engine.clock import BUSINESS_TZ, SharedVirtualClock, VirtualClock
 from engine.commands import ClaimTask, CompleteTask
 from engine.errors import Conflict, HuhuaError, InvalidInput
 from engine.forms import Form, parse_form
@@ -61,8 +61,10 @@ class Tally:
 class Year:
     """One simulated year on ``huhua`` (an empty database with the library and a directory loaded)."""
 
-    def __init__(self, huhua: Huhua, clock: VirtualClock, seed: int, stopwatch: Stopwatch) -> None:
+    def __init__(self, huhua: Huhua, clock: VirtualClock | SharedVirtualClock, seed: int, stopwatch: Stopwatch,
+                 run_jobs: Callable[[], object] | None = None) -> None:
         self.huhua = huhua
+        self.run_jobs = run_jobs or (lambda: run_due_jobs(huhua))
         self.clock = clock
         self.seed = seed
         self.stopwatch = stopwatch
@@ -123,7 +125,7 @@ class Year:
         if self._next_fire is not None and self._next_fire <= self.clock.now():
             self.runner.tick()
             self._next_fire = self.runner.next_occurrence(self._until or self.clock.now())
-        run_due_jobs(self.huhua)
+        self.run_jobs()
         self._hand_out()
 
     def _hand_out(self) -> None:
