@@ -421,6 +421,9 @@ ROUTES: dict[str, Rule] = {
     "inbox.home": Rule.PUBLIC,
     "assets.asset": Rule.PUBLIC,
     "api.health": Rule.PUBLIC,
+    # probes for a load balancer or an orchestrator: alive, and ready (the database answers, the schema is current)
+    "probes.alive": Rule.PUBLIC,
+    "probes.ready": Rule.PUBLIC,
     # the deployment's monitoring: the figures for a scraper with the metrics token
     "observability.scrape": Rule.METRICS_SCRAPER,
     "api.openapi_document": Rule.PUBLIC,

@@ -36,6 +36,7 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
     from engine.web.notification_centre import notification_centre
     from engine.web.notification_choices import notification_choices
     from engine.web.operations_api import operations_api
+    from engine.web.probes import probes
     from engine.web.starting import starting
     from engine.web.task_api import task_api
 
@@ -60,6 +61,7 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
     app.register_blueprint(starting)
     app.register_blueprint(notification_centre)
     app.register_blueprint(notification_choices)
+    app.register_blueprint(probes)
     app.add_url_rule("/", "index", lambda: redirect(url_for("inbox.home")))
     error_pages.install(app, guard.API_BLUEPRINTS)
 
