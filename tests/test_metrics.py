@@ -4,8 +4,10 @@ token reads them."""
 from __future__ import annotations
 
 import dataclasses
+import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
@@ -17,7 +19,9 @@ from engine.commands import CreateApiToken, LoadDirectory, SetPassword, StartIns
 from engine.config import Settings
 from engine.org.profiles import generate
 from engine.web import create_app
+from tests.conftest import PROJECT
 from tests.helpers import deploy_fixtures
+from tests.live_server import live_server
 
 TOKEN = "scrape-secret-7f3a"
 SCRAPER = {"Authorization": f"Bearer {TOKEN}"}
@@ -96,3 +100,25 @@ def test_only_the_scraper_with_the_metrics_token_reads_the_figures(scraped: tupl
             assert other.get("/metrics", headers=SCRAPER).status_code == 404
     finally:
         without.close()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_under_gunicorn_any_worker_tells_every_workers_counts(settings: Settings, tmp_path: Path) -> None:
+    """deploy/gunicorn.conf.py with PROMETHEUS_MULTIPROC_DIR: whichever worker answers the scrape sums them all."""
+    counts = tmp_path / "prometheus"
+    with live_server(settings, gunicorn=True, workers=3, config=PROJECT / "deploy" / "gunicorn.conf.py",
+                     env={"PROMETHEUS_MULTIPROC_DIR": str(counts), "HUHUA_METRICS_TOKEN": TOKEN}) as server:
+        for _ in range(30):
+            with urllib.request.urlopen(server.base + "/healthz", timeout=5) as answer:
+                assert answer.status == 200
+        scrapes = []
+        for _ in range(3):
+            request = urllib.request.Request(server.base + "/metrics", headers=SCRAPER)
+            with urllib.request.urlopen(request, timeout=5) as answer:
+                scrapes.append({(s.name, frozenset(s.labels.items())): s.value
+                                for f in text_string_to_metric_families(answer.read().decode()) for s in f.samples})
+        kept = sorted(path.name.split("_")[0] for path in counts.glob("*.db"))
+    assert "counter" in kept and "histogram" in kept  # the workers count into the directory
+    for figures in scrapes:
+        assert _value(figures, "huhua_http_requests_total", method="GET", route="/healthz", status="200") == 30
+        assert _value(figures, "huhua_db_pool_size") >= 3 * 10  # each worker's pool, summed over the live ones
