@@ -11,6 +11,10 @@ the database, not summed from what each process saw, so every process (and every
 Under gunicorn with several workers, each worker counts on its own. With ``PROMETHEUS_MULTIPROC_DIR`` set (before
 the workers start; deploy/gunicorn.conf.py empties it at start and marks a finished worker dead) the counts are
 kept in files there and :func:`exposition` sums every worker's, so any worker answering a scrape tells the whole.
+
+The counters below are made when this module is first imported, the one exception to "no work at import time":
+prometheus-client keeps one registry per process and refuses a second counter of the same name, so they must
+exist once, however many apps and engines a process (a test run) builds.
 """
 
 from __future__ import annotations

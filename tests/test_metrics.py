@@ -4,6 +4,7 @@ token reads them."""
 from __future__ import annotations
 
 import dataclasses
+import time
 import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
@@ -108,17 +109,24 @@ def test_under_gunicorn_any_worker_tells_every_workers_counts(settings: Settings
     counts = tmp_path / "prometheus"
     with live_server(settings, gunicorn=True, workers=3, config=PROJECT / "deploy" / "gunicorn.conf.py",
                      env={"PROMETHEUS_MULTIPROC_DIR": str(counts), "HUHUA_METRICS_TOKEN": TOKEN}) as server:
+
+        def scrape() -> Figures:
+            request = urllib.request.Request(server.base + "/metrics", headers=SCRAPER)
+            with urllib.request.urlopen(request, timeout=5) as answer:
+                return {(s.name, frozenset(s.labels.items())): s.value
+                        for f in text_string_to_metric_families(answer.read().decode()) for s in f.samples}
+
+        for _ in range(600):  # until the three workers have loaded the app: each adds its pool (10) to the sum
+            if _value(scrape(), "huhua_db_pool_size") == 3 * 10:
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError(f"the pool sizes never summed to 30: {_value(scrape(), 'huhua_db_pool_size')}")
         for _ in range(30):
             with urllib.request.urlopen(server.base + "/healthz", timeout=5) as answer:
                 assert answer.status == 200
-        scrapes = []
-        for _ in range(3):
-            request = urllib.request.Request(server.base + "/metrics", headers=SCRAPER)
-            with urllib.request.urlopen(request, timeout=5) as answer:
-                scrapes.append({(s.name, frozenset(s.labels.items())): s.value
-                                for f in text_string_to_metric_families(answer.read().decode()) for s in f.samples})
+        scrapes = [scrape() for _ in range(3)]
         kept = sorted(path.name.split("_")[0] for path in counts.glob("*.db"))
     assert "counter" in kept and "histogram" in kept  # the workers count into the directory
-    for figures in scrapes:
+    for figures in scrapes:  # whichever worker answered
         assert _value(figures, "huhua_http_requests_total", method="GET", route="/healthz", status="200") == 30
-        assert _value(figures, "huhua_db_pool_size") >= 3 * 10  # each worker's pool, summed over the live ones
