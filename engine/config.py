@@ -79,6 +79,8 @@ class Settings:
     login_address_limit: int = DEFAULT_LOGIN_ADDRESS_LIMIT
     #: The name of this deployment (``HUHUA_ENV``: production, demo, test, ...), what scripts' ``get_env()`` answers.
     environment: str = "production"
+    #: The bearer token a Prometheus scraper sends to read /metrics (``HUHUA_METRICS_TOKEN``); none: /metrics is off.
+    metrics_token: str | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -120,6 +122,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         login_account_limit=int(env.get("HUHUA_LOGIN_ACCOUNT_LIMIT", DEFAULT_LOGIN_ACCOUNT_LIMIT)),
         login_address_limit=int(env.get("HUHUA_LOGIN_ADDRESS_LIMIT", DEFAULT_LOGIN_ADDRESS_LIMIT)),
         environment=env.get("HUHUA_ENV", "").strip() or "production",
+        metrics_token=env.get("HUHUA_METRICS_TOKEN", "").strip() or None,
     )
 
 

@@ -11,6 +11,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from engine.config import Settings
 from tests.conftest import PROJECT
@@ -31,12 +32,16 @@ def get_json(url: str, token: str | None = None) -> object:
 
 
 @contextmanager
-def live_server(settings: Settings, *, gunicorn: bool = False, workers: int = 2) -> Iterator[LiveServer]:
-    """Serve the app on the test's database; yields once /api/v1/health answers, stops the server afterwards."""
+def live_server(settings: Settings, *, gunicorn: bool = False, workers: int = 2, config: Path | None = None,
+                env: dict[str, str] | None = None) -> Iterator[LiveServer]:
+    """Serve the app on the test's database; yields once /api/v1/health answers, stops the server afterwards.
+    Under gunicorn, ``config`` is its configuration file (deploy/gunicorn.conf.py); ``env`` adds to the
+    environment."""
     port = free_port()
     env = {**os.environ, "HUHUA_DATABASE_URL": settings.database_url, "HUHUA_DATA_DIR": str(settings.data_dir),
-           "PYTHONPATH": str(PROJECT)}
-    command = ([sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
+           "PYTHONPATH": str(PROJECT), **(env or {})}
+    configured = ["-c", str(config)] if config else []
+    command = ([sys.executable, "-m", "gunicorn", *configured, "-w", str(workers), "-b", f"127.0.0.1:{port}",
                 "engine.web.wsgi:app"] if gunicorn
                else [sys.executable, "-m", "engine.cli", "serve", "--port", str(port)])
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

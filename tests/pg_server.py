@@ -44,34 +44,65 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start() -> PostgresServer:
-    url = os.environ.get(ENV_URL)
-    if url:
-        return PostgresServer(admin_url=url)
+@dataclass
+class Cluster:
+    """A throw-away PostgreSQL cluster made with initdb on a free loopback port; a test may stop it and start it
+    again (the same data, the same port) to see what the app does while its database is away."""
+
+    bindir: Path
+    base: Path
+    port: int
+    run_as: list[str]
+
+    @property
+    def admin_url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _pg_ctl(self, *args: str) -> None:
+        subprocess.run([*self.run_as, str(self.bindir / "pg_ctl"), "-D", str(self.base / "data"), *args],
+                       check=True, capture_output=True)
+
+    def start(self) -> None:
+        options = (f"-p {self.port} -k {self.base / 'sock'} -c listen_addresses=127.0.0.1 -c fsync=off "
+                   "-c max_connections=200")
+        self._pg_ctl("-l", str(self.base / "server.log"), "-o", options, "-w", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        """``pg_ctl stop -m fast`` by default: open connections are ended, as in a real restart."""
+        self._pg_ctl("-m", mode, "-w", "stop")
+
+    def remove(self) -> None:
+        subprocess.run([*self.run_as, str(self.bindir / "pg_ctl"), "-D", str(self.base / "data"), "-m", "immediate",
+                        "stop"], capture_output=True)
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+def throwaway_cluster() -> Cluster:
+    """A new cluster of Debian's server binaries, running as ``postgres`` when the tests run as root."""
     bindir = find_bindir()
     if bindir is None:
         raise RuntimeError(
             "PostgreSQL server binaries (initdb, pg_ctl) were not found. Install Debian's 'postgresql' package "
             f"(the test command does this), or point {ENV_URL} at a server.")
     base = Path(tempfile.mkdtemp(prefix="huhua-pg-"))
-    datadir, sockdir, logfile = base / "data", base / "sock", base / "server.log"
-    sockdir.mkdir()
+    (base / "sock").mkdir()
     run_as: list[str] = []
     if os.geteuid() == 0:
         user = pwd.getpwnam("postgres")
         os.chown(base, user.pw_uid, user.pw_gid)
-        os.chown(sockdir, user.pw_uid, user.pw_gid)
+        os.chown(base / "sock", user.pw_uid, user.pw_gid)
         run_as = ["runuser", "-u", "postgres", "--"]
-    port = free_port()
-    subprocess.run([*run_as, str(bindir / "initdb"), "-D", str(datadir), "-U", "postgres", "-A", "trust",
+    cluster = Cluster(bindir, base, free_port(), run_as)
+    subprocess.run([*run_as, str(bindir / "initdb"), "-D", str(base / "data"), "-U", "postgres", "-A", "trust",
                     "-E", "UTF8", "--locale=C.UTF-8"], check=True, capture_output=True)
-    options = f"-p {port} -k {sockdir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-    subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(datadir), "-l", str(logfile), "-o", options,
-                    "-w", "start"], check=True, capture_output=True)
+    cluster.start()
+    return cluster
 
-    def stop() -> None:
-        subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(datadir), "-m", "immediate", "stop"],
-                       capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
 
-    return PostgresServer(admin_url=f"postgresql://postgres@127.0.0.1:{port}/postgres", cleanup=stop)
+def start() -> PostgresServer:
+    """The server named by HUHUA_TEST_POSTGRES_URL, or a throw-away cluster removed when the tests end."""
+    url = os.environ.get(ENV_URL)
+    if url:
+        return PostgresServer(admin_url=url)
+    cluster = throwaway_cluster()
+    return PostgresServer(admin_url=cluster.admin_url, cleanup=cluster.remove)

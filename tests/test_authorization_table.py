@@ -25,6 +25,8 @@ from the programme's rules, per kind of rule and role — they are not computed 
   the same people as its monthly check; others get 404, as for a school that does not exist.
 - *mental-health lead*: the log of reads of a school's counselling cases is its mental-health lead's
   (zhuhui-s001-xl1, the school's 专职心理健康教育教师); anyone else 403.
+- *metrics scraper*: /metrics is read with the deployment's metrics token only; every person, signed in or with
+  their own API token, and nobody signed in get 401 (the token itself is tried in tests/test_metrics.py).
 - Nobody signed in: 401 from the API, a redirect to the log-in page from pages.
 
 One app and one SQLite database for the whole table (module-scoped); requests that change things are sent with
@@ -98,6 +100,9 @@ KINDS: dict[str, str] = {
     "GET /": "public",
     "GET /assets/<path:filename>": "public",
     "GET /api/v1/health": "public",
+    "GET /metrics": "metrics_scraper",
+    "GET /healthz": "public",
+    "GET /readyz": "public",
     "GET /api/v1/openapi.json": "public",
     "GET /inbox": "signed_in",
     "GET /inbox/tasks/<int:task_id>": "task_reader",
@@ -310,7 +315,8 @@ def table(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Table]:
     settings = Settings(database_url=f"sqlite:///{folder / 'huhua.db'}", data_dir=folder,
                         processes_dir=PROJECT / "processes", max_model_bytes=5 * 1024 * 1024, node_name="table",
                         login_account_limit=0, login_address_limit=0,  # the log-in row is tried by every role
-                        outbound_allow=("127.0.0.1",))  # the table's webhook subscription points at this machine
+                        outbound_allow=("127.0.0.1",),  # the table's webhook subscription points at this machine
+                        metrics_token="the-table-scraper")  # /metrics on, for a scraper none of the roles is
     huhua = bootstrap(settings, clock=VirtualClock(START))
     try:
         yield _set_up(huhua)
@@ -441,6 +447,8 @@ def _expected(key: str, kind: str, role: str | None, case: str, method: str) -> 
     allowed = {200} if method == "GET" else CHANGE_ANSWERS
     if kind == "public":
         return set()  # checked apart: the same answer for everyone
+    if kind == "metrics_scraper":
+        return {401}  # a person is no scraper, whatever their session or token
     if role is None:
         return {302} if page else {401}
     if key in FOREIGN_TOKEN:
@@ -476,14 +484,15 @@ def _expected(key: str, kind: str, role: str | None, case: str, method: str) -> 
 def test_every_route_has_a_rule_a_row_here_and_an_openapi_operation(table: Table) -> None:
     with table.app.test_client() as client:
         document = client.get("/api/v1/openapi.json").json
-    described = {(path, method.upper()) for path, item in document["paths"].items() for method in item}
+    described = {((item.get("servers") or document["servers"])[0]["url"].rstrip("/") + path, method.upper())
+                 for path, item in document["paths"].items() for method in item if method != "servers"}
     for key, method, rule in _operations(table.app):
         endpoint = next(r.endpoint for r in table.app.url_map.iter_rules() if r.rule == rule and method in r.methods)
         assert route_rule(endpoint) is not None, f"{key} ({endpoint}) has no rule in engine/access/policy.py"
         assert key in KINDS, f"{key} has no row in the authorization table"
         assert str(route_rule(endpoint)) == KINDS[key], (key, route_rule(endpoint), KINDS[key])
-        if rule.startswith("/api/v1"):
-            path = re.sub(r"<(?:[\w]+:)?(\w+)>", r"{\1}", rule.removeprefix("/api/v1"))
+        if rule.startswith("/api/v1") or rule in ("/healthz", "/readyz"):
+            path = re.sub(r"<(?:[\w]+:)?(\w+)>", r"{\1}", rule)
             assert (path, method) in described, f"{key} is missing from the OpenAPI document"
 
 

@@ -2,8 +2,9 @@
 
 ``huhua worker`` runs one in the foreground (several may run at once, on PostgreSQL); ``huhua serve``
 runs one in a thread; tests and simulations call :func:`run_due_jobs` after moving a virtual clock.
-SIGTERM and SIGINT let the current job finish, then stop; a worker killed outright loses nothing:
-its leases run out and another worker takes the jobs.
+SIGTERM and SIGINT let the current job finish, hand back the leases of the claimed jobs not yet run (another
+worker takes them at once), then stop; a worker killed outright loses nothing either: its leases run out and
+another worker takes the jobs then.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from engine.commands import (
     FireTimer,
     RaiseServiceError,
     RecordJobFailure,
+    ReleaseLeases,
     RenewLeases,
     RunHeldTask,
     RunNotifyStep,
@@ -67,10 +69,18 @@ class JobWorker:
         self.connector_settings = replace(huhua.services.connectors, outbound=huhua.services.outbound)
 
     def run_once(self) -> int:
-        """Claim one batch of due jobs and run them; returns how many ran (successfully or not)."""
+        """Claim one batch of due jobs and run them; returns how many ran (successfully or not). Stopping midway,
+        the jobs not yet run are handed back (:meth:`_hand_back`)."""
         claimed = self.huhua.execute(ClaimDueJobs(self.name, self.batch, self.lease_seconds))
         self._claimed_at = time.monotonic()
         self._ours = {job_id for job_id, _ in claimed}
+        try:
+            return self._run_claimed(claimed)
+        finally:
+            if self.stopping.is_set():
+                self._hand_back()
+
+    def _run_claimed(self, claimed: list[tuple[int, str]]) -> int:
         ran = 0
         for kind, batch_command in BATCHED.items():
             starts = [job_id for job_id, job_kind in claimed if job_kind == kind]
@@ -85,10 +95,11 @@ class JobWorker:
                 except Exception:  # one bad unit must not hold up the others: run them one by one to find it
                     for job_id in chunk:
                         self._run(job_id, lambda j=job_id, c=batch_command: c((j,)))
+                self._ours.difference_update(chunk)
                 ran += len(chunk)
         for job_id, kind in claimed:
             if self.stopping.is_set():
-                break  # unrun jobs keep their lease until it ends, then another worker takes them
+                break  # the jobs not run are handed back (run_once)
             if kind in BATCHED or not self._still_ours(job_id):
                 continue  # ran above, in batches; or the lease lapsed and another worker has the job
             if kind == "service":
@@ -103,8 +114,21 @@ class JobWorker:
                 self._run(job_id, lambda j=job_id: self._send_notification(j))
             else:
                 self._run(job_id, lambda j=job_id: FireTimer(j))
+            self._ours.discard(job_id)
             ran += 1
         return ran
+
+    def _hand_back(self) -> None:
+        """Release the leases of the claimed jobs not run (a stopping worker's), so that no job waits for a lease
+        to run out; failing that (the database away), the leases simply run out."""
+        if not self._ours:
+            return
+        try:
+            released = self.huhua.execute(ReleaseLeases(self.name, tuple(sorted(self._ours))))
+            log.info("worker %s handed back %d job(s) it did not run", self.name, len(released))
+        except Exception:
+            log.exception("worker %s could not hand back its jobs; their leases will run out", self.name)
+        self._ours = set()
 
     def _still_ours(self, job_id: int) -> bool:
         """Renew the batch's leases once half their time is gone; a job whose lease lapsed is left alone."""

@@ -8,8 +8,9 @@ downtime several may be due: the missed ones are run once, as one late occurrenc
 marked late. On a fresh database only occurrences within the grace period count. A paused schedule fires
 nothing and its watermark moves on, so resuming it does not catch up what it skipped. Exactly one
 scheduler should run per deployment: ``huhua scheduler`` takes a leader lock (a PostgreSQL advisory
-lock, or a file lock beside the SQLite database) and a second one waits for it; the fire log's unique
-key makes a double fire harmless.
+lock, or a file lock beside the SQLite database) and a second one waits for it as a standby; the fire log's
+unique key makes a double fire harmless. SIGTERM ends the leader after its current tick, releasing the lock
+for the standby, and ends a standby while it waits.
 On a virtual clock, :func:`advance_clock` moves time from one due timer or occurrence to the next.
 """
 
@@ -137,33 +138,46 @@ def advance_clock(huhua: Huhua, clock: VirtualClock, until: datetime, runner: Sc
 
 
 @contextmanager
-def leadership(huhua: Huhua, wait_seconds: float = 5.0) -> Iterator[None]:
-    """Hold the deployment's scheduler lock while the block runs; wait (and say so) while another holds it."""
+def leadership(huhua: Huhua, wait_seconds: float = 5.0,
+               stopping: threading.Event | None = None) -> Iterator[bool]:
+    """Hold the deployment's scheduler lock while the block runs (it gets True); wait (and say so) while another
+    holds it — a standby. ``stopping`` set while waiting ends the wait: the block then gets False and must not
+    fire anything. The lock is a PostgreSQL advisory lock held by one connection (the server drops it with the
+    connection if the process dies), or a file lock beside the SQLite database."""
+    stopping = stopping or threading.Event()
     database = huhua.services.database
     if database.is_sqlite:
         path = huhua.settings.data_dir / "scheduler.lock"
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w") as handle:
-            while True:
+            while not stopping.is_set():
                 try:
                     fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                     break
                 except BlockingIOError:
                     log.info("another scheduler is running; waiting")
-                    threading.Event().wait(wait_seconds)
-            yield
+                    stopping.wait(wait_seconds)
+            else:
+                yield False
+                return
+            log.info("this scheduler leads")
+            yield True
         return
     with database.engine.connect() as connection:
         while not connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": _LOCK_KEY}).scalar():
             connection.rollback()
             log.info("another scheduler is running; waiting")
-            threading.Event().wait(wait_seconds)
+            if stopping.wait(wait_seconds):
+                yield False
+                return
         connection.commit()
+        log.info("this scheduler leads")
         try:
-            yield
+            yield True
         finally:
             connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _LOCK_KEY})
             connection.commit()
+            log.info("this scheduler stopped leading")
 
 
 class SchedulerThread:
@@ -179,8 +193,9 @@ class SchedulerThread:
         self._thread.start()
 
     def run(self) -> None:
-        with leadership(self.runner.huhua):
-            while not self.stopping.is_set():
+        """Tick as leader until :meth:`stop` (or SIGTERM in ``huhua scheduler``); a standby stops while waiting."""
+        with leadership(self.runner.huhua, stopping=self.stopping) as leading:
+            while leading and not self.stopping.is_set():
                 try:
                     for fired in self.runner.tick():
                         log.info("fired %s", fired)

@@ -401,6 +401,14 @@ class Rule(StrEnum):
     #: whoever may read the counselling room register of the school ``unit_id``: its leaders and mental-health
     #: teachers, the officers and heads above it (404 for others, as for a missing school)
     COUNSELLING_ROOM_READER = "counselling_room_reader"
+    #: a program scraping /metrics with the deployment's metrics token (``HUHUA_METRICS_TOKEN`` as
+    #: ``Authorization: Bearer``); 401 for anyone else, people and their API tokens too, and 404 while no token is
+    #: set (the figures are off). A scraper is no person: a person's token ends within a year and with its owner's
+    #: account, which would blind the monitoring, and would let whoever holds it act in the engine. The figures
+    #: name nobody, yet tell an outsider the load and backlog, so they are not public; and "from this machine
+    #: only" would open them to everyone behind a reverse proxy on the same machine (every request comes from
+    #: 127.0.0.1 there).
+    METRICS_SCRAPER = "metrics_scraper"
 
 
 #: Every Flask endpoint and its rule. An endpoint missing here cannot be reached (the web layer refuses it).
@@ -413,6 +421,11 @@ ROUTES: dict[str, Rule] = {
     "inbox.home": Rule.PUBLIC,
     "assets.asset": Rule.PUBLIC,
     "api.health": Rule.PUBLIC,
+    # probes for a load balancer or an orchestrator: alive, and ready (the database answers, the schema is current)
+    "probes.alive": Rule.PUBLIC,
+    "probes.ready": Rule.PUBLIC,
+    # the deployment's monitoring: the figures for a scraper with the metrics token
+    "observability.scrape": Rule.METRICS_SCRAPER,
     "api.openapi_document": Rule.PUBLIC,
     # a person's own work
     "inbox.tasks": Rule.SIGNED_IN,

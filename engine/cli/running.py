@@ -116,17 +116,17 @@ def _plan_notification_sweep(huhua: Huhua) -> None:
               help="Seconds between looks at the schedules.")
 @click.pass_obj
 def scheduler(obj: Context, interval: float) -> None:
-    """Fire scheduled starts (the schedules in force, timer start events); one per deployment: a second one waits."""
+    """Fire scheduled starts (the schedules in force, timer start events); one per deployment: a second one waits
+    as a standby and takes over when the first stops."""
     import signal
 
     thread = _scheduler_thread(obj.huhua, False)
     thread.interval = interval
-    signal.signal(signal.SIGTERM, lambda *_: thread.stopping.set())
-    click.echo(f"scheduler running with {len(thread.runner.all_schedules())} schedule(s); Ctrl-C to stop", err=True)
-    try:
-        thread.run()
-    except KeyboardInterrupt:
-        thread.stopping.set()
+    for signum in (signal.SIGTERM, signal.SIGINT):  # the tick under way finishes, then the lock is released
+        signal.signal(signum, lambda *_: thread.stopping.set())
+    click.echo(f"scheduler running with {len(thread.runner.all_schedules())} schedule(s); Ctrl-C or SIGTERM to stop "
+               "(a second scheduler waits as a standby)", err=True)
+    thread.run()
 
 
 @main.command()

@@ -35,7 +35,7 @@ from engine.commands.instances import (
     run_held_task,
     start_instance,
 )
-from engine.commands.jobs import claim_due_jobs, record_job_failure, renew_leases
+from engine.commands.jobs import claim_due_jobs, record_job_failure, release_leases, renew_leases
 from engine.commands.migration import IncompatibleMigration, MigrateInstance, migrate_instance
 from engine.commands.model import (
     ENGINE,
@@ -78,6 +78,7 @@ from engine.commands.model import (
     RecordCaseRead,
     RecordDeliveryFailure,
     RecordJobFailure,
+    ReleaseLeases,
     RemoveWebhook,
     RenewLeases,
     ReplayDelivery,
@@ -187,6 +188,7 @@ HANDLERS = {
     RevokeApiToken: revoke_api_token,
     TouchApiToken: touch_api_token,
     RenewLeases: renew_leases,
+    ReleaseLeases: release_leases,
     RetryIncidents: retry_incidents,
     SuspendInstance: suspend_instance,
     ResumeInstance: resume_instance,
@@ -216,7 +218,8 @@ HANDLERS = {
 }
 
 #: Commands nobody waits on: a version conflict is retried with backoff instead of reported.
-RETRY_ON_CONFLICT = frozenset({FireTimer, RecordJobFailure, ClaimDueJobs, RenewLeases, StartScheduledUnits, RunHeldTask,
+RETRY_ON_CONFLICT = frozenset({FireTimer, RecordJobFailure, ClaimDueJobs, RenewLeases, ReleaseLeases,
+                               StartScheduledUnits, RunHeldTask,
                                RaiseServiceError,
                                RunOfficialDocumentStep, RunNotifyStep, LoadShippedSchedules,
                                FinishJob, ReceiveWebhook, StartChildren,
@@ -268,6 +271,7 @@ __all__ = [
     "RecordCaseRead",
     "RecordDeliveryFailure",
     "RecordJobFailure",
+    "ReleaseLeases",
     "RemoveWebhook",
     "RenewLeases",
     "ReplayDelivery",

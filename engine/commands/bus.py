@@ -1,4 +1,4 @@
-"""Runs commands through a chain of interceptors (logging, retry, transaction), Camunda-style.
+"""Runs commands through a chain of interceptors (measuring, logging, retry, transaction), Camunda-style.
 
 Cross-cutting concerns live here, not in the handlers. A handler never calls another command.
 """
@@ -16,6 +16,7 @@ from engine.commands.audit import audit_command, audit_refusal
 from engine.commands.input_limits import check_input
 from engine.commands.unit_of_work import Services, UnitOfWork
 from engine.errors import Conflict, HuhuaError, StaleVersion
+from engine.metrics import record_command
 from engine.org.calendar import COMMAND_CALENDAR
 
 log = logging.getLogger("huhua.commands")
@@ -31,6 +32,7 @@ class CommandBus:
         self.services = services
         self.handlers = handlers
         self._chain: Next = self._build_chain([
+            self._measure,
             self._log,
             self._bounded,
             self._retry(retry_on_conflict),
@@ -51,6 +53,19 @@ class CommandBus:
         for interceptor in reversed(interceptors):
             chain = (lambda inner, nxt: lambda cmd: inner(cmd, nxt))(interceptor, chain)
         return chain
+
+    @staticmethod
+    def _measure(command: Any, nxt: Next) -> Any:
+        """Count the command by kind and outcome, and time it with its retries (engine.metrics)."""
+        started = time.perf_counter()
+        error: BaseException | None = None
+        try:
+            return nxt(command)
+        except BaseException as err:
+            error = err
+            raise
+        finally:
+            record_command(type(command).__name__, time.perf_counter() - started, error)
 
     def _log(self, command: Any, nxt: Next) -> Any:
         started = time.perf_counter()

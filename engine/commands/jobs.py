@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, exists, insert, select, update
 from sqlalchemy.orm import aliased
 
-from engine.commands.model import ClaimDueJobs, PlanNotificationSweep, RecordJobFailure, RenewLeases
+from engine.commands.model import ClaimDueJobs, PlanNotificationSweep, RecordJobFailure, ReleaseLeases, RenewLeases
 from engine.commands.notification_sweep import SWEEP_JOB, plan_notification_sweep
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import InvalidInput, NotFound, Problem
@@ -152,3 +152,15 @@ def renew_leases(command: RenewLeases, uow: UnitOfWork) -> list[int]:
                                         _j.c.state == "pending")
                        .values(lease_until=uow.now + timedelta(seconds=command.lease_seconds)).returning(_j.c.id))
     return sorted(kept.scalars().all())
+
+
+def release_leases(command: ReleaseLeases, uow: UnitOfWork) -> list[int]:
+    """Clear this worker's leases on ``job_ids`` (those still its own and pending); returns the ids released."""
+    if len(command.job_ids) > 1000:
+        raise InvalidInput("at most 1000 jobs", [Problem("out of range", field="job_ids")])
+    if not command.job_ids:
+        return []
+    released = uow.execute(update(_j).where(_j.c.id.in_(command.job_ids), _j.c.lease_owner == command.worker,
+                                            _j.c.state == "pending")
+                           .values(lease_owner=None, lease_until=None).returning(_j.c.id))
+    return sorted(released.scalars().all())

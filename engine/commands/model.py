@@ -219,6 +219,16 @@ class RenewLeases:
 
 
 @dataclass(frozen=True)
+class ReleaseLeases:
+    """Hand back a stopping worker's claim on jobs it will not run, so another worker takes them now rather than
+    when the lease would have ended."""
+
+    worker: str
+    job_ids: tuple[int, ...]
+    actor: str = SYSTEM_ACTOR
+
+
+@dataclass(frozen=True)
 class RecordJobFailure:
     """Note that running a job failed: retry it later with backoff, or give up after the last attempt — at once
     when the failure is ``permanent`` (it would come again: an unknown connector, a 4xx answer, a refused address)."""

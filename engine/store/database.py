@@ -11,6 +11,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+#: Seconds a new PostgreSQL connection may take to open (libpq ``connect_timeout``).
+CONNECT_TIMEOUT = 5
+
 
 class Database:
     """Owns the SQLAlchemy engine and hands out sessions for writing and for reading."""
@@ -23,7 +26,11 @@ class Database:
             self.engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
             _configure_sqlite(self.engine)
         else:
-            self.engine = create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+            # pre-ping: a connection the server dropped (a restart, a failover) is replaced at checkout, so the
+            # process reconnects by itself when the database is back; a connection that cannot be made within
+            # CONNECT_TIMEOUT fails (an answer of 503) rather than holding the request.
+            self.engine = create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True,
+                                        connect_args=_connect_timeout(url))
         self._command_engine = self.engine.execution_options(huhua_command=True)
         self._local = threading.local()
         self._write_lock = threading.Lock()
@@ -89,6 +96,11 @@ class Database:
             connection.close()
             self._local.connection = None
         self.engine.dispose()
+
+
+def _connect_timeout(url: str) -> dict[str, Any]:
+    """libpq's connect_timeout, unless the URL sets its own."""
+    return {} if "connect_timeout=" in url else {"connect_timeout": CONNECT_TIMEOUT}
 
 
 def _ensure_sqlite_directory(url: str) -> None:

@@ -21,7 +21,7 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
         app.config.setdefault("TRUST_USER_HEADER", bool(test_config.get("TESTING")))
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
-    from engine.web import assets, auth, error_pages, guard, i18n, request_limits, security_headers
+    from engine.web import assets, auth, error_pages, guard, i18n, observability, request_limits, security_headers
     from engine.web.account import account
     from engine.web.account_api import account_api
     from engine.web.admin import admin
@@ -36,10 +36,12 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
     from engine.web.notification_centre import notification_centre
     from engine.web.notification_choices import notification_choices
     from engine.web.operations_api import operations_api
+    from engine.web.probes import probes
     from engine.web.starting import starting
     from engine.web.task_api import task_api
 
-    # first of the request hooks: a body is bounded before the CSRF check or anything else reads it
+    observability.install(app, app.extensions["huhua"])  # first: every request is timed, refused ones too
+    # then a body is bounded before the CSRF check or anything else reads it
     request_limits.install(app, max_request_bytes=app.extensions["huhua"].settings.max_request_bytes)
     auth.install(app, app.extensions["huhua"])
     guard.install(app)  # every endpoint's rule from engine.access.policy, before its view
@@ -59,6 +61,7 @@ def create_app(huhua: Huhua | None = None, test_config: dict[str, Any] | None = 
     app.register_blueprint(starting)
     app.register_blueprint(notification_centre)
     app.register_blueprint(notification_choices)
+    app.register_blueprint(probes)
     app.add_url_rule("/", "index", lambda: redirect(url_for("inbox.home")))
     error_pages.install(app, guard.API_BLUEPRINTS)
 

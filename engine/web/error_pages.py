@@ -3,6 +3,11 @@ HTML), a page in the site's layout for a person's browser, both in the reader's 
 
 A page says what happened in plain words and offers the way on: the inbox, or logging in (back to the same
 address) when nobody is logged in.
+
+A database that cannot be reached (stopped, restarting, failing over, or every pooled connection busy past the
+pool's timeout) is no error of the request: it answers 503 with ``Retry-After``, a JSON problem for programs and a
+short page for people drawn without the database. Nothing is kept from it: the pool checks each connection
+before use (engine.store.database), so the next request after the database is back is served as usual.
 """
 
 from __future__ import annotations
@@ -10,10 +15,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import HuhuaError
@@ -22,6 +29,9 @@ from engine.web import problem_texts
 from engine.web.error_language import localised, say
 
 log = logging.getLogger("huhua.web")
+
+#: Seconds a caller is asked to wait when the database cannot be reached (a restart takes about this long).
+RETRY_AFTER = 10
 
 
 def install(app: Flask, api_blueprints: frozenset[str]) -> None:
@@ -48,6 +58,33 @@ def install(app: Flask, api_blueprints: frozenset[str]) -> None:
         log.exception("unhandled error")
         return answer({"error": "internal", "message": Phrase("an internal error occurred; it has been logged"),
                        "problems": []}, 500)
+
+    @app.errorhandler(DBAPIError)
+    @app.errorhandler(DisconnectionError)
+    @app.errorhandler(PoolTimeout)
+    def _database_away(err: Exception) -> Any:
+        if not database_unreachable(err):
+            return _unexpected(err)
+        log.warning("the database cannot be reached: %s", str(getattr(err, "orig", None) or err).split("\n")[0])
+        headers = {"Retry-After": str(RETRY_AFTER)}
+        if _wants_page(api_blueprints):
+            return _unavailable_page(), 503, headers
+        return jsonify(localised({"error": "unavailable", "problems": [], "message": Phrase(
+            "the database cannot be reached just now; nothing was changed; try again in a minute")})), 503, headers
+
+
+def database_unreachable(err: Exception) -> bool:
+    """The database is away or out of connections (try again later), not a statement that failed (a bug)."""
+    if isinstance(err, OperationalError | DisconnectionError | PoolTimeout):
+        return True
+    return isinstance(err, DBAPIError) and err.connection_invalidated
+
+
+def _unavailable_page() -> str:
+    """The page for a database away, drawn by the template alone: Flask's context processors are left out, since
+    flask-login's would load the signed-in person from the database."""
+    template = current_app.jinja_env.get_template("unavailable.html")
+    return template.render(again=request.full_path.rstrip("?"))
 
 
 def _described(err: HTTPException) -> str:

@@ -8,13 +8,14 @@ administrator (or a dashboard holder) may do answers 403 whatever the id, so it 
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 from flask import Flask, abort, current_app, request
 from flask_login import current_user
 
 from engine.access.policy import Rule, route_rule
-from engine.errors import Forbidden, NotFound
+from engine.errors import Forbidden, NotFound, Problem, Unauthorized
 from engine.phrases import Phrase
 from engine.web import calls
 from engine.web.auth import is_administrator, login_manager
@@ -39,6 +40,9 @@ def enforce_route_rule() -> Any:
         raise NotFound(Phrase("there is no page or call at %(path)s", path=request.path[:200]))
     if rule is Rule.PUBLIC:
         return None
+    if rule is Rule.METRICS_SCRAPER:
+        _check_scraper()
+        return None
     if request.blueprint in API_BLUEPRINTS:
         _check_call(rule, calls.actor(), request.view_args or {})
         return None
@@ -46,6 +50,17 @@ def enforce_route_rule() -> Any:
         return login_manager.unauthorized()
     _check_page(rule, str(current_user.id), request.view_args or {})
     return None
+
+
+def _check_scraper() -> None:
+    """The deployment's metrics token, compared in constant time; /metrics is as missing while none is set."""
+    expected = current_app.extensions["huhua"].settings.metrics_token
+    if not expected:
+        raise NotFound(Phrase("there is no page or call at %(path)s", path=request.path[:200]))
+    sent = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise Unauthorized(Phrase("send the metrics token (HUHUA_METRICS_TOKEN) as 'Authorization: Bearer <token>'"),
+                           [Problem(Phrase("not authenticated"), field="Authorization")])
 
 
 def _check_call(rule: Rule, user: str, args: dict[str, Any]) -> None:

@@ -1,4 +1,5 @@
-"""The OpenAPI 3.1 description of ``/api/v1``, served at ``/api/v1/openapi.json``.
+"""The OpenAPI 3.1 description of ``/api/v1`` (and of the probes ``/healthz`` and ``/readyz`` at the site's root),
+served at ``/api/v1/openapi.json``.
 
 Written out rather than generated: every route of the API blueprints (``api``, ``task_api``, ``dashboard_api``,
 ``operations_api`` and ``account_api`` in :mod:`engine.web`) appears here with its parameters, body and the errors
@@ -87,6 +88,15 @@ def _export(summary: str, parameters: list[dict[str, Any]]) -> dict[str, Any]:
         **{str(code): _ERROR for code in _DASHBOARD_ERRORS}}}
 
 _INSTANCE = _path("instance_id", "the process instance")
+_ROOT = [{"url": "/"}]
+_PROBE_ANSWER = {"description": "OK", "content": {"application/json": {"schema": {
+    "type": "object", "required": ["status"], "properties": {
+        "status": {"type": "string", "enum": ["alive", "ready", "unavailable"]}, "reason": {"type": "string"},
+        "revision": {"type": "string"}}}}}}
+
+
+def _probe(summary: str) -> dict[str, Any]:
+    return {"summary": summary, "security": [], "responses": {"200": _PROBE_ANSWER}}
 
 
 def document() -> dict[str, Any]:
@@ -121,6 +131,13 @@ def document() -> dict[str, Any]:
         },
         "paths": {
             "/health": {"get": _op("Is the engine up, and its clock", public=True, errors=())},
+            # the probes are served at the site's root, beside /api/v1 (hence their own servers)
+            "/healthz": {"servers": _ROOT, "get": _probe("The process answers (asks nothing of the database)")},
+            "/readyz": {"servers": _ROOT, "get": {**_probe(
+                "The process can serve: the database answers within seconds and its schema is current"),
+                "responses": {"200": _PROBE_ANSWER, "503": {**_PROBE_ANSWER, "description": "Not ready, and why",
+                                                              "headers": {"Retry-After": {"schema": {
+                                                                  "type": "integer"}}}}}}},
             "/openapi.json": {"get": _op("This document", public=True, errors=())},
             "/process-definitions": {"get": _op("Deployed process versions (anyone but the administrator: each "
                                                 "process's key and name only)", result=_LIST,
