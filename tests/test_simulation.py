@@ -2,7 +2,8 @@
 workers and commands. January of the demo profile is enough to see the whole mechanism: the monthly check starts at
 every school by the scheduler, the people act late or never or send work back, the chase and the spot check follow;
 the same seed gives the same outcome on SQLite in one process and on PostgreSQL with three ``huhua worker``
-processes running the jobs on the simulator's shared virtual clock."""
+processes running the jobs and the people acting over HTTP at two gunicorn web processes, all on the simulator's
+shared virtual clock."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ def empty_postgres(postgres: pg_server.PostgresServer, postgres_template: str) -
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-def test_a_simulated_january_runs_the_check_everywhere_and_repeats_on_postgresql_with_worker_processes(
+def test_a_simulated_january_runs_the_check_everywhere_and_repeats_on_postgresql_in_several_processes(
         tmp_path: Path, empty_postgres: str) -> None:
     on_sqlite = _simulate(tmp_path / "sqlite")
     outcome = on_sqlite["outcome"]
@@ -71,8 +72,9 @@ def test_a_simulated_january_runs_the_check_everywhere_and_repeats_on_postgresql
     assert page.count("<svg") >= 3 and "一月一查" in page
     assert json.loads((tmp_path / "sqlite" / "report.json").read_text(encoding="utf-8"))["outcome"] == outcome
 
-    on_postgres = _simulate(tmp_path / "postgresql", "--database", empty_postgres, "--workers", "3")
-    assert on_postgres["cost"]["database"] == "postgresql" and on_postgres["cost"]["worker_processes"] == 3
+    on_postgres = _simulate(tmp_path / "postgresql", "--database", empty_postgres, "--workers", "3", "--web", "2")
+    cost = on_postgres["cost"]
+    assert (cost["database"], cost["worker_processes"], cost["web_processes"]) == ("postgresql", 3, 2)
     assert on_postgres["outcome"] == outcome
 
     # a database that already holds work is never simulated on

@@ -26,9 +26,11 @@ from engine.errors import HuhuaError
               help="Where the report goes (default: ./simulation-YEAR-PROFILE-SEED).")
 @click.option("--workers", default=0, show_default=True, type=click.IntRange(0, 16),
               help="Run the jobs in this many `huhua worker` processes (0: in the simulator).")
+@click.option("--web", default=0, show_default=True, type=click.IntRange(0, 16),
+              help="The people act over HTTP at this many gunicorn web processes (0: at the engine directly).")
 @json_option
 def simulate(year: int, profile: str, seed: int, until: datetime | None, database: str | None, out_dir: Path | None,
-             workers: int, as_json: bool) -> None:
+             workers: int, web: int, as_json: bool) -> None:
     """Run the programme's whole year on the virtual clock: the scheduler, workers and commands as in production,
     simulated people acting on their tasks (some late, some never, some sending work back); then report."""
     from engine.clock import BUSINESS_TZ
@@ -62,7 +64,7 @@ def simulate(year: int, profile: str, seed: int, until: datetime | None, databas
         click.echo(f"error: --until must fall within {year}", err=True)
         raise SystemExit(BAD_INPUT)
     try:
-        report = run_year(settings, year, profile, seed, progress, end, workers)
+        report = run_year(settings, year, profile, seed, progress, end, workers, web)
     except HuhuaError as err:
         fail(err, as_json)
         return

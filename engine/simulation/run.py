@@ -11,6 +11,7 @@ from typing import Any
 
 from engine.clock import BUSINESS_TZ
 from engine.config import Settings
+from engine.simulation.desks import WebDesk, WebPool
 from engine.simulation.rendering import html_page
 from engine.simulation.report import year_report
 from engine.simulation.setup import prepared
@@ -19,23 +20,33 @@ from engine.simulation.year import Progress, Year
 
 
 def simulate(settings: Settings, year: int, profile: str, seed: int, progress: Progress | None = None,
-             until: datetime | None = None, workers: int = 0) -> dict[str, Any]:
+             until: datetime | None = None, workers: int = 0, web: int = 0) -> dict[str, Any]:
     """Run ``year`` on ``settings``' (empty) database and return the report; ``until`` ends it early (a test's
-    month or two). With ``workers``, that many ``huhua worker`` processes run the jobs (on a clock they share
-    through a file beside the data), as in production; without, the simulator runs them itself."""
+    month or two). With ``workers``, that many ``huhua worker`` processes run the jobs, and with ``web`` the people
+    act over HTTP at that many gunicorn web processes (all on a clock they share through a file beside the data),
+    as in production; without, the simulator runs jobs and people's commands itself."""
     started = time.perf_counter()
-    clock_file = settings.data_dir / f"simulation-clock-{os.getpid()}" if workers else None
+    clock_file = settings.data_dir / f"simulation-clock-{os.getpid()}" if workers or web else None
     if clock_file is not None:
         clock_file.parent.mkdir(parents=True, exist_ok=True)
     huhua, clock, stopwatch = prepared(settings, year, profile, clock_file)
-    pool = WorkerPool(huhua, workers, settings.database_url, clock_file) if clock_file is not None else None
+    pool = site = None
     try:
-        year_run = Year(huhua, clock, seed, stopwatch, pool.settle if pool is not None else None)
+        if workers:
+            pool = WorkerPool(huhua, workers, settings.database_url, clock_file)
+        if web:
+            site = WebPool(web, {"HUHUA_DATABASE_URL": settings.database_url, "HUHUA_DATA_DIR": str(settings.data_dir),
+                                 "HUHUA_VIRTUAL_CLOCK_FILE": str(clock_file)}, settings.data_dir / "web.log")
+        year_run = Year(huhua, clock, seed, stopwatch, pool.settle if pool is not None else None,
+                        WebDesk(huhua, site.url) if site is not None else None)
         tally = year_run.run(until or datetime(year + 1, 1, 1, tzinfo=BUSINESS_TZ), progress)
         report = year_report(huhua, year, profile, seed, tally, stopwatch, time.perf_counter() - started)
         report["cost"]["worker_processes"] = workers
+        report["cost"]["web_processes"] = web
         return report
     finally:
+        if site is not None:
+            site.stop()
         if pool is not None:
             pool.stop()
         huhua.close()

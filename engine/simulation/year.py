@@ -2,8 +2,9 @@
 
 At each moment the scheduler fires what is due (the yearly cycle of ``config/schedules.toml``), the workers run
 the jobs that fell due (timers, fan-outs, notifications, reminders), new tasks are handed to the simulated people,
-and those whose moment has come act on theirs through the commands the task page uses: claim, then complete with
-the form filled in. Nothing goes around the engine; the simulation only chooses when and what people answer.
+and those whose moment has come act on theirs as the task page does: read the form, claim, complete it filled in —
+at the engine's commands, or over HTTP at web processes (engine.simulation.desks). Nothing goes around the
+engine; the simulation only chooses when and what people answer.
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ from sqlalchemy import func, select
 
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ, SharedVirtualClock, VirtualClock
-from engine.commands import ClaimTask, CompleteTask
 from engine.errors import Conflict, HuhuaError, InvalidInput
 from engine.forms import Form, parse_form
 from engine.simulation.answers import Answerer
+from engine.simulation.desks import Desk, EngineDesk
 from engine.simulation.people import decide, seeded
 from engine.simulation.stopwatch import Stopwatch
 from engine.store import tables
@@ -62,8 +63,9 @@ class Year:
     """One simulated year on ``huhua`` (an empty database with the library and a directory loaded)."""
 
     def __init__(self, huhua: Huhua, clock: VirtualClock | SharedVirtualClock, seed: int, stopwatch: Stopwatch,
-                 run_jobs: Callable[[], object] | None = None) -> None:
+                 run_jobs: Callable[[], object] | None = None, desk: Desk | None = None) -> None:
         self.huhua = huhua
+        self.desk = desk or EngineDesk(huhua)
         self.run_jobs = run_jobs or (lambda: run_due_jobs(huhua))
         self.clock = clock
         self.seed = seed
@@ -188,7 +190,7 @@ class Year:
             return
         if task.assignee is None:
             try:
-                self.huhua.execute(ClaimTask(turn.task_id, turn.actor))
+                self.desk.claim(turn.task_id, turn.actor)
             except Conflict:
                 self.tally.claims_lost += 1
                 return
@@ -198,7 +200,7 @@ class Year:
             if task.form_key is not None:
                 data = self._answer(turn, rounds, attempt)
             try:
-                self.huhua.execute(CompleteTask(turn.task_id, turn.actor, data))
+                self.desk.complete(turn.task_id, turn.actor, data)
             except InvalidInput as refused:
                 if attempt == 1:
                     problems = "; ".join(str(p.message) for p in refused.problems[:3])
@@ -213,14 +215,13 @@ class Year:
             return
 
     def _answer(self, turn: _Turn, rounds: int, attempt: int) -> dict[str, Any]:
-        schema = self.huhua.queries.task_form(turn.task_id)
+        schema, opened = self.desk.form(turn.task_id, turn.actor)
         if schema is None:
             return {}
         key = json.dumps(schema, sort_keys=True)
         form = self._forms.get(key)
         if form is None:
             form = self._forms[key] = parse_form(f"{schema.get('id', 'form')}.form.json", key.encode("utf-8"))
-        opened = self.huhua.queries.task_form_data(turn.task_id, schema, turn.actor)
         rng = seeded(self.seed, "answer", turn.identity, attempt)
         today = self.clock.now().astimezone(BUSINESS_TZ).date()
         return Answerer(rng, today, returns_work=turn.returns_work, rounds=rounds).answer(form, opened)
