@@ -1,18 +1,24 @@
 """Backups as an operator takes and restores them: ``huhua backup`` / ``huhua restore`` on the embedded SQLite
-database (under write load, and each refusal)."""
+database (under write load, and each refusal), and on PostgreSQL the procedure of README "Production" → "Backups"
+(pg_dump -Fc, createdb, pg_restore, huhua db upgrade), run exactly as written there."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import re
+import shlex
 import shutil
 import sqlite3
+import subprocess
 import threading
 from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from alembic.script import ScriptDirectory
 from click.testing import CliRunner, Result
@@ -26,6 +32,7 @@ from engine.config import Settings
 from engine.store import migration
 from engine.store.database import Database
 from engine.web import create_app
+from tests import pg_server
 from tests.helpers import deploy_fixtures
 
 AS_ADMIN = {"X-Huhua-User": "admin"}
@@ -244,3 +251,112 @@ def test_an_older_backup_is_migrated_when_restored(tmp_path: Path) -> None:
     assert restored.exit_code == 0, restored.output
     said = json.loads(restored.stdout)
     assert (said["backup_revision"], said["revision"]) == (parent, migration.head_revision())
+
+
+# --- PostgreSQL: the documented procedure -----------------------------------------------------------------------
+
+def _program(name: str) -> str:
+    """A PostgreSQL client program, found as the fixtures find initdb; missing, the test fails (never skips)."""
+    bindir = pg_server.find_bindir()
+    found = bindir / name if bindir and (bindir / name).exists() else shutil.which(name)
+    if not found:
+        pytest.fail(f"{name} was not found in /usr/lib/postgresql/*/bin or on PATH: install Debian's "
+                    "postgresql-client (scripts/test.sh does)", pytrace=False)
+    return str(found)
+
+
+def _documented_procedure() -> list[list[str]]:
+    """The commands of the PostgreSQL restore in README.md, each split as the shell would."""
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = text.split("### Backups", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```bash\n", 1)[1].split("```", 1)[0]
+    commands = [shlex.split(line, comments=True) for line in block.splitlines()]
+    assert [c[0] for c in commands] == ["pg_dump", "createdb", "pg_restore", "HUHUA_DATABASE_URL=postgresql://huhua"
+                                        "@db.example/huhua_restored"], commands
+    return commands
+
+
+def _libpq(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+def _run(*command: str) -> None:
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, f"{' '.join(command)}: {done.stderr}"
+
+
+@POSTGRESQL
+def test_the_documented_postgresql_procedure_restores_every_instance(
+        demo: Huhua, settings: Settings, clock: VirtualClock, postgres: pg_server.PostgresServer,
+        tmp_path: Path) -> None:
+    deploy_fixtures(demo, "review.bpmn")
+    for n in range(12):
+        started = demo.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"]},
+                                             org_scope="nanyue", origin=ENGINE))
+        if n % 2:
+            demo.execute(CompleteTask(demo.queries.tasks(instance_id=started["id"])[0]["id"], "wang",
+                                      {"approve": n % 4 == 1}))
+    source = _libpq(settings.database_url)
+    restored_name = f"{source.rsplit('/', 1)[1]}_restored"
+    server = source.rsplit("/", 1)[0]
+    here = {"postgresql://huhua@db.example/huhua": source, "postgresql://huhua@db.example/postgres": postgres.admin_url,
+            "postgresql://huhua@db.example/huhua_restored": f"{server}/{restored_name}",
+            "huhua_restored": restored_name, "huhua.dump": str(tmp_path / "huhua.dump")}  # the README's names, here
+    try:
+        for line in _documented_procedure():  # README "Production" → "Backups", step by step, as written there
+            words = [re.sub(r"postgresql://huhua@db\.example/(\w+)|\bhuhua_restored\b|\bhuhua\.dump\b",
+                            lambda found: here[found[0]], word) for word in line]
+            settings_given = list(itertools.takewhile(lambda word: re.match(r"[A-Z_]+=", word), words))
+            program, *arguments = words[len(settings_given):]
+            environment = dict(word.split("=", 1) for word in settings_given)
+            if program == "huhua":
+                ran = _huhua_cli(environment["HUHUA_DATABASE_URL"], tmp_path)(*arguments)
+                assert ran.exit_code == 0, (line, ran.output)
+            else:
+                _run(_program(program), *arguments)
+
+        with create_app(demo, {"TESTING": True}).test_client() as client:
+            was = _instances(client)
+        moved = Settings(database_url=settings.database_url.rsplit("/", 1)[0] + "/" + restored_name,
+                         data_dir=tmp_path, processes_dir=settings.processes_dir, node_name="restored")
+        with closing(bootstrap(moved, clock=clock, upgrade=False)) as engine, \
+                create_app(engine, {"TESTING": True}).test_client() as client:
+            now = _instances(client)
+            assert len(now) == len(was) >= 12
+            assert [(i["id"], i["state"], len(i["history"])) for i in now] == \
+                [(i["id"], i["state"], len(i["history"])) for i in was]
+            for instance in now:
+                if instance["definition"]["key"] == "review":
+                    _check_history(engine, instance)
+            running = [i for i in now if i["state"] == "running" and i["definition"]["key"] == "review"]
+            assert len(running) == 6
+            done = client.post(f"/api/v1/tasks/{running[0]['open_tasks'][0]['id']}/complete", headers=AS_WANG,
+                               json={"data": {"approve": True}})
+            assert done.status_code == 200 and done.json["instance"]["state"] == "completed"
+            # the restored sequences go on after the restored rows: a new instance does not collide
+            assert engine.execute(StartInstance("review", "admin", variables={"reviewers": ["wang"]},
+                                                org_scope="nanyue", origin=ENGINE))["id"] > max(i["id"] for i in now)
+    finally:
+        with psycopg.connect(postgres.admin_url, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {restored_name} WITH (FORCE)")
+
+
+@POSTGRESQL
+def test_huhua_backup_on_postgresql_runs_pg_dump_and_restore_points_to_the_procedure(
+        huhua: Huhua, cli: Callable[..., Result], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pg_restore = _program("pg_restore")
+    taken = cli("backup", "--json", str(tmp_path / "huhua.dump"))
+    assert taken.exit_code == 0, taken.output
+    assert json.loads(taken.stdout)["format"] == "pg_dump custom"
+    listing = subprocess.run([pg_restore, "--list", str(tmp_path / "huhua.dump")], capture_output=True, text=True,
+                             check=True).stdout
+    assert "TABLE DATA public alembic_version" in listing and "TABLE public process_instance" in listing
+
+    refused = cli("restore", str(tmp_path / "huhua.dump"))
+    assert refused.exit_code == 2 and "restore the dump into a new database with pg_restore" in refused.stderr
+
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
+    monkeypatch.setattr("engine.store.postgres_dump.DEBIAN_BINARIES", str(tmp_path / "nothing" / "*"))
+    missing = cli("backup", str(tmp_path / "other.dump"))
+    assert missing.exit_code == 2 and "pg_dump was not found" in missing.stderr and "Backups" in missing.stderr
+    assert not (tmp_path / "other.dump").exists()

@@ -1,7 +1,8 @@
 """``huhua backup FILE`` and ``huhua restore FILE``: the database to a file and back.
 
 On the embedded SQLite database both work while Huhua runs (a restore refuses while another process has the
-database open), see :mod:`engine.store.sqlite_backup`. On PostgreSQL they say what to use instead (pg_dump).
+database open), see :mod:`engine.store.sqlite_backup`. On PostgreSQL ``backup`` runs ``pg_dump -Fc``
+(:mod:`engine.store.postgres_dump`) and ``restore`` says how to restore a dump into a new database instead.
 
 Like ``huhua db upgrade``, these act on the database file or server itself, as the operator who runs them: the
 access policy, which governs people acting in the app, has no rule for them.
@@ -18,6 +19,7 @@ import click
 from engine.cli.base import BAD_INPUT, emit, guard, json_option, main, redact
 from engine.config import Settings, load_settings
 from engine.errors import InvalidInput
+from engine.store.postgres_dump import PROCEDURE
 
 
 @main.command()
@@ -25,23 +27,29 @@ from engine.errors import InvalidInput
 @click.option("--force", is_flag=True, help="Replace FILE if it exists.")
 @json_option
 def backup(file: Path, force: bool, as_json: bool) -> None:
-    """Back up the SQLite database to FILE, consistent while Huhua runs."""
+    """Back up the database to FILE, consistent while Huhua runs (SQLite: online backup; PostgreSQL: pg_dump -Fc)."""
     settings = _settings()
     done: dict[str, Any] = {"database": redact(settings.database_url)}
 
     def run() -> None:
-        if not settings.is_sqlite:
-            raise InvalidInput("huhua backup is for the embedded SQLite database; on PostgreSQL back up with "
-                               "pg_dump -Fc")
-        from engine.store import sqlite_backup
+        if settings.is_sqlite:
+            from engine.store import sqlite_backup
 
-        checked = sqlite_backup.back_up(settings.database_url, file, force=force, progress=_progress("backup"))
-        done.update(file=str(checked.path), format="sqlite", revision=checked.revision, pages=checked.pages,
-                    bytes=checked.size_bytes)
+            checked = sqlite_backup.back_up(settings.database_url, file, force=force,
+                                            progress=_progress("backup"))
+            done.update(file=str(checked.path), format="sqlite", revision=checked.revision, pages=checked.pages,
+                        bytes=checked.size_bytes)
+        else:
+            from engine.store import postgres_dump
+
+            dumped = postgres_dump.dump(settings.database_url, file, force=force)
+            done.update(file=str(dumped.path), format="pg_dump custom", entries=dumped.entries,
+                        bytes=dumped.size_bytes)
 
     guard(as_json, run)
-    emit(as_json, done, lambda d: f"backed up {d['database']} to {d['file']} ({_size(d['bytes'])}, schema revision "
-                                  f"{d['revision']})")
+    emit(as_json, done, lambda d: f"backed up {d['database']} to {d['file']} ({_size(d['bytes'])}"
+                                  + (f", schema revision {d['revision']})" if "revision" in d else
+                                     f", {d['entries']} archive entries; restore with pg_restore)"))
 
 
 @main.command()
@@ -61,7 +69,8 @@ def restore(file: Path, force: bool, as_json: bool) -> None:
     def run() -> None:
         if not settings.is_sqlite:
             raise InvalidInput("huhua restore is for the embedded SQLite database; on PostgreSQL restore the dump "
-                               "into a new database with pg_restore and point HUHUA_DATABASE_URL at it")
+                               "into a new database with pg_restore and point HUHUA_DATABASE_URL at it "
+                               f"({PROCEDURE})")
         from engine.store import sqlite_backup
 
         restored = sqlite_backup.restore(settings.database_url, file, force=force,
