@@ -120,6 +120,15 @@ class TooLarge(HuhuaError):
 
 
 @dataclass
+class StorageFull(HuhuaError):
+    """The database, or the disk it is on, is full: nothing of the change was stored. An administrator must make room
+    (free disk space, or raise the database's size limit) before changes can be stored again; reading still works."""
+
+    code: str = "storage_full"
+    status: int = 507
+
+
+@dataclass
 class TaskTaken(Conflict):
     """Someone else completed or claimed the task first; ``task`` says who and when, for the page to show.
 

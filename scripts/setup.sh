@@ -55,6 +55,13 @@ ensure_postgres_server_binaries() {
     command -v runuser >/dev/null || apt_install util-linux
 }
 
+ensure_postgres_client_programs() {
+    # pg_dump, createdb and pg_restore: the backup tests run the documented PostgreSQL procedure with them.
+    if ! compgen -G "/usr/lib/postgresql/*/bin/pg_restore" >/dev/null && ! command -v pg_restore >/dev/null; then
+        apt_install postgresql-client
+    fi
+}
+
 ensure_chinese_font() {
     # Generated PDFs (circulars, assessments, certificates) embed a Chinese font.
     if ! compgen -G "/usr/share/fonts/truetype/wqy/wqy-*.ttc" >/dev/null \

@@ -14,6 +14,7 @@ ensure_browser
 if [ -z "${HUHUA_TEST_POSTGRES_URL:-}" ]; then
     ensure_postgres_server_binaries
 fi
+ensure_postgres_client_programs
 
 say "ruff"
 "$VENV/bin/ruff" check engine workers webhooks tests bench

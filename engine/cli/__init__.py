@@ -5,6 +5,7 @@ One module per family of verbs; each registers its verbs on the ``main`` group o
 
 from engine.cli import (  # noqa: F401 (they register the verbs)
     appraisal,
+    backups,
     calendar_commands,
     diagrams,
     directory,

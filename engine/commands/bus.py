@@ -6,6 +6,7 @@ Cross-cutting concerns live here, not in the handlers. A handler never calls ano
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from typing import Any
@@ -15,9 +16,10 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from engine.commands.audit import audit_command, audit_refusal
 from engine.commands.input_limits import check_input
 from engine.commands.unit_of_work import Services, UnitOfWork
-from engine.errors import Conflict, HuhuaError, StaleVersion
+from engine.errors import Conflict, HuhuaError, StaleVersion, StorageFull
 from engine.metrics import record_command
 from engine.org.calendar import COMMAND_CALENDAR
+from engine.phrases import Phrase
 
 log = logging.getLogger("huhua.commands")
 
@@ -79,7 +81,10 @@ class CommandBus:
         return result
 
     def _audit_refusal(self, command: Any, err: HuhuaError) -> None:
-        """Log an administrator's refused command in a transaction of its own (the command's rolled back)."""
+        """Log an administrator's refused command in a transaction of its own (the command's rolled back); a full
+        database cannot take the note either."""
+        if isinstance(err, StorageFull):
+            return
         uow = UnitOfWork(self.services, self.services.clock.now())
         try:
             if audit_refusal(uow, command, err.message):
@@ -121,15 +126,27 @@ class CommandBus:
             return result
         except IntegrityError as err:
             raise Conflict("the change collides with another one made at the same time; try again") from err
-        except OperationalError as err:
-            if _is_lock_conflict(err):
+        except (OperationalError, sqlite3.OperationalError) as err:  # the latter from the hot path's raw inserts
+            cause = getattr(err, "orig", err)
+            if _is_lock_conflict(cause):
                 raise Conflict("another change to the same data is in progress; try again") from err
+            if _is_storage_full(cause):
+                log.error("%s was not stored: the database or its disk is full (%s)", type(command).__name__, cause)
+                raise StorageFull(Phrase("the database or the disk it is on is full, so nothing was saved; ask the "
+                                         "administrator to free disk space, then try again")) from err
             raise
         finally:
             COMMAND_CALENDAR.reset(calendar)
             uow.close()
 
 
-def _is_lock_conflict(err: OperationalError) -> bool:
-    text = str(err.orig).lower()
+def _is_storage_full(cause: Exception) -> bool:
+    """The driver's SQLITE_FULL ("database or disk is full": the disk, or the database's max_page_count) or
+    PostgreSQL's disk_full (SQLSTATE 53100)."""
+    return getattr(cause, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL \
+        or getattr(cause, "sqlstate", None) == "53100"
+
+
+def _is_lock_conflict(cause: Exception) -> bool:
+    text = str(cause).lower()
     return "database is locked" in text or "deadlock detected" in text or "could not serialize" in text

@@ -106,11 +106,12 @@ def _wants_page(api_blueprints: frozenset[str]) -> bool:
 def _page(status: int, *, csrf: bool = False, detail: str | None = None) -> str:
     """The page for a status; ``detail`` says what was wrong with the request (a refused input, a conflict)."""
     titles = {401: gettext("请先登录"), 403: gettext("没有权限"), 404: gettext("页面不存在"),
-              413: gettext("提交的内容过大")}
+              413: gettext("提交的内容过大"), 507: gettext("存储空间已满")}
     texts = {401: gettext("登录已过期或尚未登录，请登录后继续。"),
              403: gettext("您没有权限查看或办理此项内容。如需办理，请联系本单位管理员。"),
              404: gettext("您要找的页面不存在，或您无权查看。请从待办事项进入。"),
-             413: gettext("提交的内容超过了允许的大小，请减小后重试。")}
+             413: gettext("提交的内容超过了允许的大小，请减小后重试。"),
+             507: gettext("服务器的数据库或磁盘已满，本次操作没有保存。请联系管理员释放空间后重试。")}
     if csrf:  # a form kept open past its session, or sent without its token
         titles[status] = gettext("页面已过期")
         texts[status] = gettext("页面的安全令牌（CSRF）已失效或缺失。请返回并刷新页面后重试。")

@@ -101,6 +101,19 @@ def _probe(summary: str) -> dict[str, Any]:
 
 def document() -> dict[str, Any]:
     """The OpenAPI document."""
+    return _changes_may_find_storage_full(_document())
+
+
+def _changes_may_find_storage_full(described: dict[str, Any]) -> dict[str, Any]:
+    """Every call that changes something may find the database or its disk full: 507, nothing stored."""
+    for operations in described["paths"].values():
+        for method, operation in operations.items():
+            if method in ("post", "put", "patch", "delete"):
+                operation["responses"].setdefault("507", _ERROR)
+    return described
+
+
+def _document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "心育护花 Huhua API", "version": "1",
