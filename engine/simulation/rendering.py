@@ -19,9 +19,11 @@ def summary(report: dict[str, Any]) -> str:
     instances = sum(sum(p["instances"].values()) for p in outcome["processes"])
     tasks = sum(sum(p["tasks"].values()) for p in outcome["processes"])
     completed = sum(p["tasks"].get("completed", 0) for p in outcome["processes"])
-    lines = [f"simulated {report['year']} ({report['profile']} profile, seed {report['seed']}) on {cost['database']}: "
-             f"{cost['wall_seconds']:.0f} s, {cost['commands']:,} commands ({cost['commands_per_second']}/s), "
-             f"database {cost['database_bytes'] / 2**20:.1f} MiB",
+    layout = (f", {cost['web_processes']} web and {cost['worker_processes']} worker process(es)"
+              if cost.get("web_processes") or cost.get("worker_processes") else "")
+    lines = [f"simulated {report['year']} ({report['profile']} profile, seed {report['seed']}) on {cost['database']}"
+             f"{layout}: {cost['wall_seconds']:.0f} s, {cost['commands']:,} commands in the simulator "
+             f"({cost['commands_per_second']}/s), database {cost['database_bytes'] / 2**20:.1f} MiB",
              f"  {instances:,} instances, {tasks:,} tasks ({completed:,} completed)",
              "  process                          instances  tasks  done %  overdue %"]
     for row in outcome["processes"]:
