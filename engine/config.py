@@ -48,6 +48,11 @@ class Settings:
     #: A virtual clock shared with other processes on this machine (``HUHUA_VIRTUAL_CLOCK_FILE``): the workers of
     #: a simulation read the simulator's time there (engine.clock.SharedVirtualClock).
     virtual_clock_file: Path | None = None
+    #: Days the retention policy keeps finished jobs, superseded or issued drafts' files, and read notifications
+    #: (``HUHUA_RETAIN_JOB_DAYS``, ``…_DRAFT_DAYS``, ``…_NOTIFICATION_DAYS``; 0 keeps them; engine.commands.retention).
+    retain_job_days: int = 30
+    retain_draft_days: int = 90
+    retain_notification_days: int = 365
     #: What service tasks may call (see config/connectors.toml).
     connectors_file: Path = PROJECT_ROOT / "config" / "connectors.toml"
     #: How people are told: e-mail, group robots, SMS, quiet hours (see config/notifications.toml).
@@ -102,6 +107,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         script_max_elements=int(env.get("HUHUA_SCRIPT_MAX_ELEMENTS", 10_000_000)),
         script_max_memory_mb=int(env.get("HUHUA_SCRIPT_MAX_MEMORY_MB", 1024)),
         virtual_clock_start=_virtual_clock_start(env.get("HUHUA_VIRTUAL_CLOCK")),
+        retain_job_days=int(env.get("HUHUA_RETAIN_JOB_DAYS", 30)),
+        retain_draft_days=int(env.get("HUHUA_RETAIN_DRAFT_DAYS", 90)),
+        retain_notification_days=int(env.get("HUHUA_RETAIN_NOTIFICATION_DAYS", 365)),
         virtual_clock_file=Path(env["HUHUA_VIRTUAL_CLOCK_FILE"]).resolve() if env.get("HUHUA_VIRTUAL_CLOCK_FILE")
         else None,
         schedules_file=Path(env.get("HUHUA_SCHEDULES", PROJECT_ROOT / "config" / "schedules.toml")).resolve(),

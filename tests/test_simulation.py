@@ -68,6 +68,7 @@ def test_a_simulated_january_runs_the_check_everywhere_and_repeats_on_postgresql
     assert slowest and [row["p99_ms"] for row in slowest] == sorted((row["p99_ms"] for row in slowest), reverse=True)
     assert all(0 < row["p50_ms"] <= row["p95_ms"] <= row["p99_ms"] <= row["max_ms"] for row in slowest)
     assert cost["largest_instance"]["stored_bytes"] > 0
+    assert cost["retention"]["database_bytes_after"] <= cost["database_bytes"]
     page = (tmp_path / "sqlite" / "report.html").read_text(encoding="utf-8")
     assert page.count("<svg") >= 3 and "一月一查" in page
     assert json.loads((tmp_path / "sqlite" / "report.json").read_text(encoding="utf-8"))["outcome"] == outcome

@@ -11,6 +11,7 @@ from engine.cli import (  # noqa: F401 (they register the verbs)
     directory,
     notify_commands,
     processes,
+    retention,
     running,
     schedule_commands,
     simulation,

@@ -43,6 +43,7 @@ from engine.commands.model import (
     AddAttachment,
     AddComment,
     AddWebhook,
+    ApplyRetention,
     ChangeOwnPassword,
     ChangeSchedule,
     ClaimDueJobs,
@@ -131,6 +132,7 @@ from engine.commands.notifications import (
 from engine.commands.notify_step import run_notify_step
 from engine.commands.official_documents import run_official_document_step, set_document_code
 from engine.commands.org import load_directory, set_person_contact
+from engine.commands.retention import apply_retention
 from engine.commands.schedule_admin import change_schedule, load_shipped_schedules
 from engine.commands.schedules import fire_schedule, mark_schedules_checked, start_scheduled_units
 from engine.commands.sessions import log_in, log_out
@@ -215,6 +217,7 @@ HANDLERS = {
     ReplayDelivery: replay_delivery,
     SendNotice: send_notice,
     SendTestNotification: send_test_notification,
+    ApplyRetention: apply_retention,
 }
 
 #: Commands nobody waits on: a version conflict is retried with backoff instead of reported.
@@ -234,6 +237,7 @@ __all__ = [
     "AddAttachment",
     "AddComment",
     "AddWebhook",
+    "ApplyRetention",
     "ChangeOwnPassword",
     "ChangeSchedule",
     "ClaimDueJobs",

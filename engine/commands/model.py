@@ -746,3 +746,16 @@ class SendTestNotification:
     person_id: str
     channel: str
     actor: str
+
+
+@dataclass(frozen=True)
+class ApplyRetention:
+    """Delete what the retention policy no longer keeps, at most ``batch`` rows of each kind (``huhua retention``
+    calls it until nothing is left); ``dry_run`` only counts."""
+
+    actor: str
+    job_days: int
+    draft_days: int
+    notification_days: int
+    dry_run: bool = False
+    batch: int = 5_000

@@ -39,6 +39,11 @@ def summary(report: dict[str, Any]) -> str:
                      f"mean score {totals['mean_score']}, {totals['late_schools']} late")
     slowest = cost["slowest_commands"][:3]
     lines.append("  slowest commands (p99): " + ", ".join(f"{c['command']} {c['p99_ms']} ms" for c in slowest))
+    kept = cost.get("retention")
+    if kept:
+        lines.append("  retention at the year's end: deleted " + ", ".join(
+            f"{n:,} {kind.replace('_', ' ')}" for kind, n in kept["deleted"].items())
+            + f"; database then {kept['database_bytes_after'] / 2**20:.1f} MiB")
     largest = cost["largest_instance"]
     if largest:
         lines.append(f"  largest instance: {largest['process']} at {largest['unit']}, "

@@ -123,12 +123,13 @@ def _county_figures(figures: dict[str, Any]) -> dict[str, Any]:
 
 
 def database_bytes(huhua: Huhua) -> int:
-    """The database's size on disk (its file, or PostgreSQL's own count)."""
+    """The database's size: SQLite's pages in use (a file keeps freed pages for reuse), PostgreSQL's own count."""
     database = huhua.services.database
     with database.engine.connect() as connection:
         if database.is_sqlite:
-            pages = connection.scalar(text("PRAGMA page_count")) or 0
-            return int(pages) * int(connection.scalar(text("PRAGMA page_size")) or 0)
+            pages = int(connection.scalar(text("PRAGMA page_count")) or 0)
+            free = int(connection.scalar(text("PRAGMA freelist_count")) or 0)
+            return (pages - free) * int(connection.scalar(text("PRAGMA page_size")) or 0)
         return int(connection.scalar(text("SELECT pg_database_size(current_database())")) or 0)
 
 

@@ -9,11 +9,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ
+from engine.commands import ApplyRetention
 from engine.config import Settings
 from engine.simulation.desks import WebDesk, WebPool
 from engine.simulation.rendering import html_page
-from engine.simulation.report import year_report
+from engine.simulation.report import database_bytes, year_report
 from engine.simulation.setup import prepared
 from engine.simulation.workers import WorkerPool
 from engine.simulation.year import Progress, Year
@@ -41,6 +43,7 @@ def simulate(settings: Settings, year: int, profile: str, seed: int, progress: P
                         WebDesk(huhua, site.url) if site is not None else None)
         tally = year_run.run(until or datetime(year + 1, 1, 1, tzinfo=BUSINESS_TZ), progress)
         report = year_report(huhua, year, profile, seed, tally, stopwatch, time.perf_counter() - started)
+        report["cost"]["retention"] = _retention(huhua, settings)
         report["cost"]["worker_processes"] = workers
         report["cost"]["web_processes"] = web
         return report
@@ -52,6 +55,19 @@ def simulate(settings: Settings, year: int, profile: str, seed: int, progress: P
         huhua.close()
         if clock_file is not None:
             clock_file.unlink(missing_ok=True)
+
+
+def _retention(huhua: Huhua, settings: Settings) -> dict[str, Any]:
+    """The policy applied at the year's end, as the nightly timer would have: what it deleted, and the database
+    after it (its pages in use)."""
+    deleted: dict[str, int] = {}
+    while True:
+        found = huhua.execute(ApplyRetention("system", settings.retain_job_days, settings.retain_draft_days,
+                                             settings.retain_notification_days))
+        for kind, count in found["deleted"].items():
+            deleted[kind] = deleted.get(kind, 0) + count
+        if not found["more"]:
+            return {"deleted": deleted, "database_bytes_after": database_bytes(huhua)}
 
 
 def write_report(report: dict[str, Any], directory: Path) -> dict[str, Path]:
