@@ -21,7 +21,7 @@ from engine.config import normalise_database_url
 from tests import pg_server
 from tests.helpers import cli_json
 
-UNTIL = "2026-01-24"
+UNTIL = "2026-01-14"
 
 
 def _simulate(out: Path, *extra: str) -> dict:

@@ -95,6 +95,8 @@ class Year:
                     due.append(heapq.heappop(self.turns))
                 for turn in due:
                     self._act(turn)
+                    self.run_jobs()  # what the act set going happens before the next person acts, however many
+                    #                  processes run the jobs: the same order in one process as in several
                 self._settle()
             if progress is not None:
                 local = now.astimezone(BUSINESS_TZ)
