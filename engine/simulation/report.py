@@ -23,7 +23,7 @@ from engine.simulation.stopwatch import Stopwatch
 from engine.simulation.year import Tally
 from engine.store import tables
 
-_i, _t = tables.process_instance, tables.human_task
+_i, _t, _d = tables.process_instance, tables.human_task, tables.process_definition
 CITY = DashboardScope(None)
 
 
@@ -79,12 +79,14 @@ def _processes(huhua: Huhua, now: datetime) -> list[dict[str, Any]]:
                                                                              _t.c.state != "cancelled")
                 .group_by(_t.c.process_key)):
             overdue[key] = (int(with_due), int(lateness or 0))
+    with huhua.services.database.engine.connect() as connection:
+        names = dict(connection.execute(select(_d.c.key, _d.c.name).order_by(_d.c.version)).all())
     rows = []
     for key in sorted(set(instances) | set(tasks)):
         own = tasks.get(key, {})
         counted = own.get("completed", 0) + own.get("open", 0)
         with_due, lateness = overdue.get(key, (0, 0))
-        rows.append({"process": key, "instances": dict(sorted(instances.get(key, {}).items())),
+        rows.append({"process": key, "name": names.get(key) or key, "instances": dict(sorted(instances.get(key, {}).items())),
                      "tasks": dict(sorted(own.items())),
                      "completion_rate": _share(own.get("completed", 0), counted),
                      "overdue_rate": _share(lateness, with_due)})
@@ -135,7 +137,7 @@ def database_bytes(huhua: Huhua) -> int:
 
 def _largest_instance(huhua: Huhua) -> dict[str, Any] | None:
     """The instance with the largest stored state: what it is and how big, with its tasks."""
-    size = func.length(_i.c.workflow_state) + func.coalesce(func.length(_i.c.data), 0)
+    size = func.coalesce(func.length(_i.c.workflow_state), 0) + func.coalesce(func.length(_i.c.data), 0)
     with huhua.services.database.engine.connect() as connection:
         row = connection.execute(select(_i.c.id, _i.c.process_key, _i.c.org_scope, _i.c.state, size.label("size"))
                                  .order_by(size.desc(), _i.c.id).limit(1)).first()
