@@ -70,7 +70,7 @@ def test_a_simulated_january_runs_the_check_everywhere_and_repeats_on_postgresql
     assert cost["largest_instance"]["stored_bytes"] > 0
     assert cost["retention"]["database_bytes_after"] <= cost["database_bytes"]
     page = (tmp_path / "sqlite" / "report.html").read_text(encoding="utf-8")
-    assert page.count("<svg") >= 3 and "一月一查" in page
+    assert page.count("<svg") >= 2 and "一月一查" in page  # January has no rollout yet: its chart says so
     assert json.loads((tmp_path / "sqlite" / "report.json").read_text(encoding="utf-8"))["outcome"] == outcome
 
     on_postgres = _simulate(tmp_path / "postgresql", "--database", empty_postgres, "--workers", "3", "--web", "2")

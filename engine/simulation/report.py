@@ -86,7 +86,8 @@ def _processes(huhua: Huhua, now: datetime) -> list[dict[str, Any]]:
         own = tasks.get(key, {})
         counted = own.get("completed", 0) + own.get("open", 0)
         with_due, lateness = overdue.get(key, (0, 0))
-        rows.append({"process": key, "name": names.get(key) or key, "instances": dict(sorted(instances.get(key, {}).items())),
+        rows.append({"process": key, "name": names.get(key) or key,
+                     "instances": dict(sorted(instances.get(key, {}).items())),
                      "tasks": dict(sorted(own.items())),
                      "completion_rate": _share(own.get("completed", 0), counted),
                      "overdue_rate": _share(lateness, with_due)})
