@@ -12,7 +12,7 @@ from __future__ import annotations
 import heapq
 import json
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -234,12 +234,3 @@ def _identity(row: Any) -> str:
     return "|".join(str(part) for part in (row.process_key, row.org_scope, row.element_id, row.title, row.item_key,
                                            row.created_at.isoformat() if row.created_at else ""))
 
-
-def tasks_by_state(huhua: Huhua) -> dict[str, dict[str, int]]:
-    """Per process: its tasks by state (for progress and the report)."""
-    found: dict[str, dict[str, int]] = defaultdict(dict)
-    with huhua.services.database.engine.connect() as connection:
-        for process, state, count in connection.execute(select(_t.c.process_key, _t.c.state, func.count())
-                                                        .group_by(_t.c.process_key, _t.c.state)):
-            found[process][state] = count
-    return dict(found)
