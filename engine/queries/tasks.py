@@ -46,6 +46,10 @@ from engine.store.models import (
 )
 from engine.task_filters import TaskFilter
 
+#: A task list's rows: the table's columns as plain rows (a page of ORM objects costs more to build, and to expire
+#: when the read ends, than the query takes to run).
+_TASK_ROW = tuple(HumanTask.__table__.c)
+
 
 class TaskFamily:
     """The task questions of :class:`engine.queries.Queries`."""
@@ -64,10 +68,10 @@ class TaskFamily:
         limit = page_limit(limit)
         with self.database.read() as session:
             held = policy.held_roles(session, user)
-            query = self._task_query(select(HumanTask), user, _sees_all(session, user), held, instance_id, state,
+            query = self._task_query(select(*_TASK_ROW), user, _sees_all(session, user), held, instance_id, state,
                                      filters, now)
             query = query.order_by(*_task_order(filters or TaskFilter())).limit(limit).offset(offset)
-            rows = tasks_with_candidates(session, session.scalars(query).all())
+            rows = tasks_with_candidates(session, session.execute(query).all())
             return without_case_items(session, user or ADMIN, rows)
 
     def task_total(self, *, user: str | None = None, instance_id: int | None = None, state: str = "open",
@@ -78,6 +82,26 @@ class TaskFamily:
                                      policy.held_roles(session, user), instance_id, state, filters, now)
             return int(session.scalar(query) or 0)
 
+    def task_list(self, *, user: str | None = None, instance_id: int | None = None, state: str = "open",
+                  filters: TaskFilter | None = None, now: datetime | None = None,
+                  limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """:meth:`tasks` with :meth:`task_total`, in one read (``GET /api/v1/tasks``): the total comes with the
+        page as a window over the same matches, so they are found once."""
+        limit = page_limit(limit)
+        with self.database.read() as session:
+            held, sees_all = policy.held_roles(session, user), _sees_all(session, user)
+            query = self._task_query(select(*_TASK_ROW, func.count().over().label("total")), user, sees_all, held,
+                                     instance_id, state, filters, now)
+            found = session.execute(query.order_by(*_task_order(filters or TaskFilter())).limit(limit)
+                                    .offset(offset)).all()
+            if found:
+                total = found[0].total
+            else:  # past the last page, or nothing at all: counted on its own
+                total = offset and session.scalar(self._task_query(
+                    select(func.count()).select_from(HumanTask), user, sees_all, held, instance_id, state, filters,
+                    now))
+            return without_case_items(session, user or ADMIN, tasks_with_candidates(session, found)), int(total or 0)
+
     def task_page(self, *, user: str, filters: TaskFilter, now: datetime, limit: int = 20,
                   offset: int = 0) -> dict[str, Any]:
         """One page of a person's inbox with the total over all pages (the inbox page), in one read."""
@@ -85,16 +109,15 @@ class TaskFamily:
         with self.database.read() as session:
             held, sees_all = policy.held_roles(session, user), _sees_all(session, user)
             # the total comes with the page (a window over the same matches), so the matches are found once
-            query = self._task_query(select(HumanTask, func.count().over().label("total")), user, sees_all, held,
+            query = self._task_query(select(*_TASK_ROW, func.count().over().label("total")), user, sees_all, held,
                                      None, "open", filters, now)
             found = session.execute(query.order_by(*_task_order(filters)).limit(limit).offset(offset)).all()
-            rows = [row[0] for row in found]
             if found:
                 total = found[0].total
             else:  # past the last page, or nothing at all: counted on its own
                 total = offset and session.scalar(self._task_query(
                     select(func.count()).select_from(HumanTask), user, sees_all, held, None, "open", filters, now))
-            return {"tasks": without_case_items(session, user, tasks_with_candidates(session, rows)),
+            return {"tasks": without_case_items(session, user, tasks_with_candidates(session, found)),
                     "total": int(total or 0), "limit": limit,
                     "offset": offset}
 
