@@ -12,7 +12,8 @@
     (bench/pageweight.py). ``./scripts/bench.sh fanout`` runs (d) alone, ``rollout`` (e), ``inbox`` (f),
     ``pageweight`` (g), ``engine`` (a)-(c); ``feel`` (h) a 100-rule FEEL decision table beside SpiffWorkflow's
     DMN engine (bench/feel.py, no database); ``notifications`` (i) 10,000 notifications by SMS to a local gateway
-    with 1 and 2 workers beside as many webhook deliveries (bench/notifications.py).
+    with 1 and 2 workers beside as many webhook deliveries (bench/notifications.py); ``http`` (j) a start, a
+    completion and the inbox over HTTP to gunicorn beside the same command or query in process (bench/http.py).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from bench.fanout import report_fanout
 from bench.feel import report_feel
+from bench.http import report_http
 from bench.inbox import report_inbox
 from bench.notifications import report_notifications
 from bench.pageweight import report_pageweight
@@ -234,13 +236,16 @@ def run_all(label: str, url: str, data_dir: Path, parts: set[str]) -> None:
         report_pageweight(url.replace("bench.db", "pageweight.db"), data_dir, progress)
     if "notifications" in parts:
         report_notifications(url.replace("bench.db", "notifications.db"), data_dir, progress)
+    if "http" in parts:
+        report_http(url.replace("bench.db", "http.db"), data_dir, progress)
 
 
 def main() -> None:
-    parts = {"engine", "fanout", "rollout", "inbox", "pageweight", "feel", "notifications"}
+    parts = {"engine", "fanout", "rollout", "inbox", "pageweight", "feel", "notifications", "http"}
     chosen = set(sys.argv[1:]) or parts
     if not chosen <= parts:
-        sys.exit("usage: python -m bench [engine] [fanout] [rollout] [inbox] [pageweight] [feel] [notifications]")
+        sys.exit("usage: python -m bench [engine] [fanout] [rollout] [inbox] [pageweight] [feel] [notifications]"
+                 " [http]")
     if "feel" in chosen:
         bench_results.on_database("—")
         report_feel()

@@ -91,6 +91,11 @@ def case_access(session: Any, user: str | None, instance_id: int) -> str | None:
 def is_confidential(session: Any, instance_id: int) -> bool:
     """Whether the instance's process is read by the counselling rules (False for a missing instance)."""
     definition_id = session.execute(select(_i.c.definition_id).where(_i.c.id == instance_id)).scalar()
+    return is_confidential_version(session, definition_id)
+
+
+def is_confidential_version(session: Any, definition_id: int | None) -> bool:
+    """Whether instances of process version ``definition_id`` are read by the counselling rules (False for None)."""
     return definition_id is not None and sensitivity_of(session, definition_id).confidentiality == "counselling"
 
 

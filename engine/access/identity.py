@@ -6,9 +6,10 @@ say) can ask who is an administrator without importing the policy that imports t
 
 from __future__ import annotations
 
+from contextvars import ContextVar, Token
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Executable, Result, select
+from sqlalchemy import Connection, Executable, Result, bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.store import tables
@@ -19,6 +20,9 @@ ADMIN = "admin"
 SERVICE = "service"
 
 _a = tables.account
+# Asked on nearly every request and command: built once (building a statement costs more than running it).
+_IS_ADMINISTRATOR = select(_a.c.is_admin).where(_a.c.username == bindparam("user"), _a.c.active.is_(True))
+_KIND = select(_a.c.kind).where(_a.c.username == bindparam("user"))
 
 
 class CommandReader(Protocol):
@@ -33,15 +37,48 @@ class CommandReader(Protocol):
 Reader = Connection | Session | CommandReader
 
 
-def read_with(reader: Reader, statement: Executable) -> Result[Any]:
+def read_with(reader: Reader, statement: Executable, parameters: dict[str, Any] | None = None) -> Result[Any]:
     if isinstance(reader, Connection | Session):
-        return reader.execute(statement)
-    return reader.read(statement)
+        return reader.execute(statement, parameters)
+    return reader.read(statement, parameters)
+
+
+#: The answers of one request (who is an administrator, a service account, which roles someone holds), kept
+#: for the rest of it: the web layer sets it when a request begins (engine.web.auth); None elsewhere.
+_REQUEST_ANSWERS: ContextVar[dict[str, Any] | None] = ContextVar("huhua_request_answers", default=None)
+
+
+def keep_request_answers(answers: dict[str, Any]) -> Token[dict[str, Any] | None]:
+    """From now until :func:`stop_keeping_request_answers`, queries keep who-is-what in ``answers``: a request asks
+    each once however many queries it runs, and the next request asks afresh (so a change counts from then)."""
+    return _REQUEST_ANSWERS.set(answers)
+
+
+def stop_keeping_request_answers(token: Token[dict[str, Any] | None]) -> None:
+    _REQUEST_ANSWERS.reset(token)
+
+
+def forget_request_answers() -> None:
+    """A command has committed: what the request kept may have changed, so its later queries ask again."""
+    answers = _REQUEST_ANSWERS.get()
+    if answers is not None:
+        answers.clear()
+
+
+def note_caller(user: str, *, administrator: bool, service_account: bool) -> None:
+    """What the caller's own lookup read already (engine.queries.accounts), kept so the request asks no more."""
+    answers = _REQUEST_ANSWERS.get()
+    if answers is not None:
+        answers[f"is_administrator:{user}"] = administrator
+        answers[f"is_service_account:{user}"] = service_account
 
 
 def memo_of(reader: Reader) -> dict[str, Any] | None:
-    """A unit of work keeps answers for its command's life; sessions and connections keep nothing."""
-    return getattr(reader, "memo", None) if not isinstance(reader, Connection | Session) else None
+    """A unit of work keeps answers for its command's life; a query's session for the request's (see
+    :func:`keep_request_answers`), and nothing outside one; a bare connection keeps nothing."""
+    if isinstance(reader, Session):
+        return _REQUEST_ANSWERS.get()
+    return None if isinstance(reader, Connection) else getattr(reader, "memo", None)
 
 
 # --- who someone is ---------------------------------------------------------------------------------------------
@@ -50,7 +87,8 @@ def is_administrator(reader: Reader, user: str | None) -> bool:
     """Whether ``user`` may act on every task and administer the engine.
 
     The built-in ``admin`` account always; any other active account whose ``is_admin`` flag is set. Read afresh
-    each time (kept for one command's life in a unit of work), so granting or revoking counts at once.
+    each time (kept for one command's life in a unit of work, or one request's by its queries), so granting or
+    revoking counts at once, or from the next request.
     """
     if not user:
         return False
@@ -59,7 +97,7 @@ def is_administrator(reader: Reader, user: str | None) -> bool:
     memo, key = memo_of(reader), f"is_administrator:{user}"
     if memo is not None and key in memo:
         return bool(memo[key])
-    found = bool(read_with(reader, select(_a.c.is_admin).where(_a.c.username == user, _a.c.active.is_(True))).scalar())
+    found = bool(read_with(reader, _IS_ADMINISTRATOR, {"user": user}).scalar())
     if memo is not None:
         memo[key] = found
     return found
@@ -67,7 +105,17 @@ def is_administrator(reader: Reader, user: str | None) -> bool:
 
 def is_service_account(reader: Reader, user: str | None) -> bool:
     """Whether ``user`` is a service account: a system that delivers messages, never a person."""
-    return bool(user) and read_with(reader, select(_a.c.kind).where(_a.c.username == user)).scalar() == SERVICE
+    if not user:
+        return False
+    # kept for a request only: a command that makes an account a service account may ask again after
+    memo = _REQUEST_ANSWERS.get() if isinstance(reader, Session) else None
+    key = f"is_service_account:{user}"
+    if memo is not None and key in memo:
+        return bool(memo[key])
+    found = read_with(reader, _KIND, {"user": user}).scalar() == SERVICE
+    if memo is not None:
+        memo[key] = found
+    return found
 
 
 class _ReadOnly:

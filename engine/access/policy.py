@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, bindparam, exists, or_, select
 
 from engine.access import confidential
 from engine.access.identity import ADMIN, Reader, as_session, is_administrator, memo_of, read_with
@@ -50,6 +50,22 @@ _u, _r, _p, _d, _dr = (tables.org_unit, tables.role_assignment, tables.person, t
                        tables.deployment_resource)
 _at = tables.task_attachment
 
+# The checks every call on an instance or a task makes, built once with bound values (building a statement costs
+# more than SQLite running it): the instance (by its id, or a task's), the roles one holds, one's relation to its
+# work.
+_INSTANCE_COLUMNS = (_i.c.id, _i.c.process_key, _i.c.org_scope, _i.c.definition_id)
+_INSTANCE = select(*_INSTANCE_COLUMNS).where(_i.c.id == bindparam("instance_id"))
+_TASK_INSTANCE = select(*_INSTANCE_COLUMNS).join_from(_t, _i, _i.c.id == _t.c.instance_id).where(
+    _t.c.id == bindparam("task_id"))
+_HELD_ROLES = select(_r.c.role, _r.c.unit_id).where(_r.c.person_id == bindparam("user"))
+_WORKS_ON = select(_t.c.id).where(
+    _t.c.instance_id == bindparam("instance_id"),
+    or_(_t.c.completed_by == bindparam("user"),
+        exists().where(_c.c.task_id == _t.c.id,
+                       or_(and_(_c.c.kind == "user", _c.c.value == bindparam("user")),
+                           and_(_c.c.kind == "role", _c.c.value.in_(bindparam("held", expanding=True))))),
+        and_(_t.c.state == "open", _t.c.assignee == bindparam("user")))).limit(1)
+
 
 def held_roles(reader: Reader, user: str | None) -> list[str]:
     """The ``role@unit`` keys a person holds (how role candidates are written); ``admin`` is no person and holds
@@ -59,8 +75,7 @@ def held_roles(reader: Reader, user: str | None) -> list[str]:
     memo, key = memo_of(reader), f"held_roles:{user}"
     if memo is not None and key in memo:
         return list(memo[key])
-    found = [f"{role}@{unit}" for role, unit in read_with(reader, select(_r.c.role, _r.c.unit_id)
-                                                       .where(_r.c.person_id == user))]
+    found = [f"{role}@{unit}" for role, unit in read_with(reader, _HELD_ROLES, {"user": user})]
     if memo is not None:
         memo[key] = found
     return found
@@ -82,19 +97,25 @@ def may_read_instance(reader: Reader, user: str | None, instance_id: int) -> boo
     """Whether ``user`` may read instance ``instance_id`` (False also when it does not exist); see the module."""
     if not user:
         return False
-    row = read_with(reader, select(_i.c.id, _i.c.process_key, _i.c.org_scope).where(_i.c.id == instance_id)).first()
-    if row is None:
-        return False
-    if is_administrator(reader, user):
-        return True
-    general = _works_on(reader, user, instance_id) or _oversees(reader, user, row.process_key, row.org_scope)
-    return _sensitive_access(reader, user, instance_id, general)
+    return _may_read(reader, user, read_with(reader, _INSTANCE, {"instance_id": instance_id}).first())
 
 
 def may_read_task(reader: Reader, user: str | None, task_id: int) -> bool:
     """Whoever may read the task's instance may read the task (False also when it does not exist)."""
-    instance_id = read_with(reader, select(_t.c.instance_id).where(_t.c.id == task_id)).scalar()
-    return instance_id is not None and may_read_instance(reader, user, instance_id)
+    if not user:
+        return False
+    return _may_read(reader, user, read_with(reader, _TASK_INSTANCE, {"task_id": task_id}).first())
+
+
+def _may_read(reader: Reader, user: str, instance: Any) -> bool:
+    """:func:`may_read_instance` for the instance's row (None: it does not exist)."""
+    if instance is None:
+        return False
+    if is_administrator(reader, user):
+        return True
+    general = _works_on(reader, user, instance.id) or _oversees(reader, user, instance.process_key,
+                                                                 instance.org_scope)
+    return _sensitive_access(reader, user, instance, general)
 
 
 #: How many instances up a file reference is looked for (a school's case reaches the city in two steps).
@@ -161,14 +182,7 @@ def file_references(data: Any) -> list[int]:
 
 def _works_on(reader: Reader, user: str, instance_id: int) -> bool:
     """Candidate of one of the instance's tasks, who completed one, or the assignee of an open one."""
-    held = held_roles(reader, user)
-    as_candidate = [and_(_c.c.kind == "user", _c.c.value == user)]
-    if held:
-        as_candidate.append(and_(_c.c.kind == "role", _c.c.value.in_(held)))
-    offered = exists().where(_c.c.task_id == _t.c.id, or_(*as_candidate))
-    found = read_with(reader, select(_t.c.id).where(
-        _t.c.instance_id == instance_id,
-        or_(_t.c.completed_by == user, offered, and_(_t.c.state == "open", _t.c.assignee == user))).limit(1))
+    found = read_with(reader, _WORKS_ON, {"instance_id": instance_id, "user": user, "held": held_roles(reader, user)})
     return found.first() is not None
 
 
@@ -186,14 +200,14 @@ def _oversees(reader: Reader, user: str, process_key: str, org_scope: str | None
     return bool(held & wanted)
 
 
-def _sensitive_access(reader: Reader, user: str, instance_id: int, general: bool) -> bool:
+def _sensitive_access(reader: Reader, user: str, instance: Any, general: bool) -> bool:
     """A process marked confidential (counselling) is read by :func:`engine.access.confidential.case_access` alone:
     "record", "case_and_risk" and "status" are read access (of that depth, cut by the queries), None is none —
     whatever the general rule would say."""
     session = as_session(reader)
-    if not confidential.is_confidential(session, instance_id):
+    if not confidential.is_confidential_version(session, instance.definition_id):
         return general
-    return confidential.case_access(session, user, instance_id) is not None
+    return confidential.case_access(session, user, instance.id) is not None
 
 
 #: Parsed declarations by (file hash, process key): a deployed file never changes under its hash.

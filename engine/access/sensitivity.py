@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from engine.bpmn.safe_xml import parse_xml
 from engine.store import tables
@@ -22,6 +22,9 @@ from engine.store import tables
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _d, _r = tables.process_definition, tables.deployment_resource
+#: Asked whenever an instance is read: built once (building a statement costs more than SQLite running it).
+_VERSION = select(_d.c.key, _d.c.content_hash, _d.c.deployment_id, _d.c.resource_name).where(
+    _d.c.id == bindparam("definition_id"))
 #: Deployed models are read as they were accepted at deployment; this only bounds a parse.
 _MAX_MODEL_BYTES = 64 * 1024 * 1024
 
@@ -48,8 +51,7 @@ def sensitivity_of(connection: Any, definition_id: int) -> Sensitivity:
     """What the process version ``definition_id`` marks confidential (PLAIN for an unknown version);
     ``connection`` is a SQLAlchemy Session or Connection, or a command's unit of work (read without a lock)."""
     run = getattr(connection, "read", None) or connection.execute
-    row = run(select(_d.c.key, _d.c.content_hash, _d.c.deployment_id, _d.c.resource_name)
-                             .where(_d.c.id == definition_id)).first()
+    row = run(_VERSION, {"definition_id": definition_id}).first()
     if row is None:
         return PLAIN
     with _lock:

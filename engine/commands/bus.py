@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from engine.access.identity import forget_request_answers
 from engine.commands.audit import audit_command, audit_refusal
 from engine.commands.input_limits import check_input
 from engine.commands.unit_of_work import Services, UnitOfWork
@@ -123,6 +124,7 @@ class CommandBus:
             result = handler(command, uow)
             audit_command(uow, command)  # an administrator's command is logged in its own transaction
             uow.commit()
+            forget_request_answers()  # a request's later queries read who holds what as the command left it
             return result
         except IntegrityError as err:
             raise Conflict("the change collides with another one made at the same time; try again") from err

@@ -2,7 +2,7 @@
 
 Flask's session cookie is signed, not stored: by itself, a copy of it would work until it expires, after a
 log-out or a new password. So a log-in makes a random key, keeps its hash here with an expiry, and puts only
-the key in the cookie; every request asks :meth:`engine.queries.accounts.AccountQueries.session_user` whether
+the key in the cookie; every request asks :meth:`engine.queries.accounts.AccountQueries.session_caller` whether
 the key's session still runs. Log-out ends that one session; a new password or deactivation ends all of the
 account's sessions. A session's lifetime is measured on the people's clock (the wall clock, see
 :class:`~engine.commands.model.LogIn`); everything else here on the engine's.

@@ -11,53 +11,83 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import ColumnElement, bindparam, exists, or_, select
 
 from engine.access import policy
 from engine.access.identity import ADMIN, SERVICE, is_service_account
 from engine.commands.accounts import token_hash
 from engine.commands.sessions import session_hash
 from engine.queries.rows import iso
+from engine.store import tables
 from engine.store.database import Database
-from engine.store.models import Account, AccountSession, ApiToken, Person
+from engine.store.models import Account, ApiToken
 
 #: The most tokens one list answers with (the administrator's view of all of them pages by owner).
 MAX_TOKENS = 500
 
 
 @dataclass(frozen=True)
-class TokenCaller:
-    """Who a presented token speaks for, and when it was last noted as used."""
+class Caller:
+    """Who a running session or a presented token speaks for, with what every request then asks of them."""
+
+    username: str
+    is_administrator: bool
+    is_service_account: bool
+
+
+@dataclass(frozen=True)
+class TokenCaller(Caller):
+    """A token's caller, the token, and when it was last noted as used."""
 
     token_id: int
-    username: str
     last_used_at: datetime | None
+
+
+_k, _s, _a, _p = tables.api_token, tables.account_session, tables.account, tables.person
+
+
+def _still_someone(username: Any) -> ColumnElement[bool]:
+    """The administrator, a service account, or a person still in the org directory: someone a directory load
+    removed (they left the school) calls with nothing, whatever session or token they kept. For the caller
+    queries below, which read the caller's own account row (``_a``) already."""
+    return or_(username == ADMIN, exists().where(_p.c.id == username), _a.c.kind == SERVICE)
+
+
+# The two questions every request asks, built once (a statement built per call costs more than SQLite running
+# it); the caller's account row comes along, so whether they administer or are a service account costs nothing.
+_SESSION_CALLER = (
+    select(_s.c.username, _a.c.is_admin, _a.c.kind)
+    .join_from(_s, _a, _a.c.username == _s.c.username)
+    .where(_s.c.key_hash == bindparam("digest"), _s.c.ended_at.is_(None), _s.c.expires_at > bindparam("now"),
+           _a.c.active.is_(True), _still_someone(_s.c.username)))
+_TOKEN_CALLER = (
+    select(_k.c.id, _k.c.username, _k.c.last_used_at, _a.c.is_admin, _a.c.active, _a.c.kind)
+    .outerjoin_from(_k, _a, _a.c.username == _k.c.username)  # a person given a token need not have a log-in
+    .where(_k.c.token_hash == bindparam("digest"), _k.c.revoked_at.is_(None), _k.c.expires_at > bindparam("now"),
+           _a.c.active.is_not(False), _still_someone(_k.c.username)))
 
 
 class AccountQueries:
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    def session_user(self, session_key: str, now: datetime) -> str | None:
+    def session_caller(self, session_key: str, now: datetime) -> Caller | None:
         """Whose running session ``session_key`` is: None once it ended, expired or its account was deactivated."""
-        with self.database.read() as session:
-            return session.scalar(
-                select(AccountSession.username)
-                .join(Account, Account.username == AccountSession.username)
-                .where(AccountSession.key_hash == session_hash(session_key), AccountSession.ended_at.is_(None),
-                       AccountSession.expires_at > now, Account.active.is_(True),
-                       _still_someone(AccountSession.username)))
+        with self.database.read_connection() as connection:
+            row = connection.execute(_SESSION_CALLER, {"digest": session_hash(session_key), "now": now}).first()
+        if row is None:
+            return None
+        return Caller(row.username, row.username == ADMIN or bool(row.is_admin), row.kind == SERVICE)
 
     def token_caller(self, token: str, now: datetime) -> TokenCaller | None:
-        """Whose a token is (None: unknown, revoked, expired, or its owner's account is deactivated)."""
-        deactivated = exists().where(Account.username == ApiToken.username, Account.active.is_(False))
-        with self.database.read() as session:
-            row = session.execute(
-                select(ApiToken.id, ApiToken.username, ApiToken.last_used_at)
-                .where(ApiToken.token_hash == token_hash(token), ApiToken.revoked_at.is_(None),
-                       ApiToken.expires_at > now, ~deactivated, _still_someone(ApiToken.username))).first()
-        return TokenCaller(row.id, row.username, row.last_used_at) if row else None
+        """Whose a token is (None: unknown, revoked, expired, or its owner's account is deactivated), in one
+        statement."""
+        with self.database.read_connection() as connection:
+            row = connection.execute(_TOKEN_CALLER, {"digest": token_hash(token), "now": now}).first()
+        if row is None:
+            return None
+        administrator = row.username == ADMIN or (bool(row.is_admin) and row.active is True)
+        return TokenCaller(row.username, administrator, row.kind == SERVICE, row.id, row.last_used_at)
 
     def api_tokens(self, now: datetime, username: str | None = None, limit: int = MAX_TOKENS) -> list[dict[str, Any]]:
         """Tokens, newest first: ``username``'s, or everyone's (for the administrator); never the token itself."""
@@ -100,11 +130,3 @@ def _state(row: Any, now: datetime) -> str:
     if row.revoked_at is not None:
         return "revoked"
     return "expired" if row.expires_at <= now else "active"
-
-
-def _still_someone(username: Any) -> ColumnElement[bool]:
-    """The administrator, a service account, or a person still in the org directory: someone a directory load
-    removed (they left the school) calls with nothing, whatever session or token they kept."""
-    other = aliased(Account)  # the callers' own queries read Account already: this one must not correlate to it
-    service = exists().where(other.username == username, other.kind == SERVICE)
-    return or_(username == ADMIN, exists().where(Person.id == username), service)

@@ -6,21 +6,27 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput, Problem
+from engine.store import tables
 from engine.store.models import (
     Event,
     HumanTask,
-    OrgUnit,
-    Person,
-    ProcessDefinition,
     ProcessInstance,
-    TaskCandidate,
 )
 
 MAX_PAGE = 500
+
+# The names beside a page of tasks, asked by every task list: built once (building a statement costs more than
+# SQLite running it), with the ids bound as an expanding IN.
+_u, _p, _d, _c = tables.org_unit, tables.person, tables.process_definition, tables.task_candidate
+_UNIT_NAMES = select(_u.c.id, _u.c.name).where(_u.c.id.in_(bindparam("ids", expanding=True)))
+_PERSON_NAMES = select(_p.c.id, _p.c.name).where(_p.c.id.in_(bindparam("ids", expanding=True)))
+_PROCESS_NAMES = select(_d.c.key, _d.c.name).where(_d.c.key.in_(bindparam("keys", expanding=True))).order_by(
+    _d.c.key, _d.c.version)
+_CANDIDATES = select(_c.c.task_id, _c.c.kind, _c.c.value).where(_c.c.task_id.in_(bindparam("ids", expanding=True)))
 
 
 def one_of(value: str, allowed: tuple[str, ...], field: str) -> str:
@@ -59,12 +65,10 @@ def tasks_with_candidates(session: Session, tasks: list[HumanTask] | Any) -> lis
     candidates: dict[int, dict[str, list[str]]] = {}
     units = unit_names(session, {t.org_scope for t in tasks if t.org_scope})
     assignees = {t.assignee for t in tasks if t.assignee}
-    people = dict(session.execute(select(Person.id, Person.name).where(Person.id.in_(assignees))).all()) \
-        if assignees else {}
+    people = dict(session.execute(_PERSON_NAMES, {"ids": sorted(assignees)}).all()) if assignees else {}
     processes = process_names(session, {t.process_key for t in tasks})
     if tasks:
-        rows = session.execute(select(TaskCandidate.task_id, TaskCandidate.kind, TaskCandidate.value)
-                               .where(TaskCandidate.task_id.in_([t.id for t in tasks])))  # plain rows: a page's worth
+        rows = session.execute(_CANDIDATES, {"ids": [t.id for t in tasks]})  # plain rows: a page's worth
         for task_id, kind, value in rows:
             candidates.setdefault(task_id, {"user": [], "group": [], "role": []})[kind].append(value)
     return [{
@@ -98,7 +102,7 @@ def unit_names(session: Session, unit_ids: set[str] | list[str]) -> dict[str, st
     ids = sorted({u for u in unit_ids if u})
     if not ids:
         return {}
-    return dict(session.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(ids))).all())
+    return dict(session.execute(_UNIT_NAMES, {"ids": ids}).all())
 
 
 def process_names(session: Session, keys: set[str] | list[str]) -> dict[str, str]:
@@ -106,6 +110,5 @@ def process_names(session: Session, keys: set[str] | list[str]) -> dict[str, str
     wanted = sorted({k for k in keys if k})
     if not wanted:
         return {}
-    d = ProcessDefinition
-    rows = session.execute(select(d.key, d.name).where(d.key.in_(wanted)).order_by(d.key, d.version)).all()
+    rows = session.execute(_PROCESS_NAMES, {"keys": wanted}).all()
     return {key: name for key, name in rows if name}  # the newest version comes last and wins

@@ -8,7 +8,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, false, func, or_, select, true, union
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from engine.access import policy
 from engine.access.confidential import RECORD, STATUS, at_least
@@ -27,6 +27,7 @@ from engine.queries.case_reading import case_level, without_case_items
 from engine.queries.instructions import instructions_of
 from engine.queries.rows import event_row, iso, page_limit, tasks_with_candidates
 from engine.runtime.task_data import waiting_task_data, waiting_task_process
+from engine.store import tables
 from engine.store.database import Database
 from engine.store.models import (
     DefinitionArtifact,
@@ -46,6 +47,13 @@ from engine.store.models import (
 )
 from engine.task_filters import TaskFilter
 
+#: A task list's rows: the table's columns as plain rows (a page of ORM objects costs more to build, and to expire
+#: when the read ends, than the query takes to run), and the inbox's WHERE in the tables' own columns (the ORM's
+#: attributes cost more to compile).
+_TASK, _CANDIDATE = tables.human_task.c, tables.task_candidate.c
+_TASK_ROW = tuple(_TASK)
+_COUNT = select(func.count()).select_from(tables.human_task)
+
 
 class TaskFamily:
     """The task questions of :class:`engine.queries.Queries`."""
@@ -64,19 +72,38 @@ class TaskFamily:
         limit = page_limit(limit)
         with self.database.read() as session:
             held = policy.held_roles(session, user)
-            query = self._task_query(select(HumanTask), user, _sees_all(session, user), held, instance_id, state,
+            query = self._task_query(select(*_TASK_ROW), user, _sees_all(session, user), held, instance_id, state,
                                      filters, now)
             query = query.order_by(*_task_order(filters or TaskFilter())).limit(limit).offset(offset)
-            rows = tasks_with_candidates(session, session.scalars(query).all())
+            rows = tasks_with_candidates(session, session.execute(query).all())
             return without_case_items(session, user or ADMIN, rows)
 
     def task_total(self, *, user: str | None = None, instance_id: int | None = None, state: str = "open",
                    filters: TaskFilter | None = None, now: datetime | None = None) -> int:
         """How many tasks :meth:`tasks` would list over all its pages."""
         with self.database.read() as session:
-            query = self._task_query(select(func.count()).select_from(HumanTask), user, _sees_all(session, user),
-                                     policy.held_roles(session, user), instance_id, state, filters, now)
+            query = self._task_query(_COUNT, user, _sees_all(session, user), policy.held_roles(session, user),
+                                     instance_id, state, filters, now)
             return int(session.scalar(query) or 0)
+
+    def task_list(self, *, user: str | None = None, instance_id: int | None = None, state: str = "open",
+                  filters: TaskFilter | None = None, now: datetime | None = None,
+                  limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """:meth:`tasks` with :meth:`task_total`, in one read (``GET /api/v1/tasks``): the total comes with the
+        page as a window over the same matches, so they are found once."""
+        limit = page_limit(limit)
+        with self.database.read() as session:
+            held, sees_all = policy.held_roles(session, user), _sees_all(session, user)
+            query = self._task_query(select(*_TASK_ROW, func.count().over().label("total")), user, sees_all, held,
+                                     instance_id, state, filters, now)
+            found = session.execute(query.order_by(*_task_order(filters or TaskFilter())).limit(limit)
+                                    .offset(offset)).all()
+            if found:
+                total = found[0].total
+            else:  # past the last page, or nothing at all: counted on its own
+                total = offset and session.scalar(self._task_query(_COUNT, user, sees_all, held, instance_id, state,
+                                                                   filters, now))
+            return without_case_items(session, user or ADMIN, tasks_with_candidates(session, found)), int(total or 0)
 
     def task_page(self, *, user: str, filters: TaskFilter, now: datetime, limit: int = 20,
                   offset: int = 0) -> dict[str, Any]:
@@ -85,16 +112,15 @@ class TaskFamily:
         with self.database.read() as session:
             held, sees_all = policy.held_roles(session, user), _sees_all(session, user)
             # the total comes with the page (a window over the same matches), so the matches are found once
-            query = self._task_query(select(HumanTask, func.count().over().label("total")), user, sees_all, held,
+            query = self._task_query(select(*_TASK_ROW, func.count().over().label("total")), user, sees_all, held,
                                      None, "open", filters, now)
             found = session.execute(query.order_by(*_task_order(filters)).limit(limit).offset(offset)).all()
-            rows = [row[0] for row in found]
             if found:
                 total = found[0].total
             else:  # past the last page, or nothing at all: counted on its own
-                total = offset and session.scalar(self._task_query(
-                    select(func.count()).select_from(HumanTask), user, sees_all, held, None, "open", filters, now))
-            return {"tasks": without_case_items(session, user, tasks_with_candidates(session, rows)),
+                total = offset and session.scalar(self._task_query(_COUNT, user, sees_all, held, None, "open",
+                                                                   filters, now))
+            return {"tasks": without_case_items(session, user, tasks_with_candidates(session, found)),
                     "total": int(total or 0), "limit": limit,
                     "offset": offset}
 
@@ -109,7 +135,7 @@ class TaskFamily:
         if state not in ("open", "completed", "cancelled", "all"):
             raise InvalidInput("state must be open, completed, cancelled or all", [Problem("unknown", field="state")])
         f = filters or TaskFilter()
-        t = HumanTask
+        t = _TASK
         if f.view == "done":
             state = "completed"
         if state != "all":
@@ -120,12 +146,12 @@ class TaskFamily:
             if f.view == "done":
                 query = query.where(t.completed_by == user)
             else:
-                inner = _INNER_TASK
+                inner = _INNER.c
                 in_state = [inner.state == state] if state != "all" else []
-                open_offers = [TaskCandidate.task_open == true()] if state == "open" else []
-                offered = (select(TaskCandidate.task_id).join(inner, inner.id == TaskCandidate.task_id)
-                           .where(or_(and_(TaskCandidate.kind == "user", TaskCandidate.value == user),
-                                      and_(TaskCandidate.kind == "role", TaskCandidate.value.in_(held))),
+                open_offers = [_CANDIDATE.task_open == true()] if state == "open" else []
+                offered = (select(_CANDIDATE.task_id).join(_INNER, inner.id == _CANDIDATE.task_id)
+                           .where(or_(and_(_CANDIDATE.kind == "user", _CANDIDATE.value == user),
+                                      and_(_CANDIDATE.kind == "role", _CANDIDATE.value.in_(held))),
                                   *open_offers, inner.assignee.is_(None), *in_state))
                 mine = select(inner.id).where(inner.assignee == user, *in_state)
                 if f.view == "mine":
@@ -137,7 +163,8 @@ class TaskFamily:
         if f.process:
             query = query.where(t.process_key == f.process)
         if f.unit:  # a unit's code, or its name or part of it as a person types it ("珠晖区第二小学")
-            named = select(OrgUnit.id).where(or_(OrgUnit.id == f.unit, OrgUnit.name.contains(f.unit, autoescape=True)))
+            unit = tables.org_unit.c
+            named = select(unit.id).where(or_(unit.id == f.unit, unit.name.contains(f.unit, autoescape=True)))
             query = query.where(t.org_scope.in_(named))
         for word in f.words():  # in the title too: a unit's or a subject's name finds the task
             query = query.where(or_(t.name.contains(word, autoescape=True), t.title.contains(word, autoescape=True)))
@@ -148,7 +175,7 @@ class TaskFamily:
     def _due_condition(self, f: TaskFilter, now: datetime | None) -> list[Any]:
         if now is None:
             raise InvalidInput("a due-date filter needs the current time")
-        t = HumanTask
+        t = _TASK
         today = now.astimezone(BUSINESS_TZ).date()
         if f.due == "none":
             return [t.due_at.is_(None)]
@@ -525,7 +552,7 @@ def _called_sensitive_variables(session: Session, definition_id: int, state: str
 
 
 #: The task table again, for the inbox's id lookups; made once, as building an alias costs more than the query.
-_INNER_TASK = aliased(HumanTask, name="inner_task")
+_INNER = tables.human_task.alias("inner_task")
 
 
 def _json_object(text: str | None) -> dict[str, Any]:
@@ -540,7 +567,7 @@ def _sees_all(session: Session, user: str | None) -> bool:
 
 def _task_order(f: TaskFilter) -> list[Any]:
     """Due first (no due date last), or latest due first, or newest first; a done list shows the latest done first."""
-    t = HumanTask
+    t = _TASK
     if f.view == "done":
         return [t.completed_at.desc(), t.id.desc()]
     if f.sort == "newest":

@@ -90,6 +90,12 @@ class Database:
             session.rollback()
             session.close()
 
+    @contextmanager
+    def read_connection(self) -> Iterator[Connection]:
+        """A plain connection for a query asked on every request, without an ORM session's cost; never commits."""
+        with self.engine.connect() as connection:
+            yield connection  # closing it rolls the read back
+
     def dispose(self) -> None:
         connection = getattr(self._local, "connection", None)
         if connection is not None:

@@ -30,6 +30,7 @@ from flask_wtf.csrf import CSRFProtect, validate_csrf
 from werkzeug.middleware.proxy_fix import ProxyFix
 from wtforms import ValidationError
 
+from engine.access.identity import keep_request_answers, note_caller, stop_keeping_request_answers
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ, Clock, SystemClock
 from engine.commands import LogIn, LogOut, TouchApiToken
@@ -64,11 +65,8 @@ class Account(UserMixin):
 
 def is_administrator(user: str) -> bool:
     """Whether ``user`` is an administrator, asked of the database once per request (so a revoked flag
-    counts from the next request) and kept for the rest of it."""
-    known: dict[str, bool] = g.setdefault("huhua_administrators", {})
-    if user not in known:
-        known[user] = _huhua().queries.is_administrator(user)
-    return known[user]
+    counts from the next request) and kept for the rest of it (see :func:`_keep_answers`)."""
+    return bool(_huhua().queries.is_administrator(user))
 
 
 def install(app: Flask, huhua: Huhua) -> None:
@@ -84,15 +82,33 @@ def install(app: Flask, huhua: Huhua) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops)  # type: ignore[method-assign]
     csrf.init_app(app)
     login_manager.init_app(app)
+    app.before_request(_keep_answers)
+    app.teardown_request(_stop_keeping_answers)
     app.register_blueprint(auth)
+
+
+def _keep_answers() -> None:
+    """Who the caller is, whether they (or anyone the request asks about) administer, are a service account or
+    hold which roles: asked once per request and kept in ``g`` for the rest of it, never longer, so a change
+    counts from the next request (and from the next query after a command of this one)."""
+    g.huhua_answers = {}
+    g.huhua_answers_kept = keep_request_answers(g.huhua_answers)
+
+
+def _stop_keeping_answers(_error: BaseException | None) -> None:
+    kept = g.pop("huhua_answers_kept", None)
+    if kept is not None:
+        stop_keeping_request_answers(kept)
 
 
 @login_manager.user_loader
 def _load(session_key: str) -> Account | None:
     """The cookie's session, if it still runs (not logged out, not past its time, its account active)."""
-    huhua = _huhua()
-    username = huhua.queries.accounts.session_user(session_key, person_clock().now())
-    return Account(username, session_key) if username else None
+    found = _huhua().queries.accounts.session_caller(session_key, person_clock().now())
+    if found is None:
+        return None
+    note_caller(found.username, administrator=found.is_administrator, service_account=found.is_service_account)
+    return Account(found.username, session_key)
 
 
 def acting_user() -> str | None:
@@ -131,6 +147,7 @@ def _token_owner(token: str) -> str | None:
         return None
     if found.last_used_at is None or now - found.last_used_at >= TOKEN_TOUCH_INTERVAL:
         huhua.execute(TouchApiToken(found.token_id))
+    note_caller(found.username, administrator=found.is_administrator, service_account=found.is_service_account)
     g.huhua_by_token = True
     return found.username
 

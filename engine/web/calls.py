@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, g, request
+from flask import current_app, request
 
 from engine.access.confidential import RECORD
 from engine.bootstrap import Huhua
@@ -32,18 +32,10 @@ def actor() -> str:
     if not caller:
         raise Unauthorized(Phrase("log in, or send an API token as 'Authorization: Bearer <token>'"),
                            [Problem(Phrase("not authenticated"), field="Authorization")])
-    if request.endpoint not in SERVICE_ENDPOINTS and _is_service_account(caller):
+    if request.endpoint not in SERVICE_ENDPOINTS and engine().queries.is_service_account(caller):
         raise Forbidden(Phrase("a service account only delivers messages and signals (POST /api/v1/messages, "
                                "/api/v1/webhooks/messages/{name}, /api/v1/signals)"))
     return caller
-
-
-def _is_service_account(caller: str) -> bool:
-    """Asked once per request, like :func:`engine.web.auth.is_administrator`."""
-    known: dict[str, bool] = g.setdefault("huhua_service_accounts", {})
-    if caller not in known:
-        known[caller] = engine().queries.is_service_account(caller)
-    return known[caller]
 
 
 def json_body() -> dict[str, Any]:

@@ -42,8 +42,8 @@ def home() -> Any:
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
     huhua, me = _huhua(), str(current_user.id)
-    person = huhua.queries.users(ids=[me])
-    roles = {held["role"] for held in person[0]["roles"]} if person else set()
+    person = signed_in_person()
+    roles = {held["role"] for held in person["roles"]} if person else set()
     if (roles and roles <= OVERSIGHT_ROLES and not current_user.is_admin and huhua.queries.has_dashboard(me)
             and not huhua.queries.task_page(user=me, filters=TaskFilter(), now=huhua.clock.now(), limit=1)["total"]):
         return redirect(url_for("admin.dashboard_page"))
@@ -68,13 +68,13 @@ def tasks() -> Any:
     for task in found["tasks"]:
         task["due"] = _due(task["due_at"], now, calendar)
         task["mine"] = task["assignee"] == current_user.id
-    person = huhua.queries.users(ids=[me])
+    person = signed_in_person()
     processes = huhua.queries.process_names()
     saved = huhua.queries.saved_filters(me)
     for entry in saved:
         entry["href"] = url_for("inbox.tasks", **entry["filters"])
         entry["current"] = entry["filters"] == filters.to_dict()
-    return render_template("inbox.html", tasks=found["tasks"], person=person[0] if person else None,
+    return render_template("inbox.html", tasks=found["tasks"], person=person,
                            filters=filters, current=filters.to_dict(), problem=problem, processes=processes,
                            saved=saved, page=page, pages=max(1, -(-found["total"] // PAGE)), total=found["total"])
 
@@ -117,18 +117,22 @@ def _earlier_files(huhua: Huhua, task_id: int, me: str) -> list[dict[str, Any]]:
     return files
 
 
+def signed_in_person() -> dict[str, Any] | None:
+    """The logged-in person with their roles (None for nobody), asked once per request: the page and its header
+    both name them."""
+    if not current_user.is_authenticated:
+        return None
+    if "huhua_person" not in g:
+        found = _huhua().queries.users(ids=[str(current_user.id)])
+        g.huhua_person = found[0] if found else None
+    person: dict[str, Any] | None = g.huhua_person
+    return person
+
+
 @inbox.app_context_processor
 def _signed_in_person() -> dict[str, Any]:
     """The header names the person and what they are ("班主任 · 珠晖区第一小学"), not their log-in id."""
-    def signed_in() -> dict[str, Any] | None:
-        if not current_user.is_authenticated:
-            return None
-        if "huhua_person" not in g:
-            found = _huhua().queries.users(ids=[str(current_user.id)])
-            g.huhua_person = found[0] if found else None
-        return g.huhua_person
-
-    return {"signed_in": signed_in}
+    return {"signed_in": signed_in_person}
 
 
 @inbox.app_context_processor

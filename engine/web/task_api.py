@@ -48,11 +48,10 @@ def list_tasks() -> Any:
     filters = parse_filter(request.args)
     now = huhua.clock.now()
     state = request.args.get("state", "open")
-    found = huhua.queries.tasks(user=user, instance_id=instance_id, state=state, filters=filters, now=now,
-                                limit=calls.int_arg("limit", 50), offset=calls.int_arg("offset", 0))
+    found, total = huhua.queries.task_list(user=user, instance_id=instance_id, state=state, filters=filters, now=now,
+                                           limit=calls.int_arg("limit", 50), offset=calls.int_arg("offset", 0))
     response = jsonify(found)
-    response.headers["X-Total-Count"] = str(huhua.queries.task_total(
-        user=user, instance_id=instance_id, state=state, filters=filters, now=now))
+    response.headers["X-Total-Count"] = str(total)
     return response
 
 
