@@ -13,6 +13,10 @@
     ``pageweight`` (g), ``engine`` (a)-(c); ``feel`` (h) a 100-rule FEEL decision table beside SpiffWorkflow's
     DMN engine (bench/feel.py, no database); ``notifications`` (i) 10,000 notifications by SMS to a local gateway
     with 1 and 2 workers beside as many webhook deliveries (bench/notifications.py).
+
+``./scripts/bench.sh load [--staff 50] [--seconds 300] [--fault pg-restart|kill-worker|kill-scheduler]`` is the load
+test of the real server on PostgreSQL (bench/load.py): gunicorn, workers and the scheduler under simulated staff,
+with faults; it takes options of its own and runs alone.
 """
 
 from __future__ import annotations
@@ -237,6 +241,11 @@ def run_all(label: str, url: str, data_dir: Path, parts: set[str]) -> None:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["load"]:
+        from bench.load import main as load_main  # its own options; it starts its own PostgreSQL
+
+        load_main(sys.argv[2:])
+        return
     parts = {"engine", "fanout", "rollout", "inbox", "pageweight", "feel", "notifications"}
     chosen = set(sys.argv[1:]) or parts
     if not chosen <= parts:
