@@ -41,6 +41,7 @@ from bench.load_checks import (
     ScheduleReport,
     check_ledger,
     check_schedule_fires,
+    fires_of,
     jobs_leased_by,
     jobs_still_held,
 )
@@ -101,8 +102,11 @@ class LoadResult:
                 and all(s.error is None for s in self.scrapes if s.moment != "during"))
 
 
+_BEGAN = time.monotonic()
+
+
 def say(text: str) -> None:
-    print(f"  … {text}", file=sys.stderr, flush=True)
+    print(f"  … {time.monotonic() - _BEGAN:6.1f} s  {text}", file=sys.stderr, flush=True)
 
 
 @contextmanager
@@ -158,6 +162,7 @@ class Run:
         self.scrapes: list[Scrape] = []
         self.notes: list[str] = []
         self.held_by_killed: list[int] = []
+        self.deadline = time.monotonic() + options.seconds
 
     def scrape(self, moment: str) -> None:
         self.scrapes.append(scrape(self.processes.base_url, METRICS_TOKEN, moment))
@@ -166,7 +171,7 @@ class Run:
         """The people work for the run's length; the fault (or a plain scrape) comes at half time."""
         options, stop = self.options, threading.Event()
         started = time.monotonic()
-        deadline = started + options.seconds
+        deadline = self.deadline = started + options.seconds
         today = lambda: datetime.now(BUSINESS_TZ).date()  # noqa: E731 - the server's day, read when answering
         threads = []
         for index, person in enumerate(self.staff):
@@ -208,31 +213,43 @@ class Run:
             self.notes.append(f"PostgreSQL was stopped for {time.monotonic() - began:.1f} s")
         elif fault == "kill-worker":
             self._kill_worker()
-            self.scrape("during")
         elif fault == "kill-scheduler":
             self._kill_scheduler()
             self.scrape("during")
-        self.windows.append(Window(began, time.monotonic() + self.options.recovery_seconds))
+        ended = time.monotonic()
+        self.windows.append(Window(began, ended + self.options.recovery_seconds, ended))
 
     def _kill_worker(self) -> None:
         engine = self.huhua.services.database.engine
+        pid = self.processes.kill_web_process()
         victim = next(iter(self.processes.workers))
-        waited = time.monotonic() + 10  # a moment when it holds leases, if one comes within 10 s
+        waited = time.monotonic() + 5  # a moment when it holds leases, if one comes within 5 s
         while not jobs_leased_by(engine, victim) and time.monotonic() < waited:
             time.sleep(0.05)
         self.processes.kill(victim)
         self.held_by_killed = jobs_leased_by(engine, victim)
         replacement = self.processes.start_worker()
-        pid = self.processes.kill_web_process()
-        self.notes.append(f"SIGKILL to {victim} holding {len(self.held_by_killed)} leased job(s); {replacement} "
-                          f"started; SIGKILL to web process {pid}")
+        self.notes.append(f"SIGKILL to web process {pid} (gunicorn's); SIGKILL to {victim} holding "
+                          f"{len(self.held_by_killed)} leased job(s); {replacement} started")
+        self.scrape("during")
+        self.processes.wait_started()
 
     def _kill_scheduler(self) -> None:
+        """SIGKILL the leader right after it fired an occurrence of the minutely schedule (before it marks the
+        schedule checked, most likely), when one falls due while at least 20 s of the run are left."""
         leader = self.processes.leading_scheduler()
+        engine = self.huhua.services.database.engine
+        fired = fires_of(engine, MINUTELY_KEY)
+        latest = time.monotonic() + max(0.0, self.deadline - time.monotonic() - 20)
+        while fires_of(engine, MINUTELY_KEY) == fired and time.monotonic() < latest:
+            time.sleep(0.05)
+        after_fire = fires_of(engine, MINUTELY_KEY) > fired
         self.processes.kill(leader)
         killed = time.monotonic()
         successor = self.processes.leading_scheduler(timeout=60)
-        self.notes.append(f"SIGKILL to the leading {leader}; {successor} led {time.monotonic() - killed:.1f} s later")
+        self.notes.append(f"SIGKILL to the leading {leader}" + (" just after it fired an occurrence" if after_fire
+                                                                 else "") +
+                          f"; {successor} led {time.monotonic() - killed:.1f} s later")
 
     def settle(self) -> int:
         """Wait (at most a lease and a half) until the workers have run every job due; the number still due."""
@@ -267,9 +284,11 @@ def run_load(options: LoadOptions, progress: Callable[[str], None] = say) -> Loa
         for _ in range(options.workers):
             processes.start_worker()
         processes.start_scheduler(options.scheduler_interval)
+        processes.wait_started()
         if options.fault == "kill-scheduler":
             processes.leading_scheduler()
             processes.start_scheduler(options.scheduler_interval)  # the standby
+            processes.wait_started()
         run = Run(options, huhua, processes, cluster, staff, tokens)
         run.scrape("before")
         progress(f"{options.staff} people working for {options.seconds:.0f} s"

@@ -96,6 +96,12 @@ def check_schedule_fires(engine: Engine, schedule_key: str, process_key: str) ->
     return ScheduleReport(len(fired), duplicates, len(twice), sum(1 for row in fired if row.instance_id is None))
 
 
+def fires_of(engine: Engine, schedule_key: str) -> int:
+    """How many occurrences of ``schedule_key`` the fire log holds."""
+    with engine.connect() as connection:
+        return connection.scalar(select(func.count()).select_from(_f).where(_f.c.schedule_key == schedule_key)) or 0
+
+
 def jobs_still_held(engine: Engine, job_ids: list[int]) -> list[int]:
     """Of ``job_ids`` (those a killed worker held), the ones still pending: not run by another worker."""
     if not job_ids:

@@ -46,10 +46,12 @@ def by_kind(samples: list[Sample]) -> dict[str, KindFigures]:
 
 @dataclass(frozen=True)
 class Window:
-    """A stretch of the run (monotonic seconds) in which a fault was declared."""
+    """A stretch of the run (monotonic seconds) in which a fault was declared: from its start to ``end``, the
+    declared recovery time after ``restored`` (when the fault was over: the database started again, say)."""
 
     start: float
     end: float
+    restored: float
 
     def overlaps(self, sample: Sample) -> bool:
         return sample.sent <= self.end and sample.answered >= self.start

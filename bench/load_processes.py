@@ -71,29 +71,31 @@ class Processes:
             time.sleep(0.2)
 
     def start_worker(self) -> str:
-        """One more ``huhua worker``, once it says it runs; returns its name (the name its leases carry)."""
+        """One more ``huhua worker``; returns its name (the name its leases carry). See :meth:`wait_started`."""
         name = f"load-worker-{len(self.workers) + 1}"
         self.workers[name] = self._spawn(name, [sys.executable, "-m", "engine.cli", "worker", "--name", name,
                                                 "--poll", "0.2", "--lease", str(LEASE_SECONDS)])
-        self._wait_for(name, self.workers[name], f"worker {name} running")
         return name
 
     def start_scheduler(self, interval: float) -> str:
-        """One more ``huhua scheduler``, once it says it runs (as the leader, or a standby)."""
+        """One more ``huhua scheduler`` (the leader, or a standby while another leads). See :meth:`wait_started`."""
         name = f"load-scheduler-{len(self.schedulers) + 1}"
         self.schedulers[name] = self._spawn(name, [sys.executable, "-m", "engine.cli", "-v", "scheduler",
                                                    "--interval", str(interval)])
-        self._wait_for(name, self.schedulers[name], "scheduler running with")
         return name
 
-    def _wait_for(self, name: str, process: subprocess.Popen[bytes], text: str) -> None:
-        """Until ``name``'s log says ``text`` (a process still starting dies with its database: the run's faults
-        are for processes at work, and systemd restarts one that failed at start)."""
+    def wait_started(self) -> None:
+        """Until every worker and scheduler says it runs. A process still starting dies with its database (systemd
+        restarts it); the run's faults are for processes at work."""
         deadline = time.monotonic() + START_SECONDS
-        while self._last_said(name, text) < 0:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{name} did not start:\n" + self.log_tail(name))
-            time.sleep(0.1)
+        said = {**{name: f"worker {name} running" for name in self.workers},
+                **{name: "scheduler running with" for name in self.schedulers}}
+        for name, text in said.items():
+            process = self.workers.get(name) or self.schedulers[name]
+            while name not in self.killed and self._last_said(name, text) < 0:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{name} did not start:\n" + self.log_tail(name))
+                time.sleep(0.1)
 
     def leading_scheduler(self, timeout: float = 60) -> str:
         """The scheduler whose log says it leads now (the last to say so), waiting for one."""
