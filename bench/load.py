@@ -47,7 +47,7 @@ from bench.load_checks import (
 )
 from bench.load_figures import SHOWN, KindFigures, Scrape, Window, by_kind, scrape, server_errors_outside
 from bench.load_processes import LEASE_SECONDS, Processes
-from bench.load_staff import Desk, Ledger, Recorder, Sample, Staff, Worker, choose_staff, plan_starts
+from bench.load_staff import Desk, Ledger, Recorder, Sample, Shift, Staff, choose_staff, plan_starts
 from engine.bootstrap import Huhua, bootstrap
 from engine.clock import BUSINESS_TZ
 from engine.commands import CreateApiToken, DeployModels, DeployShippedProcesses, LoadDirectory
@@ -176,9 +176,9 @@ class Run:
         threads = []
         for index, person in enumerate(self.staff):
             desk = Desk(self.huhua, self.processes.base_url, person, self.tokens[person.person], self.recorder)
-            worker = Worker(desk, self.recorder, self.ledger, random.Random(options.seed * 1000 + index), deadline,
+            shift = Shift(desk, self.recorder, self.ledger, random.Random(options.seed * 1000 + index), deadline,
                             options.think_seconds, options.start_share, stop, today)
-            threads.append(threading.Thread(target=worker.run, name=f"staff-{person.person}", daemon=True))
+            threads.append(threading.Thread(target=shift.run, name=f"staff-{person.person}", daemon=True))
         for thread in threads:
             thread.start()
         try:

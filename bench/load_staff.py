@@ -200,8 +200,8 @@ class Desk:
                                   headers=self.web.authorization(self.staff.person))
 
 
-class Worker:
-    """A person's working loop until ``deadline`` (monotonic); ``stop`` ends it early."""
+class Shift:
+    """A person's shift: their working loop until ``deadline`` (monotonic); ``stop`` ends it early."""
 
     def __init__(self, desk: Desk, recorder: Recorder, ledger: Ledger, rng: random.Random, deadline: float,
                  think_seconds: float, start_share: float, stop: threading.Event, today: Callable[[], date]) -> None:
