@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import psycopg
@@ -150,6 +150,11 @@ def prepare(url: str, data_dir: Path, staff_count: int) -> tuple[Huhua, list[Sta
     return huhua, staff, tokens, schedules
 
 
+def beijing_today() -> date:
+    """The day the server answers on (its wall clock, Beijing time): what date fields are drawn around."""
+    return datetime.now(BUSINESS_TZ).date()
+
+
 class Run:
     """One load run: the server's processes, the people, the fault, the figures."""
 
@@ -172,12 +177,11 @@ class Run:
         options, stop = self.options, threading.Event()
         started = time.monotonic()
         deadline = self.deadline = started + options.seconds
-        today = lambda: datetime.now(BUSINESS_TZ).date()  # noqa: E731 - the server's day, read when answering
         threads = []
         for index, person in enumerate(self.staff):
             desk = Desk(self.huhua, self.processes.base_url, person, self.tokens[person.person], self.recorder)
             shift = Shift(desk, self.recorder, self.ledger, random.Random(options.seed * 1000 + index), deadline,
-                            options.think_seconds, options.start_share, stop, today)
+                          options.think_seconds, options.start_share, stop, beijing_today)
             threads.append(threading.Thread(target=shift.run, name=f"staff-{person.person}", daemon=True))
         for thread in threads:
             thread.start()
