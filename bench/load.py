@@ -224,12 +224,18 @@ class Run:
         self.windows.append(Window(began, ended + self.options.recovery_seconds, ended))
 
     def _kill_worker(self) -> None:
+        """SIGKILL a web process, then a job worker caught holding leases: it is stopped (SIGSTOP) at moments
+        until one finds it with jobs claimed and not yet run (for at most 20 s), and killed as it stands."""
         engine = self.huhua.services.database.engine
         pid = self.processes.kill_web_process()
         victim = next(iter(self.processes.workers))
-        waited = time.monotonic() + 5  # a moment when it holds leases, if one comes within 5 s
-        while not jobs_leased_by(engine, victim) and time.monotonic() < waited:
-            time.sleep(0.05)
+        looking = time.monotonic() + 20
+        while True:
+            self.processes.pause(victim, True)
+            if jobs_leased_by(engine, victim) or time.monotonic() > looking:
+                break
+            self.processes.pause(victim, False)
+            time.sleep(random.uniform(0.01, 0.1))
         self.processes.kill(victim)
         self.held_by_killed = jobs_leased_by(engine, victim)
         replacement = self.processes.start_worker()

@@ -118,10 +118,15 @@ class Processes:
         children = Path(f"/proc/{self.web.pid}/task/{self.web.pid}/children").read_text().split()
         return [int(pid) for pid in children]
 
+    def pause(self, name: str, paused: bool) -> None:
+        """SIGSTOP (``paused``) or SIGCONT a worker or scheduler: to look at what it holds at one moment."""
+        process = self.workers.get(name) or self.schedulers[name]
+        process.send_signal(signal.SIGSTOP if paused else signal.SIGCONT)
+
     def kill(self, name: str) -> None:
         """SIGKILL a worker or scheduler by name: no chance to hand back leases or locks."""
         process = self.workers.get(name) or self.schedulers[name]
-        process.send_signal(signal.SIGKILL)
+        process.send_signal(signal.SIGKILL)  # a stopped process dies of it too
         process.wait(30)
         self.killed.append(name)
 
