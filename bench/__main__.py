@@ -14,6 +14,10 @@
     DMN engine (bench/feel.py, no database); ``notifications`` (i) 10,000 notifications by SMS to a local gateway
     with 1 and 2 workers beside as many webhook deliveries (bench/notifications.py); ``http`` (j) a start, a
     completion and the inbox over HTTP to gunicorn beside the same command or query in process (bench/http.py).
+
+``./scripts/bench.sh load [--staff 50] [--seconds 300] [--fault pg-restart|kill-worker|kill-scheduler]`` is the load
+test of the real server on PostgreSQL (bench/load.py): gunicorn, workers and the scheduler under simulated staff,
+with faults; it takes options of its own and runs alone.
 """
 
 from __future__ import annotations
@@ -241,6 +245,11 @@ def run_all(label: str, url: str, data_dir: Path, parts: set[str]) -> None:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["load"]:
+        from bench.load import main as load_main  # its own options; it starts its own PostgreSQL
+
+        load_main(sys.argv[2:])
+        return
     parts = {"engine", "fanout", "rollout", "inbox", "pageweight", "feel", "notifications", "http"}
     chosen = set(sys.argv[1:]) or parts
     if not chosen <= parts:

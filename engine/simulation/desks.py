@@ -56,13 +56,17 @@ class EngineDesk:
 
 class WebDesk:
     """The API of web processes at ``base_url``, each person with an API token of their own (made for them by the
-    administrator the first time they act, as an operator would)."""
+    administrator the first time they act, as an operator would, unless ``tokens`` already holds theirs)."""
 
-    def __init__(self, huhua: Huhua, base_url: str) -> None:
+    def __init__(self, huhua: Huhua, base_url: str, tokens: dict[str, str] | None = None) -> None:
         self.huhua = huhua
         self.api = base_url.rstrip("/") + "/api/v1"
         self.http = requests.Session()
-        self._tokens: dict[str, str] = {}
+        self._tokens: dict[str, str] = dict(tokens or {})
+
+    def authorization(self, person: str) -> dict[str, str]:
+        """The header that signs a call as ``person`` (for calls of theirs beyond the task form's three)."""
+        return {"Authorization": f"Bearer {self._token(person)}"}
 
     def form(self, task_id: int, person: str) -> tuple[dict[str, Any] | None, dict[str, Any]]:
         found = self._call("GET", f"/tasks/{task_id}/form", person)
