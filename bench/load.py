@@ -98,7 +98,8 @@ class LoadResult:
         schedule = self.schedule
         return (not self.errors_outside and not self.missing_retry_after and not self.ledger.violations
                 and not self.ledger.refused_yet_applied and not self.dead and not self.jobs_left_held
-                and not (schedule.duplicate_fires or schedule.duplicate_starts or schedule.unstarted)
+                and not (schedule.duplicate_fires or schedule.duplicate_starts or schedule.unstarted
+                         or schedule.skipped)
                 and all(s.error is None for s in self.scrapes if s.moment != "during"))
 
 
@@ -352,7 +353,8 @@ def report(result: LoadResult) -> str:
     lines += [f"  ✗ {v}" for v in ledger.violations[:20] + ledger.refused_yet_applied[:20]]
     schedule = result.schedule
     lines.append(f"scheduler: {schedule.fires} minutely occurrences fired, {schedule.duplicate_fires} fired twice, "
-                 f"{schedule.duplicate_starts} started twice, {schedule.unstarted} without an instance")
+                 f"{schedule.duplicate_starts} started twice, {schedule.unstarted} without an instance, "
+                 f"{schedule.skipped} minutes skipped")
     lines.append(f"jobs: {result.jobs_due_at_end} still due after the run; {len(result.jobs_left_held)} of the "
                  "killed worker's never run" + (f"; processes that died: {', '.join(result.dead)}"
                                                if result.dead else ""))

@@ -82,6 +82,7 @@ class ScheduleReport:
     duplicate_fires: int  # occurrences in schedule_fire more than once
     duplicate_starts: int  # occurrences started as more than one instance
     unstarted: int  # occurrences logged as fired without an instance
+    skipped: int  # minutes between the first and the last fire that have none (the take-over lost one)
 
 
 def check_schedule_fires(engine: Engine, schedule_key: str, process_key: str) -> ScheduleReport:
@@ -92,8 +93,10 @@ def check_schedule_fires(engine: Engine, schedule_key: str, process_key: str) ->
                                    ).all()
         twice = connection.execute(select(_i.c.business_key).where(_i.c.process_key == process_key)
                                    .group_by(_i.c.business_key).having(func.count() > 1)).all()
-    duplicates = len(fired) - len({row.fire_time for row in fired})
-    return ScheduleReport(len(fired), duplicates, len(twice), sum(1 for row in fired if row.instance_id is None))
+    times = sorted({row.fire_time for row in fired})
+    minutes = round((times[-1] - times[0]).total_seconds() / 60) + 1 if times else 0
+    return ScheduleReport(len(fired), len(fired) - len(times), len(twice),
+                          sum(1 for row in fired if row.instance_id is None), minutes - len(times))
 
 
 def fires_of(engine: Engine, schedule_key: str) -> int:

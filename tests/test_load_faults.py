@@ -32,6 +32,8 @@ def test_the_outage_answers_503_with_retry_after_and_nothing_else_fails(restarte
     assert any(s.status == 200 and s.sent > window.restored for s in result.samples), report(result)
     assert result.dead == [], report(result)  # workers and the scheduler lived through it
     assert result.jobs_due_at_end == 0, report(result)
+    schedule = result.schedule  # the minutely schedule: each occurrence once, none lost to the outage
+    assert not (schedule.duplicate_fires or schedule.duplicate_starts or schedule.unstarted or schedule.skipped)
 
 
 def test_every_success_the_people_saw_is_in_the_database_once(restarted: LoadResult) -> None:
