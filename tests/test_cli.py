@@ -61,6 +61,25 @@ def test_bad_input_exits_2_with_a_message(cli, args: list[str], expected: str) -
     assert expected in result.stderr
 
 
+def test_a_lone_file_is_told_which_file_to_add(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    library = Path(__file__).parent.parent / "processes"
+    alone = cli("validate", str(library / "annual_assessment.bpmn"))
+    assert alone.exit_code == 2
+    assert "add the .dmn file that defines decision 'annual_weights'" in alone.output, alone.output
+    assert "element load_weights" in alone.output and "Available DMN ids" not in alone.output
+    whole = cli_json(cli("validate", str(library), "--json"))  # with every file it needs, as deploy takes it
+    assert "annual_assessment" in {p["key"] for p in whole["processes"]}
+    caller = (FIXTURES / "review.bpmn").read_text(encoding="utf-8")
+    assert "<bpmn:userTask" in caller
+    (tmp_path / "caller.bpmn").write_text(caller.replace("<bpmn:userTask", '<bpmn:callActivity calledElement='
+                                                         '"missing_child"', 1).replace("</bpmn:userTask>",
+                                                                                       "</bpmn:callActivity>", 1),
+                                          encoding="utf-8")
+    called = cli("validate", str(tmp_path / "caller.bpmn"))
+    assert called.exit_code == 2
+    assert "add the .bpmn file that defines process 'missing_child'" in called.output, called.output
+
+
 def test_hostile_file_is_refused_in_json(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     hostile = tmp_path / "xxe.bpmn"
     hostile.write_bytes(EXTERNAL_ENTITY)

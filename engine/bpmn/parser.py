@@ -401,8 +401,20 @@ def _duplicate_process(err: ValidationException, parser: HuhuaBpmnParser, filena
     return Problem(said, file=filename, line=where.line, element_id=process_id)
 
 
+#: SpiffWorkflow's words for a decision or a called process that no given file defines.
+_NO_DECISION = re.compile(r'No DMN Diagram available with id "(?P<ref>[^"]*)"')
+_NO_PROCESS = re.compile(r"The process '(?P<ref>[^']*)' was not found")
+
+
 def _problem_from_spiff(err: ValidationException, default_file: str | None) -> Problem:
-    message = str(err).splitlines()[0] if str(err) else type(err).__name__
+    message: str | Phrase = str(err).splitlines()[0] if str(err) else type(err).__name__
+    if found := _NO_DECISION.match(str(message)):
+        message = Phrase("decision '%(ref)s' is in none of the files given: add the .dmn file that defines "
+                         "decision '%(ref)s' (deploy or validate it together with this model)", ref=found["ref"])
+    elif found := _NO_PROCESS.match(str(message)):
+        message = Phrase("the called process '%(ref)s' is in none of the files given: add the .bpmn file that "
+                         "defines process '%(ref)s' (deploy or validate it together with this model)",
+                         ref=found["ref"])
     line = getattr(err, "line_number", None)
     return Problem(
         message,
