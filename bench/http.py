@@ -38,14 +38,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
-
+from bench.statements import StatementCounter
 from engine import bench_results
 from engine.bootstrap import Huhua, bootstrap
 from engine.commands import CompleteTask, CreateApiToken, DeployModels, LoadDirectory, StartInstance
 from engine.config import PROJECT_ROOT, Settings
 from engine.org.profiles import generate
-from engine.store.database import Database
 from engine.task_filters import TaskFilter
 from engine.web import create_app
 
@@ -201,7 +199,7 @@ def _statements(huhua: Huhua, token: str) -> dict[str, tuple[int, int]]:
     counted on its second run (the first fills what a running server has cached, and notes the token's use)."""
     client = create_app(huhua).test_client()
     bearer = {"Authorization": f"Bearer {token}"}
-    counter = _StatementCounter(huhua.services.database)
+    counter = StatementCounter(huhua.services.database)
     tasks = iter(_open_tasks(huhua))
 
     def ok(answer: Any, status: int) -> None:
@@ -223,30 +221,3 @@ def _statements(huhua: Huhua, token: str) -> dict[str, tuple[int, int]]:
         f"待办 {PAGE} 条": (second(lambda: _inbox(huhua, huhua.clock.now())),
                           second(lambda: ok(client.get("/api/v1/tasks", headers=bearer), 200))),
     }
-
-
-class _StatementCounter:
-    """Counts the SQL statements the database runs, transaction control and connection set-up left out. On SQLite
-    the driver's own trace is read, as the hot-path INSERTs go straight to it (engine.store.raw_insert); on
-    PostgreSQL SQLAlchemy's."""
-
-    def __init__(self, database: Database) -> None:
-        self.counting, self.seen = False, 0
-        if database.is_sqlite:
-            database.dispose()  # the connections made from now on are traced
-            event.listen(database.engine, "connect",
-                         lambda connection, _record: connection.set_trace_callback(self._traced))
-        else:
-            event.listen(database.engine, "before_cursor_execute", lambda *_args: self._traced("SELECT"))
-
-    def _traced(self, statement: str) -> None:
-        if self.counting and not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA")):
-            self.seen += 1
-
-    def count(self, action: Callable[[], Any]) -> int:
-        self.counting, self.seen = True, 0
-        try:
-            action()
-        finally:
-            self.counting = False
-        return self.seen

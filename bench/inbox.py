@@ -6,7 +6,8 @@ The figures are server time: the median over 100 requests of the whole ``GET /in
 session, the first 20 tasks and the total, due dates in working days, saved filters, the HTML), through
 the app in process with no network, for a class teacher (their tasks) and for a county officer's group
 inbox (``?view=offered``: unclaimed tasks offered to a role they hold); beside the same requests with the
-inbox indexes dropped, in the same run. The query alone (``queries.task_page``) is shown for each too.
+inbox indexes dropped, in the same run. The query alone (``queries.task_page``) is shown for each too, and the
+SQL statements one page request runs (bench.statements; transaction control left out).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from flask.testing import FlaskClient
 from sqlalchemy import insert, text
 
+from bench.statements import StatementCounter
 from engine import bench_results
 from engine.bootstrap import Huhua, bootstrap
 from engine.clock import VirtualClock
@@ -50,9 +52,12 @@ def report_inbox(url: str, data_dir: Path, say: Callable[[str], None]) -> None:
         inboxes = {"班主任待办首页": (teacher, "/inbox", TaskFilter()),
                    "县区专干组待办首页": (officer, "/inbox?view=offered", TaskFilter(view="offered"))}
         clients = {who: _logged_in(huhua, who) for who, _path, _filter in inboxes.values()}
-        pages, indexed, query_ms = {}, {}, {}
+        counter = StatementCounter(huhua.services.database)
+        pages, indexed, query_ms, statements = {}, {}, {}, {}
         for name, (who, path, filters) in inboxes.items():
             pages[name] = len(huhua.queries.task_page(user=who, filters=filters, now=now)["tasks"])
+            _get(clients[who], path)  # the first fills what a running server keeps; the second is counted
+            statements[name] = counter.count(lambda w=who, p=path: _get(clients[w], p))
             indexed[name] = _median_ms(lambda w=who, p=path: _get(clients[w], p))
             query_ms[name] = _median_ms(lambda w=who, f=filters: huhua.queries.task_page(user=w, filters=f, now=now))
         say("(f) the same requests without the inbox indexes")
@@ -65,7 +70,7 @@ def report_inbox(url: str, data_dir: Path, say: Callable[[str], None]) -> None:
     for name in inboxes:
         print(f"(f) {name}: server ms   huhua {indexed[name]:8.2f}   without indexes {bare[name]:8.2f}"
               f"   ratio {bare[name] / indexed[name]:6.1f}x   (query alone {query_ms[name]:.2f} ms;"
-              f" {pages[name]} tasks on the page)")
+              f" {pages[name]} tasks on the page; {statements[name]} SQL statements per request)")
         bench_results.compare("f", name, "ms", indexed[name], bare[name], "同一请求（无收件箱索引）")
 
 
