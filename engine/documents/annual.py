@@ -33,8 +33,8 @@ from typing import Any
 from sqlalchemy import and_, extract, select
 
 from engine.coverage import coverage
-from engine.documents import XLSX, DocumentError, Rendered
 from engine.documents.layout import workbook
+from engine.documents.rendered import XLSX, DocumentError, Rendered
 from engine.documents.reports import _schools, _text
 from engine.store import tables
 from engine.store.database import Database

@@ -16,8 +16,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine.documents import XLSX, DocumentError, Rendered
 from engine.documents.layout import workbook
+from engine.documents.rendered import XLSX, DocumentError, Rendered
 from engine.documents.reports import BANDS, _schools, _text, _u
 from engine.store.database import Database
 

@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import select
 
 from engine.clock import BUSINESS_TZ
-from engine.documents import PDF, XLSX, DocumentError, Rendered
 from engine.documents.layout import certificates_pdf, workbook
+from engine.documents.rendered import PDF, XLSX, DocumentError, Rendered
 from engine.store import tables
 from engine.store.database import Database
 

@@ -19,7 +19,7 @@ from engine.commands.model import (
     SetTermCalendar,
     SetWorkday,
 )
-from engine.documents import XLSX
+from engine.documents.rendered import XLSX
 from engine.errors import InvalidInput, NotFound, Problem
 from engine.org import spreadsheets
 from engine.org.calendar import parse_year
