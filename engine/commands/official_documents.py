@@ -20,7 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from engine.clock import BUSINESS_TZ
 from engine.commands.instance_state import require_label
 from engine.commands.instances import held_job, release_held_job, store_documents
-from engine.commands.model import RunOfficialDocumentStep, SetDocumentCode
+from engine.commands.requests import RunOfficialDocumentStep, SetDocumentCode
 from engine.commands.unit_of_work import UnitOfWork
 from engine.documents.layout import workbook
 from engine.documents.official import (

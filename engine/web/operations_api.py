@@ -11,7 +11,7 @@ from urllib.parse import quote
 from flask import Blueprint, current_app, jsonify, request
 
 from engine.clock import BUSINESS_TZ
-from engine.commands.model import (
+from engine.commands.requests import (
     ChangeSchedule,
     ClearWorkday,
     LoadDirectory,
