@@ -19,8 +19,8 @@ from typing import Any
 from lxml import etree
 
 from engine.bpmn.safe_xml import parse_xml
-from engine.commands.model import DeployProcessModel
 from engine.commands.process_models import MODEL_FILE
+from engine.commands.requests import DeployProcessModel
 from engine.errors import HuhuaError, InvalidInput, Problem
 
 GROUP_FILE = "process_group.json"

@@ -63,7 +63,7 @@ from engine.commands import (
     SetWorkday,
     StartInstance,
 )
-from engine.commands.model import ENGINE
+from engine.commands.requests import ENGINE
 from engine.config import Settings
 from engine.org.profiles import generate
 from engine.store import tables

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from engine import connectors, documents, roster
+from engine import connectors, roster
 from engine.bootstrap import Huhua
 from engine.commands import (
     ClaimDueJobs,
@@ -37,6 +37,8 @@ from engine.commands import (
     SweepNotifications,
     TellOfEvents,
 )
+from engine.documents.rendered import DocumentError
+from engine.documents.templates import render_document
 from engine.errors import HuhuaError
 from engine.notifications import operator as notify_operator
 from engine.notifications import sending
@@ -154,8 +156,8 @@ class JobWorker:
         if connector == "counselling_room":  # the engine's own: the register of the instance's own school
             return RunHeldTask(job_id, self.huhua.queries.counselling_room_for_job(job_id))
         if connector == "document":
-            files, summary = documents.render(self.huhua.services.database, str(params.get("template")), params,
-                                              self.huhua.clock.now())
+            files, summary = render_document(self.huhua.services.database, str(params.get("template")), params,
+                                             self.huhua.clock.now())
             return RunHeldTask(job_id, {"template": params.get("template"), **summary}, documents=tuple(files))
         return RunHeldTask(job_id, connectors.call(connector, params, idempotency_key=f"huhua-job-{job_id}",
                                                    settings=self.connector_settings))
@@ -199,7 +201,7 @@ class JobWorker:
         except Exception as err:  # one failing job must not hold up the others
             log.warning("job %s failed: %s", job_id, err,
                         exc_info=not isinstance(err, HuhuaError | connectors.ConnectorError | delivery.DeliveryFailed
-                                                     | documents.DocumentError))
+                                                     | DocumentError))
             permanent = isinstance(err, connectors.ConnectorError) and err.permanent  # retrying would not help
             if permanent and err.error_code and self.huhua.execute(  # type: ignore[union-attr]
                     RaiseServiceError(job_id, err.error_code, err.details))["caught"]:  # type: ignore[union-attr]

@@ -13,7 +13,7 @@ from engine.cli.base import (
     json_option,
     main,
 )
-from engine.commands.model import ClearWorkday, SetWorkday
+from engine.commands.requests import ClearWorkday, SetWorkday
 from engine.errors import InvalidInput, Problem
 
 

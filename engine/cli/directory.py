@@ -35,7 +35,7 @@ def org_load(obj: Context, sources: tuple[str, ...], actor: str, if_empty: bool,
     Every bad row is reported (file, row, column, reason) and nothing changes unless all rows are good.
     A CSV file of units (or of people) replaces that part and keeps the other.
     """
-    from engine.commands.model import LoadDirectory
+    from engine.commands.requests import LoadDirectory
     from engine.org import spreadsheets
     from engine.org.profiles import PROFILES, generate
 

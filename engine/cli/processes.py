@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from engine.access.identity import ADMIN
 from engine.cli.base import (
     BAD_INPUT,
     Context,
@@ -30,7 +31,6 @@ from engine.commands import (
     StartInstance,
     ThrowSignal,
 )
-from engine.commands.model import ADMIN
 from engine.errors import HuhuaError, InvalidInput, Problem
 from engine.model_folders import commands_for, deploy_each, holds_process_models
 from engine.safe_markdown import plain_text

@@ -13,7 +13,7 @@ import click
 
 from engine.cli.base import Context, emit, guard, json_object, json_option, main
 from engine.clock import BUSINESS_TZ
-from engine.commands.model import ChangeSchedule, LoadShippedSchedules, SetTermCalendar
+from engine.commands.requests import ChangeSchedule, LoadShippedSchedules, SetTermCalendar
 from engine.org.calendar import parse_year
 
 _HORIZON = timedelta(days=400)

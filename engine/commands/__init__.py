@@ -1,6 +1,6 @@
 """The command layer: the only way entry points change state.
 
-Commands are dataclasses (:mod:`engine.commands.model`); each has one handler; the
+Commands are dataclasses (:mod:`engine.commands.requests`); each has one handler; the
 :class:`~engine.commands.bus.CommandBus` runs it in one transaction.
 """
 
@@ -37,7 +37,25 @@ from engine.commands.instances import (
 )
 from engine.commands.jobs import claim_due_jobs, record_job_failure, release_leases, renew_leases
 from engine.commands.migration import IncompatibleMigration, MigrateInstance, migrate_instance
-from engine.commands.model import (
+from engine.commands.notification_delivery import (
+    defer_delivery,
+    finish_delivery,
+    record_delivery_failure,
+    replay_delivery,
+    send_notice,
+    send_test_notification,
+)
+from engine.commands.notification_sweep import plan_notification_sweep, sweep_notifications
+from engine.commands.notifications import (
+    mark_notifications_read,
+    notify_people,
+    set_notification_choices,
+    set_role_notification_defaults,
+)
+from engine.commands.notify_step import run_notify_step
+from engine.commands.official_documents import run_official_document_step, set_document_code
+from engine.commands.org import load_directory, set_person_contact
+from engine.commands.requests import (
     ENGINE,
     PERSON,
     AddAttachment,
@@ -114,24 +132,6 @@ from engine.commands.model import (
     UnclaimTask,
     UnlockLogIn,
 )
-from engine.commands.notification_delivery import (
-    defer_delivery,
-    finish_delivery,
-    record_delivery_failure,
-    replay_delivery,
-    send_notice,
-    send_test_notification,
-)
-from engine.commands.notification_sweep import plan_notification_sweep, sweep_notifications
-from engine.commands.notifications import (
-    mark_notifications_read,
-    notify_people,
-    set_notification_choices,
-    set_role_notification_defaults,
-)
-from engine.commands.notify_step import run_notify_step
-from engine.commands.official_documents import run_official_document_step, set_document_code
-from engine.commands.org import load_directory, set_person_contact
 from engine.commands.retention import apply_retention
 from engine.commands.schedule_admin import change_schedule, load_shipped_schedules
 from engine.commands.schedules import fire_schedule, mark_schedules_checked, start_scheduled_units

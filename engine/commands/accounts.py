@@ -22,13 +22,12 @@ from typing import Any
 from sqlalchemy import insert, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from engine.access.identity import SERVICE, is_service_account
+from engine.access.identity import ADMIN, SERVICE, is_service_account
 from engine.access.messages import split_messages
 from engine.commands import login_throttle
 from engine.commands.administrators import is_administrator
 from engine.commands.instance_state import require_label
-from engine.commands.model import (
-    ADMIN,
+from engine.commands.requests import (
     ChangeOwnPassword,
     CreateApiToken,
     RevokeApiToken,

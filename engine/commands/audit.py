@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from engine.commands.administrators import is_administrator
-from engine.commands.model import RecordCaseRead
+from engine.commands.requests import RecordCaseRead
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import InvalidInput, Problem
 from engine.store import tables

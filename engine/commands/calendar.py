@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 
 from engine.commands.instance_state import require_label
-from engine.commands.model import ClearWorkday, SetWorkday
 from engine.commands.notification_sweep import SWEEP_JOB, next_morning
+from engine.commands.requests import ClearWorkday, SetWorkday
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import InvalidInput, NotFound, Problem
 from engine.org.calendar import default_working, official_working, parse_date, statutory_name

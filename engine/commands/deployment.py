@@ -12,7 +12,8 @@ from sqlalchemy import func, insert, select, update
 from engine.bpmn.artifacts import Uses, decision_ids, model_uses
 from engine.bpmn.parser import ModelFile, ProcessSummary, inspect_models, is_attachment
 from engine.commands.instance_state import require_label
-from engine.commands.model import (
+from engine.commands.process_models import check_process_model, own_processes, record_process_model
+from engine.commands.requests import (
     DeployEditedDecision,
     DeployEditedForm,
     DeployEditedProcess,
@@ -20,7 +21,6 @@ from engine.commands.model import (
     DeployProcessModel,
     DeployShippedProcesses,
 )
-from engine.commands.process_models import check_process_model, own_processes, record_process_model
 from engine.commands.start_access import refuse_bad_start_rules
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import InvalidInput, NotFound, NotNewestVersion, Problem

@@ -15,7 +15,7 @@ from sqlalchemy import select, tuple_, update
 from engine.commands.assignment import prime_chains
 from engine.commands.fan_out_state import count_child
 from engine.commands.instances import begin_instance
-from engine.commands.model import ENGINE, StartChildren, StartInstance
+from engine.commands.requests import ENGINE, StartChildren, StartInstance
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import InvalidInput, Problem, StaleVersion
 from engine.store import tables

@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from engine.access.policy import may_read_task, may_work_on_task
 from engine.attachments import check_upload
 from engine.commands.instance_state import require_label
-from engine.commands.model import AddAttachment, DeleteFilter, SaveFilter
+from engine.commands.requests import AddAttachment, DeleteFilter, SaveFilter
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem, TooLarge
 from engine.phrases import Phrase

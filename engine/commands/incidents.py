@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from engine.commands.event_routing import persist_and_route
 from engine.commands.instance_state import load_instance, require_json_object, require_label, run_step
-from engine.commands.model import RetryIncidents
+from engine.commands.requests import RetryIncidents
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict
 from engine.store import tables

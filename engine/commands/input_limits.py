@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.commands.model import (
+from engine.commands.requests import (
     CompleteTask,
     CorrelateMessage,
     ReceiveWebhook,

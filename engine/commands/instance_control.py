@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 
 from engine.commands.instance_state import close_offers, require_label
-from engine.commands.model import ResumeInstance, SuspendInstance, TerminateInstance
+from engine.commands.requests import ResumeInstance, SuspendInstance, TerminateInstance
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, NotFound
 from engine.phrases import Phrase

@@ -22,7 +22,9 @@ from engine.commands.instance_state import (
     require_label,
     run_step,
 )
-from engine.commands.model import (
+from engine.commands.outside_starts import OutsideEvent, own_unit, refuse_outside_variables, startable
+from engine.commands.payload_correlation import PayloadCorrelation, payload_correlation
+from engine.commands.requests import (
     ENGINE,
     PERSON,
     CorrelateMessage,
@@ -31,8 +33,6 @@ from engine.commands.model import (
     RunHeldTask,
     StartInstance,
 )
-from engine.commands.outside_starts import OutsideEvent, own_unit, refuse_outside_variables, startable
-from engine.commands.payload_correlation import PayloadCorrelation, payload_correlation
 from engine.commands.start_access import authorise_start
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, InvalidInput, InvalidModel, NotFound, Problem, StaleVersion

@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import bindparam, exists, insert, select, update
 from sqlalchemy.orm import aliased
 
-from engine.commands.model import ClaimDueJobs, PlanNotificationSweep, RecordJobFailure, ReleaseLeases, RenewLeases
 from engine.commands.notification_sweep import SWEEP_JOB, plan_notification_sweep
+from engine.commands.requests import ClaimDueJobs, PlanNotificationSweep, RecordJobFailure, ReleaseLeases, RenewLeases
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import InvalidInput, NotFound, Problem
 from engine.store import tables

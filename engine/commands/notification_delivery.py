@@ -17,7 +17,7 @@ from sqlalchemy import insert, select, update
 
 from engine.commands.administrators import is_administrator
 from engine.commands.jobs import record_job_failure
-from engine.commands.model import (
+from engine.commands.requests import (
     DeferDelivery,
     FinishDelivery,
     RecordDeliveryFailure,

@@ -27,7 +27,7 @@ from sqlalchemy import and_, exists, insert, select, text, update
 
 from engine.clock import BUSINESS_TZ
 from engine.commands.digests import daily_digests, first_working_day_of_week, weekly_digests
-from engine.commands.model import PlanNotificationSweep, SweepNotifications
+from engine.commands.requests import PlanNotificationSweep, SweepNotifications
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import NotFound
 from engine.notifications.planning import notify

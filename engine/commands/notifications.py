@@ -17,7 +17,7 @@ from sqlalchemy import delete, insert, select, update
 
 from engine.commands.administrators import is_administrator
 from engine.commands.instance_state import require_label
-from engine.commands.model import (
+from engine.commands.requests import (
     MarkNotificationsRead,
     NotifyPeople,
     SetNotificationChoices,

@@ -24,7 +24,7 @@ from engine.access.sensitivity import redact, sensitivity_of
 from engine.clock import BUSINESS_TZ
 from engine.commands.assignment import candidates_of, holders
 from engine.commands.instances import held_job, release_held_job
-from engine.commands.model import RunNotifyStep
+from engine.commands.requests import RunNotifyStep
 from engine.commands.unit_of_work import UnitOfWork
 from engine.notifications.operator import MAX_RECIPIENTS, NotifyRefused, NotifyRequest, read_request
 from engine.notifications.planning import Occasion, notify

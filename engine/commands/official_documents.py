@@ -20,9 +20,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from engine.clock import BUSINESS_TZ
 from engine.commands.instance_state import require_label
 from engine.commands.instances import held_job, release_held_job, store_documents
-from engine.commands.model import RunOfficialDocumentStep, SetDocumentCode
+from engine.commands.requests import RunOfficialDocumentStep, SetDocumentCode
 from engine.commands.unit_of_work import UnitOfWork
-from engine.documents import PDF, XLSX, DocumentError, Rendered
 from engine.documents.layout import workbook
 from engine.documents.official import (
     Issuer,
@@ -33,6 +32,7 @@ from engine.documents.official import (
     document_number,
     official_pdf,
 )
+from engine.documents.rendered import PDF, XLSX, DocumentError, Rendered
 from engine.errors import InvalidInput, NotFound, Problem
 from engine.org.directory import TIER_OF_KIND
 from engine.store import tables

@@ -14,7 +14,7 @@ from sqlalchemy import delete, insert, select, update
 
 from engine.commands.administrators import is_administrator
 from engine.commands.instance_state import require_label
-from engine.commands.model import LoadDirectory, SetPersonContact
+from engine.commands.requests import LoadDirectory, SetPersonContact
 from engine.commands.sole_holders import follow_sole_holders
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Forbidden, InvalidInput, NotFound, Problem

@@ -16,7 +16,7 @@ from sqlalchemy import Executable, insert, select, update
 
 from engine.bpmn.parser import ProcessSummary
 from engine.commands.instance_state import require_label
-from engine.commands.model import DeployProcessModel
+from engine.commands.requests import DeployProcessModel
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import InvalidInput, InvalidModel, Problem
 from engine.phrases import Phrase

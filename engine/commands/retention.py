@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, update
 
-from engine.commands.model import ApplyRetention
+from engine.commands.requests import ApplyRetention
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import InvalidInput, Problem
 from engine.store import tables

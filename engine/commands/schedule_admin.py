@@ -20,7 +20,7 @@ from sqlalchemy import insert, select, update
 from engine.commands.administrators import is_administrator
 from engine.commands.instance_state import compiled_definition, require_json_object
 from engine.commands.instances import latest_definition_id
-from engine.commands.model import SYSTEM_ACTOR, ChangeSchedule, LoadShippedSchedules
+from engine.commands.requests import SYSTEM_ACTOR, ChangeSchedule, LoadShippedSchedules
 from engine.commands.start_access import check_scheduled_variables
 from engine.commands.term_calendar import stored_term_calendar
 from engine.commands.unit_of_work import UnitOfWork

@@ -18,7 +18,7 @@ from sqlalchemy import insert, select, update
 
 from engine.commands.assignment import prime_chains
 from engine.commands.instances import begin_instance
-from engine.commands.model import ENGINE, FireSchedule, MarkSchedulesChecked, StartInstance, StartScheduledUnits
+from engine.commands.requests import ENGINE, FireSchedule, MarkSchedulesChecked, StartInstance, StartScheduledUnits
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import InvalidInput, Problem, StaleVersion
 from engine.store import tables

@@ -5,7 +5,7 @@ log-out or a new password. So a log-in makes a random key, keeps its hash here w
 the key in the cookie; every request asks :meth:`engine.queries.accounts.AccountQueries.session_caller` whether
 the key's session still runs. Log-out ends that one session; a new password or deactivation ends all of the
 account's sessions. A session's lifetime is measured on the people's clock (the wall clock, see
-:class:`~engine.commands.model.LogIn`); everything else here on the engine's.
+:class:`~engine.commands.requests.LogIn`); everything else here on the engine's.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine.access.identity import SERVICE
 from engine.commands import login_throttle
-from engine.commands.model import LogIn, LogOut
+from engine.commands.requests import LogIn, LogOut
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import InvalidInput, Problem
 from engine.store import tables

@@ -25,8 +25,8 @@ from engine.commands.instance_state import (
     run_step,
 )
 from engine.commands.instances import MAX_DELIVERIES
-from engine.commands.model import ThrowSignal
 from engine.commands.outside_starts import OutsideEvent, own_unit, refuse_outside_variables, startable, unit_scope
+from engine.commands.requests import ThrowSignal
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Conflict, NotFound, Problem
 from engine.phrases import Phrase

@@ -15,7 +15,7 @@ from engine.bpmn.parser import CompiledProcess, ProcessSummary
 from engine.clock import BUSINESS_TZ
 from engine.commands.administrators import is_administrator
 from engine.commands.figures import REPORTED
-from engine.commands.model import StartInstance
+from engine.commands.requests import StartInstance
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Forbidden, InvalidInput, InvalidModel, NotFound, Problem
 from engine.forms import Form, parse_form

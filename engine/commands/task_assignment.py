@@ -19,7 +19,7 @@ from engine.access import confidential
 from engine.access.identity import as_session
 from engine.access.policy import is_administrator, is_candidate, may_delegate_to, may_read_task, may_reassign
 from engine.commands.instance_state import require_label
-from engine.commands.model import AddComment, ClaimTask, DelegateTask, ReassignTask, UnclaimTask
+from engine.commands.requests import AddComment, ClaimTask, DelegateTask, ReassignTask, UnclaimTask
 from engine.commands.task_conflicts import task_taken
 from engine.commands.task_refusals import not_a_candidate
 from engine.commands.unit_of_work import UnitOfWork

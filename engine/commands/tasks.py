@@ -12,7 +12,7 @@ from engine.clock import BUSINESS_TZ
 from engine.commands.acting import acting_person_of
 from engine.commands.event_routing import persist_and_route
 from engine.commands.instance_state import close_offers, load_instance, require_json_object, require_label, run_step
-from engine.commands.model import CompleteTask
+from engine.commands.requests import CompleteTask
 from engine.commands.task_conflicts import task_taken
 from engine.commands.task_refusals import may_not_complete
 from engine.commands.unit_of_work import UnitOfWork

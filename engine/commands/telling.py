@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import desc, or_, select, update
 
 from engine.access.sensitivity import sensitivity_of
-from engine.commands.model import TellOfEvents
+from engine.commands.requests import TellOfEvents
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import NotFound
 from engine.notifications.outbox import EVENT_JOB

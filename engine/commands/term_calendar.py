@@ -11,7 +11,7 @@ from sqlalchemy import insert, select, update
 
 from engine.commands.administrators import is_administrator
 from engine.commands.instance_state import require_json_object
-from engine.commands.model import SetTermCalendar
+from engine.commands.requests import SetTermCalendar
 from engine.commands.unit_of_work import UnitOfWork
 from engine.errors import Forbidden
 from engine.org.term_calendar import TermCalendar, parse_term_calendar, term_calendar_from

@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, insert, select, update
 from engine.commands.administrators import is_administrator
 from engine.commands.instance_state import require_label
 from engine.commands.instances import correlate_message
-from engine.commands.model import (
+from engine.commands.requests import (
     AddWebhook,
     CorrelateMessage,
     FinishJob,

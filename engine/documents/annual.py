@@ -33,9 +33,9 @@ from typing import Any
 from sqlalchemy import and_, extract, select
 
 from engine.coverage import coverage
-from engine.documents import XLSX, DocumentError, Rendered
+from engine.documents.inputs import required_text, schools_in
 from engine.documents.layout import workbook
-from engine.documents.reports import _schools, _text
+from engine.documents.rendered import XLSX, DocumentError, Rendered
 from engine.store import tables
 from engine.store.database import Database
 
@@ -50,7 +50,7 @@ DUTIES = ("schools", "mh_trainings", "rollout", "coverage", "timely")
 
 def annual_assessment(database: Database, params: dict[str, Any], now: datetime) -> tuple[list[Rendered], dict]:
     """The year's scores of every school and county bureau, their grades, and the honours the rules give."""
-    year = _text(params, "year", 4)
+    year = required_text(params, "year", 4)
     if not year.isdigit():
         raise DocumentError(f"year must be a year like 2026, not '{year}'")
     weights = _table(params, "weights", ("component", "label", "weight"))
@@ -64,7 +64,7 @@ def annual_assessment(database: Database, params: dict[str, Any], now: datetime)
     if unknown:
         raise DocumentError(f"annual_county_duties names duties this assessment cannot measure: {sorted(unknown)} "
                             f"(known: {', '.join(DUTIES)})")
-    schools, counties = _schools(database, params.get("scope"))
+    schools, counties = schools_in(database, params.get("scope"))
     with database.engine.connect() as connection:
         supervised = _supervision(connection, year, schools)
         monthly = _monthly(connection, year, schools)

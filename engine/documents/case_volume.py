@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from engine.documents import PDF, XLSX, DocumentError, Rendered
 from engine.documents.layout import report_pdf, workbook
+from engine.documents.rendered import PDF, XLSX, DocumentError, Rendered
 from engine.store.database import Database
 
 MAX_ENTRIES = 5000

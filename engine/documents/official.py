@@ -28,7 +28,7 @@ touches no shared file); ``circular.py`` holds the generic ``circular`` and the 
 ``programme_notice``. A template returns the title, 主送 and 抄送 addressees, the body as blocks
 (``("h", "一、…")`` a heading, ``("p", text)`` a paragraph, ``("t", (header, rows))`` a table), 附件 lines, and
 optional ``annex`` sheets that become an .xlsx annex (through :func:`engine.documents.layout.workbook`).
-Raise :class:`engine.documents.DocumentError` for data the template cannot use.
+Raise :class:`engine.documents.rendered.DocumentError` for data the template cannot use.
 
 The layout follows GB/T 9704 in a simplified form: the issuing body's name in red at the head (版头),
 the 文号 under it and a red separator line, the title, 主送, the body, 附件, the 落款 (issuing body) and the
@@ -53,9 +53,9 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import HRFlowable, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from engine.documents import DocumentError
 from engine.documents.fonts import chinese_font
 from engine.documents.layout import Sheet
+from engine.documents.rendered import DocumentError
 
 RED = colors.HexColor("#C00000")
 MAX_CODE = 40

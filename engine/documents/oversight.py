@@ -16,11 +16,15 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine.documents import XLSX, DocumentError, Rendered
+from engine.documents.inputs import required_text, schools_in
 from engine.documents.layout import workbook
-from engine.documents.reports import BANDS, _schools, _text, _u
+from engine.documents.rendered import XLSX, DocumentError, Rendered
+from engine.store import tables
 from engine.store.database import Database
 
+_u = tables.org_unit
+#: The grades of a supervision round, best first.
+BANDS = ("优秀", "良好", "合格", "不合格")
 SUPERVISION_PARTS = (("class_teacher", "班主任工作"), ("counselling", "心理健康教育与辅导"),
                      ("lessons", "课程与活动"), ("burden", "落实减负"))
 NOTICE = "《关于进一步提升全市中小学班主任工作素养加强中小学生生命健康教育工作的实施方案》（衡教通〔2019〕41号）"
@@ -29,11 +33,11 @@ NOTICE = "《关于进一步提升全市中小学班主任工作素养加强中�
 def supervision_circular(database: Database, params: dict[str, Any], now: datetime) -> tuple[list[Rendered], dict]:
     """督查考核通报: the round's schools with their part scores and grades, the indicators most often short, the
     counselling rooms below the standard, the rectifications and re-checks, the organiser's requirements."""
-    round_title = _text(params, "round_title", 100)
+    round_title = required_text(params, "round_title", 100)
     results = [r for r in params.get("results") or [] if isinstance(r, dict) and r.get("school")]
     if not results:
         raise DocumentError("a supervision circular needs the round's results (none of its schools has finished)")
-    schools, counties = _schools(database, None)
+    schools, counties = schools_in(database, None)
     issuer = _issuer(database, params.get("organiser"), [schools.get(r["school"]) for r in results], counties)
     ordered = sorted(results, key=lambda r: -float(r.get("score") or 0))
     rows = [[counties.get(schools.get(r["school"], ("", ""))[1], ""), schools.get(r["school"], (r["school"],))[0]]
@@ -122,11 +126,11 @@ BURDEN_RULES = "教育部有关规定和《关于进一步规范办学行为 减
 def burden_circular(database: Database, params: dict[str, Any], now: datetime) -> tuple[list[Rendered], dict]:
     """减负督查通报: how many schools kept to the rules, the violations found by area, each school's handling
     (rectified and re-checked, or referred to the inspectors of the tier that holds the check), the requirements."""
-    round_title = _text(params, "round_title", 100)
+    round_title = required_text(params, "round_title", 100)
     results = [r for r in params.get("results") or [] if isinstance(r, dict) and r.get("school")]
     if not results:
         raise DocumentError("a burden-reduction circular needs the round's results (no school has finished)")
-    schools, counties = _schools(database, None)
+    schools, counties = schools_in(database, None)
     issuer = _issuer(database, params.get("organiser"), [schools.get(r["school"]) for r in results], counties)
     name = {r["school"]: schools.get(r["school"], (r["school"],))[0] for r in results}
     codes = [r.get("severity_code") for r in results]

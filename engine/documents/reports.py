@@ -7,21 +7,13 @@ official document (:mod:`engine.documents.official_templates`), e.g. each school
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from engine.clock import BUSINESS_TZ
-from engine.documents import PDF, XLSX, DocumentError, Rendered
 from engine.documents.layout import certificates_pdf, workbook
-from engine.store import tables
+from engine.documents.rendered import PDF, XLSX, DocumentError, Rendered
 from engine.store.database import Database
-
-_i, _u = tables.process_instance, tables.org_unit
-BANDS = ("优秀", "良好", "合格", "不合格")
-MONTHLY_CHECK = "monthly_school_check"
 
 
 def certificates(database: Database, params: dict[str, Any], now: datetime) -> tuple[list[Rendered], dict]:
@@ -45,37 +37,4 @@ def certificates(database: Database, params: dict[str, Any], now: datetime) -> t
              Rendered("荣誉证书登记表.xlsx", XLSX,
                       workbook([("证书登记", ["编号", "获奖者", "荣誉", "单位"], register)]))]
     return files, {"certificates": len(pages), "numbers": [p["number"] for p in pages]}
-
-
-def _schools(database: Database, scope: Any) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
-    """Schools under ``scope`` (or all) as id -> (name, county id), and county id -> name."""
-    with database.engine.connect() as connection:
-        units = connection.execute(select(_u.c.id, _u.c.name, _u.c.kind, _u.c.parent_id, _u.c.path)
-                                   .where(_u.c.kind.in_(("county", "school"))).order_by(_u.c.path)).all()
-    prefix = next((u.path for u in units if u.id == scope), None) if scope else None
-    if scope and prefix is None:
-        raise DocumentError(f"'{scope}' is not a county of the org directory")
-    counties = {u.id: u.name for u in units if u.kind == "county"}
-    schools = {u.id: (u.name, u.parent_id) for u in units if u.kind == "school"
-               and (prefix is None or u.path.startswith(prefix))}
-    return schools, counties
-
-
-def _results(database: Database, process_key: str, schools: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """(school, data) of the process's instances scoped to those schools, oldest first."""
-    with database.engine.connect() as connection:
-        rows = connection.execute(select(_i.c.org_scope, _i.c.data).where(
-            _i.c.process_key == process_key, _i.c.org_scope.in_(list(schools))).order_by(_i.c.id)).all()
-    return [(row.org_scope, json.loads(row.data or "{}")) for row in rows]
-
-
-def _text(params: dict[str, Any], name: str, length: int) -> str:
-    value = str(params.get(name) or "")
-    if not value or len(value) > length:
-        raise DocumentError(f"the document needs '{name}'")
-    return value
-
-
-def _rate(part: int, whole: int) -> str:
-    return f"{part * 100 / whole:.1f}%" if whole else "—"
 

@@ -15,7 +15,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from engine.commands.model import DeferDelivery, FinishDelivery, FinishJob, RecordDeliveryFailure
+from engine.commands.requests import DeferDelivery, FinishDelivery, FinishJob, RecordDeliveryFailure
 from engine.notifications.channels import ChannelError, send
 from engine.notifications.channels.compose import Outgoing, compose
 from engine.notifications.kinds import GROUP_CHANNELS

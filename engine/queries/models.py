@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from engine.bpmn.parser import ModelFile, inspect_models, is_attachment
 from engine.bpmn.safe_xml import parse_xml
-from engine.commands.model import DeployProcessModel
 from engine.commands.process_models import check_process_model, own_processes
+from engine.commands.requests import DeployProcessModel
 from engine.connectors.registry import ConnectorRegistry
 from engine.errors import NotFound
 from engine.json_schema_forms import bind_json_forms

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from engine.access import policy
 from engine.access.confidential import RECORD, STATUS, at_least
+from engine.access.identity import ADMIN
 from engine.access.sensitivity import sensitivity_of
 from engine.clock import BUSINESS_TZ
-from engine.commands.model import ADMIN
 from engine.end_user_instructions import rendered_instructions
 from engine.errors import Forbidden, InvalidInput, NotFound, Problem
 from engine.form_context import markdown_safe, shown_names

@@ -26,8 +26,8 @@ from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ
 from engine.commands import RecordCaseRead, ReplayDelivery, SendNotice
 from engine.dashboard import monthly_sheets, overdue_sheets
-from engine.documents import XLSX
 from engine.documents.layout import workbook
+from engine.documents.rendered import XLSX
 from engine.errors import Conflict, InvalidInput
 from engine.notifications.kinds import CHANNELS, KINDS
 from engine.queries.notification_deliveries import DELIVERY_CHANNELS

@@ -10,8 +10,8 @@ from flask import Blueprint, current_app, jsonify, request
 
 from engine.counselling_figures import counselling_sheets
 from engine.dashboard import monthly_sheets, overdue_sheets, rollout_sheets
-from engine.documents import XLSX
 from engine.documents.layout import workbook
+from engine.documents.rendered import XLSX
 from engine.errors import InvalidInput, Problem
 from engine.monthly_oversight import parse_month
 from engine.phrases import Phrase

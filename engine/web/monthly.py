@@ -17,8 +17,8 @@ from flask import Blueprint, current_app, jsonify, render_template, request
 from flask_login import current_user
 
 from engine.appraisal_ledger import ledger_sheets
-from engine.documents import XLSX
 from engine.documents.layout import workbook
+from engine.documents.rendered import XLSX
 from engine.errors import InvalidInput, Problem
 from engine.phrases import Phrase
 from engine.web import calls

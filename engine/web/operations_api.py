@@ -11,7 +11,7 @@ from urllib.parse import quote
 from flask import Blueprint, current_app, jsonify, request
 
 from engine.clock import BUSINESS_TZ
-from engine.commands.model import (
+from engine.commands.requests import (
     ChangeSchedule,
     ClearWorkday,
     LoadDirectory,
@@ -19,7 +19,7 @@ from engine.commands.model import (
     SetTermCalendar,
     SetWorkday,
 )
-from engine.documents import XLSX
+from engine.documents.rendered import XLSX
 from engine.errors import InvalidInput, NotFound, Problem
 from engine.org import spreadsheets
 from engine.org.calendar import parse_year

@@ -13,7 +13,7 @@ import pytest
 from engine.bootstrap import Huhua
 from engine.clock import BUSINESS_TZ, VirtualClock
 from engine.commands import CompleteTask, CorrelateMessage, SetServiceAccount, StartInstance
-from engine.commands.model import ENGINE
+from engine.commands.requests import ENGINE
 from engine.errors import Forbidden, InvalidInput, NotFound
 from tests.library.conftest import complete, inbox
 from tests.library.documents import documents_of, pdf_text, sheet_rows

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.documents import DocumentError
 from engine.documents.official import Issuer, OfficialContent, official_template
 from engine.documents.official_templates.circular import DEFAULT_COPY_TO, DEFAULT_MAIN_TO
+from engine.documents.rendered import DocumentError
 
 NOTICE = "《关于进一步提升全市中小学班主任工作素养加强中小学生生命健康教育工作的实施方案》（衡教通〔2019〕41号）"
 CASE_LEVELS = ("一等奖", "二等奖", "三等奖")

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.documents import DocumentError
 from engine.documents.official import Issuer, OfficialContent, official_template
+from engine.documents.rendered import DocumentError
 
 #: Whom a unit's circular goes to by default, by the kind of unit that issues it.
 DEFAULT_MAIN_TO = {"city": ("各县市区教育局", "市直各中小学校"), "county": ("各中小学校",),

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.documents import DocumentError
 from engine.documents.official import Issuer, OfficialContent, official_template
+from engine.documents.rendered import DocumentError
 
 ROLE_NAMES = {"class_teacher": "班主任", "mh_teacher": "心理健康教育教师"}
 #: The most teachers one school's circular lists (a large school has some 80 class teachers).

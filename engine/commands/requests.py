@@ -1,6 +1,8 @@
-"""The commands: one dataclass per state change, named as an imperative.
+"""The commands: one dataclass per state change, named as an imperative — what an entry point asks for.
 
-Each is handled by exactly one function (see :mod:`engine.commands.bus`), in one transaction.
+Each is handled by exactly one function (see :mod:`engine.commands.bus`), in one transaction. Entry points
+import them from :mod:`engine.commands`; the handlers, and the modules they use, import them from here (that
+package's ``__init__`` imports the handlers).
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from engine.access.identity import ADMIN as ADMIN
 from engine.org.directory import Directory
 
 SYSTEM_ACTOR = "system"
@@ -17,7 +18,6 @@ SYSTEM_ACTOR = "system"
 #: page), checked against the process's start rule and start form; or the engine itself (the scheduler, a
 #: fan-out, a thrown message), which is not. Entry points never set it.
 PERSON, ENGINE = "person", "engine"
-#: ADMIN (imported above) is the built-in administrator, who may act on any task; the access policy defines it.
 
 
 @dataclass(frozen=True)
