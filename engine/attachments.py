@@ -53,7 +53,7 @@ _ODF_MIMETYPE = {"application/vnd.oasis.opendocument.text": ".odt",
 _LEGACY_OFFICE = {".doc": Kind("application/msword", (".doc",), "Word 97-2003 文档"),
                   ".xls": Kind("application/vnd.ms-excel", (".xls",), "Excel 97-2003 表格"),
                   ".ppt": Kind("application/vnd.ms-powerpoint", (".ppt",), "PowerPoint 97-2003 演示文稿")}
-ALLOWED = Phrase("PDF、图片（PNG/JPEG/GIF/WebP/HEIC）、Word/Excel/PowerPoint、OpenDocument、文本（TXT/CSV）")
+ALLOWED = Phrase("PDF, pictures (PNG/JPEG/GIF/WebP/HEIC), Word/Excel/PowerPoint, OpenDocument, text (TXT/CSV)")
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
 #: An archive with more parts than any office document has is refused before it is read further.
 MAX_ZIP_ENTRIES = 10_000
@@ -140,17 +140,18 @@ def check_upload(filename: str, content: bytes) -> tuple[str, Kind]:
     name = safe_filename(filename)
     extension = _extension(name)
     if not content:
-        raise InvalidInput(Phrase("文件是空的，请重新选择"), [Problem(Phrase("empty file"), field="file")])
+        raise InvalidInput(Phrase("The file is empty; choose it again"), [Problem(Phrase("empty file"), field="file")])
     kind = sniff(content, extension)
     if kind is None:
-        raise InvalidInput(Phrase("不支持此类文件（%(file)s）；可上传：%(allowed)s", file=filename or Phrase("未命名"),
-                                  allowed=ALLOWED), [Problem(Phrase("file type not allowed"), field="file")])
+        raise InvalidInput(Phrase("This kind of file is not accepted (%(file)s); you can upload: %(allowed)s",
+                                  file=filename or Phrase("unnamed"), allowed=ALLOWED),
+                           [Problem(Phrase("file type not allowed"), field="file")])
     if extension not in kind.extensions:
         if not extension or extension not in {e for k in _all_kinds() for e in k.extensions}:
             name = (name or "附件") + kind.extensions[0]  # a photo from a phone may come without a usable name
         else:
-            raise InvalidInput(Phrase("文件扩展名 %(extension)s 与内容（%(kind)s）不符，请检查后重新上传",
-                                      extension=extension, kind=kind.label),
+            raise InvalidInput(Phrase("The file's extension %(extension)s does not match its content (%(kind)s); "
+                                      "check it and upload again", extension=extension, kind=kind.label),
                                [Problem(Phrase("extension does not match the content"), field="file")])
     return name, kind
 

@@ -33,7 +33,8 @@ def save_filter(command: SaveFilter, uow: UnitOfWork) -> dict[str, Any]:
     require_label(command.owner, "owner", 100)
     name = command.name.strip() if isinstance(command.name, str) else ""
     if not name or len(name) > MAX_FILTER_NAME or any(ord(c) < 32 or ord(c) == 127 for c in name):
-        raise InvalidInput(Phrase("筛选名称须为 1 到 %(n)s 个字，不含控制字符", n=MAX_FILTER_NAME),
+        raise InvalidInput(Phrase("A filter's name has 1 to %(n)s characters and no control characters",
+                                  n=MAX_FILTER_NAME),
                            [Problem(Phrase("bad name"), field="name")])
     if not isinstance(command.filters, dict):
         raise InvalidInput(Phrase("filters must be a JSON object"),
@@ -46,7 +47,8 @@ def save_filter(command: SaveFilter, uow: UnitOfWork) -> dict[str, Any]:
     else:
         count = uow.read(select(func.count()).select_from(_s).where(_s.c.owner == command.owner)).scalar() or 0
         if count >= MAX_FILTERS:
-            raise Conflict(Phrase("最多保存 %(n)s 个筛选，请先删除不用的", n=MAX_FILTERS))
+            raise Conflict(Phrase("At most %(n)s filters can be saved; delete one you no longer use first",
+                                  n=MAX_FILTERS))
         filter_id = uow.execute(insert(_s).values(owner=command.owner, name=name, filters=stored,
                                                   created_at=uow.now).returning(_s.c.id)).scalar_one()
         replaced = False
@@ -70,8 +72,8 @@ def add_attachment(command: AddAttachment, uow: UnitOfWork) -> dict[str, Any]:
     require_label(command.actor, "actor", 100)
     limit = uow.services.settings.max_attachment_bytes
     if len(command.content) > limit:
-        raise TooLarge(Phrase("文件过大（%(size)s），单个附件不能超过 %(limit)s", size=_size(len(command.content)),
-                              limit=_size(limit)),
+        raise TooLarge(Phrase("The file is too large (%(size)s); an attachment may have at most %(limit)s",
+                              size=_size(len(command.content)), limit=_size(limit)),
                        [Problem(Phrase("too large"), field="file")])
     name, kind = check_upload(command.filename, command.content)
     task = uow.read(_LOAD_TASK, {"id": command.task_id}).first()
@@ -96,26 +98,27 @@ def _within_quotas(uow: UnitOfWork, task_id: int, actor: str, size: int) -> None
     settings = uow.services.settings
     for where, field, count_limit, bytes_limit, label in (
             (_a.c.task_id == task_id, "task", settings.max_attachments_per_task,
-             settings.max_attachment_bytes_per_task, Phrase("这项任务")),
+             settings.max_attachment_bytes_per_task, Phrase("This task has")),
             (_a.c.uploaded_by == actor, "uploaded_by", settings.max_attachments_per_person,
-             settings.max_attachment_bytes_per_person, Phrase("您"))):
+             settings.max_attachment_bytes_per_person, Phrase("You have"))):
         count, total = uow.read(select(func.count(), func.coalesce(func.sum(_a.c.size), 0)).where(where)).one()
         if count >= count_limit:
-            raise TooLarge(Phrase("%(whose)s的附件已有 %(count)s 个，最多 %(n)s 个", whose=label, count=count,
-                                  n=count_limit),
+            raise TooLarge(Phrase("%(whose)s already %(count)s attachments, and at most %(n)s are allowed",
+                                  whose=label, count=count, n=count_limit),
                            [Problem(Phrase("too many files"), field=field)])
         if total + size > bytes_limit:
-            raise TooLarge(Phrase("%(whose)s的附件已共 %(total)s，加上此文件将超过 %(limit)s 的上限", whose=label,
-                                  total=_size(total), limit=_size(bytes_limit)),
+            raise TooLarge(Phrase("%(whose)s already %(total)s of attachments; this file would pass the limit of "
+                                  "%(limit)s", whose=label, total=_size(total), limit=_size(bytes_limit)),
                            [Problem(Phrase("too many bytes"), field=field)])
 
 
 def _may_attach(uow: UnitOfWork, task: Any, actor: str) -> None:
     """Files go to an open task, from whoever holds it or may claim it (or an administrator), not to anyone's."""
     if task.state != "open":
-        raise Conflict(Phrase("任务已办结，不能再添加附件"), [Problem(Phrase("task is not open"), field="task")])
+        raise Conflict(Phrase("The task is done; no more files can be attached"),
+                       [Problem(Phrase("task is not open"), field="task")])
     if not may_work_on_task(uow, task, actor):
-        raise Forbidden(Phrase("只有任务的办理人（或可认领的人）才能添加附件"),
+        raise Forbidden(Phrase("Only whoever holds the task (or may claim it) can attach files"),
                         [Problem(Phrase("not the task's"), field="task")])
 
 

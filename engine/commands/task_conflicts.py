@@ -24,19 +24,21 @@ def task_taken(uow: UnitOfWork, task_id: int) -> TaskTaken:
     """The conflict for a task that is no longer open, or is now someone else's (read afresh)."""
     task = uow.read(select(_t).where(_t.c.id == task_id)).first()
     if task is None or (task.state == "open" and task.assignee is None):
-        return TaskTaken(Phrase("任务 %(task)s 刚刚被他人改动，请刷新后重试", task=task_id), task={"id": task_id})
+        return TaskTaken(Phrase("Task %(task)s was just changed by someone else; reload and try again", task=task_id),
+                         task={"id": task_id})
     if task.state == "open":
-        by, at, verb, state = task.assignee, _handed_at(uow, task), Phrase("认领"), "claimed"
+        by, at, verb, state = task.assignee, _handed_at(uow, task), Phrase("claimed"), "claimed"
     else:
         by, at = task.completed_by, task.completed_at
-        verb, state = (Phrase("办结"), "completed") if task.state == "completed" else (Phrase("撤销"), "cancelled")
+        verb, state = ((Phrase("finished"), "completed") if task.state == "completed"
+                       else (Phrase("cancelled"), "cancelled"))
     name = uow.read(select(_p.c.name).where(_p.c.id == by)).scalar() if by else None
     when = at.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M") if at else None
     who = name or by  # a person reads a name; the log-in id stays in ``task.by`` for programs
-    message = Phrase("该任务已由 %(who)s 于 %(when)s %(verb)s", who=who, when=when, verb=verb) if who and when \
-        else Phrase("该任务已由 %(who)s %(verb)s", who=who, verb=verb) if who \
-        else Phrase("该任务已于 %(when)s %(verb)s", when=when, verb=verb) if when \
-        else Phrase("该任务已%(verb)s", verb=verb)
+    message = Phrase("%(who)s %(verb)s this task at %(when)s", who=who, when=when, verb=verb) if who and when \
+        else Phrase("%(who)s %(verb)s this task", who=who, verb=verb) if who \
+        else Phrase("This task was %(verb)s at %(when)s", when=when, verb=verb) if when \
+        else Phrase("This task was %(verb)s", verb=verb)
     return TaskTaken(message, task={"id": task_id, "state": state, "by": by, "by_name": name,
                                     "at": at.isoformat() if at else None})
 

@@ -1,7 +1,7 @@
 """The engine's refusals in the reader's language: its :class:`engine.phrases.Phrase` texts looked up in the
 catalogue of errors of the request's language, with their values filled in again (a value that is a Phrase said
-the same way). Most are worded in English and have a Chinese catalogue (``translations/zh_Hans_CN/LC_MESSAGES/
-errors.po``); the few worded in Chinese have an English one (``translations/en/LC_MESSAGES/errors.po``).
+the same way). They are worded in English, the language of the CLI, logs and programs, and have a Chinese
+catalogue (``translations/zh_Hans_CN/LC_MESSAGES/errors.po``); an English reader reads them as written.
 
 A text without a translation stays as the engine wrote it, so a refusal is never lost, only untranslated.
 """

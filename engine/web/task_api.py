@@ -87,7 +87,7 @@ def add_attachment(task_id: int) -> Any:
     task_id = calls.path_id(task_id, "task")
     upload = request.files.get("file")
     if upload is None:
-        raise InvalidInput(Phrase("请选择要上传的文件（multipart 字段 file）"),
+        raise InvalidInput(Phrase("Choose a file to upload (multipart field file)"),
                            [Problem(Phrase("missing"), field="file")])
     content = upload.read()
     return jsonify(calls.engine().execute(AddAttachment(task_id, calls.actor(), upload.filename or "", content))), 201
