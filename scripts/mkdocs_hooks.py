@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from engine.bpmn.lane_roles import display_name, lane_role, process_tier  # noqa: E402
+from engine.bpmn.lane_roles import lane_role  # noqa: E402
 from engine.bpmn.safe_xml import parse_xml  # noqa: E402
 from engine.bpmn.schema import BPMN_NS  # noqa: E402
 from engine.web import openapi  # noqa: E402
@@ -44,7 +44,7 @@ def on_config(config: Any) -> Any:
     entries = [{f"{p.key} — {p.name}": f"processes/{p.key}.md"} for p in _library()]
     for section in config["nav"] or []:
         if isinstance(section, dict) and "Process library" in section:
-            section["Process library"] = ["processes/index.md", *entries]
+            section["Process library"] = ["processes/index.md", "processes/catalogue.md", *entries]
     return config
 
 
@@ -54,6 +54,8 @@ def on_files(files: Files, config: Any) -> Files:
     files.append(File.generated(config, "reference/configuration.md", content=configuration_page()))
     library = _library()
     files.append(File.generated(config, "processes/index.md", content=library_index(library)))
+    files.append(File.generated(config, "processes/catalogue.md", content=_from_readme(
+        PROCESSES / "README.md", "Library catalogue", "processes/README.md")))
     schedules = _schedules()
     for process in library:
         files.append(File.generated(config, f"processes/{process.key}.md",
@@ -75,23 +77,28 @@ def cli_page() -> str:
              "wrong and where. The commands read the same settings as the server (`HUHUA_DATABASE_URL`, …; see "
              "[Configuration](configuration.md)).", ""]
 
-    def walk(command: click.Command, path: list[str], parent: click.Context | None) -> None:
-        context = click.Context(command, info_name=" ".join(path), parent=None)
+    def walk(command: click.Command, path: list[str]) -> None:
+        context = click.Context(command, info_name=" ".join(path))
         if len(path) > 1:
             lines.extend([f"{'#' * min(len(path), 4)} `{' '.join(path)}`", "", "```text",
-                          command.get_help(context).replace("Usage: ", "Usage: ", 1), "```", ""])
+                          command.get_help(context), "```", ""])
         if isinstance(command, click.Group):
             for name in command.list_commands(context):
-                walk(command.commands[name], [*path, name], context)
+                walk(command.commands[name], [*path, name])
 
-    walk(main, ["huhua"], None)
+    walk(main, ["huhua"])
     return "\n".join(lines) + "\n"
 
 
 def configuration_page() -> str:
-    text = (ROOT / "config" / "README.md").read_text(encoding="utf-8")
+    return _from_readme(ROOT / "config" / "README.md", "Configuration", "config/README.md")
+
+
+def _from_readme(path: Path, title: str, name: str) -> str:
+    """A README kept beside what it describes, as a page of the site under a title of its own."""
+    text = path.read_text(encoding="utf-8")
     body = text.split("\n", 1)[1] if text.startswith("# ") else text
-    return ("# Configuration\n\n*Generated at build time from `config/README.md`.*\n" + body)
+    return f"# {title}\n\n*Generated at build time from `{name}`.*\n{body}"
 
 
 # --- the API ---------------------------------------------------------------------------------------------------
@@ -234,13 +241,12 @@ def _read_process(element: Any, filename: str) -> Process:
     documentation = " ".join((element.findtext(_b("documentation")) or "").split())
     process = Process(element.get("id"), element.get("name") or element.get("id"), filename, documentation,
                       properties)
-    tier = process_tier((properties.get("start_units") or "").split(","))
     lane_of: dict[str, str] = {}
     for lane in element.iter(_b("lane")):
         role = lane_role(lane)
         name = lane.get("name") or ""
         if lane.find(_b("childLaneSet")) is None:
-            process.lanes.append((name, display_name(role, tier) if role else ""))
+            process.lanes.append((name, f"`{role}`" if role else ""))
         for ref in lane.iterfind(_b("flowNodeRef")):
             lane_of[(ref.text or "").strip()] = name
     names = {node.get("id"): node.get("name") or node.get("id") for node in element.iter() if node.get("id")}
@@ -349,7 +355,7 @@ def process_page(process: Process, schedules: list[dict[str, Any]], known: set[s
     if start.get("start_description"):
         lines.append(f"- on the start page (发起事项): “{start['start_description']}”")
     for entry in schedules:
-        rule = entry.get("cron") and f"cron `{entry['cron']}`" or f"rule `{entry.get('rule')}`"
+        rule = f"cron `{entry['cron']}`" if entry.get("cron") else f"rule `{entry.get('rule')}`"
         extra = ", ".join(f"{k} {entry[k]}" for k in ("day", "n", "months", "at", "for_each") if k in entry)
         paused = " (shipped paused)" if entry.get("enabled") is False else ""
         lines.append(f"- scheduled as `{entry['key']}`: {rule}, {extra}{paused}"
