@@ -120,6 +120,9 @@ def browser(size: tuple[int, int]) -> webdriver.Chrome:
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", f"--window-size={size[0]},{size[1]}",
                  "--lang=zh-CN", "--hide-scrollbars", "--force-device-scale-factor=1"):
         options.add_argument(flag)
+    if size == PHONE:  # a window cannot be narrower than Chromium's minimum; a phone's viewport is emulated
+        options.add_experimental_option("mobileEmulation", {"deviceMetrics": {
+            "width": size[0], "height": size[1], "pixelRatio": 1}})
     return webdriver.Chrome(service=Service(driver), options=options)
 
 
