@@ -11,7 +11,8 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from engine.locations import PROJECT_ROOT as PROJECT_ROOT  # re-exported: the checkout, for bench/ and tests
+from engine.locations import default_config, default_data_dir, process_library
 
 #: The largest BPMN/DMN file accepted, in bytes. Real diagrams are well under 1 MB.
 DEFAULT_MAX_MODEL_BYTES = 5 * 1024 * 1024
@@ -27,6 +28,10 @@ DEFAULT_TOKEN_MAX_DAYS = 365
 #: Wrong passwords within 15 minutes that lock log-in for 15 minutes: for one account name, from one address.
 DEFAULT_LOGIN_ACCOUNT_LIMIT = 5
 DEFAULT_LOGIN_ADDRESS_LIMIT = 50
+#: The shipped configuration files (``config/`` of the checkout, or inside the installed wheel).
+DEFAULT_SCHEDULES = default_config("schedules.toml")
+DEFAULT_CONNECTORS = default_config("connectors.toml")
+DEFAULT_NOTIFICATIONS = default_config("notifications.toml")
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,7 @@ class Settings:
     script_max_elements: int = 10_000_000
     script_max_memory_mb: int = 1024
     #: The schedules file (see config/schedules.toml).
-    schedules_file: Path = PROJECT_ROOT / "config" / "schedules.toml"
+    schedules_file: Path = DEFAULT_SCHEDULES
     #: None for the wall clock; an aware instant to run on a virtual clock that starts there (simulations).
     virtual_clock_start: datetime | None = None
     #: A virtual clock shared with other processes on this machine (``HUHUA_VIRTUAL_CLOCK_FILE``): the workers of
@@ -54,9 +59,9 @@ class Settings:
     retain_draft_days: int = 90
     retain_notification_days: int = 365
     #: What service tasks may call (see config/connectors.toml).
-    connectors_file: Path = PROJECT_ROOT / "config" / "connectors.toml"
+    connectors_file: Path = DEFAULT_CONNECTORS
     #: How people are told: e-mail, group robots, SMS, quiet hours (see config/notifications.toml).
-    notifications_file: Path = PROJECT_ROOT / "config" / "notifications.toml"
+    notifications_file: Path = DEFAULT_NOTIFICATIONS
     #: Task attachments larger than this are refused (``HUHUA_MAX_ATTACHMENT_BYTES``).
     max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES
     #: Addresses or networks outbound requests may reach although not public (``HUHUA_OUTBOUND_ALLOW``, comma-
@@ -95,12 +100,12 @@ class Settings:
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Build settings from ``HUHUA_*`` environment variables, with the embedded SQLite default."""
     env = dict(os.environ if env is None else env)
-    data_dir = Path(env.get("HUHUA_DATA_DIR", PROJECT_ROOT / "data")).resolve()
+    data_dir = Path(env.get("HUHUA_DATA_DIR") or default_data_dir()).resolve()
     url = env.get("HUHUA_DATABASE_URL") or f"sqlite:///{data_dir / 'huhua.db'}"
     return Settings(
         database_url=normalise_database_url(url),
         data_dir=data_dir,
-        processes_dir=Path(env.get("HUHUA_PROCESSES_DIR", PROJECT_ROOT / "processes")).resolve(),
+        processes_dir=Path(env.get("HUHUA_PROCESSES_DIR") or process_library()).resolve(),
         max_model_bytes=int(env.get("HUHUA_MAX_MODEL_BYTES", DEFAULT_MAX_MODEL_BYTES)),
         node_name=env.get("HUHUA_NODE_NAME", f"{os.uname().nodename}:{os.getpid()}"),
         script_seconds=float(env.get("HUHUA_SCRIPT_SECONDS", 1.0)),
@@ -112,10 +117,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         retain_notification_days=int(env.get("HUHUA_RETAIN_NOTIFICATION_DAYS", 365)),
         virtual_clock_file=Path(env["HUHUA_VIRTUAL_CLOCK_FILE"]).resolve() if env.get("HUHUA_VIRTUAL_CLOCK_FILE")
         else None,
-        schedules_file=Path(env.get("HUHUA_SCHEDULES", PROJECT_ROOT / "config" / "schedules.toml")).resolve(),
-        connectors_file=Path(env.get("HUHUA_CONNECTORS", PROJECT_ROOT / "config" / "connectors.toml")).resolve(),
-        notifications_file=Path(env.get("HUHUA_NOTIFICATIONS",
-                                        PROJECT_ROOT / "config" / "notifications.toml")).resolve(),
+        schedules_file=Path(env.get("HUHUA_SCHEDULES", DEFAULT_SCHEDULES)).resolve(),
+        connectors_file=Path(env.get("HUHUA_CONNECTORS", DEFAULT_CONNECTORS)).resolve(),
+        notifications_file=Path(env.get("HUHUA_NOTIFICATIONS", DEFAULT_NOTIFICATIONS)).resolve(),
         max_attachment_bytes=int(env.get("HUHUA_MAX_ATTACHMENT_BYTES", DEFAULT_MAX_ATTACHMENT_BYTES)),
         max_request_bytes=int(env.get("HUHUA_MAX_REQUEST_BYTES", DEFAULT_MAX_REQUEST_BYTES)),
         max_variables_bytes=int(env.get("HUHUA_MAX_VARIABLES_BYTES", DEFAULT_MAX_VARIABLES_BYTES)),

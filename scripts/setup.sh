@@ -85,9 +85,10 @@ ensure_node_packages() {
 
 ensure_frontend() {
     # The pages' bundles (build/frontend/, scripts/build_frontend.mjs): rebuilt only when their inputs changed.
+    # setup.py (the wheel's build) computes the same stamp: keep the two in step.
     local inputs stamp
     inputs="$(cd "$HUHUA_ROOT" && find package-lock.json scripts/build_frontend.mjs engine/web/frontend -type f \
-              -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)"
+              -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)"
     stamp="$HUHUA_ROOT/build/frontend/.inputs-$inputs"
     if [ ! -f "$stamp" ]; then
         say "building the pages' scripts and styles into build/frontend (log: frontend-build.log)"

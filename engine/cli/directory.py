@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from engine.bootstrap import Huhua
 from engine.cli.base import (
     DEMO_ACCOUNTS,
     DEMO_PASSWORD,
@@ -140,19 +141,23 @@ def accounts_password(obj: Context, username: str, password: str, is_admin: bool
 @click.pass_obj
 def accounts_demo(obj: Context, if_empty: bool, as_json: bool) -> None:
     """Give the administrator and one demo person per role an account with the demo password."""
-    from engine.commands import SetPassword
-
     def run() -> None:
         if if_empty and obj.huhua.queries.account("admin") is not None:
             emit(as_json, {"skipped": "accounts exist"}, lambda r: "accounts exist; left as they are")
             return
-        present = {p["id"] for p in obj.huhua.queries.users(ids=list(DEMO_ACCOUNTS))}
-        made = [obj.huhua.execute(SetPassword(name, DEMO_PASSWORD, "admin"))["username"]
-                for name in ("admin", *DEMO_ACCOUNTS) if name == "admin" or name in present]
-        emit(as_json, {"accounts": made, "password": DEMO_PASSWORD},
+        emit(as_json, {"accounts": make_demo_accounts(obj.huhua), "password": DEMO_PASSWORD},
               lambda r: f"{len(r['accounts'])} demo accounts, password {r['password']}")
 
     guard(as_json, run)
+
+
+def make_demo_accounts(huhua: Huhua) -> list[str]:
+    """Give the administrator and the demo people the directory holds an account with the demo password."""
+    from engine.commands import SetPassword
+
+    present = {p["id"] for p in huhua.queries.users(ids=list(DEMO_ACCOUNTS))}
+    return [huhua.execute(SetPassword(name, DEMO_PASSWORD, "admin"))["username"]
+            for name in ("admin", *DEMO_ACCOUNTS) if name == "admin" or name in present]
 
 
 @accounts_group.command("service")

@@ -49,10 +49,13 @@ def db_upgrade(as_json: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--demo", is_flag=True, help="To try Huhua: on the first start, load the demo org directory and give "
+              "the administrator and demo people accounts with the demo password (an existing directory or accounts "
+              "stay as they are).")
 @json_option
 @click.pass_obj
-def serve(obj: Context, host: str, port: int, threads: int, as_json: bool) -> None:
-    """Serve the HTTP API, with shipped processes deployed and the timer runner in process."""
+def serve(obj: Context, host: str, port: int, threads: int, demo: bool, as_json: bool) -> None:
+    """Serve the web app and the HTTP API, with shipped processes deployed and the timer runner in process."""
     import waitress
 
     from engine.web import create_app
@@ -61,6 +64,8 @@ def serve(obj: Context, host: str, port: int, threads: int, as_json: bool) -> No
     huhua = obj.huhua
     try:
         shipped = huhua.execute(DeployShippedProcesses(str(huhua.settings.processes_dir)))
+        if demo:
+            _first_start_demo(huhua)
     except HuhuaError as err:
         fail(err, as_json)
         return
@@ -69,19 +74,22 @@ def serve(obj: Context, host: str, port: int, threads: int, as_json: bool) -> No
     scheduler = _scheduler_thread(huhua, as_json)
     scheduler.start()
     url = f"http://{host}:{port}/"
+    people = sorted(huhua.queries.users(ids=list(DEMO_ACCOUNTS)), key=lambda p: DEMO_ACCOUNTS.index(p["id"]))
     accounts = [{"user": "admin", "name": "管理员", "roles": "管理员"}] + [
         {"user": p["id"], "name": p["name"], "roles": ", ".join(f"{r['role_name']}@{r['unit']}" for r in p["roles"])}
-        for p in sorted(huhua.queries.users(ids=list(DEMO_ACCOUNTS)), key=lambda p: DEMO_ACCOUNTS.index(p["id"]))]
+        for p in people]
+    accounts = [a for a in accounts if huhua.queries.account(a["user"]) is not None]
     info = {"url": url, "api": url + "api/v1", "database": redact(huhua.settings.database_url),
-            "deployed": shipped["processes"], "accounts": accounts}
+            "data": str(huhua.settings.data_dir), "deployed": shipped["processes"], "accounts": accounts}
     emit(as_json, info, lambda i: "\n".join([
         "心育护花 Huhua is running",
+        f"  open:     {url}",
         f"  API:      {i['api']}  (log in, or send 'Authorization: Bearer <token>': huhua accounts token)",
         f"  health:   {i['api']}/health",
         f"  database: {i['database']}",
+        f"  data:     {i['data']}",
         f"  deployed: {len(i['deployed'])} process(es) changed since last start",
-        f"  log in:   {url}login   (demo accounts below; password {DEMO_PASSWORD} unless changed)",
-        *(f"    {a['user']:<18} {a['name']:<5} {a['roles']}" for a in i["accounts"]),
+        *(_account_lines(url, i["accounts"])),
     ]))
     try:
         waitress.serve(create_app(huhua), host=host, port=port, threads=threads, ident="huhua")
@@ -89,6 +97,28 @@ def serve(obj: Context, host: str, port: int, threads: int, as_json: bool) -> No
         scheduler.stop()
         runner.stop()
         huhua.close()
+
+
+def _first_start_demo(huhua: Huhua) -> None:
+    """``serve --demo``: the demo org directory and accounts, unless a directory or accounts are there already."""
+    from engine.cli.directory import make_demo_accounts
+    from engine.commands.model import LoadDirectory
+    from engine.org.profiles import generate
+
+    if not huhua.queries.units(limit=1):
+        huhua.execute(LoadDirectory(generate("demo"), "admin", source="demo"))
+    if huhua.queries.account("admin") is None:
+        make_demo_accounts(huhua)
+
+
+def _account_lines(url: str, accounts: list[dict[str, str]]) -> list[str]:
+    if not accounts:
+        return ["  log in:   nobody can yet: create the administrator's account with "
+                "`huhua accounts password admin --admin`,",
+                "            or try the demo (org directory and accounts): `huhua serve --demo`"]
+    return [f"  log in:   {url}login   (demo accounts below; password {DEMO_PASSWORD} unless changed)"
+            if len(accounts) > 1 else f"  log in:   {url}login",
+            *(f"    {a['user']:<18} {a['name']:<5} {a['roles']}" for a in accounts)]
 
 
 def _scheduler_thread(huhua: Huhua, as_json: bool) -> Any:

@@ -21,9 +21,9 @@ from typing import Any
 from flask import Blueprint, Flask, Response, abort, current_app, request, send_from_directory, url_for
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 
-from engine.config import PROJECT_ROOT
+from engine.locations import frontend_build
 
-BUILD = PROJECT_ROOT / "build" / "frontend"
+BUILD = frontend_build()
 MANIFEST = "manifest.json"
 CACHE_FOREVER = "public, max-age=31536000, immutable"
 #: The precompressed variants, best first, and the suffix of each file.
