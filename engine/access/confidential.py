@@ -32,7 +32,7 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select
 
-from engine.access.identity import is_administrator
+from engine.access.identity import holdings, is_administrator
 from engine.access.sensitivity import Sensitivity, redact, sensitivity_of
 from engine.store import tables
 
@@ -106,10 +106,9 @@ def at_least(level: str | None, wanted: str) -> bool:
 
 def led_schools(session: Any, user: str) -> list[str]:
     """The schools whose mental-health lead ``user`` is (whose counselling-read log they may see)."""
-    schools = set(session.execute(select(_r.c.unit_id).where(_r.c.person_id == user, _r.c.role == MH_LEAD))
-                  .scalars())
-    for school in session.execute(select(_r.c.unit_id).where(_r.c.person_id == user, _r.c.role == COUNSELLOR))\
-            .scalars():
+    held = holdings(session, user)
+    schools = {h.unit_id for h in held if h.role == MH_LEAD}
+    for school in sorted({h.unit_id for h in held if h.role == COUNSELLOR}):
         if not _school_has(session, school, MH_LEAD):
             schools.add(school)
     return sorted(schools)

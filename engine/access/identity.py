@@ -7,6 +7,7 @@ say) can ask who is an administrator without importing the policy that imports t
 from __future__ import annotations
 
 from contextvars import ContextVar, Token
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Executable, Result, bindparam, select
@@ -19,10 +20,12 @@ ADMIN = "admin"
 #: The kind of account a system that sends messages has (engine.access.messages): no password, tokens only.
 SERVICE = "service"
 
-_a = tables.account
+_a, _r, _u = tables.account, tables.role_assignment, tables.org_unit
 # Asked on nearly every request and command: built once (building a statement costs more than running it).
 _IS_ADMINISTRATOR = select(_a.c.is_admin).where(_a.c.username == bindparam("user"), _a.c.active.is_(True))
 _KIND = select(_a.c.kind).where(_a.c.username == bindparam("user"))
+_HOLDINGS = (select(_r.c.role, _r.c.unit_id, _u.c.kind, _u.c.path).join(_u, _u.c.id == _r.c.unit_id, isouter=True)
+             .where(_r.c.person_id == bindparam("user")).order_by(_r.c.id))
 
 
 class CommandReader(Protocol):
@@ -113,6 +116,31 @@ def is_service_account(reader: Reader, user: str | None) -> bool:
     if memo is not None and key in memo:
         return bool(memo[key])
     found = read_with(reader, _KIND, {"user": user}).scalar() == SERVICE
+    if memo is not None:
+        memo[key] = found
+    return found
+
+
+@dataclass(frozen=True)
+class Held:
+    """One role a person holds at a unit, with what the rules ask of that unit (its tier, its place in the tree)."""
+
+    role: str
+    unit_id: str
+    unit_kind: str | None
+    unit_path: str | None
+
+
+def holdings(reader: Reader, user: str | None) -> tuple[Held, ...]:
+    """Every role ``user`` holds, read in one statement and kept like :func:`is_administrator`'s answer (for a
+    command's life, or a request's): the inbox, the start list, the dashboard's scope and the counselling rules
+    all ask it, and a page asks it once. ``admin`` is no person and holds none."""
+    if not user or user == ADMIN:
+        return ()
+    memo, key = memo_of(reader), f"holdings:{user}"
+    if memo is not None and key in memo:
+        return memo[key]
+    found = tuple(Held(*row) for row in read_with(reader, _HOLDINGS, {"user": user}))
     if memo is not None:
         memo[key] = found
     return found

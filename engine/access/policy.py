@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, exists, or_, select
 
 from engine.access import confidential
-from engine.access.identity import ADMIN, Reader, as_session, is_administrator, memo_of, read_with
+from engine.access.identity import Reader, as_session, holdings, is_administrator, read_with
 from engine.access.sensitivity import redact, sensitivity_of
 from engine.bpmn.process_properties import process_properties
 from engine.errors import NotFound, Problem
@@ -57,7 +57,6 @@ _INSTANCE_COLUMNS = (_i.c.id, _i.c.process_key, _i.c.org_scope, _i.c.definition_
 _INSTANCE = select(*_INSTANCE_COLUMNS).where(_i.c.id == bindparam("instance_id"))
 _TASK_INSTANCE = select(*_INSTANCE_COLUMNS).join_from(_t, _i, _i.c.id == _t.c.instance_id).where(
     _t.c.id == bindparam("task_id"))
-_HELD_ROLES = select(_r.c.role, _r.c.unit_id).where(_r.c.person_id == bindparam("user"))
 _WORKS_ON = select(_t.c.id).where(
     _t.c.instance_id == bindparam("instance_id"),
     or_(_t.c.completed_by == bindparam("user"),
@@ -70,15 +69,7 @@ _WORKS_ON = select(_t.c.id).where(
 def held_roles(reader: Reader, user: str | None) -> list[str]:
     """The ``role@unit`` keys a person holds (how role candidates are written); ``admin`` is no person and holds
     none."""
-    if not user or user == ADMIN:
-        return []
-    memo, key = memo_of(reader), f"held_roles:{user}"
-    if memo is not None and key in memo:
-        return list(memo[key])
-    found = [f"{role}@{unit}" for role, unit in read_with(reader, _HELD_ROLES, {"user": user})]
-    if memo is not None:
-        memo[key] = found
-    return found
+    return [f"{held.role}@{held.unit_id}" for held in holdings(reader, user)]
 
 
 def _chain(reader: Reader, unit_id: str | None) -> list[tuple[str, str]]:
@@ -346,13 +337,12 @@ def dashboard_scope(reader: Reader, user: str | None) -> DashboardScope:
     teachers."""
     if is_administrator(reader, user):
         return DashboardScope(None)
-    held = read_with(reader, select(_u.c.id, _u.c.kind).join(_r, _r.c.unit_id == _u.c.id).where(
-        _r.c.person_id == user, _r.c.role.in_(DASHBOARD_ROLES), _u.c.kind.in_(("city", "county")))).all()
-    if any(row.kind == "city" for row in held):
+    held = [h for h in holdings(reader, user) if h.role in DASHBOARD_ROLES and h.unit_kind in ("city", "county")]
+    if any(h.unit_kind == "city" for h in held):
         return DashboardScope(None)
     if not held:
         raise NoDashboard("the dashboard is for the administrator and the officers of the city and the counties")
-    return DashboardScope(frozenset(row.id for row in held))
+    return DashboardScope(frozenset(h.unit_id for h in held))
 
 
 def has_dashboard(reader: Reader, user: str | None) -> bool:

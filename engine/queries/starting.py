@@ -15,7 +15,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.access import policy
-from engine.access.identity import is_administrator
+from engine.access.identity import holdings, is_administrator
 from engine.access.starting import Holding, Scope, StartRule, may_start, start_rule
 from engine.bpmn.start_declaration import StartDeclaration, start_declaration
 from engine.org.directory import ROLES, TIER_OF_KIND
@@ -115,19 +115,17 @@ def _startable(session: Session, user: str, process_key: str | None,
                most_units: int | None = None) -> Iterator[dict[str, Any]]:
     """Each process ``user`` may start, found one at a time (see :meth:`StartingFamily.startable`)."""
     administrator = is_administrator(session, user)
-    holdings = [Holding(role, path) for role, path in session.execute(
-        select(RoleAssignment.role, OrgUnit.path).join(OrgUnit, OrgUnit.id == RoleAssignment.unit_id)
-        .where(RoleAssignment.person_id == user))]
-    if not holdings and not administrator:
+    held = [Holding(h.role, h.unit_path) for h in holdings(session, user) if h.unit_path is not None]
+    if not held and not administrator:
         return
     for definition, declaration in _newest_declarations(session, process_key):
         try:
             rule = start_rule(declaration.properties, declaration.triggers, declaration.has_none_start)
         except ValueError:  # a declaration the command would refuse too
             continue
-        if rule.started_by is not None or not (administrator or rule.roles & {h.role for h in holdings}):
+        if rule.started_by is not None or not (administrator or rule.roles & {h.role for h in held}):
             continue
-        units = _units_in_reach(session, rule, holdings, administrator, most_units)
+        units = _units_in_reach(session, rule, held, administrator, most_units)
         if not units and not (administrator and not rule.unit_kinds):
             continue
         model = session.get(ProcessModel, definition.model_path) if definition.model_path else None
