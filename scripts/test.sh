@@ -17,7 +17,7 @@ fi
 ensure_postgres_client_programs
 
 say "ruff"
-"$VENV/bin/ruff" check engine workers webhooks tests bench
+"$VENV/bin/ruff" check engine workers webhooks tests bench scripts setup.py
 
 say "pytest"
 set +e
