@@ -102,7 +102,7 @@ def serve(obj: Context, host: str, port: int, threads: int, demo: bool, as_json:
 def _first_start_demo(huhua: Huhua) -> None:
     """``serve --demo``: the demo org directory and accounts, unless a directory or accounts are there already."""
     from engine.cli.directory import make_demo_accounts
-    from engine.commands.model import LoadDirectory
+    from engine.commands import LoadDirectory
     from engine.org.profiles import generate
 
     if not huhua.queries.units(limit=1):
