@@ -11,13 +11,20 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import shutil
+import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import NoSuchElementException, WebDriverException
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
+
+from tests.helpers import re_rendered
 
 #: DevTools commands that change the browser beyond one page: its lender quits it instead of lending it again.
 _LASTING = ("Emulation.", "Network.setUserAgentOverride", "Page.addScriptToEvaluateOnNewDocument")
@@ -26,13 +33,69 @@ _KEPT = 3
 _idle: list[LentChrome] = []
 
 
+def _found_again(act: Callable[..., Any]) -> Callable[..., Any]:
+    """``act`` on an element that, when the page re-rendered it meanwhile, is found again by how it was found (for
+    up to five seconds) and acted on afresh, as a person reads or clicks what is on the screen now."""
+    @functools.wraps(act)
+    def again(self: ReFoundElement, *args: Any, **kwargs: Any) -> Any:
+        for attempt in range(50):
+            try:
+                return act(self, *args, **kwargs)
+            except WebDriverException as error:
+                if self.locate is None or not re_rendered(error) or attempt == 49:
+                    raise
+                time.sleep(0.1)
+                with contextlib.suppress(NoSuchElementException):
+                    self._id = self.locate().id
+        raise AssertionError("unreachable")
+    return again
+
+
+class ReFoundElement(WebElement):
+    """An element found with ``find_element`` that tolerates being re-rendered between finding and use: reading
+    its text or attributes, clicking or typing finds it again by the same locator (elements of ``find_elements``
+    are kept as found)."""
+
+    locate: Callable[[], WebElement] | None = None
+
+    text = property(_found_again(WebElement.text.fget))
+    tag_name = property(_found_again(WebElement.tag_name.fget))
+    click = _found_again(WebElement.click)
+    clear = _found_again(WebElement.clear)
+    send_keys = _found_again(WebElement.send_keys)
+    submit = _found_again(WebElement.submit)
+    get_attribute = _found_again(WebElement.get_attribute)
+    get_dom_attribute = _found_again(WebElement.get_dom_attribute)
+    get_property = _found_again(WebElement.get_property)
+    is_displayed = _found_again(WebElement.is_displayed)
+    is_enabled = _found_again(WebElement.is_enabled)
+    is_selected = _found_again(WebElement.is_selected)
+    value_of_css_property = _found_again(WebElement.value_of_css_property)
+
+    @_found_again
+    def find_element(self, by: str = By.ID, value: str | None = None) -> WebElement:
+        found = WebElement.find_element(self, by, value)
+        if isinstance(found, ReFoundElement):
+            found.locate = lambda: self.find_element(by, value)
+        return found
+
+
 class LentChrome(webdriver.Chrome):
-    """A Chrome whose ``quit()`` hands it back to the process's pool, wiped, unless a test changed it for good."""
+    """A Chrome whose ``quit()`` hands it back to the process's pool, wiped, unless a test changed it for good; its
+    elements tolerate re-rendering (``ReFoundElement``)."""
+
+    _web_element_cls = ReFoundElement
 
     def __init__(self, key: tuple[int, int, str], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.key = key
         self.changed_for_good = False
+
+    def find_element(self, by: str = By.ID, value: str | None = None) -> WebElement:
+        found = webdriver.Chrome.find_element(self, by, value)
+        if isinstance(found, ReFoundElement):
+            found.locate = lambda: webdriver.Chrome.find_element(self, by, value)
+        return found
 
     def execute_cdp_cmd(self, cmd: str, cmd_args: dict) -> dict:
         if cmd.startswith(_LASTING):
