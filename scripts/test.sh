@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything and runs the full test suite, on SQLite and on PostgreSQL.
 # PostgreSQL: the server named by HUHUA_TEST_POSTGRES_URL, or else a throw-away cluster started by the tests.
-# Extra arguments go to pytest (e.g. ./scripts/test.sh -k deploy).
+# Extra arguments go to pytest (e.g. ./scripts/test.sh -k deploy; ./scripts/test.sh -m 'not slow' for the quick loop
+# without the subprocess servers, the browser and the conformance suites).
 set -euo pipefail
 source "$(dirname "$0")/setup.sh"
 cd "$HUHUA_ROOT"

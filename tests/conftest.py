@@ -9,7 +9,9 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -46,8 +48,60 @@ def _with_database(url: str, name: str) -> str:
     return url.rsplit("/", 1)[0] + "/" + name
 
 
+class _PostgresCopies:
+    """Test databases copied from a template a few steps ahead, and dropped behind, by threads of their own.
+
+    ``CREATE DATABASE … TEMPLATE`` and ``DROP DATABASE`` each wait on the server's disk for up to a second on a busy
+    machine; done while earlier tests run they no longer add to each test's time. Each copy is still made for one
+    test alone and dropped after it."""
+
+    AHEAD = 3  # copies kept ready per template: enough for a run of quick tests
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+        self.ahead: dict[str, deque[Future[str]]] = {}
+        self.threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="postgres-copies")
+
+    def take(self, template: str) -> str:
+        """A fresh copy of ``template`` for one test; copies to replace it are started at once."""
+        ready = self.ahead.setdefault(template, deque())
+        while len(ready) < self.AHEAD + 1:
+            ready.append(self.threads.submit(self._create, template))
+        return ready.popleft().result()
+
+    def give_back(self, name: str) -> None:
+        self.threads.submit(self._drop, name)
+
+    def forget(self, template: str) -> None:
+        """Drop the copies made ahead of ``template``, before the template itself goes."""
+        for made in self.ahead.pop(template, ()):
+            self._drop(made.result())
+
+    def close(self) -> None:
+        for template in list(self.ahead):
+            self.forget(template)
+        self.threads.shutdown(wait=True)
+
+    def _create(self, template: str) -> str:
+        name = f"huhua_t{os.getpid()}_{next(_counter)}"
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+        return name
+
+    def _drop(self, name: str) -> None:
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 @pytest.fixture(scope="session")
-def postgres_template(postgres: pg_server.PostgresServer) -> Iterator[str]:
+def postgres_copies(postgres: pg_server.PostgresServer) -> Iterator[_PostgresCopies]:
+    copies = _PostgresCopies(postgres.admin_url)
+    yield copies
+    copies.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres: pg_server.PostgresServer, postgres_copies: _PostgresCopies) -> Iterator[str]:
     name = f"huhua_template_{os.getpid()}"  # test runs sharing one server must not share databases
     with psycopg.connect(postgres.admin_url, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name}")
@@ -56,6 +110,7 @@ def postgres_template(postgres: pg_server.PostgresServer) -> Iterator[str]:
     migration.upgrade(database)
     database.dispose()
     yield name
+    postgres_copies.forget(name)
     with psycopg.connect(postgres.admin_url, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
@@ -91,7 +146,7 @@ def sqlite_demo_template(sqlite_template: Path, tmp_path_factory: pytest.TempPat
 
 @pytest.fixture(scope="session")
 def postgres_demo_template(postgres: pg_server.PostgresServer, postgres_template: str,
-                           tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+                           postgres_copies: _PostgresCopies, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     name = f"huhua_demo_template_{os.getpid()}"
     with psycopg.connect(postgres.admin_url, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name}")
@@ -99,6 +154,7 @@ def postgres_demo_template(postgres: pg_server.PostgresServer, postgres_template
     _load_demo_into(normalise_database_url(_with_database(postgres.admin_url, name)),
                     tmp_path_factory.mktemp("demo_template"))
     yield name
+    postgres_copies.forget(name)
     with psycopg.connect(postgres.admin_url, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
@@ -133,12 +189,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         return
     server: pg_server.PostgresServer = request.getfixturevalue("postgres")
     template_name: str = request.getfixturevalue("postgres_demo_template" if demo else "postgres_template")
-    name = f"huhua_t{os.getpid()}_{next(_counter)}"
-    with psycopg.connect(server.admin_url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name} TEMPLATE {template_name}")
+    copies: _PostgresCopies = request.getfixturevalue("postgres_copies")
+    name = copies.take(template_name)
     yield normalise_database_url(_with_database(server.admin_url, name))
-    with psycopg.connect(server.admin_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    copies.give_back(name)
 
 
 @pytest.fixture

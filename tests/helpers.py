@@ -148,7 +148,8 @@ def page_wait(browser: WebDriver, seconds: float) -> WebDriverWait:
     return _PageWait(browser, seconds, ignored_exceptions=(StaleElementReferenceException,))
 
 
-def _re_rendered(error: WebDriverException) -> bool:
+def re_rendered(error: WebDriverException) -> bool:
+    """Whether ``error`` says the element was re-rendered away between finding and using it."""
     return isinstance(error, StaleElementReferenceException) or "does not belong to the document" in (error.msg or "")
 
 
@@ -158,7 +159,7 @@ class _PageWait(WebDriverWait):
             try:
                 return method(driver)
             except WebDriverException as error:
-                if _re_rendered(error):
+                if re_rendered(error):
                     return False
                 raise
         return super().until(tolerant, message)

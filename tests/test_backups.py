@@ -35,6 +35,8 @@ from engine.web import create_app
 from tests import pg_server
 from tests.helpers import deploy_fixtures
 
+pytestmark = pytest.mark.slow  # backups and restores through the command line and pg_dump
+
 AS_ADMIN = {"X-Huhua-User": "admin"}
 AS_WANG = {"X-Huhua-User": "wang"}
 SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -4,7 +4,6 @@ through its form, on a desktop and on a phone-sized screen. Screenshots are save
 from __future__ import annotations
 
 import io
-import shutil
 import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
@@ -12,7 +11,6 @@ from datetime import timedelta
 import pytest
 from openpyxl import load_workbook
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import WebDriverWait
@@ -20,6 +18,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from engine.bootstrap import Huhua
 from engine.commands import ENGINE, DeployShippedProcesses, LoadDirectory, SetPassword, StartInstance
 from engine.org.profiles import generate
+from tests import browsers
 from tests.conftest import PROJECT
 from tests.helpers import deploy_fixtures, page_wait, served_in_thread
 from workers.job_worker import run_due_jobs
@@ -39,17 +38,9 @@ def site(huhua: Huhua) -> Iterator[tuple[Huhua, str]]:
 
 
 def _browser(width: int, height: int, lang: str = "zh-CN") -> webdriver.Chrome:
-    """Headless Chromium at ``width``×``height`` whose own language (date fields, Accept-Language) is ``lang``."""
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    if not chromium or not driver:
-        pytest.fail("browser tests need Debian's chromium and chromium-driver (scripts/test.sh installs them)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", f"--window-size={width},{height}",
-                 f"--lang={lang}"):
-        options.add_argument(flag)
-    return webdriver.Chrome(service=Service(driver), options=options)
+    """Headless Chromium at ``width``×``height`` whose own language (date fields, Accept-Language) is ``lang``, as
+    fresh as a new one; ``quit()`` hands it back (tests/browsers.py)."""
+    return browsers.browser(width, height, lang)
 
 
 def _log_in(browser: webdriver.Chrome, wait: WebDriverWait, base: str, user: str, password: str = PASSWORD) -> None:

@@ -4,7 +4,6 @@ so the browser's own violation reports are collected from the start of each docu
 
 from __future__ import annotations
 
-import time
 import urllib.request
 from collections.abc import Iterator
 
@@ -20,7 +19,15 @@ from tests.test_browser import PASSWORD, _browser, _log_in
 #: Runs before any script of each document: keeps the page's CSP violation reports where the test can read them.
 _LISTEN = """window.__csp = [];
 document.addEventListener('securitypolicyviolation',
-  e => window.__csp.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline') + ' ' + (e.sample || '')));"""
+  e => window.__csp.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline') + ' ' + (e.sample || '')));
+window.__changed = performance.now();
+new MutationObserver(() => { window.__changed = performance.now(); })
+  .observe(document, {subtree: true, childList: true, attributes: true, characterData: true});"""
+#: The page has loaded, and neither its document nor its resources changed for half a second: the editors and
+#: charts that draw after load have drawn.
+_SETTLED = """const quiet = performance.now() - 500;
+return document.readyState === 'complete' && window.__changed < quiet
+  && performance.getEntriesByType('resource').every(r => r.responseEnd < quiet);"""
 
 
 @pytest.fixture
@@ -57,8 +64,7 @@ def test_every_page_runs_under_the_policy_without_a_violation(site: tuple[Huhua,
         seen: dict[str, list[str]] = {}
         for page in [base + p for p in pages] + editors:
             browser.get(page)
-            wait.until(lambda b: b.execute_script("return document.readyState") == "complete")
-            time.sleep(1.5)  # the editors and charts draw after load
+            wait.until(lambda b: b.execute_script(_SETTLED))
             seen[page] = browser.execute_script("return window.__csp")
         assert {page: found for page, found in seen.items() if found} == {}
         # and each page was served as itself, not as a refusal (a 403 or 404 page has no scripts to block)
@@ -70,8 +76,7 @@ def test_every_page_runs_under_the_policy_without_a_violation(site: tuple[Huhua,
         # the listener does report: an inline script added without the nonce is refused and seen
         browser.execute_script("const s = document.createElement('script'); s.textContent = 'window.ran = 1';"
                                "document.body.appendChild(s);")
-        time.sleep(0.3)
+        wait.until(lambda b: any("script-src" in v for v in b.execute_script("return window.__csp")))
         assert browser.execute_script("return window.ran") is None
-        assert any("script-src" in v for v in browser.execute_script("return window.__csp"))
     finally:
         browser.quit()

@@ -43,6 +43,10 @@ from engine.store.database import Database
 from tests.helpers import served_client, token_cache
 from workers.job_worker import run_due_jobs
 
+#: One database: who may read a counselling case and what the audit log keeps are the access policy's rules,
+#: the same on any database; the log's trigger and its migration are tried on each database (their own marks).
+DATABASES = ("sqlite",)
+
 SCHOOL = "zhuhui-s001"
 COUNSELLOR = "zhuhui-s001-xl1"  # the school's 专职心理健康教育教师 (its mental-health lead) and 值班辅导教师
 PRINCIPAL = "zhuhui-s001-xz"
@@ -351,6 +355,7 @@ def test_an_incident_of_a_case_shows_its_message_only_to_a_reader_of_the_record(
     assert "被家暴" in record["incidents"][0]["message"]  # the case's own counsellor reads why it stopped
 
 
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)  # a trigger of each database
 def test_the_audit_log_refuses_update_and_delete(demo: Huhua) -> None:
     demo.execute(StartInstance("burden_supervision", "admin", org_scope="qidong"))
     log = tables.audit_log
@@ -463,6 +468,7 @@ def test_the_command_line_shows_a_counselling_case_as_its_status_and_logs_the_re
     assert [(e["actor"], e["surface"], e["action"]) for e in reads] == [("admin", "cli", "read_instance")]
 
 
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)  # a migration, on each database
 def test_the_migration_upgrades_a_database_with_cases_on_both_databases(database_url: str) -> None:
     """Down to 0015, a running counselling case is stored; the upgrade keeps its figures and makes the log."""
     database = Database(database_url)

@@ -16,6 +16,8 @@ from engine.config import Settings
 from tests.conftest import PROJECT
 from tests.helpers import deploy_fixtures, history_kinds, only_task
 
+pytestmark = pytest.mark.slow  # engine processes killed and started again
+
 #: Runs one CompleteTask in a fresh process and SIGKILLs itself at the named point.
 CRASHING_COMPLETION = textwrap.dedent("""
     import os, signal, sys

@@ -19,6 +19,8 @@ from engine.web import create_app
 from tests import pg_server
 from tests.conftest import PROJECT
 
+pytestmark = pytest.mark.slow  # a PostgreSQL cluster of its own, stopped and started
+
 HTML = {"Accept": "text/html"}
 AS_ADMIN = {"X-Huhua-User": "admin"}
 SCRAPER = {"Authorization": "Bearer outage-scraper"}

@@ -18,12 +18,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from engine.bootstrap import bootstrap
 from engine.commands import ENGINE, StartInstance
 from engine.config import Settings
 from tests.conftest import PROJECT
 from tests.helpers import deploy_fixtures
 from tests.receiver import serving
+
+pytestmark = pytest.mark.slow  # servers and workers started as processes of their own and stopped
 
 DATABASES = ["postgresql"]  # several processes on one database: PostgreSQL's advisory lock and SKIP LOCKED
 WAIT = 60  # seconds any one step may take on a busy machine before the test gives up

@@ -189,11 +189,11 @@ def test_a_nul_character_in_an_address_or_a_body_is_refused_by_name(engine: Huhu
 def test_deeply_nested_json_is_refused_cleanly(engine: Huhua, depth: int) -> None:
     client, auth = engine_client(engine), _token(engine, "admin")
     body = '{"process_key": "straight", "variables": {"x": ' + "[" * depth + "]" * depth + "}}"
-    started = time.perf_counter()
+    started = time.thread_time()  # the work this request made (the test client runs it here), not the machine's load
     answer = client.post("/api/v1/process-instances", data=body, content_type="application/json", headers=auth)
     assert answer.status_code == 400, answer.data[:300]
     assert answer.json["problems"][0]["field"] == "body" and "嵌套" in answer.json["message"]
-    assert "Traceback" not in answer.get_data(as_text=True) and time.perf_counter() - started < 2
+    assert "Traceback" not in answer.get_data(as_text=True) and time.thread_time() - started < 2
     nested: list = []
     for _ in range(40):
         nested = [nested]
@@ -244,16 +244,16 @@ def test_validate_is_the_administrators_and_a_hostile_model_is_refused_quickly(e
     assert client.post("/api/v1/validate", json=small, headers=auth).json["valid"] is True
     hostile = _chain(4000)  # under the 5 MB size cap, 20,000 elements
     assert len(hostile) < engine.settings.max_model_bytes
-    began = time.perf_counter()
+    began = time.thread_time()  # the CPU this request burnt (the test client runs it here), whatever runs beside
     answer = client.post("/api/v1/validate", headers=auth, content_type="multipart/form-data",
                          data={"file": (io.BytesIO(hostile), "chain.bpmn")})
-    assert time.perf_counter() - began < 1.5
+    assert time.thread_time() - began < 1.5
     assert answer.status_code == 422 and "at most 5000" in json.dumps(answer.json, ensure_ascii=False)
     parts = [(io.BytesIO(_chain(700)), f"part{n}.bpmn") for n in range(3)]  # 3,500 elements each
-    began = time.perf_counter()
+    began = time.thread_time()
     answer = client.post("/api/v1/validate", headers=auth, content_type="multipart/form-data", data={"file": parts})
     assert answer.status_code == 422 and "more than 10000 XML elements together" in answer.json["message"]
-    assert time.perf_counter() - began < 1.5
+    assert time.thread_time() - began < 1.5
     many = [(io.BytesIO(_chain(2)), f"m{n}.bpmn") for n in range(201)]
     answer = client.post("/api/v1/validate", headers=auth, content_type="multipart/form-data", data={"file": many})
     assert answer.status_code == 422 and "at most 200" in answer.json["message"]

@@ -26,6 +26,10 @@ from engine.web import create_app
 from tests.helpers import FIXTURES, cli_json, deploy_fixtures, history_kinds
 from workers.job_worker import run_due_jobs
 
+#: One database: who may deliver a message is the access policy's rule, the same on any database; the engine's
+#: own tests (test_event_routing) route messages on each database.
+DATABASES = ("sqlite",)
+
 REVISED = {"total": 100, "band": "优秀", "approver": "zhuhui-s001-bzr1"}
 OTHER_TEACHER = "zhuhui-s001-bzr1"  # a class teacher of 珠晖区
 VICTIM_PRINCIPAL = "yanfeng-s001-xz"

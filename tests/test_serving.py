@@ -7,6 +7,8 @@ import urllib.error
 import urllib.request
 from datetime import timedelta
 
+import pytest
+
 from engine.bootstrap import Huhua, bootstrap
 from engine.clock import VirtualClock
 from engine.commands import ENGINE, CreateApiToken, DeployModels, StartInstance
@@ -14,6 +16,8 @@ from engine.config import Settings
 from tests.helpers import FIXTURES, deploy_fixtures, only_task
 from tests.live_server import get_json, live_server
 from workers.timer_runner import TimerRunner
+
+pytestmark = pytest.mark.slow  # servers started as processes of their own
 
 
 def test_serve_deploys_the_library_and_answers(settings: Settings) -> None:

@@ -24,6 +24,8 @@ from engine.config import normalise_database_url
 from tests import pg_server
 from tests.helpers import cli_json
 
+pytestmark = pytest.mark.slow  # a simulated month through real schedulers, workers and web processes
+
 UNTIL = os.environ.get("HUHUA_SIMULATION_UNTIL", "2026-01-14")
 
 

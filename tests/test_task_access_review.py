@@ -29,6 +29,10 @@ from tests.test_confidential import COUNSELLOR, PRINCIPAL, _open_case
 from tests.test_inbox import PDF
 from workers.job_worker import run_due_jobs
 
+#: One database: what a task lets a person see is the access policy's rule, the same on any database; the
+#: engine's own tests hold the store's contract with each database.
+DATABASES = ("sqlite",)
+
 SCHOOL = "zhuhui-s001"
 ME, COLLEAGUE, STRANGER = f"{SCHOOL}-bzr1", f"{SCHOOL}-bzr2", "qidong-s001-bzr1"
 _PROPS = '<bpmn:extensionElements><spiffworkflow:properties>{}</spiffworkflow:properties></bpmn:extensionElements>'

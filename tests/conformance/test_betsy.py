@@ -9,6 +9,8 @@ import pytest
 
 from tests.conformance.harness import SUITE, load_tests, run_case, summarise
 
+pytestmark = pytest.mark.slow  # the whole conformance suite
+
 BASELINE = Path(__file__).with_name("baseline.json")
 
 

@@ -10,6 +10,8 @@ import pytest
 
 from tests.conformance.dmn_tck import SUITE, run_level, table
 
+pytestmark = pytest.mark.slow  # the whole DMN TCK
+
 BASELINE = Path(__file__).with_name("dmn_tck_baseline.json")
 
 

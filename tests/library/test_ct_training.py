@@ -15,6 +15,8 @@ from engine.errors import Forbidden, InvalidInput
 from tests.library.conftest import complete, inbox
 from workers.job_worker import run_due_jobs
 
+pytestmark = pytest.mark.slow  # a year of training at every school of the demo
+
 PLAN = {"year": 2026, "course": "班主任素养提升", "topics": ["班主任良好心理品质和心育能力", "学生生命健康与安全教育"],
         "city_date": "2026-03-10"}
 SESSION = {"held_on": "2026-03-20", "trainers": "专家组", "session_hours": 6, "participants": 40, "content": "专题讲座"}
