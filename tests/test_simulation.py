@@ -57,7 +57,9 @@ def test_a_simulated_january_runs_the_check_everywhere_and_repeats_on_postgresql
     assert sum(checks["instances"].values()) == 39 * months, checks
     january = outcome["monthly_scores"][0]
     assert january["month"] == "2026-01" and january["totals"]["checks_started"] == 39
-    assert 0 < january["totals"]["checks_completed"] < 39  # most finish; someone never does
+    assert january["totals"]["checks_completed"] > 0
+    completed = sum(m["totals"]["checks_completed"] for m in outcome["monthly_scores"])
+    assert 0 < completed < 39 * months  # most finish; someone never does, or not by the span's end
     assert january["totals"]["mean_score"] is not None and january["totals"]["teachers_scored"] > 100
     assert len(january["counties"]) == 13
     # the counties' spot checks ran too, and the people behaved as people do
