@@ -1,6 +1,6 @@
 """Backups as an operator takes and restores them: ``huhua backup`` / ``huhua restore`` on the embedded SQLite
-database (under write load, and each refusal), and on PostgreSQL the procedure of README "Production" → "Backups"
-(pg_dump -Fc, createdb, pg_restore, huhua db upgrade), run exactly as written there."""
+database (under write load, and each refusal), and on PostgreSQL the procedure of docs/operations.md ("Backups and
+restore": pg_dump -Fc, createdb, pg_restore, huhua db upgrade), run exactly as written there."""
 
 from __future__ import annotations
 
@@ -268,9 +268,9 @@ def _program(name: str) -> str:
 
 
 def _documented_procedure() -> list[list[str]]:
-    """The commands of the PostgreSQL restore in README.md, each split as the shell would."""
-    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    section = text.split("### Backups", 1)[1].split("\n## ", 1)[0]
+    """The commands of the PostgreSQL restore in the operations guide, each split as the shell would."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / "operations.md").read_text(encoding="utf-8")
+    section = text.split("## Backups and restore", 1)[1].split("\n## ", 1)[0]
     block = section.split("```bash\n", 1)[1].split("```", 1)[0]
     commands = [shlex.split(line, comments=True) for line in block.splitlines()]
     assert [c[0] for c in commands] == ["pg_dump", "createdb", "pg_restore", "HUHUA_DATABASE_URL=postgresql://huhua"
@@ -303,9 +303,9 @@ def test_the_documented_postgresql_procedure_restores_every_instance(
     server = source.rsplit("/", 1)[0]
     here = {"postgresql://huhua@db.example/huhua": source, "postgresql://huhua@db.example/postgres": postgres.admin_url,
             "postgresql://huhua@db.example/huhua_restored": f"{server}/{restored_name}",
-            "huhua_restored": restored_name, "huhua.dump": str(tmp_path / "huhua.dump")}  # the README's names, here
+            "huhua_restored": restored_name, "huhua.dump": str(tmp_path / "huhua.dump")}  # the guide's names, here
     try:
-        for line in _documented_procedure():  # README "Production" → "Backups", step by step, as written there
+        for line in _documented_procedure():  # the operations guide's steps, as written there
             words = [re.sub(r"postgresql://huhua@db\.example/(\w+)|\bhuhua_restored\b|\bhuhua\.dump\b",
                             lambda found: here[found[0]], word) for word in line]
             settings_given = list(itertools.takewhile(lambda word: re.match(r"[A-Z_]+=", word), words))

@@ -2,7 +2,8 @@
 ``pg_restore --list`` (a whole archive holding the schema revision) and renamed into place.
 
 Restoring is not done in place on PostgreSQL: the dump is restored into a new database with ``pg_restore`` and the
-processes are pointed at it (README, "Production" → "Backups"), so the running database is never half replaced.
+processes are pointed at it (docs/operations.md, "Backups and restore"), so the running database is never half
+replaced.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from engine.store.backup_files import check_target, partial_beside, rename_durab
 #: Where Debian puts the programs of each PostgreSQL major version (only a wrapper of them may be on PATH).
 DEBIAN_BINARIES = "/usr/lib/postgresql/*/bin"
 #: The procedure, for errors that must send the reader to it.
-PROCEDURE = 'README.md, "Production" → "Backups"'
+PROCEDURE = 'docs/operations.md, "Backups and restore"'
 
 
 @dataclass(frozen=True)
