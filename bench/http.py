@@ -6,9 +6,9 @@
 The demo directory is loaded and a school's programme officer given an API token. The server is the production one
 (docs/operations.md, "Production layout"): ``gunicorn -w 1 engine.web.wsgi:app`` on 127.0.0.1, its default sync
 worker, called by one ``http.client`` connection with ``Authorization: Bearer <token>`` as a program would.
-gunicorn's sync worker answers each request and closes (it is meant to sit behind a proxy), so every call also pays a loopback
-connect; the client reconnects by itself (a gthread worker that keeps the connection measured the same: about
-1.2-1.6 ms for /api/v1/health either way on a busy 2-core machine). Beside each call, in the same run and in
+gunicorn's sync worker answers each request and closes (it is meant to sit behind a proxy), so every call also pays
+a loopback connect; the client reconnects by itself (a gthread worker that keeps the connection measured the same:
+about 1.2-1.6 ms for /api/v1/health either way on a busy 2-core machine). Beside each call, in the same run and in
 alternating blocks so the machine's noise falls on both alike, the same work in process:
 
 - a start: ``StartInstance`` through the command bus vs ``POST /api/v1/process-instances`` (the officer's own
