@@ -29,12 +29,12 @@ from engine.access.policy import not_on_dashboard
 from engine.clock import BUSINESS_TZ
 from engine.commands.attendance import COVERED
 from engine.errors import NotFound, Problem
+from engine.grades import BANDS
 from engine.phrases import Phrase
 from engine.score_comparison import box_of, compare_scores
 from engine.store import tables
 from engine.store.database import Database
 
-BANDS = ("优秀", "良好", "合格", "不合格")
 MONTHLY_CHECK = "monthly_school_check"
 SUBMISSION = "check_class_teachers"  # the school's checking sheet: its completion is the school's submission
 HISTOGRAM_WIDTH = 10

@@ -22,12 +22,12 @@ from sqlalchemy import Connection, func, select
 from engine.access.policy import DashboardScope, not_on_dashboard
 from engine.clock import BUSINESS_TZ
 from engine.errors import InvalidInput, Problem
+from engine.grades import BANDS
 from engine.phrases import Phrase
 from engine.store import tables
 from engine.store.database import Database
 
 CHECK, SPOT_CHECK, CHASE = "monthly_school_check", "monthly_spot_check", "monthly_check_chase"
-BANDS = ("优秀", "良好", "合格", "不合格")
 TEACHER_ROLES = ("class_teacher", "mh_teacher_full", "mh_teacher_part")
 #: The steps of the school's check, in order, as the page names them when they are overdue.
 STEPS = {"check_class_teachers": "班主任工作检查", "check_mh_work": "心理健康教育检查", "od_sign": "校长签发通报",

@@ -19,12 +19,11 @@ from sqlalchemy import select
 from engine.documents.inputs import required_text, schools_in
 from engine.documents.layout import workbook
 from engine.documents.rendered import XLSX, DocumentError, Rendered
+from engine.grades import BANDS
 from engine.store import tables
 from engine.store.database import Database
 
 _u = tables.org_unit
-#: The grades of a supervision round, best first.
-BANDS = ("优秀", "良好", "合格", "不合格")
 SUPERVISION_PARTS = (("class_teacher", "班主任工作"), ("counselling", "心理健康教育与辅导"),
                      ("lessons", "课程与活动"), ("burden", "落实减负"))
 NOTICE = "《关于进一步提升全市中小学班主任工作素养加强中小学生生命健康教育工作的实施方案》（衡教通〔2019〕41号）"

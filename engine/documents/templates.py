@@ -22,7 +22,7 @@ TEMPLATES: dict[str, Template] = {
 
 
 def render_document(database: Database, template: str, params: dict[str, Any],
-           now: datetime) -> tuple[list[Rendered], dict[str, Any]]:
+                    now: datetime) -> tuple[list[Rendered], dict[str, Any]]:
     """The files of ``template`` and a summary of their figures (for the task's result variable)."""
     if template not in TEMPLATES:
         raise DocumentError(f"there is no document template '{template}' (known: {', '.join(sorted(TEMPLATES))})")
