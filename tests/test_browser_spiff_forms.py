@@ -28,10 +28,10 @@ def _inputs_of(label: str) -> str:
 
 
 def _type_into_last(wait: Any, label: str, text: str) -> None:
-    """Type into the last row's field, again until the form has kept it (a row just added may be drawn anew
-    while its first keys arrive, as a person would see their typing vanish and type again), then leave the field
-    as a person moves on (form-js takes typing a moment later, or at once when the field is left: a click on the
-    next button before then would land on a form being drawn anew)."""
+    """Type into the last field a label names (a list's last row), again until the form has kept it (a row just
+    added, or a form just marked wrong, may be drawn anew while the keys arrive, as a person would see their typing
+    vanish and type again), then leave the field as a person moves on (form-js takes typing a moment later, or at
+    once when the field is left: a click on the next button before then would land on a form being drawn anew)."""
 
     def typed(browser: Any) -> bool:
         field = browser.find_elements(By.XPATH, _inputs_of(label))[-1]
@@ -43,6 +43,16 @@ def _type_into_last(wait: Any, label: str, text: str) -> None:
         return False
 
     wait.until(typed)
+
+
+def _marked_fields(browser: Any) -> list[tuple[str, str | None]]:
+    """Each field form-js marks as wrong, with its text and the value its input holds, for a failure to name."""
+    marked = []
+    for error in browser.find_elements(By.CSS_SELECTOR, ".fjs-form-field-error"):
+        field = error.find_element(By.XPATH, "./ancestor::div[contains(@class,'fjs-form-field')][1]")
+        inputs = field.find_elements(By.TAG_NAME, "input")
+        marked.append((field.text, inputs[0].get_attribute("value") if inputs else None))
+    return marked
 
 
 @pytest.mark.slow
@@ -66,8 +76,7 @@ def test_a_schema_form_with_instructions_is_done_in_the_browser(cli: Any, tmp_pa
             browser.find_element(By.ID, "submit").click()  # form-js checks the minimum too; the server does anyway
             wait.until(lambda b: b.find_element(By.ID, "message").text)
             assert "已提交" not in browser.find_element(By.ID, "message").text
-            _field(browser, "金额").send_keys(Keys.CONTROL, "a")
-            _field(browser, "金额").send_keys("3", Keys.TAB)
+            _type_into_last(wait, "金额", "3")
             # the optional list of trips: no row to begin with; two added with the list's own (Chinese) button, the
             # second's optional number left empty
             for count, (city, days) in enumerate((("衡阳", "2"), ("长沙", "")), start=1):
@@ -80,15 +89,16 @@ def test_a_schema_form_with_instructions_is_done_in_the_browser(cli: Any, tmp_pa
             assert [b.get_attribute("aria-label") for b in browser.find_elements(
                 By.CSS_SELECTOR, "button.fjs-repeat-row-remove")] == ["删除第 1 项", "删除第 2 项"]
             # the form takes a typed value a moment later: its mark on the field goes once it has the 3
-            wait.until(lambda b: not b.find_elements(By.CSS_SELECTOR, ".fjs-form-field-error"))
+            try:
+                wait.until(lambda b: not b.find_elements(By.CSS_SELECTOR, ".fjs-form-field-error"))
+            except TimeoutException:
+                raise AssertionError(f"fields still marked: {_marked_fields(browser)}") from None
             browser.find_element(By.ID, "submit").click()
             try:
                 wait.until(ready.text_to_be_present_in_element((By.ID, "message"), "已提交"))
             except TimeoutException:
-                errors = [(e.find_element(By.XPATH, "./ancestor::div[contains(@class,'fjs-form-field')][1]").text)
-                          for e in browser.find_elements(By.CSS_SELECTOR, ".fjs-form-field-error")]
                 said = browser.find_element(By.ID, "message").text
-                raise AssertionError(f"not submitted: {said!r} {errors}") from None
+                raise AssertionError(f"not submitted: {said!r} {_marked_fields(browser)}") from None
         finally:
             browser.quit()
     data = huhua.queries.instance(instance)["data"]
