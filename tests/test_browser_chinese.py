@@ -90,11 +90,21 @@ def _wait_for_errors(wait: WebDriverWait, expected: dict[str, str]) -> None:
         assert _errors(wait._driver) == expected  # type: ignore[attr-defined]
 
 
-def _type(browser: webdriver.Chrome, label: str, text: str) -> None:
-    field = _input(browser, label)
-    field.send_keys(Keys.CONTROL, "a")
-    field.send_keys(Keys.BACKSPACE)
-    field.send_keys(text, Keys.TAB)
+def _type(wait: WebDriverWait, label: str, text: str) -> None:
+    """Replace a field's text, again until the form has kept it (a form just marked wrong may be drawn anew while
+    the keys arrive, as a person would see their typing vanish and type again), then leave the field."""
+
+    def typed(browser: webdriver.Chrome) -> bool:
+        field = _input(browser, label)
+        if field.get_attribute("value") == text:
+            field.send_keys(Keys.TAB)
+            return True
+        field.send_keys(Keys.CONTROL, "a")
+        field.send_keys(Keys.BACKSPACE)
+        field.send_keys(text)
+        return False
+
+    wait.until(typed)
 
 
 @pytest.mark.slow
@@ -130,25 +140,25 @@ def test_field_errors_dates_and_an_expired_log_in_are_chinese_on_the_task_page(
         _wait_for_errors(wait, {"整改措施": "必填项", "自评分": "必填项", "整改完成日期": "必填项"})
         assert "请检查表单中标红的内容" in browser.find_element(By.ID, "message").text
 
-        _type(browser, "整改措施", "改" * 51)
-        _type(browser, "自评分", "120")
-        _type(browser, "联系电话", "电话0734-8123456转6")  # holds a phone number, but is not one
-        _type(browser, "整改完成日期", "2609-12-02")
+        _type(wait, "整改措施", "改" * 51)
+        _type(wait, "自评分", "120")
+        _type(wait, "联系电话", "电话0734-8123456转6")  # holds a phone number, but is not one
+        _type(wait, "整改完成日期", "2609-12-02")
         browser.find_element(By.ID, "submit").click()
         _wait_for_errors(wait, {"整改措施": "最多 50 个字符", "自评分": "不能大于 100", "联系电话": "格式不正确",
                             "整改完成日期": f"日期须在 2000-01-01 至 {last} 之间"})
         browser.save_screenshot(str(ARTIFACTS / f"task-field-errors-chinese-{screen}.png"))
 
-        _type(browser, "整改措施", "改" * 50 + "  ")  # form-js trims before counting, the server does not
-        _type(browser, "自评分", "95")
-        _type(browser, "联系电话", "0734-8123456")
-        _type(browser, "整改完成日期", "2026-03-03")
+        _type(wait, "整改措施", "改" * 50 + "  ")  # form-js trims before counting, the server does not
+        _type(wait, "自评分", "95")
+        _type(wait, "联系电话", "0734-8123456")
+        _type(wait, "整改完成日期", "2026-03-03")
         _wait_for_errors(wait, {})
         browser.find_element(By.ID, "submit").click()  # the server's refusal, at its field and in the banner
         _wait_for_errors(wait, {"整改措施": "整改措施：最多 50 个字符"})
         assert browser.find_element(By.ID, "message").text == (
             "表单“整改情况登记”有 1 处需要修改，尚未保存：整改措施：最多 50 个字符")
-        _type(browser, "整改措施", "已更换教室灯管")
+        _type(wait, "整改措施", "已更换教室灯管")
         _wait_for_errors(wait, {})
 
         browser.switch_to.new_window("tab")  # the person logs out in another tab
