@@ -1,9 +1,13 @@
 """The database stopped under a running app (``pg_ctl stop -m fast``, as a restart or a failover does): every
 request that needs it answers 503 with Retry-After — a JSON problem to programs, a short page in the reader's
-language to people — and once the database is back the same app serves again, without being restarted."""
+language to people — and once the database is back the same app serves again, without being restarted. A worker
+and a scheduler started while it is away wait for it, saying so, and start once it is back; a one-off command
+says in one line that it cannot reach it."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +22,7 @@ from engine.config import Settings, normalise_database_url
 from engine.web import create_app
 from tests import pg_server
 from tests.conftest import PROJECT
+from tests.test_graceful_shutdown import Huhua as HuhuaProcess
 
 pytestmark = pytest.mark.slow  # a PostgreSQL cluster of its own, stopped and started
 
@@ -34,11 +39,15 @@ def cluster() -> Iterator[pg_server.Cluster]:
     cluster.remove()
 
 
-@pytest.fixture
-def served(cluster: pg_server.Cluster, tmp_path: Path) -> Iterator[tuple[Huhua, FlaskClient]]:
+def _database(cluster: pg_server.Cluster) -> str:
     with psycopg.connect(cluster.admin_url, autocommit=True) as connection:
         connection.execute("CREATE DATABASE huhua")
-    url = normalise_database_url(cluster.admin_url.rsplit("/", 1)[0] + "/huhua")
+    return normalise_database_url(cluster.admin_url.rsplit("/", 1)[0] + "/huhua")
+
+
+@pytest.fixture
+def served(cluster: pg_server.Cluster, tmp_path: Path) -> Iterator[tuple[Huhua, FlaskClient]]:
+    url = _database(cluster)
     huhua = bootstrap(Settings(database_url=url, data_dir=tmp_path, processes_dir=PROJECT / "processes",
                                metrics_token="outage-scraper"))
     huhua.execute(SetPassword("admin", "outage-pass", "admin", is_admin=True))
@@ -90,3 +99,37 @@ def test_a_stopped_database_answers_503_and_the_app_serves_again_once_it_is_back
     assert client.get("/inbox", headers=HTML).status_code == 200  # the same log-in: its session is in the database
     assert client.get("/readyz").status_code == 200
     assert _database_up(client) == 1
+
+
+def test_a_worker_and_a_scheduler_started_while_the_database_is_away_wait_for_it_and_start_once_it_is_back(
+        cluster: pg_server.Cluster, tmp_path: Path) -> None:
+    settings = Settings(database_url=_database(cluster), data_dir=tmp_path, processes_dir=PROJECT / "processes")
+    bootstrap(settings).close()  # the schema is there; the processes below find it once the server is back
+    cluster.stop("fast")
+
+    one_off = subprocess.run([sys.executable, "-m", "engine.cli", "jobs"], capture_output=True, text=True, timeout=60,
+                             env={"HUHUA_DATABASE_URL": settings.database_url, "HUHUA_DATA_DIR": str(tmp_path),
+                                  "PYTHONPATH": str(PROJECT), "PATH": "/usr/bin:/bin"})
+    assert one_off.returncode == 2 and one_off.stdout == ""
+    assert one_off.stderr.startswith("error: the database postgresql+psycopg://***@127.0.0.1:")
+    assert "cannot be reached" in one_off.stderr and "Traceback" not in one_off.stderr
+
+    waiting = [HuhuaProcess(settings, "worker", "--poll", "0.2"), HuhuaProcess(settings, "scheduler")]
+    try:
+        for process in waiting:
+            process.wait_for("cannot be reached")
+            process.wait_for("trying again in 2 s")  # still there, trying as the wait grows
+        cluster.start()
+        waiting[0].wait_for("running (Ctrl-C or SIGTERM")
+        waiting[1].wait_for("scheduler running with")
+        assert [process.terminate() for process in waiting] == [0, 0]
+        assert not any("Traceback" in line for process in waiting for line in process.seen)
+    finally:
+        for process in waiting:
+            process.kill()
+    engine = bootstrap(settings, upgrade=False)
+    try:  # what each did on starting: the morning's notification sweep is planned, the shipped schedules loaded
+        assert any(job["kind"] == "notify_sweep" for job in engine.queries.jobs(limit=100))
+        assert engine.queries.schedule_records()
+    finally:
+        engine.close()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import socket
 import threading
 import time
@@ -60,12 +59,13 @@ def default_worker_name() -> str:
 
 
 class JobWorker:
-    def __init__(self, huhua: Huhua, name: str | None = None, *, batch: int = 20, lease_seconds: int = 60) -> None:
+    def __init__(self, huhua: Huhua, name: str | None = None, *, batch: int = 20, lease_seconds: int = 60,
+                 stopping: threading.Event | None = None) -> None:
         self.huhua = huhua
         self.name = name or default_worker_name()
         self.batch = batch
         self.lease_seconds = lease_seconds
-        self.stopping = threading.Event()
+        self.stopping = stopping or threading.Event()
         self._claimed_at = 0.0
         self._ours: set[int] = set()
         self.connector_settings = replace(huhua.services.connectors, outbound=huhua.services.outbound)
@@ -189,11 +189,6 @@ class JobWorker:
 
     def stop(self) -> None:
         self.stopping.set()
-
-    def stop_on_signals(self) -> None:
-        """Finish the current job and stop on SIGTERM or SIGINT (main thread only)."""
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: self.stop())
 
     def _run(self, job_id: int, command: Callable[[], Any]) -> None:
         try:

@@ -5,16 +5,20 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from engine.bootstrap import Huhua, bootstrap
 from engine.commands.deployment import model_files_in
-from engine.config import load_settings
+from engine.config import Settings, load_settings
 from engine.errors import HuhuaError, InvalidInput, Problem
+from engine.store.readiness import database_unreachable, first_line
+
+T = TypeVar("T")
 
 BAD_INPUT = 2
 #: Demo people, one per role and tier, given log-in accounts by ``huhua accounts demo`` and printed by serve.
@@ -30,14 +34,47 @@ class Context:
 
     @property
     def huhua(self) -> Huhua:
+        """The engine; a database that does not answer ends the command with one line saying so."""
         if self._huhua is None:
+            settings = self._settings()
             try:
-                settings = load_settings()
-            except ValueError as err:  # a HUHUA_* variable that cannot be read
-                click.echo(f"error: configuration: {err}", err=True)
+                self._huhua = bootstrap(settings)
+            except Exception as err:
+                if not database_unreachable(err):
+                    raise
+                click.echo(f"error: the database {redact(settings.database_url)} cannot be reached: "
+                           f"{first_line(err)}", err=True)
                 sys.exit(BAD_INPUT)
-            self._huhua = bootstrap(settings)
         return self._huhua
+
+    def once_reachable(self, start: Callable[[Huhua], T], stopping: threading.Event,
+                       longest_wait: float = 30.0) -> T | None:
+        """The engine built and ``start`` run on it, waiting while the database does not answer (a worker or the
+        scheduler started before PostgreSQL, or during a restart): a line each try, not a traceback and an exit
+        that a supervisor would turn into a restart loop. None when ``stopping`` is set meanwhile."""
+        settings = self._settings()
+        wait = 1.0
+        while not stopping.is_set():
+            try:
+                if self._huhua is None:
+                    self._huhua = bootstrap(settings)
+                return start(self._huhua)
+            except Exception as err:
+                if not database_unreachable(err):
+                    raise
+                click.echo(f"the database {redact(settings.database_url)} cannot be reached ({first_line(err)}); "
+                           f"trying again in {wait:g} s", err=True)
+            stopping.wait(wait)
+            wait = min(wait * 2, longest_wait)
+        return None
+
+    @staticmethod
+    def _settings() -> Settings:
+        try:
+            return load_settings()
+        except ValueError as err:  # a HUHUA_* variable that cannot be read
+            click.echo(f"error: configuration: {err}", err=True)
+            sys.exit(BAD_INPUT)
 
     def close(self) -> None:
         if self._huhua is not None:

@@ -134,6 +134,17 @@ def _scheduler_thread(huhua: Huhua, as_json: bool) -> Any:
     return SchedulerThread(huhua)
 
 
+def _stopped_by_signals() -> Any:
+    """An event SIGTERM and SIGINT set (main thread only): the work under way finishes, then the process stops."""
+    import signal
+    import threading
+
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    return stopping
+
+
 def _plan_notification_sweep(huhua: Huhua) -> None:
     """Make sure the working morning's reminders and digests are planned (one sweep waits, however many start)."""
     from engine.commands import PlanNotificationSweep
@@ -148,12 +159,12 @@ def _plan_notification_sweep(huhua: Huhua) -> None:
 def scheduler(obj: Context, interval: float) -> None:
     """Fire scheduled starts (the schedules in force, timer start events); one per deployment: a second one waits
     as a standby and takes over when the first stops."""
-    import signal
-
-    thread = _scheduler_thread(obj.huhua, False)
+    stopping = _stopped_by_signals()  # the tick under way finishes, then the lock is released
+    thread = obj.once_reachable(lambda huhua: _scheduler_thread(huhua, False), stopping)
+    if thread is None:
+        return
     thread.interval = interval
-    for signum in (signal.SIGTERM, signal.SIGINT):  # the tick under way finishes, then the lock is released
-        signal.signal(signum, lambda *_: thread.stopping.set())
+    thread.stopping = stopping
     click.echo(f"scheduler running with {len(thread.runner.all_schedules())} schedule(s); Ctrl-C or SIGTERM to stop "
                "(a second scheduler waits as a standby)", err=True)
     thread.run()
@@ -186,9 +197,14 @@ def worker(obj: Context, name: str | None, batch: int, lease_seconds: int, poll:
     """Run due jobs until SIGTERM or Ctrl-C; several workers may run at once on PostgreSQL."""
     from workers.job_worker import JobWorker
 
-    _plan_notification_sweep(obj.huhua)
-    job_worker = JobWorker(obj.huhua, name, batch=batch, lease_seconds=lease_seconds)
-    job_worker.stop_on_signals()
+    def started(huhua: Huhua) -> JobWorker:
+        _plan_notification_sweep(huhua)
+        return JobWorker(huhua, name, batch=batch, lease_seconds=lease_seconds, stopping=stopping)
+
+    stopping = _stopped_by_signals()
+    job_worker = obj.once_reachable(started, stopping)
+    if job_worker is None:
+        return
     click.echo(f"worker {job_worker.name} running (Ctrl-C or SIGTERM to stop after the current job)", err=True)
     job_worker.run_forever(poll)
 

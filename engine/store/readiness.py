@@ -7,7 +7,8 @@ from __future__ import annotations
 import logging
 
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from engine.store.database import Database
 from engine.store.migration import head_revision
@@ -27,7 +28,7 @@ def unready_reason(database: Database) -> str | None:
                 connection.exec_driver_sql(f"SET LOCAL statement_timeout = {STATEMENT_TIMEOUT_MS}")
             current = MigrationContext.configure(connection).get_current_revision()
     except SQLAlchemyError as err:
-        log.warning("not ready: the database does not answer: %s", _first_line(err))
+        log.warning("not ready: the database does not answer: %s", first_line(err))
         return f"the database does not answer ({type(err).__name__}; the log says more)"
     head = head_revision()
     if current != head:
@@ -36,7 +37,14 @@ def unready_reason(database: Database) -> str | None:
     return None
 
 
-def _first_line(err: SQLAlchemyError) -> str:
+def database_unreachable(err: Exception) -> bool:
+    """The database is away or out of connections (try again later), not a statement that failed (a bug)."""
+    if isinstance(err, OperationalError | DisconnectionError | PoolTimeout):
+        return True
+    return isinstance(err, DBAPIError) and err.connection_invalidated
+
+
+def first_line(err: Exception) -> str:
     """The driver's own words, first line only: enough to tell a refused connection from a timeout."""
     text = str(getattr(err, "orig", None) or err).strip().splitlines()
     return text[0][:200] if text else ""

@@ -19,12 +19,13 @@ from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import HuhuaError
 from engine.phrases import Phrase
+from engine.store.readiness import database_unreachable
 from engine.web import problem_texts
 from engine.web.error_language import localised, say
 
@@ -71,13 +72,6 @@ def install(app: Flask, api_blueprints: frozenset[str]) -> None:
             return _unavailable_page(), 503, headers
         return jsonify(localised({"error": "unavailable", "problems": [], "message": Phrase(
             "the database cannot be reached just now; nothing was changed; try again in a minute")})), 503, headers
-
-
-def database_unreachable(err: Exception) -> bool:
-    """The database is away or out of connections (try again later), not a statement that failed (a bug)."""
-    if isinstance(err, OperationalError | DisconnectionError | PoolTimeout):
-        return True
-    return isinstance(err, DBAPIError) and err.connection_invalidated
 
 
 def _unavailable_page() -> str:
