@@ -60,8 +60,12 @@ def test_draft_returned_revised_signed_and_numbered_in_order(circulars: Huhua) -
     drafts = huhua.queries.documents(instance)
     assert sorted(d["kind"] for d in drafts) == ["official_draft", "official_draft"]  # the PDF and the .xlsx annex
     draft_pdf = next(d for d in drafts if d["name"].endswith(".pdf"))
+    assert [d["size"] for d in drafts] == [None, None]  # drawn when read, the same file each time
+    assert huhua.queries.document(draft_pdf["id"]) == huhua.queries.document(draft_pdf["id"])
     text = pdf_text(huhua, draft_pdf["id"])
     assert "草稿" in text and "〔签发后编号〕" in text and "〔2026〕" not in text
+    annex = next(d for d in drafts if d["name"].endswith(".xlsx"))
+    assert huhua.queries.document(annex["id"])[2].startswith(b"PK")  # the annex, an .xlsx (a zip)
     assert [t["element_id"] for t in huhua.queries.tasks(user="zhuhui-s001-zr", limit=100)] == []
 
     act(huhua, "zhuhui-s001-xz", "od_sign", instance, {"od_decision": "returned", "od_comment": "请补充工作要求"})
@@ -81,6 +85,8 @@ def test_draft_returned_revised_signed_and_numbered_in_order(circulars: Huhua) -
                      "请各年级组于本月底前报送整改情况。", "王老师"):
         assert expected in text, expected
     assert "草稿" not in text
+    assert pdf_text(huhua, draft_pdf["id"]) == pdf_text(huhua, draft_pdf["id"])  # the first draft, as it was drafted
+    assert "草稿" in pdf_text(huhua, draft_pdf["id"]) and "请补充" not in pdf_text(huhua, draft_pdf["id"])
 
     assert issue(huhua, "zhuhui-s001")["data"]["circular_number"] == "珠一中发〔2026〕2号"
     assert issue(huhua, "zhuhui-s002")["data"]["circular_number"] == "珠二小发〔2026〕1号"  # each unit its own

@@ -474,7 +474,9 @@ def documents_command(obj: Context, instance_id: int | None, directory: str | No
                 name, _type, content = obj.huhua.queries.document(entry["id"])
                 (target / f"{entry['id']}-{Path(name).name}").write_bytes(content)
         emit(as_json, listed, lambda rows: "\n".join(
-            f"{d['id']:>5}  {d['name']}  ({d['size']} bytes)" + (f"  {d['number']}" if d.get("number") else "")
+            f"{d['id']:>5}  {d['name']}  "
+            + (f"({d['size']} bytes)" if d["size"] is not None else "(a draft, drawn when read)")
+            + (f"  {d['number']}" if d.get("number") else "")
             for d in rows) or "no documents")
 
     guard(as_json, run)

@@ -1,11 +1,11 @@
 """Official documents (公文): drafting, issuing under a gap-free 文号, and a unit's 代字.
 
 The ``official_document`` service task (processes/official_document.bpmn) runs here rather than in a worker's
-connector: a draft is composed and stored with the release of its task, and on 签发 the number is allocated,
-the final PDF made and the task released **in one transaction**, so a number exists exactly when its document
-was issued (nothing issued, nothing allocated: the register of a unit, 代字 and year has no gaps). The counter
-row (``document_sequence``) is the only thing two issues of one unit share: on PostgreSQL the UPDATE holds its
-row lock to the commit, on SQLite the command holds the database's one write lock.
+connector: a draft is composed and registered with the release of its task (its PDF is drawn when read), and on
+签发 the number is allocated, the final PDF made and the task released **in one transaction**, so a number exists
+exactly when its document was issued (nothing issued, nothing allocated: the register of a unit, 代字 and year has
+no gaps). The counter row (``document_sequence``) is the only thing two issues of one unit share: on PostgreSQL
+the UPDATE holds its row lock to the commit, on SQLite the command holds the database's one write lock.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import desc, select, update
+from sqlalchemy import desc, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -38,6 +38,7 @@ from engine.org.directory import TIER_OF_KIND
 from engine.store import tables
 
 _o, _s, _k, _u = tables.official_document, tables.document_sequence, tables.document_code, tables.org_unit
+_d = tables.document
 _t = tables.human_task
 SIGN_TASK = "od_sign"
 ISSUING_KINDS = ("city", "county", "school", "teaching_point")
@@ -80,16 +81,13 @@ def set_document_code(command: SetDocumentCode, uow: UnitOfWork) -> dict[str, An
 
 
 def _draft(uow: UnitOfWork, job: Any, org_scope: str | None, params: dict[str, Any]) -> dict[str, Any]:
+    """Compose the draft and register it; its PDF (and annex) are drawn when read (engine.queries.instances):
+    most signers read the draft on the sign-off page, and a draft superseded or signed unopened is never drawn."""
     request = params.get("request")
     if not isinstance(request, dict) or not isinstance(request.get("template"), str):
         raise DocumentError("document_request must be a dict naming its 'template'")
     issuer = _issuer(uow, org_scope, request.get("issuer"))
     content = compose(request["template"], request.get("data") or {}, issuer).revised(params.get("revision"))
-    today = uow.now.astimezone(BUSINESS_TZ).date()
-    files = [Rendered(f"{content.title[:80]}（草稿）.pdf", PDF, official_pdf(content, issuer.name, None, today))]
-    if content.annex:
-        files.append(Rendered(f"{content.title[:80]}（附件·草稿）.xlsx", XLSX, workbook(content.annex)))
-    stored = store_documents(uow, job.instance_id, "official_draft", files)
     previous = params.get("previous")
     if isinstance(previous, int):
         uow.execute(update(_o).where(_o.c.id == previous, _o.c.instance_id == job.instance_id,
@@ -98,8 +96,15 @@ def _draft(uow: UnitOfWork, job: Any, org_scope: str | None, params: dict[str, A
         instance_id=job.instance_id, unit_id=issuer.unit_id, issuer=issuer.name, template=request["template"][:100],
         title=content.title, content=json.dumps(content.to_json(), ensure_ascii=False, default=str), state="draft",
         signer_role=str(request.get("signer") or "")[:200] or None, drafted_at=uow.now,
-        draft_documents=json.dumps([d["id"] for d in stored]),
     ).returning(_o.c.id)).scalar_one()
+    files = [(f"{content.title[:80]}（草稿）.pdf", PDF)]
+    if content.annex:
+        files.append((f"{content.title[:80]}（附件·草稿）.xlsx", XLSX))
+    stored = [{"id": uow.execute(insert(_d).values(
+        instance_id=job.instance_id, name=name[:300], kind="official_draft", content_type=content_type,
+        created_at=uow.now, draft_of=draft_id).returning(_d.c.id)).scalar_one(), "name": name}
+        for name, content_type in files]
+    uow.execute(update(_o).where(_o.c.id == draft_id).values(draft_documents=json.dumps([d["id"] for d in stored])))
     uow.record("documents_made", instance_id=job.instance_id, element_id=job.element_id, documents=stored,
                draft=draft_id)
     return {"draft_id": draft_id, "title": content.title, "issuer": issuer.name, "documents": stored}

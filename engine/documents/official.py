@@ -16,10 +16,10 @@ documents". In short, the caller sets one variable before the call::
 
 and gets back ``issued_document`` = ``{"number": "衡教通〔2026〕12号", "register_id": …, "documents": [ids],
 "issued_at": …, "signed_by": …, "title": …}``. Inside, the draft is generated (a PDF marked 草稿 with no
-number, linked from the sign-off task), the leader signs it off (签发) or returns it with a comment (退回修改)
-to the drafter, who may change the title, 主送, 抄送 or add a paragraph; on 签发 the number is allocated and
-the final PDF made in one transaction (:mod:`engine.commands.official_documents`), so the register of a unit,
-代字 and year has no gaps and only issued documents carry a number.
+number, linked from the sign-off task and drawn when opened), the leader signs it off (签发) or returns it with a
+comment (退回修改) to the drafter, who may change the title, 主送, 抄送 or add a paragraph; on 签发 the number
+is allocated and the final PDF made in one transaction (:mod:`engine.commands.official_documents`), so the
+register of a unit, 代字 and year has no gaps and only issued documents carry a number.
 
 **Templates.** A content template is a function ``(data, issuer) -> OfficialContent`` registered by name
 with :func:`official_template`. A process family puts its templates in a module of
@@ -238,8 +238,9 @@ def official_pdf(content: OfficialContent, issuer: str, number: str | None, day:
                                                                     color=colors.black)),
                                HRFlowable(width="100%", thickness=1, color=colors.black)]))
     out = io.BytesIO()
+    # a draft is drawn whenever it is read: without the time of drawing and a random file id, each time the same file
     SimpleDocTemplate(out, pagesize=A4, title=content.title, author=issuer, leftMargin=28 * mm, rightMargin=26 * mm,
-                      topMargin=37 * mm, bottomMargin=35 * mm).build(story)
+                      topMargin=37 * mm, bottomMargin=35 * mm, invariant=number is None).build(story)
     return out.getvalue()
 
 

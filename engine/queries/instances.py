@@ -19,7 +19,7 @@ from engine.org.calendar import parse_date
 from engine.phrases import Phrase
 from engine.queries.case_reading import case_level, without_case_items
 from engine.queries.directory import unit_path
-from engine.queries.official_documents import official_of_documents
+from engine.queries.official_documents import drawn_draft, official_of_documents
 from engine.queries.rows import event_row, instance_row, iso, page_limit, tasks_with_candidates, with_names
 from engine.store.database import Database
 from engine.store.models import (
@@ -192,12 +192,14 @@ class InstanceFamily:
         return found.instance_id
 
     def document(self, document_id: int) -> tuple[str, str, bytes]:
-        """A document's name, content type and content."""
+        """A document's name, content type and content (a draft's drawn as it is read)."""
         with self.database.read() as session:
-            row = session.execute(select(Document.name, Document.content_type, Document.content)
+            row = session.execute(select(Document.name, Document.content_type, Document.content, Document.draft_of)
                                   .where(Document.id == document_id)).first()
-        if row is None:
-            raise NotFound(f"document {document_id} does not exist")
+            if row is None:
+                raise NotFound(f"document {document_id} does not exist")
+            if row.content is None and row.draft_of is not None:
+                return row.name, row.content_type, drawn_draft(session, row.draft_of, row.content_type)
         return row.name, row.content_type, bytes(row.content)
 
     def coverage(self, instance_id: int, now: datetime, *, missing_only: bool = False) -> dict[str, Any]:

@@ -6,9 +6,13 @@ import json
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine.access import policy
-from engine.documents.official import default_code
+from engine.clock import BUSINESS_TZ
+from engine.documents.layout import workbook
+from engine.documents.official import OfficialContent, default_code, official_pdf
+from engine.documents.rendered import PDF
 from engine.errors import InvalidInput, NotFound, Problem
 from engine.phrases import Phrase
 from engine.queries.rows import iso
@@ -16,6 +20,16 @@ from engine.store import tables
 from engine.store.database import Database
 
 _o, _k, _u, _p = tables.official_document, tables.document_code, tables.org_unit, tables.person
+
+
+def drawn_draft(session: Session, draft_id: int, content_type: str) -> bytes:
+    """A draft's PDF, or its .xlsx annex, drawn from the content and the day it was drafted: the same file each
+    time it is read (engine.commands.official_documents stores no bytes for a draft)."""
+    draft = session.execute(select(_o.c.content, _o.c.issuer, _o.c.drafted_at).where(_o.c.id == draft_id)).one()
+    content = OfficialContent.from_json(json.loads(draft.content))
+    if content_type == PDF:
+        return official_pdf(content, draft.issuer, None, draft.drafted_at.astimezone(BUSINESS_TZ).date())
+    return workbook(content.annex)
 
 
 class OfficialDocumentFamily:

@@ -554,9 +554,11 @@ class Document(Base):
     name: Mapped[str] = mapped_column(String(300))
     kind: Mapped[str] = mapped_column(String(60))
     content_type: Mapped[str] = mapped_column(String(100))
-    content: Mapped[bytes] = mapped_column(LargeBinary)
-    size: Mapped[int] = mapped_column(Integer)
+    #: None for an official document's draft, drawn when read from the ``official_document`` it is the draft of.
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    size: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    draft_of: Mapped[int | None] = mapped_column(Id)
 
 
 class Account(Base):
