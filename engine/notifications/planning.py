@@ -82,23 +82,34 @@ def notify(uow: UnitOfWork, occasion: Occasion, people: list[str] | tuple[str, .
         person: allowed_channels(kind, (INBOX, *(c for c in occasion.channels if c != INBOX))) for person in fresh}
     settings: NotificationSettings = uow.services.notifications
     now = uow.now
-    ids: dict[str, int] = {}
+    quiet = tables.notification_quiet_hours
+    own_hours = {row.person_id: (row.starts, row.ends) for row in uow.read(
+        select(quiet.c.person_id, quiet.c.starts, quiet.c.ends).where(quiet.c.person_id.in_(fresh)))}
+    settled: dict[tuple[str, str] | None, datetime] = {}
+
+    def undisturbed_from(hours: tuple[str, str] | None) -> datetime:
+        """The first moment from now outside ``hours`` (and, if held, on a working day): the same for everyone
+        with the same hours, so found once for each."""
+        if hours not in settled:
+            settled[hours] = settle(now, hours, settings, uow.calendar)
+        return settled[hours]
+
+    inserted = uow.execute(insert(_n).returning(_n.c.id, sort_by_parameter_order=True), [{
+        "person_id": person_id, "kind": occasion.kind, "subject": occasion.subject[:300], "body": occasion.body,
+        "link": occasion.link, "task_id": occasion.task_id, "instance_id": occasion.instance_id,
+        "unit_id": occasion.unit_id, "urgent": urgent, "dedupe_key": occasion.dedupe_key[:300], "created_at": now,
+        "read_at": None if INBOX in chosen[person_id] else now} for person_id in fresh])
+    ids = dict(zip(fresh, inserted.scalars(), strict=True))
     deliveries: list[int] = []
-    group_due = undisturbed_from(uow, settings, None, now)
     for person_id in fresh:
         person = persons[person_id]
-        ids[person_id] = uow.execute(insert(_n).values(
-            person_id=person_id, kind=occasion.kind, subject=occasion.subject[:300], body=occasion.body,
-            link=occasion.link, task_id=occasion.task_id, instance_id=occasion.instance_id,
-            unit_id=occasion.unit_id, urgent=urgent, dedupe_key=occasion.dedupe_key[:300], created_at=now,
-            read_at=None if INBOX in chosen[person_id] else now).returning(_n.c.id)).scalar_one()
-        due = now if urgent else undisturbed_from(uow, settings, person_id, now)
+        due = now if urgent else undisturbed_from(own_hours.get(person_id, settings.quiet_hours))
         for channel in chosen[person_id]:
             target = _target(settings, channel, occasion.kind, person)
             if target is None:
                 continue  # the channel is not set up here, or the person has no address for it
             # a group robot speaks to the whole group: the server's quiet hours, not one member's
-            when = due if urgent or channel not in GROUP_CHANNELS else group_due
+            when = due if urgent or channel not in GROUP_CHANNELS else undisturbed_from(settings.quiet_hours)
             deliveries.append(_deliver(uow, channel, target, ids[person_id], when))
     return Told(ids, deliveries)
 
@@ -126,17 +137,6 @@ def channels_for(uow: UnitOfWork, people: list[str], kind: str) -> dict[str, tup
             chosen[person_id] = KINDS[kind].channels
         chosen[person_id] = allowed_channels(KINDS[kind], chosen[person_id])
     return chosen
-
-
-def undisturbed_from(uow: UnitOfWork, settings: NotificationSettings, person_id: str | None,
-                     now: datetime) -> datetime:
-    """The first moment from ``now`` outside the person's quiet hours (None: the server's) and, if held, on a
-    working day."""
-    quiet = tables.notification_quiet_hours
-    own = None if person_id is None else uow.read(
-        select(quiet.c.starts, quiet.c.ends).where(quiet.c.person_id == person_id)).first()
-    hours = (own.starts, own.ends) if own is not None else settings.quiet_hours
-    return settle(now, hours, settings, uow.calendar)
 
 
 def settle(now: datetime, hours: tuple[str, str] | None, settings: NotificationSettings,
