@@ -10,14 +10,12 @@ access policy, which governs people acting in the app, has no rule for them.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from engine.cli.base import BAD_INPUT, emit, guard, json_option, main, redact
-from engine.config import Settings, load_settings
+from engine.cli.base import emit, guard, json_option, main, redact, settings_or_exit
 from engine.errors import InvalidInput
 from engine.store.postgres_dump import PROCEDURE
 
@@ -28,7 +26,7 @@ from engine.store.postgres_dump import PROCEDURE
 @json_option
 def backup(file: Path, force: bool, as_json: bool) -> None:
     """Back up the database to FILE, consistent while Huhua runs (SQLite: online backup; PostgreSQL: pg_dump -Fc)."""
-    settings = _settings()
+    settings = settings_or_exit()
     done: dict[str, Any] = {"database": redact(settings.database_url)}
 
     def run() -> None:
@@ -63,7 +61,7 @@ def restore(file: Path, force: bool, as_json: bool) -> None:
     Stop every process using the database first (serve, workers, scheduler): the restore refuses while one has it
     open. On PostgreSQL, restore a dump with pg_restore into a new database instead.
     """
-    settings = _settings()
+    settings = settings_or_exit()
     done: dict[str, Any] = {"database": redact(settings.database_url), "file": str(file)}
 
     def run() -> None:
@@ -83,14 +81,6 @@ def restore(file: Path, force: bool, as_json: bool) -> None:
         f"restored {d['database']} from {d['file']} (schema revision {d['backup_revision']}"
         + (f", migrated to {d['revision']})" if d["revision"] != d["backup_revision"] else ")"),
         *([f"the database it replaced is kept as {d['kept']}"] if d["kept"] else [])]))
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ValueError as err:  # a HUHUA_* variable that cannot be read
-        click.echo(f"error: configuration: {err}", err=True)
-        sys.exit(BAD_INPUT)
 
 
 def _progress(doing: str) -> Any:

@@ -28,6 +28,15 @@ DEMO_ACCOUNTS = ("hy-jz", "hy-zr", "zhuhui-jz", "zhuhui-zr", "zhuhui-s001-zr", "
 DEMO_PASSWORD = "Huhua@2026"
 
 
+def settings_or_exit() -> Settings:
+    """The settings from the environment; one that cannot be read ends the command saying which."""
+    try:
+        return load_settings()
+    except ValueError as err:  # a HUHUA_* variable that cannot be read
+        click.echo(f"error: configuration: {err}", err=True)
+        sys.exit(BAD_INPUT)
+
+
 class Context:
     def __init__(self) -> None:
         self._huhua: Huhua | None = None
@@ -36,7 +45,7 @@ class Context:
     def huhua(self) -> Huhua:
         """The engine; a database that does not answer ends the command with one line saying so."""
         if self._huhua is None:
-            settings = self._settings()
+            settings = settings_or_exit()
             try:
                 self._huhua = bootstrap(settings)
             except Exception as err:
@@ -52,7 +61,7 @@ class Context:
         """The engine built and ``start`` run on it, waiting while the database does not answer (a worker or the
         scheduler started before PostgreSQL, or during a restart): a line each try, not a traceback and an exit
         that a supervisor would turn into a restart loop. None when ``stopping`` is set meanwhile."""
-        settings = self._settings()
+        settings = settings_or_exit()
         wait = 1.0
         while not stopping.is_set():
             try:
@@ -67,14 +76,6 @@ class Context:
             stopping.wait(wait)
             wait = min(wait * 2, longest_wait)
         return None
-
-    @staticmethod
-    def _settings() -> Settings:
-        try:
-            return load_settings()
-        except ValueError as err:  # a HUHUA_* variable that cannot be read
-            click.echo(f"error: configuration: {err}", err=True)
-            sys.exit(BAD_INPUT)
 
     def close(self) -> None:
         if self._huhua is not None:
