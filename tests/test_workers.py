@@ -17,10 +17,11 @@ from engine.clock import VirtualClock
 from engine.commands import ClaimDueJobs, RecordJobFailure, StartInstance
 from engine.commands.jobs import MAX_JOB_ATTEMPTS
 from engine.config import Settings
+from engine.metrics import COMMANDS
 from engine.store import tables
 from tests.conftest import PROJECT
 from tests.helpers import deploy_fixtures
-from workers.job_worker import run_due_jobs
+from workers.job_worker import JobWorker, run_due_jobs
 
 
 def test_a_claimed_job_is_not_claimed_again_until_its_lease_ends(huhua: Huhua, clock: VirtualClock) -> None:
@@ -32,6 +33,27 @@ def test_a_claimed_job_is_not_claimed_again_until_its_lease_ends(huhua: Huhua, c
     assert huhua.execute(ClaimDueJobs("worker-b", lease_seconds=30)) == []
     clock.advance(timedelta(seconds=31))  # worker-a died: its lease runs out
     assert huhua.execute(ClaimDueJobs("worker-b", lease_seconds=30)) == first
+
+
+def test_an_idle_worker_polls_by_reading_and_claims_once_a_job_falls_due(huhua: Huhua, clock: VirtualClock) -> None:
+    """An idle poll takes no write transaction (on SQLite the one lock every change waits for): no claim runs
+    until a job is due and leased to nobody."""
+    deploy_fixtures(huhua, "quick_timer.bpmn")
+    started = huhua.execute(StartInstance("quick_timer", "admin"))
+    worker = JobWorker(huhua, "idle")
+
+    def claims() -> float:
+        return sum(sample.value for metric in COMMANDS.collect() for sample in metric.samples
+                   if sample.name == "huhua_commands_total" and sample.labels["command"] == "ClaimDueJobs")
+
+    before = claims()
+    assert [worker.run_once() for _ in range(3)] == [0, 0, 0] and claims() == before  # the timer waits a second
+    clock.advance(timedelta(seconds=2))
+    held = huhua.execute(ClaimDueJobs("another", lease_seconds=30))  # due, but another worker holds it
+    assert len(held) == 1 and worker.run_once() == 0 and claims() == before + 1
+    clock.advance(timedelta(seconds=31))  # that worker's lease ran out: this one claims and runs the timer
+    assert worker.run_once() == 1 and claims() == before + 2
+    assert huhua.queries.instance(started["id"])["state"] == "completed"
 
 
 def test_two_jobs_of_one_instance_are_never_leased_together(huhua: Huhua, clock: VirtualClock) -> None:

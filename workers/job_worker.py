@@ -73,6 +73,8 @@ class JobWorker:
     def run_once(self) -> int:
         """Claim one batch of due jobs and run them; returns how many ran (successfully or not). Stopping midway,
         the jobs not yet run are handed back (:meth:`_hand_back`)."""
+        if not self.huhua.queries.any_job_free_and_due(self.huhua.clock.now()):
+            return 0  # nothing to claim: no write transaction for an idle poll
         claimed = self.huhua.execute(ClaimDueJobs(self.name, self.batch, self.lease_seconds))
         self._claimed_at = time.monotonic()
         self._ours = {job_id for job_id, _ in claimed}

@@ -100,6 +100,14 @@ class SchedulingFamily:
         with self.database.read() as session:
             return session.scalar(select(func.min(Job.due_at)).where(Job.state == "pending"))
 
+    def any_job_free_and_due(self, now: datetime) -> bool:
+        """Whether some pending job is due at ``now`` and leased to nobody: a worker asks before it claims, so that
+        an idle worker's poll is a read and takes no write lock (on SQLite the one lock every change waits for)."""
+        with self.database.read() as session:
+            return session.scalar(select(Job.id).where(
+                Job.state == "pending", Job.due_at <= now, (Job.lease_until.is_(None)) | (Job.lease_until < now))
+                .limit(1)) is not None
+
     def due_jobs(self, now: datetime, limit: int = 100) -> list[int]:
         """Ids of pending jobs due at ``now``, oldest first (read from the due-time index)."""
         with self.database.read() as session:
