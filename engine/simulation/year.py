@@ -29,12 +29,14 @@ from engine.simulation.desks import Desk, EngineDesk
 from engine.simulation.people import decide, seeded
 from engine.simulation.stopwatch import Stopwatch
 from engine.store import tables
-from workers.job_worker import run_due_jobs
+from workers.job_worker import JobWorker
 from workers.scheduler import ScheduleRunner
 
 _t, _c, _r = tables.human_task, tables.task_candidate, tables.role_assignment
 
 Progress = Callable[[dict[str, Any]], None]
+#: Batches of due jobs run before the people act again, at most (as workers.job_worker.run_due_jobs).
+ROUNDS = 1000
 
 
 @dataclass(order=True)
@@ -66,7 +68,7 @@ class Year:
                  run_jobs: Callable[[], object] | None = None, desk: Desk | None = None) -> None:
         self.huhua = huhua
         self.desk = desk or EngineDesk(huhua)
-        self.run_jobs = run_jobs or (lambda: run_due_jobs(huhua))
+        self.run_jobs = run_jobs or self._run_due_jobs
         self.clock = clock
         self.seed = seed
         self.stopwatch = stopwatch
@@ -79,13 +81,16 @@ class Year:
         self._until: datetime | None = None
         self._forms: dict[str, Form] = {}
         self._roles: dict[str, str | None] = {}
+        self._progress: Progress | None = None
+        self._said_at = 0.0
 
     def run(self, until: datetime, progress: Progress | None = None) -> Tally:
         """Move the clock to ``until``, doing at each moment whatever falls due then."""
-        last_said, month = 0.0, None
+        month = None
         self._until = until
         self._next_fire = self.clock.now()
         self._started = time.monotonic()
+        self._progress = progress
         while True:
             self._settle()
             now = self.clock.now()
@@ -97,12 +102,14 @@ class Year:
                     self._act(turn)
                     self.run_jobs()  # what the act set going happens before the next person acts, however many
                     #                  processes run the jobs: the same order in one process as in several
+                    self._say_now_and_then()
                 self._settle()
-            if progress is not None:
-                local = now.astimezone(BUSINESS_TZ)
-                if local.strftime("%Y-%m") != month or time.monotonic() - last_said > 5:
-                    month, last_said = local.strftime("%Y-%m"), time.monotonic()
-                    progress(self.figures())
+            local = now.astimezone(BUSINESS_TZ)
+            if local.strftime("%Y-%m") != month:
+                month = local.strftime("%Y-%m")
+                self._say_now_and_then(at_once=True)
+            else:
+                self._say_now_and_then()
             upcoming = [c for c in (self.huhua.queries.next_job_due(), self._next_fire,
                                     self.turns[0].at if self.turns else None) if c is not None]
             following = min(upcoming, default=None)
@@ -111,6 +118,21 @@ class Year:
                 self._settle()
                 return self.tally
             self.clock.set(max(following, now + timedelta(seconds=1)) if following <= now else following)
+
+    def _say_now_and_then(self, at_once: bool = False) -> None:
+        """Progress every few seconds, also in the middle of a long moment (the first of a month starts a check at
+        every school: thousands of jobs before the clock moves on)."""
+        if self._progress is not None and (at_once or time.monotonic() - self._said_at > 5):
+            self._said_at = time.monotonic()
+            self._progress(self.figures())
+
+    def _run_due_jobs(self) -> None:
+        """The jobs due now, run in this process, a batch at a time with progress between."""
+        worker = JobWorker(self.huhua, "inline")
+        for _ in range(ROUNDS):
+            if not worker.run_once():
+                return
+            self._say_now_and_then()
 
     def figures(self) -> dict[str, Any]:
         """Where the year stands: the clock, instances and tasks so far, commands run."""
